@@ -1,0 +1,103 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import { createLogger } from '../shared/log.ts';
+import type { Service } from '../shared/service.ts';
+import { layerSettings, type Settings } from '../shared/settings.ts';
+
+type Starter = (settings: Settings) => Promise<Service>;
+
+const DEFAULTS = JSON.parse(readFileSync(new URL('../../config/defaults.json', import.meta.url), 'utf8')) as Record<string, Settings>;
+
+/** Runs one part until SIGINT/SIGTERM, then closes it; the only place that exits the process. */
+async function run(command: string, flags: Settings, load: () => Promise<Starter>): Promise<void> {
+  const { config, ...rest } = flags;
+  const settings = layerSettings(command, DEFAULTS[command] ?? {}, rest, process.env, typeof config === 'string' ? config : undefined);
+  const logger = createLogger('cli', String(settings.logLevel ?? 'info'));
+  let service: Service;
+  try {
+    service = await (await load())(settings);
+  } catch (err) {
+    logger.fatal({ err: (err as Error).message }, `${command} failed to start`);
+    process.stderr.write(`corral ${command}: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, `stopping ${command}`);
+    service.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err: (err as Error).message }, 'error while stopping');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+const program = new Command('corral')
+  .description('Run long-lived services on a pool of machines; find them by DNS; reach them through a hot-reloading proxy.')
+  .showHelpAfterError()
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
+
+function subcommand(name: string, description: string, example: string): Command {
+  return program
+    .command(name)
+    .description(description)
+    .option('--config <file>', 'JSON settings file (flags > CORRAL_<FLAG> env > this file > config/defaults.json)')
+    .option('--log-level <level>', 'pino log level')
+    .addHelpText('after', `\nExample:\n  ${example}\n`);
+}
+
+subcommand('scheduler', 'Own cluster state and serve the Marathon-compatible REST API and event stream', 'corral scheduler --listen 127.0.0.1:8080 --data-dir ./data/scheduler')
+  .option('--listen <host:port>', 'API address (default 127.0.0.1:8080)')
+  .option('--data-dir <dir>', 'where the file store keeps its log (default ./data/scheduler)')
+  .addOption(new Option('--store <kind>', 'state store').choices(['file']))
+  .option('--agent-timeout <duration>', 'mark an agent unreachable after this long without contact (default 15s)')
+  .action((flags: Settings) => run('scheduler', flags, async () => (await import('../scheduler/main.ts')).startScheduler));
+
+subcommand('agent', 'Advertise this machine\'s resources and run tasks as process groups in sandboxes', 'corral agent --ip 127.0.0.11 --resources "cpus:2;mem:1024;ports:[31000-31999]"')
+  .option('--master <urls>', 'scheduler URL(s), comma-separated (default http://127.0.0.1:8080)')
+  .option('--ip <ip>', 'address tasks are reached at (default 127.0.0.1)')
+  .option('--hostname <name>', 'name reported for this agent (default: the ip)')
+  .option('--resources <mesos-resources>', 'e.g. "cpus:4;mem:4096;disk:10000;ports:[31000-32000]"')
+  .option('--attributes <attrs>', 'e.g. "rack:a;zone:1"')
+  .option('--work-dir <dir>', 'sandboxes and agent state (default ./data/agent)')
+  .option('--listen <host:port>', 'the agent\'s own HTTP endpoint (default 127.0.0.1:0)')
+  .action((flags: Settings) => run('agent', flags, async () => (await import('../agent/main.ts')).startAgent));
+
+subcommand('dns', 'Serve Mesos-DNS compatible names for running tasks (UDP, TCP and an HTTP API)', 'corral dns --listen 127.0.0.1:8053 --domain mesos')
+  .option('--master <urls>', 'scheduler URL(s), comma-separated (default http://127.0.0.1:8080)')
+  .option('--listen <host:port>', 'DNS address, UDP and TCP (default 127.0.0.1:8053)')
+  .option('--http <host:port>', 'HTTP API address (default 127.0.0.1:8123)')
+  .option('--domain <domain>', 'authoritative domain (default mesos)')
+  .option('--resolvers <ips>', 'upstream resolvers, comma-separated; empty turns forwarding off (default 127.0.0.53)')
+  .option('--ttl <seconds>', 'TTL of answers in the domain (default 60)')
+  .action((flags: Settings) => run('dns', flags, async () => (await import('../dns/main.ts')).startDns));
+
+subcommand('lb', 'Route HTTP by virtual host and proxy service ports to running tasks (marathon-lb labels)', 'corral lb --http-port 9080 --group external')
+  .option('--master <urls>', 'scheduler URL(s), comma-separated (default http://127.0.0.1:8080)')
+  .option('--bind <ip>', 'address every listener binds (default 127.0.0.1)')
+  .option('--http-port <port>', 'shared HTTP vhost port (default 80)')
+  .option('--https-port <port>', 'shared HTTPS vhost port (default 443)')
+  .option('--stats-port <port>', 'stats, health and metrics (default 9090)')
+  .option('--group <groups>', 'HAPROXY_GROUP values served, comma-separated, * for all (default external)')
+  .option('--no-http-https', 'serve only service ports (east-west LB)')
+  .action((flags: Settings) => run('lb', flags, async () => (await import('../lb/main.ts')).startLb));
+
+subcommand('up', 'Run the whole stack on loopback: scheduler, agents, dns and lb', 'corral up --agents 2')
+  .option('--agents <n>', 'number of agents (default 2)')
+  .option('--data-dir <dir>', 'state and logs of every part (default ./data)')
+  .option('--scheduler-listen <host:port>', 'scheduler API (default 127.0.0.1:8080; port 0 = any)')
+  .option('--dns-listen <host:port>', 'DNS, UDP and TCP (default 127.0.0.1:8053)')
+  .option('--dns-http <host:port>', 'DNS HTTP API (default 127.0.0.1:8123)')
+  .option('--lb-http-port <port>', 'LB vhost port (default 9080)')
+  .option('--lb-stats-port <port>', 'LB stats port (default 9090)')
+  .option('--agent-ports-base <port>', 'agent n offers host ports base+(n-1)*1000 .. +999 (default 31000)')
+  .action((flags: Settings) => run('up', flags, async () => (await import('./up.ts')).startUp));
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,128 @@
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createLogger } from '../shared/log.ts';
+import type { Service } from '../shared/service.ts';
+import type { Settings } from '../shared/settings.ts';
+import { spawnPart, stopParts, type PartProcess } from './child-process.ts';
+
+export interface UpConfig {
+  agents: number;
+  dataDir: string;
+  schedulerListen: string;
+  dnsListen: string;
+  dnsHttp: string;
+  lbHttpPort: string;
+  lbStatsPort: string;
+  agentPortsBase: number;
+  logLevel: string;
+}
+
+export function parseUpConfig(settings: Settings): Readonly<UpConfig> {
+  const agents = Number(settings.agents);
+  if (!Number.isInteger(agents) || agents < 1 || agents > 200) throw new Error(`--agents must be 1..200, got ${String(settings.agents)}`);
+  const agentPortsBase = Number(settings.agentPortsBase);
+  if (!Number.isInteger(agentPortsBase) || agentPortsBase < 1024 || agentPortsBase + agents * 1000 > 65536) {
+    throw new Error(`--agent-ports-base must leave room for ${agents} ranges of 1000 ports, got ${String(settings.agentPortsBase)}`);
+  }
+  return Object.freeze({
+    agents,
+    dataDir: resolve(String(settings.dataDir)),
+    schedulerListen: String(settings.schedulerListen),
+    dnsListen: String(settings.dnsListen),
+    dnsHttp: String(settings.dnsHttp),
+    lbHttpPort: String(settings.lbHttpPort),
+    lbStatsPort: String(settings.lbStatsPort),
+    agentPortsBase,
+    logLevel: String(settings.logLevel ?? 'info'),
+  });
+}
+
+/** Agent n (1-based) advertises 127.0.0.1n for n < 10 (127.0.0.11, 127.0.0.12, …), then 127.0.0.(10+n). */
+export function agentIp(n: number): string {
+  return n < 10 ? `127.0.0.1${n}` : `127.0.0.${10 + n}`;
+}
+
+/**
+ * The whole stack on loopback: the scheduler first (the others need its URL), then agents,
+ * DNS and LB as separate processes. Logs go to <data-dir>/logs; stopping stops everything,
+ * agents killing their tasks on the way out.
+ */
+export async function startUp(settings: Settings): Promise<Service> {
+  const config = parseUpConfig(settings);
+  const logger = createLogger('up', config.logLevel);
+  const logs = join(config.dataDir, 'logs');
+  mkdirSync(logs, { recursive: true });
+  const parts: PartProcess[] = [];
+  const level = ['--log-level', config.logLevel];
+  try {
+    const scheduler = await spawnPart({
+      name: 'scheduler',
+      logFile: join(logs, 'scheduler.log'),
+      args: ['scheduler', '--listen', config.schedulerListen, '--data-dir', join(config.dataDir, 'scheduler'), ...level],
+    });
+    parts.push(scheduler);
+    const master = String(scheduler.ready.api);
+    const others = await Promise.all([
+      ...Array.from({ length: config.agents }, (_, i) => {
+        const n = i + 1;
+        const begin = config.agentPortsBase + i * 1000;
+        return spawnPart({
+          name: `agent-${n}`,
+          logFile: join(logs, `agent-${n}.log`),
+          args: ['agent', '--master', master, '--ip', agentIp(n), '--work-dir', join(config.dataDir, `agent-${n}`),
+            '--resources', `cpus:4;mem:4096;disk:10000;ports:[${begin}-${begin + 999}]`, '--attributes', `agent:${n}`, ...level],
+        });
+      }),
+      spawnPart({
+        name: 'dns',
+        logFile: join(logs, 'dns.log'),
+        args: ['dns', '--master', master, '--listen', config.dnsListen, '--http', config.dnsHttp, ...level],
+      }),
+      spawnPart({
+        name: 'lb',
+        logFile: join(logs, 'lb.log'),
+        args: ['lb', '--master', master, '--http-port', config.lbHttpPort, '--stats-port', config.lbStatsPort, '--group', 'external', ...level],
+      }),
+    ].map((p) => p.then((part) => (parts.push(part), part))));
+    const dns = others.at(-2)?.ready ?? {};
+    const lb = others.at(-1)?.ready ?? {};
+    const urls = {
+      scheduler: master,
+      dns: String(dns.dns),
+      dnsHttp: `http://${String(dns.http)}`,
+      lbHttp: `http://${String(lb.http)}`,
+      lbStats: `http://${String(lb.stats)}`,
+      agents: others.slice(0, config.agents).map((a) => String(a.ready.endpoint)),
+      logs,
+    };
+    logger.info(urls, 'ready');
+    const [dnsHost, dnsPort] = urls.dns.split(':');
+    process.stderr.write(
+      [
+        '',
+        'Corral is up.',
+        `  scheduler API   ${urls.scheduler}          (Marathon v2: /v2/apps, /v2/tasks, /v2/events)`,
+        `  DNS             ${urls.dns} (udp+tcp)  dig @${dnsHost} -p ${dnsPort} hello.marathon.mesos`,
+        `  DNS HTTP API    ${urls.dnsHttp}`,
+        `  LB (vhosts)     ${urls.lbHttp}          curl -H 'Host: hello.corral.localhost' ${urls.lbHttp}/`,
+        `  LB stats        ${urls.lbStats}/_corral/stats`,
+        ...urls.agents.map((endpoint, i) => `  agent ${i + 1}         ${agentIp(i + 1)} (${endpoint})`),
+        `  logs            ${logs}`,
+        'Ctrl-C stops everything.',
+        '',
+      ].join('\n'),
+    );
+  } catch (err) {
+    await stopParts(parts, 5000);
+    throw err;
+  }
+  return {
+    async close() {
+      // Agents first and alone: they kill their tasks and report it while the scheduler still listens.
+      const agents = parts.filter((p) => p.name.startsWith('agent-'));
+      await stopParts(agents, 10000);
+      await stopParts(parts.filter((p) => !agents.includes(p)), 5000);
+      logger.info('stopped');
+    },
+  };
+}

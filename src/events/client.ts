@@ -1,0 +1,155 @@
+import { EventSource } from 'eventsource';
+import { request } from 'undici';
+import type { Logger } from '../shared/log.ts';
+import type { ClusterEvent, DiscoverySnapshot, EventType } from './types.ts';
+import { DISCOVERY_EVENT_TYPES } from './types.ts';
+import { EMPTY_VIEW, applyEvent, viewFromSnapshot, type ClusterView } from './view.ts';
+
+export const SNAPSHOT_PATH = '/corral/v1/discovery';
+export const EVENTS_PATH = '/v2/events';
+
+export interface FollowerOptions {
+  /** Scheduler base URLs, tried in order. */
+  masters: readonly string[];
+  logger: Logger;
+  /** Called with every new view (never with the same reference twice in a row). */
+  onView: (view: ClusterView) => void;
+  eventTypes?: readonly EventType[];
+  maxBackoffMs?: number;
+}
+
+/**
+ * Follows the cluster from outside the scheduler: snapshot, then the event stream from the
+ * snapshot's id, reconnecting with backoff and resuming by Last-Event-ID, or starting again from
+ * a snapshot when the scheduler says the history no longer reaches back.
+ */
+export class ClusterFollower {
+  readonly #options: FollowerOptions;
+  #view: ClusterView = EMPTY_VIEW;
+  #synced = false;
+  #source: EventSource | undefined;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #failures = 0;
+  #masterIndex = 0;
+  #closed = false;
+  #lastContact = 0;
+
+  constructor(options: FollowerOptions) {
+    this.#options = options;
+  }
+
+  get view(): ClusterView {
+    return this.#view;
+  }
+
+  /** True once a snapshot has been applied (the view describes the cluster, not emptiness). */
+  get synced(): boolean {
+    return this.#synced;
+  }
+
+  /** Epoch ms of the last snapshot or event received; 0 before the first. */
+  get lastContact(): number {
+    return this.#lastContact;
+  }
+
+  start(): void {
+    void this.#connect();
+  }
+
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#retryTimer);
+    this.#source?.close();
+  }
+
+  get #master(): string {
+    const masters = this.#options.masters;
+    return masters[this.#masterIndex % masters.length] ?? 'http://127.0.0.1:8080';
+  }
+
+  async #connect(): Promise<void> {
+    if (this.#closed) return;
+    const master = this.#master;
+    try {
+      const snapshot = await fetchSnapshot(master);
+      if (this.#closed) return;
+      this.#synced = true;
+      this.#lastContact = Date.now();
+      this.#setView(viewFromSnapshot(snapshot));
+      this.#options.logger.info({ master, eventId: snapshot.eventId, apps: snapshot.apps.length, tasks: snapshot.tasks.length }, 'snapshot applied');
+      this.#openStream(master);
+    } catch (err) {
+      this.#options.logger.warn({ master, err: (err as Error).message }, 'cannot read snapshot');
+      this.#retry();
+    }
+  }
+
+  #openStream(master: string): void {
+    const url = new URL(EVENTS_PATH, master);
+    for (const type of [...(this.#options.eventTypes ?? DISCOVERY_EVENT_TYPES), 'resync_required']) {
+      url.searchParams.append('event_type', type);
+    }
+    // The library resends Last-Event-ID itself on reconnect; we set it from the view so the
+    // first connection resumes exactly after the snapshot.
+    const source = new EventSource(url, {
+      fetch: (input, init) =>
+        fetch(input, { ...init, headers: { ...init?.headers, 'Last-Event-ID': String(this.#view.eventId) } }),
+    });
+    this.#source = source;
+    source.addEventListener('open', () => {
+      this.#failures = 0;
+      this.#options.logger.info({ master, from: this.#view.eventId }, 'event stream open');
+    });
+    source.addEventListener('resync_required', () => {
+      this.#options.logger.warn({ master, eventId: this.#view.eventId }, 'event history lost, reading a new snapshot');
+      source.close();
+      void this.#connect();
+    });
+    for (const type of this.#options.eventTypes ?? DISCOVERY_EVENT_TYPES) {
+      source.addEventListener(type, (message) => this.#onMessage(message));
+    }
+    source.addEventListener('error', (error) => {
+      this.#options.logger.warn({ master, code: error.code, err: error.message }, 'event stream error');
+      if (source.readyState === EventSource.CLOSED) this.#retry();
+    });
+  }
+
+  #onMessage(message: MessageEvent<string>): void {
+    this.#lastContact = Date.now();
+    const eventId = Number(message.lastEventId);
+    if (!Number.isSafeInteger(eventId)) return;
+    let event: ClusterEvent;
+    try {
+      event = JSON.parse(message.data) as ClusterEvent;
+    } catch {
+      this.#options.logger.error({ eventId }, 'unparseable event, skipping');
+      return;
+    }
+    this.#setView(applyEvent(this.#view, eventId, event));
+  }
+
+  #setView(view: ClusterView): void {
+    if (view === this.#view) return;
+    this.#view = view;
+    this.#options.onView(view);
+  }
+
+  #retry(): void {
+    this.#source?.close();
+    if (this.#closed) return;
+    this.#failures += 1;
+    this.#masterIndex += 1;
+    const max = this.#options.maxBackoffMs ?? 5000;
+    const delay = Math.min(max, 100 * 2 ** Math.min(this.#failures, 10)) * (0.5 + Math.random() / 2);
+    this.#retryTimer = setTimeout(() => void this.#connect(), delay);
+  }
+}
+
+async function fetchSnapshot(master: string): Promise<DiscoverySnapshot> {
+  const response = await request(new URL(SNAPSHOT_PATH, master), { headersTimeout: 5000, bodyTimeout: 10000 });
+  if (response.statusCode !== 200) {
+    await response.body.dump();
+    throw new Error(`snapshot answered HTTP ${response.statusCode}`);
+  }
+  return (await response.body.json()) as DiscoverySnapshot;
+}

@@ -1,0 +1,189 @@
+/**
+ * The event stream contract between the scheduler and everything that follows the cluster
+ * (Corral's DNS and LB, marathon-lb, dashboards, scripts). Shapes follow Marathon 1.x event
+ * names and field names; `id` (the SSE `id:` line) is Corral's addition.
+ *
+ * This file is the single source of these shapes: the scheduler emits them, consumers fold them.
+ */
+
+export type TaskState =
+  | 'TASK_STAGING'
+  | 'TASK_STARTING'
+  | 'TASK_RUNNING'
+  | 'TASK_FINISHED'
+  | 'TASK_FAILED'
+  | 'TASK_KILLING'
+  | 'TASK_KILLED'
+  | 'TASK_LOST'
+  | 'TASK_UNREACHABLE'
+  | 'TASK_GONE';
+
+export const TERMINAL_TASK_STATES: ReadonlySet<TaskState> = new Set<TaskState>([
+  'TASK_FINISHED',
+  'TASK_FAILED',
+  'TASK_KILLED',
+  'TASK_LOST',
+  'TASK_GONE',
+]);
+
+export type PortProtocol = 'tcp' | 'udp' | 'udp,tcp';
+
+export interface PortDefinition {
+  /** The service port (assigned by the scheduler from 10000–20000 when posted as 0). */
+  port: number;
+  protocol: PortProtocol;
+  name?: string;
+  labels?: Record<string, string>;
+}
+
+export interface IpAddress {
+  ipAddress: string;
+  protocol: 'IPv4' | 'IPv6';
+}
+
+/** What discovery consumers need of an app: Marathon's app JSON, reduced. */
+export interface DiscoveryApp {
+  id: string;
+  version: string;
+  labels: Record<string, string>;
+  portDefinitions: PortDefinition[];
+  /** Health check definitions as posted; an app without any is healthy when running. */
+  healthChecks: unknown[];
+}
+
+/** What discovery consumers need of a task (one running instance of an app). */
+export interface DiscoveryTask {
+  id: string;
+  appId: string;
+  /** Mesos' name for the agent id. */
+  slaveId: string;
+  /** The agent's advertised address (IP or hostname). */
+  host: string;
+  ipAddresses: IpAddress[];
+  /** Host ports, index-aligned with the app's portDefinitions. */
+  ports: number[];
+  state: TaskState;
+  /** Undefined while no health result exists (or no checks are defined). */
+  healthy?: boolean;
+  version: string;
+  startedAt?: string;
+}
+
+/** `GET /corral/v1/discovery`: the view as of event `eventId`; apply events with a larger id. */
+export interface DiscoverySnapshot {
+  eventId: number;
+  apps: DiscoveryApp[];
+  tasks: DiscoveryTask[];
+}
+
+interface EventBase {
+  timestamp: string;
+}
+
+export interface ApiPostEvent extends EventBase {
+  eventType: 'api_post_event';
+  clientIp: string;
+  uri: string;
+  /** The app as stored after the change (service ports assigned). */
+  appDefinition: DiscoveryApp & Record<string, unknown>;
+}
+
+export interface StatusUpdateEvent extends EventBase {
+  eventType: 'status_update_event';
+  slaveId: string;
+  taskId: string;
+  taskStatus: TaskState;
+  message: string;
+  appId: string;
+  host: string;
+  ipAddresses: IpAddress[];
+  ports: number[];
+  version: string;
+}
+
+export interface AppTerminatedEvent extends EventBase {
+  eventType: 'app_terminated_event';
+  appId: string;
+}
+
+export type DeploymentActionType = 'StartApplication' | 'StopApplication' | 'ScaleApplication' | 'RestartApplication';
+
+export interface DeploymentAction {
+  action: DeploymentActionType;
+  app: string;
+}
+
+export interface DeploymentStep {
+  actions: DeploymentAction[];
+}
+
+/** Marathon's plan in `plan-format=light`: no original/target groups. */
+export interface DeploymentPlan {
+  id: string;
+  version: string;
+  steps: DeploymentStep[];
+}
+
+export interface DeploymentInfoEvent extends EventBase {
+  eventType: 'deployment_info';
+  plan: DeploymentPlan;
+  currentStep: DeploymentStep;
+}
+
+export interface DeploymentStepSuccessEvent extends EventBase {
+  eventType: 'deployment_step_success';
+  plan: DeploymentPlan;
+  currentStep: DeploymentStep;
+}
+
+export interface DeploymentSuccessEvent extends EventBase {
+  eventType: 'deployment_success';
+  /** The deployment id (Marathon's field name). */
+  id: string;
+  plan: DeploymentPlan;
+}
+
+export interface DeploymentFailedEvent extends EventBase {
+  eventType: 'deployment_failed';
+  id: string;
+  plan: DeploymentPlan;
+  reason: string;
+}
+
+/** Per-connection events, never persisted, carry no id. */
+export interface EventStreamAttachedEvent extends EventBase {
+  eventType: 'event_stream_attached';
+  remoteAddress: string;
+}
+
+/** Corral: the history no longer reaches back to the client's Last-Event-ID; re-read the snapshot. */
+export interface ResyncRequiredEvent extends EventBase {
+  eventType: 'resync_required';
+  lastEventId: number;
+  oldestEventId: number;
+}
+
+export type ClusterEvent =
+  | ApiPostEvent
+  | StatusUpdateEvent
+  | AppTerminatedEvent
+  | DeploymentInfoEvent
+  | DeploymentStepSuccessEvent
+  | DeploymentSuccessEvent
+  | DeploymentFailedEvent;
+
+/**
+ * A committed event with its position in the stream: the SSE `id:` line. Ids increase
+ * monotonically and survive scheduler restarts (they are persisted with the change).
+ */
+export interface EventRecord {
+  eventId: number;
+  event: ClusterEvent;
+}
+
+export type StreamEvent = ClusterEvent | EventStreamAttachedEvent | ResyncRequiredEvent;
+
+export type EventType = StreamEvent['eventType'];
+
+/** The events that change the discovery view; followers subscribe to these only. */
+export const DISCOVERY_EVENT_TYPES = ['api_post_event', 'status_update_event', 'app_terminated_event'] as const satisfies readonly EventType[];

@@ -1,0 +1,64 @@
+import { Ajv } from 'ajv';
+import type { FastifyInstance } from 'fastify';
+import { AGENT_API, type RegisterRequest, type TaskStatusUpdate } from '../../shared/agent-protocol.ts';
+import { ApiError } from '../errors.ts';
+import type { ApiContext } from './context.ts';
+
+const ajv = new Ajv({ allErrors: true, strict: false });
+
+const validRegistration = ajv.compile({
+  type: 'object',
+  required: ['hostname', 'ip', 'endpoint', 'resources', 'attributes', 'tasks'],
+  properties: {
+    agentId: { type: 'string' },
+    hostname: { type: 'string', minLength: 1 },
+    ip: { type: 'string', minLength: 1 },
+    endpoint: { type: 'string' },
+    resources: { type: 'array', items: { type: 'object', required: ['name', 'role'] } },
+    attributes: { type: 'object' },
+    tasks: { type: 'array', items: { type: 'object', required: ['taskId', 'state'] } },
+  },
+});
+
+const validStatus = ajv.compile({
+  type: 'object',
+  required: ['uuid', 'taskId', 'state', 'message', 'timestamp'],
+  properties: { uuid: { type: 'string' }, taskId: { type: 'string' }, state: { type: 'string', pattern: '^TASK_' }, message: { type: 'string' } },
+});
+
+function invalid(what: string, errors: unknown): ApiError {
+  return new ApiError(422, 'ERR_SCHED_INVALID_AGENT_MESSAGE', `invalid ${what}`, { details: errors });
+}
+
+/** Corral's agent protocol (see src/shared/agent-protocol.ts). */
+export function registerAgentRoutes(server: FastifyInstance, { orchestrator, links, state }: ApiContext): void {
+  server.post(`${AGENT_API}/register`, async (request) => {
+    if (!validRegistration(request.body)) throw invalid('registration', validRegistration.errors);
+    return orchestrator.register(request.body as RegisterRequest);
+  });
+
+  server.get(`${AGENT_API}/:agentId/commands`, (request, reply) => {
+    const { agentId } = request.params as { agentId: string };
+    if (!state.current.agents.has(agentId)) {
+      return reply.code(404).send({ message: `Agent ${agentId} is not registered` });
+    }
+    reply.hijack();
+    reply.raw.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-cache' });
+    reply.raw.flushHeaders();
+    links.attach(agentId, reply.raw);
+    orchestrator.streamOpened(agentId);
+    return reply;
+  });
+
+  server.post(`${AGENT_API}/:agentId/status`, async (request) => {
+    const { agentId } = request.params as { agentId: string };
+    if (!validStatus(request.body)) throw invalid('status update', validStatus.errors);
+    await orchestrator.status(agentId, request.body as TaskStatusUpdate);
+    return { acknowledged: true };
+  });
+
+  server.get(AGENT_API, async () => {
+    const connected = links.connected();
+    return { agents: [...state.current.agents.values()].map((agent) => ({ ...agent, connected: connected.has(agent.id) })) };
+  });
+}

@@ -1,0 +1,17 @@
+import type { Logger } from '../../shared/log.ts';
+import type { AgentLinks } from '../agent-links.ts';
+import type { EventBus } from '../event-bus.ts';
+import type { Orchestrator } from '../orchestrator.ts';
+import type { SchedulerState } from '../state.ts';
+
+/** What the API routes need of the scheduler. */
+export interface ApiContext {
+  state: SchedulerState;
+  bus: EventBus;
+  links: AgentLinks;
+  orchestrator: Orchestrator;
+  logger: Logger;
+  /** `host:port` this scheduler serves on (it is its own leader until HA lands). */
+  advertised: string;
+  startedAt: string;
+}

@@ -1,0 +1,53 @@
+import type { FastifyInstance } from 'fastify';
+import { EVENTS_PATH } from '../../events/client.ts';
+import { formatSseFrame, SSE_HEARTBEAT } from '../../events/sse.ts';
+import type { EventType } from '../../events/types.ts';
+import type { ApiContext } from './context.ts';
+
+/** A subscriber whose socket holds more unsent bytes than this is too slow and is cut off. */
+const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
+const HEARTBEAT_MS = 5000;
+
+export function registerEventRoutes(server: FastifyInstance, { bus, logger }: ApiContext): void {
+  server.get(EVENTS_PATH, (request, reply) => {
+    const query = request.query as { event_type?: string | string[] };
+    const requested = query.event_type === undefined ? [] : [query.event_type].flat();
+    const types = requested.length === 0 ? undefined : new Set(requested as EventType[]);
+    const header = request.headers['last-event-id'];
+    const lastEventId = typeof header === 'string' && /^\d+$/.test(header) ? Number(header) : undefined;
+
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    res.write('retry: 500\n\n');
+    const now = new Date().toISOString();
+    if (types === undefined || types.has('event_stream_attached')) {
+      res.write(formatSseFrame({ eventType: 'event_stream_attached', timestamp: now, remoteAddress: request.ip }));
+    }
+    // Replay and subscription happen in one tick: no event can fall between them.
+    if (lastEventId !== undefined) {
+      const replay = bus.since(lastEventId, types);
+      if (replay === 'resync') {
+        res.write(formatSseFrame({ eventType: 'resync_required', timestamp: now, lastEventId, oldestEventId: bus.oldestEventId }));
+      } else {
+        for (const frame of replay) res.write(frame);
+      }
+    }
+    const unsubscribe = bus.subscribe({
+      types,
+      send: (frame) => {
+        if (res.writableLength > MAX_BUFFERED_BYTES) {
+          logger.warn({ remote: request.ip, buffered: res.writableLength }, 'event subscriber too slow, disconnecting (it resumes by Last-Event-ID)');
+          res.destroy();
+          return;
+        }
+        res.write(frame);
+      },
+    });
+    const heartbeat = setInterval(() => res.write(SSE_HEARTBEAT), HEARTBEAT_MS);
+    res.on('close', () => {
+      clearInterval(heartbeat);
+      unsubscribe();
+    });
+  });
+}

@@ -1,0 +1,38 @@
+import type { FastifyInstance } from 'fastify';
+import type { DiscoverySnapshot } from '../../events/types.ts';
+import { SNAPSHOT_PATH } from '../../events/client.ts';
+import { deploymentJson, discoveryApp, discoveryTask } from '../core/marathon-json.ts';
+import type { ApiContext } from './context.ts';
+
+export const CORRAL_VERSION = '0.1.0';
+
+export function registerInfoRoutes(server: FastifyInstance, context: ApiContext): void {
+  const { state } = context;
+
+  server.get('/ping', async (_request, reply) => reply.type('text/plain').send('pong'));
+
+  server.get('/v2/leader', async () => ({ leader: context.advertised }));
+
+  server.get('/v2/info', async () => ({
+    name: 'corral',
+    version: CORRAL_VERSION,
+    elected: true,
+    leader: context.advertised,
+    frameworkId: String(state.current.meta.get('clusterId') ?? ''),
+    marathon_config: { hostname: context.advertised.split(':')[0], task_launch_timeout: 300000 },
+    http_config: { http_port: Number(context.advertised.split(':').at(-1)) },
+    event_subscriber: null,
+  }));
+
+  server.get('/v2/deployments', async () => [...state.current.deployments.values()].map(deploymentJson));
+
+  // The discovery view and the event id it is consistent with: both read in one tick.
+  server.get(SNAPSHOT_PATH, async (): Promise<DiscoverySnapshot> => {
+    const current = state.current;
+    return {
+      eventId: state.lastEventId,
+      apps: [...current.apps.values()].map(discoveryApp),
+      tasks: [...current.instances.values()].map(discoveryTask),
+    };
+  });
+}

@@ -1,0 +1,45 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyError } from 'fastify';
+import { ApiError } from '../errors.ts';
+import type { ApiContext } from './context.ts';
+import { registerAgentRoutes } from './agents.ts';
+import { registerAppRoutes } from './apps.ts';
+import { registerEventRoutes } from './events.ts';
+import { registerInfoRoutes } from './info.ts';
+import { registerTaskRoutes } from './tasks.ts';
+
+const BODY_LIMIT = 1024 * 1024;
+
+/** The scheduler's HTTP API: Marathon's v2 routes plus Corral's agent protocol and discovery snapshot. */
+export function buildServer(context: ApiContext): FastifyInstance {
+  const loggerInstance = context.logger.child({ component: 'scheduler-api' }) as unknown as FastifyBaseLogger;
+  const app = Fastify({ loggerInstance, disableRequestLogging: true, bodyLimit: BODY_LIMIT, forceCloseConnections: true });
+  // COMPAT(marathon): clients (and `curl -d`) often send JSON without a JSON content type.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
+    const text = String(body);
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch (err) {
+      done(new ApiError(400, 'ERR_SCHED_INVALID_JSON', 'Invalid JSON', { details: [{ path: '/', errors: [(err as Error).message] }] }), undefined);
+    }
+  });
+  app.setErrorHandler((error: FastifyError | ApiError, request, reply) => {
+    if (error instanceof ApiError) return reply.code(error.statusCode).send(error.body);
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return reply.code(413).send({ message: `Request body is larger than ${BODY_LIMIT} bytes` });
+    }
+    if (error.statusCode !== undefined && error.statusCode < 500) {
+      return reply.code(error.statusCode).send({ message: error.message });
+    }
+    request.log.error({ err: error, url: request.url }, 'request failed');
+    return reply.code(500).send({ message: 'Internal error; see the scheduler log' });
+  });
+  app.setNotFoundHandler((request, reply) => reply.code(404).send({ message: `Unknown path ${request.method} ${request.url.split('?')[0]}` }));
+  registerAppRoutes(app, context);
+  registerTaskRoutes(app, context);
+  registerEventRoutes(app, context);
+  registerAgentRoutes(app, context);
+  registerInfoRoutes(app, context);
+  return app;
+}

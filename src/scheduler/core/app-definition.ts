@@ -1,0 +1,88 @@
+import type { PortDefinition } from '../../events/types.ts';
+import type { ValidationDetail } from '../errors.ts';
+import type { AppDefinition } from '../types.ts';
+import { normalizeAppId } from './app-id.ts';
+import { checkAppJson } from './app-schema.ts';
+import { assignServicePorts } from './service-ports.ts';
+
+export type AppResult = { ok: true; app: AppDefinition } | { ok: false; details: ValidationDetail[] };
+
+export interface AppContext {
+  /** ISO time of this change; becomes the app's version. */
+  now: string;
+  apps: ReadonlyMap<string, AppDefinition>;
+}
+
+/**
+ * Turns a posted Marathon app into a stored AppDefinition: schema and defaults, id rules,
+ * legacy `ports`, service ports. `idFromPath` is the id in the URL of a PUT, which wins.
+ */
+export function buildApp(body: unknown, context: AppContext, idFromPath?: string): AppResult {
+  if (typeof body === 'object' && body !== null && !Array.isArray(body) && idFromPath !== undefined) {
+    (body as Record<string, unknown>).id ??= idFromPath;
+  }
+  const details = checkAppJson(body);
+  if (details.length > 0) return { ok: false, details };
+  const raw = body as Record<string, unknown> & Omit<AppDefinition, 'portDefinitions' | 'version' | 'versionInfo'> & {
+    portDefinitions?: PortDefinition[];
+    ports?: number[];
+  };
+  const { id, error } = normalizeAppId(idFromPath ?? raw.id);
+  if (error !== undefined) return { ok: false, details: [{ path: '/id', errors: [error] }] };
+  if (raw.cmd === undefined && raw.args === undefined) {
+    return { ok: false, details: [{ path: '/', errors: ["AppDefinition must either contain one of 'cmd' or 'args'"] }] };
+  }
+  if (raw.cmd !== undefined && raw.args !== undefined) {
+    return { ok: false, details: [{ path: '/', errors: ["AppDefinition must not contain both 'cmd' and 'args'"] }] };
+  }
+  if (raw.ports !== undefined && raw.portDefinitions !== undefined) {
+    return { ok: false, details: [{ path: '/ports', errors: ["'ports' and 'portDefinitions' cannot both be given"] }] };
+  }
+  // COMPAT(marathon): an app without port definitions gets one random port, as in Marathon.
+  const requested: PortDefinition[] =
+    raw.portDefinitions ?? (raw.ports ?? [0]).map((port) => ({ port, protocol: 'tcp' as const }));
+  const previous = context.apps.get(id);
+  const ports = assignServicePorts(id, requested, previous, context.apps);
+  if (!ports.ok) return { ok: false, details: [{ path: ports.path, errors: [ports.error] }] };
+  if (raw.requirePorts && ports.ports.some((p) => p.port === 0)) {
+    return { ok: false, details: [{ path: '/requirePorts', errors: ['requirePorts needs fixed ports'] }] };
+  }
+  const app: AppDefinition = {
+    id,
+    ...(raw.cmd !== undefined ? { cmd: raw.cmd } : {}),
+    ...(raw.args !== undefined ? { args: raw.args } : {}),
+    instances: raw.instances,
+    cpus: raw.cpus,
+    mem: raw.mem,
+    disk: raw.disk,
+    gpus: raw.gpus,
+    portDefinitions: ports.ports,
+    requirePorts: raw.requirePorts,
+    labels: raw.labels,
+    env: raw.env,
+    healthChecks: [],
+    constraints: [],
+    ...(raw.acceptedResourceRoles !== undefined ? { acceptedResourceRoles: raw.acceptedResourceRoles } : {}),
+    backoffSeconds: raw.backoffSeconds,
+    backoffFactor: raw.backoffFactor,
+    maxLaunchDelaySeconds: raw.maxLaunchDelaySeconds,
+    ...(raw.taskKillGracePeriodSeconds !== undefined ? { taskKillGracePeriodSeconds: raw.taskKillGracePeriodSeconds } : {}),
+    killSelection: raw.killSelection,
+    upgradeStrategy: raw.upgradeStrategy,
+    ...(raw.user !== undefined ? { user: raw.user } : {}),
+    version: context.now,
+    versionInfo: { lastScalingAt: context.now, lastConfigChangeAt: context.now },
+  };
+  // COMPAT(marathon): a change of `instances` alone is a scale, not a new configuration; running
+  // instances are kept rather than restarted.
+  if (previous !== undefined && taskShape(previous) === taskShape(app)) {
+    app.versionInfo.lastConfigChangeAt = previous.versionInfo.lastConfigChangeAt;
+  }
+  return { ok: true, app };
+}
+
+/** Everything that shapes a launched task: a difference means instances must be replaced. */
+function taskShape(app: AppDefinition): string {
+  const { cmd, args, cpus, mem, disk, env, labels, portDefinitions, user, acceptedResourceRoles, requirePorts } = app;
+  return JSON.stringify([cmd, args, cpus, mem, disk, env, labels, portDefinitions, user, acceptedResourceRoles, requirePorts]);
+}

@@ -1,0 +1,26 @@
+// COMPAT(marathon): the segment rule and its message are Marathon's, so tools that match on it keep working.
+const SEGMENT = /^(([a-z0-9]|[a-z0-9][a-z0-9-]*[a-z0-9])\.)*([a-z0-9]|[a-z0-9][a-z0-9-]*[a-z0-9])$/;
+
+/** Makes an id absolute (`web` → `/web`) and returns the problem with it, if any. */
+export function normalizeAppId(raw: string): { id: string; error?: string } {
+  const id = raw.startsWith('/') ? raw : `/${raw}`;
+  const segments = id.slice(1).split('/');
+  if (id === '/' || segments.some((s) => !SEGMENT.test(s))) {
+    return {
+      id,
+      error: `must fully match regular expression '${SEGMENT.source}' in every path segment`,
+    };
+  }
+  return { id };
+}
+
+/** Marathon's task id prefix: `/shop/web` → `shop_web`. */
+export function taskIdPrefix(appId: string): string {
+  return appId.replace(/^\//, '').replaceAll('/', '_');
+}
+
+/** The app id a task id belongs to, per Marathon's `<prefix>.<uuid>` form. */
+export function appIdOfTask(taskId: string): string {
+  const dot = taskId.lastIndexOf('.');
+  return `/${taskId.slice(0, dot === -1 ? undefined : dot).replaceAll('_', '/')}`;
+}

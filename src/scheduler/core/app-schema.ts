@@ -1,0 +1,102 @@
+import { Ajv, type ErrorObject } from 'ajv';
+import type { ValidationDetail } from '../errors.ts';
+
+/**
+ * Marathon's app definition as JSON Schema, with Marathon's defaults. Fields Corral does not
+ * implement yet are accepted only with their empty default (so GET output can be PUT back) and
+ * otherwise rejected with a clear message rather than silently ignored.
+ */
+const stringMap = { type: 'object', additionalProperties: { type: 'string' } } as const;
+const notYet = (issue: string) => ({ type: 'array', maxItems: 0, default: [], description: `not supported yet (${issue})` }) as const;
+
+export const APP_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id'],
+  properties: {
+    id: { type: 'string', minLength: 1 },
+    cmd: { type: 'string', minLength: 1 },
+    args: { type: 'array', items: { type: 'string' }, minItems: 1 },
+    instances: { type: 'integer', minimum: 0, default: 1 },
+    cpus: { type: 'number', minimum: 0, default: 1 },
+    mem: { type: 'number', minimum: 0, default: 128 },
+    disk: { type: 'number', minimum: 0, default: 0 },
+    gpus: { type: 'integer', minimum: 0, maximum: 0, default: 0, description: 'GPUs are not supported' },
+    portDefinitions: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          port: { type: 'integer', minimum: 0, maximum: 65535, default: 0 },
+          protocol: { enum: ['tcp', 'udp', 'udp,tcp'], default: 'tcp' },
+          name: { type: 'string', pattern: '^[a-z0-9-]+$' },
+          labels: stringMap,
+        },
+      },
+    },
+    ports: { type: 'array', items: { type: 'integer', minimum: 0, maximum: 65535 } },
+    requirePorts: { type: 'boolean', default: false },
+    labels: { ...stringMap, default: {} },
+    env: { ...stringMap, default: {} },
+    acceptedResourceRoles: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 },
+    backoffSeconds: { type: 'number', minimum: 0, default: 1 },
+    backoffFactor: { type: 'number', minimum: 1, default: 1.15 },
+    maxLaunchDelaySeconds: { type: 'number', minimum: 0, default: 300 },
+    taskKillGracePeriodSeconds: { type: 'number', exclusiveMinimum: 0 },
+    killSelection: { enum: ['YOUNGEST_FIRST', 'OLDEST_FIRST'], default: 'YOUNGEST_FIRST' },
+    upgradeStrategy: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        minimumHealthCapacity: { type: 'number', minimum: 0, maximum: 1, default: 1 },
+        maximumOverCapacity: { type: 'number', minimum: 0, maximum: 1, default: 1 },
+      },
+    },
+    user: { type: 'string' },
+    executor: { type: 'string', maxLength: 0 },
+    container: { type: 'null' },
+    healthChecks: notYet('health checks: issue #3/#4'),
+    readinessChecks: notYet('readiness checks: issue #4'),
+    constraints: notYet('constraints: issue #4'),
+    dependencies: notYet('dependencies: issue #4'),
+    fetch: notYet('fetcher: issue #3'),
+    uris: notYet('fetcher: issue #3'),
+    // Read-only fields of Marathon's GET output, accepted so an app can be PUT back as read.
+    version: { type: 'string' },
+    versionInfo: { type: 'object' },
+  },
+} as const;
+
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
+const validate = ajv.compile(APP_SCHEMA);
+
+/** Validates a posted app in place (applying defaults); returns Marathon-style details on failure. */
+export function checkAppJson(body: unknown): ValidationDetail[] {
+  if (validate(body)) return [];
+  return toDetails(validate.errors ?? []);
+}
+
+function toDetails(errors: ErrorObject[]): ValidationDetail[] {
+  const byPath = new Map<string, string[]>();
+  for (const error of errors) {
+    let path = error.instancePath || '/';
+    let message: string;
+    if (error.keyword === 'additionalProperties') {
+      const field = String((error.params as { additionalProperty: string }).additionalProperty);
+      path = `${error.instancePath}/${field}`;
+      message = 'unknown field';
+    } else if (error.keyword === 'maxItems' && error.params.limit === 0) {
+      message = String(error.parentSchema?.description ?? 'must be empty');
+    } else if (error.keyword === 'maximum' && error.parentSchema?.description) {
+      message = String(error.parentSchema.description);
+    } else {
+      message = error.message ?? error.keyword;
+    }
+    const list = byPath.get(path) ?? [];
+    if (!list.includes(message)) list.push(message);
+    byPath.set(path, list);
+  }
+  return [...byPath].map(([path, messages]) => ({ path, errors: messages }));
+}

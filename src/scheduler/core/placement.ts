@@ -1,0 +1,140 @@
+import type { PortRange, Resource } from '../../shared/agent-protocol.ts';
+import type { AgentRecord, Instance } from '../types.ts';
+
+/** Instances of one app still to be placed, with what each needs. */
+export interface LaunchRequest {
+  appId: string;
+  count: number;
+  cpus: number;
+  mem: number;
+  disk: number;
+  /** Number of host ports each instance needs. */
+  portCount: number;
+  /** With requirePorts: the exact host ports each instance needs. */
+  fixedPorts?: number[];
+  /** Roles whose resources may be used (`*` = unreserved). */
+  roles: string[];
+}
+
+export interface Placement {
+  appId: string;
+  agentId: string;
+  host: string;
+  ports: number[];
+}
+
+export interface Unplaced {
+  appId: string;
+  count: number;
+  reason: string;
+}
+
+export interface PlacementResult {
+  placements: Placement[];
+  unplaced: Unplaced[];
+}
+
+interface Free {
+  agent: AgentRecord;
+  scalars: Map<string, number>;
+  ranges: PortRange[];
+  usedPorts: Set<number>;
+  perApp: Map<string, number>;
+}
+
+/**
+ * Places instances on agents with enough free cpus, mem, disk and host ports. Spreads an app
+ * across agents (fewest instances of that app first, then most free cpus, then agent id) so
+ * that losing one agent loses as few instances as possible. Deterministic: same input, same plan.
+ */
+export function place(
+  requests: readonly LaunchRequest[],
+  agents: readonly AgentRecord[],
+  instances: Iterable<Instance>,
+): PlacementResult {
+  const free = new Map(agents.map((agent) => [agent.id, { agent, scalars: new Map<string, number>(), ranges: [], usedPorts: new Set<number>(), perApp: new Map() } as Free]));
+  for (const instance of instances) {
+    const slot = free.get(instance.agentId);
+    if (slot === undefined) continue;
+    for (const port of instance.ports) slot.usedPorts.add(port);
+    slot.perApp.set(instance.appId, (slot.perApp.get(instance.appId) ?? 0) + 1);
+    charge(slot.scalars, instance);
+  }
+  const placements: Placement[] = [];
+  const unplaced: Unplaced[] = [];
+  for (const request of requests) {
+    for (let placed = 0; placed < request.count; placed += 1) {
+      const refusals: string[] = [];
+      let best: { slot: Free; ports: number[] } | undefined;
+      for (const slot of free.values()) {
+        const fit = fits(slot, request);
+        if (typeof fit === 'string') {
+          refusals.push(fit);
+          continue;
+        }
+        if (best === undefined || better(slot, best.slot, request)) best = { slot, ports: fit };
+      }
+      if (best === undefined) {
+        unplaced.push({ appId: request.appId, count: request.count - placed, reason: summarize(refusals, agents.length) });
+        break;
+      }
+      const { slot, ports } = best;
+      for (const port of ports) slot.usedPorts.add(port);
+      slot.perApp.set(request.appId, (slot.perApp.get(request.appId) ?? 0) + 1);
+      charge(slot.scalars, request);
+      placements.push({ appId: request.appId, agentId: slot.agent.id, host: slot.agent.ip, ports });
+    }
+  }
+  return { placements, unplaced };
+}
+
+function charge(used: Map<string, number>, need: { cpus: number; mem: number; disk: number }): void {
+  for (const name of ['cpus', 'mem', 'disk'] as const) used.set(name, (used.get(name) ?? 0) + need[name]);
+}
+
+/** Sum of a scalar resource over the roles the request may use. */
+function advertised(resources: readonly Resource[], name: string, roles: readonly string[]): number {
+  return resources.filter((r) => r.name === name && roles.includes(r.role)).reduce((sum, r) => sum + (r.scalar ?? 0), 0);
+}
+
+function freeScalar(slot: Free, name: string, roles: readonly string[]): number {
+  // Small epsilon: 0.1 + 0.2 cpus must fit in 0.3.
+  return advertised(slot.agent.resources, name, roles) - (slot.scalars.get(name) ?? 0) + 1e-9;
+}
+
+/** The host ports for one instance, or why the agent cannot take it. */
+function fits(slot: Free, request: LaunchRequest): number[] | string {
+  for (const name of ['cpus', 'mem', 'disk'] as const) {
+    if (freeScalar(slot, name, request.roles) < request[name]) return `${name}`;
+  }
+  const ranges = slot.agent.resources.filter((r) => r.name === 'ports' && request.roles.includes(r.role)).flatMap((r) => r.ranges ?? []);
+  const inRange = (port: number): boolean => ranges.some((range) => port >= range.begin && port <= range.end);
+  if (request.fixedPorts !== undefined) {
+    return request.fixedPorts.every((port) => inRange(port) && !slot.usedPorts.has(port)) ? [...request.fixedPorts] : 'ports';
+  }
+  const ports: number[] = [];
+  for (const range of ranges) {
+    for (let port = range.begin; port <= range.end && ports.length < request.portCount; port += 1) {
+      if (!slot.usedPorts.has(port)) ports.push(port);
+    }
+  }
+  return ports.length === request.portCount ? ports : 'ports';
+}
+
+function better(candidate: Free, current: Free, request: LaunchRequest): boolean {
+  const a = candidate.perApp.get(request.appId) ?? 0;
+  const b = current.perApp.get(request.appId) ?? 0;
+  if (a !== b) return a < b;
+  const cpusA = freeScalar(candidate, 'cpus', request.roles);
+  const cpusB = freeScalar(current, 'cpus', request.roles);
+  if (Math.abs(cpusA - cpusB) > 1e-6) return cpusA > cpusB;
+  return candidate.agent.id < current.agent.id;
+}
+
+/** `insufficient cpus on 2 of 3 agents, ports on 1 of 3 agents`, or `no agents`. */
+function summarize(refusals: string[], agentCount: number): string {
+  if (agentCount === 0) return 'no agents are connected';
+  const counts = new Map<string, number>();
+  for (const r of refusals) counts.set(r, (counts.get(r) ?? 0) + 1);
+  return `insufficient ${[...counts].map(([name, n]) => `${name} on ${n} of ${agentCount} agents`).join(', ')}`;
+}

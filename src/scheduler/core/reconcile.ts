@@ -1,0 +1,99 @@
+import type { AppDefinition, ClusterState, Instance } from '../types.ts';
+import { place, type LaunchRequest, type Unplaced } from './placement.ts';
+
+export interface ReconcileContext {
+  now: string;
+  /** Agents with an open command stream; only they receive launches. */
+  connectedAgents: ReadonlySet<string>;
+  newTaskId: (appId: string) => string;
+}
+
+/** What one evaluation decided, as named buckets (Nomad's reconciler style). */
+export interface Evaluation {
+  /** New instances to store as TASK_STAGING and launch. */
+  launch: Instance[];
+  /** Running-goal instances to switch to goal `stopped` and kill. */
+  stop: Instance[];
+  unplaced: Unplaced[];
+}
+
+/**
+ * Compares what every app asks for with the instances that exist and decides what to start and
+ * stop. Pure: evaluating again after applying the result gives an empty evaluation.
+ */
+export function reconcile(state: ClusterState, context: ReconcileContext): Evaluation {
+  const byApp = new Map<string, Instance[]>();
+  const stop: Instance[] = [];
+  for (const instance of state.instances.values()) {
+    if (instance.goal !== 'running') continue;
+    if (!state.apps.has(instance.appId)) {
+      stop.push(instance);
+      continue;
+    }
+    const list = byApp.get(instance.appId) ?? [];
+    list.push(instance);
+    byApp.set(instance.appId, list);
+  }
+  const requests: LaunchRequest[] = [];
+  for (const app of state.apps.values()) {
+    const current = byApp.get(app.id) ?? [];
+    const fresh = current.filter((i) => i.configVersion === app.versionInfo.lastConfigChangeAt);
+    const outdated = current.filter((i) => i.configVersion !== app.versionInfo.lastConfigChangeAt);
+    const active = fresh.filter((i) => i.state !== 'TASK_UNREACHABLE');
+    if (active.length < app.instances) requests.push(launchRequest(app, app.instances - active.length));
+    if (active.length > app.instances) stop.push(...pickForKill(active, active.length - app.instances, app));
+    // Replacement of a changed configuration: old instances go once the new ones all run.
+    // (The minimumHealthCapacity/maximumOverCapacity arithmetic comes with deployments proper.)
+    const runningFresh = active.filter((i) => i.state === 'TASK_RUNNING').length;
+    if (outdated.length > 0 && runningFresh >= app.instances) stop.push(...outdated);
+  }
+  const agents = [...state.agents.values()].filter((a) => context.connectedAgents.has(a.id));
+  const { placements, unplaced } = place(requests, agents, state.instances.values());
+  const launch = placements.map((p): Instance => {
+    const app = state.apps.get(p.appId) as AppDefinition;
+    return {
+      taskId: context.newTaskId(app.id),
+      appId: app.id,
+      agentId: p.agentId,
+      host: p.host,
+      ports: p.ports,
+      version: app.version,
+      configVersion: app.versionInfo.lastConfigChangeAt,
+      goal: 'running',
+      cpus: app.cpus,
+      mem: app.mem,
+      disk: app.disk,
+      state: 'TASK_STAGING',
+      message: '',
+      stagedAt: context.now,
+    };
+  });
+  return { launch, stop, unplaced };
+}
+
+function launchRequest(app: AppDefinition, count: number): LaunchRequest {
+  return {
+    appId: app.id,
+    count,
+    cpus: app.cpus,
+    mem: app.mem,
+    disk: app.disk,
+    portCount: app.portDefinitions.length,
+    ...(app.requirePorts ? { fixedPorts: app.portDefinitions.map((p) => p.port) } : {}),
+    roles: app.acceptedResourceRoles ?? ['*'],
+  };
+}
+
+/** Not-yet-running instances go first, then by killSelection on stagedAt. */
+function pickForKill(instances: Instance[], count: number, app: AppDefinition): Instance[] {
+  const youngestFirst = app.killSelection === 'YOUNGEST_FIRST';
+  return [...instances]
+    .sort((a, b) => {
+      const runningA = a.state === 'TASK_RUNNING' ? 1 : 0;
+      const runningB = b.state === 'TASK_RUNNING' ? 1 : 0;
+      if (runningA !== runningB) return runningA - runningB;
+      const order = a.stagedAt.localeCompare(b.stagedAt) || a.taskId.localeCompare(b.taskId);
+      return youngestFirst ? -order : order;
+    })
+    .slice(0, count);
+}

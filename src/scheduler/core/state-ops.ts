@@ -1,0 +1,43 @@
+import type { ClusterState, Collection, StateOp } from '../types.ts';
+
+export function emptyState(): ClusterState {
+  return { apps: new Map(), instances: new Map(), agents: new Map(), deployments: new Map(), meta: new Map() };
+}
+
+/**
+ * Applies ops to a state and returns the new state. Only the touched collections are copied,
+ * so a snapshot handed to a pure core earlier stays valid.
+ */
+export function applyOps(state: ClusterState, ops: readonly StateOp[]): ClusterState {
+  const copies = new Map<Collection, Map<string, unknown>>();
+  for (const op of ops) {
+    let coll = copies.get(op.coll);
+    if (coll === undefined) {
+      coll = new Map(state[op.coll] as ReadonlyMap<string, unknown>);
+      copies.set(op.coll, coll);
+    }
+    if (op.op === 'put') coll.set(op.key, op.value);
+    else coll.delete(op.key);
+  }
+  return { ...state, ...Object.fromEntries(copies) } as ClusterState;
+}
+
+export function stateToJson(state: ClusterState): Record<Collection, Array<[string, unknown]>> {
+  return {
+    apps: [...state.apps],
+    instances: [...state.instances],
+    agents: [...state.agents],
+    deployments: [...state.deployments],
+    meta: [...state.meta],
+  };
+}
+
+export function stateFromJson(json: Record<Collection, Array<[string, unknown]>>): ClusterState {
+  return {
+    apps: new Map(json.apps),
+    instances: new Map(json.instances),
+    agents: new Map(json.agents),
+    deployments: new Map(json.deployments),
+    meta: new Map(json.meta),
+  } as ClusterState;
+}

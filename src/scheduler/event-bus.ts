@@ -1,0 +1,71 @@
+import type { EventRecord, EventType } from '../events/types.ts';
+import { formatSseFrame } from '../events/sse.ts';
+
+export interface Subscriber {
+  /** Event types wanted; undefined = all. */
+  types: ReadonlySet<EventType> | undefined;
+  send: (frame: string) => void;
+}
+
+interface HistoryEntry extends EventRecord {
+  frame: string;
+}
+
+/**
+ * Fans committed events out to subscribers and keeps a bounded history for Last-Event-ID
+ * resumption. Each event is serialised once, whatever the number of subscribers.
+ */
+export class EventBus {
+  readonly #limit: number;
+  #history: HistoryEntry[];
+  #lastEventId: number;
+  readonly #subscribers = new Set<Subscriber>();
+
+  constructor(history: readonly EventRecord[], lastEventId: number, limit = 10_000) {
+    this.#limit = limit;
+    this.#history = history.slice(-limit).map((r) => ({ ...r, frame: formatSseFrame(r.event, r.eventId) }));
+    this.#lastEventId = lastEventId;
+  }
+
+  get lastEventId(): number {
+    return this.#lastEventId;
+  }
+
+  get subscriberCount(): number {
+    return this.#subscribers.size;
+  }
+
+  publish(records: readonly EventRecord[]): void {
+    for (const record of records) {
+      const entry = { ...record, frame: formatSseFrame(record.event, record.eventId) };
+      this.#history.push(entry);
+      this.#lastEventId = record.eventId;
+      for (const subscriber of this.#subscribers) {
+        if (subscriber.types === undefined || subscriber.types.has(record.event.eventType)) subscriber.send(entry.frame);
+      }
+    }
+    if (this.#history.length > this.#limit * 1.25) this.#history = this.#history.slice(-this.#limit);
+  }
+
+  /**
+   * Frames of the events after `eventId`, or 'resync' when the history no longer reaches back.
+   * Call `subscribe` in the same tick so that no event falls between replay and live.
+   */
+  since(eventId: number, types: ReadonlySet<EventType> | undefined): string[] | 'resync' {
+    if (eventId >= this.#lastEventId) return [];
+    const oldest = this.#history[0]?.eventId;
+    if (oldest === undefined || oldest > eventId + 1) return 'resync';
+    return this.#history
+      .filter((e) => e.eventId > eventId && (types === undefined || types.has(e.event.eventType)))
+      .map((e) => e.frame);
+  }
+
+  get oldestEventId(): number {
+    return this.#history[0]?.eventId ?? this.#lastEventId + 1;
+  }
+
+  subscribe(subscriber: Subscriber): () => void {
+    this.#subscribers.add(subscriber);
+    return () => this.#subscribers.delete(subscriber);
+  }
+}

@@ -1,0 +1,62 @@
+import { randomUUID } from 'node:crypto';
+import { resolve } from 'node:path';
+import { formatHostPort, parseHostPort, type HostPort } from '../shared/address.ts';
+import { parseDuration } from '../shared/duration.ts';
+import { createLogger } from '../shared/log.ts';
+import type { Service } from '../shared/service.ts';
+import type { Settings } from '../shared/settings.ts';
+import { AgentLinks } from './agent-links.ts';
+import { buildServer } from './api/server.ts';
+import { EventBus } from './event-bus.ts';
+import { Orchestrator } from './orchestrator.ts';
+import { SchedulerState } from './state.ts';
+import { FileStore } from './store/file-store.ts';
+
+export interface SchedulerConfig {
+  listen: HostPort;
+  dataDir: string;
+  agentTimeoutMs: number;
+  logLevel: string;
+}
+
+export function parseSchedulerConfig(settings: Settings): Readonly<SchedulerConfig> {
+  if (settings.store !== undefined && settings.store !== 'file') throw new Error(`--store ${String(settings.store)} is not available yet (only file)`);
+  return Object.freeze({
+    listen: parseHostPort(String(settings.listen)),
+    dataDir: resolve(String(settings.dataDir)),
+    agentTimeoutMs: parseDuration(String(settings.agentTimeout)),
+    logLevel: String(settings.logLevel ?? 'info'),
+  });
+}
+
+const HEARTBEAT_MS = 5000;
+
+export async function startScheduler(settings: Settings): Promise<Service> {
+  const config = parseSchedulerConfig(settings);
+  const logger = createLogger('scheduler', config.logLevel);
+  const store = new FileStore({ dir: config.dataDir, logger });
+  const loaded = await store.load();
+  const bus = new EventBus(loaded.history, loaded.lastEventId);
+  const state = new SchedulerState(store, bus, loaded.state, loaded.lastEventId);
+  if (!state.current.meta.has('clusterId')) {
+    await state.transact(() => ({ ops: [{ op: 'put', coll: 'meta', key: 'clusterId', value: randomUUID() }], events: [], result: undefined }));
+  }
+  const links = new AgentLinks(logger, HEARTBEAT_MS, () => orchestrator.trigger());
+  const orchestrator = new Orchestrator(state, links, logger, { agentTimeoutMs: config.agentTimeoutMs, heartbeatIntervalMs: HEARTBEAT_MS });
+  const startedAt = new Date().toISOString();
+  const context = { state, bus, links, orchestrator, logger, advertised: formatHostPort(config.listen), startedAt };
+  const server = buildServer(context);
+  await server.listen({ host: config.listen.host, port: config.listen.port });
+  const address = server.server.address();
+  const bound = typeof address === 'object' && address !== null ? { host: config.listen.host, port: address.port } : config.listen;
+  context.advertised = formatHostPort(bound);
+  logger.info({ api: `http://${formatHostPort(bound)}`, dataDir: config.dataDir }, 'ready');
+  return {
+    async close() {
+      orchestrator.close();
+      links.close();
+      await server.close();
+      await store.close();
+    },
+  };
+}

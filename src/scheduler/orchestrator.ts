@@ -1,0 +1,206 @@
+import { randomUUID } from 'node:crypto';
+import type { ClusterEvent, DeploymentStepSuccessEvent, DeploymentSuccessEvent } from '../events/types.ts';
+import type { RegisterRequest, RegisterResponse, TaskStatusUpdate } from '../shared/agent-protocol.ts';
+import type { Logger } from '../shared/log.ts';
+import type { AgentLinks } from './agent-links.ts';
+import { taskIdPrefix } from './core/app-id.ts';
+import { applyStatus, markAgentUnreachable, registerAgent, type Change } from './core/agent-status.ts';
+import { isDeploymentDone } from './core/deployments.ts';
+import { reconcile } from './core/reconcile.ts';
+import { statusUpdateEvent } from './core/marathon-json.ts';
+import type { Unplaced } from './core/placement.ts';
+import type { SchedulerState } from './state.ts';
+import type { AppDefinition, Instance, StateOp } from './types.ts';
+
+export interface OrchestratorOptions {
+  agentTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  /** How often kills not yet confirmed are sent again. */
+  killRetryMs?: number;
+}
+
+/**
+ * Drives the cluster toward what the apps ask for: runs the reconciler after every commit,
+ * stores its decisions, then sends launches and kills to agents. Also the entry point for
+ * everything agents report. Decisions are made by the pure cores; this class only does I/O.
+ */
+export class Orchestrator {
+  readonly #state: SchedulerState;
+  readonly #links: AgentLinks;
+  readonly #logger: Logger;
+  readonly #options: OrchestratorOptions;
+  readonly #killsSent = new Map<string, number>();
+  /** Kills decided at registration, sent once the agent's command stream is open. */
+  readonly #pendingKills = new Map<string, string[]>();
+  readonly #timer: NodeJS.Timeout;
+  #pending = false;
+  #unplaced: Unplaced[] = [];
+
+  constructor(state: SchedulerState, links: AgentLinks, logger: Logger, options: OrchestratorOptions) {
+    this.#state = state;
+    this.#links = links;
+    this.#logger = logger;
+    this.#options = options;
+    state.onCommit(() => this.trigger());
+    // The periodic pass catches what no event announces: agents timing out, kills to resend.
+    this.#timer = setInterval(() => {
+      this.#expireAgents();
+      this.trigger();
+    }, 1000);
+    this.#timer.unref();
+  }
+
+  /** Instances that could not be placed at the last evaluation, and why. */
+  get unplaced(): readonly Unplaced[] {
+    return this.#unplaced;
+  }
+
+  close(): void {
+    clearInterval(this.#timer);
+  }
+
+  /** Runs an evaluation soon; many triggers in one tick make one evaluation. */
+  trigger(): void {
+    if (this.#pending) return;
+    this.#pending = true;
+    setImmediate(() => {
+      this.#pending = false;
+      this.#evaluate().catch((err: unknown) => this.#logger.error({ err }, 'evaluation failed'));
+    });
+  }
+
+  async register(request: RegisterRequest): Promise<RegisterResponse> {
+    const now = new Date().toISOString();
+    const { agentId, kill } = await this.#state.transact((state) => {
+      const agentId = request.agentId !== undefined && request.agentId !== '' ? request.agentId : newAgentId(state.meta);
+      const change = registerAgent(state, agentId, request, now);
+      const ops: StateOp[] = [...change.ops];
+      if (request.agentId === undefined || request.agentId === '') {
+        ops.push({ op: 'put', coll: 'meta', key: 'agentCount', value: Number(state.meta.get('agentCount') ?? 0) + 1 });
+      }
+      return { ops, events: change.events, result: { agentId, kill: change.kill } };
+    });
+    this.#links.seen(agentId);
+    this.#logger.info({ agentId, hostname: request.hostname, tasks: request.tasks.length, kill: kill.length }, 'agent registered');
+    // Kills for unwanted tasks go out once the agent's command stream is open.
+    for (const taskId of kill) this.#killsSent.delete(taskId);
+    this.#pendingKills.set(agentId, kill);
+    return { agentId, heartbeatIntervalMs: this.#options.heartbeatIntervalMs };
+  }
+
+  /** The agent's command stream is open: send what it must do that was decided before. */
+  streamOpened(agentId: string): void {
+    for (const taskId of this.#pendingKills.get(agentId) ?? []) this.#links.send(agentId, { type: 'kill', taskId });
+    this.#pendingKills.delete(agentId);
+  }
+
+  async status(agentId: string, update: TaskStatusUpdate): Promise<void> {
+    this.#links.seen(agentId);
+    const now = new Date().toISOString();
+    const change = await this.#state.transact((state) => {
+      const change = applyStatus(state, agentId, update, now);
+      return { ops: change.ops, events: change.events, result: change };
+    });
+    for (const taskId of change.kill) this.#links.send(agentId, { type: 'kill', taskId });
+    if (update.state === 'TASK_FAILED' || update.state === 'TASK_FINISHED') {
+      this.#logger.info({ agentId, taskId: update.taskId, state: update.state, message: update.message }, 'task ended');
+    }
+  }
+
+  async #evaluate(): Promise<void> {
+    const now = new Date().toISOString();
+    const connectedAgents = this.#links.connected();
+    const evaluation = await this.#state.transact((state) => {
+      const evaluation = reconcile(state, { now, connectedAgents, newTaskId: (appId) => `${taskIdPrefix(appId)}.${randomUUID()}` });
+      const ops: StateOp[] = [
+        ...evaluation.launch.map((i): StateOp => ({ op: 'put', coll: 'instances', key: i.taskId, value: i })),
+      ];
+      const events: ClusterEvent[] = [];
+      // Stopping shows as TASK_KILLING at once, so DNS and LB drop the instance before the kill lands.
+      for (const instance of evaluation.stop) {
+        const killing: Instance = { ...instance, goal: 'stopped', state: 'TASK_KILLING', message: 'killed by the scheduler' };
+        ops.push({ op: 'put', coll: 'instances', key: killing.taskId, value: killing });
+        events.push(statusUpdateEvent(killing, now));
+      }
+      // Deployments are judged on the state this evaluation leaves behind.
+      for (const deployment of state.deployments.values()) {
+        if (evaluation.launch.length > 0 || evaluation.stop.length > 0 || !isDeploymentDone(deployment, state)) continue;
+        ops.push({ op: 'del', coll: 'deployments', key: deployment.id });
+        const currentStep = deployment.plan.steps[deployment.currentStep] ?? { actions: [] };
+        events.push(
+          { eventType: 'deployment_step_success', timestamp: now, plan: deployment.plan, currentStep } satisfies DeploymentStepSuccessEvent,
+          { eventType: 'deployment_success', timestamp: now, id: deployment.id, plan: deployment.plan } satisfies DeploymentSuccessEvent,
+        );
+      }
+      return { ops, events, result: evaluation };
+    });
+    this.#unplaced = evaluation.unplaced;
+    const state = this.#state.current;
+    for (const instance of evaluation.launch) this.#launch(instance, state.apps.get(instance.appId));
+    this.#sendKills(state.instances.values());
+  }
+
+  #launch(instance: Instance, app: AppDefinition | undefined): void {
+    if (app === undefined) return;
+    const sent = this.#links.send(instance.agentId, {
+      type: 'launch',
+      task: {
+        taskId: instance.taskId,
+        appId: app.id,
+        version: app.version,
+        ...(app.cmd !== undefined ? { cmd: app.cmd } : {}),
+        ...(app.args !== undefined ? { args: app.args } : {}),
+        env: app.env,
+        labels: app.labels,
+        ports: instance.ports,
+        portNames: app.portDefinitions.map((p) => p.name),
+        cpus: app.cpus,
+        mem: app.mem,
+        disk: app.disk,
+        killGracePeriodMs: (app.taskKillGracePeriodSeconds ?? 3) * 1000,
+      },
+    });
+    this.#logger.info({ taskId: instance.taskId, agentId: instance.agentId, ports: instance.ports, sent }, 'launching task');
+  }
+
+  /** Every instance the scheduler wants stopped gets a kill, again every few seconds until it ends. */
+  #sendKills(instances: Iterable<Instance>): void {
+    const now = Date.now();
+    const live = new Set<string>();
+    for (const instance of instances) {
+      if (instance.goal !== 'stopped') continue;
+      live.add(instance.taskId);
+      const last = this.#killsSent.get(instance.taskId);
+      if (last !== undefined && now - last < (this.#options.killRetryMs ?? 5000)) continue;
+      if (this.#links.send(instance.agentId, { type: 'kill', taskId: instance.taskId })) {
+        this.#killsSent.set(instance.taskId, now);
+        this.#logger.info({ taskId: instance.taskId, agentId: instance.agentId }, 'killing task');
+      }
+    }
+    for (const taskId of this.#killsSent.keys()) if (!live.has(taskId)) this.#killsSent.delete(taskId);
+  }
+
+  #expireAgents(): void {
+    const now = Date.now();
+    for (const agentId of this.#state.current.agents.keys()) {
+      const since = this.#links.disconnectedSince(agentId);
+      if (since === undefined || now - since < this.#options.agentTimeoutMs) continue;
+      const iso = new Date(now).toISOString();
+      this.#state
+        .transact((state) => {
+          const change: Change = markAgentUnreachable(state, agentId, iso);
+          return { ops: change.ops, events: change.events, result: change.events.length };
+        })
+        .then((count) => {
+          if (count > 0) this.#logger.warn({ agentId, tasks: count }, 'agent timed out: its tasks are unreachable');
+        })
+        .catch((err: unknown) => this.#logger.error({ err, agentId }, 'cannot mark agent unreachable'));
+    }
+  }
+}
+
+/** Mesos' agent id form `<cluster>-S<n>`: DNS uses the last field as the instance suffix. */
+function newAgentId(meta: ReadonlyMap<string, unknown>): string {
+  const cluster = String(meta.get('clusterId') ?? 'corral');
+  return `${cluster}-S${Number(meta.get('agentCount') ?? 0)}`;
+}

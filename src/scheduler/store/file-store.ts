@@ -1,0 +1,163 @@
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync, existsSync, truncateSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
+import type { EventRecord } from '../../events/types.ts';
+import type { Logger } from '../../shared/log.ts';
+import { applyOps, emptyState, stateFromJson, stateToJson } from '../core/state-ops.ts';
+import type { ClusterState } from '../types.ts';
+import type { CommitRecord, LoadedState, StateStore } from './state-store.ts';
+
+const LOG_FILE = 'state.log';
+const SNAPSHOT_FILE = 'state.snapshot.json';
+
+export interface FileStoreOptions {
+  dir: string;
+  logger: Logger;
+  /** Write a snapshot and start a new log after this many records. */
+  compactEvery?: number;
+  /** Events kept for Last-Event-ID resumption. */
+  historyLimit?: number;
+}
+
+/**
+ * Append-only, fsynced log of commit records plus a periodic snapshot. Each log line is
+ * `<crc32 hex> <json>`; a torn or corrupt tail (a crash mid-write) is detected by its checksum,
+ * cut off and reported — records before it are never touched.
+ */
+export class FileStore implements StateStore {
+  readonly #options: FileStoreOptions;
+  #log: FileHandle | undefined;
+  #recordsInLog = 0;
+  #size = 0;
+  #history: EventRecord[] = [];
+
+  constructor(options: FileStoreOptions) {
+    this.#options = options;
+  }
+
+  get #historyLimit(): number {
+    return this.#options.historyLimit ?? 10_000;
+  }
+
+  async load(): Promise<LoadedState> {
+    const { dir, logger } = this.#options;
+    mkdirSync(dir, { recursive: true });
+    let state = emptyState();
+    let lastEventId = 0;
+    const snapshotPath = join(dir, SNAPSHOT_FILE);
+    if (existsSync(snapshotPath)) {
+      const snapshot = JSON.parse(readFileSync(snapshotPath, 'utf8')) as SnapshotFile;
+      state = stateFromJson(snapshot.state);
+      lastEventId = snapshot.lastEventId;
+      this.#history = snapshot.history;
+    }
+    const logPath = join(dir, LOG_FILE);
+    if (existsSync(logPath)) {
+      const { records, validBytes, totalBytes } = readLog(readFileSync(logPath));
+      if (validBytes < totalBytes) {
+        logger.warn({ logPath, validBytes, droppedBytes: totalBytes - validBytes }, 'dropping torn or corrupt tail of the state log');
+        truncateSync(logPath, validBytes);
+      }
+      for (const record of records) {
+        state = applyOps(state, record.ops);
+        this.#remember(record.events);
+        lastEventId = Math.max(lastEventId, ...record.events.map((e) => e.eventId));
+      }
+      this.#recordsInLog = records.length;
+    }
+    this.#log = await open(logPath, 'a');
+    this.#size = (await this.#log.stat()).size;
+    logger.info({ dir, lastEventId, apps: state.apps.size, instances: state.instances.size }, 'state loaded');
+    return { state, lastEventId, history: [...this.#history] };
+  }
+
+  async append(record: CommitRecord, stateAfter: ClusterState): Promise<void> {
+    const log = this.#log;
+    if (log === undefined) throw new Error('store is not open');
+    const json = JSON.stringify(record);
+    const line = `${crc32(json).toString(16).padStart(8, '0')} ${json}\n`;
+    const size = this.#size;
+    try {
+      await log.write(line);
+      await log.datasync();
+    } catch (err) {
+      // Cut a partial line off, or every later record would sit behind it and be dropped on load.
+      await log.truncate(size).catch(() => undefined);
+      throw err;
+    }
+    this.#size += Buffer.byteLength(line);
+    this.#remember(record.events);
+    this.#recordsInLog += 1;
+    if (this.#recordsInLog >= (this.#options.compactEvery ?? 5000)) this.#compact(stateAfter, record);
+  }
+
+  async close(): Promise<void> {
+    await this.#log?.close();
+    this.#log = undefined;
+  }
+
+  #remember(events: EventRecord[]): void {
+    if (events.length === 0) return;
+    this.#history.push(...events);
+    const excess = this.#history.length - this.#historyLimit;
+    if (excess > 0) this.#history.splice(0, excess);
+  }
+
+  /** Snapshot first (atomically, by rename), then empty the log: a crash between leaves both, and replay is idempotent over puts. */
+  #compact(state: ClusterState, last: CommitRecord): void {
+    const { dir } = this.#options;
+    const lastEventId = this.#history.at(-1)?.eventId ?? last.events.at(-1)?.eventId ?? 0;
+    const snapshot: SnapshotFile = { state: stateToJson(state), lastEventId, history: this.#history };
+    const tmp = join(dir, `${SNAPSHOT_FILE}.tmp`);
+    const fd = openSync(tmp, 'w');
+    try {
+      writeSync(fd, JSON.stringify(snapshot));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, join(dir, SNAPSHOT_FILE));
+    fsyncDir(dir);
+    truncateSync(join(dir, LOG_FILE), 0);
+    this.#recordsInLog = 0;
+    this.#size = 0;
+    this.#options.logger.info({ lastEventId }, 'state log compacted into a snapshot');
+  }
+}
+
+interface SnapshotFile {
+  state: ReturnType<typeof stateToJson>;
+  lastEventId: number;
+  history: EventRecord[];
+}
+
+/** Parses log lines up to the first one that is incomplete or fails its checksum. */
+export function readLog(buffer: Buffer): { records: CommitRecord[]; validBytes: number; totalBytes: number } {
+  const records: CommitRecord[] = [];
+  let offset = 0;
+  while (offset < buffer.length) {
+    const newline = buffer.indexOf(0x0a, offset);
+    if (newline === -1) break;
+    const line = buffer.subarray(offset, newline).toString('utf8');
+    const space = line.indexOf(' ');
+    const json = line.slice(space + 1);
+    if (space !== 8 || parseInt(line.slice(0, 8), 16) !== crc32(json)) break;
+    try {
+      records.push(JSON.parse(json) as CommitRecord);
+    } catch {
+      break;
+    }
+    offset = newline + 1;
+  }
+  return { records, validBytes: offset, totalBytes: buffer.length };
+}
+
+function fsyncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}

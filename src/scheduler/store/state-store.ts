@@ -1,0 +1,25 @@
+import type { EventRecord } from '../../events/types.ts';
+import type { ClusterState, StateOp } from '../types.ts';
+
+/** What a store hands back at start-up: the state, the last event id, and recent events. */
+export interface LoadedState {
+  state: ClusterState;
+  lastEventId: number;
+  history: EventRecord[];
+}
+
+/** One committed transaction: its ops and the events derived from it (ids already assigned). */
+export interface CommitRecord {
+  ops: StateOp[];
+  events: EventRecord[];
+}
+
+/**
+ * Durable state. `append` resolves only once the record would survive a kill -9 of the process
+ * (fsynced), which is when the scheduler may acknowledge the write and publish its events.
+ */
+export interface StateStore {
+  load(): Promise<LoadedState>;
+  append(record: CommitRecord, stateAfter: ClusterState): Promise<void>;
+  close(): Promise<void>;
+}

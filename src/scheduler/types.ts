@@ -1,0 +1,100 @@
+import type { PortDefinition, TaskState } from '../events/types.ts';
+import type { AttributeValue, Resource } from '../shared/agent-protocol.ts';
+import type { DeploymentPlan } from '../events/types.ts';
+
+/** A Marathon app definition after validation, defaults applied and service ports assigned. */
+export interface AppDefinition {
+  id: string;
+  cmd?: string;
+  args?: string[];
+  instances: number;
+  cpus: number;
+  mem: number;
+  disk: number;
+  gpus: number;
+  portDefinitions: PortDefinition[];
+  requirePorts: boolean;
+  labels: Record<string, string>;
+  env: Record<string, string>;
+  healthChecks: unknown[];
+  constraints: unknown[];
+  acceptedResourceRoles?: string[];
+  backoffSeconds: number;
+  backoffFactor: number;
+  maxLaunchDelaySeconds: number;
+  taskKillGracePeriodSeconds?: number;
+  killSelection: 'YOUNGEST_FIRST' | 'OLDEST_FIRST';
+  upgradeStrategy: { minimumHealthCapacity: number; maximumOverCapacity: number };
+  user?: string;
+  version: string;
+  versionInfo: { lastScalingAt: string; lastConfigChangeAt: string };
+}
+
+/**
+ * What the scheduler wants of an instance. `running`: keep it up (replace it when it ends);
+ * `stopped`: kill it and forget it once it is terminal.
+ */
+export type InstanceGoal = 'running' | 'stopped';
+
+/** One launched copy of an app; Marathon's task (one task per instance here). */
+export interface Instance {
+  taskId: string;
+  appId: string;
+  agentId: string;
+  host: string;
+  ports: number[];
+  /** The app version the task was launched from (Marathon's task `version`). */
+  version: string;
+  /** The app's lastConfigChangeAt at launch: instances of an older configuration get replaced. */
+  configVersion: string;
+  goal: InstanceGoal;
+  /** Resources held on the agent while the task is not terminal. */
+  cpus: number;
+  mem: number;
+  disk: number;
+  state: TaskState;
+  message: string;
+  stagedAt: string;
+  startedAt?: string;
+  /** The last status update applied, so retried updates are idempotent. */
+  lastUpdate?: string;
+}
+
+export interface AgentRecord {
+  id: string;
+  hostname: string;
+  ip: string;
+  endpoint: string;
+  resources: Resource[];
+  attributes: Record<string, AttributeValue>;
+  registeredAt: string;
+}
+
+/** A deployment: a plan plus where it has got to; finished deployments are deleted. */
+export interface Deployment {
+  id: string;
+  plan: DeploymentPlan;
+  affectedApps: string[];
+  /** Index of the step in progress. */
+  currentStep: number;
+  /** Instances each affected app must have running (0 for stopped apps). */
+  targets: Record<string, number>;
+}
+
+/** The durable state of the scheduler, as plain collections keyed by id. */
+export interface ClusterState {
+  apps: ReadonlyMap<string, AppDefinition>;
+  instances: ReadonlyMap<string, Instance>;
+  agents: ReadonlyMap<string, AgentRecord>;
+  deployments: ReadonlyMap<string, Deployment>;
+  /** Counters that must survive restarts (e.g. the next agent number). */
+  meta: ReadonlyMap<string, unknown>;
+}
+
+export type Collection = keyof ClusterState;
+
+type ValueOf<C extends Collection> = ClusterState[C] extends ReadonlyMap<string, infer V> ? V : never;
+
+/** One durable change to state; a transaction is a list of these plus the events it emits. */
+export type StateOp =
+  { [C in Collection]: { op: 'put'; coll: C; key: string; value: ValueOf<C> } | { op: 'del'; coll: C; key: string } }[Collection];
