@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { applyStatus, markAgentUnreachable, registerAgent } from '../../src/scheduler/core/agent-status.ts';
+import { applyOps } from '../../src/scheduler/core/state-ops.ts';
+import type { TaskStatusUpdate } from '../../src/shared/agent-protocol.ts';
+import { NOW, agent, app, instance, state } from '../support/scheduler-fixtures.ts';
+
+const web = app({ id: '/web' });
+const update = (taskId: string, s: TaskStatusUpdate['state'], uuid = `${taskId}-${s}`): TaskStatusUpdate => ({ uuid, taskId, state: s, message: '', timestamp: NOW });
+
+test('status updates: table', async (t) => {
+  const base = state({ apps: [web], agents: [agent('a')], instances: [instance('w1', web, 'a', { state: 'TASK_STARTING' })] });
+  const cases = [
+    { name: 'running is stored and announced with startedAt', u: update('w1', 'TASK_RUNNING'), agentId: 'a', events: ['TASK_RUNNING'], kill: [] as string[], stored: 'TASK_RUNNING' as string | undefined },
+    { name: 'terminal forgets the instance', u: update('w1', 'TASK_FAILED'), agentId: 'a', events: ['TASK_FAILED'], kill: [], stored: undefined },
+    { name: 'unknown running task is killed', u: update('ghost', 'TASK_RUNNING'), agentId: 'a', events: [], kill: ['ghost'], stored: 'TASK_STARTING' },
+    { name: 'another agent cannot speak for a task', u: update('w1', 'TASK_RUNNING'), agentId: 'b', events: [], kill: ['w1'], stored: 'TASK_STARTING' },
+  ];
+  for (const c of cases) {
+    await t.test(c.name, () => {
+      const change = applyStatus(base, c.agentId, c.u, NOW);
+      assert.deepEqual(change.events.map((e) => (e.eventType === 'status_update_event' ? e.taskStatus : e.eventType)), c.events);
+      assert.deepEqual(change.kill, c.kill);
+      const after = applyOps(base, change.ops).instances.get('w1');
+      assert.equal(after?.state, c.stored);
+      if (c.stored === 'TASK_RUNNING') assert.equal(after?.startedAt, NOW);
+    });
+  }
+});
+
+test('status updates are idempotent and a late RUNNING cannot undo a kill', () => {
+  let s = state({ apps: [web], agents: [agent('a')], instances: [instance('w1', web, 'a', { state: 'TASK_STARTING' })] });
+  const running = update('w1', 'TASK_RUNNING');
+  s = applyOps(s, applyStatus(s, 'a', running, NOW).ops);
+  assert.equal(applyStatus(s, 'a', running, NOW).events.length, 0, 'a retried update emits nothing');
+  s = applyOps(s, [{ op: 'put', coll: 'instances', key: 'w1', value: { ...s.instances.get('w1')!, goal: 'stopped', state: 'TASK_KILLING' } }]);
+  assert.equal(applyStatus(s, 'a', update('w1', 'TASK_RUNNING', 'late'), NOW).ops.length, 0);
+});
+
+test('agent registration reconciles reported tasks', () => {
+  const s = state({
+    apps: [web],
+    agents: [agent('a')],
+    instances: [instance('kept', web, 'a', { state: 'TASK_STAGING' }), instance('vanished', web, 'a'), instance('stopping', web, 'a', { goal: 'stopped' })],
+  });
+  const change = registerAgent(s, 'a', {
+    hostname: 'a', ip: '10.0.0.1', endpoint: '', resources: [], attributes: {},
+    tasks: [{ taskId: 'kept', state: 'TASK_RUNNING' }, { taskId: 'stranger', state: 'TASK_RUNNING' }, { taskId: 'stopping', state: 'TASK_RUNNING' }],
+  }, NOW);
+  assert.deepEqual(change.kill.sort(), ['stopping', 'stranger']);
+  const after = applyOps(s, change.ops);
+  assert.equal(after.instances.get('kept')?.state, 'TASK_RUNNING');
+  assert.equal(after.instances.has('vanished'), false, 'a task the agent no longer has is lost');
+  assert.equal(after.agents.get('a')?.ip, '10.0.0.1');
+});
+
+test('an agent past its timeout makes its tasks unreachable, once', () => {
+  const s = state({ apps: [web], agents: [agent('a'), agent('b')], instances: [instance('w1', web, 'a'), instance('w2', web, 'b')] });
+  const change = markAgentUnreachable(s, 'a', NOW);
+  const after = applyOps(s, change.ops);
+  assert.equal(after.instances.get('w1')?.state, 'TASK_UNREACHABLE');
+  assert.equal(after.instances.get('w2')?.state, 'TASK_RUNNING');
+  assert.equal(markAgentUnreachable(after, 'a', NOW).events.length, 0);
+});

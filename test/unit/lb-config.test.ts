@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parseLbConfig } from '../../src/lb/config.ts';
+
+const DEFAULTS = {
+  master: 'http://127.0.0.1:8080',
+  bind: '127.0.0.1',
+  httpPort: '80',
+  httpsPort: '443',
+  statsPort: '9090',
+  group: 'external',
+  httpHttps: true,
+  logLevel: 'info',
+};
+
+test('parseLbConfig turns the layered settings into a frozen config', () => {
+  const config = parseLbConfig({ ...DEFAULTS, master: 'http://a:8080, http://b:8080', group: 'external,internal', httpPort: '0', httpHttps: false });
+  assert.deepEqual(config.masters, ['http://a:8080', 'http://b:8080']);
+  assert.deepEqual(config.groups, ['external', 'internal']);
+  assert.equal(config.httpPort, 0);
+  assert.equal(config.httpHttps, false);
+  assert.ok(Object.isFrozen(config) && Object.isFrozen(config.masters));
+});
+
+test('parseLbConfig accepts booleans spelled as strings (environment, config file)', () => {
+  assert.equal(parseLbConfig({ ...DEFAULTS, httpHttps: 'false' }).httpHttps, false);
+  assert.equal(parseLbConfig({ ...DEFAULTS, httpHttps: 'true' }).httpHttps, true);
+});
+
+test('parseLbConfig rejects bad values with a message naming the setting', () => {
+  const cases: [Record<string, string | boolean>, RegExp][] = [
+    [{ httpPort: '65536' }, /--http-port must be a port/],
+    [{ statsPort: 'abc' }, /--stats-port must be a port/],
+    [{ httpsPort: '-1' }, /--https-port must be a port/],
+    [{ bind: 'localhost' }, /--bind must be an IP address/],
+    [{ master: 'ftp://x' }, /--master: 'ftp:\/\/x' must be http/],
+    [{ master: 'not a url' }, /--master: 'not a url' is not a URL/],
+    [{ master: ' , ' }, /--master needs at least one/],
+    [{ group: '' }, /--group needs at least one group/],
+    [{ httpHttps: 'maybe' }, /--http-https must be true or false/],
+    [{ logLevel: 'loud' }, /--log-level must be one of/],
+    [{ httpPort: '9090', statsPort: '9090' }, /--http-port and --stats-port are both 9090/],
+  ];
+  for (const [override, message] of cases) {
+    assert.throws(() => parseLbConfig({ ...DEFAULTS, ...override }), (err: Error & { code?: string }) => {
+      assert.match(err.message, message);
+      assert.equal(err.code, 'ERR_LB_BAD_CONFIG');
+      return true;
+    });
+  }
+  // An east-west LB never binds the HTTP port, so sharing the number with stats is fine.
+  assert.doesNotThrow(() => parseLbConfig({ ...DEFAULTS, httpPort: '9090', statsPort: '9090', httpHttps: false }));
+});

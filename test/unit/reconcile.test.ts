@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { applyOps } from '../../src/scheduler/core/state-ops.ts';
+import { reconcile, type ReconcileContext } from '../../src/scheduler/core/reconcile.ts';
+import type { ClusterState, StateOp } from '../../src/scheduler/types.ts';
+import { NOW, agent, app, instance, state } from '../support/scheduler-fixtures.ts';
+
+let counter = 0;
+const context = (connected = ['a', 'b']): ReconcileContext => ({ now: NOW, connectedAgents: new Set(connected), newTaskId: (id) => `${id.slice(1)}.${++counter}` });
+
+/** Applies an evaluation the way the orchestrator does, with every launch reported running. */
+function applyEvaluation(s: ClusterState, ctx: ReconcileContext): ClusterState {
+  const e = reconcile(s, ctx);
+  const ops: StateOp[] = [
+    ...e.launch.map((i): StateOp => ({ op: 'put', coll: 'instances', key: i.taskId, value: { ...i, state: 'TASK_RUNNING' } })),
+    ...e.stop.map((i): StateOp => ({ op: 'del', coll: 'instances', key: i.taskId })),
+  ];
+  return applyOps(s, ops);
+}
+
+test('reconcile: table', async (t) => {
+  const web = app({ id: '/web', instances: 2 });
+  const cases = [
+    { name: 'starts what is missing', s: state({ apps: [web], agents: [agent('a'), agent('b')] }), launch: 2, stop: [] as string[] },
+    { name: 'nothing to do when counts match', s: state({ apps: [web], agents: [agent('a')], instances: [instance('w1', web, 'a'), instance('w2', web, 'a')] }), launch: 0, stop: [] },
+    { name: 'scale down kills the youngest', s: state({ apps: [{ ...web, instances: 1 }], agents: [agent('a')], instances: [instance('old', web, 'a'), instance('young', web, 'a', { stagedAt: '2026-02-01T00:00:00.000Z' })] }), launch: 0, stop: ['young'] },
+    { name: 'scale down prefers instances not yet running', s: state({ apps: [{ ...web, instances: 1 }], agents: [agent('a')], instances: [instance('staging', web, 'a', { state: 'TASK_STAGING' }), instance('young', web, 'a', { stagedAt: '2026-02-01T00:00:00.000Z' })] }), launch: 0, stop: ['staging'] },
+    { name: 'instances of a removed app are stopped', s: state({ apps: [], agents: [agent('a')], instances: [instance('w1', web, 'a')] }), launch: 0, stop: ['w1'] },
+    { name: 'already stopping instances are left to finish', s: state({ apps: [], agents: [agent('a')], instances: [instance('w1', web, 'a', { goal: 'stopped', state: 'TASK_KILLING' })] }), launch: 0, stop: [] },
+    { name: 'unreachable instances are replaced but not killed', s: state({ apps: [web], agents: [agent('a')], instances: [instance('w1', web, 'a', { state: 'TASK_UNREACHABLE' }), instance('w2', web, 'a')] }), launch: 1, stop: [] },
+    { name: 'changed config: new ones first, old ones kept meanwhile', s: state({ apps: [web], agents: [agent('a')], instances: [instance('w1', web, 'a', { configVersion: 'old' }), instance('w2', web, 'a', { configVersion: 'old' })] }), launch: 2, stop: [] },
+    { name: 'changed config: old ones go once the new all run', s: state({ apps: [web], agents: [agent('a')], instances: [instance('w1', web, 'a', { configVersion: 'old' }), instance('n1', web, 'a'), instance('n2', web, 'a')] }), launch: 0, stop: ['w1'] },
+  ];
+  for (const c of cases) {
+    await t.test(c.name, () => {
+      const e = reconcile(c.s, context());
+      assert.equal(e.launch.length, c.launch);
+      assert.deepEqual(e.stop.map((i) => i.taskId), c.stop);
+    });
+  }
+});
+
+test('reconcile launches only on connected agents and says why it cannot place', () => {
+  const web = app({ id: '/web', instances: 1 });
+  const e = reconcile(state({ apps: [web], agents: [agent('a')] }), context([]));
+  assert.equal(e.launch.length, 0);
+  assert.deepEqual(e.unplaced, [{ appId: '/web', count: 1, reason: 'no agents are connected' }]);
+});
+
+test('reconcile is a fixed point: evaluating again after applying gives nothing', () => {
+  const apps = [app({ id: '/a', instances: 3 }), app({ id: '/b', instances: 1, cpus: 0.5 })];
+  let s = state({ apps, agents: [agent('a'), agent('b')] });
+  s = applyEvaluation(s, context());
+  assert.equal(s.instances.size, 4);
+  const again = reconcile(s, context());
+  assert.deepEqual([again.launch.length, again.stop.length], [0, 0]);
+  s = applyEvaluation(applyOps(s, [{ op: 'put', coll: 'apps', key: '/a', value: { ...apps[0]!, instances: 1 } }]), context());
+  assert.equal([...s.instances.values()].filter((i) => i.appId === '/a').length, 1);
+  assert.deepEqual(reconcile(s, context()).stop, []);
+});
