@@ -1,0 +1,39 @@
+import type { AddressInfo, Server, Socket } from 'node:net';
+
+/** Binds `server` and resolves with the port actually bound (port 0 = ephemeral). */
+export function listen(server: Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error): void => reject(err);
+    server.once('error', onError);
+    server.listen({ host, port, exclusive: true }, () => {
+      server.off('error', onError);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+/** Every socket a server accepted and that is still open, so close() can end them. */
+export function trackConnections(server: Server): Set<Socket> {
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  return sockets;
+}
+
+/**
+ * Stops accepting; with `destroy`, also cuts every open connection (shutdown must not wait for
+ * idle keep-alive clients). Without it, open connections finish on their own (draining).
+ */
+export function closeServer(server: Server, sockets: Set<Socket>, destroy: boolean): Promise<void> {
+  return new Promise((resolve) => {
+    if (!server.listening) {
+      if (destroy) for (const socket of sockets) socket.destroy();
+      resolve();
+      return;
+    }
+    server.close(() => resolve());
+    if (destroy) for (const socket of sockets) socket.destroy();
+  });
+}

@@ -1,0 +1,61 @@
+import { fastify, type FastifyInstance } from 'fastify';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../../shared/log.ts';
+
+/** What the stats port reports; main.ts assembles it from the live parts. */
+export interface StatsSources {
+  health(): { readonly synced: boolean; readonly eventId: number } & Record<string, unknown>;
+  routes(): unknown;
+  stats(): unknown;
+}
+
+export interface StatsServerOptions {
+  readonly bind: string;
+  readonly port: number;
+  readonly logger: Logger;
+  readonly sources: StatsSources;
+}
+
+/**
+ * `--stats-port`: health, the routing table and counters as JSON. Every answer, errors included,
+ * is JSON with a `message` on failure, like the scheduler's API.
+ */
+export class StatsServer {
+  readonly #options: StatsServerOptions;
+  readonly #app: FastifyInstance;
+
+  constructor(options: StatsServerOptions) {
+    this.#options = options;
+    // Our own logger reports errors; fastify's per-request logging would drown the LB's lines.
+    const app = fastify({ logger: false, forceCloseConnections: true });
+    const { sources, logger } = options;
+
+    // 503 until the first snapshot: an LB that knows no routes should not receive traffic yet.
+    app.get('/_corral/health', async (_request, reply) => {
+      const health = sources.health();
+      return reply.code(health.synced ? 200 : 503).send(health);
+    });
+    app.get('/_corral/routes', async () => sources.routes());
+    app.get('/_corral/stats', async () => sources.stats());
+
+    app.setNotFoundHandler(async (request, reply) =>
+      reply.code(404).send({ message: `no such endpoint: ${request.method} ${request.url.split('?')[0] ?? ''}` }),
+    );
+    app.setErrorHandler(async (error: Error & { statusCode?: number }, request, reply) => {
+      const status = error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500;
+      if (status >= 500) logger.error({ err: error.message, url: request.url }, 'stats endpoint failed');
+      return reply.code(status).send({ message: status >= 500 ? 'internal error' : error.message });
+    });
+    this.#app = app;
+  }
+
+  /** Binds and returns the port actually bound. */
+  async listen(): Promise<number> {
+    await this.#app.listen({ host: this.#options.bind, port: this.#options.port });
+    return (this.#app.server.address() as AddressInfo).port;
+  }
+
+  close(): Promise<void> {
+    return this.#app.close();
+  }
+}
