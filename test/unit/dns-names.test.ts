@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { agentSuffix, canonicalLabel, marathonTaskName, sanitizeLabel, taskIdHash, taskLabel } from '../../src/dns/core/names.ts';
+import { MESOS_DNS_NAMES } from '../support/dns-mesos-names.ts';
 
 interface NameFixtures {
   labels: { in: string; rfc1123?: string; rfc952?: string }[];
@@ -10,9 +10,7 @@ interface NameFixtures {
   agentSuffix: { cases: { agentId: string; suffix: string }[] };
 }
 
-const fixtures = JSON.parse(
-  readFileSync(new URL('../../../shared/fixtures/mesos-dns-names.json', import.meta.url), 'utf8'),
-) as NameFixtures;
+const fixtures: NameFixtures = MESOS_DNS_NAMES;
 
 test('sanitizeLabel matches Mesos-DNS RFC 1123 labels', () => {
   const cases = fixtures.labels.filter((c) => c.rfc1123 !== undefined);

@@ -1,0 +1,75 @@
+/**
+ * The records Corral's DNS serves, as plain frozen data. Owner names are lower-case and carry
+ * no trailing dot; names inside rdata (targets, SOA names) are fully qualified with one.
+ */
+
+export type RecordType = 'A' | 'AAAA' | 'SRV' | 'SOA' | 'NS';
+
+interface RecordBase {
+  readonly name: string;
+  readonly ttl: number;
+}
+
+export interface ARecord extends RecordBase {
+  readonly type: 'A';
+  readonly address: string;
+}
+
+export interface AaaaRecord extends RecordBase {
+  readonly type: 'AAAA';
+  readonly address: string;
+}
+
+export interface SrvRecord extends RecordBase {
+  readonly type: 'SRV';
+  readonly priority: number;
+  readonly weight: number;
+  readonly port: number;
+  readonly target: string;
+}
+
+export interface SoaRecord extends RecordBase {
+  readonly type: 'SOA';
+  readonly mname: string;
+  readonly rname: string;
+  readonly serial: number;
+  readonly refresh: number;
+  readonly retry: number;
+  readonly expire: number;
+  /** Also the negative-caching TTL (RFC 2308). */
+  readonly minimum: number;
+}
+
+export interface NsRecord extends RecordBase {
+  readonly type: 'NS';
+  readonly host: string;
+}
+
+export type DnsRecord = ARecord | AaaaRecord | SrvRecord | SoaRecord | NsRecord;
+
+/** Everything served at one name, by type. An empty object marks an empty non-terminal. */
+export type NameRecords = { readonly [T in RecordType]?: readonly Extract<DnsRecord, { type: T }>[] };
+
+/** An instance that is serving but got no records, and why (reported, never thrown). */
+export interface SkippedTask {
+  readonly taskId: string;
+  readonly reason: string;
+}
+
+/**
+ * One immutable generation of the zone. Readers take the reference once per query; a new view
+ * produces a new table that replaces this one whole.
+ */
+export interface RecordTable {
+  /** Lower-case, no trailing dot (`mesos`). */
+  readonly domain: string;
+  /** False until the first snapshot: the table knows nothing and must not claim names are absent. */
+  readonly synced: boolean;
+  /** The cluster event the table reflects. */
+  readonly eventId: number;
+  readonly soa: SoaRecord;
+  readonly names: ReadonlyMap<string, NameRecords>;
+  readonly skipped: readonly SkippedTask[];
+  /** Identifies the records apart from the SOA serial: equal digests, equal answers. */
+  readonly digest: string;
+}

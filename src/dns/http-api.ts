@@ -1,0 +1,70 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { HostPort } from '../shared/address.ts';
+import type { Logger } from '../shared/log.ts';
+import { lookupHosts, lookupServices } from './core/lookup.ts';
+import type { TableSource } from './server.ts';
+
+/** What `/v1/health` reports about the follower. */
+export interface HealthSource {
+  readonly synced: boolean;
+  readonly eventId: number;
+  /** Epoch ms of the last contact with a scheduler; 0 before the first. */
+  readonly lastContact: number;
+}
+
+export interface HttpApiOptions {
+  host: string;
+  port: number;
+  tables: TableSource;
+  health: () => HealthSource;
+  version: string;
+  /** Project home page for /v1/version; '' when the package names none. */
+  url: string;
+  /** Shown by `/v1/config`; must hold nothing secret. */
+  config: unknown;
+  logger: Logger;
+  now?: () => number;
+}
+
+export interface HttpApi {
+  readonly address: HostPort;
+  close(): Promise<void>;
+}
+
+/** Mesos-DNS' HTTP interface over the current table; every body, errors included, is JSON. */
+export async function startHttpApi(options: HttpApiOptions): Promise<HttpApi> {
+  const app = Fastify({ logger: false, return503OnClosing: true });
+  registerRoutes(app, options);
+  await app.listen({ host: options.host, port: options.port });
+  const bound = app.server.address();
+  const port = typeof bound === 'object' && bound !== null ? bound.port : options.port;
+  return { address: { host: options.host, port }, close: () => app.close() };
+}
+
+export function registerRoutes(app: FastifyInstance, options: HttpApiOptions): void {
+  const now = options.now ?? Date.now;
+
+  app.setNotFoundHandler((request, reply) => {
+    void reply.code(404).send({ message: `no route for ${request.method} ${request.url}` });
+  });
+  app.setErrorHandler((err: { statusCode?: number; message: string }, _request, reply) => {
+    const status = err.statusCode !== undefined && err.statusCode >= 400 ? err.statusCode : 500;
+    if (status >= 500) options.logger.error({ err: err.message }, 'http api error');
+    void reply.code(status).send({ message: err.message });
+  });
+
+  // COMPAT(mesos-dns): the same keys as its /v1/version.
+  app.get('/v1/version', async () => ({ Service: 'corral-dns', URL: options.url, Version: options.version }));
+  app.get('/v1/config', async () => options.config);
+  app.get<{ Params: { host: string } }>('/v1/hosts/:host', async (request) => lookupHosts(options.tables.current, request.params.host));
+  app.get<{ Params: { service: string } }>('/v1/services/:service', async (request) =>
+    lookupServices(options.tables.current, request.params.service),
+  );
+  app.get('/v1/health', async (_request, reply) => {
+    const health = options.health();
+    const staleSeconds = health.lastContact === 0 ? null : Math.max(0, (now() - health.lastContact) / 1000);
+    // 503 until the first snapshot: a probe must not route clients to a server that knows nothing.
+    void reply.code(health.synced ? 200 : 503);
+    return { synced: health.synced, eventId: health.eventId, staleSeconds };
+  });
+}

@@ -1,0 +1,192 @@
+import dgram from 'node:dgram';
+import net from 'node:net';
+import type { Logger } from '../shared/log.ts';
+import type { HostPort } from '../shared/address.ts';
+import { answerQuery, RCODE, type Rng } from './core/answer.ts';
+import type { RecordTable } from './core/record-types.ts';
+import { decodeMessage, encodeAnswer, encodeError, TCP_LIMIT, udpLimit } from './wire.ts';
+
+/** Whoever holds the current table generation; read once per query, never awaited. */
+export interface TableSource {
+  readonly current: RecordTable;
+}
+
+export interface DnsServerOptions {
+  host: string;
+  /** 0 picks a free port, the same one for UDP and TCP. */
+  port: number;
+  tables: TableSource;
+  logger: Logger;
+  /** Shuffles answers; tests pass a seeded one. */
+  rng?: Rng;
+  /** Idle TCP connections are closed after this long (RFC 7766 suggests seconds, not minutes). */
+  tcpIdleMs?: number;
+}
+
+/** Counters for health and (later) metrics. */
+export interface DnsServerStats {
+  queries: number;
+  errors: number;
+  dropped: number;
+}
+
+const BIND_ATTEMPTS_FOR_PORT_0 = 5;
+const MAX_TCP_CONNECTIONS = 1024;
+
+/**
+ * Serves the current RecordTable over UDP and TCP on one port. Every path is wrapped: a message
+ * that breaks the codec costs one log line, never the process.
+ */
+export class DnsServer {
+  readonly #options: DnsServerOptions;
+  readonly #tcp: net.Server;
+  readonly #udp: dgram.Socket;
+  readonly #sockets = new Set<net.Socket>();
+  readonly #rng: Rng;
+  readonly #stats: DnsServerStats = { queries: 0, errors: 0, dropped: 0 };
+  readonly address: HostPort;
+
+  private constructor(options: DnsServerOptions, tcp: net.Server, udp: dgram.Socket) {
+    this.#options = options;
+    this.#tcp = tcp;
+    this.#udp = udp;
+    this.#rng = options.rng ?? Math.random;
+    this.address = { host: options.host, port: (tcp.address() as net.AddressInfo).port };
+    udp.on('message', (message, remote) => this.#onDatagram(message, remote));
+    udp.on('error', (err) => options.logger.error({ err: err.message }, 'udp socket error'));
+    tcp.on('connection', (socket) => this.#onConnection(socket));
+    tcp.on('error', (err) => options.logger.error({ err: err.message }, 'tcp server error'));
+  }
+
+  /** Binds TCP first (port 0 resolves there), then UDP on the same port. */
+  static async listen(options: DnsServerOptions): Promise<DnsServer> {
+    const attempts = options.port === 0 ? BIND_ATTEMPTS_FOR_PORT_0 : 1;
+    for (let attempt = 1; ; attempt++) {
+      const tcp = net.createServer({ pauseOnConnect: false });
+      tcp.maxConnections = MAX_TCP_CONNECTIONS;
+      await listenTcp(tcp, options.host, options.port);
+      const port = (tcp.address() as net.AddressInfo).port;
+      const udp = dgram.createSocket(net.isIPv6(options.host) ? 'udp6' : 'udp4');
+      try {
+        await bindUdp(udp, options.host, port);
+        return new DnsServer(options, tcp, udp);
+      } catch (err) {
+        closeQuietly(udp);
+        await new Promise<void>((resolve) => tcp.close(() => resolve()));
+        // With port 0 the OS picked a TCP port whose UDP twin is taken: ask again.
+        if (attempt >= attempts) throw new Error(`cannot bind DNS UDP ${options.host}:${port}: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  get stats(): Readonly<DnsServerStats> {
+    return { ...this.#stats };
+  }
+
+  async close(): Promise<void> {
+    for (const socket of this.#sockets) socket.destroy();
+    await Promise.all([
+      new Promise<void>((resolve) => this.#tcp.close(() => resolve())),
+      new Promise<void>((resolve) => closeQuietly(this.#udp, resolve)),
+    ]);
+  }
+
+  /** Decodes, answers and encodes one message; undefined when it deserves no reply. */
+  respond(message: Buffer, transport: 'udp' | 'tcp'): Buffer | undefined {
+    const decoded = decodeMessage(message);
+    if (decoded.kind === 'drop') {
+      this.#stats.dropped += 1;
+      this.#options.logger.debug({ transport, reason: decoded.reason, bytes: message.length }, 'dropped message');
+      return undefined;
+    }
+    if (decoded.kind === 'error') {
+      this.#stats.errors += 1;
+      this.#options.logger.debug({ transport, reason: decoded.reason, rcode: decoded.rcode }, 'malformed query');
+      return encodeError(decoded.header, decoded.rcode);
+    }
+    this.#stats.queries += 1;
+    try {
+      const answer = answerQuery(this.#options.tables.current, decoded.question, this.#rng);
+      return encodeAnswer(decoded, answer, transport === 'udp' ? udpLimit(decoded.edns) : TCP_LIMIT);
+    } catch (err) {
+      this.#stats.errors += 1;
+      this.#options.logger.warn({ transport, name: decoded.question.name, err: (err as Error).message }, 'cannot answer query');
+      return encodeError(decoded.header, RCODE.SERVFAIL);
+    }
+  }
+
+  #onDatagram(message: Buffer, remote: dgram.RemoteInfo): void {
+    try {
+      const reply = this.respond(message, 'udp');
+      if (reply === undefined) return;
+      this.#udp.send(reply, remote.port, remote.address, (err) => {
+        if (err) this.#options.logger.debug({ err: err.message, to: remote.address }, 'udp send failed');
+      });
+    } catch (err) {
+      this.#options.logger.error({ err: (err as Error).message }, 'udp handler failed');
+    }
+  }
+
+  /** RFC 1035 §4.2.2 framing: a 2-byte length before each message; several per connection. */
+  #onConnection(socket: net.Socket): void {
+    this.#sockets.add(socket);
+    socket.setTimeout(this.#options.tcpIdleMs ?? 10_000, () => socket.destroy());
+    socket.on('close', () => this.#sockets.delete(socket));
+    socket.on('error', (err) => this.#options.logger.debug({ err: err.message }, 'tcp connection error'));
+    let pending: Buffer = Buffer.alloc(0);
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+        while (pending.length >= 2) {
+          const length = pending.readUInt16BE(0);
+          if (pending.length < 2 + length) break;
+          const message = pending.subarray(2, 2 + length);
+          pending = pending.subarray(2 + length);
+          const reply = this.respond(message, 'tcp');
+          if (reply === undefined || reply.length > TCP_LIMIT) {
+            // Nothing sensible to say on a stream we no longer trust.
+            socket.destroy();
+            return;
+          }
+          const frame = Buffer.alloc(2 + reply.length);
+          frame.writeUInt16BE(reply.length, 0);
+          reply.copy(frame, 2);
+          socket.write(frame);
+        }
+      } catch (err) {
+        this.#options.logger.error({ err: (err as Error).message }, 'tcp handler failed');
+        socket.destroy();
+      }
+    });
+  }
+}
+
+function listenTcp(server: net.Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error): void => reject(new Error(`cannot listen for DNS TCP on ${host}:${port}: ${err.message}`));
+    server.once('error', onError);
+    server.listen({ host, port, exclusive: true }, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}
+
+function bindUdp(socket: dgram.Socket, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind({ address: host, port, exclusive: true }, () => {
+      socket.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/** dgram throws when a socket that never bound (or already closed) is closed again. */
+function closeQuietly(socket: dgram.Socket, done: () => void = () => undefined): void {
+  try {
+    socket.close(done);
+  } catch {
+    done();
+  }
+}
