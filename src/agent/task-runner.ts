@@ -48,6 +48,17 @@ export class TaskRunner {
 
   launch(task: TaskLaunch): void {
     if (this.#tasks.has(task.taskId)) return; // a resent launch
+    try {
+      this.#start(task);
+    } catch (err) {
+      // Whatever stops a launch (a sandbox that cannot be made, a bad spec) ends it visibly.
+      this.#tasks.delete(task.taskId);
+      this.#options.logger.error({ taskId: task.taskId, err: (err as Error).message }, 'launch failed');
+      this.#options.report({ taskId: task.taskId, state: 'TASK_FAILED', message: `Failed to launch: ${(err as Error).message}` });
+    }
+  }
+
+  #start(task: TaskLaunch): void {
     const { workDir, host, baseEnv, logger } = this.#options;
     const sandbox = join(workDir, 'sandboxes', task.taskId);
     mkdirSync(sandbox, { recursive: true });

@@ -18,6 +18,8 @@ export interface SpawnPartOptions {
   logFile: string;
   readyTimeoutMs?: number;
   env?: NodeJS.ProcessEnv;
+  /** Node arguments that run the CLI; defaults to how this process was started. */
+  entry?: string[];
 }
 
 /**
@@ -25,8 +27,8 @@ export interface SpawnPartOptions {
  * `dist/` and under tsx alike), and waits for its `ready` log line.
  */
 export function spawnPart(options: SpawnPartOptions): Promise<PartProcess> {
-  const entry = process.argv[1] ?? '';
-  const child = spawn(process.execPath, [...process.execArgv, entry, ...options.args], {
+  const entry = options.entry ?? [...process.execArgv, process.argv[1] ?? ''];
+  const child = spawn(process.execPath, [...entry, ...options.args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: options.env ?? process.env,
   });

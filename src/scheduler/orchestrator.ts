@@ -153,7 +153,7 @@ export class Orchestrator {
         env: app.env,
         labels: app.labels,
         ports: instance.ports,
-        portNames: app.portDefinitions.map((p) => p.name),
+        portNames: app.portDefinitions.map((p) => p.name ?? null),
         cpus: app.cpus,
         mem: app.mem,
         disk: app.disk,

@@ -51,7 +51,8 @@ export interface TaskLaunch {
   env: Record<string, string>;
   labels: Record<string, string>;
   ports: number[];
-  portNames: Array<string | undefined>;
+  /** Index-aligned with ports; null for unnamed ports (JSON has no undefined). */
+  portNames: Array<string | null>;
   cpus: number;
   mem: number;
   disk: number;

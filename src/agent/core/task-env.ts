@@ -19,7 +19,7 @@ export function buildTaskEnv(task: TaskLaunch, host: string, sandbox: string, ba
   task.ports.forEach((port, index) => {
     env[`PORT${index}`] = String(port);
     const name = task.portNames[index];
-    if (name !== undefined) env[`PORT_${envName(name)}`] = String(port);
+    if (name !== null && name !== undefined) env[`PORT_${envName(name)}`] = String(port);
   });
   if (task.ports[0] !== undefined) env.PORT = String(task.ports[0]);
   env.PORTS = task.ports.join(',');

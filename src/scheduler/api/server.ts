@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyError } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyError } from 'fastify';
 import { ApiError } from '../errors.ts';
 import type { ApiContext } from './context.ts';
 import { registerAgentRoutes } from './agents.ts';
@@ -12,7 +12,7 @@ const BODY_LIMIT = 1024 * 1024;
 /** The scheduler's HTTP API: Marathon's v2 routes plus Corral's agent protocol and discovery snapshot. */
 export function buildServer(context: ApiContext): FastifyInstance {
   const loggerInstance = context.logger.child({ component: 'scheduler-api' }) as unknown as FastifyBaseLogger;
-  const app = Fastify({ loggerInstance, disableRequestLogging: true, bodyLimit: BODY_LIMIT, forceCloseConnections: true });
+  const app = Fastify({ loggerInstance, logController: new LogController({ disableRequestLogging: true }), bodyLimit: BODY_LIMIT, forceCloseConnections: true });
   // COMPAT(marathon): clients (and `curl -d`) often send JSON without a JSON content type.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {

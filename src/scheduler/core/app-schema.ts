@@ -69,7 +69,7 @@ export const APP_SCHEMA = {
   },
 } as const;
 
-const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, verbose: true });
 const validate = ajv.compile(APP_SCHEMA);
 
 /** Validates a posted app in place (applying defaults); returns Marathon-style details on failure. */

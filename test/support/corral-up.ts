@@ -1,0 +1,56 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+const CLI = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
+
+export interface RunningCorral {
+  urls: { scheduler: string; dns: string; dnsHttp: string; lbHttp: string; lbStats: string; agents: string[]; logs: string };
+  dataDir: string;
+  child: ChildProcess;
+  /** SIGTERM to `corral up`; resolves with its exit code once it is gone. */
+  stop(): Promise<number | null>;
+}
+
+/** Runs the real `corral up` with every port picked by the OS and a host-port range of its own. */
+export async function startCorral(extraArgs: string[] = []): Promise<RunningCorral> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'corral-it-'));
+  // A random 1000-port block below the ephemeral range, so two runs rarely share host ports.
+  const agentPortsBase = 20000 + 1000 * Math.floor(Math.random() * 10);
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'up', '--data-dir', dataDir,
+    '--scheduler-listen', '127.0.0.1:0', '--dns-listen', '127.0.0.1:0', '--dns-http', '127.0.0.1:0',
+    '--lb-http-port', '0', '--lb-stats-port', '0', '--agent-ports-base', String(agentPortsBase), ...extraArgs], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const urls = await new Promise<RunningCorral['urls']>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`corral up not ready in 30 s\n${stderr}`)), 30000);
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      try {
+        const record = JSON.parse(line) as RunningCorral['urls'] & { msg?: string; component?: string };
+        if (record.msg === 'ready' && record.component === 'up') {
+          clearTimeout(timer);
+          resolve(record);
+        }
+      } catch {
+        // not a log line
+      }
+    });
+    void exited.then((code) => reject(new Error(`corral up exited (${code}) before ready\n${stderr}`)));
+  });
+  return {
+    urls,
+    dataDir,
+    child,
+    async stop() {
+      child.kill('SIGTERM');
+      const code = await exited;
+      rmSync(dataDir, { recursive: true, force: true });
+      return code;
+    },
+  };
+}
