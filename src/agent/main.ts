@@ -85,7 +85,7 @@ export async function startAgent(settings: Settings): Promise<Service> {
   return {
     async close() {
       // Tasks die with the agent (Mesos' shutdown): recovery across agent restarts comes later.
-      await runner.killAll();
+      await runner.shutdown();
       await link.close(1000);
       await http.close();
     },

@@ -37,6 +37,7 @@ export interface TaskRunnerOptions {
 export class TaskRunner {
   readonly #options: TaskRunnerOptions;
   readonly #tasks = new Map<string, RunningTask>();
+  #shuttingDown = false;
 
   constructor(options: TaskRunnerOptions) {
     this.#options = options;
@@ -48,6 +49,11 @@ export class TaskRunner {
 
   launch(task: TaskLaunch): void {
     if (this.#tasks.has(task.taskId)) return; // a resent launch
+    if (this.#shuttingDown) {
+      // A launch that crossed the shutdown must not start a process nobody will kill.
+      this.#options.report({ taskId: task.taskId, state: 'TASK_LOST', message: 'agent is shutting down' });
+      return;
+    }
     try {
       this.#start(task);
     } catch (err) {
@@ -111,7 +117,9 @@ export class TaskRunner {
     return running.exited;
   }
 
-  async killAll(): Promise<void> {
+  /** Refuses launches from now on and kills every task; resolves when all have ended. */
+  async shutdown(): Promise<void> {
+    this.#shuttingDown = true;
     await Promise.all([...this.#tasks.keys()].map((taskId) => this.kill(taskId)));
   }
 

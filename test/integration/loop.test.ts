@@ -216,3 +216,12 @@ test('deleting the app stops its tasks; DNS and LB forget it', async () => {
   await waitFor('no tasks', async () => ((await api('GET', '/v2/tasks')).json.tasks.length === 0 ? true : undefined));
   assert.equal((await api('GET', '/v2/apps/hello')).status, 404);
 });
+
+test('tasks still running when corral up stops are stopped with it (checked in teardown)', async () => {
+  const posted = await api('POST', '/v2/apps', { ...HELLO, id: '/keeper', instances: 4, labels: {} });
+  assert.equal(posted.status, 201);
+  await waitFor('4 running keepers', async () => {
+    const { json } = await api('GET', '/v2/apps/keeper/tasks');
+    return json.tasks.length === 4 && json.tasks.every((t: Task) => t.state === 'TASK_RUNNING') ? true : undefined;
+  });
+});

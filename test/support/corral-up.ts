@@ -49,7 +49,7 @@ export async function startCorral(extraArgs: string[] = []): Promise<RunningCorr
     async stop() {
       child.kill('SIGTERM');
       const code = await exited;
-      rmSync(dataDir, { recursive: true, force: true });
+      if (process.env.CORRAL_KEEP_DATA === undefined) rmSync(dataDir, { recursive: true, force: true });
       return code;
     },
   };
