@@ -1,5 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { request } from 'undici';
+import { AGENT_API } from '../shared/agent-protocol.ts';
 import { createLogger } from '../shared/log.ts';
 import type { Service } from '../shared/service.ts';
 import type { Settings } from '../shared/settings.ts';
@@ -35,6 +38,18 @@ export function parseUpConfig(settings: Settings): Readonly<UpConfig> {
     agentPortsBase,
     logLevel: String(settings.logLevel ?? 'info'),
   });
+}
+
+/** "Up" means tasks can be placed: wait until every agent holds its command stream. */
+async function agentsConnected(master: string, count: number, timeoutMs = 20000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const response = await request(new URL(AGENT_API, master)).catch(() => undefined);
+    const body = (await response?.body.json().catch(() => undefined)) as { agents?: Array<{ connected: boolean }> } | undefined;
+    if ((body?.agents ?? []).filter((a) => a.connected).length >= count) return;
+    if (Date.now() > deadline) throw new Error(`only ${body?.agents?.length ?? 0} of ${count} agents registered within ${timeoutMs} ms; see the agent logs`);
+    await sleep(20);
+  }
 }
 
 /** Agent n (1-based) advertises 127.0.0.1n for n < 10 (127.0.0.11, 127.0.0.12, …), then 127.0.0.(10+n). */
@@ -84,6 +99,7 @@ export async function startUp(settings: Settings): Promise<Service> {
         args: ['lb', '--master', master, '--http-port', config.lbHttpPort, '--stats-port', config.lbStatsPort, '--group', 'external', ...level],
       }),
     ].map((p) => p.then((part) => (parts.push(part), part))));
+    await agentsConnected(master, config.agents);
     const dns = others.at(-2)?.ready ?? {};
     const lb = others.at(-1)?.ready ?? {};
     const urls = {

@@ -120,8 +120,9 @@ test('POST → tasks running on both agents, in Marathon shapes', async () => {
     assert.equal(task.appId, '/hello');
     assert.deepEqual(task.servicePorts, [servicePort]);
     assert.equal(typeof task.startedAt, 'string');
-    const direct = await request(`http://${task.host}:${task.ports[0]}/`);
-    assert.equal(await direct.body.text(), `${task.id} hello`, 'the task got its environment');
+    // TASK_RUNNING means spawned (no health checks yet): the server may still be starting.
+    const body = await waitFor(`${task.id} to listen`, async () => (await request(`http://${task.host}:${task.ports[0]}/`)).body.text());
+    assert.equal(body, `${task.id} hello`, 'the task got its environment');
   }
   const listed = await api('GET', '/v2/apps?embed=apps.tasks');
   assert.equal(listed.json.apps[0].tasks.length, 2);
