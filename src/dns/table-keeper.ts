@@ -1,4 +1,4 @@
-import type { ClusterView } from '../events/view.ts';
+import { TableHolder } from '../events/table-holder.ts';
 import type { Logger } from '../shared/log.ts';
 import { buildRecords, nextSerial, unsyncedTable } from './core/records.ts';
 import type { RecordTable } from './core/record-types.ts';
@@ -16,66 +16,27 @@ export interface TableKeeperOptions {
 }
 
 /**
- * Holds the one current RecordTable. Views arrive from the follower; after a short debounce the
- * latest is turned into a table, dropped when its records equal the current ones, else swapped
- * in whole with the next SOA serial. Readers never see a half-built table.
+ * Holds the one current RecordTable: each new view becomes a table with the next SOA serial,
+ * dropped when its records equal the current ones (so the serial moves only on real changes).
  */
-export class TableKeeper implements TableSource {
-  readonly #options: TableKeeperOptions;
-  readonly #now: () => number;
-  #current: RecordTable;
-  #pending: ClusterView | undefined;
-  #timer: NodeJS.Timeout | undefined;
-
+export class TableKeeper extends TableHolder<RecordTable> implements TableSource {
   constructor(options: TableKeeperOptions) {
-    this.#options = options;
-    this.#now = options.now ?? Date.now;
-    this.#current = unsyncedTable({ ...this.#recordOptions(), serial: nextSerial(0, this.#now() / 1000) });
-  }
-
-  get current(): RecordTable {
-    return this.#current;
-  }
-
-  /** Queues a view; only the latest queued one is built. */
-  offer(view: ClusterView): void {
-    this.#pending = view;
-    this.#timer ??= setTimeout(() => this.flush(), this.#options.debounceMs);
-  }
-
-  /** Builds the queued view now (tests and shutdown use it); returns whether the table changed. */
-  flush(): boolean {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    const view = this.#pending;
-    this.#pending = undefined;
-    if (view === undefined) return false;
-    const previous = this.#current;
-    let next: RecordTable;
-    try {
-      next = buildRecords(view, { ...this.#recordOptions(), serial: nextSerial(previous.soa.serial, this.#now() / 1000) });
-    } catch (err) {
+    const { domain, ttl, nameserverAddress, logger } = options;
+    const now = options.now ?? Date.now;
+    const recordOptions = nameserverAddress === undefined ? { domain, ttl } : { domain, ttl, nameserverAddress };
+    super({
+      initial: unsyncedTable({ ...recordOptions, serial: nextSerial(0, now() / 1000) }),
+      debounceMs: options.debounceMs,
+      build: (view, previous) => buildRecords(view, { ...recordOptions, serial: nextSerial(previous.soa.serial, now() / 1000) }),
+      same: (next, previous) => previous.synced && next.digest === previous.digest,
       // A broken invariant in the builder must not take DNS down: keep serving the last table.
-      this.#options.logger.error({ eventId: view.eventId, err: (err as Error).message }, 'cannot build records, keeping the previous table');
-      return false;
-    }
-    if (previous.synced && next.digest === previous.digest) return false;
-    this.#current = next;
-    this.#options.logger.debug({ eventId: next.eventId, serial: next.soa.serial, names: next.names.size }, 'records swapped');
-    if (next.skipped.length > 0 && next.skipped.length !== previous.skipped.length) {
-      this.#options.logger.warn({ skipped: next.skipped.slice(0, 10), count: next.skipped.length }, 'serving instances without DNS records');
-    }
-    return true;
-  }
-
-  close(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#pending = undefined;
-  }
-
-  #recordOptions(): { domain: string; ttl: number; nameserverAddress?: string } {
-    const { domain, ttl, nameserverAddress } = this.#options;
-    return nameserverAddress === undefined ? { domain, ttl } : { domain, ttl, nameserverAddress };
+      onBuildError: (err, view) => logger.error({ eventId: view.eventId, err: (err as Error).message }, 'cannot build records, keeping the previous table'),
+      onSwap: (next, previous) => {
+        logger.debug({ eventId: next.eventId, serial: next.soa.serial, names: next.names.size }, 'records swapped');
+        if (next.skipped.length > 0 && next.skipped.length !== previous.skipped.length) {
+          logger.warn({ skipped: next.skipped.slice(0, 10), count: next.skipped.length }, 'serving instances without DNS records');
+        }
+      },
+    });
   }
 }
