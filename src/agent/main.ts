@@ -85,6 +85,8 @@ export async function startAgent(settings: Settings): Promise<Service> {
   return {
     async close() {
       // Tasks die with the agent (Mesos' shutdown): recovery across agent restarts comes later.
+      // Leave the scheduler first, so it places nothing more here while the tasks are killed.
+      link.detach();
       await runner.shutdown();
       await link.close(1000);
       await http.close();

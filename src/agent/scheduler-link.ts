@@ -21,7 +21,10 @@ export interface SchedulerLinkOptions {
  */
 export class SchedulerLink {
   readonly #options: SchedulerLinkOptions;
+  /** Ends everything: status delivery included. */
   readonly #abort = new AbortController();
+  /** Ends only the command stream and re-registration, so statuses can still be flushed. */
+  readonly #detach = new AbortController();
   #agentId: string | undefined;
   #masterIndex = 0;
   readonly #outbox: TaskStatusUpdate[] = [];
@@ -47,8 +50,17 @@ export class SchedulerLink {
     if (!this.#sending) this.#idle = this.#drain();
   }
 
-  /** Stops reconnecting; waits up to `flushMs` for queued status updates to be delivered. */
+  /**
+   * Closes the command stream: the scheduler sees the agent go and places nothing more on it.
+   * Status updates are still delivered until `close`.
+   */
+  detach(): void {
+    this.#detach.abort();
+  }
+
+  /** Stops everything; waits up to `flushMs` for queued status updates to be delivered first. */
   async close(flushMs: number): Promise<void> {
+    this.detach();
     await Promise.race([this.#idle, sleep(flushMs)]);
     this.#abort.abort();
   }
@@ -56,20 +68,21 @@ export class SchedulerLink {
   async #run(): Promise<void> {
     const { logger } = this.#options;
     let failures = 0;
-    while (!this.#abort.signal.aborted) {
+    const signal = this.#detach.signal;
+    while (!signal.aborted) {
       try {
         const registered = await this.#register();
         failures = 0;
         await this.#streamCommands(registered);
         logger.warn({ master: this.#master }, 'command stream ended, re-registering');
       } catch (err) {
-        if (this.#abort.signal.aborted) return;
+        if (signal.aborted) return;
         failures += 1;
         this.#masterIndex += 1;
         logger.warn({ master: this.#master, err: (err as Error).message, failures }, 'scheduler link down');
       }
       const delay = Math.min(5000, 100 * 2 ** Math.min(failures, 6));
-      await sleep(delay, undefined, { signal: this.#abort.signal }).catch(() => undefined);
+      await sleep(delay, undefined, { signal }).catch(() => undefined);
     }
   }
 
@@ -79,7 +92,7 @@ export class SchedulerLink {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(body),
-      signal: this.#abort.signal,
+      signal: this.#detach.signal,
       headersTimeout: 5000,
       bodyTimeout: 5000,
     });
@@ -94,7 +107,7 @@ export class SchedulerLink {
 
   async #streamCommands(registered: RegisterResponse): Promise<void> {
     const response = await request(new URL(`${AGENT_API}/${encodeURIComponent(registered.agentId)}/commands`, this.#master), {
-      signal: this.#abort.signal,
+      signal: this.#detach.signal,
       headersTimeout: 5000,
       // Heartbeats arrive every interval: three missed mean the scheduler is gone.
       bodyTimeout: registered.heartbeatIntervalMs * 3,

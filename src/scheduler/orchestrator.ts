@@ -7,6 +7,7 @@ import { taskIdPrefix } from './core/app-id.ts';
 import { applyStatus, markAgentUnreachable, registerAgent, type Change } from './core/agent-status.ts';
 import { isDeploymentDone } from './core/deployments.ts';
 import { reconcile } from './core/reconcile.ts';
+import { delayAfterFailure, type LaunchDelay } from './core/launch-delay.ts';
 import { statusUpdateEvent } from './core/marathon-json.ts';
 import type { Unplaced } from './core/placement.ts';
 import type { SchedulerState } from './state.ts';
@@ -32,6 +33,7 @@ export class Orchestrator {
   readonly #killsSent = new Map<string, number>();
   /** Kills decided at registration, sent once the agent's command stream is open. */
   readonly #pendingKills = new Map<string, string[]>();
+  readonly #launchDelays = new Map<string, LaunchDelay>();
   readonly #timer: NodeJS.Timeout;
   #pending = false;
   #unplaced: Unplaced[] = [];
@@ -71,15 +73,16 @@ export class Orchestrator {
 
   async register(request: RegisterRequest): Promise<RegisterResponse> {
     const now = new Date().toISOString();
-    const { agentId, kill } = await this.#state.transact((state) => {
+    const { agentId, kill, failedApps } = await this.#state.transact((state) => {
       const agentId = request.agentId !== undefined && request.agentId !== '' ? request.agentId : newAgentId(state.meta);
       const change = registerAgent(state, agentId, request, now);
       const ops: StateOp[] = [...change.ops];
       if (request.agentId === undefined || request.agentId === '') {
         ops.push({ op: 'put', coll: 'meta', key: 'agentCount', value: Number(state.meta.get('agentCount') ?? 0) + 1 });
       }
-      return { ops, events: change.events, result: { agentId, kill: change.kill } };
+      return { ops, events: change.events, result: { agentId, kill: change.kill, failedApps: change.failedApps } };
     });
+    this.#backOff(failedApps);
     this.#links.seen(agentId);
     this.#logger.info({ agentId, hostname: request.hostname, tasks: request.tasks.length, kill: kill.length }, 'agent registered');
     // Kills for unwanted tasks go out once the agent's command stream is open.
@@ -102,6 +105,7 @@ export class Orchestrator {
       return { ops: change.ops, events: change.events, result: change };
     });
     for (const taskId of change.kill) this.#links.send(agentId, { type: 'kill', taskId });
+    this.#backOff(change.failedApps);
     if (update.state === 'TASK_FAILED' || update.state === 'TASK_FINISHED') {
       this.#logger.info({ agentId, taskId: update.taskId, state: update.state, message: update.message }, 'task ended');
     }
@@ -111,7 +115,13 @@ export class Orchestrator {
     const now = new Date().toISOString();
     const connectedAgents = this.#links.connected();
     const evaluation = await this.#state.transact((state) => {
-      const evaluation = reconcile(state, { now, connectedAgents, newTaskId: (appId) => `${taskIdPrefix(appId)}.${randomUUID()}` });
+      const evaluation = reconcile(state, {
+        now,
+        nowMs: Date.parse(now),
+        connectedAgents,
+        launchDelays: this.#launchDelays,
+        newTaskId: (appId) => `${taskIdPrefix(appId)}.${randomUUID()}`,
+      });
       const ops: StateOp[] = [
         ...evaluation.launch.map((i): StateOp => ({ op: 'put', coll: 'instances', key: i.taskId, value: i })),
       ];
@@ -138,6 +148,20 @@ export class Orchestrator {
     const state = this.#state.current;
     for (const instance of evaluation.launch) this.#launch(instance, state.apps.get(instance.appId));
     this.#sendKills(state.instances.values());
+  }
+
+  /** Apps whose instances ended unasked wait before their next launch, longer each time. */
+  #backOff(appIds: readonly string[]): void {
+    const nowMs = Date.now();
+    for (const appId of new Set(appIds)) {
+      const app = this.#state.current.apps.get(appId);
+      if (app === undefined) continue;
+      const delay = delayAfterFailure(this.#launchDelays.get(appId), app, nowMs);
+      this.#launchDelays.set(appId, delay);
+      setTimeout(() => this.trigger(), delay.delayMs).unref();
+      this.#logger.info({ appId, delayMs: delay.delayMs }, 'launch delayed after a task failure');
+    }
+    for (const appId of this.#launchDelays.keys()) if (!this.#state.current.apps.has(appId)) this.#launchDelays.delete(appId);
   }
 
   #launch(instance: Instance, app: AppDefinition | undefined): void {

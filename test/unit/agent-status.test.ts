@@ -62,3 +62,10 @@ test('an agent past its timeout makes its tasks unreachable, once', () => {
   assert.equal(after.instances.get('w2')?.state, 'TASK_RUNNING');
   assert.equal(markAgentUnreachable(after, 'a', NOW).events.length, 0);
 });
+
+test('an instance ending unasked marks its app for backoff; a kill it asked for does not', () => {
+  const s = state({ apps: [web], agents: [agent('a')], instances: [instance('w1', web, 'a'), instance('w2', web, 'a', { goal: 'stopped', state: 'TASK_KILLING' })] });
+  assert.deepEqual(applyStatus(s, 'a', update('w1', 'TASK_FAILED'), NOW).failedApps, ['/web']);
+  assert.deepEqual(applyStatus(s, 'a', update('w1', 'TASK_RUNNING', 'again'), NOW).failedApps, []);
+  assert.deepEqual(applyStatus(s, 'a', update('w2', 'TASK_KILLED'), NOW).failedApps, []);
+});

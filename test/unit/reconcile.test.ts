@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { applyOps } from '../../src/scheduler/core/state-ops.ts';
+import { delayAfterFailure } from '../../src/scheduler/core/launch-delay.ts';
 import { reconcile, type ReconcileContext } from '../../src/scheduler/core/reconcile.ts';
 import type { ClusterState, StateOp } from '../../src/scheduler/types.ts';
 import { NOW, agent, app, instance, state } from '../support/scheduler-fixtures.ts';
 
 let counter = 0;
-const context = (connected = ['a', 'b']): ReconcileContext => ({ now: NOW, connectedAgents: new Set(connected), newTaskId: (id) => `${id.slice(1)}.${++counter}` });
+const context = (connected = ['a', 'b'], launchDelays = new Map()): ReconcileContext => ({
+  now: NOW, nowMs: Date.parse(NOW), connectedAgents: new Set(connected), launchDelays, newTaskId: (id) => `${id.slice(1)}.${++counter}`,
+});
 
 /** Applies an evaluation the way the orchestrator does, with every launch reported running. */
 function applyEvaluation(s: ClusterState, ctx: ReconcileContext): ClusterState {
@@ -57,4 +60,25 @@ test('reconcile is a fixed point: evaluating again after applying gives nothing'
   s = applyEvaluation(applyOps(s, [{ op: 'put', coll: 'apps', key: '/a', value: { ...apps[0]!, instances: 1 } }]), context());
   assert.equal([...s.instances.values()].filter((i) => i.appId === '/a').length, 1);
   assert.deepEqual(reconcile(s, context()).stop, []);
+});
+
+test('reconcile holds launches of a backed-off app, until the delay passes or the app changes', () => {
+  const web = app({ id: '/web', instances: 1 });
+  const s = state({ apps: [web], agents: [agent('a')] });
+  const delay = delayAfterFailure(undefined, web, Date.parse(NOW));
+  const held = reconcile(s, context(['a'], new Map([['/web', delay]])));
+  assert.equal(held.launch.length, 0);
+  assert.match(held.unplaced[0]?.reason ?? '', /launch delayed 1 s more/);
+  const later = reconcile(s, { ...context(['a'], new Map([['/web', delay]])), nowMs: delay.until });
+  assert.equal(later.launch.length, 1);
+  const changed = state({ apps: [{ ...web, version: 'newer' }], agents: [agent('a')] });
+  assert.equal(reconcile(changed, context(['a'], new Map([['/web', delay]]))).launch.length, 1);
+});
+
+test('launch delay grows by backoffFactor up to maxLaunchDelaySeconds', () => {
+  const web = app({ id: '/web', backoffSeconds: 2, backoffFactor: 3, maxLaunchDelaySeconds: 10 });
+  const delays: number[] = [];
+  let delay;
+  for (let i = 0; i < 4; i += 1) delays.push((delay = delayAfterFailure(delay, web, 0)).delayMs);
+  assert.deepEqual(delays, [2000, 6000, 10000, 10000]);
 });

@@ -9,12 +9,15 @@ export interface Change {
   ops: StateOp[];
   events: ClusterEvent[];
   kill: string[];
+  /** Apps with an instance that ended while it was wanted running (they back off). */
+  failedApps: string[];
 }
 
-const NO_CHANGE: Change = { ops: [], events: [], kill: [] };
+const noChange = (): Change => ({ ops: [], events: [], kill: [], failedApps: [] });
 
 /** Moves an instance to a new state: terminal instances are forgotten (the reconciler replaces them if wanted). */
 function transition(instance: Instance, state: TaskState, message: string, now: string, lastUpdate?: string): Omit<Change, 'kill'> {
+  const ended = TERMINAL_TASK_STATES.has(state);
   const next: Instance = {
     ...instance,
     state,
@@ -22,10 +25,10 @@ function transition(instance: Instance, state: TaskState, message: string, now: 
     ...(state === 'TASK_RUNNING' && instance.startedAt === undefined ? { startedAt: now } : {}),
     ...(lastUpdate !== undefined ? { lastUpdate } : {}),
   };
-  const op: StateOp = TERMINAL_TASK_STATES.has(state)
+  const op: StateOp = ended
     ? { op: 'del', coll: 'instances', key: instance.taskId }
     : { op: 'put', coll: 'instances', key: instance.taskId, value: next };
-  return { ops: [op], events: [statusUpdateEvent(next, now)] };
+  return { ops: [op], events: [statusUpdateEvent(next, now)], failedApps: ended && instance.goal === 'running' ? [instance.appId] : [] };
 }
 
 /** Applies one status update from an agent; retried and stale updates change nothing. */
@@ -33,13 +36,13 @@ export function applyStatus(state: ClusterState, agentId: string, update: TaskSt
   const instance = state.instances.get(update.taskId);
   if (instance === undefined || instance.agentId !== agentId) {
     // A task the scheduler does not know must not keep running unaccounted for.
-    return TERMINAL_TASK_STATES.has(update.state) ? NO_CHANGE : { ...NO_CHANGE, kill: [update.taskId] };
+    return TERMINAL_TASK_STATES.has(update.state) ? noChange() : { ...noChange(), kill: [update.taskId] };
   }
-  if (instance.lastUpdate === update.uuid) return NO_CHANGE;
+  if (instance.lastUpdate === update.uuid) return noChange();
   // A late RUNNING from before the kill must not bring a stopping instance back into DNS and LB.
-  if (instance.goal === 'stopped' && !TERMINAL_TASK_STATES.has(update.state)) return NO_CHANGE;
+  if (instance.goal === 'stopped' && !TERMINAL_TASK_STATES.has(update.state)) return noChange();
   if (instance.state === update.state && instance.message === update.message) {
-    return { ops: [{ op: 'put', coll: 'instances', key: instance.taskId, value: { ...instance, lastUpdate: update.uuid } }], events: [], kill: [] };
+    return { ...noChange(), ops: [{ op: 'put', coll: 'instances', key: instance.taskId, value: { ...instance, lastUpdate: update.uuid } }] };
   }
   return { ...transition(instance, update.state, update.message, now, update.uuid), kill: [] };
 }
@@ -59,35 +62,35 @@ export function registerAgent(state: ClusterState, agentId: string, request: Reg
     attributes: request.attributes,
     registeredAt: state.agents.get(agentId)?.registeredAt ?? now,
   };
-  const change: Change = { ops: [{ op: 'put', coll: 'agents', key: agentId, value: agent }], events: [], kill: [] };
+  const change: Change = { ...noChange(), ops: [{ op: 'put', coll: 'agents', key: agentId, value: agent }] };
   const reported = new Map(request.tasks.map((t) => [t.taskId, t.state]));
   for (const [taskId, reportedState] of reported) {
     const instance = state.instances.get(taskId);
     if (instance === undefined || instance.agentId !== agentId || instance.goal === 'stopped') {
       change.kill.push(taskId);
     } else if (instance.state !== reportedState) {
-      const moved = transition(instance, reportedState, 'reconciled on agent registration', now);
-      change.ops.push(...moved.ops);
-      change.events.push(...moved.events);
+      merge(change, transition(instance, reportedState, 'reconciled on agent registration', now));
     }
   }
   for (const instance of state.instances.values()) {
     if (instance.agentId !== agentId || reported.has(instance.taskId)) continue;
-    const lost = transition(instance, 'TASK_LOST', 'task not known to the agent on re-registration', now);
-    change.ops.push(...lost.ops);
-    change.events.push(...lost.events);
+    merge(change, transition(instance, 'TASK_LOST', 'task not known to the agent on re-registration', now));
   }
   return change;
 }
 
 /** An agent silent for longer than the agent timeout: its tasks become unreachable. */
 export function markAgentUnreachable(state: ClusterState, agentId: string, now: string): Change {
-  const change: Change = { ops: [], events: [], kill: [] };
+  const change = noChange();
   for (const instance of state.instances.values()) {
     if (instance.agentId !== agentId || instance.state === 'TASK_UNREACHABLE') continue;
-    const moved = transition(instance, 'TASK_UNREACHABLE', 'agent did not reconnect within the agent timeout', now);
-    change.ops.push(...moved.ops);
-    change.events.push(...moved.events);
+    merge(change, transition(instance, 'TASK_UNREACHABLE', 'agent did not reconnect within the agent timeout', now));
   }
   return change;
+}
+
+function merge(into: Change, part: Omit<Change, 'kill'>): void {
+  into.ops.push(...part.ops);
+  into.events.push(...part.events);
+  into.failedApps.push(...part.failedApps);
 }

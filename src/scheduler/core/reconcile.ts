@@ -1,4 +1,5 @@
 import type { AppDefinition, ClusterState, Instance } from '../types.ts';
+import { isDelayed, type LaunchDelay } from './launch-delay.ts';
 import { place, type LaunchRequest, type Unplaced } from './placement.ts';
 
 export interface ReconcileContext {
@@ -6,6 +7,9 @@ export interface ReconcileContext {
   /** Agents with an open command stream; only they receive launches. */
   connectedAgents: ReadonlySet<string>;
   newTaskId: (appId: string) => string;
+  /** Launch backoff per app (Marathon's backoffSeconds/backoffFactor), and the time to judge it at. */
+  launchDelays: ReadonlyMap<string, LaunchDelay>;
+  nowMs: number;
 }
 
 /** What one evaluation decided, as named buckets (Nomad's reconciler style). */
@@ -35,12 +39,20 @@ export function reconcile(state: ClusterState, context: ReconcileContext): Evalu
     byApp.set(instance.appId, list);
   }
   const requests: LaunchRequest[] = [];
+  const delayed: Unplaced[] = [];
   for (const app of state.apps.values()) {
     const current = byApp.get(app.id) ?? [];
     const fresh = current.filter((i) => i.configVersion === app.versionInfo.lastConfigChangeAt);
     const outdated = current.filter((i) => i.configVersion !== app.versionInfo.lastConfigChangeAt);
     const active = fresh.filter((i) => i.state !== 'TASK_UNREACHABLE');
-    if (active.length < app.instances) requests.push(launchRequest(app, app.instances - active.length));
+    if (active.length < app.instances) {
+      const delay = context.launchDelays.get(app.id);
+      if (isDelayed(delay, app, context.nowMs)) {
+        delayed.push({ appId: app.id, count: app.instances - active.length, reason: `launch delayed ${Math.ceil(((delay?.until ?? 0) - context.nowMs) / 1000)} s more (backoff after task failures)` });
+      } else {
+        requests.push(launchRequest(app, app.instances - active.length));
+      }
+    }
     if (active.length > app.instances) stop.push(...pickForKill(active, active.length - app.instances, app));
     // Replacement of a changed configuration: old instances go once the new ones all run.
     // (The minimumHealthCapacity/maximumOverCapacity arithmetic comes with deployments proper.)
@@ -68,7 +80,7 @@ export function reconcile(state: ClusterState, context: ReconcileContext): Evalu
       stagedAt: context.now,
     };
   });
-  return { launch, stop, unplaced };
+  return { launch, stop, unplaced: [...delayed, ...unplaced] };
 }
 
 function launchRequest(app: AppDefinition, count: number): LaunchRequest {
