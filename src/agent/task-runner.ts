@@ -37,6 +37,8 @@ export interface TaskRunnerOptions {
 export class TaskRunner {
   readonly #options: TaskRunnerOptions;
   readonly #tasks = new Map<string, RunningTask>();
+  /** Recently ended task ids: a launch resent after the task ended must not run it again. */
+  readonly #ended = new Set<string>();
   #shuttingDown = false;
 
   constructor(options: TaskRunnerOptions) {
@@ -48,7 +50,7 @@ export class TaskRunner {
   }
 
   launch(task: TaskLaunch): void {
-    if (this.#tasks.has(task.taskId)) return; // a resent launch
+    if (this.#tasks.has(task.taskId) || this.#ended.has(task.taskId)) return; // a resent launch
     if (this.#shuttingDown) {
       // A launch that crossed the shutdown must not start a process nobody will kill.
       this.#options.report({ taskId: task.taskId, state: 'TASK_LOST', message: 'agent is shutting down' });
@@ -125,6 +127,8 @@ export class TaskRunner {
 
   #finish(running: RunningTask, state: TaskState, message: string, exitStatus?: number): void {
     this.#tasks.delete(running.launch.taskId);
+    this.#ended.add(running.launch.taskId);
+    if (this.#ended.size > 10_000) this.#ended.delete(this.#ended.values().next().value as string);
     this.#options.logger.info({ taskId: running.launch.taskId, state, message }, 'task ended');
     this.#options.report({ taskId: running.launch.taskId, state, message, ...(exitStatus !== undefined ? { exitStatus } : {}) });
   }

@@ -20,7 +20,11 @@ export interface SpawnPartOptions {
   env?: NodeJS.ProcessEnv;
   /** Node arguments that run the CLI; defaults to how this process was started. */
   entry?: string[];
+  /** Told of the process as soon as it exists, so a caller can stop it even if it never gets ready. */
+  onSpawn?: (part: RunningProcess) => void;
 }
+
+export type RunningProcess = Pick<PartProcess, 'name' | 'child' | 'exited'>;
 
 /**
  * Starts `corral <args>` with the same Node and loader as this process (so it works from
@@ -35,6 +39,7 @@ export function spawnPart(options: SpawnPartOptions): Promise<PartProcess> {
   const log = createWriteStream(options.logFile, { flags: 'a' });
   child.stderr?.pipe(log, { end: false });
   const exited = new Promise<number | string>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
+  options.onSpawn?.({ name: options.name, child, exited });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
@@ -63,7 +68,7 @@ export function spawnPart(options: SpawnPartOptions): Promise<PartProcess> {
 }
 
 /** SIGTERM, then SIGKILL after `graceMs` for anything still running. */
-export async function stopParts(parts: readonly PartProcess[], graceMs: number): Promise<void> {
+export async function stopParts(parts: readonly RunningProcess[], graceMs: number): Promise<void> {
   for (const part of parts) part.child.kill('SIGTERM');
   await Promise.all(
     parts.map(async (part) => {

@@ -6,7 +6,7 @@ import { AGENT_API } from '../shared/agent-protocol.ts';
 import { createLogger } from '../shared/log.ts';
 import type { Service } from '../shared/service.ts';
 import type { Settings } from '../shared/settings.ts';
-import { spawnPart, stopParts, type PartProcess } from './child-process.ts';
+import { spawnPart, stopParts, type RunningProcess, type SpawnPartOptions } from './child-process.ts';
 
 export interface UpConfig {
   agents: number;
@@ -67,38 +67,39 @@ export async function startUp(settings: Settings): Promise<Service> {
   const logger = createLogger('up', config.logLevel);
   const logs = join(config.dataDir, 'logs');
   mkdirSync(logs, { recursive: true });
-  const parts: PartProcess[] = [];
+  // Every child from the moment it exists: a start-up that fails half-way stops them all.
+  const parts: RunningProcess[] = [];
+  const start = (options: Omit<SpawnPartOptions, 'onSpawn'>) => spawnPart({ ...options, onSpawn: (part) => parts.push(part) });
   const level = ['--log-level', config.logLevel];
   try {
-    const scheduler = await spawnPart({
+    const scheduler = await start({
       name: 'scheduler',
       logFile: join(logs, 'scheduler.log'),
       args: ['scheduler', '--listen', config.schedulerListen, '--data-dir', join(config.dataDir, 'scheduler'), ...level],
     });
-    parts.push(scheduler);
     const master = String(scheduler.ready.api);
     const others = await Promise.all([
       ...Array.from({ length: config.agents }, (_, i) => {
         const n = i + 1;
         const begin = config.agentPortsBase + i * 1000;
-        return spawnPart({
+        return start({
           name: `agent-${n}`,
           logFile: join(logs, `agent-${n}.log`),
           args: ['agent', '--master', master, '--ip', agentIp(n), '--work-dir', join(config.dataDir, `agent-${n}`),
             '--resources', `cpus:4;mem:4096;disk:10000;ports:[${begin}-${begin + 999}]`, '--attributes', `agent:${n}`, ...level],
         });
       }),
-      spawnPart({
+      start({
         name: 'dns',
         logFile: join(logs, 'dns.log'),
         args: ['dns', '--master', master, '--listen', config.dnsListen, '--http', config.dnsHttp, ...level],
       }),
-      spawnPart({
+      start({
         name: 'lb',
         logFile: join(logs, 'lb.log'),
         args: ['lb', '--master', master, '--http-port', config.lbHttpPort, '--stats-port', config.lbStatsPort, '--group', 'external', ...level],
       }),
-    ].map((p) => p.then((part) => (parts.push(part), part))));
+    ]);
     await agentsConnected(master, config.agents);
     const dns = others.at(-2)?.ready ?? {};
     const lb = others.at(-1)?.ready ?? {};

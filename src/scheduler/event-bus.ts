@@ -48,11 +48,14 @@ export class EventBus {
   }
 
   /**
-   * Frames of the events after `eventId`, or 'resync' when the history no longer reaches back.
+   * Frames of the events after `eventId`, or 'resync' when the history no longer reaches back
+   * (or the id is ahead of this scheduler).
    * Call `subscribe` in the same tick so that no event falls between replay and live.
    */
   since(eventId: number, types: ReadonlySet<EventType> | undefined): string[] | 'resync' {
-    if (eventId >= this.#lastEventId) return [];
+    // An id from the future belongs to other state (a wiped or restored data dir): its holder's view is wrong.
+    if (eventId > this.#lastEventId) return 'resync';
+    if (eventId === this.#lastEventId) return [];
     const oldest = this.#history[0]?.eventId;
     if (oldest === undefined || oldest > eventId + 1) return 'resync';
     return this.#history

@@ -42,6 +42,8 @@ export async function startScheduler(settings: Settings): Promise<Service> {
     await state.transact(() => ({ ops: [{ op: 'put', coll: 'meta', key: 'clusterId', value: randomUUID() }], events: [], result: undefined }));
   }
   const links = new AgentLinks(logger, HEARTBEAT_MS, () => orchestrator.trigger());
+  // Agents known from before the restart get one agent timeout to come back, like new ones.
+  for (const agentId of state.current.agents.keys()) links.seen(agentId);
   const orchestrator = new Orchestrator(state, links, logger, { agentTimeoutMs: config.agentTimeoutMs, heartbeatIntervalMs: HEARTBEAT_MS });
   const startedAt = new Date().toISOString();
   const context = { state, bus, links, orchestrator, logger, advertised: formatHostPort(config.listen), startedAt };

@@ -4,14 +4,16 @@ import type { RegisterRequest, RegisterResponse, TaskStatusUpdate } from '../sha
 import type { Logger } from '../shared/log.ts';
 import type { AgentLinks } from './agent-links.ts';
 import { taskIdPrefix } from './core/app-id.ts';
-import { applyStatus, markAgentUnreachable, registerAgent, type Change } from './core/agent-status.ts';
+import { applyStatus, markAgentUnreachable, registerAgent, stopInstance, type Change } from './core/agent-status.ts';
 import { isDeploymentDone } from './core/deployments.ts';
 import { reconcile } from './core/reconcile.ts';
 import { delayAfterFailure, type LaunchDelay } from './core/launch-delay.ts';
-import { statusUpdateEvent } from './core/marathon-json.ts';
 import type { Unplaced } from './core/placement.ts';
 import type { SchedulerState } from './state.ts';
 import type { AppDefinition, Instance, StateOp } from './types.ts';
+
+/** Each evaluation's commit triggers the next one, so a large scale-out proceeds in batches of this size. */
+const MAX_LAUNCHES_PER_EVALUATION = 500;
 
 export interface OrchestratorOptions {
   agentTimeoutMs: number;
@@ -95,6 +97,13 @@ export class Orchestrator {
   streamOpened(agentId: string): void {
     for (const taskId of this.#pendingKills.get(agentId) ?? []) this.#links.send(agentId, { type: 'kill', taskId });
     this.#pendingKills.delete(agentId);
+    // A launch written to the stream this one replaces may never have arrived; the agent ignores repeats.
+    const state = this.#state.current;
+    for (const instance of state.instances.values()) {
+      if (instance.agentId === agentId && instance.goal === 'running' && instance.state === 'TASK_STAGING') {
+        this.#launch(instance, state.apps.get(instance.appId));
+      }
+    }
   }
 
   async status(agentId: string, update: TaskStatusUpdate): Promise<void> {
@@ -120,17 +129,17 @@ export class Orchestrator {
         nowMs: Date.parse(now),
         connectedAgents,
         launchDelays: this.#launchDelays,
+        maxLaunches: MAX_LAUNCHES_PER_EVALUATION,
         newTaskId: (appId) => `${taskIdPrefix(appId)}.${randomUUID()}`,
       });
       const ops: StateOp[] = [
         ...evaluation.launch.map((i): StateOp => ({ op: 'put', coll: 'instances', key: i.taskId, value: i })),
       ];
       const events: ClusterEvent[] = [];
-      // Stopping shows as TASK_KILLING at once, so DNS and LB drop the instance before the kill lands.
       for (const instance of evaluation.stop) {
-        const killing: Instance = { ...instance, goal: 'stopped', state: 'TASK_KILLING', message: 'killed by the scheduler' };
-        ops.push({ op: 'put', coll: 'instances', key: killing.taskId, value: killing });
-        events.push(statusUpdateEvent(killing, now));
+        const stop = stopInstance(instance, now);
+        ops.push(...stop.ops);
+        events.push(...stop.events);
       }
       // Deployments are judged on the state this evaluation leaves behind.
       for (const deployment of state.deployments.values()) {

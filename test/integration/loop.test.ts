@@ -96,6 +96,8 @@ test('bad input gets Marathon errors and changes nothing', async () => {
   const badJson = await api('POST', '/v2/apps', '{"id": "x",');
   assert.equal(badJson.status, 400);
   assert.equal(badJson.json.message, 'Invalid JSON');
+  const infinite = await api('POST', '/v2/apps', '{"id": "/inf", "cmd": "x", "instances": 1e400}');
+  assert.equal(infinite.status, 400, 'a number JSON cannot store back is refused');
   const invalid = await api('POST', '/v2/apps', { id: '/bad', cmd: 'x', cpus: -1, bogus: true });
   assert.equal(invalid.status, 422);
   assert.equal(invalid.json.message, 'Object is not valid');

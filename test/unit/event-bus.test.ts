@@ -15,7 +15,7 @@ test('event bus: replay, filter and resync', async (t) => {
   const cases: Array<{ name: string; from: number; types?: string[]; expect: number[] | 'resync' }> = [
     { name: 'everything after an id', from: 3, expect: [4, 5] },
     { name: 'up to date', from: 5, expect: [] },
-    { name: 'from the future (a newer scheduler)', from: 9, expect: [] },
+    { name: 'from the future (other state): resync', from: 9, expect: 'resync' },
     { name: 'exactly the oldest kept', from: 2, expect: [3, 4, 5] },
     { name: 'history lost', from: 1, expect: 'resync' },
     { name: 'filtered by type', from: 2, types: ['deployment_info'], expect: [4] },

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -85,4 +85,31 @@ test('file store: an empty directory loads as empty state', () =>
     const loaded = await new FileStore({ dir, logger }).load();
     assert.deepEqual(loaded.state, emptyState());
     assert.equal(loaded.lastEventId, 0);
+  }));
+
+test('file store: records a snapshot already holds are not replayed (crash between snapshot and log truncation)', () =>
+  withDir(async (dir) => {
+    await writeRecords(dir, 3);
+    const before = readFileSync(join(dir, 'state.log'), 'utf8');
+    const store = new FileStore({ dir, logger, compactEvery: 4 });
+    const loaded = await store.load();
+    await store.append(record(4), applyOps(loaded.state, record(4).ops));
+    await store.close();
+    assert.equal(readFileSync(join(dir, 'state.log'), 'utf8'), '', 'compacted');
+    appendFileSync(join(dir, 'state.log'), before);
+    const again = await new FileStore({ dir, logger }).load();
+    assert.deepEqual(again.history.map((e) => e.eventId), [1, 2, 3, 4]);
+    assert.equal(again.state.meta.size, 4);
+  }));
+
+test('file store: a failing compaction does not fail a durable write', () =>
+  withDir(async (dir) => {
+    mkdirSync(join(dir, 'state.snapshot.json.tmp'));
+    const store = new FileStore({ dir, logger, compactEvery: 1 });
+    const loaded = await store.load();
+    await store.append(record(1), applyOps(loaded.state, record(1).ops));
+    await store.close();
+    rmSync(join(dir, 'state.snapshot.json.tmp'), { recursive: true });
+    const again = await new FileStore({ dir, logger }).load();
+    assert.equal(again.state.meta.size, 1);
   }));

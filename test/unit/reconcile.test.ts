@@ -8,7 +8,7 @@ import { NOW, agent, app, instance, state } from '../support/scheduler-fixtures.
 
 let counter = 0;
 const context = (connected = ['a', 'b'], launchDelays = new Map()): ReconcileContext => ({
-  now: NOW, nowMs: Date.parse(NOW), connectedAgents: new Set(connected), launchDelays, newTaskId: (id) => `${id.slice(1)}.${++counter}`,
+  now: NOW, nowMs: Date.parse(NOW), connectedAgents: new Set(connected), launchDelays, maxLaunches: 1000, newTaskId: (id) => `${id.slice(1)}.${++counter}`,
 });
 
 /** Applies an evaluation the way the orchestrator does, with every launch reported running. */
@@ -71,8 +71,10 @@ test('reconcile holds launches of a backed-off app, until the delay passes or th
   assert.match(held.unplaced[0]?.reason ?? '', /launch delayed 1 s more/);
   const later = reconcile(s, { ...context(['a'], new Map([['/web', delay]])), nowMs: delay.until });
   assert.equal(later.launch.length, 1);
-  const changed = state({ apps: [{ ...web, version: 'newer' }], agents: [agent('a')] });
-  assert.equal(reconcile(changed, context(['a'], new Map([['/web', delay]]))).launch.length, 1);
+  const scaled = state({ apps: [{ ...web, version: 'newer', instances: 2 }], agents: [agent('a')] });
+  assert.equal(reconcile(scaled, context(['a'], new Map([['/web', delay]]))).launch.length, 0, 'a scale keeps the delay');
+  const changed = state({ apps: [{ ...web, versionInfo: { ...web.versionInfo, lastConfigChangeAt: 'newer' } }], agents: [agent('a')] });
+  assert.equal(reconcile(changed, context(['a'], new Map([['/web', delay]]))).launch.length, 1, 'a new configuration starts afresh');
 });
 
 test('launch delay grows by backoffFactor up to maxLaunchDelaySeconds', () => {
@@ -81,4 +83,10 @@ test('launch delay grows by backoffFactor up to maxLaunchDelaySeconds', () => {
   let delay;
   for (let i = 0; i < 4; i += 1) delays.push((delay = delayAfterFailure(delay, web, 0)).delayMs);
   assert.deepEqual(delays, [2000, 6000, 10000, 10000]);
+});
+
+test('reconcile launches in batches of maxLaunches', () => {
+  const web = app({ id: '/web', instances: 50, cpus: 0, mem: 0, portDefinitions: [] });
+  const s = state({ apps: [web], agents: [agent('a')] });
+  assert.equal(reconcile(s, { ...context(['a']), maxLaunches: 20 }).launch.length, 20);
 });

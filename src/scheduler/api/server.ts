@@ -9,6 +9,12 @@ import { registerTaskRoutes } from './tasks.ts';
 
 const BODY_LIMIT = 1024 * 1024;
 
+/** `1e400` parses to Infinity, which JSON cannot store: refuse it rather than keep a value the disk cannot. */
+function rejectNonFinite(_key: string, value: unknown): unknown {
+  if (typeof value === 'number' && !Number.isFinite(value)) throw new Error(`number out of range: ${String(value)}`);
+  return value;
+}
+
 /** The scheduler's HTTP API: Marathon's v2 routes plus Corral's agent protocol and discovery snapshot. */
 export function buildServer(context: ApiContext): FastifyInstance {
   const loggerInstance = context.logger.child({ component: 'scheduler-api' }) as unknown as FastifyBaseLogger;
@@ -19,7 +25,7 @@ export function buildServer(context: ApiContext): FastifyInstance {
     const text = String(body);
     if (text.trim() === '') return done(null, undefined);
     try {
-      done(null, JSON.parse(text));
+      done(null, JSON.parse(text, rejectNonFinite));
     } catch (err) {
       done(new ApiError(400, 'ERR_SCHED_INVALID_JSON', 'Invalid JSON', { details: [{ path: '/', errors: [(err as Error).message] }] }), undefined);
     }

@@ -79,14 +79,31 @@ export function registerAgent(state: ClusterState, agentId: string, request: Reg
   return change;
 }
 
-/** An agent silent for longer than the agent timeout: its tasks become unreachable. */
+/**
+ * An agent silent for longer than the agent timeout: its tasks become unreachable, and those
+ * already being stopped are forgotten (nobody can confirm their end; a returning agent is told
+ * to kill them at registration).
+ */
 export function markAgentUnreachable(state: ClusterState, agentId: string, now: string): Change {
   const change = noChange();
   for (const instance of state.instances.values()) {
     if (instance.agentId !== agentId || instance.state === 'TASK_UNREACHABLE') continue;
-    merge(change, transition(instance, 'TASK_UNREACHABLE', 'agent did not reconnect within the agent timeout', now));
+    merge(change, instance.goal === 'stopped'
+      ? transition(instance, 'TASK_KILLED', 'expunged: its agent is unreachable', now)
+      : transition(instance, 'TASK_UNREACHABLE', 'agent did not reconnect within the agent timeout', now));
   }
   return change;
+}
+
+/**
+ * The scheduler decided to stop an instance: it shows as TASK_KILLING at once, so DNS and LB
+ * drop it before the kill lands. An unreachable one cannot be killed and is expunged (Marathon).
+ */
+export function stopInstance(instance: Instance, now: string): Omit<Change, 'kill'> {
+  const stopping: Instance = { ...instance, goal: 'stopped' };
+  return instance.state === 'TASK_UNREACHABLE'
+    ? transition(stopping, 'TASK_KILLED', 'expunged: killed while unreachable', now)
+    : transition(stopping, 'TASK_KILLING', 'killed by the scheduler', now);
 }
 
 function merge(into: Change, part: Omit<Change, 'kill'>): void {

@@ -10,6 +10,8 @@ export interface ReconcileContext {
   /** Launch backoff per app (Marathon's backoffSeconds/backoffFactor), and the time to judge it at. */
   launchDelays: ReadonlyMap<string, LaunchDelay>;
   nowMs: number;
+  /** At most this many launches per evaluation: a huge scale-out goes out in batches, not one giant transaction. */
+  maxLaunches: number;
 }
 
 /** What one evaluation decided, as named buckets (Nomad's reconciler style). */
@@ -40,6 +42,7 @@ export function reconcile(state: ClusterState, context: ReconcileContext): Evalu
   }
   const requests: LaunchRequest[] = [];
   const delayed: Unplaced[] = [];
+  let budget = context.maxLaunches;
   for (const app of state.apps.values()) {
     const current = byApp.get(app.id) ?? [];
     const fresh = current.filter((i) => i.configVersion === app.versionInfo.lastConfigChangeAt);
@@ -49,8 +52,10 @@ export function reconcile(state: ClusterState, context: ReconcileContext): Evalu
       const delay = context.launchDelays.get(app.id);
       if (isDelayed(delay, app, context.nowMs)) {
         delayed.push({ appId: app.id, count: app.instances - active.length, reason: `launch delayed ${Math.ceil(((delay?.until ?? 0) - context.nowMs) / 1000)} s more (backoff after task failures)` });
-      } else {
-        requests.push(launchRequest(app, app.instances - active.length));
+      } else if (budget > 0) {
+        const count = Math.min(budget, app.instances - active.length);
+        budget -= count;
+        requests.push(launchRequest(app, count));
       }
     }
     if (active.length > app.instances) stop.push(...pickForKill(active, active.length - app.instances, app));

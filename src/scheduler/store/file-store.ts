@@ -30,6 +30,9 @@ export class FileStore implements StateStore {
   #log: FileHandle | undefined;
   #recordsInLog = 0;
   #size = 0;
+  #seq = 0;
+  /** Appends to wait before trying a compaction that failed again. */
+  #compactBackoff = 0;
   #history: EventRecord[] = [];
 
   constructor(options: FileStoreOptions) {
@@ -51,6 +54,7 @@ export class FileStore implements StateStore {
       state = stateFromJson(snapshot.state);
       lastEventId = snapshot.lastEventId;
       this.#history = snapshot.history;
+      this.#seq = snapshot.seq;
     }
     const logPath = join(dir, LOG_FILE);
     if (existsSync(logPath)) {
@@ -60,6 +64,9 @@ export class FileStore implements StateStore {
         truncateSync(logPath, validBytes);
       }
       for (const record of records) {
+        // A crash between writing a snapshot and emptying the log leaves records the snapshot holds.
+        if ((record.seq ?? 0) <= this.#seq) continue;
+        this.#seq = record.seq ?? this.#seq;
         state = applyOps(state, record.ops);
         this.#remember(record.events);
         lastEventId = Math.max(lastEventId, ...record.events.map((e) => e.eventId));
@@ -75,7 +82,7 @@ export class FileStore implements StateStore {
   async append(record: CommitRecord, stateAfter: ClusterState): Promise<void> {
     const log = this.#log;
     if (log === undefined) throw new Error('store is not open');
-    const json = JSON.stringify(record);
+    const json = JSON.stringify({ ...record, seq: this.#seq + 1 });
     const line = `${crc32(json).toString(16).padStart(8, '0')} ${json}\n`;
     const size = this.#size;
     try {
@@ -87,9 +94,18 @@ export class FileStore implements StateStore {
       throw err;
     }
     this.#size += Buffer.byteLength(line);
+    this.#seq += 1;
     this.#remember(record.events);
     this.#recordsInLog += 1;
-    if (this.#recordsInLog >= (this.#options.compactEvery ?? 5000)) this.#compact(stateAfter, record);
+    if (this.#recordsInLog >= (this.#options.compactEvery ?? 5000) && --this.#compactBackoff <= 0) {
+      // The record is durable already: a failed compaction must not fail the write.
+      try {
+        this.#compact(stateAfter, record);
+      } catch (err) {
+        this.#compactBackoff = 100;
+        this.#options.logger.error({ err: (err as Error).message }, 'state log compaction failed; the log keeps growing until it succeeds');
+      }
+    }
   }
 
   async close(): Promise<void> {
@@ -108,7 +124,7 @@ export class FileStore implements StateStore {
   #compact(state: ClusterState, last: CommitRecord): void {
     const { dir } = this.#options;
     const lastEventId = this.#history.at(-1)?.eventId ?? last.events.at(-1)?.eventId ?? 0;
-    const snapshot: SnapshotFile = { state: stateToJson(state), lastEventId, history: this.#history };
+    const snapshot: SnapshotFile = { seq: this.#seq, state: stateToJson(state), lastEventId, history: this.#history };
     const tmp = join(dir, `${SNAPSHOT_FILE}.tmp`);
     const fd = openSync(tmp, 'w');
     try {
@@ -127,6 +143,8 @@ export class FileStore implements StateStore {
 }
 
 interface SnapshotFile {
+  /** The last record the snapshot includes. */
+  seq: number;
   state: ReturnType<typeof stateToJson>;
   lastEventId: number;
   history: EventRecord[];

@@ -10,6 +10,8 @@ export interface LoadedState {
 
 /** One committed transaction: its ops and the events derived from it (ids already assigned). */
 export interface CommitRecord {
+  /** Position in the store, increasing across restarts and compactions; assigned by the store. */
+  seq?: number;
   ops: StateOp[];
   events: EventRecord[];
 }
