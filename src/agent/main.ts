@@ -8,6 +8,7 @@ import type { Service } from '../shared/service.ts';
 import type { Settings } from '../shared/settings.ts';
 import { parseAttributes, parseResources } from './core/resources.ts';
 import { SchedulerLink } from './scheduler-link.ts';
+import { killLeftoverTasks } from './task-processes.ts';
 import { TaskRunner } from './task-runner.ts';
 
 export interface AgentConfig {
@@ -45,6 +46,7 @@ export async function startAgent(settings: Settings): Promise<Service> {
   const config = parseAgentConfig(settings);
   const logger = createLogger('agent', config.logLevel);
   mkdirSync(config.workDir, { recursive: true });
+  killLeftoverTasks(config.workDir, logger);
   const idFile = join(config.workDir, 'agent-id');
   const baseEnv: Record<string, string> = {};
   for (const name of INHERITED_ENV) {

@@ -5,6 +5,7 @@ import type { TaskState } from '../events/types.ts';
 import type { TaskLaunch } from '../shared/agent-protocol.ts';
 import type { Logger } from '../shared/log.ts';
 import { buildTaskEnv } from './core/task-env.ts';
+import { forgetTaskProcess, recordTaskProcess } from './task-processes.ts';
 
 export interface TaskReport {
   taskId: string;
@@ -83,6 +84,7 @@ export class TaskRunner {
     const running: RunningTask = { launch: task, child, state: 'TASK_STARTING', exited };
     this.#tasks.set(task.taskId, running);
     child.on('spawn', () => {
+      if (child.pid !== undefined) recordTaskProcess(sandbox, child.pid);
       logger.info({ taskId: task.taskId, taskPid: child.pid, ports: task.ports }, 'task started');
       if (running.state === 'TASK_STARTING') this.#report(task.taskId, 'TASK_RUNNING', '');
     });
@@ -94,6 +96,7 @@ export class TaskRunner {
     });
     child.on('exit', (code, signal) => {
       this.#killGroup(child, 'SIGKILL');
+      forgetTaskProcess(sandbox);
       clearTimeout(running.killTimer);
       if (running.state === 'TASK_KILLING') this.#finish(running, 'TASK_KILLED', 'Command terminated by a kill request', code ?? undefined);
       else if (code === 0) this.#finish(running, 'TASK_FINISHED', 'Command exited with status 0', 0);
