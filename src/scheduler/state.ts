@@ -19,15 +19,14 @@ export class SchedulerState {
   readonly #store: StateStore;
   readonly #bus: EventBus;
   #state: ClusterState;
-  #lastEventId: number;
   #queue: Promise<unknown> = Promise.resolve();
   readonly #listeners = new Set<() => void>();
 
-  constructor(store: StateStore, bus: EventBus, initial: ClusterState, lastEventId: number) {
+  /** The bus holds the last event id: it was seeded from the store and is advanced by every commit. */
+  constructor(store: StateStore, bus: EventBus, initial: ClusterState) {
     this.#store = store;
     this.#bus = bus;
     this.#state = initial;
-    this.#lastEventId = lastEventId;
   }
 
   /** The latest committed state; read it synchronously, do not hold it across awaits. */
@@ -36,7 +35,7 @@ export class SchedulerState {
   }
 
   get lastEventId(): number {
-    return this.#lastEventId;
+    return this.#bus.lastEventId;
   }
 
   /** Called after every commit that changed something. */
@@ -48,12 +47,11 @@ export class SchedulerState {
     const run = this.#queue.then(async () => {
       const { ops, events, result } = compute(this.#state);
       if (ops.length === 0 && events.length === 0) return result;
-      let eventId = this.#lastEventId;
+      let eventId = this.#bus.lastEventId;
       const records: EventRecord[] = events.map((event) => ({ eventId: ++eventId, event }));
       const next = applyOps(this.#state, ops);
       await this.#store.append({ ops, events: records }, next);
       this.#state = next;
-      this.#lastEventId = eventId;
       this.#bus.publish(records);
       for (const listener of this.#listeners) listener();
       return result;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { appNotFound } from '../errors.ts';
+import { ApiError, appNotFound } from '../errors.ts';
 import { normalizePathId, removeApp, writeApp, type AppChange, type ChangeContext, type WriteMode } from '../core/app-changes.ts';
 import { deploymentsHolding } from '../core/deployments.ts';
 import { appJson, taskJson } from '../core/marathon-json.ts';
@@ -47,6 +47,8 @@ export function registerAppRoutes(server: FastifyInstance, context: ApiContext):
 
   server.get('/v2/apps', async (request) => {
     const query = request.query as Query;
+    // Answering every app to a client that asked for some would be worse than saying no.
+    if (query.label !== undefined) throw new ApiError(400, 'ERR_SCHED_UNSUPPORTED', 'label selectors are not supported yet');
     const embed = list(query.embed);
     const embedTasks = embed.includes('apps.tasks') || embed.includes('app.tasks');
     const idFilter = typeof query.id === 'string' ? query.id : undefined;
