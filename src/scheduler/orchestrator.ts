@@ -191,6 +191,8 @@ export class Orchestrator {
         mem: app.mem,
         disk: app.disk,
         killGracePeriodMs: (app.taskKillGracePeriodSeconds ?? 3) * 1000,
+        fetch: app.fetch,
+        healthChecks: app.healthChecks,
       },
     });
     this.#logger.info({ taskId: instance.taskId, agentId: instance.agentId, ports: instance.ports, sent }, 'launching task');

@@ -1,5 +1,5 @@
 import type { PortDefinition, TaskState } from '../events/types.ts';
-import type { AttributeValue, Resource } from '../shared/agent-protocol.ts';
+import type { AttributeValue, FetchUri, HealthCheck, HealthResult, Resource } from '../shared/agent-protocol.ts';
 import type { DeploymentPlan } from '../events/types.ts';
 
 /** A Marathon app definition after validation, defaults applied and service ports assigned. */
@@ -16,8 +16,11 @@ export interface AppDefinition {
   requirePorts: boolean;
   labels: Record<string, string>;
   env: Record<string, string>;
-  healthChecks: unknown[];
+  healthChecks: HealthCheck[];
   constraints: unknown[];
+  fetch: FetchUri[];
+  /** When an unreachable instance is replaced (inactive) and forgotten (expunged). */
+  unreachableStrategy: { inactiveAfterSeconds: number; expungeAfterSeconds: number } | 'disabled';
   acceptedResourceRoles?: string[];
   backoffSeconds: number;
   backoffFactor: number;
@@ -58,6 +61,10 @@ export interface Instance {
   startedAt?: string;
   /** The last status update applied, so retried updates are idempotent. */
   lastUpdate?: string;
+  /** Index-aligned with the app's healthChecks; absent until the agent reports. */
+  healthResults?: HealthResult[];
+  /** ISO time the instance became unreachable. */
+  unreachableSince?: string;
 }
 
 export interface AgentRecord {

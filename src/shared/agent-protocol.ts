@@ -42,6 +42,42 @@ export interface RegisterResponse {
   heartbeatIntervalMs: number;
 }
 
+/** Marathon's health check, defaults applied; `MESOS_` protocols run the same way (agent-side). */
+export interface HealthCheck {
+  protocol: 'HTTP' | 'HTTPS' | 'TCP' | 'COMMAND' | 'MESOS_HTTP' | 'MESOS_HTTPS' | 'MESOS_TCP';
+  path: string;
+  /** Index into the task's host ports; absent when `port` is given or for COMMAND. */
+  portIndex?: number;
+  port?: number;
+  command?: { value: string };
+  gracePeriodSeconds: number;
+  intervalSeconds: number;
+  timeoutSeconds: number;
+  maxConsecutiveFailures: number;
+  delaySeconds: number;
+  ignoreHttp1xx: boolean;
+}
+
+/** The latest result of one health check of a task (Marathon's healthCheckResults entry). */
+export interface HealthResult {
+  alive: boolean;
+  consecutiveFailures: number;
+  firstSuccess: string | null;
+  lastSuccess: string | null;
+  lastFailure: string | null;
+  lastFailureCause: string | null;
+}
+
+/** One artifact to put in the sandbox before the task starts (Marathon's `fetch`). */
+export interface FetchUri {
+  uri: string;
+  extract: boolean;
+  executable: boolean;
+  cache: boolean;
+  /** Relative to the sandbox; defaults to the URI's base name. */
+  destPath?: string;
+}
+
 export interface TaskLaunch {
   taskId: string;
   appId: string;
@@ -57,6 +93,8 @@ export interface TaskLaunch {
   mem: number;
   disk: number;
   killGracePeriodMs: number;
+  fetch: FetchUri[];
+  healthChecks: HealthCheck[];
 }
 
 export type AgentCommand =
@@ -72,5 +110,8 @@ export interface TaskStatusUpdate {
   message: string;
   timestamp: string;
   exitStatus?: number;
+  /** Mesos' reason code, e.g. REASON_CONTAINER_LIMITATION_MEMORY. */
   reason?: string;
+  /** Index-aligned with the launch's healthChecks; sent when a result changes. */
+  health?: HealthResult[];
 }

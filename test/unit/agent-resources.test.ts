@@ -37,7 +37,7 @@ test('task environment: Mesos and Marathon variables, then the app env wins', ()
   const env = buildTaskEnv(
     {
       taskId: 'web.1', appId: '/web', version: 'v1', cmd: 'x', env: { PORT: 'mine', EXTRA: '1' }, labels: { 'haproxy-group': 'external' },
-      ports: [31000, 31001], portNames: ['http', null], cpus: 0.5, mem: 64, disk: 0, killGracePeriodMs: 3000,
+      ports: [31000, 31001], portNames: ['http', null], cpus: 0.5, mem: 64, disk: 0, killGracePeriodMs: 3000, fetch: [], healthChecks: [],
     },
     '127.0.0.11', '/sandbox/web.1', { PATH: '/bin' },
   );

@@ -13,7 +13,13 @@ test('app validation: Marathon error details', async (t) => {
     { name: 'bad id', body: { id: 'Bad_ID', cmd: 'x' }, path: '/id', error: /regular expression/ },
     { name: 'no cmd nor args', body: { id: 'a' }, path: '/', error: /cmd.*args/ },
     { name: 'string instances', body: { id: 'a', cmd: 'x', instances: 'two' }, path: '/instances', error: /integer/ },
-    { name: 'health checks not yet supported', body: { id: 'a', cmd: 'x', healthChecks: [{ protocol: 'HTTP' }] }, path: '/healthChecks', error: /not supported yet/ },
+    { name: 'constraints not yet supported', body: { id: 'a', cmd: 'x', constraints: [['hostname', 'UNIQUE']] }, path: '/constraints', error: /not supported yet/ },
+    { name: 'COMMAND check without a command', body: { id: 'a', cmd: 'x', healthChecks: [{ protocol: 'COMMAND' }] }, path: '/healthChecks/0/command', error: /need a command/ },
+    { name: 'health check on a port the app lacks', body: { id: 'a', cmd: 'x', healthChecks: [{ protocol: 'HTTP', portIndex: 1 }] }, path: '/healthChecks/0/portIndex', error: /portIndex 1 does not exist/ },
+    { name: 'unknown health check protocol', body: { id: 'a', cmd: 'x', healthChecks: [{ protocol: 'GOPHER' }] }, path: '/healthChecks/0/protocol', error: /allowed values/ },
+    { name: 'fetch outside the sandbox', body: { id: 'a', cmd: 'x', fetch: [{ uri: 'http://h/a.tgz', destPath: '../a' }] }, path: '/fetch/0/destPath', error: /inside the sandbox/ },
+    { name: 'fetch of an unsupported scheme', body: { id: 'a', cmd: 'x', uris: ['ftp://h/a.tgz'] }, path: '/uris/0', error: /only http/ },
+    { name: 'expunge before inactive', body: { id: 'a', cmd: 'x', unreachableStrategy: { inactiveAfterSeconds: 10, expungeAfterSeconds: 5 } }, path: '/unreachableStrategy/expungeAfterSeconds', error: /greater than or equal/ },
     { name: 'bad port protocol', body: { id: 'a', cmd: 'x', portDefinitions: [{ port: 0, protocol: 'sctp' }] }, path: '/portDefinitions/0/protocol', error: /allowed values/ },
     { name: 'non-string label', body: { id: 'a', cmd: 'x', labels: { A: 1 } }, path: '/labels/A', error: /string/ },
     { name: 'not an object', body: [1], path: '/', error: /object/ },
@@ -38,6 +44,17 @@ test('app defaults are Marathon\'s and ids become absolute', () => {
   assert.deepEqual([a.instances, a.cpus, a.mem, a.disk], [1, 1, 128, 0]);
   assert.deepEqual(a.portDefinitions, [{ port: 10000, protocol: 'tcp' }]);
   assert.deepEqual(a.upgradeStrategy, { minimumHealthCapacity: 1, maximumOverCapacity: 1 });
+  assert.deepEqual(a.unreachableStrategy, { inactiveAfterSeconds: 0, expungeAfterSeconds: 0 });
+});
+
+test('health checks and fetch get Marathon\'s defaults; legacy uris become fetch entries', () => {
+  const result = build({ id: 'a', cmd: 'x', healthChecks: [{ protocol: 'HTTP' }, { protocol: 'COMMAND', command: { value: 'true' } }], uris: ['http://h/a.tgz'] });
+  assert.ok(result.ok);
+  assert.deepEqual(result.app.healthChecks[0], {
+    protocol: 'HTTP', path: '/', portIndex: 0, gracePeriodSeconds: 300, intervalSeconds: 60, timeoutSeconds: 20, maxConsecutiveFailures: 3, delaySeconds: 15, ignoreHttp1xx: false,
+  });
+  assert.equal(result.app.healthChecks[1]?.portIndex, undefined);
+  assert.deepEqual(result.app.fetch, [{ uri: 'http://h/a.tgz', extract: true, executable: false, cache: false }]);
 });
 
 test('service ports are unique across apps, kept across updates, and fixed ports clash with 422', () => {

@@ -26,6 +26,7 @@ export function buildApp(body: unknown, context: AppContext, idFromPath?: string
   const raw = body as Record<string, unknown> & Omit<AppDefinition, 'portDefinitions' | 'version' | 'versionInfo'> & {
     portDefinitions?: PortDefinition[];
     ports?: number[];
+    uris?: string[];
   };
   const { id, error } = normalizeAppId(idFromPath ?? raw.id);
   if (error !== undefined) return { ok: false, details: [{ path: '/id', errors: [error] }] };
@@ -47,6 +48,12 @@ export function buildApp(body: unknown, context: AppContext, idFromPath?: string
   if (raw.requirePorts && ports.ports.some((p) => p.port === 0)) {
     return { ok: false, details: [{ path: '/requirePorts', errors: ['requirePorts needs fixed ports'] }] };
   }
+  const problems = [
+    ...checkHealthChecks(raw.healthChecks, ports.ports.length),
+    ...checkFetch(raw.fetch, raw.uris),
+    ...checkUnreachableStrategy(raw.unreachableStrategy),
+  ];
+  if (problems.length > 0) return { ok: false, details: problems };
   const app: AppDefinition = {
     id,
     ...(raw.cmd !== undefined ? { cmd: raw.cmd } : {}),
@@ -60,8 +67,14 @@ export function buildApp(body: unknown, context: AppContext, idFromPath?: string
     requirePorts: raw.requirePorts,
     labels: raw.labels,
     env: raw.env,
-    healthChecks: [],
+    healthChecks: raw.healthChecks.map((check) => ({
+      ...check,
+      ...(check.protocol !== 'COMMAND' && check.port === undefined && check.portIndex === undefined ? { portIndex: 0 } : {}),
+    })),
     constraints: [],
+    // COMPAT(marathon): legacy `uris` are fetched like `fetch` entries with Marathon's defaults.
+    fetch: raw.uris !== undefined ? raw.uris.map((uri) => ({ uri, extract: true, executable: false, cache: false })) : raw.fetch,
+    unreachableStrategy: raw.unreachableStrategy,
     ...(raw.acceptedResourceRoles !== undefined ? { acceptedResourceRoles: raw.acceptedResourceRoles } : {}),
     backoffSeconds: raw.backoffSeconds,
     backoffFactor: raw.backoffFactor,
@@ -83,6 +96,43 @@ export function buildApp(body: unknown, context: AppContext, idFromPath?: string
 
 /** Everything that shapes a launched task: a difference means instances must be replaced. */
 function taskShape(app: AppDefinition): string {
-  const { cmd, args, cpus, mem, disk, env, labels, portDefinitions, user, acceptedResourceRoles, requirePorts } = app;
-  return JSON.stringify([cmd, args, cpus, mem, disk, env, labels, portDefinitions, user, acceptedResourceRoles, requirePorts]);
+  const { cmd, args, cpus, mem, disk, env, labels, portDefinitions, user, acceptedResourceRoles, requirePorts, fetch, healthChecks } = app;
+  return JSON.stringify([cmd, args, cpus, mem, disk, env, labels, portDefinitions, user, acceptedResourceRoles, requirePorts, fetch, healthChecks]);
+}
+
+function checkHealthChecks(checks: AppDefinition['healthChecks'], portCount: number): ValidationDetail[] {
+  const details: ValidationDetail[] = [];
+  checks.forEach((check, index) => {
+    const path = `/healthChecks/${index}`;
+    if (check.protocol === 'COMMAND' && check.command === undefined) details.push({ path: `${path}/command`, errors: ['COMMAND health checks need a command'] });
+    if (check.protocol !== 'COMMAND' && check.command !== undefined) details.push({ path: `${path}/command`, errors: [`a ${check.protocol} health check takes no command`] });
+    if (check.port !== undefined && check.portIndex !== undefined) details.push({ path, errors: ['give port or portIndex, not both'] });
+    const portIndex = check.portIndex ?? (check.port === undefined && check.protocol !== 'COMMAND' ? 0 : undefined);
+    if (portIndex !== undefined && portIndex >= portCount) {
+      details.push({ path: `${path}/portIndex`, errors: [`the app has ${portCount} port(s); portIndex ${portIndex} does not exist`] });
+    }
+  });
+  return details;
+}
+
+function checkFetch(fetch: AppDefinition['fetch'], uris: string[] | undefined): ValidationDetail[] {
+  if (uris !== undefined && fetch.length > 0) return [{ path: '/uris', errors: ["'uris' and 'fetch' cannot both be given"] }];
+  const details: ValidationDetail[] = [];
+  fetch.forEach((entry, index) => {
+    // The artifact must land inside the sandbox.
+    if (entry.destPath !== undefined && (entry.destPath.startsWith('/') || entry.destPath.split('/').includes('..'))) {
+      details.push({ path: `/fetch/${index}/destPath`, errors: ['must be a relative path inside the sandbox'] });
+    }
+  });
+  for (const [index, uri] of (uris ?? fetch.map((f) => f.uri)).entries()) {
+    if (!/^(https?|file):\/\//.test(uri) && !uri.startsWith('/')) {
+      details.push({ path: uris !== undefined ? `/uris/${index}` : `/fetch/${index}/uri`, errors: ['only http://, https://, file:// URIs and absolute paths can be fetched'] });
+    }
+  }
+  return details;
+}
+
+function checkUnreachableStrategy(strategy: AppDefinition['unreachableStrategy']): ValidationDetail[] {
+  if (strategy === 'disabled' || strategy.expungeAfterSeconds >= strategy.inactiveAfterSeconds) return [];
+  return [{ path: '/unreachableStrategy/expungeAfterSeconds', errors: ['must be greater than or equal to inactiveAfterSeconds'] }];
 }

@@ -31,7 +31,6 @@ export function appDefinitionJson(app: AppDefinition): DiscoveryApp & Record<str
     ports: app.portDefinitions.map((p) => p.port),
     container: null,
     dependencies: [],
-    fetch: [],
     readinessChecks: [],
     executor: '',
   };
