@@ -150,6 +150,43 @@ export interface DeploymentFailedEvent extends EventBase {
   reason: string;
 }
 
+export interface HealthStatusChangedEvent extends EventBase {
+  eventType: 'health_status_changed_event';
+  appId: string;
+  taskId: string;
+  instanceId: string;
+  version: string;
+  alive: boolean;
+}
+
+/** The instance's overall health: every check alive. What DNS and LB follow. */
+export interface InstanceHealthChangedEvent extends EventBase {
+  eventType: 'instance_health_changed_event';
+  instanceId: string;
+  runSpecId: string;
+  runSpecVersion: string;
+  healthy: boolean;
+}
+
+export interface FailedHealthCheckEvent extends EventBase {
+  eventType: 'failed_health_check_event';
+  appId: string;
+  taskId: string;
+  instanceId: string;
+  healthCheck: unknown;
+}
+
+export interface UnhealthyInstanceKillEvent extends EventBase {
+  eventType: 'unhealthy_instance_kill_event';
+  appId: string;
+  taskId: string;
+  instanceId: string;
+  version: string;
+  reason: string;
+  host: string;
+  slaveId: string;
+}
+
 /** Per-connection events, never persisted, carry no id. */
 export interface EventStreamAttachedEvent extends EventBase {
   eventType: 'event_stream_attached';
@@ -170,7 +207,11 @@ export type ClusterEvent =
   | DeploymentInfoEvent
   | DeploymentStepSuccessEvent
   | DeploymentSuccessEvent
-  | DeploymentFailedEvent;
+  | DeploymentFailedEvent
+  | HealthStatusChangedEvent
+  | InstanceHealthChangedEvent
+  | FailedHealthCheckEvent
+  | UnhealthyInstanceKillEvent;
 
 /**
  * A committed event with its position in the stream: the SSE `id:` line. Ids increase
@@ -186,4 +227,4 @@ export type StreamEvent = ClusterEvent | EventStreamAttachedEvent | ResyncRequir
 export type EventType = StreamEvent['eventType'];
 
 /** The events that change the discovery view; followers subscribe to these only. */
-export const DISCOVERY_EVENT_TYPES = ['api_post_event', 'status_update_event', 'app_terminated_event'] as const satisfies readonly EventType[];
+export const DISCOVERY_EVENT_TYPES = ['api_post_event', 'status_update_event', 'app_terminated_event', 'instance_health_changed_event'] as const satisfies readonly EventType[];

@@ -59,6 +59,13 @@ export function applyEvent(view: ClusterView, eventId: number, event: ClusterEve
       }
       return { eventId, apps: view.apps, tasks };
     }
+    case 'instance_health_changed_event': {
+      const task = view.tasks.get(event.instanceId);
+      if (task === undefined) return { ...view, eventId };
+      const tasks = new Map(view.tasks);
+      tasks.set(task.id, { ...task, healthy: event.healthy });
+      return { eventId, apps: view.apps, tasks };
+    }
     default:
       return { ...view, eventId };
   }
