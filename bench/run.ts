@@ -76,7 +76,7 @@ async function main(): Promise<void> {
         id,
         cmd: `exec node -e "require('http').createServer((q, r) => r.end('ok')).listen(+process.env.PORT0, process.env.HOST)"`,
         cpus: 0.01,
-        mem: 16,
+        mem: 128,
         labels: { HAPROXY_GROUP: 'external', HAPROXY_0_VHOST: `bench-${i}.local` },
       };
       const t0 = performance.now();

@@ -1,14 +1,23 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statfsSync, writeFileSync } from 'node:fs';
+import { availableParallelism, totalmem } from 'node:os';
 import { resolve, join } from 'node:path';
 import Fastify from 'fastify';
 import { formatHostPort, parseHostPort, type HostPort } from '../shared/address.ts';
 import type { AttributeValue, Resource } from '../shared/agent-protocol.ts';
+import { parseDuration } from '../shared/duration.ts';
 import { createLogger } from '../shared/log.ts';
 import type { Service } from '../shared/service.ts';
 import type { Settings } from '../shared/settings.ts';
-import { parseAttributes, parseResources } from './core/resources.ts';
+import { parseAttributes, parseResources, withDetectedResources } from './core/resources.ts';
+import { fetchArtifacts } from './fetcher.ts';
+import { TaskHealth } from './health/task-health.ts';
+import { registerFilesRoutes } from './http/files.ts';
+import { detectIsolator } from './isolation/index.ts';
+import { LogRotator } from './log-rotation.ts';
+import { AgentMetrics, registerMetricsRoute } from './metrics.ts';
+import { startSandboxGc } from './sandbox-gc.ts';
 import { SchedulerLink } from './scheduler-link.ts';
-import { killLeftoverTasks } from './task-processes.ts';
+import { StatusOutbox } from './status-outbox.ts';
 import { TaskRunner } from './task-runner.ts';
 
 export interface AgentConfig {
@@ -19,6 +28,11 @@ export interface AgentConfig {
   attributes: Record<string, AttributeValue>;
   workDir: string;
   listen: HostPort;
+  sandboxMaxAgeMs: number;
+  logMaxBytes: number;
+  logKeep: number;
+  cgroupsRoot: string;
+  cgroupsParent: string;
   logLevel: string;
 }
 
@@ -27,16 +41,39 @@ export function parseAgentConfig(settings: Settings): Readonly<AgentConfig> {
   const masters = String(settings.master).split(',').map((m) => m.trim()).filter((m) => m !== '');
   if (masters.length === 0) throw new Error('--master needs at least one scheduler URL');
   for (const master of masters) new URL(master);
+  const workDir = resolve(String(settings.workDir));
+  const integer = (name: string, min: number): number => {
+    const value = Number(settings[name]);
+    if (!Number.isInteger(value) || value < min) throw new Error(`--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} must be an integer >= ${min}`);
+    return value;
+  };
   return Object.freeze({
     masters,
     ip,
     hostname: typeof settings.hostname === 'string' && settings.hostname !== '' ? settings.hostname : ip,
-    resources: parseResources(String(settings.resources)),
+    resources: withDetectedResources(parseResources(String(settings.resources ?? '')), machineResources(workDir)),
     attributes: parseAttributes(String(settings.attributes ?? '')),
-    workDir: resolve(String(settings.workDir)),
+    workDir,
     listen: parseHostPort(String(settings.listen)),
+    sandboxMaxAgeMs: parseDuration(String(settings.sandboxMaxAge)),
+    logMaxBytes: integer('logMaxBytes', 1024),
+    logKeep: integer('logKeep', 0),
+    cgroupsRoot: String(settings.cgroupsRoot),
+    cgroupsParent: String(settings.cgroupsParent),
     logLevel: String(settings.logLevel ?? 'info'),
   });
+}
+
+function machineResources(workDir: string): { cores: number; memMiB: number; diskMiB: number } {
+  let diskMiB = 0;
+  try {
+    mkdirSync(workDir, { recursive: true });
+    const fs = statfsSync(workDir);
+    diskMiB = Math.floor((fs.blocks * fs.bsize) / 2 ** 20);
+  } catch {
+    // No filesystem figures: no disk unless --resources says so.
+  }
+  return { cores: availableParallelism(), memMiB: Math.floor(totalmem() / 2 ** 20), diskMiB };
 }
 
 /** Variables a task inherits from the agent: enough to find programs, no more. */
@@ -46,51 +83,95 @@ export async function startAgent(settings: Settings): Promise<Service> {
   const config = parseAgentConfig(settings);
   const logger = createLogger('agent', config.logLevel);
   mkdirSync(config.workDir, { recursive: true });
-  killLeftoverTasks(config.workDir, logger);
   const idFile = join(config.workDir, 'agent-id');
+  const sandboxRoot = join(config.workDir, 'sandboxes');
   const baseEnv: Record<string, string> = {};
   for (const name of INHERITED_ENV) {
     const value = process.env[name];
     if (value !== undefined) baseEnv[name] = value;
   }
 
-  const runner = new TaskRunner({
+  const isolation = await detectIsolator({ root: config.cgroupsRoot, parent: config.cgroupsParent, logger });
+  if (isolation.kind === 'none') logger.warn({ reason: isolation.reason }, 'no writable cgroups: tasks run without memory and cpu limits');
+  else logger.info({ kind: isolation.kind, parents: isolation.parentDirs }, 'tasks are isolated in cgroups');
+
+  const metrics = new AgentMetrics();
+  const logs = new LogRotator({ maxBytes: config.logMaxBytes, keep: config.logKeep, intervalMs: 5000, logger });
+  const runner: TaskRunner = new TaskRunner({
     workDir: config.workDir,
     host: config.ip,
     baseEnv,
     logger,
-    // Reports start only after a launch, which comes through the link: it exists by then.
+    isolation,
+    // Reports start only after a launch or a recovery, both after the link exists.
     report: (report) => link.report(report),
+    fetch: (task, sandbox, signal) =>
+      fetchArtifacts(task.fetch, sandbox, { logger, signal }).catch((err: unknown) => {
+        metrics.fetchFailed();
+        throw err;
+      }),
+    startHealth: (task, target, onChange) => {
+      const health = new TaskHealth({
+        checks: task.healthChecks,
+        target,
+        logger,
+        onChange: (results) => {
+          for (const result of results) metrics.healthChecked(result.alive ? 'healthy' : 'unhealthy');
+          onChange(results);
+        },
+      });
+      health.start();
+      return health;
+    },
+    onStarted: (_taskId, sandbox) => {
+      metrics.taskLaunched();
+      logs.watch(sandbox);
+    },
+    onEnded: (_taskId, sandbox, state) => {
+      metrics.taskEnded(state);
+      logs.unwatch(sandbox);
+    },
   });
+  const recovered = await runner.recover();
+  if (recovered.adopted + recovered.ended > 0) logger.info(recovered, 'recovered the tasks of an earlier run');
 
-  // The agent's own endpoint; sandbox browsing and metrics come with the full agent.
   const http = Fastify();
-  http.get('/state', async () => ({ hostname: config.hostname, ip: config.ip, resources: config.resources, attributes: config.attributes, tasks: runner.list() }));
+  http.get('/state', async () => ({ hostname: config.hostname, ip: config.ip, resources: config.resources, attributes: config.attributes, isolation: isolation.kind, tasks: runner.list() }));
+  registerFilesRoutes(http, { sandboxRoot });
+  registerMetricsRoute(http, metrics);
   await http.listen({ host: config.listen.host, port: config.listen.port });
   const address = http.server.address();
   const endpoint = `http://${formatHostPort({ host: config.listen.host, port: typeof address === 'object' && address !== null ? address.port : config.listen.port })}`;
+  const gc = startSandboxGc({ root: sandboxRoot, maxAgeMs: config.sandboxMaxAgeMs, isActive: (taskId) => runner.list().some((t) => t.taskId === taskId), intervalMs: 60_000, logger });
 
-  const link = new SchedulerLink({
+  const link: SchedulerLink = new SchedulerLink({
     masters: config.masters,
     logger,
+    outbox: new StatusOutbox(join(config.workDir, 'meta', 'status')),
     initialAgentId: existsSync(idFile) ? readFileSync(idFile, 'utf8').trim() : undefined,
     registration: () => ({ hostname: config.hostname, ip: config.ip, endpoint, resources: config.resources, attributes: config.attributes, tasks: runner.list() }),
-    onRegistered: (agentId) => writeFileSync(idFile, agentId),
+    onRegistered: (agentId) => {
+      writeFileSync(idFile, agentId);
+      runner.registered();
+    },
     onCommand: (command) => {
       if (command.type === 'launch') runner.launch(command.task);
       else if (command.type === 'kill') void runner.kill(command.taskId, command.killGracePeriodMs);
     },
   });
   link.start();
-  logger.info({ endpoint, ip: config.ip, masters: config.masters, resources: config.resources }, 'ready');
+  logger.info({ endpoint, ip: config.ip, masters: config.masters, resources: config.resources, isolation: isolation.kind }, 'ready');
 
   return {
     async close() {
-      // Tasks die with the agent (Mesos' shutdown): recovery across agent restarts comes later.
-      // Leave the scheduler first, so it places nothing more here while the tasks are killed.
+      // A stopped agent takes its tasks with it (Mesos' agent shutdown); only a crashed one
+      // leaves them for the next run to adopt. It leaves the scheduler first, so nothing more
+      // is placed here while the tasks are killed.
       link.detach();
       await runner.shutdown();
       await link.close(1000);
+      gc.stop();
+      await logs.close();
       await http.close();
     },
   };

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { AGENT_API, type AgentCommand, type RegisterRequest, type RegisterResponse, type TaskStatusUpdate } from '../shared/agent-protocol.ts';
 import type { Logger } from '../shared/log.ts';
+import type { StatusOutbox } from './status-outbox.ts';
 
 export interface SchedulerLinkOptions {
   masters: readonly string[];
@@ -12,6 +13,8 @@ export interface SchedulerLinkOptions {
   onRegistered: (agentId: string) => void;
   onCommand: (command: AgentCommand) => void;
   initialAgentId: string | undefined;
+  /** Where status updates wait, durably, until acknowledged. */
+  outbox: StatusOutbox;
 }
 
 /**
@@ -27,13 +30,17 @@ export class SchedulerLink {
   readonly #detach = new AbortController();
   #agentId: string | undefined;
   #masterIndex = 0;
-  readonly #outbox: TaskStatusUpdate[] = [];
+  /** Updates on disk, in order, not yet acknowledged. */
+  readonly #outbox: TaskStatusUpdate[];
   #sending = false;
+  /** Settles when every reported update has been checkpointed and queued. */
+  #written: Promise<void> = Promise.resolve();
   #idle: Promise<void> = Promise.resolve();
 
   constructor(options: SchedulerLinkOptions) {
     this.#options = options;
     this.#agentId = options.initialAgentId;
+    this.#outbox = options.outbox.load();
   }
 
   get #master(): string {
@@ -44,9 +51,20 @@ export class SchedulerLink {
     void this.#run();
   }
 
-  /** Queues a status update; updates are delivered in order, at least once. */
+  /** Checkpoints a status update, then sends it; updates are delivered in order, at least once. */
   report(update: Omit<TaskStatusUpdate, 'uuid' | 'timestamp'>): void {
-    this.#outbox.push({ ...update, uuid: randomUUID(), timestamp: new Date().toISOString() });
+    const full: TaskStatusUpdate = { ...update, uuid: randomUUID(), timestamp: new Date().toISOString() };
+    this.#written = this.#options.outbox.add(full).then(
+      () => this.#queue(full),
+      (err: unknown) => {
+        this.#options.logger.error({ taskId: full.taskId, err: (err as Error).message }, 'cannot checkpoint a status update; sending it anyway');
+        this.#queue(full);
+      },
+    );
+  }
+
+  #queue(update: TaskStatusUpdate): void {
+    this.#outbox.push(update);
     if (!this.#sending) this.#idle = this.#drain();
   }
 
@@ -61,8 +79,9 @@ export class SchedulerLink {
   /** Stops everything; waits up to `flushMs` for queued status updates to be delivered first. */
   async close(flushMs: number): Promise<void> {
     this.detach();
-    await Promise.race([this.#idle, sleep(flushMs)]);
+    await Promise.race([this.#written.then(() => this.#idle), sleep(flushMs)]);
     this.#abort.abort();
+    await this.#options.outbox.close();
   }
 
   async #run(): Promise<void> {
@@ -116,8 +135,26 @@ export class SchedulerLink {
       await response.body.dump();
       throw new Error(`command stream refused (${response.statusCode})`);
     }
+    // The scheduler judges the agent alive by these, not by the stream: a frozen agent's TCP stays open.
+    const heartbeat = setInterval(() => {
+      request(new URL(`${AGENT_API}/${encodeURIComponent(registered.agentId)}/heartbeat`, this.#master), {
+        method: 'POST', signal: this.#detach.signal, headersTimeout: registered.heartbeatIntervalMs, bodyTimeout: registered.heartbeatIntervalMs,
+      }).then(async (answer) => {
+        await answer.body.dump();
+        // The scheduler forgot this agent (it timed out): end the stream and register again.
+        if (answer.statusCode === 404) response.body.destroy();
+      }, () => undefined);
+    }, registered.heartbeatIntervalMs);
+    try {
+      await this.#readCommands(response.body);
+    } finally {
+      clearInterval(heartbeat);
+    }
+  }
+
+  async #readCommands(body: AsyncIterable<unknown>): Promise<void> {
     let buffered = '';
-    for await (const chunk of response.body) {
+    for await (const chunk of body) {
       buffered += (chunk as Buffer).toString('utf8');
       let newline: number;
       while ((newline = buffered.indexOf('\n')) !== -1) {
@@ -153,6 +190,7 @@ export class SchedulerLink {
           if (response.statusCode >= 500) throw new Error(`status update answered ${response.statusCode}`);
           if (response.statusCode >= 400) this.#options.logger.error({ update, status: response.statusCode }, 'status update rejected; dropping it');
           this.#outbox.shift();
+          this.#options.outbox.acknowledge(update.uuid);
           failures = 0;
         } catch (err) {
           failures += 1;

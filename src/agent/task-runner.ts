@@ -1,25 +1,41 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TaskState } from '../events/types.ts';
-import type { TaskLaunch } from '../shared/agent-protocol.ts';
+import type { HealthResult, TaskLaunch } from '../shared/agent-protocol.ts';
 import type { Logger } from '../shared/log.ts';
+import { terminalStatus, type ObservedExit } from './core/task-exit.ts';
 import { buildTaskEnv } from './core/task-env.ts';
-import { forgetTaskProcess, recordTaskProcess } from './task-processes.ts';
+import { trampolineArgs } from './core/trampoline.ts';
+import { processStartTime, TaskCheckpoints, type TaskCheckpoint } from './task-checkpoint.ts';
 
 export interface TaskReport {
   taskId: string;
   state: TaskState;
   message: string;
   exitStatus?: number;
+  reason?: string;
+  health?: HealthResult[];
 }
 
-interface RunningTask {
-  launch: TaskLaunch;
-  child: ChildProcess;
-  state: TaskState;
-  killTimer?: NodeJS.Timeout;
-  exited: Promise<void>;
+/** A task's cgroups, as the isolator hands them out. */
+export interface TaskCgroup {
+  readonly procsFiles: readonly string[];
+  oomKilled(): boolean;
+  destroy(): Promise<void>;
+}
+
+/** The parts of the isolator the runner uses (see ./isolation). */
+export interface TaskIsolation {
+  prepare(taskId: string, limits: { cpus: number; mem: number }): Promise<TaskCgroup | undefined>;
+  existing(): Promise<Map<string, TaskCgroup>>;
+}
+
+export interface HealthTarget {
+  host: string;
+  ports: readonly number[];
+  env: Record<string, string>;
+  cwd: string;
 }
 
 export interface TaskRunnerOptions {
@@ -28,81 +44,109 @@ export interface TaskRunnerOptions {
   baseEnv: Record<string, string>;
   logger: Logger;
   report: (report: TaskReport) => void;
+  isolation: TaskIsolation;
+  /** Puts the task's artifacts in its sandbox; throws with an operator-readable message. */
+  fetch: (task: TaskLaunch, sandbox: string, signal: AbortSignal) => Promise<void>;
+  /** Starts the task's health checks; results are reported as they change. */
+  startHealth: (task: TaskLaunch, target: HealthTarget, onChange: (results: HealthResult[]) => void) => { stop(): void };
+  /** Told when a task's process starts and when it has ended (logs, metrics). */
+  onStarted?: (taskId: string, sandbox: string) => void;
+  onEnded?: (taskId: string, sandbox: string, state: TaskState) => void;
+  /** How often adopted tasks (not children of this agent) are checked for their end. */
+  adoptedPollMs?: number;
+}
+
+interface RunningTask {
+  launch: TaskLaunch;
+  sandbox: string;
+  state: TaskState;
+  /** Set once spawned: the trampoline's pid, which is the group id. */
+  pgid?: number;
+  startTime?: string;
+  cgroup?: TaskCgroup;
+  health?: { stop(): void };
+  killTimer?: NodeJS.Timeout;
+  poll?: NodeJS.Timeout;
+  fetching: AbortController;
+  exited: Promise<void>;
+  resolveExit: () => void;
 }
 
 /**
- * Runs tasks as process groups in sandbox directories: `sh -c cmd` (or `args` exec'd directly),
- * stdout/stderr to files. Kill is SIGTERM to the group, then SIGKILL after the grace period;
- * when a task's main process ends, what is left of its group is killed too, so nothing is orphaned.
+ * Runs tasks as process groups in sandboxes, under a trampoline that joins the task's cgroups
+ * and records the exit code. Launches, process groups and kills are checkpointed, so an agent
+ * restarted after a crash adopts the tasks still running and reports those that ended while it
+ * was down. Kill is SIGTERM to the group, then SIGKILL after the grace period; when a task ends,
+ * what is left of its group is killed too, so nothing is orphaned.
  */
 export class TaskRunner {
   readonly #options: TaskRunnerOptions;
+  readonly #checkpoints: TaskCheckpoints;
   readonly #tasks = new Map<string, RunningTask>();
   /** Recently ended task ids: a launch resent after the task ended must not run it again. */
-  readonly #ended = new Set<string>();
+  readonly #endedIds = new Set<string>();
+  /** Tasks found ended at recovery: reported with the next registration, then forgotten. */
+  #endedWhileDown: Array<{ taskId: string; state: TaskState; message: string }> = [];
   #shuttingDown = false;
 
   constructor(options: TaskRunnerOptions) {
     this.#options = options;
+    this.#checkpoints = new TaskCheckpoints(options.workDir);
   }
 
-  list(): Array<{ taskId: string; state: TaskState }> {
-    return [...this.#tasks.values()].map((t) => ({ taskId: t.launch.taskId, state: t.state }));
+  /** What the agent reports when it registers: running tasks and those that ended while it was down. */
+  list(): Array<{ taskId: string; state: TaskState; message?: string }> {
+    return [...[...this.#tasks.values()].map((t) => ({ taskId: t.launch.taskId, state: t.state })), ...this.#endedWhileDown];
+  }
+
+  /** The scheduler has heard about the tasks that ended while the agent was down. */
+  registered(): void {
+    this.#endedWhileDown = [];
+  }
+
+  /**
+   * Takes back the tasks of an earlier run of this agent: running ones are adopted (same
+   * process, watched by polling), ended ones are remembered for the next registration.
+   */
+  async recover(): Promise<{ adopted: number; ended: number }> {
+    const cgroups = await this.#options.isolation.existing();
+    let adopted = 0;
+    for (const checkpoint of this.#checkpoints.list()) {
+      const { launch } = checkpoint;
+      const cgroup = cgroups.get(launch.taskId);
+      if (this.#isAlive(checkpoint)) {
+        this.#adopt(checkpoint, cgroup);
+        adopted += 1;
+        continue;
+      }
+      const status = checkpoint.process === undefined
+        ? { state: 'TASK_LOST' as const, message: 'the agent restarted before the task started' }
+        : terminalStatus({ code: this.#checkpoints.exitCode(launch.taskId), signal: undefined, killing: checkpoint.killing, oomKilled: cgroup?.oomKilled() ?? false });
+      if (checkpoint.process !== undefined) killGroup(checkpoint.process.pgid, 'SIGKILL');
+      await cgroup?.destroy();
+      this.#checkpoints.remove(launch.taskId);
+      this.#endedIds.add(launch.taskId);
+      this.#endedWhileDown.push({ taskId: launch.taskId, state: status.state, message: status.message });
+    }
+    return { adopted, ended: this.#endedWhileDown.length };
   }
 
   launch(task: TaskLaunch): void {
-    if (this.#tasks.has(task.taskId) || this.#ended.has(task.taskId)) return; // a resent launch
+    if (this.#tasks.has(task.taskId) || this.#endedIds.has(task.taskId)) return; // a resent launch
     if (this.#shuttingDown) {
       // A launch that crossed the shutdown must not start a process nobody will kill.
       this.#options.report({ taskId: task.taskId, state: 'TASK_LOST', message: 'agent is shutting down' });
       return;
     }
-    try {
-      this.#start(task);
-    } catch (err) {
-      // Whatever stops a launch (a sandbox that cannot be made, a bad spec) ends it visibly.
-      this.#tasks.delete(task.taskId);
+    const sandbox = join(this.#options.workDir, 'sandboxes', task.taskId);
+    const running = this.#track(task, sandbox, 'TASK_STARTING');
+    this.#start(running).catch((err: unknown) => {
+      // Whatever stops a launch (a failed fetch, a sandbox that cannot be made) ends it visibly.
+      const fetchFailed = (err as { code?: string }).code === 'ERR_AGENT_FETCH';
       this.#options.logger.error({ taskId: task.taskId, err: (err as Error).message }, 'launch failed');
-      this.#options.report({ taskId: task.taskId, state: 'TASK_FAILED', message: `Failed to launch: ${(err as Error).message}` });
-    }
-  }
-
-  #start(task: TaskLaunch): void {
-    const { workDir, host, baseEnv, logger } = this.#options;
-    const sandbox = join(workDir, 'sandboxes', task.taskId);
-    mkdirSync(sandbox, { recursive: true });
-    this.#report(task.taskId, 'TASK_STARTING', '');
-    const env = buildTaskEnv(task, host, sandbox, baseEnv);
-    const [file, argv] = task.cmd !== undefined ? ['/bin/sh', ['-c', task.cmd]] : [task.args?.[0] ?? '', task.args?.slice(1) ?? []];
-    const stdout = createWriteStream(join(sandbox, 'stdout'), { flags: 'a' });
-    const stderr = createWriteStream(join(sandbox, 'stderr'), { flags: 'a' });
-    const child = spawn(file, argv, { cwd: sandbox, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout?.pipe(stdout);
-    child.stderr?.pipe(stderr);
-    let resolveExit: () => void = () => undefined;
-    const exited = new Promise<void>((resolve) => (resolveExit = resolve));
-    const running: RunningTask = { launch: task, child, state: 'TASK_STARTING', exited };
-    this.#tasks.set(task.taskId, running);
-    child.on('spawn', () => {
-      if (child.pid !== undefined) recordTaskProcess(sandbox, child.pid);
-      logger.info({ taskId: task.taskId, taskPid: child.pid, ports: task.ports }, 'task started');
-      if (running.state === 'TASK_STARTING') this.#report(task.taskId, 'TASK_RUNNING', '');
-    });
-    child.on('error', (err) => {
-      // Spawn failures (missing executable for `args`) end here without an 'exit'.
-      if (child.pid !== undefined) return;
-      this.#finish(running, 'TASK_FAILED', `Failed to launch: ${err.message}`);
-      resolveExit();
-    });
-    child.on('exit', (code, signal) => {
-      this.#killGroup(child, 'SIGKILL');
-      forgetTaskProcess(sandbox);
-      clearTimeout(running.killTimer);
-      if (running.state === 'TASK_KILLING') this.#finish(running, 'TASK_KILLED', 'Command terminated by a kill request', code ?? undefined);
-      else if (code === 0) this.#finish(running, 'TASK_FINISHED', 'Command exited with status 0', 0);
-      else if (code !== null) this.#finish(running, 'TASK_FAILED', `Command exited with status ${code}`, code);
-      else this.#finish(running, 'TASK_FAILED', `Command terminated with signal ${signal ?? 'unknown'}`);
-      resolveExit();
+      void this.#finish(running, running.state === 'TASK_KILLING'
+        ? { state: 'TASK_KILLED', message: 'Killed before it started' }
+        : { state: 'TASK_FAILED', message: fetchFailed ? (err as Error).message : `Failed to launch: ${(err as Error).message}`, reason: fetchFailed ? 'REASON_CONTAINER_LAUNCH_FAILED' : 'REASON_EXECUTOR_TERMINATED' });
     });
   }
 
@@ -110,14 +154,15 @@ export class TaskRunner {
   kill(taskId: string, gracePeriodMs?: number): Promise<void> {
     const running = this.#tasks.get(taskId);
     if (running === undefined) {
-      this.#report(taskId, 'TASK_KILLED', 'Task unknown to the agent');
+      this.#options.report({ taskId, state: 'TASK_KILLED', message: 'Task unknown to the agent' });
       return Promise.resolve();
     }
     if (running.state !== 'TASK_KILLING') {
-      this.#report(taskId, 'TASK_KILLING', '');
-      running.state = 'TASK_KILLING';
-      this.#killGroup(running.child, 'SIGTERM');
-      running.killTimer = setTimeout(() => this.#killGroup(running.child, 'SIGKILL'), gracePeriodMs ?? running.launch.killGracePeriodMs);
+      this.#setState(running, 'TASK_KILLING', '');
+      this.#checkpoints.markKilling(taskId);
+      running.health?.stop();
+      running.fetching.abort();
+      this.#signal(running, gracePeriodMs ?? running.launch.killGracePeriodMs);
     }
     return running.exited;
   }
@@ -128,26 +173,133 @@ export class TaskRunner {
     await Promise.all([...this.#tasks.keys()].map((taskId) => this.kill(taskId)));
   }
 
-  #finish(running: RunningTask, state: TaskState, message: string, exitStatus?: number): void {
-    this.#tasks.delete(running.launch.taskId);
-    this.#ended.add(running.launch.taskId);
-    if (this.#ended.size > 10_000) this.#ended.delete(this.#ended.values().next().value as string);
-    this.#options.logger.info({ taskId: running.launch.taskId, state, message }, 'task ended');
-    this.#options.report({ taskId: running.launch.taskId, state, message, ...(exitStatus !== undefined ? { exitStatus } : {}) });
-  }
-
-  #report(taskId: string, state: TaskState, message: string): void {
-    const running = this.#tasks.get(taskId);
-    if (running !== undefined) running.state = state;
-    this.#options.report({ taskId, state, message });
-  }
-
-  #killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-    if (child.pid === undefined) return;
-    try {
-      process.kill(-child.pid, signal);
-    } catch {
-      // ESRCH: the group is already gone.
+  /** Stops watching without touching the tasks (they live on for the next run to adopt). */
+  detach(): void {
+    for (const running of this.#tasks.values()) {
+      clearInterval(running.poll);
+      clearTimeout(running.killTimer);
+      running.health?.stop();
     }
+  }
+
+  #track(launch: TaskLaunch, sandbox: string, state: TaskState): RunningTask {
+    let resolveExit: () => void = () => undefined;
+    const exited = new Promise<void>((resolve) => (resolveExit = resolve));
+    const running: RunningTask = { launch, sandbox, state, fetching: new AbortController(), exited, resolveExit };
+    this.#tasks.set(launch.taskId, running);
+    return running;
+  }
+
+  async #start(running: RunningTask): Promise<void> {
+    const { launch: task, sandbox } = running;
+    const { host, baseEnv, logger } = this.#options;
+    mkdirSync(sandbox, { recursive: true });
+    this.#checkpoints.saveLaunch(task);
+    this.#options.report({ taskId: task.taskId, state: 'TASK_STARTING', message: '' });
+    await this.#options.fetch(task, sandbox, running.fetching.signal);
+    if (running.state !== 'TASK_STARTING') throw new Error('killed while fetching');
+    running.cgroup = await this.#options.isolation.prepare(task.taskId, { cpus: task.cpus, mem: task.mem });
+    const env = buildTaskEnv(task, host, sandbox, baseEnv);
+    // The task writes its own files: output survives an agent restart and never waits on the agent.
+    const out = openSync(join(sandbox, 'stdout'), 'a');
+    const err = openSync(join(sandbox, 'stderr'), 'a');
+    try {
+      const child = spawn('/bin/sh', trampolineArgs(task, this.#checkpoints.exitFile(task.taskId), running.cgroup?.procsFiles ?? []), {
+        cwd: sandbox,
+        env,
+        detached: true,
+        stdio: ['ignore', out, err],
+      });
+      child.on('error', (error) => {
+        if (child.pid === undefined) void this.#finish(running, { state: 'TASK_FAILED', message: `Failed to launch: ${error.message}` });
+      });
+      child.on('exit', (code, signal) => void this.#ended(running, { code: code ?? undefined, signal: signal ?? undefined }));
+      if (child.pid === undefined) return;
+      running.pgid = child.pid;
+      this.#checkpoints.saveProcess(task.taskId, child.pid);
+      logger.info({ taskId: task.taskId, taskPid: child.pid, ports: task.ports, cgroup: running.cgroup !== undefined }, 'task started');
+      this.#options.onStarted?.(task.taskId, sandbox);
+      this.#setState(running, 'TASK_RUNNING', '');
+      this.#watchHealth(running, env);
+    } finally {
+      closeSync(out);
+      closeSync(err);
+    }
+  }
+
+  #adopt(checkpoint: TaskCheckpoint, cgroup: TaskCgroup | undefined): void {
+    const { launch } = checkpoint;
+    const sandbox = join(this.#options.workDir, 'sandboxes', launch.taskId);
+    const running = this.#track(launch, sandbox, checkpoint.killing ? 'TASK_KILLING' : 'TASK_RUNNING');
+    running.pgid = checkpoint.process?.pgid;
+    running.startTime = checkpoint.process?.startTime;
+    if (cgroup !== undefined) running.cgroup = cgroup;
+    // Not our child: its end shows as its pid going away (or being someone else's).
+    running.poll = setInterval(() => {
+      if (!this.#isAlive(checkpoint)) void this.#ended(running, { code: undefined, signal: undefined });
+    }, this.#options.adoptedPollMs ?? 250);
+    this.#options.logger.info({ taskId: launch.taskId, pgid: running.pgid, state: running.state }, 'task adopted from an earlier run');
+    this.#options.onStarted?.(launch.taskId, sandbox);
+    if (checkpoint.killing) this.#signal(running, launch.killGracePeriodMs);
+    else this.#watchHealth(running, buildTaskEnv(launch, this.#options.host, sandbox, this.#options.baseEnv));
+  }
+
+  #isAlive(checkpoint: TaskCheckpoint): boolean {
+    const process = checkpoint.process;
+    return process !== undefined && process.startTime !== undefined && processStartTime(process.pgid) === process.startTime;
+  }
+
+  #watchHealth(running: RunningTask, env: Record<string, string>): void {
+    if (running.launch.healthChecks.length === 0) return;
+    const target = { host: this.#options.host, ports: running.launch.ports, env, cwd: running.sandbox };
+    running.health = this.#options.startHealth(running.launch, target, (health) => {
+      if (this.#tasks.get(running.launch.taskId) !== running || running.state !== 'TASK_RUNNING') return;
+      this.#options.report({ taskId: running.launch.taskId, state: running.state, message: '', health });
+    });
+  }
+
+  #signal(running: RunningTask, gracePeriodMs: number): void {
+    if (running.pgid === undefined) return; // not spawned yet: the launch sees the kill
+    killGroup(running.pgid, 'SIGTERM');
+    const pgid = running.pgid;
+    running.killTimer = setTimeout(() => killGroup(pgid, 'SIGKILL'), gracePeriodMs);
+  }
+
+  async #ended(running: RunningTask, observed: Pick<ObservedExit, 'code' | 'signal'>): Promise<void> {
+    if (this.#tasks.get(running.launch.taskId) !== running) return;
+    if (running.pgid !== undefined) killGroup(running.pgid, 'SIGKILL');
+    const code = this.#checkpoints.exitCode(running.launch.taskId) ?? observed.code;
+    const status = terminalStatus({ code, signal: observed.signal, killing: running.state === 'TASK_KILLING', oomKilled: running.cgroup?.oomKilled() ?? false });
+    await this.#finish(running, status);
+  }
+
+  async #finish(running: RunningTask, status: { state: TaskState; message: string; reason?: string; exitStatus?: number }): Promise<void> {
+    const { taskId } = running.launch;
+    if (this.#tasks.get(taskId) !== running) return;
+    this.#tasks.delete(taskId);
+    this.#endedIds.add(taskId);
+    if (this.#endedIds.size > 10_000) this.#endedIds.delete(this.#endedIds.values().next().value as string);
+    clearTimeout(running.killTimer);
+    clearInterval(running.poll);
+    running.health?.stop();
+    await running.cgroup?.destroy().catch((err: unknown) => this.#options.logger.warn({ taskId, err: (err as Error).message }, 'cannot remove the task cgroup'));
+    this.#checkpoints.remove(taskId);
+    this.#options.logger.info({ taskId, ...status }, 'task ended');
+    this.#options.onEnded?.(taskId, running.sandbox, status.state);
+    this.#options.report({ taskId, ...status });
+    running.resolveExit();
+  }
+
+  #setState(running: RunningTask, state: TaskState, message: string): void {
+    running.state = state;
+    this.#options.report({ taskId: running.launch.taskId, state, message });
+  }
+}
+
+function killGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // ESRCH: the group is already gone.
   }
 }

@@ -64,10 +64,15 @@ subcommand('agent', 'Advertise this machine\'s resources and run tasks as proces
   .option('--master <urls>', 'scheduler URL(s), comma-separated (default http://127.0.0.1:8080)')
   .option('--ip <ip>', 'address tasks are reached at (default 127.0.0.1)')
   .option('--hostname <name>', 'name reported for this agent (default: the ip)')
-  .option('--resources <mesos-resources>', 'e.g. "cpus:4;mem:4096;disk:10000;ports:[31000-32000]"')
+  .option('--resources <mesos-resources>', 'e.g. "cpus:4;mem:4096;disk:10000;ports:[31000-32000]"; what is left out is detected from the machine')
   .option('--attributes <attrs>', 'e.g. "rack:a;zone:1"')
   .option('--work-dir <dir>', 'sandboxes and agent state (default ./data/agent)')
-  .option('--listen <host:port>', 'the agent\'s own HTTP endpoint (default 127.0.0.1:0)')
+  .option('--listen <host:port>', 'the agent\'s own HTTP endpoint: /files, /metrics, /state (default 127.0.0.1:0)')
+  .option('--sandbox-max-age <duration>', 'remove sandboxes of ended tasks after this long (default 7d)')
+  .option('--log-max-bytes <n>', 'rotate a task\'s stdout/stderr above this size (default 10485760)')
+  .option('--log-keep <n>', 'rotated copies kept per file (default 5)')
+  .option('--cgroups-root <dir>', 'where cgroups are mounted (default /sys/fs/cgroup)')
+  .option('--cgroups-parent <name>', 'cgroup that task cgroups are made under (default corral)')
   .action((flags: Settings) => run('agent', flags, async () => (await import('../agent/main.ts')).startAgent));
 
 subcommand('dns', 'Serve Mesos-DNS compatible names for running tasks (UDP, TCP and an HTTP API)', 'corral dns --listen 127.0.0.1:8053 --domain mesos')

@@ -12,9 +12,11 @@ export class AgentLinks {
   readonly #logger: Logger;
   readonly #heartbeat: NodeJS.Timeout;
   readonly #onChange: () => void;
+  readonly #heartbeatMs: number;
 
   constructor(logger: Logger, heartbeatMs: number, onChange: () => void) {
     this.#logger = logger;
+    this.#heartbeatMs = heartbeatMs;
     this.#onChange = onChange;
     this.#heartbeat = setInterval(() => {
       for (const agentId of this.#streams.keys()) this.send(agentId, { type: 'heartbeat' });
@@ -30,7 +32,6 @@ export class AgentLinks {
     stream.on('close', () => {
       if (this.#streams.get(agentId) !== stream) return;
       this.#streams.delete(agentId);
-      this.seen(agentId);
       this.#logger.warn({ agentId }, 'agent command stream closed');
       this.#onChange();
     });
@@ -49,13 +50,22 @@ export class AgentLinks {
     this.#lastSeen.set(agentId, at);
   }
 
-  connected(): Set<string> {
-    return new Set(this.#streams.keys());
+  /**
+   * Agents that can take launches: their stream is open and they were heard from lately (a
+   * frozen agent's TCP connection stays open; its heartbeats stop).
+   */
+  connected(now = Date.now()): Set<string> {
+    return new Set([...this.#streams.keys()].filter((id) => now - (this.#lastSeen.get(id) ?? 0) <= this.#heartbeatMs * 2));
   }
 
-  /** Epoch ms the agent was last heard from while disconnected; undefined when connected or never seen. */
-  disconnectedSince(agentId: string): number | undefined {
-    return this.#streams.has(agentId) ? undefined : this.#lastSeen.get(agentId);
+  /** Epoch ms the agent was last heard from (registration, heartbeat, status update); undefined if never. */
+  lastSeen(agentId: string): number | undefined {
+    return this.#lastSeen.get(agentId);
+  }
+
+  /** Cuts an agent's stream: when it comes back, it must register again and be reconciled. */
+  drop(agentId: string): void {
+    this.#streams.get(agentId)?.destroy();
   }
 
   close(): void {

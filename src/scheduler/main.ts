@@ -29,7 +29,8 @@ export function parseSchedulerConfig(settings: Settings): Readonly<SchedulerConf
   });
 }
 
-const HEARTBEAT_MS = 5000;
+/** Agents heartbeat often enough that a few missed ones fit in the agent timeout. */
+const heartbeatMs = (agentTimeoutMs: number): number => Math.max(100, Math.min(5000, Math.floor(agentTimeoutMs / 4)));
 
 export async function startScheduler(settings: Settings): Promise<Service> {
   const config = parseSchedulerConfig(settings);
@@ -41,10 +42,10 @@ export async function startScheduler(settings: Settings): Promise<Service> {
   if (!state.current.meta.has('clusterId')) {
     await state.transact(() => ({ ops: [{ op: 'put', coll: 'meta', key: 'clusterId', value: randomUUID() }], events: [], result: undefined }));
   }
-  const links = new AgentLinks(logger, HEARTBEAT_MS, () => orchestrator.trigger());
+  const links = new AgentLinks(logger, heartbeatMs(config.agentTimeoutMs), () => orchestrator.trigger());
   // Agents known from before the restart get one agent timeout to come back, like new ones.
   for (const agentId of state.current.agents.keys()) links.seen(agentId);
-  const orchestrator = new Orchestrator(state, links, logger, { agentTimeoutMs: config.agentTimeoutMs, heartbeatIntervalMs: HEARTBEAT_MS });
+  const orchestrator = new Orchestrator(state, links, logger, { agentTimeoutMs: config.agentTimeoutMs, heartbeatIntervalMs: heartbeatMs(config.agentTimeoutMs) });
   const startedAt = new Date().toISOString();
   const context = { state, bus, links, orchestrator, logger, advertised: formatHostPort(config.listen), startedAt };
   const server = buildServer(context);

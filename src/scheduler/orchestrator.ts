@@ -4,7 +4,7 @@ import type { RegisterRequest, RegisterResponse, TaskStatusUpdate } from '../sha
 import type { Logger } from '../shared/log.ts';
 import type { AgentLinks } from './agent-links.ts';
 import { taskIdPrefix } from './core/app-id.ts';
-import { applyStatus, markAgentUnreachable, registerAgent, stopInstance, type Change } from './core/agent-status.ts';
+import { applyStatus, expungeInstance, markAgentUnreachable, registerAgent, stopInstance, type Change } from './core/agent-status.ts';
 import { isDeploymentDone } from './core/deployments.ts';
 import { reconcile } from './core/reconcile.ts';
 import { delayAfterFailure, type LaunchDelay } from './core/launch-delay.ts';
@@ -106,6 +106,12 @@ export class Orchestrator {
     }
   }
 
+  heartbeat(agentId: string): boolean {
+    if (!this.#state.current.agents.has(agentId)) return false;
+    this.#links.seen(agentId);
+    return true;
+  }
+
   async status(agentId: string, update: TaskStatusUpdate): Promise<void> {
     this.#links.seen(agentId);
     const now = new Date().toISOString();
@@ -136,14 +142,13 @@ export class Orchestrator {
         ...evaluation.launch.map((i): StateOp => ({ op: 'put', coll: 'instances', key: i.taskId, value: i })),
       ];
       const events: ClusterEvent[] = [];
-      for (const instance of evaluation.stop) {
-        const stop = stopInstance(instance, now);
-        ops.push(...stop.ops);
-        events.push(...stop.events);
+      for (const change of [...evaluation.stop.map((i) => stopInstance(i, now)), ...evaluation.expunge.map((i) => expungeInstance(i, now))]) {
+        ops.push(...change.ops);
+        events.push(...change.events);
       }
       // Deployments are judged on the state this evaluation leaves behind.
       for (const deployment of state.deployments.values()) {
-        if (evaluation.launch.length > 0 || evaluation.stop.length > 0 || !isDeploymentDone(deployment, state)) continue;
+        if (evaluation.launch.length + evaluation.stop.length + evaluation.expunge.length > 0 || !isDeploymentDone(deployment, state)) continue;
         ops.push({ op: 'del', coll: 'deployments', key: deployment.id });
         const currentStep = deployment.plan.steps[deployment.currentStep] ?? { actions: [] };
         events.push(
@@ -218,8 +223,9 @@ export class Orchestrator {
   #expireAgents(): void {
     const now = Date.now();
     for (const agentId of this.#state.current.agents.keys()) {
-      const since = this.#links.disconnectedSince(agentId);
-      if (since === undefined || now - since < this.#options.agentTimeoutMs) continue;
+      const seen = this.#links.lastSeen(agentId);
+      if (seen === undefined || now - seen < this.#options.agentTimeoutMs) continue;
+      this.#links.drop(agentId);
       const iso = new Date(now).toISOString();
       this.#state
         .transact((state) => {

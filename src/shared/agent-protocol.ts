@@ -3,6 +3,7 @@
  *   POST /corral/v1/agents/register          RegisterRequest → RegisterResponse
  *   GET  /corral/v1/agents/{id}/commands     NDJSON stream of AgentCommand, one per line
  *   POST /corral/v1/agents/{id}/status       TaskStatusUpdate → 200 once applied (idempotent)
+ *   POST /corral/v1/agents/{id}/heartbeat    every heartbeatIntervalMs; 404 = register again
  */
 import type { TaskState } from '../events/types.ts';
 
@@ -33,8 +34,8 @@ export interface RegisterRequest {
   endpoint: string;
   resources: Resource[];
   attributes: Record<string, AttributeValue>;
-  /** Tasks this agent still runs, for reconciliation. */
-  tasks: Array<{ taskId: string; state: TaskState }>;
+  /** Tasks this agent still runs, and those that ended while it was down (terminal, with how), for reconciliation. */
+  tasks: Array<{ taskId: string; state: TaskState; message?: string }>;
 }
 
 export interface RegisterResponse {

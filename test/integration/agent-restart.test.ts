@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { after, test } from 'node:test';
 import { request } from 'undici';
 import { stopParts, type PartProcess } from '../../src/cli/child-process.ts';
@@ -12,9 +12,10 @@ const MARKER = `corral-agent-restart-${randomUUID()}`;
 const dir = tempDir('corral-agent-restart-');
 const running: PartProcess[] = [];
 
-const strays = (): string[] => {
+/** Pids of processes whose command line holds `text`. */
+const pids = (text: string): string[] => {
   try {
-    return execFileSync('pgrep', ['-f', MARKER]).toString().trim().split('\n').filter(Boolean);
+    return execFileSync('pgrep', ['-f', text]).toString().trim().split('\n').filter(Boolean).sort();
   } catch {
     return [];
   }
@@ -23,39 +24,69 @@ const strays = (): string[] => {
 after(async () => {
   await stopParts([...running].reverse(), 5000);
   rmSync(dir, { recursive: true, force: true });
-  assert.deepEqual(strays(), [], 'no task process outlives its agent');
+  assert.deepEqual(pids(MARKER), [], 'no task process outlives its agent');
 });
 
-test('an agent killed with -9 leaves tasks behind; restarted, it kills them and the app is made whole again', async () => {
+interface Task { id: string; appId: string; state: string }
+
+test('kill -9 of the agent leaves its tasks running; the restarted agent adopts them and reports those that ended meanwhile', async () => {
   const scheduler = await startPart('scheduler', ['scheduler', '--listen', '127.0.0.1:0', '--data-dir', `${dir}/scheduler`], dir);
   running.push(scheduler);
   const master = String(scheduler.ready.api);
   const portsBase = 20000 + 1000 * Math.floor(Math.random() * 10);
-  const agentArgs = ['agent', '--master', master, '--ip', '127.0.0.11', '--work-dir', `${dir}/agent`, '--resources', `cpus:2;mem:1024;ports:[${portsBase}-${portsBase + 99}]`];
+  const agentArgs = ['agent', '--master', master, '--ip', '127.0.0.11', '--work-dir', `${dir}/agent`,
+    '--resources', `cpus:2;mem:1024;disk:1000;ports:[${portsBase}-${portsBase + 99}]`];
   const first = await startPart('agent', agentArgs, dir);
-  const tasks = async (): Promise<Array<{ id: string; state: string }>> => {
-    const response = await request(`${master}/v2/apps/sleeper/tasks`);
-    return ((await response.body.json()) as { tasks: Array<{ id: string; state: string }> }).tasks;
+  const tasks = async (): Promise<Task[]> => {
+    const response = await request(`${master}/v2/tasks`);
+    return ((await response.body.json()) as { tasks: Task[] }).tasks;
   };
-  const posted = await request(`${master}/v2/apps`, { method: 'POST', body: JSON.stringify({ id: '/sleeper', cmd: `sleep 1000; : ${MARKER}`, instances: 2, cpus: 0.1, mem: 16 }) });
-  assert.equal(posted.statusCode, 201);
-  await posted.body.dump();
-  const before = await waitFor('2 running tasks', async () => {
+  const post = async (app: Record<string, unknown>): Promise<void> => {
+    const response = await request(`${master}/v2/apps`, { method: 'POST', body: JSON.stringify({ cpus: 0.1, mem: 32, ...app }) });
+    assert.equal(response.statusCode, 201);
+    await response.body.dump();
+  };
+  await post({ id: '/sleeper', cmd: `sleep 1000; : ${MARKER}`, instances: 2 });
+  // Ends with status 7 once the test drops a file in its sandbox.
+  await post({ id: '/quitter', cmd: `while [ ! -f quit ]; do sleep 0.05; done; exit 7; : ${MARKER}` });
+  const before = await waitFor('3 running tasks', async () => {
     const list = await tasks();
-    return list.length === 2 && list.every((t) => t.state === 'TASK_RUNNING') ? list : undefined;
+    return list.length === 3 && list.every((t) => t.state === 'TASK_RUNNING') ? list : undefined;
   });
-  const leftBehind = await waitFor('the task processes', () => (strays().length === 2 ? strays() : undefined));
+  const quitter = before.find((t) => t.appId === '/quitter');
+  assert.ok(quitter);
+  const sleeperPids = await waitFor('the sleepers\' processes', () => {
+    const found = pids(`sleep 1000; : ${MARKER}`);
+    return found.length >= 2 ? found : undefined;
+  });
 
   first.child.kill('SIGKILL');
   await first.exited;
-  assert.deepEqual(strays(), leftBehind, 'kill -9 of the agent leaves its tasks running');
+  assert.deepEqual(pids(`sleep 1000; : ${MARKER}`), sleeperPids, 'the tasks outlive a crashed agent');
+  writeFileSync(`${dir}/agent/sandboxes/${quitter.id}/quit`, '');
+  await waitFor('the quitter to exit while the agent is down', () => (pids(`exit 7; : ${MARKER}`).length === 0 ? true : undefined));
 
   running.push(await startPart('agent', agentArgs, dir));
-  await waitFor('the old task processes to be killed', () => (strays().every((pid) => !leftBehind.includes(pid)) ? true : undefined));
-  const after = await waitFor('2 new running tasks', async () => {
+  const adopted = await waitFor('the sleepers adopted and the quitter replaced', async () => {
     const list = await tasks();
-    return list.length === 2 && list.every((t) => t.state === 'TASK_RUNNING' && !before.some((b) => b.id === t.id)) ? list : undefined;
+    const sleepers = list.filter((t) => t.appId === '/sleeper');
+    const quitters = list.filter((t) => t.appId === '/quitter');
+    return sleepers.length === 2 && quitters.length === 1 && quitters[0]?.id !== quitter.id && quitters[0]?.state === 'TASK_RUNNING' ? sleepers : undefined;
   });
-  assert.equal(after.length, 2);
-  assert.equal(strays().length, 2, 'exactly the replacements run');
+  assert.deepEqual(adopted.map((t) => t.id).sort(), before.filter((t) => t.appId === '/sleeper').map((t) => t.id).sort(), 'same tasks');
+  assert.deepEqual(pids(`sleep 1000; : ${MARKER}`), sleeperPids, 'same processes: nothing was restarted');
+
+  // How the quitter ended is in the event history (read from the start with Last-Event-ID: 0).
+  const controller = new AbortController();
+  const history = await request(`${master}/v2/events?event_type=status_update_event`, { headers: { 'last-event-id': '0' }, signal: controller.signal });
+  let text = '';
+  try {
+    await waitFor('the quitter\'s TASK_FAILED event', async () => {
+      const { value } = await history.body[Symbol.asyncIterator]().next();
+      text += String(value ?? '');
+      return text.includes(`"taskId":"${quitter.id}","taskStatus":"TASK_FAILED","message":"Command exited with status 7"`) ? true : undefined;
+    });
+  } finally {
+    controller.abort();
+  }
 });

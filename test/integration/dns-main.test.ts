@@ -97,7 +97,7 @@ test('syncs once the scheduler is up; names follow the tasks an app runs', async
   assert.equal((await dig(dnsAddress(), 'web.marathon.mesos')).status, 'NXDOMAIN');
 
   parts.push(await agent);
-  const app = { id: '/web', cmd: SERVER, cpus: 0.1, mem: 16, instances: 1, portDefinitions: [{ port: 0, protocol: 'tcp', name: 'http' }] };
+  const app = { id: '/web', cmd: SERVER, cpus: 0.1, mem: 128, instances: 1, portDefinitions: [{ port: 0, protocol: 'tcp', name: 'http' }] };
   assert.equal((await api('POST', '/v2/apps', app)).status, 201);
   const [first] = await waitFor('one running task', () => runningTasks(1));
   await waitFor('the A record', async () => {

@@ -100,7 +100,9 @@ test('syncs once the scheduler is up; an app\'s tasks become vhost and service-p
   // An explicit service port, free on this host, so the LB can surely listen on it.
   servicePort = await freePort();
   const labels = { HAPROXY_GROUP: 'external', HAPROXY_0_VHOST: VHOST };
-  const web = { id: '/web', cmd: SERVER, cpus: 0.1, mem: 16, instances: 2, labels, portDefinitions: [{ port: servicePort, protocol: 'tcp' }] };
+  // The health check keeps a task out of the LB until its server answers (RUNNING only means spawned).
+  const healthChecks = [{ protocol: 'HTTP', path: '/', intervalSeconds: 0.2, delaySeconds: 0, timeoutSeconds: 1 }];
+  const web = { id: '/web', cmd: SERVER, cpus: 0.1, mem: 128, instances: 2, labels, healthChecks, portDefinitions: [{ port: servicePort, protocol: 'tcp' }] };
   assert.equal((await api('POST', '/v2/apps', web)).status, 201);
   const tasks = await waitFor('two running tasks', () => runningTasks(2));
   await waitFor('both backends in the vhost route', async () => {

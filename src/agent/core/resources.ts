@@ -62,3 +62,26 @@ export function parseAttributes(text: string): Record<string, AttributeValue> {
   }
   return attributes;
 }
+
+/** What the machine has, as the agent measured it at start-up. */
+export interface MachineResources {
+  cores: number;
+  memMiB: number;
+  diskMiB: number;
+}
+
+/**
+ * Fills in what `--resources` leaves out, as the Mesos agent does: cpus from the cores, mem
+ * from total memory less a reserve for the system (1 GiB, or half of a small machine), disk
+ * from the work dir's filesystem less a reserve (5 GiB, or half), ports 31000-32000.
+ */
+export function withDetectedResources(given: readonly Resource[], machine: MachineResources): Resource[] {
+  const reserve = (total: number, fixed: number): number => Math.max(0, Math.floor(total >= 2 * fixed ? total - fixed : total / 2));
+  const defaults: Resource[] = [
+    { name: 'cpus', role: '*', scalar: machine.cores },
+    { name: 'mem', role: '*', scalar: reserve(machine.memMiB, 1024) },
+    { name: 'disk', role: '*', scalar: reserve(machine.diskMiB, 5 * 1024) },
+    { name: 'ports', role: '*', ranges: [{ begin: 31000, end: 32000 }] },
+  ];
+  return [...given, ...defaults.filter((d) => !given.some((g) => g.name === d.name))];
+}

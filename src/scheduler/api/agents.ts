@@ -50,6 +50,12 @@ export function registerAgentRoutes(server: FastifyInstance, { orchestrator, lin
     return reply;
   });
 
+  server.post(`${AGENT_API}/:agentId/heartbeat`, async (request, reply) => {
+    const { agentId } = request.params as { agentId: string };
+    if (!orchestrator.heartbeat(agentId)) return reply.code(404).send({ message: `Agent ${agentId} is not registered` });
+    return { acknowledged: true };
+  });
+
   server.post(`${AGENT_API}/:agentId/status`, async (request) => {
     const { agentId } = request.params as { agentId: string };
     if (!validStatus(request.body)) throw invalid('status update', validStatus.errors);

@@ -32,7 +32,7 @@ export function registerInfoRoutes(server: FastifyInstance, context: ApiContext)
     return {
       eventId: state.lastEventId,
       apps: [...current.apps.values()].map(discoveryApp),
-      tasks: [...current.instances.values()].map(discoveryTask),
+      tasks: [...current.instances.values()].map((i) => discoveryTask(i, current.apps.get(i.appId))),
     };
   });
 }

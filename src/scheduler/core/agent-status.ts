@@ -1,7 +1,8 @@
-import type { ClusterEvent, TaskState } from '../../events/types.ts';
+import type { ClusterEvent, TaskState, UnhealthyInstanceKillEvent } from '../../events/types.ts';
 import { TERMINAL_TASK_STATES } from '../../events/types.ts';
 import type { RegisterRequest, TaskStatusUpdate } from '../../shared/agent-protocol.ts';
 import type { AgentRecord, ClusterState, Instance, StateOp } from '../types.ts';
+import { applyHealthResults } from './health.ts';
 import { statusUpdateEvent } from './marathon-json.ts';
 
 /** State changes plus the events they emit, and tasks an agent must kill as a consequence. */
@@ -41,10 +42,25 @@ export function applyStatus(state: ClusterState, agentId: string, update: TaskSt
   if (instance.lastUpdate === update.uuid) return noChange();
   // A late RUNNING from before the kill must not bring a stopping instance back into DNS and LB.
   if (instance.goal === 'stopped' && !TERMINAL_TASK_STATES.has(update.state)) return noChange();
-  if (instance.state === update.state && instance.message === update.message) {
-    return { ...noChange(), ops: [{ op: 'put', coll: 'instances', key: instance.taskId, value: { ...instance, lastUpdate: update.uuid } }] };
+  const app = state.apps.get(instance.appId);
+  const health = update.health !== undefined && app !== undefined && update.state === 'TASK_RUNNING'
+    ? applyHealthResults(instance, app, update.health, now)
+    : undefined;
+  const base = health?.instance ?? instance;
+  const healthEvents = health?.events ?? [];
+  if (health?.killReason !== undefined) {
+    const killed = stopInstance(base, now, `killed: ${health.killReason}`);
+    const event: UnhealthyInstanceKillEvent = {
+      eventType: 'unhealthy_instance_kill_event', timestamp: now, appId: instance.appId, taskId: instance.taskId, instanceId: instance.taskId,
+      version: instance.version, reason: health.killReason, host: instance.host, slaveId: instance.agentId,
+    };
+    return { ...killed, events: [...healthEvents, event, ...killed.events], kill: [instance.taskId] };
   }
-  return { ...transition(instance, update.state, update.message, now, update.uuid), kill: [] };
+  if (base.state === update.state && base.message === update.message) {
+    return { ...noChange(), ops: [{ op: 'put', coll: 'instances', key: instance.taskId, value: { ...base, lastUpdate: update.uuid } }], events: healthEvents };
+  }
+  const moved = transition(base, update.state, update.message, now, update.uuid);
+  return { ...moved, events: [...healthEvents, ...moved.events], kill: [] };
 }
 
 /**
@@ -63,13 +79,19 @@ export function registerAgent(state: ClusterState, agentId: string, request: Reg
     registeredAt: state.agents.get(agentId)?.registeredAt ?? now,
   };
   const change: Change = { ...noChange(), ops: [{ op: 'put', coll: 'agents', key: agentId, value: agent }] };
-  const reported = new Map(request.tasks.map((t) => [t.taskId, t.state]));
-  for (const [taskId, reportedState] of reported) {
+  const reported = new Map(request.tasks.map((t) => [t.taskId, t]));
+  for (const [taskId, task] of reported) {
     const instance = state.instances.get(taskId);
-    if (instance === undefined || instance.agentId !== agentId || instance.goal === 'stopped') {
+    const ended = TERMINAL_TASK_STATES.has(task.state);
+    if (instance === undefined || instance.agentId !== agentId) {
+      if (!ended) change.kill.push(taskId);
+    } else if (ended) {
+      // It ended while the agent was down: report how, with the agent's message.
+      merge(change, transition(instance, task.state, task.message ?? 'ended while the agent was down', now));
+    } else if (instance.goal === 'stopped') {
       change.kill.push(taskId);
-    } else if (instance.state !== reportedState) {
-      merge(change, transition(instance, reportedState, 'reconciled on agent registration', now));
+    } else if (instance.state !== task.state) {
+      merge(change, transition({ ...instance, unreachableSince: undefined }, task.state, 'reconciled on agent registration', now));
     }
   }
   for (const instance of state.instances.values()) {
@@ -90,7 +112,7 @@ export function markAgentUnreachable(state: ClusterState, agentId: string, now: 
     if (instance.agentId !== agentId || instance.state === 'TASK_UNREACHABLE') continue;
     merge(change, instance.goal === 'stopped'
       ? transition(instance, 'TASK_KILLED', 'expunged: its agent is unreachable', now)
-      : transition(instance, 'TASK_UNREACHABLE', 'agent did not reconnect within the agent timeout', now));
+      : transition({ ...instance, unreachableSince: now }, 'TASK_UNREACHABLE', 'agent did not reconnect within the agent timeout', now));
   }
   return change;
 }
@@ -99,15 +121,20 @@ export function markAgentUnreachable(state: ClusterState, agentId: string, now: 
  * The scheduler decided to stop an instance: it shows as TASK_KILLING at once, so DNS and LB
  * drop it before the kill lands. An unreachable one cannot be killed and is expunged (Marathon).
  */
-export function stopInstance(instance: Instance, now: string): Omit<Change, 'kill'> {
+export function stopInstance(instance: Instance, now: string, message = 'killed by the scheduler'): Omit<Change, 'kill'> {
   const stopping: Instance = { ...instance, goal: 'stopped' };
   return instance.state === 'TASK_UNREACHABLE'
     ? transition(stopping, 'TASK_KILLED', 'expunged: killed while unreachable', now)
-    : transition(stopping, 'TASK_KILLING', 'killed by the scheduler', now);
+    : transition(stopping, 'TASK_KILLING', message, now);
 }
 
 function merge(into: Change, part: Omit<Change, 'kill'>): void {
   into.ops.push(...part.ops);
   into.events.push(...part.events);
   into.failedApps.push(...part.failedApps);
+}
+
+/** An unreachable instance past its app's expungeAfterSeconds is forgotten; if its agent returns, the task is killed as unknown. */
+export function expungeInstance(instance: Instance, now: string): Omit<Change, 'kill'> {
+  return transition({ ...instance, goal: 'stopped' }, 'TASK_GONE', 'expunged: unreachable for longer than its unreachableStrategy allows', now);
 }

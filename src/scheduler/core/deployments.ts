@@ -1,5 +1,6 @@
 import type { DeploymentAction, DeploymentActionType } from '../../events/types.ts';
 import type { AppDefinition, ClusterState, Deployment } from '../types.ts';
+import { isReady } from './health.ts';
 
 /** The deployment for one app change (create, scale, restart or stop). */
 export function planDeployment(
@@ -24,7 +25,7 @@ export function planDeployment(
   };
 }
 
-/** Done when every affected app has exactly its target of running, current instances and nothing else. */
+/** Done when every affected app has exactly its target of running (and healthy, where checked), current instances and nothing else. */
 export function isDeploymentDone(deployment: Deployment, state: ClusterState): boolean {
   for (const [appId, target] of Object.entries(deployment.targets)) {
     const app = state.apps.get(appId);
@@ -33,7 +34,7 @@ export function isDeploymentDone(deployment: Deployment, state: ClusterState): b
       if (instance.appId !== appId) continue;
       const current = app !== undefined && instance.goal === 'running' && instance.configVersion === app.versionInfo.lastConfigChangeAt;
       if (!current) return false;
-      if (instance.state === 'TASK_RUNNING') running += 1;
+      if (isReady(instance, app)) running += 1;
     }
     if (running !== target) return false;
   }

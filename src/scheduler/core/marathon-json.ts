@@ -1,5 +1,6 @@
 import type { DiscoveryApp, DiscoveryTask, IpAddress, StatusUpdateEvent } from '../../events/types.ts';
 import type { AppDefinition, Deployment, Instance } from '../types.ts';
+import { instanceHealthy } from './health.ts';
 
 /** Marathon's task JSON. */
 export function taskJson(instance: Instance, app: AppDefinition | undefined): Record<string, unknown> {
@@ -15,7 +16,7 @@ export function taskJson(instance: Instance, app: AppDefinition | undefined): Re
     ports: instance.ports,
     servicePorts: app?.portDefinitions.map((p) => p.port) ?? [],
     ipAddresses: ipAddresses(instance),
-    healthCheckResults: [],
+    healthCheckResults: (instance.healthResults ?? []).map((result) => ({ ...result, instanceId: instance.taskId })),
     localVolumes: [],
   };
 }
@@ -48,14 +49,14 @@ export function appJson(
   options: AppJsonOptions,
 ): Record<string, unknown> {
   const count = (state: string): number => instances.filter((i) => i.state === state).length;
-  const running = count('TASK_RUNNING');
+  // Without health checks Marathon counts no task as healthy or unhealthy.
+  const health = instances.map((i) => instanceHealthy(i, app));
   return {
     ...appDefinitionJson(app),
     tasksStaged: count('TASK_STAGING') + count('TASK_STARTING'),
-    tasksRunning: running,
-    // Without health checks Marathon counts no task as healthy or unhealthy.
-    tasksHealthy: 0,
-    tasksUnhealthy: 0,
+    tasksRunning: count('TASK_RUNNING'),
+    tasksHealthy: health.filter((h) => h === true).length,
+    tasksUnhealthy: instances.filter((i, index) => i.state === 'TASK_RUNNING' && health[index] === false && i.healthResults !== undefined).length,
     deployments: deployments.map((d) => ({ id: d.id })),
     ...(options.embedTasks ? { tasks: instances.map((i) => taskJson(i, app)) } : {}),
   };
@@ -65,8 +66,10 @@ export function discoveryApp(app: AppDefinition): DiscoveryApp {
   return { id: app.id, version: app.version, labels: app.labels, portDefinitions: app.portDefinitions, healthChecks: app.healthChecks };
 }
 
-export function discoveryTask(instance: Instance): DiscoveryTask {
+export function discoveryTask(instance: Instance, app: AppDefinition | undefined): DiscoveryTask {
+  const healthy = instanceHealthy(instance, app);
   return {
+    ...(healthy !== undefined ? { healthy } : {}),
     id: instance.taskId,
     appId: instance.appId,
     slaveId: instance.agentId,

@@ -1,4 +1,5 @@
 import type { AppDefinition, ClusterState, Instance } from '../types.ts';
+import { isReady } from './health.ts';
 import { isDelayed, type LaunchDelay } from './launch-delay.ts';
 import { place, type LaunchRequest, type Unplaced } from './placement.ts';
 
@@ -20,6 +21,8 @@ export interface Evaluation {
   launch: Instance[];
   /** Running-goal instances to switch to goal `stopped` and kill. */
   stop: Instance[];
+  /** Unreachable instances past their app's expungeAfterSeconds: forgotten. */
+  expunge: Instance[];
   unplaced: Unplaced[];
 }
 
@@ -42,12 +45,19 @@ export function reconcile(state: ClusterState, context: ReconcileContext): Evalu
   }
   const requests: LaunchRequest[] = [];
   const delayed: Unplaced[] = [];
+  const expunge: Instance[] = [];
   let budget = context.maxLaunches;
   for (const app of state.apps.values()) {
-    const current = byApp.get(app.id) ?? [];
+    const unreachable = (i: Instance): UnreachableStage => unreachableStage(i, app, context.nowMs);
+    const current = (byApp.get(app.id) ?? []).filter((i) => {
+      if (unreachable(i) !== 'expunged') return true;
+      expunge.push(i);
+      return false;
+    });
     const fresh = current.filter((i) => i.configVersion === app.versionInfo.lastConfigChangeAt);
     const outdated = current.filter((i) => i.configVersion !== app.versionInfo.lastConfigChangeAt);
-    const active = fresh.filter((i) => i.state !== 'TASK_UNREACHABLE');
+    // An unreachable instance still counts until its app's inactiveAfterSeconds have passed.
+    const active = fresh.filter((i) => unreachable(i) === 'reachable' || unreachable(i) === 'unreachable');
     if (active.length < app.instances) {
       const delay = context.launchDelays.get(app.id);
       if (isDelayed(delay, app, context.nowMs)) {
@@ -58,10 +68,10 @@ export function reconcile(state: ClusterState, context: ReconcileContext): Evalu
         requests.push(launchRequest(app, count));
       }
     }
-    if (active.length > app.instances) stop.push(...pickForKill(active, active.length - app.instances, app));
+    if (active.length > app.instances) stop.push(...pickForKill(active.filter((i) => unreachable(i) === 'reachable'), active.length - app.instances, app));
     // Replacement of a changed configuration: old instances go once the new ones all run.
     // (The minimumHealthCapacity/maximumOverCapacity arithmetic comes with deployments proper.)
-    const runningFresh = active.filter((i) => i.state === 'TASK_RUNNING').length;
+    const runningFresh = active.filter((i) => isReady(i, app)).length;
     if (outdated.length > 0 && runningFresh >= app.instances) stop.push(...outdated);
   }
   const agents = [...state.agents.values()].filter((a) => context.connectedAgents.has(a.id));
@@ -85,7 +95,20 @@ export function reconcile(state: ClusterState, context: ReconcileContext): Evalu
       stagedAt: context.now,
     };
   });
-  return { launch, stop, unplaced: [...delayed, ...unplaced] };
+  return { launch, stop, expunge, unplaced: [...delayed, ...unplaced] };
+}
+
+type UnreachableStage = 'reachable' | 'unreachable' | 'inactive' | 'expunged';
+
+/** Marathon's unreachableStrategy: replaced after inactiveAfterSeconds, forgotten after expungeAfterSeconds. */
+function unreachableStage(instance: Instance, app: AppDefinition, nowMs: number): UnreachableStage {
+  if (instance.state !== 'TASK_UNREACHABLE') return 'reachable';
+  const strategy = app.unreachableStrategy;
+  if (strategy === 'disabled') return 'unreachable';
+  const since = Date.parse(instance.unreachableSince ?? '') || nowMs;
+  if (nowMs - since >= strategy.expungeAfterSeconds * 1000) return 'expunged';
+  if (nowMs - since >= strategy.inactiveAfterSeconds * 1000) return 'inactive';
+  return 'unreachable';
 }
 
 function launchRequest(app: AppDefinition, count: number): LaunchRequest {

@@ -1,0 +1,98 @@
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import type { TaskLaunch } from '../shared/agent-protocol.ts';
+
+/** What the agent keeps on disk about a task, so that a restarted agent can take it back. */
+export interface TaskCheckpoint {
+  launch: TaskLaunch;
+  /** Process group of the task (its trampoline's pid), once spawned. */
+  process?: { pgid: number; startTime: string | undefined };
+  /** The agent had started killing the task. */
+  killing: boolean;
+}
+
+function writeDurably(path: string, text: string): void {
+  const fd = openSync(path, 'w');
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The leader's start time (clock ticks since boot, /proc/<pid>/stat field 22): tells a reused pid apart. */
+export function processStartTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which may itself hold spaces and parentheses.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Task checkpoints under `<workDir>/meta/tasks/<taskId>/` (outside the sandbox users browse):
+ * the launch, the process group, a kill marker, and the exit code the trampoline writes.
+ */
+export class TaskCheckpoints {
+  readonly #root: string;
+
+  constructor(workDir: string) {
+    this.#root = join(workDir, 'meta', 'tasks');
+    mkdirSync(this.#root, { recursive: true });
+  }
+
+  dir(taskId: string): string {
+    return join(this.#root, taskId);
+  }
+
+  exitFile(taskId: string): string {
+    return join(this.dir(taskId), 'exit_status');
+  }
+
+  saveLaunch(launch: TaskLaunch): void {
+    mkdirSync(this.dir(launch.taskId), { recursive: true });
+    writeDurably(join(this.dir(launch.taskId), 'launch.json'), JSON.stringify(launch));
+  }
+
+  saveProcess(taskId: string, pgid: number): void {
+    writeDurably(join(this.dir(taskId), 'process.json'), JSON.stringify({ pgid, startTime: processStartTime(pgid) }));
+  }
+
+  markKilling(taskId: string): void {
+    writeDurably(join(this.dir(taskId), 'killing'), '');
+  }
+
+  /** The exit code the trampoline recorded, if it got to. */
+  exitCode(taskId: string): number | undefined {
+    try {
+      const code = Number(readFileSync(this.exitFile(taskId), 'utf8').trim());
+      return Number.isInteger(code) ? code : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  remove(taskId: string): void {
+    rmSync(this.dir(taskId), { recursive: true, force: true });
+  }
+
+  /** Every checkpointed task; unreadable ones (a crash mid-write) are dropped. */
+  list(): TaskCheckpoint[] {
+    const checkpoints: TaskCheckpoint[] = [];
+    for (const taskId of readdirSync(this.#root)) {
+      const dir = this.dir(taskId);
+      try {
+        const launch = JSON.parse(readFileSync(join(dir, 'launch.json'), 'utf8')) as TaskLaunch;
+        const processFile = join(dir, 'process.json');
+        const process = existsSync(processFile) ? (JSON.parse(readFileSync(processFile, 'utf8')) as TaskCheckpoint['process']) : undefined;
+        checkpoints.push({ launch, ...(process !== undefined ? { process } : {}), killing: existsSync(join(dir, 'killing')) });
+      } catch {
+        this.remove(taskId);
+      }
+    }
+    return checkpoints;
+  }
+}
