@@ -4,7 +4,7 @@ import type { RegisterRequest, RegisterResponse, TaskStatusUpdate } from '../sha
 import type { Logger } from '../shared/log.ts';
 import type { AgentLinks } from './agent-links.ts';
 import { taskIdPrefix } from './core/app-id.ts';
-import { applyStatus, expungeInstance, markAgentUnreachable, registerAgent, stopInstance, type Change } from './core/agent-status.ts';
+import { applyStatus, expungeInstance, markAgentUnreachable, registerAgent, setDraining, stopInstance, type Change } from './core/agent-status.ts';
 import { isDeploymentDone } from './core/deployments.ts';
 import { reconcile } from './core/reconcile.ts';
 import { delayAfterFailure, type LaunchDelay } from './core/launch-delay.ts';
@@ -104,6 +104,16 @@ export class Orchestrator {
         this.#launch(instance, state.apps.get(instance.appId));
       }
     }
+  }
+
+  /** False when the agent is unknown. */
+  async drain(agentId: string, draining: boolean): Promise<boolean> {
+    const changed = await this.#state.transact((state) => {
+      const change = setDraining(state, agentId, draining);
+      return { ops: change?.ops ?? [], events: [], result: change !== undefined };
+    });
+    if (changed) this.#logger.info({ agentId, draining }, draining ? 'agent draining: its tasks move elsewhere' : 'agent back in service');
+    return changed;
   }
 
   heartbeat(agentId: string): boolean {

@@ -55,6 +55,8 @@ export interface Instance {
   cpus: number;
   mem: number;
   disk: number;
+  /** The same, by role (what placement charged); absent for instances stored before roles were tracked. */
+  allocation?: Array<{ name: string; role: string; amount: number }>;
   state: TaskState;
   message: string;
   stagedAt: string;
@@ -75,6 +77,8 @@ export interface AgentRecord {
   resources: Resource[];
   attributes: Record<string, AttributeValue>;
   registeredAt: string;
+  /** In maintenance: no new tasks; its tasks are moved elsewhere. */
+  draining?: boolean;
 }
 
 /** A deployment: a plan plus where it has got to; finished deployments are deleted. */

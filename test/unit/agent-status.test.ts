@@ -69,3 +69,31 @@ test('an instance ending unasked marks its app for backoff; a kill it asked for 
   assert.deepEqual(applyStatus(s, 'a', update('w1', 'TASK_RUNNING', 'again'), NOW).failedApps, []);
   assert.deepEqual(applyStatus(s, 'a', update('w2', 'TASK_KILLED'), NOW).failedApps, []);
 });
+
+test('registration adopts reported terminal tasks with the agent\'s message and keeps an agent draining', () => {
+  const s = state({ apps: [web], agents: [{ ...agent('a'), draining: true }], instances: [instance('w1', web, 'a')] });
+  const change = registerAgent(s, 'a', {
+    hostname: 'a', ip: '10.0.0.1', endpoint: '', resources: [], attributes: {},
+    tasks: [{ taskId: 'w1', state: 'TASK_FAILED', message: 'Command exited with status 7' }, { taskId: 'old-gone', state: 'TASK_FINISHED' }],
+  }, NOW);
+  assert.deepEqual(change.kill, [], 'ended tasks are not killed');
+  const event = change.events[0];
+  assert.equal(event?.eventType === 'status_update_event' ? event.message : '', 'Command exited with status 7');
+  const after = applyOps(s, change.ops);
+  assert.equal(after.instances.has('w1'), false);
+  assert.equal(after.agents.get('a')?.draining, true);
+  assert.deepEqual(change.failedApps, ['/web']);
+});
+
+test('health results in a status update: stored, announced, and a kill at the threshold', () => {
+  const checked = app({ id: '/checked', healthChecks: [{ protocol: 'TCP', maxConsecutiveFailures: 2 }] });
+  const s = state({ apps: [checked], agents: [agent('a')], instances: [instance('c1', checked, 'a')] });
+  const failing = (n: number) => ({ ...update('c1', 'TASK_RUNNING', `h${n}`), health: [{ alive: false, consecutiveFailures: n, firstSuccess: null, lastSuccess: null, lastFailure: NOW, lastFailureCause: 'refused' }] });
+  const once = applyStatus(s, 'a', failing(1), NOW);
+  assert.deepEqual(once.kill, []);
+  assert.equal(applyOps(s, once.ops).instances.get('c1')?.healthResults?.[0]?.consecutiveFailures, 1);
+  const twice = applyStatus(s, 'a', failing(2), NOW);
+  assert.deepEqual(twice.kill, ['c1']);
+  assert.ok(twice.events.some((e) => e.eventType === 'unhealthy_instance_kill_event'));
+  assert.equal(applyOps(s, twice.ops).instances.get('c1')?.state, 'TASK_KILLING');
+});

@@ -43,3 +43,15 @@ test('placement never gives an agent more than it advertised', () => {
   assert.equal(result.placements.length, 6);
   assert.equal(result.unplaced[0]?.count, 44);
 });
+
+test('placement charges each role separately and takes reserved resources first', () => {
+  const a = agent('a', 'cpus(prod):2;cpus:2;mem:4096;ports:[31000-31009]');
+  const prod = place([request({ cpus: 2.5, roles: ['prod', '*'], portCount: 0 })], [a], []);
+  assert.deepEqual(prod.placements[0]?.allocation.filter((x) => x.name === 'cpus'), [{ name: 'cpus', role: 'prod', amount: 2 }, { name: 'cpus', role: '*', amount: 0.5 }]);
+  const web = app({ id: '/web', cpus: 2 });
+  const holder = instance('p1', web, 'a', { allocation: [{ name: 'cpus', role: 'prod', amount: 2 }, { name: 'mem', role: '*', amount: 128 }] });
+  const after = place([request({ cpus: 2, portCount: 0 })], [a], [holder]);
+  assert.equal(after.placements.length, 1, 'a prod instance does not use up unreserved cpus');
+  const full = place([request({ cpus: 1, roles: ['prod'], portCount: 0 })], [a], [holder]);
+  assert.equal(full.unplaced[0]?.reason, 'insufficient cpus on 1 of 1 agents');
+});

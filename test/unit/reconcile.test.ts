@@ -90,3 +90,42 @@ test('reconcile launches in batches of maxLaunches', () => {
   const s = state({ apps: [web], agents: [agent('a')] });
   assert.equal(reconcile(s, { ...context(['a']), maxLaunches: 20 }).launch.length, 20);
 });
+
+test('reconcile moves instances off a draining agent: new ones first, old ones once they run', () => {
+  const web = app({ id: '/web', instances: 1 });
+  const draining = { ...agent('a'), draining: true };
+  const start = state({ apps: [web], agents: [draining, agent('b')], instances: [instance('old', web, 'a')] });
+  const first = reconcile(start, context());
+  assert.deepEqual(first.launch.map((i) => i.agentId), ['b'], 'never placed on the draining agent');
+  assert.deepEqual(first.stop, [], 'the old one keeps serving meanwhile');
+  const moved = state({ apps: [web], agents: [draining, agent('b')], instances: [instance('old', web, 'a'), instance('new', web, 'b')] });
+  assert.deepEqual(reconcile(moved, context()).stop.map((i) => i.taskId), ['old']);
+});
+
+test('reconcile follows unreachableStrategy: counted, then replaced, then expunged', async (t) => {
+  const since = new Date(Date.parse(NOW) - 30_000).toISOString();
+  const cases = [
+    { name: 'default {0,0}: expunged and replaced at once', strategy: undefined, launch: 1, expunge: ['u'] },
+    { name: 'inactive after 60 s: still counted at 30 s', strategy: { inactiveAfterSeconds: 60, expungeAfterSeconds: 120 }, launch: 0, expunge: [] },
+    { name: 'inactive after 10 s: replaced at 30 s, kept', strategy: { inactiveAfterSeconds: 10, expungeAfterSeconds: 120 }, launch: 1, expunge: [] },
+    { name: 'disabled: counted forever', strategy: 'disabled' as const, launch: 0, expunge: [] },
+  ];
+  for (const c of cases) {
+    await t.test(c.name, () => {
+      const web = app({ id: '/web', instances: 1, ...(c.strategy !== undefined ? { unreachableStrategy: c.strategy } : {}) });
+      const s = state({ apps: [web], agents: [agent('a'), agent('b')], instances: [instance('u', web, 'a', { state: 'TASK_UNREACHABLE', unreachableSince: since })] });
+      const e = reconcile(s, context());
+      assert.equal(e.launch.length, c.launch);
+      assert.deepEqual(e.expunge.map((i) => i.taskId), c.expunge);
+      assert.deepEqual(e.stop, []);
+    });
+  }
+});
+
+test('replacing an outdated configuration waits for the new instances to be healthy', () => {
+  const web = app({ id: '/web', instances: 1, healthChecks: [{ protocol: 'TCP' }] });
+  const unhealthy = state({ apps: [web], agents: [agent('a')], instances: [instance('old', web, 'a', { configVersion: 'old' }), instance('new', web, 'a', { healthResults: [{ alive: false, consecutiveFailures: 1, firstSuccess: null, lastSuccess: null, lastFailure: NOW, lastFailureCause: 'refused' }] })] });
+  assert.deepEqual(reconcile(unhealthy, context()).stop, []);
+  const healthy = state({ apps: [web], agents: [agent('a')], instances: [instance('old', web, 'a', { configVersion: 'old' }), instance('new', web, 'a', { healthResults: [{ alive: true, consecutiveFailures: 0, firstSuccess: NOW, lastSuccess: NOW, lastFailure: null, lastFailureCause: null }] })] });
+  assert.deepEqual(reconcile(healthy, context()).stop.map((i) => i.taskId), ['old']);
+});

@@ -63,6 +63,19 @@ export function registerAgentRoutes(server: FastifyInstance, { orchestrator, lin
     return { acknowledged: true };
   });
 
+  // Maintenance: POST drains (no new tasks, existing ones moved per the app's upgrade strategy), DELETE ends it.
+  for (const method of ['POST', 'DELETE'] as const) {
+    server.route({
+      method,
+      url: `${AGENT_API}/:agentId/drain`,
+      handler: async (request, reply) => {
+        const { agentId } = request.params as { agentId: string };
+        if (!(await orchestrator.drain(agentId, method === 'POST'))) return reply.code(404).send({ message: `Agent ${agentId} is not registered` });
+        return { agentId, draining: method === 'POST' };
+      },
+    });
+  }
+
   server.get(AGENT_API, async () => {
     const connected = links.connected();
     return { agents: [...state.current.agents.values()].map((agent) => ({ ...agent, connected: connected.has(agent.id) })) };

@@ -77,6 +77,7 @@ export function registerAgent(state: ClusterState, agentId: string, request: Reg
     resources: request.resources,
     attributes: request.attributes,
     registeredAt: state.agents.get(agentId)?.registeredAt ?? now,
+    ...(state.agents.get(agentId)?.draining === true ? { draining: true } : {}),
   };
   const change: Change = { ...noChange(), ops: [{ op: 'put', coll: 'agents', key: agentId, value: agent }] };
   const reported = new Map(request.tasks.map((t) => [t.taskId, t]));
@@ -137,4 +138,12 @@ function merge(into: Change, part: Omit<Change, 'kill'>): void {
 /** An unreachable instance past its app's expungeAfterSeconds is forgotten; if its agent returns, the task is killed as unknown. */
 export function expungeInstance(instance: Instance, now: string): Omit<Change, 'kill'> {
   return transition({ ...instance, goal: 'stopped' }, 'TASK_GONE', 'expunged: unreachable for longer than its unreachableStrategy allows', now);
+}
+
+/** Puts an agent in maintenance (or takes it out): the reconciler then moves its tasks away. */
+export function setDraining(state: ClusterState, agentId: string, draining: boolean): Change | undefined {
+  const agent = state.agents.get(agentId);
+  if (agent === undefined) return undefined;
+  const { draining: _was, ...rest } = agent;
+  return { ...noChange(), ops: [{ op: 'put', coll: 'agents', key: agentId, value: draining ? { ...rest, draining: true } : rest }] };
 }

@@ -1,4 +1,3 @@
-import type { PortRange, Resource } from '../../shared/agent-protocol.ts';
 import type { AgentRecord, Instance } from '../types.ts';
 
 /** Instances of one app still to be placed, with what each needs. */
@@ -16,11 +15,19 @@ export interface LaunchRequest {
   roles: string[];
 }
 
+/** What one instance holds of one scalar resource of one role. */
+export interface Allocation {
+  name: string;
+  role: string;
+  amount: number;
+}
+
 export interface Placement {
   appId: string;
   agentId: string;
   host: string;
   ports: number[];
+  allocation: Allocation[];
 }
 
 export interface Unplaced {
@@ -36,11 +43,14 @@ export interface PlacementResult {
 
 interface Free {
   agent: AgentRecord;
-  scalars: Map<string, number>;
-  ranges: PortRange[];
+  /** Used amount by `name(role)`. */
+  used: Map<string, number>;
   usedPorts: Set<number>;
   perApp: Map<string, number>;
 }
+
+const SCALARS = ['cpus', 'mem', 'disk'] as const;
+const key = (name: string, role: string): string => `${name}(${role})`;
 
 /**
  * Places instances on agents with enough free cpus, mem, disk and host ports. Spreads an app
@@ -52,13 +62,14 @@ export function place(
   agents: readonly AgentRecord[],
   instances: Iterable<Instance>,
 ): PlacementResult {
-  const free = new Map(agents.map((agent) => [agent.id, { agent, scalars: new Map<string, number>(), ranges: [], usedPorts: new Set<number>(), perApp: new Map() } as Free]));
+  const free = new Map(agents.map((agent): [string, Free] => [agent.id, { agent, used: new Map(), usedPorts: new Set(), perApp: new Map() }]));
   for (const instance of instances) {
     const slot = free.get(instance.agentId);
     if (slot === undefined) continue;
     for (const port of instance.ports) slot.usedPorts.add(port);
     slot.perApp.set(instance.appId, (slot.perApp.get(instance.appId) ?? 0) + 1);
-    charge(slot.scalars, instance);
+    // Instances stored before roles were tracked hold unreserved resources.
+    charge(slot, instance.allocation ?? SCALARS.map((name) => ({ name, role: '*', amount: instance[name] })));
   }
   const placements: Placement[] = [];
   const unplaced: Unplaced[] = [];
@@ -81,30 +92,47 @@ export function place(
       const { slot, ports } = best;
       for (const port of ports) slot.usedPorts.add(port);
       slot.perApp.set(request.appId, (slot.perApp.get(request.appId) ?? 0) + 1);
-      charge(slot.scalars, request);
-      placements.push({ appId: request.appId, agentId: slot.agent.id, host: slot.agent.ip, ports });
+      const allocation = SCALARS.flatMap((name) => take(slot, name, request[name], request.roles));
+      charge(slot, allocation);
+      placements.push({ appId: request.appId, agentId: slot.agent.id, host: slot.agent.ip, ports, allocation });
     }
   }
   return { placements, unplaced };
 }
 
-function charge(used: Map<string, number>, need: { cpus: number; mem: number; disk: number }): void {
-  for (const name of ['cpus', 'mem', 'disk'] as const) used.set(name, (used.get(name) ?? 0) + need[name]);
+function charge(slot: Free, allocation: readonly Allocation[]): void {
+  for (const a of allocation) slot.used.set(key(a.name, a.role), (slot.used.get(key(a.name, a.role)) ?? 0) + a.amount);
 }
 
-/** Sum of a scalar resource over the roles the request may use. */
-function advertised(resources: readonly Resource[], name: string, roles: readonly string[]): number {
-  return resources.filter((r) => r.name === name && roles.includes(r.role)).reduce((sum, r) => sum + (r.scalar ?? 0), 0);
+/** Free amount of a scalar in one role. */
+function freeIn(slot: Free, name: string, role: string): number {
+  const advertised = slot.agent.resources.filter((r) => r.name === name && r.role === role).reduce((sum, r) => sum + (r.scalar ?? 0), 0);
+  return advertised - (slot.used.get(key(name, role)) ?? 0);
 }
 
 function freeScalar(slot: Free, name: string, roles: readonly string[]): number {
   // Small epsilon: 0.1 + 0.2 cpus must fit in 0.3.
-  return advertised(slot.agent.resources, name, roles) - (slot.scalars.get(name) ?? 0) + 1e-9;
+  return roles.reduce((sum, role) => sum + Math.max(0, freeIn(slot, name, role)), 0) + 1e-9;
+}
+
+/** Takes `amount` from the roles allowed, reserved roles first (as Mesos frameworks do), unreserved last. */
+function take(slot: Free, name: string, amount: number, roles: readonly string[]): Allocation[] {
+  const allocation: Allocation[] = [];
+  let left = amount;
+  for (const role of [...roles].sort((a, b) => Number(a === '*') - Number(b === '*'))) {
+    if (left <= 1e-9) break;
+    const taken = Math.min(left, Math.max(0, freeIn(slot, name, role)));
+    if (taken > 0) allocation.push({ name, role, amount: taken });
+    left -= taken;
+  }
+  // Rounding leftovers (0.1 + 0.2) go to the last role tried.
+  if (left > 1e-9 && allocation.length > 0) (allocation.at(-1) as Allocation).amount += left;
+  return allocation.length > 0 || amount === 0 ? allocation : [{ name, role: roles[0] ?? '*', amount }];
 }
 
 /** The host ports for one instance, or why the agent cannot take it. */
 function fits(slot: Free, request: LaunchRequest): number[] | string {
-  for (const name of ['cpus', 'mem', 'disk'] as const) {
+  for (const name of SCALARS) {
     if (freeScalar(slot, name, request.roles) < request[name]) return `${name}`;
   }
   const ranges = slot.agent.resources.filter((r) => r.name === 'ports' && request.roles.includes(r.role)).flatMap((r) => r.ranges ?? []);

@@ -54,8 +54,10 @@ export function reconcile(state: ClusterState, context: ReconcileContext): Evalu
       expunge.push(i);
       return false;
     });
-    const fresh = current.filter((i) => i.configVersion === app.versionInfo.lastConfigChangeAt);
-    const outdated = current.filter((i) => i.configVersion !== app.versionInfo.lastConfigChangeAt);
+    // Instances of an older configuration, or on a draining agent, are replaced: new ones first.
+    const movable = (i: Instance): boolean => i.configVersion !== app.versionInfo.lastConfigChangeAt || state.agents.get(i.agentId)?.draining === true;
+    const fresh = current.filter((i) => !movable(i));
+    const outdated = current.filter(movable);
     // An unreachable instance still counts until its app's inactiveAfterSeconds have passed.
     const active = fresh.filter((i) => unreachable(i) === 'reachable' || unreachable(i) === 'unreachable');
     if (active.length < app.instances) {
@@ -74,7 +76,7 @@ export function reconcile(state: ClusterState, context: ReconcileContext): Evalu
     const runningFresh = active.filter((i) => isReady(i, app)).length;
     if (outdated.length > 0 && runningFresh >= app.instances) stop.push(...outdated);
   }
-  const agents = [...state.agents.values()].filter((a) => context.connectedAgents.has(a.id));
+  const agents = [...state.agents.values()].filter((a) => context.connectedAgents.has(a.id) && a.draining !== true);
   const { placements, unplaced } = place(requests, agents, state.instances.values());
   const launch = placements.map((p): Instance => {
     const app = state.apps.get(p.appId) as AppDefinition;
@@ -90,6 +92,7 @@ export function reconcile(state: ClusterState, context: ReconcileContext): Evalu
       cpus: app.cpus,
       mem: app.mem,
       disk: app.disk,
+      allocation: p.allocation,
       state: 'TASK_STAGING',
       message: '',
       stagedAt: context.now,
