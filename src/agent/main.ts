@@ -103,7 +103,6 @@ export async function startAgent(settings: Settings): Promise<Service> {
     baseEnv,
     logger,
     isolation,
-    // Reports start only after a launch or a recovery, both after the link exists.
     report: (report) => link.report(report),
     fetch: (task, sandbox, signal) =>
       fetchArtifacts(task.fetch, sandbox, { logger, signal }).catch((err: unknown) => {
@@ -132,23 +131,13 @@ export async function startAgent(settings: Settings): Promise<Service> {
       logs.unwatch(sandbox);
     },
   });
-  const recovered = await runner.recover();
-  if (recovered.adopted + recovered.ended > 0) logger.info(recovered, 'recovered the tasks of an earlier run');
-
-  const http = Fastify();
-  http.get('/state', async () => ({ hostname: config.hostname, ip: config.ip, resources: config.resources, attributes: config.attributes, isolation: isolation.kind, tasks: runner.list() }));
-  registerFilesRoutes(http, { sandboxRoot });
-  registerMetricsRoute(http, metrics);
-  await http.listen({ host: config.listen.host, port: config.listen.port });
-  const address = http.server.address();
-  const endpoint = `http://${formatHostPort({ host: config.listen.host, port: typeof address === 'object' && address !== null ? address.port : config.listen.port })}`;
-  const gc = startSandboxGc({ root: sandboxRoot, maxAgeMs: config.sandboxMaxAgeMs, isActive: (taskId) => runner.list().some((t) => t.taskId === taskId), intervalMs: 60_000, logger });
-
+  let endpoint = '';
   const link: SchedulerLink = new SchedulerLink({
     masters: config.masters,
     logger,
     outbox: new StatusOutbox(join(config.workDir, 'meta', 'status')),
     initialAgentId: existsSync(idFile) ? readFileSync(idFile, 'utf8').trim() : undefined,
+    // The endpoint is known once the HTTP listener is up, before the link starts.
     registration: () => ({ hostname: config.hostname, ip: config.ip, endpoint, resources: config.resources, attributes: config.attributes, tasks: runner.list() }),
     onRegistered: (agentId) => {
       writeFileSync(idFile, agentId);
@@ -159,6 +148,18 @@ export async function startAgent(settings: Settings): Promise<Service> {
       else if (command.type === 'kill') void runner.kill(command.taskId, command.killGracePeriodMs);
     },
   });
+  const recovered = await runner.recover();
+  if (recovered.adopted + recovered.ended > 0) logger.info(recovered, 'recovered the tasks of an earlier run');
+
+  const http = Fastify();
+  http.get('/state', async () => ({ hostname: config.hostname, ip: config.ip, resources: config.resources, attributes: config.attributes, isolation: isolation.kind, tasks: runner.list() }));
+  registerFilesRoutes(http, { sandboxRoot });
+  registerMetricsRoute(http, metrics);
+  await http.listen({ host: config.listen.host, port: config.listen.port });
+  const address = http.server.address();
+  endpoint = `http://${formatHostPort({ host: config.listen.host, port: typeof address === 'object' && address !== null ? address.port : config.listen.port })}`;
+  const gc = startSandboxGc({ root: sandboxRoot, maxAgeMs: config.sandboxMaxAgeMs, isActive: (taskId) => runner.list().some((t) => t.taskId === taskId), intervalMs: 60_000, logger });
+
   link.start();
   logger.info({ endpoint, ip: config.ip, masters: config.masters, resources: config.resources, isolation: isolation.kind }, 'ready');
 

@@ -197,8 +197,9 @@ export class TaskRunner {
     this.#checkpoints.saveLaunch(task);
     this.#options.report({ taskId: task.taskId, state: 'TASK_STARTING', message: '' });
     await this.#options.fetch(task, sandbox, running.fetching.signal);
-    if (running.state !== 'TASK_STARTING') throw new Error('killed while fetching');
+    if (running.state !== 'TASK_STARTING') throw new Error('killed before it started');
     running.cgroup = await this.#options.isolation.prepare(task.taskId, { cpus: task.cpus, mem: task.mem });
+    if (running.state !== 'TASK_STARTING') throw new Error('killed before it started');
     const env = buildTaskEnv(task, host, sandbox, baseEnv);
     // The task writes its own files: output survives an agent restart and never waits on the agent.
     const out = openSync(join(sandbox, 'stdout'), 'a');
