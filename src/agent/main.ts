@@ -3,6 +3,7 @@ import { availableParallelism, totalmem } from 'node:os';
 import { resolve, join } from 'node:path';
 import Fastify from 'fastify';
 import { formatHostPort, parseHostPort, type HostPort } from '../shared/address.ts';
+import type { TaskState } from '../events/types.ts';
 import type { AttributeValue, Resource } from '../shared/agent-protocol.ts';
 import { parseDuration } from '../shared/duration.ts';
 import { createLogger } from '../shared/log.ts';
@@ -160,6 +161,14 @@ export async function startAgent(settings: Settings): Promise<Service> {
   endpoint = `http://${formatHostPort({ host: config.listen.host, port: typeof address === 'object' && address !== null ? address.port : config.listen.port })}`;
   const gc = startSandboxGc({ root: sandboxRoot, maxAgeMs: config.sandboxMaxAgeMs, isActive: (taskId) => runner.list().some((t) => t.taskId === taskId), intervalMs: 60_000, logger });
 
+  // Gauges are sampled rather than updated on every report: cheap with thousands of tasks.
+  const sample = setInterval(() => {
+    const counts: Partial<Record<TaskState, number>> = {};
+    for (const task of runner.list()) counts[task.state] = (counts[task.state] ?? 0) + 1;
+    metrics.setTasks(counts);
+    metrics.setStatusUpdatesPending(link.pending);
+  }, 1000);
+  sample.unref();
   link.start();
   logger.info({ endpoint, ip: config.ip, masters: config.masters, resources: config.resources, isolation: isolation.kind }, 'ready');
 
@@ -168,6 +177,7 @@ export async function startAgent(settings: Settings): Promise<Service> {
       // A stopped agent takes its tasks with it (Mesos' agent shutdown); only a crashed one
       // leaves them for the next run to adopt. It leaves the scheduler first, so nothing more
       // is placed here while the tasks are killed.
+      clearInterval(sample);
       link.detach();
       await runner.shutdown();
       await link.close(1000);

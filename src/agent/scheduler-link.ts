@@ -47,6 +47,11 @@ export class SchedulerLink {
     return this.#options.masters[this.#masterIndex % this.#options.masters.length] ?? '';
   }
 
+  /** Status updates not yet acknowledged. */
+  get pending(): number {
+    return this.#outbox.length;
+  }
+
   start(): void {
     void this.#run();
   }
