@@ -56,12 +56,17 @@ test('log rotation: copytruncate keeps a continuously writing task capped and it
       await sleep(10);
     }
     largest = Math.max(largest, (await stat(join(sandbox, 'stdout'))).size);
+    // No rotation from here on; one may have just emptied the live file: let the task write again.
+    await rotator.close();
+    while ((await stat(join(sandbox, 'stdout'))).size === 0) {
+      assert.ok(Date.now() < deadline, 'the task never wrote after a rotation');
+      await sleep(10);
+    }
     // Bounded by the cap plus what the task writes in about one check interval (generous for slow CI).
     assert.ok(largest < maxBytes + 200_000, `stdout reached ${largest} bytes`);
 
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
-    await rotator.close();
 
     const names = (await readdir(sandbox)).sort();
     for (const name of ['stdout', 'stdout.1', 'stdout.2', 'stderr']) assert.ok(names.includes(name), name);

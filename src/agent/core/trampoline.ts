@@ -6,6 +6,9 @@
  * waited for).
  */
 const SCRIPT = [
+  // A handler (unlike an ignore) is reset for the command: it still gets SIGTERM, while the
+  // trampoline outlives it to record the exit code — and the kill grace period is honoured.
+  "trap ':' TERM",
   'exit_file="$1"; shift',
   'n="$1"; shift',
   // The next n arguments are cgroup.procs files to join.
