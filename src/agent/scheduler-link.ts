@@ -5,6 +5,9 @@ import { AGENT_API, type AgentCommand, type RegisterRequest, type RegisterRespon
 import type { Logger } from '../shared/log.ts';
 import type { StatusOutbox } from './status-outbox.ts';
 
+/** Status updates sent in one request at most. */
+const STATUS_BATCH = 256;
+
 export interface SchedulerLinkOptions {
   masters: readonly string[];
   logger: Logger;
@@ -180,26 +183,27 @@ export class SchedulerLink {
     let failures = 0;
     try {
       while (this.#outbox.length > 0 && !this.#abort.signal.aborted) {
-        const update = this.#outbox[0] as TaskStatusUpdate;
         if (this.#agentId === undefined) return; // sent after registration
+        // Everything waiting goes in one request, applied by the scheduler in one transaction.
+        const batch = this.#outbox.slice(0, STATUS_BATCH);
         try {
           const response = await request(new URL(`${AGENT_API}/${encodeURIComponent(this.#agentId)}/status`, this.#master), {
             method: 'POST',
             headers: { 'content-type': 'application/json' },
-            body: JSON.stringify(update),
+            body: JSON.stringify({ updates: batch }),
             signal: this.#abort.signal,
-            headersTimeout: 5000,
-            bodyTimeout: 5000,
+            headersTimeout: 10_000,
+            bodyTimeout: 10_000,
           });
           await response.body.dump();
-          if (response.statusCode >= 500) throw new Error(`status update answered ${response.statusCode}`);
-          if (response.statusCode >= 400) this.#options.logger.error({ update, status: response.statusCode }, 'status update rejected; dropping it');
-          this.#outbox.shift();
-          this.#options.outbox.acknowledge(update.uuid);
+          if (response.statusCode >= 500) throw new Error(`status updates answered ${response.statusCode}`);
+          if (response.statusCode >= 400) this.#options.logger.error({ count: batch.length, status: response.statusCode }, 'status updates rejected; dropping them');
+          this.#outbox.splice(0, batch.length);
+          this.#options.outbox.acknowledge(batch.map((update) => update.uuid));
           failures = 0;
         } catch (err) {
           failures += 1;
-          this.#options.logger.warn({ taskId: update.taskId, state: update.state, err: (err as Error).message }, 'status update not delivered, retrying');
+          this.#options.logger.warn({ count: batch.length, first: batch[0]?.taskId, err: (err as Error).message }, 'status updates not delivered, retrying');
           await sleep(Math.min(5000, 100 * 2 ** Math.min(failures, 6)), undefined, { signal: this.#abort.signal }).catch(() => undefined);
         }
       }

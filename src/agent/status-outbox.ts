@@ -49,8 +49,8 @@ export class StatusOutbox {
     });
   }
 
-  acknowledge(uuid: string): void {
-    appendFileSync(this.#ackedPath, `${uuid}\n`);
+  acknowledge(uuids: readonly string[]): void {
+    appendFileSync(this.#ackedPath, uuids.map((uuid) => `${uuid}\n`).join(''));
   }
 
   async close(): Promise<void> {

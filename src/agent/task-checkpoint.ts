@@ -1,4 +1,5 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TaskLaunch } from '../shared/agent-protocol.ts';
 
@@ -11,13 +12,14 @@ export interface TaskCheckpoint {
   killing: boolean;
 }
 
-function writeDurably(path: string, text: string): void {
-  const fd = openSync(path, 'w');
+/** Asynchronous on purpose: a burst of launches must not block the agent's event loop. */
+async function writeDurably(path: string, text: string): Promise<void> {
+  const file = await open(path, 'w');
   try {
-    writeSync(fd, text);
-    fsyncSync(fd);
+    await file.writeFile(text);
+    await file.datasync();
   } finally {
-    closeSync(fd);
+    await file.close();
   }
 }
 
@@ -52,17 +54,17 @@ export class TaskCheckpoints {
     return join(this.dir(taskId), 'exit_status');
   }
 
-  saveLaunch(launch: TaskLaunch): void {
-    mkdirSync(this.dir(launch.taskId), { recursive: true });
-    writeDurably(join(this.dir(launch.taskId), 'launch.json'), JSON.stringify(launch));
+  async saveLaunch(launch: TaskLaunch): Promise<void> {
+    await mkdir(this.dir(launch.taskId), { recursive: true });
+    await writeDurably(join(this.dir(launch.taskId), 'launch.json'), JSON.stringify(launch));
   }
 
-  saveProcess(taskId: string, pgid: number): void {
-    writeDurably(join(this.dir(taskId), 'process.json'), JSON.stringify({ pgid, startTime: processStartTime(pgid) }));
+  saveProcess(taskId: string, pgid: number): Promise<void> {
+    return writeDurably(join(this.dir(taskId), 'process.json'), JSON.stringify({ pgid, startTime: processStartTime(pgid) }));
   }
 
-  markKilling(taskId: string): void {
-    writeDurably(join(this.dir(taskId), 'killing'), '');
+  markKilling(taskId: string): Promise<void> {
+    return writeDurably(join(this.dir(taskId), 'killing'), '');
   }
 
   /** The exit code the trampoline recorded, if it got to. */
@@ -75,8 +77,8 @@ export class TaskCheckpoints {
     }
   }
 
-  remove(taskId: string): void {
-    rmSync(this.dir(taskId), { recursive: true, force: true });
+  remove(taskId: string): Promise<void> {
+    return rm(this.dir(taskId), { recursive: true, force: true });
   }
 
   /** Every checkpointed task; unreadable ones (a crash mid-write) are dropped. */
@@ -90,7 +92,7 @@ export class TaskCheckpoints {
         const process = existsSync(processFile) ? (JSON.parse(readFileSync(processFile, 'utf8')) as TaskCheckpoint['process']) : undefined;
         checkpoints.push({ launch, ...(process !== undefined ? { process } : {}), killing: existsSync(join(dir, 'killing')) });
       } catch {
-        this.remove(taskId);
+        rmSync(dir, { recursive: true, force: true });
       }
     }
     return checkpoints;

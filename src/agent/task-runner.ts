@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TaskState } from '../events/types.ts';
 import type { HealthResult, TaskLaunch } from '../shared/agent-protocol.ts';
@@ -124,7 +124,7 @@ export class TaskRunner {
         : terminalStatus({ code: this.#checkpoints.exitCode(launch.taskId), signal: undefined, killing: checkpoint.killing, oomKilled: cgroup?.oomKilled() ?? false });
       if (checkpoint.process !== undefined) killGroup(checkpoint.process.pgid, 'SIGKILL');
       await cgroup?.destroy();
-      this.#checkpoints.remove(launch.taskId);
+      await this.#checkpoints.remove(launch.taskId);
       this.#endedIds.add(launch.taskId);
       this.#endedWhileDown.push({ taskId: launch.taskId, state: status.state, message: status.message });
     }
@@ -159,10 +159,11 @@ export class TaskRunner {
     }
     if (running.state !== 'TASK_KILLING') {
       this.#setState(running, 'TASK_KILLING', '');
-      this.#checkpoints.markKilling(taskId);
       running.health?.stop();
       running.fetching.abort();
       this.#signal(running, gracePeriodMs ?? running.launch.killGracePeriodMs);
+      // Noted for a restarted agent (it reports TASK_KILLED, not a failure); best effort.
+      this.#checkpoints.markKilling(taskId).catch(() => undefined);
     }
     return running.exited;
   }
@@ -193,8 +194,8 @@ export class TaskRunner {
   async #start(running: RunningTask): Promise<void> {
     const { launch: task, sandbox } = running;
     const { host, baseEnv, logger } = this.#options;
-    mkdirSync(sandbox, { recursive: true });
-    this.#checkpoints.saveLaunch(task);
+    await mkdir(sandbox, { recursive: true });
+    await this.#checkpoints.saveLaunch(task);
     this.#options.report({ taskId: task.taskId, state: 'TASK_STARTING', message: '' });
     await this.#options.fetch(task, sandbox, running.fetching.signal);
     if (running.state !== 'TASK_STARTING') throw new Error('killed before it started');
@@ -202,14 +203,15 @@ export class TaskRunner {
     if (running.state !== 'TASK_STARTING') throw new Error('killed before it started');
     const env = buildTaskEnv(task, host, sandbox, baseEnv);
     // The task writes its own files: output survives an agent restart and never waits on the agent.
-    const out = openSync(join(sandbox, 'stdout'), 'a');
-    const err = openSync(join(sandbox, 'stderr'), 'a');
+    const out = await open(join(sandbox, 'stdout'), 'a');
+    const err = await open(join(sandbox, 'stderr'), 'a');
     try {
+      if (running.state !== 'TASK_STARTING') throw new Error('killed before it started');
       const child = spawn('/bin/sh', trampolineArgs(task, this.#checkpoints.exitFile(task.taskId), running.cgroup?.procsFiles ?? []), {
         cwd: sandbox,
         env,
         detached: true,
-        stdio: ['ignore', out, err],
+        stdio: ['ignore', out.fd, err.fd],
       });
       child.on('error', (error) => {
         if (child.pid === undefined) void this.#finish(running, { state: 'TASK_FAILED', message: `Failed to launch: ${error.message}` });
@@ -217,14 +219,16 @@ export class TaskRunner {
       child.on('exit', (code, signal) => void this.#ended(running, { code: code ?? undefined, signal: signal ?? undefined }));
       if (child.pid === undefined) return;
       running.pgid = child.pid;
-      this.#checkpoints.saveProcess(task.taskId, child.pid);
+      await this.#checkpoints.saveProcess(task.taskId, child.pid);
       logger.info({ taskId: task.taskId, taskPid: child.pid, ports: task.ports, cgroup: running.cgroup !== undefined }, 'task started');
       this.#options.onStarted?.(task.taskId, sandbox);
+      // A kill may have come in while the process was being noted: it stays killing.
+      if (running.state !== 'TASK_STARTING') return;
       this.#setState(running, 'TASK_RUNNING', '');
       this.#watchHealth(running, env);
     } finally {
-      closeSync(out);
-      closeSync(err);
+      await out.close();
+      await err.close();
     }
   }
 
@@ -283,11 +287,12 @@ export class TaskRunner {
     clearTimeout(running.killTimer);
     clearInterval(running.poll);
     running.health?.stop();
-    await running.cgroup?.destroy().catch((err: unknown) => this.#options.logger.warn({ taskId, err: (err as Error).message }, 'cannot remove the task cgroup'));
-    this.#checkpoints.remove(taskId);
+    // Reported first: removing the cgroup may wait for the kernel to let go of it.
     this.#options.logger.info({ taskId, ...status }, 'task ended');
     this.#options.onEnded?.(taskId, running.sandbox, status.state);
     this.#options.report({ taskId, ...status });
+    await running.cgroup?.destroy().catch((err: unknown) => this.#options.logger.warn({ taskId, err: (err as Error).message }, 'cannot remove the task cgroup'));
+    await this.#checkpoints.remove(taskId).catch(() => undefined);
     running.resolveExit();
   }
 

@@ -6,6 +6,7 @@ import type { AgentLinks } from './agent-links.ts';
 import { taskIdPrefix } from './core/app-id.ts';
 import { applyStatus, expungeInstance, markAgentUnreachable, registerAgent, setDraining, stopInstance, type Change } from './core/agent-status.ts';
 import { isDeploymentDone } from './core/deployments.ts';
+import { applyOps } from './core/state-ops.ts';
 import { reconcile } from './core/reconcile.ts';
 import { delayAfterFailure, type LaunchDelay } from './core/launch-delay.ts';
 import type { Unplaced } from './core/placement.ts';
@@ -122,17 +123,32 @@ export class Orchestrator {
     return true;
   }
 
-  async status(agentId: string, update: TaskStatusUpdate): Promise<void> {
+  /** Applies an agent's status updates, in order, in one transaction. */
+  async status(agentId: string, updates: readonly TaskStatusUpdate[]): Promise<void> {
     this.#links.seen(agentId);
     const now = new Date().toISOString();
-    const change = await this.#state.transact((state) => {
-      const change = applyStatus(state, agentId, update, now);
-      return { ops: change.ops, events: change.events, result: change };
+    const changes = await this.#state.transact((state) => {
+      let current = state;
+      const ops: StateOp[] = [];
+      const events: ClusterEvent[] = [];
+      const changes: Change[] = [];
+      for (const update of updates) {
+        const change = applyStatus(current, agentId, update, now);
+        current = applyOps(current, change.ops);
+        ops.push(...change.ops);
+        events.push(...change.events);
+        changes.push(change);
+      }
+      return { ops, events, result: changes };
     });
-    for (const taskId of change.kill) this.#links.send(agentId, { type: 'kill', taskId });
-    this.#backOff(change.failedApps);
-    if (update.state === 'TASK_FAILED' || update.state === 'TASK_FINISHED') {
-      this.#logger.info({ agentId, taskId: update.taskId, state: update.state, message: update.message }, 'task ended');
+    for (const change of changes) {
+      for (const taskId of change.kill) this.#links.send(agentId, { type: 'kill', taskId });
+      this.#backOff(change.failedApps);
+    }
+    for (const update of updates) {
+      if (update.state === 'TASK_FAILED' || update.state === 'TASK_FINISHED') {
+        this.#logger.info({ agentId, taskId: update.taskId, state: update.state, message: update.message }, 'task ended');
+      }
     }
   }
 

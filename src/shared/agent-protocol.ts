@@ -2,7 +2,7 @@
  * The agent protocol: the agent opens every connection (it may sit behind NAT).
  *   POST /corral/v1/agents/register          RegisterRequest → RegisterResponse
  *   GET  /corral/v1/agents/{id}/commands     NDJSON stream of AgentCommand, one per line
- *   POST /corral/v1/agents/{id}/status       TaskStatusUpdate → 200 once applied (idempotent)
+ *   POST /corral/v1/agents/{id}/status       TaskStatusUpdate or {updates: [...]} → 200 once applied (idempotent)
  *   POST /corral/v1/agents/{id}/heartbeat    every heartbeatIntervalMs; 404 = register again
  */
 import type { TaskState } from '../events/types.ts';

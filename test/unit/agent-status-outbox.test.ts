@@ -14,12 +14,12 @@ test('status outbox: what was written and not acknowledged comes back, in order,
     const first = new StatusOutbox(dir);
     assert.deepEqual(first.load(), []);
     await Promise.all([1, 2, 3, 4].map((n) => first.add(update(n))));
-    first.acknowledge('u2');
+    first.acknowledge(['u2']);
     await first.close();
     appendFileSync(join(dir, 'pending.jsonl'), '{"uuid":"torn'); // a crash mid-write
     const second = new StatusOutbox(dir);
     assert.deepEqual(second.load().map((u) => u.uuid), ['u1', 'u3', 'u4']);
-    second.acknowledge('u1');
+    second.acknowledge(['u1']);
     await second.close();
     assert.deepEqual(new StatusOutbox(dir).load().map((u) => u.uuid), ['u3', 'u4'], 'the compacted files still hold the rest');
   } finally {

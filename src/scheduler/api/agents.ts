@@ -56,11 +56,15 @@ export function registerAgentRoutes(server: FastifyInstance, { orchestrator, lin
     return { acknowledged: true };
   });
 
+  // One update, or `{updates: [...]}` applied in order in one transaction.
   server.post(`${AGENT_API}/:agentId/status`, async (request) => {
     const { agentId } = request.params as { agentId: string };
-    if (!validStatus(request.body)) throw invalid('status update', validStatus.errors);
-    await orchestrator.status(agentId, request.body as TaskStatusUpdate);
-    return { acknowledged: true };
+    const body = request.body as { updates?: unknown } | undefined;
+    const updates = Array.isArray(body?.updates) ? body.updates : [body];
+    if (updates.length > 10_000) throw invalid('status update batch', [{ message: 'at most 10000 updates per request' }]);
+    for (const update of updates) if (!validStatus(update)) throw invalid('status update', validStatus.errors);
+    await orchestrator.status(agentId, updates as TaskStatusUpdate[]);
+    return { acknowledged: updates.length };
   });
 
   // Maintenance: POST drains (no new tasks, existing ones moved per the app's upgrade strategy), DELETE ends it.
