@@ -88,6 +88,8 @@ export class TaskRunner {
   /** Tasks found ended at recovery: reported with the next registration, then forgotten. */
   #endedWhileDown: Array<{ taskId: string; state: TaskState; message: string }> = [];
   #shuttingDown = false;
+  /** Ends still being cleaned up (cgroup removal), so shutdown can wait for them. */
+  readonly #finishing = new Set<Promise<void>>();
 
   constructor(options: TaskRunnerOptions) {
     this.#options = options;
@@ -172,6 +174,7 @@ export class TaskRunner {
   async shutdown(): Promise<void> {
     this.#shuttingDown = true;
     await Promise.all([...this.#tasks.keys()].map((taskId) => this.kill(taskId)));
+    await Promise.all(this.#finishing);
   }
 
   /** Stops watching without touching the tasks (they live on for the next run to adopt). */
@@ -193,11 +196,16 @@ export class TaskRunner {
 
   async #start(running: RunningTask): Promise<void> {
     const { launch: task, sandbox } = running;
-    const { host, baseEnv, logger } = this.#options;
     await mkdir(sandbox, { recursive: true });
     await this.#checkpoints.saveLaunch(task);
     this.#options.report({ taskId: task.taskId, state: 'TASK_STARTING', message: '' });
     await this.#options.fetch(task, sandbox, running.fetching.signal);
+    await this.#spawn(running);
+  }
+
+  async #spawn(running: RunningTask): Promise<void> {
+    const { launch: task, sandbox } = running;
+    const { host, baseEnv, logger } = this.#options;
     if (running.state !== 'TASK_STARTING') throw new Error('killed before it started');
     running.cgroup = await this.#options.isolation.prepare(task.taskId, { cpus: task.cpus, mem: task.mem });
     if (running.state !== 'TASK_STARTING') throw new Error('killed before it started');
@@ -291,8 +299,13 @@ export class TaskRunner {
     this.#options.logger.info({ taskId, ...status }, 'task ended');
     this.#options.onEnded?.(taskId, running.sandbox, status.state);
     this.#options.report({ taskId, ...status });
-    await running.cgroup?.destroy().catch((err: unknown) => this.#options.logger.warn({ taskId, err: (err as Error).message }, 'cannot remove the task cgroup'));
-    await this.#checkpoints.remove(taskId).catch(() => undefined);
+    const cleanup = (async () => {
+      await running.cgroup?.destroy().catch((err: unknown) => this.#options.logger.warn({ taskId, err: (err as Error).message }, 'cannot remove the task cgroup'));
+      await this.#checkpoints.remove(taskId).catch(() => undefined);
+    })();
+    this.#finishing.add(cleanup);
+    await cleanup;
+    this.#finishing.delete(cleanup);
     running.resolveExit();
   }
 
