@@ -92,9 +92,25 @@ export interface Deployment {
   targets: Record<string, number>;
 }
 
+/** Marathon's lastTaskFailure: the latest task of an app that ended while it was wanted running. */
+export interface TaskFailure {
+  appId: string;
+  taskId: string;
+  host: string;
+  slaveId: string;
+  state: string;
+  message: string;
+  timestamp: string;
+  version: string;
+}
+
 /** The durable state of the scheduler, as plain collections keyed by id. */
 export interface ClusterState {
   apps: ReadonlyMap<string, AppDefinition>;
+  /** Every stored version of every app, keyed `<app id> <version>` (for /versions and rollback). */
+  appVersions: ReadonlyMap<string, AppDefinition>;
+  /** By app id. */
+  taskFailures: ReadonlyMap<string, TaskFailure>;
   instances: ReadonlyMap<string, Instance>;
   agents: ReadonlyMap<string, AgentRecord>;
   deployments: ReadonlyMap<string, Deployment>;

@@ -29,7 +29,12 @@ function transition(instance: Instance, state: TaskState, message: string, now: 
   const op: StateOp = ended
     ? { op: 'del', coll: 'instances', key: instance.taskId }
     : { op: 'put', coll: 'instances', key: instance.taskId, value: next };
-  return { ops: [op], events: [statusUpdateEvent(next, now)], failedApps: ended && instance.goal === 'running' ? [instance.appId] : [] };
+  const unasked = ended && instance.goal === 'running';
+  // COMPAT(marathon): lastTaskFailure remembers the latest unasked end other than a clean exit.
+  const failure: StateOp[] = unasked && state !== 'TASK_FINISHED'
+    ? [{ op: 'put', coll: 'taskFailures', key: instance.appId, value: { appId: instance.appId, taskId: instance.taskId, host: instance.host, slaveId: instance.agentId, state, message, timestamp: now, version: instance.version } }]
+    : [];
+  return { ops: [op, ...failure], events: [statusUpdateEvent(next, now)], failedApps: unasked ? [instance.appId] : [] };
 }
 
 /** Applies one status update from an agent; retried and stale updates change nothing. */

@@ -40,6 +40,7 @@ export function writeApp(state: ClusterState, body: unknown, mode: WriteMode, co
     ops: [
       ...locks.ops,
       { op: 'put', coll: 'apps', key: app.id, value: app },
+      { op: 'put', coll: 'appVersions', key: versionKey(app.id, app.version), value: app },
       { op: 'put', coll: 'deployments', key: deployment.id, value: deployment },
     ],
     events: [
@@ -63,7 +64,13 @@ export function removeApp(state: ClusterState, rawId: string, context: ChangeCon
   const step = deployment.plan.steps[0] ?? { actions: [] };
   return {
     ok: true,
-    ops: [...locks.ops, { op: 'del', coll: 'apps', key: id }, { op: 'put', coll: 'deployments', key: deployment.id, value: deployment }],
+    ops: [
+      ...locks.ops,
+      { op: 'del', coll: 'apps', key: id },
+      ...[...state.appVersions.keys()].filter((key) => key.startsWith(`${id} `)).map((key): StateOp => ({ op: 'del', coll: 'appVersions', key })),
+      { op: 'del', coll: 'taskFailures', key: id },
+      { op: 'put', coll: 'deployments', key: deployment.id, value: deployment },
+    ],
     events: [
       ...locks.events,
       { eventType: 'deployment_info', timestamp: context.now, plan: deployment.plan, currentStep: step },
@@ -73,6 +80,11 @@ export function removeApp(state: ClusterState, rawId: string, context: ChangeCon
     deployment,
     created: false,
   };
+}
+
+/** Key of one stored app version: app ids hold no spaces. */
+export function versionKey(appId: string, version: string): string {
+  return `${appId} ${version}`;
 }
 
 export function normalizePathId(raw: string): string {

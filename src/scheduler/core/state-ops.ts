@@ -1,7 +1,7 @@
 import type { ClusterState, Collection, StateOp } from '../types.ts';
 
 export function emptyState(): ClusterState {
-  return { apps: new Map(), instances: new Map(), agents: new Map(), deployments: new Map(), meta: new Map() };
+  return { apps: new Map(), appVersions: new Map(), taskFailures: new Map(), instances: new Map(), agents: new Map(), deployments: new Map(), meta: new Map() };
 }
 
 /**
@@ -25,6 +25,8 @@ export function applyOps(state: ClusterState, ops: readonly StateOp[]): ClusterS
 export function stateToJson(state: ClusterState): Record<Collection, Array<[string, unknown]>> {
   return {
     apps: [...state.apps],
+    appVersions: [...state.appVersions],
+    taskFailures: [...state.taskFailures],
     instances: [...state.instances],
     agents: [...state.agents],
     deployments: [...state.deployments],
@@ -35,6 +37,9 @@ export function stateToJson(state: ClusterState): Record<Collection, Array<[stri
 export function stateFromJson(json: Record<Collection, Array<[string, unknown]>>): ClusterState {
   return {
     apps: new Map(json.apps),
+    // Collections added later are absent from older snapshots.
+    appVersions: new Map(json.appVersions ?? []),
+    taskFailures: new Map(json.taskFailures ?? []),
     instances: new Map(json.instances),
     agents: new Map(json.agents),
     deployments: new Map(json.deployments),
