@@ -60,6 +60,18 @@ export class Orchestrator {
     return this.#unplaced;
   }
 
+  /** Launch backoff per app (Marathon's queue delay). */
+  get launchDelays(): ReadonlyMap<string, LaunchDelay> {
+    return this.#launchDelays;
+  }
+
+  /** `DELETE /v2/queue/{app}/delay`: launch again now; false when the app has no delay. */
+  resetDelay(appId: string): boolean {
+    const had = this.#launchDelays.delete(appId);
+    if (had) this.trigger();
+    return had;
+  }
+
   close(): void {
     clearInterval(this.#timer);
   }
