@@ -16,6 +16,7 @@ export interface SchedulerConfig {
   listen: HostPort;
   dataDir: string;
   agentTimeoutMs: number;
+  deploymentTimeoutMs: number;
   logLevel: string;
 }
 
@@ -25,6 +26,7 @@ export function parseSchedulerConfig(settings: Settings): Readonly<SchedulerConf
     listen: parseHostPort(String(settings.listen)),
     dataDir: resolve(String(settings.dataDir)),
     agentTimeoutMs: parseDuration(String(settings.agentTimeout)),
+    deploymentTimeoutMs: parseDuration(String(settings.deploymentTimeout)),
     logLevel: String(settings.logLevel ?? 'info'),
   });
 }
@@ -45,7 +47,7 @@ export async function startScheduler(settings: Settings): Promise<Service> {
   const links = new AgentLinks(logger, heartbeatMs(config.agentTimeoutMs), () => orchestrator.trigger());
   // Agents known from before the restart get one agent timeout to come back, like new ones.
   for (const agentId of state.current.agents.keys()) links.seen(agentId);
-  const orchestrator = new Orchestrator(state, links, logger, { agentTimeoutMs: config.agentTimeoutMs, heartbeatIntervalMs: heartbeatMs(config.agentTimeoutMs) });
+  const orchestrator = new Orchestrator(state, links, logger, { agentTimeoutMs: config.agentTimeoutMs, deploymentTimeoutMs: config.deploymentTimeoutMs, heartbeatIntervalMs: heartbeatMs(config.agentTimeoutMs) });
   const startedAt = new Date().toISOString();
   const context = { state, bus, links, orchestrator, logger, advertised: formatHostPort(config.listen), startedAt };
   const server = buildServer(context);

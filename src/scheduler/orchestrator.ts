@@ -5,7 +5,8 @@ import type { Logger } from '../shared/log.ts';
 import type { AgentLinks } from './agent-links.ts';
 import { taskIdPrefix } from './core/app-id.ts';
 import { applyStatus, expungeInstance, markAgentUnreachable, registerAgent, setDraining, stopInstance, type Change } from './core/agent-status.ts';
-import { isDeploymentDone } from './core/deployments.ts';
+import { describeProgress, isDeploymentDone, overdueDeployments, rollsBackOnFailure } from './core/deployments.ts';
+import { failDeployment } from './core/deployment-changes.ts';
 import { applyOps } from './core/state-ops.ts';
 import { reconcile } from './core/reconcile.ts';
 import { delayAfterFailure, type LaunchDelay } from './core/launch-delay.ts';
@@ -18,6 +19,8 @@ const MAX_LAUNCHES_PER_EVALUATION = 500;
 
 export interface OrchestratorOptions {
   agentTimeoutMs: number;
+  /** Deployments still running after this long fail (0 = never); apps may set their own. */
+  deploymentTimeoutMs: number;
   heartbeatIntervalMs: number;
   /** How often kills not yet confirmed are sent again. */
   killRetryMs?: number;
@@ -50,6 +53,7 @@ export class Orchestrator {
     // The periodic pass catches what no event announces: agents timing out, kills to resend.
     this.#timer = setInterval(() => {
       this.#expireAgents();
+      this.#expireDeployments();
       this.trigger();
     }, 1000);
     this.#timer.unref();
@@ -256,6 +260,26 @@ export class Orchestrator {
       }
     }
     for (const taskId of this.#killsSent.keys()) if (!live.has(taskId)) this.#killsSent.delete(taskId);
+  }
+
+  #expireDeployments(): void {
+    const now = new Date();
+    for (const deployment of overdueDeployments(this.#state.current, now.getTime(), this.#options.deploymentTimeoutMs)) {
+      this.#state
+        .transact((state) => {
+          // Judged again on the state of this transaction: it may have finished meanwhile.
+          if (!state.deployments.has(deployment.id)) return { ops: [], events: [], result: undefined };
+          const reason = `did not finish within its timeout: ${describeProgress(deployment, state)}`;
+          const change = failDeployment(state, deployment.id, reason, rollsBackOnFailure(deployment, state), {
+            now: now.toISOString(), deploymentId: randomUUID(), force: false, clientIp: '', uri: '',
+          });
+          return change.ok ? { ops: change.ops, events: change.events, result: { reason, rollback: change.rollback?.id } } : { ops: [], events: [], result: undefined };
+        })
+        .then((failed) => {
+          if (failed !== undefined) this.#logger.warn({ deploymentId: deployment.id, ...failed }, 'deployment failed');
+        })
+        .catch((err: unknown) => this.#logger.error({ err, deploymentId: deployment.id }, 'cannot fail an overdue deployment'));
+    }
   }
 
   #expireAgents(): void {

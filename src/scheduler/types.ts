@@ -17,7 +17,8 @@ export interface AppDefinition {
   labels: Record<string, string>;
   env: Record<string, string>;
   healthChecks: HealthCheck[];
-  constraints: unknown[];
+  /** Marathon's placement constraints `[field, operator, value?]`, operator upper-case (see core/constraints.ts). */
+  constraints: Array<[field: string, operator: string, value?: string]>;
   fetch: FetchUri[];
   /** When an unreachable instance is replaced (inactive) and forgotten (expunged). */
   unreachableStrategy: { inactiveAfterSeconds: number; expungeAfterSeconds: number } | 'disabled';
@@ -29,6 +30,10 @@ export interface AppDefinition {
   killSelection: 'YOUNGEST_FIRST' | 'OLDEST_FIRST';
   upgradeStrategy: { minimumHealthCapacity: number; maximumOverCapacity: number };
   user?: string;
+  /** Corral: roll back a deployment of this app that fails (e.g. times out). Off by default. */
+  rollbackOnDeploymentFailure?: boolean;
+  /** Corral: this app's deployments fail after this long; default the scheduler's --deployment-timeout. */
+  deploymentTimeoutSeconds?: number;
   version: string;
   versionInfo: { lastScalingAt: string; lastConfigChangeAt: string };
 }
@@ -90,6 +95,9 @@ export interface Deployment {
   currentStep: number;
   /** Instances each affected app must have running (0 for stopped apps). */
   targets: Record<string, number>;
+  /** The affected apps as they were before (null: did not exist), to roll the change back. */
+  original: Record<string, AppDefinition | null>;
+  startedAt: string;
 }
 
 /** Marathon's lastTaskFailure: the latest task of an app that ended while it was wanted running. */

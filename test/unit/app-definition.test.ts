@@ -13,7 +13,8 @@ test('app validation: Marathon error details', async (t) => {
     { name: 'bad id', body: { id: 'Bad_ID', cmd: 'x' }, path: '/id', error: /regular expression/ },
     { name: 'no cmd nor args', body: { id: 'a' }, path: '/', error: /cmd.*args/ },
     { name: 'string instances', body: { id: 'a', cmd: 'x', instances: 'two' }, path: '/instances', error: /integer/ },
-    { name: 'constraints not yet supported', body: { id: 'a', cmd: 'x', constraints: [['hostname', 'UNIQUE']] }, path: '/constraints', error: /not supported yet/ },
+    { name: 'constraint with an unknown operator', body: { id: 'a', cmd: 'x', constraints: [['hostname', 'UNIQUE'], ['rack', 'NEAR', 'a']] }, path: '/constraints/1', error: /operator must be one of the following UNIQUE, CLUSTER/ },
+    { name: 'constraint that is not an array of strings', body: { id: 'a', cmd: 'x', constraints: [['rack', 'MAX_PER', 2]] }, path: '/constraints/0/2', error: /string/ },
     { name: 'COMMAND check without a command', body: { id: 'a', cmd: 'x', healthChecks: [{ protocol: 'COMMAND' }] }, path: '/healthChecks/0/command', error: /need a command/ },
     { name: 'health check on a port the app lacks', body: { id: 'a', cmd: 'x', healthChecks: [{ protocol: 'HTTP', portIndex: 1 }] }, path: '/healthChecks/0/portIndex', error: /portIndex 1 does not exist/ },
     { name: 'unknown health check protocol', body: { id: 'a', cmd: 'x', healthChecks: [{ protocol: 'GOPHER' }] }, path: '/healthChecks/0/protocol', error: /allowed values/ },
@@ -87,7 +88,7 @@ test('a scale keeps lastConfigChangeAt; a new cmd changes it', () => {
 
 test('one deployment per app: 409 unless forced, and forcing cancels the holder', () => {
   const web = app({ id: '/web' });
-  const holder = { id: 'd0', plan: { id: 'd0', version: NOW, steps: [] }, affectedApps: ['/web'], currentStep: 0, targets: { '/web': 1 } };
+  const holder = { id: 'd0', plan: { id: 'd0', version: NOW, steps: [] }, affectedApps: ['/web'], currentStep: 0, targets: { '/web': 1 }, original: {}, startedAt: NOW };
   const s = { ...state({ apps: [web] }), deployments: new Map([['d0', holder]]) };
   const ctx = { now: NOW, deploymentId: 'd1', force: false, clientIp: '', uri: '' };
   const refused = writeApp(s, { instances: 2 }, 'partial', ctx, 'web');

@@ -124,8 +124,9 @@ test('reconcile follows unreachableStrategy: counted, then replaced, then expung
 
 test('replacing an outdated configuration waits for the new instances to be healthy', () => {
   const web = app({ id: '/web', instances: 1, healthChecks: [{ protocol: 'TCP' }] });
-  const unhealthy = state({ apps: [web], agents: [agent('a')], instances: [instance('old', web, 'a', { configVersion: 'old' }), instance('new', web, 'a', { healthResults: [{ alive: false, consecutiveFailures: 1, firstSuccess: null, lastSuccess: null, lastFailure: NOW, lastFailureCause: 'refused' }] })] });
+  const alive = [{ alive: true, consecutiveFailures: 0, firstSuccess: NOW, lastSuccess: NOW, lastFailure: null, lastFailureCause: null }];
+  const unhealthy = state({ apps: [web], agents: [agent('a')], instances: [instance('old', web, 'a', { configVersion: 'old', healthResults: alive }), instance('new', web, 'a', { healthResults: [{ alive: false, consecutiveFailures: 1, firstSuccess: null, lastSuccess: null, lastFailure: NOW, lastFailureCause: 'refused' }] })] });
   assert.deepEqual(reconcile(unhealthy, context()).stop, []);
-  const healthy = state({ apps: [web], agents: [agent('a')], instances: [instance('old', web, 'a', { configVersion: 'old' }), instance('new', web, 'a', { healthResults: [{ alive: true, consecutiveFailures: 0, firstSuccess: NOW, lastSuccess: NOW, lastFailure: null, lastFailureCause: null }] })] });
+  const healthy = state({ apps: [web], agents: [agent('a')], instances: [instance('old', web, 'a', { configVersion: 'old', healthResults: alive }), instance('new', web, 'a', { healthResults: [{ alive: true, consecutiveFailures: 0, firstSuccess: NOW, lastSuccess: NOW, lastFailure: null, lastFailureCause: null }] })] });
   assert.deepEqual(reconcile(healthy, context()).stop.map((i) => i.taskId), ['old']);
 });

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { DiscoverySnapshot } from '../../events/types.ts';
 import { SNAPSHOT_PATH } from '../../events/client.ts';
-import { deploymentJson, discoveryApp, discoveryTask } from '../core/marathon-json.ts';
+import { discoveryApp, discoveryTask } from '../core/marathon-json.ts';
 import type { ApiContext } from './context.ts';
 
 export const CORRAL_VERSION = '0.1.0';
@@ -23,8 +23,6 @@ export function registerInfoRoutes(server: FastifyInstance, context: ApiContext)
     http_config: { http_port: Number(context.advertised.split(':').at(-1)) },
     event_subscriber: null,
   }));
-
-  server.get('/v2/deployments', async () => [...state.current.deployments.values()].map(deploymentJson));
 
   // The discovery view and the event id it is consistent with: both read in one tick.
   server.get(SNAPSHOT_PATH, async (): Promise<DiscoverySnapshot> => {

@@ -3,6 +3,7 @@ import { ApiError } from '../errors.ts';
 import type { ApiContext } from './context.ts';
 import { registerAgentRoutes } from './agents.ts';
 import { registerAppRoutes } from './apps.ts';
+import { registerDeploymentRoutes } from './deployments.ts';
 import { registerEventRoutes } from './events.ts';
 import { registerInfoRoutes } from './info.ts';
 import { registerTaskRoutes } from './tasks.ts';
@@ -44,6 +45,7 @@ export function buildServer(context: ApiContext): FastifyInstance {
   app.setNotFoundHandler((request, reply) => reply.code(404).send({ message: `Unknown path ${request.method} ${request.url.split('?')[0]}` }));
   registerAppRoutes(app, context);
   registerTaskRoutes(app, context);
+  registerDeploymentRoutes(app, context);
   registerEventRoutes(app, context);
   registerAgentRoutes(app, context);
   registerInfoRoutes(app, context);

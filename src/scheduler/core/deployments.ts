@@ -22,7 +22,38 @@ export function planDeployment(
     affectedApps: [appId],
     currentStep: 0,
     targets: { [appId]: next?.instances ?? 0 },
+    original: { [appId]: previous ?? null },
+    startedAt: version,
   };
+}
+
+/**
+ * Beyond Marathon (its most-requested missing feature): deployments running longer than their
+ * timeout — the app's deploymentTimeoutSeconds, else the scheduler's --deployment-timeout (0 = none).
+ */
+export function overdueDeployments(state: ClusterState, nowMs: number, defaultTimeoutMs: number): Deployment[] {
+  return [...state.deployments.values()].filter((d) => {
+    const own = d.affectedApps.map((id) => state.apps.get(id)?.deploymentTimeoutSeconds).find((s) => s !== undefined);
+    const timeoutMs = own !== undefined ? own * 1000 : defaultTimeoutMs;
+    return timeoutMs > 0 && nowMs - Date.parse(d.startedAt) > timeoutMs;
+  });
+}
+
+/** Whether a failing deployment rolls back: any affected app (as it is now, or was) asked for it. */
+export function rollsBackOnFailure(deployment: Deployment, state: ClusterState): boolean {
+  return deployment.affectedApps.some((id) => (state.apps.get(id) ?? deployment.original[id])?.rollbackOnDeploymentFailure === true);
+}
+
+/** What an unfinished deployment still waits for, in words, for its failure reason. */
+export function describeProgress(deployment: Deployment, state: ClusterState): string {
+  return Object.entries(deployment.targets)
+    .map(([appId, target]) => {
+      const app = state.apps.get(appId);
+      const instances = [...state.instances.values()].filter((i) => i.appId === appId);
+      const ready = instances.filter((i) => i.goal === 'running' && app !== undefined && i.configVersion === app.versionInfo.lastConfigChangeAt && isReady(i, app)).length;
+      return `${appId}: ${ready} of ${target} instances ready, ${instances.length - ready} others still there`;
+    })
+    .join('; ');
 }
 
 /** Done when every affected app has exactly its target of running (and healthy, where checked), current instances and nothing else. */

@@ -1,5 +1,6 @@
 import type { AppDefinition, ClusterState, Instance } from '../types.ts';
 import { isReady } from './health.ts';
+import { upgradeStep } from './rolling-upgrade.ts';
 import { isDelayed, type LaunchDelay } from './launch-delay.ts';
 import { place, type LaunchRequest, type Unplaced } from './placement.ts';
 
@@ -60,21 +61,20 @@ export function reconcile(state: ClusterState, context: ReconcileContext): Evalu
     const outdated = current.filter(movable);
     // An unreachable instance still counts until its app's inactiveAfterSeconds have passed.
     const active = fresh.filter((i) => unreachable(i) === 'reachable' || unreachable(i) === 'unreachable');
-    if (active.length < app.instances) {
+    const upgrade = upgradeStep(app, active, outdated, (i) => isReady(i, app), (instances) => pickForKill(instances, instances.length, app));
+    stop.push(...upgrade.stop);
+    const missing = Math.min(app.instances - active.length, upgrade.maxLaunch);
+    if (missing > 0) {
       const delay = context.launchDelays.get(app.id);
       if (isDelayed(delay, app, context.nowMs)) {
-        delayed.push({ appId: app.id, count: app.instances - active.length, reason: `launch delayed ${Math.ceil(((delay?.until ?? 0) - context.nowMs) / 1000)} s more (backoff after task failures)` });
+        delayed.push({ appId: app.id, count: missing, reason: `launch delayed ${Math.ceil(((delay?.until ?? 0) - context.nowMs) / 1000)} s more (backoff after task failures)` });
       } else if (budget > 0) {
-        const count = Math.min(budget, app.instances - active.length);
+        const count = Math.min(budget, missing);
         budget -= count;
         requests.push(launchRequest(app, count));
       }
     }
     if (active.length > app.instances) stop.push(...pickForKill(active.filter((i) => unreachable(i) === 'reachable'), active.length - app.instances, app));
-    // Replacement of a changed configuration: old instances go once the new ones all run.
-    // (The minimumHealthCapacity/maximumOverCapacity arithmetic comes with deployments proper.)
-    const runningFresh = active.filter((i) => isReady(i, app)).length;
-    if (outdated.length > 0 && runningFresh >= app.instances) stop.push(...outdated);
   }
   const agents = [...state.agents.values()].filter((a) => context.connectedAgents.has(a.id) && a.draining !== true);
   const { placements, unplaced } = place(requests, agents, state.instances.values());

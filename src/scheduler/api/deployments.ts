@@ -1,0 +1,26 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { failDeployment, type DeploymentChange } from '../core/deployment-changes.ts';
+import { deploymentJson } from '../core/marathon-json.ts';
+import type { ApiContext } from './context.ts';
+
+export function registerDeploymentRoutes(server: FastifyInstance, { state }: ApiContext): void {
+  server.get('/v2/deployments', async () => [...state.current.deployments.values()].map(deploymentJson));
+
+  // COMPAT(marathon): DELETE rolls the deployment back (a new deployment, 200); with force=true
+  // it only stops it where it is (202).
+  server.delete('/v2/deployments/:id', async (request, reply) => {
+    const { id } = request.params as { id: string };
+    const force = (request.query as { force?: string }).force === 'true';
+    const now = new Date().toISOString();
+    const change = await state.transact<DeploymentChange>((s) => {
+      const result = failDeployment(s, id, force ? 'stopped by request (force=true)' : 'rolled back by request', !force, {
+        now, deploymentId: randomUUID(), force: false, clientIp: request.ip, uri: request.url,
+      });
+      return result.ok ? { ops: result.ops, events: result.events, result } : { ops: [], events: [], result };
+    });
+    if (!change.ok) throw change.error;
+    if (force || change.rollback === undefined) return reply.code(202).send();
+    return reply.header('Marathon-Deployment-Id', change.rollback.id).send({ deploymentId: change.rollback.id, version: now });
+  });
+}

@@ -1,0 +1,46 @@
+import type { ClusterEvent } from '../../events/types.ts';
+import { ApiError } from '../errors.ts';
+import type { ClusterState, Deployment, StateOp } from '../types.ts';
+import { removeApp, writeApp, type ChangeContext } from './app-changes.ts';
+import { appDefinitionJson } from './marathon-json.ts';
+import { applyOps } from './state-ops.ts';
+
+export type DeploymentChange =
+  | { ok: true; ops: StateOp[]; events: ClusterEvent[]; rollback: Deployment | undefined }
+  | { ok: false; error: ApiError };
+
+export const deploymentNotFound = (id: string): ApiError => new ApiError(404, 'ERR_SCHED_DEPLOYMENT_NOT_FOUND', `DeploymentPlan ${id} does not exist`);
+
+/**
+ * Ends a deployment with deployment_failed and, when asked, rolls it back: every affected app
+ * returns to what it was before (a new deployment), or is removed if it did not exist.
+ */
+export function failDeployment(state: ClusterState, deploymentId: string, reason: string, rollBack: boolean, context: ChangeContext): DeploymentChange {
+  const deployment = state.deployments.get(deploymentId);
+  if (deployment === undefined) return { ok: false, error: deploymentNotFound(deploymentId) };
+  const ops: StateOp[] = [{ op: 'del', coll: 'deployments', key: deploymentId }];
+  const events: ClusterEvent[] = [{ eventType: 'deployment_failed', timestamp: context.now, id: deploymentId, plan: deployment.plan, reason }];
+  if (!rollBack) return { ok: true, ops, events, rollback: undefined };
+  let after = applyOps(state, ops);
+  let rollback: Deployment | undefined;
+  for (const appId of deployment.affectedApps) {
+    const original = deployment.original[appId];
+    const current = after.apps.get(appId);
+    if (original === undefined) continue;
+    const change = original === null
+      ? current === undefined ? undefined : removeApp(after, appId, context)
+      : writeApp(after, withoutVersion(appDefinitionJson(original)), 'replace', context, appId);
+    if (change === undefined) continue;
+    if (!change.ok) return change;
+    ops.push(...change.ops);
+    events.push(...change.events);
+    after = applyOps(after, change.ops);
+    rollback = change.deployment;
+  }
+  return { ok: true, ops, events, rollback };
+}
+
+function withoutVersion(app: Record<string, unknown>): Record<string, unknown> {
+  const { version: _version, versionInfo: _info, ports: _ports, ...rest } = app;
+  return rest;
+}
