@@ -10,6 +10,8 @@ import { buildServer } from './api/server.ts';
 import { EventBus } from './event-bus.ts';
 import { Orchestrator } from './orchestrator.ts';
 import { SchedulerState } from './state.ts';
+import { SchedulerMetrics } from './scheduler-metrics.ts';
+import { sampleScheduler } from './api/metrics.ts';
 import { FileStore } from './store/file-store.ts';
 
 export interface SchedulerConfig {
@@ -47,9 +49,10 @@ export async function startScheduler(settings: Settings): Promise<Service> {
   const links = new AgentLinks(logger, heartbeatMs(config.agentTimeoutMs), () => orchestrator.trigger());
   // Agents known from before the restart get one agent timeout to come back, like new ones.
   for (const agentId of state.current.agents.keys()) links.seen(agentId);
-  const orchestrator = new Orchestrator(state, links, logger, { agentTimeoutMs: config.agentTimeoutMs, deploymentTimeoutMs: config.deploymentTimeoutMs, heartbeatIntervalMs: heartbeatMs(config.agentTimeoutMs) });
+  const orchestrator = new Orchestrator(state, links, logger, { metrics: () => metrics, agentTimeoutMs: config.agentTimeoutMs, deploymentTimeoutMs: config.deploymentTimeoutMs, heartbeatIntervalMs: heartbeatMs(config.agentTimeoutMs) });
   const startedAt = new Date().toISOString();
-  const context = { state, bus, links, orchestrator, logger, advertised: formatHostPort(config.listen), startedAt };
+  const metrics: SchedulerMetrics = new SchedulerMetrics({ collect: () => sampleScheduler(context) });
+  const context = { state, bus, links, orchestrator, logger, advertised: formatHostPort(config.listen), startedAt, metrics };
   const server = buildServer(context);
   await server.listen({ host: config.listen.host, port: config.listen.port });
   const address = server.server.address();

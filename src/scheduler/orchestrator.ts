@@ -11,6 +11,7 @@ import { applyOps } from './core/state-ops.ts';
 import { reconcile } from './core/reconcile.ts';
 import { delayAfterFailure, type LaunchDelay } from './core/launch-delay.ts';
 import type { Unplaced } from './core/placement.ts';
+import type { SchedulerMetrics } from './scheduler-metrics.ts';
 import type { SchedulerState } from './state.ts';
 import type { AppDefinition, Instance, StateOp } from './types.ts';
 
@@ -18,6 +19,8 @@ import type { AppDefinition, Instance, StateOp } from './types.ts';
 const MAX_LAUNCHES_PER_EVALUATION = 500;
 
 export interface OrchestratorOptions {
+  /** Counters for /metrics (made after the orchestrator, hence a getter). */
+  metrics: () => SchedulerMetrics;
   agentTimeoutMs: number;
   /** Deployments still running after this long fail (0 = never); apps may set their own. */
   deploymentTimeoutMs: number;
@@ -142,6 +145,7 @@ export class Orchestrator {
   /** Applies an agent's status updates, in order, in one transaction. */
   async status(agentId: string, updates: readonly TaskStatusUpdate[]): Promise<void> {
     this.#links.seen(agentId);
+    this.#options.metrics().statusUpdates(updates.length);
     const now = new Date().toISOString();
     const changes = await this.#state.transact((state) => {
       let current = state;
@@ -169,6 +173,7 @@ export class Orchestrator {
   }
 
   async #evaluate(): Promise<void> {
+    const started = performance.now();
     const now = new Date().toISOString();
     const connectedAgents = this.#links.connected();
     const evaluation = await this.#state.transact((state) => {
@@ -201,6 +206,7 @@ export class Orchestrator {
       return { ops, events, result: evaluation };
     });
     this.#unplaced = evaluation.unplaced;
+    this.#options.metrics().evaluation((performance.now() - started) / 1000, evaluation.launch.length, evaluation.stop.length + evaluation.expunge.length);
     const state = this.#state.current;
     for (const instance of evaluation.launch) this.#launch(instance, state.apps.get(instance.appId));
     this.#sendKills(state.instances.values());

@@ -55,3 +55,54 @@ test('placement charges each role separately and takes reserved resources first'
   const full = place([request({ cpus: 1, roles: ['prod'], portCount: 0 })], [a], [holder]);
   assert.equal(full.unplaced[0]?.reason, 'insufficient cpus on 1 of 1 agents');
 });
+
+test('placement: constraints', async (t) => {
+  const web = app({ id: '/web' });
+  const on = (id: string, attributes: Record<string, string>, resources?: string): ReturnType<typeof agent> => ({ ...agent(id, resources), attributes });
+  const [a1, a2, b1] = [on('a1', { rack: 'r1' }), on('a2', { rack: 'r1' }), on('b1', { rack: 'r2' })];
+  const cases: Array<{ name: string; request: LaunchRequest; agents: ReturnType<typeof agent>[]; instances?: ReturnType<typeof instance>[]; placed: string[]; unplaced?: string; refusals?: Record<string, number> }> = [
+    { name: 'UNIQUE hostname: one per agent, then why not', request: request({ count: 3, constraints: [['hostname', 'UNIQUE']] }), agents: [agent('a'), agent('b')], placed: ['a', 'b'], unplaced: 'UNIQUE hostname on 2 of 2 agents', refusals: { 'UNIQUE hostname': 2 } },
+    {
+      name: 'resource and constraint refusals are counted per agent',
+      request: request({ count: 1, cpus: 2, constraints: [['hostname', 'UNIQUE']] }),
+      agents: [agent('a', 'cpus:1;mem:4096;ports:[31000-31009]'), agent('b'), agent('c')],
+      instances: [instance('t1', web, 'b'), instance('t2', web, 'c')],
+      placed: [],
+      unplaced: 'insufficient cpus on 1 of 3 agents, UNIQUE hostname on 2 of 3 agents',
+      refusals: { 'insufficient cpus': 1, 'UNIQUE hostname': 2 },
+    },
+    { name: 'GROUP_BY rack: the least-used rack first', request: request({ count: 3, constraints: [['rack', 'GROUP_BY']] }), agents: [a1, a2, b1], placed: ['a1', 'b1', 'a2'] },
+    { name: 'GROUP_BY rack counts running instances', request: request({ count: 2, constraints: [['rack', 'GROUP_BY']] }), agents: [a1, a2, b1], instances: [instance('t1', web, 'a1')], placed: ['b1', 'a2'] },
+    { name: 'CLUSTER rack without a value: the first placement pins it', request: request({ count: 3, constraints: [['rack', 'CLUSTER']] }), agents: [a1, b1, a2], placed: ['a1', 'a2', 'a1'] },
+    { name: 'CLUSTER rack without a value: a running instance pins it', request: request({ count: 2, constraints: [['rack', 'CLUSTER']] }), agents: [a1, a2, b1], instances: [instance('t1', web, 'b1')], placed: ['b1', 'b1'] },
+    { name: 'CLUSTER rack r2', request: request({ count: 1, constraints: [['rack', 'CLUSTER', 'r2']] }), agents: [a1, a2, b1], placed: ['b1'] },
+    { name: 'MAX_PER rack 1', request: request({ count: 3, constraints: [['rack', 'MAX_PER', '1']] }), agents: [a1, a2, b1], placed: ['a1', 'b1'], unplaced: 'MAX_PER rack:1 on 3 of 3 agents' },
+    { name: 'LIKE and UNLIKE together', request: request({ count: 2, constraints: [['rack', 'LIKE', 'r[0-9]'], ['hostname', 'UNLIKE', 'a1']] }), agents: [a1, a2, b1, agent('bare')], placed: ['a2', 'b1'] },
+    { name: 'IS rack r2 on a full agent', request: request({ count: 1, cpus: 8, constraints: [['rack', 'IS', 'r2']] }), agents: [a1, b1], placed: [], unplaced: 'IS rack:r2 on 1 of 2 agents, insufficient cpus on 1 of 2 agents' },
+    { name: 'other apps\' instances do not count', request: request({ count: 1, constraints: [['hostname', 'UNIQUE']] }), agents: [agent('a')], instances: [instance('o1', app({ id: '/other' }), 'a')], placed: ['a'] },
+  ];
+  for (const c of cases) {
+    await t.test(c.name, () => {
+      const result = place([c.request], c.agents, c.instances ?? []);
+      assert.deepEqual(result.placements.map((p) => p.agentId), c.placed);
+      assert.equal(result.unplaced[0]?.reason, c.unplaced);
+      if (c.refusals !== undefined) {
+        assert.deepEqual(result.unplaced[0]?.refusals, c.refusals);
+        assert.equal(result.unplaced[0]?.agentCount, c.agents.length);
+      }
+    });
+  }
+});
+
+test('placement: instances on agents not offered still count when all known agents are given', () => {
+  const web = app({ id: '/web' });
+  const on = (id: string, rack: string): ReturnType<typeof agent> => ({ ...agent(id), attributes: { rack } });
+  const [gone, a1, b1] = [on('x', 'r1'), on('a1', 'r1'), on('b1', 'r2')];
+  const running = [instance('t1', web, 'x')];
+  const req = request({ count: 2, constraints: [['rack', 'MAX_PER', '1']] });
+  assert.deepEqual(place([req], [a1, b1], running).placements.map((p) => p.agentId), ['a1', 'b1'], 'unknown agent: its rack is unknown');
+  const known = new Map([gone, a1, b1].map((a) => [a.id, a]));
+  const result = place([req], [a1, b1], running, known);
+  assert.deepEqual(result.placements.map((p) => p.agentId), ['b1']);
+  assert.equal(result.unplaced[0]?.reason, 'MAX_PER rack:1 on 2 of 2 agents');
+});

@@ -130,3 +130,17 @@ test('replacing an outdated configuration waits for the new instances to be heal
   const healthy = state({ apps: [web], agents: [agent('a')], instances: [instance('old', web, 'a', { configVersion: 'old', healthResults: alive }), instance('new', web, 'a', { healthResults: [{ alive: true, consecutiveFailures: 0, firstSuccess: NOW, lastSuccess: NOW, lastFailure: null, lastFailureCause: null }] })] });
   assert.deepEqual(reconcile(healthy, context()).stop.map((i) => i.taskId), ['old']);
 });
+
+test('scale-down stops an instance that violates a constraint before the youngest', () => {
+  const web = app({ id: '/web', instances: 2, constraints: [['hostname', 'UNIQUE']] });
+  const s = state({
+    apps: [web],
+    agents: [agent('a'), agent('b')],
+    instances: [
+      instance('a-old', web, 'a', { stagedAt: '2026-01-01T00:00:00.000Z' }),
+      instance('a-dup', web, 'a', { stagedAt: '2026-01-02T00:00:00.000Z' }),
+      instance('b-young', web, 'b', { stagedAt: '2026-01-03T00:00:00.000Z' }),
+    ],
+  });
+  assert.deepEqual(reconcile(s, context()).stop.map((i) => i.taskId), ['a-dup']);
+});

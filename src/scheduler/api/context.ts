@@ -2,6 +2,7 @@ import type { Logger } from '../../shared/log.ts';
 import type { AgentLinks } from '../agent-links.ts';
 import type { EventBus } from '../event-bus.ts';
 import type { Orchestrator } from '../orchestrator.ts';
+import type { SchedulerMetrics } from '../scheduler-metrics.ts';
 import type { SchedulerState } from '../state.ts';
 
 /** What the API routes need of the scheduler. */
@@ -14,4 +15,5 @@ export interface ApiContext {
   /** `host:port` this scheduler serves on (it is its own leader until HA lands). */
   advertised: string;
   startedAt: string;
+  metrics: SchedulerMetrics;
 }

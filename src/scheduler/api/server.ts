@@ -6,6 +6,8 @@ import { registerAppRoutes } from './apps.ts';
 import { registerDeploymentRoutes } from './deployments.ts';
 import { registerEventRoutes } from './events.ts';
 import { registerInfoRoutes } from './info.ts';
+import { registerMasterStateRoutes } from './master-state.ts';
+import { registerMetricsRoutes } from './metrics.ts';
 import { registerTaskRoutes } from './tasks.ts';
 
 const BODY_LIMIT = 1024 * 1024;
@@ -49,5 +51,7 @@ export function buildServer(context: ApiContext): FastifyInstance {
   registerEventRoutes(app, context);
   registerAgentRoutes(app, context);
   registerInfoRoutes(app, context);
+  registerMasterStateRoutes(app, context);
+  registerMetricsRoutes(app, context);
   return app;
 }

@@ -3,6 +3,7 @@ import type { ValidationDetail } from '../errors.ts';
 import type { AppDefinition } from '../types.ts';
 import { normalizeAppId } from './app-id.ts';
 import { checkAppJson } from './app-schema.ts';
+import { checkConstraints } from './constraints.ts';
 import { assignServicePorts } from './service-ports.ts';
 
 export type AppResult = { ok: true; app: AppDefinition } | { ok: false; details: ValidationDetail[] };
@@ -27,6 +28,7 @@ export function buildApp(body: unknown, context: AppContext, idFromPath?: string
     portDefinitions?: PortDefinition[];
     ports?: number[];
     uris?: string[];
+    constraints: string[][];
   };
   const { id, error } = normalizeAppId(idFromPath ?? raw.id);
   if (error !== undefined) return { ok: false, details: [{ path: '/id', errors: [error] }] };
@@ -48,7 +50,9 @@ export function buildApp(body: unknown, context: AppContext, idFromPath?: string
   if (raw.requirePorts && ports.ports.some((p) => p.port === 0)) {
     return { ok: false, details: [{ path: '/requirePorts', errors: ['requirePorts needs fixed ports'] }] };
   }
+  const constraints = checkConstraints(raw.constraints);
   const problems = [
+    ...constraints.details,
     ...checkHealthChecks(raw.healthChecks, ports.ports.length),
     ...checkFetch(raw.fetch, raw.uris),
     ...checkUnreachableStrategy(raw.unreachableStrategy),
@@ -71,7 +75,7 @@ export function buildApp(body: unknown, context: AppContext, idFromPath?: string
       ...check,
       ...(check.protocol !== 'COMMAND' && check.port === undefined && check.portIndex === undefined ? { portIndex: 0 } : {}),
     })),
-    constraints: [],
+    constraints: constraints.constraints,
     // COMPAT(marathon): legacy `uris` are fetched like `fetch` entries with Marathon's defaults.
     fetch: raw.uris !== undefined ? raw.uris.map((uri) => ({ uri, extract: true, executable: false, cache: false })) : raw.fetch,
     unreachableStrategy: raw.unreachableStrategy,
@@ -83,6 +87,8 @@ export function buildApp(body: unknown, context: AppContext, idFromPath?: string
     killSelection: raw.killSelection,
     upgradeStrategy: raw.upgradeStrategy,
     ...(raw.user !== undefined ? { user: raw.user } : {}),
+    ...(raw.deploymentTimeoutSeconds !== undefined ? { deploymentTimeoutSeconds: raw.deploymentTimeoutSeconds } : {}),
+    ...(raw.rollbackOnDeploymentFailure !== undefined ? { rollbackOnDeploymentFailure: raw.rollbackOnDeploymentFailure } : {}),
     version: context.now,
     versionInfo: { lastScalingAt: context.now, lastConfigChangeAt: context.now },
   };
@@ -96,8 +102,9 @@ export function buildApp(body: unknown, context: AppContext, idFromPath?: string
 
 /** Everything that shapes a launched task: a difference means instances must be replaced. */
 function taskShape(app: AppDefinition): string {
-  const { cmd, args, cpus, mem, disk, env, labels, portDefinitions, user, acceptedResourceRoles, requirePorts, fetch, healthChecks } = app;
-  return JSON.stringify([cmd, args, cpus, mem, disk, env, labels, portDefinitions, user, acceptedResourceRoles, requirePorts, fetch, healthChecks]);
+  const { cmd, args, cpus, mem, disk, env, labels, portDefinitions, user, acceptedResourceRoles, requirePorts, fetch, healthChecks, constraints } = app;
+  // COMPAT(marathon): new constraints are a new configuration: instances are replaced under them.
+  return JSON.stringify([cmd, args, cpus, mem, disk, env, labels, portDefinitions, user, acceptedResourceRoles, requirePorts, fetch, healthChecks, constraints]);
 }
 
 function checkHealthChecks(checks: AppDefinition['healthChecks'], portCount: number): ValidationDetail[] {

@@ -55,6 +55,9 @@ export const APP_SCHEMA = {
       },
     },
     user: { type: 'string' },
+    // Corral's extensions (Marathon has neither): see docs/scheduler.md.
+    deploymentTimeoutSeconds: { type: 'number', exclusiveMinimum: 0 },
+    rollbackOnDeploymentFailure: { type: 'boolean' },
     executor: { type: 'string', maxLength: 0 },
     container: { type: 'null' },
     healthChecks: {
@@ -80,7 +83,8 @@ export const APP_SCHEMA = {
       },
     },
     readinessChecks: notYet('readiness checks: issue #4'),
-    constraints: notYet('constraints: issue #4'),
+    // Operators and values are checked in core/constraints.ts, for Marathon's messages.
+    constraints: { type: 'array', default: [], items: { type: 'array', items: { type: 'string' } } },
     dependencies: notYet('dependencies: issue #4'),
     fetch: {
       type: 'array',

@@ -1,4 +1,5 @@
 import type { AgentRecord, Instance } from '../types.ts';
+import { ConstraintTracker, oldestFirst, type Constraint } from './constraints.ts';
 
 /** Instances of one app still to be placed, with what each needs. */
 export interface LaunchRequest {
@@ -13,6 +14,8 @@ export interface LaunchRequest {
   fixedPorts?: number[];
   /** Roles whose resources may be used (`*` = unreserved). */
   roles: string[];
+  /** The app's placement constraints (Marathon's `[field, operator, value?]`). */
+  constraints?: readonly Constraint[];
 }
 
 /** What one instance holds of one scalar resource of one role. */
@@ -33,7 +36,16 @@ export interface Placement {
 export interface Unplaced {
   appId: string;
   count: number;
+  /** `insufficient cpus on 1 of 3 agents, UNIQUE hostname on 2 of 3 agents` */
   reason: string;
+  /**
+   * Why each agent refused the last instance tried, as counts by reason (`insufficient cpus`,
+   * `insufficient ports`, `UNIQUE hostname`, `MAX_PER rack:2`…); one reason per agent, so
+   * the counts add up to `agentCount`. Absent when no agent was tried (none connected, backoff).
+   */
+  refusals?: Record<string, number>;
+  /** The agents that were considered. */
+  agentCount?: number;
 }
 
 export interface PlacementResult {
@@ -53,17 +65,26 @@ const SCALARS = ['cpus', 'mem', 'disk'] as const;
 const key = (name: string, role: string): string => `${name}(${role})`;
 
 /**
- * Places instances on agents with enough free cpus, mem, disk and host ports. Spreads an app
- * across agents (fewest instances of that app first, then most free cpus, then agent id) so
- * that losing one agent loses as few instances as possible. Deterministic: same input, same plan.
+ * Places instances on agents that meet the app's constraints and have enough free cpus, mem,
+ * disk and host ports. Spreads an app across agents (least-used GROUP_BY groups first, then
+ * fewest instances of that app, then most free cpus, then agent id) so that losing one agent
+ * loses as few instances as possible. Deterministic: same input, same plan.
+ *
+ * `knownAgents` (default: `agents`) is where the constraints look up the hostname and attributes
+ * of the agents that the app's current instances run on; pass every registered agent so that
+ * instances on agents not offered for placement (disconnected, draining) still count.
  */
 export function place(
   requests: readonly LaunchRequest[],
   agents: readonly AgentRecord[],
   instances: Iterable<Instance>,
+  knownAgents: ReadonlyMap<string, AgentRecord> = new Map(agents.map((a) => [a.id, a])),
 ): PlacementResult {
   const free = new Map(agents.map((agent): [string, Free] => [agent.id, { agent, used: new Map(), usedPorts: new Set(), perApp: new Map() }]));
+  // The current instances of constrained apps, for their constraint trackers.
+  const constrained = new Map(requests.filter((r) => (r.constraints?.length ?? 0) > 0).map((r): [string, Instance[]] => [r.appId, []]));
   for (const instance of instances) {
+    constrained.get(instance.appId)?.push(instance);
     const slot = free.get(instance.agentId);
     if (slot === undefined) continue;
     for (const port of instance.ports) slot.usedPorts.add(port);
@@ -74,22 +95,41 @@ export function place(
   const placements: Placement[] = [];
   const unplaced: Unplaced[] = [];
   for (const request of requests) {
+    const current = constrained.get(request.appId);
+    // Oldest first, so that CLUSTER without a value pins to where the app has been longest.
+    const tracker = current === undefined
+      ? undefined
+      : new ConstraintTracker(request.constraints ?? [], current.sort(oldestFirst), knownAgents);
     for (let placed = 0; placed < request.count; placed += 1) {
-      const refusals: string[] = [];
-      let best: { slot: Free; ports: number[] } | undefined;
+      const refusals = new Map<string, number>();
+      const refuse = (reason: string): void => void refusals.set(reason, (refusals.get(reason) ?? 0) + 1);
+      let best: { slot: Free; ports: number[]; load: number } | undefined;
       for (const slot of free.values()) {
-        const fit = fits(slot, request);
-        if (typeof fit === 'string') {
-          refusals.push(fit);
+        // Constraints first: they are cheaper than a port scan and do not go away as tasks end.
+        const allowed = tracker?.check(slot.agent) ?? true;
+        if (allowed !== true) {
+          refuse(allowed);
           continue;
         }
-        if (best === undefined || better(slot, best.slot, request)) best = { slot, ports: fit };
+        const fit = fits(slot, request);
+        if (typeof fit === 'string') {
+          refuse(`insufficient ${fit}`);
+          continue;
+        }
+        const load = tracker?.groupLoad(slot.agent) ?? 0;
+        if (best === undefined || load < best.load || (load === best.load && better(slot, best.slot, request))) best = { slot, ports: fit, load };
       }
       if (best === undefined) {
-        unplaced.push({ appId: request.appId, count: request.count - placed, reason: summarize(refusals, agents.length) });
+        unplaced.push({
+          appId: request.appId,
+          count: request.count - placed,
+          reason: summarize(refusals, agents.length),
+          ...(agents.length > 0 ? { refusals: Object.fromEntries(refusals), agentCount: agents.length } : {}),
+        });
         break;
       }
       const { slot, ports } = best;
+      tracker?.record(slot.agent);
       for (const port of ports) slot.usedPorts.add(port);
       slot.perApp.set(request.appId, (slot.perApp.get(request.appId) ?? 0) + 1);
       const allocation = SCALARS.flatMap((name) => take(slot, name, request[name], request.roles));
@@ -159,10 +199,8 @@ function better(candidate: Free, current: Free, request: LaunchRequest): boolean
   return candidate.agent.id < current.agent.id;
 }
 
-/** `insufficient cpus on 2 of 3 agents, ports on 1 of 3 agents`, or `no agents`. */
-function summarize(refusals: string[], agentCount: number): string {
+/** `insufficient cpus on 2 of 3 agents, UNIQUE hostname on 1 of 3 agents`, or `no agents…`. */
+function summarize(refusals: ReadonlyMap<string, number>, agentCount: number): string {
   if (agentCount === 0) return 'no agents are connected';
-  const counts = new Map<string, number>();
-  for (const r of refusals) counts.set(r, (counts.get(r) ?? 0) + 1);
-  return `insufficient ${[...counts].map(([name, n]) => `${name} on ${n} of ${agentCount} agents`).join(', ')}`;
+  return [...refusals].map(([reason, n]) => `${reason} on ${n} of ${agentCount} agents`).join(', ');
 }

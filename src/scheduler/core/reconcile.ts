@@ -1,4 +1,5 @@
-import type { AppDefinition, ClusterState, Instance } from '../types.ts';
+import type { AgentRecord, AppDefinition, ClusterState, Instance } from '../types.ts';
+import { violations } from './constraints.ts';
 import { isReady } from './health.ts';
 import { upgradeStep } from './rolling-upgrade.ts';
 import { isDelayed, type LaunchDelay } from './launch-delay.ts';
@@ -61,7 +62,7 @@ export function reconcile(state: ClusterState, context: ReconcileContext): Evalu
     const outdated = current.filter(movable);
     // An unreachable instance still counts until its app's inactiveAfterSeconds have passed.
     const active = fresh.filter((i) => unreachable(i) === 'reachable' || unreachable(i) === 'unreachable');
-    const upgrade = upgradeStep(app, active, outdated, (i) => isReady(i, app), (instances) => pickForKill(instances, instances.length, app));
+    const upgrade = upgradeStep(app, active, outdated, (i) => isReady(i, app), (instances) => pickForKill(instances, instances.length, app, state.agents));
     stop.push(...upgrade.stop);
     const missing = Math.min(app.instances - active.length, upgrade.maxLaunch);
     if (missing > 0) {
@@ -74,10 +75,10 @@ export function reconcile(state: ClusterState, context: ReconcileContext): Evalu
         requests.push(launchRequest(app, count));
       }
     }
-    if (active.length > app.instances) stop.push(...pickForKill(active.filter((i) => unreachable(i) === 'reachable'), active.length - app.instances, app));
+    if (active.length > app.instances) stop.push(...pickForKill(active.filter((i) => unreachable(i) === 'reachable'), active.length - app.instances, app, state.agents));
   }
   const agents = [...state.agents.values()].filter((a) => context.connectedAgents.has(a.id) && a.draining !== true);
-  const { placements, unplaced } = place(requests, agents, state.instances.values());
+  const { placements, unplaced } = place(requests, agents, state.instances.values(), state.agents);
   const launch = placements.map((p): Instance => {
     const app = state.apps.get(p.appId) as AppDefinition;
     return {
@@ -124,14 +125,19 @@ function launchRequest(app: AppDefinition, count: number): LaunchRequest {
     portCount: app.portDefinitions.length,
     ...(app.requirePorts ? { fixedPorts: app.portDefinitions.map((p) => p.port) } : {}),
     roles: app.acceptedResourceRoles ?? ['*'],
+    constraints: app.constraints,
   };
 }
 
-/** Not-yet-running instances go first, then by killSelection on stagedAt. */
-function pickForKill(instances: Instance[], count: number, app: AppDefinition): Instance[] {
+/** Not-yet-running instances go first, then those violating a constraint, then by killSelection on stagedAt. */
+function pickForKill(instances: Instance[], count: number, app: AppDefinition, agents: ReadonlyMap<string, AgentRecord>): Instance[] {
   const youngestFirst = app.killSelection === 'YOUNGEST_FIRST';
+  const violating = app.constraints.length > 0 ? violations(app, instances, agents) : new Set<string>();
   return [...instances]
     .sort((a, b) => {
+      const badA = violating.has(a.taskId) ? 0 : 1;
+      const badB = violating.has(b.taskId) ? 0 : 1;
+      if (badA !== badB) return badA - badB;
       const runningA = a.state === 'TASK_RUNNING' ? 1 : 0;
       const runningB = b.state === 'TASK_RUNNING' ? 1 : 0;
       if (runningA !== runningB) return runningA - runningB;

@@ -1,0 +1,134 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { after, test } from 'node:test';
+import { request } from 'undici';
+import type { PartProcess } from '../../src/cli/child-process.ts';
+import { formatPortRanges } from '../../src/scheduler/core/mesos-state.ts';
+import { freePort, startPart, tempDir } from '../support/parts.ts';
+import { waitFor } from '../support/wait.ts';
+
+const MARKER = `corral-mesos-state-${randomUUID()}`;
+const dir = tempDir('corral-mesos-state-');
+const running: PartProcess[] = [];
+
+after(async () => {
+  for (const part of running) part.child.kill('SIGTERM');
+  await Promise.all(running.map((p) => p.exited));
+  let strays = '';
+  try {
+    strays = execFileSync('pgrep', ['-f', MARKER]).toString();
+  } catch {
+    // nothing matched
+  }
+  if (process.env.KEEP !== '1') rmSync(dir, { recursive: true, force: true });
+  assert.equal(strays, '', 'no task process outlives its agent');
+});
+
+async function call(base: string, method: string, path: string, body?: unknown) {
+  const response = await request(`${base}${path}`, { method: method as 'GET', ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  const text = await response.body.text();
+  const json = String(response.headers['content-type']).startsWith('application/json') ? JSON.parse(text) : undefined;
+  return { status: response.statusCode, headers: response.headers, text, json: json as Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+const NOT_REGISTERED = 'the /master and /metrics routes are not registered: in src/scheduler/api/server.ts add '
+  + '`registerMasterStateRoutes(app, context);` and `registerMetricsRoutes(app, context);` (imports from ./master-state.ts and ./metrics.ts)';
+
+test('a real scheduler and agent: Mesos-DNS can read /master/state, Prometheus /metrics', async () => {
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  running.push(await startPart('scheduler', ['scheduler', '--listen', `127.0.0.1:${port}`, '--data-dir', `${dir}/scheduler`], dir));
+  const portsBase = 20000 + 1000 * Math.floor(Math.random() * 10);
+  running.push(await startPart('agent', ['agent', '--master', base, '--ip', '127.0.0.11', '--hostname', 'node-a', '--work-dir', `${dir}/agent`, '--resources', `cpus:2;mem:1024;ports:[${portsBase}-${portsBase + 99}]`], dir));
+
+  const probe = await call(base, 'GET', '/master/state.json');
+  assert.notEqual(probe.status, 404, NOT_REGISTERED);
+  assert.notEqual((await call(base, 'GET', '/metrics')).status, 404, NOT_REGISTERED);
+
+  const posted = await call(base, 'POST', '/v2/apps', {
+    id: '/itest/mesos/web',
+    cmd: `sleep 1000; : ${MARKER}`,
+    cpus: 0.1,
+    mem: 16,
+    labels: { team: 'core' },
+    portDefinitions: [{ port: 0, name: 'http', protocol: 'tcp' }, { port: 0, protocol: 'udp,tcp' }],
+  });
+  assert.equal(posted.status, 201, posted.text);
+  const [task] = await waitFor('the task to run', async () => {
+    const { json } = await call(base, 'GET', '/v2/apps/itest/mesos/web/tasks');
+    return json.tasks.length === 1 && json.tasks[0].state === 'TASK_RUNNING' ? json.tasks : undefined;
+  });
+  // Connected means heard from lately: wait for the agent to show active before comparing bodies.
+  const stateJson = await waitFor('the agent to show active', async () => {
+    const { status, json } = await call(base, 'GET', '/master/state.json');
+    assert.equal(status, 200);
+    return json.slaves[0]?.active === true ? json : undefined;
+  });
+  const frameworkId = (await call(base, 'GET', '/v2/info')).json.frameworkId;
+
+  // What Mesos-DNS reads.
+  assert.equal(stateJson.leader, `master@127.0.0.1:${port}`);
+  assert.deepEqual(stateJson.leader_info.address, { hostname: '127.0.0.1', ip: '127.0.0.1', port });
+  assert.equal(stateJson.slaves.length, 1);
+  const [slave] = stateJson.slaves;
+  assert.equal(slave.id, task.slaveId);
+  assert.equal(slave.hostname, 'node-a');
+  assert.match(slave.pid, /^slave\(1\)@127\.0\.0\.11:\d+$/);
+  assert.equal(stateJson.frameworks.length, 1);
+  const [framework] = stateJson.frameworks;
+  assert.equal(framework.id, frameworkId);
+  assert.equal(framework.name, 'marathon');
+  assert.equal(framework.pid, `scheduler(1)@127.0.0.1:${port}`);
+  assert.equal(framework.hostname, '127.0.0.1');
+  assert.equal(framework.tasks.length, 1);
+  const [mesosTask] = framework.tasks;
+  assert.equal(mesosTask.id, task.id);
+  assert.equal(mesosTask.name, 'web.mesos.itest');
+  assert.equal(mesosTask.framework_id, frameworkId);
+  assert.equal(mesosTask.slave_id, task.slaveId);
+  assert.equal(mesosTask.state, 'TASK_RUNNING');
+  assert.equal(mesosTask.resources.ports, formatPortRanges(task.ports));
+  assert.match(mesosTask.resources.ports, /^\[\d+-\d+(, \d+-\d+)*\]$/);
+  assert.deepEqual(mesosTask.labels, [{ key: 'team', value: 'core' }]);
+  const runningStatus = mesosTask.statuses.find((s: { state: string }) => s.state === 'TASK_RUNNING');
+  assert.ok(runningStatus !== undefined, JSON.stringify(mesosTask.statuses));
+  assert.equal(typeof runningStatus.timestamp, 'number');
+  assert.ok(Math.abs(runningStatus.timestamp - Date.parse(task.startedAt) / 1000) < 0.001, 'seconds since the epoch, as Mesos');
+  assert.deepEqual(runningStatus.container_status, { network_infos: [{ ip_addresses: [{ ip_address: '127.0.0.11' }] }] });
+  assert.deepEqual(mesosTask.discovery, {
+    visibility: 'FRAMEWORK',
+    name: 'web.mesos.itest',
+    ports: { ports: [{ number: task.ports[0], name: 'http', protocol: 'tcp' }, { number: task.ports[1], protocol: 'udp' }, { number: task.ports[1], protocol: 'tcp' }] },
+  });
+
+  const alias = await call(base, 'GET', '/master/state');
+  assert.equal(alias.status, 200);
+  assert.deepEqual(alias.json, stateJson, '/master/state and /master/state.json are one document');
+
+  const redirect = await call(base, 'GET', '/master/redirect');
+  assert.equal(redirect.status, 307);
+  assert.equal(redirect.headers.location, `http://127.0.0.1:${port}`);
+
+  const metrics = await call(base, 'GET', '/metrics');
+  assert.equal(metrics.status, 200);
+  assert.match(String(metrics.headers['content-type']), /^text\/plain; version=0\.0\.4/);
+  for (const line of [
+    'corral_scheduler_apps 1',
+    'corral_scheduler_instances{state="TASK_RUNNING"} 1',
+    'corral_scheduler_agents{connection="connected"} 1',
+    'corral_scheduler_http_requests_total{method="GET",route="/master/state.json",status="200"}',
+    'corral_scheduler_http_requests_total{method="POST",route="/v2/apps",status="201"} 1',
+  ]) {
+    assert.ok(metrics.text.includes(line), `/metrics has ${line}`);
+  }
+  assert.match(metrics.text, /^process_cpu_user_seconds_total \d/m, 'process default metrics');
+  assert.match(metrics.text, /^corral_scheduler_last_event_id [1-9]\d*$/m);
+
+  assert.equal((await call(base, 'DELETE', '/v2/apps/itest/mesos/web')).status, 200);
+  await waitFor('the task to be gone from /master/state', async () => {
+    const { json } = await call(base, 'GET', '/master/state.json');
+    return json.frameworks[0].tasks.length === 0 ? true : undefined;
+  });
+});
