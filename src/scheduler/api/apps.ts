@@ -1,100 +1,211 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, appNotFound } from '../errors.ts';
-import { normalizePathId, removeApp, writeApp, type AppChange, type ChangeContext, type WriteMode } from '../core/app-changes.ts';
+import {
+  appInstancesToKill, killInstances, normalizePathId, removeApp, restartApp, versionKey, writeApp, writeApps,
+  type AppChange, type ChangeContext, type KillChange, type WriteMode,
+} from '../core/app-changes.ts';
 import { deploymentsHolding } from '../core/deployments.ts';
-import { appJson, taskJson } from '../core/marathon-json.ts';
-import type { ClusterState, Instance } from '../types.ts';
+import { matchesAppSearch, parseLabelSelectors, type LabelSelector } from '../core/label-selector.ts';
+import { appDefinitionJson, appJson, resolveAppEmbeds, taskJson, type AppEmbed } from '../core/marathon-json.ts';
+import type { ClusterState, Deployment, Instance } from '../types.ts';
 import type { ApiContext } from './context.ts';
+import type { SchedulerState } from '../state.ts';
 
-type Query = Record<string, string | string[] | undefined>;
+export type Query = Record<string, string | string[] | undefined>;
 
-const list = (value: string | string[] | undefined): string[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
-const flag = (value: string | string[] | undefined): boolean => list(value).includes('true');
+export const list = (value: string | string[] | undefined): string[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
+export const flag = (value: string | string[] | undefined): boolean => list(value).includes('true');
 
 export function instancesOf(state: ClusterState, appId: string): Instance[] {
   return [...state.instances.values()].filter((i) => i.appId === appId);
 }
 
-export function registerAppRoutes(server: FastifyInstance, context: ApiContext): void {
-  const { state } = context;
-
-  const render = (appId: string, embedTasks: boolean): Record<string, unknown> | undefined => {
-    const current = state.current;
-    const app = current.apps.get(appId);
-    if (app === undefined) return undefined;
-    return appJson(app, instancesOf(current, appId), deploymentsHolding(current, [appId]), { embedTasks });
-  };
-
-  const changeContext = (request: FastifyRequest): ChangeContext => ({
+/** The context of one change made through the API. */
+export function changeContext(request: FastifyRequest): ChangeContext {
+  return {
     now: new Date().toISOString(),
     deploymentId: randomUUID(),
     force: flag((request.query as Query).force),
     clientIp: request.ip,
     uri: request.url.split('?')[0] ?? request.url,
-  });
+  };
+}
 
-  /** Commits a change (or throws its ApiError) and sets Marathon's deployment header. */
-  const commit = async (reply: FastifyReply, compute: (s: ClusterState) => AppChange) => {
+/** COMPAT(marathon): a change that starts a deployment answers `{version, deploymentId}` with the Marathon-Deployment-Id header. */
+export function deploymentResult(reply: FastifyReply, deployment: Deployment, version: string, status = 200): FastifyReply {
+  return reply.code(status).header('Marathon-Deployment-Id', deployment.id).send({ version, deploymentId: deployment.id });
+}
+
+/** Commits a kill (or throws its ApiError). */
+export async function commitKill(state: SchedulerState, compute: (s: ClusterState) => KillChange): Promise<Extract<KillChange, { ok: true }>> {
+  const change = await state.transact<KillChange>((s) => {
+    const result = compute(s);
+    return result.ok ? { ops: result.ops, events: result.events, result } : { ops: [], events: [], result };
+  });
+  if (!change.ok) throw change.error;
+  return change;
+}
+
+export const taskNotFound = (taskId: string): ApiError => new ApiError(404, 'ERR_SCHED_TASK_NOT_FOUND', `Task '${taskId}' does not exist`);
+
+export const scaleAndWipe = (): ApiError => new ApiError(400, 'ERR_SCHED_SCALE_AND_WIPE', 'You cannot use scale and wipe at the same time.');
+
+/** Splits `/v2/apps/<id>/<sub-resource>` paths: app ids are paths, so the sub-resource is matched at the end. */
+function route(path: string): { id: string; sub: 'app' | 'tasks' | 'task' | 'versions' | 'version' | 'restart'; arg?: string } {
+  const patterns: Array<[RegExp, 'tasks' | 'task' | 'versions' | 'version' | 'restart']> = [
+    [/^(.+)\/tasks\/?$/, 'tasks'],
+    [/^(.+)\/tasks\/([^/]+)$/, 'task'],
+    [/^(.+)\/versions\/?$/, 'versions'],
+    [/^(.+)\/versions\/([^/]+)$/, 'version'],
+    [/^(.+)\/restart\/?$/, 'restart'],
+  ];
+  for (const [pattern, sub] of patterns) {
+    const match = pattern.exec(path);
+    if (match !== null) return { id: normalizePathId(match[1] as string), sub, ...(match[2] !== undefined ? { arg: match[2] } : {}) };
+  }
+  return { id: normalizePathId(path), sub: 'app' };
+}
+
+const unknownPath = (request: FastifyRequest): ApiError =>
+  new ApiError(404, 'ERR_SCHED_UNKNOWN_PATH', `Unknown path ${request.method} ${request.url.split('?')[0]}`);
+
+export function registerAppRoutes(server: FastifyInstance, context: ApiContext): void {
+  const { state } = context;
+
+  const render = (current: ClusterState, appId: string, embeds: ReadonlySet<AppEmbed>): Record<string, unknown> | undefined => {
+    const app = current.apps.get(appId);
+    if (app === undefined) return undefined;
+    return appJson(app, instancesOf(current, appId), deploymentsHolding(current, [appId]), {
+      embedTasks: embeds.has('tasks'),
+      embedLastTaskFailure: embeds.has('lastTaskFailure'),
+      lastTaskFailure: current.taskFailures.get(appId),
+      embedReadiness: embeds.has('readiness'),
+      ...(embeds.has('taskStats') ? { taskStatsAt: Date.now() } : {}),
+    });
+  };
+
+  /** Commits an app change (or throws its ApiError). */
+  const commit = async (compute: (s: ClusterState) => AppChange): Promise<Extract<AppChange, { ok: true }>> => {
     const change = await state.transact<AppChange>((s) => {
       const result = compute(s);
       return result.ok ? { ops: result.ops, events: result.events, result } : { ops: [], events: [], result };
     });
     if (!change.ok) throw change.error;
-    void reply.header('Marathon-Deployment-Id', change.deployment.id);
     return change;
   };
 
   server.get('/v2/apps', async (request) => {
     const query = request.query as Query;
-    // Answering every app to a client that asked for some would be worse than saying no.
-    if (query.label !== undefined) throw new ApiError(400, 'ERR_SCHED_UNSUPPORTED', 'label selectors are not supported yet');
-    const embed = list(query.embed);
-    const embedTasks = embed.includes('apps.tasks') || embed.includes('app.tasks');
-    const idFilter = typeof query.id === 'string' ? query.id : undefined;
-    const apps = [...state.current.apps.keys()]
-      .filter((id) => idFilter === undefined || id.includes(idFilter))
+    const selectors: LabelSelector[] = [];
+    for (const text of list(query.label)) {
+      const parsed = parseLabelSelectors(text);
+      if (!parsed.ok) throw new ApiError(400, 'ERR_SCHED_LABEL_SELECTOR', parsed.error);
+      selectors.push(...parsed.selectors);
+    }
+    const search = {
+      ...(typeof query.id === 'string' ? { id: query.id } : {}),
+      ...(typeof query.cmd === 'string' ? { cmd: query.cmd } : {}),
+      selectors,
+    };
+    const embeds = resolveAppEmbeds(list(query.embed));
+    const current = state.current;
+    const apps = [...current.apps.values()]
+      .filter((app) => matchesAppSearch(app, search))
+      .map((app) => app.id)
       .sort()
-      .map((id) => render(id, embedTasks));
+      .map((id) => render(current, id, embeds));
     return { apps };
   });
 
   server.post('/v2/apps', async (request, reply) => {
-    const context = changeContext(request);
-    const change = await commit(reply, (s) => writeApp(s, request.body, 'create', context));
+    const change = await commit((s) => writeApp(s, request.body, 'create', changeContext(request)));
     const id = change.app?.id ?? '';
-    return reply.code(201).header('Location', `/v2/apps${id}`).send(render(id, true));
+    return reply.code(201).header('Location', `/v2/apps${id}`).header('Marathon-Deployment-Id', change.deployment.id)
+      .send(render(state.current, id, new Set(['tasks'])));
+  });
+
+  // COMPAT(marathon): a batch PUT is a partial update per app unless partialUpdate=false.
+  server.put('/v2/apps', async (request, reply) => {
+    const ctx = changeContext(request);
+    const mode = list((request.query as Query).partialUpdate).includes('false') ? 'replace' : 'partial';
+    const change = await commit((s) => writeApps(s, request.body, mode, ctx));
+    return deploymentResult(reply, change.deployment, ctx.now);
+  });
+
+  server.patch('/v2/apps', async (request, reply) => {
+    const ctx = changeContext(request);
+    const change = await commit((s) => writeApps(s, request.body, 'patch', ctx));
+    return deploymentResult(reply, change.deployment, ctx.now);
   });
 
   // App ids are paths: everything after /v2/apps/ is the id, except Marathon's sub-resources.
   server.get('/v2/apps/*', async (request) => {
-    const path = (request.params as { '*': string })['*'];
-    if (path.endsWith('/tasks')) {
-      const id = normalizePathId(path.slice(0, -'/tasks'.length));
-      const current = state.current;
-      const app = current.apps.get(id);
-      if (app === undefined) throw appNotFound(id);
-      return { tasks: instancesOf(current, id).map((i) => taskJson(i, app)) };
-    }
-    const id = normalizePathId(path);
-    const app = render(id, true);
+    const { id, sub, arg } = route((request.params as { '*': string })['*']);
+    const current = state.current;
+    const app = current.apps.get(id);
+    if (sub === 'restart' || sub === 'task') throw unknownPath(request);
     if (app === undefined) throw appNotFound(id);
-    return { app };
+    if (sub === 'tasks') return { tasks: instancesOf(current, id).map((i) => taskJson(i, app)) };
+    if (sub === 'versions') {
+      const versions = [...current.appVersions.values()].filter((v) => v.id === id).map((v) => v.version);
+      // Newest first; ISO timestamps of one format sort as strings.
+      return { versions: versions.sort().reverse() };
+    }
+    if (sub === 'version') {
+      const stored = current.appVersions.get(versionKey(id, arg ?? ''));
+      if (stored === undefined) throw new ApiError(404, 'ERR_SCHED_APP_NOT_FOUND', `App '${id}' does not exist in version ${arg ?? ''}`);
+      return appDefinitionJson(stored);
+    }
+    // COMPAT(marathon): one app always embeds its tasks, counts, deployments and last task failure.
+    const embeds = resolveAppEmbeds(list((request.query as Query).embed));
+    embeds.add('tasks').add('lastTaskFailure');
+    return { app: render(current, id, embeds) };
   });
 
-  server.put('/v2/apps/*', async (request, reply) => {
-    const path = (request.params as { '*': string })['*'];
-    // COMPAT(marathon): PUT on one app is a partial update unless partialUpdate=false.
-    const mode: WriteMode = list((request.query as Query).partialUpdate).includes('false') ? 'replace' : 'partial';
-    const context = changeContext(request);
-    const change = await commit(reply, (s) => writeApp(s, request.body, mode, context, path));
-    return reply.code(change.created ? 201 : 200).send({ version: change.app?.version, deploymentId: change.deployment.id });
+  const update = (mode: WriteMode) => async (request: FastifyRequest, reply: FastifyReply) => {
+    const { id, sub } = route((request.params as { '*': string })['*']);
+    if (sub !== 'app') throw unknownPath(request);
+    const ctx = changeContext(request);
+    const change = await commit((s) => writeApp(s, request.body, mode, ctx, id));
+    return deploymentResult(reply, change.deployment, change.app?.version ?? ctx.now, change.created ? 201 : 200);
+  };
+  // COMPAT(marathon): PUT on one app is a partial update unless partialUpdate=false; PATCH always is, and never creates.
+  server.put('/v2/apps/*', (request, reply) =>
+    update(list((request.query as Query).partialUpdate).includes('false') ? 'replace' : 'partial')(request, reply));
+  server.patch('/v2/apps/*', update('patch'));
+
+  server.post('/v2/apps/*', async (request, reply) => {
+    const { id, sub } = route((request.params as { '*': string })['*']);
+    if (sub !== 'restart') throw unknownPath(request);
+    const change = await commit((s) => restartApp(s, id, changeContext(request)));
+    return deploymentResult(reply, change.deployment, change.app?.version ?? '');
   });
 
   server.delete('/v2/apps/*', async (request, reply) => {
-    const path = (request.params as { '*': string })['*'];
-    const context = changeContext(request);
-    const change = await commit(reply, (s) => removeApp(s, path, context));
-    return reply.code(200).send({ version: context.now, deploymentId: change.deployment.id });
+    const { id, sub, arg } = route((request.params as { '*': string })['*']);
+    const query = request.query as Query;
+    const ctx = changeContext(request);
+    if (sub === 'app') {
+      const change = await commit((s) => removeApp(s, id, ctx));
+      return deploymentResult(reply, change.deployment, ctx.now);
+    }
+    if (sub !== 'tasks' && sub !== 'task') throw unknownPath(request);
+    const scale = flag(query.scale);
+    if (scale && flag(query.wipe)) throw scaleAndWipe();
+    // COMPAT(marathon): wipe=true only matters for resident tasks (which Corral has not); it kills like a plain kill.
+    const host = typeof query.host === 'string' ? query.host : undefined;
+    let selected: Instance[] = [];
+    const change = await commitKill(state, (s) => {
+      if (!s.apps.has(id)) return { ok: false, error: appNotFound(id) };
+      selected = sub === 'task' ? appInstancesToKill(s, id).filter((i) => i.taskId === arg) : appInstancesToKill(s, id, host);
+      // Beyond Marathon (which would start an empty deployment): an unknown task is a 404 even with scale=true.
+      if (sub === 'task' && selected.length === 0) return { ok: false, error: taskNotFound(arg ?? '') };
+      return killInstances(s, selected, scale, ctx);
+    });
+    if (change.deployment !== undefined) return deploymentResult(reply, change.deployment, ctx.now);
+    const app = state.current.apps.get(id);
+    const tasks = selected.map((i) => taskJson(i, app));
+    return sub === 'task' ? { task: tasks[0] } : { tasks };
   });
 }

@@ -8,6 +8,7 @@ import { registerEventRoutes } from './events.ts';
 import { registerInfoRoutes } from './info.ts';
 import { registerMasterStateRoutes } from './master-state.ts';
 import { registerMetricsRoutes } from './metrics.ts';
+import { registerQueueRoutes } from './queue.ts';
 import { registerTaskRoutes } from './tasks.ts';
 
 const BODY_LIMIT = 1024 * 1024;
@@ -47,6 +48,7 @@ export function buildServer(context: ApiContext): FastifyInstance {
   app.setNotFoundHandler((request, reply) => reply.code(404).send({ message: `Unknown path ${request.method} ${request.url.split('?')[0]}` }));
   registerAppRoutes(app, context);
   registerTaskRoutes(app, context);
+  registerQueueRoutes(app, context);
   registerDeploymentRoutes(app, context);
   registerEventRoutes(app, context);
   registerAgentRoutes(app, context);

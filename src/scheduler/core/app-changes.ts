@@ -1,6 +1,7 @@
 import type { ClusterEvent, DeploymentFailedEvent, DeploymentInfoEvent } from '../../events/types.ts';
-import { appExists, appLocked, appNotFound, invalidObject, type ApiError } from '../errors.ts';
-import type { AppDefinition, ClusterState, Deployment, StateOp } from '../types.ts';
+import { ApiError, appExists, appLocked, appNotFound, invalidObject, type ValidationDetail } from '../errors.ts';
+import type { AppDefinition, ClusterState, Deployment, Instance, StateOp } from '../types.ts';
+import { stopInstance } from './agent-status.ts';
 import { buildApp } from './app-definition.ts';
 import { appDefinitionJson } from './marathon-json.ts';
 import { deploymentsHolding, planDeployment } from './deployments.ts';
@@ -17,48 +18,245 @@ export type AppChange =
   | { ok: true; ops: StateOp[]; events: ClusterEvent[]; app: AppDefinition | undefined; deployment: Deployment; created: boolean }
   | { ok: false; error: ApiError };
 
-export type WriteMode = 'create' | 'replace' | 'partial';
+/**
+ * `create`: POST; `replace`: PUT with partialUpdate=false; `partial`: PUT (merge onto the stored
+ * app, create when absent); `patch`: PATCH (merge, never create).
+ */
+export type WriteMode = 'create' | 'replace' | 'partial' | 'patch';
+
+/** One app before and after a change that is part of a deployment. */
+interface AppStep {
+  previous: AppDefinition | undefined;
+  next: AppDefinition;
+  /** Written through the API (emits api_post_event) rather than derived (restart, kill and scale). */
+  posted: boolean;
+}
+
+type Prepared = { ok: true; step: AppStep } | { ok: false; error: ApiError };
 
 /**
- * POST (create), PUT (replace) or PUT with partialUpdate (merge onto the stored app): validates,
- * checks deployment locks and returns the ops and events of the change.
+ * POST (create), PUT (replace), PUT with partialUpdate or PATCH (merge onto the stored app), or a
+ * rollback (`{"version": ...}` alone): validates, checks deployment locks and returns the ops and
+ * events of the change.
  */
 export function writeApp(state: ClusterState, body: unknown, mode: WriteMode, context: ChangeContext, idFromPath?: string): AppChange {
-  const existing = idFromPath === undefined ? undefined : state.apps.get(normalizePathId(idFromPath));
-  const input = mode === 'partial' && existing !== undefined && isObject(body) ? mergeForUpdate(existing, body) : body;
-  const built = buildApp(input, { now: context.now, apps: state.apps }, idFromPath);
+  const prepared = prepareApp(state.apps, state.appVersions, body, mode, context.now, idFromPath);
+  if (!prepared.ok) return prepared;
+  const change = deployApps(state, [prepared.step], [], context);
+  return change.ok ? { ...change, app: prepared.step.next, created: prepared.step.previous === undefined } : change;
+}
+
+/**
+ * `PUT /v2/apps` and `PATCH /v2/apps`: several app updates in one deployment. Each is validated
+ * against the apps before it in the batch (service ports stay unique); any failure refuses all.
+ */
+export function writeApps(state: ClusterState, body: unknown, mode: Exclude<WriteMode, 'create'>, context: ChangeContext): AppChange {
+  if (!Array.isArray(body)) return { ok: false, error: invalidObject([{ path: '/', errors: ['expected an array of app definitions'] }]) };
+  let apps = state.apps;
+  const steps: AppStep[] = [];
+  for (const [index, item] of body.entries()) {
+    const id = isObject(item) && typeof item.id === 'string' ? item.id : undefined;
+    if (id === undefined) return { ok: false, error: invalidObject([{ path: `/${index}/id`, errors: ['an app id is required in a batch update'] }]) };
+    const prepared = prepareApp(apps, state.appVersions, item, mode, context.now, id);
+    if (!prepared.ok) return { ok: false, error: prefixDetails(prepared.error, `/${index}`) };
+    const { next } = prepared.step;
+    if (steps.some((s) => s.next.id === next.id)) return { ok: false, error: invalidObject([{ path: `/${index}/id`, errors: [`app ${next.id} appears more than once`] }]) };
+    steps.push(prepared.step);
+    apps = new Map(apps).set(next.id, next);
+  }
+  const change = deployApps(state, steps, [], context);
+  return change.ok ? { ...change, app: undefined, created: false } : change;
+}
+
+/**
+ * `POST /v2/apps/{id}/restart`: the same definition as a new configuration, so every instance
+ * (they carry the old `lastConfigChangeAt` as their configVersion) is replaced.
+ */
+export function restartApp(state: ClusterState, rawId: string, context: ChangeContext): AppChange {
+  const id = normalizePathId(rawId);
+  const previous = state.apps.get(id);
+  if (previous === undefined) return { ok: false, error: appNotFound(id) };
+  const next: AppDefinition = { ...previous, version: context.now, versionInfo: { lastScalingAt: context.now, lastConfigChangeAt: context.now } };
+  const change = deployApps(state, [{ previous, next, posted: false }], [], context);
+  return change.ok ? { ...change, app: next, created: false } : change;
+}
+
+export type KillChange =
+  | { ok: true; ops: StateOp[]; events: ClusterEvent[]; killed: Instance[]; deployment: Deployment | undefined }
+  | { ok: false; error: ApiError };
+
+/**
+ * Kills instances: their goal becomes `stopped` (the orchestrator sends the kills). Without
+ * `scale` the reconciler replaces them; with `scale` each app's `instances` drops by the number
+ * killed, in one deployment (which, like any app change, respects deployment locks).
+ */
+export function killInstances(state: ClusterState, instances: readonly Instance[], scale: boolean, context: ChangeContext): KillChange {
+  // COMPAT(marathon): instances already being killed are not killed (or counted) again.
+  const killed = instances.filter((i) => i.goal === 'running');
+  const ops: StateOp[] = [];
+  const events: ClusterEvent[] = [];
+  for (const instance of killed) {
+    const stop = stopInstance(instance, context.now, 'killed through the API');
+    ops.push(...stop.ops);
+    events.push(...stop.events);
+  }
+  if (!scale) return { ok: true, ops, events, killed, deployment: undefined };
+  const steps: AppStep[] = [];
+  for (const appId of new Set(killed.map((i) => i.appId))) {
+    const previous = state.apps.get(appId);
+    if (previous === undefined) return { ok: false, error: appNotFound(appId) };
+    const count = killed.filter((i) => i.appId === appId).length;
+    const next: AppDefinition = {
+      ...previous,
+      instances: Math.max(0, previous.instances - count),
+      version: context.now,
+      versionInfo: { ...previous.versionInfo, lastScalingAt: context.now },
+    };
+    steps.push({ previous, next, posted: false });
+  }
+  const change = deployApps(state, steps, ops, context);
+  if (!change.ok) return change;
+  return { ok: true, ops: change.ops, events: [...events, ...change.events], killed, deployment: change.deployment };
+}
+
+/**
+ * What `DELETE /v2/apps/{id}/tasks[?host=]` kills. COMPAT(marathon): `host` matches the task's
+ * host exactly (Corral also takes the agent's hostname), and `*` matches every host.
+ */
+export function appInstancesToKill(state: ClusterState, appId: string, host?: string): Instance[] {
+  return [...state.instances.values()].filter((i) => {
+    if (i.appId !== appId) return false;
+    if (host === undefined || host === '*') return true;
+    return i.host === host || state.agents.get(i.agentId)?.hostname === host;
+  });
+}
+
+/**
+ * The instances named by `POST /v2/tasks/delete`. COMPAT(marathon): a malformed id (not
+ * `<app>.<uuid>`) is a 400; well-formed ids of unknown tasks are ignored.
+ */
+export function instancesByTaskIds(state: ClusterState, ids: unknown): { ok: true; instances: Instance[] } | { ok: false; error: ApiError } {
+  if (!Array.isArray(ids) || ids.some((id) => typeof id !== 'string')) {
+    return { ok: false, error: invalidObject([{ path: '/ids', errors: ['expected an array of task ids'] }]) };
+  }
+  const instances: Instance[] = [];
+  for (const id of new Set(ids as string[])) {
+    if (!TASK_ID.test(id)) return { ok: false, error: new ApiError(400, 'ERR_SCHED_INVALID_TASK_ID', `Invalid task id '${id}'.`) };
+    const instance = state.instances.get(id);
+    if (instance !== undefined) instances.push(instance);
+  }
+  return { ok: true, instances };
+}
+
+/** COMPAT(marathon): Marathon's message for a version the app never had. */
+const appVersionNotFound = (id: string, version: string): ApiError =>
+  new ApiError(404, 'ERR_SCHED_APP_NOT_FOUND', `App '${id}' does not exist in version ${version}`);
+
+const TASK_ID = /^[a-z0-9][a-z0-9._-]*\.[^.]+$/;
+
+/** Validates one app write (or resolves a rollback) against `apps`; nothing is decided about locks yet. */
+function prepareApp(
+  apps: ReadonlyMap<string, AppDefinition>,
+  versions: ReadonlyMap<string, AppDefinition>,
+  body: unknown,
+  mode: WriteMode,
+  now: string,
+  idFromPath?: string,
+): Prepared {
+  const existing = idFromPath === undefined ? undefined : apps.get(normalizePathId(idFromPath));
+  if (mode !== 'create' && isObject(body) && isRollback(body)) return rollback(apps, versions, body, now, idFromPath);
+  if (mode === 'patch' && existing === undefined) return { ok: false, error: appNotFound(normalizePathId(idFromPath ?? '')) };
+  const merge = (mode === 'partial' || mode === 'patch') && existing !== undefined && isObject(body);
+  const input = merge ? mergeForUpdate(existing, body) : body;
+  const built = buildApp(input, { now, apps }, idFromPath);
   if (!built.ok) return { ok: false, error: invalidObject(built.details) };
-  const { app } = built;
-  const previous = state.apps.get(app.id);
-  if (mode === 'create' && previous !== undefined) return { ok: false, error: appExists(app.id) };
-  const locks = lockCheck(state, app.id, context);
+  const previous = apps.get(built.app.id);
+  if (mode === 'create' && previous !== undefined) return { ok: false, error: appExists(built.app.id) };
+  return { ok: true, step: { previous, next: built.app, posted: true } };
+}
+
+/**
+ * COMPAT(marathon): a body of only `version` (and `id`) rolls back to that stored version: the
+ * old definition becomes a new version (a scale if only `instances` differs, else a new
+ * configuration). A body with more fields keeps `version` as the read-only field of GET output
+ * (Marathon would answer 422; Corral lets an app be PUT back as read).
+ */
+function isRollback(body: Record<string, unknown>): boolean {
+  return 'version' in body && Object.keys(body).every((key) => key === 'version' || key === 'id');
+}
+
+function rollback(apps: ReadonlyMap<string, AppDefinition>, versions: ReadonlyMap<string, AppDefinition>, body: Record<string, unknown>, now: string, idFromPath?: string): Prepared {
+  const rawId = idFromPath ?? (typeof body.id === 'string' ? body.id : '');
+  const id = normalizePathId(rawId);
+  if (typeof body.version !== 'string') return { ok: false, error: invalidObject([{ path: '/version', errors: ['must be a version timestamp'] }]) };
+  const previous = apps.get(id);
+  if (previous === undefined) return { ok: false, error: appNotFound(id) };
+  const stored = versions.get(versionKey(id, body.version));
+  if (stored === undefined) return { ok: false, error: appVersionNotFound(id, body.version) };
+  const { version: _version, versionInfo: _versionInfo, ...definition } = stored;
+  // buildApp applies defaults in place: hand it a copy, never the stored object.
+  const built = buildApp(structuredClone(definition), { now, apps }, id);
+  if (!built.ok) return { ok: false, error: invalidObject(built.details) };
+  return { ok: true, step: { previous, next: built.app, posted: true } };
+}
+
+/** The ops and events of app changes deployed together (plus `extraOps`, e.g. instance stops). */
+function deployApps(state: ClusterState, steps: readonly AppStep[], extraOps: readonly StateOp[], context: ChangeContext): Omit<Extract<AppChange, { ok: true }>, 'app' | 'created'> | { ok: false; error: ApiError } {
+  const locks = lockCheck(state, steps.map((s) => s.next.id), context);
   if (!locks.ok) return locks;
-  const deployment = planDeployment(context.deploymentId, previous, app, context.now);
+  const deployment = combinedDeployment(context.deploymentId, context.now, steps);
   const step = deployment.plan.steps[0] ?? { actions: [] };
   return {
     ok: true,
     ops: [
       ...locks.ops,
-      { op: 'put', coll: 'apps', key: app.id, value: app },
-      { op: 'put', coll: 'appVersions', key: versionKey(app.id, app.version), value: app },
+      ...extraOps,
+      ...steps.flatMap(({ next }): StateOp[] => [
+        { op: 'put', coll: 'apps', key: next.id, value: next },
+        { op: 'put', coll: 'appVersions', key: versionKey(next.id, next.version), value: next },
+      ]),
       { op: 'put', coll: 'deployments', key: deployment.id, value: deployment },
     ],
     events: [
       ...locks.events,
-      { eventType: 'api_post_event', timestamp: context.now, clientIp: context.clientIp, uri: context.uri, appDefinition: appDefinitionJson(app) },
+      ...steps.filter((s) => s.posted).map((s): ClusterEvent => ({
+        eventType: 'api_post_event', timestamp: context.now, clientIp: context.clientIp, uri: context.uri, appDefinition: appDefinitionJson(s.next),
+      })),
       { eventType: 'deployment_info', timestamp: context.now, plan: deployment.plan, currentStep: step } satisfies DeploymentInfoEvent,
     ],
-    app,
     deployment,
-    created: previous === undefined,
   };
+}
+
+/** One deployment for several app changes: Marathon runs independent apps' actions in one step. */
+function combinedDeployment(id: string, version: string, steps: readonly AppStep[]): Deployment {
+  const parts = steps.map((s) => planDeployment(id, s.previous, s.next, version));
+  if (parts.length === 1) return parts[0] as Deployment;
+  const actions = parts.flatMap((p) => p.plan.steps.flatMap((s) => s.actions));
+  // Fields planDeployment adds beyond these come from its first part (or an empty plan).
+  const base = parts[0] ?? planDeployment(id, undefined, undefined, version);
+  const merge = <T>(pick: (d: Deployment) => Record<string, T>): Record<string, T> => Object.fromEntries(parts.flatMap((p) => Object.entries(pick(p))));
+  return {
+    ...base,
+    plan: { id, version, steps: actions.length > 0 ? [{ actions }] : [] },
+    affectedApps: parts.flatMap((p) => p.affectedApps),
+    currentStep: 0,
+    targets: merge((d) => d.targets),
+    original: merge((d) => d.original),
+  };
+}
+
+function prefixDetails(error: ApiError, prefix: string): ApiError {
+  const details = error.body.details;
+  if (!Array.isArray(details)) return error;
+  return invalidObject((details as ValidationDetail[]).map((d) => ({ ...d, path: `${prefix}${d.path === '/' ? '' : d.path}` })));
 }
 
 export function removeApp(state: ClusterState, rawId: string, context: ChangeContext): AppChange {
   const id = normalizePathId(rawId);
   const previous = state.apps.get(id);
   if (previous === undefined) return { ok: false, error: appNotFound(id) };
-  const locks = lockCheck(state, id, context);
+  const locks = lockCheck(state, [id], context);
   if (!locks.ok) return locks;
   const deployment = planDeployment(context.deploymentId, previous, undefined, context.now);
   const step = deployment.plan.steps[0] ?? { actions: [] };
@@ -93,8 +291,8 @@ export function normalizePathId(raw: string): string {
 }
 
 /** One deployment per app: a change to a held app is refused unless forced, which cancels the holder. */
-function lockCheck(state: ClusterState, appId: string, context: ChangeContext): { ok: true; ops: StateOp[]; events: ClusterEvent[] } | { ok: false; error: ApiError } {
-  const holding = deploymentsHolding(state, [appId]);
+function lockCheck(state: ClusterState, appIds: readonly string[], context: ChangeContext): { ok: true; ops: StateOp[]; events: ClusterEvent[] } | { ok: false; error: ApiError } {
+  const holding = deploymentsHolding(state, appIds);
   if (holding.length === 0) return { ok: true, ops: [], events: [] };
   if (!context.force) return { ok: false, error: appLocked(holding.map((d) => d.id)) };
   return {

@@ -1,6 +1,8 @@
 import type { DiscoveryApp, DiscoveryTask, IpAddress, StatusUpdateEvent } from '../../events/types.ts';
-import type { AppDefinition, Deployment, Instance } from '../types.ts';
+import type { AppDefinition, Deployment, Instance, TaskFailure } from '../types.ts';
 import { instanceHealthy } from './health.ts';
+import { isDelayed, type LaunchDelay } from './launch-delay.ts';
+import type { Unplaced } from './placement.ts';
 
 /** Marathon's task JSON. */
 export function taskJson(instance: Instance, app: AppDefinition | undefined): Record<string, unknown> {
@@ -37,28 +39,163 @@ export function appDefinitionJson(app: AppDefinition): DiscoveryApp & Record<str
   };
 }
 
-export interface AppJsonOptions {
-  embedTasks: boolean;
+/** What `embed=` may add to Marathon's app JSON (counts and deployments are always there). */
+export type AppEmbed = 'tasks' | 'lastTaskFailure' | 'taskStats' | 'readiness';
+
+/**
+ * Resolves Marathon's `embed` query values. COMPAT(marathon): the prefixes `apps.`, `app.` and
+ * `group.apps.` are interchangeable (or absent); `failures` is the deprecated tasks +
+ * lastTaskFailure; `counts` and `deployments` are accepted and always embedded; unknown values
+ * are ignored, as Marathon only logs them.
+ */
+export function resolveAppEmbeds(values: readonly string[]): Set<AppEmbed> {
+  const embeds = new Set<AppEmbed>();
+  for (const value of values) {
+    const name = value.replace(/^(group\.apps\.|apps\.|app\.)/, '');
+    if (name === 'tasks' || name === 'lastTaskFailure' || name === 'taskStats' || name === 'readiness') embeds.add(name);
+    if (name === 'failures') {
+      embeds.add('tasks');
+      embeds.add('lastTaskFailure');
+    }
+  }
+  return embeds;
 }
 
-/** Marathon's app JSON with counts, deployments and (when embedded) tasks. */
+export interface AppJsonOptions {
+  embedTasks: boolean;
+  /** The app's last task failure; the key is written only when given (Marathon omits it when there is none). */
+  lastTaskFailure?: TaskFailure | undefined;
+  embedLastTaskFailure?: boolean;
+  /** Epoch ms to measure task lifetimes at; `taskStats` is embedded when given. */
+  taskStatsAt?: number;
+  embedReadiness?: boolean;
+}
+
+/** Marathon's app JSON with counts, deployments and what `options` embeds. */
 export function appJson(
   app: AppDefinition,
   instances: readonly Instance[],
   deployments: readonly Deployment[],
   options: AppJsonOptions,
 ): Record<string, unknown> {
+  const counts = taskCounts(app, instances);
+  return {
+    ...appDefinitionJson(app),
+    tasksStaged: counts.staged,
+    tasksRunning: counts.running,
+    tasksHealthy: counts.healthy,
+    tasksUnhealthy: counts.unhealthy,
+    deployments: deployments.map((d) => ({ id: d.id })),
+    ...(options.embedReadiness === true ? { readinessCheckResults: [] } : {}),
+    ...(options.embedTasks ? { tasks: instances.map((i) => taskJson(i, app)) } : {}),
+    ...(options.embedLastTaskFailure === true && options.lastTaskFailure !== undefined ? { lastTaskFailure: taskFailureJson(options.lastTaskFailure) } : {}),
+    ...(options.taskStatsAt !== undefined ? { taskStats: taskStatsJson(app, instances, options.taskStatsAt) } : {}),
+  };
+}
+
+/** Marathon's staged/running/healthy/unhealthy counts. */
+function taskCounts(app: AppDefinition, instances: readonly Instance[]): { staged: number; running: number; healthy: number; unhealthy: number } {
   const count = (state: string): number => instances.filter((i) => i.state === state).length;
   // Without health checks Marathon counts no task as healthy or unhealthy.
   const health = instances.map((i) => instanceHealthy(i, app));
   return {
-    ...appDefinitionJson(app),
-    tasksStaged: count('TASK_STAGING') + count('TASK_STARTING'),
-    tasksRunning: count('TASK_RUNNING'),
-    tasksHealthy: health.filter((h) => h === true).length,
-    tasksUnhealthy: instances.filter((i, index) => i.state === 'TASK_RUNNING' && health[index] === false && i.healthResults !== undefined).length,
-    deployments: deployments.map((d) => ({ id: d.id })),
-    ...(options.embedTasks ? { tasks: instances.map((i) => taskJson(i, app)) } : {}),
+    staged: count('TASK_STAGING') + count('TASK_STARTING'),
+    running: count('TASK_RUNNING'),
+    healthy: health.filter((h) => h === true).length,
+    unhealthy: instances.filter((i, index) => i.state === 'TASK_RUNNING' && health[index] === false && i.healthResults !== undefined).length,
+  };
+}
+
+export function taskFailureJson(failure: TaskFailure): Record<string, unknown> {
+  return {
+    appId: failure.appId,
+    host: failure.host,
+    message: failure.message,
+    state: failure.state,
+    taskId: failure.taskId,
+    timestamp: failure.timestamp,
+    version: failure.version,
+    slaveId: failure.slaveId,
+  };
+}
+
+/**
+ * Marathon's `taskStats`: counts and lifetimes of the tasks launched since the last scaling,
+ * with the latest configuration, with an outdated one, and of all. A group without tasks is left
+ * out, and so is `lifeTime` when none of its tasks has started (as Marathon does).
+ */
+export function taskStatsJson(app: AppDefinition, instances: readonly Instance[], nowMs: number): Record<string, unknown> {
+  const stats = (group: readonly Instance[]): Record<string, unknown> | undefined => {
+    if (group.length === 0) return undefined;
+    const lifeTimes = group
+      .filter((i) => i.startedAt !== undefined)
+      .map((i) => Math.max(0, (nowMs - Date.parse(i.startedAt as string)) / 1000))
+      .sort((a, b) => a - b);
+    const middle = Math.floor(lifeTimes.length / 2);
+    const median = lifeTimes.length % 2 === 1 ? (lifeTimes[middle] as number) : ((lifeTimes[middle - 1] ?? 0) + (lifeTimes[middle] ?? 0)) / 2;
+    return {
+      stats: {
+        counts: taskCounts(app, group),
+        ...(lifeTimes.length > 0 ? { lifeTime: { averageSeconds: lifeTimes.reduce((a, b) => a + b, 0) / lifeTimes.length, medianSeconds: median } } : {}),
+      },
+    };
+  };
+  // COMPAT(marathon): grouped by the app version each task was launched from.
+  const at = (i: Instance): number => Date.parse(i.version);
+  const scaledAt = Date.parse(app.versionInfo.lastScalingAt);
+  const configAt = Date.parse(app.versionInfo.lastConfigChangeAt);
+  const groups: Array<[string, Record<string, unknown> | undefined]> = [
+    ['startedAfterLastScaling', stats(instances.filter((i) => at(i) >= scaledAt))],
+    ['withLatestConfig', stats(instances.filter((i) => at(i) >= configAt))],
+    ['withOutdatedConfig', stats(instances.filter((i) => at(i) < configAt))],
+    ['totalSummary', stats(instances)],
+  ];
+  return Object.fromEntries(groups.filter((g) => g[1] !== undefined));
+}
+
+/** One entry of `GET /v2/queue`: an app with instances waiting to be launched. */
+export interface QueueEntry {
+  app: AppDefinition;
+  count: number;
+  /** Corral: why they wait, in plain words (placement's or the backoff's reason). */
+  reasons: string[];
+  delay: LaunchDelay | undefined;
+}
+
+/**
+ * Marathon's launch queue from the last evaluation's unplaced instances: one entry per app
+ * still defined. Apps that wait only for their backoff are among the unplaced as well.
+ */
+export function launchQueue(apps: ReadonlyMap<string, AppDefinition>, unplaced: readonly Unplaced[], delays: ReadonlyMap<string, LaunchDelay>): QueueEntry[] {
+  const entries = new Map<string, QueueEntry>();
+  for (const u of unplaced) {
+    const app = apps.get(u.appId);
+    if (app === undefined || u.count <= 0) continue;
+    const entry = entries.get(u.appId) ?? { app, count: 0, reasons: [], delay: delays.get(u.appId) };
+    entry.count += u.count;
+    if (!entry.reasons.includes(u.reason)) entry.reasons.push(u.reason);
+    entries.set(u.appId, entry);
+  }
+  return [...entries.values()].sort((a, b) => a.app.id.localeCompare(b.app.id));
+}
+
+/** Marathon's queue entry JSON plus Corral's `reason`. */
+export function queueEntryJson(entry: QueueEntry, lastFailure: TaskFailure | undefined, nowMs: number): Record<string, unknown> {
+  const { app, delay } = entry;
+  const delayed = isDelayed(delay, app, nowMs) && delay !== undefined;
+  // Corral does not record when instances were queued: the latest of the app's last change, its
+  // last task failure and the start of its backoff is when they began to wait.
+  const since = [app.version, lastFailure?.timestamp, delayed ? new Date(delay.until - delay.delayMs).toISOString() : undefined]
+    .filter((t): t is string => t !== undefined)
+    .reduce((a, b) => (Date.parse(a) >= Date.parse(b) ? a : b));
+  return {
+    app: appDefinitionJson(app),
+    count: entry.count,
+    delay: delayed
+      ? { timeLeftSeconds: Math.floor((delay.until - nowMs) / 1000), overdue: false }
+      : { timeLeftSeconds: 0, overdue: true },
+    since,
+    reason: entry.reasons.join('; '),
   };
 }
 
