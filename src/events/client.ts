@@ -1,5 +1,5 @@
 import { EventSource } from 'eventsource';
-import { request } from 'undici';
+import { Agent, fetch as undiciFetch, request } from 'undici';
 import type { Logger } from '../shared/log.ts';
 import type { ClusterEvent, DiscoverySnapshot, EventType } from './types.ts';
 import { DISCOVERY_EVENT_TYPES } from './types.ts';
@@ -33,6 +33,11 @@ export class ClusterFollower {
   #masterIndex = 0;
   #closed = false;
   #lastContact = 0;
+  /**
+   * The scheduler sends a comment heartbeat every 5 s: a stream silent for 15 s belongs to a
+   * dead peer (a half-open TCP connection never errors by itself), so it is dropped and resumed.
+   */
+  readonly #dispatcher = new Agent({ bodyTimeout: 15_000, headersTimeout: 10_000 });
 
   constructor(options: FollowerOptions) {
     this.#options = options;
@@ -60,6 +65,7 @@ export class ClusterFollower {
     this.#closed = true;
     clearTimeout(this.#retryTimer);
     this.#source?.close();
+    void this.#dispatcher.close();
   }
 
   get #master(): string {
@@ -93,7 +99,11 @@ export class ClusterFollower {
     // first connection resumes exactly after the snapshot.
     const source = new EventSource(url, {
       fetch: (input, init) =>
-        fetch(input, { ...init, headers: { ...init?.headers, 'Last-Event-ID': String(this.#view.eventId) } }),
+        undiciFetch(input, {
+          ...(init as Parameters<typeof undiciFetch>[1]),
+          headers: { ...init?.headers, 'Last-Event-ID': String(this.#view.eventId) },
+          dispatcher: this.#dispatcher,
+        }) as unknown as Promise<Response>,
     });
     this.#source = source;
     source.addEventListener('open', () => {

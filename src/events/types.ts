@@ -187,9 +187,63 @@ export interface UnhealthyInstanceKillEvent extends EventBase {
   slaveId: string;
 }
 
-/** Per-connection events, never persisted, carry no id. */
+/** Marathon's instance condition names. */
+export type InstanceCondition =
+  | 'Staging' | 'Starting' | 'Running' | 'Finished' | 'Failed' | 'Killing' | 'Killed' | 'Unreachable' | 'Gone' | 'Unknown' | 'Error' | 'Dropped';
+
+export interface InstanceChangedEvent extends EventBase {
+  eventType: 'instance_changed_event';
+  /** The instance id (one task per instance in Corral: the task id). */
+  id: string;
+  condition: InstanceCondition;
+  runSpecId: string;
+  agentId: string;
+  host: string;
+  runSpecVersion: string;
+  goal: 'Running' | 'Stopped' | 'Decommissioned';
+}
+
+export interface DeploymentStepFailureEvent extends EventBase {
+  eventType: 'deployment_step_failure';
+  plan: DeploymentPlan;
+  currentStep: DeploymentStep;
+}
+
+export interface GroupChangeSuccessEvent extends EventBase {
+  eventType: 'group_change_success';
+  groupId: string;
+  version: string;
+}
+
+export interface GroupChangeFailedEvent extends EventBase {
+  eventType: 'group_change_failed';
+  groupId: string;
+  version: string;
+  reason: string;
+}
+
+export interface AddHealthCheckEvent extends EventBase {
+  eventType: 'add_health_check_event';
+  appId: string;
+  version: string;
+  healthCheck: unknown;
+}
+
+export interface RemoveHealthCheckEvent extends EventBase {
+  eventType: 'remove_health_check_event';
+  appId: string;
+  version: string;
+  healthCheck: unknown;
+}
+
+/** Broadcast when a subscriber comes or goes; not persisted, so they carry no id. */
 export interface EventStreamAttachedEvent extends EventBase {
   eventType: 'event_stream_attached';
+  remoteAddress: string;
+}
+
+export interface EventStreamDetachedEvent extends EventBase {
+  eventType: 'event_stream_detached';
   remoteAddress: string;
 }
 
@@ -211,7 +265,13 @@ export type ClusterEvent =
   | HealthStatusChangedEvent
   | InstanceHealthChangedEvent
   | FailedHealthCheckEvent
-  | UnhealthyInstanceKillEvent;
+  | UnhealthyInstanceKillEvent
+  | InstanceChangedEvent
+  | DeploymentStepFailureEvent
+  | GroupChangeSuccessEvent
+  | GroupChangeFailedEvent
+  | AddHealthCheckEvent
+  | RemoveHealthCheckEvent;
 
 /**
  * A committed event with its position in the stream: the SSE `id:` line. Ids increase
@@ -222,7 +282,7 @@ export interface EventRecord {
   event: ClusterEvent;
 }
 
-export type StreamEvent = ClusterEvent | EventStreamAttachedEvent | ResyncRequiredEvent;
+export type StreamEvent = ClusterEvent | EventStreamAttachedEvent | EventStreamDetachedEvent | ResyncRequiredEvent;
 
 export type EventType = StreamEvent['eventType'];
 

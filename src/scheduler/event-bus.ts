@@ -1,4 +1,4 @@
-import type { EventRecord, EventType } from '../events/types.ts';
+import type { EventRecord, EventType, StreamEvent } from '../events/types.ts';
 import { formatSseFrame } from '../events/sse.ts';
 
 export interface Subscriber {
@@ -61,6 +61,14 @@ export class EventBus {
     return this.#history
       .filter((e) => e.eventId > eventId && (types === undefined || types.has(e.event.eventType)))
       .map((e) => e.frame);
+  }
+
+  /** An event that is not a state change (a subscriber came or went): sent, never kept. */
+  broadcast(event: StreamEvent): void {
+    const frame = formatSseFrame(event);
+    for (const subscriber of this.#subscribers) {
+      if (subscriber.types === undefined || subscriber.types.has(event.eventType)) subscriber.send(frame);
+    }
   }
 
   get oldestEventId(): number {

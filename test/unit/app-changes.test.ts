@@ -116,7 +116,7 @@ test('kill: without scale the instances stop and the app is unchanged (the recon
   const after = applyOps(s, change.ops);
   assert.deepEqual([after.instances.get('web.1')?.goal, after.instances.get('web.1')?.state], ['stopped', 'TASK_KILLING']);
   assert.equal(after.apps.get('/web'), s.apps.get('/web'));
-  assert.deepEqual(change.events.map((e) => e.eventType), ['status_update_event']);
+  assert.deepEqual(change.events.map((e) => e.eventType), ['status_update_event', 'instance_changed_event']);
 });
 
 test('kill: with scale instances drop by the number killed, a scale deployment, lastConfigChangeAt kept', () => {

@@ -97,5 +97,5 @@ test('one deployment per app: 409 unless forced, and forcing cancels the holder'
   assert.deepEqual(refused.error.body.deployments, [{ id: 'd0' }]);
   const forced = writeApp(s, { instances: 2 }, 'partial', { ...ctx, force: true }, 'web');
   assert.ok(forced.ok);
-  assert.deepEqual(forced.events.map((e) => e.eventType), ['deployment_failed', 'api_post_event', 'deployment_info']);
+  assert.deepEqual(forced.events.map((e) => e.eventType), ['deployment_failed', 'api_post_event', 'group_change_success', 'deployment_info']);
 });

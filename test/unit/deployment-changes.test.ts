@@ -20,7 +20,7 @@ test('failing a deployment with rollback restores the app as it was, as a new de
   const s = deploying({ cmd: 'sleep 2', instances: 3 });
   const failed = failDeployment(s, 'd1', 'rolled back by request', true, ctx('2026-05-01T00:01:00.000Z', 'd2'));
   assert.ok(failed.ok);
-  assert.deepEqual(failed.events.map((e) => e.eventType), ['deployment_failed', 'api_post_event', 'deployment_info']);
+  assert.deepEqual(failed.events.map((e) => e.eventType), ['deployment_step_failure', 'deployment_failed', 'api_post_event', 'group_change_success', 'deployment_info']);
   const after = applyOps(s, failed.ops);
   assert.deepEqual([after.apps.get('/web')?.cmd, after.apps.get('/web')?.instances], ['sleep 1', 2]);
   assert.deepEqual([...after.deployments.keys()], ['d2']);

@@ -21,9 +21,6 @@ export function registerEventRoutes(server: FastifyInstance, { bus, logger }: Ap
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
     res.write('retry: 500\n\n');
     const now = new Date().toISOString();
-    if (types === undefined || types.has('event_stream_attached')) {
-      res.write(formatSseFrame({ eventType: 'event_stream_attached', timestamp: now, remoteAddress: request.ip }));
-    }
     // Replay and subscription happen in one tick: no event can fall between them.
     if (lastEventId !== undefined) {
       const replay = bus.since(lastEventId, types);
@@ -44,10 +41,13 @@ export function registerEventRoutes(server: FastifyInstance, { bus, logger }: Ap
         res.write(frame);
       },
     });
+    // COMPAT(marathon): every subscriber hears of each one that comes or goes.
+    bus.broadcast({ eventType: 'event_stream_attached', timestamp: now, remoteAddress: request.ip });
     const heartbeat = setInterval(() => res.write(SSE_HEARTBEAT), HEARTBEAT_MS);
     res.on('close', () => {
       clearInterval(heartbeat);
       unsubscribe();
+      bus.broadcast({ eventType: 'event_stream_detached', timestamp: new Date().toISOString(), remoteAddress: request.ip });
     });
   });
 }

@@ -3,7 +3,7 @@ import { TERMINAL_TASK_STATES } from '../../events/types.ts';
 import type { RegisterRequest, TaskStatusUpdate } from '../../shared/agent-protocol.ts';
 import type { AgentRecord, ClusterState, Instance, StateOp } from '../types.ts';
 import { applyHealthResults } from './health.ts';
-import { statusUpdateEvent } from './marathon-json.ts';
+import { instanceChangedEvent, statusUpdateEvent } from './marathon-json.ts';
 
 /** State changes plus the events they emit, and tasks an agent must kill as a consequence. */
 export interface Change {
@@ -34,7 +34,7 @@ function transition(instance: Instance, state: TaskState, message: string, now: 
   const failure: StateOp[] = unasked && state !== 'TASK_FINISHED'
     ? [{ op: 'put', coll: 'taskFailures', key: instance.appId, value: { appId: instance.appId, taskId: instance.taskId, host: instance.host, slaveId: instance.agentId, state, message, timestamp: now, version: instance.version } }]
     : [];
-  return { ops: [op, ...failure], events: [statusUpdateEvent(next, now)], failedApps: unasked ? [instance.appId] : [] };
+  return { ops: [op, ...failure], events: [statusUpdateEvent(next, now), instanceChangedEvent(next, now)], failedApps: unasked ? [instance.appId] : [] };
 }
 
 /** Applies one status update from an agent; retried and stale updates change nothing. */

@@ -3,7 +3,7 @@ import { ApiError, appExists, appLocked, appNotFound, invalidObject, type Valida
 import type { AppDefinition, ClusterState, Deployment, Instance, StateOp } from '../types.ts';
 import { stopInstance } from './agent-status.ts';
 import { buildApp } from './app-definition.ts';
-import { appDefinitionJson } from './marathon-json.ts';
+import { appDefinitionJson, groupOf } from './marathon-json.ts';
 import { deploymentsHolding, planDeployment } from './deployments.ts';
 
 export interface ChangeContext {
@@ -222,10 +222,22 @@ function deployApps(state: ClusterState, steps: readonly AppStep[], extraOps: re
       ...steps.filter((s) => s.posted).map((s): ClusterEvent => ({
         eventType: 'api_post_event', timestamp: context.now, clientIp: context.clientIp, uri: context.uri, appDefinition: appDefinitionJson(s.next),
       })),
+      ...steps.flatMap((s) => healthCheckEvents(s.previous, s.next, context.now)),
+      ...[...new Set(steps.map((s) => groupOf(s.next.id)))].map((groupId): ClusterEvent => ({ eventType: 'group_change_success', timestamp: context.now, groupId, version: context.now })),
       { eventType: 'deployment_info', timestamp: context.now, plan: deployment.plan, currentStep: step } satisfies DeploymentInfoEvent,
     ],
     deployment,
   };
+}
+
+/** COMPAT(marathon): add_/remove_health_check_event for checks an update adds or drops. */
+function healthCheckEvents(previous: AppDefinition | undefined, next: AppDefinition, now: string): ClusterEvent[] {
+  const before = new Set((previous?.healthChecks ?? []).map((c) => JSON.stringify(c)));
+  const after = new Set(next.healthChecks.map((c) => JSON.stringify(c)));
+  return [
+    ...[...after].filter((c) => !before.has(c)).map((c): ClusterEvent => ({ eventType: 'add_health_check_event', timestamp: now, appId: next.id, version: next.version, healthCheck: JSON.parse(c) })),
+    ...[...before].filter((c) => !after.has(c)).map((c): ClusterEvent => ({ eventType: 'remove_health_check_event', timestamp: now, appId: next.id, version: next.version, healthCheck: JSON.parse(c) })),
+  ];
 }
 
 /** One deployment for several app changes: Marathon runs independent apps' actions in one step. */
@@ -272,6 +284,7 @@ export function removeApp(state: ClusterState, rawId: string, context: ChangeCon
     events: [
       ...locks.events,
       { eventType: 'deployment_info', timestamp: context.now, plan: deployment.plan, currentStep: step },
+      { eventType: 'group_change_success', timestamp: context.now, groupId: groupOf(id), version: context.now },
       { eventType: 'app_terminated_event', timestamp: context.now, appId: id },
     ],
     app: undefined,

@@ -19,7 +19,11 @@ export function failDeployment(state: ClusterState, deploymentId: string, reason
   const deployment = state.deployments.get(deploymentId);
   if (deployment === undefined) return { ok: false, error: deploymentNotFound(deploymentId) };
   const ops: StateOp[] = [{ op: 'del', coll: 'deployments', key: deploymentId }];
-  const events: ClusterEvent[] = [{ eventType: 'deployment_failed', timestamp: context.now, id: deploymentId, plan: deployment.plan, reason }];
+  const currentStep = deployment.plan.steps[deployment.currentStep] ?? { actions: [] };
+  const events: ClusterEvent[] = [
+    { eventType: 'deployment_step_failure', timestamp: context.now, plan: deployment.plan, currentStep },
+    { eventType: 'deployment_failed', timestamp: context.now, id: deploymentId, plan: deployment.plan, reason },
+  ];
   if (!rollBack) return { ok: true, ops, events, rollback: undefined };
   let after = applyOps(state, ops);
   let rollback: Deployment | undefined;

@@ -1,4 +1,4 @@
-import type { DiscoveryApp, DiscoveryTask, IpAddress, StatusUpdateEvent } from '../../events/types.ts';
+import type { DiscoveryApp, DiscoveryTask, InstanceChangedEvent, InstanceCondition, IpAddress, StatusUpdateEvent } from '../../events/types.ts';
 import type { AppDefinition, Deployment, Instance, TaskFailure } from '../types.ts';
 import { instanceHealthy } from './health.ts';
 import { isDelayed, type LaunchDelay } from './launch-delay.ts';
@@ -247,4 +247,29 @@ export function deploymentJson(deployment: Deployment): Record<string, unknown> 
     currentStep: deployment.currentStep + 1,
     totalSteps: deployment.plan.steps.length,
   };
+}
+
+const CONDITIONS: Record<string, InstanceCondition> = {
+  TASK_STAGING: 'Staging', TASK_STARTING: 'Starting', TASK_RUNNING: 'Running', TASK_FINISHED: 'Finished', TASK_FAILED: 'Failed',
+  TASK_KILLING: 'Killing', TASK_KILLED: 'Killed', TASK_UNREACHABLE: 'Unreachable', TASK_GONE: 'Gone', TASK_LOST: 'Unknown',
+};
+
+/** Marathon 1.4+'s instance-level companion of status_update_event. */
+export function instanceChangedEvent(instance: Instance, timestamp: string): InstanceChangedEvent {
+  return {
+    eventType: 'instance_changed_event',
+    timestamp,
+    id: instance.taskId,
+    condition: CONDITIONS[instance.state] ?? 'Unknown',
+    runSpecId: instance.appId,
+    agentId: instance.agentId,
+    host: instance.host,
+    runSpecVersion: instance.version,
+    goal: instance.goal === 'running' ? 'Running' : 'Stopped',
+  };
+}
+
+/** The group an app belongs to: `/shop/web` → `/shop`, `/web` → `/`. */
+export function groupOf(appId: string): string {
+  return appId.slice(0, appId.lastIndexOf('/')) || '/';
 }
