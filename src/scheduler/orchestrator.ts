@@ -5,15 +5,17 @@ import type { Logger } from '../shared/log.ts';
 import type { AgentLinks } from './agent-links.ts';
 import { taskIdPrefix } from './core/app-id.ts';
 import { applyStatus, expungeInstance, markAgentUnreachable, registerAgent, setDraining, stopInstance, type Change } from './core/agent-status.ts';
-import { describeProgress, isDeploymentDone, overdueDeployments, rollsBackOnFailure } from './core/deployments.ts';
+import { describeProgress, instancesByApp, isDeploymentDone, overdueDeployments, rollsBackOnFailure } from './core/deployments.ts';
 import { failDeployment } from './core/deployment-changes.ts';
-import { applyOps } from './core/state-ops.ts';
+import { StateDraft } from './core/state-ops.ts';
 import { reconcile } from './core/reconcile.ts';
 import { delayAfterFailure, type LaunchDelay } from './core/launch-delay.ts';
 import type { Unplaced } from './core/placement.ts';
 import type { SchedulerMetrics } from './scheduler-metrics.ts';
 import type { SchedulerState } from './state.ts';
 import type { AppDefinition, Instance, StateOp } from './types.ts';
+
+const EVALUATION_DELAY_MS = 5;
 
 /** Each evaluation's commit triggers the next one, so a large scale-out proceeds in batches of this size. */
 const MAX_LAUNCHES_PER_EVALUATION = 500;
@@ -87,10 +89,11 @@ export class Orchestrator {
   trigger(): void {
     if (this.#pending) return;
     this.#pending = true;
-    setImmediate(() => {
+    // A short delay folds a burst of commits (status batches from many agents) into one evaluation.
+    setTimeout(() => {
       this.#pending = false;
       this.#evaluate().catch((err: unknown) => this.#logger.error({ err }, 'evaluation failed'));
-    });
+    }, EVALUATION_DELAY_MS);
   }
 
   async register(request: RegisterRequest): Promise<RegisterResponse> {
@@ -148,13 +151,14 @@ export class Orchestrator {
     this.#options.metrics().statusUpdates(updates.length);
     const now = new Date().toISOString();
     const changes = await this.#state.transact((state) => {
-      let current = state;
+      // One working copy for the whole batch, not one copy of all instances per update.
+      const draft = new StateDraft(state);
       const ops: StateOp[] = [];
       const events: ClusterEvent[] = [];
       const changes: Change[] = [];
       for (const update of updates) {
-        const change = applyStatus(current, agentId, update, now);
-        current = applyOps(current, change.ops);
+        const change = applyStatus(draft.state, agentId, update, now);
+        draft.apply(change.ops);
         ops.push(...change.ops);
         events.push(...change.events);
         changes.push(change);
@@ -194,8 +198,10 @@ export class Orchestrator {
         events.push(...change.events);
       }
       // Deployments are judged on the state this evaluation leaves behind.
+      const settled = evaluation.launch.length + evaluation.stop.length + evaluation.expunge.length === 0;
+      const byApp = settled && state.deployments.size > 0 ? instancesByApp(state) : new Map();
       for (const deployment of state.deployments.values()) {
-        if (evaluation.launch.length + evaluation.stop.length + evaluation.expunge.length > 0 || !isDeploymentDone(deployment, state)) continue;
+        if (!settled || !isDeploymentDone(deployment, state, byApp)) continue;
         ops.push({ op: 'del', coll: 'deployments', key: deployment.id });
         const currentStep = deployment.plan.steps[deployment.currentStep] ?? { actions: [] };
         events.push(
@@ -248,7 +254,7 @@ export class Orchestrator {
         healthChecks: app.healthChecks,
       },
     });
-    this.#logger.info({ taskId: instance.taskId, agentId: instance.agentId, ports: instance.ports, sent }, 'launching task');
+    this.#logger.debug({ taskId: instance.taskId, agentId: instance.agentId, ports: instance.ports, sent }, 'launching task');
   }
 
   /** Every instance the scheduler wants stopped gets a kill, again every few seconds until it ends. */

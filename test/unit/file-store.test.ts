@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { pino } from 'pino';
-import { applyOps, emptyState } from '../../src/scheduler/core/state-ops.ts';
+import { applyOps, emptyState, StateDraft } from '../../src/scheduler/core/state-ops.ts';
 import { FileStore } from '../../src/scheduler/store/file-store.ts';
 import type { StateOp } from '../../src/scheduler/types.ts';
 import type { CommitRecord } from '../../src/scheduler/store/state-store.ts';
@@ -113,3 +113,15 @@ test('file store: a failing compaction does not fail a durable write', () =>
     const again = await new FileStore({ dir, logger }).load();
     assert.equal(again.state.meta.size, 1);
   }));
+
+test('a state draft copies each collection once and never touches the state it started from', () => {
+  const base = applyOps(emptyState(), [{ op: 'put', coll: 'meta', key: 'a', value: 1 }]);
+  const draft = new StateDraft(base);
+  draft.apply([{ op: 'put', coll: 'meta', key: 'b', value: 2 }]);
+  const afterFirst = draft.state.meta;
+  draft.apply([{ op: 'del', coll: 'meta', key: 'a' }, { op: 'put', coll: 'taskFailures', key: '/x', value: { appId: '/x' } as never }]);
+  assert.equal(draft.state.meta, afterFirst, 'copied once, then changed in place');
+  assert.deepEqual([...draft.state.meta], [['b', 2]]);
+  assert.deepEqual([...base.meta], [['a', 1]]);
+  assert.equal(base.taskFailures.size, 0);
+});

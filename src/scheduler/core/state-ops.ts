@@ -22,6 +22,35 @@ export function applyOps(state: ClusterState, ops: readonly StateOp[]): ClusterS
   return { ...state, ...Object.fromEntries(copies) } as ClusterState;
 }
 
+/**
+ * A working copy of a state for a transaction that applies many small changes in turn: each
+ * collection is copied once, on its first change, instead of once per change.
+ */
+export class StateDraft {
+  #state: ClusterState;
+  readonly #copied = new Set<Collection>();
+
+  constructor(state: ClusterState) {
+    this.#state = state;
+  }
+
+  get state(): ClusterState {
+    return this.#state;
+  }
+
+  apply(ops: readonly StateOp[]): void {
+    for (const op of ops) {
+      if (!this.#copied.has(op.coll)) {
+        this.#state = { ...this.#state, [op.coll]: new Map(this.#state[op.coll] as ReadonlyMap<string, unknown>) };
+        this.#copied.add(op.coll);
+      }
+      const coll = this.#state[op.coll] as Map<string, unknown>;
+      if (op.op === 'put') coll.set(op.key, op.value);
+      else coll.delete(op.key);
+    }
+  }
+}
+
 export function stateToJson(state: ClusterState): Record<Collection, Array<[string, unknown]>> {
   return {
     apps: [...state.apps],
