@@ -5,6 +5,7 @@
  */
 import { runAgentBench } from './agent.ts';
 import { runPropagationBench } from './propagation.ts';
+import { runSchedulerBench } from './scheduler.ts';
 
 const only = process.argv.slice(2);
 const wanted = (name: string): boolean => only.length === 0 || only.includes(name);
@@ -16,4 +17,8 @@ if (wanted('propagation')) {
 if (wanted('agent')) {
   console.log('\n== agent: 1,000 long-running and short-lived tasks on one agent');
   await runAgentBench({ log: (line) => process.stderr.write(`${line}\n`), table: (line) => console.log(line) });
+}
+if (wanted('scheduler')) {
+  console.log('\n== scheduler: simulated agents (BENCH_SCHED_AGENTS x BENCH_SCHED_TASKS, default 1,000 x 100,000)');
+  await runSchedulerBench({ log: (line) => process.stderr.write(`${line}\n`), table: (line) => console.log(line) });
 }
