@@ -219,6 +219,7 @@ test('Marathon v2 apps, tasks and queue API', { timeout: 120_000 }, async (t) =>
     assert.equal(entry.count, 1);
     assert.deepEqual(entry.delay, { timeLeftSeconds: 0, overdue: true });
     assert.match(String(entry.reason), /insufficient cpus on 1 of 1 agents/);
+    assert.deepEqual(entry.processedOffersSummary.rejectSummaryLastOffers, [{ reason: 'InsufficientCpus', declined: 1, processed: 1 }]);
     assert.equal(typeof entry.since, 'string');
     assert.equal(entry.app.cpus, 64);
     assert.equal((await call('DELETE', '/v2/queue/api/big/delay')).status, 204);

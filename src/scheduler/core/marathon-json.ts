@@ -159,6 +159,9 @@ export interface QueueEntry {
   count: number;
   /** Corral: why they wait, in plain words (placement's or the backoff's reason). */
   reasons: string[];
+  /** Agents refused, by reason, at the last placement attempt; and how many agents were tried. */
+  refusals: Record<string, number>;
+  agentCount: number;
   delay: LaunchDelay | undefined;
 }
 
@@ -171,8 +174,10 @@ export function launchQueue(apps: ReadonlyMap<string, AppDefinition>, unplaced: 
   for (const u of unplaced) {
     const app = apps.get(u.appId);
     if (app === undefined || u.count <= 0) continue;
-    const entry = entries.get(u.appId) ?? { app, count: 0, reasons: [], delay: delays.get(u.appId) };
+    const entry = entries.get(u.appId) ?? { app, count: 0, reasons: [], refusals: {}, agentCount: 0, delay: delays.get(u.appId) };
     entry.count += u.count;
+    for (const [reason, agents] of Object.entries(u.refusals ?? {})) entry.refusals[reason] = Math.max(entry.refusals[reason] ?? 0, agents);
+    entry.agentCount = Math.max(entry.agentCount, u.agentCount ?? 0);
     if (!entry.reasons.includes(u.reason)) entry.reasons.push(u.reason);
     entries.set(u.appId, entry);
   }
@@ -196,6 +201,33 @@ export function queueEntryJson(entry: QueueEntry, lastFailure: TaskFailure | und
       : { timeLeftSeconds: 0, overdue: true },
     since,
     reason: entry.reasons.join('; '),
+    processedOffersSummary: offersSummary(entry),
+  };
+}
+
+/** Marathon's reject reasons for Corral's refusal reasons. */
+function rejectReason(refusal: string): string {
+  const named: Record<string, string> = {
+    'insufficient cpus': 'InsufficientCpus',
+    'insufficient mem': 'InsufficientMemory',
+    'insufficient disk': 'InsufficientDisk',
+    'insufficient ports': 'InsufficientPorts',
+  };
+  return named[refusal] ?? 'UnfulfilledConstraint';
+}
+
+/**
+ * COMPAT(marathon): `processedOffersSummary` with one "offer" per agent tried at the last
+ * placement, so tools that read it show why an app is waiting; `rejectSummaryLastOffers` counts
+ * the agents refused per reason (Corral's own words are in `reason`).
+ */
+function offersSummary(entry: QueueEntry): Record<string, unknown> {
+  const declined = new Map<string, number>();
+  for (const [refusal, agents] of Object.entries(entry.refusals)) declined.set(rejectReason(refusal), (declined.get(rejectReason(refusal)) ?? 0) + agents);
+  return {
+    processedOffersCount: entry.agentCount,
+    unusedOffersCount: entry.agentCount,
+    rejectSummaryLastOffers: [...declined].map(([reason, count]) => ({ reason, declined: count, processed: entry.agentCount })),
   };
 }
 
