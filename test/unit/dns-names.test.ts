@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { agentSuffix, canonicalLabel, marathonTaskName, sanitizeLabel, taskIdHash, taskLabel } from '../../src/dns/core/names.ts';
+import { agentSuffix, canonicalLabel, sanitizeLabel, taskIdHash, taskLabel } from '../../src/dns/core/names.ts';
+import { marathonTaskName } from '../../src/shared/marathon-names.ts';
 import { MESOS_DNS_NAMES } from '../support/dns-mesos-names.ts';
 
 interface NameFixtures {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { buildMesosState, formatPortRanges, formatRanges, marathonTaskName } from '../../src/scheduler/core/mesos-state.ts';
+import { buildMesosState, formatPortRanges, formatRanges } from '../../src/scheduler/core/mesos-state.ts';
+import { marathonTaskName } from '../../src/shared/marathon-names.ts';
 import type { HealthResult } from '../../src/shared/agent-protocol.ts';
 import type { ClusterState } from '../../src/scheduler/types.ts';
 import { MESOS_DNS_NAMES } from '../support/dns-mesos-names.ts';

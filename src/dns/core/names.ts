@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { marathonTaskName } from '../../shared/marathon-names.ts';
 
 /**
  * Mesos-DNS naming rules, reproduced so that names users already depend on keep resolving.
@@ -39,17 +40,6 @@ export function sanitizeLabel(text: string, options: SanitizeOptions = {}): stri
   return label.replace(/-+$/, '');
 }
 
-/**
- * Marathon's Mesos task name for an app: the id's path segments in reverse, joined with `.`
- * (`/prod/backend/api` → `api.backend.prod`).
- */
-export function marathonTaskName(appId: string): string {
-  return appId
-    .split('/')
-    .filter((segment) => segment !== '')
-    .reverse()
-    .join('.');
-}
 
 /** The task label `T` of an app: its Marathon task name sanitized into one label. */
 export function taskLabel(appId: string, options: SanitizeOptions = {}): string {

@@ -11,6 +11,7 @@ import { TERMINAL_TASK_STATES, type PortDefinition } from '../../events/types.ts
 import type { PortRange, Resource } from '../../shared/agent-protocol.ts';
 import type { AgentRecord, AppDefinition, ClusterState, Instance } from '../types.ts';
 import { instanceHealthy } from './health.ts';
+import { marathonTaskName } from '../../shared/marathon-names.ts';
 
 /** A Mesos `Resources` model: scalars, and ports as a ranges string (absent without ports). */
 export interface MesosResources {
@@ -178,17 +179,6 @@ export function buildMesosState(state: ClusterState, options: MesosStateOptions)
   };
 }
 
-/**
- * Marathon's Mesos task name (and discovery name): the app id's segments in reverse, joined
- * with `.` (`/prod/backend/api` → `api.backend.prod`). Mesos-DNS builds `<name>.marathon.<domain>` from it.
- */
-export function marathonTaskName(appId: string): string {
-  return appId
-    .split('/')
-    .filter((segment) => segment !== '')
-    .reverse()
-    .join('.');
-}
 
 /**
  * Mesos' ranges text for a set of ports: sorted, adjacent ports merged, `", "` between ranges
