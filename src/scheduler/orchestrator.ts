@@ -8,6 +8,7 @@ import { applyStatus, expungeInstance, markAgentUnreachable, registerAgent, setD
 import { describeProgress, instancesByApp, isDeploymentDone, overdueDeployments, rollsBackOnFailure } from './core/deployments.ts';
 import { failDeployment } from './core/deployment-changes.ts';
 import { StateDraft } from './core/state-ops.ts';
+import { instanceChangedEvent, statusUpdateEvent } from './core/marathon-json.ts';
 import { reconcile } from './core/reconcile.ts';
 import { delayAfterFailure, type LaunchDelay } from './core/launch-delay.ts';
 import type { Unplaced } from './core/placement.ts';
@@ -192,7 +193,8 @@ export class Orchestrator {
       const ops: StateOp[] = [
         ...evaluation.launch.map((i): StateOp => ({ op: 'put', coll: 'instances', key: i.taskId, value: i })),
       ];
-      const events: ClusterEvent[] = [];
+      // A launched instance is announced as TASK_STAGING, so snapshot + events always agree.
+      const events: ClusterEvent[] = evaluation.launch.flatMap((i) => [statusUpdateEvent(i, now), instanceChangedEvent(i, now)]);
       for (const change of [...evaluation.stop.map((i) => stopInstance(i, now)), ...evaluation.expunge.map((i) => expungeInstance(i, now))]) {
         ops.push(...change.ops);
         events.push(...change.events);

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { after, test } from 'node:test';
@@ -7,19 +6,13 @@ import { request } from 'undici';
 import { stopParts, type PartProcess } from '../../src/cli/child-process.ts';
 import { startPart, tempDir } from '../support/parts.ts';
 import { waitFor } from '../support/wait.ts';
+import { pidsOf } from '../support/processes.ts';
 
 const MARKER = `corral-agent-restart-${randomUUID()}`;
 const dir = tempDir('corral-agent-restart-');
 const running: PartProcess[] = [];
 
-/** Pids of processes whose command line holds `text`. */
-const pids = (text: string): string[] => {
-  try {
-    return execFileSync('pgrep', ['-f', text]).toString().trim().split('\n').filter(Boolean).sort();
-  } catch {
-    return [];
-  }
-};
+const pids = pidsOf;
 
 after(async () => {
   await stopParts([...running].reverse(), 5000);

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,6 +9,7 @@ import { startLb } from '../../src/lb/main.ts';
 import { httpGet } from '../support/lb-fixtures.ts';
 import { freePort, startPart, tempDir } from '../support/parts.ts';
 import { waitFor } from '../support/wait.ts';
+import { pidsOf } from '../support/processes.ts';
 
 /**
  * `corral lb` against a real scheduler and agent: unsynced until the scheduler comes up on the
@@ -69,14 +69,9 @@ before(async () => {
 
 after(async () => {
   for (const part of [...parts].reverse()) await stopParts([part], 5000);
-  let strays = '';
-  try {
-    strays = execFileSync('pgrep', ['-af', MARKER]).toString();
-  } catch {
-    // pgrep exits 1 when nothing matches
-  }
+  const strays = pidsOf(MARKER);
   if (process.env.KEEP !== '1') rmSync(dir, { recursive: true, force: true });
-  assert.equal(strays, '', 'no task process outlives its agent');
+  assert.deepEqual(strays, [], 'no task process outlives its agent');
 });
 
 test('before the first snapshot: bound addresses in the ready line, health 503, no routes', async () => {

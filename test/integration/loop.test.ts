@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
@@ -7,6 +6,7 @@ import { request } from 'undici';
 import { startCorral, type RunningCorral } from '../support/corral-up.ts';
 import { dig } from '../support/dig.ts';
 import { waitFor } from '../support/wait.ts';
+import { pidsOf } from '../support/processes.ts';
 
 /**
  * The whole loop through real processes and sockets: app JSON → scheduler → agents running real
@@ -83,13 +83,8 @@ after(async () => {
   const code = await corral?.stop();
   assert.equal(code, 0, 'corral up exits cleanly');
   // Every task process is gone with it.
-  let strays = '';
-  try {
-    strays = execFileSync('pgrep', ['-f', MARKER]).toString();
-  } catch {
-    // pgrep exits 1 when nothing matches
-  }
-  assert.equal(strays, '', 'no task process outlives corral up');
+  const strays = pidsOf(MARKER);
+  assert.deepEqual(strays, [], 'no task process outlives corral up');
 });
 
 test('bad input gets Marathon errors and changes nothing', async () => {

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { after, test } from 'node:test';
@@ -7,6 +6,7 @@ import { request } from 'undici';
 import type { PartProcess } from '../../src/cli/child-process.ts';
 import { freePort, startPart, tempDir } from '../support/parts.ts';
 import { waitFor } from '../support/wait.ts';
+import { pidsOf } from '../support/processes.ts';
 
 const MARKER = `corral-restart-${randomUUID()}`;
 const dir = tempDir('corral-restart-');
@@ -15,14 +15,9 @@ const running: PartProcess[] = [];
 after(async () => {
   for (const part of running) part.child.kill('SIGTERM');
   await Promise.all(running.map((p) => p.exited));
-  let strays = '';
-  try {
-    strays = execFileSync('pgrep', ['-f', MARKER]).toString();
-  } catch {
-    // nothing matched
-  }
+  const strays = pidsOf(MARKER);
   if (process.env.KEEP !== '1') rmSync(dir, { recursive: true, force: true });
-  assert.equal(strays, '', 'no task process outlives its agent');
+  assert.deepEqual(strays, [], 'no task process outlives its agent');
 });
 
 async function call(base: string, method: string, path: string, body?: unknown) {

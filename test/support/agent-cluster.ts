@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync, realpathSync, rmdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,14 +13,9 @@ import { waitFor } from './wait.ts';
  * (agents first), removes the temp dir and this run's cgroups, and reports task processes left over.
  */
 
-/** Pids of processes whose command line holds `text` (pgrep -f), sorted. */
-export function pidsOf(text: string): string[] {
-  try {
-    return execFileSync('pgrep', ['-f', text]).toString().trim().split('\n').filter(Boolean).sort();
-  } catch {
-    return [];
-  }
-}
+import { pidsOf } from './processes.ts';
+
+export { pidsOf };
 
 /** The state letter and process group of a pid from /proc, or undefined once it is gone. */
 function procStat(pid: number): { state: string; pgrp: number } | undefined {

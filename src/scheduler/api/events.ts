@@ -30,10 +30,16 @@ export function registerEventRoutes(server: FastifyInstance, { bus, logger }: Ap
         for (const frame of replay) res.write(frame);
       }
     }
+    // The replay may itself be larger than the limit: it counts only once it has drained.
+    let allowance = res.writableLength;
+    res.once('drain', () => (allowance = 0));
+    let cut = false;
     const unsubscribe = bus.subscribe({
       types,
       send: (frame) => {
-        if (res.writableLength > MAX_BUFFERED_BYTES) {
+        if (cut) return;
+        if (res.writableLength > MAX_BUFFERED_BYTES + allowance) {
+          cut = true;
           logger.warn({ remote: request.ip, buffered: res.writableLength }, 'event subscriber too slow, disconnecting (it resumes by Last-Event-ID)');
           res.destroy();
           return;
