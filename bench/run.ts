@@ -4,6 +4,7 @@
  * can be made on this machine.
  */
 import { runAgentBench } from './agent.ts';
+import { runEventsBench } from './events.ts';
 import { runPropagationBench } from './propagation.ts';
 import { runSchedulerBench } from './scheduler.ts';
 
@@ -21,4 +22,8 @@ if (wanted('agent')) {
 if (wanted('scheduler')) {
   console.log('\n== scheduler: simulated agents (BENCH_SCHED_AGENTS x BENCH_SCHED_TASKS, default 1,000 x 100,000)');
   await runSchedulerBench({ log: (line) => process.stderr.write(`${line}\n`), table: (line) => console.log(line) });
+}
+if (wanted('events')) {
+  console.log('\n== events: 200 subscribers while the scheduler commits 10,000 changes');
+  await runEventsBench({ log: (line) => process.stderr.write(`${line}\n`), table: (line) => console.log(line) });
 }
