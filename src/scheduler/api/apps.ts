@@ -5,7 +5,7 @@ import {
   appInstancesToKill, killInstances, normalizePathId, removeApp, restartApp, versionKey, writeApp, writeApps,
   type AppChange, type ChangeContext, type KillChange, type WriteMode,
 } from '../core/app-changes.ts';
-import { deploymentsHolding } from '../core/deployments.ts';
+import { deploymentsHolding, instancesByApp } from '../core/deployments.ts';
 import { matchesAppSearch, parseLabelSelectors, type LabelSelector } from '../core/label-selector.ts';
 import { appDefinitionJson, appJson, resolveAppEmbeds, taskJson, type AppEmbed } from '../core/marathon-json.ts';
 import type { ClusterState, Deployment, Instance } from '../types.ts';
@@ -73,10 +73,11 @@ const unknownPath = (request: FastifyRequest): ApiError =>
 export function registerAppRoutes(server: FastifyInstance, context: ApiContext): void {
   const { state } = context;
 
-  const render = (current: ClusterState, appId: string, embeds: ReadonlySet<AppEmbed>): Record<string, unknown> | undefined => {
+  /** `byApp`: an index of instances by app, when many apps are rendered at once. */
+  const render = (current: ClusterState, appId: string, embeds: ReadonlySet<AppEmbed>, byApp?: ReadonlyMap<string, Instance[]>): Record<string, unknown> | undefined => {
     const app = current.apps.get(appId);
     if (app === undefined) return undefined;
-    return appJson(app, instancesOf(current, appId), deploymentsHolding(current, [appId]), {
+    return appJson(app, byApp?.get(appId) ?? (byApp === undefined ? instancesOf(current, appId) : []), deploymentsHolding(current, [appId]), {
       embedTasks: embeds.has('tasks'),
       embedLastTaskFailure: embeds.has('lastTaskFailure'),
       lastTaskFailure: current.taskFailures.get(appId),
@@ -110,11 +111,13 @@ export function registerAppRoutes(server: FastifyInstance, context: ApiContext):
     };
     const embeds = resolveAppEmbeds(list(query.embed));
     const current = state.current;
+    // One pass over the instances for all apps, not one per app.
+    const byApp = instancesByApp(current);
     const apps = [...current.apps.values()]
       .filter((app) => matchesAppSearch(app, search))
       .map((app) => app.id)
       .sort()
-      .map((id) => render(current, id, embeds));
+      .map((id) => render(current, id, embeds, byApp));
     return { apps };
   });
 
