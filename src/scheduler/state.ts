@@ -1,7 +1,7 @@
-import type { ClusterEvent, EventRecord } from '../events/types.ts';
+import type { ClusterEvent } from '../events/types.ts';
 import { applyOps } from './core/state-ops.ts';
 import type { EventBus } from './event-bus.ts';
-import type { StateStore } from './store/state-store.ts';
+import type { CommitRecord, StateStore } from './store/state-store.ts';
 import type { ClusterState, StateOp } from './types.ts';
 
 export interface Transaction<R> {
@@ -10,16 +10,25 @@ export interface Transaction<R> {
   result: R;
 }
 
+interface Pending {
+  compute: (state: ClusterState) => Transaction<unknown>;
+  resolve: (result: unknown) => void;
+  reject: (err: unknown) => void;
+}
+
 /**
- * The single writer of cluster state. Transactions run one at a time: each is computed from the
- * latest state, made durable, and only then applied in memory and published — so every
- * acknowledged write and every event has reached the disk first.
+ * The single writer of cluster state. Transactions are computed one after the other, each from
+ * the state the previous ones leave, made durable, and only then applied in memory and
+ * published — so every acknowledged write and every event has reached the disk first. The
+ * transactions that queue up while one write is on its way to the disk go out together in the
+ * next write, with one sync (group commit).
  */
 export class SchedulerState {
   readonly #store: StateStore;
   readonly #bus: EventBus;
   #state: ClusterState;
-  #queue: Promise<unknown> = Promise.resolve();
+  #pending: Pending[] = [];
+  #writing = false;
   readonly #listeners = new Set<() => void>();
 
   /** The bus holds the last event id: it was seeded from the store and is advanced by every commit. */
@@ -44,19 +53,50 @@ export class SchedulerState {
   }
 
   transact<R>(compute: (state: ClusterState) => Transaction<R>): Promise<R> {
-    const run = this.#queue.then(async () => {
-      const { ops, events, result } = compute(this.#state);
-      if (ops.length === 0 && events.length === 0) return result;
-      let eventId = this.#bus.lastEventId;
-      const records: EventRecord[] = events.map((event) => ({ eventId: ++eventId, event }));
-      const next = applyOps(this.#state, ops);
-      await this.#store.append({ ops, events: records }, next);
-      this.#state = next;
-      this.#bus.publish(records);
-      for (const listener of this.#listeners) listener();
-      return result;
+    return new Promise<R>((resolve, reject) => {
+      this.#pending.push({ compute, resolve: resolve as (result: unknown) => void, reject });
+      if (!this.#writing) void this.#write();
     });
-    this.#queue = run.catch(() => undefined);
-    return run;
+  }
+
+  async #write(): Promise<void> {
+    this.#writing = true;
+    try {
+      while (this.#pending.length > 0) {
+        const batch = this.#pending;
+        this.#pending = [];
+        let draft = this.#state;
+        let eventId = this.#bus.lastEventId;
+        const records: CommitRecord[] = [];
+        const settled: Array<{ pending: Pending; result: unknown }> = [];
+        for (const pending of batch) {
+          let transaction: Transaction<unknown>;
+          try {
+            transaction = pending.compute(draft);
+          } catch (err) {
+            pending.reject(err);
+            continue;
+          }
+          settled.push({ pending, result: transaction.result });
+          if (transaction.ops.length === 0 && transaction.events.length === 0) continue;
+          records.push({ ops: transaction.ops, events: transaction.events.map((event) => ({ eventId: ++eventId, event })) });
+          draft = applyOps(draft, transaction.ops);
+        }
+        if (records.length > 0) {
+          try {
+            await this.#store.append(records, draft);
+          } catch (err) {
+            for (const { pending } of settled) pending.reject(err);
+            continue;
+          }
+          this.#state = draft;
+          this.#bus.publish(records.flatMap((record) => record.events));
+          for (const listener of this.#listeners) listener();
+        }
+        for (const { pending, result } of settled) pending.resolve(result);
+      }
+    } finally {
+      this.#writing = false;
+    }
   }
 }

@@ -31,7 +31,7 @@ async function writeRecords(dir: string, count: number, compactEvery = 1000): Pr
   for (let n = 1; n <= count; n += 1) {
     const r = record(n);
     state = applyOps(state, r.ops);
-    await store.append(r, state);
+    await store.append([r], state);
   }
   await store.close();
 }
@@ -60,7 +60,7 @@ test('file store: a torn tail is cut off and earlier records survive', async (t)
         const loaded = await store.load();
         assert.equal(loaded.state.meta.size, 3);
         // Later appends land after the good records, not behind the garbage.
-        await store.append(record(4), applyOps(loaded.state, record(4).ops));
+        await store.append([record(4)], applyOps(loaded.state, record(4).ops));
         await store.close();
         const again = await new FileStore({ dir, logger }).load();
         assert.equal(again.state.meta.size, 4);
@@ -93,7 +93,7 @@ test('file store: records a snapshot already holds are not replayed (crash betwe
     const before = readFileSync(join(dir, 'state.log'), 'utf8');
     const store = new FileStore({ dir, logger, compactEvery: 4 });
     const loaded = await store.load();
-    await store.append(record(4), applyOps(loaded.state, record(4).ops));
+    await store.append([record(4)], applyOps(loaded.state, record(4).ops));
     await store.close();
     assert.equal(readFileSync(join(dir, 'state.log'), 'utf8'), '', 'compacted');
     appendFileSync(join(dir, 'state.log'), before);
@@ -107,7 +107,7 @@ test('file store: a failing compaction does not fail a durable write', () =>
     mkdirSync(join(dir, 'state.snapshot.json.tmp'));
     const store = new FileStore({ dir, logger, compactEvery: 1 });
     const loaded = await store.load();
-    await store.append(record(1), applyOps(loaded.state, record(1).ops));
+    await store.append([record(1)], applyOps(loaded.state, record(1).ops));
     await store.close();
     rmSync(join(dir, 'state.snapshot.json.tmp'), { recursive: true });
     const again = await new FileStore({ dir, logger }).load();
@@ -125,3 +125,14 @@ test('a state draft copies each collection once and never touches the state it s
   assert.deepEqual([...base.meta], [['a', 1]]);
   assert.equal(base.taskFailures.size, 0);
 });
+
+test('file store: records appended together (group commit) are all there after reopening, in order', () =>
+  withDir(async (dir) => {
+    const store = new FileStore({ dir, logger });
+    const { state } = await store.load();
+    await store.append([record(1), record(2), record(3)], applyOps(state, [...record(1).ops, ...record(2).ops, ...record(3).ops]));
+    await store.close();
+    const loaded = await new FileStore({ dir, logger }).load();
+    assert.deepEqual(loaded.history.map((e) => e.eventId), [1, 2, 3]);
+    assert.equal(loaded.state.meta.size, 3);
+  }));

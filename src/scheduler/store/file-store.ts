@@ -79,28 +79,32 @@ export class FileStore implements StateStore {
     return { state, lastEventId, history: [...this.#history] };
   }
 
-  async append(record: CommitRecord, stateAfter: ClusterState): Promise<void> {
+  async append(records: readonly CommitRecord[], stateAfter: ClusterState): Promise<void> {
     const log = this.#log;
     if (log === undefined) throw new Error('store is not open');
-    const json = JSON.stringify({ ...record, seq: this.#seq + 1 });
-    const line = `${crc32(json).toString(16).padStart(8, '0')} ${json}\n`;
+    const text = records
+      .map((record, index) => {
+        const json = JSON.stringify({ ...record, seq: this.#seq + 1 + index });
+        return `${crc32(json).toString(16).padStart(8, '0')} ${json}\n`;
+      })
+      .join('');
     const size = this.#size;
     try {
-      await log.write(line);
+      await log.write(text);
       await log.datasync();
     } catch (err) {
       // Cut a partial line off, or every later record would sit behind it and be dropped on load.
       await log.truncate(size).catch(() => undefined);
       throw err;
     }
-    this.#size += Buffer.byteLength(line);
-    this.#seq += 1;
-    this.#remember(record.events);
-    this.#recordsInLog += 1;
+    this.#size += Buffer.byteLength(text);
+    this.#seq += records.length;
+    for (const record of records) this.#remember(record.events);
+    this.#recordsInLog += records.length;
     if (this.#recordsInLog >= (this.#options.compactEvery ?? 5000) && --this.#compactBackoff <= 0) {
-      // The record is durable already: a failed compaction must not fail the write.
+      // The records are durable already: a failed compaction must not fail the write.
       try {
-        this.#compact(stateAfter, record);
+        this.#compact(stateAfter, records.at(-1));
       } catch (err) {
         this.#compactBackoff = 100;
         this.#options.logger.error({ err: (err as Error).message }, 'state log compaction failed; the log keeps growing until it succeeds');
@@ -121,9 +125,9 @@ export class FileStore implements StateStore {
   }
 
   /** Snapshot first (atomically, by rename), then empty the log: a crash between leaves both, and replay is idempotent over puts. */
-  #compact(state: ClusterState, last: CommitRecord): void {
+  #compact(state: ClusterState, last: CommitRecord | undefined): void {
     const { dir } = this.#options;
-    const lastEventId = this.#history.at(-1)?.eventId ?? last.events.at(-1)?.eventId ?? 0;
+    const lastEventId = this.#history.at(-1)?.eventId ?? last?.events.at(-1)?.eventId ?? 0;
     const snapshot: SnapshotFile = { seq: this.#seq, state: stateToJson(state), lastEventId, history: this.#history };
     const tmp = join(dir, `${SNAPSHOT_FILE}.tmp`);
     const fd = openSync(tmp, 'w');

@@ -17,11 +17,12 @@ export interface CommitRecord {
 }
 
 /**
- * Durable state. `append` resolves only once the record would survive a kill -9 of the process
+ * Durable state. `append` resolves only once the records would survive a kill -9 of the process
  * (fsynced), which is when the scheduler may acknowledge the write and publish its events.
  */
 export interface StateStore {
   load(): Promise<LoadedState>;
-  append(record: CommitRecord, stateAfter: ClusterState): Promise<void>;
+  /** Several records at once are written with one sync (group commit); all or none. */
+  append(records: readonly CommitRecord[], stateAfter: ClusterState): Promise<void>;
   close(): Promise<void>;
 }

@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { emptyState } from '../../src/scheduler/core/state-ops.ts';
+import { EventBus } from '../../src/scheduler/event-bus.ts';
+import { SchedulerState } from '../../src/scheduler/state.ts';
+import type { CommitRecord, StateStore } from '../../src/scheduler/store/state-store.ts';
+import type { ClusterState } from '../../src/scheduler/types.ts';
+
+/** A store that holds appends until told, to see what the state does meanwhile. */
+class HeldStore implements StateStore {
+  readonly appends: CommitRecord[][] = [];
+  #release: Array<(err?: Error) => void> = [];
+  async load() {
+    return { state: emptyState(), lastEventId: 0, history: [] };
+  }
+  append(records: readonly CommitRecord[], _after: ClusterState): Promise<void> {
+    this.appends.push([...records]);
+    return new Promise((resolve, reject) => this.#release.push((err) => (err ? reject(err) : resolve())));
+  }
+  release(err?: Error): void {
+    this.#release.shift()?.(err);
+  }
+  async close() {}
+}
+
+const put = (key: string) => (s: ClusterState) => ({
+  ops: [{ op: 'put' as const, coll: 'meta' as const, key, value: s.meta.size }],
+  events: [{ eventType: 'app_terminated_event' as const, timestamp: 't', appId: `/${key}` }],
+  result: key,
+});
+
+test('transactions queued during a write go out together, each computed on the state the previous ones leave', async () => {
+  const store = new HeldStore();
+  const bus = new EventBus([], 0);
+  const state = new SchedulerState(store, bus, emptyState());
+  const first = state.transact(put('a'));
+  const second = state.transact(put('b'));
+  const third = state.transact(put('c'));
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(store.appends.length, 1, 'the first write is on its way');
+  assert.equal(state.current.meta.size, 0, 'nothing is applied before it is durable');
+  store.release();
+  assert.equal(await first, 'a');
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(store.appends[1]?.map((r) => r.events.map((e) => e.eventId)), [[2], [3]], 'b and c in one write, ids in order');
+  store.release();
+  assert.deepEqual([await second, await third], ['b', 'c']);
+  assert.deepEqual([...state.current.meta], [['a', 0], ['b', 1], ['c', 2]]);
+  assert.equal(bus.lastEventId, 3);
+});
+
+test('a failed write rejects its transactions and changes nothing; later ones go on', async () => {
+  const store = new HeldStore();
+  const bus = new EventBus([], 0);
+  const state = new SchedulerState(store, bus, emptyState());
+  const failing = state.transact(put('a'));
+  await new Promise((resolve) => setImmediate(resolve));
+  store.release(new Error('disk full'));
+  await assert.rejects(failing, /disk full/);
+  assert.deepEqual([state.current.meta.size, bus.lastEventId], [0, 0]);
+  const next = state.transact(put('b'));
+  await new Promise((resolve) => setImmediate(resolve));
+  store.release();
+  assert.equal(await next, 'b');
+  assert.equal(bus.lastEventId, 1, 'ids of the failed write were not used up');
+});
