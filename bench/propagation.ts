@@ -75,7 +75,8 @@ export async function runPropagationBench(): Promise<void> {
       const body = {
         id,
         cmd: `exec node -e "require('http').createServer((q, r) => r.end('ok')).listen(+process.env.PORT0, process.env.HOST)"`,
-        cpus: 0.01,
+        // cpus is a hard CPU quota (cgroups): node needs a share of a core to start quickly.
+        cpus: 0.5,
         mem: 128,
         labels: { HAPROXY_GROUP: 'external', HAPROXY_0_VHOST: `bench-${i}.local` },
       };
