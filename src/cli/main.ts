@@ -92,6 +92,8 @@ subcommand('lb', 'Route HTTP by virtual host and proxy service ports to running 
   .option('--https-port <port>', 'shared HTTPS vhost port (default 443)')
   .option('--stats-port <port>', 'stats, health and metrics (default 9090)')
   .option('--group <groups>', 'HAPROXY_GROUP values served, comma-separated, * for all (default external)')
+  // Both forms, so that commander sets no default and CORRAL_HTTP_HTTPS / --config can decide.
+  .option('--http-https', 'serve the shared HTTP port (default)')
   .option('--no-http-https', 'serve only service ports (east-west LB)')
   .action((flags: Settings) => run('lb', flags, async () => (await import('../lb/main.ts')).startLb));
 
