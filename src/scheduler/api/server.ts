@@ -5,6 +5,7 @@ import { registerAgentRoutes } from './agents.ts';
 import { registerAppRoutes } from './apps.ts';
 import { registerDeploymentRoutes } from './deployments.ts';
 import { registerEventRoutes } from './events.ts';
+import { registerGroupRoutes } from './groups.ts';
 import { registerInfoRoutes } from './info.ts';
 import { registerMasterStateRoutes } from './master-state.ts';
 import { registerMetricsRoutes } from './metrics.ts';
@@ -47,6 +48,7 @@ export function buildServer(context: ApiContext): FastifyInstance {
   });
   app.setNotFoundHandler((request, reply) => reply.code(404).send({ message: `Unknown path ${request.method} ${request.url.split('?')[0]}` }));
   registerAppRoutes(app, context);
+  registerGroupRoutes(app, context);
   registerTaskRoutes(app, context);
   registerQueueRoutes(app, context);
   registerDeploymentRoutes(app, context);

@@ -241,7 +241,7 @@ function healthCheckEvents(previous: AppDefinition | undefined, next: AppDefinit
 }
 
 /** One deployment for several app changes: Marathon runs independent apps' actions in one step. */
-function combinedDeployment(id: string, version: string, steps: readonly AppStep[]): Deployment {
+function combinedDeployment(id: string, version: string, steps: ReadonlyArray<{ previous: AppDefinition | undefined; next: AppDefinition | undefined }>): Deployment {
   const parts = steps.map((s) => planDeployment(id, s.previous, s.next, version));
   if (parts.length === 1) return parts[0] as Deployment;
   const actions = parts.flatMap((p) => p.plan.steps.flatMap((s) => s.actions));
@@ -265,27 +265,54 @@ function prefixDetails(error: ApiError, prefix: string): ApiError {
 }
 
 export function removeApp(state: ClusterState, rawId: string, context: ChangeContext): AppChange {
-  const id = normalizePathId(rawId);
-  const previous = state.apps.get(id);
-  if (previous === undefined) return { ok: false, error: appNotFound(id) };
-  const locks = lockCheck(state, [id], context);
+  return removeApps(state, [rawId], context);
+}
+
+/**
+ * Sets several apps' instance counts in one deployment (`PUT /v2/groups/{id}` with `scaleBy`):
+ * a scale, so the configuration and running instances are kept.
+ */
+export function scaleApps(state: ClusterState, targets: ReadonlyMap<string, number>, context: ChangeContext): AppChange {
+  const steps: AppStep[] = [];
+  for (const [appId, instances] of targets) {
+    const previous = state.apps.get(appId);
+    if (previous === undefined) return { ok: false, error: appNotFound(appId) };
+    const next: AppDefinition = { ...previous, instances, version: context.now, versionInfo: { ...previous.versionInfo, lastScalingAt: context.now } };
+    steps.push({ previous, next, posted: false });
+  }
+  const change = deployApps(state, steps, [], context);
+  return change.ok ? { ...change, app: undefined, created: false } : change;
+}
+
+/** Removes several apps in one deployment (`DELETE /v2/groups/{id}`); the ops and events of `removeApp`, once per app. */
+export function removeApps(state: ClusterState, rawIds: readonly string[], context: ChangeContext): AppChange {
+  const ids = [...new Set(rawIds.map(normalizePathId))];
+  const previous: AppDefinition[] = [];
+  for (const id of ids) {
+    const app = state.apps.get(id);
+    if (app === undefined) return { ok: false, error: appNotFound(id) };
+    previous.push(app);
+  }
+  const locks = lockCheck(state, ids, context);
   if (!locks.ok) return locks;
-  const deployment = planDeployment(context.deploymentId, previous, undefined, context.now);
+  const deployment = combinedDeployment(context.deploymentId, context.now, previous.map((app) => ({ previous: app, next: undefined })));
   const step = deployment.plan.steps[0] ?? { actions: [] };
   return {
     ok: true,
     ops: [
       ...locks.ops,
-      { op: 'del', coll: 'apps', key: id },
-      ...[...state.appVersions.keys()].filter((key) => key.startsWith(`${id} `)).map((key): StateOp => ({ op: 'del', coll: 'appVersions', key })),
-      { op: 'del', coll: 'taskFailures', key: id },
+      ...ids.flatMap((id): StateOp[] => [
+        { op: 'del', coll: 'apps', key: id },
+        ...[...state.appVersions.keys()].filter((key) => key.startsWith(`${id} `)).map((key): StateOp => ({ op: 'del', coll: 'appVersions', key })),
+        { op: 'del', coll: 'taskFailures', key: id },
+      ]),
       { op: 'put', coll: 'deployments', key: deployment.id, value: deployment },
     ],
     events: [
       ...locks.events,
       { eventType: 'deployment_info', timestamp: context.now, plan: deployment.plan, currentStep: step },
-      { eventType: 'group_change_success', timestamp: context.now, groupId: groupOf(id), version: context.now },
-      { eventType: 'app_terminated_event', timestamp: context.now, appId: id },
+      ...[...new Set(ids.map(groupOf))].map((groupId): ClusterEvent => ({ eventType: 'group_change_success', timestamp: context.now, groupId, version: context.now })),
+      ...ids.map((appId): ClusterEvent => ({ eventType: 'app_terminated_event', timestamp: context.now, appId })),
     ],
     app: undefined,
     deployment,

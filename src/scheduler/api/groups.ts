@@ -1,0 +1,79 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AppChange } from '../core/app-changes.ts';
+import { deploymentsHolding, instancesByApp } from '../core/deployments.ts';
+import { buildGroupTree, groupJson, groupNotFound, removeGroup, resolveId, writeGroup } from '../core/groups.ts';
+import { appJson, resolveAppEmbeds } from '../core/marathon-json.ts';
+import { ApiError, invalidObject } from '../errors.ts';
+import type { ClusterState } from '../types.ts';
+import { changeContext, deploymentResult, flag, list, type Query } from './apps.ts';
+import type { ApiContext } from './context.ts';
+
+/** The group id in `/v2/groups/<id>` (ids are paths); the root for `/v2/groups`. */
+function groupIdOf(request: FastifyRequest): string {
+  const raw = (request.params as { '*'?: string })['*'] ?? '';
+  const id = resolveId(raw, '/');
+  if (id === undefined) throw invalidObject([{ path: '/id', errors: [`'${raw}' climbs above the root group`] }]);
+  return id;
+}
+
+/** Marathon's `/v2/groups`, over the groups implied by app ids (see core/groups.ts). */
+export function registerGroupRoutes(server: FastifyInstance, context: ApiContext): void {
+  const { state } = context;
+
+  const get = async (request: FastifyRequest): Promise<Record<string, unknown>> => {
+    const id = groupIdOf(request);
+    const current = state.current;
+    const tree = buildGroupTree(current.apps.values(), id);
+    if (tree === undefined) throw groupNotFound(id);
+    // COMPAT(marathon): embed=group.apps.tasks etc.; counts and deployments are always there.
+    const embeds = resolveAppEmbeds(list((request.query as Query).embed));
+    const byApp = instancesByApp(current);
+    const nowMs = Date.now();
+    return groupJson(tree, (app) => appJson(app, byApp.get(app.id) ?? [], deploymentsHolding(current, [app.id]), {
+      embedTasks: embeds.has('tasks'),
+      embedLastTaskFailure: embeds.has('lastTaskFailure'),
+      lastTaskFailure: current.taskFailures.get(app.id),
+      embedReadiness: embeds.has('readiness'),
+      ...(embeds.has('taskStats') ? { taskStatsAt: nowMs } : {}),
+    }), context.startedAt);
+  };
+  server.get('/v2/groups', get);
+  server.get('/v2/groups/*', get);
+
+  /** Commits a group change, or with `dryRun=true` only answers its plan. */
+  const change = async (request: FastifyRequest, reply: FastifyReply, compute: (s: ClusterState, ctx: ReturnType<typeof changeContext>) => AppChange, status: number, location?: string): Promise<FastifyReply> => {
+    const ctx = changeContext(request);
+    if (flag((request.query as Query).dryRun)) {
+      const planned = compute(state.current, ctx);
+      if (!planned.ok) throw planned.error;
+      return reply.send({ steps: planned.deployment.plan.steps });
+    }
+    const result = await state.transact<AppChange>((s) => {
+      const computed = compute(s, ctx);
+      return computed.ok ? { ops: computed.ops, events: computed.events, result: computed } : { ops: [], events: [], result: computed };
+    });
+    if (!result.ok) throw result.error;
+    if (location !== undefined) reply.header('Location', location);
+    return deploymentResult(reply, result.deployment, ctx.now, status);
+  };
+
+  server.post('/v2/groups', async (request, reply) => {
+    const body = request.body;
+    const rawId = typeof body === 'object' && body !== null && 'id' in body && typeof body.id === 'string' ? body.id : '/';
+    const id = resolveId(rawId, '/');
+    if (id === undefined) throw invalidObject([{ path: '/id', errors: [`'${rawId}' climbs above the root group`] }]);
+    return change(request, reply, (s, ctx) => writeGroup(s, id, body, 'create', ctx), 201, `/v2/groups${id === '/' ? '' : id}`);
+  });
+
+  // COMPAT(marathon): the id in the path wins over an `id` in the body.
+  const put = (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> =>
+    change(request, reply, (s, ctx) => writeGroup(s, groupIdOf(request), request.body, 'update', ctx), 200);
+  server.put('/v2/groups', put);
+  server.put('/v2/groups/*', put);
+
+  server.delete('/v2/groups/*', async (request, reply) => {
+    const id = groupIdOf(request);
+    if (id === '/') throw new ApiError(422, 'ERR_SCHED_INVALID', 'Deleting the root group is not supported; delete its groups');
+    return change(request, reply, (s, ctx) => removeGroup(s, id, ctx), 200);
+  });
+}

@@ -1,0 +1,231 @@
+import { ApiError, invalidObject, type ValidationDetail } from '../errors.ts';
+import type { AppDefinition, ClusterState } from '../types.ts';
+import { removeApps, scaleApps, writeApps, type AppChange, type ChangeContext } from './app-changes.ts';
+
+/**
+ * Marathon's groups over app ids. Corral stores no groups: a group is the set of apps whose ids
+ * lie under its path (`/shop` holds `/shop/web` and, as subgroup `/shop/db`, `/shop/db/pg`). So a
+ * group exists exactly while an app lives under it, and the root always exists.
+ */
+export interface GroupTree {
+  id: string;
+  /** Apps directly in this group, by id. */
+  apps: AppDefinition[];
+  /** Subgroups that hold apps, by id. */
+  groups: GroupTree[];
+  /** The newest version of an app under the group (groups have no version of their own yet); undefined when empty. */
+  version: string | undefined;
+}
+
+export const groupNotFound = (id: string): ApiError => new ApiError(404, 'ERR_SCHED_GROUP_NOT_FOUND', `Group '${id}' does not exist`);
+
+/** COMPAT(marathon): Marathon's message for a POST of a group that exists. */
+export const groupExists = (id: string): ApiError =>
+  new ApiError(409, 'ERR_SCHED_GROUP_EXISTS', `Group ${id} is already created. Use PUT to change this group.`);
+
+const NOT_YET_DEPENDENCIES = 'dependencies are not supported yet';
+
+/**
+ * Resolves a group or app id against the group it is written in, as Marathon's PathId does:
+ * absolute ids stay, relative ones are appended, `.` and `..` segments are followed. Undefined when
+ * `..` climbs above the root.
+ */
+export function resolveId(raw: string, base: string): string | undefined {
+  const joined = raw.startsWith('/') ? raw : `${base}/${raw}`;
+  const segments: string[] = [];
+  for (const segment of joined.split('/')) {
+    if (segment === '' || segment === '.') continue;
+    if (segment === '..') {
+      if (segments.pop() === undefined) return undefined;
+      continue;
+    }
+    segments.push(segment);
+  }
+  return `/${segments.join('/')}`;
+}
+
+/** Whether `id` lies strictly under the group `groupId`. */
+export function isUnder(id: string, groupId: string): boolean {
+  return groupId === '/' ? id !== '/' : id.startsWith(`${groupId}/`);
+}
+
+export function appsUnder(apps: Iterable<AppDefinition>, groupId: string): AppDefinition[] {
+  return [...apps].filter((app) => isUnder(app.id, groupId));
+}
+
+/** The group `groupId` built from the apps under it; undefined when none is (except for the root, which always exists). */
+export function buildGroupTree(apps: Iterable<AppDefinition>, groupId: string): GroupTree | undefined {
+  const under = appsUnder(apps, groupId);
+  if (under.length === 0 && groupId !== '/') return undefined;
+  return treeOf(groupId, under);
+}
+
+function treeOf(groupId: string, under: readonly AppDefinition[]): GroupTree {
+  const prefix = groupId === '/' ? '/' : `${groupId}/`;
+  const direct: AppDefinition[] = [];
+  const children = new Map<string, AppDefinition[]>();
+  for (const app of under) {
+    const rest = app.id.slice(prefix.length);
+    const slash = rest.indexOf('/');
+    if (slash === -1) {
+      direct.push(app);
+      continue;
+    }
+    const childId = `${prefix}${rest.slice(0, slash)}`;
+    const list = children.get(childId);
+    if (list === undefined) children.set(childId, [app]);
+    else list.push(app);
+  }
+  const versions = under.map((app) => app.version).sort();
+  return {
+    id: groupId,
+    apps: direct.sort((a, b) => compare(a.id, b.id)),
+    groups: [...children.keys()].sort(compare).map((id) => treeOf(id, children.get(id) ?? [])),
+    version: versions[versions.length - 1],
+  };
+}
+
+/**
+ * Marathon's group JSON; `renderApp` gives each app's JSON (with what `embed=group.apps.*` asks
+ * for). `fallbackVersion` stands in for the version of an empty root.
+ */
+export function groupJson(tree: GroupTree, renderApp: (app: AppDefinition) => Record<string, unknown>, fallbackVersion: string): Record<string, unknown> {
+  return {
+    id: tree.id,
+    apps: tree.apps.map(renderApp),
+    groups: tree.groups.map((group) => groupJson(group, renderApp, fallbackVersion)),
+    pods: [],
+    dependencies: [],
+    version: tree.version ?? fallbackVersion,
+  };
+}
+
+/** Instances after `scaleBy`: the brief's rounding, never below 0. */
+export function scaledInstances(instances: number, factor: number): number {
+  return Math.max(0, Math.round(instances * factor));
+}
+
+/** One app of a posted group: its body with the id made absolute, and where it sat in the group body. */
+export interface GroupApp {
+  pointer: string;
+  body: Record<string, unknown>;
+}
+
+/**
+ * Flattens a posted group into its apps, ids made absolute against the group each app sits in.
+ * Ids must stay under that group; `dependencies` and `pods` are refused while they are not
+ * implemented (rather than accepted and dropped).
+ */
+export function flattenGroup(body: unknown, groupId: string): { ok: true; apps: GroupApp[] } | { ok: false; details: ValidationDetail[] } {
+  const apps: GroupApp[] = [];
+  const details: ValidationDetail[] = [];
+  const visit = (node: unknown, pointer: string, id: string): void => {
+    if (!isObject(node)) {
+      details.push({ path: pointer || '/', errors: ['expected a group object'] });
+      return;
+    }
+    if (!isEmptyList(node.dependencies)) details.push({ path: `${pointer}/dependencies`, errors: [NOT_YET_DEPENDENCIES] });
+    if (!isEmptyList(node.pods)) details.push({ path: `${pointer}/pods`, errors: ['pods are not supported'] });
+    for (const key of ['apps', 'groups'] as const) {
+      if (node[key] !== undefined && !Array.isArray(node[key])) details.push({ path: `${pointer}/${key}`, errors: ['expected an array'] });
+    }
+    for (const [index, item] of (Array.isArray(node.apps) ? node.apps : []).entries()) {
+      const at = `${pointer}/apps/${index}`;
+      const appId = childId(item, id, at, details);
+      if (appId === undefined || !isObject(item)) continue;
+      if (!isEmptyList(item.dependencies)) {
+        details.push({ path: `${at}/dependencies`, errors: [NOT_YET_DEPENDENCIES] });
+        continue;
+      }
+      apps.push({ pointer: at, body: { ...item, id: appId } });
+    }
+    for (const [index, item] of (Array.isArray(node.groups) ? node.groups : []).entries()) {
+      const at = `${pointer}/groups/${index}`;
+      const subgroupId = childId(item, id, at, details);
+      if (subgroupId !== undefined) visit(item, at, subgroupId);
+    }
+  };
+  visit(body, '', groupId);
+  return details.length > 0 ? { ok: false, details } : { ok: true, apps };
+}
+
+/** The absolute id of an app or subgroup written in group `parent`, or undefined after noting why not. */
+function childId(item: unknown, parent: string, pointer: string, details: ValidationDetail[]): string | undefined {
+  if (!isObject(item) || typeof item.id !== 'string' || item.id === '') {
+    details.push({ path: `${pointer}/id`, errors: ['an id is required'] });
+    return undefined;
+  }
+  const id = resolveId(item.id, parent);
+  if (id === undefined || !isUnder(id, parent)) {
+    details.push({ path: `${pointer}/id`, errors: [`must be under the group ${parent}`] });
+    return undefined;
+  }
+  return id;
+}
+
+/**
+ * `POST /v2/groups` (`create`: the group must not exist) and `PUT /v2/groups/{id}` (`update`):
+ * creates or replaces the apps in the body, all in one deployment. Apps of the group that the
+ * body leaves out are kept (Marathon would remove them). `{"scaleBy": f}` scales every app under
+ * the group instead.
+ */
+export function writeGroup(state: ClusterState, groupId: string, body: unknown, mode: 'create' | 'update', context: ChangeContext): AppChange {
+  if (!isObject(body)) return { ok: false, error: invalidObject([{ path: '/', errors: ['expected a group object'] }]) };
+  const existing = appsUnder(state.apps.values(), groupId);
+  if (mode === 'create' && existing.length > 0) return { ok: false, error: groupExists(groupId) };
+  if (body.scaleBy !== undefined) return scaleGroup(state, groupId, body, mode, context);
+  if (mode === 'update' && 'version' in body && body.apps === undefined && body.groups === undefined) {
+    return { ok: false, error: invalidObject([{ path: '/version', errors: ['group versions (rollback) are not supported yet'] }]) };
+  }
+  const flattened = flattenGroup(body, groupId);
+  if (!flattened.ok) return { ok: false, error: invalidObject(flattened.details) };
+  if (flattened.apps.length === 0) {
+    // Groups are only their apps: an empty one could not be stored, so it is refused rather than lost.
+    return { ok: false, error: invalidObject([{ path: '/apps', errors: ['a group needs at least one app: groups are not stored apart from their apps yet'] }]) };
+  }
+  const change = writeApps(state, flattened.apps.map((a) => a.body), 'replace', context);
+  return change.ok ? change : { ok: false, error: repointDetails(change.error, flattened.apps.map((a) => a.pointer)) };
+}
+
+function scaleGroup(state: ClusterState, groupId: string, body: Record<string, unknown>, mode: 'create' | 'update', context: ChangeContext): AppChange {
+  const factor = body.scaleBy;
+  if (mode === 'create' || body.apps !== undefined || body.groups !== undefined) {
+    return { ok: false, error: invalidObject([{ path: '/scaleBy', errors: ['scaleBy goes alone in a PUT of an existing group'] }]) };
+  }
+  if (typeof factor !== 'number' || !Number.isFinite(factor) || factor < 0) {
+    return { ok: false, error: invalidObject([{ path: '/scaleBy', errors: ['must be a number of at least 0'] }]) };
+  }
+  const apps = appsUnder(state.apps.values(), groupId);
+  if (apps.length === 0) return { ok: false, error: groupNotFound(groupId) };
+  return scaleApps(state, new Map(apps.map((app) => [app.id, scaledInstances(app.instances, factor)])), context);
+}
+
+/** `DELETE /v2/groups/{id}`: every app under the group goes, in one deployment. */
+export function removeGroup(state: ClusterState, groupId: string, context: ChangeContext): AppChange {
+  const apps = appsUnder(state.apps.values(), groupId);
+  if (apps.length === 0) return { ok: false, error: groupNotFound(groupId) };
+  return removeApps(state, apps.map((app) => app.id), context);
+}
+
+/** writeApps names a bad app by its index in the batch (`/3/cpus`); name it by where it sat in the group (`/groups/0/apps/1/cpus`). */
+function repointDetails(error: ApiError, pointers: readonly string[]): ApiError {
+  const details = error.body.details;
+  if (error.statusCode !== 422 || !Array.isArray(details)) return error;
+  return invalidObject((details as ValidationDetail[]).map((d) => {
+    const match = /^\/(\d+)(.*)$/.exec(d.path);
+    const pointer = match === null ? undefined : pointers[Number(match[1])];
+    return pointer === undefined || match === null ? d : { ...d, path: `${pointer}${match[2] ?? ''}` };
+  }));
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function isEmptyList(value: unknown): boolean {
+  return value === undefined || (Array.isArray(value) && value.length === 0);
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

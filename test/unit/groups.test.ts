@@ -1,0 +1,163 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { removeApps, scaleApps, type ChangeContext } from '../../src/scheduler/core/app-changes.ts';
+import {
+  buildGroupTree, flattenGroup, groupJson, removeGroup, resolveId, scaledInstances, writeGroup, type GroupTree,
+} from '../../src/scheduler/core/groups.ts';
+import type { AppDefinition, ClusterState, Deployment } from '../../src/scheduler/types.ts';
+import { app, state } from '../support/scheduler-fixtures.ts';
+
+const LATER = '2026-01-03T00:00:00.000Z';
+const ctx = (fields: Partial<ChangeContext> = {}): ChangeContext => ({ now: LATER, deploymentId: 'd-new', force: false, clientIp: '127.0.0.1', uri: '/v2/groups', ...fields });
+
+/** Builds apps one after another so service ports stay unique, as the API would. */
+function shop(): ClusterState {
+  const apps = new Map<string, AppDefinition>();
+  for (const [id, instances] of [['/shop/web', 2], ['/shop/db/pg', 1], ['/shop/db/redis', 3], ['/other', 1]] as const) {
+    apps.set(id, app({ id, instances }, apps));
+  }
+  return state({ apps: [...apps.values()] });
+}
+
+/** The tree as ids only: `{id, apps, groups}`. */
+const shape = (tree: GroupTree | undefined): unknown =>
+  tree === undefined ? undefined : { id: tree.id, apps: tree.apps.map((a) => a.id), groups: tree.groups.map(shape) };
+
+const ok = <T extends { ok: boolean }>(change: T): Extract<T, { ok: true }> => {
+  if (!change.ok) throw new Error(JSON.stringify((change as unknown as { error: { body: unknown } }).error.body));
+  return change as Extract<T, { ok: true }>;
+};
+const failed = (change: { ok: boolean }): { status: number; body: unknown } => {
+  assert.equal(change.ok, false);
+  const { error } = change as unknown as { error: { statusCode: number; body: unknown } };
+  return { status: error.statusCode, body: error.body };
+};
+
+test('buildGroupTree: nested groups from app ids, sorted; the root always exists; unknown groups do not', () => {
+  const s = shop();
+  assert.deepEqual(shape(buildGroupTree(s.apps.values(), '/')), {
+    id: '/',
+    apps: ['/other'],
+    groups: [{ id: '/shop', apps: ['/shop/web'], groups: [{ id: '/shop/db', apps: ['/shop/db/pg', '/shop/db/redis'], groups: [] }] }],
+  });
+  assert.deepEqual(shape(buildGroupTree(s.apps.values(), '/shop/db')), { id: '/shop/db', apps: ['/shop/db/pg', '/shop/db/redis'], groups: [] });
+  assert.equal(buildGroupTree(s.apps.values(), '/shop/web'), undefined, 'an app is not a group');
+  assert.equal(buildGroupTree(s.apps.values(), '/sho'), undefined, 'a prefix of a segment is not a group');
+  assert.deepEqual(shape(buildGroupTree([], '/')), { id: '/', apps: [], groups: [] });
+});
+
+test('groupJson: Marathon shape; version is the newest app version under the group, else the fallback', () => {
+  const s = shop();
+  const tree = buildGroupTree(s.apps.values(), '/shop') as GroupTree;
+  const json = groupJson(tree, (a) => ({ id: a.id }), 'fallback');
+  assert.deepEqual(Object.keys(json).sort(), ['apps', 'dependencies', 'groups', 'id', 'pods', 'version']);
+  assert.deepEqual(json.apps, [{ id: '/shop/web' }]);
+  assert.equal(json.version, s.apps.get('/shop/web')?.version);
+  assert.equal(groupJson(buildGroupTree([], '/') as GroupTree, () => ({}), 'fallback').version, 'fallback');
+});
+
+test('resolveId: relative ids join the base, absolute stay, . and .. are followed', () => {
+  const cases: Array<[raw: string, base: string, expected: string | undefined]> = [
+    ['web', '/shop', '/shop/web'],
+    ['db/pg', '/shop', '/shop/db/pg'],
+    ['/shop/web', '/other', '/shop/web'],
+    ['./web', '/shop', '/shop/web'],
+    ['../web', '/shop/db', '/shop/web'],
+    ['web/', '/', '/web'],
+    ['', '/', '/'],
+    ['../..', '/shop', undefined],
+  ];
+  for (const [raw, base, expected] of cases) assert.equal(resolveId(raw, base), expected, `${raw} in ${base}`);
+});
+
+test('flattenGroup: app ids made absolute in the group they sit in, with their place in the body', () => {
+  const result = flattenGroup({ id: 'shop', apps: [{ id: 'web', cmd: 'x' }], groups: [{ id: 'db', apps: [{ id: 'pg', cmd: 'y' }, { id: '/shop/db/redis', cmd: 'z' }] }] }, '/shop');
+  assert.ok(result.ok);
+  assert.deepEqual(result.apps.map((a) => [a.pointer, a.body.id]), [
+    ['/apps/0', '/shop/web'],
+    ['/groups/0/apps/0', '/shop/db/pg'],
+    ['/groups/0/apps/1', '/shop/db/redis'],
+  ]);
+});
+
+test('flattenGroup: refusals as data — dependencies, pods, ids outside the group, missing ids, non-arrays', () => {
+  const result = flattenGroup({
+    dependencies: ['/x'],
+    pods: [{}],
+    apps: [{ id: '/elsewhere/web', cmd: 'x' }, { cmd: 'no id' }, { id: 'a', cmd: 'x', dependencies: ['/b'] }],
+    groups: [{ id: 'g', apps: 'not a list' }, { id: '../../up' }],
+  }, '/shop');
+  assert.equal(result.ok, false);
+  assert.deepEqual(!result.ok && result.details, [
+    { path: '/dependencies', errors: ['dependencies are not supported yet'] },
+    { path: '/pods', errors: ['pods are not supported'] },
+    { path: '/apps/0/id', errors: ['must be under the group /shop'] },
+    { path: '/apps/1/id', errors: ['an id is required'] },
+    { path: '/apps/2/dependencies', errors: ['dependencies are not supported yet'] },
+    { path: '/groups/0/apps', errors: ['expected an array'] },
+    { path: '/groups/1/id', errors: ['must be under the group /shop'] },
+  ]);
+});
+
+test('writeGroup create: every app in one deployment; an existing group is a 409', () => {
+  const change = ok(writeGroup(state({}), '/shop', { id: '/shop', apps: [{ id: 'web', cmd: 'x', instances: 0 }], groups: [{ id: 'db', apps: [{ id: 'pg', cmd: 'y', instances: 0 }] }] }, 'create', ctx()));
+  assert.deepEqual(change.deployment.plan.steps, [{ actions: [{ action: 'StartApplication', app: '/shop/web' }, { action: 'StartApplication', app: '/shop/db/pg' }] }]);
+  assert.deepEqual(change.deployment.affectedApps, ['/shop/web', '/shop/db/pg']);
+  assert.deepEqual(failed(writeGroup(shop(), '/shop', { apps: [{ id: 'x', cmd: 'x' }] }, 'create', ctx())), {
+    status: 409, body: { message: 'Group /shop is already created. Use PUT to change this group.' },
+  });
+});
+
+test('writeGroup update: creates and changes the listed apps, keeps the rest; errors point into the group body', () => {
+  const s = shop();
+  const change = ok(writeGroup(s, '/shop', { apps: [{ id: 'web', cmd: 'sleep 1000', instances: 5 }, { id: 'new', cmd: 'y' }] }, 'update', ctx()));
+  assert.deepEqual(change.deployment.plan.steps[0]?.actions, [{ action: 'ScaleApplication', app: '/shop/web' }, { action: 'StartApplication', app: '/shop/new' }]);
+  assert.equal(change.ops.some((o) => o.op === 'del'), false, 'apps left out of the body are kept');
+
+  const bad = failed(writeGroup(s, '/shop', { apps: [{ id: 'web', cmd: 'x' }], groups: [{ id: 'db', apps: [{ id: 'pg', cmd: 'x', cpus: -1 }] }] }, 'update', ctx()));
+  assert.equal(bad.status, 422);
+  assert.equal((bad.body as { details: Array<{ path: string }> }).details[0]?.path, '/groups/0/apps/0/cpus');
+  assert.deepEqual(failed(writeGroup(s, '/shop', { dependencies: ['/other'], apps: [{ id: 'web', cmd: 'x' }] }, 'update', ctx())).body, {
+    message: 'Object is not valid', details: [{ path: '/dependencies', errors: ['dependencies are not supported yet'] }],
+  });
+  assert.equal(failed(writeGroup(s, '/shop', { apps: [] }, 'update', ctx())).status, 422, 'an empty group cannot be stored');
+  assert.equal(failed(writeGroup(s, '/shop', { version: LATER }, 'update', ctx())).status, 422, 'group rollback is not silently ignored');
+});
+
+test('writeGroup update: respects deployment locks unless forced', () => {
+  const s = shop();
+  const holding: Deployment = { id: 'd-old', plan: { id: 'd-old', version: LATER, steps: [] }, affectedApps: ['/shop/web'], currentStep: 0, targets: { '/shop/web': 2 }, original: {}, startedAt: LATER };
+  const locked = { ...s, deployments: new Map([['d-old', holding]]) };
+  const body = { apps: [{ id: 'web', cmd: 'sleep 1000', instances: 1 }] };
+  assert.equal(failed(writeGroup(locked, '/shop', body, 'update', ctx())).status, 409);
+  const forced = ok(writeGroup(locked, '/shop', body, 'update', ctx({ force: true })));
+  assert.ok(forced.ops.some((o) => o.op === 'del' && o.coll === 'deployments' && o.key === 'd-old'));
+});
+
+test('scaleBy: every app under the group, rounded, one deployment of scales', () => {
+  const cases: Array<[instances: number, factor: number, expected: number]> = [[2, 1.5, 3], [3, 0.5, 2], [1, 0.4, 0], [4, 0, 0], [0, 10, 0]];
+  for (const [instances, factor, expected] of cases) assert.equal(scaledInstances(instances, factor), expected, `${instances} × ${factor}`);
+  const s = shop();
+  const change = ok(writeGroup(s, '/shop', { scaleBy: 2 }, 'update', ctx()));
+  assert.deepEqual(change.deployment.targets, { '/shop/web': 4, '/shop/db/pg': 2, '/shop/db/redis': 6 });
+  assert.deepEqual(new Set(change.deployment.plan.steps[0]?.actions.map((a) => a.action)), new Set(['ScaleApplication']));
+  const web = change.ops.find((o) => o.op === 'put' && o.coll === 'apps' && o.key === '/shop/web');
+  const stored = web?.op === 'put' ? (web.value as AppDefinition) : undefined;
+  assert.equal(stored?.versionInfo.lastConfigChangeAt, s.apps.get('/shop/web')?.versionInfo.lastConfigChangeAt, 'a scale keeps the configuration');
+  assert.equal(change.events.some((e) => e.eventType === 'api_post_event'), false);
+  assert.equal(failed(writeGroup(s, '/nope', { scaleBy: 2 }, 'update', ctx())).status, 404);
+  assert.equal(failed(writeGroup(s, '/shop', { scaleBy: -1 }, 'update', ctx())).status, 422);
+  assert.equal(failed(writeGroup(s, '/shop', { scaleBy: 2, apps: [] }, 'update', ctx())).status, 422);
+  assert.equal(failed(scaleApps(s, new Map([['/nope', 1]]), ctx())).status, 404);
+});
+
+test('removeGroup: every app under the group in one deployment, with their versions and failures', () => {
+  const s = shop();
+  const change = ok(removeGroup(s, '/shop/db', ctx()));
+  assert.deepEqual(change.deployment.plan.steps, [{ actions: [{ action: 'StopApplication', app: '/shop/db/pg' }, { action: 'StopApplication', app: '/shop/db/redis' }] }]);
+  assert.deepEqual(change.deployment.targets, { '/shop/db/pg': 0, '/shop/db/redis': 0 });
+  assert.deepEqual(change.ops.filter((o) => o.op === 'del' && o.coll === 'apps').map((o) => o.key), ['/shop/db/pg', '/shop/db/redis']);
+  assert.deepEqual(change.events.filter((e) => e.eventType === 'app_terminated_event').length, 2);
+  assert.deepEqual(failed(removeGroup(s, '/nope', ctx())), { status: 404, body: { message: "Group '/nope' does not exist" } });
+  assert.equal(failed(removeApps(s, ['/nope'], ctx())).status, 404);
+});
