@@ -99,16 +99,17 @@ export class Orchestrator {
 
   async register(request: RegisterRequest): Promise<RegisterResponse> {
     const now = new Date().toISOString();
-    const { agentId, kill, failedApps } = await this.#state.transact((state) => {
+    const { agentId, kill } = await this.#state.transact((state) => {
       const agentId = request.agentId !== undefined && request.agentId !== '' ? request.agentId : newAgentId(state.meta);
       const change = registerAgent(state, agentId, request, now);
       const ops: StateOp[] = [...change.ops];
       if (request.agentId === undefined || request.agentId === '') {
         ops.push({ op: 'put', coll: 'meta', key: 'agentCount', value: Number(state.meta.get('agentCount') ?? 0) + 1 });
       }
-      return { ops, events: change.events, result: { agentId, kill: change.kill, failedApps: change.failedApps } };
+      // As in status(): before the write, so a batched evaluation sees the delay.
+      this.#backOff(change.failedApps);
+      return { ops, events: change.events, result: { agentId, kill: change.kill } };
     });
-    this.#backOff(failedApps);
     this.#links.seen(agentId);
     this.#logger.info({ agentId, hostname: request.hostname, tasks: request.tasks.length, kill: kill.length }, 'agent registered');
     // Kills for unwanted tasks go out once the agent's command stream is open.
@@ -164,11 +165,13 @@ export class Orchestrator {
         events.push(...change.events);
         changes.push(change);
       }
+      // Set now, not after the write: an evaluation committed in the same group write must
+      // already see the delay, or it relaunches the failed app at once.
+      this.#backOff(changes.flatMap((c) => c.failedApps));
       return { ops, events, result: changes };
     });
     for (const change of changes) {
       for (const taskId of change.kill) this.#links.send(agentId, { type: 'kill', taskId });
-      this.#backOff(change.failedApps);
     }
     for (const update of updates) {
       if (update.state === 'TASK_FAILED' || update.state === 'TASK_FINISHED') {

@@ -76,7 +76,8 @@ test('a stalled subscriber does not delay a fast one, and is disconnected once i
   assert.deepEqual(fast.violations, []);
   assert.equal(fast.committed[0]?.id, 1);
   assertIdsIncrease(fast.committed, true, 'fast subscriber');
-  assert.equal(fast.committed.at(-1)?.id, last);
+  // The new app's deployment may already have finished too, adding events after `last`.
+  assert.ok(Number(fast.committed.at(-1)?.id) >= last);
   // It was told, as Marathon tells every subscriber, that the other one went away.
   assert.ok(fast.frames.some((f) => f.event === 'event_stream_detached'));
   // One subscriber cut, one reason logged (not one line per event still in that commit).
