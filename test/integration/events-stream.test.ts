@@ -122,6 +122,8 @@ test('resume after a dropped connection: no missed and no repeated ids; the fold
     const followerSecond = await open({ lastEventId: followerDroppedAt, types: followerTypes });
     await waitFor('the resumed streams to receive live events', () => (followerSecond.committed.length >= 10 && second.committed.length >= 10 ? true : undefined), 20_000);
     await churn.stop();
+    // Deployments of the last changes finish a moment later and add events: wait until quiet.
+    await waitFor('the last deployments to finish', async () => ((await callJson(base, 'GET', '/v2/deployments')).json.length === 0 ? true : undefined), 20_000);
     const final = await snapshot(base);
     await second.reach(final.eventId);
 
