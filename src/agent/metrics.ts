@@ -1,21 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import type { TaskState } from '../events/types.ts';
+import { TASK_STATES, type TaskState } from '../events/types.ts';
 
-/** Every task state, so the tasks gauge shows zeros instead of dropping or keeping stale series. */
-const TASK_STATE_SET: Record<TaskState, true> = {
-  TASK_STAGING: true,
-  TASK_STARTING: true,
-  TASK_RUNNING: true,
-  TASK_FINISHED: true,
-  TASK_FAILED: true,
-  TASK_KILLING: true,
-  TASK_KILLED: true,
-  TASK_LOST: true,
-  TASK_UNREACHABLE: true,
-  TASK_GONE: true,
-};
-const TASK_STATES = Object.keys(TASK_STATE_SET) as TaskState[];
 
 export type HealthCheckResult = 'healthy' | 'unhealthy';
 

@@ -1,20 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { TaskState } from '../events/types.ts';
+import { TASK_STATES, type TaskState } from '../events/types.ts';
 
-/** Every task state, so the instances gauge shows zeros instead of dropping or keeping stale series. */
-const TASK_STATE_SET: Record<TaskState, true> = {
-  TASK_STAGING: true,
-  TASK_STARTING: true,
-  TASK_RUNNING: true,
-  TASK_FINISHED: true,
-  TASK_FAILED: true,
-  TASK_KILLING: true,
-  TASK_KILLED: true,
-  TASK_LOST: true,
-  TASK_UNREACHABLE: true,
-  TASK_GONE: true,
-};
-const TASK_STATES = Object.keys(TASK_STATE_SET) as TaskState[];
 
 /** Seconds: from a fast in-memory request up to a slow fsync or a big evaluation. */
 const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
