@@ -1,23 +1,18 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { rmSync } from 'node:fs';
 import { after, test } from 'node:test';
 import { request } from 'undici';
 import type { PartProcess } from '../../src/cli/child-process.ts';
 import { freePort, startPart, tempDir } from '../support/parts.ts';
 import { waitFor } from '../support/wait.ts';
-import { pidsOf } from '../support/processes.ts';
+import { stopAll } from '../support/processes.ts';
 
 const MARKER = `corral-restart-${randomUUID()}`;
 const dir = tempDir('corral-restart-');
 const running: PartProcess[] = [];
 
 after(async () => {
-  for (const part of running) part.child.kill('SIGTERM');
-  await Promise.all(running.map((p) => p.exited));
-  const strays = pidsOf(MARKER);
-  if (process.env.KEEP !== '1') rmSync(dir, { recursive: true, force: true });
-  assert.deepEqual(strays, [], 'no task process outlives its agent');
+  assert.deepEqual(await stopAll(running, dir, MARKER), [], 'no task process outlives its agent');
 });
 
 async function call(base: string, method: string, path: string, body?: unknown) {
