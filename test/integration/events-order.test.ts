@@ -46,6 +46,8 @@ test('status updates of each task arrive in state order; each api_post_event pre
     assert.equal(status, 200);
   }
   await waitFor('every task to be gone', async () => ((await c.tasks()).length === 0 ? true : undefined), 20_000);
+  // The scale-downs' deployment_success comes with the evaluation after the last task ends.
+  await waitFor('the scale-downs to finish', async () => ((await c.get('/v2/deployments')) as unknown as Json[]).length === 0 ? true : undefined, 20_000);
   const { eventId: last } = await snapshot(c.master);
   await waitFor('the stream to reach the snapshot', () => ((events.events.at(-1)?.id ?? 0) >= last || events.events.some((e) => (e.id ?? 0) >= last) ? true : undefined));
 
