@@ -46,7 +46,7 @@ export async function startScheduler(settings: Settings): Promise<Service> {
   if (!state.current.meta.has('clusterId')) {
     await state.transact(() => ({ ops: [{ op: 'put', coll: 'meta', key: 'clusterId', value: randomUUID() }], events: [], result: undefined }));
   }
-  const links = new AgentLinks(logger, heartbeatMs(config.agentTimeoutMs), () => orchestrator.trigger());
+  const links = new AgentLinks(logger, heartbeatMs(config.agentTimeoutMs), () => orchestrator.agentsChanged());
   // Agents known from before the restart get one agent timeout to come back, like new ones.
   for (const agentId of state.current.agents.keys()) links.seen(agentId);
   const orchestrator = new Orchestrator(state, links, logger, { metrics: () => metrics, agentTimeoutMs: config.agentTimeoutMs, deploymentTimeoutMs: config.deploymentTimeoutMs, heartbeatIntervalMs: heartbeatMs(config.agentTimeoutMs) });

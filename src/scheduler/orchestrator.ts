@@ -5,16 +5,16 @@ import type { Logger } from '../shared/log.ts';
 import type { AgentLinks } from './agent-links.ts';
 import { taskIdPrefix } from './core/app-id.ts';
 import { applyStatus, expungeInstance, markAgentUnreachable, registerAgent, setDraining, stopInstance, type Change } from './core/agent-status.ts';
-import { describeProgress, instancesByApp, isDeploymentDone, overdueDeployments, rollsBackOnFailure } from './core/deployments.ts';
+import { describeProgress, isDeploymentDone, overdueDeployments, rollsBackOnFailure } from './core/deployments.ts';
 import { failDeployment } from './core/deployment-changes.ts';
-import { StateDraft } from './core/state-ops.ts';
+import { instancesOnAgent, StateDraft, type CommitChanges } from './core/state-ops.ts';
 import { instanceChangedEvent, statusUpdateEvent } from './core/marathon-json.ts';
 import { reconcile } from './core/reconcile.ts';
 import { delayAfterFailure, type LaunchDelay } from './core/launch-delay.ts';
 import type { Unplaced } from './core/placement.ts';
 import type { SchedulerMetrics } from './scheduler-metrics.ts';
 import type { SchedulerState } from './state.ts';
-import type { AppDefinition, Instance, StateOp } from './types.ts';
+import type { AppDefinition, ClusterState, Instance, StateOp } from './types.ts';
 
 const EVALUATION_DELAY_MS = 5;
 
@@ -49,18 +49,26 @@ export class Orchestrator {
   readonly #timer: NodeJS.Timeout;
   #pending = false;
   #unplaced: Unplaced[] = [];
+  /** Apps changed since the last evaluation; the next evaluation looks at only these... */
+  #dirty = new Set<string>();
+  /** ...unless something that concerns every app changed (agents, time passing). */
+  #evaluateAll = true;
+  /** Instances the scheduler wants stopped, kept from commits so that kills need no scan. */
+  readonly #stopping = new Set<string>();
 
   constructor(state: SchedulerState, links: AgentLinks, logger: Logger, options: OrchestratorOptions) {
     this.#state = state;
     this.#links = links;
     this.#logger = logger;
     this.#options = options;
-    state.onCommit(() => this.trigger());
-    // The periodic pass catches what no event announces: agents timing out, kills to resend.
+    for (const instance of state.current.instances.values()) if (instance.goal === 'stopped') this.#stopping.add(instance.taskId);
+    state.onCommit((changes) => this.#noteCommit(changes));
+    // The periodic pass catches what no event announces: agents timing out, unreachable
+    // instances to replace, kills to resend.
     this.#timer = setInterval(() => {
       this.#expireAgents();
       this.#expireDeployments();
-      this.trigger();
+      this.agentsChanged();
     }, 1000);
     this.#timer.unref();
   }
@@ -78,8 +86,31 @@ export class Orchestrator {
   /** `DELETE /v2/queue/{app}/delay`: launch again now; false when the app has no delay. */
   resetDelay(appId: string): boolean {
     const had = this.#launchDelays.delete(appId);
-    if (had) this.trigger();
+    if (had) this.#appChanged(appId);
     return had;
+  }
+
+  /** Agents came, went or changed: every app is evaluated again. */
+  agentsChanged(): void {
+    this.#evaluateAll = true;
+    this.trigger();
+  }
+
+  #appChanged(appId: string): void {
+    this.#dirty.add(appId);
+    this.trigger();
+  }
+
+  #noteCommit(changes: CommitChanges): void {
+    const current = this.#state.current;
+    for (const appId of changes.instanceApps) this.#dirty.add(appId);
+    for (const appId of changes.keys.get('apps') ?? []) this.#dirty.add(appId);
+    if (changes.keys.has('agents')) this.#evaluateAll = true;
+    for (const taskId of changes.keys.get('instances') ?? []) {
+      if (current.instances.get(taskId)?.goal === 'stopped') this.#stopping.add(taskId);
+      else this.#stopping.delete(taskId);
+    }
+    this.trigger();
   }
 
   close(): void {
@@ -124,8 +155,8 @@ export class Orchestrator {
     this.#pendingKills.delete(agentId);
     // A launch written to the stream this one replaces may never have arrived; the agent ignores repeats.
     const state = this.#state.current;
-    for (const instance of state.instances.values()) {
-      if (instance.agentId === agentId && instance.goal === 'running' && instance.state === 'TASK_STAGING') {
+    for (const instance of instancesOnAgent(state, agentId)) {
+      if (instance.goal === 'running' && instance.state === 'TASK_STAGING') {
         this.#launch(instance, state.apps.get(instance.appId));
       }
     }
@@ -184,8 +215,12 @@ export class Orchestrator {
     const started = performance.now();
     const now = new Date().toISOString();
     const connectedAgents = this.#links.connected();
+    const apps = this.#evaluateAll ? undefined : this.#dirty;
+    this.#evaluateAll = false;
+    this.#dirty = new Set();
     const evaluation = await this.#state.transact((state) => {
       const evaluation = reconcile(state, {
+        ...(apps !== undefined ? { apps } : {}),
         now,
         nowMs: Date.parse(now),
         connectedAgents,
@@ -204,9 +239,8 @@ export class Orchestrator {
       }
       // Deployments are judged on the state this evaluation leaves behind.
       const settled = evaluation.launch.length + evaluation.stop.length + evaluation.expunge.length === 0;
-      const byApp = settled && state.deployments.size > 0 ? instancesByApp(state) : new Map();
       for (const deployment of state.deployments.values()) {
-        if (!settled || !isDeploymentDone(deployment, state, byApp)) continue;
+        if (!settled || !isDeploymentDone(deployment, state)) continue;
         ops.push({ op: 'del', coll: 'deployments', key: deployment.id });
         const currentStep = deployment.plan.steps[deployment.currentStep] ?? { actions: [] };
         events.push(
@@ -216,11 +250,14 @@ export class Orchestrator {
       }
       return { ops, events, result: evaluation };
     });
-    this.#unplaced = evaluation.unplaced;
+    for (const appId of evaluation.waiting) this.#dirty.add(appId);
+    // A partial evaluation knows only about the apps it looked at.
+    const looked = apps ?? this.#state.current.apps;
+    this.#unplaced = apps === undefined ? evaluation.unplaced : [...this.#unplaced.filter((u) => !looked.has(u.appId)), ...evaluation.unplaced];
     this.#options.metrics().evaluation((performance.now() - started) / 1000, evaluation.launch.length, evaluation.stop.length + evaluation.expunge.length);
     const state = this.#state.current;
     for (const instance of evaluation.launch) this.#launch(instance, state.apps.get(instance.appId));
-    this.#sendKills(state.instances.values());
+    this.#sendKills(state);
   }
 
   /** Apps whose instances ended unasked wait before their next launch, longer each time. */
@@ -231,7 +268,7 @@ export class Orchestrator {
       if (app === undefined) continue;
       const delay = delayAfterFailure(this.#launchDelays.get(appId), app, nowMs);
       this.#launchDelays.set(appId, delay);
-      setTimeout(() => this.trigger(), delay.delayMs).unref();
+      setTimeout(() => this.#appChanged(appId), delay.delayMs).unref();
       this.#logger.info({ appId, delayMs: delay.delayMs }, 'launch delayed after a task failure');
     }
     for (const appId of this.#launchDelays.keys()) if (!this.#state.current.apps.has(appId)) this.#launchDelays.delete(appId);
@@ -263,12 +300,11 @@ export class Orchestrator {
   }
 
   /** Every instance the scheduler wants stopped gets a kill, again every few seconds until it ends. */
-  #sendKills(instances: Iterable<Instance>): void {
+  #sendKills(state: ClusterState): void {
     const now = Date.now();
-    const live = new Set<string>();
-    for (const instance of instances) {
-      if (instance.goal !== 'stopped') continue;
-      live.add(instance.taskId);
+    for (const taskId of this.#stopping) {
+      const instance = state.instances.get(taskId);
+      if (instance === undefined) continue;
       const last = this.#killsSent.get(instance.taskId);
       if (last !== undefined && now - last < (this.#options.killRetryMs ?? 5000)) continue;
       if (this.#links.send(instance.agentId, { type: 'kill', taskId: instance.taskId })) {
@@ -276,7 +312,7 @@ export class Orchestrator {
         this.#logger.info({ taskId: instance.taskId, agentId: instance.agentId }, 'killing task');
       }
     }
-    for (const taskId of this.#killsSent.keys()) if (!live.has(taskId)) this.#killsSent.delete(taskId);
+    for (const taskId of this.#killsSent.keys()) if (!this.#stopping.has(taskId)) this.#killsSent.delete(taskId);
   }
 
   #expireDeployments(): void {

@@ -1,5 +1,5 @@
 import type { ClusterEvent } from '../events/types.ts';
-import { applyOps } from './core/state-ops.ts';
+import { commitState, StateDraft, type CommitChanges } from './core/state-ops.ts';
 import type { EventBus } from './event-bus.ts';
 import type { CommitRecord, StateStore } from './store/state-store.ts';
 import type { ClusterState, StateOp } from './types.ts';
@@ -29,13 +29,13 @@ export class SchedulerState {
   #state: ClusterState;
   #pending: Pending[] = [];
   #writing = false;
-  readonly #listeners = new Set<() => void>();
+  readonly #listeners = new Set<(changes: CommitChanges) => void>();
 
   /** The bus holds the last event id: it was seeded from the store and is advanced by every commit. */
   constructor(store: StateStore, bus: EventBus, initial: ClusterState) {
     this.#store = store;
     this.#bus = bus;
-    this.#state = initial;
+    this.#state = commitState(initial).state;
   }
 
   /** The latest committed state; read it synchronously, do not hold it across awaits. */
@@ -47,8 +47,8 @@ export class SchedulerState {
     return this.#bus.lastEventId;
   }
 
-  /** Called after every commit that changed something. */
-  onCommit(listener: () => void): void {
+  /** Called after every commit that changed something, with what it changed. */
+  onCommit(listener: (changes: CommitChanges) => void): void {
     this.#listeners.add(listener);
   }
 
@@ -65,14 +65,14 @@ export class SchedulerState {
       while (this.#pending.length > 0) {
         const batch = this.#pending;
         this.#pending = [];
-        let draft = this.#state;
+        const draft = new StateDraft(this.#state);
         let eventId = this.#bus.lastEventId;
         const records: CommitRecord[] = [];
         const settled: Array<{ pending: Pending; result: unknown }> = [];
         for (const pending of batch) {
           let transaction: Transaction<unknown>;
           try {
-            transaction = pending.compute(draft);
+            transaction = pending.compute(draft.state);
           } catch (err) {
             pending.reject(err);
             continue;
@@ -80,18 +80,19 @@ export class SchedulerState {
           settled.push({ pending, result: transaction.result });
           if (transaction.ops.length === 0 && transaction.events.length === 0) continue;
           records.push({ ops: transaction.ops, events: transaction.events.map((event) => ({ eventId: ++eventId, event })) });
-          draft = applyOps(draft, transaction.ops);
+          draft.apply(transaction.ops);
         }
         if (records.length > 0) {
           try {
-            await this.#store.append(records, draft);
+            await this.#store.append(records, draft.state);
           } catch (err) {
             for (const { pending } of settled) pending.reject(err);
             continue;
           }
-          this.#state = draft;
+          const { state, changes } = commitState(draft.state);
+          this.#state = state;
           this.#bus.publish(records.flatMap((record) => record.events));
-          for (const listener of this.#listeners) listener();
+          for (const listener of this.#listeners) listener(changes);
         }
         for (const { pending, result } of settled) pending.resolve(result);
       }

@@ -128,7 +128,7 @@ export interface ClusterState {
 
 export type Collection = keyof ClusterState;
 
-type ValueOf<C extends Collection> = ClusterState[C] extends ReadonlyMap<string, infer V> ? V : never;
+export type ValueOf<C extends Collection> = ClusterState[C] extends ReadonlyMap<string, infer V> ? V : never;
 
 /** One durable change to state; a transaction is a list of these plus the events it emits. */
 export type StateOp =

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { buildApp } from '../../src/scheduler/core/app-definition.ts';
 import { checkConstraint, checkConstraints, violations, type Constraint } from '../../src/scheduler/core/constraints.ts';
-import { place, type LaunchRequest } from '../../src/scheduler/core/placement.ts';
+import { indexInstances, place, type LaunchRequest } from '../../src/scheduler/core/placement.ts';
 import type { AgentRecord, Instance } from '../../src/scheduler/types.ts';
 import { NOW, agent, app, instance } from '../support/scheduler-fixtures.ts';
 
@@ -199,7 +199,7 @@ test('property: UNIQUE hostname never puts two instances on one host, and fills 
     const existing = agents.filter(() => random() < 0.3).filter((a, i, all) => all.findIndex((b) => b.hostname === a.hostname) === i)
       .map((a, i) => instance(`old${i}`, { ...web, cpus: 0 }, a.id));
     const count = int(random, 1, 15);
-    const result = place([launch([['hostname', 'UNIQUE']], count)], agents, existing);
+    const result = place([launch([['hostname', 'UNIQUE']], count)], agents, indexInstances(existing));
     const hosts = [...valuesOf(agents, existing, 'hostname'), ...valuesOf(agents, result.placements, 'hostname')];
     assert.equal(new Set(hosts).size, hosts.length, `seed ${seed}: a host got two instances`);
     const taken = new Set(valuesOf(agents, existing, 'hostname'));
@@ -217,7 +217,7 @@ test('property: MAX_PER rack k never exceeds k', () => {
     const random = rng(seed);
     const agents = cluster(random);
     const k = int(random, 1, 3);
-    const result = place([launch([['rack', 'MAX_PER', String(k)]], int(random, 1, 20))], agents, []);
+    const result = place([launch([['rack', 'MAX_PER', String(k)]], int(random, 1, 20))], agents, indexInstances([]));
     for (const [rack, n] of tally(valuesOf(agents, result.placements, 'rack'))) {
       assert.notEqual(rack, 'undefined', `seed ${seed}: placed on an agent without a rack`);
       assert.ok(n <= k, `seed ${seed}: ${n} instances on ${rack}, MAX_PER ${k}`);
@@ -231,14 +231,14 @@ test('property: GROUP_BY rack spreads within one of even', () => {
     // Room everywhere: every rack of the cluster takes its share.
     const roomy = cluster(random, { ample: true, everyRack: true });
     const count = int(random, 1, 30);
-    const result = place([launch([['rack', 'GROUP_BY']], count)], roomy, []);
+    const result = place([launch([['rack', 'GROUP_BY']], count)], roomy, indexInstances([]));
     assert.equal(result.placements.length, count);
     const racks = new Set(roomy.map((a) => String(a.attributes.rack)));
     const counts = [...racks].map((r) => tally(valuesOf(roomy, result.placements, 'rack')).get(r) ?? 0);
     assert.ok(Math.max(...counts) - Math.min(...counts) <= 1, `seed ${seed}: uneven ${JSON.stringify(counts)}`);
     // Scarce room: the racks that got instances still stay within one of each other.
     const scarce = cluster(random);
-    const some = place([launch([['rack', 'GROUP_BY']], int(random, 1, 20))], scarce, []);
+    const some = place([launch([['rack', 'GROUP_BY']], int(random, 1, 20))], scarce, indexInstances([]));
     const used = [...tally(valuesOf(scarce, some.placements, 'rack')).values()];
     if (used.length > 0) assert.ok(Math.max(...used) - Math.min(...used) <= 1, `seed ${seed}: uneven ${JSON.stringify(used)}`);
   }
@@ -249,8 +249,8 @@ test('property: CLUSTER without a value keeps every instance on one rack; placem
     const random = rng(seed);
     const agents = cluster(random);
     const requests = [launch([['rack', 'CLUSTER'], ['hostname', 'MAX_PER', '2']], int(random, 1, 10))];
-    const result = place(requests, agents, []);
+    const result = place(requests, agents, indexInstances([]));
     assert.ok(new Set(valuesOf(agents, result.placements, 'rack')).size <= 1, `seed ${seed}: more than one rack`);
-    assert.deepEqual(place(requests, agents, []), result, `seed ${seed}: not deterministic`);
+    assert.deepEqual(place(requests, agents, indexInstances([])), result, `seed ${seed}: not deterministic`);
   }
 });

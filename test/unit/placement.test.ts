@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { place, type LaunchRequest } from '../../src/scheduler/core/placement.ts';
+import { indexInstances, place, type LaunchRequest } from '../../src/scheduler/core/placement.ts';
 import { agent, app, instance } from '../support/scheduler-fixtures.ts';
 
 const request = (fields: Partial<LaunchRequest> = {}): LaunchRequest => ({
@@ -22,7 +22,7 @@ test('placement: table', async (t) => {
   ];
   for (const c of cases) {
     await t.test(c.name, () => {
-      const result = place(c.requests, c.agents, c.instances ?? []);
+      const result = place(c.requests, c.agents, indexInstances(c.instances ?? []));
       assert.deepEqual(result.placements.map((p) => [p.agentId, p.ports]), c.placed);
       assert.equal(result.unplaced[0]?.reason, c.unplaced);
     });
@@ -31,7 +31,7 @@ test('placement: table', async (t) => {
 
 test('placement never gives an agent more than it advertised', () => {
   const agents = [agent('a', 'cpus:2;mem:1000;ports:[31000-31099]'), agent('b', 'cpus:1;mem:300;ports:[31000-31099]')];
-  const result = place([request({ count: 50, cpus: 0.5, mem: 100 })], agents, []);
+  const result = place([request({ count: 50, cpus: 0.5, mem: 100 })], agents, indexInstances([]));
   for (const a of agents) {
     const mine = result.placements.filter((p) => p.agentId === a.id);
     const cpus = a.resources.find((r) => r.name === 'cpus')?.scalar ?? 0;
@@ -44,15 +44,41 @@ test('placement never gives an agent more than it advertised', () => {
   assert.equal(result.unplaced[0]?.count, 44);
 });
 
+test('a placement looks at a bounded number of agents, not all of them, and still spreads', () => {
+  const agents = Array.from({ length: 5000 }, (_, n) => agent(`a${n}`));
+  const looked = new Set<string>();
+  let calls = 0;
+  const index = {
+    ofApp: () => [],
+    onAgent: (agentId: string) => {
+      calls += 1;
+      looked.add(agentId);
+      return [];
+    },
+  };
+  const result = place([request({ count: 100 })], agents, index);
+  assert.equal(result.placements.length, 100);
+  assert.equal(new Set(result.placements.map((p) => p.agentId)).size, 100, 'one instance per agent while agents are plentiful');
+  // Each agent's usage is worked out once, and only for the agents looked at: 100 × 32, not 5,000 per instance.
+  assert.equal(calls, looked.size);
+  assert.ok(looked.size <= 100 * 32, `looked at ${looked.size} agents`);
+});
+
+test('when no agent can take an instance, every agent is asked and counted', () => {
+  const agents = Array.from({ length: 200 }, (_, n) => agent(`a${n}`, 'cpus:0.5;mem:4096'));
+  const result = place([request({ portCount: 0 })], agents, indexInstances([]));
+  assert.deepEqual(result.unplaced[0]?.refusals, { 'insufficient cpus': 200 });
+});
+
 test('placement charges each role separately and takes reserved resources first', () => {
   const a = agent('a', 'cpus(prod):2;cpus:2;mem:4096;ports:[31000-31009]');
-  const prod = place([request({ cpus: 2.5, roles: ['prod', '*'], portCount: 0 })], [a], []);
+  const prod = place([request({ cpus: 2.5, roles: ['prod', '*'], portCount: 0 })], [a], indexInstances([]));
   assert.deepEqual(prod.placements[0]?.allocation.filter((x) => x.name === 'cpus'), [{ name: 'cpus', role: 'prod', amount: 2 }, { name: 'cpus', role: '*', amount: 0.5 }]);
   const web = app({ id: '/web', cpus: 2 });
   const holder = instance('p1', web, 'a', { allocation: [{ name: 'cpus', role: 'prod', amount: 2 }, { name: 'mem', role: '*', amount: 128 }] });
-  const after = place([request({ cpus: 2, portCount: 0 })], [a], [holder]);
+  const after = place([request({ cpus: 2, portCount: 0 })], [a], indexInstances([holder]));
   assert.equal(after.placements.length, 1, 'a prod instance does not use up unreserved cpus');
-  const full = place([request({ cpus: 1, roles: ['prod'], portCount: 0 })], [a], [holder]);
+  const full = place([request({ cpus: 1, roles: ['prod'], portCount: 0 })], [a], indexInstances([holder]));
   assert.equal(full.unplaced[0]?.reason, 'insufficient cpus on 1 of 1 agents');
 });
 
@@ -68,7 +94,7 @@ test('placement: constraints', async (t) => {
       agents: [agent('a', 'cpus:1;mem:4096;ports:[31000-31009]'), agent('b'), agent('c')],
       instances: [instance('t1', web, 'b'), instance('t2', web, 'c')],
       placed: [],
-      unplaced: 'insufficient cpus on 1 of 3 agents, UNIQUE hostname on 2 of 3 agents',
+      unplaced: 'UNIQUE hostname on 2 of 3 agents, insufficient cpus on 1 of 3 agents',
       refusals: { 'insufficient cpus': 1, 'UNIQUE hostname': 2 },
     },
     { name: 'GROUP_BY rack: the least-used rack first', request: request({ count: 3, constraints: [['rack', 'GROUP_BY']] }), agents: [a1, a2, b1], placed: ['a1', 'b1', 'a2'] },
@@ -83,7 +109,7 @@ test('placement: constraints', async (t) => {
   ];
   for (const c of cases) {
     await t.test(c.name, () => {
-      const result = place([c.request], c.agents, c.instances ?? []);
+      const result = place([c.request], c.agents, indexInstances(c.instances ?? []));
       assert.deepEqual(result.placements.map((p) => p.agentId), c.placed);
       assert.equal(result.unplaced[0]?.reason, c.unplaced);
       if (c.refusals !== undefined) {
@@ -100,9 +126,9 @@ test('placement: instances on agents not offered still count when all known agen
   const [gone, a1, b1] = [on('x', 'r1'), on('a1', 'r1'), on('b1', 'r2')];
   const running = [instance('t1', web, 'x')];
   const req = request({ count: 2, constraints: [['rack', 'MAX_PER', '1']] });
-  assert.deepEqual(place([req], [a1, b1], running).placements.map((p) => p.agentId), ['a1', 'b1'], 'unknown agent: its rack is unknown');
+  assert.deepEqual(place([req], [a1, b1], indexInstances(running)).placements.map((p) => p.agentId), ['a1', 'b1'], 'unknown agent: its rack is unknown');
   const known = new Map([gone, a1, b1].map((a) => [a.id, a]));
-  const result = place([req], [a1, b1], running, known);
+  const result = place([req], [a1, b1], indexInstances(running), known);
   assert.deepEqual(result.placements.map((p) => p.agentId), ['b1']);
   assert.equal(result.unplaced[0]?.reason, 'MAX_PER rack:1 on 2 of 2 agents');
 });

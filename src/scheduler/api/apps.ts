@@ -5,7 +5,8 @@ import {
   appInstancesToKill, killInstances, normalizePathId, removeApp, restartApp, versionKey, writeApp, writeApps,
   type AppChange, type ChangeContext, type KillChange, type WriteMode,
 } from '../core/app-changes.ts';
-import { deploymentsHolding, instancesByApp } from '../core/deployments.ts';
+import { deploymentsHolding } from '../core/deployments.ts';
+import { instancesOfApp } from '../core/state-ops.ts';
 import { matchesAppSearch, parseLabelSelectors, type LabelSelector } from '../core/label-selector.ts';
 import { appDefinitionJson, appJson, resolveAppEmbeds, taskJson, type AppEmbed } from '../core/marathon-json.ts';
 import type { ClusterState, Deployment, Instance } from '../types.ts';
@@ -16,10 +17,6 @@ export type Query = Record<string, string | string[] | undefined>;
 
 export const list = (value: string | string[] | undefined): string[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
 export const flag = (value: string | string[] | undefined): boolean => list(value).includes('true');
-
-export function instancesOf(state: ClusterState, appId: string): Instance[] {
-  return [...state.instances.values()].filter((i) => i.appId === appId);
-}
 
 /** The context of one change made through the API. */
 export function changeContext(request: FastifyRequest): ChangeContext {
@@ -73,11 +70,10 @@ const unknownPath = (request: FastifyRequest): ApiError =>
 export function registerAppRoutes(server: FastifyInstance, context: ApiContext): void {
   const { state } = context;
 
-  /** `byApp`: an index of instances by app, when many apps are rendered at once. */
-  const render = (current: ClusterState, appId: string, embeds: ReadonlySet<AppEmbed>, byApp?: ReadonlyMap<string, Instance[]>): Record<string, unknown> | undefined => {
+  const render = (current: ClusterState, appId: string, embeds: ReadonlySet<AppEmbed>): Record<string, unknown> | undefined => {
     const app = current.apps.get(appId);
     if (app === undefined) return undefined;
-    return appJson(app, byApp?.get(appId) ?? (byApp === undefined ? instancesOf(current, appId) : []), deploymentsHolding(current, [appId]), {
+    return appJson(app, instancesOfApp(current, appId), deploymentsHolding(current, [appId]), {
       embedTasks: embeds.has('tasks'),
       embedLastTaskFailure: embeds.has('lastTaskFailure'),
       lastTaskFailure: current.taskFailures.get(appId),
@@ -111,13 +107,11 @@ export function registerAppRoutes(server: FastifyInstance, context: ApiContext):
     };
     const embeds = resolveAppEmbeds(list(query.embed));
     const current = state.current;
-    // One pass over the instances for all apps, not one per app.
-    const byApp = instancesByApp(current);
     const apps = [...current.apps.values()]
       .filter((app) => matchesAppSearch(app, search))
       .map((app) => app.id)
       .sort()
-      .map((id) => render(current, id, embeds, byApp));
+      .map((id) => render(current, id, embeds));
     return { apps };
   });
 
@@ -149,7 +143,7 @@ export function registerAppRoutes(server: FastifyInstance, context: ApiContext):
     const app = current.apps.get(id);
     if (sub === 'restart' || sub === 'task') throw unknownPath(request);
     if (app === undefined) throw appNotFound(id);
-    if (sub === 'tasks') return { tasks: instancesOf(current, id).map((i) => taskJson(i, app)) };
+    if (sub === 'tasks') return { tasks: instancesOfApp(current, id).map((i) => taskJson(i, app)) };
     if (sub === 'versions') {
       const versions = [...current.appVersions.values()].filter((v) => v.id === id).map((v) => v.version);
       // Newest first; ISO timestamps of one format sort as strings.

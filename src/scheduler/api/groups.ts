@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppChange } from '../core/app-changes.ts';
-import { deploymentsHolding, instancesByApp } from '../core/deployments.ts';
+import { deploymentsHolding } from '../core/deployments.ts';
+import { instancesOfApp } from '../core/state-ops.ts';
 import { buildGroupTree, groupJson, groupNotFound, removeGroup, resolveId, writeGroup } from '../core/groups.ts';
 import { appJson, resolveAppEmbeds } from '../core/marathon-json.ts';
 import { ApiError, invalidObject } from '../errors.ts';
@@ -27,9 +28,8 @@ export function registerGroupRoutes(server: FastifyInstance, context: ApiContext
     if (tree === undefined) throw groupNotFound(id);
     // COMPAT(marathon): embed=group.apps.tasks etc.; counts and deployments are always there.
     const embeds = resolveAppEmbeds(list((request.query as Query).embed));
-    const byApp = instancesByApp(current);
     const nowMs = Date.now();
-    return groupJson(tree, (app) => appJson(app, byApp.get(app.id) ?? [], deploymentsHolding(current, [app.id]), {
+    return groupJson(tree, (app) => appJson(app, instancesOfApp(current, app.id), deploymentsHolding(current, [app.id]), {
       embedTasks: embeds.has('tasks'),
       embedLastTaskFailure: embeds.has('lastTaskFailure'),
       lastTaskFailure: current.taskFailures.get(app.id),

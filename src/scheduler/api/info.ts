@@ -31,6 +31,9 @@ export function registerInfoRoutes(server: FastifyInstance, context: ApiContext)
       eventId: state.lastEventId,
       apps: [...current.apps.values()].map(discoveryApp),
       tasks: [...current.instances.values()].map((i) => discoveryTask(i, current.apps.get(i.appId))),
+      leader: context.advertised,
+      masters: [context.advertised],
+      agents: [...current.agents.values()].map((agent) => ({ id: agent.id, hostname: agent.hostname, ip: agent.ip })),
     };
   });
 }

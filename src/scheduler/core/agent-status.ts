@@ -3,6 +3,7 @@ import { TERMINAL_TASK_STATES } from '../../events/types.ts';
 import type { RegisterRequest, TaskStatusUpdate } from '../../shared/agent-protocol.ts';
 import type { AgentRecord, ClusterState, Instance, StateOp } from '../types.ts';
 import { applyHealthResults } from './health.ts';
+import { instancesOnAgent } from './state-ops.ts';
 import { instanceChangedEvent, statusUpdateEvent } from './marathon-json.ts';
 
 /** State changes plus the events they emit, and tasks an agent must kill as a consequence. */
@@ -100,8 +101,8 @@ export function registerAgent(state: ClusterState, agentId: string, request: Reg
       merge(change, transition({ ...instance, unreachableSince: undefined }, task.state, 'reconciled on agent registration', now));
     }
   }
-  for (const instance of state.instances.values()) {
-    if (instance.agentId !== agentId || reported.has(instance.taskId)) continue;
+  for (const instance of instancesOnAgent(state, agentId)) {
+    if (reported.has(instance.taskId)) continue;
     merge(change, transition(instance, 'TASK_LOST', 'task not known to the agent on re-registration', now));
   }
   return change;
@@ -114,8 +115,8 @@ export function registerAgent(state: ClusterState, agentId: string, request: Reg
  */
 export function markAgentUnreachable(state: ClusterState, agentId: string, now: string): Change {
   const change = noChange();
-  for (const instance of state.instances.values()) {
-    if (instance.agentId !== agentId || instance.state === 'TASK_UNREACHABLE') continue;
+  for (const instance of instancesOnAgent(state, agentId)) {
+    if (instance.state === 'TASK_UNREACHABLE') continue;
     merge(change, instance.goal === 'stopped'
       ? transition(instance, 'TASK_KILLED', 'expunged: its agent is unreachable', now)
       : transition({ ...instance, unreachableSince: now }, 'TASK_UNREACHABLE', 'agent did not reconnect within the agent timeout', now));

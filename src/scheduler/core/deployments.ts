@@ -1,6 +1,7 @@
 import type { DeploymentAction, DeploymentActionType } from '../../events/types.ts';
-import type { AppDefinition, ClusterState, Deployment, Instance } from '../types.ts';
+import type { AppDefinition, ClusterState, Deployment } from '../types.ts';
 import { isReady } from './health.ts';
+import { instancesOfApp } from './state-ops.ts';
 
 /** The deployment for one app change (create, scale, restart or stop). */
 export function planDeployment(
@@ -49,7 +50,7 @@ export function describeProgress(deployment: Deployment, state: ClusterState): s
   return Object.entries(deployment.targets)
     .map(([appId, target]) => {
       const app = state.apps.get(appId);
-      const instances = [...state.instances.values()].filter((i) => i.appId === appId);
+      const instances = instancesOfApp(state, appId);
       const ready = instances.filter((i) => i.goal === 'running' && app !== undefined && i.configVersion === app.versionInfo.lastConfigChangeAt && isReady(i, app)).length;
       return `${appId}: ${ready} of ${target} instances ready, ${instances.length - ready} others still there`;
     })
@@ -57,11 +58,11 @@ export function describeProgress(deployment: Deployment, state: ClusterState): s
 }
 
 /** Done when every affected app has exactly its target of running (and healthy, where checked), current instances and nothing else. */
-export function isDeploymentDone(deployment: Deployment, state: ClusterState, byApp: ReadonlyMap<string, readonly Instance[]> = instancesByApp(state)): boolean {
+export function isDeploymentDone(deployment: Deployment, state: ClusterState): boolean {
   for (const [appId, target] of Object.entries(deployment.targets)) {
     const app = state.apps.get(appId);
     let running = 0;
-    for (const instance of byApp.get(appId) ?? []) {
+    for (const instance of instancesOfApp(state, appId)) {
       const current = app !== undefined && instance.goal === 'running' && instance.configVersion === app.versionInfo.lastConfigChangeAt;
       if (!current) return false;
       if (isReady(instance, app)) running += 1;
@@ -69,17 +70,6 @@ export function isDeploymentDone(deployment: Deployment, state: ClusterState, by
     if (running !== target) return false;
   }
   return true;
-}
-
-/** Instances grouped by app: build once per evaluation rather than scanning all instances per app. */
-export function instancesByApp(state: ClusterState): Map<string, Instance[]> {
-  const byApp = new Map<string, Instance[]>();
-  for (const instance of state.instances.values()) {
-    const list = byApp.get(instance.appId);
-    if (list === undefined) byApp.set(instance.appId, [instance]);
-    else list.push(instance);
-  }
-  return byApp;
 }
 
 /** Running deployments that hold any of these apps. */

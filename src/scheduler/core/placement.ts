@@ -53,8 +53,25 @@ export interface PlacementResult {
   unplaced: Unplaced[];
 }
 
+/** Where placement finds the current instances: by app (for constraints) and by agent (for what is used). */
+export interface InstanceIndex {
+  ofApp(appId: string): Iterable<Instance>;
+  onAgent(agentId: string): Iterable<Instance>;
+}
+
+/** An index over a plain list of instances (tests, small callers). */
+export function indexInstances(instances: Iterable<Instance>): InstanceIndex {
+  const list = [...instances];
+  return {
+    ofApp: (appId) => list.filter((i) => i.appId === appId),
+    onAgent: (agentId) => list.filter((i) => i.agentId === agentId),
+  };
+}
+
 interface Free {
   agent: AgentRecord;
+  /** Advertised amount by `name(role)`. */
+  capacity: Map<string, number>;
   /** Used amount by `name(role)`. */
   used: Map<string, number>;
   usedPorts: Set<number>;
@@ -63,6 +80,14 @@ interface Free {
 
 const SCALARS = ['cpus', 'mem', 'disk'] as const;
 const key = (name: string, role: string): string => `${name}(${role})`;
+
+/**
+ * Each instance is placed on the best of the first this-many agents that can take it, found
+ * from a cursor that moves on round the agents (Nomad's limit iterator): so a placement costs
+ * the same with 10 or 10,000 agents, and consecutive placements look at different agents.
+ * Clusters up to this size are searched whole.
+ */
+const CANDIDATES = 32;
 
 /**
  * Places instances on agents that meet the app's constraints and have enough free cpus, mem,
@@ -77,48 +102,48 @@ const key = (name: string, role: string): string => `${name}(${role})`;
 export function place(
   requests: readonly LaunchRequest[],
   agents: readonly AgentRecord[],
-  instances: Iterable<Instance>,
+  instances: InstanceIndex,
   knownAgents: ReadonlyMap<string, AgentRecord> = new Map(agents.map((a) => [a.id, a])),
 ): PlacementResult {
-  const free = new Map(agents.map((agent): [string, Free] => [agent.id, { agent, used: new Map(), usedPorts: new Set(), perApp: new Map() }]));
-  // The current instances of constrained apps, for their constraint trackers.
-  const constrained = new Map(requests.filter((r) => (r.constraints?.length ?? 0) > 0).map((r): [string, Instance[]] => [r.appId, []]));
-  for (const instance of instances) {
-    constrained.get(instance.appId)?.push(instance);
-    const slot = free.get(instance.agentId);
-    if (slot === undefined) continue;
-    for (const port of instance.ports) slot.usedPorts.add(port);
-    slot.perApp.set(instance.appId, (slot.perApp.get(instance.appId) ?? 0) + 1);
-    // Instances stored before roles were tracked hold unreserved resources.
-    charge(slot, instance.allocation ?? SCALARS.map((name) => ({ name, role: '*', amount: instance[name] })));
-  }
+  // What each agent has in use, worked out only for the agents placement looks at.
+  const slots = new Map<string, Free>();
+  const slotOf = (agent: AgentRecord): Free => {
+    let slot = slots.get(agent.id);
+    if (slot === undefined) slots.set(agent.id, (slot = usage(agent, instances.onAgent(agent.id))));
+    return slot;
+  };
   const placements: Placement[] = [];
   const unplaced: Unplaced[] = [];
   for (const request of requests) {
-    const current = constrained.get(request.appId);
     // Oldest first, so that CLUSTER without a value pins to where the app has been longest.
-    const tracker = current === undefined
+    const tracker = (request.constraints?.length ?? 0) === 0
       ? undefined
-      : new ConstraintTracker(request.constraints ?? [], current.sort(oldestFirst), knownAgents);
+      : new ConstraintTracker(request.constraints ?? [], [...instances.ofApp(request.appId)].sort(oldestFirst), knownAgents);
+    let cursor = agents.length === 0 ? 0 : startOf(request.appId, agents.length);
     for (let placed = 0; placed < request.count; placed += 1) {
       const refusals = new Map<string, number>();
       const refuse = (reason: string): void => void refusals.set(reason, (refusals.get(reason) ?? 0) + 1);
       let best: { slot: Free; ports: number[]; load: number } | undefined;
-      for (const slot of free.values()) {
+      let examined = 0;
+      for (let candidates = 0; examined < agents.length && candidates < CANDIDATES; examined += 1) {
+        const agent = agents[(cursor + examined) % agents.length] as AgentRecord;
         // Constraints first: they are cheaper than a port scan and do not go away as tasks end.
-        const allowed = tracker?.check(slot.agent) ?? true;
+        const allowed = tracker?.check(agent) ?? true;
         if (allowed !== true) {
           refuse(allowed);
           continue;
         }
+        const slot = slotOf(agent);
         const fit = fits(slot, request);
         if (typeof fit === 'string') {
           refuse(`insufficient ${fit}`);
           continue;
         }
-        const load = tracker?.groupLoad(slot.agent) ?? 0;
+        candidates += 1;
+        const load = tracker?.groupLoad(agent) ?? 0;
         if (best === undefined || load < best.load || (load === best.load && better(slot, best.slot, request))) best = { slot, ports: fit, load };
       }
+      cursor = agents.length === 0 ? 0 : (cursor + examined) % agents.length;
       if (best === undefined) {
         unplaced.push({
           appId: request.appId,
@@ -140,14 +165,35 @@ export function place(
   return { placements, unplaced };
 }
 
+/** Where an app's search starts: different apps start at different agents. */
+function startOf(appId: string, agentCount: number): number {
+  let hash = 0;
+  for (let i = 0; i < appId.length; i += 1) hash = (hash * 31 + appId.charCodeAt(i)) >>> 0;
+  return hash % agentCount;
+}
+
+function usage(agent: AgentRecord, instances: Iterable<Instance>): Free {
+  const capacity = new Map<string, number>();
+  for (const r of agent.resources) {
+    if (r.scalar !== undefined) capacity.set(key(r.name, r.role), (capacity.get(key(r.name, r.role)) ?? 0) + r.scalar);
+  }
+  const slot: Free = { agent, capacity, used: new Map(), usedPorts: new Set(), perApp: new Map() };
+  for (const instance of instances) {
+    for (const port of instance.ports) slot.usedPorts.add(port);
+    slot.perApp.set(instance.appId, (slot.perApp.get(instance.appId) ?? 0) + 1);
+    // Instances stored before roles were tracked hold unreserved resources.
+    charge(slot, instance.allocation ?? SCALARS.map((name) => ({ name, role: '*', amount: instance[name] })));
+  }
+  return slot;
+}
+
 function charge(slot: Free, allocation: readonly Allocation[]): void {
   for (const a of allocation) slot.used.set(key(a.name, a.role), (slot.used.get(key(a.name, a.role)) ?? 0) + a.amount);
 }
 
 /** Free amount of a scalar in one role. */
 function freeIn(slot: Free, name: string, role: string): number {
-  const advertised = slot.agent.resources.filter((r) => r.name === name && r.role === role).reduce((sum, r) => sum + (r.scalar ?? 0), 0);
-  return advertised - (slot.used.get(key(name, role)) ?? 0);
+  return (slot.capacity.get(key(name, role)) ?? 0) - (slot.used.get(key(name, role)) ?? 0);
 }
 
 function freeScalar(slot: Free, name: string, roles: readonly string[]): number {
@@ -199,8 +245,8 @@ function better(candidate: Free, current: Free, request: LaunchRequest): boolean
   return candidate.agent.id < current.agent.id;
 }
 
-/** `insufficient cpus on 2 of 3 agents, UNIQUE hostname on 1 of 3 agents`, or `no agents…`. */
+/** `insufficient cpus on 2 of 3 agents, UNIQUE hostname on 1 of 3 agents` (commonest first), or `no agents…`. */
 function summarize(refusals: ReadonlyMap<string, number>, agentCount: number): string {
   if (agentCount === 0) return 'no agents are connected';
-  return [...refusals].map(([reason, n]) => `${reason} on ${n} of ${agentCount} agents`).join(', ');
+  return [...refusals].sort(([a, m], [b, n]) => n - m || (a < b ? -1 : 1)).map(([reason, n]) => `${reason} on ${n} of ${agentCount} agents`).join(', ');
 }

@@ -4,6 +4,7 @@ import { isReady } from './health.ts';
 import { upgradeStep } from './rolling-upgrade.ts';
 import { isDelayed, type LaunchDelay } from './launch-delay.ts';
 import { place, type LaunchRequest, type Unplaced } from './placement.ts';
+import { instanceIndex, instancesOfApp } from './state-ops.ts';
 
 export interface ReconcileContext {
   now: string;
@@ -15,6 +16,8 @@ export interface ReconcileContext {
   nowMs: number;
   /** At most this many launches per evaluation: a huge scale-out goes out in batches, not one giant transaction. */
   maxLaunches: number;
+  /** Evaluate only these apps (those whose definition or instances changed); every app when absent. */
+  apps?: ReadonlySet<string>;
 }
 
 /** What one evaluation decided, as named buckets (Nomad's reconciler style). */
@@ -26,6 +29,8 @@ export interface Evaluation {
   /** Unreachable instances past their app's expungeAfterSeconds: forgotten. */
   expunge: Instance[];
   unplaced: Unplaced[];
+  /** Apps still short of instances after this evaluation (launch budget, no room, backoff): evaluate them again. */
+  waiting: string[];
 }
 
 /**
@@ -33,25 +38,28 @@ export interface Evaluation {
  * stop. Pure: evaluating again after applying the result gives an empty evaluation.
  */
 export function reconcile(state: ClusterState, context: ReconcileContext): Evaluation {
-  const byApp = new Map<string, Instance[]>();
   const stop: Instance[] = [];
-  for (const instance of state.instances.values()) {
-    if (instance.goal !== 'running') continue;
-    if (!state.apps.has(instance.appId)) {
-      stop.push(instance);
-      continue;
-    }
-    const list = byApp.get(instance.appId) ?? [];
-    list.push(instance);
-    byApp.set(instance.appId, list);
+  let appIds: Iterable<string> = context.apps ?? state.apps.keys();
+  if (context.apps === undefined) {
+    // Instances of deleted apps: the full pass finds them all, a partial pass through its app ids.
+    const orphans = new Set<string>();
+    for (const instance of state.instances.values()) if (!state.apps.has(instance.appId)) orphans.add(instance.appId);
+    appIds = [...appIds, ...orphans];
   }
   const requests: LaunchRequest[] = [];
   const delayed: Unplaced[] = [];
   const expunge: Instance[] = [];
+  const waiting: string[] = [];
   let budget = context.maxLaunches;
-  for (const app of state.apps.values()) {
+  for (const appId of appIds) {
+    const app = state.apps.get(appId);
+    const running = instancesOfApp(state, appId).filter((i) => i.goal === 'running');
+    if (app === undefined) {
+      stop.push(...running);
+      continue;
+    }
     const unreachable = (i: Instance): UnreachableStage => unreachableStage(i, app, context.nowMs);
-    const current = (byApp.get(app.id) ?? []).filter((i) => {
+    const current = running.filter((i) => {
       if (unreachable(i) !== 'expunged') return true;
       expunge.push(i);
       return false;
@@ -66,6 +74,7 @@ export function reconcile(state: ClusterState, context: ReconcileContext): Evalu
     stop.push(...upgrade.stop);
     const missing = Math.min(app.instances - active.length, upgrade.maxLaunch);
     if (missing > 0) {
+      waiting.push(app.id);
       const delay = context.launchDelays.get(app.id);
       if (isDelayed(delay, app, context.nowMs)) {
         delayed.push({ appId: app.id, count: missing, reason: `launch delayed ${Math.ceil(((delay?.until ?? 0) - context.nowMs) / 1000)} s more (backoff after task failures)` });
@@ -78,7 +87,7 @@ export function reconcile(state: ClusterState, context: ReconcileContext): Evalu
     if (active.length > app.instances) stop.push(...pickForKill(active.filter((i) => unreachable(i) === 'reachable'), active.length - app.instances, app, state.agents));
   }
   const agents = [...state.agents.values()].filter((a) => context.connectedAgents.has(a.id) && a.draining !== true);
-  const { placements, unplaced } = place(requests, agents, state.instances.values(), state.agents);
+  const { placements, unplaced } = place(requests, agents, instanceIndex(state), state.agents);
   const launch = placements.map((p): Instance => {
     const app = state.apps.get(p.appId) as AppDefinition;
     return {
@@ -99,7 +108,7 @@ export function reconcile(state: ClusterState, context: ReconcileContext): Evalu
       stagedAt: context.now,
     };
   });
-  return { launch, stop, expunge, unplaced: [...delayed, ...unplaced] };
+  return { launch, stop, expunge, unplaced: [...delayed, ...unplaced], waiting };
 }
 
 type UnreachableStage = 'reachable' | 'unreachable' | 'inactive' | 'expunged';

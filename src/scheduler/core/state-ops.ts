@@ -1,34 +1,40 @@
-import type { ClusterState, Collection, StateOp } from '../types.ts';
+import type { ClusterState, Collection, Instance, StateOp, ValueOf } from '../types.ts';
+import { LayeredMap, type GroupsOf } from './layered-map.ts';
+import type { InstanceIndex } from './placement.ts';
 
 export function emptyState(): ClusterState {
   return { apps: new Map(), appVersions: new Map(), taskFailures: new Map(), instances: new Map(), agents: new Map(), deployments: new Map(), meta: new Map() };
 }
 
+/** Instances are also kept by app and by agent, so that neither needs a scan of all of them. */
+const GROUPS: { [C in Collection]?: GroupsOf<ValueOf<C>> } = {
+  instances: (instance) => [`app:${instance.appId}`, `agent:${instance.agentId}`],
+};
+
+function layered<C extends Collection>(coll: C, map: ClusterState[C]): LayeredMap<ValueOf<C>> {
+  if (map instanceof LayeredMap) return map as LayeredMap<ValueOf<C>>;
+  // A plain map (a test's fixture, a loaded snapshot) becomes the base of its first draft, unchanged.
+  return LayeredMap.over(map as Map<string, ValueOf<C>>, GROUPS[coll] as GroupsOf<ValueOf<C>> | undefined);
+}
+
 /**
  * Applies ops to a state and returns the new state. Only the touched collections are copied,
- * so a snapshot handed to a pure core earlier stays valid.
+ * and of those only their uncommitted changes, so a snapshot handed to a pure core earlier
+ * stays valid.
  */
 export function applyOps(state: ClusterState, ops: readonly StateOp[]): ClusterState {
-  const copies = new Map<Collection, Map<string, unknown>>();
-  for (const op of ops) {
-    let coll = copies.get(op.coll);
-    if (coll === undefined) {
-      coll = new Map(state[op.coll] as ReadonlyMap<string, unknown>);
-      copies.set(op.coll, coll);
-    }
-    if (op.op === 'put') coll.set(op.key, op.value);
-    else coll.delete(op.key);
-  }
-  return { ...state, ...Object.fromEntries(copies) } as ClusterState;
+  const draft = new StateDraft(state);
+  draft.apply(ops);
+  return draft.state;
 }
 
 /**
  * A working copy of a state for a transaction that applies many small changes in turn: each
- * collection is copied once, on its first change, instead of once per change.
+ * collection is forked once, on its first change, and then written in place.
  */
 export class StateDraft {
   #state: ClusterState;
-  readonly #copied = new Set<Collection>();
+  readonly #forks = new Map<Collection, LayeredMap<unknown>>();
 
   constructor(state: ClusterState) {
     this.#state = state;
@@ -40,15 +46,58 @@ export class StateDraft {
 
   apply(ops: readonly StateOp[]): void {
     for (const op of ops) {
-      if (!this.#copied.has(op.coll)) {
-        this.#state = { ...this.#state, [op.coll]: new Map(this.#state[op.coll] as ReadonlyMap<string, unknown>) };
-        this.#copied.add(op.coll);
+      let coll = this.#forks.get(op.coll);
+      if (coll === undefined) {
+        coll = layered(op.coll, this.#state[op.coll]).fork() as LayeredMap<unknown>;
+        this.#forks.set(op.coll, coll);
+        this.#state = { ...this.#state, [op.coll]: coll };
       }
-      const coll = this.#state[op.coll] as Map<string, unknown>;
-      if (op.op === 'put') coll.set(op.key, op.value);
-      else coll.delete(op.key);
+      if (op.op === 'put') coll.put(op.key, op.value);
+      else coll.remove(op.key);
     }
   }
+}
+
+/** What one commit changed, for those who react to commits without rescanning the state. */
+export interface CommitChanges {
+  /** Keys written or deleted, by collection (collections left alone are absent). */
+  keys: ReadonlyMap<Collection, ReadonlySet<string>>;
+  /** Apps whose instances changed. */
+  instanceApps: ReadonlySet<string>;
+}
+
+/** Makes a draft's changes the committed state (the state writer's step, see LayeredMap). */
+export function commitState(draft: ClusterState): { state: ClusterState; changes: CommitChanges } {
+  const state = { ...draft } as Record<Collection, unknown>;
+  const keys = new Map<Collection, ReadonlySet<string>>();
+  const instanceApps = new Set<string>();
+  for (const coll of Object.keys(draft) as Collection[]) {
+    const map = layered(coll, draft[coll]);
+    if (map.uncommitted === 0) {
+      state[coll] = map;
+      continue;
+    }
+    const { map: committed, folded } = map.commit();
+    state[coll] = committed;
+    keys.set(coll, folded.keys);
+    if (coll === 'instances') for (const group of folded.groups) if (group.startsWith('app:')) instanceApps.add(group.slice(4));
+  }
+  return { state: state as unknown as ClusterState, changes: { keys, instanceApps } };
+}
+
+/** The instances of one app, without a scan of all instances. */
+export function instancesOfApp(state: ClusterState, appId: string): Instance[] {
+  return [...layered('instances', state.instances).group(`app:${appId}`)];
+}
+
+/** Instances by app and by agent, for placement. */
+export function instanceIndex(state: ClusterState): InstanceIndex {
+  return { ofApp: (appId) => instancesOfApp(state, appId), onAgent: (agentId) => instancesOnAgent(state, agentId) };
+}
+
+/** The instances on one agent, without a scan of all instances. */
+export function instancesOnAgent(state: ClusterState, agentId: string): Instance[] {
+  return [...layered('instances', state.instances).group(`agent:${agentId}`)];
 }
 
 export function stateToJson(state: ClusterState): Record<Collection, Array<[string, unknown]>> {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { EventRecord } from '../../events/types.ts';
 import type { Logger } from '../../shared/log.ts';
-import { applyOps, emptyState, stateFromJson, stateToJson } from '../core/state-ops.ts';
+import { emptyState, StateDraft, stateFromJson, stateToJson } from '../core/state-ops.ts';
 import type { ClusterState } from '../types.ts';
 import type { CommitRecord, LoadedState, StateStore } from './state-store.ts';
 
@@ -63,15 +63,17 @@ export class FileStore implements StateStore {
         logger.warn({ logPath, validBytes, droppedBytes: totalBytes - validBytes }, 'dropping torn or corrupt tail of the state log');
         truncateSync(logPath, validBytes);
       }
+      const draft = new StateDraft(state);
       for (const record of records) {
         // A crash between writing a snapshot and emptying the log leaves records the snapshot holds.
         if ((record.seq ?? 0) <= this.#seq) continue;
         this.#seq = record.seq ?? this.#seq;
-        state = applyOps(state, record.ops);
+        draft.apply(record.ops);
         this.#remember(record.events);
         lastEventId = Math.max(lastEventId, ...record.events.map((e) => e.eventId));
       }
       this.#recordsInLog = records.length;
+      state = draft.state;
     }
     this.#log = await open(logPath, 'a');
     this.#size = (await this.#log.stat()).size;

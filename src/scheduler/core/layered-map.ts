@@ -1,0 +1,183 @@
+const DELETED: unique symbol = Symbol('deleted');
+type Slot<V> = V | typeof DELETED;
+
+/** The groups a value belongs to (e.g. `app:/web`, `agent:S1`); must not change for a key. */
+export type GroupsOf<V> = (value: V) => readonly string[];
+
+interface Base<V> {
+  readonly map: Map<string, V>;
+  readonly groupsOf: GroupsOf<V> | undefined;
+  /** Keys by group; built on the first group query. */
+  groups: Map<string, Set<string>> | undefined;
+}
+
+/** What a commit changed: every key written, and the groups of the values written or removed. */
+export interface Folded {
+  keys: ReadonlySet<string>;
+  groups: ReadonlySet<string>;
+}
+
+/**
+ * A map in two layers: a committed base, shared, and a small delta of uncommitted writes.
+ * Copying it for a new draft copies only the delta, so a transaction over 100,000 instances
+ * costs what it changes, not what exists. Values can also be read by group (the instances of
+ * one app or on one agent) without a scan.
+ *
+ * Ownership: a map from `fork()` belongs to whoever made it, who alone may `put`/`remove`;
+ * `commit()` folds the delta into the shared base in place, so only the single state writer
+ * calls it, and nobody holds an older committed map across that point (the scheduler's rule:
+ * read `current` synchronously).
+ */
+export class LayeredMap<V> implements ReadonlyMap<string, V> {
+  readonly #base: Base<V>;
+  readonly #delta: Map<string, Slot<V>>;
+  /** Keys written in the delta, by group. */
+  readonly #deltaGroups: Map<string, Set<string>>;
+  /** Committed keys removed and written again: like a Map, they move to the end. */
+  readonly #moved: Set<string>;
+  #size: number;
+
+  private constructor(base: Base<V>, delta: Map<string, Slot<V>>, deltaGroups: Map<string, Set<string>>, moved: Set<string>, size: number) {
+    this.#base = base;
+    this.#delta = delta;
+    this.#deltaGroups = deltaGroups;
+    this.#moved = moved;
+    this.#size = size;
+  }
+
+  /** Takes `map` as the committed base (it is mutated by later commits). */
+  static over<V>(map: Map<string, V>, groupsOf?: GroupsOf<V>): LayeredMap<V> {
+    return new LayeredMap({ map, groupsOf, groups: undefined }, new Map(), new Map(), new Set(), map.size);
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+
+  get uncommitted(): number {
+    return this.#delta.size;
+  }
+
+  get(key: string): V | undefined {
+    const slot = this.#delta.get(key);
+    if (slot === DELETED) return undefined;
+    return slot !== undefined ? slot : this.#base.map.get(key);
+  }
+
+  has(key: string): boolean {
+    const slot = this.#delta.get(key);
+    if (slot === DELETED) return false;
+    return slot !== undefined || this.#base.map.has(key);
+  }
+
+  /** A copy of this map's delta over the same base, for its maker to write to. */
+  fork(): LayeredMap<V> {
+    const groups = new Map([...this.#deltaGroups].map(([g, keys]): [string, Set<string>] => [g, new Set(keys)]));
+    return new LayeredMap(this.#base, new Map(this.#delta), groups, new Set(this.#moved), this.#size);
+  }
+
+  put(key: string, value: V): void {
+    if (!this.has(key)) this.#size += 1;
+    if (this.#delta.get(key) === DELETED && this.#base.map.has(key)) {
+      this.#moved.add(key);
+      // Re-inserted, so that it iterates after the keys written before it.
+      this.#delta.delete(key);
+    }
+    this.#delta.set(key, value);
+    for (const group of this.#base.groupsOf?.(value) ?? []) {
+      let keys = this.#deltaGroups.get(group);
+      if (keys === undefined) this.#deltaGroups.set(group, (keys = new Set()));
+      keys.add(key);
+    }
+  }
+
+  remove(key: string): void {
+    if (this.has(key)) this.#size -= 1;
+    if (this.#delta.has(key) || this.#base.map.has(key)) this.#delta.set(key, DELETED);
+  }
+
+  /** Folds the delta into the shared base; returns the committed map and what changed. */
+  commit(): { map: LayeredMap<V>; folded: Folded } {
+    const base = this.#base;
+    const groups = new Set<string>();
+    for (const [key, slot] of this.#delta) {
+      const old = base.map.get(key);
+      if (old !== undefined) for (const group of base.groupsOf?.(old) ?? []) groups.add(group);
+      if (slot === DELETED) {
+        if (old === undefined) continue;
+        base.map.delete(key);
+        for (const group of base.groupsOf?.(old) ?? []) base.groups?.get(group)?.delete(key);
+        continue;
+      }
+      if (this.#moved.has(key)) base.map.delete(key);
+      base.map.set(key, slot);
+      for (const group of base.groupsOf?.(slot) ?? []) {
+        groups.add(group);
+        if ((old === undefined || this.#moved.has(key)) && base.groups !== undefined) {
+          let keys = base.groups.get(group);
+          if (keys === undefined) base.groups.set(group, (keys = new Set()));
+          keys.add(key);
+        }
+      }
+    }
+    const folded = { keys: new Set(this.#delta.keys()), groups };
+    return { map: new LayeredMap(base, new Map(), new Map(), new Set(), base.map.size), folded };
+  }
+
+  /** The values in one group, without scanning the others. */
+  *group(group: string): IterableIterator<V> {
+    const base = this.#base;
+    if (base.groups === undefined) base.groups = indexGroups(base.map, base.groupsOf);
+    const committed = base.groups.get(group);
+    for (const key of committed ?? []) {
+      const value = this.get(key);
+      if (value !== undefined) yield value;
+    }
+    for (const key of this.#deltaGroups.get(group) ?? []) {
+      if (committed?.has(key) === true) continue;
+      const value = this.get(key);
+      if (value !== undefined) yield value;
+    }
+  }
+
+  *entries(): MapIterator<[string, V]> {
+    for (const [key, value] of this.#base.map) {
+      if (this.#moved.has(key)) continue;
+      const slot = this.#delta.get(key);
+      if (slot === undefined) yield [key, value];
+      else if (slot !== DELETED) yield [key, slot];
+    }
+    for (const [key, slot] of this.#delta) {
+      if (slot !== DELETED && (this.#moved.has(key) || !this.#base.map.has(key))) yield [key, slot];
+    }
+  }
+
+  *keys(): MapIterator<string> {
+    for (const [key] of this.entries()) yield key;
+  }
+
+  *values(): MapIterator<V> {
+    for (const [, value] of this.entries()) yield value;
+  }
+
+  [Symbol.iterator](): MapIterator<[string, V]> {
+    return this.entries();
+  }
+
+  forEach(callback: (value: V, key: string, map: ReadonlyMap<string, V>) => void): void {
+    for (const [key, value] of this.entries()) callback(value, key, this);
+  }
+}
+
+function indexGroups<V>(map: ReadonlyMap<string, V>, groupsOf: GroupsOf<V> | undefined): Map<string, Set<string>> {
+  const groups = new Map<string, Set<string>>();
+  if (groupsOf === undefined) return groups;
+  for (const [key, value] of map) {
+    for (const group of groupsOf(value)) {
+      let keys = groups.get(group);
+      if (keys === undefined) groups.set(group, (keys = new Set()));
+      keys.add(key);
+    }
+  }
+  return groups;
+}

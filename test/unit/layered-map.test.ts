@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { LayeredMap } from '../../src/scheduler/core/layered-map.ts';
+
+interface Item {
+  app: string;
+  n: number;
+}
+const groupsOf = (item: Item): string[] => [`app:${item.app}`];
+
+/** The same content a plain Map holds after the same writes, in the same order. */
+function assertSame(layered: LayeredMap<Item>, model: Map<string, Item>): void {
+  assert.deepEqual([...layered], [...model]);
+  assert.equal(layered.size, model.size);
+  for (const app of ['a', 'b', 'c']) {
+    const expected = [...model.values()].filter((i) => i.app === app).sort((x, y) => x.n - y.n);
+    assert.deepEqual([...layered.group(`app:${app}`)].sort((x, y) => x.n - y.n), expected, `group app:${app}`);
+  }
+}
+
+test('a fork sees its own writes; the map it came from and its base do not', () => {
+  const base = new Map([['k1', { app: 'a', n: 1 }]]);
+  const committed = LayeredMap.over(base, groupsOf);
+  const fork = committed.fork();
+  fork.put('k2', { app: 'b', n: 2 });
+  fork.remove('k1');
+  assert.deepEqual([...fork.keys()], ['k2']);
+  assert.deepEqual([...committed.keys()], ['k1']);
+  assert.equal(base.size, 1);
+  assert.deepEqual([...committed.group('app:a')], [{ app: 'a', n: 1 }]);
+  assert.deepEqual([...fork.group('app:a')], []);
+});
+
+test('a commit folds the delta into the base and reports the keys and groups it changed', () => {
+  const committed = LayeredMap.over(new Map([['k1', { app: 'a', n: 1 }], ['k2', { app: 'b', n: 2 }]]), groupsOf);
+  const fork = committed.fork();
+  fork.put('k1', { app: 'a', n: 10 });
+  fork.remove('k2');
+  fork.put('k3', { app: 'c', n: 3 });
+  fork.remove('missing');
+  const { map, folded } = fork.commit();
+  assert.deepEqual([...map], [['k1', { app: 'a', n: 10 }], ['k3', { app: 'c', n: 3 }]]);
+  assert.equal(map.uncommitted, 0);
+  assert.deepEqual([...folded.keys].sort(), ['k1', 'k2', 'k3']);
+  assert.deepEqual([...folded.groups].sort(), ['app:a', 'app:b', 'app:c']);
+  assert.deepEqual([...map.group('app:b')], []);
+});
+
+test('random writes, forks and commits agree with a plain Map', () => {
+  let seed = 42;
+  const random = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+  const model = new Map<string, Item>();
+  let map = LayeredMap.over(new Map<string, Item>(), groupsOf);
+  // Query groups early so the committed group index is kept up to date by every commit.
+  assert.deepEqual([...map.group('app:a')], []);
+  for (let round = 0; round < 200; round += 1) {
+    let fork = map.fork();
+    for (let write = 0; write < 1 + random(20); write += 1) {
+      const key = `k${random(50)}`;
+      // A key keeps its group, as an instance keeps its app.
+      const app = ['a', 'b', 'c'][Number(key.slice(1)) % 3] as string;
+      if (random(3) === 0) {
+        fork.remove(key);
+        model.delete(key);
+      } else {
+        const item = { app, n: round * 100 + write };
+        fork.put(key, item);
+        model.set(key, item);
+      }
+      if (random(10) === 0) fork = fork.fork();
+    }
+    assertSame(fork, model);
+    map = fork.commit().map;
+    assertSame(map, model);
+  }
+});
