@@ -185,7 +185,7 @@ export class Orchestrator {
     const now = new Date().toISOString();
     const changes = await this.#state.transact((state) => {
       // One working copy for the whole batch, not one copy of all instances per update.
-      const draft = new StateDraft(state);
+      const draft = new StateDraft(state, 'scratch');
       const ops: StateOp[] = [];
       const events: ClusterEvent[] = [];
       const changes: Change[] = [];

@@ -65,7 +65,7 @@ export class SchedulerState {
       while (this.#pending.length > 0) {
         const batch = this.#pending;
         this.#pending = [];
-        const draft = new StateDraft(this.#state);
+        const draft = new StateDraft(this.#state, 'commit');
         let eventId = this.#bus.lastEventId;
         const records: CommitRecord[] = [];
         const settled: Array<{ pending: Pending; result: unknown }> = [];

@@ -114,17 +114,19 @@ test('file store: a failing compaction does not fail a durable write', () =>
     assert.equal(again.state.meta.size, 1);
   }));
 
-test('a state draft copies each collection once and never touches the state it started from', () => {
-  const base = applyOps(emptyState(), [{ op: 'put', coll: 'meta', key: 'a', value: 1 }]);
-  const draft = new StateDraft(base);
-  draft.apply([{ op: 'put', coll: 'meta', key: 'b', value: 2 }]);
-  const afterFirst = draft.state.meta;
-  draft.apply([{ op: 'del', coll: 'meta', key: 'a' }, { op: 'put', coll: 'taskFailures', key: '/x', value: { appId: '/x' } as never }]);
-  assert.equal(draft.state.meta, afterFirst, 'copied once, then changed in place');
-  assert.deepEqual([...draft.state.meta], [['b', 2]]);
-  assert.deepEqual([...base.meta], [['a', 1]]);
-  assert.equal(base.taskFailures.size, 0);
-});
+for (const kind of ['commit', 'scratch'] as const) {
+  test(`a ${kind} state draft copies each collection once and never touches the state it started from`, () => {
+    const base = applyOps(emptyState(), [{ op: 'put', coll: 'meta', key: 'a', value: 1 }]);
+    const draft = new StateDraft(base, kind);
+    draft.apply([{ op: 'put', coll: 'meta', key: 'b', value: 2 }]);
+    const afterFirst = draft.state.meta;
+    draft.apply([{ op: 'del', coll: 'meta', key: 'a' }, { op: 'put', coll: 'taskFailures', key: '/x', value: { appId: '/x' } as never }]);
+    assert.equal(draft.state.meta, afterFirst, 'copied once, then changed in place');
+    assert.deepEqual([...draft.state.meta], [['b', 2]]);
+    assert.deepEqual([...base.meta], [['a', 1]]);
+    assert.equal(base.taskFailures.size, 0);
+  });
+}
 
 test('file store: records appended together (group commit) are all there after reopening, in order', () =>
   withDir(async (dir) => {

@@ -70,10 +70,29 @@ test('random writes, forks and commits agree with a plain Map', () => {
         fork.put(key, item);
         model.set(key, item);
       }
-      if (random(10) === 0) fork = fork.fork();
+      const roll = random(20);
+      if (roll === 0) fork = fork.fork();
+      // A child layer reads the same as the map under it.
+      else if (roll === 1) assertSame(fork.child(), model);
     }
     assertSame(fork, model);
     map = fork.commit().map;
     assertSame(map, model);
   }
+});
+
+test('a child layer sees its parent, writes only to itself, and cannot be committed', () => {
+  const parent = LayeredMap.over(new Map([['k1', { app: 'a', n: 1 }], ['k2', { app: 'b', n: 2 }]]), groupsOf).fork();
+  parent.put('k3', { app: 'a', n: 3 });
+  const child = parent.child();
+  child.remove('k1');
+  child.put('k4', { app: 'a', n: 4 });
+  child.remove('k2');
+  child.put('k2', { app: 'b', n: 20 });
+  assert.deepEqual([...child], [['k3', { app: 'a', n: 3 }], ['k4', { app: 'a', n: 4 }], ['k2', { app: 'b', n: 20 }]]);
+  assert.equal(child.size, 3);
+  assert.deepEqual([...child.group('app:a')].map((i) => i.n).sort(), [3, 4]);
+  assert.deepEqual([...child.group('app:b')].map((i) => i.n), [20]);
+  assert.deepEqual([...parent].map(([k]) => k), ['k1', 'k2', 'k3']);
+  assert.throws(() => child.commit(), /cannot be committed/);
 });

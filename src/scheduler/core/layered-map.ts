@@ -30,6 +30,8 @@ export interface Folded {
  */
 export class LayeredMap<V> implements ReadonlyMap<string, V> {
   readonly #base: Base<V>;
+  /** A child's parent (see `child`); a map without one sits directly on the base. */
+  readonly #parent: LayeredMap<V> | undefined;
   readonly #delta: Map<string, Slot<V>>;
   /** Keys written in the delta, by group. */
   readonly #deltaGroups: Map<string, Set<string>>;
@@ -37,8 +39,9 @@ export class LayeredMap<V> implements ReadonlyMap<string, V> {
   readonly #moved: Set<string>;
   #size: number;
 
-  private constructor(base: Base<V>, delta: Map<string, Slot<V>>, deltaGroups: Map<string, Set<string>>, moved: Set<string>, size: number) {
+  private constructor(base: Base<V>, parent: LayeredMap<V> | undefined, delta: Map<string, Slot<V>>, deltaGroups: Map<string, Set<string>>, moved: Set<string>, size: number) {
     this.#base = base;
+    this.#parent = parent;
     this.#delta = delta;
     this.#deltaGroups = deltaGroups;
     this.#moved = moved;
@@ -47,7 +50,7 @@ export class LayeredMap<V> implements ReadonlyMap<string, V> {
 
   /** Takes `map` as the committed base (it is mutated by later commits). */
   static over<V>(map: Map<string, V>, groupsOf?: GroupsOf<V>): LayeredMap<V> {
-    return new LayeredMap({ map, groupsOf, groups: undefined }, new Map(), new Map(), new Set(), map.size);
+    return new LayeredMap({ map, groupsOf, groups: undefined }, undefined, new Map(), new Map(), new Set(), map.size);
   }
 
   get size(): number {
@@ -61,24 +64,40 @@ export class LayeredMap<V> implements ReadonlyMap<string, V> {
   get(key: string): V | undefined {
     const slot = this.#delta.get(key);
     if (slot === DELETED) return undefined;
-    return slot !== undefined ? slot : this.#base.map.get(key);
+    return slot !== undefined ? slot : this.#lowerGet(key);
+  }
+
+  #lowerGet(key: string): V | undefined {
+    return this.#parent !== undefined ? this.#parent.get(key) : this.#base.map.get(key);
+  }
+
+  #lowerHas(key: string): boolean {
+    return this.#parent !== undefined ? this.#parent.has(key) : this.#base.map.has(key);
   }
 
   has(key: string): boolean {
     const slot = this.#delta.get(key);
     if (slot === DELETED) return false;
-    return slot !== undefined || this.#base.map.has(key);
+    return slot !== undefined || this.#lowerHas(key);
   }
 
   /** A copy of this map's delta over the same base, for its maker to write to. */
   fork(): LayeredMap<V> {
     const groups = new Map([...this.#deltaGroups].map(([g, keys]): [string, Set<string>] => [g, new Set(keys)]));
-    return new LayeredMap(this.#base, new Map(this.#delta), groups, new Set(this.#moved), this.#size);
+    return new LayeredMap(this.#base, this.#parent, new Map(this.#delta), groups, new Set(this.#moved), this.#size);
+  }
+
+  /**
+   * A scratch layer on top of this map, made in constant time, that cannot be committed: for a
+   * transaction's own working copy. This map must not change while the child is in use.
+   */
+  child(): LayeredMap<V> {
+    return new LayeredMap(this.#base, this, new Map(), new Map(), new Set(), this.#size);
   }
 
   put(key: string, value: V): void {
     if (!this.has(key)) this.#size += 1;
-    if (this.#delta.get(key) === DELETED && this.#base.map.has(key)) {
+    if (this.#delta.get(key) === DELETED && this.#lowerHas(key)) {
       this.#moved.add(key);
       // Re-inserted, so that it iterates after the keys written before it.
       this.#delta.delete(key);
@@ -93,11 +112,12 @@ export class LayeredMap<V> implements ReadonlyMap<string, V> {
 
   remove(key: string): void {
     if (this.has(key)) this.#size -= 1;
-    if (this.#delta.has(key) || this.#base.map.has(key)) this.#delta.set(key, DELETED);
+    if (this.#delta.has(key) || this.#lowerHas(key)) this.#delta.set(key, DELETED);
   }
 
   /** Folds the delta into the shared base; returns the committed map and what changed. */
   commit(): { map: LayeredMap<V>; folded: Folded } {
+    if (this.#parent !== undefined) throw new Error('a child layer cannot be committed');
     const base = this.#base;
     const groups = new Set<string>();
     for (const [key, slot] of this.#delta) {
@@ -121,34 +141,46 @@ export class LayeredMap<V> implements ReadonlyMap<string, V> {
       }
     }
     const folded = { keys: new Set(this.#delta.keys()), groups };
-    return { map: new LayeredMap(base, new Map(), new Map(), new Set(), base.map.size), folded };
+    return { map: new LayeredMap(base, undefined, new Map(), new Map(), new Set(), base.map.size), folded };
   }
 
   /** The values in one group, without scanning the others. */
   *group(group: string): IterableIterator<V> {
-    const base = this.#base;
-    if (base.groups === undefined) base.groups = indexGroups(base.map, base.groupsOf);
-    const committed = base.groups.get(group);
-    for (const key of committed ?? []) {
-      const value = this.get(key);
-      if (value !== undefined) yield value;
-    }
-    for (const key of this.#deltaGroups.get(group) ?? []) {
-      if (committed?.has(key) === true) continue;
+    for (const key of this.#groupKeys(group)) {
       const value = this.get(key);
       if (value !== undefined) yield value;
     }
   }
 
+  /** Keys that are or were in the group, each once (removed ones included: `get` tells). */
+  *#groupKeys(group: string): IterableIterator<string> {
+    const own = this.#deltaGroups.get(group);
+    if (this.#parent === undefined) {
+      const base = this.#base;
+      if (base.groups === undefined) base.groups = indexGroups(base.map, base.groupsOf);
+      const committed = base.groups.get(group);
+      yield* committed ?? [];
+      for (const key of own ?? []) if (committed?.has(key) !== true) yield key;
+      return;
+    }
+    const seen = new Set<string>();
+    for (const key of this.#parent.#groupKeys(group)) {
+      if (own !== undefined) seen.add(key);
+      yield key;
+    }
+    for (const key of own ?? []) if (!seen.has(key)) yield key;
+  }
+
   *entries(): MapIterator<[string, V]> {
-    for (const [key, value] of this.#base.map) {
+    const lower = this.#parent !== undefined ? this.#parent.entries() : this.#base.map.entries();
+    for (const [key, value] of lower) {
       if (this.#moved.has(key)) continue;
       const slot = this.#delta.get(key);
       if (slot === undefined) yield [key, value];
       else if (slot !== DELETED) yield [key, slot];
     }
     for (const [key, slot] of this.#delta) {
-      if (slot !== DELETED && (this.#moved.has(key) || !this.#base.map.has(key))) yield [key, slot];
+      if (slot !== DELETED && (this.#moved.has(key) || !this.#lowerHas(key))) yield [key, slot];
     }
   }
 

@@ -68,26 +68,29 @@ export function indexInstances(instances: Iterable<Instance>): InstanceIndex {
   };
 }
 
+const SCALARS = ['cpus', 'mem', 'disk'] as const;
+type Scalar = (typeof SCALARS)[number];
+/** An amount per role, per scalar resource. */
+type ByRole = Record<Scalar, Map<string, number>>;
+const byRole = (): ByRole => ({ cpus: new Map(), mem: new Map(), disk: new Map() });
+const isScalar = (name: string): name is Scalar => (SCALARS as readonly string[]).includes(name);
+
 interface Free {
   agent: AgentRecord;
-  /** Advertised amount by `name(role)`. */
-  capacity: Map<string, number>;
-  /** Used amount by `name(role)`. */
-  used: Map<string, number>;
+  capacity: ByRole;
+  used: ByRole;
   usedPorts: Set<number>;
   perApp: Map<string, number>;
 }
-
-const SCALARS = ['cpus', 'mem', 'disk'] as const;
-const key = (name: string, role: string): string => `${name}(${role})`;
 
 /**
  * Each instance is placed on the best of the first this-many agents that can take it, found
  * from a cursor that moves on round the agents (Nomad's limit iterator): so a placement costs
  * the same with 10 or 10,000 agents, and consecutive placements look at different agents.
- * Clusters up to this size are searched whole.
+ * Clusters up to this size, and apps that GROUP_BY (whose balance needs every group), are
+ * searched whole.
  */
-const CANDIDATES = 32;
+const CANDIDATES = 8;
 
 /**
  * Places instances on agents that meet the app's constraints and have enough free cpus, mem,
@@ -120,12 +123,13 @@ export function place(
       ? undefined
       : new ConstraintTracker(request.constraints ?? [], [...instances.ofApp(request.appId)].sort(oldestFirst), knownAgents);
     let cursor = agents.length === 0 ? 0 : startOf(request.appId, agents.length);
+    const enough = request.constraints?.some(([, operator]) => operator === 'GROUP_BY') === true ? Infinity : CANDIDATES;
     for (let placed = 0; placed < request.count; placed += 1) {
       const refusals = new Map<string, number>();
       const refuse = (reason: string): void => void refusals.set(reason, (refusals.get(reason) ?? 0) + 1);
       let best: { slot: Free; ports: number[]; load: number } | undefined;
       let examined = 0;
-      for (let candidates = 0; examined < agents.length && candidates < CANDIDATES; examined += 1) {
+      for (let candidates = 0; examined < agents.length && candidates < enough; examined += 1) {
         const agent = agents[(cursor + examined) % agents.length] as AgentRecord;
         // Constraints first: they are cheaper than a port scan and do not go away as tasks end.
         const allowed = tracker?.check(agent) ?? true;
@@ -173,11 +177,11 @@ function startOf(appId: string, agentCount: number): number {
 }
 
 function usage(agent: AgentRecord, instances: Iterable<Instance>): Free {
-  const capacity = new Map<string, number>();
+  const capacity = byRole();
   for (const r of agent.resources) {
-    if (r.scalar !== undefined) capacity.set(key(r.name, r.role), (capacity.get(key(r.name, r.role)) ?? 0) + r.scalar);
+    if (r.scalar !== undefined && isScalar(r.name)) capacity[r.name].set(r.role, (capacity[r.name].get(r.role) ?? 0) + r.scalar);
   }
-  const slot: Free = { agent, capacity, used: new Map(), usedPorts: new Set(), perApp: new Map() };
+  const slot: Free = { agent, capacity, used: byRole(), usedPorts: new Set(), perApp: new Map() };
   for (const instance of instances) {
     for (const port of instance.ports) slot.usedPorts.add(port);
     slot.perApp.set(instance.appId, (slot.perApp.get(instance.appId) ?? 0) + 1);
@@ -188,21 +192,23 @@ function usage(agent: AgentRecord, instances: Iterable<Instance>): Free {
 }
 
 function charge(slot: Free, allocation: readonly Allocation[]): void {
-  for (const a of allocation) slot.used.set(key(a.name, a.role), (slot.used.get(key(a.name, a.role)) ?? 0) + a.amount);
+  for (const a of allocation) if (isScalar(a.name)) slot.used[a.name].set(a.role, (slot.used[a.name].get(a.role) ?? 0) + a.amount);
 }
 
 /** Free amount of a scalar in one role. */
-function freeIn(slot: Free, name: string, role: string): number {
-  return (slot.capacity.get(key(name, role)) ?? 0) - (slot.used.get(key(name, role)) ?? 0);
+function freeIn(slot: Free, name: Scalar, role: string): number {
+  return (slot.capacity[name].get(role) ?? 0) - (slot.used[name].get(role) ?? 0);
 }
 
-function freeScalar(slot: Free, name: string, roles: readonly string[]): number {
+function freeScalar(slot: Free, name: Scalar, roles: readonly string[]): number {
+  let sum = 0;
+  for (const role of roles) sum += Math.max(0, freeIn(slot, name, role));
   // Small epsilon: 0.1 + 0.2 cpus must fit in 0.3.
-  return roles.reduce((sum, role) => sum + Math.max(0, freeIn(slot, name, role)), 0) + 1e-9;
+  return sum + 1e-9;
 }
 
 /** Takes `amount` from the roles allowed, reserved roles first (as Mesos frameworks do), unreserved last. */
-function take(slot: Free, name: string, amount: number, roles: readonly string[]): Allocation[] {
+function take(slot: Free, name: Scalar, amount: number, roles: readonly string[]): Allocation[] {
   const allocation: Allocation[] = [];
   let left = amount;
   for (const role of [...roles].sort((a, b) => Number(a === '*') - Number(b === '*'))) {
@@ -221,6 +227,7 @@ function fits(slot: Free, request: LaunchRequest): number[] | string {
   for (const name of SCALARS) {
     if (freeScalar(slot, name, request.roles) < request[name]) return `${name}`;
   }
+  if (request.portCount === 0 && request.fixedPorts === undefined) return [];
   const ranges = slot.agent.resources.filter((r) => r.name === 'ports' && request.roles.includes(r.role)).flatMap((r) => r.ranges ?? []);
   const inRange = (port: number): boolean => ranges.some((range) => port >= range.begin && port <= range.end);
   if (request.fixedPorts !== undefined) {

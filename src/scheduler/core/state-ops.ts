@@ -23,21 +23,25 @@ function layered<C extends Collection>(coll: C, map: ClusterState[C]): LayeredMa
  * stays valid.
  */
 export function applyOps(state: ClusterState, ops: readonly StateOp[]): ClusterState {
-  const draft = new StateDraft(state);
+  const draft = new StateDraft(state, 'scratch');
   draft.apply(ops);
   return draft.state;
 }
 
 /**
- * A working copy of a state for a transaction that applies many small changes in turn: each
- * collection is forked once, on its first change, and then written in place.
+ * A working copy of a state that applies many small changes in turn: each collection is
+ * copied once, on its first change, and then written in place. A `commit` draft (the state
+ * writer's) copies the uncommitted changes of what it starts from so that it can be committed;
+ * a `scratch` draft (a transaction's own) layers over them in constant time.
  */
 export class StateDraft {
   #state: ClusterState;
+  readonly #kind: 'commit' | 'scratch';
   readonly #forks = new Map<Collection, LayeredMap<unknown>>();
 
-  constructor(state: ClusterState) {
+  constructor(state: ClusterState, kind: 'commit' | 'scratch') {
     this.#state = state;
+    this.#kind = kind;
   }
 
   get state(): ClusterState {
@@ -48,7 +52,8 @@ export class StateDraft {
     for (const op of ops) {
       let coll = this.#forks.get(op.coll);
       if (coll === undefined) {
-        coll = layered(op.coll, this.#state[op.coll]).fork() as LayeredMap<unknown>;
+        const from = layered(op.coll, this.#state[op.coll]);
+        coll = (this.#kind === 'commit' ? from.fork() : from.child()) as LayeredMap<unknown>;
         this.#forks.set(op.coll, coll);
         this.#state = { ...this.#state, [op.coll]: coll };
       }

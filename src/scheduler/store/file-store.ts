@@ -63,7 +63,7 @@ export class FileStore implements StateStore {
         logger.warn({ logPath, validBytes, droppedBytes: totalBytes - validBytes }, 'dropping torn or corrupt tail of the state log');
         truncateSync(logPath, validBytes);
       }
-      const draft = new StateDraft(state);
+      const draft = new StateDraft(state, 'commit');
       for (const record of records) {
         // A crash between writing a snapshot and emptying the log leaves records the snapshot holds.
         if ((record.seq ?? 0) <= this.#seq) continue;
