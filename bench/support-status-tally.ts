@@ -101,10 +101,12 @@ export class StatusTally {
     let buffered = '';
     for await (const chunk of body) {
       buffered += (chunk as Buffer).toString('utf8');
+      let start = 0;
       let end: number;
-      while ((end = buffered.indexOf('\n\n')) !== -1) {
-        const frame = buffered.slice(0, end);
-        buffered = buffered.slice(end + 2);
+      // One slice per chunk, not one per frame: a 64 KiB chunk holds hundreds of frames.
+      while ((end = buffered.indexOf('\n\n', start)) !== -1) {
+        const frame = buffered.slice(start, end);
+        start = end + 2;
         let id: number | undefined;
         let data: string | undefined;
         for (const line of frame.split('\n')) {
@@ -117,6 +119,7 @@ export class StatusTally {
         else if (event.eventType === 'status_update_event') this.#apply(event);
         if (id !== undefined && Number.isFinite(id)) this.#lastEventId = id;
       }
+      buffered = buffered.slice(start);
     }
   }
 
