@@ -5,7 +5,7 @@ import type { Logger } from '../shared/log.ts';
 import type { AgentLinks } from './agent-links.ts';
 import { taskIdPrefix } from './core/app-id.ts';
 import { applyStatus, expungeInstance, markAgentUnreachable, registerAgent, setDraining, stopInstance, type Change } from './core/agent-status.ts';
-import { describeProgress, isDeploymentDone, overdueDeployments, rollsBackOnFailure } from './core/deployments.ts';
+import { advanceDeployment, describeProgress, overdueDeployments, rollsBackOnFailure } from './core/deployments.ts';
 import { failDeployment } from './core/deployment-changes.ts';
 import { instancesOnAgent, StateDraft, type CommitChanges } from './core/state-ops.ts';
 import { instanceChangedEvent, statusUpdateEvent } from './core/marathon-json.ts';
@@ -105,7 +105,8 @@ export class Orchestrator {
     const current = this.#state.current;
     for (const appId of changes.instanceApps) this.#dirty.add(appId);
     for (const appId of changes.keys.get('apps') ?? []) this.#dirty.add(appId);
-    if (changes.keys.has('agents')) this.#evaluateAll = true;
+    // Agents change what can be placed anywhere; a deployment moving on releases the apps it held.
+    if (changes.keys.has('agents') || changes.keys.has('deployments')) this.#evaluateAll = true;
     for (const taskId of changes.keys.get('instances') ?? []) {
       if (current.instances.get(taskId)?.goal === 'stopped') this.#stopping.add(taskId);
       else this.#stopping.delete(taskId);
@@ -239,14 +240,18 @@ export class Orchestrator {
       }
       // Deployments are judged on the state this evaluation leaves behind.
       const settled = evaluation.launch.length + evaluation.stop.length + evaluation.expunge.length === 0;
-      for (const deployment of state.deployments.values()) {
-        if (!settled || !isDeploymentDone(deployment, state)) continue;
-        ops.push({ op: 'del', coll: 'deployments', key: deployment.id });
-        const currentStep = deployment.plan.steps[deployment.currentStep] ?? { actions: [] };
-        events.push(
-          { eventType: 'deployment_step_success', timestamp: now, plan: deployment.plan, currentStep } satisfies DeploymentStepSuccessEvent,
-          { eventType: 'deployment_success', timestamp: now, id: deployment.id, plan: deployment.plan } satisfies DeploymentSuccessEvent,
-        );
+      for (const deployment of settled ? state.deployments.values() : []) {
+        const progress = advanceDeployment(deployment, state);
+        for (const currentStep of progress.finished) {
+          events.push({ eventType: 'deployment_step_success', timestamp: now, plan: deployment.plan, currentStep } satisfies DeploymentStepSuccessEvent);
+        }
+        if (progress.done) {
+          ops.push({ op: 'del', coll: 'deployments', key: deployment.id });
+          events.push({ eventType: 'deployment_success', timestamp: now, id: deployment.id, plan: deployment.plan } satisfies DeploymentSuccessEvent);
+        } else if (progress.currentStep !== deployment.currentStep) {
+          // The next step's apps are no longer held: the commit makes every app evaluated again.
+          ops.push({ op: 'put', coll: 'deployments', key: deployment.id, value: { ...deployment, currentStep: progress.currentStep } });
+        }
       }
       return { ops, events, result: evaluation };
     });

@@ -19,6 +19,8 @@ export interface AppDefinition {
   healthChecks: HealthCheck[];
   /** Marathon's placement constraints `[field, operator, value?]`, operator upper-case (see core/constraints.ts). */
   constraints: Array<[field: string, operator: string, value?: string]>;
+  /** Apps or groups (absolute ids) that this app starts after when they deploy together; absent in apps stored before. */
+  dependencies?: string[];
   fetch: FetchUri[];
   /** When an unreachable instance is replaced (inactive) and forgotten (expunged). */
   unreachableStrategy: { inactiveAfterSeconds: number; expungeAfterSeconds: number } | 'disabled';

@@ -80,23 +80,47 @@ test('flattenGroup: app ids made absolute in the group they sit in, with their p
   ]);
 });
 
-test('flattenGroup: refusals as data — dependencies, pods, ids outside the group, missing ids, non-arrays', () => {
+test('flattenGroup: refusals as data — bad dependencies, pods, ids outside the group, missing ids, non-arrays', () => {
   const result = flattenGroup({
-    dependencies: ['/x'],
+    dependencies: ['../../..'],
     pods: [{}],
-    apps: [{ id: '/elsewhere/web', cmd: 'x' }, { cmd: 'no id' }, { id: 'a', cmd: 'x', dependencies: ['/b'] }],
+    apps: [{ id: '/elsewhere/web', cmd: 'x' }, { cmd: 'no id' }, { id: 'a', cmd: 'x', dependencies: 'b' }],
     groups: [{ id: 'g', apps: 'not a list' }, { id: '../../up' }],
   }, '/shop');
   assert.equal(result.ok, false);
   assert.deepEqual(!result.ok && result.details, [
-    { path: '/dependencies', errors: ['dependencies are not supported yet'] },
+    { path: '/dependencies/0', errors: ['../../.. climbs above the root group'] },
     { path: '/pods', errors: ['pods are not supported'] },
     { path: '/apps/0/id', errors: ['must be under the group /shop'] },
     { path: '/apps/1/id', errors: ['an id is required'] },
-    { path: '/apps/2/dependencies', errors: ['dependencies are not supported yet'] },
+    { path: '/apps/2/dependencies', errors: ['expected an array of app or group ids'] },
     { path: '/groups/0/apps', errors: ['expected an array'] },
     { path: '/groups/1/id', errors: ['must be under the group /shop'] },
   ]);
+});
+
+test('dependencies order a group deployment: stops first, then each app after what it depends on', async (t) => {
+  const cases: Array<{ name: string; apps: Array<Record<string, unknown>>; groupDeps?: string[]; steps: string[][] }> = [
+    { name: 'independent apps share one step', apps: [{ id: 'web' }, { id: 'db' }], steps: [['/shop/web', '/shop/db']] },
+    { name: 'a chain is one step per app', apps: [{ id: 'web', dependencies: ['api'] }, { id: 'api', dependencies: ['db'] }, { id: 'db' }], steps: [['/shop/db'], ['/shop/api'], ['/shop/web']] },
+    { name: 'a dependency on a group waits for every app in it', apps: [{ id: 'web', dependencies: ['data'] }], groupDeps: [], steps: [['/shop/data/pg', '/shop/data/redis'], ['/shop/web']] },
+    { name: 'absolute ids and apps outside the deployment', apps: [{ id: 'web', dependencies: ['/shop/db', '/elsewhere'] }, { id: 'db' }], steps: [['/shop/db'], ['/shop/web']] },
+  ];
+  for (const c of cases) {
+    await t.test(c.name, () => {
+      const groups = c.groupDeps === undefined ? [] : [{ id: 'data', apps: [{ id: 'pg', cmd: 'x', instances: 0 }, { id: 'redis', cmd: 'x', instances: 0 }] }];
+      const body = { id: '/shop', apps: c.apps.map((a) => ({ cmd: 'x', instances: 0, ...a })), groups };
+      const change = ok(writeGroup(state({}), '/shop', body, 'create', ctx()));
+      assert.deepEqual(change.deployment.plan.steps.map((s) => s.actions.map((a) => a.app)), c.steps);
+    });
+  }
+  await t.test('a group\'s dependencies hold for the apps under it', () => {
+    const body = { id: '/shop', apps: [{ id: 'db', cmd: 'x', instances: 0 }], groups: [{ id: 'front', dependencies: ['db'], apps: [{ id: 'web', cmd: 'x', instances: 0 }] }] };
+    const change = ok(writeGroup(state({}), '/shop', body, 'create', ctx()));
+    assert.deepEqual(change.deployment.plan.steps.map((s) => s.actions.map((a) => a.app)), [['/shop/db'], ['/shop/front/web']]);
+    const web = change.ops.find((o) => o.op === 'put' && o.coll === 'apps' && o.key === '/shop/front/web');
+    assert.deepEqual(web?.op === 'put' && web.coll === 'apps' ? web.value.dependencies : undefined, ['/shop/db']);
+  });
 });
 
 test('writeGroup create: every app in one deployment; an existing group is a 409', () => {
@@ -117,8 +141,8 @@ test('writeGroup update: creates and changes the listed apps, keeps the rest; er
   const bad = failed(writeGroup(s, '/shop', { apps: [{ id: 'web', cmd: 'x' }], groups: [{ id: 'db', apps: [{ id: 'pg', cmd: 'x', cpus: -1 }] }] }, 'update', ctx()));
   assert.equal(bad.status, 422);
   assert.equal((bad.body as { details: Array<{ path: string }> }).details[0]?.path, '/groups/0/apps/0/cpus');
-  assert.deepEqual(failed(writeGroup(s, '/shop', { dependencies: ['/other'], apps: [{ id: 'web', cmd: 'x' }] }, 'update', ctx())).body, {
-    message: 'Object is not valid', details: [{ path: '/dependencies', errors: ['dependencies are not supported yet'] }],
+  assert.deepEqual(failed(writeGroup(s, '/shop', { apps: [{ id: 'a', cmd: 'x', dependencies: ['b'] }, { id: 'b', cmd: 'x', dependencies: ['a'] }] }, 'update', ctx())).body, {
+    message: 'Object is not valid', details: [{ path: '/dependencies', errors: ['dependencies form a cycle: /shop/a -> /shop/b -> /shop/a'] }],
   });
   assert.equal(failed(writeGroup(s, '/shop', { apps: [] }, 'update', ctx())).status, 422, 'an empty group cannot be stored');
   assert.equal(failed(writeGroup(s, '/shop', { version: LATER }, 'update', ctx())).status, 422, 'group rollback is not silently ignored');

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { applyOps } from '../../src/scheduler/core/state-ops.ts';
 import { delayAfterFailure } from '../../src/scheduler/core/launch-delay.ts';
+import { advanceDeployment } from '../../src/scheduler/core/deployments.ts';
 import { reconcile, type ReconcileContext } from '../../src/scheduler/core/reconcile.ts';
 import type { ClusterState, StateOp } from '../../src/scheduler/types.ts';
 import { NOW, agent, app, instance, state } from '../support/scheduler-fixtures.ts';
@@ -143,4 +144,27 @@ test('scale-down stops an instance that violates a constraint before the younges
     ],
   });
   assert.deepEqual(reconcile(s, context()).stop.map((i) => i.taskId), ['a-dup']);
+});
+
+test('a deployment in steps: apps of a later step wait until the earlier steps are done', () => {
+  const db = app({ id: '/shop/db', instances: 2 });
+  const web = app({ id: '/shop/web', instances: 1, dependencies: ['/shop/db'] });
+  const deployment = {
+    id: 'd1', affectedApps: ['/shop/db', '/shop/web'], currentStep: 0, targets: { '/shop/db': 2, '/shop/web': 1 },
+    original: { '/shop/db': null, '/shop/web': null }, startedAt: NOW,
+    plan: { id: 'd1', version: NOW, steps: [{ actions: [{ action: 'StartApplication' as const, app: '/shop/db' }] }, { actions: [{ action: 'StartApplication' as const, app: '/shop/web' }] }] },
+  };
+  let s: ClusterState = { ...state({ apps: [db, web], agents: [agent('a'), agent('b')] }), deployments: new Map([['d1', deployment]]) };
+  const first = reconcile(s, context());
+  assert.deepEqual(first.launch.map((i) => i.appId), ['/shop/db', '/shop/db'], 'web is held while db deploys');
+  assert.deepEqual(advanceDeployment(deployment, s), { currentStep: 0, finished: [], done: false });
+
+  s = applyEvaluation(s, context());
+  const progress = advanceDeployment(deployment, s);
+  assert.deepEqual([progress.currentStep, progress.finished.length, progress.done], [1, 1, false], 'db running: step 1 begins');
+  s = applyOps(s, [{ op: 'put', coll: 'deployments', key: 'd1', value: { ...deployment, currentStep: progress.currentStep } }]);
+  assert.deepEqual(reconcile(s, context()).launch.map((i) => i.appId), ['/shop/web']);
+
+  s = applyEvaluation(s, context());
+  assert.equal(advanceDeployment({ ...deployment, currentStep: 1 }, s).done, true);
 });

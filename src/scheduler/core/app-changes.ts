@@ -4,7 +4,7 @@ import type { AppDefinition, ClusterState, Deployment, Instance, StateOp } from 
 import { stopInstance } from './agent-status.ts';
 import { buildApp } from './app-definition.ts';
 import { appDefinitionJson, groupOf } from './marathon-json.ts';
-import { deploymentsHolding, planDeployment } from './deployments.ts';
+import { deploymentsHolding, orderSteps, planDeployment } from './deployments.ts';
 
 export interface ChangeContext {
   now: string;
@@ -204,7 +204,9 @@ function rollback(apps: ReadonlyMap<string, AppDefinition>, versions: ReadonlyMa
 function deployApps(state: ClusterState, steps: readonly AppStep[], extraOps: readonly StateOp[], context: ChangeContext): Omit<Extract<AppChange, { ok: true }>, 'app' | 'created'> | { ok: false; error: ApiError } {
   const locks = lockCheck(state, steps.map((s) => s.next.id), context);
   if (!locks.ok) return locks;
-  const deployment = combinedDeployment(context.deploymentId, context.now, steps);
+  const planned = combinedDeployment(context.deploymentId, context.now, steps);
+  if (!planned.ok) return planned;
+  const { deployment } = planned;
   const step = deployment.plan.steps[0] ?? { actions: [] };
   return {
     ok: true,
@@ -240,21 +242,35 @@ function healthCheckEvents(previous: AppDefinition | undefined, next: AppDefinit
   ];
 }
 
-/** One deployment for several app changes: Marathon runs independent apps' actions in one step. */
-function combinedDeployment(id: string, version: string, steps: ReadonlyArray<{ previous: AppDefinition | undefined; next: AppDefinition | undefined }>): Deployment {
+/**
+ * One deployment for several app changes: stops first, then the others in dependency order
+ * (independent apps share a step, as in Marathon).
+ */
+function combinedDeployment(
+  id: string,
+  version: string,
+  steps: ReadonlyArray<{ previous: AppDefinition | undefined; next: AppDefinition | undefined }>,
+): { ok: true; deployment: Deployment } | { ok: false; error: ApiError } {
   const parts = steps.map((s) => planDeployment(id, s.previous, s.next, version));
-  if (parts.length === 1) return parts[0] as Deployment;
-  const actions = parts.flatMap((p) => p.plan.steps.flatMap((s) => s.actions));
+  if (parts.length === 1) return { ok: true, deployment: parts[0] as Deployment };
+  const dependencies = new Map(steps.map((s) => [s.next?.id ?? '', s.next?.dependencies ?? []]));
+  const ordered = orderSteps(parts.flatMap((p) => p.plan.steps.flatMap((s) => s.actions)), (appId) => dependencies.get(appId) ?? []);
+  if ('cycle' in ordered) {
+    return { ok: false, error: invalidObject([{ path: '/dependencies', errors: [`dependencies form a cycle: ${ordered.cycle.join(' -> ')}`] }]) };
+  }
   // Fields planDeployment adds beyond these come from its first part (or an empty plan).
   const base = parts[0] ?? planDeployment(id, undefined, undefined, version);
   const merge = <T>(pick: (d: Deployment) => Record<string, T>): Record<string, T> => Object.fromEntries(parts.flatMap((p) => Object.entries(pick(p))));
   return {
-    ...base,
-    plan: { id, version, steps: actions.length > 0 ? [{ actions }] : [] },
-    affectedApps: parts.flatMap((p) => p.affectedApps),
-    currentStep: 0,
-    targets: merge((d) => d.targets),
-    original: merge((d) => d.original),
+    ok: true,
+    deployment: {
+      ...base,
+      plan: { id, version, steps: ordered.steps },
+      affectedApps: parts.flatMap((p) => p.affectedApps),
+      currentStep: 0,
+      targets: merge((d) => d.targets),
+      original: merge((d) => d.original),
+    },
   };
 }
 
@@ -295,7 +311,9 @@ export function removeApps(state: ClusterState, rawIds: readonly string[], conte
   }
   const locks = lockCheck(state, ids, context);
   if (!locks.ok) return locks;
-  const deployment = combinedDeployment(context.deploymentId, context.now, previous.map((app) => ({ previous: app, next: undefined })));
+  const planned = combinedDeployment(context.deploymentId, context.now, previous.map((app) => ({ previous: app, next: undefined })));
+  if (!planned.ok) return planned;
+  const { deployment } = planned;
   const step = deployment.plan.steps[0] ?? { actions: [] };
   return {
     ok: true,

@@ -1,7 +1,7 @@
 import type { PortDefinition } from '../../events/types.ts';
 import type { ValidationDetail } from '../errors.ts';
 import type { AppDefinition } from '../types.ts';
-import { normalizeAppId } from './app-id.ts';
+import { normalizeAppId, resolveId } from './app-id.ts';
 import { checkAppJson } from './app-schema.ts';
 import { checkConstraints } from './constraints.ts';
 import { assignServicePorts } from './service-ports.ts';
@@ -51,8 +51,10 @@ export function buildApp(body: unknown, context: AppContext, idFromPath?: string
     return { ok: false, details: [{ path: '/requirePorts', errors: ['requirePorts needs fixed ports'] }] };
   }
   const constraints = checkConstraints(raw.constraints);
+  const dependencies = resolveDependencies(raw.dependencies ?? [], id);
   const problems = [
     ...constraints.details,
+    ...dependencies.details,
     ...checkHealthChecks(raw.healthChecks, ports.ports.length),
     ...checkFetch(raw.fetch, raw.uris),
     ...checkUnreachableStrategy(raw.unreachableStrategy),
@@ -76,6 +78,7 @@ export function buildApp(body: unknown, context: AppContext, idFromPath?: string
       ...(check.protocol !== 'COMMAND' && check.port === undefined && check.portIndex === undefined ? { portIndex: 0 } : {}),
     })),
     constraints: constraints.constraints,
+    dependencies: dependencies.ids,
     // COMPAT(marathon): legacy `uris` are fetched like `fetch` entries with Marathon's defaults.
     fetch: raw.uris !== undefined ? raw.uris.map((uri) => ({ uri, extract: true, executable: false, cache: false })) : raw.fetch,
     unreachableStrategy: raw.unreachableStrategy,
@@ -101,6 +104,20 @@ export function buildApp(body: unknown, context: AppContext, idFromPath?: string
 }
 
 /** Everything that shapes a launched task: a difference means instances must be replaced. */
+/** Dependencies are written relative to the app's group (Marathon's PathId rules). */
+function resolveDependencies(raw: readonly string[], appId: string): { ids: string[]; details: ValidationDetail[] } {
+  const ids: string[] = [];
+  const details: ValidationDetail[] = [];
+  const group = appId.slice(0, appId.lastIndexOf('/')) || '/';
+  raw.forEach((dependency, index) => {
+    const id = resolveId(dependency, group);
+    if (id === undefined) details.push({ path: `/dependencies/${index}`, errors: [`${dependency} climbs above the root group`] });
+    else if (id === appId) details.push({ path: `/dependencies/${index}`, errors: ['an app cannot depend on itself'] });
+    else if (!ids.includes(id)) ids.push(id);
+  });
+  return { ids, details };
+}
+
 function taskShape(app: AppDefinition): string {
   const { cmd, args, cpus, mem, disk, env, labels, portDefinitions, user, acceptedResourceRoles, requirePorts, fetch, healthChecks, constraints } = app;
   // COMPAT(marathon): new constraints are a new configuration: instances are replaced under them.

@@ -24,3 +24,22 @@ export function appIdOfTask(taskId: string): string {
   const dot = taskId.lastIndexOf('.');
   return `/${taskId.slice(0, dot === -1 ? undefined : dot).replaceAll('_', '/')}`;
 }
+
+/**
+ * Resolves a group or app id against the group it is written in, as Marathon's PathId does:
+ * absolute ids stay, relative ones are appended, `.` and `..` segments are followed. Undefined when
+ * `..` climbs above the root.
+ */
+export function resolveId(raw: string, base: string): string | undefined {
+  const joined = raw.startsWith('/') ? raw : `${base}/${raw}`;
+  const segments: string[] = [];
+  for (const segment of joined.split('/')) {
+    if (segment === '' || segment === '.') continue;
+    if (segment === '..') {
+      if (segments.pop() === undefined) return undefined;
+      continue;
+    }
+    segments.push(segment);
+  }
+  return `/${segments.join('/')}`;
+}

@@ -85,7 +85,7 @@ export const APP_SCHEMA = {
     readinessChecks: notYet('readiness checks: issue #4'),
     // Operators and values are checked in core/constraints.ts, for Marathon's messages.
     constraints: { type: 'array', default: [], items: { type: 'array', items: { type: 'string' } } },
-    dependencies: notYet('dependencies: issue #4'),
+    dependencies: { type: 'array', default: [], items: { type: 'string', minLength: 1 } },
     fetch: {
       type: 'array',
       default: [],

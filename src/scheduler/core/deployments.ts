@@ -1,4 +1,4 @@
-import type { DeploymentAction, DeploymentActionType } from '../../events/types.ts';
+import type { DeploymentAction, DeploymentActionType, DeploymentStep } from '../../events/types.ts';
 import type { AppDefinition, ClusterState, Deployment } from '../types.ts';
 import { isReady } from './health.ts';
 import { instancesOfApp } from './state-ops.ts';
@@ -57,19 +57,87 @@ export function describeProgress(deployment: Deployment, state: ClusterState): s
     .join('; ');
 }
 
-/** Done when every affected app has exactly its target of running (and healthy, where checked), current instances and nothing else. */
-export function isDeploymentDone(deployment: Deployment, state: ClusterState): boolean {
-  for (const [appId, target] of Object.entries(deployment.targets)) {
-    const app = state.apps.get(appId);
-    let running = 0;
-    for (const instance of instancesOfApp(state, appId)) {
-      const current = app !== undefined && instance.goal === 'running' && instance.configVersion === app.versionInfo.lastConfigChangeAt;
-      if (!current) return false;
-      if (isReady(instance, app)) running += 1;
-    }
-    if (running !== target) return false;
+/** Done when the app has exactly `target` running (and healthy, where checked), current instances and nothing else. */
+function isAppDone(appId: string, target: number, state: ClusterState): boolean {
+  const app = state.apps.get(appId);
+  let running = 0;
+  for (const instance of instancesOfApp(state, appId)) {
+    const current = app !== undefined && instance.goal === 'running' && instance.configVersion === app.versionInfo.lastConfigChangeAt;
+    if (!current) return false;
+    if (isReady(instance, app)) running += 1;
   }
-  return true;
+  return running === target;
+}
+
+/** Where a deployment stands on a state: the step it is at now, and the steps it has just finished. */
+export interface DeploymentProgress {
+  currentStep: number;
+  finished: DeploymentStep[];
+  done: boolean;
+}
+
+/** Moves a deployment past every step whose apps have reached their targets, in order. */
+export function advanceDeployment(deployment: Deployment, state: ClusterState): DeploymentProgress {
+  const steps = deployment.plan.steps;
+  let currentStep = deployment.currentStep;
+  const finished: DeploymentStep[] = [];
+  for (; currentStep < steps.length; currentStep += 1) {
+    const step = steps[currentStep] as DeploymentStep;
+    if (!step.actions.every((a) => isAppDone(a.app, deployment.targets[a.app] ?? 0, state))) break;
+    finished.push(step);
+  }
+  return { currentStep: Math.min(currentStep, Math.max(0, steps.length - 1)), finished, done: currentStep >= steps.length };
+}
+
+/** Apps whose step in a running deployment has not come yet: reconcile leaves them as they are. */
+export function heldApps(state: ClusterState): Set<string> {
+  const held = new Set<string>();
+  for (const deployment of state.deployments.values()) {
+    for (const step of deployment.plan.steps.slice(deployment.currentStep + 1)) for (const action of step.actions) held.add(action.app);
+  }
+  return held;
+}
+
+/**
+ * Orders a deployment's actions into steps, Marathon's way: removed apps are stopped first; the
+ * others start, scale or restart only after every app of the same deployment they depend on (by
+ * its id, or the id of a group holding it) is done. Returns the cycle when there is one.
+ */
+export function orderSteps(actions: readonly DeploymentAction[], dependenciesOf: (appId: string) => readonly string[]): { steps: DeploymentStep[] } | { cycle: string[] } {
+  const stops = actions.filter((a) => a.action === 'StopApplication');
+  const others = actions.filter((a) => a.action !== 'StopApplication');
+  const ids = others.map((a) => a.app);
+  const needs = new Map(ids.map((id) => [id, ids.filter((other) => other !== id && dependenciesOf(id).some((dep) => other === dep || other.startsWith(dep === '/' ? '/' : `${dep}/`)))]));
+  const level = new Map<string, number>();
+  const visiting: string[] = [];
+  const visit = (id: string): number | string[] => {
+    const known = level.get(id);
+    if (known !== undefined) return known;
+    const at = visiting.indexOf(id);
+    if (at >= 0) return [...visiting.slice(at), id];
+    visiting.push(id);
+    let mine = 0;
+    for (const dep of needs.get(id) ?? []) {
+      const below = visit(dep);
+      if (Array.isArray(below)) return below;
+      mine = Math.max(mine, below + 1);
+    }
+    visiting.pop();
+    level.set(id, mine);
+    return mine;
+  };
+  for (const id of ids) {
+    const result = visit(id);
+    if (Array.isArray(result)) return { cycle: result };
+  }
+  const steps: DeploymentStep[] = stops.length > 0 ? [{ actions: stops }] : [];
+  const byLevel = new Map<number, DeploymentAction[]>();
+  for (const action of others) {
+    const n = level.get(action.app) ?? 0;
+    byLevel.set(n, [...(byLevel.get(n) ?? []), action]);
+  }
+  for (const n of [...byLevel.keys()].sort((a, b) => a - b)) steps.push({ actions: byLevel.get(n) ?? [] });
+  return { steps };
 }
 
 /** Running deployments that hold any of these apps. */

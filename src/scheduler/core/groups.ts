@@ -1,6 +1,10 @@
 import { ApiError, invalidObject, type ValidationDetail } from '../errors.ts';
 import type { AppDefinition, ClusterState } from '../types.ts';
 import { removeApps, scaleApps, writeApps, type AppChange, type ChangeContext } from './app-changes.ts';
+import { resolveId } from './app-id.ts';
+import { groupOf } from './marathon-json.ts';
+
+export { resolveId };
 
 /**
  * Marathon's groups over app ids. Corral stores no groups: a group is the set of apps whose ids
@@ -22,27 +26,6 @@ export const groupNotFound = (id: string): ApiError => new ApiError(404, 'ERR_SC
 /** COMPAT(marathon): Marathon's message for a POST of a group that exists. */
 export const groupExists = (id: string): ApiError =>
   new ApiError(409, 'ERR_SCHED_GROUP_EXISTS', `Group ${id} is already created. Use PUT to change this group.`);
-
-const NOT_YET_DEPENDENCIES = 'dependencies are not supported yet';
-
-/**
- * Resolves a group or app id against the group it is written in, as Marathon's PathId does:
- * absolute ids stay, relative ones are appended, `.` and `..` segments are followed. Undefined when
- * `..` climbs above the root.
- */
-export function resolveId(raw: string, base: string): string | undefined {
-  const joined = raw.startsWith('/') ? raw : `${base}/${raw}`;
-  const segments: string[] = [];
-  for (const segment of joined.split('/')) {
-    if (segment === '' || segment === '.') continue;
-    if (segment === '..') {
-      if (segments.pop() === undefined) return undefined;
-      continue;
-    }
-    segments.push(segment);
-  }
-  return `/${segments.join('/')}`;
-}
 
 /** Whether `id` lies strictly under the group `groupId`. */
 export function isUnder(id: string, groupId: string): boolean {
@@ -113,18 +96,19 @@ export interface GroupApp {
 
 /**
  * Flattens a posted group into its apps, ids made absolute against the group each app sits in.
- * Ids must stay under that group; `dependencies` and `pods` are refused while they are not
- * implemented (rather than accepted and dropped).
+ * Ids must stay under that group. A group's `dependencies` become dependencies of every app
+ * under it (Corral stores no groups); `pods` are refused (rather than accepted and dropped).
  */
 export function flattenGroup(body: unknown, groupId: string): { ok: true; apps: GroupApp[] } | { ok: false; details: ValidationDetail[] } {
   const apps: GroupApp[] = [];
   const details: ValidationDetail[] = [];
-  const visit = (node: unknown, pointer: string, id: string): void => {
+  const visit = (node: unknown, pointer: string, id: string, inherited: readonly string[]): void => {
     if (!isObject(node)) {
       details.push({ path: pointer || '/', errors: ['expected a group object'] });
       return;
     }
-    if (!isEmptyList(node.dependencies)) details.push({ path: `${pointer}/dependencies`, errors: [NOT_YET_DEPENDENCIES] });
+    // A group's dependencies are written relative to the group holding it, and hold for every app under it.
+    const dependencies = [...inherited, ...absoluteIds(node.dependencies, groupOf(id), `${pointer}/dependencies`, details)];
     if (!isEmptyList(node.pods)) details.push({ path: `${pointer}/pods`, errors: ['pods are not supported'] });
     for (const key of ['apps', 'groups'] as const) {
       if (node[key] !== undefined && !Array.isArray(node[key])) details.push({ path: `${pointer}/${key}`, errors: ['expected an array'] });
@@ -133,20 +117,33 @@ export function flattenGroup(body: unknown, groupId: string): { ok: true; apps: 
       const at = `${pointer}/apps/${index}`;
       const appId = childId(item, id, at, details);
       if (appId === undefined || !isObject(item)) continue;
-      if (!isEmptyList(item.dependencies)) {
-        details.push({ path: `${at}/dependencies`, errors: [NOT_YET_DEPENDENCIES] });
-        continue;
-      }
-      apps.push({ pointer: at, body: { ...item, id: appId } });
+      const own = absoluteIds(item.dependencies, id, `${at}/dependencies`, details);
+      apps.push({ pointer: at, body: { ...item, id: appId, ...(dependencies.length + own.length > 0 ? { dependencies: [...new Set([...dependencies, ...own])] } : {}) } });
     }
     for (const [index, item] of (Array.isArray(node.groups) ? node.groups : []).entries()) {
       const at = `${pointer}/groups/${index}`;
       const subgroupId = childId(item, id, at, details);
-      if (subgroupId !== undefined) visit(item, at, subgroupId);
+      if (subgroupId !== undefined) visit(item, at, subgroupId, dependencies);
     }
   };
-  visit(body, '', groupId);
+  visit(body, '', groupId, []);
   return details.length > 0 ? { ok: false, details } : { ok: true, apps };
+}
+
+/** Dependency ids written in group `base`, made absolute; the bad ones are noted in `details`. */
+function absoluteIds(value: unknown, base: string, pointer: string, details: ValidationDetail[]): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string' || v === '')) {
+    details.push({ path: pointer, errors: ['expected an array of app or group ids'] });
+    return [];
+  }
+  const ids: string[] = [];
+  for (const [index, raw] of (value as string[]).entries()) {
+    const id = resolveId(raw, base);
+    if (id === undefined) details.push({ path: `${pointer}/${index}`, errors: [`${raw} climbs above the root group`] });
+    else ids.push(id);
+  }
+  return ids;
 }
 
 /** The absolute id of an app or subgroup written in group `parent`, or undefined after noting why not. */

@@ -33,7 +33,7 @@ export function appDefinitionJson(app: AppDefinition): DiscoveryApp & Record<str
     ...app,
     ports: app.portDefinitions.map((p) => p.port),
     container: null,
-    dependencies: [],
+    dependencies: app.dependencies ?? [],
     readinessChecks: [],
     executor: '',
   };

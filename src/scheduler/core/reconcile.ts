@@ -1,5 +1,6 @@
 import type { AgentRecord, AppDefinition, ClusterState, Instance } from '../types.ts';
 import { violations } from './constraints.ts';
+import { heldApps } from './deployments.ts';
 import { isReady } from './health.ts';
 import { upgradeStep } from './rolling-upgrade.ts';
 import { isDelayed, type LaunchDelay } from './launch-delay.ts';
@@ -50,8 +51,10 @@ export function reconcile(state: ClusterState, context: ReconcileContext): Evalu
   const delayed: Unplaced[] = [];
   const expunge: Instance[] = [];
   const waiting: string[] = [];
+  const held = heldApps(state);
   let budget = context.maxLaunches;
   for (const appId of appIds) {
+    if (held.has(appId)) continue;
     const app = state.apps.get(appId);
     const running = instancesOfApp(state, appId).filter((i) => i.goal === 'running');
     if (app === undefined) {
