@@ -4,6 +4,7 @@ import { Command, Option } from 'commander';
 import { createLogger } from '../shared/log.ts';
 import type { Service } from '../shared/service.ts';
 import { layerSettings, type Settings } from '../shared/settings.ts';
+import { registerClientCommands } from './client/index.ts';
 
 type Starter = (settings: Settings) => Promise<Service>;
 
@@ -107,5 +108,8 @@ subcommand('up', 'Run the whole stack on loopback: scheduler, agents, dns and lb
   .option('--lb-stats-port <port>', 'LB stats port (default 9090)')
   .option('--agent-ports-base <port>', 'agent n offers host ports base+(n-1)*1000 .. +999 (default 31000)')
   .action((flags: Settings) => run('up', flags, async () => (await import('./up.ts')).startUp));
+
+// The operator's client commands (app, group, deployment, task, logs, agent, queue, why, events).
+registerClientCommands(program, process);
 
 await program.parseAsync(process.argv);

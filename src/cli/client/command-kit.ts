@@ -1,0 +1,164 @@
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { ApiFailure, MasterClient } from './http-client.ts';
+import { Output, type ClientProcess } from './output.ts';
+
+export const DEFAULT_MASTER = 'http://127.0.0.1:8080';
+
+/** Exit codes of the client commands. */
+export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
+
+/** A mistake in how the command was called: exit code 2, with a pointer to --help. */
+export class UsageError extends Error {}
+
+export interface ClientFlags {
+  master?: string;
+  json?: boolean;
+  wait?: boolean;
+  force?: boolean;
+  [flag: string]: unknown;
+}
+
+export interface ClientContext {
+  client: MasterClient;
+  out: Output;
+  flags: ClientFlags;
+  proc: ClientProcess;
+  /** Aborted by Ctrl-C, for commands that wait ({@link ClientContext.interruptible}). */
+  interruptible<T>(work: (signal: AbortSignal) => Promise<T>): Promise<{ value: T; interrupted: boolean }>;
+}
+
+/** The `--master` list: the flag, else CORRAL_MASTER, else the local default; each must be an http(s) URL. */
+export function mastersOf(flag: string | undefined, env: Record<string, string | undefined>): string[] {
+  const text = flag ?? env.CORRAL_MASTER ?? DEFAULT_MASTER;
+  const urls = text.split(',').map((u) => u.trim().replace(/\/+$/, '')).filter((u) => u !== '');
+  if (urls.length === 0) throw new UsageError('--master is empty');
+  for (const url of urls) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(url);
+    } catch {
+      parsed = undefined;
+    }
+    if (parsed === undefined || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
+      throw new UsageError(`--master '${url}' is not an http(s) URL (e.g. http://127.0.0.1:8080)`);
+    }
+  }
+  return urls;
+}
+
+/**
+ * A client subcommand with `--master`, and `--help` that ends with examples. `parent` is a
+ * command family (`app`, `group`, …) or the program itself.
+ */
+export function leaf(parent: Command, spec: string, description: string, examples: readonly string[]): Command {
+  return parent
+    .command(spec)
+    .description(description)
+    .option('--master <urls>', `scheduler URL(s), comma-separated (env CORRAL_MASTER; default ${DEFAULT_MASTER})`)
+    .addHelpText('after', `\nExample${examples.length > 1 ? 's' : ''}:\n${examples.map((e) => `  ${e}`).join('\n')}\n`);
+}
+
+/** A command family (`corral app …`): its `--help` lists the subcommands and shows examples. */
+export function family(program: Command, name: string, description: string, examples: readonly string[]): Command {
+  return program.command(name).description(description).addHelpText('after', `\nExamples:\n${examples.map((e) => `  ${e}`).join('\n')}\n`);
+}
+
+/** `--json` for listings and shows. */
+export function withJson(command: Command): Command {
+  return command.option('--json', 'print the JSON the scheduler answered, for scripts');
+}
+
+/** `--no-wait` and `--force` for commands that start a deployment. */
+export function withDeploymentFlags(command: Command, force = true): Command {
+  command.option('--no-wait', 'return once the change is accepted instead of following its deployment');
+  if (force) command.option('--force', 'override a deployment that holds the app (cancels it)');
+  return withJson(command);
+}
+
+/**
+ * The action of a client command: builds the client from the flags, runs `handler`, and turns
+ * what happens into output and an exit code (0 done, 1 failed with the server's message, 2 usage).
+ */
+export function action<A extends unknown[]>(proc: ClientProcess, handler: (ctx: ClientContext, ...args: A) => Promise<number | void>) {
+  return async (...raw: unknown[]): Promise<void> => {
+    const command = raw.at(-1) as Command;
+    // With globals: `corral agent list --master X` leaves --master with the `agent` command that runs agents.
+    const flags = command.optsWithGlobals<ClientFlags>();
+    const out = new Output(proc, flags.json === true);
+    // Output to a closed pipe (`corral app list | head -1`) is dropped, not a crash; the error
+    // may come after the action has returned, so the listener stays.
+    proc.stdout.on('error', ignore);
+    let client: MasterClient | undefined;
+    try {
+      client = new MasterClient(mastersOf(flags.master, proc.env));
+      const ctx: ClientContext = { client, out, flags, proc, interruptible: (work) => interruptible(proc, work) };
+      proc.exitCode = (await handler(ctx, ...(raw.slice(0, -2) as A))) ?? EXIT.ok;
+    } catch (error) {
+      out.error(explain(error, command));
+      proc.exitCode = error instanceof UsageError ? EXIT.usage : EXIT.failed;
+    } finally {
+      await client?.close();
+    }
+  };
+}
+
+const ignore = (): void => undefined;
+
+/** What went wrong, and what to try. */
+function explain(error: unknown, command: Command): string {
+  if (error instanceof UsageError) return `${error.message}\n(see: corral ${commandPath(command)} --help)`;
+  if (!(error instanceof ApiFailure)) return (error as Error).message;
+  const locked = error.status === 409 && Array.isArray((error.body as { deployments?: unknown } | undefined)?.deployments);
+  return `${error.message} (HTTP ${error.status})${locked ? '\n(add --force to cancel the deployment that holds it, or wait for it: corral deployment watch ID)' : ''}`;
+}
+
+function commandPath(command: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = command; c !== null && c.parent !== null; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+}
+
+/** Ctrl-C, or a reader that went away (`corral events | head`), ends the work. */
+async function interruptible<T>(proc: ClientProcess, work: (signal: AbortSignal) => Promise<T>): Promise<{ value: T; interrupted: boolean }> {
+  const controller = new AbortController();
+  const onInterrupt = (): void => controller.abort();
+  proc.once('SIGINT', onInterrupt);
+  proc.stdout.once('error', onInterrupt);
+  try {
+    return { value: await work(controller.signal), interrupted: controller.signal.aborted };
+  } finally {
+    proc.removeListener('SIGINT', onInterrupt);
+    proc.stdout.removeListener('error', onInterrupt);
+  }
+}
+
+/** A JSON document from FILE, or from stdin when FILE is `-`. */
+export async function readJsonInput(file: string, stdin: AsyncIterable<Buffer | string>): Promise<unknown> {
+  let text: string;
+  if (file === '-') {
+    const chunks: string[] = [];
+    for await (const chunk of stdin) chunks.push(chunk.toString());
+    text = chunks.join('');
+  } else {
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (error) {
+      throw new UsageError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new UsageError(`${file === '-' ? 'stdin' : file} is not JSON: ${(error as Error).message}`);
+  }
+}
+
+/** `?force=true` when `--force` was given. */
+export const forceQuery = (ctx: ClientContext): string => (ctx.flags.force === true ? '?force=true' : '');
+
+/** An app or group id as the API wants it in a path: leading slash, no trailing one. */
+export function pathId(id: string): string {
+  const trimmed = id.trim().replace(/\/+$/, '');
+  return trimmed.startsWith('/') ? trimmed : `/${trimmed}`;
+}

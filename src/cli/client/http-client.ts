@@ -1,0 +1,149 @@
+import { Agent, interceptors, type Dispatcher } from 'undici';
+
+/** The scheduler answered 4xx/5xx: `message` is its own words (Marathon's `message`, plus `details`). */
+export class ApiFailure extends Error {
+  readonly status: number;
+  readonly body: unknown;
+  constructor(status: number, message: string, body: unknown) {
+    super(message);
+    this.status = status;
+    this.body = body;
+  }
+}
+
+/** No scheduler answered at any of the URLs tried. */
+export class MasterUnreachable extends Error {
+  readonly tried: readonly string[];
+  constructor(tried: readonly string[], cause: string) {
+    super(`cannot reach the scheduler at ${tried.join(', ')} (${cause}); is it running? Point --master or CORRAL_MASTER at it`);
+    this.tried = tried;
+  }
+}
+
+export interface Reply<T = unknown> {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  json: T;
+}
+
+/** Errors that mean "nobody listens there": the next scheduler URL may be tried without risk. */
+const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
+
+function errorCode(error: unknown): string {
+  const own = (error as { code?: unknown }).code;
+  const cause = (error as { cause?: { code?: unknown } }).cause?.code;
+  return String(own ?? cause ?? (error as Error).message);
+}
+
+/** The server's message for a failed request, with Marathon's validation details appended. */
+export function failureMessage(status: number, body: unknown, text: string): string {
+  const json = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+  const message = typeof json.message === 'string' ? json.message : text.trim() || `HTTP ${status}`;
+  const details = Array.isArray(json.details)
+    ? (json.details as Array<{ path?: unknown; errors?: unknown }>).map((d) => `\n  ${String(d.path ?? '')}: ${Array.isArray(d.errors) ? d.errors.join('; ') : JSON.stringify(d)}`).join('')
+    : '';
+  const deployments = Array.isArray(json.deployments) ? `\n  deployments: ${(json.deployments as Array<{ id?: unknown }>).map((d) => String(d.id)).join(', ')}` : '';
+  return `${message}${details}${deployments}`;
+}
+
+/**
+ * HTTP to the scheduler (and to agents' files API) on undici: JSON in and out, redirects from a
+ * non-leader followed, the next `--master` URL tried when one does not accept connections.
+ */
+export class MasterClient {
+  readonly masters: readonly string[];
+  readonly #dispatcher: Dispatcher;
+  readonly #agent: Agent;
+  #current = 0;
+
+  constructor(masters: readonly string[]) {
+    this.masters = masters;
+    this.#agent = new Agent({ connect: { timeout: 5000 }, headersTimeout: 30_000, bodyTimeout: 0 });
+    this.#dispatcher = this.#agent.compose(interceptors.redirect({ maxRedirections: 3 }));
+  }
+
+  get master(): string {
+    return this.masters[this.#current] ?? '';
+  }
+
+  /** A JSON request to the scheduler; 4xx/5xx become {@link ApiFailure}. */
+  async call<T = unknown>(method: string, path: string, body?: unknown): Promise<Reply<T>> {
+    return this.#withMaster((base) => this.#json<T>(method, `${base}${path}`, body));
+  }
+
+  get<T = unknown>(path: string): Promise<T> {
+    return this.call<T>('GET', path).then((reply) => reply.json);
+  }
+
+  /** A JSON GET from another server (an agent's files API). */
+  async getFrom<T = unknown>(base: string, path: string): Promise<T> {
+    try {
+      return (await this.#json<T>('GET', `${base}${path}`)).json;
+    } catch (error) {
+      if (error instanceof ApiFailure) throw error;
+      throw new Error(`cannot reach ${base} (${errorCode(error)})`);
+    }
+  }
+
+  /** Opens a streaming GET (Server-Sent Events): resolves once the headers say 200. */
+  async stream(path: string, headers: Record<string, string>, signal: AbortSignal): Promise<AsyncIterable<Buffer>> {
+    return this.#withMaster(async (base) => {
+      const response = await this.#dispatcher.request({ ...split(`${base}${path}`), method: 'GET', headers, signal });
+      if (response.statusCode !== 200) {
+        const text = await response.body.text();
+        throw new ApiFailure(response.statusCode, failureMessage(response.statusCode, parse(text), text), parse(text));
+      }
+      return response.body as AsyncIterable<Buffer>;
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.#agent.destroy();
+  }
+
+  async #json<T>(method: string, url: string, body?: unknown): Promise<Reply<T>> {
+    const response = await this.#dispatcher.request({
+      ...split(url),
+      method: method as Dispatcher.HttpMethod,
+      headers: { accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await response.body.text();
+    const json = parse(text);
+    if (response.statusCode >= 400) throw new ApiFailure(response.statusCode, failureMessage(response.statusCode, json, text), json);
+    return { status: response.statusCode, headers: response.headers, json: json as T };
+  }
+
+  /** Runs `attempt` against the current master, moving on to the next while nobody listens there. */
+  async #withMaster<T>(attempt: (base: string) => Promise<T>): Promise<T> {
+    const tried: string[] = [];
+    let last = '';
+    for (let n = 0; n < this.masters.length; n += 1) {
+      const base = this.masters[this.#current] ?? '';
+      try {
+        return await attempt(base);
+      } catch (error) {
+        if (error instanceof ApiFailure || (error as Error).name === 'AbortError') throw error;
+        tried.push(base);
+        last = errorCode(error);
+        if (!CONNECT_ERRORS.has(last)) throw new MasterUnreachable(tried, last);
+        this.#current = (this.#current + 1) % this.masters.length;
+      }
+    }
+    throw new MasterUnreachable(tried, last);
+  }
+}
+
+function split(url: string): { origin: string; path: string } {
+  const target = new URL(url);
+  return { origin: target.origin, path: `${target.pathname}${target.search}` };
+}
+
+function parse(text: string): unknown {
+  if (text === '') return {};
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}

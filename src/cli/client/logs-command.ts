@@ -1,0 +1,105 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Command } from 'commander';
+import { findAgent, listAgents } from './agent-commands.ts';
+import { action, EXIT, leaf, UsageError, type ClientContext } from './command-kit.ts';
+import type { ClientProcess } from './output.ts';
+import { findTasks } from './task-commands.ts';
+
+const FOLLOW_POLL_MS = 500;
+const TAIL_CHUNK = 64 * 1024;
+
+/** One sandbox file through the agent's Mesos files API. */
+class SandboxFile {
+  readonly #ctx: ClientContext;
+  readonly #endpoint: string;
+  readonly #path: string;
+
+  constructor(ctx: ClientContext, endpoint: string, path: string) {
+    this.#ctx = ctx;
+    this.#endpoint = endpoint;
+    this.#path = path;
+  }
+
+  /** `offset` -1 asks only for the size (Mesos answers the end offset). */
+  read(offset: number, length?: number): Promise<{ data: string; offset: number }> {
+    const query = `path=${encodeURIComponent(this.#path)}&offset=${offset}${length === undefined ? '' : `&length=${length}`}`;
+    return this.#ctx.client.getFrom(this.#endpoint, `/files/read?${query}`);
+  }
+
+  async size(): Promise<number> {
+    return (await this.read(-1)).offset;
+  }
+
+  /** Everything from `start` to `end`, in as many reads as the agent's per-read limit needs. */
+  async range(start: number, end: number): Promise<string> {
+    const parts: string[] = [];
+    let offset = start;
+    while (offset < end) {
+      const { data } = await this.read(offset, end - offset);
+      if (data === '') break;
+      parts.push(data);
+      offset += Buffer.byteLength(data);
+    }
+    return parts.join('');
+  }
+}
+
+/** The last `lines` lines of `text` (all of it when `lines` is undefined), keeping a final newline. */
+function lastLines(text: string, lines: number | undefined): string {
+  if (lines === undefined) return text;
+  const ended = text.endsWith('\n');
+  const all = (ended ? text.slice(0, -1) : text).split('\n');
+  const kept = lines === 0 ? [] : all.slice(-lines);
+  return kept.length === 0 ? '' : `${kept.join('\n')}${ended ? '\n' : ''}`;
+}
+
+async function tail(file: SandboxFile, size: number, lines: number | undefined): Promise<string> {
+  let chunk = TAIL_CHUNK;
+  for (;;) {
+    const start = lines === undefined ? 0 : Math.max(0, size - chunk);
+    const text = await file.range(start, size);
+    // Enough when the window holds more lines than asked (its first one may be cut), or is the whole file.
+    if (start === 0 || (text.match(/\n/g)?.length ?? 0) > (lines ?? 0)) return lastLines(text, lines);
+    chunk *= 4;
+  }
+}
+
+function parseLines(text: string | undefined): number | undefined {
+  if (text === undefined) return 10;
+  if (text === 'all') return undefined;
+  if (!/^\d+$/.test(text)) throw new UsageError(`--lines takes a whole number or 'all', not '${text}'`);
+  return Number(text);
+}
+
+export function registerLogsCommand(program: Command, proc: ClientProcess): void {
+  leaf(program, 'logs <task>', 'Print the end of a task\'s stdout (or stderr) from its sandbox on the agent; --follow keeps printing', [
+    'corral logs hello.6b2c9a40-1c7e-4c55-9a3e-1f0b7d2e8c11',
+    'corral logs hello.6b2c --stderr --follow --lines 50',
+  ])
+    .option('--stderr', 'the task\'s stderr instead of its stdout')
+    .option('--follow', 'keep printing what the task writes, until Ctrl-C')
+    .option('--lines <n>', 'lines from the end to print first, or \'all\' (default 10)')
+    .action(action(proc, async (ctx, key: string) => {
+      const lines = parseLines(ctx.flags.lines as string | undefined);
+      const [task] = await findTasks(ctx, [key]);
+      if (task === undefined) throw new Error(`no task '${key}'`);
+      const agent = findAgent(await listAgents(ctx), String(task.slaveId));
+      if (typeof agent.endpoint !== 'string' || agent.endpoint === '') throw new Error(`agent ${String(agent.id)} did not say where its files API listens`);
+      const file = new SandboxFile(ctx, agent.endpoint, `${String(task.id)}/${ctx.flags.stderr === true ? 'stderr' : 'stdout'}`);
+      let offset = await file.size();
+      ctx.out.write(await tail(file, offset, lines));
+      if (ctx.flags.follow !== true) return EXIT.ok;
+      await ctx.interruptible(async (signal) => {
+        while (!signal.aborted) {
+          const { data, offset: at } = await file.read(offset);
+          // The agent rotated the file (copied it aside and truncated it): start again from its beginning.
+          if (at < offset) offset = 0;
+          else if (data !== '') {
+            ctx.out.write(data);
+            offset += Buffer.byteLength(data);
+          } else await sleep(FOLLOW_POLL_MS, undefined, { signal }).catch(() => undefined);
+        }
+      });
+      return EXIT.ok;
+    }));
+}
