@@ -9,6 +9,7 @@ import { AgentLinks } from './agent-links.ts';
 import { buildServer } from './api/server.ts';
 import { EventBus } from './event-bus.ts';
 import { Orchestrator } from './orchestrator.ts';
+import { ReadinessProber } from './readiness-prober.ts';
 import { SchedulerState } from './state.ts';
 import { SchedulerMetrics } from './scheduler-metrics.ts';
 import { sampleScheduler } from './api/metrics.ts';
@@ -50,6 +51,7 @@ export async function startScheduler(settings: Settings): Promise<Service> {
   // Agents known from before the restart get one agent timeout to come back, like new ones.
   for (const agentId of state.current.agents.keys()) links.seen(agentId);
   const orchestrator = new Orchestrator(state, links, logger, { metrics: () => metrics, agentTimeoutMs: config.agentTimeoutMs, deploymentTimeoutMs: config.deploymentTimeoutMs, heartbeatIntervalMs: heartbeatMs(config.agentTimeoutMs) });
+  const readiness = new ReadinessProber(state, logger);
   const startedAt = new Date().toISOString();
   const metrics: SchedulerMetrics = new SchedulerMetrics({ collect: () => sampleScheduler(context) });
   const context = { state, bus, links, orchestrator, logger, advertised: formatHostPort(config.listen), startedAt, metrics };
@@ -62,6 +64,7 @@ export async function startScheduler(settings: Settings): Promise<Service> {
   return {
     async close() {
       orchestrator.close();
+      await readiness.close();
       links.close();
       await server.close();
       await store.close();

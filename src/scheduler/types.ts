@@ -19,6 +19,8 @@ export interface AppDefinition {
   healthChecks: HealthCheck[];
   /** Marathon's placement constraints `[field, operator, value?]`, operator upper-case (see core/constraints.ts). */
   constraints: Array<[field: string, operator: string, value?: string]>;
+  /** Marathon's readinessChecks: a new instance counts as ready for deployments once each passes; absent in apps stored before. */
+  readinessChecks?: ReadinessCheck[];
   /** Apps or groups (absolute ids) that this app starts after when they deploy together; absent in apps stored before. */
   dependencies?: string[];
   fetch: FetchUri[];
@@ -74,6 +76,26 @@ export interface Instance {
   healthResults?: HealthResult[];
   /** ISO time the instance became unreachable. */
   unreachableSince?: string;
+  /** Index-aligned with the app's readinessChecks; a check passes once and stays passed. */
+  readinessResults?: ReadinessResult[];
+}
+
+export interface ReadinessCheck {
+  name: string;
+  protocol: 'HTTP' | 'HTTPS';
+  path: string;
+  portName: string;
+  intervalSeconds: number;
+  timeoutSeconds: number;
+  httpStatusCodesForReady: number[];
+  preserveLastResponse: boolean;
+}
+
+/** Marathon's readinessCheckResult, without the task id (the instance holds it). */
+export interface ReadinessResult {
+  name: string;
+  ready: boolean;
+  lastResponse?: { status: number; contentType: string; body: string };
 }
 
 export interface AgentRecord {

@@ -104,9 +104,9 @@ test('Marathon v2 groups API over app ids', { timeout: 60_000 }, async (t) => {
   });
 
   await t.test('PUT and POST /v2/groups: 422 shapes (dependencies, bad apps, ids outside the group, empty)', async () => {
-    const dependencies = await call('PUT', '/v2/groups/shop', { dependencies: ['/fresh'], apps: [app('web')] });
+    const dependencies = await call('PUT', '/v2/groups/shop', { apps: [app('web', { dependencies: ['api'] }), app('api', { dependencies: ['../shop/web'] })] });
     assert.deepEqual([dependencies.status, dependencies.json], [422, {
-      message: 'Object is not valid', details: [{ path: '/dependencies', errors: ['dependencies are not supported yet'] }],
+      message: 'Object is not valid', details: [{ path: '/dependencies', errors: ['dependencies form a cycle: /shop/web -> /shop/api -> /shop/web'] }],
     }]);
     const badApp = await call('POST', '/v2/groups', { id: 'new', groups: [{ id: 'x', apps: [app('a', { cpus: -1 })] }] });
     assert.equal(badApp.status, 422);

@@ -1,6 +1,6 @@
 import type { PortDefinition } from '../../events/types.ts';
 import type { ValidationDetail } from '../errors.ts';
-import type { AppDefinition } from '../types.ts';
+import type { AppDefinition, ReadinessCheck } from '../types.ts';
 import { normalizeAppId, resolveId } from './app-id.ts';
 import { checkAppJson } from './app-schema.ts';
 import { checkConstraints } from './constraints.ts';
@@ -55,6 +55,7 @@ export function buildApp(body: unknown, context: AppContext, idFromPath?: string
   const problems = [
     ...constraints.details,
     ...dependencies.details,
+    ...checkReadinessChecks(raw.readinessChecks ?? [], ports.ports),
     ...checkHealthChecks(raw.healthChecks, ports.ports.length),
     ...checkFetch(raw.fetch, raw.uris),
     ...checkUnreachableStrategy(raw.unreachableStrategy),
@@ -79,6 +80,7 @@ export function buildApp(body: unknown, context: AppContext, idFromPath?: string
     })),
     constraints: constraints.constraints,
     dependencies: dependencies.ids,
+    readinessChecks: raw.readinessChecks ?? [],
     // COMPAT(marathon): legacy `uris` are fetched like `fetch` entries with Marathon's defaults.
     fetch: raw.uris !== undefined ? raw.uris.map((uri) => ({ uri, extract: true, executable: false, cache: false })) : raw.fetch,
     unreachableStrategy: raw.unreachableStrategy,
@@ -104,6 +106,13 @@ export function buildApp(body: unknown, context: AppContext, idFromPath?: string
 }
 
 /** Everything that shapes a launched task: a difference means instances must be replaced. */
+/** Each readiness check names a port of the app (Marathon: `portName`). */
+function checkReadinessChecks(checks: readonly ReadinessCheck[], ports: readonly PortDefinition[]): ValidationDetail[] {
+  return checks.flatMap((check, index) => ports.some((p) => p.name === check.portName)
+    ? []
+    : [{ path: `/readinessChecks/${index}/portName`, errors: [`no port definition is named ${check.portName}`] }]);
+}
+
 /** Dependencies are written relative to the app's group (Marathon's PathId rules). */
 function resolveDependencies(raw: readonly string[], appId: string): { ids: string[]; details: ValidationDetail[] } {
   const ids: string[] = [];

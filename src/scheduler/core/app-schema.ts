@@ -7,8 +7,6 @@ import type { ValidationDetail } from '../errors.ts';
  * otherwise rejected with a clear message rather than silently ignored.
  */
 const stringMap = { type: 'object', additionalProperties: { type: 'string' } } as const;
-const notYet = (issue: string) => ({ type: 'array', maxItems: 0, default: [], description: `not supported yet (${issue})` }) as const;
-
 export const APP_SCHEMA = {
   type: 'object',
   additionalProperties: false,
@@ -82,7 +80,24 @@ export const APP_SCHEMA = {
         },
       },
     },
-    readinessChecks: notYet('readiness checks: issue #4'),
+    readinessChecks: {
+      type: 'array',
+      default: [],
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          name: { type: 'string', minLength: 1, default: 'readinessCheck' },
+          protocol: { enum: ['HTTP', 'HTTPS'], default: 'HTTP' },
+          path: { type: 'string', pattern: '^/', default: '/' },
+          portName: { type: 'string', minLength: 1, default: 'http-api' },
+          intervalSeconds: { type: 'number', exclusiveMinimum: 0, default: 30 },
+          timeoutSeconds: { type: 'number', exclusiveMinimum: 0, default: 10 },
+          httpStatusCodesForReady: { type: 'array', minItems: 1, default: [200], items: { type: 'integer', minimum: 100, maximum: 599 } },
+          preserveLastResponse: { type: 'boolean', default: false },
+        },
+      },
+    },
     // Operators and values are checked in core/constraints.ts, for Marathon's messages.
     constraints: { type: 'array', default: [], items: { type: 'array', items: { type: 'string' } } },
     dependencies: { type: 'array', default: [], items: { type: 'string', minLength: 1 } },

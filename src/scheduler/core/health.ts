@@ -10,9 +10,20 @@ export function instanceHealthy(instance: Instance, app: AppDefinition | undefin
   return results.every((r) => r.alive);
 }
 
-/** Running and, where checks exist, healthy: what deployments wait for and replacements count on. */
+/**
+ * Running and, where checks exist, healthy and past its readiness checks: what deployments wait
+ * for and replacements count on.
+ */
 export function isReady(instance: Instance, app: AppDefinition | undefined): boolean {
-  return instance.state === 'TASK_RUNNING' && instanceHealthy(instance, app) !== false;
+  return instance.state === 'TASK_RUNNING' && instanceHealthy(instance, app) !== false && passedReadiness(instance, app);
+}
+
+/** Every readiness check of the app has passed once for this instance (true without checks). */
+export function passedReadiness(instance: Instance, app: AppDefinition | undefined): boolean {
+  const checks = app?.readinessChecks ?? [];
+  if (checks.length === 0) return true;
+  const results = instance.readinessResults ?? [];
+  return checks.every((_, index) => results[index]?.ready === true);
 }
 
 export interface HealthChange {

@@ -27,6 +27,11 @@ export function ipAddresses(instance: Instance): IpAddress[] {
   return [{ ipAddress: instance.host, protocol: instance.host.includes(':') ? 'IPv6' : 'IPv4' }];
 }
 
+/** Marathon's readinessCheckResults: one per instance and check that has been probed. */
+function readinessCheckResults(instances: readonly Instance[]): Array<Record<string, unknown>> {
+  return instances.flatMap((i) => (i.readinessResults ?? []).map((r) => ({ ...r, taskId: i.taskId })));
+}
+
 /** The definition part of Marathon's app JSON (what api_post_event carries). */
 export function appDefinitionJson(app: AppDefinition): DiscoveryApp & Record<string, unknown> {
   return {
@@ -34,7 +39,7 @@ export function appDefinitionJson(app: AppDefinition): DiscoveryApp & Record<str
     ports: app.portDefinitions.map((p) => p.port),
     container: null,
     dependencies: app.dependencies ?? [],
-    readinessChecks: [],
+    readinessChecks: app.readinessChecks ?? [],
     executor: '',
   };
 }
@@ -86,7 +91,7 @@ export function appJson(
     tasksHealthy: counts.healthy,
     tasksUnhealthy: counts.unhealthy,
     deployments: deployments.map((d) => ({ id: d.id })),
-    ...(options.embedReadiness === true ? { readinessCheckResults: [] } : {}),
+    ...(options.embedReadiness === true ? { readinessCheckResults: readinessCheckResults(instances) } : {}),
     ...(options.embedTasks ? { tasks: instances.map((i) => taskJson(i, app)) } : {}),
     ...(options.embedLastTaskFailure === true && options.lastTaskFailure !== undefined ? { lastTaskFailure: taskFailureJson(options.lastTaskFailure) } : {}),
     ...(options.taskStatsAt !== undefined ? { taskStats: taskStatsJson(app, instances, options.taskStatsAt) } : {}),
