@@ -43,7 +43,7 @@ export async function startScheduler(settings: Settings): Promise<Service> {
   const store = new FileStore({ dir: config.dataDir, logger });
   const loaded = await store.load();
   const bus = new EventBus(loaded.history, loaded.lastEventId);
-  const state = new SchedulerState(store, bus, loaded.state);
+  const state = new SchedulerState(store, bus, loaded.state, loaded.revision);
   if (!state.current.meta.has('clusterId')) {
     await state.transact(() => ({ ops: [{ op: 'put', coll: 'meta', key: 'clusterId', value: randomUUID() }], events: [], result: undefined }));
   }

@@ -27,15 +27,18 @@ export class SchedulerState {
   readonly #store: StateStore;
   readonly #bus: EventBus;
   #state: ClusterState;
+  /** The store revision this writer's state is at. */
+  #revision: number;
   #pending: Pending[] = [];
   #writing = false;
   readonly #listeners = new Set<(changes: CommitChanges) => void>();
 
   /** The bus holds the last event id: it was seeded from the store and is advanced by every commit. */
-  constructor(store: StateStore, bus: EventBus, initial: ClusterState) {
+  constructor(store: StateStore, bus: EventBus, initial: ClusterState, revision: number) {
     this.#store = store;
     this.#bus = bus;
     this.#state = commitState(initial).state;
+    this.#revision = revision;
   }
 
   /** The latest committed state; read it synchronously, do not hold it across awaits. */
@@ -84,7 +87,7 @@ export class SchedulerState {
         }
         if (records.length > 0) {
           try {
-            await this.#store.append(records, draft.state);
+            this.#revision = await this.#store.append(records, draft.state, this.#revision);
           } catch (err) {
             for (const { pending } of settled) pending.reject(err);
             continue;

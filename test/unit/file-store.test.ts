@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { applyOps, emptyState, StateDraft } from '../../src/scheduler/core/state-ops.ts';
 import { FileStore } from '../../src/scheduler/store/file-store.ts';
 import type { StateOp } from '../../src/scheduler/types.ts';
-import type { CommitRecord } from '../../src/scheduler/store/state-store.ts';
+import { RevisionConflict, type CommitRecord } from '../../src/scheduler/store/state-store.ts';
 
 const logger = pino({ level: 'silent' });
 
@@ -27,11 +27,11 @@ async function withDir(run: (dir: string) => Promise<void>): Promise<void> {
 
 async function writeRecords(dir: string, count: number, compactEvery = 1000): Promise<void> {
   const store = new FileStore({ dir, logger, compactEvery });
-  let { state } = await store.load();
+  let { state, revision } = await store.load();
   for (let n = 1; n <= count; n += 1) {
     const r = record(n);
     state = applyOps(state, r.ops);
-    await store.append([r], state);
+    revision = await store.append([r], state, revision);
   }
   await store.close();
 }
@@ -60,7 +60,7 @@ test('file store: a torn tail is cut off and earlier records survive', async (t)
         const loaded = await store.load();
         assert.equal(loaded.state.meta.size, 3);
         // Later appends land after the good records, not behind the garbage.
-        await store.append([record(4)], applyOps(loaded.state, record(4).ops));
+        await store.append([record(4)], applyOps(loaded.state, record(4).ops), loaded.revision);
         await store.close();
         const again = await new FileStore({ dir, logger }).load();
         assert.equal(again.state.meta.size, 4);
@@ -93,7 +93,7 @@ test('file store: records a snapshot already holds are not replayed (crash betwe
     const before = readFileSync(join(dir, 'state.log'), 'utf8');
     const store = new FileStore({ dir, logger, compactEvery: 4 });
     const loaded = await store.load();
-    await store.append([record(4)], applyOps(loaded.state, record(4).ops));
+    await store.append([record(4)], applyOps(loaded.state, record(4).ops), loaded.revision);
     await store.close();
     assert.equal(readFileSync(join(dir, 'state.log'), 'utf8'), '', 'compacted');
     appendFileSync(join(dir, 'state.log'), before);
@@ -107,7 +107,7 @@ test('file store: a failing compaction does not fail a durable write', () =>
     mkdirSync(join(dir, 'state.snapshot.json.tmp'));
     const store = new FileStore({ dir, logger, compactEvery: 1 });
     const loaded = await store.load();
-    await store.append([record(1)], applyOps(loaded.state, record(1).ops));
+    await store.append([record(1)], applyOps(loaded.state, record(1).ops), loaded.revision);
     await store.close();
     rmSync(join(dir, 'state.snapshot.json.tmp'), { recursive: true });
     const again = await new FileStore({ dir, logger }).load();
@@ -131,10 +131,22 @@ for (const kind of ['commit', 'scratch'] as const) {
 test('file store: records appended together (group commit) are all there after reopening, in order', () =>
   withDir(async (dir) => {
     const store = new FileStore({ dir, logger });
-    const { state } = await store.load();
-    await store.append([record(1), record(2), record(3)], applyOps(state, [...record(1).ops, ...record(2).ops, ...record(3).ops]));
+    const { state, revision } = await store.load();
+    assert.equal(await store.append([record(1), record(2), record(3)], applyOps(state, [...record(1).ops, ...record(2).ops, ...record(3).ops]), revision), revision + 3);
     await store.close();
     const loaded = await new FileStore({ dir, logger }).load();
     assert.deepEqual(loaded.history.map((e) => e.eventId), [1, 2, 3]);
     assert.equal(loaded.state.meta.size, 3);
+  }));
+
+test('file store: an append from a stale revision is refused and writes nothing', () =>
+  withDir(async (dir) => {
+    await writeRecords(dir, 2);
+    const store = new FileStore({ dir, logger });
+    const loaded = await store.load();
+    assert.equal(loaded.revision, 2);
+    await assert.rejects(store.append([record(3)], applyOps(loaded.state, record(3).ops), 1), RevisionConflict);
+    await store.close();
+    const again = await new FileStore({ dir, logger }).load();
+    assert.deepEqual([again.revision, again.state.meta.size], [2, 2]);
   }));

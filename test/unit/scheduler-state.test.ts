@@ -11,11 +11,11 @@ class HeldStore implements StateStore {
   readonly appends: CommitRecord[][] = [];
   #release: Array<(err?: Error) => void> = [];
   async load() {
-    return { state: emptyState(), lastEventId: 0, history: [] };
+    return { state: emptyState(), revision: 0, lastEventId: 0, history: [] };
   }
-  append(records: readonly CommitRecord[], _after: ClusterState): Promise<void> {
+  append(records: readonly CommitRecord[], _after: ClusterState, expectedRevision: number): Promise<number> {
     this.appends.push([...records]);
-    return new Promise((resolve, reject) => this.#release.push((err) => (err ? reject(err) : resolve())));
+    return new Promise((resolve, reject) => this.#release.push((err) => (err ? reject(err) : resolve(expectedRevision + records.length))));
   }
   release(err?: Error): void {
     this.#release.shift()?.(err);
@@ -32,7 +32,7 @@ const put = (key: string) => (s: ClusterState) => ({
 test('transactions queued during a write go out together, each computed on the state the previous ones leave', async () => {
   const store = new HeldStore();
   const bus = new EventBus([], 0);
-  const state = new SchedulerState(store, bus, emptyState());
+  const state = new SchedulerState(store, bus, emptyState(), 0);
   const first = state.transact(put('a'));
   const second = state.transact(put('b'));
   const third = state.transact(put('c'));
@@ -52,7 +52,7 @@ test('transactions queued during a write go out together, each computed on the s
 test('a failed write rejects its transactions and changes nothing; later ones go on', async () => {
   const store = new HeldStore();
   const bus = new EventBus([], 0);
-  const state = new SchedulerState(store, bus, emptyState());
+  const state = new SchedulerState(store, bus, emptyState(), 0);
   const failing = state.transact(put('a'));
   await new Promise((resolve) => setImmediate(resolve));
   store.release(new Error('disk full'));

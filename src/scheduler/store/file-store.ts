@@ -6,7 +6,7 @@ import type { EventRecord } from '../../events/types.ts';
 import type { Logger } from '../../shared/log.ts';
 import { emptyState, StateDraft, stateFromJson, stateToJson } from '../core/state-ops.ts';
 import type { ClusterState } from '../types.ts';
-import type { CommitRecord, LoadedState, StateStore } from './state-store.ts';
+import { RevisionConflict, type CommitRecord, type LoadedState, type StateStore } from './state-store.ts';
 
 const LOG_FILE = 'state.log';
 const SNAPSHOT_FILE = 'state.snapshot.json';
@@ -78,12 +78,13 @@ export class FileStore implements StateStore {
     this.#log = await open(logPath, 'a');
     this.#size = (await this.#log.stat()).size;
     logger.info({ dir, lastEventId, apps: state.apps.size, instances: state.instances.size }, 'state loaded');
-    return { state, lastEventId, history: [...this.#history] };
+    return { state, revision: this.#seq, lastEventId, history: [...this.#history] };
   }
 
-  async append(records: readonly CommitRecord[], stateAfter: ClusterState): Promise<void> {
+  async append(records: readonly CommitRecord[], stateAfter: ClusterState, expectedRevision: number): Promise<number> {
     const log = this.#log;
     if (log === undefined) throw new Error('store is not open');
+    if (expectedRevision !== this.#seq) throw new RevisionConflict(expectedRevision, this.#seq);
     const text = records
       .map((record, index) => {
         const json = JSON.stringify({ ...record, seq: this.#seq + 1 + index });
@@ -112,6 +113,7 @@ export class FileStore implements StateStore {
         this.#options.logger.error({ err: (err as Error).message }, 'state log compaction failed; the log keeps growing until it succeeds');
       }
     }
+    return this.#seq;
   }
 
   async close(): Promise<void> {

@@ -4,6 +4,8 @@ import type { ClusterState, StateOp } from '../types.ts';
 /** What a store hands back at start-up: the state, the last event id, and recent events. */
 export interface LoadedState {
   state: ClusterState;
+  /** The store's revision: the seq of the last record it holds (0 when empty). */
+  revision: number;
   lastEventId: number;
   history: EventRecord[];
 }
@@ -16,13 +18,27 @@ export interface CommitRecord {
   events: EventRecord[];
 }
 
+/** Another writer appended since `expected`: this writer's view is stale (a deposed leader). */
+export class RevisionConflict extends Error {
+  constructor(expected: number, actual: number) {
+    super(`the store is at revision ${actual}, not ${expected}: another scheduler has written to it`);
+    this.name = 'RevisionConflict';
+  }
+}
+
 /**
- * Durable state. `append` resolves only once the records would survive a kill -9 of the process
- * (fsynced), which is when the scheduler may acknowledge the write and publish its events.
+ * Durable state, written as records of ops on keys (`apps/<id>`, `instances/<task id>`, …).
+ * `append` resolves only once the records would survive a kill -9 of the process (fsynced),
+ * which is when the scheduler may acknowledge the write and publish its events. It is a
+ * compare-and-set on the store's revision, so that a store shared by several schedulers (etcd)
+ * lets only the writer that saw the latest revision write.
  */
 export interface StateStore {
   load(): Promise<LoadedState>;
-  /** Several records at once are written with one sync (group commit); all or none. */
-  append(records: readonly CommitRecord[], stateAfter: ClusterState): Promise<void>;
+  /**
+   * Several records at once are written with one sync (group commit); all or none, and only if
+   * the store is still at `expectedRevision` (else RevisionConflict). Resolves to the new revision.
+   */
+  append(records: readonly CommitRecord[], stateAfter: ClusterState, expectedRevision: number): Promise<number>;
   close(): Promise<void>;
 }
