@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { removeApps, scaleApps, type ChangeContext } from '../../src/scheduler/core/app-changes.ts';
 import {
-  buildGroupTree, flattenGroup, groupJson, removeGroup, resolveId, scaledInstances, writeGroup, type GroupTree,
+  buildGroupTree, flattenGroup, groupJson, leftOut, removeGroup, resolveId, scaledInstances, writeGroup, type GroupTree,
 } from '../../src/scheduler/core/groups.ts';
 import type { AppDefinition, ClusterState, Deployment } from '../../src/scheduler/types.ts';
 import { app, state } from '../support/scheduler-fixtures.ts';
@@ -123,6 +123,28 @@ test('dependencies order a group deployment: stops first, then each app after wh
   });
 });
 
+test('leftOut: what a group update removes (Marathon: listed apps/groups replace the existing ones)', async (t) => {
+  const existing = [...shop().apps.values()].filter((a) => a.id.startsWith('/shop/'));
+  const cases: Array<{ name: string; body: Record<string, unknown>; removed: string[] }> = [
+    { name: 'neither apps nor groups: nothing', body: { id: '/shop' }, removed: [] },
+    { name: 'apps listed: other direct apps go, subgroups stay', body: { apps: [{ id: 'new' }] }, removed: ['/shop/web'] },
+    { name: 'groups listed: other subgroups go', body: { groups: [{ id: 'cache' }] }, removed: ['/shop/db/pg', '/shop/db/redis'] },
+    { name: 'a listed subgroup is updated by the same rule', body: { groups: [{ id: 'db', apps: [{ id: 'pg' }] }] }, removed: ['/shop/db/redis'] },
+    { name: 'absolute and relative ids alike', body: { apps: [{ id: '/shop/web' }], groups: [{ id: '/shop/db' }] }, removed: [] },
+  ];
+  for (const c of cases) await t.test(c.name, () => assert.deepEqual(leftOut(c.body, '/shop', existing), c.removed));
+});
+
+test('writeGroup update: apps the body leaves out stop in the same deployment, first', () => {
+  const change = ok(writeGroup(shop(), '/shop', { apps: [{ id: 'web', cmd: 'x', instances: 1 }], groups: [{ id: 'db', apps: [{ id: 'pg', cmd: 'sleep 1000', instances: 1 }] }] }, 'update', ctx()));
+  assert.deepEqual(change.deployment.plan.steps.map((s) => s.actions), [
+    [{ action: 'StopApplication', app: '/shop/db/redis' }],
+    [{ action: 'RestartApplication', app: '/shop/web' }, { action: 'ScaleApplication', app: '/shop/db/pg' }],
+  ]);
+  assert.ok(change.ops.some((o) => o.op === 'del' && o.coll === 'apps' && o.key === '/shop/db/redis'));
+  assert.ok(change.events.some((e) => e.eventType === 'app_terminated_event' && e.appId === '/shop/db/redis'));
+});
+
 test('writeGroup create: every app in one deployment; an existing group is a 409', () => {
   const change = ok(writeGroup(state({}), '/shop', { id: '/shop', apps: [{ id: 'web', cmd: 'x', instances: 0 }], groups: [{ id: 'db', apps: [{ id: 'pg', cmd: 'y', instances: 0 }] }] }, 'create', ctx()));
   assert.deepEqual(change.deployment.plan.steps, [{ actions: [{ action: 'StartApplication', app: '/shop/web' }, { action: 'StartApplication', app: '/shop/db/pg' }] }]);
@@ -132,11 +154,11 @@ test('writeGroup create: every app in one deployment; an existing group is a 409
   });
 });
 
-test('writeGroup update: creates and changes the listed apps, keeps the rest; errors point into the group body', () => {
+test('writeGroup update: creates and changes the listed apps; errors point into the group body', () => {
   const s = shop();
   const change = ok(writeGroup(s, '/shop', { apps: [{ id: 'web', cmd: 'sleep 1000', instances: 5 }, { id: 'new', cmd: 'y' }] }, 'update', ctx()));
   assert.deepEqual(change.deployment.plan.steps[0]?.actions, [{ action: 'ScaleApplication', app: '/shop/web' }, { action: 'StartApplication', app: '/shop/new' }]);
-  assert.equal(change.ops.some((o) => o.op === 'del'), false, 'apps left out of the body are kept');
+  assert.equal(change.ops.some((o) => o.op === 'del'), false, 'a body without `groups` keeps the subgroups');
 
   const bad = failed(writeGroup(s, '/shop', { apps: [{ id: 'web', cmd: 'x' }], groups: [{ id: 'db', apps: [{ id: 'pg', cmd: 'x', cpus: -1 }] }] }, 'update', ctx()));
   assert.equal(bad.status, 422);

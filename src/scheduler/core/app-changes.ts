@@ -49,8 +49,9 @@ export function writeApp(state: ClusterState, body: unknown, mode: WriteMode, co
 /**
  * `PUT /v2/apps` and `PATCH /v2/apps`: several app updates in one deployment. Each is validated
  * against the apps before it in the batch (service ports stay unique); any failure refuses all.
+ * Apps in `remove` (a group update leaving them out) are stopped in the same deployment.
  */
-export function writeApps(state: ClusterState, body: unknown, mode: Exclude<WriteMode, 'create'>, context: ChangeContext): AppChange {
+export function writeApps(state: ClusterState, body: unknown, mode: Exclude<WriteMode, 'create'>, context: ChangeContext, remove: readonly string[] = []): AppChange {
   if (!Array.isArray(body)) return { ok: false, error: invalidObject([{ path: '/', errors: ['expected an array of app definitions'] }]) };
   let apps = state.apps;
   const steps: AppStep[] = [];
@@ -64,7 +65,8 @@ export function writeApps(state: ClusterState, body: unknown, mode: Exclude<Writ
     steps.push(prepared.step);
     apps = new Map(apps).set(next.id, next);
   }
-  const change = deployApps(state, steps, [], context);
+  const removed = remove.flatMap((id) => state.apps.get(id) ?? []).filter((app) => !steps.some((s) => s.next.id === app.id));
+  const change = deployApps(state, steps, [], context, removed);
   return change.ok ? { ...change, app: undefined, created: false } : change;
 }
 
@@ -200,19 +202,35 @@ function rollback(apps: ReadonlyMap<string, AppDefinition>, versions: ReadonlyMa
   return { ok: true, step: { previous, next: built.app, posted: true } };
 }
 
-/** The ops and events of app changes deployed together (plus `extraOps`, e.g. instance stops). */
-function deployApps(state: ClusterState, steps: readonly AppStep[], extraOps: readonly StateOp[], context: ChangeContext): Omit<Extract<AppChange, { ok: true }>, 'app' | 'created'> | { ok: false; error: ApiError } {
-  const locks = lockCheck(state, steps.map((s) => s.next.id), context);
+/**
+ * The ops and events of app changes deployed together: `steps` written, `removed` stopped and
+ * deleted (plus `extraOps`, e.g. instance stops), all in one deployment.
+ */
+function deployApps(
+  state: ClusterState,
+  steps: readonly AppStep[],
+  extraOps: readonly StateOp[],
+  context: ChangeContext,
+  removed: readonly AppDefinition[] = [],
+): Omit<Extract<AppChange, { ok: true }>, 'app' | 'created'> | { ok: false; error: ApiError } {
+  const removedIds = removed.map((app) => app.id);
+  const locks = lockCheck(state, [...steps.map((s) => s.next.id), ...removedIds], context);
   if (!locks.ok) return locks;
-  const planned = combinedDeployment(context.deploymentId, context.now, steps);
+  const planned = combinedDeployment(context.deploymentId, context.now, [...removed.map((app) => ({ previous: app, next: undefined })), ...steps]);
   if (!planned.ok) return planned;
   const { deployment } = planned;
   const step = deployment.plan.steps[0] ?? { actions: [] };
+  const groups = new Set([...steps.map((s) => groupOf(s.next.id)), ...removedIds.map(groupOf)]);
   return {
     ok: true,
     ops: [
       ...locks.ops,
       ...extraOps,
+      ...removedIds.flatMap((id): StateOp[] => [
+        { op: 'del', coll: 'apps', key: id },
+        ...[...state.appVersions.keys()].filter((key) => key.startsWith(`${id} `)).map((key): StateOp => ({ op: 'del', coll: 'appVersions', key })),
+        { op: 'del', coll: 'taskFailures', key: id },
+      ]),
       ...steps.flatMap(({ next }): StateOp[] => [
         { op: 'put', coll: 'apps', key: next.id, value: next },
         { op: 'put', coll: 'appVersions', key: versionKey(next.id, next.version), value: next },
@@ -225,8 +243,9 @@ function deployApps(state: ClusterState, steps: readonly AppStep[], extraOps: re
         eventType: 'api_post_event', timestamp: context.now, clientIp: context.clientIp, uri: context.uri, appDefinition: appDefinitionJson(s.next),
       })),
       ...steps.flatMap((s) => healthCheckEvents(s.previous, s.next, context.now)),
-      ...[...new Set(steps.map((s) => groupOf(s.next.id)))].map((groupId): ClusterEvent => ({ eventType: 'group_change_success', timestamp: context.now, groupId, version: context.now })),
+      ...[...groups].map((groupId): ClusterEvent => ({ eventType: 'group_change_success', timestamp: context.now, groupId, version: context.now })),
       { eventType: 'deployment_info', timestamp: context.now, plan: deployment.plan, currentStep: step } satisfies DeploymentInfoEvent,
+      ...removedIds.map((appId): ClusterEvent => ({ eventType: 'app_terminated_event', timestamp: context.now, appId })),
     ],
     deployment,
   };
@@ -309,33 +328,8 @@ export function removeApps(state: ClusterState, rawIds: readonly string[], conte
     if (app === undefined) return { ok: false, error: appNotFound(id) };
     previous.push(app);
   }
-  const locks = lockCheck(state, ids, context);
-  if (!locks.ok) return locks;
-  const planned = combinedDeployment(context.deploymentId, context.now, previous.map((app) => ({ previous: app, next: undefined })));
-  if (!planned.ok) return planned;
-  const { deployment } = planned;
-  const step = deployment.plan.steps[0] ?? { actions: [] };
-  return {
-    ok: true,
-    ops: [
-      ...locks.ops,
-      ...ids.flatMap((id): StateOp[] => [
-        { op: 'del', coll: 'apps', key: id },
-        ...[...state.appVersions.keys()].filter((key) => key.startsWith(`${id} `)).map((key): StateOp => ({ op: 'del', coll: 'appVersions', key })),
-        { op: 'del', coll: 'taskFailures', key: id },
-      ]),
-      { op: 'put', coll: 'deployments', key: deployment.id, value: deployment },
-    ],
-    events: [
-      ...locks.events,
-      { eventType: 'deployment_info', timestamp: context.now, plan: deployment.plan, currentStep: step },
-      ...[...new Set(ids.map(groupOf))].map((groupId): ClusterEvent => ({ eventType: 'group_change_success', timestamp: context.now, groupId, version: context.now })),
-      ...ids.map((appId): ClusterEvent => ({ eventType: 'app_terminated_event', timestamp: context.now, appId })),
-    ],
-    app: undefined,
-    deployment,
-    created: false,
-  };
+  const change = deployApps(state, [], [], context, previous);
+  return change.ok ? { ...change, app: undefined, created: false } : change;
 }
 
 /** Key of one stored app version: app ids hold no spaces. */

@@ -162,9 +162,8 @@ function childId(item: unknown, parent: string, pointer: string, details: Valida
 
 /**
  * `POST /v2/groups` (`create`: the group must not exist) and `PUT /v2/groups/{id}` (`update`):
- * creates or replaces the apps in the body, all in one deployment. Apps of the group that the
- * body leaves out are kept (Marathon would remove them). `{"scaleBy": f}` scales every app under
- * the group instead.
+ * creates or replaces the apps in the body, and stops those it leaves out (see `leftOut`), all in
+ * one deployment. `{"scaleBy": f}` scales every app under the group instead.
  */
 export function writeGroup(state: ClusterState, groupId: string, body: unknown, mode: 'create' | 'update', context: ChangeContext): AppChange {
   if (!isObject(body)) return { ok: false, error: invalidObject([{ path: '/', errors: ['expected a group object'] }]) };
@@ -180,8 +179,39 @@ export function writeGroup(state: ClusterState, groupId: string, body: unknown, 
     // Groups are only their apps: an empty one could not be stored, so it is refused rather than lost.
     return { ok: false, error: invalidObject([{ path: '/apps', errors: ['a group needs at least one app: groups are not stored apart from their apps yet'] }]) };
   }
-  const change = writeApps(state, flattened.apps.map((a) => a.body), 'replace', context);
+  const removed = mode === 'update' ? leftOut(body, groupId, existing) : [];
+  const change = writeApps(state, flattened.apps.map((a) => a.body), 'replace', context, removed);
   return change.ok ? change : { ok: false, error: repointDetails(change.error, flattened.apps.map((a) => a.pointer)) };
+}
+
+/**
+ * The apps a group update removes, Marathon's way: where a group in the body lists `apps`, its
+ * other direct apps go; where it lists `groups`, the apps of its other subgroups go; a group
+ * that lists neither keeps what it has.
+ */
+export function leftOut(body: unknown, groupId: string, existing: readonly AppDefinition[]): string[] {
+  if (!isObject(body)) return [];
+  const removed: string[] = [];
+  const childIds = (list: unknown): Set<string> => new Set((Array.isArray(list) ? list : []).flatMap((item) => {
+    const id = isObject(item) && typeof item.id === 'string' ? resolveId(item.id, groupId) : undefined;
+    return id === undefined ? [] : [id];
+  }));
+  const direct = existing.filter((app) => groupOf(app.id) === groupId);
+  if (Array.isArray(body.apps)) {
+    const kept = childIds(body.apps);
+    removed.push(...direct.filter((app) => !kept.has(app.id)).map((app) => app.id));
+  }
+  const nested = existing.filter((app) => groupOf(app.id) !== groupId);
+  const subgroupOf = (appId: string): string => `${groupId === '/' ? '' : groupId}/${appId.slice(groupId === '/' ? 1 : groupId.length + 1).split('/')[0] ?? ''}`;
+  if (Array.isArray(body.groups)) {
+    const kept = childIds(body.groups);
+    removed.push(...nested.filter((app) => !kept.has(subgroupOf(app.id))).map((app) => app.id));
+  }
+  for (const sub of Array.isArray(body.groups) ? body.groups : []) {
+    const subId = isObject(sub) && typeof sub.id === 'string' ? resolveId(sub.id, groupId) : undefined;
+    if (subId !== undefined) removed.push(...leftOut(sub, subId, nested.filter((app) => isUnder(app.id, subId))));
+  }
+  return removed;
 }
 
 function scaleGroup(state: ClusterState, groupId: string, body: Record<string, unknown>, mode: 'create' | 'update', context: ChangeContext): AppChange {
