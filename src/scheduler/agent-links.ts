@@ -42,6 +42,11 @@ export class AgentLinks {
   send(agentId: string, command: AgentCommand): boolean {
     const stream = this.#streams.get(agentId);
     if (stream === undefined || stream.destroyed) return false;
+    // Commands sent in one tick (an evaluation's launches) leave in one write.
+    if (!stream.writableCorked) {
+      stream.cork();
+      process.nextTick(() => stream.uncork());
+    }
     stream.write(`${JSON.stringify(command)}\n`);
     return true;
   }
