@@ -12,6 +12,12 @@ export interface DnsConfig {
   /** Upstream resolvers as host:port (port 53 when omitted); empty turns forwarding off. */
   readonly resolvers: readonly HostPort[];
   readonly ttl: number;
+  /** Task labels as RFC 952 hostnames (no leading digits, 24 characters), as Mesos-DNS' `--enforce-rfc952`. */
+  readonly enforceRfc952: boolean;
+  /** Per upstream resolver, before the next one is tried. */
+  readonly forwardTimeoutMs: number;
+  /** Extra processes answering from the same UDP socket (0: the main process alone). */
+  readonly udpWorkers: number;
   readonly logLevel: string;
 }
 
@@ -19,6 +25,7 @@ const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 
 const DOMAIN_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 /** RFC 2181 §8 caps TTLs at 2^31 - 1; a week is plenty for records that change by the second. */
 const MAX_TTL = 604_800;
+const MAX_UDP_WORKERS = 16;
 
 /** Throws an Error naming the setting and the value it could not accept. */
 export function parseDnsConfig(settings: Settings): DnsConfig {
@@ -29,6 +36,9 @@ export function parseDnsConfig(settings: Settings): DnsConfig {
     domain: parseDomain(text(settings, 'domain')),
     resolvers: Object.freeze(parseResolvers(text(settings, 'resolvers', ''))),
     ttl: parseTtl(text(settings, 'ttl')),
+    enforceRfc952: bool(settings, 'enforceRfc952', false),
+    forwardTimeoutMs: parseTimeout(text(settings, 'forwardTimeout', '2000')),
+    udpWorkers: parseWorkers(text(settings, 'udpWorkers', '0')),
     logLevel: parseLogLevel(text(settings, 'logLevel', 'info')),
   });
 }
@@ -55,6 +65,7 @@ function parseMasters(value: string): string[] {
       throw new Error(`--master: '${master}' is not a URL (expected e.g. http://127.0.0.1:8080)`);
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`--master: '${master}' must be http:// or https://`);
+    // The origin only: credentials (user:pass@) never reach logs or /v1/config.
     return url.origin;
   });
 }
@@ -96,6 +107,30 @@ function parseTtl(value: string): number {
     throw new Error(`--ttl: expected whole seconds between 0 and ${MAX_TTL}, got '${value}'`);
   }
   return ttl;
+}
+
+function bool(settings: Settings, key: string, fallback: boolean): boolean {
+  const value = settings[key];
+  if (value === undefined) return fallback;
+  if (typeof value === 'boolean') return value;
+  const lowered = value.trim().toLowerCase();
+  if (['true', '1', 'yes'].includes(lowered)) return true;
+  if (['false', '0', 'no', ''].includes(lowered)) return false;
+  throw new Error(`--${flagName(key)}: expected true or false, got '${value}'`);
+}
+
+function parseTimeout(value: string): number {
+  const ms = Number(value);
+  if (!Number.isInteger(ms) || ms < 1 || ms > 60_000) throw new Error(`--forward-timeout: expected milliseconds between 1 and 60000, got '${value}'`);
+  return ms;
+}
+
+function parseWorkers(value: string): number {
+  const workers = Number(value);
+  if (value === '' || !Number.isInteger(workers) || workers < 0 || workers > MAX_UDP_WORKERS) {
+    throw new Error(`--udp-workers: expected a whole number between 0 and ${MAX_UDP_WORKERS}, got '${value}'`);
+  }
+  return workers;
 }
 
 function parseLogLevel(value: string): string {

@@ -1,7 +1,8 @@
 import Fastify, { type FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
 import type { HostPort } from '../shared/address.ts';
 import type { Logger } from '../shared/log.ts';
-import { lookupHosts, lookupServices } from './core/lookup.ts';
+import { enumerate, lookupHosts, lookupServices } from './core/lookup.ts';
 import type { TableSource } from './server.ts';
 
 /** What `/v1/health` reports about the follower. */
@@ -22,6 +23,7 @@ export interface HttpApiOptions {
   url: string;
   /** Shown by `/v1/config`; must hold nothing secret. */
   config: unknown;
+  metrics: Registry;
   logger: Logger;
   now?: () => number;
 }
@@ -60,11 +62,23 @@ export function registerRoutes(app: FastifyInstance, options: HttpApiOptions): v
   app.get<{ Params: { service: string } }>('/v1/services/:service', async (request) =>
     lookupServices(options.tables.current, request.params.service),
   );
+  app.get('/v1/enumerate', async () => enumerate(options.tables.current));
   app.get('/v1/health', async (_request, reply) => {
     const health = options.health();
+    const table = options.tables.current;
+    // Seconds since the last snapshot or event: after losing the scheduler the last table keeps
+    // serving, and this says how old its picture of the cluster may be.
     const staleSeconds = health.lastContact === 0 ? null : Math.max(0, (now() - health.lastContact) / 1000);
     // 503 until the first snapshot: a probe must not route clients to a server that knows nothing.
     void reply.code(health.synced ? 200 : 503);
-    return { synced: health.synced, eventId: health.eventId, staleSeconds };
+    return {
+      synced: health.synced,
+      eventId: health.eventId,
+      staleSeconds,
+      lastContact: health.lastContact === 0 ? null : new Date(health.lastContact).toISOString(),
+      serial: table.soa.serial,
+      names: table.names.size,
+    };
   });
+  app.get('/metrics', async (_request, reply) => reply.type(options.metrics.contentType).send(await options.metrics.metrics()));
 }

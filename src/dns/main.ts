@@ -1,23 +1,20 @@
 import { readFileSync } from 'node:fs';
-import { ClusterFollower } from '../events/client.ts';
 import { formatHostPort, type HostPort } from '../shared/address.ts';
 import { createLogger } from '../shared/log.ts';
 import type { Service } from '../shared/service.ts';
 import type { Settings } from '../shared/settings.ts';
 import { parseDnsConfig } from './config.ts';
-import { ipFamily } from './core/ip.ts';
 import { startHttpApi } from './http-api.ts';
+import { createDnsMetrics, QueryCounters } from './metrics.ts';
+import { createPipeline } from './pipeline.ts';
 import { DnsServer } from './server.ts';
-import { TableKeeper } from './table-keeper.ts';
+import { UdpHelpers } from './udp-helpers.ts';
 
 /** The running `corral dns`; the addresses are the ones actually bound (port 0 resolved). */
 export interface DnsService extends Service {
   readonly dns: HostPort;
   readonly http: HostPort;
 }
-
-/** Short enough to be invisible next to event latency, long enough to fold a deployment's burst. */
-const REBUILD_DEBOUNCE_MS = 5;
 
 /**
  * `corral dns`: follows the cluster through the event stream and serves its names over DNS
@@ -27,17 +24,8 @@ export async function startDns(settings: Settings): Promise<DnsService> {
   const config = parseDnsConfig(settings);
   const logger = createLogger('dns', config.logLevel);
   const { version, url } = packageInfo();
-  const concreteListenIp = ipFamily(config.listen.host) !== undefined && !/^(0\.0\.0\.0|::)$/.test(config.listen.host);
-  const keeper = new TableKeeper({
-    domain: config.domain,
-    ttl: config.ttl,
-    debounceMs: REBUILD_DEBOUNCE_MS,
-    logger,
-    ...(concreteListenIp ? { nameserverAddress: config.listen.host } : {}),
-  });
-  if (config.resolvers.length > 0) {
-    logger.info({ resolvers: config.resolvers.map(formatHostPort) }, 'forwarding is not implemented yet: names outside the domain get REFUSED');
-  }
+  const { keeper, follower, forwarder } = createPipeline(config, logger);
+  const counters = new QueryCounters();
 
   // Ordered close hooks, run in reverse on close or on a failed start.
   const closers: (() => Promise<void> | void)[] = [() => keeper.close()];
@@ -54,9 +42,25 @@ export async function startDns(settings: Settings): Promise<DnsService> {
 
   let addresses: { dns: HostPort; http: HostPort };
   try {
-    const dns = await DnsServer.listen({ host: config.listen.host, port: config.listen.port, tables: keeper, logger });
+    const dns = await DnsServer.listen({
+      host: config.listen.host,
+      port: config.listen.port,
+      tables: keeper,
+      logger,
+      counters,
+      ...(forwarder === undefined ? {} : { forwarder }),
+    });
     closers.push(() => dns.close());
-    const follower = new ClusterFollower({ masters: config.masters, logger, onView: (view) => keeper.offer(view) });
+    // More processes reading the same UDP socket: Node answers ~50k datagrams/s per process.
+    const helpers = config.udpWorkers === 0 ? undefined : await UdpHelpers.start(config.udpWorkers, dns.udpSocket, settings, logger);
+    if (helpers !== undefined) closers.push(() => helpers.close());
+    const metrics = createDnsMetrics({
+      queries: () => [counters.snapshot(), ...(helpers?.queries ?? [])],
+      forwarding: () => [...(forwarder === undefined ? [] : [forwarder.stats]), ...(helpers?.forwarding ?? [])],
+      table: () => keeper.current,
+      changedAt: () => (keeper.changedAt === undefined ? undefined : Date.parse(keeper.changedAt)),
+      lastContact: () => follower.lastContact,
+    });
     const http = await startHttpApi({
       host: config.http.host,
       port: config.http.port,
@@ -65,13 +69,17 @@ export async function startDns(settings: Settings): Promise<DnsService> {
       version,
       url,
       config,
+      metrics,
       logger,
     });
     closers.push(() => http.close());
     follower.start();
     closers.push(() => follower.close());
     addresses = { dns: dns.address, http: http.address };
-    logger.info({ dns: formatHostPort(dns.address), http: formatHostPort(http.address), domain: config.domain, masters: config.masters }, 'ready');
+    logger.info(
+      { dns: formatHostPort(dns.address), http: formatHostPort(http.address), domain: config.domain, masters: config.masters, resolvers: config.resolvers.map(formatHostPort) },
+      'ready',
+    );
   } catch (err) {
     await closeAll();
     throw err;

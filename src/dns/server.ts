@@ -4,6 +4,9 @@ import type { Logger } from '../shared/log.ts';
 import type { HostPort } from '../shared/address.ts';
 import { answerQuery, RCODE, type Rng } from './core/answer.ts';
 import type { RecordTable } from './core/record-types.ts';
+import type { Forwarder } from './forwarder.ts';
+import { QueryCounters } from './metrics.ts';
+import { ReplyCache } from './reply-cache.ts';
 import { decodeMessage, encodeAnswer, encodeError, TCP_LIMIT, udpLimit } from './wire.ts';
 
 /** Whoever holds the current table generation; read once per query, never awaited. */
@@ -21,16 +24,13 @@ export interface DnsServerOptions {
   rng?: Rng;
   /** Idle TCP connections are closed after this long (RFC 7766 suggests seconds, not minutes). */
   tcpIdleMs?: number;
-}
-
-/** Counters for health and (later) metrics. */
-export interface DnsServerStats {
-  queries: number;
-  errors: number;
-  dropped: number;
+  /** Names outside the domain go here; without it they are REFUSED. */
+  forwarder?: Forwarder;
+  counters?: QueryCounters;
 }
 
 const BIND_ATTEMPTS_FOR_PORT_0 = 5;
+const RCODE_BADVERS = 16;
 const MAX_TCP_CONNECTIONS = 1024;
 
 /**
@@ -39,23 +39,40 @@ const MAX_TCP_CONNECTIONS = 1024;
  */
 export class DnsServer {
   readonly #options: DnsServerOptions;
-  readonly #tcp: net.Server;
+  /** Undefined in a UDP helper process, which shares the main process' UDP socket only. */
+  readonly #tcp: net.Server | undefined;
   readonly #udp: dgram.Socket;
   readonly #sockets = new Set<net.Socket>();
   readonly #rng: Rng;
-  readonly #stats: DnsServerStats = { queries: 0, errors: 0, dropped: 0 };
+  readonly counters: QueryCounters;
+  readonly #replies = new ReplyCache();
   readonly address: HostPort;
 
-  private constructor(options: DnsServerOptions, tcp: net.Server, udp: dgram.Socket) {
+  private constructor(options: DnsServerOptions, tcp: net.Server | undefined, udp: dgram.Socket) {
     this.#options = options;
     this.#tcp = tcp;
     this.#udp = udp;
     this.#rng = options.rng ?? Math.random;
-    this.address = { host: options.host, port: (tcp.address() as net.AddressInfo).port };
+    this.counters = options.counters ?? new QueryCounters();
+    this.address = { host: options.host, port: udp.address().port };
     udp.on('message', (message, remote) => this.#onDatagram(message, remote));
     udp.on('error', (err) => options.logger.error({ err: err.message }, 'udp socket error'));
-    tcp.on('connection', (socket) => this.#onConnection(socket));
-    tcp.on('error', (err) => options.logger.error({ err: err.message }, 'tcp server error'));
+    tcp?.on('connection', (socket) => this.#onConnection(socket));
+    tcp?.on('error', (err) => options.logger.error({ err: err.message }, 'tcp server error'));
+  }
+
+  /**
+   * Answers datagrams arriving on a UDP socket bound elsewhere (another process handed it over):
+   * every process reading the socket takes its share of the queries.
+   */
+  static adoptUdp(udp: dgram.Socket, options: Omit<DnsServerOptions, 'host' | 'port'>): DnsServer {
+    const { address, port } = udp.address();
+    return new DnsServer({ ...options, host: address, port }, undefined, udp);
+  }
+
+  /** The bound UDP socket, to hand to helper processes. */
+  get udpSocket(): dgram.Socket {
+    return this.#udp;
   }
 
   /** Binds TCP first (port 0 resolves there), then UDP on the same port. */
@@ -79,37 +96,51 @@ export class DnsServer {
     }
   }
 
-  get stats(): Readonly<DnsServerStats> {
-    return { ...this.#stats };
-  }
-
   async close(): Promise<void> {
     for (const socket of this.#sockets) socket.destroy();
     await Promise.all([
-      new Promise<void>((resolve) => this.#tcp.close(() => resolve())),
+      new Promise<void>((resolve) => (this.#tcp === undefined ? resolve() : this.#tcp.close(() => resolve()))),
       new Promise<void>((resolve) => closeQuietly(this.#udp, resolve)),
     ]);
   }
 
-  /** Decodes, answers and encodes one message; undefined when it deserves no reply. */
-  respond(message: Buffer, transport: 'udp' | 'tcp'): Buffer | undefined {
+  /**
+   * Decodes, answers and encodes one message; undefined when it deserves no reply. Answers from
+   * the table are synchronous; only forwarded questions return a promise.
+   */
+  respond(message: Buffer, transport: 'udp' | 'tcp'): Buffer | undefined | Promise<Buffer> {
     const decoded = decodeMessage(message);
     if (decoded.kind === 'drop') {
-      this.#stats.dropped += 1;
+      this.counters.dropped += 1;
       this.#options.logger.debug({ transport, reason: decoded.reason, bytes: message.length }, 'dropped message');
       return undefined;
     }
     if (decoded.kind === 'error') {
-      this.#stats.errors += 1;
+      this.counters.malformed += 1;
       this.#options.logger.debug({ transport, reason: decoded.reason, rcode: decoded.rcode }, 'malformed query');
       return encodeError(decoded.header, decoded.rcode);
     }
-    this.#stats.queries += 1;
+    const forwarder = this.#options.forwarder;
+    const qtype = decoded.question.type;
     try {
-      const answer = answerQuery(this.#options.tables.current, decoded.question, this.#rng);
-      return encodeAnswer(decoded, answer, transport === 'udp' ? udpLimit(decoded.edns) : TCP_LIMIT);
+      const table = this.#options.tables.current;
+      const limit = transport === 'udp' ? udpLimit(decoded.edns) : TCP_LIMIT;
+      const reply = this.#replies.reply(table, decoded, limit, () => {
+        const answer = answerQuery(table, decoded.question, this.#rng, decoded.key);
+        if (answer.outside === true && forwarder !== undefined) return undefined;
+        const rcode = decoded.edns !== undefined && decoded.edns.version > 0 ? RCODE_BADVERS : answer.rcode;
+        return { bytes: encodeAnswer(decoded, answer, { limit, ra: forwarder !== undefined }), rcode, orders: answer.answers.length };
+      });
+      if (reply !== undefined) {
+        this.counters.count(qtype, reply.rcode, transport);
+        return reply.bytes;
+      }
+      return (forwarder as Forwarder).forward(decoded, message, transport).then((bytes) => {
+        this.counters.count(qtype, bytes.length >= 4 ? bytes.readUInt16BE(2) & 0xf : RCODE.SERVFAIL, transport);
+        return bytes;
+      });
     } catch (err) {
-      this.#stats.errors += 1;
+      this.counters.count(qtype, RCODE.SERVFAIL, transport);
       this.#options.logger.warn({ transport, name: decoded.question.name, err: (err as Error).message }, 'cannot answer query');
       return encodeError(decoded.header, RCODE.SERVFAIL);
     }
@@ -119,13 +150,23 @@ export class DnsServer {
     try {
       const reply = this.respond(message, 'udp');
       if (reply === undefined) return;
-      this.#udp.send(reply, remote.port, remote.address, (err) => {
-        if (err) this.#options.logger.debug({ err: err.message, to: remote.address }, 'udp send failed');
-      });
+      if (reply instanceof Promise) {
+        reply.then((bytes) => this.#send(bytes, remote), (err: Error) => this.#options.logger.error({ err: err.message }, 'forwarding failed'));
+      } else {
+        this.#send(reply, remote);
+      }
     } catch (err) {
       this.#options.logger.error({ err: (err as Error).message }, 'udp handler failed');
     }
   }
+
+  #send(reply: Buffer, remote: dgram.RemoteInfo): void {
+    this.#udp.send(reply, remote.port, remote.address, this.#onSent);
+  }
+
+  readonly #onSent = (err: Error | null): void => {
+    if (err) this.#options.logger.debug({ err: err.message }, 'udp send failed');
+  };
 
   /** RFC 1035 §4.2.2 framing: a 2-byte length before each message; several per connection. */
   #onConnection(socket: net.Socket): void {
@@ -143,15 +184,17 @@ export class DnsServer {
           const message = pending.subarray(2, 2 + length);
           pending = pending.subarray(2 + length);
           const reply = this.respond(message, 'tcp');
-          if (reply === undefined || reply.length > TCP_LIMIT) {
+          if (reply === undefined) {
             // Nothing sensible to say on a stream we no longer trust.
             socket.destroy();
             return;
           }
-          const frame = Buffer.alloc(2 + reply.length);
-          frame.writeUInt16BE(reply.length, 0);
-          reply.copy(frame, 2);
-          socket.write(frame);
+          // RFC 7766 §7: replies to pipelined queries may go out of order; ids match them up.
+          if (reply instanceof Promise) {
+            reply.then((bytes) => writeFrame(socket, bytes), () => socket.destroy());
+          } else {
+            writeFrame(socket, reply);
+          }
         }
       } catch (err) {
         this.#options.logger.error({ err: (err as Error).message }, 'tcp handler failed');
@@ -159,6 +202,14 @@ export class DnsServer {
       }
     });
   }
+}
+
+function writeFrame(socket: net.Socket, reply: Buffer): void {
+  if (socket.destroyed) return;
+  const frame = Buffer.alloc(2 + reply.length);
+  frame.writeUInt16BE(reply.length, 0);
+  reply.copy(frame, 2);
+  socket.write(frame);
 }
 
 function listenTcp(server: net.Server, host: string, port: number): Promise<void> {

@@ -1,20 +1,28 @@
-import { Packet, type Header, type Resource } from 'dns2';
 import { RCODE, type Answer, type Question } from './core/answer.ts';
+import { normalizeQueryName } from './core/query-name.ts';
 import type { DnsRecord } from './core/record-types.ts';
 
 /**
- * The DNS wire format, through dns2's Packet codec, with the checks dns2 leaves out: it
- * swallows section parse errors and would happily loop over 65535 claimed questions, so the
- * header is vetted by hand before dns2 sees the message.
+ * The DNS wire format (RFC 1035 §4), hand-written because the hot path is here: a query is
+ * parsed without allocating more than its name, and an answer is written straight into one
+ * buffer from per-record encodings cached for the life of the (immutable) record. Owner names
+ * of answers are compression pointers to the question, so they echo the name as asked.
  */
 
 const HEADER_LENGTH = 12;
 const OPCODE_QUERY = 0;
 const TYPE_OPT = 41;
+const CLASS_IN = 1;
 /** Queries carry one question and at most a few additional records (OPT, TSIG, COOKIE...). */
 const MAX_QUERY_ADDITIONALS = 4;
 /** RFC 6891 §6.1.3: BADVERS, a 12-bit rcode (high bits travel in the OPT TTL). */
 const RCODE_BADVERS = 16;
+const MAX_NAME_LENGTH = 255;
+const MAX_LABEL_LENGTH = 63;
+/** Compression pointers hold 14-bit offsets. */
+const MAX_POINTER_OFFSET = 0x3fff;
+const OPT_LENGTH = 11;
+const EDNS_DO = 0x8000;
 
 /** Without EDNS0 (RFC 1035 §4.2.1). */
 export const CLASSIC_UDP_LIMIT = 512;
@@ -37,15 +45,32 @@ export interface QueryHeader {
 export interface EdnsInfo {
   udpSize: number;
   version: number;
+  /** DNSSEC OK, echoed (RFC 3225). */
+  dnssecOk: boolean;
+}
+
+export interface Query {
+  header: QueryHeader;
+  /** The name as asked (case kept; bytes outside printable ASCII, `.` and `\` escaped as `\DDD`). */
+  question: Question;
+  edns: EdnsInfo | undefined;
+  /** The question section's bytes, echoed in the reply. */
+  questionBytes: Buffer;
+  /** Lower-case name, `.*` labels removed, no trailing dot: the table key. */
+  key: string;
+  /** Offsets (in the query) of each label of the question name, for pointers to its suffixes. */
+  labelOffsets: readonly number[];
 }
 
 export type DecodedMessage =
   /** A well-formed standard query. */
-  | { kind: 'query'; header: QueryHeader; question: Question; edns: EdnsInfo | undefined }
+  | ({ kind: 'query' } & Query)
   /** Readable header, unanswerable body: reply with this rcode and no question. */
   | { kind: 'error'; header: QueryHeader; rcode: number; reason: string }
   /** Not even a query header (or a response): say nothing, so we cannot be used to reflect. */
   | { kind: 'drop'; reason: string };
+
+class MalformedError extends Error {}
 
 export function decodeMessage(buffer: Buffer): DecodedMessage {
   if (buffer.length < HEADER_LENGTH) return { kind: 'drop', reason: 'shorter than a header' };
@@ -66,30 +91,104 @@ export function decodeMessage(buffer: Buffer): DecodedMessage {
   if (ancount + nscount > 0 || arcount > MAX_QUERY_ADDITIONALS) {
     return { kind: 'error', header, rcode: RCODE.FORMERR, reason: 'records in a query' };
   }
-
-  let packet: Packet;
   try {
-    packet = Packet.parse(buffer);
+    const { name, end, labelOffsets } = readQuestionName(buffer, HEADER_LENGTH);
+    if (end + 4 > buffer.length) throw new MalformedError('question cut short');
+    const question: Question = { name, type: buffer.readUInt16BE(end), class: buffer.readUInt16BE(end + 2) };
+    const questionEnd = end + 4;
+    let edns: EdnsInfo | undefined;
+    let offset = questionEnd;
+    for (let i = 0; i < arcount; i++) {
+      offset = skipName(buffer, offset);
+      if (offset + 10 > buffer.length) throw new MalformedError('additional record cut short');
+      const type = buffer.readUInt16BE(offset);
+      const rdlength = buffer.readUInt16BE(offset + 8);
+      if (type === TYPE_OPT) {
+        if (edns !== undefined) throw new MalformedError('several OPT records');
+        const ttl = buffer.readUInt32BE(offset + 4);
+        edns = { udpSize: buffer.readUInt16BE(offset + 2), version: (ttl >>> 16) & 0xff, dnssecOk: (ttl & EDNS_DO) !== 0 };
+      }
+      offset += 10 + rdlength;
+      if (offset > buffer.length) throw new MalformedError('additional record cut short');
+    }
+    return {
+      kind: 'query',
+      header,
+      question,
+      edns,
+      questionBytes: buffer.subarray(HEADER_LENGTH, questionEnd),
+      // Wire names never end in a dot: only the `.*` labels and the case need normalizing.
+      key: (name.includes('*') ? name.replaceAll('.*', '') : name).toLowerCase(),
+      labelOffsets,
+    };
   } catch (err) {
-    return { kind: 'error', header, rcode: RCODE.FORMERR, reason: (err as Error).message };
+    if (!(err instanceof MalformedError || err instanceof RangeError)) throw err;
+    return { kind: 'error', header, rcode: RCODE.FORMERR, reason: err.message };
   }
-  const question = packet.questions[0];
-  // dns2 drops records it cannot parse instead of failing; a short count means a bad message.
-  if (question === undefined || typeof question.name !== 'string' || packet.additionals.length !== arcount) {
-    return { kind: 'error', header, rcode: RCODE.FORMERR, reason: 'unparseable section' };
+}
+
+/** The question name: labels only (a pointer has nothing to point back to at offset 12). */
+function readQuestionName(buffer: Buffer, start: number): { name: string; end: number; labelOffsets: number[] } {
+  let offset = start;
+  let name = '';
+  const labelOffsets: number[] = [];
+  for (;;) {
+    if (offset >= buffer.length) throw new MalformedError('name cut short');
+    const length = buffer[offset] as number;
+    if (length === 0) break;
+    if (length > MAX_LABEL_LENGTH) throw new MalformedError('compressed or oversized label in the question');
+    if (offset + 1 + length > buffer.length) throw new MalformedError('label cut short');
+    labelOffsets.push(offset);
+    if (name !== '') name += '.';
+    name += labelText(buffer, offset + 1, offset + 1 + length);
+    offset += 1 + length;
+    if (offset - start > MAX_NAME_LENGTH) throw new MalformedError('name longer than 255 bytes');
   }
-  const opts = packet.additionals.filter((record) => record.type === TYPE_OPT);
-  if (opts.length > 1) return { kind: 'error', header, rcode: RCODE.FORMERR, reason: 'several OPT records' };
-  const opt = opts[0];
-  const edns = opt === undefined ? undefined : { udpSize: opt.class, version: (opt.ttl >>> 16) & 0xff };
-  return { kind: 'query', header, question: { name: question.name, type: question.type, class: question.class }, edns };
+  return { name: name === '' ? '.' : name, end: offset + 1, labelOffsets };
+}
+
+/** One label as text; `.`, `\` and unprintable bytes escaped as `\DDD` so they can never match a table name. */
+function labelText(buffer: Buffer, start: number, end: number): string {
+  let clean = true;
+  for (let i = start; i < end; i++) {
+    const byte = buffer[i] as number;
+    if (byte <= 0x20 || byte >= 0x7f || byte === 0x2e || byte === 0x5c) {
+      clean = false;
+      break;
+    }
+  }
+  if (clean) return buffer.toString('latin1', start, end);
+  let text = '';
+  for (let i = start; i < end; i++) {
+    const byte = buffer[i] as number;
+    text += byte > 0x20 && byte < 0x7f && byte !== 0x2e && byte !== 0x5c ? String.fromCharCode(byte) : `\\${String(byte).padStart(3, '0')}`;
+  }
+  return text;
+}
+
+/** Steps over a (possibly compressed) name; returns the offset after it. */
+function skipName(buffer: Buffer, start: number): number {
+  let offset = start;
+  for (let steps = 0; steps < 128; steps++) {
+    if (offset >= buffer.length) throw new MalformedError('name cut short');
+    const length = buffer[offset] as number;
+    if (length === 0) return offset + 1;
+    if ((length & 0xc0) === 0xc0) {
+      if (offset + 2 > buffer.length) throw new MalformedError('pointer cut short');
+      return offset + 2;
+    }
+    if (length > MAX_LABEL_LENGTH) throw new MalformedError('bad label length');
+    offset += 1 + length;
+  }
+  throw new MalformedError('name with too many labels');
 }
 
 /** A header-only reply (FORMERR, NOTIMP): nothing after the header is trusted. */
 export function encodeError(header: QueryHeader, rcode: number): Buffer {
-  const packet = new Packet();
-  packet.header = responseHeader(header, { rcode, aa: false, tc: false });
-  return packet.toBuffer();
+  const out = Buffer.alloc(HEADER_LENGTH);
+  out.writeUInt16BE(header.id, 0);
+  out.writeUInt16BE(flagsOf(header, { rcode, aa: false, tc: false, ra: false }), 2);
+  return out;
 }
 
 /** The largest reply a UDP client can take: 512 without EDNS0, else its size capped at ours. */
@@ -98,97 +197,278 @@ export function udpLimit(edns: EdnsInfo | undefined): number {
   return Math.max(CLASSIC_UDP_LIMIT, Math.min(edns.udpSize, EDNS_UDP_LIMIT));
 }
 
+export interface EncodeOptions {
+  /** Bytes the reply may take: udpLimit() over UDP, TCP_LIMIT over TCP. */
+  limit: number;
+  /** Recursion available: forwarding is on. */
+  ra: boolean;
+}
+
+/** Reused for every reply: the event loop runs one encode at a time. */
+const scratch = Buffer.allocUnsafe(TCP_LIMIT);
+
 /**
  * Encodes an answer within `limit` bytes. When it does not fit: additional records go first
  * (no TC: RFC 2181 §9, they are optional), then trailing answers and the authority, with TC set
  * so the client retries over TCP.
  */
-export function encodeAnswer(
-  query: { header: QueryHeader; question: Question; edns: EdnsInfo | undefined },
-  answer: Answer,
-  limit: number,
-): Buffer {
-  if (query.edns !== undefined && query.edns.version > 0) {
-    return encode(query, { ...answer, rcode: RCODE_BADVERS, aa: false, answers: [], authority: [], additional: [] }, false);
+export function encodeAnswer(query: Query, answer: Answer, options: EncodeOptions): Buffer {
+  const edns = query.edns;
+  if (edns !== undefined && edns.version > 0) {
+    return encodeAnswer({ ...query, edns: { ...edns, version: 0 } }, { rcode: RCODE_BADVERS, aa: false, answers: [], authority: [], additional: [] }, options);
   }
-  const full = encode(query, answer, false);
-  if (full.length <= limit) return full;
-  const bare = { ...answer, additional: [] };
-  const withoutAdditional = encode(query, bare, false);
-  if (withoutAdditional.length <= limit) return withoutAdditional;
+  const limit = Math.min(options.limit, TCP_LIMIT) - (edns === undefined ? 0 : OPT_LENGTH);
+  const out = scratch;
+  let offset = HEADER_LENGTH;
+  offset += query.questionBytes.copy(out, offset);
+  if (offset > limit) return encodeError(query.header, RCODE.SERVFAIL);
 
-  // Keep the longest prefix of the (already shuffled) answers that fits; sizes are monotonic.
-  let low = 0;
-  let high = answer.answers.length - 1;
-  let best = encode(query, { ...bare, answers: [], authority: [] }, true);
-  while (low <= high) {
-    const count = (low + high) >>> 1;
-    const candidate = encode(query, { ...bare, answers: answer.answers.slice(0, count), authority: count === 0 ? answer.authority : [] }, true);
-    if (candidate.length <= limit) {
-      best = candidate;
-      low = count + 1;
-    } else {
-      high = count - 1;
+  let tc = false;
+  let answers = 0;
+  const targets = new Map<string, number>();
+  for (const record of answer.answers) {
+    const rr = wireOf(record);
+    if (offset + 2 + rr.length > limit) {
+      tc = true;
+      break;
+    }
+    offset = writePointer(out, offset, HEADER_LENGTH);
+    const start = offset;
+    offset += rr.copy(out, offset);
+    answers += 1;
+    if (record.type === 'SRV' && start + 16 <= MAX_POINTER_OFFSET) targets.set(normalizeQueryName(record.target), start + 16);
+  }
+
+  let authority = 0;
+  if (!tc) {
+    for (const record of answer.authority) {
+      const owner = ownerBytes(record.name, query, targets);
+      const rr = wireOf(record);
+      if (offset + owner.length + rr.length > limit) {
+        tc = true;
+        break;
+      }
+      offset += owner.copy(out, offset);
+      offset += rr.copy(out, offset);
+      authority += 1;
     }
   }
-  return best;
+
+  let additional = 0;
+  if (!tc) {
+    for (const record of answer.additional) {
+      const owner = ownerBytes(record.name, query, targets);
+      const rr = wireOf(record);
+      // Glue is optional: what does not fit is left out without TC (RFC 2181 §9).
+      if (offset + owner.length + rr.length > limit) break;
+      offset += owner.copy(out, offset);
+      offset += rr.copy(out, offset);
+      additional += 1;
+    }
+  }
+
+  if (edns !== undefined) {
+    offset = writeOpt(out, offset, answer.rcode, edns.dnssecOk);
+    additional += 1;
+  }
+  out.writeUInt16BE(query.header.id, 0);
+  out.writeUInt16BE(flagsOf(query.header, { rcode: answer.rcode, aa: answer.aa, tc, ra: options.ra }), 2);
+  out.writeUInt16BE(1, 4);
+  out.writeUInt16BE(answers, 6);
+  out.writeUInt16BE(authority, 8);
+  out.writeUInt16BE(additional, 10);
+  return Buffer.from(out.subarray(0, offset));
 }
 
-function encode(query: { header: QueryHeader; question: Question; edns: EdnsInfo | undefined }, answer: Answer, tc: boolean): Buffer {
-  const packet = new Packet();
-  packet.header = responseHeader(query.header, { rcode: answer.rcode, aa: answer.aa, tc });
-  packet.questions = [new Packet.Question(query.question.name, query.question.type, query.question.class)];
-  packet.answers = answer.answers.map(toResource);
-  packet.authorities = answer.authority.map(toResource);
-  packet.additionals = answer.additional.map(toResource);
-  if (query.edns !== undefined) packet.additionals.push(optRecord(answer.rcode));
-  return packet.toBuffer();
+function flagsOf(query: QueryHeader, flags: { rcode: number; aa: boolean; tc: boolean; ra: boolean }): number {
+  return (
+    0x8000 |
+    ((query.opcode & 0xf) << 11) |
+    (flags.aa ? 0x0400 : 0) |
+    (flags.tc ? 0x0200 : 0) |
+    (query.rd ? 0x0100 : 0) |
+    (flags.ra ? 0x0080 : 0) |
+    (query.cd ? 0x0010 : 0) |
+    (flags.rcode & 0xf)
+  );
 }
 
-function responseHeader(query: QueryHeader, flags: { rcode: number; aa: boolean; tc: boolean }): Header {
-  return new Packet.Header({
-    id: query.id,
-    qr: 1,
-    opcode: query.opcode,
-    aa: flags.aa ? 1 : 0,
-    tc: flags.tc ? 1 : 0,
-    rd: query.rd ? 1 : 0,
-    // No recursion offered until forwarding exists.
-    ra: 0,
-    rcode: flags.rcode & 0xf,
-  });
+function writePointer(out: Buffer, offset: number, target: number): number {
+  out.writeUInt16BE(0xc000 | target, offset);
+  return offset + 2;
 }
 
 /** Our OPT: our payload size, the high bits of an extended rcode, EDNS version 0, no options. */
-function optRecord(rcode: number): Resource {
-  const extended = (rcode >>> 4) & 0xff;
-  return Object.assign(new Packet.Resource({ name: '', type: TYPE_OPT, class: EDNS_UDP_LIMIT, ttl: (extended << 24) >>> 0 }), {
-    rdata: [],
-  });
+function writeOpt(out: Buffer, offset: number, rcode: number, dnssecOk: boolean): number {
+  out[offset] = 0;
+  out.writeUInt16BE(TYPE_OPT, offset + 1);
+  out.writeUInt16BE(EDNS_UDP_LIMIT, offset + 3);
+  out.writeUInt32BE((((rcode >>> 4) & 0xff) << 24 | (dnssecOk ? EDNS_DO : 0)) >>> 0, offset + 5);
+  out.writeUInt16BE(0, offset + 9);
+  return offset + OPT_LENGTH;
 }
 
-function toResource(record: DnsRecord): Resource {
-  const base = { name: record.name, ttl: record.ttl, class: Packet.CLASS.IN };
+/**
+ * An owner name outside the answer section: a pointer to an SRV target written earlier, or to
+ * the question's suffix when the name is one (the SOA at the apex), else the name in full.
+ */
+function ownerBytes(name: string, query: Query, targets: ReadonlyMap<string, number>): Buffer {
+  const target = targets.get(name);
+  if (target !== undefined) return pointerBytes(target);
+  const suffix = questionSuffixOffset(name, query);
+  return suffix === undefined ? encodeName(name) : pointerBytes(suffix);
+}
+
+function questionSuffixOffset(name: string, query: Query): number | undefined {
+  const key = query.key;
+  // Only when the question (as normalized) equals its wire form: `.*` removal shifts labels.
+  if (key.length + (query.question.name.endsWith('.') ? 1 : 0) !== query.question.name.length) return undefined;
+  if (key === name) return query.labelOffsets[0];
+  if (!key.endsWith(`.${name}`)) return undefined;
+  const skipped = key.slice(0, key.length - name.length - 1).split('.').length;
+  return query.labelOffsets[skipped];
+}
+
+const POINTERS: Buffer[] = [];
+function pointerBytes(offset: number): Buffer {
+  let bytes = POINTERS[offset];
+  if (bytes === undefined) {
+    bytes = Buffer.from([0xc0 | (offset >>> 8), offset & 0xff]);
+    POINTERS[offset] = bytes;
+  }
+  return bytes;
+}
+
+/** `a.b.c` or `a.b.c.` as wire labels ending in the root; '' and '.' are the root. */
+export function encodeName(name: string): Buffer {
+  const labels = name.replace(/\.$/, '').split('.').filter((label) => label !== '');
+  const out = Buffer.alloc(labels.reduce((sum, label) => sum + 1 + Buffer.byteLength(label), 1));
+  let offset = 0;
+  for (const label of labels) {
+    const length = out.write(label, offset + 1, 'latin1');
+    out[offset] = length;
+    offset += 1 + length;
+  }
+  return out;
+}
+
+/** TYPE, CLASS, TTL, RDLENGTH and RDATA of a record (everything after its owner), computed once per record. */
+const encoded = new WeakMap<DnsRecord, Buffer>();
+
+export function wireOf(record: DnsRecord): Buffer {
+  let bytes = encoded.get(record);
+  if (bytes === undefined) {
+    bytes = encodeRecord(record);
+    encoded.set(record, bytes);
+  }
+  return bytes;
+}
+
+const TYPE_NUMBER = { A: 1, NS: 2, SOA: 6, PTR: 12, AAAA: 28, SRV: 33 } as const;
+
+function encodeRecord(record: DnsRecord): Buffer {
+  const rdata = rdataOf(record);
+  const out = Buffer.alloc(10 + rdata.length);
+  out.writeUInt16BE(TYPE_NUMBER[record.type], 0);
+  out.writeUInt16BE(CLASS_IN, 2);
+  out.writeUInt32BE(record.ttl >>> 0, 4);
+  out.writeUInt16BE(rdata.length, 8);
+  rdata.copy(out, 10);
+  return out;
+}
+
+function rdataOf(record: DnsRecord): Buffer {
   switch (record.type) {
     case 'A':
-      return new Packet.Resource({ ...base, type: Packet.TYPE.A, address: record.address });
+      return Buffer.from(record.address.split('.').map(Number));
     case 'AAAA':
-      return new Packet.Resource({ ...base, type: Packet.TYPE.AAAA, address: record.address });
-    case 'SRV':
-      return new Packet.Resource({ ...base, type: Packet.TYPE.SRV, priority: record.priority, weight: record.weight, port: record.port, target: record.target });
+      return ipv6Bytes(record.address);
+    case 'SRV': {
+      // RFC 2782: the target is never compressed.
+      const fixed = Buffer.alloc(6);
+      fixed.writeUInt16BE(record.priority, 0);
+      fixed.writeUInt16BE(record.weight, 2);
+      fixed.writeUInt16BE(record.port, 4);
+      return Buffer.concat([fixed, encodeName(record.target)]);
+    }
     case 'NS':
-      return new Packet.Resource({ ...base, type: Packet.TYPE.NS, ns: record.host });
-    case 'SOA':
-      return new Packet.Resource({
-        ...base,
-        type: Packet.TYPE.SOA,
-        primary: record.mname,
-        admin: record.rname,
-        serial: record.serial,
-        refresh: record.refresh,
-        retry: record.retry,
-        expiration: record.expire,
-        minimum: record.minimum,
-      });
+    case 'PTR':
+      return encodeName(record.host);
+    case 'SOA': {
+      const numbers = Buffer.alloc(20);
+      [record.serial, record.refresh, record.retry, record.expire, record.minimum].forEach((n, i) => numbers.writeUInt32BE(n >>> 0, 4 * i));
+      return Buffer.concat([encodeName(record.mname), encodeName(record.rname), numbers]);
+    }
   }
+}
+
+function ipv6Bytes(address: string): Buffer {
+  const [head = '', tail = ''] = address.split('::');
+  const groups = (part: string): string[] => (part === '' ? [] : part.split(':'));
+  const left = groups(head);
+  const right = address.includes('::') ? groups(tail) : [];
+  const all = [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
+  const out = Buffer.alloc(16);
+  all.forEach((group, i) => out.writeUInt16BE(parseInt(group, 16), 2 * i));
+  return out;
+}
+
+/** Fields of a reply from an upstream resolver that forwarding needs. */
+export interface ReplyInfo {
+  id: number;
+  rcode: number;
+  tc: boolean;
+  /** The question as it came back, lower-case (must match ours). */
+  questionKey: string;
+  questionType: number;
+  /** Byte offsets of every record's TTL (answer, authority, additional except OPT). */
+  ttlOffsets: number[];
+  /** Smallest TTL among answers; undefined when there are none. */
+  minAnswerTtl: number | undefined;
+  /** min(SOA TTL, SOA minimum) from the authority section: the negative-caching TTL (RFC 2308). */
+  negativeTtl: number | undefined;
+}
+
+/** Reads a reply well enough to cache it and rewrite its TTLs; throws on anything malformed. */
+export function inspectReply(buffer: Buffer): ReplyInfo {
+  if (buffer.length < HEADER_LENGTH) throw new MalformedError('reply shorter than a header');
+  const flags = buffer.readUInt16BE(2);
+  if ((flags & 0x8000) === 0) throw new MalformedError('not a reply');
+  if (buffer.readUInt16BE(4) !== 1) throw new MalformedError('reply without exactly one question');
+  const { name, end } = readQuestionName(buffer, HEADER_LENGTH);
+  if (end + 4 > buffer.length) throw new MalformedError('question cut short');
+  const counts = [buffer.readUInt16BE(6), buffer.readUInt16BE(8), buffer.readUInt16BE(10)] as const;
+  const ttlOffsets: number[] = [];
+  let minAnswerTtl: number | undefined;
+  let negativeTtl: number | undefined;
+  let offset = end + 4;
+  counts.forEach((count, section) => {
+    for (let i = 0; i < count; i++) {
+      offset = skipName(buffer, offset);
+      if (offset + 10 > buffer.length) throw new MalformedError('record cut short');
+      const type = buffer.readUInt16BE(offset);
+      const ttl = buffer.readUInt32BE(offset + 4);
+      const rdlength = buffer.readUInt16BE(offset + 8);
+      if (offset + 10 + rdlength > buffer.length) throw new MalformedError('rdata cut short');
+      if (type !== TYPE_OPT) {
+        ttlOffsets.push(offset + 4);
+        if (section === 0) minAnswerTtl = Math.min(minAnswerTtl ?? ttl, ttl);
+        if (section === 1 && type === TYPE_NUMBER.SOA && rdlength >= 22) {
+          const minimum = buffer.readUInt32BE(offset + 10 + rdlength - 4);
+          negativeTtl = Math.min(ttl, minimum);
+        }
+      }
+      offset += 10 + rdlength;
+    }
+  });
+  return {
+    id: buffer.readUInt16BE(0),
+    rcode: flags & 0xf,
+    tc: (flags & 0x0200) !== 0,
+    questionKey: name.toLowerCase(),
+    questionType: buffer.readUInt16BE(end),
+    ttlOffsets,
+    minAnswerTtl,
+    negativeTtl,
+  };
 }

@@ -75,11 +75,24 @@ export interface DiscoveryTask {
   startedAt?: string;
 }
 
+/** An agent as discovery needs it (Mesos-DNS' `slave.<domain>`). */
+export interface DiscoveryAgent {
+  id: string;
+  hostname: string;
+  ip: string;
+}
+
 /** `GET /corral/v1/discovery`: the view as of event `eventId`; apply events with a larger id. */
 export interface DiscoverySnapshot {
   eventId: number;
   apps: DiscoveryApp[];
   tasks: DiscoveryTask[];
+  /** `host:port` of the scheduler leading the cluster (Mesos-DNS' `leader.<domain>`). */
+  leader?: string;
+  /** Every scheduler, leader first (`master<n>.<domain>`); just the leader until HA lands. */
+  masters?: string[];
+  /** The registered agents at `eventId`; agents registering later are seen through their tasks' hosts. */
+  agents?: DiscoveryAgent[];
 }
 
 interface EventBase {

@@ -1,4 +1,4 @@
-import type { ClusterEvent, DiscoveryApp, DiscoverySnapshot, DiscoveryTask } from './types.ts';
+import type { ClusterEvent, DiscoveryAgent, DiscoveryApp, DiscoverySnapshot, DiscoveryTask } from './types.ts';
 import { TERMINAL_TASK_STATES } from './types.ts';
 
 /**
@@ -10,6 +10,23 @@ export interface ClusterView {
   readonly eventId: number;
   readonly apps: ReadonlyMap<string, DiscoveryApp>;
   readonly tasks: ReadonlyMap<string, DiscoveryTask>;
+  /** From the snapshot only: `host:port` of the leading scheduler. */
+  readonly leader?: string;
+  /** From the snapshot only: every scheduler as `host:port`, leader first. */
+  readonly masters?: readonly string[];
+  /** From the snapshot only: the agents registered then. */
+  readonly agents?: readonly DiscoveryAgent[];
+  /**
+   * What the event that made this view touched, relative to the view with id `after`; absent on
+   * views read from a snapshot. Lets a consumer that saw every view patch instead of diffing.
+   */
+  readonly changed?: ViewChange;
+}
+
+export interface ViewChange {
+  readonly after: number;
+  readonly taskIds: readonly string[];
+  readonly appIds: readonly string[];
 }
 
 export const EMPTY_VIEW: ClusterView = Object.freeze({ eventId: 0, apps: new Map(), tasks: new Map() });
@@ -19,24 +36,29 @@ export function viewFromSnapshot(snapshot: DiscoverySnapshot): ClusterView {
     eventId: snapshot.eventId,
     apps: new Map(snapshot.apps.map((app) => [app.id, app])),
     tasks: new Map(snapshot.tasks.map((task) => [task.id, task])),
+    ...(snapshot.leader === undefined ? {} : { leader: snapshot.leader }),
+    ...(snapshot.masters === undefined ? {} : { masters: snapshot.masters }),
+    ...(snapshot.agents === undefined ? {} : { agents: snapshot.agents }),
   };
 }
 
 /** Folds one committed event into the view. Events at or below the view's id are ignored. */
 export function applyEvent(view: ClusterView, eventId: number, event: ClusterEvent): ClusterView {
   if (eventId <= view.eventId) return view;
+  const changed = (taskIds: readonly string[], appIds: readonly string[]): ViewChange => ({ after: view.eventId, taskIds, appIds });
   switch (event.eventType) {
     case 'api_post_event': {
       const apps = new Map(view.apps);
       const { id, version, labels, portDefinitions, healthChecks } = event.appDefinition;
       apps.set(id, { id, version, labels, portDefinitions, healthChecks });
-      return { eventId, apps, tasks: view.tasks };
+      return { ...view, eventId, apps, changed: changed([], [id]) };
     }
     case 'app_terminated_event': {
       const apps = new Map(view.apps);
       apps.delete(event.appId);
       const tasks = new Map([...view.tasks].filter(([, task]) => task.appId !== event.appId));
-      return { eventId, apps, tasks };
+      const gone = [...view.tasks.values()].filter((task) => task.appId === event.appId).map((task) => task.id);
+      return { ...view, eventId, apps, tasks, changed: changed(gone, [event.appId]) };
     }
     case 'status_update_event': {
       const tasks = new Map(view.tasks);
@@ -57,17 +79,17 @@ export function applyEvent(view: ClusterView, eventId: number, event: ClusterEve
           startedAt: previous?.startedAt ?? (event.taskStatus === 'TASK_RUNNING' ? event.timestamp : undefined),
         });
       }
-      return { eventId, apps: view.apps, tasks };
+      return { ...view, eventId, tasks, changed: changed([event.taskId], [event.appId]) };
     }
     case 'instance_health_changed_event': {
       const task = view.tasks.get(event.instanceId);
-      if (task === undefined) return { ...view, eventId };
+      if (task === undefined) return { ...view, eventId, changed: changed([], []) };
       const tasks = new Map(view.tasks);
       tasks.set(task.id, { ...task, healthy: event.healthy });
-      return { eventId, apps: view.apps, tasks };
+      return { ...view, eventId, tasks, changed: changed([task.id], [task.appId]) };
     }
     default:
-      return { ...view, eventId };
+      return { ...view, eventId, changed: changed([], []) };
   }
 }
 

@@ -73,7 +73,9 @@ test('before the first snapshot: bound addresses in the ready line, SERVFAIL and
   assert.match(String(dns.ready.http), /^127\.0\.0\.1:[1-9]\d*$/);
   // The domain says SERVFAIL rather than NXDOMAIN: it does not know yet that a name is absent.
   assert.equal((await dig(dnsAddress(), 'web.marathon.mesos')).status, 'SERVFAIL');
-  assert.deepEqual(await dnsHttp('/v1/health'), { status: 503, json: { synced: false, eventId: 0, staleSeconds: null } });
+  const health = await dnsHttp('/v1/health');
+  assert.equal(health.status, 503);
+  assert.deepEqual({ ...health.json, serial: undefined }, { synced: false, eventId: 0, staleSeconds: null, lastContact: null, serial: undefined, names: 1 });
 });
 
 test('syncs once the scheduler is up; names follow the tasks an app runs', async () => {
@@ -131,6 +133,15 @@ test('the HTTP API answers in Mesos-DNS shapes, errors as JSON', async () => {
   assert.deepEqual((await dnsHttp('/v1/services/_nope._tcp.marathon.mesos')).json, [{ service: '', host: '', ip: '', port: '' }]);
 
   assert.equal((await dnsHttp('/v1/config')).json.domain, 'mesos');
+
+  // The scheduler's snapshot names the leader and the agents; instance IPs resolve back (PTR).
+  assert.deepEqual((await dig(dnsAddress(), 'leader.mesos')).answer.map((r) => r[4]), ['127.0.0.1']);
+  assert.deepEqual((await dig(dnsAddress(), '_leader._tcp.mesos', 'SRV')).answer.map((r) => r.slice(4).join(' ')), [`0 1 ${schedulerPort} leader.mesos.`]);
+  assert.deepEqual((await dig(dnsAddress(), 'slave.mesos')).answer.map((r) => r[4]), [AGENT_IP]);
+  const reverse = `${AGENT_IP.split('.').reverse().join('.')}.in-addr.arpa`;
+  const ptr = (await dig(dnsAddress(), reverse, 'PTR')).answer.map((r) => r[4]).sort();
+  const canonical = (await dig(dnsAddress(), '_web._tcp.marathon.mesos', 'SRV')).answer.map((r) => r[7]).sort();
+  assert.deepEqual(ptr, canonical, 'one PTR per instance on the agent IP, naming its canonical name');
   const missing = await dnsHttp('/v1/nothing');
   assert.equal(missing.status, 404);
   assert.match(missing.json.message, /no route/);

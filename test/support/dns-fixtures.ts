@@ -106,3 +106,42 @@ export function lines(output: string): string[] {
     .filter((line) => line !== '')
     .sort();
 }
+
+/** One app of `count` instances on distinct loopback IPs (127.1.x.y), one tcp port each. */
+export function bigAppView(appId: string, count: number): ClusterView {
+  const big = app(appId, { portDefinitions: [{ port: 10000, protocol: 'tcp' }] });
+  const tasks = Array.from({ length: count }, (_, i) =>
+    task(`${appId.slice(1).replaceAll('/', '_')}.${i}`, big.id, { host: `127.1.${Math.floor(i / 250)}.${(i % 250) + 1}`, ports: [20000 + (i % 40000)] }),
+  );
+  return viewOf([big], tasks);
+}
+
+export interface QueryOptions {
+  id?: number;
+  /** Adds an OPT record. */
+  edns?: { size: number; version?: number; dnssecOk?: boolean };
+  rd?: boolean;
+}
+
+/** A standard query in wire format, written by hand so tests do not share the server's encoder. */
+export function query(name: string, type: number, options: QueryOptions = {}): Buffer {
+  const labels = name.replace(/\.$/, '').split('.').filter(Boolean);
+  const header = Buffer.alloc(12);
+  header.writeUInt16BE(options.id ?? 0x4242, 0);
+  header.writeUInt16BE(options.rd === false ? 0 : 0x0100, 2);
+  header.writeUInt16BE(1, 4);
+  header.writeUInt16BE(options.edns === undefined ? 0 : 1, 10);
+  const qname = Buffer.concat([...labels.map((label) => Buffer.concat([Buffer.from([Buffer.byteLength(label)]), Buffer.from(label)])), Buffer.from([0])]);
+  const tail = Buffer.alloc(4);
+  tail.writeUInt16BE(type, 0);
+  tail.writeUInt16BE(1, 2);
+  const parts = [header, qname, tail];
+  if (options.edns !== undefined) {
+    const opt = Buffer.alloc(11);
+    opt.writeUInt16BE(41, 1);
+    opt.writeUInt16BE(options.edns.size, 3);
+    opt.writeUInt32BE((((options.edns.version ?? 0) << 16) | (options.edns.dnssecOk === true ? 0x8000 : 0)) >>> 0, 5);
+    parts.push(opt);
+  }
+  return Buffer.concat(parts);
+}

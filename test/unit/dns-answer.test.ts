@@ -14,7 +14,7 @@ function values(records: readonly DnsRecord[]): string[] {
 }
 
 test('answerQuery: rcode, authority and answers (table-driven)', () => {
-  const cases: { name: string; type: number; rcode: number; aa: boolean; answers: string[]; soaInAuthority: boolean }[] = [
+  const cases: { name: string; type: number; rcode: number; aa: boolean; answers: string[]; soaInAuthority: boolean; outside?: boolean }[] = [
     { name: 'web.marathon.mesos', type: QTYPE.A, rcode: RCODE.NOERROR, aa: true, answers: ['127.0.0.11', '127.0.0.12'], soaInAuthority: false },
     { name: 'WEB.Marathon.MESOS.', type: QTYPE.A, rcode: RCODE.NOERROR, aa: true, answers: ['127.0.0.11', '127.0.0.12'], soaInAuthority: false },
     { name: 'web.*.marathon.mesos', type: QTYPE.A, rcode: RCODE.NOERROR, aa: true, answers: ['127.0.0.11', '127.0.0.12'], soaInAuthority: false },
@@ -27,8 +27,15 @@ test('answerQuery: rcode, authority and answers (table-driven)', () => {
     { name: 'mesos', type: QTYPE.SOA, rcode: RCODE.NOERROR, aa: true, answers: ['SOA'], soaInAuthority: false },
     { name: 'mesos', type: QTYPE.NS, rcode: RCODE.NOERROR, aa: true, answers: ['NS'], soaInAuthority: false },
     { name: 'mesos', type: QTYPE.AXFR, rcode: RCODE.REFUSED, aa: false, answers: [], soaInAuthority: false },
-    { name: 'example.com', type: QTYPE.A, rcode: RCODE.REFUSED, aa: false, answers: [], soaInAuthority: false },
-    { name: 'notmesos', type: QTYPE.A, rcode: RCODE.REFUSED, aa: false, answers: [], soaInAuthority: false },
+    { name: 'example.com', type: QTYPE.A, rcode: RCODE.REFUSED, aa: false, answers: [], soaInAuthority: false, outside: true },
+    { name: 'notmesos', type: QTYPE.A, rcode: RCODE.REFUSED, aa: false, answers: [], soaInAuthority: false, outside: true },
+    { name: 'slave.mesos', type: QTYPE.A, rcode: RCODE.NOERROR, aa: true, answers: ['127.0.0.11', '127.0.0.12', '127.0.0.95', '127.0.0.96', '127.0.0.97', '127.0.0.98', '127.0.0.99'], soaInAuthority: false },
+    // Reverse names: ours when we hold them, otherwise someone else's (forwarded).
+    { name: '12.0.0.127.in-addr.arpa', type: QTYPE.PTR, rcode: RCODE.NOERROR, aa: true, answers: ['PTR'], soaInAuthority: false },
+    { name: '12.0.0.127.IN-ADDR.ARPA.', type: QTYPE.PTR, rcode: RCODE.NOERROR, aa: true, answers: ['PTR'], soaInAuthority: false },
+    { name: '12.0.0.127.in-addr.arpa', type: QTYPE.A, rcode: RCODE.NOERROR, aa: true, answers: [], soaInAuthority: false },
+    { name: '1.0.0.127.in-addr.arpa', type: QTYPE.PTR, rcode: RCODE.REFUSED, aa: false, answers: [], soaInAuthority: false, outside: true },
+    { name: '0.0.127.in-addr.arpa', type: QTYPE.PTR, rcode: RCODE.REFUSED, aa: false, answers: [], soaInAuthority: false, outside: true },
     // Only the serving instance of the health-checked app.
     { name: 'api-backend-prod.marathon.mesos', type: QTYPE.A, rcode: RCODE.NOERROR, aa: true, answers: ['127.0.0.11'], soaInAuthority: false },
   ];
@@ -39,12 +46,13 @@ test('answerQuery: rcode, authority and answers (table-driven)', () => {
     assert.equal(answer.aa, c.aa, about);
     assert.deepEqual(values(answer.answers), c.answers, about);
     assert.equal(answer.authority.length === 1 && answer.authority[0]?.type === 'SOA', c.soaInAuthority, about);
+    assert.equal(answer.outside === true, c.outside === true, about);
   }
 });
 
-test('answerQuery: owner names echo the question as asked', () => {
+test('answerQuery: a `.*` wildcard label finds the name (the wire echoes the question as owner)', () => {
   const answer = answerQuery(table, { name: 'Web.*.Marathon.mesos.', type: QTYPE.A }, rng);
-  assert.deepEqual(new Set(answer.answers.map((r) => r.name)), new Set(['Web.*.Marathon.mesos']));
+  assert.deepEqual(new Set(answer.answers.map((r) => r.name)), new Set(['web.marathon.mesos']));
 });
 
 test('answerQuery: negative answers carry the SOA with the negative TTL', () => {

@@ -22,6 +22,9 @@ test('parseDnsConfig: defaults become a frozen typed config', () => {
     domain: 'mesos',
     resolvers: [{ host: '127.0.0.53', port: 53 }],
     ttl: 60,
+    enforceRfc952: false,
+    forwardTimeoutMs: 2000,
+    udpWorkers: 0,
     logLevel: 'info',
   });
   assert.ok(Object.isFrozen(config));

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildRecords, nextSerial, unsyncedTable } from '../../src/dns/core/records.ts';
+import { buildRecords, nextSerial, unsyncedTable, ZoneMemo } from '../../src/dns/core/records.ts';
+import type { ClusterView } from '../../src/events/view.ts';
 import type { DnsRecord, RecordTable } from '../../src/dns/core/records.ts';
 import { canonicalLabel } from '../../src/dns/core/names.ts';
 import { DOMAIN, TTL, app, sampleView, task, viewOf } from '../support/dns-fixtures.ts';
@@ -26,6 +27,7 @@ function render(record: DnsRecord): string {
     case 'SRV':
       return `${record.priority} ${record.weight} ${record.port} ${record.target}`;
     case 'NS':
+    case 'PTR':
       return record.host;
     case 'SOA':
       return `${record.mname} ${record.rname} ${record.serial} ${record.minimum}`;
@@ -55,14 +57,24 @@ test('buildRecords: names and values for serving instances (table-driven)', () =
     // Empty non-terminals exist (NODATA, not NXDOMAIN).
     ['marathon.mesos', []],
     ['_tcp.marathon.mesos', []],
-    ['slave.mesos', []],
+    ['marathon.slave.mesos', []],
+    // Every agent (here: every task's host), whatever its tasks do.
+    ['slave.mesos', ['A 127.0.0.11', 'A 127.0.0.12', 'A 127.0.0.95', 'A 127.0.0.96', 'A 127.0.0.97', 'A 127.0.0.98', 'A 127.0.0.99']],
+    // PTR for served instance IPs, one per instance on that IP.
+    ['11.0.0.127.in-addr.arpa', ['PTR api-backend-prod-iffe9-0.marathon.mesos.', `PTR ${WEB_SECOND}.`]],
+    ['12.0.0.127.in-addr.arpa', ['PTR web-jhy6r-s3.marathon.mesos.']],
+    ['99.0.0.127.in-addr.arpa', ['<absent>']],
+    ['in-addr.arpa', ['<absent>']],
+    // No scheduler known (no snapshot leader, no --master): no leader records.
+    ['leader.mesos', ['<absent>']],
   ];
   for (const [name, expected] of cases) assert.deepEqual(at(table, name), expected, name);
 });
 
 test('buildRecords: instances that are not serving get no records', () => {
   const table = buildRecords(sampleView(), OPTIONS);
-  const everything = JSON.stringify([...table.names.values()]);
+  // slave.mesos lists agents, whatever their tasks do; every other name is about instances.
+  const everything = JSON.stringify([...table.names].filter(([name]) => name !== 'slave.mesos'));
   // Unhealthy, not-yet-checked, killing, staging and orphaned tasks all live on 127.0.0.9x.
   assert.doesNotMatch(everything, /127\.0\.0\.9\d/);
   for (const port of [31004, 31005, 31006, 31010, 31020]) assert.doesNotMatch(everything, new RegExp(`"port":${port}\\b`));
@@ -142,6 +154,102 @@ test('buildRecords: ports without a definition are tcp; bad ports are skipped; u
 test('buildRecords: an optional nameserver address becomes glue for ns1', () => {
   const table = buildRecords(viewOf([], []), { ...OPTIONS, nameserverAddress: '127.0.0.1' });
   assert.deepEqual(at(table, 'ns1.mesos'), ['A 127.0.0.1']);
+});
+
+test('buildRecords: leader, master and masterN from the snapshot, else from --master (table-driven)', () => {
+  const cases: { about: string; view: Partial<ClusterView>; masters?: string[]; expected: Record<string, string[]> }[] = [
+    {
+      about: 'snapshot leader and masters',
+      view: { leader: '127.0.0.5:8080', masters: ['127.0.0.5:8080', '127.0.0.6:8081'] },
+      expected: {
+        'leader.mesos': ['A 127.0.0.5'],
+        'master.mesos': ['A 127.0.0.5', 'A 127.0.0.6'],
+        'master0.mesos': ['A 127.0.0.5'],
+        'master1.mesos': ['A 127.0.0.6'],
+        '_leader._tcp.mesos': ['SRV 0 1 8080 leader.mesos.'],
+        '_leader._udp.mesos': ['SRV 0 1 8080 leader.mesos.'],
+      },
+    },
+    {
+      about: 'only --master URLs',
+      view: {},
+      masters: ['http://127.0.0.7:9000'],
+      expected: { 'leader.mesos': ['A 127.0.0.7'], 'master0.mesos': ['A 127.0.0.7'], '_leader._tcp.mesos': ['SRV 0 1 9000 leader.mesos.'] },
+    },
+    { about: 'a hostname leader gets no A record', view: { leader: 'sched.example:8080' }, expected: { 'leader.mesos': ['<absent>'], '_leader._tcp.mesos': ['SRV 0 1 8080 leader.mesos.'] } },
+  ];
+  for (const c of cases) {
+    const table = buildRecords({ ...viewOf([], []), ...c.view }, { ...OPTIONS, ...(c.masters === undefined ? {} : { masters: c.masters }) });
+    for (const [name, expected] of Object.entries(c.expected)) assert.deepEqual(at(table, name), expected, `${c.about}: ${name}`);
+  }
+});
+
+test('buildRecords: slave.D lists snapshot agents and the hosts of tasks seen since', () => {
+  const web = app('/web');
+  const view = { ...viewOf([web], [task('web.1', web.id, { host: '127.0.0.21' })]), agents: [{ id: 'a-S1', hostname: 'n1', ip: '127.0.0.20' }] };
+  assert.deepEqual(at(buildRecords(view, OPTIONS), 'slave.mesos'), ['A 127.0.0.20', 'A 127.0.0.21']);
+});
+
+test('buildRecords: --enforce-rfc952 labels (Mesos-DNS examples)', () => {
+  const cases: [appId: string, rfc1123: string, rfc952: string][] = [
+    ['/1st-app', '1st-app', 'st-app'],
+    ['/ünïcode-app', 'ncode-app', 'ncode-app'],
+    ['/My_App.v2', 'my-app-v2', 'my-app-v2'],
+    ['/a-very-long-application-name-for-rfc952', 'a-very-long-application-name-for-rfc952', 'a-very-long-application'],
+  ];
+  for (const [appId, rfc1123, rfc952] of cases) {
+    const view = viewOf([app(appId)], [task('t.1', appId)]);
+    assert.deepEqual(at(buildRecords(view, OPTIONS), `${rfc1123}.marathon.mesos`), ['A 127.0.0.11'], appId);
+    assert.deepEqual(at(buildRecords(view, { ...OPTIONS, rfc952: true }), `${rfc952}.marathon.mesos`), ['A 127.0.0.11'], `${appId} rfc952`);
+  }
+});
+
+test('buildRecords: apps sharing a label and an IP share the names (records merged, not replaced)', () => {
+  const a = app('/a/web');
+  const b = app('/a-web');
+  const table = buildRecords(viewOf([a, b], [task('a.1', a.id, { host: '127.0.0.31' }), task('b.1', b.id, { host: '127.0.0.32' })]), OPTIONS);
+  assert.deepEqual(at(table, 'web-a.marathon.mesos'), ['A 127.0.0.31']);
+  assert.deepEqual(at(table, 'a-web.marathon.mesos'), ['A 127.0.0.32']);
+  const same = app('/web-a');
+  const merged = buildRecords(viewOf([a, same], [task('a.1', a.id, { host: '127.0.0.31' }), task('s.1', same.id, { host: '127.0.0.32' })]), OPTIONS);
+  assert.deepEqual(at(merged, 'web-a.marathon.mesos'), ['A 127.0.0.31', 'A 127.0.0.32']);
+});
+
+test('buildRecords with a memo: incremental builds equal fresh ones, unchanged apps keep their records', () => {
+  const memo = new ZoneMemo();
+  const first = sampleView();
+  const a = buildRecords(first, OPTIONS, memo);
+  const webRecords = a.names.get('web.marathon.mesos');
+  // Scale /web down by one and make the checked api instance unhealthy.
+  const tasks = new Map(first.tasks);
+  tasks.delete('web.second');
+  tasks.set('test', { ...(tasks.get('test') as NonNullable<ReturnType<typeof tasks.get>>), healthy: false });
+  const extra = app('/extra');
+  tasks.set('extra.1', task('extra.1', extra.id, { host: '127.0.0.41' }));
+  const second = { ...first, eventId: 8, tasks, apps: new Map(first.apps).set(extra.id, extra) };
+  const b = buildRecords(second, OPTIONS, memo);
+  const fresh = buildRecords(second, OPTIONS);
+  assert.equal(b.digest, fresh.digest);
+  assert.deepEqual(new Map([...b.names].sort()), new Map([...fresh.names].sort()));
+  assert.notEqual(b.names.get('web.marathon.mesos'), webRecords, 'the changed app was rebuilt');
+  assert.deepEqual(at(b, 'web.marathon.mesos'), ['A 127.0.0.12']);
+  assert.deepEqual(at(b, 'api-backend-prod.marathon.mesos'), ['<absent>']);
+  assert.deepEqual(at(b, '11.0.0.127.in-addr.arpa'), ['<absent>']);
+  assert.deepEqual(at(b, 'extra.marathon.mesos'), ['A 127.0.0.41']);
+  assert.deepEqual(at(a, 'web.marathon.mesos'), ['A 127.0.0.11', 'A 127.0.0.12'], 'the previous table is untouched');
+
+  // Only the new app changes: /web's records are the very same objects.
+  const third = { ...second, eventId: 9, apps: new Map(second.apps).set('/more', app('/more')), tasks: new Map(second.tasks).set('more.1', task('more.1', '/more')) };
+  const c = buildRecords(third, OPTIONS, memo);
+  assert.equal(c.names.get('web.marathon.mesos'), b.names.get('web.marathon.mesos'));
+  assert.deepEqual(at(c, 'more.marathon.mesos'), ['A 127.0.0.11']);
+
+  // The app changes, its tasks do not: the instances' records are worked out again.
+  const web = third.apps.get('/web') as NonNullable<ReturnType<typeof third.apps.get>>;
+  const fourth = { ...third, eventId: 10, apps: new Map(third.apps).set('/web', { ...web, portDefinitions: [{ port: 10002, protocol: 'tcp' as const, name: 'admin' }] }) };
+  const d = buildRecords(fourth, OPTIONS, memo);
+  assert.deepEqual(at(d, '_admin._web._tcp.marathon.mesos'), ['SRV 0 1 31002 web-jhy6r-s3.marathon.mesos.']);
+  assert.equal(d.digest, buildRecords(fourth, OPTIONS).digest);
 });
 
 test('unsyncedTable: apex only, marked unsynced', () => {

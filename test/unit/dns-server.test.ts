@@ -6,17 +6,18 @@ import { Packet } from 'dns2';
 import { buildRecords, unsyncedTable } from '../../src/dns/core/records.ts';
 import type { RecordTable } from '../../src/dns/core/record-types.ts';
 import { DnsServer } from '../../src/dns/server.ts';
-import { DOMAIN, TTL, app, dig, digFlags, digStatus, lines, sampleView, seededRng, silentLogger, task, viewOf } from '../support/dns-fixtures.ts';
+import { DOMAIN, TTL, app, bigAppView, dig, digFlags, digStatus, lines, query, sampleView, seededRng, silentLogger, task, viewOf } from '../support/dns-fixtures.ts';
 
 const FORMERR = 1;
 const BIG_INSTANCES = 100;
+const HUGE_INSTANCES = 1000;
 
 function clusterTable(serial: number): RecordTable {
   const view = sampleView();
-  const big = app('/big');
-  const apps = new Map(view.apps).set(big.id, big);
-  const tasks = new Map(view.tasks);
-  for (let i = 1; i <= BIG_INSTANCES; i++) tasks.set(`big.${i}`, task(`big.${i}`, big.id, { host: `127.0.2.${i}`, ports: [30000 + i] }));
+  const big = bigAppView('/big', BIG_INSTANCES);
+  const huge = bigAppView('/huge', HUGE_INSTANCES);
+  const apps = new Map([...view.apps, ...big.apps, ...huge.apps]);
+  const tasks = new Map([...view.tasks, ...big.tasks, ...huge.tasks]);
   return buildRecords({ ...view, apps, tasks }, { domain: DOMAIN, ttl: TTL, serial });
 }
 
@@ -69,14 +70,6 @@ async function tcpExchange(bytes: Buffer, waitMs = 300): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-function query(name: string, type: number, id = 0x4242): Buffer {
-  const packet = new Packet();
-  packet.header.id = id;
-  packet.header.rd = 1;
-  packet.questions.push(new Packet.Question(name, type, Packet.CLASS.IN));
-  return packet.toBuffer();
-}
-
 function header(id: number, flags: number, counts: [number, number, number, number]): Buffer {
   const buffer = Buffer.alloc(12);
   buffer.writeUInt16BE(id, 0);
@@ -115,7 +108,7 @@ test('NXDOMAIN and NODATA are authoritative with the SOA', async () => {
   assert.match(nodata, /IN\s+SOA\s+ns1\.mesos\./);
 });
 
-test('outside the domain: REFUSED (forwarding not built yet)', async () => {
+test('outside the domain without resolvers: REFUSED', async () => {
   assert.equal(digStatus(await dig(port, ['example.com'])), 'REFUSED');
 });
 
@@ -136,6 +129,19 @@ test('UDP answers respect 512 bytes without EDNS0 and the EDNS0 size with it; TC
   assert.equal(lines(await dig(port, ['+tcp', '+short', 'big.marathon.mesos'])).length, BIG_INSTANCES);
 });
 
+test('a 1,000-instance app over TCP: every A and every SRV record', async () => {
+  assert.equal(lines(await dig(port, ['+tcp', '+short', 'huge.marathon.mesos'])).length, HUGE_INSTANCES);
+  const srv = await dig(port, ['+tcp', '+noall', '+answer', 'SRV', '_huge._tcp.marathon.mesos']);
+  assert.equal(lines(srv).length, HUGE_INSTANCES);
+  const udp = await dig(port, ['+bufsize=1232', '+ignore', 'SRV', '_huge._tcp.marathon.mesos']);
+  assert.ok(digFlags(udp).includes('tc'), 'over UDP the same answer is truncated');
+});
+
+test('PTR for instance IPs, and owner names echo the question', async () => {
+  assert.deepEqual(lines(await dig(port, ['+short', '-x', '127.0.0.12'])), ['web-jhy6r-s3.marathon.mesos.']);
+  assert.match(await dig(port, ['+noall', '+answer', 'WEB.*.Marathon.mesos']), /^WEB\.\*\.Marathon\.mesos\.\s+60\s+IN\s+A\s/m);
+});
+
 test('EDNS versions other than 0 get BADVERS', async () => {
   assert.equal(digStatus(await dig(port, ['+edns=1', '+noednsnegotiation', 'web.marathon.mesos'])), 'BADVERS');
 });
@@ -154,7 +160,7 @@ test('garbage over UDP: dropped or FORMERR, and the server keeps answering', asy
   const loopReply = await udpExchange(loop);
   assert.equal(loopReply?.readUInt16BE(2) !== undefined && loopReply.readUInt16BE(2) & 0xf, FORMERR);
 
-  const truncated = query('web.marathon.mesos', 1, 0x3333).subarray(0, 20);
+  const truncated = query('web.marathon.mesos', 1, { id: 0x3333 }).subarray(0, 20);
   assert.equal(((await udpExchange(truncated))?.readUInt16BE(2) ?? -1) & 0xf, FORMERR);
 
   const notAQuery = await udpExchange(header(0x4444, 0x2800 /* opcode UPDATE */, [1, 0, 0, 0]));
@@ -175,7 +181,7 @@ test('garbage over TCP: FORMERR in a frame, short frames closed, the server keep
   assert.equal(reply.readUInt16BE(4) & 0xf, FORMERR);
 
   // Two queries in one write (pipelining), then a frame that is cut off.
-  const pipelined = await tcpExchange(Buffer.concat([frame(query('web.marathon.mesos', 1, 1)), frame(query('nope.mesos', 1, 2)), Buffer.from([0, 200, 1])]));
+  const pipelined = await tcpExchange(Buffer.concat([frame(query('web.marathon.mesos', 1, { id: 1 })), frame(query('nope.mesos', 1, { id: 2 })), Buffer.from([0, 200, 1])]));
   const first = Packet.parse(pipelined.subarray(2, 2 + pipelined.readUInt16BE(0)));
   const rest = pipelined.subarray(2 + pipelined.readUInt16BE(0));
   const second = Packet.parse(rest.subarray(2, 2 + rest.readUInt16BE(0)));

@@ -1,7 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { buildRecords } from '../../src/dns/core/records.ts';
 import { TableKeeper } from '../../src/dns/table-keeper.ts';
+import type { ClusterEvent } from '../../src/events/types.ts';
+import { applyEvent } from '../../src/events/view.ts';
+import { statusUpdate } from '../support/dns-fake-scheduler.ts';
 import { DOMAIN, TTL, app, sampleView, silentLogger, task, viewOf } from '../support/dns-fixtures.ts';
 
 const NOW_MS = 1_700_000_000_000;
@@ -49,5 +53,36 @@ test('TableKeeper folds a burst of views into one rebuild of the latest', async 
   assert.equal(tables.current.eventId, 20);
   assert.equal(tables.current.names.get('a.marathon.mesos')?.A?.length, 20);
   assert.equal(tables.current.soa.serial, NOW_MS / 1000 + 1, 'one swap for the whole burst');
+  tables.close();
+});
+
+test('TableKeeper patches from the ids events touched, and equals a full build, gaps included', () => {
+  const web = app('/web', { portDefinitions: [{ port: 10000, protocol: 'tcp' }] });
+  const other = app('/other');
+  let view = viewOf([web, other], [task('web.1', web.id), task('other.1', other.id, { host: '127.0.0.12' })], 1);
+  const tables = keeper();
+  tables.offer(view);
+  tables.flush();
+  const events: ClusterEvent[] = [
+    statusUpdate('web.2', '/web', '127.0.0.13', 'TASK_RUNNING', [31002]),
+    statusUpdate('web.1', '/web', '127.0.0.11', 'TASK_KILLED'),
+    { eventType: 'instance_health_changed_event', timestamp: '', instanceId: 'other.1', runSpecId: '/other', runSpecVersion: '', healthy: false },
+    { eventType: 'app_terminated_event', timestamp: '', appId: '/other' },
+  ];
+  for (const [i, event] of events.entries()) {
+    view = applyEvent(view, 2 + i, event);
+    tables.offer(view);
+    if (i === 1) tables.flush();
+  }
+  tables.flush();
+  const fresh = buildRecords(view, { domain: DOMAIN, ttl: TTL, serial: 1 });
+  assert.equal(tables.current.digest, fresh.digest);
+  assert.deepEqual(new Map([...tables.current.names].filter(([name]) => name !== DOMAIN).sort()), new Map([...fresh.names].filter(([name]) => name !== DOMAIN).sort()));
+
+  // A view that skips an event (a gap in the chain): the next build compares everything.
+  const skipped = applyEvent(applyEvent(view, 10, statusUpdate('web.3', '/web', '127.0.0.14', 'TASK_RUNNING')), 11, statusUpdate('web.4', '/web', '127.0.0.15', 'TASK_RUNNING'));
+  tables.offer(skipped);
+  tables.flush();
+  assert.deepEqual(tables.current.names.get('web.marathon.mesos')?.A?.map((r) => r.address), ['127.0.0.13', '127.0.0.14', '127.0.0.15']);
   tables.close();
 });

@@ -1,4 +1,6 @@
+import { marathonTaskName } from '../../shared/marathon-names.ts';
 import { normalizeQueryName } from './query-name.ts';
+import { instanceRecords, MARATHON } from './records.ts';
 import type { RecordTable } from './record-types.ts';
 
 /** `/v1/hosts/{host}` rows (Mesos-DNS shape). */
@@ -38,4 +40,39 @@ export function lookupServices(table: RecordTable, service: string): readonly Se
     }
   }
   return rows.length > 0 ? rows : SERVICE_MISS;
+}
+
+/** `/v1/enumerate` (Mesos-DNS shape): every served task with the records it gave rise to. */
+export interface Enumeration {
+  frameworks: { name: string; tasks: EnumeratedTask[] }[];
+}
+
+export interface EnumeratedTask {
+  /** Marathon's task name (`api.backend.prod`). */
+  name: string;
+  id: string;
+  records: { name: string; host: string; rtype: 'A' | 'AAAA' | 'SRV' }[];
+}
+
+export function enumerate(table: RecordTable): Enumeration {
+  const tasks: EnumeratedTask[] = [];
+  for (const { app, tasks: served } of table.apps.values()) {
+    for (const task of served) {
+      const records: EnumeratedTask['records'] = [];
+      instanceRecords(
+        {
+          add: (record) => {
+            // COMPAT(mesos-dns): SRV rows carry `target:port` as the host; PTR is ours, not listed.
+            if (record.type === 'A' || record.type === 'AAAA') records.push({ name: `${record.name}.`, host: record.address, rtype: record.type });
+            else if (record.type === 'SRV') records.push({ name: `${record.name}.`, host: `${record.target}:${record.port}`, rtype: 'SRV' });
+          },
+        },
+        app,
+        task,
+        table,
+      );
+      tasks.push({ name: marathonTaskName(app.id), id: task.id, records });
+    }
+  }
+  return { frameworks: [{ name: MARATHON, tasks }] };
 }

@@ -1,9 +1,11 @@
+import type { DiscoveryApp, DiscoveryTask } from '../../events/types.ts';
+
 /**
  * The records Corral's DNS serves, as plain frozen data. Owner names are lower-case and carry
  * no trailing dot; names inside rdata (targets, SOA names) are fully qualified with one.
  */
 
-export type RecordType = 'A' | 'AAAA' | 'SRV' | 'SOA' | 'NS';
+export type RecordType = 'A' | 'AAAA' | 'SRV' | 'SOA' | 'NS' | 'PTR';
 
 interface RecordBase {
   readonly name: string;
@@ -45,7 +47,13 @@ export interface NsRecord extends RecordBase {
   readonly host: string;
 }
 
-export type DnsRecord = ARecord | AaaaRecord | SrvRecord | SoaRecord | NsRecord;
+/** Reverse lookups of instance IPs (`11.0.0.127.in-addr.arpa`): beyond Mesos-DNS. */
+export interface PtrRecord extends RecordBase {
+  readonly type: 'PTR';
+  readonly host: string;
+}
+
+export type DnsRecord = ARecord | AaaaRecord | SrvRecord | SoaRecord | NsRecord | PtrRecord;
 
 /** Everything served at one name, by type. An empty object marks an empty non-terminal. */
 export type NameRecords = { readonly [T in RecordType]?: readonly Extract<DnsRecord, { type: T }>[] };
@@ -56,6 +64,12 @@ export interface SkippedTask {
   readonly reason: string;
 }
 
+/** An app and its served instances, as the records were built from them (for `/v1/enumerate`). */
+export interface ServedApp {
+  readonly app: DiscoveryApp;
+  readonly tasks: readonly DiscoveryTask[];
+}
+
 /**
  * One immutable generation of the zone. Readers take the reference once per query; a new view
  * produces a new table that replaces this one whole.
@@ -63,12 +77,19 @@ export interface SkippedTask {
 export interface RecordTable {
   /** Lower-case, no trailing dot (`mesos`). */
   readonly domain: string;
+  /** TTL of every record (also the SOA minimum). */
+  readonly ttl: number;
+  /** Task labels follow RFC 952 (`--enforce-rfc952`). */
+  readonly rfc952: boolean;
   /** False until the first snapshot: the table knows nothing and must not claim names are absent. */
   readonly synced: boolean;
   /** The cluster event the table reflects. */
   readonly eventId: number;
   readonly soa: SoaRecord;
+  /** Every owner name, lower-case: the domain's names and the reverse (`in-addr.arpa`, `ip6.arpa`) ones. */
   readonly names: ReadonlyMap<string, NameRecords>;
+  /** The apps served, with the instances their records came from (for `/v1/enumerate`). */
+  readonly apps: ReadonlyMap<string, ServedApp>;
   readonly skipped: readonly SkippedTask[];
   /** Identifies the records apart from the SOA serial: equal digests, equal answers. */
   readonly digest: string;
