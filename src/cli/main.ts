@@ -84,18 +84,31 @@ subcommand('dns', 'Serve Mesos-DNS compatible names for running tasks (UDP, TCP 
   .option('--domain <domain>', 'authoritative domain (default mesos)')
   .option('--resolvers <ips>', 'upstream resolvers, comma-separated; empty turns forwarding off (default 127.0.0.53)')
   .option('--ttl <seconds>', 'TTL of answers in the domain (default 60)')
+  .option('--forward-timeout <ms>', 'wait for each upstream resolver before trying the next (default 2000)')
+  .option('--udp-workers <n>', 'extra processes answering UDP from the same socket, for more than ~50k queries/s (default 0)')
+  // Both forms, so that commander sets no default and CORRAL_ENFORCE_RFC952 / --config can decide.
+  .option('--enforce-rfc952', 'task labels as RFC 952 hostnames: no leading digits, at most 24 characters (Mesos-DNS option)')
+  .option('--no-enforce-rfc952', 'task labels as RFC 1123 labels (default)')
   .action((flags: Settings) => run('dns', flags, async () => (await import('../dns/main.ts')).startDns));
 
 subcommand('lb', 'Route HTTP by virtual host and proxy service ports to running tasks (marathon-lb labels)', 'corral lb --http-port 9080 --group external')
   .option('--master <urls>', 'scheduler URL(s), comma-separated (default http://127.0.0.1:8080)')
   .option('--bind <ip>', 'address every listener binds (default 127.0.0.1)')
   .option('--http-port <port>', 'shared HTTP vhost port (default 80)')
-  .option('--https-port <port>', 'shared HTTPS vhost port (default 443)')
+  .option('--https-port <port>', 'shared HTTPS vhost port, certificate chosen by SNI (default 443)')
+  .option('--app-id-port <port>', 'routes by the X-Marathon-App-Id header (default 9091)')
   .option('--stats-port <port>', 'stats, health and metrics (default 9090)')
   .option('--group <groups>', 'HAPROXY_GROUP values served, comma-separated, * for all (default external)')
+  .option('--ssl-certs <files>', 'PEM files (certificate + key) for the HTTPS port, comma-separated; the first is the default')
+  .option('--strict-mode', 'expose only ports labelled HAPROXY_{n}_ENABLED=true')
   // Both forms, so that commander sets no default and CORRAL_HTTP_HTTPS / --config can decide.
-  .option('--http-https', 'serve the shared HTTP port (default)')
+  .option('--http-https', 'serve the shared HTTP, HTTPS and app-id ports (default)')
   .option('--no-http-https', 'serve only service ports (east-west LB)')
+  .option('--max-header-bytes <n>', 'request line and headers larger than this get 431 (default 16384)')
+  .option('--max-headers <n>', 'requests with more header fields get 431 (default 100)')
+  .option('--header-timeout <duration>', 'headers not complete after this long get 408 (default 10s)')
+  .option('--request-timeout <duration>', 'requests not received completely after this long get 408 (default 60s)')
+  .option('--idle-timeout <duration>', 'idle keep-alive client connections are closed after this long (default 60s)')
   .action((flags: Settings) => run('lb', flags, async () => (await import('../lb/main.ts')).startLb));
 
 subcommand('up', 'Run the whole stack on loopback: scheduler, agents, dns and lb', 'corral up --agents 2')
@@ -106,6 +119,9 @@ subcommand('up', 'Run the whole stack on loopback: scheduler, agents, dns and lb
   .option('--dns-http <host:port>', 'DNS HTTP API (default 127.0.0.1:8123)')
   .option('--lb-http-port <port>', 'LB vhost port (default 9080)')
   .option('--lb-stats-port <port>', 'LB stats port (default 9090)')
+  .option('--lb-https-port <port>', 'LB HTTPS vhost port (default 9443; 0 when --lb-http-port is 0)')
+  .option('--lb-app-id-port <port>', 'LB X-Marathon-App-Id port (default 9091; 0 when --lb-http-port is 0)')
+  .option('--internal-lb', 'also start an east-west LB serving the service ports of HAPROXY_GROUP=internal apps')
   .option('--agent-ports-base <port>', 'agent n offers host ports base+(n-1)*1000 .. +999 (default 31000)')
   .action((flags: Settings) => run('up', flags, async () => (await import('./up.ts')).startUp));
 

@@ -15,7 +15,11 @@ export interface UpConfig {
   dnsListen: string;
   dnsHttp: string;
   lbHttpPort: string;
+  lbHttpsPort: string;
+  lbAppIdPort: string;
   lbStatsPort: string;
+  /** Also start an east-west LB (`--group internal --no-http-https`). */
+  internalLb: boolean;
   agentPortsBase: number;
   logLevel: string;
 }
@@ -34,7 +38,11 @@ export function parseUpConfig(settings: Settings): Readonly<UpConfig> {
     dnsListen: String(settings.dnsListen),
     dnsHttp: String(settings.dnsHttp),
     lbHttpPort: String(settings.lbHttpPort),
+    // With the vhost port left to the OS (tests), HTTPS and app-id are too, so runs never collide.
+    lbHttpsPort: String(settings.lbHttpsPort ?? (String(settings.lbHttpPort) === '0' ? '0' : '9443')),
+    lbAppIdPort: String(settings.lbAppIdPort ?? (String(settings.lbHttpPort) === '0' ? '0' : '9091')),
     lbStatsPort: String(settings.lbStatsPort),
+    internalLb: settings.internalLb === true || settings.internalLb === 'true',
     agentPortsBase,
     logLevel: String(settings.logLevel ?? 'info'),
   });
@@ -97,18 +105,25 @@ export async function startUp(settings: Settings): Promise<Service> {
       start({
         name: 'lb',
         logFile: join(logs, 'lb.log'),
-        args: ['lb', '--master', master, '--http-port', config.lbHttpPort, '--stats-port', config.lbStatsPort, '--group', 'external', ...level],
+        args: ['lb', '--master', master, '--http-port', config.lbHttpPort, '--https-port', config.lbHttpsPort, '--app-id-port', config.lbAppIdPort,
+          '--stats-port', config.lbStatsPort, '--group', 'external', ...level],
       }),
+      ...(config.internalLb
+        ? [start({ name: 'lb-internal', logFile: join(logs, 'lb-internal.log'), args: ['lb', '--master', master, '--group', 'internal', '--no-http-https', '--stats-port', '0', ...level] })]
+        : []),
     ]);
     await agentsConnected(master, config.agents);
-    const dns = others.at(-2)?.ready ?? {};
-    const lb = others.at(-1)?.ready ?? {};
+    const dns = others[config.agents]?.ready ?? {};
+    const lb = others[config.agents + 1]?.ready ?? {};
+    const internal = config.internalLb ? others[config.agents + 2]?.ready : undefined;
     const urls = {
       scheduler: master,
       dns: String(dns.dns),
       dnsHttp: `http://${String(dns.http)}`,
       lbHttp: `http://${String(lb.http)}`,
+      lbHttps: `https://${String(lb.https)}`,
       lbStats: `http://${String(lb.stats)}`,
+      ...(internal ? { lbInternalStats: `http://${String(internal.stats)}` } : {}),
       agents: others.slice(0, config.agents).map((a) => String(a.ready.endpoint)),
       logs,
     };
@@ -122,7 +137,9 @@ export async function startUp(settings: Settings): Promise<Service> {
         `  DNS             ${urls.dns} (udp+tcp)  dig @${dnsHost} -p ${dnsPort} hello.marathon.mesos`,
         `  DNS HTTP API    ${urls.dnsHttp}`,
         `  LB (vhosts)     ${urls.lbHttp}          curl -H 'Host: hello.corral.localhost' ${urls.lbHttp}/`,
+        `  LB (https)      ${urls.lbHttps}         certificate chosen by SNI (--ssl-certs, HAPROXY_{n}_SSL_CERT)`,
         `  LB stats        ${urls.lbStats}/_corral/stats`,
+        ...(urls.lbInternalStats ? [`  internal LB     ${urls.lbInternalStats}/_corral/stats   (service ports of HAPROXY_GROUP=internal apps)`] : []),
         ...urls.agents.map((endpoint, i) => `  agent ${i + 1}         ${agentIp(i + 1)} (${endpoint})`),
         `  logs            ${logs}`,
         'Ctrl-C stops everything.',

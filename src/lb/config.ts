@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { parseDuration } from '../shared/duration.ts';
 import type { Settings } from '../shared/settings.ts';
 import { LbConfigError } from './errors.ts';
 
@@ -9,9 +10,16 @@ export interface LbConfig {
   readonly bind: string;
   /** Shared vhost port; 0 = an ephemeral port. Unused when `httpHttps` is false. */
   readonly httpPort: number;
-  /** Validated now, opened once TLS lands. */
+  /** Shared HTTPS vhost port (certificate by SNI); unused when `httpHttps` is false. */
   readonly httpsPort: number;
+  /** marathon-lb's `X-Marathon-App-Id` port; unused when `httpHttps` is false. */
+  readonly appIdPort: number;
   readonly statsPort: number;
+  /** `--ssl-certs`: PEM files (certificate + key) the HTTPS port offers by SNI, the first being the default. */
+  readonly sslCerts: readonly string[];
+  /** `--strict-mode`: only ports with `HAPROXY_{n}_ENABLED=true` are exposed. */
+  readonly strictMode: boolean;
+  readonly limits: ClientLimits;
   /** `*` = every group. */
   readonly groups: readonly string[];
   /** False for an east-west LB that serves service ports only. */
@@ -19,6 +27,20 @@ export interface LbConfig {
   readonly logLevel: string;
   /** How long a burst of events is coalesced before the table is rebuilt. */
   readonly debounceMs: number;
+}
+
+/** What a client may cost the proxy before it is answered 400/408/431 and closed. */
+export interface ClientLimits {
+  /** Request line plus headers, in bytes (431 beyond). */
+  readonly maxHeaderBytes: number;
+  /** Header fields per request (431 beyond). */
+  readonly maxHeaders: number;
+  /** From connection (or the end of the previous request) to the last header byte (408 beyond). */
+  readonly headersTimeoutMs: number;
+  /** Whole request, body included (408 beyond). */
+  readonly requestTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this long. */
+  readonly idleTimeoutMs: number;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -51,14 +73,31 @@ export function parseLbConfig(settings: Settings): LbConfig {
     bind,
     httpPort: port(settings, 'httpPort', '--http-port', '80'),
     httpsPort: port(settings, 'httpsPort', '--https-port', '443'),
+    appIdPort: port(settings, 'appIdPort', '--app-id-port', '9091'),
     statsPort: port(settings, 'statsPort', '--stats-port', '9090'),
+    sslCerts: Object.freeze(list(text(settings, 'sslCerts', ''))),
+    strictMode: bool(settings, 'strictMode', '--strict-mode', false),
+    limits: Object.freeze({
+      maxHeaderBytes: count(settings, 'maxHeaderBytes', '--max-header-bytes', '16384', 1024),
+      maxHeaders: count(settings, 'maxHeaders', '--max-headers', '100', 1),
+      headersTimeoutMs: duration(settings, 'headerTimeout', '--header-timeout', '10s'),
+      requestTimeoutMs: duration(settings, 'requestTimeout', '--request-timeout', '60s'),
+      idleTimeoutMs: duration(settings, 'idleTimeout', '--idle-timeout', '60s'),
+    }),
     groups,
     httpHttps: bool(settings, 'httpHttps', '--http-https', true),
     logLevel,
     debounceMs: 5,
   };
-  if (config.httpHttps && config.httpPort !== 0 && config.httpPort === config.statsPort) {
-    throw new LbConfigError(`--http-port and --stats-port are both ${config.httpPort}`);
+  if (config.httpHttps) {
+    const shared: [string, number][] = [['--http-port', config.httpPort], ['--https-port', config.httpsPort], ['--app-id-port', config.appIdPort], ['--stats-port', config.statsPort]];
+    for (const [i, [flag, value]] of shared.entries()) {
+      const clash = shared.slice(i + 1).find(([, other]) => other === value && value !== 0);
+      if (clash) throw new LbConfigError(`${flag} and ${clash[0]} are both ${value}`);
+    }
+  }
+  if (config.limits.headersTimeoutMs > config.limits.requestTimeoutMs) {
+    throw new LbConfigError('--header-timeout must not be longer than --request-timeout');
   }
   return Object.freeze({ ...config, masters: Object.freeze([...masters]), groups: Object.freeze([...groups]) });
 }
@@ -77,6 +116,25 @@ function port(settings: Settings, key: string, flag: string, fallback: string): 
   const number = /^\d{1,5}$/.test(value) ? Number(value) : NaN;
   if (!(number >= 0 && number <= 65535)) throw new LbConfigError(`${flag} must be a port 0-65535 (0 = any free port), got '${value}'`);
   return number;
+}
+
+function count(settings: Settings, key: string, flag: string, fallback: string, min: number): number {
+  const value = text(settings, key, fallback);
+  const number = /^\d{1,9}$/.test(value) ? Number(value) : NaN;
+  if (!(number >= min)) throw new LbConfigError(`${flag} must be a whole number >= ${min}, got '${value}'`);
+  return number;
+}
+
+function duration(settings: Settings, key: string, flag: string, fallback: string): number {
+  const value = text(settings, key, fallback);
+  let ms: number;
+  try {
+    ms = parseDuration(value);
+  } catch {
+    ms = NaN;
+  }
+  if (!(ms >= 1)) throw new LbConfigError(`${flag} must be a duration like 10s or 500ms, got '${value}'`);
+  return ms;
 }
 
 /** Flags arrive as booleans; CORRAL_* variables and config files may spell them as strings. */

@@ -56,14 +56,14 @@ const runningTasks = async (n: number): Promise<Task[] | undefined> => {
   return tasks.length === n && tasks.every((t) => t.state === 'TASK_RUNNING') ? tasks : undefined;
 };
 const settings = (overrides: Record<string, string | boolean> = {}) => ({
-  master, bind: '127.0.0.1', httpPort: '0', httpsPort: '0', statsPort: '0', group: 'external', httpHttps: true, logLevel: 'silent', ...overrides,
+  master, bind: '127.0.0.1', httpPort: '0', httpsPort: '0', appIdPort: '0', statsPort: '0', group: 'external', httpHttps: true, logLevel: 'silent', ...overrides,
 });
 
 before(async () => {
   // The scheduler is not up yet: lb must start anyway and say it is not synced.
   schedulerPort = await freePort();
   master = `http://127.0.0.1:${schedulerPort}`;
-  lb = await startPart('lb', ['lb', '--master', master, '--http-port', '0', '--stats-port', '0', '--group', 'external'], dir);
+  lb = await startPart('lb', ['lb', '--master', master, '--http-port', '0', '--https-port', '0', '--app-id-port', '0', '--stats-port', '0', '--group', 'external'], dir);
   parts.push(lb);
 });
 
@@ -141,6 +141,16 @@ test('the stats port serves health, routes (with a rejected route) and stats as 
   const stats = await json(port('stats'), '/_corral/stats');
   assert.ok((stats.body.pools[`/web:${servicePort}`]?.requests ?? 0) >= 6, JSON.stringify(stats.body));
 
+  const metrics = await httpGet(port('stats'), '/metrics');
+  assert.equal(metrics.status, 200);
+  assert.match(metrics.headers['content-type'] ?? '', /^text\/plain/);
+  assert.match(metrics.body, new RegExp(`^corral_lb_requests_total\\{pool="/web:${servicePort}"\\} [1-9]\\d*$`, 'm'));
+  assert.match(metrics.body, /^corral_lb_request_duration_seconds_bucket\{le="0\.005",pool="\/web:\d+"\} \d+$/m);
+  assert.match(metrics.body, /^corral_lb_table_generation [1-9]\d*$/m);
+  assert.match(metrics.body, /^corral_lb_rejected_routes 1$/m);
+  assert.match(metrics.body, /^corral_lb_failed_listeners 0$/m);
+  assert.match(metrics.body, /^corral_lb_active_connections \d+$/m);
+
   const missing = await json(port('stats'), '/nope');
   assert.equal(missing.status, 404);
   assert.match(String(missing.body.message), /no such endpoint: GET \/nope/);
@@ -149,6 +159,7 @@ test('the stats port serves health, routes (with a rejected route) and stats as 
 test('startLb rejects bad settings and unbindable ports with a clear error', async () => {
   await assert.rejects(startLb(settings({ httpPort: 'eighty' })), /--http-port must be a port/);
   await assert.rejects(startLb(settings({ httpPort: String(port('stats')) })), /cannot listen on 127\.0\.0\.1:\d+ \(--http-port\): EADDRINUSE/);
+  await assert.rejects(startLb(settings({ sslCerts: join(dir, 'missing.pem') })), /--ssl-certs: cannot read .*missing\.pem: ENOENT/);
 });
 
 test('an east-west LB opens no shared HTTP port and routes only its own group', async () => {

@@ -33,14 +33,59 @@ export function view(apps: DiscoveryApp[], tasks: DiscoveryTask[], eventId = 1):
   return { eventId, apps: new Map(apps.map((a) => [a.id, a])), tasks: new Map(tasks.map((t) => [t.id, t])) };
 }
 
-/** A real HTTP backend on 127.0.0.1:0 that answers with its name and the headers it received. */
-export async function startNamedBackend(name: string): Promise<{ server: Server; port: number; close: () => Promise<void> }> {
-  const server = createServer((req, res) => {
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ name, url: req.url, headers: req.headers }));
+export interface NamedBackend {
+  server: Server;
+  port: number;
+  /** TCP connections accepted so far (pooling keeps this low). */
+  readonly connections: number;
+  /** Requests for `/slow…` received and not yet answered. */
+  readonly held: number;
+  /** Answers every held `/slow…` request. */
+  release(): void;
+  close(): Promise<void>;
+}
+
+/**
+ * A real HTTP backend on 127.0.0.1:0 that answers with its name and the request it received;
+ * `/redirect` answers 302 to `/login`; `/slow…` waits for `release()`.
+ */
+export async function startNamedBackend(name: string): Promise<NamedBackend> {
+  let connections = 0;
+  let held: (() => void)[] = [];
+  const server = createServer(async (req, res) => {
+    let body = '';
+    for await (const chunk of req) body += String(chunk);
+    const answer = (): void => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ name, url: req.url, method: req.method, headers: req.headers, body }));
+    };
+    if (req.url === '/redirect') {
+      res.writeHead(302, { location: '/login', 'content-length': '0' });
+      res.end();
+    } else if (req.url?.startsWith('/slow')) {
+      held.push(answer);
+    } else {
+      answer();
+    }
   });
+  server.on('connection', () => (connections += 1));
   const port = await listenOn(server);
-  return { server, port, close: () => closeServer(server) };
+  return {
+    server,
+    port,
+    get connections() {
+      return connections;
+    },
+    get held() {
+      return held.length;
+    },
+    release() {
+      const waiting = held;
+      held = [];
+      for (const answer of waiting) answer();
+    },
+    close: () => closeServer(server),
+  };
 }
 
 /** A TCP backend that answers every chunk with `<name>:<chunk>`. */
@@ -68,7 +113,7 @@ export interface HttpAnswer {
 }
 
 /** One request on a fresh connection (no pooling, so nothing lingers after the test). */
-export function httpGet(port: number, path: string, headers: Record<string, string> = {}, method = 'GET'): Promise<HttpAnswer> {
+export function httpGet(port: number, path: string, headers: Record<string, string> = {}, method = 'GET', body?: string): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, path, method, headers, agent: false }, (res) => {
       let body = '';
@@ -78,7 +123,7 @@ export function httpGet(port: number, path: string, headers: Record<string, stri
       res.on('error', reject);
     });
     req.on('error', reject);
-    req.end();
+    req.end(body);
   });
 }
 
@@ -107,5 +152,22 @@ export function closeServer(server: Server | TcpServer): Promise<void> {
   return new Promise((resolve) => {
     if ('closeAllConnections' in server) server.closeAllConnections();
     server.close(() => resolve());
+  });
+}
+
+/**
+ * Writes raw bytes (a malformed or hostile request) and collects everything the server sends
+ * until it closes the connection; resolves with the status line and the whole text.
+ */
+export function rawHttp(port: number, text: string, timeoutMs = 10_000): Promise<{ statusLine: string; text: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port }, () => socket.write(text));
+    let received = '';
+    socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`server kept the connection open for ${timeoutMs} ms`)));
+    socket.on('data', (chunk) => (received += chunk.toString('latin1')));
+    socket.once('error', reject);
+    socket.once('close', (hadError) => {
+      if (!hadError) resolve({ statusLine: received.split('\r\n')[0] ?? '', text: received });
+    });
   });
 }

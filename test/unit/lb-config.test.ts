@@ -22,6 +22,21 @@ test('parseLbConfig turns the layered settings into a frozen config', () => {
   assert.ok(Object.isFrozen(config) && Object.isFrozen(config.masters));
 });
 
+test('parseLbConfig reads certificates, strict mode and client limits', () => {
+  const defaults = parseLbConfig(DEFAULTS);
+  assert.deepEqual(defaults.limits, { maxHeaderBytes: 16384, maxHeaders: 100, headersTimeoutMs: 10_000, requestTimeoutMs: 60_000, idleTimeoutMs: 60_000 });
+  assert.equal(defaults.appIdPort, 9091);
+  assert.equal(defaults.strictMode, false);
+  assert.deepEqual(defaults.sslCerts, []);
+  const config = parseLbConfig({ ...DEFAULTS, sslCerts: '/a.pem, /b.pem', strictMode: true, headerTimeout: '500ms', idleTimeout: '5s', maxHeaders: '50' });
+  assert.deepEqual(config.sslCerts, ['/a.pem', '/b.pem']);
+  assert.equal(config.strictMode, true);
+  assert.equal(config.limits.headersTimeoutMs, 500);
+  assert.equal(config.limits.idleTimeoutMs, 5000);
+  assert.equal(config.limits.maxHeaders, 50);
+  assert.ok(Object.isFrozen(config.limits));
+});
+
 test('parseLbConfig accepts booleans spelled as strings (environment, config file)', () => {
   assert.equal(parseLbConfig({ ...DEFAULTS, httpHttps: 'false' }).httpHttps, false);
   assert.equal(parseLbConfig({ ...DEFAULTS, httpHttps: 'true' }).httpHttps, true);
@@ -40,6 +55,12 @@ test('parseLbConfig rejects bad values with a message naming the setting', () =>
     [{ httpHttps: 'maybe' }, /--http-https must be true or false/],
     [{ logLevel: 'loud' }, /--log-level must be one of/],
     [{ httpPort: '9090', statsPort: '9090' }, /--http-port and --stats-port are both 9090/],
+    [{ httpsPort: '9091' }, /--https-port and --app-id-port are both 9091/],
+    [{ maxHeaders: '0' }, /--max-headers must be a whole number >= 1/],
+    [{ maxHeaderBytes: '100' }, /--max-header-bytes must be a whole number >= 1024/],
+    [{ headerTimeout: 'soon' }, /--header-timeout must be a duration/],
+    [{ headerTimeout: '2m', requestTimeout: '1m' }, /--header-timeout must not be longer than --request-timeout/],
+    [{ strictMode: 'perhaps' }, /--strict-mode must be true or false/],
   ];
   for (const [override, message] of cases) {
     assert.throws(() => parseLbConfig({ ...DEFAULTS, ...override }), (err: Error & { code?: string }) => {

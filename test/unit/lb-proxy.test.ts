@@ -1,21 +1,18 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { createLogger } from '../../src/shared/log.ts';
-import { RoundRobin } from '../../src/lb/core/round-robin.ts';
 import { buildRoutingTable, type RoutingTable } from '../../src/lb/core/routing-table.ts';
-import { HttpForwarder } from '../../src/lb/proxy/http-forwarder.ts';
-import { ServicePortListeners } from '../../src/lb/proxy/service-port-listeners.ts';
-import { VhostListener } from '../../src/lb/proxy/vhost-listener.ts';
-import { RouteStats } from '../../src/lb/stats/route-stats.ts';
+import type { ServicePortListeners } from '../../src/lb/proxy/service-port-listeners.ts';
+import type { RouteStats } from '../../src/lb/stats/route-stats.ts';
+import { ProxyHarness } from '../support/lb-proxy-harness.ts';
 import { app, freePort, httpGet, startNamedBackend, startTcpEcho, task, tcpExchange, view } from '../support/lb-fixtures.ts';
 
 /**
  * The proxy part on 127.0.0.1:0, fed a hand-built table that points at real servers on loopback.
  */
-const logger = createLogger('lb-test', 'silent');
 const closers: (() => Promise<void> | void)[] = [];
-const tables: { current: RoutingTable } = { current: buildRoutingTable(view([], []), { groups: ['g'] }) };
-const stats = new RouteStats();
+let harness: ProxyHarness;
+let tables: { current: RoutingTable };
+let stats: RouteStats;
 let vhostPort = 0;
 let tcpServicePort = 0;
 let httpServicePort = 0;
@@ -55,16 +52,12 @@ before(async () => {
   backends = { a: a.port, b: b.port, dead: await freePort(), tcp: echo.port };
   tcpServicePort = await freePort();
   httpServicePort = await freePort();
-
-  const picker = new RoundRobin();
-  const forwarder = new HttpForwarder({ picker, stats, logger });
-  closers.push(() => forwarder.close());
-  const vhost = new VhostListener({ bind: '127.0.0.1', port: 0, tables, forwarder, stats, logger });
-  vhostPort = await vhost.listen();
-  closers.push(() => vhost.close());
-  servicePorts = new ServicePortListeners({ bind: '127.0.0.1', tables, forwarder, picker, stats, logger, reservedPorts: new Set([vhostPort]) });
-  closers.push(() => servicePorts.close());
-
+  harness = await new ProxyHarness().start();
+  closers.push(() => harness.close());
+  vhostPort = harness.ports.http;
+  servicePorts = harness.servicePorts;
+  stats = harness.stats;
+  tables = harness.tables;
   tables.current = tableFor();
   await servicePorts.reconcile(tables.current);
 });
@@ -116,6 +109,17 @@ test('hop-by-hop headers stay with the client connection; the backend connection
   assert.equal(headers.connection, 'keep-alive');
   assert.equal(headers['x-end'], '2');
 });
+
+test('request bodies reach the backend, sized or chunked', async () => {
+  const sized = await httpGet(vhostPort, '/orders', { host: 'web.test', 'content-type': 'application/json' }, 'POST', '{"n":1}');
+  assert.deepEqual(pick(JSON.parse(sized.body)), { method: 'POST', body: '{"n":1}', length: '7' });
+  const chunked = await httpGet(vhostPort, '/orders', { host: 'web.test', 'transfer-encoding': 'chunked' }, 'PUT', 'x'.repeat(100_000));
+  assert.equal(JSON.parse(chunked.body).body.length, 100_000);
+});
+
+function pick(echo: { method: string; body: string; headers: Record<string, string> }) {
+  return { method: echo.method, body: echo.body, length: echo.headers['content-length'] };
+}
 
 test('an idempotent request skips a backend that refuses connections', async () => {
   for (let i = 0; i < 4; i++) {

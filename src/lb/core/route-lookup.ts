@@ -49,3 +49,10 @@ export function findVhostPool(table: RoutingTable, hostHeader: string | undefine
 export function findServicePortPool(table: RoutingTable, port: number): BackendPool | undefined {
   return table.servicePorts[String(port)];
 }
+
+/** COMPAT(marathon-lb): the `X-Marathon-App-Id` port routes by app id to the app's first http port. */
+export function findAppIdPool(table: RoutingTable, appIdHeader: string | string[] | undefined): BackendPool | undefined {
+  if (typeof appIdHeader !== 'string') return undefined;
+  const id = appIdHeader.trim();
+  return table.apps[id.startsWith('/') ? id : `/${id}`];
+}

@@ -1,12 +1,34 @@
 import type { DiscoveryApp, DiscoveryTask } from '../../events/types.ts';
 import { isServing, type ClusterView } from '../../events/view.ts';
-import { matchesGroups, parsePortLabels, portLabel, type PortLabels, type PortMode } from './labels.ts';
+import type { Cidr } from './cidr.ts';
+import {
+  matchesGroups,
+  parseDeploymentLabels,
+  portGroups,
+  parsePortLabels,
+  portLabel,
+  type BalanceAlgorithm,
+  type BasicAuth,
+  type DeploymentLabels,
+  type PortLabels,
+  type PortMode,
+} from './labels.ts';
 
 /** One instance that receives traffic: the agent's address and the task's host port. */
 export interface Backend {
   readonly taskId: string;
   readonly host: string;
   readonly port: number;
+}
+
+/** What the HTTP proxy does to a request before (and after) a backend sees it; from the port's labels. */
+export interface HttpPolicy {
+  readonly redirectToHttps: boolean;
+  readonly useHsts: boolean;
+  readonly auth?: BasicAuth;
+  readonly proxyPassPath?: string;
+  readonly revProxyPath?: string;
+  readonly redirectRoot?: string;
 }
 
 /** The instances behind one app port (marathon-lb's HAProxy `backend`). */
@@ -16,15 +38,28 @@ export interface BackendPool {
   readonly appId: string;
   readonly portIndex: number;
   readonly servicePort: number;
+  /** `HAPROXY_{n}_BIND_ADDR`; absent = the LB's `--bind`. */
+  readonly bindAddr?: string;
   readonly mode: PortMode;
+  readonly balance: BalanceAlgorithm;
+  /** Cookie `mesosphere_server_id` pins a client to a backend. */
+  readonly sticky: boolean;
+  /** Clients outside these ranges get 403 (http) or a closed connection (tcp); empty = everyone. */
+  readonly allowedNetworks: readonly Cidr[];
+  /** PEM files (certificate + key): TLS on the service port, and SNI certificates for its vhosts. */
+  readonly sslCerts: readonly string[];
+  readonly http: HttpPolicy;
   /** Sorted by task id; empty when no instance is serving (requests get 503, connections are closed). */
   readonly backends: readonly Backend[];
+  /** Blue-green: instances of the older colour no longer given new requests, while they finish. */
+  readonly draining: readonly Backend[];
 }
 
 /** A rule of the shared HTTP frontend for one host; `path` absent = any path. */
 export interface VhostRule {
   readonly path?: string;
   readonly pathIgnoreCase: boolean;
+  readonly weight: number;
   readonly pool: BackendPool;
 }
 
@@ -39,10 +74,14 @@ export interface RejectedRoute {
  * prototype, so a Host header like `constructor` cannot hit an inherited property.
  */
 export interface RoutingTable {
-  /** Lower-cased host → rules, longest path first, rules without a path last. */
+  /** Lower-cased host → rules: higher BACKEND_WEIGHT first, then longest path, rules without a path last. */
   readonly vhosts: Readonly<Record<string, readonly VhostRule[]>>;
   /** Service port (as a string key) → pool served on that port. */
   readonly servicePorts: Readonly<Record<string, BackendPool>>;
+  /** App id → its first http-mode pool, for the `X-Marathon-App-Id` port. */
+  readonly apps: Readonly<Record<string, BackendPool>>;
+  /** Lower-cased host → the PEM file the shared HTTPS port presents for that SNI name. */
+  readonly sniCerts: Readonly<Record<string, string>>;
   /** Routes that could not be honoured, and why; everything else is served. */
   readonly rejected: readonly RejectedRoute[];
 }
@@ -50,11 +89,17 @@ export interface RoutingTable {
 export interface RoutingOptions {
   /** The LB's `--group` list; `*` = every group. */
   readonly groups: readonly string[];
+  /** marathon-lb's `--strict-mode`: only ports with `HAPROXY_{n}_ENABLED=true` are exposed. */
+  readonly strictMode?: boolean;
+  /** Certificate files the LB could not load (path → why): routes that need one are rejected. */
+  readonly badCertificates?: ReadonlyMap<string, string>;
 }
 
 export const EMPTY_ROUTING_TABLE: RoutingTable = deepFreeze({
   vhosts: Object.create(null) as Record<string, VhostRule[]>,
   servicePorts: Object.create(null) as Record<string, BackendPool>,
+  apps: Object.create(null) as Record<string, BackendPool>,
+  sniCerts: Object.create(null) as Record<string, string>,
   rejected: [],
 });
 
@@ -63,21 +108,37 @@ interface Candidate {
   readonly labels: PortLabels;
 }
 
+/** Apps that serve together: one app, or every colour of a blue-green deployment group. */
+interface Colours {
+  /** The newest colour: its labels and port definitions decide the routes. */
+  readonly app: DiscoveryApp;
+  /** Older colours, newest first. */
+  readonly older: readonly DiscoveryApp[];
+  readonly deployment?: DeploymentLabels;
+}
+
 /** Translates the cluster view into the routing table. Pure and deterministic: same view, same table. */
 export function buildRoutingTable(view: ClusterView, options: RoutingOptions): RoutingTable {
   const rejected: RejectedRoute[] = [];
-  const tasksByApp = groupTasksByApp(view);
+  const tasksByApp = groupBy([...view.tasks.values()], (task) => task.appId);
   const candidates: Candidate[] = [];
 
-  for (const app of [...view.apps.values()].sort((a, b) => compare(a.id, b.id))) {
+  for (const colours of groupColours([...view.apps.values()], rejected)) {
+    const { app } = colours;
     app.portDefinitions.forEach((definition, portIndex) => {
-      const labels = parsePortLabels(app.labels, portIndex);
       // Not ours, or switched off: silently absent, as in marathon-lb (another LB may serve it).
-      if (!matchesGroups(options.groups, labels.groups) || !labels.enabled) return;
+      if (!matchesGroups(options.groups, portGroups(app.labels, portIndex))) return;
+      const labels = cachedPortLabels(app, portIndex, options.strictMode ?? false);
+      if (!labels.enabled) return;
       const reject = (reason: string): void => void rejected.push({ appId: app.id, portIndex, reason });
       if (labels.problems.length > 0) return reject(labels.problems.join('; '));
       if (definition.protocol === 'udp') return reject('udp-only port: the LB proxies TCP and HTTP only');
-      const servicePort = labels.bindPort ?? definition.port;
+      if (labels.healthCheckPortIndex !== undefined && labels.healthCheckPortIndex >= app.portDefinitions.length) {
+        return reject(`${portLabel(portIndex, 'BACKEND_HEALTHCHECK_PORT_INDEX')} is ${labels.healthCheckPortIndex}, but the app has ${app.portDefinitions.length} port(s)`);
+      }
+      const bad = labels.sslCerts.find((path) => options.badCertificates?.has(path));
+      if (bad !== undefined) return reject(`${portLabel(portIndex, 'SSL_CERT')} ${bad}: ${options.badCertificates?.get(bad) ?? ''}`);
+      const servicePort = labels.bindPort ?? oldestServicePort(colours, portIndex) ?? definition.port;
       if (!Number.isInteger(servicePort) || servicePort < 1 || servicePort > 65535) {
         return reject(`no service port (portDefinitions[${portIndex}].port is ${definition.port})`);
       }
@@ -85,13 +146,24 @@ export function buildRoutingTable(view: ClusterView, options: RoutingOptions): R
       if (mode === 'tcp' && labels.vhosts.length > 0) {
         return reject(`${portLabel(portIndex, 'VHOST')} needs http mode, but ${portLabel(portIndex, 'MODE')} is tcp`);
       }
+      if (mode === 'tcp' && httpOnlyLabel(labels) !== undefined) {
+        return reject(`${portLabel(portIndex, httpOnlyLabel(labels) ?? '')} needs http mode, but the port is tcp`);
+      }
+      const { backends, draining } = coloursBackends(colours, portIndex, tasksByApp);
       const pool: BackendPool = {
         id: `${app.id}:${servicePort}`,
         appId: app.id,
         portIndex,
         servicePort,
+        ...(labels.bindAddr === undefined ? {} : { bindAddr: labels.bindAddr }),
         mode,
-        backends: backendsOf(app, portIndex, tasksByApp.get(app.id) ?? []),
+        balance: labels.balance,
+        sticky: labels.sticky,
+        allowedNetworks: labels.allowedNetworks,
+        sslCerts: labels.sslCerts,
+        http: httpPolicy(labels),
+        backends,
+        draining,
       };
       candidates.push({ pool, labels });
     });
@@ -113,22 +185,145 @@ export function buildRoutingTable(view: ClusterView, options: RoutingOptions): R
     }
   }
 
-  const vhosts = buildVhosts(winners.sort((a, b) => compare(a.pool.appId, b.pool.appId) || a.pool.portIndex - b.pool.portIndex), rejected);
+  winners.sort((a, b) => compare(a.pool.appId, b.pool.appId) || a.pool.portIndex - b.pool.portIndex);
+  const apps = Object.create(null) as Record<string, BackendPool>;
+  for (const { pool } of winners) if (pool.mode === 'http') apps[pool.appId] ??= pool;
+  const { vhosts, sniCerts } = buildVhosts(winners, rejected);
   rejected.sort((a, b) => compare(a.appId, b.appId) || a.portIndex - b.portIndex || compare(a.reason, b.reason));
-  return deepFreeze({ vhosts, servicePorts, rejected });
+  return deepFreeze({ vhosts, servicePorts, apps, sniCerts, rejected });
 }
 
-/** Tables are deterministic plain data, so equal JSON means nothing a proxy could see has changed. */
+const parsedLabels = new WeakMap<DiscoveryApp, Map<string, PortLabels>>();
+
+/**
+ * Labels parsed once per app definition: events replace an app's object only when the app
+ * changes, so a rebuild for a task event re-reads no labels. Deterministic, like the parse.
+ */
+function cachedPortLabels(app: DiscoveryApp, portIndex: number, strictMode: boolean): PortLabels {
+  let byPort = parsedLabels.get(app);
+  if (byPort === undefined) {
+    byPort = new Map();
+    parsedLabels.set(app, byPort);
+  }
+  const key = `${portIndex}/${strictMode}`;
+  let labels = byPort.get(key);
+  if (labels === undefined) {
+    labels = parsePortLabels(app.labels, portIndex, strictMode);
+    byPort.set(key, labels);
+  }
+  return labels;
+}
+
+/** Every certificate file a table refers to, so the adapter can load (or fail to load) them. */
+export function certificatesOf(table: RoutingTable): string[] {
+  const paths = new Set<string>();
+  for (const pool of Object.values(table.servicePorts)) for (const path of pool.sslCerts) paths.add(path);
+  return [...paths].sort(compare);
+}
+
+/** Tables are deterministic plain data, so equal signatures mean nothing a proxy could see has changed. */
 export function sameRoutingTable(a: RoutingTable, b: RoutingTable): boolean {
-  return a === b || JSON.stringify(a) === JSON.stringify(b);
+  return a === b || signature(a) === signature(b);
 }
 
-function buildVhosts(winners: readonly Candidate[], rejected: RejectedRoute[]): Record<string, VhostRule[]> {
+const signatures = new WeakMap<RoutingTable, string>();
+
+/**
+ * The table as one string, computed once per table (each rebuild compares the new table with the
+ * previous one, whose signature is remembered). Vhost rules name their pool by id: the pools
+ * themselves are in `servicePorts`, and `apps` and `sniCerts` follow from the rest.
+ */
+function signature(table: RoutingTable): string {
+  const known = signatures.get(table);
+  if (known !== undefined) return known;
+  const vhosts = Object.entries(table.vhosts).map(([host, rules]) => [host, rules.map((r) => [r.path ?? null, r.pathIgnoreCase, r.weight, r.pool.id])]);
+  const text = JSON.stringify([table.servicePorts, vhosts, table.rejected]);
+  signatures.set(table, text);
+  return text;
+}
+
+function httpPolicy(labels: PortLabels): HttpPolicy {
+  return {
+    redirectToHttps: labels.redirectToHttps,
+    useHsts: labels.useHsts,
+    ...(labels.auth === undefined ? {} : { auth: labels.auth }),
+    ...(labels.proxyPassPath === undefined ? {} : { proxyPassPath: labels.proxyPassPath }),
+    ...(labels.revProxyPath === undefined ? {} : { revProxyPath: labels.revProxyPath }),
+    ...(labels.redirectRoot === undefined ? {} : { redirectRoot: labels.redirectRoot }),
+  };
+}
+
+/** The first label set on a tcp port that only means something to HTTP. */
+function httpOnlyLabel(labels: PortLabels): string | undefined {
+  if (labels.paths.length > 0) return 'PATH';
+  if (labels.sticky) return 'STICKY';
+  if (labels.redirectToHttps) return 'REDIRECT_TO_HTTPS';
+  if (labels.useHsts) return 'USE_HSTS';
+  if (labels.auth) return 'AUTH';
+  if (labels.proxyPassPath) return 'HTTP_BACKEND_PROXYPASS_PATH';
+  if (labels.revProxyPath) return 'HTTP_BACKEND_REVPROXY_PATH';
+  if (labels.redirectRoot) return 'HTTP_BACKEND_REDIR';
+  return undefined;
+}
+
+/**
+ * Apps sharing `HAPROXY_DEPLOYMENT_GROUP` become one route: the colour with the later
+ * `HAPROXY_DEPLOYMENT_STARTED_AT` (then the later version, then the larger id) leads.
+ */
+function groupColours(apps: readonly DiscoveryApp[], rejected: RejectedRoute[]): Colours[] {
+  const result: Colours[] = [];
+  const groups = new Map<string, { app: DiscoveryApp; deployment: DeploymentLabels }[]>();
+  for (const app of [...apps].sort((a, b) => compare(a.id, b.id))) {
+    const deployment = parseDeploymentLabels(app.labels);
+    if (typeof deployment === 'string') {
+      rejected.push({ appId: app.id, portIndex: 0, reason: deployment });
+      continue;
+    }
+    if (deployment === undefined) result.push({ app, older: [] });
+    else groups.set(deployment.group, [...(groups.get(deployment.group) ?? []), { app, deployment }]);
+  }
+  for (const members of groups.values()) {
+    members.sort((a, b) => b.deployment.startedAt - a.deployment.startedAt || compare(b.app.version, a.app.version) || compare(b.app.id, a.app.id));
+    const [newest, ...older] = members;
+    if (newest) result.push({ app: newest.app, older: older.map((m) => m.app), deployment: newest.deployment });
+  }
+  return result.sort((a, b) => compare(a.app.id, b.app.id));
+}
+
+/**
+ * COMPAT(marathon-lb): during a blue-green switch the new colour runs on `HAPROXY_DEPLOYMENT_ALT_PORT`
+ * while clients keep using the old colour's port, so the merged route stays on the oldest port.
+ */
+function oldestServicePort(colours: Colours, portIndex: number): number | undefined {
+  const oldest = colours.older.at(-1);
+  if (oldest === undefined) return undefined;
+  const port = oldest.portDefinitions[portIndex]?.port;
+  return port !== undefined && port > 0 ? port : undefined;
+}
+
+/**
+ * Backends of the newest colour, plus as many of the older colours' as still make up
+ * `HAPROXY_DEPLOYMENT_TARGET_INSTANCES` (default: as many as the older colours serve now).
+ * The rest are draining: no new requests, in-flight ones finish on connections already open.
+ */
+function coloursBackends(colours: Colours, portIndex: number, tasksByApp: ReadonlyMap<string, DiscoveryTask[]>): { backends: Backend[]; draining: Backend[] } {
+  const current = backendsOf(colours.app, portIndex, tasksByApp.get(colours.app.id) ?? []);
+  if (colours.older.length === 0) return { backends: current, draining: [] };
+  const old = colours.older.flatMap((app) => backendsOf(app, portIndex, tasksByApp.get(app.id) ?? []));
+  const target = colours.deployment?.targetInstances ?? old.length;
+  const keep = Math.max(0, Math.min(old.length, target - current.length));
+  return { backends: [...current, ...old.slice(0, keep)].sort(byTaskId), draining: old.slice(keep) };
+}
+
+function buildVhosts(winners: readonly Candidate[], rejected: RejectedRoute[]): { vhosts: Record<string, VhostRule[]>; sniCerts: Record<string, string> } {
   const vhosts = Object.create(null) as Record<string, VhostRule[]>;
+  const sniCerts = Object.create(null) as Record<string, string>;
   const claimedBy = new Map<string, BackendPool>();
   for (const { pool, labels } of winners) {
     const paths: (string | undefined)[] = labels.paths.length > 0 ? [...labels.paths] : [undefined];
     for (const host of labels.vhosts) {
+      const cert = labels.sslCerts[0];
+      if (cert !== undefined) sniCerts[host] ??= cert;
       for (const path of paths) {
         const key = `${host} ${labels.pathIgnoreCase ? path?.toLowerCase() : path}`;
         const owner = claimedBy.get(key);
@@ -141,18 +336,29 @@ function buildVhosts(winners: readonly Candidate[], rejected: RejectedRoute[]): 
           continue;
         }
         claimedBy.set(key, pool);
-        const rule: VhostRule = path === undefined ? { pathIgnoreCase: false, pool } : { path, pathIgnoreCase: labels.pathIgnoreCase, pool };
+        const rule: VhostRule = Object.freeze(
+          path === undefined ? { pathIgnoreCase: false, weight: labels.weight, pool } : { path, pathIgnoreCase: labels.pathIgnoreCase, weight: labels.weight, pool },
+        );
         (vhosts[host] ??= []).push(rule);
       }
     }
   }
-  for (const rules of Object.values(vhosts)) rules.sort(byPathSpecificity);
-  return vhosts;
+  // Frozen here rather than by deepFreeze: with 10,000 hosts the generic walk is a large part of a rebuild.
+  for (const rules of Object.values(vhosts)) Object.freeze(rules.sort(byRulePriority));
+  return { vhosts: Object.freeze(vhosts), sniCerts };
 }
 
-/** Longest path first, so `/api/v2` wins over `/api`; a rule without a path matches last. */
-function byPathSpecificity(a: VhostRule, b: VhostRule): number {
-  return (b.path?.length ?? -1) - (a.path?.length ?? -1) || compare(a.path ?? '', b.path ?? '') || compare(a.pool.id, b.pool.id);
+/**
+ * COMPAT(marathon-lb): HAPROXY_{n}_BACKEND_WEIGHT orders the frontend's rules (higher first);
+ * within a weight, the longest path wins, so `/api/v2` beats `/api`; a path-less rule matches last.
+ */
+function byRulePriority(a: VhostRule, b: VhostRule): number {
+  return (
+    b.weight - a.weight ||
+    (b.path?.length ?? -1) - (a.path?.length ?? -1) ||
+    compare(a.path ?? '', b.path ?? '') ||
+    compare(a.pool.id, b.pool.id)
+  );
 }
 
 /**
@@ -169,12 +375,13 @@ function byServicePortPriority(a: Candidate, b: Candidate): number {
  * with an explicit `port` counts for every index, one with `portIndex` only for that index.
  */
 function defaultMode(app: DiscoveryApp, portIndex: number, labels: PortLabels): PortMode {
-  if (labels.vhosts.length > 0) return 'http';
+  if (labels.vhosts.length > 0 || httpOnlyLabel(labels) !== undefined) return 'http';
+  const checkedIndex = labels.healthCheckPortIndex ?? portIndex;
   for (const check of app.healthChecks) {
     if (typeof check !== 'object' || check === null) continue;
     const { protocol, port, portIndex: checkIndex } = check as { protocol?: unknown; port?: unknown; portIndex?: unknown };
-    const applies = typeof port === 'number' || (checkIndex ?? 0) === portIndex;
-    if (applies && (protocol === 'HTTP' || protocol === 'MESOS_HTTP')) return 'http';
+    const applies = typeof port === 'number' || (checkIndex ?? 0) === checkedIndex;
+    if (applies && (protocol === 'HTTP' || protocol === 'MESOS_HTTP' || protocol === 'HTTPS')) return 'http';
   }
   return 'tcp';
 }
@@ -186,11 +393,11 @@ function backendsOf(app: DiscoveryApp, portIndex: number, tasks: readonly Discov
     if (port === undefined || !isServing(task, app)) continue;
     backends.push({ taskId: task.id, host: task.host, port });
   }
-  return backends.sort((a, b) => compare(a.taskId, b.taskId));
+  return backends.sort(byTaskId);
 }
 
-function groupTasksByApp(view: ClusterView): Map<string, DiscoveryTask[]> {
-  return groupBy([...view.tasks.values()], (task) => task.appId);
+function byTaskId(a: Backend, b: Backend): number {
+  return compare(a.taskId, b.taskId);
 }
 
 function groupBy<T, K>(items: readonly T[], key: (item: T) => K): Map<K, T[]> {

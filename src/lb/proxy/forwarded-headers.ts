@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { ListenerInfo } from './http-policy.ts';
 
 /**
  * Tells the backend who the client is and how it reached us. X-Forwarded-For is appended to (the
@@ -6,13 +7,13 @@ import type { IncomingMessage } from 'node:http';
  * COMPAT(marathon-lb): HAProxy's `option forwardfor` appends the client address and its
  * templates set X-Forwarded-Proto/-Port, overwriting what the client sent.
  */
-export function addForwardedHeaders(req: IncomingMessage, listenerPort: number): void {
+export function addForwardedHeaders(req: IncomingMessage, listener: ListenerInfo): void {
   const client = req.socket.remoteAddress ?? 'unknown';
-  const proto = 'http';
+  const proto = listener.proto;
   const prior = req.headers['x-forwarded-for'];
   req.headers['x-forwarded-for'] = prior === undefined || prior === '' ? client : `${prior}, ${client}`;
   req.headers['x-forwarded-proto'] = proto;
-  req.headers['x-forwarded-port'] = String(listenerPort);
+  req.headers['x-forwarded-port'] = String(listener.port);
 
   // RFC 7239: IPv6 addresses are bracketed and quoted; the host is quoted when it has a port.
   const node = client.includes(':') ? `"[${client}]"` : client;

@@ -1,17 +1,18 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 
 /**
- * Headers that describe the client's connection to us, not the request (RFC 9110 §7.6.1): they
- * must not reach the backend, where a client's `Connection: close` would also defeat pooling.
- * Transfer-Encoding is left to Node, which re-frames the body itself; Upgrade waits for the
- * WebSocket tunnel.
+ * Headers that describe one connection, not the message (RFC 9110 §7.6.1): they must not cross
+ * the proxy, where a client's `Connection: close` would also defeat pooling. Transfer-Encoding
+ * is re-framed by each side itself; Upgrade is kept only on the tunnel path, which re-adds it.
  */
-const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization'];
+const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade'];
 
-export function dropHopByHopHeaders(req: IncomingMessage): void {
-  const listed = req.headers.connection?.split(',').map((token) => token.trim().toLowerCase()) ?? [];
+/** Removes hop-by-hop headers, including those the `Connection` header names, except `keep`. */
+export function dropHopByHopHeaders(headers: IncomingHttpHeaders | Record<string, string | string[] | undefined>, keep: readonly string[] = []): void {
+  const connection = headers.connection;
+  const listed = typeof connection === 'string' ? connection.split(',').map((token) => token.trim().toLowerCase()) : [];
   for (const name of [...HOP_BY_HOP, ...listed]) {
-    if (name === 'upgrade' || name === 'transfer-encoding' || name === 'te' || name === 'host') continue;
-    delete req.headers[name];
+    if (name === 'host' || keep.includes(name)) continue;
+    delete headers[name];
   }
 }

@@ -12,12 +12,22 @@ export function listen(server: Server, host: string, port: number): Promise<numb
   });
 }
 
+/** Counts open client connections (the active-connections gauge). */
+export interface ConnectionGauge {
+  inc(): void;
+  dec(): void;
+}
+
 /** Every socket a server accepted and that is still open, so close() can end them. */
-export function trackConnections(server: Server): Set<Socket> {
+export function trackConnections(server: Server, gauge?: ConnectionGauge): Set<Socket> {
   const sockets = new Set<Socket>();
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
+    gauge?.inc();
+    socket.once('close', () => {
+      sockets.delete(socket);
+      gauge?.dec();
+    });
   });
   return sockets;
 }

@@ -7,6 +7,10 @@ export interface StatsSources {
   health(): { readonly synced: boolean; readonly eventId: number } & Record<string, unknown>;
   routes(): unknown;
   stats(): unknown;
+  /** Prometheus text exposition. */
+  metrics(): Promise<{ contentType: string; body: string }>;
+  /** HAProxy's stats CSV. */
+  haproxyCsv(): string;
 }
 
 export interface StatsServerOptions {
@@ -17,7 +21,7 @@ export interface StatsServerOptions {
 }
 
 /**
- * `--stats-port`: health, the routing table and counters as JSON. Every answer, errors included,
+ * `--stats-port`: health, the routing table and counters as JSON, and Prometheus metrics. Every answer, errors included,
  * is JSON with a `message` on failure, like the scheduler's API.
  */
 export class StatsServer {
@@ -37,6 +41,15 @@ export class StatsServer {
     });
     app.get('/_corral/routes', async () => sources.routes());
     app.get('/_corral/stats', async () => sources.stats());
+    // COMPAT(marathon-lb): `/haproxy?stats;csv`, the URL its tools poll.
+    app.get('/haproxy', async (request, reply) => {
+      if (!request.url.includes('csv')) return reply.code(404).send({ message: 'only /haproxy?stats;csv is served' });
+      return reply.type('text/plain; charset=utf-8').send(sources.haproxyCsv());
+    });
+    app.get('/metrics', async (_request, reply) => {
+      const { contentType, body } = await sources.metrics();
+      return reply.type(contentType).send(body);
+    });
 
     app.setNotFoundHandler(async (request, reply) =>
       reply.code(404).send({ message: `no such endpoint: ${request.method} ${request.url.split('?')[0] ?? ''}` }),
