@@ -1,10 +1,12 @@
 /**
- * `npm run bench`: every benchmark, one after the other. Figures, not pass/fail; each prints
- * its progress on stderr and its table on stdout, with a reference run beside it where one
- * can be made on this machine.
+ * `npm run bench [-- propagation|agent|scheduler|events|dns|lb]`: every benchmark (or those
+ * named), one after the other. Figures, not pass/fail; each prints its progress on stderr and
+ * its table on stdout, with a reference run beside it where one can be made on this machine.
  */
 import { runAgentBench } from './agent.ts';
+import { runDnsBench } from './dns.ts';
 import { runEventsBench } from './events.ts';
+import { runLbBench } from './lb.ts';
 import { runPropagationBench } from './propagation.ts';
 import { runSchedulerBench } from './scheduler.ts';
 
@@ -26,4 +28,12 @@ if (wanted('scheduler')) {
 if (wanted('events')) {
   console.log('\n== events: 200 subscribers while the scheduler commits 10,000 changes');
   await runEventsBench({ log: (line) => process.stderr.write(`${line}\n`), table: (line) => console.log(line) });
+}
+if (wanted('dns')) {
+  console.log('\n== dns: Corral DNS beside NSD (dnsperf), and change -> served');
+  await runDnsBench({ log: (line) => process.stderr.write(`${line}\n`), table: (line) => console.log(line) });
+}
+if (wanted('lb')) {
+  console.log('\n== lb: corral lb beside HAProxy and direct (wrk), 10,000 vhosts, route changes under load');
+  await runLbBench({ log: (line) => process.stderr.write(`${line}\n`), table: (line) => console.log(line) });
 }
