@@ -18,6 +18,9 @@ import type { AppDefinition, ClusterState, Instance, StateOp } from './types.ts'
 
 const EVALUATION_DELAY_MS = 5;
 
+/** Every this many seconds an evaluation looks at every app, whatever changed. */
+const FULL_EVALUATION_EVERY = 10;
+
 /** Each evaluation's commit triggers the next one, so a large scale-out proceeds in batches of this size. */
 const MAX_LAUNCHES_PER_EVALUATION = 500;
 
@@ -55,6 +58,8 @@ export class Orchestrator {
   #evaluateAll = true;
   /** Instances the scheduler wants stopped, kept from commits so that kills need no scan. */
   readonly #stopping = new Set<string>();
+  /** Unreachable instances and their apps: time alone moves them on (unreachableStrategy). */
+  readonly #unreachable = new Map<string, string>();
 
   constructor(state: SchedulerState, links: AgentLinks, logger: Logger, options: OrchestratorOptions) {
     this.#state = state;
@@ -63,12 +68,16 @@ export class Orchestrator {
     this.#options = options;
     for (const instance of state.current.instances.values()) if (instance.goal === 'stopped') this.#stopping.add(instance.taskId);
     state.onCommit((changes) => this.#noteCommit(changes));
-    // The periodic pass catches what no event announces: agents timing out, unreachable
-    // instances to replace, kills to resend.
+    for (const instance of state.current.instances.values()) if (instance.state === 'TASK_UNREACHABLE') this.#unreachable.set(instance.taskId, instance.appId);
+    // The periodic pass catches what no commit announces: agents timing out, unreachable
+    // instances due for replacement, kills to resend; and, now and then, everything.
+    let ticks = 0;
     this.#timer = setInterval(() => {
       this.#expireAgents();
       this.#expireDeployments();
-      this.agentsChanged();
+      if (++ticks % FULL_EVALUATION_EVERY === 0) this.#evaluateAll = true;
+      for (const appId of this.#unreachable.values()) this.#dirty.add(appId);
+      this.trigger();
     }, 1000);
     this.#timer.unref();
   }
@@ -108,8 +117,11 @@ export class Orchestrator {
     // Agents change what can be placed anywhere; a deployment moving on releases the apps it held.
     if (changes.keys.has('agents') || changes.keys.has('deployments')) this.#evaluateAll = true;
     for (const taskId of changes.keys.get('instances') ?? []) {
-      if (current.instances.get(taskId)?.goal === 'stopped') this.#stopping.add(taskId);
+      const instance = current.instances.get(taskId);
+      if (instance?.goal === 'stopped') this.#stopping.add(taskId);
       else this.#stopping.delete(taskId);
+      if (instance?.state === 'TASK_UNREACHABLE') this.#unreachable.set(taskId, instance.appId);
+      else this.#unreachable.delete(taskId);
     }
     this.trigger();
   }
@@ -238,9 +250,12 @@ export class Orchestrator {
         ops.push(...change.ops);
         events.push(...change.events);
       }
-      // Deployments are judged on the state this evaluation leaves behind.
-      const settled = evaluation.launch.length + evaluation.stop.length + evaluation.expunge.length === 0;
-      for (const deployment of settled ? state.deployments.values() : []) {
+      // A deployment is judged on the state this evaluation leaves behind, once the evaluation
+      // has looked at its apps and left them alone.
+      const acted = new Set([...evaluation.launch, ...evaluation.stop, ...evaluation.expunge].map((i) => i.appId));
+      for (const deployment of state.deployments.values()) {
+        if (deployment.affectedApps.some((id) => acted.has(id))) continue;
+        if (apps !== undefined && !deployment.affectedApps.some((id) => apps.has(id))) continue;
         const progress = advanceDeployment(deployment, state);
         for (const currentStep of progress.finished) {
           events.push({ eventType: 'deployment_step_success', timestamp: now, plan: deployment.plan, currentStep } satisfies DeploymentStepSuccessEvent);
