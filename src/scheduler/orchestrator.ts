@@ -17,12 +17,19 @@ import type { SchedulerState } from './state.ts';
 import type { AppDefinition, ClusterState, Instance, StateOp } from './types.ts';
 
 const EVALUATION_DELAY_MS = 5;
+const MAX_EVALUATION_DELAY_MS = 500;
 
 /** Every this many seconds an evaluation looks at every app, whatever changed. */
 const FULL_EVALUATION_EVERY = 10;
 
-/** Each evaluation's commit triggers the next one, so a large scale-out proceeds in batches of this size. */
-const MAX_LAUNCHES_PER_EVALUATION = 500;
+/**
+ * Each evaluation's commit triggers the next one, so a large scale-out proceeds in batches: of
+ * 500 while evaluations are quick, larger when they are spaced out, to launch about
+ * LAUNCH_PACE_PER_SECOND.
+ */
+const MIN_LAUNCHES_PER_EVALUATION = 500;
+const MAX_LAUNCHES_PER_EVALUATION = 2500;
+const LAUNCH_PACE_PER_SECOND = 5000;
 
 export interface OrchestratorOptions {
   /** Counters for /metrics (made after the orchestrator, hence a getter). */
@@ -51,6 +58,8 @@ export class Orchestrator {
   readonly #launchDelays = new Map<string, LaunchDelay>();
   readonly #timer: NodeJS.Timeout;
   #pending = false;
+  #lastEvaluationMs = 0;
+  #delayMs = EVALUATION_DELAY_MS;
   #unplaced: Unplaced[] = [];
   /** Apps changed since the last evaluation; the next evaluation looks at only these... */
   #dirty = new Set<string>();
@@ -134,11 +143,15 @@ export class Orchestrator {
   trigger(): void {
     if (this.#pending) return;
     this.#pending = true;
-    // A short delay folds a burst of commits (status batches from many agents) into one evaluation.
+    // A short delay folds a burst of commits (status batches from many agents) into one
+    // evaluation; when evaluations grow long, the wait grows with them, so that they never take
+    // more than about a third of the scheduler's time (the rest answers agents and the API).
+    const delay = Math.min(MAX_EVALUATION_DELAY_MS, Math.max(EVALUATION_DELAY_MS, 2 * this.#lastEvaluationMs));
+    this.#delayMs = delay;
     setTimeout(() => {
       this.#pending = false;
       this.#evaluate().catch((err: unknown) => this.#logger.error({ err }, 'evaluation failed'));
-    }, EVALUATION_DELAY_MS);
+    }, delay);
   }
 
   async register(request: RegisterRequest): Promise<RegisterResponse> {
@@ -238,7 +251,8 @@ export class Orchestrator {
         nowMs: Date.parse(now),
         connectedAgents,
         launchDelays: this.#launchDelays,
-        maxLaunches: MAX_LAUNCHES_PER_EVALUATION,
+        // Fewer, longer evaluations launch more each, to keep the pace.
+        maxLaunches: Math.min(MAX_LAUNCHES_PER_EVALUATION, Math.max(MIN_LAUNCHES_PER_EVALUATION, Math.ceil((LAUNCH_PACE_PER_SECOND * this.#delayMs) / 1000))),
         newTaskId: (appId) => `${taskIdPrefix(appId)}.${randomUUID()}`,
       });
       const ops: StateOp[] = [
@@ -274,7 +288,8 @@ export class Orchestrator {
     // A partial evaluation knows only about the apps it looked at.
     const looked = apps ?? this.#state.current.apps;
     this.#unplaced = apps === undefined ? evaluation.unplaced : [...this.#unplaced.filter((u) => !looked.has(u.appId)), ...evaluation.unplaced];
-    this.#options.metrics().evaluation((performance.now() - started) / 1000, evaluation.launch.length, evaluation.stop.length + evaluation.expunge.length);
+    this.#lastEvaluationMs = performance.now() - started;
+    this.#options.metrics().evaluation(this.#lastEvaluationMs / 1000, evaluation.launch.length, evaluation.stop.length + evaluation.expunge.length);
     const state = this.#state.current;
     for (const instance of evaluation.launch) this.#launch(instance, state.apps.get(instance.appId));
     this.#sendKills(state);
