@@ -1,4 +1,5 @@
 import type { ClusterEvent, DiscoveryAgent, DiscoveryApp, DiscoverySnapshot, DiscoveryTask } from './types.ts';
+import { LayeredMap } from '../shared/layered-map.ts';
 import { TERMINAL_TASK_STATES } from './types.ts';
 
 /**
@@ -61,12 +62,12 @@ export function applyEvent(view: ClusterView, eventId: number, event: ClusterEve
       return { ...view, eventId, apps, tasks, changed: changed(gone, [event.appId]) };
     }
     case 'status_update_event': {
-      const tasks = new Map(view.tasks);
+      const tasks = editable(view.tasks);
       if (TERMINAL_TASK_STATES.has(event.taskStatus)) {
-        tasks.delete(event.taskId);
+        tasks.remove(event.taskId);
       } else {
         const previous = view.tasks.get(event.taskId);
-        tasks.set(event.taskId, {
+        tasks.put(event.taskId, {
           id: event.taskId,
           appId: event.appId,
           slaveId: event.slaveId,
@@ -79,18 +80,33 @@ export function applyEvent(view: ClusterView, eventId: number, event: ClusterEve
           startedAt: previous?.startedAt ?? (event.taskStatus === 'TASK_RUNNING' ? event.timestamp : undefined),
         });
       }
-      return { ...view, eventId, tasks, changed: changed([event.taskId], [event.appId]) };
+      return { ...view, eventId, tasks: settled(tasks), changed: changed([event.taskId], [event.appId]) };
     }
     case 'instance_health_changed_event': {
       const task = view.tasks.get(event.instanceId);
       if (task === undefined) return { ...view, eventId, changed: changed([], []) };
-      const tasks = new Map(view.tasks);
-      tasks.set(task.id, { ...task, healthy: event.healthy });
-      return { ...view, eventId, tasks, changed: changed([task.id], [task.appId]) };
+      const tasks = editable(view.tasks);
+      tasks.put(task.id, { ...task, healthy: event.healthy });
+      return { ...view, eventId, tasks: settled(tasks), changed: changed([task.id], [task.appId]) };
     }
     default:
       return { ...view, eventId, changed: changed([], []) };
   }
+}
+
+/**
+ * Tasks are held in a layered map: a view copies only the changes since its base, not all
+ * 100,000 tasks per event; the base is never written (old views stay as they were), and is
+ * rebuilt once the changes grow large.
+ */
+const REBASE_AFTER = 1024;
+
+function editable(tasks: ReadonlyMap<string, DiscoveryTask>): LayeredMap<DiscoveryTask> {
+  return tasks instanceof LayeredMap ? (tasks as LayeredMap<DiscoveryTask>).fork() : LayeredMap.over(new Map(tasks));
+}
+
+function settled(tasks: LayeredMap<DiscoveryTask>): ReadonlyMap<string, DiscoveryTask> {
+  return tasks.uncommitted > REBASE_AFTER ? LayeredMap.over(new Map(tasks)) : tasks;
 }
 
 /**

@@ -207,8 +207,8 @@ export function fold(start: DiscoverySnapshot, frames: readonly SseFrame[]): Clu
 
 /** Apps and tasks sorted by id, through JSON (so an absent key and an undefined one compare equal). */
 export function comparable(source: ClusterView | DiscoverySnapshot): { eventId: number; apps: Json[]; tasks: Json[] } {
-  const apps = source.apps instanceof Map ? [...source.apps.values()] : (source.apps as unknown[]);
-  const tasks = source.tasks instanceof Map ? [...source.tasks.values()] : (source.tasks as unknown[]);
+  const apps: unknown[] = Array.isArray(source.apps) ? source.apps : [...source.apps.values()];
+  const tasks: unknown[] = Array.isArray(source.tasks) ? source.tasks : [...source.tasks.values()];
   const byId = (a: Json, b: Json): number => String(a.id).localeCompare(String(b.id));
   const plain = (values: unknown[]): Json[] => (JSON.parse(JSON.stringify(values)) as Json[]).sort(byId);
   return { eventId: source.eventId, apps: plain(apps), tasks: plain(tasks) };

@@ -34,3 +34,22 @@ test('serving rule: running, app known, healthy when checks exist', () => {
   assert.equal(isServing({ ...task, healthy: true }, checked), true);
   assert.equal(EMPTY_VIEW.eventId, 0);
 });
+
+test('views stay as they were while thousands of later events are folded (and their tasks rebased)', () => {
+  let view = viewFromSnapshot({ eventId: 0, apps: [web], tasks: [] });
+  const model = new Map<string, string>();
+  const kept: Array<{ view: typeof view; states: Array<[string, string]> }> = [];
+  for (let n = 1; n <= 5000; n += 1) {
+    // Tasks start, run and end in a rolling window, so the view keeps changing in every way.
+    const taskId = `w${n % 1500}`;
+    const state = n % 7 === 0 ? 'TASK_KILLED' : n % 2 === 0 ? 'TASK_RUNNING' : 'TASK_STAGING';
+    view = applyEvent(view, n, status(taskId, state));
+    if (state === 'TASK_KILLED') model.delete(taskId);
+    else model.set(taskId, state);
+    if (n % 250 === 0) kept.push({ view, states: [...model].sort() });
+  }
+  for (const { view: old, states } of kept) {
+    assert.deepEqual([...old.tasks.values()].map((t): [string, string] => [t.id, t.state]).sort(), states, `view ${old.eventId}`);
+    assert.equal(old.tasks.size, states.length);
+  }
+});

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { LayeredMap } from '../../src/scheduler/core/layered-map.ts';
+import { LayeredMap } from '../../src/shared/layered-map.ts';
 
 interface Item {
   app: string;

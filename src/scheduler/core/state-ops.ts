@@ -1,5 +1,5 @@
 import type { ClusterState, Collection, Instance, StateOp, ValueOf } from '../types.ts';
-import { LayeredMap, type GroupsOf } from './layered-map.ts';
+import { LayeredMap, type GroupsOf } from '../../shared/layered-map.ts';
 import type { InstanceIndex } from './placement.ts';
 
 export function emptyState(): ClusterState {
