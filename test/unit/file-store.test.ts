@@ -150,3 +150,22 @@ test('file store: an append from a stale revision is refused and writes nothing'
     const again = await new FileStore({ dir, logger }).load();
     assert.deepEqual([again.revision, again.state.meta.size], [2, 2]);
   }));
+
+test('file store: a large state is compacted only once the log has grown as large as its snapshot', () =>
+  withDir(async (dir) => {
+    const store = new FileStore({ dir, logger, compactEvery: 1 });
+    let { state, revision } = await store.load();
+    // A big state in one record: its snapshot is far larger than the small records that follow.
+    const big: CommitRecord = { ops: [{ op: 'put', coll: 'meta', key: 'big', value: 'x'.repeat(100_000) }], events: [] };
+    state = applyOps(state, big.ops);
+    revision = await store.append([big], state, revision);
+    assert.equal(readFileSync(join(dir, 'state.log'), 'utf8'), '', 'the first record is compacted at once');
+    for (let n = 1; n <= 20; n += 1) {
+      state = applyOps(state, record(n).ops);
+      revision = await store.append([record(n)], state, revision);
+    }
+    assert.equal(readFileSync(join(dir, 'state.log'), 'utf8').split('\n').filter((l) => l !== '').length, 20, 'small records wait in the log');
+    await store.close();
+    const again = await new FileStore({ dir, logger }).load();
+    assert.deepEqual([again.revision, again.state.meta.size], [21, 21]);
+  }));

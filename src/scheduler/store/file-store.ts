@@ -33,6 +33,7 @@ export class FileStore implements StateStore {
   #seq = 0;
   /** Appends to wait before trying a compaction that failed again. */
   #compactBackoff = 0;
+  #snapshotBytes = 0;
   #history: EventRecord[] = [];
 
   constructor(options: FileStoreOptions) {
@@ -50,7 +51,9 @@ export class FileStore implements StateStore {
     let lastEventId = 0;
     const snapshotPath = join(dir, SNAPSHOT_FILE);
     if (existsSync(snapshotPath)) {
-      const snapshot = JSON.parse(readFileSync(snapshotPath, 'utf8')) as SnapshotFile;
+      const text = readFileSync(snapshotPath, 'utf8');
+      this.#snapshotBytes = Buffer.byteLength(text);
+      const snapshot = JSON.parse(text) as SnapshotFile;
       state = stateFromJson(snapshot.state);
       lastEventId = snapshot.lastEventId;
       this.#history = snapshot.history;
@@ -104,7 +107,9 @@ export class FileStore implements StateStore {
     this.#seq += records.length;
     for (const record of records) this.#remember(record.events);
     this.#recordsInLog += records.length;
-    if (this.#recordsInLog >= (this.#options.compactEvery ?? 5000) && --this.#compactBackoff <= 0) {
+    // The log may grow as large as the last snapshot: then rewriting the snapshot costs about
+    // what was appended, however large the state (100,000 instances: tens of MiB).
+    if (this.#recordsInLog >= (this.#options.compactEvery ?? 5000) && this.#size >= this.#snapshotBytes && --this.#compactBackoff <= 0) {
       // The records are durable already: a failed compaction must not fail the write.
       try {
         this.#compact(stateAfter, records.at(-1));
@@ -136,7 +141,9 @@ export class FileStore implements StateStore {
     const tmp = join(dir, `${SNAPSHOT_FILE}.tmp`);
     const fd = openSync(tmp, 'w');
     try {
-      writeSync(fd, JSON.stringify(snapshot));
+      const json = JSON.stringify(snapshot);
+      this.#snapshotBytes = Buffer.byteLength(json);
+      writeSync(fd, json);
       fsyncSync(fd);
     } finally {
       closeSync(fd);
