@@ -33,6 +33,7 @@ export class ClusterFollower {
   #masterIndex = 0;
   #closed = false;
   #lastContact = 0;
+  #streamOpen = false;
   /**
    * The scheduler sends a comment heartbeat every 5 s: a stream silent for 15 s belongs to a
    * dead peer (a half-open TCP connection never errors by itself), so it is dropped and resumed.
@@ -52,9 +53,13 @@ export class ClusterFollower {
     return this.#synced;
   }
 
-  /** Epoch ms of the last snapshot or event received; 0 before the first. */
+  /**
+   * Epoch ms of the last sign of life from the scheduler: now while the event stream is open
+   * (its heartbeats keep it so; a silent one is dropped within 15 s), else the last snapshot,
+   * event or moment the stream was open; 0 before the first contact.
+   */
   get lastContact(): number {
-    return this.#lastContact;
+    return this.#streamOpen ? Date.now() : this.#lastContact;
   }
 
   start(): void {
@@ -63,6 +68,7 @@ export class ClusterFollower {
 
   close(): void {
     this.#closed = true;
+    this.#streamClosed();
     clearTimeout(this.#retryTimer);
     this.#source?.close();
     void this.#dispatcher.close();
@@ -107,11 +113,13 @@ export class ClusterFollower {
     });
     this.#source = source;
     source.addEventListener('open', () => {
+      this.#streamOpen = true;
       this.#failures = 0;
       this.#options.logger.info({ master, from: this.#view.eventId }, 'event stream open');
     });
     source.addEventListener('resync_required', () => {
       this.#options.logger.warn({ master, eventId: this.#view.eventId }, 'event history lost, reading a new snapshot');
+      this.#streamClosed();
       source.close();
       void this.#connect();
     });
@@ -119,6 +127,7 @@ export class ClusterFollower {
       source.addEventListener(type, (message) => this.#onMessage(message));
     }
     source.addEventListener('error', (error) => {
+      this.#streamClosed();
       this.#options.logger.warn({ master, code: error.code, err: error.message }, 'event stream error');
       if (source.readyState === EventSource.CLOSED) this.#retry();
     });
@@ -136,6 +145,11 @@ export class ClusterFollower {
       return;
     }
     this.#setView(applyEvent(this.#view, eventId, event));
+  }
+
+  #streamClosed(): void {
+    if (this.#streamOpen) this.#lastContact = Date.now();
+    this.#streamOpen = false;
   }
 
   #setView(view: ClusterView): void {
