@@ -92,7 +92,7 @@ export function commitState(draft: ClusterState): { state: ClusterState; changes
 
 /** The instances of one app, without a scan of all instances. */
 export function instancesOfApp(state: ClusterState, appId: string): Instance[] {
-  return [...layered('instances', state.instances).group(`app:${appId}`)];
+  return layered('instances', state.instances).group(`app:${appId}`);
 }
 
 /** Instances by app and by agent, for placement. */
@@ -102,7 +102,7 @@ export function instanceIndex(state: ClusterState): InstanceIndex {
 
 /** The instances on one agent, without a scan of all instances. */
 export function instancesOnAgent(state: ClusterState, agentId: string): Instance[] {
-  return [...layered('instances', state.instances).group(`agent:${agentId}`)];
+  return layered('instances', state.instances).group(`agent:${agentId}`);
 }
 
 export function stateToJson(state: ClusterState): Record<Collection, Array<[string, unknown]>> {
