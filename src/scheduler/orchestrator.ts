@@ -251,8 +251,8 @@ export class Orchestrator {
         nowMs: Date.parse(now),
         connectedAgents,
         launchDelays: this.#launchDelays,
-        // Fewer, longer evaluations launch more each, to keep the pace.
-        maxLaunches: Math.min(MAX_LAUNCHES_PER_EVALUATION, Math.max(MIN_LAUNCHES_PER_EVALUATION, Math.ceil((LAUNCH_PACE_PER_SECOND * this.#delayMs) / 1000))),
+        // Fewer, longer evaluations launch more each, to keep the pace over a whole cycle (the wait plus the evaluation).
+        maxLaunches: Math.min(MAX_LAUNCHES_PER_EVALUATION, Math.max(MIN_LAUNCHES_PER_EVALUATION, Math.ceil((LAUNCH_PACE_PER_SECOND * (this.#delayMs + this.#lastEvaluationMs)) / 1000))),
         newTaskId: (appId) => `${taskIdPrefix(appId)}.${randomUUID()}`,
       });
       const ops: StateOp[] = [
@@ -266,7 +266,8 @@ export class Orchestrator {
       }
       // A deployment is judged on the state this evaluation leaves behind, once the evaluation
       // has looked at its apps and left them alone.
-      const acted = new Set([...evaluation.launch, ...evaluation.stop, ...evaluation.expunge].map((i) => i.appId));
+      // (Apps still short of instances are not done either: no need to count theirs.)
+      const acted = new Set([...evaluation.launch, ...evaluation.stop, ...evaluation.expunge].map((i) => i.appId).concat(evaluation.waiting));
       for (const deployment of state.deployments.values()) {
         if (deployment.affectedApps.some((id) => acted.has(id))) continue;
         if (apps !== undefined && !deployment.affectedApps.some((id) => apps.has(id))) continue;
