@@ -111,6 +111,11 @@ test('a snapshot taken while a task is staging equals the fold of the events up 
   // A consumer that started from this snapshot and one that folded every event must agree.
   assert.deepEqual(folded.tasks.filter((t) => t.appId === '/order/staged'), comparable(staged).tasks.filter((t) => t.appId === '/order/staged'));
   await c.running('/order/staged', 1);
+  // Running is not yet deployed: the deployment ends at the next evaluation, and until then a change is a 409.
+  await waitFor('the deployment of /order/staged to finish', async () => {
+    const { json } = await c.call('GET', '/v2/apps/order/staged');
+    return (json.app.deployments as unknown[]).length === 0 ? true : undefined;
+  });
   const { status } = await c.call('PUT', '/v2/apps/order/staged', { instances: 0 });
   assert.equal(status, 200);
 });
