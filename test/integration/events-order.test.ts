@@ -36,6 +36,7 @@ test('status updates of each task arrive in state order; each api_post_event pre
   // Three apps at once, then a rolling restart (a config change) of each, then scale to zero.
   await Promise.all(apps.map((id) => c.postApp({ id, cmd, instances: 2, cpus: 0.05, mem: 16 })));
   await Promise.all(apps.map((id) => c.running(id, 2)));
+  await waitFor('the first deployments to finish', async () => ((await c.get('/v2/deployments')) as unknown as Json[]).length === 0 ? true : undefined, 30_000);
   for (const id of apps) {
     const { status } = await c.call('PUT', `/v2/apps${id}`, { env: { ROUND: '2' } });
     assert.equal(status, 200);
