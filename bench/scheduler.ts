@@ -30,7 +30,7 @@ import { Agent, request, type Dispatcher } from 'undici';
 import { spawnPart, stopParts, type PartProcess } from '../src/cli/child-process.ts';
 import { startPart, tempDir } from '../test/support/parts.ts';
 import type { SimRegistered, SimStats } from './sim-agents.ts';
-import { formatProfile, summarizeProfile, type ProfileSummary } from './support-cpuprofile.ts';
+import { formatProfile, monotonicMicros, summarizeProfile, type ProfileSummary, type ProfileWindow } from './support-cpuprofile.ts';
 import { mib, procUsage } from './support-proc.ts';
 import { StatusTally } from './support-status-tally.ts';
 
@@ -85,6 +85,8 @@ export interface RampResult {
   allLaunchedMs: number;
   schedulerCpuMs: number;
   simCpuMs: number;
+  /** The phase on the monotonic clock, to pick its samples out of a profile. */
+  window: ProfileWindow;
   schedulerRssMiB: number;
   schedulerPeakRssMiB: number;
 }
@@ -360,6 +362,7 @@ export async function runSchedulerBench(options: SchedulerBenchOptions): Promise
       const before = usage();
       log(`ramp ${prefix}: ${total} tasks over ${apps} apps (instances ${Math.floor(total / apps)}${total % apps === 0 ? '' : '+1'})`);
       const start = performance.now();
+      const fromUs = monotonicMicros();
       // A deploy tool posts a few at a time; the scheduler commits them one by one anyway.
       let postsMs = NaN;
       let postError: unknown;
@@ -409,6 +412,7 @@ export async function runSchedulerBench(options: SchedulerBenchOptions): Promise
         }
       }
       const end = performance.now();
+      const window = { fromUs, toUs: monotonicMicros() };
       const after = usage();
       // Bounded: the POSTs were answered long ago unless the scheduler is stuck, and then the phase has timed out.
       await Promise.race([posting, sleep(30_000)]);
@@ -427,6 +431,7 @@ export async function runSchedulerBench(options: SchedulerBenchOptions): Promise
         postsMs,
         allLaunchedMs,
         schedulerCpuMs: (after.scheduler?.cpuMs ?? NaN) - (before.scheduler?.cpuMs ?? NaN),
+        window,
         simCpuMs: after.sim - before.sim,
         schedulerRssMiB: mib(after.scheduler?.rssKiB ?? NaN),
         schedulerPeakRssMiB: mib(after.scheduler?.peakRssKiB ?? NaN),
@@ -487,7 +492,7 @@ export async function runSchedulerBench(options: SchedulerBenchOptions): Promise
     if (options.profile === true) {
       const files = readdirSync(profileDir).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(profileDir, f));
       const largest = files.sort((a, b) => statSync(b).size - statSync(a).size)[0];
-      if (largest !== undefined) profile = summarizeProfile(largest, ROOT, 25);
+      if (largest !== undefined) profile = summarizeProfile(largest, ROOT, 25, full.window);
       log(`profile: ${largest ?? 'none written'}`);
     }
     const result: SchedulerBenchResult = {
@@ -546,7 +551,7 @@ export function formatSchedulerBench(result: SchedulerBenchResult): string[] {
     row('simulator: max event-loop use / status rtt / hb rtt', `${result.simMaxElu.toFixed(2)} / ${millis(result.simStatusMaxMs)} / ${millis(result.simHeartbeatMaxMs)}`, 'elu near 1 = the simulator, not the scheduler, limits'),
     row('event stream resumed / events lost', `${result.eventResumes} / ${result.lostEvents ? 'YES (RUNNING counted by GET /v2/apps from then on)' : 'no'}`),
   );
-  if (result.profile !== undefined) lines.push(...formatProfile(result.profile, 'scheduler CPU profile (whole run)'));
+  if (result.profile !== undefined) lines.push(...formatProfile(result.profile, 'scheduler CPU profile (full-size ramp only)'));
   return lines;
 }
 

@@ -160,8 +160,22 @@ function describe(frame: CallFrame, root: string, maps: ReadonlyMap<string, Sour
   return { where: `${shown}:${line ?? `~${frame.lineNumber + 1}`} ${name}`, ours };
 }
 
-/** Summarises one profile; `root` is the repository, so our files show relative to it. */
-export function summarizeProfile(file: string, root: string, top = 20): ProfileSummary {
+/**
+ * A span of a run in microseconds of the monotonic clock. V8 stamps profiles with the same
+ * clock as `process.hrtime` (CLOCK_MONOTONIC, system-wide), so another process can say which
+ * span it cares about: `monotonicMicros()` at its start and end.
+ */
+export interface ProfileWindow {
+  fromUs: number;
+  toUs: number;
+}
+
+export function monotonicMicros(): number {
+  return Number(process.hrtime.bigint() / 1000n);
+}
+
+/** Summarises one profile, or the samples within `window`; `root` is the repository, so our files show relative to it. */
+export function summarizeProfile(file: string, root: string, top = 20, window?: ProfileWindow): ProfileSummary {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const parent = new Map<number, number>();
@@ -178,8 +192,11 @@ export function summarizeProfile(file: string, root: string, top = 20): ProfileS
   const inclusive = new Map<string, number>();
   let totalUs = 0;
   let busyUs = 0;
+  let at = profile.startTime;
   for (let i = 0; i < profile.samples.length; i += 1) {
     const id = profile.samples[i] as number;
+    at += profile.timeDeltas[i] ?? 0;
+    if (window !== undefined && (at < window.fromUs || at > window.toUs)) continue;
     const us = profile.timeDeltas[i + 1] ?? 0;
     totalUs += us;
     const node = byId.get(id);

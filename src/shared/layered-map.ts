@@ -4,11 +4,15 @@ type Slot<V> = V | typeof DELETED;
 /** The groups a value belongs to (e.g. `app:/web`, `agent:S1`); must not change for a key. */
 export type GroupsOf<V> = (value: V) => readonly string[];
 
+/** What a value counts as in each of its groups (e.g. `state:TASK_RUNNING`), each name once. */
+export type TallyOf<V> = (value: V) => readonly string[];
+
 interface Base<V> {
   readonly map: Map<string, V>;
   readonly groupsOf: GroupsOf<V> | undefined;
-  /** Keys by group; built on the first group query. */
-  groups: Map<string, Set<string>> | undefined;
+  readonly tallyOf: TallyOf<V> | undefined;
+  /** Keys by group, and tallies by group; built on the first group query, then kept by commits. */
+  index: { groups: Map<string, Set<string>>; counts: Map<string, Map<string, number>> } | undefined;
 }
 
 /** What a commit changed: every key written, and the groups of the values written or removed. */
@@ -49,8 +53,8 @@ export class LayeredMap<V> implements ReadonlyMap<string, V> {
   }
 
   /** Takes `map` as the committed base (it is mutated by later commits). */
-  static over<V>(map: Map<string, V>, groupsOf?: GroupsOf<V>): LayeredMap<V> {
-    return new LayeredMap({ map, groupsOf, groups: undefined }, undefined, new Map(), new Map(), new Set(), map.size);
+  static over<V>(map: Map<string, V>, groupsOf?: GroupsOf<V>, tallyOf?: TallyOf<V>): LayeredMap<V> {
+    return new LayeredMap({ map, groupsOf, tallyOf, index: undefined }, undefined, new Map(), new Map(), new Set(), map.size);
   }
 
   get size(): number {
@@ -103,6 +107,19 @@ export class LayeredMap<V> implements ReadonlyMap<string, V> {
       this.#delta.delete(key);
     }
     this.#delta.set(key, value);
+    this.#noteGroups(key, value);
+  }
+
+  remove(key: string): void {
+    const old = this.get(key);
+    if (old === undefined) return;
+    this.#size -= 1;
+    this.#delta.set(key, DELETED);
+    // So that `count` finds what the removed value counted for.
+    this.#noteGroups(key, old);
+  }
+
+  #noteGroups(key: string, value: V): void {
     for (const group of this.#base.groupsOf?.(value) ?? []) {
       let keys = this.#deltaGroups.get(group);
       if (keys === undefined) this.#deltaGroups.set(group, (keys = new Set()));
@@ -110,32 +127,35 @@ export class LayeredMap<V> implements ReadonlyMap<string, V> {
     }
   }
 
-  remove(key: string): void {
-    if (this.has(key)) this.#size -= 1;
-    if (this.#delta.has(key) || this.#lowerHas(key)) this.#delta.set(key, DELETED);
-  }
-
   /** Folds the delta into the shared base; returns the committed map and what changed. */
   commit(): { map: LayeredMap<V>; folded: Folded } {
     if (this.#parent !== undefined) throw new Error('a child layer cannot be committed');
     const base = this.#base;
+    const index = base.index;
     const groups = new Set<string>();
     for (const [key, slot] of this.#delta) {
       const old = base.map.get(key);
-      if (old !== undefined) for (const group of base.groupsOf?.(old) ?? []) groups.add(group);
+      if (old !== undefined) {
+        for (const group of base.groupsOf?.(old) ?? []) {
+          groups.add(group);
+          if (index !== undefined) tally(index.counts, group, base.tallyOf?.(old), -1);
+        }
+      }
       if (slot === DELETED) {
         if (old === undefined) continue;
         base.map.delete(key);
-        for (const group of base.groupsOf?.(old) ?? []) base.groups?.get(group)?.delete(key);
+        for (const group of base.groupsOf?.(old) ?? []) index?.groups.get(group)?.delete(key);
         continue;
       }
       if (this.#moved.has(key)) base.map.delete(key);
       base.map.set(key, slot);
       for (const group of base.groupsOf?.(slot) ?? []) {
         groups.add(group);
-        if ((old === undefined || this.#moved.has(key)) && base.groups !== undefined) {
-          let keys = base.groups.get(group);
-          if (keys === undefined) base.groups.set(group, (keys = new Set()));
+        if (index === undefined) continue;
+        tally(index.counts, group, base.tallyOf?.(slot), 1);
+        if (old === undefined || this.#moved.has(key)) {
+          let keys = index.groups.get(group);
+          if (keys === undefined) index.groups.set(group, (keys = new Set()));
           keys.add(key);
         }
       }
@@ -154,13 +174,34 @@ export class LayeredMap<V> implements ReadonlyMap<string, V> {
     return values;
   }
 
+  /**
+   * How many values of the group count as `name` (see `TallyOf`): kept up to date by commits,
+   * so it costs what this map has not committed yet, not the size of the group.
+   */
+  count(group: string, name: string): number {
+    const tallyOf = this.#base.tallyOf;
+    if (tallyOf === undefined) throw new Error('this map keeps no tallies');
+    let n = this.#parent !== undefined ? this.#parent.count(group, name) : (this.#index().counts.get(group)?.get(name) ?? 0);
+    for (const key of this.#deltaGroups.get(group) ?? []) {
+      const old = this.#lowerGet(key);
+      if (old !== undefined && tallyOf(old).includes(name)) n -= 1;
+      const slot = this.#delta.get(key);
+      if (slot !== undefined && slot !== DELETED && tallyOf(slot).includes(name)) n += 1;
+    }
+    return n;
+  }
+
+  #index(): NonNullable<Base<V>['index']> {
+    const base = this.#base;
+    if (base.index === undefined) base.index = buildIndex(base.map, base.groupsOf, base.tallyOf);
+    return base.index;
+  }
+
   /** Keys that are or were in the group, each once (removed ones included: `get` tells). */
   #groupKeys(group: string): string[] {
     const own = this.#deltaGroups.get(group);
     if (this.#parent === undefined) {
-      const base = this.#base;
-      if (base.groups === undefined) base.groups = indexGroups(base.map, base.groupsOf);
-      const committed = base.groups.get(group);
+      const committed = this.#index().groups.get(group);
       const keys = committed === undefined ? [] : [...committed];
       if (own !== undefined) for (const key of own) if (committed?.has(key) !== true) keys.push(key);
       return keys;
@@ -202,15 +243,24 @@ export class LayeredMap<V> implements ReadonlyMap<string, V> {
   }
 }
 
-function indexGroups<V>(map: ReadonlyMap<string, V>, groupsOf: GroupsOf<V> | undefined): Map<string, Set<string>> {
+function buildIndex<V>(map: ReadonlyMap<string, V>, groupsOf: GroupsOf<V> | undefined, tallyOf: TallyOf<V> | undefined): NonNullable<Base<V>['index']> {
   const groups = new Map<string, Set<string>>();
-  if (groupsOf === undefined) return groups;
+  const counts = new Map<string, Map<string, number>>();
+  if (groupsOf === undefined) return { groups, counts };
   for (const [key, value] of map) {
     for (const group of groupsOf(value)) {
       let keys = groups.get(group);
       if (keys === undefined) groups.set(group, (keys = new Set()));
       keys.add(key);
+      tally(counts, group, tallyOf?.(value), 1);
     }
   }
-  return groups;
+  return { groups, counts };
+}
+
+function tally(counts: Map<string, Map<string, number>>, group: string, names: readonly string[] | undefined, by: 1 | -1): void {
+  if (names === undefined || names.length === 0) return;
+  let byName = counts.get(group);
+  if (byName === undefined) counts.set(group, (byName = new Map()));
+  for (const name of names) byName.set(name, (byName.get(name) ?? 0) + by);
 }

@@ -4,7 +4,7 @@ import {
   appInstancesToKill, instancesByTaskIds, killInstances, restartApp, versionKey, writeApp, writeApps, type ChangeContext,
 } from '../../src/scheduler/core/app-changes.ts';
 import { buildApp } from '../../src/scheduler/core/app-definition.ts';
-import { appJson, launchQueue, queueEntryJson, resolveAppEmbeds } from '../../src/scheduler/core/marathon-json.ts';
+import { appInstances, appJson, launchQueue, queueEntryJson, resolveAppEmbeds } from '../../src/scheduler/core/marathon-json.ts';
 import { planDeployment } from '../../src/scheduler/core/deployments.ts';
 import { applyOps } from '../../src/scheduler/core/state-ops.ts';
 import type { AppDefinition, ClusterState, Instance, StateOp } from '../../src/scheduler/types.ts';
@@ -187,7 +187,9 @@ test('app json embeds: prefixes interchangeable, failures = tasks + lastTaskFail
   const old = instance('web.1', web, 'a', { version: V1, startedAt: V1 });
   const fresh = instance('web.2', web, 'a', { version: V2, startedAt: V2 });
   const staging = instance('web.3', web, 'a', { version: V2, state: 'TASK_STAGING' });
-  const json = appJson(web, [old, fresh, staging], [], { embedTasks: false, taskStatsAt: Date.parse(LATER) });
+  const json = appJson(web, appInstances(state({ apps: [web], instances: [old, fresh, staging] }), web), [], { embedTasks: false, taskStatsAt: Date.parse(LATER) });
+  // Counted from the state's tallies, not from a walk over the instances.
+  assert.deepEqual([json.tasksStaged, json.tasksRunning, json.tasksHealthy, json.tasksUnhealthy], [1, 2, 0, 0]);
   const day = 86400;
   assert.deepEqual(json.taskStats, {
     startedAfterLastScaling: { stats: { counts: { staged: 1, running: 1, healthy: 0, unhealthy: 0 }, lifeTime: { averageSeconds: day, medianSeconds: day } } },
@@ -195,7 +197,7 @@ test('app json embeds: prefixes interchangeable, failures = tasks + lastTaskFail
     totalSummary: { stats: { counts: { staged: 1, running: 2, healthy: 0, unhealthy: 0 }, lifeTime: { averageSeconds: 1.5 * day, medianSeconds: 1.5 * day } } },
   });
   assert.equal('tasks' in json, false);
-  assert.equal('lastTaskFailure' in appJson(web, [], [], { embedTasks: false, embedLastTaskFailure: true }), false, 'no failure, no key');
+  assert.equal('lastTaskFailure' in appJson(web, appInstances(state({ apps: [web] }), web), [], { embedTasks: false, embedLastTaskFailure: true }), false, 'no failure, no key');
 });
 
 test('queue: one entry per waiting app with its reasons; delay while backing off', () => {

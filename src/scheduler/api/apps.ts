@@ -8,8 +8,8 @@ import {
 import { deploymentsHolding } from '../core/deployments.ts';
 import { instancesOfApp } from '../core/state-ops.ts';
 import { matchesAppSearch, parseLabelSelectors, type LabelSelector } from '../core/label-selector.ts';
-import { appDefinitionJson, appJson, resolveAppEmbeds, taskJson, type AppEmbed } from '../core/marathon-json.ts';
-import type { ClusterState, Deployment, Instance } from '../types.ts';
+import { appDefinitionJson, appInstances, appJson, resolveAppEmbeds, taskJson, type AppEmbed } from '../core/marathon-json.ts';
+import type { AppDefinition, ClusterState, Deployment, Instance } from '../types.ts';
 import type { ApiContext } from './context.ts';
 import type { SchedulerState } from '../state.ts';
 
@@ -67,19 +67,23 @@ function route(path: string): { id: string; sub: 'app' | 'tasks' | 'task' | 'ver
 const unknownPath = (request: FastifyRequest): ApiError =>
   new ApiError(404, 'ERR_SCHED_UNKNOWN_PATH', `Unknown path ${request.method} ${request.url.split('?')[0]}`);
 
+/** One app as `/v2/apps` and `/v2/groups` show it, with what `embeds` asks for. */
+export function renderApp(current: ClusterState, app: AppDefinition, embeds: ReadonlySet<AppEmbed>, nowMs: number): Record<string, unknown> {
+  return appJson(app, appInstances(current, app), deploymentsHolding(current, [app.id]), {
+    embedTasks: embeds.has('tasks'),
+    embedLastTaskFailure: embeds.has('lastTaskFailure'),
+    lastTaskFailure: current.taskFailures.get(app.id),
+    embedReadiness: embeds.has('readiness'),
+    ...(embeds.has('taskStats') ? { taskStatsAt: nowMs } : {}),
+  });
+}
+
 export function registerAppRoutes(server: FastifyInstance, context: ApiContext): void {
   const { state } = context;
 
   const render = (current: ClusterState, appId: string, embeds: ReadonlySet<AppEmbed>): Record<string, unknown> | undefined => {
     const app = current.apps.get(appId);
-    if (app === undefined) return undefined;
-    return appJson(app, instancesOfApp(current, appId), deploymentsHolding(current, [appId]), {
-      embedTasks: embeds.has('tasks'),
-      embedLastTaskFailure: embeds.has('lastTaskFailure'),
-      lastTaskFailure: current.taskFailures.get(appId),
-      embedReadiness: embeds.has('readiness'),
-      ...(embeds.has('taskStats') ? { taskStatsAt: Date.now() } : {}),
-    });
+    return app === undefined ? undefined : renderApp(current, app, embeds, Date.now());
   };
 
   /** Commits an app change (or throws its ApiError). */

@@ -1,12 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppChange } from '../core/app-changes.ts';
-import { deploymentsHolding } from '../core/deployments.ts';
-import { instancesOfApp } from '../core/state-ops.ts';
 import { buildGroupTree, groupJson, groupNotFound, removeGroup, resolveId, writeGroup } from '../core/groups.ts';
-import { appJson, resolveAppEmbeds } from '../core/marathon-json.ts';
+import { resolveAppEmbeds } from '../core/marathon-json.ts';
 import { ApiError, invalidObject } from '../errors.ts';
 import type { ClusterState } from '../types.ts';
-import { changeContext, deploymentResult, flag, list, type Query } from './apps.ts';
+import { changeContext, deploymentResult, flag, list, renderApp, type Query } from './apps.ts';
 import type { ApiContext } from './context.ts';
 
 /** The group id in `/v2/groups/<id>` (ids are paths); the root for `/v2/groups`. */
@@ -29,13 +27,7 @@ export function registerGroupRoutes(server: FastifyInstance, context: ApiContext
     // COMPAT(marathon): embed=group.apps.tasks etc.; counts and deployments are always there.
     const embeds = resolveAppEmbeds(list((request.query as Query).embed));
     const nowMs = Date.now();
-    return groupJson(tree, (app) => appJson(app, instancesOfApp(current, app.id), deploymentsHolding(current, [app.id]), {
-      embedTasks: embeds.has('tasks'),
-      embedLastTaskFailure: embeds.has('lastTaskFailure'),
-      lastTaskFailure: current.taskFailures.get(app.id),
-      embedReadiness: embeds.has('readiness'),
-      ...(embeds.has('taskStats') ? { taskStatsAt: nowMs } : {}),
-    }), context.startedAt);
+    return groupJson(tree, (app) => renderApp(current, app, embeds, nowMs), context.startedAt);
   };
   server.get('/v2/groups', get);
   server.get('/v2/groups/*', get);

@@ -1,7 +1,7 @@
 import type { DeploymentAction, DeploymentActionType, DeploymentStep } from '../../events/types.ts';
 import type { AppDefinition, ClusterState, Deployment } from '../types.ts';
 import { isReady } from './health.ts';
-import { instancesOfApp } from './state-ops.ts';
+import { countInstances, instancesOfApp } from './state-ops.ts';
 
 /** The deployment for one app change (create, scale, restart or stop). */
 export function planDeployment(
@@ -60,6 +60,11 @@ export function describeProgress(deployment: Deployment, state: ClusterState): s
 /** Done when the app has exactly `target` running (and healthy, where checked), current instances and nothing else. */
 function isAppDone(appId: string, target: number, state: ClusterState): boolean {
   const app = state.apps.get(appId);
+  if (app !== undefined && app.healthChecks.length === 0 && (app.readinessChecks ?? []).length === 0) {
+    // Without checks, ready is TASK_RUNNING: the counts tell, with no walk over the instances.
+    const config = app.versionInfo.lastConfigChangeAt;
+    return countInstances(state, appId, 'all') === countInstances(state, appId, `config:${config}`) && countInstances(state, appId, `config:${config}:TASK_RUNNING`) === target;
+  }
   let running = 0;
   for (const instance of instancesOfApp(state, appId)) {
     const current = app !== undefined && instance.goal === 'running' && instance.configVersion === app.versionInfo.lastConfigChangeAt;

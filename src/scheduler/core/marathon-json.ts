@@ -1,8 +1,9 @@
-import type { DiscoveryApp, DiscoveryTask, InstanceChangedEvent, InstanceCondition, IpAddress, StatusUpdateEvent } from '../../events/types.ts';
-import type { AppDefinition, Deployment, Instance, TaskFailure } from '../types.ts';
+import type { DiscoveryApp, DiscoveryTask, InstanceChangedEvent, InstanceCondition, IpAddress, StatusUpdateEvent, TaskState } from '../../events/types.ts';
+import type { AppDefinition, ClusterState, Deployment, Instance, TaskFailure } from '../types.ts';
 import { instanceHealthy } from './health.ts';
 import { isDelayed, type LaunchDelay } from './launch-delay.ts';
 import type { Unplaced } from './placement.ts';
+import { countInstances, instancesOfApp } from './state-ops.ts';
 
 /** Marathon's task JSON. */
 export function taskJson(instance: Instance, app: AppDefinition | undefined): Record<string, unknown> {
@@ -76,14 +77,37 @@ export interface AppJsonOptions {
   embedReadiness?: boolean;
 }
 
+/** Marathon's staged/running/healthy/unhealthy counts of an app. */
+export interface TaskCounts {
+  staged: number;
+  running: number;
+  healthy: number;
+  unhealthy: number;
+}
+
+/** An app's instances as `appJson` reads them: the counts always, the list only for an embed that shows it. */
+export interface AppInstances {
+  counts: TaskCounts;
+  list: () => readonly Instance[];
+}
+
+/** From the state: counts from its tallies, unless health checks need every instance looked at. */
+export function appInstances(state: ClusterState, app: AppDefinition): AppInstances {
+  const list = (): Instance[] => instancesOfApp(state, app.id);
+  if (app.healthChecks.length > 0) return { counts: taskCounts(app, list()), list };
+  const inState = (taskState: TaskState): number => countInstances(state, app.id, `state:${taskState}`);
+  return { counts: { staged: inState('TASK_STAGING') + inState('TASK_STARTING'), running: inState('TASK_RUNNING'), healthy: 0, unhealthy: 0 }, list };
+}
+
 /** Marathon's app JSON with counts, deployments and what `options` embeds. */
 export function appJson(
   app: AppDefinition,
-  instances: readonly Instance[],
+  source: AppInstances,
   deployments: readonly Deployment[],
   options: AppJsonOptions,
 ): Record<string, unknown> {
-  const counts = taskCounts(app, instances);
+  const { counts } = source;
+  const instances = options.embedTasks || options.embedReadiness === true || options.taskStatsAt !== undefined ? source.list() : [];
   return {
     ...appDefinitionJson(app),
     tasksStaged: counts.staged,
@@ -99,7 +123,7 @@ export function appJson(
 }
 
 /** Marathon's staged/running/healthy/unhealthy counts. */
-function taskCounts(app: AppDefinition, instances: readonly Instance[]): { staged: number; running: number; healthy: number; unhealthy: number } {
+function taskCounts(app: AppDefinition, instances: readonly Instance[]): TaskCounts {
   const count = (state: string): number => instances.filter((i) => i.state === state).length;
   // Without health checks Marathon counts no task as healthy or unhealthy.
   const health = instances.map((i) => instanceHealthy(i, app));

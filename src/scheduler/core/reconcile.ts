@@ -5,7 +5,7 @@ import { isReady } from './health.ts';
 import { upgradeStep } from './rolling-upgrade.ts';
 import { isDelayed, type LaunchDelay } from './launch-delay.ts';
 import { place, type LaunchRequest, type Unplaced } from './placement.ts';
-import { instanceIndex, instancesOfApp } from './state-ops.ts';
+import { countInstances, instanceIndex, instancesOfApp } from './state-ops.ts';
 
 export interface ReconcileContext {
   now: string;
@@ -52,30 +52,20 @@ export function reconcile(state: ClusterState, context: ReconcileContext): Evalu
   const expunge: Instance[] = [];
   const waiting: string[] = [];
   const held = heldApps(state);
+  // Instances on a draining agent move: every app is then looked at instance by instance.
+  let draining = false;
+  for (const agent of state.agents.values()) draining ||= agent.draining === true;
   let budget = context.maxLaunches;
   for (const appId of appIds) {
     if (held.has(appId)) continue;
     const app = state.apps.get(appId);
-    const running = instancesOfApp(state, appId).filter((i) => i.goal === 'running');
     if (app === undefined) {
-      stop.push(...running);
+      stop.push(...instancesOfApp(state, appId).filter((i) => i.goal === 'running'));
       continue;
     }
-    const unreachable = (i: Instance): UnreachableStage => unreachableStage(i, app, context.nowMs);
-    const current = running.filter((i) => {
-      if (unreachable(i) !== 'expunged') return true;
-      expunge.push(i);
-      return false;
-    });
-    // Instances of an older configuration, or on a draining agent, are replaced: new ones first.
-    const movable = (i: Instance): boolean => i.configVersion !== app.versionInfo.lastConfigChangeAt || state.agents.get(i.agentId)?.draining === true;
-    const fresh = current.filter((i) => !movable(i));
-    const outdated = current.filter(movable);
-    // An unreachable instance still counts until its app's inactiveAfterSeconds have passed.
-    const active = fresh.filter((i) => unreachable(i) === 'reachable' || unreachable(i) === 'unreachable');
-    const upgrade = upgradeStep(app, active, outdated, (i) => isReady(i, app), (instances) => pickForKill(instances, instances.length, app, state.agents));
-    stop.push(...upgrade.stop);
-    const missing = Math.min(app.instances - active.length, upgrade.maxLaunch);
+    const plan = (draining ? undefined : settledPlan(state, app)) ?? walkPlan(state, app, context.nowMs, expunge);
+    stop.push(...plan.stop);
+    const missing = Math.min(app.instances - plan.active, plan.maxLaunch);
     if (missing > 0) {
       waiting.push(app.id);
       const delay = context.launchDelays.get(app.id);
@@ -87,7 +77,6 @@ export function reconcile(state: ClusterState, context: ReconcileContext): Evalu
         requests.push(launchRequest(app, count));
       }
     }
-    if (active.length > app.instances) stop.push(...pickForKill(active.filter((i) => unreachable(i) === 'reachable'), active.length - app.instances, app, state.agents));
   }
   const agents = [...state.agents.values()].filter((a) => context.connectedAgents.has(a.id) && a.draining !== true);
   const { placements, unplaced } = place(requests, agents, instanceIndex(state), state.agents);
@@ -112,6 +101,46 @@ export function reconcile(state: ClusterState, context: ReconcileContext): Evalu
     };
   });
   return { launch, stop, expunge, unplaced: [...delayed, ...unplaced], waiting };
+}
+
+/** One app's part of an evaluation: how many instances count, which to stop, how many may start. */
+interface AppPlan {
+  active: number;
+  stop: Instance[];
+  maxLaunch: number;
+}
+
+/**
+ * The common case from the app's counts alone (no walk over its instances): every instance meant
+ * to run has the current configuration and is reachable, and there are not too many.
+ */
+function settledPlan(state: ClusterState, app: AppDefinition): AppPlan | undefined {
+  const running = countInstances(state, app.id, 'goal:running');
+  if (running > app.instances) return undefined;
+  if (countInstances(state, app.id, `config:${app.versionInfo.lastConfigChangeAt}`) !== running) return undefined;
+  if (countInstances(state, app.id, 'goal:running:TASK_UNREACHABLE') !== 0) return undefined;
+  return { active: running, stop: [], maxLaunch: Number.POSITIVE_INFINITY };
+}
+
+/** Instance by instance: rolling upgrades, moves off draining agents, unreachable instances, scale-down. */
+function walkPlan(state: ClusterState, app: AppDefinition, nowMs: number, expunge: Instance[]): AppPlan {
+  const unreachable = (i: Instance): UnreachableStage => unreachableStage(i, app, nowMs);
+  const current = instancesOfApp(state, app.id).filter((i) => {
+    if (i.goal !== 'running') return false;
+    if (unreachable(i) !== 'expunged') return true;
+    expunge.push(i);
+    return false;
+  });
+  // Instances of an older configuration, or on a draining agent, are replaced: new ones first.
+  const movable = (i: Instance): boolean => i.configVersion !== app.versionInfo.lastConfigChangeAt || state.agents.get(i.agentId)?.draining === true;
+  const fresh = current.filter((i) => !movable(i));
+  const outdated = current.filter(movable);
+  // An unreachable instance still counts until its app's inactiveAfterSeconds have passed.
+  const active = fresh.filter((i) => unreachable(i) === 'reachable' || unreachable(i) === 'unreachable');
+  const upgrade = upgradeStep(app, active, outdated, (i) => isReady(i, app), (instances) => pickForKill(instances, instances.length, app, state.agents));
+  const stop = [...upgrade.stop];
+  if (active.length > app.instances) stop.push(...pickForKill(active.filter((i) => unreachable(i) === 'reachable'), active.length - app.instances, app, state.agents));
+  return { active: active.length, stop, maxLaunch: upgrade.maxLaunch };
 }
 
 type UnreachableStage = 'reachable' | 'unreachable' | 'inactive' | 'expunged';

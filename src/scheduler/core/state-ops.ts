@@ -1,5 +1,6 @@
+import type { TaskState } from '../../events/types.ts';
 import type { ClusterState, Collection, Instance, StateOp, ValueOf } from '../types.ts';
-import { LayeredMap, type GroupsOf } from '../../shared/layered-map.ts';
+import { LayeredMap, type GroupsOf, type TallyOf } from '../../shared/layered-map.ts';
 import type { InstanceIndex } from './placement.ts';
 
 export function emptyState(): ClusterState {
@@ -11,10 +12,25 @@ const GROUPS: { [C in Collection]?: GroupsOf<ValueOf<C>> } = {
   instances: (instance) => [`app:${instance.appId}`, `agent:${instance.agentId}`],
 };
 
+/**
+ * What an instance counts as within its app, so that an app's counts need no walk over its
+ * instances: every instance (`all`) and by state; those meant to run, by state and by the
+ * configuration they were launched from (`config:<lastConfigChangeAt>`).
+ */
+export type InstanceTally = 'all' | `state:${TaskState}` | 'goal:running' | `goal:running:${TaskState}` | `config:${string}` | `config:${string}:${TaskState}`;
+
+const instanceTallies: TallyOf<Instance> = (i) => {
+  const names: InstanceTally[] = ['all', `state:${i.state}`];
+  if (i.goal === 'running') names.push('goal:running', `goal:running:${i.state}`, `config:${i.configVersion}`, `config:${i.configVersion}:${i.state}`);
+  return names;
+};
+
+const TALLIES: { [C in Collection]?: TallyOf<ValueOf<C>> } = { instances: instanceTallies };
+
 function layered<C extends Collection>(coll: C, map: ClusterState[C]): LayeredMap<ValueOf<C>> {
   if (map instanceof LayeredMap) return map as LayeredMap<ValueOf<C>>;
   // A plain map (a test's fixture, a loaded snapshot) becomes the base of its first draft, unchanged.
-  return LayeredMap.over(map as Map<string, ValueOf<C>>, GROUPS[coll] as GroupsOf<ValueOf<C>> | undefined);
+  return LayeredMap.over(map as Map<string, ValueOf<C>>, GROUPS[coll] as GroupsOf<ValueOf<C>> | undefined, TALLIES[coll] as TallyOf<ValueOf<C>> | undefined);
 }
 
 /**
@@ -93,6 +109,11 @@ export function commitState(draft: ClusterState): { state: ClusterState; changes
 /** The instances of one app, without a scan of all instances. */
 export function instancesOfApp(state: ClusterState, appId: string): Instance[] {
   return layered('instances', state.instances).group(`app:${appId}`);
+}
+
+/** How many instances of one app count as `name`, without walking them. */
+export function countInstances(state: ClusterState, appId: string, name: InstanceTally): number {
+  return layered('instances', state.instances).count(`app:${appId}`, name);
 }
 
 /** Instances by app and by agent, for placement. */
