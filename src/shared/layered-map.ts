@@ -4,8 +4,8 @@ type Slot<V> = V | typeof DELETED;
 /** The groups a value belongs to (e.g. `app:/web`, `agent:S1`); must not change for a key. */
 export type GroupsOf<V> = (value: V) => readonly string[];
 
-/** What a value counts as in each of its groups (e.g. `state:TASK_RUNNING`), each name once. */
-export type TallyOf<V> = (value: V) => readonly string[];
+/** What a value counts as in one of its groups (e.g. `state:TASK_RUNNING`), each name once. */
+export type TallyOf<V> = (value: V, group: string) => readonly string[];
 
 interface Base<V> {
   readonly map: Map<string, V>;
@@ -138,7 +138,7 @@ export class LayeredMap<V> implements ReadonlyMap<string, V> {
       if (old !== undefined) {
         for (const group of base.groupsOf?.(old) ?? []) {
           groups.add(group);
-          if (index !== undefined) tally(index.counts, group, base.tallyOf?.(old), -1);
+          if (index !== undefined) tally(index.counts, group, base.tallyOf?.(old, group), -1);
         }
       }
       if (slot === DELETED) {
@@ -152,7 +152,7 @@ export class LayeredMap<V> implements ReadonlyMap<string, V> {
       for (const group of base.groupsOf?.(slot) ?? []) {
         groups.add(group);
         if (index === undefined) continue;
-        tally(index.counts, group, base.tallyOf?.(slot), 1);
+        tally(index.counts, group, base.tallyOf?.(slot, group), 1);
         if (old === undefined || this.#moved.has(key)) {
           let keys = index.groups.get(group);
           if (keys === undefined) index.groups.set(group, (keys = new Set()));
@@ -184,9 +184,9 @@ export class LayeredMap<V> implements ReadonlyMap<string, V> {
     let n = this.#parent !== undefined ? this.#parent.count(group, name) : (this.#index().counts.get(group)?.get(name) ?? 0);
     for (const key of this.#deltaGroups.get(group) ?? []) {
       const old = this.#lowerGet(key);
-      if (old !== undefined && tallyOf(old).includes(name)) n -= 1;
+      if (old !== undefined && tallyOf(old, group).includes(name)) n -= 1;
       const slot = this.#delta.get(key);
-      if (slot !== undefined && slot !== DELETED && tallyOf(slot).includes(name)) n += 1;
+      if (slot !== undefined && slot !== DELETED && tallyOf(slot, group).includes(name)) n += 1;
     }
     return n;
   }
@@ -252,7 +252,7 @@ function buildIndex<V>(map: ReadonlyMap<string, V>, groupsOf: GroupsOf<V> | unde
       let keys = groups.get(group);
       if (keys === undefined) groups.set(group, (keys = new Set()));
       keys.add(key);
-      tally(counts, group, tallyOf?.(value), 1);
+      tally(counts, group, tallyOf?.(value, group), 1);
     }
   }
   return { groups, counts };

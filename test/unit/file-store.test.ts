@@ -26,7 +26,8 @@ async function withDir(run: (dir: string) => Promise<void>): Promise<void> {
 }
 
 async function writeRecords(dir: string, count: number, compactEvery = 1000): Promise<void> {
-  const store = new FileStore({ dir, logger, compactEvery });
+  // Compacts as soon as the log is as large as the snapshot, so that small records do compact.
+  const store = new FileStore({ dir, logger, compactEvery, logToSnapshot: 1 });
   let { state, revision } = await store.load();
   for (let n = 1; n <= count; n += 1) {
     const r = record(n);
@@ -151,7 +152,7 @@ test('file store: an append from a stale revision is refused and writes nothing'
     assert.deepEqual([again.revision, again.state.meta.size], [2, 2]);
   }));
 
-test('file store: a large state is compacted only once the log has grown as large as its snapshot', () =>
+test('file store: a large state is compacted only once the log has grown to three times its snapshot', () =>
   withDir(async (dir) => {
     const store = new FileStore({ dir, logger, compactEvery: 1 });
     let { state, revision } = await store.load();
@@ -165,7 +166,16 @@ test('file store: a large state is compacted only once the log has grown as larg
       revision = await store.append([record(n)], state, revision);
     }
     assert.equal(readFileSync(join(dir, 'state.log'), 'utf8').split('\n').filter((l) => l !== '').length, 20, 'small records wait in the log');
+    const large = (key: string, size: number): CommitRecord => ({ ops: [{ op: 'put', coll: 'meta', key, value: 'y'.repeat(size) }], events: [] });
+    for (const [key, size] of [['large1', 100_000], ['large2', 100_000]] as const) {
+      state = applyOps(state, large(key, size).ops);
+      revision = await store.append([large(key, size)], state, revision);
+    }
+    assert.equal(readFileSync(join(dir, 'state.log'), 'utf8').split('\n').filter((l) => l !== '').length, 22, 'twice the snapshot: still in the log');
+    state = applyOps(state, large('large3', 150_000).ops);
+    revision = await store.append([large('large3', 150_000)], state, revision);
+    assert.equal(readFileSync(join(dir, 'state.log'), 'utf8'), '', 'three times the snapshot: compacted');
     await store.close();
     const again = await new FileStore({ dir, logger }).load();
-    assert.deepEqual([again.revision, again.state.meta.size], [21, 21]);
+    assert.deepEqual([again.revision, again.state.meta.size], [24, 24]);
   }));

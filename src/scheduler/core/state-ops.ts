@@ -19,7 +19,11 @@ const GROUPS: { [C in Collection]?: GroupsOf<ValueOf<C>> } = {
  */
 export type InstanceTally = 'all' | `state:${TaskState}` | 'goal:running' | `goal:running:${TaskState}` | `config:${string}` | `config:${string}:${TaskState}`;
 
-const instanceTallies: TallyOf<Instance> = (i) => {
+const NO_TALLIES: readonly string[] = [];
+
+/** Kept for the app groups only: nothing asks for counts per agent. */
+const instanceTallies: TallyOf<Instance> = (i, group) => {
+  if (!group.startsWith('app:')) return NO_TALLIES;
   const names: InstanceTally[] = ['all', `state:${i.state}`];
   if (i.goal === 'running') names.push('goal:running', `goal:running:${i.state}`, `config:${i.configVersion}`, `config:${i.configVersion}:${i.state}`);
   return names;

@@ -14,8 +14,16 @@ const SNAPSHOT_FILE = 'state.snapshot.json';
 export interface FileStoreOptions {
   dir: string;
   logger: Logger;
-  /** Write a snapshot and start a new log after this many records. */
+  /** Write a snapshot and start a new log after this many records... */
   compactEvery?: number;
+  /**
+   * ...and once the log is this many times as large as the last snapshot (default 3). A log
+   * record holds an instance and its events, about four times what the snapshot keeps of it, so
+   * at 1 a growing cluster writes a whole snapshot for every quarter more instances; at 3 the
+   * snapshots of a ramp add up to about twice the last one, and a restart replays at most three
+   * snapshots' worth of log.
+   */
+  logToSnapshot?: number;
   /** Events kept for Last-Event-ID resumption. */
   historyLimit?: number;
 }
@@ -81,7 +89,7 @@ export class FileStore implements StateStore {
     this.#log = await open(logPath, 'a');
     this.#size = (await this.#log.stat()).size;
     logger.info({ dir, lastEventId, apps: state.apps.size, instances: state.instances.size }, 'state loaded');
-    return { state, revision: this.#seq, lastEventId, history: [...this.#history] };
+    return { state, revision: this.#seq, lastEventId, history: this.#historyTail() };
   }
 
   async append(records: readonly CommitRecord[], stateAfter: ClusterState, expectedRevision: number): Promise<number> {
@@ -107,9 +115,9 @@ export class FileStore implements StateStore {
     this.#seq += records.length;
     for (const record of records) this.#remember(record.events);
     this.#recordsInLog += records.length;
-    // The log may grow as large as the last snapshot: then rewriting the snapshot costs about
-    // what was appended, however large the state (100,000 instances: tens of MiB).
-    if (this.#recordsInLog >= (this.#options.compactEvery ?? 5000) && this.#size >= this.#snapshotBytes && --this.#compactBackoff <= 0) {
+    // Rewriting the snapshot then costs a fraction of what was appended, however large the state
+    // (100,000 instances: tens of MiB).
+    if (this.#recordsInLog >= (this.#options.compactEvery ?? 5000) && this.#size >= (this.#options.logToSnapshot ?? 3) * this.#snapshotBytes && --this.#compactBackoff <= 0) {
       // The records are durable already: a failed compaction must not fail the write.
       try {
         this.#compact(stateAfter, records.at(-1));
@@ -127,17 +135,21 @@ export class FileStore implements StateStore {
   }
 
   #remember(events: EventRecord[]): void {
-    if (events.length === 0) return;
-    this.#history.push(...events);
-    const excess = this.#history.length - this.#historyLimit;
-    if (excess > 0) this.#history.splice(0, excess);
+    for (const event of events) this.#history.push(event);
+    // Trimmed now and then rather than on every append: a copy of 10,000 entries each time adds up.
+    if (this.#history.length > this.#historyLimit * 1.25) this.#history = this.#history.slice(-this.#historyLimit);
+  }
+
+  /** The events a snapshot keeps for Last-Event-ID resumption. */
+  #historyTail(): EventRecord[] {
+    return this.#history.slice(-this.#historyLimit);
   }
 
   /** Snapshot first (atomically, by rename), then empty the log: a crash between leaves both, and replay is idempotent over puts. */
   #compact(state: ClusterState, last: CommitRecord | undefined): void {
     const { dir } = this.#options;
     const lastEventId = this.#history.at(-1)?.eventId ?? last?.events.at(-1)?.eventId ?? 0;
-    const snapshot: SnapshotFile = { seq: this.#seq, state: stateToJson(state), lastEventId, history: this.#history };
+    const snapshot: SnapshotFile = { seq: this.#seq, state: stateToJson(state), lastEventId, history: this.#historyTail() };
     const tmp = join(dir, `${SNAPSHOT_FILE}.tmp`);
     const fd = openSync(tmp, 'w');
     try {
