@@ -87,6 +87,8 @@ export interface RampResult {
   simCpuMs: number;
   /** The phase on the monotonic clock, to pick its samples out of a profile. */
   window: ProfileWindow;
+  /** GET /ping, one every 100 ms through the phase: how long the API keeps a caller waiting meanwhile. */
+  ping: Latency;
   schedulerRssMiB: number;
   schedulerPeakRssMiB: number;
 }
@@ -234,6 +236,19 @@ async function apiRunning(http: Api, prefix: string): Promise<number> {
   return apps.filter((app) => app.id.startsWith(`${prefix}-`)).reduce((sum, app) => sum + app.tasksRunning, 0);
 }
 
+/** GET /ping every 100 ms (one at a time) until `done()`; a slow answer delays the next. */
+async function pingWhile(http: Api, done: () => boolean): Promise<Latency> {
+  const times: number[] = [];
+  while (!done()) {
+    const started = performance.now();
+    await http.call('GET', '/ping');
+    times.push(performance.now() - started);
+    await sleep(100);
+  }
+  times.sort((a, b) => a - b);
+  return { samples: times.length, p50Ms: percentile(times, 50), p99Ms: percentile(times, 99), maxMs: times.at(-1) ?? NaN, bytes: 0 };
+}
+
 /** Runs `each(0..count-1)`, at most `width` at a time. */
 async function inParallel(count: number, width: number, each: (i: number) => Promise<void>): Promise<void> {
   let next = 0;
@@ -363,6 +378,8 @@ export async function runSchedulerBench(options: SchedulerBenchOptions): Promise
       log(`ramp ${prefix}: ${total} tasks over ${apps} apps (instances ${Math.floor(total / apps)}${total % apps === 0 ? '' : '+1'})`);
       const start = performance.now();
       const fromUs = monotonicMicros();
+      let finished = false;
+      const pinging = pingWhile(http, () => finished);
       // A deploy tool posts a few at a time; the scheduler commits them one by one anyway.
       let postsMs = NaN;
       let postError: unknown;
@@ -413,6 +430,8 @@ export async function runSchedulerBench(options: SchedulerBenchOptions): Promise
       }
       const end = performance.now();
       const window = { fromUs, toUs: monotonicMicros() };
+      finished = true;
+      const ping = await pinging;
       const after = usage();
       // Bounded: the POSTs were answered long ago unless the scheduler is stuck, and then the phase has timed out.
       await Promise.race([posting, sleep(30_000)]);
@@ -432,6 +451,7 @@ export async function runSchedulerBench(options: SchedulerBenchOptions): Promise
         allLaunchedMs,
         schedulerCpuMs: (after.scheduler?.cpuMs ?? NaN) - (before.scheduler?.cpuMs ?? NaN),
         window,
+        ping,
         simCpuMs: after.sim - before.sim,
         schedulerRssMiB: mib(after.scheduler?.rssKiB ?? NaN),
         schedulerPeakRssMiB: mib(after.scheduler?.peakRssKiB ?? NaN),
@@ -521,6 +541,7 @@ export function formatSchedulerBench(result: SchedulerBenchResult): string[] {
     ...(Number.isFinite(ramp.toAllRunningMs) ? [] : [row('  RUNNING when it gave up', `${ramp.running}/${ramp.tasks}`)]),
     row('  all launches sent to agents after (at most)', seconds(ramp.allLaunchedMs)),
     row(`  the ${ramp.apps} app POSTs took`, seconds(ramp.postsMs)),
+    row('  GET /ping meanwhile p50 / p99 / max', `${millis(ramp.ping.p50Ms)} / ${millis(ramp.ping.p99Ms)} / ${millis(ramp.ping.maxMs)}`, 'how long the API keeps callers waiting during the ramp'),
     row('  CPU time: scheduler / simulator', `${seconds(ramp.schedulerCpuMs)} / ${seconds(ramp.simCpuMs)}`),
     row(`  scheduler RSS at ${ramp.running} tasks (peak)`, `${ramp.schedulerRssMiB.toFixed(0)} (${ramp.schedulerPeakRssMiB.toFixed(0)}) MiB`, ramp.tasks >= 100_000 ? 'target <= 1024 MiB at 100,000' : ''),
   ];

@@ -37,6 +37,8 @@ export function parseSchedulerConfig(settings: Settings): Readonly<SchedulerConf
 /** Agents heartbeat often enough that a few missed ones fit in the agent timeout. */
 const heartbeatMs = (agentTimeoutMs: number): number => Math.max(100, Math.min(5000, Math.floor(agentTimeoutMs / 4)));
 
+const LISTEN_BACKLOG = 4096;
+
 export async function startScheduler(settings: Settings): Promise<Service> {
   const config = parseSchedulerConfig(settings);
   const logger = createLogger('scheduler', config.logLevel);
@@ -56,7 +58,10 @@ export async function startScheduler(settings: Settings): Promise<Service> {
   const metrics: SchedulerMetrics = new SchedulerMetrics({ collect: () => sampleScheduler(context) });
   const context = { state, bus, links, orchestrator, logger, advertised: formatHostPort(config.listen), startedAt, metrics };
   const server = buildServer(context);
-  await server.listen({ host: config.listen.host, port: config.listen.port });
+  // A thousand agents open connections at once (a status burst, a reconnect after a scheduler
+  // restart): with Node's backlog of 511 the kernel drops the rest, and each retries its SYN after
+  // 1, 3, 7 s. The kernel caps this at net.core.somaxconn.
+  await server.listen({ host: config.listen.host, port: config.listen.port, backlog: LISTEN_BACKLOG });
   const address = server.server.address();
   const bound = typeof address === 'object' && address !== null ? { host: config.listen.host, port: address.port } : config.listen;
   context.advertised = formatHostPort(bound);

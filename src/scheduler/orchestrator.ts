@@ -25,11 +25,13 @@ const FULL_EVALUATION_EVERY = 10;
 /**
  * Each evaluation's commit triggers the next one, so a large scale-out proceeds in batches: of
  * 500 while evaluations are quick, larger when they are spaced out, to launch about
- * LAUNCH_PACE_PER_SECOND.
+ * LAUNCH_PACE_PER_SECOND. The pace counts only the wait and the evaluation, not the status
+ * updates answered in between, so the rate reached is lower (1,000 agents × 100,000 tasks on
+ * 2 cores: ~6,000/s at this pace, ~4,200/s at 5,000 and 2,500 per evaluation).
  */
 const MIN_LAUNCHES_PER_EVALUATION = 500;
-const MAX_LAUNCHES_PER_EVALUATION = 2500;
-const LAUNCH_PACE_PER_SECOND = 5000;
+const MAX_LAUNCHES_PER_EVALUATION = 4000;
+const LAUNCH_PACE_PER_SECOND = 8000;
 
 export interface OrchestratorOptions {
   /** Counters for /metrics (made after the orchestrator, hence a getter). */
