@@ -4,7 +4,8 @@ import { formatSseFrame } from '../events/sse.ts';
 export interface Subscriber {
   /** Event types wanted; undefined = all. */
   types: ReadonlySet<EventType> | undefined;
-  send: (frame: string) => void;
+  /** One or more SSE frames, joined: one write per commit, not one per event. */
+  send: (frames: string) => void;
 }
 
 interface HistoryEntry extends EventRecord {
@@ -36,13 +37,13 @@ export class EventBus {
   }
 
   publish(records: readonly EventRecord[]): void {
-    for (const record of records) {
-      const entry = { ...record, frame: formatSseFrame(record.event, record.eventId) };
-      this.#history.push(entry);
-      this.#lastEventId = record.eventId;
-      for (const subscriber of this.#subscribers) {
-        if (subscriber.types === undefined || subscriber.types.has(record.event.eventType)) subscriber.send(entry.frame);
-      }
+    const entries = records.map((record) => ({ ...record, frame: formatSseFrame(record.event, record.eventId) }));
+    for (const entry of entries) this.#history.push(entry);
+    this.#lastEventId = records.at(-1)?.eventId ?? this.#lastEventId;
+    for (const subscriber of this.#subscribers) {
+      let frames = '';
+      for (const entry of entries) if (subscriber.types === undefined || subscriber.types.has(entry.event.eventType)) frames += entry.frame;
+      if (frames !== '') subscriber.send(frames);
     }
     if (this.#history.length > this.#limit * 1.25) this.#history = this.#history.slice(-this.#limit);
   }

@@ -10,10 +10,10 @@ import { waitFor } from '../support/wait.ts';
 
 /**
  * Fan-out with a subscriber that never reads: it must not hold back anyone else, and once more
- * than the per-subscriber limit (8 MiB) waits for it, the scheduler cuts it off and says so.
+ * than the per-subscriber limit (32 MiB) waits for it, the scheduler cuts it off and says so.
  */
 
-const LIMIT = 8 * 2 ** 20;
+const LIMIT = 32 * 2 ** 20;
 const dir = tempDir('corral-events-fanout-');
 let scheduler: PartProcess;
 let base: string;

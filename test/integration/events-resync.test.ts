@@ -109,7 +109,7 @@ async function expectReplay(base: string, lastEventId: number, upTo: number, typ
   return replayed;
 }
 
-/** Small events only, one or two per batch PUT: a replay of the whole history stays far below 8 MiB. */
+/** Small events only, one or two per batch PUT: a replay of the whole history stays far below 32 MiB. */
 const SMALL = ['deployment_info', 'deployment_success'];
 
 test('a reader resuming from the oldest retained id gets the whole replay, even while changes keep being committed', { timeout: 60_000 }, async () => {

@@ -28,7 +28,7 @@ test('event bus: replay, filter and resync', async (t) => {
   }
 });
 
-test('event bus: subscribers get each frame once, filtered, with its id', () => {
+test('event bus: subscribers get each frame once, filtered, with its id, one write per publish', () => {
   const bus = new EventBus([], 0, 2);
   const all: string[] = [];
   const some: string[] = [];
@@ -37,7 +37,9 @@ test('event bus: subscribers get each frame once, filtered, with its id', () => 
   bus.publish([rec(1), rec(2, 'deployment_info')]);
   unsubscribe();
   bus.publish([rec(3, 'deployment_info'), rec(4), rec(5)]);
-  assert.equal(all.length, 5);
+  bus.publish([rec(6)]);
+  assert.equal(all.length, 3, 'one send per publish');
+  assert.deepEqual(all.join('').match(/^id: \d+$/gm), ['id: 1', 'id: 2', 'id: 3', 'id: 4', 'id: 5', 'id: 6']);
   assert.equal(some.length, 1);
   assert.match(some[0] ?? '', /^id: 2\nevent: deployment_info\ndata: \{.*\}\n\n$/);
   assert.equal(bus.since(0, undefined), 'resync', 'a history of 2 no longer reaches event 1');
