@@ -182,12 +182,23 @@ function usage(agent: AgentRecord, instances: Iterable<Instance>): Free {
     if (r.scalar !== undefined && isScalar(r.name)) capacity[r.name].set(r.role, (capacity[r.name].get(r.role) ?? 0) + r.scalar);
   }
   const slot: Free = { agent, capacity, used: byRole(), usedPorts: new Set(), perApp: new Map() };
+  // Summed apart: most instances hold unreserved resources only (no `allocation`), and this runs
+  // over every instance of every agent placement looks at, each evaluation.
+  let cpus = 0;
+  let mem = 0;
+  let disk = 0;
   for (const instance of instances) {
     for (const port of instance.ports) slot.usedPorts.add(port);
     slot.perApp.set(instance.appId, (slot.perApp.get(instance.appId) ?? 0) + 1);
-    // Instances stored before roles were tracked hold unreserved resources.
-    charge(slot, instance.allocation ?? SCALARS.map((name) => ({ name, role: '*', amount: instance[name] })));
+    if (instance.allocation !== undefined) {
+      charge(slot, instance.allocation);
+      continue;
+    }
+    cpus += instance.cpus;
+    mem += instance.mem;
+    disk += instance.disk;
   }
+  charge(slot, [{ name: 'cpus', role: '*', amount: cpus }, { name: 'mem', role: '*', amount: mem }, { name: 'disk', role: '*', amount: disk }]);
   return slot;
 }
 
