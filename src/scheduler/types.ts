@@ -156,4 +156,6 @@ export type ValueOf<C extends Collection> = ClusterState[C] extends ReadonlyMap<
 
 /** One durable change to state; a transaction is a list of these plus the events it emits. */
 export type StateOp =
-  { [C in Collection]: { op: 'put'; coll: C; key: string; value: ValueOf<C> } | { op: 'del'; coll: C; key: string } }[Collection];
+  | { [C in Collection]: { op: 'put'; coll: C; key: string; value: ValueOf<C> } | { op: 'del'; coll: C; key: string } }[Collection]
+  /** Changes some fields of a stored instance: a status update logs its few changed fields, not the whole instance. */
+  | { op: 'patch'; coll: 'instances'; key: string; value: Partial<Instance> };

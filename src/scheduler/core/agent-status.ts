@@ -3,7 +3,7 @@ import { TERMINAL_TASK_STATES } from '../../events/types.ts';
 import type { RegisterRequest, TaskStatusUpdate } from '../../shared/agent-protocol.ts';
 import type { AgentRecord, ClusterState, Instance, StateOp } from '../types.ts';
 import { applyHealthResults } from './health.ts';
-import { instancesOnAgent } from './state-ops.ts';
+import { instanceOp, instancesOnAgent } from './state-ops.ts';
 import { instanceChangedEvent, statusUpdateEvent } from './marathon-json.ts';
 
 /** State changes plus the events they emit, and tasks an agent must kill as a consequence. */
@@ -17,8 +17,11 @@ export interface Change {
 
 const noChange = (): Change => ({ ops: [], events: [], kill: [], failedApps: [] });
 
-/** Moves an instance to a new state: terminal instances are forgotten (the reconciler replaces them if wanted). */
-function transition(instance: Instance, state: TaskState, message: string, now: string, lastUpdate?: string): Omit<Change, 'kill'> {
+/**
+ * Moves an instance to a new state: terminal instances are forgotten (the reconciler replaces
+ * them if wanted). `instance` is `stored` (the instance in the state) with any other changes.
+ */
+function transition(stored: Instance, instance: Instance, state: TaskState, message: string, now: string, lastUpdate?: string): Omit<Change, 'kill'> {
   const ended = TERMINAL_TASK_STATES.has(state);
   const next: Instance = {
     ...instance,
@@ -27,9 +30,7 @@ function transition(instance: Instance, state: TaskState, message: string, now: 
     ...(state === 'TASK_RUNNING' && instance.startedAt === undefined ? { startedAt: now } : {}),
     ...(lastUpdate !== undefined ? { lastUpdate } : {}),
   };
-  const op: StateOp = ended
-    ? { op: 'del', coll: 'instances', key: instance.taskId }
-    : { op: 'put', coll: 'instances', key: instance.taskId, value: next };
+  const op: StateOp = ended ? { op: 'del', coll: 'instances', key: instance.taskId } : instanceOp(stored, next);
   const unasked = ended && instance.goal === 'running';
   // COMPAT(marathon): lastTaskFailure remembers the latest unasked end other than a clean exit.
   const failure: StateOp[] = unasked && state !== 'TASK_FINISHED'
@@ -63,9 +64,9 @@ export function applyStatus(state: ClusterState, agentId: string, update: TaskSt
     return { ...killed, events: [...healthEvents, event, ...killed.events], kill: [instance.taskId] };
   }
   if (base.state === update.state && base.message === update.message) {
-    return { ...noChange(), ops: [{ op: 'put', coll: 'instances', key: instance.taskId, value: { ...base, lastUpdate: update.uuid } }], events: healthEvents };
+    return { ...noChange(), ops: [instanceOp(instance, { ...base, lastUpdate: update.uuid })], events: healthEvents };
   }
-  const moved = transition(base, update.state, update.message, now, update.uuid);
+  const moved = transition(instance, base, update.state, update.message, now, update.uuid);
   return { ...moved, events: [...healthEvents, ...moved.events], kill: [] };
 }
 
@@ -94,16 +95,16 @@ export function registerAgent(state: ClusterState, agentId: string, request: Reg
       if (!ended) change.kill.push(taskId);
     } else if (ended) {
       // It ended while the agent was down: report how, with the agent's message.
-      merge(change, transition(instance, task.state, task.message ?? 'ended while the agent was down', now));
+      merge(change, transition(instance, instance, task.state, task.message ?? 'ended while the agent was down', now));
     } else if (instance.goal === 'stopped') {
       change.kill.push(taskId);
     } else if (instance.state !== task.state) {
-      merge(change, transition({ ...instance, unreachableSince: undefined }, task.state, 'reconciled on agent registration', now));
+      merge(change, transition(instance, { ...instance, unreachableSince: undefined }, task.state, 'reconciled on agent registration', now));
     }
   }
   for (const instance of instancesOnAgent(state, agentId)) {
     if (reported.has(instance.taskId)) continue;
-    merge(change, transition(instance, 'TASK_LOST', 'task not known to the agent on re-registration', now));
+    merge(change, transition(instance, instance, 'TASK_LOST', 'task not known to the agent on re-registration', now));
   }
   return change;
 }
@@ -118,8 +119,8 @@ export function markAgentUnreachable(state: ClusterState, agentId: string, now: 
   for (const instance of instancesOnAgent(state, agentId)) {
     if (instance.state === 'TASK_UNREACHABLE') continue;
     merge(change, instance.goal === 'stopped'
-      ? transition(instance, 'TASK_KILLED', 'expunged: its agent is unreachable', now)
-      : transition({ ...instance, unreachableSince: now }, 'TASK_UNREACHABLE', 'agent did not reconnect within the agent timeout', now));
+      ? transition(instance, instance, 'TASK_KILLED', 'expunged: its agent is unreachable', now)
+      : transition(instance, { ...instance, unreachableSince: now }, 'TASK_UNREACHABLE', 'agent did not reconnect within the agent timeout', now));
   }
   return change;
 }
@@ -131,8 +132,8 @@ export function markAgentUnreachable(state: ClusterState, agentId: string, now: 
 export function stopInstance(instance: Instance, now: string, message = 'killed by the scheduler'): Omit<Change, 'kill'> {
   const stopping: Instance = { ...instance, goal: 'stopped' };
   return instance.state === 'TASK_UNREACHABLE'
-    ? transition(stopping, 'TASK_KILLED', 'expunged: killed while unreachable', now)
-    : transition(stopping, 'TASK_KILLING', message, now);
+    ? transition(instance, stopping, 'TASK_KILLED', 'expunged: killed while unreachable', now)
+    : transition(instance, stopping, 'TASK_KILLING', message, now);
 }
 
 function merge(into: Change, part: Omit<Change, 'kill'>): void {
@@ -143,7 +144,7 @@ function merge(into: Change, part: Omit<Change, 'kill'>): void {
 
 /** An unreachable instance past its app's expungeAfterSeconds is forgotten; if its agent returns, the task is killed as unknown. */
 export function expungeInstance(instance: Instance, now: string): Omit<Change, 'kill'> {
-  return transition({ ...instance, goal: 'stopped' }, 'TASK_GONE', 'expunged: unreachable for longer than its unreachableStrategy allows', now);
+  return transition(instance, { ...instance, goal: 'stopped' }, 'TASK_GONE', 'expunged: unreachable for longer than its unreachableStrategy allows', now);
 }
 
 /** Puts an agent in maintenance (or takes it out): the reconciler then moves its tasks away. */

@@ -78,9 +78,29 @@ export class StateDraft {
         this.#state = { ...this.#state, [op.coll]: coll };
       }
       if (op.op === 'put') coll.put(op.key, op.value);
-      else coll.remove(op.key);
+      else if (op.op === 'del') coll.remove(op.key);
+      else {
+        const stored = coll.get(op.key);
+        if (stored !== undefined) coll.put(op.key, { ...stored, ...op.value });
+      }
     }
   }
+}
+
+/**
+ * The op that turns `before` into `after` (two versions of one instance): only the fields that
+ * changed, unless one was removed or set to undefined (a patch, as JSON, cannot say so).
+ */
+export function instanceOp(before: Instance, after: Instance): StateOp {
+  const put: StateOp = { op: 'put', coll: 'instances', key: after.taskId, value: after };
+  const changed: Record<string, unknown> = {};
+  for (const [field, value] of Object.entries(after)) {
+    if (before[field as keyof Instance] === value) continue;
+    if (value === undefined) return put;
+    changed[field] = value;
+  }
+  for (const field of Object.keys(before)) if (!(field in after)) return put;
+  return { op: 'patch', coll: 'instances', key: after.taskId, value: changed as Partial<Instance> };
 }
 
 /** What one commit changed, for those who react to commits without rescanning the state. */
