@@ -93,6 +93,10 @@ test('bad input gets Marathon errors and changes nothing', async () => {
   assert.equal(badJson.json.message, 'Invalid JSON');
   const infinite = await api('POST', '/v2/apps', '{"id": "/inf", "cmd": "x", "instances": 1e400}');
   assert.equal(infinite.status, 400, 'a number JSON cannot store back is refused');
+  for (const huge of ['1E+308000', `1${'0'.repeat(400)}`, '-1e0400']) {
+    assert.equal((await api('POST', '/v2/apps', `{"id": "/inf", "cmd": "x", "mem": ${huge}}`)).status, 400, huge.slice(0, 12));
+  }
+  assert.equal((await api('GET', '/v2/apps/inf')).status, 404);
   const invalid = await api('POST', '/v2/apps', { id: '/bad', cmd: 'x', cpus: -1, bogus: true });
   assert.equal(invalid.status, 422);
   assert.equal(invalid.json.message, 'Object is not valid');

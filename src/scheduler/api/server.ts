@@ -20,6 +20,17 @@ function rejectNonFinite(_key: string, value: unknown): unknown {
   return value;
 }
 
+/**
+ * Only a number with a three-digit exponent or over 308 digits can overflow a double; without
+ * one, the plain parse (several times faster than one with a reviver) is safe. Agents post
+ * status batches all the time.
+ */
+const MAY_OVERFLOW = /[eE][+-]?\d{3}|\d{309}/;
+
+function parseJson(text: string): unknown {
+  return MAY_OVERFLOW.test(text) ? JSON.parse(text, rejectNonFinite) : JSON.parse(text);
+}
+
 /** The scheduler's HTTP API: Marathon's v2 routes plus Corral's agent protocol and discovery snapshot. */
 export function buildServer(context: ApiContext): FastifyInstance {
   const loggerInstance = context.logger.child({ component: 'scheduler-api' }) as unknown as FastifyBaseLogger;
@@ -30,7 +41,7 @@ export function buildServer(context: ApiContext): FastifyInstance {
     const text = String(body);
     if (text.trim() === '') return done(null, undefined);
     try {
-      done(null, JSON.parse(text, rejectNonFinite));
+      done(null, parseJson(text));
     } catch (err) {
       done(new ApiError(400, 'ERR_SCHED_INVALID_JSON', 'Invalid JSON', { details: [{ path: '/', errors: [(err as Error).message] }] }), undefined);
     }
