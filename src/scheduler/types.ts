@@ -136,11 +136,20 @@ export interface TaskFailure {
   version: string;
 }
 
+/** A group as one write through /v2/groups left it: every app under it, for rollback. */
+export interface GroupVersion {
+  id: string;
+  version: string;
+  apps: AppDefinition[];
+}
+
 /** The durable state of the scheduler, as plain collections keyed by id. */
 export interface ClusterState {
   apps: ReadonlyMap<string, AppDefinition>;
   /** Every stored version of every app, keyed `<app id> <version>` (for /versions and rollback). */
   appVersions: ReadonlyMap<string, AppDefinition>;
+  /** The latest versions of each group written through /v2/groups, keyed `<group id> <version>`. */
+  groupVersions: ReadonlyMap<string, GroupVersion>;
   /** By app id. */
   taskFailures: ReadonlyMap<string, TaskFailure>;
   instances: ReadonlyMap<string, Instance>;

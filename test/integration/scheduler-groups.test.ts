@@ -145,6 +145,26 @@ test('Marathon v2 groups API over app ids', { timeout: 60_000 }, async (t) => {
     await settled();
   });
 
+  await t.test('GET /v2/groups/{id}/versions[/{v}] and PUT {version}: each group write is a version to roll back to', async () => {
+    const before = await call('GET', '/v2/groups/shop/versions');
+    assert.equal(before.status, 200);
+    const oldest = String(before.json.at(-1));
+    const shown = await call('GET', `/v2/groups/shop/versions/${encodeURIComponent(oldest)}`);
+    assert.equal(shown.status, 200);
+    assert.deepEqual([shown.json.id, shown.json.version, appIds(shown.json)], ['/shop', oldest, ['/shop/web']]);
+    assert.equal(shown.json.apps[0].labels.tier, 'front', 'the definition as it was then');
+
+    assertDeployment(await call('PUT', '/v2/groups/shop?force=true', { version: oldest }));
+    await settled();
+    const after = await call('GET', '/v2/groups/shop/versions');
+    assert.equal(after.json.length, before.json.length + 1, 'the rollback is a new version');
+    assert.equal((await call('GET', '/v2/apps/shop/web')).json.app.labels.tier, 'front');
+
+    assert.deepEqual(await call('GET', '/v2/groups/shop/versions/2001-01-01T00:00:00.000Z').then((a) => [a.status, a.json]), [404, { message: "Group '/shop' does not exist in version 2001-01-01T00:00:00.000Z" }]);
+    assert.equal((await call('PUT', '/v2/groups/shop', { version: '2001-01-01T00:00:00.000Z' })).status, 404);
+    assert.equal((await call('GET', '/v2/groups/nope/versions')).status, 404);
+  });
+
   await t.test('DELETE /v2/groups/{id}: every app under it in one deployment; 404 afterwards', async () => {
     const removed = await call('DELETE', '/v2/groups/shop');
     assertDeployment(removed);

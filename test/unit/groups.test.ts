@@ -4,6 +4,8 @@ import { removeApps, scaleApps, type ChangeContext } from '../../src/scheduler/c
 import {
   buildGroupTree, flattenGroup, groupJson, leftOut, removeGroup, resolveId, scaledInstances, writeGroup, type GroupTree,
 } from '../../src/scheduler/core/groups.ts';
+import { groupVersionsOf, MAX_GROUP_VERSIONS } from '../../src/scheduler/core/group-versions.ts';
+import { applyOps } from '../../src/scheduler/core/state-ops.ts';
 import type { AppDefinition, ClusterState, Deployment } from '../../src/scheduler/types.ts';
 import { app, state } from '../support/scheduler-fixtures.ts';
 
@@ -167,7 +169,43 @@ test('writeGroup update: creates and changes the listed apps; errors point into 
     message: 'Object is not valid', details: [{ path: '/dependencies', errors: ['dependencies form a cycle: /shop/a -> /shop/b -> /shop/a'] }],
   });
   assert.equal(failed(writeGroup(s, '/shop', { apps: [] }, 'update', ctx())).status, 422, 'an empty group cannot be stored');
-  assert.equal(failed(writeGroup(s, '/shop', { version: LATER }, 'update', ctx())).status, 422, 'group rollback is not silently ignored');
+  assert.deepEqual(failed(writeGroup(s, '/shop', { version: LATER }, 'update', ctx())), {
+    status: 404, body: { message: `Group '/shop' does not exist in version ${LATER}` },
+  }, 'a version never written');
+});
+
+test('group versions: each write is kept; a rollback redeploys, restores and stops what changed since', () => {
+  const at = (day: number): string => `2026-02-${String(day).padStart(2, '0')}T00:00:00.000Z`;
+  const write = (s: ClusterState, body: unknown, mode: 'create' | 'update', day: number): ClusterState =>
+    applyOps(s, ok(writeGroup(s, '/shop', body, mode, ctx({ now: at(day), force: true }))).ops);
+  const v1 = write(state({}), { apps: [{ id: 'web', cmd: 'v1', instances: 2 }], groups: [{ id: 'db', apps: [{ id: 'pg', cmd: 'pg', instances: 1 }] }] }, 'create', 1);
+  const v2 = write(v1, { apps: [{ id: 'web', cmd: 'v2', instances: 2 }, { id: 'cache', cmd: 'c', instances: 1 }], groups: [] }, 'update', 2);
+  assert.deepEqual(groupVersionsOf(v2, '/shop').map((v) => [v.version, v.apps.map((a) => a.id).sort()]), [
+    [at(2), ['/shop/cache', '/shop/web']],
+    [at(1), ['/shop/db/pg', '/shop/web']],
+  ]);
+
+  const back = ok(writeGroup(v2, '/shop', { version: at(1) }, 'update', ctx({ now: at(3), force: true })));
+  const actions = back.deployment.plan.steps.flatMap((step) => step.actions.map((a) => `${a.action} ${a.app}`)).sort();
+  assert.deepEqual(actions, ['RestartApplication /shop/web', 'StartApplication /shop/db/pg', 'StopApplication /shop/cache']);
+  const v3 = applyOps(v2, back.ops);
+  assert.equal(v3.apps.get('/shop/web')?.cmd, 'v1');
+  assert.equal(v3.apps.get('/shop/web')?.version, at(3), 'a rollback is a new version');
+  assert.deepEqual(groupVersionsOf(v3, '/shop').map((v) => v.version), [at(3), at(2), at(1)]);
+
+  const removed = applyOps(v3, ok(removeGroup(v3, '/shop', ctx({ now: at(4), force: true }))).ops);
+  assert.deepEqual(groupVersionsOf(removed, '/shop'), [], 'a deleted group takes its versions along');
+});
+
+test(`group versions: the newest ${MAX_GROUP_VERSIONS} are kept`, () => {
+  let s = shop();
+  for (let n = 0; n < MAX_GROUP_VERSIONS + 5; n += 1) {
+    const now = new Date(Date.parse(LATER) + n * 1000).toISOString();
+    s = applyOps(s, ok(writeGroup(s, '/shop', { scaleBy: 1 }, 'update', ctx({ now, force: true }))).ops);
+  }
+  const kept = groupVersionsOf(s, '/shop');
+  assert.equal(kept.length, MAX_GROUP_VERSIONS);
+  assert.equal(kept.at(-1)?.version, new Date(Date.parse(LATER) + 5000).toISOString(), 'the oldest went first');
 });
 
 test('writeGroup update: respects deployment locks unless forced', () => {

@@ -1,15 +1,15 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppChange } from '../core/app-changes.ts';
 import { buildGroupTree, groupJson, groupNotFound, removeGroup, resolveId, writeGroup } from '../core/groups.ts';
-import { resolveAppEmbeds } from '../core/marathon-json.ts';
+import { groupVersionsOf } from '../core/group-versions.ts';
+import { appDefinitionJson, resolveAppEmbeds } from '../core/marathon-json.ts';
 import { ApiError, invalidObject } from '../errors.ts';
 import type { ClusterState } from '../types.ts';
 import { changeContext, deploymentResult, flag, list, renderApp, type Query } from './apps.ts';
 import type { ApiContext } from './context.ts';
 
 /** The group id in `/v2/groups/<id>` (ids are paths); the root for `/v2/groups`. */
-function groupIdOf(request: FastifyRequest): string {
-  const raw = (request.params as { '*'?: string })['*'] ?? '';
+function groupIdOf(request: FastifyRequest, raw = (request.params as { '*'?: string })['*'] ?? ''): string {
   const id = resolveId(raw, '/');
   if (id === undefined) throw invalidObject([{ path: '/id', errors: [`'${raw}' climbs above the root group`] }]);
   return id;
@@ -19,7 +19,11 @@ function groupIdOf(request: FastifyRequest): string {
 export function registerGroupRoutes(server: FastifyInstance, context: ApiContext): void {
   const { state } = context;
 
-  const get = async (request: FastifyRequest): Promise<Record<string, unknown>> => {
+  const get = async (request: FastifyRequest): Promise<unknown> => {
+    // COMPAT(marathon): `/v2/groups/{id}/versions` lists the group's versions, newest first;
+    // `/versions/{version}` shows the group as it was then.
+    const versions = /^(?:(.*)\/)?versions(?:\/([^/]+))?$/.exec((request.params as { '*'?: string })['*'] ?? '');
+    if (versions !== null) return groupVersion(groupIdOf(request, versions[1] ?? ''), versions[2]);
     const id = groupIdOf(request);
     const current = state.current;
     const tree = buildGroupTree(current.apps.values(), id);
@@ -28,6 +32,16 @@ export function registerGroupRoutes(server: FastifyInstance, context: ApiContext
     const embeds = resolveAppEmbeds(list((request.query as Query).embed));
     const nowMs = Date.now();
     return groupJson(tree, (app) => renderApp(current, app, embeds, nowMs), context.startedAt);
+  };
+  const groupVersion = (id: string, version: string | undefined): unknown => {
+    const current = state.current;
+    const stored = groupVersionsOf(current, id);
+    if (stored.length === 0 && buildGroupTree(current.apps.values(), id) === undefined) throw groupNotFound(id);
+    if (version === undefined) return stored.map((v) => v.version);
+    const found = stored.find((v) => v.version === decodeURIComponent(version));
+    if (found === undefined) throw new ApiError(404, 'ERR_SCHED_GROUP_NOT_FOUND', `Group '${id}' does not exist in version ${version}`);
+    const tree = buildGroupTree(found.apps, id) ?? { id, apps: [], groups: [], version: found.version };
+    return groupJson(tree, appDefinitionJson, found.version);
   };
   server.get('/v2/groups', get);
   server.get('/v2/groups/*', get);

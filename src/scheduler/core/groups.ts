@@ -2,6 +2,8 @@ import { ApiError, invalidObject, type ValidationDetail } from '../errors.ts';
 import type { AppDefinition, ClusterState } from '../types.ts';
 import { removeApps, scaleApps, writeApps, type AppChange, type ChangeContext } from './app-changes.ts';
 import { resolveId } from './app-id.ts';
+import { forgetGroupVersions, groupVersionKey, recordGroupVersion } from './group-versions.ts';
+import { applyOps } from './state-ops.ts';
 import { groupOf } from './marathon-json.ts';
 
 export { resolveId };
@@ -166,13 +168,19 @@ function childId(item: unknown, parent: string, pointer: string, details: Valida
  * one deployment. `{"scaleBy": f}` scales every app under the group instead.
  */
 export function writeGroup(state: ClusterState, groupId: string, body: unknown, mode: 'create' | 'update', context: ChangeContext): AppChange {
+  const change = changeGroup(state, groupId, body, mode, context);
+  if (!change.ok) return change;
+  // Every write through /v2/groups is a version of the group, kept for rollback.
+  const after = applyOps(state, change.ops);
+  return { ...change, ops: [...change.ops, ...recordGroupVersion(state, groupId, appsUnder(after.apps.values(), groupId), context.now)] };
+}
+
+function changeGroup(state: ClusterState, groupId: string, body: unknown, mode: 'create' | 'update', context: ChangeContext): AppChange {
   if (!isObject(body)) return { ok: false, error: invalidObject([{ path: '/', errors: ['expected a group object'] }]) };
   const existing = appsUnder(state.apps.values(), groupId);
   if (mode === 'create' && existing.length > 0) return { ok: false, error: groupExists(groupId) };
   if (body.scaleBy !== undefined) return scaleGroup(state, groupId, body, mode, context);
-  if (mode === 'update' && 'version' in body && body.apps === undefined && body.groups === undefined) {
-    return { ok: false, error: invalidObject([{ path: '/version', errors: ['group versions (rollback) are not supported yet'] }]) };
-  }
+  if (mode === 'update' && 'version' in body && body.apps === undefined && body.groups === undefined) return rollbackGroup(state, groupId, body, existing, context);
   const flattened = flattenGroup(body, groupId);
   if (!flattened.ok) return { ok: false, error: invalidObject(flattened.details) };
   if (flattened.apps.length === 0) {
@@ -227,11 +235,26 @@ function scaleGroup(state: ClusterState, groupId: string, body: Record<string, u
   return scaleApps(state, new Map(apps.map((app) => [app.id, scaledInstances(app.instances, factor)])), context);
 }
 
-/** `DELETE /v2/groups/{id}`: every app under the group goes, in one deployment. */
+/**
+ * COMPAT(marathon): `PUT /v2/groups/{id}` with only `{"version"}`: the apps the group had then
+ * become a new version (changed ones redeploy, missing ones come back, newer ones stop).
+ */
+function rollbackGroup(state: ClusterState, groupId: string, body: Record<string, unknown>, existing: readonly AppDefinition[], context: ChangeContext): AppChange {
+  if (typeof body.version !== 'string') return { ok: false, error: invalidObject([{ path: '/version', errors: ['must be a version timestamp'] }]) };
+  const stored = state.groupVersions.get(groupVersionKey(groupId, body.version));
+  if (stored === undefined) return { ok: false, error: new ApiError(404, 'ERR_SCHED_GROUP_NOT_FOUND', `Group '${groupId}' does not exist in version ${body.version}`) };
+  // The stored definitions are validated again as new ones; buildApp fills in defaults in place, so it gets copies.
+  const bodies = stored.apps.map(({ version: _version, versionInfo: _versionInfo, ...definition }) => structuredClone(definition));
+  const kept = new Set(stored.apps.map((app) => app.id));
+  return writeApps(state, bodies, 'replace', context, existing.filter((app) => !kept.has(app.id)).map((app) => app.id));
+}
+
+/** `DELETE /v2/groups/{id}`: every app under the group goes, in one deployment, and the group's versions. */
 export function removeGroup(state: ClusterState, groupId: string, context: ChangeContext): AppChange {
   const apps = appsUnder(state.apps.values(), groupId);
   if (apps.length === 0) return { ok: false, error: groupNotFound(groupId) };
-  return removeApps(state, apps.map((app) => app.id), context);
+  const change = removeApps(state, apps.map((app) => app.id), context);
+  return change.ok ? { ...change, ops: [...change.ops, ...forgetGroupVersions(state, groupId)] } : change;
 }
 
 /** writeApps names a bad app by its index in the batch (`/3/cpus`); name it by where it sat in the group (`/groups/0/apps/1/cpus`). */

@@ -4,7 +4,7 @@ import { LayeredMap, type GroupsOf, type TallyOf } from '../../shared/layered-ma
 import type { InstanceIndex } from './placement.ts';
 
 export function emptyState(): ClusterState {
-  return { apps: new Map(), appVersions: new Map(), taskFailures: new Map(), instances: new Map(), agents: new Map(), deployments: new Map(), meta: new Map() };
+  return { apps: new Map(), appVersions: new Map(), groupVersions: new Map(), taskFailures: new Map(), instances: new Map(), agents: new Map(), deployments: new Map(), meta: new Map() };
 }
 
 /** Instances are also kept by app and by agent, so that neither needs a scan of all of them. */
@@ -154,6 +154,7 @@ export function stateToJson(state: ClusterState): Record<Collection, Array<[stri
   return {
     apps: [...state.apps],
     appVersions: [...state.appVersions],
+    groupVersions: [...state.groupVersions],
     taskFailures: [...state.taskFailures],
     instances: [...state.instances],
     agents: [...state.agents],
@@ -167,6 +168,7 @@ export function stateFromJson(json: Record<Collection, Array<[string, unknown]>>
     apps: new Map(json.apps),
     // Collections added later are absent from older snapshots.
     appVersions: new Map(json.appVersions ?? []),
+    groupVersions: new Map(json.groupVersions ?? []),
     taskFailures: new Map(json.taskFailures ?? []),
     instances: new Map(json.instances),
     agents: new Map(json.agents),
