@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { request } from 'undici';
 import { AgentCluster, type Json } from '../support/agent-cluster.ts';
+import { assertDeployment, marathonCall, type Answer } from '../support/marathon-api.ts';
 import { waitFor } from '../support/wait.ts';
 
 /**
@@ -15,30 +15,7 @@ after(async () => {
   await cluster?.stop();
 });
 
-interface Answer {
-  status: number;
-  json: Json;
-  deploymentHeader: string | undefined;
-}
-
-async function call(method: string, path: string, body?: unknown): Promise<Answer> {
-  const c = cluster as AgentCluster;
-  const response = await request(`${c.master}${path}`, {
-    method: method as 'GET',
-    ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
-  });
-  const text = await response.body.text();
-  const header = response.headers['marathon-deployment-id'];
-  return { status: response.statusCode, json: text === '' ? {} : (JSON.parse(text) as Json), deploymentHeader: typeof header === 'string' ? header : undefined };
-}
-
-/** A deploying answer: 200 (or `status`), `{version, deploymentId}` and the header naming the same deployment. */
-function assertDeployment(answer: Answer, status = 200): string {
-  assert.equal(answer.status, status, JSON.stringify(answer.json));
-  assert.deepEqual(Object.keys(answer.json).sort(), ['deploymentId', 'version']);
-  assert.equal(answer.deploymentHeader, answer.json.deploymentId);
-  return String(answer.json.deploymentId);
-}
+const call = (method: string, path: string, body?: unknown): Promise<Answer> => marathonCall((cluster as AgentCluster).master, method, path, body);
 
 const ids = (apps: Json[]): string[] => apps.map((a) => String(a.id));
 const label = (selector: string): string => `/v2/apps?label=${encodeURIComponent(selector)}`;
@@ -87,7 +64,7 @@ test('Marathon v2 apps, tasks and queue API', { timeout: 120_000 }, async (t) =>
     assert.equal(json.app.id, '/api/web');
     assert.equal(json.app.tasks.length, 2);
     assert.deepEqual(json.app.deployments, []);
-    assert.deepEqual(await call('GET', '/v2/apps/nope'), { status: 404, json: { message: "App '/nope' does not exist" }, deploymentHeader: undefined });
+    assert.deepEqual(await call('GET', '/v2/apps/nope'), { status: 404, json: { message: "App '/nope' does not exist" }, location: undefined, deploymentHeader: undefined });
     assert.equal((await call('GET', '/v2/apps/nope/tasks')).json.message, "App '/nope' does not exist");
   });
 

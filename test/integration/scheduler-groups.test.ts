@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { request } from 'undici';
 import { AgentCluster, type Json } from '../support/agent-cluster.ts';
+import { assertDeployment, marathonCall, type Answer } from '../support/marathon-api.ts';
 import { waitFor } from '../support/wait.ts';
 
 /**
@@ -15,29 +15,7 @@ after(async () => {
   await cluster?.stop();
 });
 
-interface Answer {
-  status: number;
-  json: Json;
-  headers: Record<string, string | string[] | undefined>;
-}
-
-async function call(method: string, path: string, body?: unknown): Promise<Answer> {
-  const c = cluster as AgentCluster;
-  const response = await request(`${c.master}${path}`, {
-    method: method as 'GET',
-    ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
-  });
-  const text = await response.body.text();
-  return { status: response.statusCode, json: text === '' ? {} : (JSON.parse(text) as Json), headers: response.headers };
-}
-
-/** A deploying answer: `status`, `{version, deploymentId}` and the header naming the same deployment. */
-function assertDeployment(answer: Answer, status = 200): string {
-  assert.equal(answer.status, status, JSON.stringify(answer.json));
-  assert.deepEqual(Object.keys(answer.json).sort(), ['deploymentId', 'version']);
-  assert.equal(answer.headers['marathon-deployment-id'], answer.json.deploymentId);
-  return String(answer.json.deploymentId);
-}
+const call = (method: string, path: string, body?: unknown): Promise<Answer> => marathonCall((cluster as AgentCluster).master, method, path, body);
 
 const app = (id: string, fields: Json = {}): Json => ({ id, cmd: 'sleep 1000', cpus: 0.1, mem: 32, instances: 0, ...fields });
 const appIds = (group: Json): string[] => (group.apps as Json[]).map((a) => String(a.id));
@@ -61,7 +39,7 @@ test('Marathon v2 groups API over app ids', { timeout: 60_000 }, async (t) => {
       groups: [{ id: 'db', apps: [app('pg'), app('/shop/db/redis')] }],
     });
     const deploymentId = assertDeployment(answer, 201);
-    assert.equal(answer.headers.location, '/v2/groups/shop');
+    assert.equal(answer.location, '/v2/groups/shop');
     const mine = ((await call('GET', '/v2/deployments')).json as Json[]).find((d) => d.id === deploymentId);
     if (mine !== undefined) assert.deepEqual([...mine.affectedApps].sort(), ['/shop/db/pg', '/shop/db/redis', '/shop/web']);
     await settled();
