@@ -3,8 +3,9 @@
  * on the same backends in the same run, with wrk (keep-alive, one thread).
  *
  * Throughput (32 connections) and latency at low load (1 connection) through: the backends
- * directly; HAProxy (Debian package, one thread, equivalent config); corral lb (one process);
- * a second corral lb with 10,000 more vhosts in its table (100 apps x 100 names); and the
+ * directly; HAProxy (Debian package, one thread, equivalent config); corral lb (one process, and
+ * with `--workers 1` and `--workers 2`: a primary keeping the stats port plus proxy processes
+ * sharing the listening sockets); a second corral lb with 10,000 more vhosts in its table (100 apps x 100 names); and the
  * forwarding libraries alone as minimal proxies: http-proxy (npm, installed into a temp dir
  * outside the repository), http-proxy-3, node:http server + undici, node:http client (what
  * corral lb uses). Rounds interleave the targets (median of BENCH_LB_ROUNDS, default 3), since
@@ -38,6 +39,8 @@ export interface LbBenchOptions {
 }
 
 const HOST = 'bench.test';
+/** `corral lb --workers` values measured beside the single process. */
+const WORKER_COUNTS = [1, 2] as const;
 const HTTP_PROXY_DIR = process.env.BENCH_HTTP_PROXY_DIR ?? '/tmp/corral-bench-http-proxy';
 
 interface Target {
@@ -78,10 +81,15 @@ export async function runLbBench(options: LbBenchOptions): Promise<void> {
       discovery.status(task(`/many-${i}`, 1, [backendPorts[0] ?? 0], { host: '127.0.0.1' }), 'TASK_RUNNING');
     });
 
-    const lbArgs = (name: string, bind: string, groups: string): Promise<PartProcess> =>
-      startPart(name, ['lb', '--master', discovery.url, '--bind', bind, '--http-port', '0', '--https-port', '0', '--app-id-port', '0', '--stats-port', '0', '--group', groups], dir);
-    const [lb, lbMany] = await Promise.all([lbArgs('lb', '127.0.0.1', 'external'), lbArgs('lb-many', '127.0.0.2', 'external,many')]);
-    parts.push(lb, lbMany);
+    const lbArgs = (name: string, bind: string, groups: string, workers = 0): Promise<PartProcess> =>
+      startPart(name, ['lb', '--master', discovery.url, '--bind', bind, '--http-port', '0', '--https-port', '0', '--app-id-port', '0', '--stats-port', '0', '--group', groups, '--workers', String(workers)], dir);
+    // Each on its own loopback address, so that their service ports cannot clash.
+    const [lb, lbMany, ...lbWorkers] = await Promise.all([
+      lbArgs('lb', '127.0.0.1', 'external'),
+      lbArgs('lb-many', '127.0.0.2', 'external,many'),
+      ...WORKER_COUNTS.map((workers, i) => lbArgs(`lb-workers-${workers}`, `127.0.0.${i + 3}`, 'external', workers)),
+    ]);
+    parts.push(lb, lbMany, ...lbWorkers);
     const vhosts = await waitFor('the second LB to route 10,001 vhosts', async () => {
       const routes = (await (await fetch(`http://${String(lbMany.ready.stats)}/_corral/routes`)).json()) as { table: { vhosts: Record<string, unknown> } };
       const count = Object.keys(routes.table.vhosts).length;
@@ -112,17 +120,23 @@ export async function runLbBench(options: LbBenchOptions): Promise<void> {
       const probe = await get(url, host);
       targets.push({ name, url, correct: probe.status === 200 && probe.body === 'hello world\n' });
     };
-    await waitFor('corral lb to route the bench vhost', async () => ((await get(lbUrl, HOST)).status === 200 ? true : undefined));
+    for (const part of [lb, ...lbWorkers]) {
+      await waitFor(`${part.name} to route the bench vhost`, async () => ((await get(`http://${String(part.ready.http)}/`, HOST)).status === 200 ? true : undefined));
+    }
     await add('direct (one backend)', `http://127.0.0.1:${backendPorts[0] ?? 0}/`);
     await add('haproxy (1 thread)', `http://127.0.0.1:${haproxyPort}/`);
     await add('corral lb', lbUrl);
+    for (const [i, part] of lbWorkers.entries()) await add(workersName(WORKER_COUNTS[i] ?? 0), `http://${String(part.ready.http)}/`);
     await add(`corral lb, ${vhosts} vhosts`, `http://${String(lbMany.ready.http)}/`);
     for (const [kind, proxy] of forwarders) await add(`${kind} (minimal proxy)`, `http://127.0.0.1:${proxy.port}/`);
 
-    // Rounds interleave the targets, so that a busy moment of the shared machine hits them all.
+    // Rounds interleave the targets, so that a busy moment of the shared machine hits them all,
+    // each round starting one target further on, so that no target always runs right after the
+    // same one (the single-process LB, always run after HAProxy, once measured a quarter below the
+    // identical 10,001-vhost LB).
     const results = new Map<string, Measured[]>();
     for (let round = 1; round <= rounds; round += 1) {
-      for (const target of targets) {
+      for (const target of [...targets.slice(round - 1), ...targets.slice(0, round - 1)]) {
         log(`round ${round}/${rounds}: ${target.name}: wrk -c32 then -c1, ${seconds}s each`);
         const load = await runWrk(target.url, HOST, 32, seconds);
         const idle = await runWrk(target.url, HOST, 1, seconds);
@@ -131,7 +145,7 @@ export async function runLbBench(options: LbBenchOptions): Promise<void> {
     }
     await stopChild(haproxy);
     // The churn below is measured on the first LB alone.
-    await stopParts([lbMany], 5000);
+    await stopParts([lbMany, ...lbWorkers], 5000);
     const median = (name: string, pick: (m: Measured) => number): number => {
       const values = (results.get(name) ?? []).map(pick).sort((a, b) => a - b);
       return values[Math.floor(values.length / 2)] ?? NaN;
@@ -152,10 +166,13 @@ export async function runLbBench(options: LbBenchOptions): Promise<void> {
     }
     const rps = (name: string): number => median(name, (m) => m.load.requestsPerSecond);
     const p99 = (name: string): number => median(name, (m) => m.idle.p99Ms);
-    table(`corral / haproxy req/s: ${(rps('corral lb') / rps('haproxy (1 thread)')).toFixed(2)} (target >= 0.5)`);
+    const corrals = ['corral lb', ...WORKER_COUNTS.map(workersName)];
+    const each = (figure: (name: string) => string): string => corrals.map((name) => `${name.replace(/^corral lb,? ?/, '') || 'one process'} ${figure(name)}`).join(', ');
+    table(`corral / haproxy req/s: ${each((name) => (rps(name) / rps('haproxy (1 thread)')).toFixed(2))} (target >= 0.5)`);
     const p50 = (name: string): number => median(name, (m) => m.idle.p50Ms);
-    table(`p50 added at c=1 over direct: corral ${ms(p50('corral lb') - p50('direct (one backend)'))} ms, haproxy ${ms(p50('haproxy (1 thread)') - p50('direct (one backend)'))} ms`);
-    table(`p99 added at c=1 over direct: corral ${ms(p99('corral lb') - p99('direct (one backend)'))} ms, haproxy ${ms(p99('haproxy (1 thread)') - p99('direct (one backend)'))} ms (target < 1 ms)`);
+    const added = (name: string, percentile: (name: string) => number): string => ms(percentile(name) - percentile('direct (one backend)'));
+    table(`p50 added at c=1 over direct (ms): ${each((name) => added(name, p50))}, haproxy ${added('haproxy (1 thread)', p50)}`);
+    table(`p99 added at c=1 over direct (ms): ${each((name) => added(name, p99))}, haproxy ${added('haproxy (1 thread)', p99)} (target < 1 ms)`);
     table(`${vhosts} vhosts / 1 vhost req/s: ${(rps(`corral lb, ${vhosts} vhosts`) / rps('corral lb')).toFixed(3)} (target >= 0.95)`);
 
     // The same question without the network's noise: lookups and rebuilds, in this process.
@@ -225,6 +242,10 @@ function lookupCosts(): { oneUs: number; manyUs: number; rebuildMs: number } {
   perLookup(small);
   perLookup(big);
   return { oneUs: perLookup(small), manyUs: perLookup(big), rebuildMs };
+}
+
+function workersName(workers: number): string {
+  return `corral lb, --workers ${workers}`;
 }
 
 function churnApp(n: number, port: number): DiscoveryApp {

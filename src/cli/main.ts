@@ -109,6 +109,7 @@ subcommand('lb', 'Route HTTP by virtual host and proxy service ports to running 
   .option('--header-timeout <duration>', 'headers not complete after this long get 408 (default 10s)')
   .option('--request-timeout <duration>', 'requests not received completely after this long get 408 (default 60s)')
   .option('--idle-timeout <duration>', 'idle keep-alive client connections are closed after this long (default 60s)')
+  .option('--workers <n>', 'proxy processes sharing every listening socket, this one keeping the stats port; 0 = one process (default 0, at most 64)')
   .action((flags: Settings) => run('lb', flags, async () => (await import('../lb/main.ts')).startLb));
 
 subcommand('up', 'Run the whole stack on loopback: scheduler, agents, dns and lb', 'corral up --agents 2')
@@ -121,6 +122,7 @@ subcommand('up', 'Run the whole stack on loopback: scheduler, agents, dns and lb
   .option('--lb-stats-port <port>', 'LB stats port (default 9090)')
   .option('--lb-https-port <port>', 'LB HTTPS vhost port (default 9443; 0 when --lb-http-port is 0)')
   .option('--lb-app-id-port <port>', 'LB X-Marathon-App-Id port (default 9091; 0 when --lb-http-port is 0)')
+  .option('--lb-workers <n>', 'proxy processes of the LB, as corral lb --workers (default 0 = one process)')
   .option('--internal-lb', 'also start an east-west LB serving the service ports of HAPROXY_GROUP=internal apps')
   .option('--agent-ports-base <port>', 'agent n offers host ports base+(n-1)*1000 .. +999 (default 31000)')
   .action((flags: Settings) => run('up', flags, async () => (await import('./up.ts')).startUp));

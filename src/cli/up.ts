@@ -18,6 +18,8 @@ export interface UpConfig {
   lbHttpsPort: string;
   lbAppIdPort: string;
   lbStatsPort: string;
+  /** `corral lb --workers` of the external LB; checked by the LB itself. */
+  lbWorkers: string;
   /** Also start an east-west LB (`--group internal --no-http-https`). */
   internalLb: boolean;
   agentPortsBase: number;
@@ -42,6 +44,7 @@ export function parseUpConfig(settings: Settings): Readonly<UpConfig> {
     lbHttpsPort: String(settings.lbHttpsPort ?? (String(settings.lbHttpPort) === '0' ? '0' : '9443')),
     lbAppIdPort: String(settings.lbAppIdPort ?? (String(settings.lbHttpPort) === '0' ? '0' : '9091')),
     lbStatsPort: String(settings.lbStatsPort),
+    lbWorkers: String(settings.lbWorkers ?? '0'),
     internalLb: settings.internalLb === true || settings.internalLb === 'true',
     agentPortsBase,
     logLevel: String(settings.logLevel ?? 'info'),
@@ -106,7 +109,7 @@ export async function startUp(settings: Settings): Promise<Service> {
         name: 'lb',
         logFile: join(logs, 'lb.log'),
         args: ['lb', '--master', master, '--http-port', config.lbHttpPort, '--https-port', config.lbHttpsPort, '--app-id-port', config.lbAppIdPort,
-          '--stats-port', config.lbStatsPort, '--group', 'external', ...level],
+          '--stats-port', config.lbStatsPort, '--workers', config.lbWorkers, '--group', 'external', ...level],
       }),
       ...(config.internalLb
         ? [start({ name: 'lb-internal', logFile: join(logs, 'lb-internal.log'), args: ['lb', '--master', master, '--group', 'internal', '--no-http-https', '--stats-port', '0', ...level] })]

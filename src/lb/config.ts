@@ -27,6 +27,8 @@ export interface LbConfig {
   readonly logLevel: string;
   /** How long a burst of events is coalesced before the table is rebuilt. */
   readonly debounceMs: number;
+  /** `--workers`: proxy processes beside a primary that keeps the stats port; 0 = one process does everything. */
+  readonly workers: number;
 }
 
 /** What a client may cost the proxy before it is answered 400/408/431 and closed. */
@@ -44,6 +46,8 @@ export interface ClientLimits {
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+/** More processes than this only compete for the same cores. */
+export const MAX_WORKERS = 64;
 
 /** Reads the layered settings (see src/shared/settings.ts); throws LbConfigError naming the bad setting. */
 export function parseLbConfig(settings: Settings): LbConfig {
@@ -88,6 +92,7 @@ export function parseLbConfig(settings: Settings): LbConfig {
     httpHttps: bool(settings, 'httpHttps', '--http-https', true),
     logLevel,
     debounceMs: 5,
+    workers: count(settings, 'workers', '--workers', '0', 0, MAX_WORKERS),
   };
   if (config.httpHttps) {
     const shared: [string, number][] = [['--http-port', config.httpPort], ['--https-port', config.httpsPort], ['--app-id-port', config.appIdPort], ['--stats-port', config.statsPort]];
@@ -118,10 +123,12 @@ function port(settings: Settings, key: string, flag: string, fallback: string): 
   return number;
 }
 
-function count(settings: Settings, key: string, flag: string, fallback: string, min: number): number {
+function count(settings: Settings, key: string, flag: string, fallback: string, min: number, max?: number): number {
   const value = text(settings, key, fallback);
   const number = /^\d{1,9}$/.test(value) ? Number(value) : NaN;
-  if (!(number >= min)) throw new LbConfigError(`${flag} must be a whole number >= ${min}, got '${value}'`);
+  if (!(number >= min && number <= (max ?? Infinity))) {
+    throw new LbConfigError(`${flag} must be a whole number ${max === undefined ? `>= ${min}` : `from ${min} to ${max}`}, got '${value}'`);
+  }
   return number;
 }
 

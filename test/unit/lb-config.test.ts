@@ -37,6 +37,12 @@ test('parseLbConfig reads certificates, strict mode and client limits', () => {
   assert.ok(Object.isFrozen(config.limits));
 });
 
+test('parseLbConfig reads --workers: 0 (one process) unless asked', () => {
+  assert.equal(parseLbConfig(DEFAULTS).workers, 0);
+  assert.equal(parseLbConfig({ ...DEFAULTS, workers: '2' }).workers, 2);
+  assert.equal(parseLbConfig({ ...DEFAULTS, workers: ' 64 ' }).workers, 64);
+});
+
 test('parseLbConfig accepts booleans spelled as strings (environment, config file)', () => {
   assert.equal(parseLbConfig({ ...DEFAULTS, httpHttps: 'false' }).httpHttps, false);
   assert.equal(parseLbConfig({ ...DEFAULTS, httpHttps: 'true' }).httpHttps, true);
@@ -61,6 +67,10 @@ test('parseLbConfig rejects bad values with a message naming the setting', () =>
     [{ headerTimeout: 'soon' }, /--header-timeout must be a duration/],
     [{ headerTimeout: '2m', requestTimeout: '1m' }, /--header-timeout must not be longer than --request-timeout/],
     [{ strictMode: 'perhaps' }, /--strict-mode must be true or false/],
+    [{ workers: '-1' }, /--workers must be a whole number from 0 to 64, got '-1'/],
+    [{ workers: '65' }, /--workers must be a whole number from 0 to 64, got '65'/],
+    [{ workers: 'two' }, /--workers must be a whole number from 0 to 64, got 'two'/],
+    [{ workers: '1.5' }, /--workers must be a whole number from 0 to 64/],
   ];
   for (const [override, message] of cases) {
     assert.throws(() => parseLbConfig({ ...DEFAULTS, ...override }), (err: Error & { code?: string }) => {

@@ -7,12 +7,14 @@ import type { IncomingHttpHeaders } from 'node:http';
  */
 const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade'];
 
-/** Removes hop-by-hop headers, including those the `Connection` header names, except `keep`. */
-export function dropHopByHopHeaders(headers: IncomingHttpHeaders | Record<string, string | string[] | undefined>, keep: readonly string[] = []): void {
+/** Removes hop-by-hop headers, including those the `Connection` header names (never `Host`). */
+export function dropHopByHopHeaders(headers: IncomingHttpHeaders | Record<string, string | string[] | undefined>): void {
+  // Runs twice per proxied request: no array is built unless a Connection header names more.
   const connection = headers.connection;
-  const listed = typeof connection === 'string' ? connection.split(',').map((token) => token.trim().toLowerCase()) : [];
-  for (const name of [...HOP_BY_HOP, ...listed]) {
-    if (name === 'host' || keep.includes(name)) continue;
-    delete headers[name];
+  for (const name of HOP_BY_HOP) delete headers[name];
+  if (typeof connection !== 'string') return;
+  for (const token of connection.split(',')) {
+    const name = token.trim().toLowerCase();
+    if (name !== 'host') delete headers[name];
   }
 }

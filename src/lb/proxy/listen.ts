@@ -1,11 +1,15 @@
 import type { AddressInfo, Server, Socket } from 'node:net';
 
-/** Binds `server` and resolves with the port actually bound (port 0 = ephemeral). */
+/**
+ * Binds `server` and resolves with the port actually bound (port 0 = ephemeral). In a `--workers`
+ * worker the primary binds it once and every worker accepts on that one socket (cluster's
+ * SCHED_NONE); `exclusive` would give each worker a socket of its own, which fails on the second.
+ */
 export function listen(server: Server, host: string, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const onError = (err: Error): void => reject(err);
     server.once('error', onError);
-    server.listen({ host, port, exclusive: true }, () => {
+    server.listen({ host, port, exclusive: false }, () => {
       server.off('error', onError);
       resolve((server.address() as AddressInfo).port);
     });

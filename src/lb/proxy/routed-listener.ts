@@ -35,12 +35,13 @@ export class RoutedListener {
   readonly #options: RoutedListenerOptions;
   readonly #server: Server;
   readonly #sockets: Set<Socket>;
-  #port = 0;
+  /** Known once bound (the port may be ephemeral); one object for every request. */
+  #info: ListenerInfo;
 
   constructor(options: RoutedListenerOptions) {
     this.#options = options;
     const { tables, forwarder, stats } = options;
-    const info = (): ListenerInfo => ({ port: this.#port, proto: options.tls ? 'https' : 'http' });
+    this.#info = { port: options.port, proto: options.tls ? 'https' : 'http' };
     this.#server = createProxyServer({
       limits: options.limits,
       ...(options.tls ? { tls: options.tls } : {}),
@@ -52,7 +53,7 @@ export class RoutedListener {
           sendText(res, 503, `503 Service Unavailable: ${options.why(req)}\n`);
           return;
         }
-        forwarder.forward(req, res, pool, info());
+        forwarder.forward(req, res, pool, this.#info);
       },
       onUpgrade: (req, socket, head) => {
         const pool = options.route(tables.current, req);
@@ -61,7 +62,7 @@ export class RoutedListener {
           socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
           return;
         }
-        forwarder.upgrade(req, socket, head, pool, info());
+        forwarder.upgrade(req, socket, head, pool, this.#info);
       },
     });
     this.#sockets = trackConnections(this.#server, stats.active);
@@ -69,12 +70,12 @@ export class RoutedListener {
 
   /** Binds and returns the port actually bound. */
   async listen(): Promise<number> {
-    this.#port = await listen(this.#server, this.#options.bind, this.#options.port);
-    return this.#port;
+    this.#info = { ...this.#info, port: await listen(this.#server, this.#options.bind, this.#options.port) };
+    return this.#info.port;
   }
 
   get port(): number {
-    return this.#port;
+    return this.#info.port;
   }
 
   /** Stops listening and cuts open connections (shutdown). */

@@ -7,6 +7,14 @@ export interface BackendState {
   readonly ejected: boolean;
 }
 
+/** A routing table and the state of its backends by `host:port`: what the CSV is made of. */
+export interface TableBackends {
+  readonly table: RoutingTable;
+  readonly backends: Readonly<Record<string, BackendState>>;
+}
+
+const IDLE: BackendState = { active: 0, ejected: false };
+
 // HAProxy's first 33 stats columns: tools index them by name from this header line.
 const COLUMNS = 'pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,wretr,wredis,status,weight,act,bck,chkfail,chkdown,lastchg,downtime,qlimit,pid,iid,sid,throttle,lbtot,tracked,type'.split(',');
 
@@ -16,7 +24,7 @@ const COLUMNS = 'pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp
  * marathon-lb names its backends (`<app id with _>_<service port>`), servers `<host with _>_<port>`;
  * draining servers report MAINT, ejected ones DOWN. Counters HAProxy has and we do not are 0.
  */
-export function haproxyStatsCsv(table: RoutingTable, state: (host: string, port: number) => BackendState): string {
+export function haproxyStatsCsv({ table, backends }: TableBackends): string {
   const lines = [`# ${COLUMNS.join(',')},`];
   const line = (fields: Record<string, string | number>): string => `${COLUMNS.map((c) => String(fields[c] ?? '')).join(',')},`;
   for (const pool of Object.values(table.servicePorts).sort((a, b) => a.servicePort - b.servicePort)) {
@@ -24,7 +32,7 @@ export function haproxyStatsCsv(table: RoutingTable, state: (host: string, port:
     let total = 0;
     const servers = [...pool.backends.map((b) => ({ b, draining: false })), ...pool.draining.map((b) => ({ b, draining: true }))];
     for (const { b, draining } of servers) {
-      const { active, ejected } = state(b.host, b.port);
+      const { active, ejected } = backends[`${b.host}:${b.port}`] ?? IDLE;
       total += active;
       const status = draining ? 'MAINT' : ejected ? 'DOWN' : 'UP';
       lines.push(line({ pxname, svname: `${b.host.replaceAll('.', '_')}_${b.port}`, qcur: 0, scur: active, stot: 0, status, weight: 1, act: 1, bck: 0, type: 2 }));

@@ -51,11 +51,12 @@ export class RouteStats {
   });
   readonly #upstreamErrors = new Counter({ name: 'corral_lb_upstream_errors_total', help: 'Requests or connections no backend took', labelNames: ['pool'], registers: [this.registry] });
   readonly #refused = new Counter({ name: 'corral_lb_refused_total', help: 'Requests answered by the LB itself', labelNames: ['reason'], registers: [this.registry] });
-  readonly active = new Gauge({ name: 'corral_lb_active_connections', help: 'Open client connections', registers: [this.registry] });
-  readonly generation = new Gauge({ name: 'corral_lb_table_generation', help: 'Routing tables swapped in so far', registers: [this.registry] });
-  readonly lastChange = new Gauge({ name: 'corral_lb_table_last_change_seconds', help: 'Unix time of the last routing table swap', registers: [this.registry] });
-  readonly rejectedRoutes = new Gauge({ name: 'corral_lb_rejected_routes', help: 'Routes the labels ask for that cannot be honoured', registers: [this.registry] });
-  readonly failedListeners = new Gauge({ name: 'corral_lb_failed_listeners', help: 'Service ports the table asks for that could not be bound', registers: [this.registry] });
+  // `aggregator`: how `--workers` merges each worker's value (counters and histograms add up).
+  readonly active = new Gauge({ name: 'corral_lb_active_connections', help: 'Open client connections', aggregator: 'sum', registers: [this.registry] });
+  readonly generation = new Gauge({ name: 'corral_lb_table_generation', help: 'Routing tables swapped in so far', aggregator: 'min', registers: [this.registry] });
+  readonly lastChange = new Gauge({ name: 'corral_lb_table_last_change_seconds', help: 'Unix time of the last routing table swap', aggregator: 'max', registers: [this.registry] });
+  readonly rejectedRoutes = new Gauge({ name: 'corral_lb_rejected_routes', help: 'Routes the labels ask for that cannot be honoured', aggregator: 'max', registers: [this.registry] });
+  readonly failedListeners = new Gauge({ name: 'corral_lb_failed_listeners', help: 'Service ports the table asks for that could not be bound', aggregator: 'max', registers: [this.registry] });
 
   request(poolId: string): void {
     const entry = this.#entry(poolId);

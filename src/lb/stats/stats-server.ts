@@ -2,15 +2,18 @@ import { fastify, type FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../../shared/log.ts';
 
-/** What the stats port reports; main.ts assembles it from the live parts. */
+/**
+ * What the stats port reports; main.ts assembles it from the live parts (this process', or the
+ * merged answers of `--workers` workers, hence the promises).
+ */
 export interface StatsSources {
-  health(): { readonly synced: boolean; readonly eventId: number } & Record<string, unknown>;
+  health(): { readonly synced: boolean } | Promise<{ readonly synced: boolean }>;
   routes(): unknown;
   stats(): unknown;
   /** Prometheus text exposition. */
   metrics(): Promise<{ contentType: string; body: string }>;
   /** HAProxy's stats CSV. */
-  haproxyCsv(): string;
+  haproxyCsv(): string | Promise<string>;
 }
 
 export interface StatsServerOptions {
@@ -36,7 +39,7 @@ export class StatsServer {
 
     // 503 until the first snapshot: an LB that knows no routes should not receive traffic yet.
     app.get('/_corral/health', async (_request, reply) => {
-      const health = sources.health();
+      const health = await sources.health();
       return reply.code(health.synced ? 200 : 503).send(health);
     });
     app.get('/_corral/routes', async () => sources.routes());
@@ -44,7 +47,7 @@ export class StatsServer {
     // COMPAT(marathon-lb): `/haproxy?stats;csv`, the URL its tools poll.
     app.get('/haproxy', async (request, reply) => {
       if (!request.url.includes('csv')) return reply.code(404).send({ message: 'only /haproxy?stats;csv is served' });
-      return reply.type('text/plain; charset=utf-8').send(sources.haproxyCsv());
+      return reply.type('text/plain; charset=utf-8').send(await sources.haproxyCsv());
     });
     app.get('/metrics', async (_request, reply) => {
       const { contentType, body } = await sources.metrics();
