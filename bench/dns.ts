@@ -2,7 +2,7 @@
  * `node --import tsx bench/dns.ts [--instances N] [--seconds S] [--changes K] [--clients C] [--udp-workers W] [--keep] [--profile]`:
  * Corral DNS beside NSD on the same zone, and how fast a change is served.
  *
- * A scheduler stand-in (test/support/dns-fake-scheduler.ts: the discovery snapshot and the SSE
+ * A scheduler stand-in (test/support/discovery-stand-in.ts: the discovery snapshot and the SSE
  * stream, nothing else) holds N running instances (default 10,000: 1,000 apps of 10) and a real
  * `corral dns` process follows it. NSD serves the same records from a zone file written from
  * the same table (one server process, rate limiting off).
@@ -26,7 +26,7 @@ import { buildRecords } from '../src/dns/core/records.ts';
 import type { RecordTable } from '../src/dns/core/record-types.ts';
 import { spawnPart, stopParts, type PartProcess } from '../src/cli/child-process.ts';
 import { viewFromSnapshot } from '../src/events/view.ts';
-import { FakeScheduler, statusUpdate, syntheticSnapshot } from '../test/support/dns-fake-scheduler.ts';
+import { DiscoveryStandIn, statusUpdate, syntheticSnapshot } from '../test/support/discovery-stand-in.ts';
 import { query } from '../test/support/dns-fixtures.ts';
 import { freePort, tempDir } from '../test/support/parts.ts';
 import { startNsd } from './dns-nsd.ts';
@@ -91,7 +91,7 @@ export async function runDnsBench(options: DnsBenchOptions): Promise<DnsBenchRes
   const snapshot = syntheticSnapshot(apps, PER_APP);
   snapshot.tasks = snapshot.tasks.slice(0, instances);
 
-  const scheduler = await FakeScheduler.start(snapshot);
+  const scheduler = await DiscoveryStandIn.start(snapshot);
   let dns: PartProcess | undefined;
   let nsd: ReturnType<typeof startNsd> | undefined;
   try {
@@ -138,7 +138,7 @@ export async function runDnsBench(options: DnsBenchOptions): Promise<DnsBenchRes
       const name = `${canonicalLabel(taskLabel('/app-0'), taskId, slaveId)}.marathon.${DOMAIN}`;
       const t0 = performance.now();
       // On an agent the cluster already has, as a scale-out would place it.
-      scheduler.publish(statusUpdate(taskId, '/app-0', '127.2.0.1', 'TASK_RUNNING', [40000 + k]));
+      scheduler.publish(statusUpdate({ id: taskId, appId: '/app-0', host: '127.2.0.1', ports: [40000 + k] }, 'TASK_RUNNING'));
       await probe.until(name, 10_000);
       latencies.push(performance.now() - t0);
     }

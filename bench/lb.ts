@@ -23,7 +23,7 @@ import { parseArgs } from 'node:util';
 import { request } from 'undici';
 import { stopParts, type PartProcess } from '../src/cli/child-process.ts';
 import type { DiscoveryApp } from '../src/events/types.ts';
-import { DiscoveryServer } from '../test/support/lb-discovery-server.ts';
+import { DiscoveryStandIn, appPosted, appTerminated, statusUpdate } from '../test/support/discovery-stand-in.ts';
 import { findVhostPool } from '../src/lb/core/route-lookup.ts';
 import { buildRoutingTable, sameRoutingTable, type RoutingTable } from '../src/lb/core/routing-table.ts';
 import { app, task, view } from '../test/support/lb-fixtures.ts';
@@ -62,7 +62,7 @@ export async function runLbBench(options: LbBenchOptions): Promise<void> {
   const dir = tempDir('corral-bench-lb-');
   const children: ChildProcess[] = [];
   const parts: PartProcess[] = [];
-  const discovery = await new DiscoveryServer().start();
+  const discovery = await DiscoveryStandIn.start();
   try {
     const backends = await Promise.all([spawnBackend(), spawnBackend()]);
     children.push(...backends.map((b) => b.child));
@@ -70,15 +70,15 @@ export async function runLbBench(options: LbBenchOptions): Promise<void> {
     log(`backends on ${backendPorts.join(', ')}; discovery server on ${discovery.url}; logs in ${dir}`);
 
     const servicePort = await freePort();
-    discovery.postApp(app('/bench', { HAPROXY_GROUP: 'external', HAPROXY_0_VHOST: HOST }, [servicePort]));
-    backendPorts.forEach((port, i) => discovery.status(task('/bench', i + 1, [port], { host: '127.0.0.1' }), 'TASK_RUNNING'));
+    discovery.publish(appPosted(app('/bench', { HAPROXY_GROUP: 'external', HAPROXY_0_VHOST: HOST }, [servicePort])));
+    backendPorts.forEach((port, i) => discovery.publish(statusUpdate(task('/bench', i + 1, [port], { host: '127.0.0.1' }), 'TASK_RUNNING')));
     // A second LB, on 127.0.0.2 so that its service ports cannot clash, also serves 10,000 more vhosts.
     log('loading 10,000 more vhosts (100 apps x 100 names) for the second LB');
     const manyPorts = await Promise.all(Array.from({ length: 100 }, () => freePort()));
     manyPorts.forEach((port, i) => {
       const names = Array.from({ length: 100 }, (_, n) => `v${i}-${n}.many.test`).join(',');
-      discovery.postApp(app(`/many-${i}`, { HAPROXY_GROUP: 'many', HAPROXY_0_VHOST: names }, [port]));
-      discovery.status(task(`/many-${i}`, 1, [backendPorts[0] ?? 0], { host: '127.0.0.1' }), 'TASK_RUNNING');
+      discovery.publish(appPosted(app(`/many-${i}`, { HAPROXY_GROUP: 'many', HAPROXY_0_VHOST: names }, [port])));
+      discovery.publish(statusUpdate(task(`/many-${i}`, 1, [backendPorts[0] ?? 0], { host: '127.0.0.1' }), 'TASK_RUNNING'));
     });
 
     const lbArgs = (name: string, bind: string, groups: string, workers = 0): Promise<PartProcess> =>
@@ -187,9 +187,9 @@ export async function runLbBench(options: LbBenchOptions): Promise<void> {
     const ticker = setInterval(() => {
       const n = step % 5;
       const kind = Math.floor(step / 5) % 3;
-      if (kind === 0) discovery.status(third, step % 2 === 0 ? 'TASK_RUNNING' : 'TASK_KILLED');
-      else if (kind === 1) discovery.postApp(churnApp(n, churnPorts[n] ?? 0));
-      else discovery.terminate(`/churn-${n}`);
+      if (kind === 0) discovery.publish(statusUpdate(third, step % 2 === 0 ? 'TASK_RUNNING' : 'TASK_KILLED'));
+      else if (kind === 1) discovery.publish(appPosted(churnApp(n, churnPorts[n] ?? 0)));
+      else discovery.publish(appTerminated(`/churn-${n}`));
       step += 1;
     }, 10);
     const churnBefore = await generation(lb);

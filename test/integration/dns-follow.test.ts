@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { rmSync } from 'node:fs';
 import { request } from 'undici';
 import { stopParts, type PartProcess } from '../../src/cli/child-process.ts';
-import { FakeScheduler, statusUpdate, syntheticSnapshot } from '../support/dns-fake-scheduler.ts';
+import { DiscoveryStandIn, statusUpdate, syntheticSnapshot } from '../support/discovery-stand-in.ts';
 import { dig, digStatus, lines } from '../support/dns-fixtures.ts';
 import { startPart, tempDir } from '../support/parts.ts';
 import { waitFor } from '../support/wait.ts';
@@ -16,7 +16,7 @@ import { waitFor } from '../support/wait.ts';
  */
 
 const dir = tempDir('corral-dns-follow-');
-let scheduler: FakeScheduler;
+let scheduler: DiscoveryStandIn;
 let dns: PartProcess;
 let port: number;
 let http: string;
@@ -31,7 +31,7 @@ const get = async (path: string): Promise<{ status: number; json: any; text: str
 
 before(async () => {
   const snapshot = { ...syntheticSnapshot(2, 2), leader: '127.0.0.3:8080', masters: ['127.0.0.3:8080'], agents: [{ id: 'a-S9', hostname: 'idle', ip: '127.0.0.99' }] };
-  scheduler = await FakeScheduler.start(snapshot);
+  scheduler = await DiscoveryStandIn.start(snapshot);
   dns = await startPart('dns', ['dns', '--master', scheduler.url, '--listen', '127.0.0.1:0', '--http', '127.0.0.1:0', '--resolvers', '', '--ttl', '30'], dir);
   port = Number(String(dns.ready.dns).split(':')[1]);
   http = `http://${String(dns.ready.http)}`;
@@ -57,10 +57,10 @@ test('cluster names: leader, master, _leader SRV, slave, PTR', async () => {
 });
 
 test('events are served as they arrive: a new instance, then it fails', async () => {
-  scheduler.publish(statusUpdate('app-1.new', '/app-1', '127.0.0.77', 'TASK_RUNNING', [31777]));
+  scheduler.publish(statusUpdate({ id: 'app-1.new', appId: '/app-1', host: '127.0.0.77', ports: [31777] }, 'TASK_RUNNING'));
   await waitFor('the new instance', async () => (lines(await dig(port, ['+short', 'app-1.marathon.mesos'])).includes('127.0.0.77') ? true : undefined));
   assert.ok(lines(await dig(port, ['+short', 'SRV', '_http._app-1._tcp.marathon.mesos'])).some((l) => l.startsWith('0 1 31777 ')));
-  scheduler.publish(statusUpdate('app-1.new', '/app-1', '127.0.0.77', 'TASK_FAILED'));
+  scheduler.publish(statusUpdate({ id: 'app-1.new', appId: '/app-1', host: '127.0.0.77' }, 'TASK_FAILED'));
   await waitFor('the failed instance gone', async () => (lines(await dig(port, ['+short', 'app-1.marathon.mesos'])).includes('127.0.0.77') ? undefined : true));
 });
 
@@ -104,7 +104,7 @@ test('losing the scheduler: the last table keeps serving, /v1/health reports the
   assert.equal(later.eventId, quiet.eventId, 'no event meanwhile');
   assert.ok(later.staleSeconds < 0.5, `connected, yet ${String(later.staleSeconds)} s stale`);
   const before = later;
-  scheduler.publish(statusUpdate('app-0.0', '/app-0', '127.2.0.1', 'TASK_RUNNING', [20000]));
+  scheduler.publish(statusUpdate({ id: 'app-0.0', appId: '/app-0', host: '127.2.0.1', ports: [20000] }, 'TASK_RUNNING'));
   const fresh = await waitFor('the event applied', async () => {
     const health = (await get('/v1/health')).json;
     return health.eventId > before.eventId ? health : undefined;

@@ -6,7 +6,7 @@ import net from 'node:net';
 import { setImmediate as tick } from 'node:timers/promises';
 import { request } from 'undici';
 import { stopParts, type PartProcess } from '../../src/cli/child-process.ts';
-import { FakeScheduler, syntheticSnapshot } from '../support/dns-fake-scheduler.ts';
+import { DiscoveryStandIn, syntheticSnapshot } from '../support/discovery-stand-in.ts';
 import { dig, digStatus, lines, query, seededRng } from '../support/dns-fixtures.ts';
 import { startPart, tempDir } from '../support/parts.ts';
 import { waitFor } from '../support/wait.ts';
@@ -20,7 +20,7 @@ const UDP_MESSAGES = 4000;
 const TCP_CONNECTIONS = 300;
 const rng = seededRng(20240601);
 const dir = tempDir('corral-dns-fuzz-');
-let scheduler: FakeScheduler;
+let scheduler: DiscoveryStandIn;
 let dns: PartProcess;
 let port: number;
 
@@ -63,7 +63,7 @@ async function answersCorrectly(): Promise<void> {
 }
 
 before(async () => {
-  scheduler = await FakeScheduler.start(syntheticSnapshot(5, 5));
+  scheduler = await DiscoveryStandIn.start(syntheticSnapshot(5, 5));
   dns = await startPart('dns', ['dns', '--master', scheduler.url, '--listen', '127.0.0.1:0', '--http', '127.0.0.1:0', '--resolvers', ''], dir);
   port = Number(String(dns.ready.dns).split(':')[1]);
   await waitFor('the first snapshot served', async () => ((await dig(port, ['app-0.marathon.mesos'])).includes('NOERROR') ? true : undefined));

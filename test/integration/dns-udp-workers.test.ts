@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { request } from 'undici';
 import { stopParts, type PartProcess } from '../../src/cli/child-process.ts';
-import { FakeScheduler, statusUpdate, syntheticSnapshot } from '../support/dns-fake-scheduler.ts';
+import { DiscoveryStandIn, statusUpdate, syntheticSnapshot } from '../support/discovery-stand-in.ts';
 import { dig, lines } from '../support/dns-fixtures.ts';
 import { startPart, tempDir } from '../support/parts.ts';
 import { waitFor } from '../support/wait.ts';
@@ -15,7 +15,7 @@ import { waitFor } from '../support/wait.ts';
  */
 
 const dir = tempDir('corral-dns-udp-workers-');
-let scheduler: FakeScheduler;
+let scheduler: DiscoveryStandIn;
 let dns: PartProcess;
 let port: number;
 
@@ -34,7 +34,7 @@ const udpQueries = async (): Promise<number> => {
 };
 
 before(async () => {
-  scheduler = await FakeScheduler.start(syntheticSnapshot(3, 3));
+  scheduler = await DiscoveryStandIn.start(syntheticSnapshot(3, 3));
   dns = await startPart('dns', ['dns', '--master', scheduler.url, '--listen', '127.0.0.1:0', '--http', '127.0.0.1:0', '--resolvers', '', '--udp-workers', '2'], dir);
   port = Number(String(dns.ready.dns).split(':')[1]);
 });
@@ -52,7 +52,7 @@ test('every process answers, and follows events', async () => {
     for (let i = 0; i < 30; i++) if (lines(await dig(port, ['+short', 'app-1.marathon.mesos'])).length !== 3) return undefined;
     return true;
   });
-  scheduler.publish(statusUpdate('app-1.extra', '/app-1', '127.0.0.88', 'TASK_RUNNING'));
+  scheduler.publish(statusUpdate({ id: 'app-1.extra', appId: '/app-1', host: '127.0.0.88' }, 'TASK_RUNNING'));
   await waitFor('the event in every process', async () => {
     for (let i = 0; i < 30; i++) if (!lines(await dig(port, ['+short', 'app-1.marathon.mesos'])).includes('127.0.0.88')) return undefined;
     return true;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { DiscoveryTask } from '../../src/events/types.ts';
 import { startLb, type LbService } from '../../src/lb/main.ts';
-import { DiscoveryServer } from '../support/lb-discovery-server.ts';
+import { DiscoveryStandIn, appPosted, statusUpdate } from '../support/discovery-stand-in.ts';
 import { app, freePort, httpGet, startNamedBackend, task, type HttpAnswer, type NamedBackend } from '../support/lb-fixtures.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -13,7 +13,7 @@ import { waitFor } from '../support/wait.ts';
  */
 
 const closers: (() => Promise<void>)[] = [];
-let discovery: DiscoveryServer;
+let discovery: DiscoveryStandIn;
 let lb: LbService;
 let a: NamedBackend;
 let b: NamedBackend;
@@ -33,7 +33,7 @@ async function backendsOn(servicePort: number): Promise<string> {
 
 before(async () => {
   [a, b] = await Promise.all([startNamedBackend('a'), startNamedBackend('b')]);
-  discovery = await new DiscoveryServer().start();
+  discovery = await DiscoveryStandIn.start();
   lb = await startLb({ master: discovery.url, bind: '127.0.0.1', httpPort: '0', httpsPort: '0', appIdPort: '0', statsPort: '0', group: 'external', httpHttps: true, logLevel: 'silent' });
   closers.push(() => discovery.close(), () => a.close(), () => b.close(), () => lb.close());
 });
@@ -44,16 +44,16 @@ after(async () => {
 
 test('a killed instance gets no new requests; its in-flight request finishes', async () => {
   const servicePort = await freePort();
-  discovery.postApp(app('/web', { HAPROXY_GROUP: 'external', HAPROXY_0_VHOST: 'web.test' }, [servicePort]));
+  discovery.publish(appPosted(app('/web', { HAPROXY_GROUP: 'external', HAPROXY_0_VHOST: 'web.test' }, [servicePort])));
   const first = loopback('/web', 1, a.port);
   const second = loopback('/web', 2, b.port);
-  discovery.status(first, 'TASK_RUNNING');
+  discovery.publish(statusUpdate(first, 'TASK_RUNNING'));
   await waitFor('/web on a', async () => ((await backendsOn(servicePort)) === `/web ${a.port} / ` ? true : undefined));
 
   const inFlight = via('web.test', '/slow');
   await waitFor('the slow request to reach a', () => (a.held === 1 ? true : undefined));
-  discovery.status(second, 'TASK_RUNNING');
-  discovery.status(first, 'TASK_KILLING');
+  discovery.publish(statusUpdate(second, 'TASK_RUNNING'));
+  discovery.publish(statusUpdate(first, 'TASK_KILLING'));
   await waitFor('/web on b only', async () => ((await backendsOn(servicePort)) === `/web ${b.port} / ` ? true : undefined));
   for (let i = 0; i < 4; i += 1) assert.equal(nameOf(await via('web.test')), 'b');
   a.release();
@@ -68,18 +68,18 @@ test('blue-green: the new colour takes over the old port; the old one drains', a
   const colour = (startedAt: string) => ({
     HAPROXY_GROUP: 'external', HAPROXY_0_VHOST: 'shop.test', HAPROXY_DEPLOYMENT_GROUP: 'shop', HAPROXY_DEPLOYMENT_STARTED_AT: startedAt, HAPROXY_DEPLOYMENT_TARGET_INSTANCES: '1',
   });
-  discovery.postApp(app('/shop-blue', colour('2024-01-01T00:00:00Z'), [servicePort]));
-  discovery.status(loopback('/shop-blue', 1, a.port), 'TASK_RUNNING');
+  discovery.publish(appPosted(app('/shop-blue', colour('2024-01-01T00:00:00Z'), [servicePort])));
+  discovery.publish(statusUpdate(loopback('/shop-blue', 1, a.port), 'TASK_RUNNING'));
   await waitFor('blue serving', async () => ((await backendsOn(servicePort)) === `/shop-blue ${a.port} / ` ? true : undefined));
   const inFlight = via('shop.test', '/slow-blue');
   await waitFor('the slow request to reach blue', () => (a.held === 1 ? true : undefined));
 
   // Green starts on the alternate port with no instance yet: blue keeps serving on the old port.
-  discovery.postApp(app('/shop-green', { ...colour('2024-01-02T00:00:00Z'), HAPROXY_DEPLOYMENT_ALT_PORT: String(altPort) }, [altPort]));
+  discovery.publish(appPosted(app('/shop-green', { ...colour('2024-01-02T00:00:00Z'), HAPROXY_DEPLOYMENT_ALT_PORT: String(altPort) }, [altPort])));
   await waitFor('green leading, blue serving', async () => ((await backendsOn(servicePort)) === `/shop-green ${a.port} / ` ? true : undefined));
   assert.equal(nameOf(await via('shop.test')), 'a');
 
-  discovery.status(loopback('/shop-green', 1, b.port), 'TASK_RUNNING');
+  discovery.publish(statusUpdate(loopback('/shop-green', 1, b.port), 'TASK_RUNNING'));
   await waitFor('blue draining', async () => ((await backendsOn(servicePort)) === `/shop-green ${b.port} / ${a.port}` ? true : undefined));
   for (let i = 0; i < 4; i += 1) assert.equal(nameOf(await via('shop.test')), 'b');
   assert.equal(nameOf(await httpGet(servicePort, '/', {})), 'b', 'the old service port now leads to green');

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { DiscoveryTask } from '../../src/events/types.ts';
 import { startLb, type LbService } from '../../src/lb/main.ts';
-import { DiscoveryServer } from '../support/lb-discovery-server.ts';
+import { DiscoveryStandIn, appPosted, appTerminated, healthChanged, statusUpdate } from '../support/discovery-stand-in.ts';
 import { app, freePort, httpGet, startNamedBackend, task } from '../support/lb-fixtures.ts';
 import { generation } from '../support/lb-stats.ts';
 import { loadWhileChanging } from '../support/lb-load.ts';
@@ -23,11 +23,11 @@ const RUN_MS = 3000;
 const CLIENTS = 8;
 
 const closers: (() => Promise<void>)[] = [];
-let discovery: DiscoveryServer;
+let discovery: DiscoveryStandIn;
 let lb: LbService;
 
 before(async () => {
-  discovery = await new DiscoveryServer().start();
+  discovery = await DiscoveryStandIn.start();
   closers.push(() => discovery.close());
 });
 
@@ -44,11 +44,11 @@ test('100 route changes per second: zero failed requests on the stable vhost', a
   const checks = { healthChecks: [{ protocol: 'HTTP', path: '/' }] };
 
   const stable = app('/stable', { HAPROXY_GROUP: 'external', HAPROXY_0_VHOST: 'stable.test' }, [await freePort()], checks);
-  discovery.postApp(stable);
+  discovery.publish(appPosted(stable));
   const steady = [loopback('/stable', 1, a.port), loopback('/stable', 2, b.port)];
   for (const t of steady) {
-    discovery.status(t, 'TASK_RUNNING');
-    discovery.health(t, true);
+    discovery.publish(statusUpdate(t, 'TASK_RUNNING'));
+    discovery.publish(healthChanged(t, true));
   }
 
   lb = await startLb({ master: discovery.url, bind: '127.0.0.1', httpPort: '0', httpsPort: '0', appIdPort: '0', statsPort: '0', group: 'external', httpHttps: true, logLevel: 'silent' });
@@ -64,22 +64,22 @@ test('100 route changes per second: zero failed requests on the stable vhost', a
     switch (Math.floor(step / 5) % 4) {
       case 0: // scale the stable app up and down
         if (step % 2 === 0) {
-          discovery.status(third, 'TASK_RUNNING');
-          discovery.health(third, true);
+          discovery.publish(statusUpdate(third, 'TASK_RUNNING'));
+          discovery.publish(healthChanged(third, true));
         } else {
-          discovery.status(third, 'TASK_KILLED');
+          discovery.publish(statusUpdate(third, 'TASK_KILLED'));
         }
         break;
       case 1: // flip the third instance's health
-        discovery.status(third, 'TASK_RUNNING');
-        discovery.health(third, step % 2 === 0);
+        discovery.publish(statusUpdate(third, 'TASK_RUNNING'));
+        discovery.publish(healthChanged(third, step % 2 === 0));
         break;
       case 2: // add other apps, each with a vhost and a service port
-        discovery.postApp(app(`/other-${n}`, { HAPROXY_GROUP: 'external', HAPROXY_0_VHOST: `other-${n}.test` }, [otherPorts[n] ?? 0]));
-        discovery.status(loopback(`/other-${n}`, 1, other.port), 'TASK_RUNNING');
+        discovery.publish(appPosted(app(`/other-${n}`, { HAPROXY_GROUP: 'external', HAPROXY_0_VHOST: `other-${n}.test` }, [otherPorts[n] ?? 0])));
+        discovery.publish(statusUpdate(loopback(`/other-${n}`, 1, other.port), 'TASK_RUNNING'));
         break;
       default: // and remove them
-        discovery.terminate(`/other-${n}`);
+        discovery.publish(appTerminated(`/other-${n}`));
     }
   };
 

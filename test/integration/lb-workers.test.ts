@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 import { stopParts, type PartProcess } from '../../src/cli/child-process.ts';
 import type { DiscoveryTask } from '../../src/events/types.ts';
 import type { ClusterHealth, ClusterStats } from '../../src/lb/stats/cluster-stats.ts';
-import { DiscoveryServer } from '../support/lb-discovery-server.ts';
+import { DiscoveryStandIn, appPosted, statusUpdate } from '../support/discovery-stand-in.ts';
 import { app, freePort, httpGet, startNamedBackend, task, type NamedBackend } from '../support/lb-fixtures.ts';
 import { startPart, tempDir } from '../support/parts.ts';
 import { waitFor } from '../support/wait.ts';
@@ -23,7 +23,7 @@ const closers: (() => Promise<void>)[] = [];
 const parts: PartProcess[] = [];
 /** Every worker pid seen, to check that none outlives the LB. */
 const workerPids = new Set<number>();
-let discovery: DiscoveryServer;
+let discovery: DiscoveryStandIn;
 let lb: PartProcess;
 let a: NamedBackend;
 let b: NamedBackend;
@@ -65,13 +65,13 @@ function alive(pid: number): boolean {
 }
 
 before(async () => {
-  discovery = await new DiscoveryServer().start();
+  discovery = await DiscoveryStandIn.start();
   closers.push(() => discovery.close());
   [a, b] = await Promise.all([startNamedBackend('a'), startNamedBackend('b')]);
   closers.push(a.close, b.close);
   webPort = await freePort();
-  discovery.postApp(app('/web', { HAPROXY_GROUP: 'external', HAPROXY_0_VHOST: VHOST }, [webPort]));
-  discovery.status(loopback('/web', 1, a.port), 'TASK_RUNNING');
+  discovery.publish(appPosted(app('/web', { HAPROXY_GROUP: 'external', HAPROXY_0_VHOST: VHOST }, [webPort])));
+  discovery.publish(statusUpdate(loopback('/web', 1, a.port), 'TASK_RUNNING'));
   lb = await startPart('lb', ['lb', '--master', discovery.url, '--http-port', '0', '--https-port', '0', '--app-id-port', '0', '--stats-port', '0', '--group', 'external', '--workers', '2'], dir);
   parts.push(lb);
 });
@@ -92,8 +92,8 @@ test('the ready line names the shared ports and the worker count; every worker r
 
 test('a service port that appears after start is opened by the workers on one shared socket', async () => {
   const latePort = await freePort();
-  const id = discovery.postApp(app('/late', { HAPROXY_GROUP: 'external', HAPROXY_0_MODE: 'http' }, [latePort]));
-  discovery.status(loopback('/late', 1, b.port), 'TASK_RUNNING');
+  const id = discovery.publish(appPosted(app('/late', { HAPROXY_GROUP: 'external', HAPROXY_0_MODE: 'http' }, [latePort])));
+  discovery.publish(statusUpdate(loopback('/late', 1, b.port), 'TASK_RUNNING'));
   await waitFor('both workers to apply the new app', () => allWorkersAt(id));
   const viaLate = (): Promise<string> => httpGet(latePort, '/').then((answer) => (answer.status === 200 ? (JSON.parse(answer.body) as { name: string }).name : `status ${answer.status}`));
   await waitFor('the late service port to answer', async () => ((await viaLate()) === 'b' ? true : undefined));
@@ -103,8 +103,8 @@ test('a service port that appears after start is opened by the workers on one sh
 });
 
 test('a route change reaches every worker', async () => {
-  discovery.status(loopback('/web', 2, b.port), 'TASK_RUNNING');
-  const id = discovery.status(loopback('/web', 1, a.port), 'TASK_KILLED');
+  discovery.publish(statusUpdate(loopback('/web', 2, b.port), 'TASK_RUNNING'));
+  const id = discovery.publish(statusUpdate(loopback('/web', 1, a.port), 'TASK_KILLED'));
   await waitFor('both workers to apply the change', () => allWorkersAt(id));
   await waitFor('only b to answer on fresh connections', async () => ((await fresh(20, viaVhost)).every((name) => name === 'b') ? true : undefined));
 });

@@ -4,7 +4,7 @@ import { NameIndex } from '../../src/dns/core/name-index.ts';
 import { isReverseName, reverseName } from '../../src/dns/core/reverse.ts';
 import { TaskIndex } from '../../src/dns/core/task-index.ts';
 import { applyEvent } from '../../src/events/view.ts';
-import { statusUpdate } from '../support/dns-fake-scheduler.ts';
+import { statusUpdate } from '../support/discovery-stand-in.ts';
 import { app, task, viewOf } from '../support/dns-fixtures.ts';
 
 test('reverseName: IPv4 and IPv6 reverse owner names (table-driven)', () => {
@@ -46,12 +46,12 @@ test('TaskIndex.sync: changed apps and hosts between views, by object identity',
   assert.deepEqual([...index.sync(v1).apps].sort(), ['/a', '/b']);
 
   // One status update: only its app changed; a known host is no host change.
-  const v2 = applyEvent(v1, 2, statusUpdate('a.2', '/a', '127.0.0.1', 'TASK_RUNNING'));
+  const v2 = applyEvent(v1, 2, statusUpdate({ id: 'a.2', appId: '/a', host: '127.0.0.1' }, 'TASK_RUNNING'));
   assert.deepEqual(index.sync(v2), { apps: new Set(['/a']), hostsChanged: false });
   assert.deepEqual([...index.tasksOf('/a')].map((t) => t.id), ['a.1', 'a.2']);
 
   // The last task on 127.0.0.2 ends: the host goes.
-  const v3 = applyEvent(v2, 3, statusUpdate('b.1', '/b', '127.0.0.2', 'TASK_KILLED'));
+  const v3 = applyEvent(v2, 3, statusUpdate({ id: 'b.1', appId: '/b', host: '127.0.0.2' }, 'TASK_KILLED'));
   assert.deepEqual(index.sync(v3), { apps: new Set(['/b']), hostsChanged: true });
   assert.deepEqual([...index.hosts], ['127.0.0.1']);
 

@@ -5,7 +5,7 @@ import { buildRecords } from '../../src/dns/core/records.ts';
 import { TableKeeper } from '../../src/dns/table-keeper.ts';
 import type { ClusterEvent } from '../../src/events/types.ts';
 import { applyEvent } from '../../src/events/view.ts';
-import { statusUpdate } from '../support/dns-fake-scheduler.ts';
+import { statusUpdate } from '../support/discovery-stand-in.ts';
 import { DOMAIN, TTL, app, sampleView, silentLogger, task, viewOf } from '../support/dns-fixtures.ts';
 
 const NOW_MS = 1_700_000_000_000;
@@ -64,8 +64,8 @@ test('TableKeeper patches from the ids events touched, and equals a full build, 
   tables.offer(view);
   tables.flush();
   const events: ClusterEvent[] = [
-    statusUpdate('web.2', '/web', '127.0.0.13', 'TASK_RUNNING', [31002]),
-    statusUpdate('web.1', '/web', '127.0.0.11', 'TASK_KILLED'),
+    statusUpdate({ id: 'web.2', appId: '/web', host: '127.0.0.13', ports: [31002] }, 'TASK_RUNNING'),
+    statusUpdate({ id: 'web.1', appId: '/web', host: '127.0.0.11' }, 'TASK_KILLED'),
     { eventType: 'instance_health_changed_event', timestamp: '', instanceId: 'other.1', runSpecId: '/other', runSpecVersion: '', healthy: false },
     { eventType: 'app_terminated_event', timestamp: '', appId: '/other' },
   ];
@@ -80,7 +80,7 @@ test('TableKeeper patches from the ids events touched, and equals a full build, 
   assert.deepEqual(new Map([...tables.current.names].filter(([name]) => name !== DOMAIN).sort()), new Map([...fresh.names].filter(([name]) => name !== DOMAIN).sort()));
 
   // A view that skips an event (a gap in the chain): the next build compares everything.
-  const skipped = applyEvent(applyEvent(view, 10, statusUpdate('web.3', '/web', '127.0.0.14', 'TASK_RUNNING')), 11, statusUpdate('web.4', '/web', '127.0.0.15', 'TASK_RUNNING'));
+  const skipped = applyEvent(applyEvent(view, 10, statusUpdate({ id: 'web.3', appId: '/web', host: '127.0.0.14' }, 'TASK_RUNNING')), 11, statusUpdate({ id: 'web.4', appId: '/web', host: '127.0.0.15' }, 'TASK_RUNNING'));
   tables.offer(skipped);
   tables.flush();
   assert.deepEqual(tables.current.names.get('web.marathon.mesos')?.A?.map((r) => r.address), ['127.0.0.13', '127.0.0.14', '127.0.0.15']);
