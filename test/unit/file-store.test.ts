@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -69,15 +69,70 @@ test('file store: a torn tail is cut off and earlier records survive', async (t)
   }
 });
 
-test('file store: compaction keeps state, event ids and history', () =>
+/** Appends record(from..to), one at a time, over `state`; the store's revision after. */
+async function appendRange(store: FileStore, loaded: { state: ReturnType<typeof emptyState>; revision: number }, from: number, to: number): Promise<number> {
+  let { state, revision } = loaded;
+  for (let n = from; n <= to; n += 1) {
+    state = applyOps(state, record(n).ops);
+    revision = await store.append([record(n)], state, revision);
+  }
+  return revision;
+}
+
+const logLines = (dir: string): number => readFileSync(join(dir, 'state.log'), 'utf8').split('\n').filter(Boolean).length;
+const segments = (dir: string): string[] => readdirSync(dir).filter((name) => /^state\.log\.\d+$/.test(name));
+
+test('file store: compaction keeps state, event ids and history; the log holds only what the snapshot does not', () =>
   withDir(async (dir) => {
-    await writeRecords(dir, 7, 3);
-    const log = readFileSync(join(dir, 'state.log'), 'utf8');
-    assert.equal(log.split('\n').filter(Boolean).length, 1, 'the log restarted after the last snapshot');
+    const store = new FileStore({ dir, logger, compactEvery: 3, logToSnapshot: 1 });
+    await appendRange(store, await store.load(), 1, 7);
+    // close() waits for a snapshot still being written.
+    await store.close();
+    const snapshot = JSON.parse(readFileSync(join(dir, 'state.snapshot.json'), 'utf8')) as { seq: number };
+    assert.ok(snapshot.seq >= 3, `snapshot at ${snapshot.seq}`);
+    assert.equal(logLines(dir), 7 - snapshot.seq, 'the log restarted after the last snapshot');
+    assert.deepEqual(segments(dir), [], 'logs a snapshot holds are gone');
     const loaded = await new FileStore({ dir, logger }).load();
     assert.equal(loaded.state.meta.size, 7);
     assert.equal(loaded.lastEventId, 7);
     assert.deepEqual(loaded.history.map((e) => e.eventId), [1, 2, 3, 4, 5, 6, 7]);
+  }));
+
+test('file store: records appended while a snapshot is written go to the new log and are all kept', () =>
+  withDir(async (dir) => {
+    const store = new FileStore({ dir, logger, compactEvery: 1, logToSnapshot: 1 });
+    const loaded = await store.load();
+    // A state large enough that its snapshot takes many writes.
+    const big: StateOp[] = Array.from({ length: 20_000 }, (_, i) => ({ op: 'put', coll: 'meta', key: `big${i}`, value: 'x'.repeat(50) }));
+    const state = applyOps(loaded.state, big);
+    const revision = await store.append([{ ops: big, events: [] }], state, loaded.revision);
+    assert.equal(logLines(dir), 0, 'the log is set aside at once');
+    await appendRange(store, { state, revision }, 1, 5);
+    await store.close();
+    const again = await new FileStore({ dir, logger }).load();
+    assert.equal(again.state.meta.size, 20_005);
+    assert.deepEqual(again.history.map((e) => e.eventId), [1, 2, 3, 4, 5]);
+  }));
+
+test('file store: a log set aside for a snapshot that never landed (a crash) is replayed, then dropped by the next snapshot', () =>
+  withDir(async (dir) => {
+    await writeRecords(dir, 3);
+    // What a crash while the snapshot was being written leaves: the set-aside log and a new one.
+    renameSync(join(dir, 'state.log'), join(dir, 'state.log.3'));
+    writeFileSync(join(dir, 'state.snapshot.json.tmp'), '{"seq":3,"sta');
+    const store = new FileStore({ dir, logger });
+    const loaded = await store.load();
+    assert.deepEqual([loaded.revision, loaded.state.meta.size], [3, 3]);
+    await appendRange(store, loaded, 4, 5);
+    await store.close();
+    const reopened = new FileStore({ dir, logger, compactEvery: 1, logToSnapshot: 1 });
+    const again = await reopened.load();
+    assert.deepEqual([again.revision, again.state.meta.size], [5, 5]);
+    await appendRange(reopened, again, 6, 6);
+    await reopened.close();
+    assert.deepEqual(segments(dir), []);
+    const last = await new FileStore({ dir, logger }).load();
+    assert.deepEqual(last.history.map((e) => e.eventId), [1, 2, 3, 4, 5, 6]);
   }));
 
 test('file store: an empty directory loads as empty state', () =>

@@ -1,5 +1,5 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync, existsSync, truncateSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, existsSync, truncateSync, unlinkSync } from 'node:fs';
+import { open, rename, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { EventRecord } from '../../events/types.ts';
@@ -10,6 +10,10 @@ import { RevisionConflict, type CommitRecord, type LoadedState, type StateStore 
 
 const LOG_FILE = 'state.log';
 const SNAPSHOT_FILE = 'state.snapshot.json';
+/** A log set aside for a snapshot being written: `state.log.<seq of its last record>`. */
+const SEGMENT = /^state\.log\.(\d+)$/;
+/** Entries serialized per write while a snapshot is made: small enough that the API is never kept waiting long. */
+const SNAPSHOT_CHUNK = 2000;
 
 export interface FileStoreOptions {
   dir: string;
@@ -32,6 +36,12 @@ export interface FileStoreOptions {
  * Append-only, fsynced log of commit records plus a periodic snapshot. Each log line is
  * `<crc32 hex> <json>`; a torn or corrupt tail (a crash mid-write) is detected by its checksum,
  * cut off and reported — records before it are never touched.
+ *
+ * Compaction does not stop the scheduler: the log is set aside (renamed to a segment) and a new
+ * one started at once, and the snapshot of the state as of that moment is written in small
+ * pieces in the background; once it is safely renamed into place, the segments it holds are
+ * deleted. A crash at any point leaves a snapshot plus segments plus the log, and loading replays
+ * them in order, skipping what the snapshot already holds.
  */
 export class FileStore implements StateStore {
   readonly #options: FileStoreOptions;
@@ -43,6 +53,8 @@ export class FileStore implements StateStore {
   #compactBackoff = 0;
   #snapshotBytes = 0;
   #history: EventRecord[] = [];
+  /** The snapshot being written in the background, if any. */
+  #compacting: Promise<void> | undefined;
 
   constructor(options: FileStoreOptions) {
     this.#options = options;
@@ -68,24 +80,30 @@ export class FileStore implements StateStore {
       this.#seq = snapshot.seq;
     }
     const logPath = join(dir, LOG_FILE);
-    if (existsSync(logPath)) {
-      const { records, validBytes, totalBytes } = readLog(readFileSync(logPath));
+    // Segments set aside for a snapshot that did not finish, oldest first, then the live log.
+    const segments = readdirSync(dir).flatMap((name) => {
+      const match = SEGMENT.exec(name);
+      return match === null ? [] : [{ path: join(dir, name), last: Number(match[1]) }];
+    }).sort((a, b) => a.last - b.last);
+    const draft = new StateDraft(state, 'commit');
+    for (const path of [...segments.map((segment) => segment.path), logPath]) {
+      if (!existsSync(path)) continue;
+      const { records, validBytes, totalBytes } = readLog(readFileSync(path));
       if (validBytes < totalBytes) {
-        logger.warn({ logPath, validBytes, droppedBytes: totalBytes - validBytes }, 'dropping torn or corrupt tail of the state log');
-        truncateSync(logPath, validBytes);
+        logger.warn({ logPath: path, validBytes, droppedBytes: totalBytes - validBytes }, 'dropping torn or corrupt tail of the state log');
+        truncateSync(path, validBytes);
       }
-      const draft = new StateDraft(state, 'commit');
       for (const record of records) {
-        // A crash between writing a snapshot and emptying the log leaves records the snapshot holds.
+        // A crash between writing a snapshot and deleting the logs it holds leaves records it holds.
         if ((record.seq ?? 0) <= this.#seq) continue;
         this.#seq = record.seq ?? this.#seq;
         draft.apply(record.ops);
         this.#remember(record.events);
         lastEventId = Math.max(lastEventId, ...record.events.map((e) => e.eventId));
       }
-      this.#recordsInLog = records.length;
-      state = draft.state;
+      if (path === logPath) this.#recordsInLog = records.length;
     }
+    state = draft.state;
     this.#log = await open(logPath, 'a');
     this.#size = (await this.#log.stat()).size;
     logger.info({ dir, lastEventId, apps: state.apps.size, instances: state.instances.size }, 'state loaded');
@@ -117,21 +135,28 @@ export class FileStore implements StateStore {
     this.#recordsInLog += records.length;
     // Rewriting the snapshot then costs a fraction of what was appended, however large the state
     // (100,000 instances: tens of MiB).
-    if (this.#recordsInLog >= (this.#options.compactEvery ?? 5000) && this.#size >= (this.#options.logToSnapshot ?? 3) * this.#snapshotBytes && --this.#compactBackoff <= 0) {
+    if (this.#compacting === undefined && this.#recordsInLog >= (this.#options.compactEvery ?? 5000)
+      && this.#size >= (this.#options.logToSnapshot ?? 3) * this.#snapshotBytes && --this.#compactBackoff <= 0) {
       // The records are durable already: a failed compaction must not fail the write.
       try {
-        this.#compact(stateAfter, records.at(-1));
+        await this.#startCompaction(stateAfter);
       } catch (err) {
-        this.#compactBackoff = 100;
-        this.#options.logger.error({ err: (err as Error).message }, 'state log compaction failed; the log keeps growing until it succeeds');
+        this.#compactionFailed(err);
       }
     }
     return this.#seq;
   }
 
+  /** Waits for a snapshot being written, then closes the log. */
   async close(): Promise<void> {
+    await this.#compacting;
     await this.#log?.close();
     this.#log = undefined;
+  }
+
+  #compactionFailed(err: unknown): void {
+    this.#compactBackoff = 100;
+    this.#options.logger.error({ err: (err as Error).message }, 'state log compaction failed; the log keeps growing until it succeeds');
   }
 
   #remember(events: EventRecord[]): void {
@@ -145,27 +170,64 @@ export class FileStore implements StateStore {
     return this.#history.slice(-this.#historyLimit);
   }
 
-  /** Snapshot first (atomically, by rename), then empty the log: a crash between leaves both, and replay is idempotent over puts. */
-  #compact(state: ClusterState, last: CommitRecord | undefined): void {
+  /**
+   * Sets the log aside and starts a new one, then writes the snapshot of `state` (as of the last
+   * record in the set-aside log) in the background.
+   */
+  async #startCompaction(state: ClusterState): Promise<void> {
     const { dir } = this.#options;
-    const lastEventId = this.#history.at(-1)?.eventId ?? last?.events.at(-1)?.eventId ?? 0;
-    const snapshot: SnapshotFile = { seq: this.#seq, state: stateToJson(state), lastEventId, history: this.#historyTail() };
-    const tmp = join(dir, `${SNAPSHOT_FILE}.tmp`);
-    const fd = openSync(tmp, 'w');
-    try {
-      const json = JSON.stringify(snapshot);
-      this.#snapshotBytes = Buffer.byteLength(json);
-      writeSync(fd, json);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, join(dir, SNAPSHOT_FILE));
+    // Entries are copied now (values are never changed in place), so later commits do not leak in.
+    const collections = Object.entries(stateToJson(state));
+    const header = { seq: this.#seq, lastEventId: this.#history.at(-1)?.eventId ?? 0, history: this.#historyTail() };
+    const logPath = join(dir, LOG_FILE);
+    const segment = join(dir, `${LOG_FILE}.${this.#seq}`);
+    renameSync(logPath, segment);
+    const old = this.#log;
+    this.#log = await open(logPath, 'a');
+    // The new log's name must be durable before a record in it is acknowledged.
     fsyncDir(dir);
-    truncateSync(join(dir, LOG_FILE), 0);
-    this.#recordsInLog = 0;
     this.#size = 0;
-    this.#options.logger.info({ lastEventId }, 'state log compacted into a snapshot');
+    this.#recordsInLog = 0;
+    await old?.close();
+    this.#compacting = this.#writeSnapshot(header, collections)
+      .then(() => this.#options.logger.info({ lastEventId: header.lastEventId, seq: header.seq }, 'state log compacted into a snapshot'))
+      .catch((err: unknown) => this.#compactionFailed(err))
+      .finally(() => {
+        this.#compacting = undefined;
+      });
+  }
+
+  /** The snapshot, piece by piece, atomically renamed into place; then the segments it holds go. */
+  async #writeSnapshot(header: Omit<SnapshotFile, 'state'>, collections: Array<[string, Array<[string, unknown]>]>): Promise<void> {
+    const { dir } = this.#options;
+    const tmp = join(dir, `${SNAPSHOT_FILE}.tmp`);
+    const file = await open(tmp, 'w');
+    let bytes = 0;
+    const write = async (text: string): Promise<void> => {
+      bytes += (await file.write(text)).bytesWritten;
+    };
+    try {
+      // The same JSON as one JSON.stringify of a SnapshotFile, written in pieces.
+      await write(`${JSON.stringify(header).slice(0, -1)},"state":{`);
+      for (const [index, [name, entries]] of collections.entries()) {
+        await write(`${index === 0 ? '' : ','}${JSON.stringify(name)}:[`);
+        for (let from = 0; from < entries.length; from += SNAPSHOT_CHUNK) {
+          await write(`${from === 0 ? '' : ','}${JSON.stringify(entries.slice(from, from + SNAPSHOT_CHUNK)).slice(1, -1)}`);
+        }
+        await write(']');
+      }
+      await write('}}');
+      await file.datasync();
+    } finally {
+      await file.close();
+    }
+    await rename(tmp, join(dir, SNAPSHOT_FILE));
+    fsyncDir(dir);
+    this.#snapshotBytes = bytes;
+    for (const name of readdirSync(dir)) {
+      const match = SEGMENT.exec(name);
+      if (match !== null && Number(match[1]) <= header.seq) unlinkSync(join(dir, name));
+    }
   }
 }
 
