@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { AgentCluster, type Json } from '../support/agent-cluster.ts';
-import { assertDeployment, marathonCall, type Answer } from '../support/marathon-api.ts';
+import { assertDeployment, type Answer } from '../support/marathon-api.ts';
 import { waitFor } from '../support/wait.ts';
 
 /**
@@ -15,7 +15,7 @@ after(async () => {
   await cluster?.stop();
 });
 
-const call = (method: string, path: string, body?: unknown): Promise<Answer> => marathonCall((cluster as AgentCluster).master, method, path, body);
+const call = (method: string, path: string, body?: unknown): Promise<Answer> => (cluster as AgentCluster).call(method, path, body);
 
 const ids = (apps: Json[]): string[] => apps.map((a) => String(a.id));
 const label = (selector: string): string => `/v2/apps?label=${encodeURIComponent(selector)}`;

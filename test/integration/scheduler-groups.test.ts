@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { AgentCluster, type Json } from '../support/agent-cluster.ts';
-import { assertDeployment, marathonCall, type Answer } from '../support/marathon-api.ts';
+import { assertDeployment, type Answer } from '../support/marathon-api.ts';
 import { waitFor } from '../support/wait.ts';
 
 /**
@@ -15,7 +15,7 @@ after(async () => {
   await cluster?.stop();
 });
 
-const call = (method: string, path: string, body?: unknown): Promise<Answer> => marathonCall((cluster as AgentCluster).master, method, path, body);
+const call = (method: string, path: string, body?: unknown): Promise<Answer> => (cluster as AgentCluster).call(method, path, body);
 
 const app = (id: string, fields: Json = {}): Json => ({ id, cmd: 'sleep 1000', cpus: 0.1, mem: 32, instances: 0, ...fields });
 const appIds = (group: Json): string[] => (group.apps as Json[]).map((a) => String(a.id));

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { stopParts, type PartProcess } from '../../src/cli/child-process.ts';
 import { startPart, tempDir } from './parts.ts';
+import { marathonCall, type Answer } from './marathon-api.ts';
 import { waitFor } from './wait.ts';
 
 /**
@@ -113,13 +114,8 @@ export class AgentCluster {
     return agent;
   }
 
-  async call(method: string, path: string, body?: unknown, base = this.master): Promise<{ status: number; json: Json }> {
-    const response = await request(`${base}${path}`, {
-      method: method as 'GET',
-      ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
-    });
-    const text = await response.body.text();
-    return { status: response.statusCode, json: text === '' ? {} : (JSON.parse(text) as Json) };
+  call(method: string, path: string, body?: unknown, base = this.master): Promise<Answer> {
+    return marathonCall(base, method, path, body);
   }
 
   async get(path: string, base = this.master): Promise<Json> {
