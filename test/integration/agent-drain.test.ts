@@ -22,7 +22,7 @@ test('drain: no new tasks on the agent; its tasks start elsewhere first, then st
 
   await c.startAgent({ ip: '127.0.0.12' });
   const drain = await c.call('POST', `/corral/v1/agents/${String(drained.id)}/drain`);
-  assert.deepEqual(drain, { status: 200, json: { agentId: drained.id, draining: true } });
+  assert.deepEqual([drain.status, drain.json], [200, { agentId: drained.id, draining: true }]);
   const moved = await waitFor('both tasks to run on the other agent', async () => {
     const tasks = await c.tasks('/moving');
     return tasks.length === 2 && tasks.every((t) => t.host === '127.0.0.12' && t.state === 'TASK_RUNNING') ? tasks : undefined;
