@@ -7,7 +7,10 @@ interface MesosDnsNames {
   agentSuffix: { cases: Array<{ agentId: string; suffix: string }> };
 }
 
-/** The naming facts of Mesos-DNS from the shared contracts (../shared beside the repository, as in CI). */
+/**
+ * The naming facts of Mesos-DNS: a copy of the shared contracts' fixture kept in the repository, so
+ * that a clone with nothing beside it passes its tests.
+ */
 export const MESOS_DNS_NAMES = JSON.parse(
-  readFileSync(new URL('../../../shared/fixtures/mesos-dns-names.json', import.meta.url), 'utf8'),
+  readFileSync(new URL('../fixtures/mesos-dns-names.json', import.meta.url), 'utf8'),
 ) as MesosDnsNames;
