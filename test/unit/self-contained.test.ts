@@ -16,7 +16,7 @@ function sourceFiles(dir: string): string[] {
 test('tests, benches and sources name no relative path outside the repository (a bare clone passes)', () => {
   const outside: string[] = [];
   for (const path of [...sourceFiles('test'), ...sourceFiles('bench'), ...sourceFiles('src')]) {
-    for (const [, target] of readFileSync(join(ROOT, path), 'utf8').matchAll(/['"`]((?:\.\.\/)+[^'"`]*)['"`]/g)) {
+    for (const [, target] of readFileSync(join(ROOT, path), 'utf8').matchAll(/['"`]((?:\.\.\/)+[^'"`\s]*\.[a-z]+)['"`]/g)) {
       const resolved = resolve(ROOT, dirname(path), target!);
       if (relative(ROOT, resolved).startsWith('..')) outside.push(`${path}: ${target}`);
     }
