@@ -21,6 +21,8 @@ export interface SchedulerConfig {
   agentTimeoutMs: number;
   deploymentTimeoutMs: number;
   logLevel: string;
+  /** Accept the loss of what lies after damage in the state log. */
+  repair: boolean;
 }
 
 export function parseSchedulerConfig(settings: Settings): Readonly<SchedulerConfig> {
@@ -31,6 +33,7 @@ export function parseSchedulerConfig(settings: Settings): Readonly<SchedulerConf
     agentTimeoutMs: parseDuration(String(settings.agentTimeout)),
     deploymentTimeoutMs: parseDuration(String(settings.deploymentTimeout)),
     logLevel: String(settings.logLevel ?? 'info'),
+    repair: settings.repair === true || settings.repair === 'true',
   });
 }
 
@@ -42,7 +45,7 @@ const LISTEN_BACKLOG = 4096;
 export async function startScheduler(settings: Settings): Promise<Service> {
   const config = parseSchedulerConfig(settings);
   const logger = createLogger('scheduler', config.logLevel);
-  const store = new FileStore({ dir: config.dataDir, logger });
+  const store = new FileStore({ dir: config.dataDir, logger, repair: config.repair, holder: { listen: formatHostPort(config.listen) } });
   const loaded = await store.load();
   const bus = new EventBus(loaded.history, loaded.lastEventId);
   const state = new SchedulerState(store, bus, loaded.state, loaded.revision);
@@ -56,7 +59,8 @@ export async function startScheduler(settings: Settings): Promise<Service> {
   const readiness = new ReadinessProber(state, logger);
   const startedAt = new Date().toISOString();
   const metrics: SchedulerMetrics = new SchedulerMetrics({ collect: () => sampleScheduler(context) });
-  const context = { state, bus, links, orchestrator, logger, advertised: formatHostPort(config.listen), startedAt, metrics };
+  metrics.storeLoaded(loaded.recovery);
+  const context = { state, bus, links, orchestrator, logger, advertised: formatHostPort(config.listen), startedAt, metrics, storeRecovery: loaded.recovery };
   const server = buildServer(context);
   // A thousand agents open connections at once (a status burst, a reconnect after a scheduler
   // restart): with Node's backlog of 511 the kernel drops the rest, and each retries its SYN after

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { TASK_STATES, type TaskState } from '../events/types.ts';
+import type { StoreRecovery } from './store/state-store.ts';
 
 
 /** Seconds: from a fast in-memory request up to a slow fsync or a big evaluation. */
@@ -46,6 +47,7 @@ export class SchedulerMetrics {
   readonly #deployments: Gauge;
   readonly #subscribers: Gauge;
   readonly #lastEventId: Gauge;
+  readonly #storeRecovery: Gauge<'kind'>;
 
   constructor(options: SchedulerMetricsOptions = {}) {
     const registers = [this.registry];
@@ -64,6 +66,8 @@ export class SchedulerMetrics {
     this.#deployments = new Gauge({ name: 'corral_scheduler_deployments', help: 'Deployments in progress.', registers });
     this.#subscribers = new Gauge({ name: 'corral_scheduler_event_subscribers', help: 'Clients attached to the event stream.', registers });
     this.#lastEventId = new Gauge({ name: 'corral_scheduler_last_event_id', help: 'Id of the newest committed event.', registers });
+    this.#storeRecovery = new Gauge({ name: 'corral_scheduler_store_recovery', help: 'What start-up found wrong in the store and dropped: torn_tail_bytes (a crash mid-write), skipped_snapshots (failed their checksum), repair_dropped_records (accepted with --repair).', labelNames: ['kind'], registers });
+    this.storeLoaded({ skippedSnapshots: [], removedLeftovers: [] });
     this.#setSample(emptySample());
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
@@ -85,6 +89,13 @@ export class SchedulerMetrics {
     this.#evaluationSeconds.observe(seconds);
     if (launched > 0) this.#launched.inc(launched);
     if (stopped > 0) this.#stopped.inc(stopped);
+  }
+
+  /** What the store's start-up recovered from (zeros for a clean start). */
+  storeLoaded(recovery: StoreRecovery): void {
+    this.#storeRecovery.set({ kind: 'torn_tail_bytes' }, recovery.tornTail?.bytes ?? 0);
+    this.#storeRecovery.set({ kind: 'skipped_snapshots' }, recovery.skippedSnapshots.length);
+    this.#storeRecovery.set({ kind: 'repair_dropped_records' }, recovery.repair?.droppedRecords ?? 0);
   }
 
   statusUpdates(count: number): void {

@@ -1,46 +1,19 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { pino } from 'pino';
 import { applyOps, emptyState, StateDraft } from '../../src/scheduler/core/state-ops.ts';
 import { FileStore } from '../../src/scheduler/store/file-store.ts';
 import type { StateOp } from '../../src/scheduler/types.ts';
 import { RevisionConflict, type CommitRecord } from '../../src/scheduler/store/state-store.ts';
+import { appendRange, loadOnce, logLines, record, segments, silentLogger, snapshots, withDir, writeRecords } from '../support/file-store-fixtures.ts';
 
-const logger = pino({ level: 'silent' });
-
-function record(n: number): CommitRecord {
-  const op: StateOp = { op: 'put', coll: 'meta', key: `k${n}`, value: n };
-  return { ops: [op], events: [{ eventId: n, event: { eventType: 'app_terminated_event', timestamp: 't', appId: `/a${n}` } }] };
-}
-
-async function withDir(run: (dir: string) => Promise<void>): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'corral-store-'));
-  try {
-    await run(dir);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-async function writeRecords(dir: string, count: number, compactEvery = 1000): Promise<void> {
-  // Compacts as soon as the log is as large as the snapshot, so that small records do compact.
-  const store = new FileStore({ dir, logger, compactEvery, logToSnapshot: 1 });
-  let { state, revision } = await store.load();
-  for (let n = 1; n <= count; n += 1) {
-    const r = record(n);
-    state = applyOps(state, r.ops);
-    revision = await store.append([r], state, revision);
-  }
-  await store.close();
-}
+const logger = silentLogger;
 
 test('file store: every appended record is there after reopening', () =>
   withDir(async (dir) => {
     await writeRecords(dir, 5);
-    const loaded = await new FileStore({ dir, logger }).load();
+    const loaded = await loadOnce(dir);
     assert.equal(loaded.state.meta.size, 5);
     assert.equal(loaded.lastEventId, 5);
     assert.deepEqual(loaded.history.map((e) => e.eventId), [1, 2, 3, 4, 5]);
@@ -63,24 +36,11 @@ test('file store: a torn tail is cut off and earlier records survive', async (t)
         // Later appends land after the good records, not behind the garbage.
         await store.append([record(4)], applyOps(loaded.state, record(4).ops), loaded.revision);
         await store.close();
-        const again = await new FileStore({ dir, logger }).load();
+        const again = await loadOnce(dir);
         assert.equal(again.state.meta.size, 4);
       }));
   }
 });
-
-/** Appends record(from..to), one at a time, over `state`; the store's revision after. */
-async function appendRange(store: FileStore, loaded: { state: ReturnType<typeof emptyState>; revision: number }, from: number, to: number): Promise<number> {
-  let { state, revision } = loaded;
-  for (let n = from; n <= to; n += 1) {
-    state = applyOps(state, record(n).ops);
-    revision = await store.append([record(n)], state, revision);
-  }
-  return revision;
-}
-
-const logLines = (dir: string): number => readFileSync(join(dir, 'state.log'), 'utf8').split('\n').filter(Boolean).length;
-const segments = (dir: string): string[] => readdirSync(dir).filter((name) => /^state\.log\.\d+$/.test(name));
 
 test('file store: compaction keeps state, event ids and history; the log holds only what the snapshot does not', () =>
   withDir(async (dir) => {
@@ -88,11 +48,11 @@ test('file store: compaction keeps state, event ids and history; the log holds o
     await appendRange(store, await store.load(), 1, 7);
     // close() waits for a snapshot still being written.
     await store.close();
-    const snapshot = JSON.parse(readFileSync(join(dir, 'state.snapshot.json'), 'utf8')) as { seq: number };
-    assert.ok(snapshot.seq >= 3, `snapshot at ${snapshot.seq}`);
-    assert.equal(logLines(dir), 7 - snapshot.seq, 'the log restarted after the last snapshot');
-    assert.deepEqual(segments(dir), [], 'logs a snapshot holds are gone');
-    const loaded = await new FileStore({ dir, logger }).load();
+    const seqs = snapshots(dir).map((name) => Number(name.split('.')[2])).sort((a, b) => a - b);
+    assert.equal(seqs.length, 2, `two snapshots kept: ${snapshots(dir).join()}`);
+    assert.equal(logLines(dir), 7 - seqs[1]!, 'the log restarted after the last snapshot');
+    assert.deepEqual(segments(dir), [`state.log.${seqs[1]}`], 'only the logs since the older snapshot are kept (for a fallback)');
+    const loaded = await loadOnce(dir);
     assert.equal(loaded.state.meta.size, 7);
     assert.equal(loaded.lastEventId, 7);
     assert.deepEqual(loaded.history.map((e) => e.eventId), [1, 2, 3, 4, 5, 6, 7]);
@@ -109,20 +69,21 @@ test('file store: records appended while a snapshot is written go to the new log
     assert.equal(logLines(dir), 0, 'the log is set aside at once');
     await appendRange(store, { state, revision }, 1, 5);
     await store.close();
-    const again = await new FileStore({ dir, logger }).load();
+    const again = await loadOnce(dir);
     assert.equal(again.state.meta.size, 20_005);
     assert.deepEqual(again.history.map((e) => e.eventId), [1, 2, 3, 4, 5]);
   }));
 
-test('file store: a log set aside for a snapshot that never landed (a crash) is replayed, then dropped by the next snapshot', () =>
+test('file store: a log set aside for a snapshot that never landed (a crash) is replayed; the half-written snapshot is removed', () =>
   withDir(async (dir) => {
     await writeRecords(dir, 3);
     // What a crash while the snapshot was being written leaves: the set-aside log and a new one.
     renameSync(join(dir, 'state.log'), join(dir, 'state.log.3'));
-    writeFileSync(join(dir, 'state.snapshot.json.tmp'), '{"seq":3,"sta');
+    writeFileSync(join(dir, 'state.snapshot.tmp'), '{"seq":3,"sta');
     const store = new FileStore({ dir, logger });
     const loaded = await store.load();
     assert.deepEqual([loaded.revision, loaded.state.meta.size], [3, 3]);
+    assert.deepEqual(loaded.recovery.removedLeftovers, ['state.snapshot.tmp']);
     await appendRange(store, loaded, 4, 5);
     await store.close();
     const reopened = new FileStore({ dir, logger, compactEvery: 1, logToSnapshot: 1 });
@@ -130,15 +91,17 @@ test('file store: a log set aside for a snapshot that never landed (a crash) is 
     assert.deepEqual([again.revision, again.state.meta.size], [5, 5]);
     await appendRange(reopened, again, 6, 6);
     await reopened.close();
-    assert.deepEqual(segments(dir), []);
-    const last = await new FileStore({ dir, logger }).load();
+    assert.deepEqual(snapshots(dir), ['state.snapshot.6.json']);
+    // With one snapshot, every log since the start stays: a bad snapshot can still be rebuilt from them.
+    assert.deepEqual(segments(dir), ['state.log.3', 'state.log.6']);
+    const last = await loadOnce(dir);
     assert.deepEqual(last.history.map((e) => e.eventId), [1, 2, 3, 4, 5, 6]);
   }));
 
 test('file store: an empty directory loads as empty state', () =>
   withDir(async (dir) => {
     writeFileSync(join(dir, 'state.log'), '');
-    const loaded = await new FileStore({ dir, logger }).load();
+    const loaded = await loadOnce(dir);
     assert.deepEqual(loaded.state, emptyState());
     assert.equal(loaded.lastEventId, 0);
   }));
@@ -153,20 +116,21 @@ test('file store: records a snapshot already holds are not replayed (crash betwe
     await store.close();
     assert.equal(readFileSync(join(dir, 'state.log'), 'utf8'), '', 'compacted');
     appendFileSync(join(dir, 'state.log'), before);
-    const again = await new FileStore({ dir, logger }).load();
+    const again = await loadOnce(dir);
     assert.deepEqual(again.history.map((e) => e.eventId), [1, 2, 3, 4]);
     assert.equal(again.state.meta.size, 4);
   }));
 
 test('file store: a failing compaction does not fail a durable write', () =>
   withDir(async (dir) => {
-    mkdirSync(join(dir, 'state.snapshot.json.tmp'));
     const store = new FileStore({ dir, logger, compactEvery: 1 });
     const loaded = await store.load();
+    // Start-up removes leftovers, so the obstacle comes after it.
+    mkdirSync(join(dir, 'state.snapshot.tmp'));
     await store.append([record(1)], applyOps(loaded.state, record(1).ops), loaded.revision);
     await store.close();
-    rmSync(join(dir, 'state.snapshot.json.tmp'), { recursive: true });
-    const again = await new FileStore({ dir, logger }).load();
+    rmSync(join(dir, 'state.snapshot.tmp'), { recursive: true });
+    const again = await loadOnce(dir);
     assert.equal(again.state.meta.size, 1);
   }));
 
@@ -190,7 +154,7 @@ test('file store: records appended together (group commit) are all there after r
     const { state, revision } = await store.load();
     assert.equal(await store.append([record(1), record(2), record(3)], applyOps(state, [...record(1).ops, ...record(2).ops, ...record(3).ops]), revision), revision + 3);
     await store.close();
-    const loaded = await new FileStore({ dir, logger }).load();
+    const loaded = await loadOnce(dir);
     assert.deepEqual(loaded.history.map((e) => e.eventId), [1, 2, 3]);
     assert.equal(loaded.state.meta.size, 3);
   }));
@@ -203,7 +167,7 @@ test('file store: an append from a stale revision is refused and writes nothing'
     assert.equal(loaded.revision, 2);
     await assert.rejects(store.append([record(3)], applyOps(loaded.state, record(3).ops), 1), RevisionConflict);
     await store.close();
-    const again = await new FileStore({ dir, logger }).load();
+    const again = await loadOnce(dir);
     assert.deepEqual([again.revision, again.state.meta.size], [2, 2]);
   }));
 
@@ -231,6 +195,6 @@ test('file store: a large state is compacted only once the log has grown to thre
     revision = await store.append([large('large3', 150_000)], state, revision);
     assert.equal(readFileSync(join(dir, 'state.log'), 'utf8'), '', 'three times the snapshot: compacted');
     await store.close();
-    const again = await new FileStore({ dir, logger }).load();
+    const again = await loadOnce(dir);
     assert.deepEqual([again.revision, again.state.meta.size], [24, 24]);
   }));

@@ -11,7 +11,7 @@ class HeldStore implements StateStore {
   readonly appends: CommitRecord[][] = [];
   #release: Array<(err?: Error) => void> = [];
   async load() {
-    return { state: emptyState(), revision: 0, lastEventId: 0, history: [] };
+    return { state: emptyState(), revision: 0, lastEventId: 0, history: [], recovery: { skippedSnapshots: [], removedLeftovers: [] } };
   }
   append(records: readonly CommitRecord[], _after: ClusterState, expectedRevision: number): Promise<number> {
     this.appends.push([...records]);

@@ -4,6 +4,7 @@ import type { EventBus } from '../event-bus.ts';
 import type { Orchestrator } from '../orchestrator.ts';
 import type { SchedulerMetrics } from '../scheduler-metrics.ts';
 import type { SchedulerState } from '../state.ts';
+import type { StoreRecovery } from '../store/state-store.ts';
 
 /** What the API routes need of the scheduler. */
 export interface ApiContext {
@@ -16,4 +17,6 @@ export interface ApiContext {
   advertised: string;
   startedAt: string;
   metrics: SchedulerMetrics;
+  /** What the store found wrong at start-up (`/v2/info`). */
+  storeRecovery: StoreRecovery;
 }

@@ -22,6 +22,9 @@ export function registerInfoRoutes(server: FastifyInstance, context: ApiContext)
     marathon_config: { hostname: context.advertised.split(':')[0], task_launch_timeout: 300000 },
     http_config: { http_port: Number(context.advertised.split(':').at(-1)) },
     event_subscriber: null,
+    // Beyond Marathon: what the store recovered from at start-up, so a dropped torn tail or a
+    // damaged snapshot is seen by more than one WARN line.
+    corral_store: { type: 'file', ...context.storeRecovery },
   }));
 
   // The discovery view and the event id it is consistent with: both read in one tick.

@@ -8,6 +8,31 @@ export interface LoadedState {
   revision: number;
   lastEventId: number;
   history: EventRecord[];
+  /** What the store found wrong at start-up and did about it (shown in /v2/info and /metrics). */
+  recovery: StoreRecovery;
+}
+
+export interface StoreRecovery {
+  /** Bytes at the end of the log that a crash left half-written, cut off. */
+  tornTail?: { file: string; bytes: number; problem: string };
+  /** Snapshots that failed their checksum, set aside for an older one plus the logs. */
+  skippedSnapshots: Array<{ file: string; problem: string; movedTo: string }>;
+  /** The loss an operator accepted with `--repair`. */
+  repair?: StoreRepair;
+  /** Leftovers of earlier runs that nothing needed any more, deleted. */
+  removedLeftovers: string[];
+}
+
+export interface StoreRepair {
+  file: string;
+  offset: number;
+  problem: string;
+  keptUpToSeq: number;
+  droppedRecords: number;
+  droppedSeqs?: [number, number];
+  droppedFiles: string[];
+  /** The folder holding copies of every file as it was before the repair. */
+  savedTo: string;
 }
 
 /** One committed transaction: its ops and the events derived from it (ids already assigned). */
