@@ -14,6 +14,7 @@ import { SchedulerState } from './state.ts';
 import { SchedulerMetrics } from './scheduler-metrics.ts';
 import { sampleScheduler } from './api/metrics.ts';
 import { FileStore } from './store/file-store.ts';
+import { DEFAULT_MAX_APP_VERSIONS } from './core/app-versions.ts';
 
 export interface SchedulerConfig {
   listen: HostPort;
@@ -23,6 +24,7 @@ export interface SchedulerConfig {
   logLevel: string;
   /** Accept the loss of what lies after damage in the state log. */
   repair: boolean;
+  maxVersions: number;
 }
 
 export function parseSchedulerConfig(settings: Settings): Readonly<SchedulerConfig> {
@@ -34,7 +36,14 @@ export function parseSchedulerConfig(settings: Settings): Readonly<SchedulerConf
     deploymentTimeoutMs: parseDuration(String(settings.deploymentTimeout)),
     logLevel: String(settings.logLevel ?? 'info'),
     repair: settings.repair === true || settings.repair === 'true',
+    maxVersions: positiveInteger('--max-versions', settings.maxVersions ?? String(DEFAULT_MAX_APP_VERSIONS)),
   });
+}
+
+function positiveInteger(flag: string, value: string | boolean): number {
+  const number = Number(value);
+  if (!Number.isSafeInteger(number) || number < 1) throw new Error(`${flag} must be a whole number of at least 1, not '${String(value)}'`);
+  return number;
 }
 
 /** Agents heartbeat often enough that a few missed ones fit in the agent timeout. */
@@ -60,7 +69,7 @@ export async function startScheduler(settings: Settings): Promise<Service> {
   const startedAt = new Date().toISOString();
   const metrics: SchedulerMetrics = new SchedulerMetrics({ collect: () => sampleScheduler(context) });
   metrics.storeLoaded(loaded.recovery);
-  const context = { state, bus, links, orchestrator, logger, advertised: formatHostPort(config.listen), startedAt, metrics, storeRecovery: loaded.recovery };
+  const context = { state, bus, links, orchestrator, logger, advertised: formatHostPort(config.listen), startedAt, metrics, storeRecovery: loaded.recovery, maxVersions: config.maxVersions };
   const server = buildServer(context);
   // A thousand agents open connections at once (a status burst, a reconnect after a scheduler
   // restart): with Node's backlog of 511 the kernel drops the rest, and each retries its SYN after

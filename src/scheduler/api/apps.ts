@@ -6,7 +6,7 @@ import {
   type AppChange, type ChangeContext, type KillChange, type WriteMode,
 } from '../core/app-changes.ts';
 import { deploymentsHolding } from '../core/deployments.ts';
-import { instancesOfApp } from '../core/state-ops.ts';
+import { appVersionsOf, instancesOfApp } from '../core/state-ops.ts';
 import { matchesAppSearch, parseLabelSelectors, type LabelSelector } from '../core/label-selector.ts';
 import { appDefinitionJson, appInstances, appJson, resolveAppEmbeds, taskJson, type AppEmbed } from '../core/marathon-json.ts';
 import type { AppDefinition, ClusterState, Deployment, Instance } from '../types.ts';
@@ -19,8 +19,9 @@ export const list = (value: string | string[] | undefined): string[] => (value =
 export const flag = (value: string | string[] | undefined): boolean => list(value).includes('true');
 
 /** The context of one change made through the API. */
-export function changeContext(request: FastifyRequest): ChangeContext {
+export function changeContext(request: FastifyRequest, settings: Pick<ApiContext, 'maxVersions'>): ChangeContext {
   return {
+    maxVersions: settings.maxVersions,
     now: new Date().toISOString(),
     deploymentId: randomUUID(),
     force: flag((request.query as Query).force),
@@ -120,7 +121,7 @@ export function registerAppRoutes(server: FastifyInstance, context: ApiContext):
   });
 
   server.post('/v2/apps', async (request, reply) => {
-    const change = await commit((s) => writeApp(s, request.body, 'create', changeContext(request)));
+    const change = await commit((s) => writeApp(s, request.body, 'create', changeContext(request, context)));
     const id = change.app?.id ?? '';
     return reply.code(201).header('Location', `/v2/apps${id}`).header('Marathon-Deployment-Id', change.deployment.id)
       .send(render(state.current, id, new Set(['tasks'])));
@@ -128,14 +129,14 @@ export function registerAppRoutes(server: FastifyInstance, context: ApiContext):
 
   // COMPAT(marathon): a batch PUT is a partial update per app unless partialUpdate=false.
   server.put('/v2/apps', async (request, reply) => {
-    const ctx = changeContext(request);
+    const ctx = changeContext(request, context);
     const mode = list((request.query as Query).partialUpdate).includes('false') ? 'replace' : 'partial';
     const change = await commit((s) => writeApps(s, request.body, mode, ctx));
     return deploymentResult(reply, change.deployment, ctx.now);
   });
 
   server.patch('/v2/apps', async (request, reply) => {
-    const ctx = changeContext(request);
+    const ctx = changeContext(request, context);
     const change = await commit((s) => writeApps(s, request.body, 'patch', ctx));
     return deploymentResult(reply, change.deployment, ctx.now);
   });
@@ -149,7 +150,7 @@ export function registerAppRoutes(server: FastifyInstance, context: ApiContext):
     if (app === undefined) throw appNotFound(id);
     if (sub === 'tasks') return { tasks: instancesOfApp(current, id).map((i) => taskJson(i, app)) };
     if (sub === 'versions') {
-      const versions = [...current.appVersions.values()].filter((v) => v.id === id).map((v) => v.version);
+      const versions = appVersionsOf(current, id).map((v) => v.version);
       // Newest first; ISO timestamps of one format sort as strings.
       return { versions: versions.sort().reverse() };
     }
@@ -167,7 +168,7 @@ export function registerAppRoutes(server: FastifyInstance, context: ApiContext):
   const update = (mode: WriteMode) => async (request: FastifyRequest, reply: FastifyReply) => {
     const { id, sub } = route((request.params as { '*': string })['*']);
     if (sub !== 'app') throw unknownPath(request);
-    const ctx = changeContext(request);
+    const ctx = changeContext(request, context);
     const change = await commit((s) => writeApp(s, request.body, mode, ctx, id));
     return deploymentResult(reply, change.deployment, change.app?.version ?? ctx.now, change.created ? 201 : 200);
   };
@@ -179,14 +180,14 @@ export function registerAppRoutes(server: FastifyInstance, context: ApiContext):
   server.post('/v2/apps/*', async (request, reply) => {
     const { id, sub } = route((request.params as { '*': string })['*']);
     if (sub !== 'restart') throw unknownPath(request);
-    const change = await commit((s) => restartApp(s, id, changeContext(request)));
+    const change = await commit((s) => restartApp(s, id, changeContext(request, context)));
     return deploymentResult(reply, change.deployment, change.app?.version ?? '');
   });
 
   server.delete('/v2/apps/*', async (request, reply) => {
     const { id, sub, arg } = route((request.params as { '*': string })['*']);
     const query = request.query as Query;
-    const ctx = changeContext(request);
+    const ctx = changeContext(request, context);
     if (sub === 'app') {
       const change = await commit((s) => removeApp(s, id, ctx));
       return deploymentResult(reply, change.deployment, ctx.now);

@@ -17,6 +17,8 @@ export interface ApiContext {
   advertised: string;
   startedAt: string;
   metrics: SchedulerMetrics;
+  /** Versions kept per app (`--max-versions`). */
+  maxVersions: number;
   /** What the store found wrong at start-up (`/v2/info`). */
   storeRecovery: StoreRecovery;
 }

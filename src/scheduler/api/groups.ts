@@ -48,7 +48,7 @@ export function registerGroupRoutes(server: FastifyInstance, context: ApiContext
 
   /** Commits a group change, or with `dryRun=true` only answers its plan. */
   const change = async (request: FastifyRequest, reply: FastifyReply, compute: (s: ClusterState, ctx: ReturnType<typeof changeContext>) => AppChange, status: number, location?: string): Promise<FastifyReply> => {
-    const ctx = changeContext(request);
+    const ctx = changeContext(request, context);
     if (flag((request.query as Query).dryRun)) {
       const planned = compute(state.current, ctx);
       if (!planned.ok) throw planned.error;

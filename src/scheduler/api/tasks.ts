@@ -22,7 +22,8 @@ export function statusFilter(values: readonly string[]): Set<TaskState> {
   return wanted;
 }
 
-export function registerTaskRoutes(server: FastifyInstance, { state }: ApiContext): void {
+export function registerTaskRoutes(server: FastifyInstance, context: ApiContext): void {
+  const { state } = context;
   server.get('/v2/tasks', async (request) => {
     const query = request.query as Query;
     const wanted = statusFilter([...list(query.status), ...list(query['status[]'])]);
@@ -38,7 +39,7 @@ export function registerTaskRoutes(server: FastifyInstance, { state }: ApiContex
     const query = request.query as Query;
     const scale = flag(query.scale);
     if (scale && flag(query.wipe)) throw scaleAndWipe();
-    const ctx = changeContext(request);
+    const ctx = changeContext(request, context);
     const body = request.body as { ids?: unknown } | undefined;
     let selected: Instance[] = [];
     const change = await commitKill(state, (s) => {

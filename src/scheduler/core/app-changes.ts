@@ -3,6 +3,7 @@ import { ApiError, appExists, appLocked, appNotFound, invalidObject, type Valida
 import type { AppDefinition, ClusterState, Deployment, Instance, StateOp } from '../types.ts';
 import { stopInstance } from './agent-status.ts';
 import { buildApp } from './app-definition.ts';
+import { DEFAULT_MAX_APP_VERSIONS, forgetAppVersions, storeAppVersion, versionKey } from './app-versions.ts';
 import { appDefinitionJson, groupOf } from './marathon-json.ts';
 import { deploymentsHolding, orderSteps, planDeployment } from './deployments.ts';
 
@@ -12,6 +13,8 @@ export interface ChangeContext {
   force: boolean;
   clientIp: string;
   uri: string;
+  /** Versions kept per app (`--max-versions`); DEFAULT_MAX_APP_VERSIONS when not given. */
+  maxVersions?: number;
 }
 
 export type AppChange =
@@ -228,12 +231,12 @@ function deployApps(
       ...extraOps,
       ...removedIds.flatMap((id): StateOp[] => [
         { op: 'del', coll: 'apps', key: id },
-        ...[...state.appVersions.keys()].filter((key) => key.startsWith(`${id} `)).map((key): StateOp => ({ op: 'del', coll: 'appVersions', key })),
+        ...forgetAppVersions(state, id),
         { op: 'del', coll: 'taskFailures', key: id },
       ]),
       ...steps.flatMap(({ next }): StateOp[] => [
         { op: 'put', coll: 'apps', key: next.id, value: next },
-        { op: 'put', coll: 'appVersions', key: versionKey(next.id, next.version), value: next },
+        ...storeAppVersion(state, next, context.maxVersions ?? DEFAULT_MAX_APP_VERSIONS),
       ]),
       { op: 'put', coll: 'deployments', key: deployment.id, value: deployment },
     ],
@@ -332,10 +335,7 @@ export function removeApps(state: ClusterState, rawIds: readonly string[], conte
   return change.ok ? { ...change, app: undefined, created: false } : change;
 }
 
-/** Key of one stored app version: app ids hold no spaces. */
-export function versionKey(appId: string, version: string): string {
-  return `${appId} ${version}`;
-}
+export { versionKey } from './app-versions.ts';
 
 export function normalizePathId(raw: string): string {
   const trimmed = raw.replace(/\/+$/, '');

@@ -1,5 +1,5 @@
 import type { TaskState } from '../../events/types.ts';
-import type { ClusterState, Collection, Instance, StateOp, ValueOf } from '../types.ts';
+import type { AppDefinition, ClusterState, Collection, Instance, StateOp, ValueOf } from '../types.ts';
 import { LayeredMap, type GroupsOf, type TallyOf } from '../../shared/layered-map.ts';
 import type { InstanceIndex } from './placement.ts';
 
@@ -7,9 +7,13 @@ export function emptyState(): ClusterState {
   return { apps: new Map(), appVersions: new Map(), groupVersions: new Map(), taskFailures: new Map(), instances: new Map(), agents: new Map(), deployments: new Map(), meta: new Map() };
 }
 
-/** Instances are also kept by app and by agent, so that neither needs a scan of all of them. */
+/**
+ * Instances are also kept by app and by agent, so that neither needs a scan of all of them;
+ * app versions by app.
+ */
 const GROUPS: { [C in Collection]?: GroupsOf<ValueOf<C>> } = {
   instances: (instance) => [`app:${instance.appId}`, `agent:${instance.agentId}`],
+  appVersions: (app) => [`app:${app.id}`],
 };
 
 /**
@@ -133,6 +137,11 @@ export function commitState(draft: ClusterState): { state: ClusterState; changes
 /** The instances of one app, without a scan of all instances. */
 export function instancesOfApp(state: ClusterState, appId: string): Instance[] {
   return layered('instances', state.instances).group(`app:${appId}`);
+}
+
+/** The stored versions of one app, without a scan of every app's versions. */
+export function appVersionsOf(state: ClusterState, appId: string): AppDefinition[] {
+  return layered('appVersions', state.appVersions).group(`app:${appId}`);
 }
 
 /** How many instances of one app count as `name`, without walking them. */
