@@ -34,6 +34,7 @@ export interface AgentConfig {
   logKeep: number;
   cgroupsRoot: string;
   cgroupsParent: string;
+  cgroupsEnableCfs: boolean;
   logLevel: string;
 }
 
@@ -61,6 +62,7 @@ export function parseAgentConfig(settings: Settings): Readonly<AgentConfig> {
     logKeep: integer('logKeep', 0),
     cgroupsRoot: String(settings.cgroupsRoot),
     cgroupsParent: String(settings.cgroupsParent),
+    cgroupsEnableCfs: settings.cgroupsEnableCfs === true || settings.cgroupsEnableCfs === 'true',
     logLevel: String(settings.logLevel ?? 'info'),
   });
 }
@@ -92,7 +94,7 @@ export async function startAgent(settings: Settings): Promise<Service> {
     if (value !== undefined) baseEnv[name] = value;
   }
 
-  const isolation = await detectIsolator({ root: config.cgroupsRoot, parent: config.cgroupsParent, logger });
+  const isolation = await detectIsolator({ root: config.cgroupsRoot, parent: config.cgroupsParent, enableCfs: config.cgroupsEnableCfs, logger });
   if (isolation.kind === 'none') logger.warn({ reason: isolation.reason }, 'no writable cgroups: tasks run without memory and cpu limits');
   else logger.info({ kind: isolation.kind, parents: isolation.parentDirs }, 'tasks are isolated in cgroups');
 

@@ -23,6 +23,8 @@ export interface UpConfig {
   /** Also start an east-west LB (`--group internal --no-http-https`). */
   internalLb: boolean;
   agentPortsBase: number;
+  /** `corral agent --cgroups-enable-cfs` for every agent. */
+  cgroupsEnableCfs: boolean;
   logLevel: string;
 }
 
@@ -47,6 +49,7 @@ export function parseUpConfig(settings: Settings): Readonly<UpConfig> {
     lbWorkers: String(settings.lbWorkers ?? '0'),
     internalLb: settings.internalLb === true || settings.internalLb === 'true',
     agentPortsBase,
+    cgroupsEnableCfs: settings.cgroupsEnableCfs === true || settings.cgroupsEnableCfs === 'true',
     logLevel: String(settings.logLevel ?? 'info'),
   });
 }
@@ -97,7 +100,8 @@ export async function startUp(settings: Settings): Promise<Service> {
           name: `agent-${n}`,
           logFile: join(logs, `agent-${n}.log`),
           args: ['agent', '--master', master, '--ip', agentIp(n), '--work-dir', join(config.dataDir, `agent-${n}`),
-            '--resources', `cpus:4;mem:4096;disk:10000;ports:[${begin}-${begin + 999}]`, '--attributes', `agent:${n}`, ...level],
+            '--resources', `cpus:4;mem:4096;disk:10000;ports:[${begin}-${begin + 999}]`, '--attributes', `agent:${n}`,
+            ...(config.cgroupsEnableCfs ? ['--cgroups-enable-cfs'] : []), ...level],
         });
       }),
       start({

@@ -95,23 +95,30 @@ test('a task within its limits runs inside its cgroup and is not OOM-killed', { 
   assert.equal(cgroup.oomKilled(), false);
 });
 
-test('the memory and cpu limits are written', async (t) => {
+test('the memory limit and cpu shares are written; the CFS quota only with enableCfs', async (t) => {
   if (skipped(t)) return;
-  const cgroup = await isolator.prepare(`limits.${randomUUID()}`, { cpus: 0.25, mem: 48 });
-  assert.ok(cgroup);
-  const memory = cgroup.dirs[0] ?? '';
-  const cpu = cgroup.dirs.at(-1) ?? '';
-  const bytes = String(48 * 1024 * 1024);
-  if (isolator.kind === 'cgroup-v1') {
-    assert.equal(read(memory, 'memory.limit_in_bytes'), bytes);
-    if (existsSync(join(memory, 'memory.memsw.limit_in_bytes'))) assert.equal(read(memory, 'memory.memsw.limit_in_bytes'), bytes);
-    assert.deepEqual([read(cpu, 'cpu.cfs_period_us'), read(cpu, 'cpu.cfs_quota_us'), read(cpu, 'cpu.shares')], ['100000', '25000', '256']);
-  } else {
-    assert.equal(read(memory, 'memory.max'), bytes);
-    if (existsSync(join(memory, 'memory.swap.max'))) assert.equal(read(memory, 'memory.swap.max'), '0');
-    assert.deepEqual([read(cpu, 'cpu.max'), read(cpu, 'cpu.weight')], ['25000 100000', '25']);
+  const withCfs = await detectIsolator({ parent: PARENT, enableCfs: true, logger });
+  const cases = [
+    { isolation: isolator, quotaV1: '-1', maxV2: 'max 100000' },
+    { isolation: withCfs, quotaV1: '25000', maxV2: '25000 100000' },
+  ];
+  for (const c of cases) {
+    const cgroup = await c.isolation.prepare(`limits.${randomUUID()}`, { cpus: 0.25, mem: 48 });
+    assert.ok(cgroup);
+    const memory = cgroup.dirs[0] ?? '';
+    const cpu = cgroup.dirs.at(-1) ?? '';
+    const bytes = String(48 * 1024 * 1024);
+    if (isolator.kind === 'cgroup-v1') {
+      assert.equal(read(memory, 'memory.limit_in_bytes'), bytes);
+      if (existsSync(join(memory, 'memory.memsw.limit_in_bytes'))) assert.equal(read(memory, 'memory.memsw.limit_in_bytes'), bytes);
+      assert.deepEqual([read(cpu, 'cpu.cfs_period_us'), read(cpu, 'cpu.cfs_quota_us'), read(cpu, 'cpu.shares')], ['100000', c.quotaV1, '256']);
+    } else {
+      assert.equal(read(memory, 'memory.max'), bytes);
+      if (existsSync(join(memory, 'memory.swap.max'))) assert.equal(read(memory, 'memory.swap.max'), '0');
+      assert.deepEqual([read(cpu, 'cpu.max'), read(cpu, 'cpu.weight')], [c.maxV2, '25']);
+    }
+    await cgroup.destroy();
   }
-  await cgroup.destroy();
 });
 
 test('destroy kills what is left inside, children of children too, and removes the directories', { timeout: 30_000 }, async (t) => {

@@ -26,24 +26,51 @@ test('isolation limits: bad numbers are a broken invariant', () => {
   }
 });
 
-test('isolation limits: the files each cgroup version gets, in order', () => {
+test('isolation limits: the files each cgroup version gets, in order; the CFS quota only when enabled', async (t) => {
   const limits = { cpus: 0.5, mem: 64 };
   const mem = String(64 * MIB);
-  assert.deepEqual(controlWritesFor('v1', limits).map((w) => [w.controller, w.file, w.value, w.rule]), [
-    ['memory', 'memory.limit_in_bytes', mem, 'required'],
-    ['memory', 'memory.memsw.limit_in_bytes', mem, 'if-present'],
-    ['memory', 'memory.swappiness', '0', 'best-effort'],
-    ['cpu', 'cpu.cfs_period_us', '100000', 'required'],
-    ['cpu', 'cpu.cfs_quota_us', '50000', 'required'],
-    ['cpu', 'cpu.shares', '512', 'required'],
-  ]);
-  assert.deepEqual(controlWritesFor('v2', limits).map((w) => [w.controller, w.file, w.value, w.rule]), [
-    ['memory', 'memory.max', mem, 'required'],
-    ['memory', 'memory.swap.max', '0', 'if-present'],
-    ['memory', 'memory.oom.group', '1', 'if-present'],
-    ['cpu', 'cpu.max', '50000 100000', 'required'],
-    ['cpu', 'cpu.weight', '50', 'required'],
-  ]);
+  const cases = [
+    {
+      version: 'v1', enableCfs: false, out: [
+        ['memory', 'memory.limit_in_bytes', mem, 'required'],
+        ['memory', 'memory.memsw.limit_in_bytes', mem, 'if-present'],
+        ['memory', 'memory.swappiness', '0', 'best-effort'],
+        ['cpu', 'cpu.shares', '512', 'required'],
+      ],
+    },
+    {
+      version: 'v1', enableCfs: true, out: [
+        ['memory', 'memory.limit_in_bytes', mem, 'required'],
+        ['memory', 'memory.memsw.limit_in_bytes', mem, 'if-present'],
+        ['memory', 'memory.swappiness', '0', 'best-effort'],
+        ['cpu', 'cpu.cfs_period_us', '100000', 'required'],
+        ['cpu', 'cpu.cfs_quota_us', '50000', 'required'],
+        ['cpu', 'cpu.shares', '512', 'required'],
+      ],
+    },
+    {
+      version: 'v2', enableCfs: false, out: [
+        ['memory', 'memory.max', mem, 'required'],
+        ['memory', 'memory.swap.max', '0', 'if-present'],
+        ['memory', 'memory.oom.group', '1', 'if-present'],
+        ['cpu', 'cpu.weight', '50', 'required'],
+      ],
+    },
+    {
+      version: 'v2', enableCfs: true, out: [
+        ['memory', 'memory.max', mem, 'required'],
+        ['memory', 'memory.swap.max', '0', 'if-present'],
+        ['memory', 'memory.oom.group', '1', 'if-present'],
+        ['cpu', 'cpu.max', '50000 100000', 'required'],
+        ['cpu', 'cpu.weight', '50', 'required'],
+      ],
+    },
+  ] as const;
+  for (const c of cases) {
+    await t.test(`${c.version}, enableCfs ${String(c.enableCfs)}`, () => {
+      assert.deepEqual(controlWritesFor(c.version, limits, { enableCfs: c.enableCfs }).map((w) => [w.controller, w.file, w.value, w.rule]), c.out);
+    });
+  }
 });
 
 test('isolation oom: flat keyed files', () => {

@@ -2,7 +2,7 @@ import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../../shared/log.ts';
 import { errorCode, exists, killAndRemove, writeControls } from './cgroup-files.ts';
-import { controlWritesFor, type CgroupVersion, type Controller } from './core/limits.ts';
+import { controlWritesFor, type CgroupVersion, type Controller, type CpuPolicy } from './core/limits.ts';
 import { cgroupNameOf, taskIdOfCgroup } from './core/names.ts';
 import { ERR_ISOLATION_PREPARE_FAILED, IsolationError } from './errors.ts';
 import type { Isolator, TaskCgroup, TaskLimits } from './isolator.ts';
@@ -18,13 +18,15 @@ export class CgroupIsolator implements Isolator {
   readonly parentDirs: readonly string[];
   readonly #version: CgroupVersion;
   readonly #parents: Readonly<Record<Controller, string>>;
+  readonly #cpu: CpuPolicy;
   readonly #logger: Logger;
 
-  constructor(version: CgroupVersion, parents: Record<Controller, string>, logger: Logger) {
+  constructor(version: CgroupVersion, parents: Record<Controller, string>, cpu: CpuPolicy, logger: Logger) {
     this.#version = version;
     this.kind = version === 'v1' ? 'cgroup-v1' : 'cgroup-v2';
     this.#parents = Object.freeze({ ...parents });
     this.parentDirs = Object.freeze([...new Set([parents.memory, parents.cpu])]);
+    this.#cpu = cpu;
     this.#logger = logger;
   }
 
@@ -35,7 +37,7 @@ export class CgroupIsolator implements Isolator {
 
   async prepare(taskId: string, limits: TaskLimits): Promise<TaskCgroup> {
     const name = cgroupNameOf(taskId);
-    const writes = controlWritesFor(this.#version, limits);
+    const writes = controlWritesFor(this.#version, limits, this.#cpu);
     const task = this.#task(taskId, name);
     const stale = await Promise.all(task.dirs.map(exists));
     if (stale.some(Boolean)) {
