@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { controlWritesFor, limitValues } from '../../src/agent/isolation/core/limits.ts';
-import { cgroupNameOf, enterCgroupScript, parentSegments, taskIdOfCgroup } from '../../src/agent/isolation/core/names.ts';
+import { agentCgroupNameOf, cgroupNameOf, enterCgroupScript, parentSegments, taskIdOfCgroup } from '../../src/agent/isolation/core/names.ts';
 import { oomKilledFrom, parseFlatKeyed } from '../../src/agent/isolation/core/oom.ts';
 
 const MIB = 1024 * 1024;
@@ -121,6 +121,17 @@ test('isolation names: only our own directories are task cgroups', () => {
   for (const name of ['cgroup.procs', 'memory.max', 'task-', 'other', 'task-%zz', 'task-%2e', 'task-a%2fb', 'task-a b']) {
     assert.equal(taskIdOfCgroup(name), undefined, name);
   }
+});
+
+test('isolation names: each agent has a directory of its own under the parent', () => {
+  const cases = [
+    ['6d1c6b3e-2f1a-11ef-9a4b-0242ac120002-S0', 'agent-6d1c6b3e-2f1a-11ef-9a4b-0242ac120002-S0'],
+    ['..', 'agent-..'],
+    ['a/b', 'agent-a%2Fb'],
+  ];
+  for (const [agentId, name] of cases) assert.equal(agentCgroupNameOf(agentId!), name);
+  assert.throws(() => agentCgroupNameOf(''), { code: 'ERR_ISOLATION_BAD_NAME' });
+  assert.throws(() => agentCgroupNameOf('x'.repeat(250)), { code: 'ERR_ISOLATION_BAD_NAME' });
 });
 
 test('isolation names: parent paths', () => {

@@ -1,9 +1,9 @@
-import { mkdir, realpath, writeFile } from 'node:fs/promises';
+import { mkdir, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../../shared/log.ts';
-import { errorCode, exists, readText } from './cgroup-files.ts';
+import { errorCode, exists, handDown, readText } from './cgroup-files.ts';
 import { CgroupIsolator } from './cgroup-isolator.ts';
-import type { CpuPolicy } from './core/limits.ts';
+import { CONTROLLERS, type CpuPolicy } from './core/limits.ts';
 import { parentSegments } from './core/names.ts';
 import type { Isolator } from './isolator.ts';
 import { NoIsolation } from './no-isolation.ts';
@@ -18,7 +18,6 @@ export interface DetectOptions {
   logger: Logger;
 }
 
-const CONTROLLERS = ['memory', 'cpu'] as const;
 
 function describe(error: unknown): string {
   const code = errorCode(error);
@@ -46,10 +45,7 @@ async function tryV2(root: string, segments: readonly string[], cpu: CpuPolicy, 
   let dir = root;
   try {
     for (const segment of [...segments, undefined]) {
-      const file = join(dir, 'cgroup.subtree_control');
-      const enabled = (await readText(file))?.trim().split(/\s+/) ?? [];
-      const toEnable = CONTROLLERS.filter((c) => !enabled.includes(c));
-      if (toEnable.length > 0) await writeFile(file, toEnable.map((c) => `+${c}`).join(' '), { flag: 'r+' });
+      await handDown(dir, CONTROLLERS);
       if (segment === undefined) break;
       dir = join(dir, segment);
       await mkdir(dir, { recursive: true });

@@ -3,6 +3,7 @@ import type { TaskLimits } from '../isolator.ts';
 
 export type CgroupVersion = 'v1' | 'v2';
 export type Controller = 'memory' | 'cpu';
+export const CONTROLLERS: readonly Controller[] = ['memory', 'cpu'];
 
 /**
  * How a write may fail: `required` fails the task's start; `if-present` is skipped when the
