@@ -34,6 +34,7 @@ export interface AgentConfig {
   logKeep: number;
   cgroupsRoot: string;
   cgroupsParent: string;
+  cgroupsEnableCfs: boolean;
   logLevel: string;
 }
 
@@ -61,6 +62,7 @@ export function parseAgentConfig(settings: Settings): Readonly<AgentConfig> {
     logKeep: integer('logKeep', 0),
     cgroupsRoot: String(settings.cgroupsRoot),
     cgroupsParent: String(settings.cgroupsParent),
+    cgroupsEnableCfs: settings.cgroupsEnableCfs === true || settings.cgroupsEnableCfs === 'true',
     logLevel: String(settings.logLevel ?? 'info'),
   });
 }
@@ -92,9 +94,12 @@ export async function startAgent(settings: Settings): Promise<Service> {
     if (value !== undefined) baseEnv[name] = value;
   }
 
-  const isolation = await detectIsolator({ root: config.cgroupsRoot, parent: config.cgroupsParent, logger });
+  const knownAgentId = existsSync(idFile) ? readFileSync(idFile, 'utf8').trim() || undefined : undefined;
+  const isolation = await detectIsolator({ root: config.cgroupsRoot, parent: config.cgroupsParent, enableCfs: config.cgroupsEnableCfs, logger });
   if (isolation.kind === 'none') logger.warn({ reason: isolation.reason }, 'no writable cgroups: tasks run without memory and cpu limits');
-  else logger.info({ kind: isolation.kind, parents: isolation.parentDirs }, 'tasks are isolated in cgroups');
+  // Before recovery: an agent finds the cgroups of its earlier run under its own id.
+  if (knownAgentId !== undefined) isolation.useAgent(knownAgentId);
+  if (isolation.kind !== 'none') logger.info({ kind: isolation.kind, parents: isolation.parentDirs }, 'tasks are isolated in cgroups');
 
   const metrics = new AgentMetrics();
   const logs = new LogRotator({ maxBytes: config.logMaxBytes, keep: config.logKeep, intervalMs: 5000, logger });
@@ -137,11 +142,12 @@ export async function startAgent(settings: Settings): Promise<Service> {
     masters: config.masters,
     logger,
     outbox: new StatusOutbox(join(config.workDir, 'meta', 'status')),
-    initialAgentId: existsSync(idFile) ? readFileSync(idFile, 'utf8').trim() : undefined,
+    initialAgentId: knownAgentId,
     // The endpoint is known once the HTTP listener is up, before the link starts.
     registration: () => ({ hostname: config.hostname, ip: config.ip, endpoint, resources: config.resources, attributes: config.attributes, tasks: runner.list() }),
     onRegistered: (agentId) => {
       writeFileSync(idFile, agentId);
+      isolation.useAgent(agentId);
       runner.registered();
     },
     onCommand: (command) => {
@@ -153,7 +159,7 @@ export async function startAgent(settings: Settings): Promise<Service> {
   if (recovered.adopted + recovered.ended > 0) logger.info(recovered, 'recovered the tasks of an earlier run');
 
   const http = Fastify();
-  http.get('/state', async () => ({ hostname: config.hostname, ip: config.ip, resources: config.resources, attributes: config.attributes, isolation: isolation.kind, tasks: runner.list() }));
+  http.get('/state', async () => ({ hostname: config.hostname, ip: config.ip, resources: config.resources, attributes: config.attributes, isolation: isolation.kind, cgroupParents: isolation.parentDirs, tasks: runner.list() }));
   registerFilesRoutes(http, { sandboxRoot });
   registerMetricsRoute(http, metrics);
   await http.listen({ host: config.listen.host, port: config.listen.port });
@@ -180,6 +186,7 @@ export async function startAgent(settings: Settings): Promise<Service> {
       clearInterval(sample);
       link.detach();
       await runner.shutdown();
+      await isolation.release();
       await link.close(1000);
       gc.stop();
       await logs.close();

@@ -24,18 +24,23 @@ async function run(command: string, flags: Settings, load: () => Promise<Starter
     process.exit(1);
   }
   let stopping = false;
-  const stop = (signal: string): void => {
+  const stop = (signal: string, exitCode = 0): void => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, `stopping ${command}`);
     service.close().then(
-      () => process.exit(0),
+      () => process.exit(exitCode),
       (err: unknown) => {
         logger.error({ err: (err as Error).message }, 'error while stopping');
         process.exit(1);
       },
     );
   };
+  void service.failed?.then((reason) => {
+    logger.fatal({ reason }, `${command} failed`);
+    process.stderr.write(`corral ${command}: ${reason}; stopping\n`);
+    stop('failure', 1);
+  });
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
 }
@@ -77,6 +82,9 @@ subcommand('agent', 'Advertise this machine\'s resources and run tasks as proces
   .option('--log-keep <n>', 'rotated copies kept per file (default 5)')
   .option('--cgroups-root <dir>', 'where cgroups are mounted (default /sys/fs/cgroup)')
   .option('--cgroups-parent <name>', 'cgroup that task cgroups are made under (default corral)')
+  // Both forms, so that commander sets no default and CORRAL_CGROUPS_ENABLE_CFS / --config can decide.
+  .option('--cgroups-enable-cfs', 'also hold each task to a hard CFS quota of its cpus (Mesos --cgroups_enable_cfs); without it a task gets CPU shares/weight only and may use idle cores (default)')
+  .option('--no-cgroups-enable-cfs', 'CPU shares/weight only (default)')
   .action((flags: Settings) => run('agent', flags, async () => (await import('../agent/main.ts')).startAgent));
 
 subcommand('dns', 'Serve Mesos-DNS compatible names for running tasks (UDP, TCP and an HTTP API)', 'corral dns --listen 127.0.0.1:8053 --domain mesos')
@@ -127,6 +135,8 @@ subcommand('up', 'Run the whole stack on loopback: scheduler, agents, dns and lb
   .option('--lb-workers <n>', 'proxy processes of the LB, as corral lb --workers (default 0 = one process)')
   .option('--internal-lb', 'also start an east-west LB serving the service ports of HAPROXY_GROUP=internal apps')
   .option('--agent-ports-base <port>', 'agent n offers host ports base+(n-1)*1000 .. +999 (default 31000)')
+  .option('--agent-http-port-base <port>', 'agent n serves its own HTTP (/files, /state, /metrics) on 127.0.0.1:base+(n-1), as Mesos agents use 5051; 0 = ports the OS picks (default 5051)')
+  .option('--cgroups-enable-cfs', 'agents also hold each task to a hard CFS quota of its cpus, as corral agent --cgroups-enable-cfs (default: shares only)')
   .action((flags: Settings) => run('up', flags, async () => (await import('./up.ts')).startUp));
 
 // The operator's client commands (app, group, deployment, task, logs, agent, queue, why, events).

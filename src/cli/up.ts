@@ -23,6 +23,10 @@ export interface UpConfig {
   /** Also start an east-west LB (`--group internal --no-http-https`). */
   internalLb: boolean;
   agentPortsBase: number;
+  /** Agent n's own HTTP port is base + n - 1; 0 lets the OS pick each one. */
+  agentHttpPortBase: number;
+  /** `corral agent --cgroups-enable-cfs` for every agent. */
+  cgroupsEnableCfs: boolean;
   logLevel: string;
 }
 
@@ -32,6 +36,10 @@ export function parseUpConfig(settings: Settings): Readonly<UpConfig> {
   const agentPortsBase = Number(settings.agentPortsBase);
   if (!Number.isInteger(agentPortsBase) || agentPortsBase < 1024 || agentPortsBase + agents * 1000 > 65536) {
     throw new Error(`--agent-ports-base must leave room for ${agents} ranges of 1000 ports, got ${String(settings.agentPortsBase)}`);
+  }
+  const agentHttpPortBase = Number(settings.agentHttpPortBase);
+  if (!Number.isInteger(agentHttpPortBase) || agentHttpPortBase < 0 || (agentHttpPortBase > 0 && agentHttpPortBase + agents - 1 > 65535)) {
+    throw new Error(`--agent-http-port-base must be 0 or a port leaving room for ${agents} agents, got ${String(settings.agentHttpPortBase)}`);
   }
   return Object.freeze({
     agents,
@@ -47,6 +55,8 @@ export function parseUpConfig(settings: Settings): Readonly<UpConfig> {
     lbWorkers: String(settings.lbWorkers ?? '0'),
     internalLb: settings.internalLb === true || settings.internalLb === 'true',
     agentPortsBase,
+    agentHttpPortBase,
+    cgroupsEnableCfs: settings.cgroupsEnableCfs === true || settings.cgroupsEnableCfs === 'true',
     logLevel: String(settings.logLevel ?? 'info'),
   });
 }
@@ -97,7 +107,9 @@ export async function startUp(settings: Settings): Promise<Service> {
           name: `agent-${n}`,
           logFile: join(logs, `agent-${n}.log`),
           args: ['agent', '--master', master, '--ip', agentIp(n), '--work-dir', join(config.dataDir, `agent-${n}`),
-            '--resources', `cpus:4;mem:4096;disk:10000;ports:[${begin}-${begin + 999}]`, '--attributes', `agent:${n}`, ...level],
+            '--listen', `127.0.0.1:${config.agentHttpPortBase === 0 ? 0 : config.agentHttpPortBase + i}`,
+            '--resources', `cpus:4;mem:4096;disk:10000;ports:[${begin}-${begin + 999}]`, '--attributes', `agent:${n}`,
+            ...(config.cgroupsEnableCfs ? ['--cgroups-enable-cfs'] : []), ...level],
         });
       }),
       start({
@@ -153,8 +165,24 @@ export async function startUp(settings: Settings): Promise<Service> {
     await stopParts(parts, 5000);
     throw err;
   }
+  let closing = false;
+  // A part that ends while the stack runs leaves it half working (no API, no DNS, an agent's
+  // tasks unwatched): say which one and how, and stop everything as Ctrl-C would.
+  const failed = new Promise<string>((resolve) => {
+    for (const part of parts) {
+      void part.exited.then(() => {
+        if (closing) return;
+        const { pid, exitCode, signalCode } = part.child;
+        const how = signalCode !== null ? `signal ${signalCode}` : `exit code ${String(exitCode)}`;
+        logger.error({ part: part.name, pid, exitCode, signal: signalCode }, `${part.name} (pid ${String(pid)}) ended on its own (${how}): stopping the stack`);
+        resolve(`${part.name} (pid ${String(pid)}) ended on its own (${how})`);
+      });
+    }
+  });
   return {
+    failed,
     async close() {
+      closing = true;
       // Agents first and alone: they kill their tasks and report it while the scheduler still listens.
       const agents = parts.filter((p) => p.name.startsWith('agent-'));
       await stopParts(agents, 10000);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, rmdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, test, type TestContext } from 'node:test';
 import { createLogger } from '../../src/shared/log.ts';
 import { detectIsolator, ENTER_CGROUP_FAILED_EXIT, enterCgroupScript, type Isolator, type TaskCgroup } from '../../src/agent/isolation/index.ts';
@@ -10,20 +10,24 @@ import { waitFor } from '../support/wait.ts';
 
 // Real cgroups on this machine, under a parent of this run's own; nothing else is touched.
 const PARENT = `corral-test-${randomUUID().slice(0, 8)}`;
+const AGENT_ID = 'it-agent-S0';
 const logger = createLogger('isolation-test', 'silent');
 const children = new Set<ChildProcess>();
 let isolator: Isolator;
 
 before(async () => {
   isolator = await detectIsolator({ parent: PARENT, logger });
+  isolator.useAgent(AGENT_ID);
 });
 
 after(async () => {
   for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   if (isolator === undefined || isolator.kind === 'none') return;
   for (const cgroup of (await isolator.existing()).values()) await cgroup.destroy();
-  for (const dir of isolator.parentDirs) rmdirSync(dir);
-  for (const dir of isolator.parentDirs) assert.equal(existsSync(dir), false, `${dir} is removed`);
+  const agentDirs = isolator.parentDirs;
+  await isolator.release();
+  for (const dir of agentDirs) assert.equal(existsSync(dir), false, `${dir} is removed`);
+  for (const dir of new Set(agentDirs.map(dirname))) rmdirSync(dir);
 });
 
 /** Skips (saying why) where no cgroup is writable: the one allowed skip. */
@@ -87,7 +91,7 @@ test('a task within its limits runs inside its cgroup and is not OOM-killed', { 
   const exit = await exited;
   assert.deepEqual([exit.code, exit.signal], [0, null]);
   const name = cgroup.dirs[0]?.split('/').pop() ?? '';
-  const lines = exit.stdout.split('\n').filter((line) => line.includes(`/${PARENT}/${name}`));
+  const lines = exit.stdout.split('\n').filter((line) => line.includes(`/${PARENT}/agent-${AGENT_ID}/${name}`));
   assert.equal(lines.length, isolator.kind === 'cgroup-v1' ? 2 : 1, `in the task cgroup of every hierarchy:\n${exit.stdout}`);
   if (isolator.kind === 'cgroup-v1') assert.ok(lines.some((l) => /:memory:/.test(l)) && lines.some((l) => /:cpu[,:]/.test(l)));
   assert.equal(cgroup.oomKilled(), false);
@@ -95,23 +99,31 @@ test('a task within its limits runs inside its cgroup and is not OOM-killed', { 
   assert.equal(cgroup.oomKilled(), false);
 });
 
-test('the memory and cpu limits are written', async (t) => {
+test('the memory limit and cpu shares are written; the CFS quota only with enableCfs', async (t) => {
   if (skipped(t)) return;
-  const cgroup = await isolator.prepare(`limits.${randomUUID()}`, { cpus: 0.25, mem: 48 });
-  assert.ok(cgroup);
-  const memory = cgroup.dirs[0] ?? '';
-  const cpu = cgroup.dirs.at(-1) ?? '';
-  const bytes = String(48 * 1024 * 1024);
-  if (isolator.kind === 'cgroup-v1') {
-    assert.equal(read(memory, 'memory.limit_in_bytes'), bytes);
-    if (existsSync(join(memory, 'memory.memsw.limit_in_bytes'))) assert.equal(read(memory, 'memory.memsw.limit_in_bytes'), bytes);
-    assert.deepEqual([read(cpu, 'cpu.cfs_period_us'), read(cpu, 'cpu.cfs_quota_us'), read(cpu, 'cpu.shares')], ['100000', '25000', '256']);
-  } else {
-    assert.equal(read(memory, 'memory.max'), bytes);
-    if (existsSync(join(memory, 'memory.swap.max'))) assert.equal(read(memory, 'memory.swap.max'), '0');
-    assert.deepEqual([read(cpu, 'cpu.max'), read(cpu, 'cpu.weight')], ['25000 100000', '25']);
+  const withCfs = await detectIsolator({ parent: PARENT, enableCfs: true, logger });
+  withCfs.useAgent(AGENT_ID);
+  const cases = [
+    { isolation: isolator, quotaV1: '-1', maxV2: 'max 100000' },
+    { isolation: withCfs, quotaV1: '25000', maxV2: '25000 100000' },
+  ];
+  for (const c of cases) {
+    const cgroup = await c.isolation.prepare(`limits.${randomUUID()}`, { cpus: 0.25, mem: 48 });
+    assert.ok(cgroup);
+    const memory = cgroup.dirs[0] ?? '';
+    const cpu = cgroup.dirs.at(-1) ?? '';
+    const bytes = String(48 * 1024 * 1024);
+    if (isolator.kind === 'cgroup-v1') {
+      assert.equal(read(memory, 'memory.limit_in_bytes'), bytes);
+      if (existsSync(join(memory, 'memory.memsw.limit_in_bytes'))) assert.equal(read(memory, 'memory.memsw.limit_in_bytes'), bytes);
+      assert.deepEqual([read(cpu, 'cpu.cfs_period_us'), read(cpu, 'cpu.cfs_quota_us'), read(cpu, 'cpu.shares')], ['100000', c.quotaV1, '256']);
+    } else {
+      assert.equal(read(memory, 'memory.max'), bytes);
+      if (existsSync(join(memory, 'memory.swap.max'))) assert.equal(read(memory, 'memory.swap.max'), '0');
+      assert.deepEqual([read(cpu, 'cpu.max'), read(cpu, 'cpu.weight')], [c.maxV2, '25']);
+    }
+    await cgroup.destroy();
   }
-  await cgroup.destroy();
 });
 
 test('destroy kills what is left inside, children of children too, and removes the directories', { timeout: 30_000 }, async (t) => {
@@ -134,6 +146,8 @@ test('existing() finds the cgroups an earlier run left, and only those', { timeo
   const { exited } = runIn(earlier, ['sleep', '1000']);
   await entered(earlier, 1);
   const later = await detectIsolator({ parent: PARENT, logger });
+  assert.deepEqual([...(await later.existing()).keys()], [], 'nothing is found before the agent id is known');
+  later.useAgent(AGENT_ID);
   const found = await later.existing();
   assert.deepEqual([...found.keys()], [taskId]);
   const cgroup = found.get(taskId);
@@ -160,4 +174,25 @@ test('a task id used again gets a fresh cgroup', async (t) => {
   assert.ok(first && second);
   assert.equal(read(second.dirs[0] ?? '', isolator.kind === 'cgroup-v1' ? 'memory.limit_in_bytes' : 'memory.max'), String(64 * 1024 * 1024));
   await second.destroy();
+});
+
+test('two agents under one parent have cgroups of their own and never find each other\'s', async (t) => {
+  if (skipped(t)) return;
+  const other = await detectIsolator({ parent: PARENT, logger });
+  other.useAgent('it-other-S1');
+  assert.equal(isolator.parentDirs.length, other.parentDirs.length);
+  for (const [i, dir] of other.parentDirs.entries()) {
+    assert.notEqual(dir, isolator.parentDirs[i]);
+    assert.equal(dirname(dir), dirname(isolator.parentDirs[i] ?? ''), 'both under the one parent');
+    assert.match(dir, /\/agent-it-other-S1$/);
+  }
+  const mine = await isolator.prepare(`mine.${randomUUID()}`, { cpus: 0.1, mem: 32 });
+  const theirs = await other.prepare(`theirs.${randomUUID()}`, { cpus: 0.1, mem: 32 });
+  assert.ok(mine && theirs);
+  assert.deepEqual([...(await other.existing()).keys()], [theirs.taskId]);
+  assert.ok(!(await isolator.existing()).has(theirs.taskId));
+  await theirs.destroy();
+  await other.release();
+  for (const dir of other.parentDirs) assert.equal(existsSync(dir), false, `${dir} is removed`);
+  await mine.destroy();
 });

@@ -17,7 +17,8 @@ test('corral up that cannot start one part exits 1 and leaves no part running', 
   const scheduler = `127.0.0.1:${await freePort()}`;
   try {
     const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'up', '--data-dir', dir, '--scheduler-listen', scheduler,
-      '--dns-listen', '127.0.0.1:0', '--dns-http', '127.0.0.1:0', '--lb-http-port', '0', '--lb-stats-port', String(taken), '--agents', '3'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      '--dns-listen', '127.0.0.1:0', '--dns-http', '127.0.0.1:0', '--lb-http-port', '0', '--lb-stats-port', String(taken), '--agents', '3',
+      '--agent-http-port-base', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { readdirSync, readFileSync, realpathSync, rmdirSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { stopParts, type PartProcess } from '../../src/cli/child-process.ts';
@@ -14,6 +14,7 @@ import { waitFor } from './wait.ts';
  * (agents first), removes the temp dir and this run's cgroups, and reports task processes left over.
  */
 
+import { removeCgroupParent } from './cgroups.ts';
 import { pidsOf } from './processes.ts';
 
 export { pidsOf };
@@ -185,20 +186,7 @@ export class AgentCluster {
     await stopParts([...this.agents.map((a) => a.part)].reverse(), 5000);
     await stopParts([this.#scheduler], 5000);
     if (process.env.KEEP !== '1') rmSync(this.dir, { recursive: true, force: true });
-    for (const parent of this.#cgroupParents) {
-      for (const hierarchy of ['memory', 'cpu']) {
-        try {
-          rmdirSync(join(realpathSync(`/sys/fs/cgroup/${hierarchy}`), parent));
-        } catch {
-          // not made here (no cgroups, or cgroup v2), or already gone
-        }
-      }
-      try {
-        rmdirSync(join('/sys/fs/cgroup', parent));
-      } catch {
-        // as above
-      }
-    }
+    for (const parent of this.#cgroupParents) removeCgroupParent(parent);
     // A task killed a moment ago may still be in its last exit steps.
     await waitFor('no task process left', () => (pidsOf(this.marker).length === 0 ? true : undefined), 5000).catch(() => undefined);
     assert.deepEqual(pidsOf(this.marker), [], 'no task process outlives its agent');

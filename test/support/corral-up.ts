@@ -14,14 +14,15 @@ export interface RunningCorral {
   stop(): Promise<number | null>;
 }
 
-/** Runs the real `corral up` with every port picked by the OS and a host-port range of its own. */
+/** Runs the real `corral up` with every port picked by the OS (unless `extraArgs` say otherwise) and a host-port range of its own. */
 export async function startCorral(extraArgs: string[] = []): Promise<RunningCorral> {
   const dataDir = mkdtempSync(join(tmpdir(), 'corral-it-'));
   // A random 1000-port block below the ephemeral range, so two runs rarely share host ports.
   const agentPortsBase = 20000 + 1000 * Math.floor(Math.random() * 10);
   const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'up', '--data-dir', dataDir,
     '--scheduler-listen', '127.0.0.1:0', '--dns-listen', '127.0.0.1:0', '--dns-http', '127.0.0.1:0',
-    '--lb-http-port', '0', '--lb-stats-port', '0', '--agent-ports-base', String(agentPortsBase), ...extraArgs], {
+    '--lb-http-port', '0', '--lb-stats-port', '0', '--agent-ports-base', String(agentPortsBase),
+    '--agent-http-port-base', '0', ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));

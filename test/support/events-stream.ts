@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict';
-import { rmdirSync, realpathSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import type { ClusterEvent, DiscoverySnapshot } from '../../src/events/types.ts';
@@ -262,13 +260,4 @@ export class Churn {
   }
 }
 
-/** Removes a cgroup parent an agent made under each hierarchy (v1 memory/cpu, or v2). */
-export function removeCgroupParent(parent: string): void {
-  for (const dir of ['memory', 'cpu', '']) {
-    try {
-      rmdirSync(join(dir === '' ? '/sys/fs/cgroup' : realpathSync(`/sys/fs/cgroup/${dir}`), parent));
-    } catch {
-      // not made here, or already gone
-    }
-  }
-}
+export { removeCgroupParent } from './cgroups.ts';

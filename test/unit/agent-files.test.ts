@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants, openSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
@@ -197,5 +199,40 @@ test('download: streams the file over a real socket with attachment headers', as
   } finally {
     await server.close();
     await rm(join(root, 'web.1', 'artifact.bin'), { force: true });
+  }
+});
+
+test('a FIFO in a sandbox: read and download refuse it at once, browse lists it, regular files still read', async () => {
+  const sandbox = join(root, 'pipes.1');
+  const fifo = join(sandbox, 'pipe');
+  await mkdir(sandbox);
+  execFileSync('mkfifo', [fifo]);
+  await writeFile(join(sandbox, 'log'), 'still here\n');
+  try {
+    const answers = Promise.all([
+      get(`/files/read?path=${q('pipes.1/pipe')}&offset=0`),
+      get(`/files/download?path=${q('pipes.1/pipe')}`),
+      get(`/files/browse?path=${q('pipes.1')}`),
+      get(`/files/read?path=${q('pipes.1/log')}&offset=0`),
+    ]);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), 2000)));
+    const settled = await Promise.race([answers, late]);
+    clearTimeout(timer);
+    if (settled === 'late') {
+      // Releases an open() stuck on the FIFO, so the failure does not also hang the test process.
+      closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
+      assert.fail('the files API did not answer within 2 s: an open() blocked on the FIFO');
+    }
+    const [read, download, browse, log] = settled;
+    for (const response of [read, download]) {
+      assert.equal(response.status, 400);
+      assert.match((response.body as { message: string }).message, /not a regular file/);
+    }
+    assert.equal(browse.status, 200);
+    assert.deepEqual((browse.body as FileEntry[]).map((e) => [e.path, e.mode[0]]), [['pipes.1/log', '-'], ['pipes.1/pipe', 'p']]);
+    assert.deepEqual([log.status, log.body], [200, { data: 'still here\n', offset: 0 }]);
+  } finally {
+    await rm(sandbox, { recursive: true, force: true });
   }
 });

@@ -127,13 +127,19 @@ test('failures within the grace period leave no trace', async (t) => {
   assert.equal(changes.length, 0);
 });
 
-test('delaySeconds holds back the first probe', async (t) => {
+test('delaySeconds holds back the first probe of COMMAND and MESOS_ checks', async (t) => {
   let firstHitAt = 0;
   const { port } = await httpServer(t, (_req, res) => { firstHitAt ||= Date.now(); res.end(); });
   const startedAt = Date.now();
-  const { first } = watch(t, [check({ delaySeconds: 0.3 })], [port]);
+  const { first } = watch(t, [check({ protocol: 'MESOS_HTTP', delaySeconds: 0.3 })], [port]);
   await waitFor('alive', () => first().alive);
   assert.ok(firstHitAt - startedAt >= 290, `first probe after ${firstHitAt - startedAt}ms`);
+});
+
+test('an HTTP check probes at once, whatever delaySeconds says (Marathon-level checks have no delay)', async (t) => {
+  const { port } = await httpServer(t, (_req, res) => res.end());
+  const { first } = watch(t, [check({ delaySeconds: 15, intervalSeconds: 60 })], [port]);
+  await waitFor('alive well within 15 s', () => first().alive, 3000);
 });
 
 test('alive flips to dead when the server goes away', async (t) => {

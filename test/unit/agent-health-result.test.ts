@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { initialHealthResult, nextResult, type ProbeOutcome } from '../../src/agent/health/core/health-result.ts';
-import { commandExitOutcome, healthCheckUrl, httpStatusOutcome, probeKindOf, resolveHealthPort } from '../../src/agent/health/core/probe-rules.ts';
+import { commandExitOutcome, firstProbeDelaySeconds, healthCheckUrl, httpStatusOutcome, probeKindOf, resolveHealthPort } from '../../src/agent/health/core/probe-rules.ts';
 import type { HealthCheck, HealthResult } from '../../src/shared/agent-protocol.ts';
 
 const START = Date.parse('2024-01-01T00:00:00.000Z');
@@ -92,4 +92,12 @@ test('probe kinds, URLs and command exits', () => {
   assert.deepEqual(commandExitOutcome(0, null), { kind: 'healthy' });
   assert.deepEqual(commandExitOutcome(1, null), { kind: 'unhealthy', cause: 'command exited with status 1' });
   assert.deepEqual(commandExitOutcome(null, 'SIGKILL'), { kind: 'unhealthy', cause: 'command killed by signal SIGKILL' });
+});
+
+test('the first probe: at once for Marathon-level checks, after delaySeconds for Mesos-level ones', () => {
+  const cases = [
+    ['HTTP', 0], ['HTTPS', 0], ['TCP', 0],
+    ['COMMAND', 15], ['MESOS_HTTP', 15], ['MESOS_HTTPS', 15], ['MESOS_TCP', 15],
+  ] as const;
+  for (const [protocol, seconds] of cases) assert.equal(firstProbeDelaySeconds(check({ protocol, delaySeconds: 15 })), seconds, protocol);
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { controlWritesFor, limitValues } from '../../src/agent/isolation/core/limits.ts';
-import { cgroupNameOf, enterCgroupScript, parentSegments, taskIdOfCgroup } from '../../src/agent/isolation/core/names.ts';
+import { agentCgroupNameOf, cgroupNameOf, enterCgroupScript, parentSegments, taskIdOfCgroup } from '../../src/agent/isolation/core/names.ts';
 import { oomKilledFrom, parseFlatKeyed } from '../../src/agent/isolation/core/oom.ts';
 
 const MIB = 1024 * 1024;
@@ -26,24 +26,51 @@ test('isolation limits: bad numbers are a broken invariant', () => {
   }
 });
 
-test('isolation limits: the files each cgroup version gets, in order', () => {
+test('isolation limits: the files each cgroup version gets, in order; the CFS quota only when enabled', async (t) => {
   const limits = { cpus: 0.5, mem: 64 };
   const mem = String(64 * MIB);
-  assert.deepEqual(controlWritesFor('v1', limits).map((w) => [w.controller, w.file, w.value, w.rule]), [
-    ['memory', 'memory.limit_in_bytes', mem, 'required'],
-    ['memory', 'memory.memsw.limit_in_bytes', mem, 'if-present'],
-    ['memory', 'memory.swappiness', '0', 'best-effort'],
-    ['cpu', 'cpu.cfs_period_us', '100000', 'required'],
-    ['cpu', 'cpu.cfs_quota_us', '50000', 'required'],
-    ['cpu', 'cpu.shares', '512', 'required'],
-  ]);
-  assert.deepEqual(controlWritesFor('v2', limits).map((w) => [w.controller, w.file, w.value, w.rule]), [
-    ['memory', 'memory.max', mem, 'required'],
-    ['memory', 'memory.swap.max', '0', 'if-present'],
-    ['memory', 'memory.oom.group', '1', 'if-present'],
-    ['cpu', 'cpu.max', '50000 100000', 'required'],
-    ['cpu', 'cpu.weight', '50', 'required'],
-  ]);
+  const cases = [
+    {
+      version: 'v1', enableCfs: false, out: [
+        ['memory', 'memory.limit_in_bytes', mem, 'required'],
+        ['memory', 'memory.memsw.limit_in_bytes', mem, 'if-present'],
+        ['memory', 'memory.swappiness', '0', 'best-effort'],
+        ['cpu', 'cpu.shares', '512', 'required'],
+      ],
+    },
+    {
+      version: 'v1', enableCfs: true, out: [
+        ['memory', 'memory.limit_in_bytes', mem, 'required'],
+        ['memory', 'memory.memsw.limit_in_bytes', mem, 'if-present'],
+        ['memory', 'memory.swappiness', '0', 'best-effort'],
+        ['cpu', 'cpu.cfs_period_us', '100000', 'required'],
+        ['cpu', 'cpu.cfs_quota_us', '50000', 'required'],
+        ['cpu', 'cpu.shares', '512', 'required'],
+      ],
+    },
+    {
+      version: 'v2', enableCfs: false, out: [
+        ['memory', 'memory.max', mem, 'required'],
+        ['memory', 'memory.swap.max', '0', 'if-present'],
+        ['memory', 'memory.oom.group', '1', 'if-present'],
+        ['cpu', 'cpu.weight', '50', 'required'],
+      ],
+    },
+    {
+      version: 'v2', enableCfs: true, out: [
+        ['memory', 'memory.max', mem, 'required'],
+        ['memory', 'memory.swap.max', '0', 'if-present'],
+        ['memory', 'memory.oom.group', '1', 'if-present'],
+        ['cpu', 'cpu.max', '50000 100000', 'required'],
+        ['cpu', 'cpu.weight', '50', 'required'],
+      ],
+    },
+  ] as const;
+  for (const c of cases) {
+    await t.test(`${c.version}, enableCfs ${String(c.enableCfs)}`, () => {
+      assert.deepEqual(controlWritesFor(c.version, limits, { enableCfs: c.enableCfs }).map((w) => [w.controller, w.file, w.value, w.rule]), c.out);
+    });
+  }
 });
 
 test('isolation oom: flat keyed files', () => {
@@ -94,6 +121,17 @@ test('isolation names: only our own directories are task cgroups', () => {
   for (const name of ['cgroup.procs', 'memory.max', 'task-', 'other', 'task-%zz', 'task-%2e', 'task-a%2fb', 'task-a b']) {
     assert.equal(taskIdOfCgroup(name), undefined, name);
   }
+});
+
+test('isolation names: each agent has a directory of its own under the parent', () => {
+  const cases = [
+    ['6d1c6b3e-2f1a-11ef-9a4b-0242ac120002-S0', 'agent-6d1c6b3e-2f1a-11ef-9a4b-0242ac120002-S0'],
+    ['..', 'agent-..'],
+    ['a/b', 'agent-a%2Fb'],
+  ];
+  for (const [agentId, name] of cases) assert.equal(agentCgroupNameOf(agentId!), name);
+  assert.throws(() => agentCgroupNameOf(''), { code: 'ERR_ISOLATION_BAD_NAME' });
+  assert.throws(() => agentCgroupNameOf('x'.repeat(250)), { code: 'ERR_ISOLATION_BAD_NAME' });
 });
 
 test('isolation names: parent paths', () => {

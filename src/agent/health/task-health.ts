@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { HealthCheck, HealthResult } from '../../shared/agent-protocol.ts';
 import type { Logger } from '../../shared/log.ts';
 import { initialHealthResult, nextResult, type ProbeOutcome } from './core/health-result.ts';
-import { timeoutCause } from './core/probe-rules.ts';
+import { firstProbeDelaySeconds, timeoutCause } from './core/probe-rules.ts';
 import { Prober, type HealthTarget } from './probes.ts';
 
 export type { HealthTarget };
@@ -18,8 +18,8 @@ export interface TaskHealthOptions {
 }
 
 /**
- * Runs a task's health checks on the agent, each on its own schedule: the first probe after
- * `delaySeconds`, then one every `intervalSeconds` (measured from probe start; probes of one check
+ * Runs a task's health checks on the agent, each on its own schedule: the first probe at once
+ * (HTTP/HTTPS/TCP) or after `delaySeconds` (COMMAND and MESOS_*), then one every `intervalSeconds` (measured from probe start; probes of one check
  * never overlap), each bounded by `timeoutSeconds`. Results follow Marathon (see `nextResult`).
  */
 export class TaskHealth {
@@ -46,7 +46,7 @@ export class TaskHealth {
   start(): void {
     if (this.#startedMs !== undefined || this.#stop.signal.aborted) return;
     this.#startedMs = this.#now();
-    this.#checks.forEach((check, index) => this.#schedule(index, check.delaySeconds * 1000));
+    this.#checks.forEach((check, index) => this.#schedule(index, firstProbeDelaySeconds(check) * 1000));
   }
 
   /** Stops every timer and aborts probes in flight (killing health commands); no callback follows. */

@@ -1,4 +1,4 @@
-import type { Stats } from 'node:fs';
+import { constants, type Stats } from 'node:fs';
 import { lstat, open, readFile, readdir, readlink, realpath, stat, type FileHandle } from 'node:fs/promises';
 import { basename, join, posix, resolve } from 'node:path';
 import type { FastifyInstance, FastifyReply } from 'fastify';
@@ -181,17 +181,39 @@ async function nearestExistingInside(path: string, realRoot: string): Promise<bo
 }
 
 /**
- * Opens the located file and checks where the descriptor really points: a task could swap a
- * directory on the path for a symlink between the realpath check and the open.
+ * O_NONBLOCK: opening a FIFO for reading otherwise waits for a writer, holding one of libuv's four
+ * threadpool threads (and with four such requests, every file operation of the agent) for ever.
+ * O_NOFOLLOW: the path was resolved already; a symlink in its place now is a swap.
+ */
+const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW;
+
+function notRegular(located: Pick<Located, 'virtual'>, stats: Stats): FilesError {
+  const kind = stats.isFIFO() ? 'a FIFO' : stats.isSocket() ? 'a socket' : stats.isCharacterDevice() || stats.isBlockDevice() ? 'a device' : 'not a file';
+  return new FilesError(400, `Cannot read '${located.virtual}': it is ${kind}, not a regular file.`);
+}
+
+/**
+ * Opens the located file, which must be a regular file (a FIFO, socket or device could block the
+ * agent's I/O or never end), and checks what the descriptor really is and where it points: a task
+ * could swap the file for a FIFO, or a directory on the path for a symlink, after the checks.
  */
 async function openConfined(located: Located): Promise<FileHandle> {
-  const handle = await open(located.real, 'r');
-  const opened = await readlink(`/proc/self/fd/${handle.fd}`).catch(() => undefined);
-  if (opened !== undefined && !isWithinRoot(located.realRoot, opened)) {
+  if (!located.stats.isFile()) throw notRegular(located, located.stats);
+  const handle = await open(located.real, OPEN_FLAGS).catch((error: unknown) => {
+    if (errorCode(error) === 'ELOOP') throw new FilesError(403, `'${located.virtual}' is inaccessible`);
+    if (errorCode(error) === 'ENXIO') throw new FilesError(400, `Cannot read '${located.virtual}': it is not a regular file.`);
+    throw isMissing(error) ? new FilesError(404, `'${located.virtual}' does not exist`) : error;
+  });
+  try {
+    const stats = await handle.stat();
+    if (!stats.isFile()) throw notRegular(located, stats);
+    const opened = await readlink(`/proc/self/fd/${handle.fd}`).catch(() => undefined);
+    if (opened !== undefined && !isWithinRoot(located.realRoot, opened)) throw new FilesError(403, `'${located.virtual}' is outside the sandbox root`);
+    return handle;
+  } catch (error) {
     await handle.close();
-    throw new FilesError(403, `'${located.virtual}' is outside the sandbox root`);
+    throw error;
   }
-  return handle;
 }
 
 /**

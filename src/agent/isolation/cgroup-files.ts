@@ -24,6 +24,14 @@ export async function readText(path: string): Promise<string | undefined> {
   }
 }
 
+/** Enables the controllers in `dir`'s cgroup.subtree_control (v2), so its child cgroups have them. */
+export async function handDown(dir: string, controllers: readonly string[]): Promise<void> {
+  const file = join(dir, 'cgroup.subtree_control');
+  const enabled = (await readText(file))?.trim().split(/\s+/) ?? [];
+  const toEnable = controllers.filter((c) => !enabled.includes(c));
+  if (toEnable.length > 0) await writeFile(file, toEnable.map((c) => `+${c}`).join(' '), { flag: 'r+' });
+}
+
 /** Writes the limits, in order, into the task's directory for each controller. */
 export async function writeControls(dirOf: (controller: Controller) => string, writes: readonly ControlWrite[]): Promise<void> {
   for (const write of writes) {

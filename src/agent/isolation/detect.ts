@@ -1,8 +1,9 @@
-import { mkdir, realpath, writeFile } from 'node:fs/promises';
+import { mkdir, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../../shared/log.ts';
-import { errorCode, exists, readText } from './cgroup-files.ts';
+import { errorCode, exists, handDown, readText } from './cgroup-files.ts';
 import { CgroupIsolator } from './cgroup-isolator.ts';
+import { CONTROLLERS, type CpuPolicy } from './core/limits.ts';
 import { parentSegments } from './core/names.ts';
 import type { Isolator } from './isolator.ts';
 import { NoIsolation } from './no-isolation.ts';
@@ -12,10 +13,11 @@ export interface DetectOptions {
   root?: string;
   /** The cgroup (relative path) task cgroups are made under; default 'corral'. Tests use their own. */
   parent?: string;
+  /** Hard CFS quotas as well as shares/weight (Mesos' --cgroups_enable_cfs); default false. */
+  enableCfs?: boolean;
   logger: Logger;
 }
 
-const CONTROLLERS = ['memory', 'cpu'] as const;
 
 function describe(error: unknown): string {
   const code = errorCode(error);
@@ -31,7 +33,7 @@ function describe(error: unknown): string {
  * controllers (a hybrid system's v2 mount at root/unified has none of them): makes the parent
  * and enables both controllers down to it. Undefined, with the reason noted, when that fails.
  */
-async function tryV2(root: string, segments: readonly string[], logger: Logger, reasons: string[]): Promise<Isolator | undefined> {
+async function tryV2(root: string, segments: readonly string[], cpu: CpuPolicy, logger: Logger, reasons: string[]): Promise<Isolator | undefined> {
   const controllers = await readText(join(root, 'cgroup.controllers'));
   if (controllers === undefined) return undefined;
   const available = controllers.trim().split(/\s+/);
@@ -43,10 +45,7 @@ async function tryV2(root: string, segments: readonly string[], logger: Logger, 
   let dir = root;
   try {
     for (const segment of [...segments, undefined]) {
-      const file = join(dir, 'cgroup.subtree_control');
-      const enabled = (await readText(file))?.trim().split(/\s+/) ?? [];
-      const toEnable = CONTROLLERS.filter((c) => !enabled.includes(c));
-      if (toEnable.length > 0) await writeFile(file, toEnable.map((c) => `+${c}`).join(' '), { flag: 'r+' });
+      await handDown(dir, CONTROLLERS);
       if (segment === undefined) break;
       dir = join(dir, segment);
       await mkdir(dir, { recursive: true });
@@ -55,11 +54,11 @@ async function tryV2(root: string, segments: readonly string[], logger: Logger, 
     reasons.push(`cgroup v2 at ${root}: cannot hand the memory and cpu controllers down to ${join(root, ...segments)}: ${describe(error)}`);
     return undefined;
   }
-  return new CgroupIsolator('v2', { memory: dir, cpu: dir }, logger);
+  return new CgroupIsolator('v2', { memory: dir, cpu: dir }, cpu, logger);
 }
 
 /** cgroup v1 when root/memory and root/cpu are hierarchies with limits and CFS bandwidth control. */
-async function tryV1(root: string, segments: readonly string[], logger: Logger, reasons: string[]): Promise<Isolator | undefined> {
+async function tryV1(root: string, segments: readonly string[], policy: CpuPolicy, logger: Logger, reasons: string[]): Promise<Isolator | undefined> {
   const memoryRoot = join(root, 'memory');
   const cpuRoot = join(root, 'cpu');
   const lacking = [
@@ -75,7 +74,7 @@ async function tryV1(root: string, segments: readonly string[], logger: Logger, 
     const memory = join(await realpath(memoryRoot), ...segments);
     const cpu = join(await realpath(cpuRoot), ...segments);
     for (const dir of new Set([memory, cpu])) await mkdir(dir, { recursive: true });
-    return new CgroupIsolator('v1', { memory, cpu }, logger);
+    return new CgroupIsolator('v1', { memory, cpu }, policy, logger);
   } catch (error) {
     reasons.push(`cgroup v1 at ${root}: cannot make the parent cgroup: ${describe(error)}`);
     return undefined;
@@ -91,9 +90,10 @@ export async function detectIsolator(options: DetectOptions): Promise<Isolator> 
   const segments = parentSegments(options.parent ?? 'corral');
   const logger = options.logger;
   const reasons: string[] = [];
-  const found = (await tryV2(root, segments, logger, reasons)) ?? (await tryV1(root, segments, logger, reasons));
+  const cpu: CpuPolicy = { enableCfs: options.enableCfs ?? false };
+  const found = (await tryV2(root, segments, cpu, logger, reasons)) ?? (await tryV1(root, segments, cpu, logger, reasons));
   if (found !== undefined) {
-    logger.info({ isolation: found.kind, parentDirs: found.parentDirs }, `task isolation: ${found.kind}, task cgroups under ${found.parentDirs.join(' and ')}`);
+    logger.info({ isolation: found.kind, parentDirs: found.parentDirs, enableCfs: cpu.enableCfs }, `task isolation: ${found.kind}, task cgroups under ${found.parentDirs.join(' and ')}, cpu ${cpu.enableCfs ? 'shares and a CFS quota' : 'shares only'}`);
     return found;
   }
   const reason = reasons.length > 0 ? reasons.join('; ') : `no cgroups found at ${root}`;

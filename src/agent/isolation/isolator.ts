@@ -32,8 +32,16 @@ export interface Isolator {
   readonly kind: IsolationKind;
   /** Why there is no isolation (for 'none'), for the one start-up log line. */
   readonly reason?: string;
-  /** The directories the task cgroups are made under (empty for 'none'). */
+  /**
+   * The directories the task cgroups are made under (empty for 'none'): the agent's own cgroup
+   * once `useAgent` was called, the common parent before.
+   */
   readonly parentDirs: readonly string[];
+  /**
+   * Names the agent (its id, stable across restarts): task cgroups are made and found under
+   * `<parent>/agent-<id>`, so agents sharing a parent never touch each other's tasks.
+   */
+  useAgent(agentId: string): void;
   /**
    * Makes the task's cgroup with its limits written; undefined when there is no isolation.
    * A cgroup left with the same name (a task id used again) is killed and made afresh.
@@ -42,4 +50,6 @@ export interface Isolator {
   prepare(taskId: string, limits: TaskLimits): Promise<TaskCgroup | undefined>;
   /** cgroups of tasks left by an earlier run of the agent (for recovery): by task id. */
   existing(): Promise<Map<string, TaskCgroup>>;
+  /** Removes the agent's own cgroup if no task cgroup is left in it (at shutdown). */
+  release(): Promise<void>;
 }

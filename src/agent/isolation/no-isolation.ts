@@ -10,6 +10,14 @@ export class NoIsolation implements Isolator {
     this.reason = reason;
   }
 
+  useAgent(): void {
+    // Nothing to name.
+  }
+
+  async release(): Promise<void> {
+    // Nothing was made.
+  }
+
   async prepare(): Promise<TaskCgroup | undefined> {
     return undefined;
   }

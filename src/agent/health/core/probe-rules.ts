@@ -20,6 +20,22 @@ export function probeKindOf(protocol: HealthCheck['protocol']): ProbeKind {
   }
 }
 
+/**
+ * Seconds before a check's first probe. COMPAT(marathon): Marathon runs its own HTTP/HTTPS/TCP
+ * checks from the first tick on (the grace period covers start-up) and hands `delaySeconds` only
+ * to Mesos, whose COMMAND and MESOS_* checks wait that long.
+ */
+export function firstProbeDelaySeconds(check: Pick<HealthCheck, 'protocol' | 'delaySeconds'>): number {
+  switch (check.protocol) {
+    case 'HTTP':
+    case 'HTTPS':
+    case 'TCP':
+      return 0;
+    default:
+      return check.delaySeconds;
+  }
+}
+
 /** The port a network check probes: `port` when given, else the task's host port at `portIndex` (0 by default). */
 export function resolveHealthPort(check: HealthCheck, ports: readonly number[]): { port: number } | { error: string } {
   if (check.port !== undefined && check.port > 0) return { port: check.port };

@@ -3,6 +3,7 @@ import type { TaskLimits } from '../isolator.ts';
 
 export type CgroupVersion = 'v1' | 'v2';
 export type Controller = 'memory' | 'cpu';
+export const CONTROLLERS: readonly Controller[] = ['memory', 'cpu'];
 
 /**
  * How a write may fail: `required` fails the task's start; `if-present` is skipped when the
@@ -53,19 +54,31 @@ export function limitValues(limits: TaskLimits): { memBytes: number; cfsQuotaUs:
   };
 }
 
+export interface CpuPolicy {
+  /**
+   * Also a hard CFS quota of `cpus` per period (Mesos' --cgroups_enable_cfs). Off, a task gets
+   * only its share/weight: it may use idle cores, and only under contention is it held to its
+   * part, so a `cpus: 0.01` sidecar still starts quickly on an idle machine.
+   */
+  readonly enableCfs: boolean;
+}
+
 /** The control files to write, in order, to hold a task to its limits. */
-export function controlWritesFor(version: CgroupVersion, limits: TaskLimits): ControlWrite[] {
+export function controlWritesFor(version: CgroupVersion, limits: TaskLimits, cpu: CpuPolicy): ControlWrite[] {
   const { memBytes, cfsQuotaUs, shares, weight } = limitValues(limits);
   const mem = String(memBytes);
   if (version === 'v1') {
+    const quota: ControlWrite[] = [
+      { controller: 'cpu', file: 'cpu.cfs_period_us', value: String(CFS_PERIOD_US), rule: 'required' },
+      { controller: 'cpu', file: 'cpu.cfs_quota_us', value: String(cfsQuotaUs), rule: 'required' },
+    ];
     return [
       // memsw may not be below the memory limit, so the memory limit goes first.
       { controller: 'memory', file: 'memory.limit_in_bytes', value: mem, rule: 'required' },
       // memory + swap = memory: the task gets no swap.
       { controller: 'memory', file: 'memory.memsw.limit_in_bytes', value: mem, rule: 'if-present' },
       { controller: 'memory', file: 'memory.swappiness', value: '0', rule: 'best-effort' },
-      { controller: 'cpu', file: 'cpu.cfs_period_us', value: String(CFS_PERIOD_US), rule: 'required' },
-      { controller: 'cpu', file: 'cpu.cfs_quota_us', value: String(cfsQuotaUs), rule: 'required' },
+      ...(cpu.enableCfs ? quota : []),
       { controller: 'cpu', file: 'cpu.shares', value: String(shares), rule: 'required' },
     ];
   }
@@ -74,7 +87,7 @@ export function controlWritesFor(version: CgroupVersion, limits: TaskLimits): Co
     { controller: 'memory', file: 'memory.swap.max', value: '0', rule: 'if-present' },
     // COMPAT(mesos): an OOM ends the whole container, not one process of it.
     { controller: 'memory', file: 'memory.oom.group', value: '1', rule: 'if-present' },
-    { controller: 'cpu', file: 'cpu.max', value: `${cfsQuotaUs} ${CFS_PERIOD_US}`, rule: 'required' },
+    ...(cpu.enableCfs ? [{ controller: 'cpu', file: 'cpu.max', value: `${cfsQuotaUs} ${CFS_PERIOD_US}`, rule: 'required' } as const] : []),
     { controller: 'cpu', file: 'cpu.weight', value: String(weight), rule: 'required' },
   ];
 }

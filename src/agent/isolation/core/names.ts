@@ -5,6 +5,11 @@ import { ERR_ISOLATION_BAD_NAME, IsolationError } from '../errors.ts';
  * (`memory.max`) or with `.`/`..`, and tells our directories from anything else in the parent.
  */
 export const TASK_CGROUP_PREFIX = 'task-';
+/**
+ * Each agent makes its task cgroups under `<parent>/agent-<agent id>`, so two agents (two
+ * `corral up` stacks) on one machine never share, adopt or kill each other's task cgroups.
+ */
+export const AGENT_CGROUP_PREFIX = 'agent-';
 const NAME_MAX = 255;
 const SAFE = /^[A-Za-z0-9._-]$/;
 
@@ -14,16 +19,25 @@ function percentEncode(char: string): string {
   return [...utf8.encode(char)].map((byte) => `%${byte.toString(16).toUpperCase().padStart(2, '0')}`).join('');
 }
 
-/** The cgroup directory name of a task: characters other than [A-Za-z0-9._-] as %XX (UTF-8). */
-export function cgroupNameOf(taskId: string): string {
-  if (taskId === '') throw new IsolationError(ERR_ISOLATION_BAD_NAME, 'a task id may not be empty');
+function encodedName(what: 'task' | 'agent', prefix: string, id: string): string {
+  if (id === '') throw new IsolationError(ERR_ISOLATION_BAD_NAME, `a ${what} id may not be empty`);
   let encoded = '';
-  for (const char of taskId) encoded += SAFE.test(char) ? char : percentEncode(char);
-  const name = TASK_CGROUP_PREFIX + encoded;
+  for (const char of id) encoded += SAFE.test(char) ? char : percentEncode(char);
+  const name = prefix + encoded;
   if (name.length > NAME_MAX) {
-    throw new IsolationError(ERR_ISOLATION_BAD_NAME, `task id '${taskId}' is too long for a cgroup name (${name.length} > ${NAME_MAX})`);
+    throw new IsolationError(ERR_ISOLATION_BAD_NAME, `${what} id '${id}' is too long for a cgroup name (${name.length} > ${NAME_MAX})`);
   }
   return name;
+}
+
+/** The cgroup directory name of a task: characters other than [A-Za-z0-9._-] as %XX (UTF-8). */
+export function cgroupNameOf(taskId: string): string {
+  return encodedName('task', TASK_CGROUP_PREFIX, taskId);
+}
+
+/** The directory an agent's task cgroups are made in, under the parent: `agent-<agent id>`, encoded as task names are. */
+export function agentCgroupNameOf(agentId: string): string {
+  return encodedName('agent', AGENT_CGROUP_PREFIX, agentId);
 }
 
 /** The task id of a cgroup directory name, or undefined if the name is not one of ours. */

@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:net';
+import { dirname } from 'node:path';
+import { after, before, test } from 'node:test';
+import { startCorral, type RunningCorral } from '../support/corral-up.ts';
+import { marathonCall } from '../support/marathon-api.ts';
+import { pidsOf } from '../support/processes.ts';
+import { waitFor } from '../support/wait.ts';
+
+/**
+ * `corral up` as a whole: the agents' HTTP ports follow --agent-http-port-base, each agent's task
+ * cgroups have a parent of their own, and a part that dies takes the whole stack down (exit 1,
+ * no task left) instead of leaving it running without that part.
+ */
+
+let corral: RunningCorral;
+let httpBase = 0;
+const marker = `corral-up-parts-${randomUUID()}`;
+let output = '';
+
+function listen(port: number): Promise<Server | undefined> {
+  const server = createServer();
+  return new Promise((resolve) => {
+    server.once('error', () => resolve(undefined));
+    server.listen(port, '127.0.0.1', () => resolve(server));
+  });
+}
+
+/** A port p with p and p + 1 both free on 127.0.0.1 right now. */
+async function twoFreePorts(): Promise<number> {
+  for (;;) {
+    const first = await listen(0);
+    const port = (first?.address() as { port: number } | null)?.port ?? 0;
+    const second = port > 0 && port < 65535 ? await listen(port + 1) : undefined;
+    await Promise.all([first, second].map((s) => new Promise((resolve) => (s ? s.close(resolve) : resolve(undefined)))));
+    if (second !== undefined) return port;
+  }
+}
+
+before(async () => {
+  httpBase = await twoFreePorts();
+  corral = await startCorral(['--agents', '2', '--agent-http-port-base', String(httpBase)]);
+  corral.child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+});
+
+after(async () => {
+  await corral?.stop();
+  assert.deepEqual(pidsOf(marker), [], 'no task outlives corral up');
+});
+
+test('agent n serves its HTTP on --agent-http-port-base + n - 1', async () => {
+  assert.deepEqual(corral.urls.agents, [`http://127.0.0.1:${httpBase}`, `http://127.0.0.1:${httpBase + 1}`]);
+  for (const endpoint of corral.urls.agents) assert.equal((await marathonCall(endpoint, 'GET', '/state')).status, 200);
+});
+
+test('each agent makes its task cgroups under a parent of its own, named for its agent id', async (t) => {
+  const states = await Promise.all(corral.urls.agents.map(async (endpoint) => (await marathonCall(endpoint, 'GET', '/state')).json));
+  if (states.some((s) => s.isolation === 'none')) {
+    t.skip('no writable cgroups here (isolation: none)');
+    return;
+  }
+  const [one, two] = states.map((s) => s.cgroupParents as string[]);
+  assert.ok(one && two && one.length > 0 && one.length === two.length, JSON.stringify(states));
+  for (const [i, dir] of one.entries()) {
+    assert.notEqual(dir, two[i]);
+    assert.equal(dirname(dir), dirname(two[i] ?? ''), 'both under the one --cgroups-parent');
+    assert.match(dir, /\/agent-[^/]+$/);
+  }
+});
+
+test('kill -9 of the scheduler stops the whole stack with exit code 1, its tasks killed', { timeout: 60_000 }, async () => {
+  const app = { id: '/sleeper', cmd: `sleep 1000; : ${marker}`, cpus: 0.1, mem: 32, instances: 2 };
+  assert.equal((await marathonCall(corral.urls.scheduler, 'POST', '/v2/apps', app)).status, 201);
+  await waitFor('2 task processes', () => (pidsOf(marker).length >= 2 ? true : undefined), 30_000);
+  const [scheduler, ...others] = pidsOf(`${corral.dataDir}/scheduler`);
+  assert.ok(scheduler !== undefined && others.length === 0, 'one scheduler process');
+  const exited = new Promise<number | null>((resolve) => corral.child.once('exit', resolve));
+  process.kill(Number(scheduler), 'SIGKILL');
+  assert.equal(await exited, 1);
+  assert.match(output, new RegExp(`scheduler \\(pid ${scheduler}\\) ended on its own \\(signal SIGKILL\\)`));
+  await waitFor('no task process', () => (pidsOf(marker).length === 0 ? true : undefined), 10_000);
+  assert.deepEqual(pidsOf(corral.dataDir), [], 'no part of the stack is left');
+});
