@@ -59,6 +59,7 @@ subcommand('scheduler', 'Own cluster state and serve the Marathon-compatible RES
   .option('--data-dir <dir>', 'where the file store keeps its log (default ./data/scheduler)')
   .addOption(new Option('--store <kind>', 'state store').choices(['file']))
   .option('--agent-timeout <duration>', 'mark an agent unreachable after this long without contact (default 15s)')
+  .option('--registry-max-agent-age <duration>', 'remove an agent from the registry after this long unreachable (default 2w)')
   .option('--deployment-timeout <duration>', 'fail deployments still running after this long, 0 = never (default 1h)')
   .action((flags: Settings) => run('scheduler', flags, async () => (await import('../scheduler/main.ts')).startScheduler));
 

@@ -4,7 +4,7 @@ import type { RegisterRequest, RegisterResponse, TaskStatusUpdate } from '../sha
 import type { Logger } from '../shared/log.ts';
 import type { AgentLinks } from './agent-links.ts';
 import { taskIdPrefix } from './core/app-id.ts';
-import { applyStatus, expungeInstance, markAgentUnreachable, registerAgent, setDraining, stopInstance, type Change } from './core/agent-status.ts';
+import { applyStatus, expiredAgents, expungeInstance, markAgentUnreachable, registerAgent, removeAgent, setDraining, stopInstance, type Change } from './core/agent-status.ts';
 import { advanceDeployment, describeProgress, overdueDeployments, rollsBackOnFailure } from './core/deployments.ts';
 import { failDeployment } from './core/deployment-changes.ts';
 import { instancesOnAgent, StateDraft, type CommitChanges } from './core/state-ops.ts';
@@ -37,6 +37,8 @@ export interface OrchestratorOptions {
   /** Counters for /metrics (made after the orchestrator, hence a getter). */
   metrics: () => SchedulerMetrics;
   agentTimeoutMs: number;
+  /** Agents unreachable this long leave the registry (Mesos' --registry_max_agent_age). */
+  registryMaxAgentAgeMs: number;
   /** Deployments still running after this long fail (0 = never); apps may set their own. */
   deploymentTimeoutMs: number;
   heartbeatIntervalMs: number;
@@ -85,6 +87,7 @@ export class Orchestrator {
     let ticks = 0;
     this.#timer = setInterval(() => {
       this.#expireAgents();
+      this.#removeExpiredAgents();
       this.#expireDeployments();
       if (++ticks % FULL_EVALUATION_EVERY === 0) this.#evaluateAll = true;
       for (const appId of this.#unreachable.values()) this.#dirty.add(appId);
@@ -389,6 +392,24 @@ export class Orchestrator {
           if (count > 0) this.#logger.warn({ agentId, tasks: count }, 'agent timed out: its tasks are unreachable');
         })
         .catch((err: unknown) => this.#logger.error({ err, agentId }, 'cannot mark agent unreachable'));
+    }
+  }
+
+  #removeExpiredAgents(): void {
+    const now = Date.now();
+    for (const agentId of expiredAgents(this.#state.current.agents.values(), now, this.#options.registryMaxAgentAgeMs)) {
+      this.#state
+        .transact((state) => {
+          const tasks = instancesOnAgent(state, agentId).length;
+          const change = removeAgent(state, agentId, new Date(now).toISOString());
+          return { ops: change.ops, events: change.events, result: { removed: change.ops.length > 0, tasks } };
+        })
+        .then(({ removed, tasks }) => {
+          if (!removed) return;
+          this.#links.forget(agentId);
+          this.#logger.warn({ agentId, tasks, maxAgeMs: this.#options.registryMaxAgentAgeMs }, 'agent removed from the registry: unreachable for longer than --registry-max-agent-age');
+        })
+        .catch((err: unknown) => this.#logger.error({ err, agentId }, 'cannot remove an expired agent'));
     }
   }
 }

@@ -116,11 +116,40 @@ export function registerAgent(state: ClusterState, agentId: string, request: Reg
  */
 export function markAgentUnreachable(state: ClusterState, agentId: string, now: string): Change {
   const change = noChange();
+  const agent = state.agents.get(agentId);
+  // The first time only: the registry's age of an agent counts from when it was first lost.
+  if (agent !== undefined && agent.unreachableSince === undefined) change.ops.push({ op: 'put', coll: 'agents', key: agentId, value: { ...agent, unreachableSince: now } });
   for (const instance of instancesOnAgent(state, agentId)) {
     if (instance.state === 'TASK_UNREACHABLE') continue;
     merge(change, instance.goal === 'stopped'
       ? transition(instance, instance, 'TASK_KILLED', 'expunged: its agent is unreachable', now)
       : transition(instance, { ...instance, unreachableSince: now }, 'TASK_UNREACHABLE', 'agent did not reconnect within the agent timeout', now));
+  }
+  return change;
+}
+
+/** Agents unreachable for at least `maxAgeMs` (Mesos' --registry_max_agent_age): they leave the registry. */
+export function expiredAgents(agents: Iterable<AgentRecord>, nowMs: number, maxAgeMs: number): string[] {
+  const expired: string[] = [];
+  for (const agent of agents) {
+    if (agent.unreachableSince === undefined) continue;
+    const since = Date.parse(agent.unreachableSince);
+    if (!Number.isNaN(since) && nowMs - since >= maxAgeMs) expired.push(agent.id);
+  }
+  return expired;
+}
+
+/**
+ * Removes an agent from the registry. Instances still tied to it, whatever their
+ * unreachableStrategy, are gone with it (and replaced if wanted): nothing could ever report on
+ * them again. A returning agent registers as new and is told to kill what it still runs.
+ */
+export function removeAgent(state: ClusterState, agentId: string, now: string): Change {
+  const change = noChange();
+  if (!state.agents.has(agentId)) return change;
+  change.ops.push({ op: 'del', coll: 'agents', key: agentId });
+  for (const instance of instancesOnAgent(state, agentId)) {
+    merge(change, transition(instance, { ...instance, goal: 'stopped' }, 'TASK_GONE', 'expunged: its agent was removed from the registry', now));
   }
   return change;
 }
