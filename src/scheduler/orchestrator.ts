@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { ClusterEvent, DeploymentStepSuccessEvent, DeploymentSuccessEvent } from '../events/types.ts';
-import type { RegisterRequest, RegisterResponse, TaskStatusUpdate } from '../shared/agent-protocol.ts';
+import type { HeartbeatReport, RegisterRequest, RegisterResponse, TaskStatusUpdate } from '../shared/agent-protocol.ts';
 import type { Logger } from '../shared/log.ts';
 import type { AgentLinks } from './agent-links.ts';
 import { taskIdPrefix } from './core/app-id.ts';
-import { applyStatus, expiredAgents, expungeInstance, markAgentUnreachable, registerAgent, removeAgent, setDraining, stopInstance, type Change } from './core/agent-status.ts';
+import { applyStatus, expiredAgents, expungeInstance, markAgentUnreachable, orphanedTasks, registerAgent, removeAgent, setDraining, stopInstance, type Change } from './core/agent-status.ts';
 import { advanceDeployment, describeProgress, overdueDeployments, rollsBackOnFailure } from './core/deployments.ts';
 import { failDeployment } from './core/deployment-changes.ts';
 import { instancesOnAgent, StateDraft, type CommitChanges } from './core/state-ops.ts';
@@ -177,6 +177,7 @@ export class Orchestrator {
     // Kills for unwanted tasks go out once the agent's command stream is open.
     for (const taskId of kill) this.#killsSent.delete(taskId);
     this.#pendingKills.set(agentId, kill);
+    this.#noteOrphans(agentId, orphanedTasks(this.#state.current, agentId, request.tasks), 'registration');
     return { agentId, heartbeatIntervalMs: this.#options.heartbeatIntervalMs };
   }
 
@@ -203,10 +204,28 @@ export class Orchestrator {
     return changed;
   }
 
-  heartbeat(agentId: string): boolean {
+  /** False when the agent is unknown. With the agent's tasks, those the scheduler does not want are killed. */
+  heartbeat(agentId: string, tasks?: HeartbeatReport['tasks']): boolean {
     if (!this.#state.current.agents.has(agentId)) return false;
     this.#links.seen(agentId);
+    if (tasks !== undefined) this.#killOrphans(agentId, orphanedTasks(this.#state.current, agentId, tasks), 'heartbeat report');
     return true;
+  }
+
+  /** Kills tasks an agent runs unwanted; a kill that cannot go out now waits for its command stream. */
+  #killOrphans(agentId: string, taskIds: readonly string[], source: string): void {
+    for (const taskId of taskIds) {
+      if (this.#links.send(agentId, { type: 'kill', taskId })) continue;
+      const pending = this.#pendingKills.get(agentId) ?? [];
+      if (!pending.includes(taskId)) this.#pendingKills.set(agentId, [...pending, taskId]);
+    }
+    this.#noteOrphans(agentId, taskIds, source);
+  }
+
+  #noteOrphans(agentId: string, taskIds: readonly string[], source: string): void {
+    if (taskIds.length === 0) return;
+    this.#options.metrics().orphansKilled(taskIds.length);
+    this.#logger.warn({ agentId, source, tasks: taskIds.slice(0, 20), count: taskIds.length }, 'killing tasks the scheduler does not want on this agent');
   }
 
   /** Applies an agent's status updates, in order, in one transaction. */
@@ -233,7 +252,10 @@ export class Orchestrator {
       return { ops, events, result: changes };
     });
     for (const change of changes) {
-      for (const taskId of change.kill) this.#links.send(agentId, { type: 'kill', taskId });
+      // Unknown tasks (orphans) are logged and kept for the stream if it is not open; the others are health kills, resent by #sendKills.
+      const unknown = change.kill.filter((taskId) => this.#state.current.instances.get(taskId)?.agentId !== agentId);
+      this.#killOrphans(agentId, unknown, 'status update');
+      for (const taskId of change.kill) if (!unknown.includes(taskId)) this.#links.send(agentId, { type: 'kill', taskId });
     }
     for (const update of updates) {
       if (update.state === 'TASK_FAILED' || update.state === 'TASK_FINISHED') {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { applyStatus, expiredAgents, markAgentUnreachable, registerAgent, removeAgent } from '../../src/scheduler/core/agent-status.ts';
+import { applyStatus, expiredAgents, markAgentUnreachable, orphanedTasks, registerAgent, removeAgent } from '../../src/scheduler/core/agent-status.ts';
 import { applyOps } from '../../src/scheduler/core/state-ops.ts';
 import type { TaskStatusUpdate } from '../../src/shared/agent-protocol.ts';
 import { NOW, agent, app, instance, state } from '../support/scheduler-fixtures.ts';
@@ -144,4 +144,31 @@ test('removing an agent forgets it and every instance still tied to it, which th
   assert.deepEqual(change.events.filter((e) => e.eventType === 'status_update_event').map((e) => e.eventType === 'status_update_event' && [e.taskId, e.taskStatus]), [['w1', 'TASK_GONE'], ['d1', 'TASK_GONE']]);
   assert.deepEqual(change.failedApps, [], 'not a failure of the app: no backoff');
   assert.deepEqual(removeAgent(after, 'a', NOW).ops, [], 'removing twice changes nothing');
+});
+
+test('orphaned tasks: what an agent runs that the scheduler does not want there', () => {
+  const s = state({
+    apps: [web],
+    agents: [agent('a'), agent('b')],
+    instances: [
+      instance('running', web, 'a'),
+      instance('in-flight', web, 'a', { state: 'TASK_STAGING' }),
+      instance('unreachable', web, 'a', { state: 'TASK_UNREACHABLE', unreachableSince: NOW }),
+      instance('stopping', web, 'a', { goal: 'stopped', state: 'TASK_KILLING' }),
+      instance('elsewhere', web, 'b'),
+      instance('of-removed-app', app({ id: '/removed' }), 'a'),
+    ],
+  });
+  const cases: Array<{ name: string; taskId: string; state: TaskStatusUpdate['state']; orphan: boolean }> = [
+    { name: 'wanted and running', taskId: 'running', state: 'TASK_RUNNING', orphan: false },
+    { name: 'launch sent, no status yet: not killed', taskId: 'in-flight', state: 'TASK_STARTING', orphan: false },
+    { name: 'unreachable, still wanted: adopted, not killed', taskId: 'unreachable', state: 'TASK_RUNNING', orphan: false },
+    { name: 'unknown (forgotten, expunged, another scheduler\'s)', taskId: 'ghost', state: 'TASK_RUNNING', orphan: true },
+    { name: 'unknown but still starting', taskId: 'ghost', state: 'TASK_STARTING', orphan: true },
+    { name: 'unknown and already ended: nothing to kill', taskId: 'ghost', state: 'TASK_FINISHED', orphan: false },
+    { name: 'being stopped: the scheduler kills it already', taskId: 'stopping', state: 'TASK_RUNNING', orphan: false },
+    { name: 'its instance is on another agent', taskId: 'elsewhere', state: 'TASK_RUNNING', orphan: true },
+    { name: 'of a removed app: the reconciler stops it first', taskId: 'of-removed-app', state: 'TASK_RUNNING', orphan: false },
+  ];
+  for (const c of cases) assert.deepEqual(orphanedTasks(s, 'a', [{ taskId: c.taskId, state: c.state }]), c.orphan ? [c.taskId] : [], c.name);
 });

@@ -71,6 +71,23 @@ export function applyStatus(state: ClusterState, agentId: string, update: TaskSt
 }
 
 /**
+ * The tasks an agent reports running that the scheduler has no instance of on that agent
+ * (never known, forgotten, expunged, ended, or another agent's): they must be killed, as the
+ * agent is the authority on what runs and the scheduler on what should. A task just launched
+ * has its instance stored before the launch is sent, so it is never among them. Instances being
+ * stopped are killed by the scheduler already, and an instance of a removed app is stopped by
+ * the reconciler first, so neither is an orphan.
+ */
+export function orphanedTasks(state: ClusterState, agentId: string, reported: ReadonlyArray<{ taskId: string; state: TaskState }>): string[] {
+  const orphans: string[] = [];
+  for (const task of reported) {
+    if (TERMINAL_TASK_STATES.has(task.state)) continue;
+    if (state.instances.get(task.taskId)?.agentId !== agentId) orphans.push(task.taskId);
+  }
+  return orphans;
+}
+
+/**
  * Registers (or re-registers) an agent and reconciles the tasks it reports: tasks the scheduler
  * no longer wants are killed, wanted ones adopted with their reported state, and instances the
  * agent does not report any more are lost (the reconciler then replaces them).
@@ -86,14 +103,12 @@ export function registerAgent(state: ClusterState, agentId: string, request: Reg
     registeredAt: state.agents.get(agentId)?.registeredAt ?? now,
     ...(state.agents.get(agentId)?.draining === true ? { draining: true } : {}),
   };
-  const change: Change = { ...noChange(), ops: [{ op: 'put', coll: 'agents', key: agentId, value: agent }] };
+  const change: Change = { ...noChange(), ops: [{ op: 'put', coll: 'agents', key: agentId, value: agent }], kill: orphanedTasks(state, agentId, request.tasks) };
   const reported = new Map(request.tasks.map((t) => [t.taskId, t]));
   for (const [taskId, task] of reported) {
     const instance = state.instances.get(taskId);
-    const ended = TERMINAL_TASK_STATES.has(task.state);
-    if (instance === undefined || instance.agentId !== agentId) {
-      if (!ended) change.kill.push(taskId);
-    } else if (ended) {
+    if (instance === undefined || instance.agentId !== agentId) continue;
+    if (TERMINAL_TASK_STATES.has(task.state)) {
       // It ended while the agent was down: report how, with the agent's message.
       merge(change, transition(instance, instance, task.state, task.message ?? 'ended while the agent was down', now));
     } else if (instance.goal === 'stopped') {
