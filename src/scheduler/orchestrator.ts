@@ -429,6 +429,7 @@ export class Orchestrator {
         .then(({ removed, tasks }) => {
           if (!removed) return;
           this.#links.forget(agentId);
+          this.#pendingKills.delete(agentId);
           this.#logger.warn({ agentId, tasks, maxAgeMs: this.#options.registryMaxAgentAgeMs }, 'agent removed from the registry: unreachable for longer than --registry-max-agent-age');
         })
         .catch((err: unknown) => this.#logger.error({ err, agentId }, 'cannot remove an expired agent'));
