@@ -1,12 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
-import { AGENT_API, type AgentCommand, type RegisterRequest, type RegisterResponse, type TaskStatusUpdate } from '../shared/agent-protocol.ts';
+import { AGENT_API, type AgentCommand, type HeartbeatReport, type RegisterRequest, type RegisterResponse, type TaskStatusUpdate } from '../shared/agent-protocol.ts';
 import type { Logger } from '../shared/log.ts';
 import type { StatusOutbox } from './status-outbox.ts';
 
 /** Status updates sent in one request at most. */
 const STATUS_BATCH = 256;
+
+/**
+ * Every this many heartbeats (about one agent timeout) the heartbeat carries the tasks the agent
+ * runs, so that a task the scheduler no longer wants is killed even if a kill was lost.
+ */
+const REPORT_TASKS_EVERY = 4;
 
 export interface SchedulerLinkOptions {
   masters: readonly string[];
@@ -144,9 +150,14 @@ export class SchedulerLink {
       throw new Error(`command stream refused (${response.statusCode})`);
     }
     // The scheduler judges the agent alive by these, not by the stream: a frozen agent's TCP stays open.
+    let beats = 0;
     const heartbeat = setInterval(() => {
+      const report: HeartbeatReport | undefined = ++beats % REPORT_TASKS_EVERY === 0
+        ? { tasks: this.#options.registration().tasks.map(({ taskId, state }) => ({ taskId, state })) }
+        : undefined;
       request(new URL(`${AGENT_API}/${encodeURIComponent(registered.agentId)}/heartbeat`, this.#master), {
         method: 'POST', signal: this.#detach.signal, headersTimeout: registered.heartbeatIntervalMs, bodyTimeout: registered.heartbeatIntervalMs,
+        ...(report !== undefined ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(report) } : {}),
       }).then(async (answer) => {
         await answer.body.dump();
         // The scheduler forgot this agent (it timed out): end the stream and register again.

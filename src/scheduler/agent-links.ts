@@ -73,6 +73,12 @@ export class AgentLinks {
     this.#streams.get(agentId)?.destroy();
   }
 
+  /** The agent left the registry: nothing of it is kept. */
+  forget(agentId: string): void {
+    this.drop(agentId);
+    this.#lastSeen.delete(agentId);
+  }
+
   close(): void {
     clearInterval(this.#heartbeat);
     for (const stream of this.#streams.values()) stream.end();

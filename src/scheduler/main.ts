@@ -20,6 +20,7 @@ export interface SchedulerConfig {
   listen: HostPort;
   dataDir: string;
   agentTimeoutMs: number;
+  registryMaxAgentAgeMs: number;
   deploymentTimeoutMs: number;
   logLevel: string;
   /** Accept the loss of what lies after damage in the state log. */
@@ -33,6 +34,7 @@ export function parseSchedulerConfig(settings: Settings): Readonly<SchedulerConf
     listen: parseHostPort(String(settings.listen)),
     dataDir: resolve(String(settings.dataDir)),
     agentTimeoutMs: parseDuration(String(settings.agentTimeout)),
+    registryMaxAgentAgeMs: parseDuration(String(settings.registryMaxAgentAge ?? '2w')),
     deploymentTimeoutMs: parseDuration(String(settings.deploymentTimeout)),
     logLevel: String(settings.logLevel ?? 'info'),
     repair: settings.repair === true || settings.repair === 'true',
@@ -64,7 +66,7 @@ export async function startScheduler(settings: Settings): Promise<Service> {
   const links = new AgentLinks(logger, heartbeatMs(config.agentTimeoutMs), () => orchestrator.agentsChanged());
   // Agents known from before the restart get one agent timeout to come back, like new ones.
   for (const agentId of state.current.agents.keys()) links.seen(agentId);
-  const orchestrator = new Orchestrator(state, links, logger, { metrics: () => metrics, agentTimeoutMs: config.agentTimeoutMs, deploymentTimeoutMs: config.deploymentTimeoutMs, heartbeatIntervalMs: heartbeatMs(config.agentTimeoutMs) });
+  const orchestrator = new Orchestrator(state, links, logger, { metrics: () => metrics, agentTimeoutMs: config.agentTimeoutMs, registryMaxAgentAgeMs: config.registryMaxAgentAgeMs, deploymentTimeoutMs: config.deploymentTimeoutMs, heartbeatIntervalMs: heartbeatMs(config.agentTimeoutMs) });
   const readiness = new ReadinessProber(state, logger);
   const startedAt = new Date().toISOString();
   const metrics: SchedulerMetrics = new SchedulerMetrics({ collect: () => sampleScheduler(context) });

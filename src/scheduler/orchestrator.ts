@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { ClusterEvent, DeploymentStepSuccessEvent, DeploymentSuccessEvent } from '../events/types.ts';
-import type { RegisterRequest, RegisterResponse, TaskStatusUpdate } from '../shared/agent-protocol.ts';
+import type { HeartbeatReport, RegisterRequest, RegisterResponse, TaskStatusUpdate } from '../shared/agent-protocol.ts';
 import type { Logger } from '../shared/log.ts';
 import type { AgentLinks } from './agent-links.ts';
 import { taskIdPrefix } from './core/app-id.ts';
-import { applyStatus, expungeInstance, markAgentUnreachable, registerAgent, setDraining, stopInstance, type Change } from './core/agent-status.ts';
+import { applyStatus, expiredAgents, expungeInstance, markAgentUnreachable, orphanedTasks, registerAgent, removeAgent, setDraining, stopInstance, type Change } from './core/agent-status.ts';
 import { advanceDeployment, describeProgress, overdueDeployments, rollsBackOnFailure } from './core/deployments.ts';
 import { failDeployment } from './core/deployment-changes.ts';
 import { instancesOnAgent, StateDraft, type CommitChanges } from './core/state-ops.ts';
@@ -37,6 +37,8 @@ export interface OrchestratorOptions {
   /** Counters for /metrics (made after the orchestrator, hence a getter). */
   metrics: () => SchedulerMetrics;
   agentTimeoutMs: number;
+  /** Agents unreachable this long leave the registry (Mesos' --registry_max_agent_age). */
+  registryMaxAgentAgeMs: number;
   /** Deployments still running after this long fail (0 = never); apps may set their own. */
   deploymentTimeoutMs: number;
   heartbeatIntervalMs: number;
@@ -85,6 +87,7 @@ export class Orchestrator {
     let ticks = 0;
     this.#timer = setInterval(() => {
       this.#expireAgents();
+      this.#removeExpiredAgents();
       this.#expireDeployments();
       if (++ticks % FULL_EVALUATION_EVERY === 0) this.#evaluateAll = true;
       for (const appId of this.#unreachable.values()) this.#dirty.add(appId);
@@ -174,6 +177,7 @@ export class Orchestrator {
     // Kills for unwanted tasks go out once the agent's command stream is open.
     for (const taskId of kill) this.#killsSent.delete(taskId);
     this.#pendingKills.set(agentId, kill);
+    this.#noteOrphans(agentId, orphanedTasks(this.#state.current, agentId, request.tasks), 'registration');
     return { agentId, heartbeatIntervalMs: this.#options.heartbeatIntervalMs };
   }
 
@@ -200,10 +204,28 @@ export class Orchestrator {
     return changed;
   }
 
-  heartbeat(agentId: string): boolean {
+  /** False when the agent is unknown. With the agent's tasks, those the scheduler does not want are killed. */
+  heartbeat(agentId: string, tasks?: HeartbeatReport['tasks']): boolean {
     if (!this.#state.current.agents.has(agentId)) return false;
     this.#links.seen(agentId);
+    if (tasks !== undefined) this.#killOrphans(agentId, orphanedTasks(this.#state.current, agentId, tasks), 'heartbeat report');
     return true;
+  }
+
+  /** Kills tasks an agent runs unwanted; a kill that cannot go out now waits for its command stream. */
+  #killOrphans(agentId: string, taskIds: readonly string[], source: string): void {
+    for (const taskId of taskIds) {
+      if (this.#links.send(agentId, { type: 'kill', taskId })) continue;
+      const pending = this.#pendingKills.get(agentId) ?? [];
+      if (!pending.includes(taskId)) this.#pendingKills.set(agentId, [...pending, taskId]);
+    }
+    this.#noteOrphans(agentId, taskIds, source);
+  }
+
+  #noteOrphans(agentId: string, taskIds: readonly string[], source: string): void {
+    if (taskIds.length === 0) return;
+    this.#options.metrics().orphansKilled(taskIds.length);
+    this.#logger.warn({ agentId, source, tasks: taskIds.slice(0, 20), count: taskIds.length }, 'killing tasks the scheduler does not want on this agent');
   }
 
   /** Applies an agent's status updates, in order, in one transaction. */
@@ -230,7 +252,10 @@ export class Orchestrator {
       return { ops, events, result: changes };
     });
     for (const change of changes) {
-      for (const taskId of change.kill) this.#links.send(agentId, { type: 'kill', taskId });
+      // Unknown tasks (orphans) are logged and kept for the stream if it is not open; the others are health kills, resent by #sendKills.
+      const unknown = change.kill.filter((taskId) => this.#state.current.instances.get(taskId)?.agentId !== agentId);
+      this.#killOrphans(agentId, unknown, 'status update');
+      for (const taskId of change.kill) if (!unknown.includes(taskId)) this.#links.send(agentId, { type: 'kill', taskId });
     }
     for (const update of updates) {
       if (update.state === 'TASK_FAILED' || update.state === 'TASK_FINISHED') {
@@ -389,6 +414,25 @@ export class Orchestrator {
           if (count > 0) this.#logger.warn({ agentId, tasks: count }, 'agent timed out: its tasks are unreachable');
         })
         .catch((err: unknown) => this.#logger.error({ err, agentId }, 'cannot mark agent unreachable'));
+    }
+  }
+
+  #removeExpiredAgents(): void {
+    const now = Date.now();
+    for (const agentId of expiredAgents(this.#state.current.agents.values(), now, this.#options.registryMaxAgentAgeMs)) {
+      this.#state
+        .transact((state) => {
+          const tasks = instancesOnAgent(state, agentId).length;
+          const change = removeAgent(state, agentId, new Date(now).toISOString());
+          return { ops: change.ops, events: change.events, result: { removed: change.ops.length > 0, tasks } };
+        })
+        .then(({ removed, tasks }) => {
+          if (!removed) return;
+          this.#links.forget(agentId);
+          this.#pendingKills.delete(agentId);
+          this.#logger.warn({ agentId, tasks, maxAgeMs: this.#options.registryMaxAgentAgeMs }, 'agent removed from the registry: unreachable for longer than --registry-max-agent-age');
+        })
+        .catch((err: unknown) => this.#logger.error({ err, agentId }, 'cannot remove an expired agent'));
     }
   }
 }

@@ -41,6 +41,7 @@ export class SchedulerMetrics {
   readonly #launched: Counter;
   readonly #stopped: Counter;
   readonly #statusUpdates: Counter;
+  readonly #orphansKilled: Counter;
   readonly #apps: Gauge;
   readonly #instances: Gauge<'state'>;
   readonly #agents: Gauge<'connection'>;
@@ -60,6 +61,7 @@ export class SchedulerMetrics {
     this.#launched = new Counter({ name: 'corral_scheduler_tasks_launched_total', help: 'Tasks placed and launched by evaluations.', registers });
     this.#stopped = new Counter({ name: 'corral_scheduler_tasks_stopped_total', help: 'Tasks evaluations decided to stop.', registers });
     this.#statusUpdates = new Counter({ name: 'corral_scheduler_status_updates_total', help: 'Task status updates received from agents.', registers });
+    this.#orphansKilled = new Counter({ name: 'corral_scheduler_orphaned_tasks_killed_total', help: 'Kills sent for tasks agents run that the scheduler does not want (unknown, forgotten, or another agent\'s).', registers });
     this.#apps = new Gauge({ name: 'corral_scheduler_apps', help: 'Apps defined.', registers });
     this.#instances = new Gauge({ name: 'corral_scheduler_instances', help: 'Instances (tasks) known, by task state.', labelNames: ['state'], registers });
     this.#agents = new Gauge({ name: 'corral_scheduler_agents', help: 'Agents registered, by whether their command stream is connected.', labelNames: ['connection'], registers });
@@ -100,6 +102,10 @@ export class SchedulerMetrics {
 
   statusUpdates(count: number): void {
     if (count > 0) this.#statusUpdates.inc(count);
+  }
+
+  orphansKilled(count: number): void {
+    if (count > 0) this.#orphansKilled.inc(count);
   }
 
   /** Prometheus text exposition, gauges sampled now. */

@@ -108,6 +108,8 @@ export interface AgentRecord {
   registeredAt: string;
   /** In maintenance: no new tasks; its tasks are moved elsewhere. */
   draining?: boolean;
+  /** ISO time the agent timed out; cleared when it registers again. Removed after --registry-max-agent-age. */
+  unreachableSince?: string;
 }
 
 /** A deployment: a plan plus where it has got to; finished deployments are deleted. */

@@ -3,7 +3,7 @@
  *   POST /corral/v1/agents/register          RegisterRequest → RegisterResponse
  *   GET  /corral/v1/agents/{id}/commands     NDJSON stream of AgentCommand, one per line
  *   POST /corral/v1/agents/{id}/status       TaskStatusUpdate or {updates: [...]} → 200 once applied (idempotent)
- *   POST /corral/v1/agents/{id}/heartbeat    every heartbeatIntervalMs; 404 = register again
+ *   POST /corral/v1/agents/{id}/heartbeat    every heartbeatIntervalMs, now and then with a HeartbeatReport; 404 = register again
  */
 import type { TaskState } from '../events/types.ts';
 
@@ -36,6 +36,11 @@ export interface RegisterRequest {
   attributes: Record<string, AttributeValue>;
   /** Tasks this agent still runs, and those that ended while it was down (terminal, with how), for reconciliation. */
   tasks: Array<{ taskId: string; state: TaskState; message?: string }>;
+}
+
+/** The tasks an agent runs, sent with a heartbeat now and then: those the scheduler does not want are killed. */
+export interface HeartbeatReport {
+  tasks: Array<{ taskId: string; state: TaskState }>;
 }
 
 export interface RegisterResponse {

@@ -44,6 +44,11 @@ export function groupMembers(pgid: number): number[] {
   });
 }
 
+/** The process groups (one per task) of the processes whose command line holds `text`. */
+export function taskGroups(text: string): number[] {
+  return [...new Set(pidsOf(text).map((pid) => procStat(Number(pid))?.pgrp).filter((pgrp) => pgrp !== undefined))].sort((a, b) => a - b);
+}
+
 /** A JSON body, loosely typed: integration tests read Marathon's JSON as it comes. */
 export type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -77,23 +82,48 @@ export class AgentCluster {
   readonly marker: string;
   readonly master: string;
   readonly agents: StartedAgent[] = [];
-  readonly #scheduler: PartProcess;
+  #scheduler: PartProcess;
+  readonly #schedulerArgs: string[];
   readonly #aborts: AbortController[] = [];
   readonly #cgroupParents: string[] = [];
 
-  private constructor(dir: string, marker: string, scheduler: PartProcess) {
+  private constructor(dir: string, marker: string, scheduler: PartProcess, schedulerArgs: string[]) {
     this.dir = dir;
     this.marker = marker;
     this.#scheduler = scheduler;
     this.master = String(scheduler.ready.api);
+    // A restarted scheduler comes back where the agents look for it.
+    this.#schedulerArgs = schedulerArgs.map((arg) => (arg === '127.0.0.1:0' ? new URL(this.master).host : arg));
   }
 
-  static async start(name: string, options: { agentTimeout?: string } = {}): Promise<AgentCluster> {
+  /** `schedulerArgs` are added to the scheduler's command line. */
+  static async start(name: string, options: { agentTimeout?: string; schedulerArgs?: string[] } = {}): Promise<AgentCluster> {
     const dir = tempDir(`corral-${name}-`);
     const marker = `corral-${name}-${randomUUID()}`;
-    const scheduler = await startPart('scheduler', ['scheduler', '--listen', '127.0.0.1:0', '--data-dir', join(dir, 'scheduler'),
-      '--agent-timeout', options.agentTimeout ?? '2s'], dir);
-    return new AgentCluster(dir, marker, scheduler);
+    const args = ['scheduler', '--listen', '127.0.0.1:0', '--data-dir', join(dir, 'scheduler'), '--agent-timeout', options.agentTimeout ?? '2s', ...(options.schedulerArgs ?? [])];
+    const scheduler = await startPart('scheduler', args, dir);
+    return new AgentCluster(dir, marker, scheduler, args);
+  }
+
+  /**
+   * Stops the scheduler (SIGTERM, or `signal`) and starts it again on the same address and data
+   * dir, or on `dataDir` (an empty one: a scheduler that starts over).
+   */
+  async restartScheduler(options: { signal?: NodeJS.Signals; dataDir?: string } = {}): Promise<void> {
+    this.#scheduler.child.kill(options.signal ?? 'SIGTERM');
+    await this.#scheduler.exited;
+    const args = [...this.#schedulerArgs];
+    if (options.dataDir !== undefined) args[args.indexOf('--data-dir') + 1] = options.dataDir;
+    this.#scheduler = await startPart('scheduler', args, this.dir);
+  }
+
+  /** Starts a stopped (or crashed) agent again with its own arguments and work dir. */
+  async restartAgent(agent: StartedAgent): Promise<StartedAgent> {
+    const n = this.agents.indexOf(agent) + 1;
+    const part = await startPart(`agent-${n}`, agent.args, this.dir);
+    const restarted = { ...agent, part, endpoint: String(part.ready.endpoint) };
+    this.agents[n - 1] = restarted;
+    return restarted;
   }
 
   /** The agent's argv; each agent gets its own work dir and its own cgroup parent. */

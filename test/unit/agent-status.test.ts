@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { applyStatus, markAgentUnreachable, registerAgent } from '../../src/scheduler/core/agent-status.ts';
+import { applyStatus, expiredAgents, markAgentUnreachable, orphanedTasks, registerAgent, removeAgent } from '../../src/scheduler/core/agent-status.ts';
 import { applyOps } from '../../src/scheduler/core/state-ops.ts';
 import type { TaskStatusUpdate } from '../../src/shared/agent-protocol.ts';
 import { NOW, agent, app, instance, state } from '../support/scheduler-fixtures.ts';
@@ -98,4 +98,77 @@ test('health results in a status update: stored, announced, and a kill at the th
   assert.deepEqual(twice.kill, ['c1']);
   assert.ok(twice.events.some((e) => e.eventType === 'unhealthy_instance_kill_event'));
   assert.equal(applyOps(s, twice.ops).instances.get('c1')?.state, 'TASK_KILLING');
+});
+
+test('an agent remembers when it first became unreachable; registering again clears it', () => {
+  const s = state({ apps: [web], agents: [agent('a')], instances: [instance('w1', web, 'a')] });
+  const lost = applyOps(s, markAgentUnreachable(s, 'a', NOW).ops);
+  assert.equal(lost.agents.get('a')?.unreachableSince, NOW);
+  const later = applyOps(lost, markAgentUnreachable(lost, 'a', '2026-01-02T00:00:00.000Z').ops);
+  assert.equal(later.agents.get('a')?.unreachableSince, NOW, 'the first time counts');
+  const back = applyOps(later, registerAgent(later, 'a', { hostname: 'a', ip: '10.0.0.1', endpoint: '', resources: [], attributes: {}, tasks: [] }, NOW).ops);
+  assert.equal(back.agents.get('a')?.unreachableSince, undefined);
+});
+
+test('expired agents: unreachable for at least the registry age', () => {
+  const nowMs = Date.parse(NOW);
+  const since = (ms: number): string => new Date(nowMs - ms).toISOString();
+  const cases: Array<{ name: string; unreachableSince?: string; maxAgeMs: number; expired: boolean }> = [
+    { name: 'reachable agents never expire', maxAgeMs: 0, expired: false },
+    { name: 'younger than the age', unreachableSince: since(999), maxAgeMs: 1000, expired: false },
+    { name: 'exactly the age', unreachableSince: since(1000), maxAgeMs: 1000, expired: true },
+    { name: 'older than the age', unreachableSince: since(14 * 86_400_000 + 1), maxAgeMs: 14 * 86_400_000, expired: true },
+    { name: 'an unreadable time is left alone', unreachableSince: 'yesterday', maxAgeMs: 0, expired: false },
+  ];
+  for (const c of cases) {
+    const record = { ...agent('a'), ...(c.unreachableSince !== undefined ? { unreachableSince: c.unreachableSince } : {}) };
+    assert.deepEqual(expiredAgents([record, agent('b')], nowMs, c.maxAgeMs), c.expired ? ['a'] : [], c.name);
+  }
+});
+
+test('removing an agent forgets it and every instance still tied to it, which the reconciler then replaces', () => {
+  const disabled = app({ id: '/db', unreachableStrategy: 'disabled' });
+  const s = state({
+    apps: [web, disabled],
+    agents: [{ ...agent('a'), unreachableSince: NOW }, agent('b')],
+    instances: [
+      instance('w1', web, 'a', { state: 'TASK_UNREACHABLE', unreachableSince: NOW }),
+      instance('d1', disabled, 'a', { state: 'TASK_UNREACHABLE', unreachableSince: NOW }),
+      instance('w2', web, 'b'),
+    ],
+  });
+  const change = removeAgent(s, 'a', NOW);
+  const after = applyOps(s, change.ops);
+  assert.equal(after.agents.has('a'), false);
+  assert.deepEqual([...after.instances.keys()], ['w2']);
+  assert.deepEqual(change.events.filter((e) => e.eventType === 'status_update_event').map((e) => e.eventType === 'status_update_event' && [e.taskId, e.taskStatus]), [['w1', 'TASK_GONE'], ['d1', 'TASK_GONE']]);
+  assert.deepEqual(change.failedApps, [], 'not a failure of the app: no backoff');
+  assert.deepEqual(removeAgent(after, 'a', NOW).ops, [], 'removing twice changes nothing');
+});
+
+test('orphaned tasks: what an agent runs that the scheduler does not want there', () => {
+  const s = state({
+    apps: [web],
+    agents: [agent('a'), agent('b')],
+    instances: [
+      instance('running', web, 'a'),
+      instance('in-flight', web, 'a', { state: 'TASK_STAGING' }),
+      instance('unreachable', web, 'a', { state: 'TASK_UNREACHABLE', unreachableSince: NOW }),
+      instance('stopping', web, 'a', { goal: 'stopped', state: 'TASK_KILLING' }),
+      instance('elsewhere', web, 'b'),
+      instance('of-removed-app', app({ id: '/removed' }), 'a'),
+    ],
+  });
+  const cases: Array<{ name: string; taskId: string; state: TaskStatusUpdate['state']; orphan: boolean }> = [
+    { name: 'wanted and running', taskId: 'running', state: 'TASK_RUNNING', orphan: false },
+    { name: 'launch sent, no status yet: not killed', taskId: 'in-flight', state: 'TASK_STARTING', orphan: false },
+    { name: 'unreachable, still wanted: adopted, not killed', taskId: 'unreachable', state: 'TASK_RUNNING', orphan: false },
+    { name: 'unknown (forgotten, expunged, another scheduler\'s)', taskId: 'ghost', state: 'TASK_RUNNING', orphan: true },
+    { name: 'unknown but still starting', taskId: 'ghost', state: 'TASK_STARTING', orphan: true },
+    { name: 'unknown and already ended: nothing to kill', taskId: 'ghost', state: 'TASK_FINISHED', orphan: false },
+    { name: 'being stopped: the scheduler kills it already', taskId: 'stopping', state: 'TASK_RUNNING', orphan: false },
+    { name: 'its instance is on another agent', taskId: 'elsewhere', state: 'TASK_RUNNING', orphan: true },
+    { name: 'of a removed app: the reconciler stops it first', taskId: 'of-removed-app', state: 'TASK_RUNNING', orphan: false },
+  ];
+  for (const c of cases) assert.deepEqual(orphanedTasks(s, 'a', [{ taskId: c.taskId, state: c.state }]), c.orphan ? [c.taskId] : [], c.name);
 });

@@ -1,6 +1,6 @@
 import { Ajv } from 'ajv';
 import type { FastifyInstance } from 'fastify';
-import { AGENT_API, type RegisterRequest, type TaskStatusUpdate } from '../../shared/agent-protocol.ts';
+import { AGENT_API, type HeartbeatReport, type RegisterRequest, type TaskStatusUpdate } from '../../shared/agent-protocol.ts';
 import { ApiError } from '../errors.ts';
 import type { ApiContext } from './context.ts';
 
@@ -24,6 +24,11 @@ const validStatus = ajv.compile({
   type: 'object',
   required: ['uuid', 'taskId', 'state', 'message', 'timestamp'],
   properties: { uuid: { type: 'string' }, taskId: { type: 'string' }, state: { type: 'string', pattern: '^TASK_' }, message: { type: 'string' } },
+});
+
+const validHeartbeat = ajv.compile({
+  type: 'object',
+  properties: { tasks: { type: 'array', items: { type: 'object', required: ['taskId', 'state'], properties: { taskId: { type: 'string' }, state: { type: 'string' } } } } },
 });
 
 function invalid(what: string, errors: unknown): ApiError {
@@ -52,7 +57,10 @@ export function registerAgentRoutes(server: FastifyInstance, { orchestrator, lin
 
   server.post(`${AGENT_API}/:agentId/heartbeat`, async (request, reply) => {
     const { agentId } = request.params as { agentId: string };
-    if (!orchestrator.heartbeat(agentId)) return reply.code(404).send({ message: `Agent ${agentId} is not registered` });
+    // Without a body: a plain heartbeat (agents report their tasks only now and then).
+    const body = request.body ?? {};
+    if (!validHeartbeat(body)) throw invalid('heartbeat', validHeartbeat.errors);
+    if (!orchestrator.heartbeat(agentId, (body as Partial<HeartbeatReport>).tasks)) return reply.code(404).send({ message: `Agent ${agentId} is not registered` });
     return { acknowledged: true };
   });
 

@@ -71,6 +71,23 @@ export function applyStatus(state: ClusterState, agentId: string, update: TaskSt
 }
 
 /**
+ * The tasks an agent reports running that the scheduler has no instance of on that agent
+ * (never known, forgotten, expunged, ended, or another agent's): they must be killed, as the
+ * agent is the authority on what runs and the scheduler on what should. A task just launched
+ * has its instance stored before the launch is sent, so it is never among them. Instances being
+ * stopped are killed by the scheduler already, and an instance of a removed app is stopped by
+ * the reconciler first, so neither is an orphan.
+ */
+export function orphanedTasks(state: ClusterState, agentId: string, reported: ReadonlyArray<{ taskId: string; state: TaskState }>): string[] {
+  const orphans: string[] = [];
+  for (const task of reported) {
+    if (TERMINAL_TASK_STATES.has(task.state)) continue;
+    if (state.instances.get(task.taskId)?.agentId !== agentId) orphans.push(task.taskId);
+  }
+  return orphans;
+}
+
+/**
  * Registers (or re-registers) an agent and reconciles the tasks it reports: tasks the scheduler
  * no longer wants are killed, wanted ones adopted with their reported state, and instances the
  * agent does not report any more are lost (the reconciler then replaces them).
@@ -86,14 +103,12 @@ export function registerAgent(state: ClusterState, agentId: string, request: Reg
     registeredAt: state.agents.get(agentId)?.registeredAt ?? now,
     ...(state.agents.get(agentId)?.draining === true ? { draining: true } : {}),
   };
-  const change: Change = { ...noChange(), ops: [{ op: 'put', coll: 'agents', key: agentId, value: agent }] };
+  const change: Change = { ...noChange(), ops: [{ op: 'put', coll: 'agents', key: agentId, value: agent }], kill: orphanedTasks(state, agentId, request.tasks) };
   const reported = new Map(request.tasks.map((t) => [t.taskId, t]));
   for (const [taskId, task] of reported) {
     const instance = state.instances.get(taskId);
-    const ended = TERMINAL_TASK_STATES.has(task.state);
-    if (instance === undefined || instance.agentId !== agentId) {
-      if (!ended) change.kill.push(taskId);
-    } else if (ended) {
+    if (instance === undefined || instance.agentId !== agentId) continue;
+    if (TERMINAL_TASK_STATES.has(task.state)) {
       // It ended while the agent was down: report how, with the agent's message.
       merge(change, transition(instance, instance, task.state, task.message ?? 'ended while the agent was down', now));
     } else if (instance.goal === 'stopped') {
@@ -116,11 +131,40 @@ export function registerAgent(state: ClusterState, agentId: string, request: Reg
  */
 export function markAgentUnreachable(state: ClusterState, agentId: string, now: string): Change {
   const change = noChange();
+  const agent = state.agents.get(agentId);
+  // The first time only: the registry's age of an agent counts from when it was first lost.
+  if (agent !== undefined && agent.unreachableSince === undefined) change.ops.push({ op: 'put', coll: 'agents', key: agentId, value: { ...agent, unreachableSince: now } });
   for (const instance of instancesOnAgent(state, agentId)) {
     if (instance.state === 'TASK_UNREACHABLE') continue;
     merge(change, instance.goal === 'stopped'
       ? transition(instance, instance, 'TASK_KILLED', 'expunged: its agent is unreachable', now)
       : transition(instance, { ...instance, unreachableSince: now }, 'TASK_UNREACHABLE', 'agent did not reconnect within the agent timeout', now));
+  }
+  return change;
+}
+
+/** Agents unreachable for at least `maxAgeMs` (Mesos' --registry_max_agent_age): they leave the registry. */
+export function expiredAgents(agents: Iterable<AgentRecord>, nowMs: number, maxAgeMs: number): string[] {
+  const expired: string[] = [];
+  for (const agent of agents) {
+    if (agent.unreachableSince === undefined) continue;
+    const since = Date.parse(agent.unreachableSince);
+    if (!Number.isNaN(since) && nowMs - since >= maxAgeMs) expired.push(agent.id);
+  }
+  return expired;
+}
+
+/**
+ * Removes an agent from the registry. Instances still tied to it, whatever their
+ * unreachableStrategy, are gone with it (and replaced if wanted): nothing could ever report on
+ * them again. A returning agent registers as new and is told to kill what it still runs.
+ */
+export function removeAgent(state: ClusterState, agentId: string, now: string): Change {
+  const change = noChange();
+  if (!state.agents.has(agentId)) return change;
+  change.ops.push({ op: 'del', coll: 'agents', key: agentId });
+  for (const instance of instancesOnAgent(state, agentId)) {
+    merge(change, transition(instance, { ...instance, goal: 'stopped' }, 'TASK_GONE', 'expunged: its agent was removed from the registry', now));
   }
   return change;
 }
