@@ -56,6 +56,7 @@ export async function startScheduler(settings: Settings): Promise<Service> {
   const readiness = new ReadinessProber(state, logger);
   const startedAt = new Date().toISOString();
   const metrics: SchedulerMetrics = new SchedulerMetrics({ collect: () => sampleScheduler(context) });
+  bus.onPublish((records) => metrics.eventsPublished(records));
   const context = { state, bus, links, orchestrator, logger, advertised: formatHostPort(config.listen), startedAt, metrics };
   const server = buildServer(context);
   // A thousand agents open connections at once (a status burst, a reconnect after a scheduler
