@@ -304,15 +304,24 @@ export function statusUpdateEvent(instance: Instance, timestamp: string): Status
   };
 }
 
-export function deploymentJson(deployment: Deployment): Record<string, unknown> {
+/**
+ * Marathon's deployment JSON. Each current action carries the readiness results of its app's
+ * instances of the configuration being deployed (Marathon's readinessCheckResults).
+ */
+export function deploymentJson(deployment: Deployment, state: ClusterState): Record<string, unknown> {
   const step = deployment.plan.steps[deployment.currentStep];
+  const deploying = (appId: string): Instance[] => {
+    const app = state.apps.get(appId);
+    if (app === undefined || (app.readinessChecks ?? []).length === 0) return [];
+    return instancesOfApp(state, appId).filter((i) => i.goal === 'running' && i.configVersion === app.versionInfo.lastConfigChangeAt);
+  };
   return {
     id: deployment.id,
     version: deployment.plan.version,
     affectedApps: deployment.affectedApps,
     affectedPods: [],
     steps: deployment.plan.steps,
-    currentActions: (step?.actions ?? []).map((a) => ({ ...a, readinessCheckResults: [] })),
+    currentActions: (step?.actions ?? []).map((a) => ({ ...a, readinessCheckResults: readinessCheckResults(deploying(a.app)) })),
     currentStep: deployment.currentStep + 1,
     totalSteps: deployment.plan.steps.length,
   };
