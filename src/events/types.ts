@@ -192,6 +192,8 @@ export interface FailedHealthCheckEvent extends EventBase {
   appId: string;
   taskId: string;
   instanceId: string;
+  /** The app version the task runs. */
+  version: string;
   healthCheck: unknown;
 }
 

@@ -21,6 +21,7 @@ export class EventBus {
   #history: HistoryEntry[];
   #lastEventId: number;
   readonly #subscribers = new Set<Subscriber>();
+  readonly #published = new Set<(records: readonly EventRecord[]) => void>();
 
   constructor(history: readonly EventRecord[], lastEventId: number, limit = 10_000) {
     this.#limit = limit;
@@ -46,6 +47,12 @@ export class EventBus {
       if (frames !== '') subscriber.send(frames);
     }
     if (this.#history.length > this.#limit * 1.25) this.#history = this.#history.slice(-this.#limit);
+    for (const listener of this.#published) listener(records);
+  }
+
+  /** Called with every batch of committed events as it is published (metrics count them here). */
+  onPublish(listener: (records: readonly EventRecord[]) => void): void {
+    this.#published.add(listener);
   }
 
   /**

@@ -61,7 +61,6 @@ export class ReadinessProber {
       this.#logger.debug({ taskId: probe.taskId, url: probe.url, err: (err as Error).message }, 'readiness check could not connect');
       return;
     }
-    if (!result.ready && !check.preserveLastResponse) return;
     await this.#state
       .transact((state) => {
         const instance = state.instances.get(probe.taskId);

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { TASK_STATES, type TaskState } from '../events/types.ts';
+import { TASK_STATES, type EventRecord, type TaskState } from '../events/types.ts';
 import type { StoreRecovery } from './store/state-store.ts';
 
 
@@ -36,7 +36,7 @@ export class SchedulerMetrics {
   readonly #requests: Counter<'method' | 'route' | 'status'>;
   readonly #requestSeconds: Histogram<'method' | 'route'>;
   readonly #transactionSeconds: Histogram;
-  readonly #events: Counter;
+  readonly #events: Counter<'type'>;
   readonly #evaluationSeconds: Histogram;
   readonly #launched: Counter;
   readonly #stopped: Counter;
@@ -56,7 +56,7 @@ export class SchedulerMetrics {
     this.#requests = new Counter({ name: 'corral_scheduler_http_requests_total', help: 'HTTP requests answered, by method, route pattern and status code.', labelNames: ['method', 'route', 'status'], registers });
     this.#requestSeconds = new Histogram({ name: 'corral_scheduler_http_request_duration_seconds', help: 'Time to answer an HTTP request, by method and route pattern.', labelNames: ['method', 'route'], buckets: DURATION_BUCKETS, registers });
     this.#transactionSeconds = new Histogram({ name: 'corral_scheduler_transaction_duration_seconds', help: 'Time to commit a state transaction (compute, fsync, apply).', buckets: DURATION_BUCKETS, registers });
-    this.#events = new Counter({ name: 'corral_scheduler_events_total', help: 'Events committed to the event stream.', registers });
+    this.#events = new Counter({ name: 'corral_scheduler_events_total', help: 'Events committed to the event stream, by event type.', labelNames: ['type'], registers });
     this.#evaluationSeconds = new Histogram({ name: 'corral_scheduler_evaluation_duration_seconds', help: 'Time of one evaluation (reconcile and placement, committed).', buckets: DURATION_BUCKETS, registers });
     this.#launched = new Counter({ name: 'corral_scheduler_tasks_launched_total', help: 'Tasks placed and launched by evaluations.', registers });
     this.#stopped = new Counter({ name: 'corral_scheduler_tasks_stopped_total', help: 'Tasks evaluations decided to stop.', registers });
@@ -80,10 +80,17 @@ export class SchedulerMetrics {
     this.#requestSeconds.observe({ method, route }, seconds);
   }
 
-  /** One transaction made durable and applied, with the number of events it emitted. */
-  transactionCommitted(seconds: number, events: number): void {
+  /** One transaction made durable and applied. */
+  transactionCommitted(seconds: number): void {
     this.#transactionSeconds.observe(seconds);
-    if (events > 0) this.#events.inc(events);
+  }
+
+  /** Events committed and published to the event stream. */
+  eventsPublished(records: readonly EventRecord[]): void {
+    // Tallied first: a scale-out publishes thousands of events in one batch, of few types.
+    const byType = new Map<string, number>();
+    for (const { event } of records) byType.set(event.eventType, (byType.get(event.eventType) ?? 0) + 1);
+    for (const [type, count] of byType) this.#events.inc({ type }, count);
   }
 
   /** One evaluation committed, with the launches and stops it decided. */

@@ -118,6 +118,13 @@ test('agent list shows state and resources; agent drain puts it in and out of ma
   assert.match(drained.stdout, /is draining/);
   assert.equal(((await c.get('/corral/v1/agents')).agents as Json[])[0]?.draining, true);
   assert.match((await run(['agent', 'list'])).stdout, /connected, draining/);
+  // Its instances must move, but the only agent drains: why names the drain and the agent.
+  const why = await waitFor('the drain given as the reason', async () => {
+    const answer = await run(['why', '/cli-load']);
+    return /Reason: agent draining on 1 of 1 agents/.test(answer.stdout) ? answer : undefined;
+  }, 20_000);
+  assert.match(why.stdout, /AgentMaintenance\s+1\/1/);
+  assert.ok(why.stdout.includes(`: ${String(listed?.id)} (127.0.0.11)`), why.stdout);
   assert.equal((await run(['agent', 'drain', String(listed?.id), '--cancel'])).code, 0);
   assert.notEqual(((await c.get('/corral/v1/agents')).agents as Json[])[0]?.draining, true);
   assert.equal((await runJson<Json[]>(['agent', 'list']))[0]?.draining, false);

@@ -52,6 +52,7 @@ test('Marathon v2 apps, tasks and queue API', { timeout: 120_000 }, async (t) =>
     const embedded = (await call('GET', '/v2/apps?id=/api/web&embed=apps.tasks&embed=apps.taskStats&embed=apps.readiness&embed=apps.deployments&embed=apps.counts')).json.apps[0] as Json;
     assert.equal(embedded.tasks.length, 2);
     assert.equal(typeof embedded.tasks[0].host, 'string');
+    assert.equal(embedded.tasks[0].role, '*', 'unreserved resources: role *');
     assert.deepEqual(embedded.readinessCheckResults, []);
     assert.deepEqual(embedded.taskStats.totalSummary.stats.counts, { staged: 0, running: 2, healthy: 0, unhealthy: 0 });
     assert.equal(typeof embedded.taskStats.totalSummary.stats.lifeTime.averageSeconds, 'number');
@@ -66,6 +67,19 @@ test('Marathon v2 apps, tasks and queue API', { timeout: 120_000 }, async (t) =>
     assert.deepEqual(json.app.deployments, []);
     assert.deepEqual(await call('GET', '/v2/apps/nope'), { status: 404, json: { message: "App '/nope' does not exist" }, location: undefined, deploymentHeader: undefined });
     assert.equal((await call('GET', '/v2/apps/nope/tasks')).json.message, "App '/nope' does not exist");
+    assert.deepEqual((await call('GET', '/v2/apps/api/web/tasks')).json.tasks.map((task: Json) => task.role), ['*', '*']);
+  });
+
+  await t.test('PUT /v2/apps/{id} that creates the app: 201 with Location, like POST', async () => {
+    const created = await call('PUT', '/v2/apps/api/put-made', { cmd: cmd(5), instances: 0 });
+    assertDeployment(created, 201);
+    assert.equal(created.location, '/v2/apps/api/put-made');
+    const updated = await call('PUT', '/v2/apps/api/put-made', { instances: 0, cmd: cmd(6) });
+    assertDeployment(updated, 200);
+    assert.equal(updated.location, undefined);
+    await settled();
+    assertDeployment(await call('DELETE', '/v2/apps/api/put-made'));
+    await settled();
   });
 
   let v1 = '';
@@ -172,7 +186,8 @@ test('Marathon v2 apps, tasks and queue API', { timeout: 120_000 }, async (t) =>
 
   await t.test('GET /v2/tasks?status= and POST /v2/tasks/delete', async () => {
     const [task] = await c.running('/api/web', 1);
-    assert.deepEqual((await call('GET', '/v2/tasks?status=running')).json.tasks.map((x: Json) => x.id), [task?.id]);
+    const listed = (await call('GET', '/v2/tasks?status=running')).json.tasks as Json[];
+    assert.deepEqual(listed.map((x) => [x.id, x.role]), [[task?.id, '*']]);
     assert.deepEqual((await call('GET', '/v2/tasks?status[]=staging')).json.tasks, []);
     assert.equal((await call('GET', '/v2/tasks?status=bogus')).json.tasks.length, 1, 'unknown status values are ignored');
     const killed = await call('POST', '/v2/tasks/delete', { ids: [task?.id, 'api_web.unknown'] });
@@ -200,6 +215,13 @@ test('Marathon v2 apps, tasks and queue API', { timeout: 120_000 }, async (t) =>
     assert.equal(typeof entry.since, 'string');
     assert.equal(entry.app.cpus, 64);
     assert.equal((await call('DELETE', '/v2/queue/api/big/delay')).status, 204);
+
+    // The agent offers no resources of role prod: the role is the reason, in Marathon's words.
+    await c.postApp({ id: '/api/prod', cmd: cmd(3), cpus: 0.1, mem: 16, acceptedResourceRoles: ['prod'] });
+    const unroled = await waitFor('/api/prod in the queue', async () =>
+      ((await call('GET', '/v2/queue')).json.queue as Json[]).find((e) => e.app.id === '/api/prod'));
+    assert.equal(unroled.reason, 'no resources of role prod on 1 of 1 agents');
+    assert.deepEqual(unroled.processedOffersSummary.rejectSummaryLastOffers, [{ reason: 'UnfulfilledRole', declined: 1, processed: 1 }]);
     assert.deepEqual((await call('DELETE', '/v2/queue/api/web/delay')).json, { message: 'Application /api/web not found in tasks queue.' });
 
     await c.postApp({ id: '/api/crash', cmd: `exit 1; : ${c.marker}`, backoffSeconds: 60 });
@@ -218,8 +240,15 @@ test('Marathon v2 apps, tasks and queue API', { timeout: 120_000 }, async (t) =>
     }, 20_000);
   });
 
-  await t.test('DELETE /v2/apps/{id}: everything stops', async () => {
-    for (const id of ['/api/web', '/api/db', '/api/big', '/api/crash']) assertDeployment(await call('DELETE', `/v2/apps${id}?force=true`));
+  await t.test('DELETE /v2/apps/{id}: force defaults to true (an app stuck deploying goes); force=false keeps the 409', async () => {
+    const [stuck] = (await call('GET', '/v2/apps/api/big')).json.app.deployments as Json[];
+    const kept = await call('DELETE', '/v2/apps/api/big?force=false');
+    assert.equal(kept.status, 409);
+    assert.deepEqual(kept.json.deployments, [{ id: stuck?.id }]);
+    const events = await c.events();
+    for (const id of ['/api/web', '/api/db', '/api/big', '/api/crash', '/api/prod']) assertDeployment(await call('DELETE', `/v2/apps${id}`));
+    await events.waitFor('deployment_failed', (e) => e.id === stuck?.id);
+    assert.equal((await call('GET', '/v2/apps/api/big')).status, 404);
     await waitFor('no task left', async () => ((await c.tasks()).length === 0 ? true : undefined), 20_000);
   });
 });

@@ -115,6 +115,10 @@ test('a real scheduler and agent: Mesos-DNS can read /master/state, Prometheus /
   }
   assert.match(metrics.text, /^process_cpu_user_seconds_total \d/m, 'process default metrics');
   assert.match(metrics.text, /^corral_scheduler_last_event_id [1-9]\d*$/m);
+  // This scheduler started empty: the events it counted are every event up to the last id.
+  const counted = [...metrics.text.matchAll(/^corral_scheduler_events_total\{type="(\w+)"\} (\d+)$/gm)];
+  assert.ok(counted.some(([, type, n]) => type === 'api_post_event' && Number(n) === 1), 'events counted by type');
+  assert.equal(counted.reduce((sum, [, , n]) => sum + Number(n), 0), Number(/^corral_scheduler_last_event_id (\d+)$/m.exec(metrics.text)?.[1]));
 
   assert.equal((await call(base, 'DELETE', '/v2/apps/itest/mesos/web')).status, 200);
   await waitFor('the task to be gone from /master/state', async () => {

@@ -39,7 +39,12 @@ test('a deployment waits for the readiness check of its new instance', { timeout
     lastResponse: { status: 503, contentType: '', body: '/ready' },
   });
   assert.equal(answer.tasksRunning, 1);
-  assert.deepEqual(((await cluster.get('/v2/deployments')) as unknown as Json[]).map((d) => d.id), [deploymentId], 'running but not ready: still deploying');
+  const [deploying] = (await cluster.get('/v2/deployments')) as unknown as Json[];
+  assert.equal(deploying?.id, deploymentId, 'running but not ready: still deploying');
+  // Marathon's view of the same probe, from the deployment: the action waits on this result.
+  const [action] = deploying?.currentActions as Json[];
+  assert.equal(action?.app, '/warm');
+  assert.deepEqual(action?.readinessCheckResults, answer.readinessCheckResults);
 
   writeFileSync(ready, '');
   await events.waitFor('deployment_success', (e) => e.id === deploymentId, 30_000);

@@ -3,9 +3,10 @@ import { test } from 'node:test';
 import { writeApp } from '../../src/scheduler/core/app-changes.ts';
 import { failDeployment } from '../../src/scheduler/core/deployment-changes.ts';
 import { overdueDeployments, rollsBackOnFailure } from '../../src/scheduler/core/deployments.ts';
+import { reconcile } from '../../src/scheduler/core/reconcile.ts';
 import { applyOps } from '../../src/scheduler/core/state-ops.ts';
 import type { ClusterState } from '../../src/scheduler/types.ts';
-import { app, state } from '../support/scheduler-fixtures.ts';
+import { agent, app, instance, state } from '../support/scheduler-fixtures.ts';
 
 const ctx = (now: string, deploymentId: string) => ({ now, deploymentId, force: false, clientIp: '', uri: '' });
 
@@ -51,4 +52,28 @@ test('overdue deployments: the app\'s own timeout wins over the scheduler\'s; ro
   assert.deepEqual(overdueDeployments(own, started + 11_000, 0).map((d) => d.id), ['d1']);
   assert.equal(rollsBackOnFailure(own.deployments.get('d1')!, own), true);
   assert.equal(rollsBackOnFailure(s.deployments.get('d1')!, s), false);
+});
+
+test('a rollback replaces only the instances of the version rolled back; those still on the original stay', async (t) => {
+  const web = app({ id: '/web', cmd: 'sleep 1', instances: 2 });
+  const before = state({ apps: [web], agents: [agent('a'), agent('b')], instances: [instance('web.old1', web, 'a'), instance('web.old2', web, 'b')] });
+  const cases = [
+    { name: 'a new command', change: { cmd: 'sleep 2' } },
+    { name: 'a new command and a scale', change: { cmd: 'sleep 2', instances: 3 } },
+  ];
+  for (const { name, change } of cases) {
+    await t.test(name, () => {
+      const upgrading = deploying(change, before);
+      const next = upgrading.apps.get('/web')!;
+      // One new instance came up before the rollback was asked for.
+      const s = applyOps(upgrading, [{ op: 'put', coll: 'instances', key: 'web.new1', value: instance('web.new1', next, 'a') }]);
+      const rolled = failDeployment(s, 'd1', 'rolled back by request', true, ctx('2026-05-01T00:01:00.000Z', 'd2'));
+      assert.ok(rolled.ok);
+      const after = applyOps(s, rolled.ops);
+      assert.equal(after.apps.get('/web')?.versionInfo.lastConfigChangeAt, web.versionInfo.lastConfigChangeAt, 'the original configuration is back');
+      const evaluation = reconcile(after, { now: 'x', nowMs: 0, connectedAgents: new Set(['a', 'b']), launchDelays: new Map(), maxLaunches: 10, newTaskId: (id) => `${id.slice(1)}.n` });
+      assert.deepEqual(evaluation.stop.map((i) => i.taskId), ['web.new1']);
+      assert.deepEqual(evaluation.launch, []);
+    });
+  }
 });

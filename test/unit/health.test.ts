@@ -30,6 +30,14 @@ test('health results: events and kills, table', async (t) => {
   }
 });
 
+test('failed_health_check_event: Marathon\'s payload, the check that failed and the task\'s version', () => {
+  const start = instance('web.1', web, 'a', { healthResults: [result(false, 1), result(true)] });
+  const [event] = applyHealthResults(start, web, [result(false, 2), result(true)], NOW).events;
+  assert.deepEqual(event, {
+    eventType: 'failed_health_check_event', timestamp: NOW, appId: '/web', taskId: 'web.1', instanceId: 'web.1', version: web.version, healthCheck: web.healthChecks[0],
+  });
+});
+
 test('overall health: undefined without checks, false until every check reported alive', () => {
   const plain = app({ id: '/plain' });
   assert.equal(instanceHealthy(instance('p', plain, 'a'), plain), undefined);

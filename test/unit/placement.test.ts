@@ -17,7 +17,9 @@ test('placement: table', async (t) => {
     { name: 'ports exhausted', requests: [request({ count: 3 })], agents: [agent('a', 'cpus:8;mem:4096;ports:[31000-31001]')], placed: [['a', [31000]], ['a', [31001]]], unplaced: 'insufficient ports on 1 of 1 agents' },
     { name: 'requirePorts needs exactly those ports', requests: [request({ fixedPorts: [31005] })], agents: [agent('a'), agent('b')], instances: [instance('t1', web, 'a', { ports: [31005] })], placed: [['b', [31005]]] },
     { name: 'no agents', requests: [request()], agents: [], placed: [], unplaced: 'no agents are connected' },
-    { name: 'unreserved resources only unless roles say so', requests: [request({ roles: ['prod'] })], agents: [agent('a')], placed: [], unplaced: 'insufficient cpus on 1 of 1 agents' },
+    { name: 'unreserved resources only unless roles say so: the role is the reason', requests: [request({ roles: ['prod'] })], agents: [agent('a')], placed: [], unplaced: 'no resources of role prod on 1 of 1 agents' },
+    { name: 'an agent with some resources of the role but too few: insufficient', requests: [request({ roles: ['prod'], cpus: 2 })], agents: [agent('a', 'cpus(prod):1;mem(prod):512;ports(prod):[31000-31009]')], placed: [], unplaced: 'insufficient cpus on 1 of 1 agents' },
+    { name: 'draining agents take nothing and are named', requests: [request({ count: 2 })], agents: [{ ...agent('a'), draining: true }, agent('b', 'cpus:1;mem:4096;ports:[31000-31009]')], placed: [['b', [31000]]], unplaced: 'agent draining on 1 of 2 agents, insufficient cpus on 1 of 2 agents' },
     { name: 'zero ports asked, zero given', requests: [request({ portCount: 0 })], agents: [agent('a', 'cpus:1;mem:128')], placed: [['a', []]] },
   ];
   for (const c of cases) {

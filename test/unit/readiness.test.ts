@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { buildApp } from '../../src/scheduler/core/app-definition.ts';
+import { planDeployment } from '../../src/scheduler/core/deployments.ts';
 import { isReady } from '../../src/scheduler/core/health.ts';
+import { deploymentJson } from '../../src/scheduler/core/marathon-json.ts';
 import { pendingReadiness, withReadinessResult } from '../../src/scheduler/core/readiness.ts';
 import { NOW, agent, app, instance, state } from '../support/scheduler-fixtures.ts';
 
@@ -49,4 +51,30 @@ test('an instance is ready for deployments only once its readiness checks passed
   const passed = withReadinessResult(notYet, web, 0, { name: 'readinessCheck', ready: true });
   assert.equal(isReady(passed, web), true);
   assert.equal(withReadinessResult(passed, web, 0, { name: 'readinessCheck', ready: false }), passed, 'a pass is final');
+});
+
+test('a first failed probe is stored even without preserveLastResponse (Marathon shows ready: false at once)', () => {
+  const running = instance('w1', web, 'a');
+  const first = withReadinessResult(running, web, 0, { name: 'readinessCheck', ready: false });
+  assert.deepEqual(first.readinessResults, [{ name: 'readinessCheck', ready: false }]);
+  assert.equal(withReadinessResult(first, web, 0, { name: 'readinessCheck', ready: false }), first, 'nothing new: no write');
+});
+
+test('/v2/deployments: currentActions carry the readiness results of the app\'s new instances', () => {
+  const results = [{ name: 'readinessCheck', ready: false, lastResponse: { status: 503, contentType: 'text/plain', body: 'warming up' } }];
+  const old = { ...web, versionInfo: { ...web.versionInfo, lastConfigChangeAt: '2025-01-01T00:00:00.000Z' } };
+  const s = state({
+    apps: [web],
+    agents: [agent('a')],
+    instances: [
+      instance('web.new', web, 'a', { readinessResults: results }),
+      instance('web.waiting', web, 'a'),
+      instance('web.old', old, 'a', { readinessResults: [{ name: 'readinessCheck', ready: true }] }),
+    ],
+  });
+  const deployment = planDeployment('d1', old, web, NOW);
+  const json = deploymentJson(deployment, s);
+  assert.deepEqual(json.currentActions, [{ action: 'RestartApplication', app: '/web', readinessCheckResults: [{ ...results[0], taskId: 'web.new' }] }]);
+  const stopping = deploymentJson(planDeployment('d2', web, undefined, NOW), state({}));
+  assert.deepEqual(stopping.currentActions, [{ action: 'StopApplication', app: '/web', readinessCheckResults: [] }]);
 });

@@ -49,5 +49,11 @@ export function registerQueueCommands(program: Command, proc: ClientProcess): vo
         ctx.out.line(`Agents tried at the last placement: ${String(summary.processedOffersCount ?? 0)}`);
         ctx.out.table([{ header: 'REFUSED FOR' }, { header: 'AGENTS', align: 'right' }], rejects.map((r) => [String(r.reason), `${String(r.declined)}/${String(r.processed)}`]));
       }
+      if (rejects.some((r) => r.reason === 'AgentMaintenance')) {
+        // The queue counts draining agents; the operator needs their names to undo a drain.
+        const { agents } = await ctx.client.get<{ agents: Json[] }>('/corral/v1/agents');
+        const draining = agents.filter((a) => a.draining === true).map((a) => `${String(a.id)} (${String(a.hostname)})`);
+        ctx.out.line(`Draining agents (no new instances; 'corral agent drain <agent> --cancel' ends one): ${draining.join(', ')}`);
+      }
     }));
 }

@@ -170,6 +170,8 @@ export function registerAppRoutes(server: FastifyInstance, context: ApiContext):
     if (sub !== 'app') throw unknownPath(request);
     const ctx = changeContext(request, context);
     const change = await commit((s) => writeApp(s, request.body, mode, ctx, id));
+    // COMPAT(marathon): a PUT that creates the app answers like POST, with its Location.
+    if (change.created) reply.header('Location', `/v2/apps${change.app?.id ?? id}`);
     return deploymentResult(reply, change.deployment, change.app?.version ?? ctx.now, change.created ? 201 : 200);
   };
   // COMPAT(marathon): PUT on one app is a partial update unless partialUpdate=false; PATCH always is, and never creates.
@@ -189,7 +191,10 @@ export function registerAppRoutes(server: FastifyInstance, context: ApiContext):
     const query = request.query as Query;
     const ctx = changeContext(request, context);
     if (sub === 'app') {
-      const change = await commit((s) => removeApp(s, id, ctx));
+      // COMPAT(marathon): force defaults to true for an app DELETE: an app stuck in its deployment
+      // is removed (the deployment is cancelled); only force=false keeps the 409.
+      const forced = { ...ctx, force: !list(query.force).includes('false') };
+      const change = await commit((s) => removeApp(s, id, forced));
       return deploymentResult(reply, change.deployment, ctx.now);
     }
     if (sub !== 'tasks' && sub !== 'task') throw unknownPath(request);

@@ -5,7 +5,10 @@ import { deploymentJson } from '../core/marathon-json.ts';
 import type { ApiContext } from './context.ts';
 
 export function registerDeploymentRoutes(server: FastifyInstance, { state }: ApiContext): void {
-  server.get('/v2/deployments', async () => [...state.current.deployments.values()].map(deploymentJson));
+  server.get('/v2/deployments', async () => {
+    const current = state.current;
+    return [...current.deployments.values()].map((d) => deploymentJson(d, current));
+  });
 
   // COMPAT(marathon): DELETE rolls the deployment back (a new deployment, 200); with force=true
   // it only stops it where it is (202).

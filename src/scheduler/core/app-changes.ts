@@ -86,6 +86,17 @@ export function restartApp(state: ClusterState, rawId: string, context: ChangeCo
   return change.ok ? { ...change, app: next, created: false } : change;
 }
 
+/**
+ * A rollback's write: the app exactly as it was before, as a new version that keeps the
+ * original's configuration version, so that instances still on the original configuration are
+ * current again and only those of the version rolled back get replaced (as Marathon reverts).
+ */
+export function restoreApp(state: ClusterState, original: AppDefinition, context: ChangeContext): AppChange {
+  const next: AppDefinition = { ...original, version: context.now, versionInfo: { lastScalingAt: context.now, lastConfigChangeAt: original.versionInfo.lastConfigChangeAt } };
+  const change = deployApps(state, [{ previous: state.apps.get(original.id), next, posted: true }], [], context);
+  return change.ok ? { ...change, app: next, created: false } : change;
+}
+
 export type KillChange =
   | { ok: true; ops: StateOp[]; events: ClusterEvent[]; killed: Instance[]; deployment: Deployment | undefined }
   | { ok: false; error: ApiError };

@@ -1,8 +1,7 @@
 import type { ClusterEvent } from '../../events/types.ts';
 import { ApiError } from '../errors.ts';
 import type { ClusterState, Deployment, StateOp } from '../types.ts';
-import { removeApp, writeApp, type ChangeContext } from './app-changes.ts';
-import { appDefinitionJson } from './marathon-json.ts';
+import { removeApp, restoreApp, type ChangeContext } from './app-changes.ts';
 import { applyOps } from './state-ops.ts';
 
 export type DeploymentChange =
@@ -33,7 +32,7 @@ export function failDeployment(state: ClusterState, deploymentId: string, reason
     if (original === undefined) continue;
     const change = original === null
       ? current === undefined ? undefined : removeApp(after, appId, context)
-      : writeApp(after, withoutVersion(appDefinitionJson(original)), 'replace', context, appId);
+      : restoreApp(after, original, context);
     if (change === undefined) continue;
     if (!change.ok) return change;
     ops.push(...change.ops);
@@ -42,9 +41,4 @@ export function failDeployment(state: ClusterState, deploymentId: string, reason
     rollback = change.deployment;
   }
   return { ok: true, ops, events, rollback };
-}
-
-function withoutVersion(app: Record<string, unknown>): Record<string, unknown> {
-  const { version: _version, versionInfo: _info, ports: _ports, ...rest } = app;
-  return rest;
 }

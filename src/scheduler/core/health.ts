@@ -45,7 +45,7 @@ export function applyHealthResults(instance: Instance, app: AppDefinition, resul
       events.push({ eventType: 'health_status_changed_event', timestamp: now, ...ids, version: instance.version, alive: result.alive });
     }
     if (!result.alive && result.consecutiveFailures > (before?.consecutiveFailures ?? 0)) {
-      events.push({ eventType: 'failed_health_check_event', timestamp: now, ...ids, healthCheck: app.healthChecks[index] ?? null });
+      events.push({ eventType: 'failed_health_check_event', timestamp: now, ...ids, version: instance.version, healthCheck: app.healthChecks[index] ?? null });
     }
   });
   const wasHealthy = instanceHealthy(instance, app);

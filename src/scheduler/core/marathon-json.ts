@@ -2,7 +2,7 @@ import type { DiscoveryApp, DiscoveryTask, InstanceChangedEvent, InstanceConditi
 import type { AppDefinition, ClusterState, Deployment, Instance, TaskFailure } from '../types.ts';
 import { instanceHealthy } from './health.ts';
 import { isDelayed, type LaunchDelay } from './launch-delay.ts';
-import type { Unplaced } from './placement.ts';
+import { DRAINING, UNFULFILLED_ROLE, type Unplaced } from './placement.ts';
 import { countInstances, instancesOfApp } from './state-ops.ts';
 
 /** Marathon's task JSON. */
@@ -21,7 +21,13 @@ export function taskJson(instance: Instance, app: AppDefinition | undefined): Re
     ipAddresses: ipAddresses(instance),
     healthCheckResults: (instance.healthResults ?? []).map((result) => ({ ...result, instanceId: instance.taskId })),
     localVolumes: [],
+    role: taskRole(instance),
   };
+}
+
+/** Marathon's task `role`: the role its resources were reserved for, `*` when unreserved. */
+function taskRole(instance: Instance): string {
+  return instance.allocation?.find((a) => a.role !== '*')?.role ?? '*';
 }
 
 export function ipAddresses(instance: Instance): IpAddress[] {
@@ -242,6 +248,8 @@ function rejectReason(refusal: string): string {
     'insufficient disk': 'InsufficientDisk',
     'insufficient ports': 'InsufficientPorts',
   };
+  if (refusal === DRAINING) return 'AgentMaintenance';
+  if (refusal.startsWith(UNFULFILLED_ROLE)) return 'UnfulfilledRole';
   return named[refusal] ?? 'UnfulfilledConstraint';
 }
 
@@ -296,15 +304,24 @@ export function statusUpdateEvent(instance: Instance, timestamp: string): Status
   };
 }
 
-export function deploymentJson(deployment: Deployment): Record<string, unknown> {
+/**
+ * Marathon's deployment JSON. Each current action carries the readiness results of its app's
+ * instances of the configuration being deployed (Marathon's readinessCheckResults).
+ */
+export function deploymentJson(deployment: Deployment, state: ClusterState): Record<string, unknown> {
   const step = deployment.plan.steps[deployment.currentStep];
+  const deploying = (appId: string): Instance[] => {
+    const app = state.apps.get(appId);
+    if (app === undefined || (app.readinessChecks ?? []).length === 0) return [];
+    return instancesOfApp(state, appId).filter((i) => i.goal === 'running' && i.configVersion === app.versionInfo.lastConfigChangeAt);
+  };
   return {
     id: deployment.id,
     version: deployment.plan.version,
     affectedApps: deployment.affectedApps,
     affectedPods: [],
     steps: deployment.plan.steps,
-    currentActions: (step?.actions ?? []).map((a) => ({ ...a, readinessCheckResults: [] })),
+    currentActions: (step?.actions ?? []).map((a) => ({ ...a, readinessCheckResults: readinessCheckResults(deploying(a.app)) })),
     currentStep: deployment.currentStep + 1,
     totalSteps: deployment.plan.steps.length,
   };

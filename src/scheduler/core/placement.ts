@@ -94,7 +94,7 @@ const CANDIDATES = 8;
 
 /**
  * Places instances on agents that meet the app's constraints and have enough free cpus, mem,
- * disk and host ports. Spreads an app across agents (least-used GROUP_BY groups first, then
+ * disk and host ports (draining agents, given so that they are named as a reason, take none). Spreads an app across agents (least-used GROUP_BY groups first, then
  * fewest instances of that app, then most free cpus, then agent id) so that losing one agent
  * loses as few instances as possible. Deterministic: same input, same plan.
  *
@@ -131,6 +131,10 @@ export function place(
       let examined = 0;
       for (let candidates = 0; examined < agents.length && candidates < enough; examined += 1) {
         const agent = agents[(cursor + examined) % agents.length] as AgentRecord;
+        if (agent.draining === true) {
+          refuse(DRAINING);
+          continue;
+        }
         // Constraints first: they are cheaper than a port scan and do not go away as tasks end.
         const allowed = tracker?.check(agent) ?? true;
         if (allowed !== true) {
@@ -140,7 +144,7 @@ export function place(
         const slot = slotOf(agent);
         const fit = fits(slot, request);
         if (typeof fit === 'string') {
-          refuse(`insufficient ${fit}`);
+          refuse(fit === 'role' ? unfulfilledRole(request.roles) : `insufficient ${fit}`);
           continue;
         }
         candidates += 1;
@@ -233,8 +237,22 @@ function take(slot: Free, name: Scalar, amount: number, roles: readonly string[]
   return allocation.length > 0 || amount === 0 ? allocation : [{ name, role: roles[0] ?? '*', amount }];
 }
 
-/** The host ports for one instance, or why the agent cannot take it. */
+/** Corral's refusal for an agent in maintenance (Marathon's AgentMaintenance). */
+export const DRAINING = 'agent draining';
+
+/**
+ * Corral's refusal for an agent with no resource at all in the roles the app accepts
+ * (Marathon's UnfulfilledRole); one that has some, but too few, refuses for insufficient ones.
+ */
+export function unfulfilledRole(roles: readonly string[]): string {
+  return `${UNFULFILLED_ROLE} ${roles.join(', ')}`;
+}
+
+export const UNFULFILLED_ROLE = 'no resources of role';
+
+/** The host ports for one instance, or why the agent cannot take it (`role`, or the resource short). */
 function fits(slot: Free, request: LaunchRequest): number[] | string {
+  if (!slot.agent.resources.some((r) => request.roles.includes(r.role))) return 'role';
   for (const name of SCALARS) {
     if (freeScalar(slot, name, request.roles) < request[name]) return `${name}`;
   }

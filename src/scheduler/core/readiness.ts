@@ -41,7 +41,7 @@ export function withReadinessResult(instance: Instance, app: AppDefinition, inde
   if (index >= checks.length) return instance;
   const previous = instance.readinessResults?.[index];
   if (previous?.ready === true) return instance;
-  if (!result.ready && JSON.stringify(previous?.lastResponse) === JSON.stringify(result.lastResponse)) return instance;
+  if (previous !== undefined && !result.ready && JSON.stringify(previous.lastResponse) === JSON.stringify(result.lastResponse)) return instance;
   const results = checks.map((check, i): ReadinessResult => instance.readinessResults?.[i] ?? { name: check.name, ready: false });
   results[index] = result;
   return { ...instance, readinessResults: results };

@@ -78,7 +78,8 @@ export function reconcile(state: ClusterState, context: ReconcileContext): Evalu
       }
     }
   }
-  const agents = [...state.agents.values()].filter((a) => context.connectedAgents.has(a.id) && a.draining !== true);
+  // Draining agents take nothing, but placement names them when they are why an instance waits.
+  const agents = [...state.agents.values()].filter((a) => context.connectedAgents.has(a.id));
   const { placements, unplaced } = place(requests, agents, instanceIndex(state), state.agents);
   const launch = placements.map((p): Instance => {
     const app = state.apps.get(p.appId) as AppDefinition;

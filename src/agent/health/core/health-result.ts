@@ -18,7 +18,7 @@ export interface HealthClock {
 
 export interface HealthTransition {
   result: HealthResult;
-  /** True when the scheduler must hear of it: the first result, `alive` flipped, or the kill threshold was reached. */
+  /** True when the scheduler must hear of it: the first result, `alive` flipped, or a counted failure. */
   report: boolean;
   /** Why the probe did not change the result, for the log (grace period, ignored answer). */
   skipped?: 'grace-period' | 'ignored';
@@ -55,9 +55,8 @@ export function nextResult(previous: HealthResult, outcome: ProbeOutcome, check:
     if (inGrace) return { result: previous, report: false, skipped: 'grace-period' };
     result = { ...previous, alive: false, consecutiveFailures: previous.consecutiveFailures + 1, lastFailure: at, lastFailureCause: outcome.cause };
   }
-  const max = check.maxConsecutiveFailures;
-  // COMPAT(marathon): 0 disables killing; the threshold is reported once, when it is reached.
-  const reachedThreshold = max > 0 && previous.consecutiveFailures < max && result.consecutiveFailures >= max;
-  const report = !hasCounted(previous) || previous.alive !== result.alive || reachedThreshold;
+  // COMPAT(marathon): every counted failure is a failed_health_check_event (and may reach
+  // maxConsecutiveFailures), so each one is reported; successes only when something changed.
+  const report = !hasCounted(previous) || previous.alive !== result.alive || !result.alive;
   return { result, report };
 }
