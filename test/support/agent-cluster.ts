@@ -71,6 +71,8 @@ export interface AgentSpec {
   resources?: string;
   /** A spread of 100 host ports starting here is used when `resources` is not given. */
   portsBase?: number;
+  /** The hostname the agent reports (default: its ip). */
+  hostname?: string;
 }
 
 /** 20000 + 1000·k for a random k: two test files running at once rarely share host ports. */
@@ -133,7 +135,8 @@ export class AgentCluster {
     const parent = `corral-it-${this.marker.slice(-8)}-${n}`;
     this.#cgroupParents.push(parent);
     return ['agent', '--master', this.master, '--ip', spec.ip ?? `127.0.0.${10 + n}`, '--work-dir', join(this.dir, `agent-${n}`),
-      '--cgroups-parent', parent, '--resources', spec.resources ?? `cpus:2;mem:1024;disk:1000;ports:[${base}-${base + 99}]`];
+      '--cgroups-parent', parent, '--resources', spec.resources ?? `cpus:2;mem:1024;disk:1000;ports:[${base}-${base + 99}]`,
+      ...(spec.hostname !== undefined ? ['--hostname', spec.hostname] : [])];
   }
 
   async startAgent(spec: AgentSpec = {}): Promise<StartedAgent> {

@@ -16,6 +16,9 @@ const AGENTS = [
   on('b1', { rack: 'r2', zone: 1.5 }),
   on('c1', { rack: 'r3' }),
   on('n1', {}),
+  // A hostname that makes a backtracking engine take minutes on `(.?){10}(.?){10}(.?){10}x`.
+  on('long', {}, 'a'.repeat(40)),
+  on('aaay', {}, 'aaay'),
 ];
 const BY_ID = new Map(AGENTS.map((a) => [a.id, a]));
 const get = (id: string): AgentRecord => BY_ID.get(id) as AgentRecord;
@@ -60,6 +63,9 @@ test('checkConstraint: each operator, as Marathon decides it', async (t) => {
     ['IS on a scalar attribute compares its text', ['zone', 'IS', '1'], 'a1', [], true],
     ['IS on a fractional scalar', ['zone', 'IS', '1.5'], 'b1', [], true],
     ['IS 1.0 is not the text of scalar 1', ['zone', 'IS', '1.0'], 'a1', [], 'IS zone:1.0'],
+    ['LIKE hostname with a nested quantifier: linear, no match', ['hostname', 'LIKE', '(.?){10}(.?){10}(.?){10}x'], 'long', [], 'LIKE hostname:(.?){10}(.?){10}(.?){10}x'],
+    ['LIKE with a nested quantifier that matches', ['hostname', 'LIKE', '(a|aa)*y'], 'aaay', [], true],
+    ['LIKE with a case-insensitive flag', ['rack', 'LIKE', '(?i)R1'], 'a1', [], true],
     ['attributes are not inherited object keys', ['constructor', 'LIKE', '.*'], 'a1', [], 'LIKE constructor:.*'],
   ];
   for (const [name, constraint, candidate, placed, expected] of cases) {
@@ -110,8 +116,12 @@ test('constraint validation: Marathon\'s messages', async (t) => {
     [['rack', 'MAX_PER', '1.5'], /^MAX_PER requires an integer value$/],
     [['rack', 'LIKE'], /^LIKE and UNLIKE require a non-empty, regular expression value$/],
     [['rack', 'UNLIKE', ''], /^LIKE and UNLIKE require a non-empty, regular expression value$/],
-    [['rack', 'LIKE', '('], /^'\(' is not a valid regular expression$/],
+    [['rack', 'LIKE', '('], /^'\(' is not a valid regular expression: .*missing closing \)/],
     [['rack', 'LIKE', 'a)|(b'], /is not a valid regular expression/],
+    // RE2 semantics: what needs backtracking is refused rather than run.
+    [['rack', 'LIKE', '(a)\\1'], /is not a valid regular expression: .*invalid escape sequence/],
+    [['rack', 'UNLIKE', '(?=r)r1'], /is not a valid regular expression/],
+    [['rack', 'LIKE', 'r(?!2)'], /is not a valid regular expression/],
     [['rack', 'IS', 'a b'], /^IS only supports Mesos text and float values/],
     [['rack', 'IS'], /^IS requires a value$/],
   ];

@@ -2,6 +2,7 @@ import type { PortDefinition } from '../../events/types.ts';
 import type { ValidationDetail } from '../errors.ts';
 import type { AppDefinition, ReadinessCheck } from '../types.ts';
 import { normalizeAppId, resolveId } from './app-id.ts';
+import { checkLaunchStrings, checkNulBytes, LIMITS } from './app-limits.ts';
 import { checkAppJson } from './app-schema.ts';
 import { checkConstraints } from './constraints.ts';
 import { assignServicePorts } from './service-ports.ts';
@@ -24,11 +25,15 @@ export function buildApp(body: unknown, context: AppContext, idFromPath?: string
   }
   const details = checkAppJson(body);
   if (details.length > 0) return { ok: false, details };
+  const nulBytes = checkNulBytes(body);
+  if (nulBytes.length > 0) return { ok: false, details: nulBytes };
   const raw = body as Record<string, unknown> & Omit<AppDefinition, 'portDefinitions' | 'version' | 'versionInfo'> & {
     portDefinitions?: PortDefinition[];
     ports?: number[];
     uris?: string[];
     constraints: string[][];
+    container?: Record<string, unknown> | null;
+    networks?: Array<{ mode: string }>;
   };
   const { id, error } = normalizeAppId(idFromPath ?? raw.id);
   if (error !== undefined) return { ok: false, details: [{ path: '/id', errors: [error] }] };
@@ -53,6 +58,10 @@ export function buildApp(body: unknown, context: AppContext, idFromPath?: string
   const constraints = checkConstraints(raw.constraints);
   const dependencies = resolveDependencies(raw.dependencies ?? [], id);
   const problems = [
+    ...checkPortNames(ports.ports),
+    ...checkNetworks(raw.networks ?? []),
+    ...checkContainer(raw.container),
+    ...checkLaunchStrings(raw),
     ...constraints.details,
     ...dependencies.details,
     ...checkReadinessChecks(raw.readinessChecks ?? [], ports.ports),
@@ -105,7 +114,6 @@ export function buildApp(body: unknown, context: AppContext, idFromPath?: string
   return { ok: true, app };
 }
 
-/** Everything that shapes a launched task: a difference means instances must be replaced. */
 /** Each readiness check names a port of the app (Marathon: `portName`). */
 function checkReadinessChecks(checks: readonly ReadinessCheck[], ports: readonly PortDefinition[]): ValidationDetail[] {
   return checks.flatMap((check, index) => ports.some((p) => p.name === check.portName)
@@ -127,6 +135,7 @@ function resolveDependencies(raw: readonly string[], appId: string): { ids: stri
   return { ids, details };
 }
 
+/** Everything that shapes a launched task: a difference means instances must be replaced. */
 function taskShape(app: AppDefinition): string {
   const { cmd, args, cpus, mem, disk, env, labels, portDefinitions, user, acceptedResourceRoles, requirePorts, fetch, healthChecks, constraints } = app;
   // COMPAT(marathon): new constraints are a new configuration: instances are replaced under them.
@@ -139,6 +148,9 @@ function checkHealthChecks(checks: AppDefinition['healthChecks'], portCount: num
     const path = `/healthChecks/${index}`;
     if (check.protocol === 'COMMAND' && check.command === undefined) details.push({ path: `${path}/command`, errors: ['COMMAND health checks need a command'] });
     if (check.protocol !== 'COMMAND' && check.command !== undefined) details.push({ path: `${path}/command`, errors: [`a ${check.protocol} health check takes no command`] });
+    if (check.command !== undefined && Buffer.byteLength(check.command.value) > LIMITS.execStringBytes) {
+      details.push({ path: `${path}/command/value`, errors: [`must be at most ${LIMITS.execStringBytes} bytes`] });
+    }
     if (check.port !== undefined && check.portIndex !== undefined) details.push({ path, errors: ['give port or portIndex, not both'] });
     const portIndex = check.portIndex ?? (check.port === undefined && check.protocol !== 'COMMAND' ? 0 : undefined);
     if (portIndex !== undefined && portIndex >= portCount) {
@@ -168,4 +180,39 @@ function checkFetch(fetch: AppDefinition['fetch'], uris: string[] | undefined): 
 function checkUnreachableStrategy(strategy: AppDefinition['unreachableStrategy']): ValidationDetail[] {
   if (strategy === 'disabled' || strategy.expungeAfterSeconds >= strategy.inactiveAfterSeconds) return [];
   return [{ path: '/unreachableStrategy/expungeAfterSeconds', errors: ['must be greater than or equal to inactiveAfterSeconds'] }];
+}
+
+/** COMPAT(marathon): port names are unique within an app (its message, word for word). */
+function checkPortNames(ports: readonly PortDefinition[]): ValidationDetail[] {
+  const seen = new Set<string>();
+  return ports.flatMap((port, index) => {
+    if (port.name === undefined) return [];
+    if (!seen.has(port.name)) {
+      seen.add(port.name);
+      return [];
+    }
+    return [{ path: `/portDefinitions/${index}/name`, errors: ['Port names must be unique.'] }];
+  });
+}
+
+/** COMPAT(marathon): 1.5+ writes `networks: [{"mode": "host"}]` for a command app; that is all Corral runs. */
+function checkNetworks(networks: ReadonlyArray<{ mode: string }>): ValidationDetail[] {
+  return networks.flatMap((network, index) => network.mode === 'host'
+    ? []
+    : [{ path: `/networks/${index}/mode`, errors: [`container networks are not supported yet (mode ${network.mode}): tasks use the agent's host network, {"mode": "host"}`] }]);
+}
+
+/**
+ * COMPAT(marathon): what means "no container" is accepted — null, or a MESOS container with no
+ * image, volumes or port mappings (as UIs and exports write it); any other container is refused
+ * for what it is, not as a malformed field. Marathon's default engine is DOCKER.
+ */
+function checkContainer(container: Record<string, unknown> | null | undefined): ValidationDetail[] {
+  if (container === null || container === undefined) return [];
+  const isEmptyList = (value: unknown): boolean => value === undefined || (Array.isArray(value) && value.length === 0);
+  const noOp = container.type === 'MESOS'
+    && Object.keys(container).every((key) => key === 'type' || key === 'volumes' || key === 'portMappings')
+    && isEmptyList(container.volumes) && isEmptyList(container.portMappings);
+  if (noOp) return [];
+  return [{ path: '/container', errors: ['containers are not supported yet: Corral runs cmd or args on the agent\'s host; give null or {"type": "MESOS"} with no image, volumes or port mappings'] }];
 }

@@ -1,3 +1,6 @@
+import { LIMITS } from './app-limits.ts';
+
+const RESERVED = ['restart', 'tasks', 'versions'];
 // COMPAT(marathon): the segment rule and its message are Marathon's, so tools that match on it keep working.
 const SEGMENT = /^(([a-z0-9]|[a-z0-9][a-z0-9-]*[a-z0-9])\.)*([a-z0-9]|[a-z0-9][a-z0-9-]*[a-z0-9])$/;
 
@@ -11,6 +14,9 @@ export function normalizeAppId(raw: string): { id: string; error?: string } {
       error: `must fully match regular expression '${SEGMENT.source}' in every path segment`,
     };
   }
+  // COMPAT(marathon): these would clash with the API's own paths under /v2/apps/{id}/.
+  if (RESERVED.includes(segments.at(-1) ?? '')) return { id, error: `must not end with any of the following reserved keywords: ${RESERVED.join(', ')}` };
+  if (id.length > LIMITS.idLength) return { id, error: `must be at most ${LIMITS.idLength} characters (task ids, sandboxes and cgroups are named after it)` };
   return { id };
 }
 

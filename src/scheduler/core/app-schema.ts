@@ -1,5 +1,6 @@
 import { Ajv, type ErrorObject } from 'ajv';
 import type { ValidationDetail } from '../errors.ts';
+import { LIMITS } from './app-limits.ts';
 
 /**
  * Marathon's app definition as JSON Schema, with Marathon's defaults. Fields Corral does not
@@ -15,13 +16,14 @@ export const APP_SCHEMA = {
     id: { type: 'string', minLength: 1 },
     cmd: { type: 'string', minLength: 1 },
     args: { type: 'array', items: { type: 'string' }, minItems: 1 },
-    instances: { type: 'integer', minimum: 0, default: 1 },
-    cpus: { type: 'number', minimum: 0, default: 1 },
-    mem: { type: 'number', minimum: 0, default: 128 },
-    disk: { type: 'number', minimum: 0, default: 0 },
+    instances: { type: 'integer', minimum: 0, maximum: LIMITS.instances, default: 1 },
+    cpus: { type: 'number', minimum: 0, maximum: LIMITS.cpus, default: 1 },
+    mem: { type: 'number', minimum: 0, maximum: LIMITS.mem, default: 128 },
+    disk: { type: 'number', minimum: 0, maximum: LIMITS.disk, default: 0 },
     gpus: { type: 'integer', minimum: 0, maximum: 0, default: 0, description: 'GPUs are not supported' },
     portDefinitions: {
       type: 'array',
+      maxItems: LIMITS.ports,
       items: {
         type: 'object',
         additionalProperties: false,
@@ -33,15 +35,15 @@ export const APP_SCHEMA = {
         },
       },
     },
-    ports: { type: 'array', items: { type: 'integer', minimum: 0, maximum: 65535 } },
+    ports: { type: 'array', maxItems: LIMITS.ports, items: { type: 'integer', minimum: 0, maximum: 65535 } },
     requirePorts: { type: 'boolean', default: false },
     labels: { ...stringMap, default: {} },
     env: { ...stringMap, default: {} },
     acceptedResourceRoles: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 },
-    backoffSeconds: { type: 'number', minimum: 0, default: 1 },
-    backoffFactor: { type: 'number', minimum: 1, default: 1.15 },
-    maxLaunchDelaySeconds: { type: 'number', minimum: 0, default: 300 },
-    taskKillGracePeriodSeconds: { type: 'number', exclusiveMinimum: 0 },
+    backoffSeconds: { type: 'number', minimum: 0, maximum: LIMITS.timerSeconds, default: 1 },
+    backoffFactor: { type: 'number', minimum: 1, maximum: LIMITS.backoffFactor, default: 1.15 },
+    maxLaunchDelaySeconds: { type: 'number', minimum: 0, maximum: LIMITS.timerSeconds, default: 300 },
+    taskKillGracePeriodSeconds: { type: 'number', exclusiveMinimum: 0, maximum: LIMITS.timerSeconds },
     killSelection: { enum: ['YOUNGEST_FIRST', 'OLDEST_FIRST'], default: 'YOUNGEST_FIRST' },
     upgradeStrategy: {
       type: 'object',
@@ -54,10 +56,24 @@ export const APP_SCHEMA = {
     },
     user: { type: 'string' },
     // Corral's extensions (Marathon has neither): see docs/scheduler.md.
-    deploymentTimeoutSeconds: { type: 'number', exclusiveMinimum: 0 },
+    deploymentTimeoutSeconds: { type: 'number', exclusiveMinimum: 0, maximum: LIMITS.timerSeconds },
     rollbackOnDeploymentFailure: { type: 'boolean' },
     executor: { type: 'string', maxLength: 0 },
-    container: { type: 'null' },
+    // Checked in core/app-definition.ts: only the forms that mean "no container" are accepted.
+    container: { type: ['null', 'object'] },
+    networks: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          // COMPAT(marathon): a network without a mode is a container network.
+          mode: { enum: ['container', 'container/bridge', 'host'], default: 'container' },
+          name: { type: 'string' },
+          labels: stringMap,
+        },
+      },
+    },
     healthChecks: {
       type: 'array',
       default: [],
@@ -71,11 +87,11 @@ export const APP_SCHEMA = {
           portIndex: { type: 'integer', minimum: 0 },
           port: { type: 'integer', minimum: 1, maximum: 65535 },
           command: { type: 'object', additionalProperties: false, required: ['value'], properties: { value: { type: 'string', minLength: 1 } } },
-          gracePeriodSeconds: { type: 'number', minimum: 0, default: 300 },
-          intervalSeconds: { type: 'number', exclusiveMinimum: 0, default: 60 },
-          timeoutSeconds: { type: 'number', exclusiveMinimum: 0, default: 20 },
-          maxConsecutiveFailures: { type: 'integer', minimum: 0, default: 3 },
-          delaySeconds: { type: 'number', minimum: 0, default: 15 },
+          gracePeriodSeconds: { type: 'number', minimum: 0, maximum: LIMITS.timerSeconds, default: 300 },
+          intervalSeconds: { type: 'number', exclusiveMinimum: 0, maximum: LIMITS.timerSeconds, default: 60 },
+          timeoutSeconds: { type: 'number', exclusiveMinimum: 0, maximum: LIMITS.timerSeconds, default: 20 },
+          maxConsecutiveFailures: { type: 'integer', minimum: 0, maximum: LIMITS.count, default: 3 },
+          delaySeconds: { type: 'number', minimum: 0, maximum: LIMITS.timerSeconds, default: 15 },
           ignoreHttp1xx: { type: 'boolean', default: false },
         },
       },
@@ -91,8 +107,8 @@ export const APP_SCHEMA = {
           protocol: { enum: ['HTTP', 'HTTPS'], default: 'HTTP' },
           path: { type: 'string', pattern: '^/', default: '/' },
           portName: { type: 'string', minLength: 1, default: 'http-api' },
-          intervalSeconds: { type: 'number', exclusiveMinimum: 0, default: 30 },
-          timeoutSeconds: { type: 'number', exclusiveMinimum: 0, default: 10 },
+          intervalSeconds: { type: 'number', exclusiveMinimum: 0, maximum: LIMITS.timerSeconds, default: 30 },
+          timeoutSeconds: { type: 'number', exclusiveMinimum: 0, maximum: LIMITS.timerSeconds, default: 10 },
           httpStatusCodesForReady: { type: 'array', minItems: 1, default: [200], items: { type: 'integer', minimum: 100, maximum: 599 } },
           preserveLastResponse: { type: 'boolean', default: false },
         },
@@ -126,8 +142,8 @@ export const APP_SCHEMA = {
           type: 'object',
           additionalProperties: false,
           properties: {
-            inactiveAfterSeconds: { type: 'number', minimum: 0, default: 0 },
-            expungeAfterSeconds: { type: 'number', minimum: 0, default: 0 },
+            inactiveAfterSeconds: { type: 'number', minimum: 0, maximum: LIMITS.ageSeconds, default: 0 },
+            expungeAfterSeconds: { type: 'number', minimum: 0, maximum: LIMITS.ageSeconds, default: 0 },
           },
         },
       ],

@@ -1,3 +1,4 @@
+import { RE2JS } from 're2js';
 import type { ValidationDetail } from '../errors.ts';
 import type { AgentRecord, AppDefinition, Instance } from '../types.ts';
 
@@ -70,9 +71,11 @@ function checkConstraint1(entry: readonly string[]): Constraint | string {
     case 'MAX_PER':
       return value !== undefined && isInt32(value) ? [field, operator, value] : MESSAGES.maxPer;
     case 'LIKE':
-    case 'UNLIKE':
+    case 'UNLIKE': {
       if (value === undefined || value === '') return MESSAGES.like;
-      return compile(value) === undefined ? `'${value}' is not a valid regular expression` : [field, operator, value];
+      const compiled = compile(value);
+      return compiled instanceof Pattern ? [field, operator, value] : `'${value}' is not a valid regular expression: ${compiled}`;
+    }
     case 'IS':
       // Beyond Marathon, which accepts IS without a value: such a constraint could never be met.
       if (value === undefined || value === '') return MESSAGES.isEmpty;
@@ -100,24 +103,55 @@ export function fieldValue(agent: AgentRecord | undefined, field: string): strin
   return value === undefined ? undefined : String(value);
 }
 
-const patterns = new Map<string, RegExp | undefined>();
+/**
+ * A LIKE/UNLIKE pattern, matched against the whole value as Java's String.matches does in
+ * Marathon, by RE2 (re2js): time linear in the value whatever the pattern, so a pattern like
+ * `(.?){10}(.?){10}x` cannot stall placement. What only a backtracking engine can do
+ * (backreferences, lookaround) does not compile, and the app is refused.
+ */
+class Pattern {
+  readonly #regex: RE2JS;
+  /** Placement asks about the same few agent values again and again: answers are kept. */
+  readonly #answers = new Map<string, boolean>();
 
-/** Full-match regex, as Java's String.matches in Marathon; undefined when the pattern is invalid. */
-function compile(pattern: string): RegExp | undefined {
-  if (patterns.has(pattern)) return patterns.get(pattern);
-  let regex: RegExp | undefined;
-  try {
-    // Compiled alone first, so that `a)|(b` cannot escape the anchors added below.
-    new RegExp(pattern);
-    regex = new RegExp(`^(?:${pattern})$`);
-  } catch {
-    regex = undefined;
+  constructor(regex: RE2JS) {
+    this.#regex = regex;
   }
-  // A bounded memo: patterns come from app definitions, so there are few.
-  if (patterns.size >= 1000) patterns.clear();
-  patterns.set(pattern, regex);
-  return regex;
+
+  matches(value: string): boolean {
+    let answer = this.#answers.get(value);
+    if (answer === undefined) {
+      answer = this.#regex.matches(value);
+      if (this.#answers.size >= MEMO_LIMIT) this.#answers.clear();
+      this.#answers.set(value, answer);
+    }
+    return answer;
+  }
 }
+
+// Bounds for the memos: patterns come from app definitions and values from agents, so the
+// working sets are small; a hostile input can only make them start over.
+const MEMO_LIMIT = 10_000;
+const patterns = new Map<string, Pattern | string>();
+
+/** The compiled pattern (one per distinct text), or why RE2 cannot compile it. */
+function compile(pattern: string): Pattern | string {
+  let compiled = patterns.get(pattern);
+  if (compiled !== undefined) return compiled;
+  try {
+    compiled = new Pattern(RE2JS.compile(pattern));
+  } catch (error) {
+    compiled = error instanceof Error ? error.message : String(error);
+  }
+  if (patterns.size >= MEMO_LIMIT) patterns.clear();
+  patterns.set(pattern, compiled);
+  return compiled;
+}
+
+const compiledOrUndefined = (pattern: string): Pattern | undefined => {
+  const compiled = compile(pattern);
+  return compiled instanceof Pattern ? compiled : undefined;
+};
 
 /** Counts of placed instances per field value, kept up to date as instances are placed. */
 class Tally {
@@ -163,12 +197,12 @@ class Tally {
  * so each check costs a few map look-ups rather than a scan of the app's instances.
  */
 export class ConstraintTracker {
-  readonly #constraints: ReadonlyArray<{ constraint: Constraint; reason: string; tally: Tally; regex?: RegExp | undefined }>;
+  readonly #constraints: ReadonlyArray<{ constraint: Constraint; reason: string; tally: Tally; regex?: Pattern | undefined }>;
 
   constructor(constraints: readonly Constraint[], placed: Iterable<Placed>, agents: ReadonlyMap<string, AgentRecord>) {
     this.#constraints = constraints.map((constraint) => {
       const [, operator, value] = constraint;
-      const regex = (operator === 'LIKE' || operator === 'UNLIKE') && value !== undefined ? compile(value) : undefined;
+      const regex = (operator === 'LIKE' || operator === 'UNLIKE') && value !== undefined ? compiledOrUndefined(value) : undefined;
       return { constraint, reason: describeConstraint(constraint), tally: new Tally(), regex };
     });
     for (const p of placed) this.#record(agents.get(p.agentId));
@@ -204,7 +238,7 @@ export class ConstraintTracker {
 }
 
 // COMPAT(marathon): the semantics of Marathon's Constraints.meetsConstraint (1.5+).
-function meets(constraint: Constraint, value: string | undefined, tally: Tally, regex: RegExp | undefined): boolean {
+function meets(constraint: Constraint, value: string | undefined, tally: Tally, regex: Pattern | undefined): boolean {
   const [, operator, expected] = constraint;
   // An agent without the field meets only UNLIKE.
   if (value === undefined) return operator === 'UNLIKE';
@@ -225,9 +259,9 @@ function meets(constraint: Constraint, value: string | undefined, tally: Tally, 
     case 'MAX_PER':
       return (tally.counts.get(value) ?? 0) < Number(expected);
     case 'LIKE':
-      return regex?.test(value) ?? false;
+      return regex?.matches(value) ?? false;
     case 'UNLIKE':
-      return regex === undefined ? false : !regex.test(value);
+      return regex === undefined ? false : !regex.matches(value);
     case 'IS':
       return value === expected;
     default:
@@ -306,8 +340,8 @@ export function violations(
       }
       case 'LIKE':
       case 'UNLIKE': {
-        const regex = compile(expected ?? '');
-        keepOnly((value) => regex !== undefined && regex.test(value) === (operator === 'LIKE'));
+        const regex = compiledOrUndefined(expected ?? '');
+        keepOnly((value) => regex !== undefined && regex.matches(value) === (operator === 'LIKE'));
         break;
       }
       case 'IS':
