@@ -74,6 +74,8 @@ test('Marathon v2 apps, tasks and queue API', { timeout: 120_000 }, async (t) =>
     const created = await call('PUT', '/v2/apps/api/put-made', { cmd: cmd(5), instances: 0 });
     assertDeployment(created, 201);
     assert.equal(created.location, '/v2/apps/api/put-made');
+    // Its deployment holds the app until the next evaluation finds it done.
+    await settled();
     const updated = await call('PUT', '/v2/apps/api/put-made', { instances: 0, cmd: cmd(6) });
     assertDeployment(updated, 200);
     assert.equal(updated.location, undefined);

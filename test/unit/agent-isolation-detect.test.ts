@@ -70,9 +70,11 @@ test('cgroup v2: enables the controllers down to the parent and finds the task c
     'cgroup.subtree_control': 'memory\n',
     'corral/agent/cgroup.subtree_control': '',
     'corral/cgroup.subtree_control': 'cpu memory\n',
-    'corral/agent/task-web.1/memory.events': 'low 0\nhigh 0\nmax 9\noom 1\noom_kill 1\n',
-    'corral/agent/task-api%2Fv2.3/memory.events': 'low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\n',
-    'corral/agent/not-a-task/memory.events': '',
+    // Each agent's tasks sit under <parent>/agent-<agent id>.
+    'corral/agent/agent-S1/task-web.1/memory.events': 'low 0\nhigh 0\nmax 9\noom 1\noom_kill 1\n',
+    'corral/agent/agent-S1/task-api%2Fv2.3/memory.events': 'low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\n',
+    'corral/agent/agent-S1/not-a-task/memory.events': '',
+    'corral/agent/agent-S2/task-other.1/memory.events': '',
   });
   const { logger, lines } = capturingLogger();
   const isolator = await detectIsolator({ root, parent: 'corral/agent', logger });
@@ -84,10 +86,12 @@ test('cgroup v2: enables the controllers down to the parent and finds the task c
   assert.equal(readFileSync(join(root, 'corral/cgroup.subtree_control'), 'utf8'), 'cpu memory\n');
   assert.equal(readFileSync(join(root, 'corral/agent/cgroup.subtree_control'), 'utf8'), '+memory +cpu');
 
+  assert.equal((await isolator.existing()).size, 0, 'no agent id yet: no tasks of its own');
+  isolator.useAgent('S1');
   const existing = await isolator.existing();
   assert.deepEqual([...existing.keys()].sort(), ['api/v2.3', 'web.1']);
   const web = existing.get('web.1');
-  assert.deepEqual(web?.procsFiles, [join(root, 'corral/agent/task-web.1/cgroup.procs')]);
+  assert.deepEqual(web?.procsFiles, [join(root, 'corral/agent/agent-S1/task-web.1/cgroup.procs')]);
   assert.equal(web?.oomKilled(), true);
   assert.equal(existing.get('api/v2.3')?.oomKilled(), false);
   await flush();
@@ -100,13 +104,14 @@ test('cgroup v1: separate memory and cpu parents, a cpu link to cpu,cpuacct foll
   const isolator = await detectIsolator({ root, parent: 'corral-x', logger: capturingLogger().logger });
   assert.equal(isolator.kind, 'cgroup-v1');
   assert.deepEqual(isolator.parentDirs, [join(root, 'memory/corral-x'), join(root, 'cpu,cpuacct/corral-x')]);
-  mkdirSync(join(root, 'memory/corral-x/task-a.1'));
-  writeFileSync(join(root, 'memory/corral-x/task-a.1/memory.oom_control'), 'oom_kill_disable 0\nunder_oom 0\noom_kill 0\n');
-  mkdirSync(join(root, 'cpu,cpuacct/corral-x/task-a.1'));
-  mkdirSync(join(root, 'cpu,cpuacct/corral-x/task-b.1'));
+  mkdirSync(join(root, 'memory/corral-x/agent-S1/task-a.1'), { recursive: true });
+  writeFileSync(join(root, 'memory/corral-x/agent-S1/task-a.1/memory.oom_control'), 'oom_kill_disable 0\nunder_oom 0\noom_kill 0\n');
+  mkdirSync(join(root, 'cpu,cpuacct/corral-x/agent-S1/task-a.1'), { recursive: true });
+  mkdirSync(join(root, 'cpu,cpuacct/corral-x/agent-S1/task-b.1'));
+  isolator.useAgent('S1');
   const existing = await isolator.existing();
   assert.deepEqual([...existing.keys()].sort(), ['a.1', 'b.1']);
-  assert.deepEqual(existing.get('a.1')?.procsFiles, [join(root, 'memory/corral-x/task-a.1/cgroup.procs'), join(root, 'cpu,cpuacct/corral-x/task-a.1/cgroup.procs')]);
+  assert.deepEqual(existing.get('a.1')?.procsFiles, [join(root, 'memory/corral-x/agent-S1/task-a.1/cgroup.procs'), join(root, 'cpu,cpuacct/corral-x/agent-S1/task-a.1/cgroup.procs')]);
   assert.equal(existing.get('a.1')?.oomKilled(), false);
   assert.equal(existing.get('b.1')?.oomKilled(), false, 'gone from the memory hierarchy: nothing to say');
 });
