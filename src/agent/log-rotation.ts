@@ -1,4 +1,5 @@
-import { open, rename, stat, unlink } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../shared/log.ts';
 
@@ -14,6 +15,13 @@ export interface LogRotatorOptions {
 }
 
 const COPY_CHUNK_BYTES = 1 << 20;
+
+/**
+ * The task owns its sandbox and may have put a symlink (or a FIFO) where a log was: the agent
+ * must never follow it to truncate or overwrite a file elsewhere, nor block on a FIFO.
+ */
+const OPEN_LOG = constants.O_RDWR | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+const CREATE_COPY = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
 /**
  * Caps the size of each watched sandbox's stdout and stderr by copytruncate: the file is copied
@@ -77,10 +85,8 @@ export class LogRotator {
         if (!this.#sandboxes.has(sandbox)) break;
         const file = join(sandbox, name);
         try {
-          const size = (await stat(file)).size;
-          if (size <= this.#options.maxBytes) continue;
-          const copied = await this.#rotate(file, size);
-          this.#logger.debug({ file, size, copied }, 'rotated task log');
+          const copied = await this.#rotateIfLarge(file);
+          if (copied !== undefined) this.#logger.debug({ file, copied }, 'rotated task log');
         } catch (error) {
           // The task has not written yet, or its sandbox was just collected.
           if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
@@ -90,43 +96,51 @@ export class LogRotator {
     }
   }
 
-  /** Shifts the copies, copies the file to `.1`, truncates it; returns the bytes copied. */
-  async #rotate(file: string, size: number): Promise<number> {
-    const { keep } = this.#options;
-    if (keep === 0) {
-      const handle = await open(file, 'r+');
-      try {
-        await handle.truncate(0);
-      } finally {
-        await handle.close();
-      }
-      return 0;
-    }
-    await unlink(`${file}.${keep}`).catch(ignoreNotFound);
-    for (let n = keep - 1; n >= 1; n -= 1) await rename(`${file}.${n}`, `${file}.${n + 1}`).catch(ignoreNotFound);
-    const source = await open(file, 'r+');
+  /**
+   * If the log is a regular file over the limit: shifts the copies, copies it to `.1`, truncates
+   * it; returns the bytes copied (undefined when nothing was done).
+   */
+  async #rotateIfLarge(file: string): Promise<number | undefined> {
+    const source = await open(file, OPEN_LOG);
     try {
-      const target = await open(`${file}.1`, 'w');
-      let copied = 0;
-      try {
-        const buffer = Buffer.allocUnsafe(COPY_CHUNK_BYTES);
-        // Read until end-of-file as it is at that moment, including what arrived while copying,
-        // but not forever behind a task that writes faster than we copy.
-        const limit = size + this.#options.maxBytes;
-        while (copied < limit) {
-          const { bytesRead } = await source.read(buffer, 0, buffer.length, copied);
-          if (bytesRead === 0) break;
-          await target.write(buffer, 0, bytesRead);
-          copied += bytesRead;
-        }
-        await source.truncate(0);
-      } finally {
-        await target.close();
-      }
-      return copied;
+      const stats = await source.stat();
+      if (!stats.isFile()) throw new Error('not a regular file: left alone');
+      if (stats.size <= this.#options.maxBytes) return undefined;
+      return await this.#rotate(file, source, stats.size);
     } finally {
       await source.close();
     }
+  }
+
+  async #rotate(file: string, source: FileHandle, size: number): Promise<number> {
+    const { keep } = this.#options;
+    if (keep === 0) {
+      await source.truncate(0);
+      return 0;
+    }
+    // unlink and rename act on names (a symlink itself), never on what one points to.
+    await unlink(`${file}.${keep}`).catch(ignoreNotFound);
+    for (let n = keep - 1; n >= 1; n -= 1) await rename(`${file}.${n}`, `${file}.${n + 1}`).catch(ignoreNotFound);
+    // Made anew (O_EXCL): whatever the task left under that name is not written through.
+    await unlink(`${file}.1`).catch(ignoreNotFound);
+    const target = await open(`${file}.1`, CREATE_COPY, 0o644);
+    let copied = 0;
+    try {
+      const buffer = Buffer.allocUnsafe(COPY_CHUNK_BYTES);
+      // Read until end-of-file as it is at that moment, including what arrived while copying,
+      // but not forever behind a task that writes faster than we copy.
+      const limit = size + this.#options.maxBytes;
+      while (copied < limit) {
+        const { bytesRead } = await source.read(buffer, 0, buffer.length, copied);
+        if (bytesRead === 0) break;
+        await target.write(buffer, 0, bytesRead);
+        copied += bytesRead;
+      }
+      await source.truncate(0);
+    } finally {
+      await target.close();
+    }
+    return copied;
   }
 }
 

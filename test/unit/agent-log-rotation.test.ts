@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -146,6 +146,32 @@ test('log rotation: copies shift up to keep and the oldest falls off', async () 
   }
   assert.throws(() => new LogRotator({ maxBytes: 0, keep: 1, intervalMs: 10, logger: silent }), /maxBytes/);
   assert.throws(() => new LogRotator({ maxBytes: 1, keep: -1, intervalMs: 10, logger: silent }), /keep/);
+});
+
+test('log rotation: a symlink or FIFO a task put in place of a log is never followed, truncated or written through', async () => {
+  const tmp = await mkdtemp(join(tmpdir(), 'corral-logrot-'));
+  const sandbox = join(tmp, 'sandbox');
+  const outside = join(tmp, 'precious');
+  const rotator = new LogRotator({ maxBytes: 5, keep: 2, intervalMs: 60_000, logger: silent, files: ['stdout', 'stderr', 'fifo'] });
+  try {
+    await mkdir(sandbox);
+    await writeFile(outside, 'a file outside the sandbox, larger than maxBytes');
+    // stdout points outside; stderr is real but its first copy's name points outside.
+    await symlink(outside, join(sandbox, 'stdout'));
+    await writeFile(join(sandbox, 'stderr'), 'task output over the limit');
+    await symlink(outside, join(sandbox, 'stderr.1'));
+    execFileSync('mkfifo', [join(sandbox, 'fifo')]);
+    rotator.watch(sandbox);
+    await rotator.checkNow();
+    assert.equal(await readFile(outside, 'utf8'), 'a file outside the sandbox, larger than maxBytes');
+    assert.equal((await lstat(join(sandbox, 'stdout'))).isSymbolicLink(), true, 'the link is left as it is');
+    assert.equal(await readFile(join(sandbox, 'stderr.1'), 'utf8'), 'task output over the limit', 'the copy is a new file');
+    assert.equal((await lstat(join(sandbox, 'stderr.1'))).isSymbolicLink(), false);
+    assert.equal(await readFile(join(sandbox, 'stderr'), 'utf8'), '');
+  } finally {
+    await rotator.close();
+    await rm(tmp, { recursive: true, force: true });
+  }
 });
 
 async function exists(path: string): Promise<boolean> {
