@@ -4,33 +4,12 @@
  * names and field names; `id` (the SSE `id:` line) is Corral's addition.
  *
  * This file is the single source of these shapes: the scheduler emits them, consumers fold them.
+ * Task states live in src/shared/task-states.ts, since the agent protocol speaks them too.
  */
 
-export type TaskState =
-  | 'TASK_STAGING'
-  | 'TASK_STARTING'
-  | 'TASK_RUNNING'
-  | 'TASK_FINISHED'
-  | 'TASK_FAILED'
-  | 'TASK_KILLING'
-  | 'TASK_KILLED'
-  | 'TASK_LOST'
-  | 'TASK_UNREACHABLE'
-  | 'TASK_GONE';
+import type { TaskState } from '../shared/task-states.ts';
 
-/** Every task state, e.g. so that gauges show zeros rather than dropping series. */
-export const TASK_STATES = [
-  'TASK_STAGING', 'TASK_STARTING', 'TASK_RUNNING', 'TASK_FINISHED', 'TASK_FAILED',
-  'TASK_KILLING', 'TASK_KILLED', 'TASK_LOST', 'TASK_UNREACHABLE', 'TASK_GONE',
-] as const satisfies readonly TaskState[];
-
-export const TERMINAL_TASK_STATES: ReadonlySet<TaskState> = new Set<TaskState>([
-  'TASK_FINISHED',
-  'TASK_FAILED',
-  'TASK_KILLED',
-  'TASK_LOST',
-  'TASK_GONE',
-]);
+export { TASK_STATES, TERMINAL_TASK_STATES, type TaskState } from '../shared/task-states.ts';
 
 export type PortProtocol = 'tcp' | 'udp' | 'udp,tcp';
 

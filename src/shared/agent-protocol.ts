@@ -5,7 +5,7 @@
  *   POST /corral/v1/agents/{id}/status       TaskStatusUpdate or {updates: [...]} → 200 once applied (idempotent)
  *   POST /corral/v1/agents/{id}/heartbeat    every heartbeatIntervalMs, now and then with a HeartbeatReport; 404 = register again
  */
-import type { TaskState } from '../events/types.ts';
+import type { TaskState } from './task-states.ts';
 
 export const AGENT_API = '/corral/v1/agents';
 
