@@ -25,7 +25,7 @@ import { canonicalLabel, taskLabel } from '../src/dns/core/names.ts';
 import { buildRecords } from '../src/dns/core/records.ts';
 import type { RecordTable } from '../src/dns/core/record-types.ts';
 import { spawnPart, stopParts, type PartProcess } from '../src/cli/child-process.ts';
-import { viewFromSnapshot } from '../src/events/view.ts';
+import { viewFromSnapshot } from '../src/events/core/view.ts';
 import { DiscoveryStandIn, statusUpdate, syntheticSnapshot } from '../test/support/discovery-stand-in.ts';
 import { query } from '../test/support/dns-fixtures.ts';
 import { freePort, tempDir } from '../test/support/parts.ts';

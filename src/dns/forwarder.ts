@@ -6,7 +6,7 @@ import { formatHostPort, type HostPort } from '../shared/address.ts';
 import type { Logger } from '../shared/log.ts';
 import { RCODE } from './core/answer.ts';
 import type { ForwardingStats } from './metrics.ts';
-import { encodeError, inspectReply, udpLimit, type Query, type ReplyInfo } from './wire.ts';
+import { encodeError, inspectReply, udpLimit, type Query, type ReplyInfo } from './core/wire.ts';
 
 export interface ForwarderOptions {
   resolvers: readonly HostPort[];

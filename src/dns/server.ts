@@ -6,8 +6,8 @@ import { answerQuery, RCODE, type Rng } from './core/answer.ts';
 import type { RecordTable } from './core/record-types.ts';
 import type { Forwarder } from './forwarder.ts';
 import { QueryCounters } from './metrics.ts';
-import { ReplyCache } from './reply-cache.ts';
-import { decodeMessage, encodeAnswer, encodeError, TCP_LIMIT, udpLimit } from './wire.ts';
+import { ReplyCache } from './core/reply-cache.ts';
+import { decodeMessage, encodeAnswer, encodeError, TCP_LIMIT, udpLimit } from './core/wire.ts';
 
 /** Whoever holds the current table generation; read once per query, never awaited. */
 export interface TableSource {

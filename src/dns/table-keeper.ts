@@ -1,5 +1,5 @@
 import { TableHolder } from '../events/table-holder.ts';
-import type { ClusterView } from '../events/view.ts';
+import type { ClusterView } from '../events/core/view.ts';
 import type { Logger } from '../shared/log.ts';
 import { buildRecords, nextSerial, unsyncedTable, ZoneMemo, type RecordOptions } from './core/records.ts';
 import type { RecordTable } from './core/record-types.ts';

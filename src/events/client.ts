@@ -3,7 +3,7 @@ import { Agent, fetch as undiciFetch, request } from 'undici';
 import type { Logger } from '../shared/log.ts';
 import type { ClusterEvent, DiscoverySnapshot, EventType } from './types.ts';
 import { DISCOVERY_EVENT_TYPES } from './types.ts';
-import { EMPTY_VIEW, applyEvent, viewFromSnapshot, type ClusterView } from './view.ts';
+import { EMPTY_VIEW, applyEvent, viewFromSnapshot, type ClusterView } from './core/view.ts';
 
 export const SNAPSHOT_PATH = '/corral/v1/discovery';
 export const EVENTS_PATH = '/v2/events';

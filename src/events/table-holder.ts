@@ -1,4 +1,4 @@
-import type { ClusterView } from './view.ts';
+import type { ClusterView } from './core/view.ts';
 
 export interface TableHolderOptions<T> {
   initial: T;

@@ -12,7 +12,7 @@ import { HttpForwarder } from './proxy/http-forwarder.ts';
 import { RoutedListener } from './proxy/routed-listener.ts';
 import { ServicePortListeners } from './proxy/service-port-listeners.ts';
 import { RoutingState } from './routing-state.ts';
-import type { BackendState, TableBackends } from './stats/haproxy-csv.ts';
+import type { BackendState, TableBackends } from './stats/core/haproxy-csv.ts';
 import { RouteStats, type StatsSnapshot } from './stats/route-stats.ts';
 
 /** The shared ports an instance bound; all undefined for an east-west LB (`--no-http-https`). */
@@ -59,7 +59,7 @@ export interface LbInstance {
 
 /** Binds the shared HTTP, HTTPS and app-id ports; service ports open once the cluster is followed. */
 export async function startLbInstance(config: LbConfig, logger: Logger): Promise<LbInstance> {
-  const balancer = new Balancer();
+  const balancer = new Balancer({ random: Math.random });
   const stats = new RouteStats();
   const certificates = new CertificateStore();
   const forwarder = new HttpForwarder({ balancer, stats, logger });

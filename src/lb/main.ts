@@ -6,7 +6,7 @@ import type { Settings } from '../shared/settings.ts';
 import { parseLbConfig, type LbConfig } from './config.ts';
 import { explainBind, startLbInstance, type InstanceHealth, type InstanceStats, type SharedAddresses } from './lb-instance.ts';
 import { mergeBackends, mergeHealth, mergeMetrics, mergeStats } from './stats/cluster-stats.ts';
-import { haproxyStatsCsv, type TableBackends } from './stats/haproxy-csv.ts';
+import { haproxyStatsCsv, type TableBackends } from './stats/core/haproxy-csv.ts';
 import { StatsServer, type StatsSources } from './stats/stats-server.ts';
 import { LbWorkers } from './workers.ts';
 

@@ -1,5 +1,5 @@
 import type { EventRecord, EventType, StreamEvent } from '../events/types.ts';
-import { formatSseFrame } from '../events/sse.ts';
+import { formatSseFrame } from '../events/core/sse.ts';
 
 export interface Subscriber {
   /** Event types wanted; undefined = all. */

@@ -6,7 +6,7 @@ import { after, test } from 'node:test';
 import { pino } from 'pino';
 import { stopParts, type PartProcess } from '../../src/cli/child-process.ts';
 import { ClusterFollower } from '../../src/events/client.ts';
-import type { ClusterView } from '../../src/events/view.ts';
+import type { ClusterView } from '../../src/events/core/view.ts';
 import { pidsOf, randomPortsBase } from '../support/agent-cluster.ts';
 import { callJson, Churn, comparable, removeCgroupParent, snapshot } from '../support/events-stream.ts';
 import { freePort, startPart, tempDir } from '../support/parts.ts';

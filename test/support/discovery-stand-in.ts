@@ -1,11 +1,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EVENTS_PATH, SNAPSHOT_PATH } from '../../src/events/client.ts';
-import { SSE_HEARTBEAT, formatSseFrame } from '../../src/events/sse.ts';
+import { SSE_HEARTBEAT, formatSseFrame } from '../../src/events/core/sse.ts';
 import type {
   ApiPostEvent, AppTerminatedEvent, ClusterEvent, DiscoveryApp, DiscoverySnapshot, DiscoveryTask, InstanceHealthChangedEvent, StatusUpdateEvent, TaskState,
 } from '../../src/events/types.ts';
-import { EMPTY_VIEW, applyEvent, viewFromSnapshot, type ClusterView } from '../../src/events/view.ts';
+import { EMPTY_VIEW, applyEvent, viewFromSnapshot, type ClusterView } from '../../src/events/core/view.ts';
 
 /** The scheduler's interval: followers drop a stream that stays silent for 15 s. */
 const HEARTBEAT_MS = 5000;

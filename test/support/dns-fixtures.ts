@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { DiscoveryApp, DiscoveryTask } from '../../src/events/types.ts';
-import type { ClusterView } from '../../src/events/view.ts';
+import type { ClusterView } from '../../src/events/core/view.ts';
 import { createLogger, type Logger } from '../../src/shared/log.ts';
 
 const run = promisify(execFile);

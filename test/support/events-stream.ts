@@ -3,7 +3,7 @@ import { connect, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import type { ClusterEvent, DiscoverySnapshot } from '../../src/events/types.ts';
-import { applyEvent, viewFromSnapshot, type ClusterView } from '../../src/events/view.ts';
+import { applyEvent, viewFromSnapshot, type ClusterView } from '../../src/events/core/view.ts';
 import { waitFor } from './wait.ts';
 
 /**

@@ -1,7 +1,7 @@
 import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
 import { createServer as createTcpServer, connect, type AddressInfo, type Server as TcpServer } from 'node:net';
 import type { DiscoveryApp, DiscoveryTask } from '../../src/events/types.ts';
-import type { ClusterView } from '../../src/events/view.ts';
+import type { ClusterView } from '../../src/events/core/view.ts';
 
 /** Builders for hand-made cluster views: only what a test cares about has to be spelled out. */
 export function app(id: string, labels: Record<string, string> = {}, servicePorts: number[] = [10000], extra: Partial<DiscoveryApp> = {}): DiscoveryApp {

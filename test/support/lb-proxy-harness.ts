@@ -7,7 +7,7 @@ import { HttpForwarder } from '../../src/lb/proxy/http-forwarder.ts';
 import { RoutedListener } from '../../src/lb/proxy/routed-listener.ts';
 import { ServicePortListeners } from '../../src/lb/proxy/service-port-listeners.ts';
 import { RouteStats } from '../../src/lb/stats/route-stats.ts';
-import type { ClusterView } from '../../src/events/view.ts';
+import type { ClusterView } from '../../src/events/core/view.ts';
 import { createLogger } from '../../src/shared/log.ts';
 
 export const TEST_LIMITS: ClientLimits = { maxHeaderBytes: 8192, maxHeaders: 50, headersTimeoutMs: 60_000, requestTimeoutMs: 60_000, idleTimeoutMs: 60_000 };
@@ -27,7 +27,7 @@ export class ProxyHarness {
   readonly #reserved = new Set<number>();
   ports = { http: 0, https: 0, appId: 0 };
 
-  constructor(limits: ClientLimits = TEST_LIMITS, balancer = new Balancer(), defaultCert?: string) {
+  constructor(limits: ClientLimits = TEST_LIMITS, balancer = new Balancer({ random: Math.random }), defaultCert?: string) {
     const logger = createLogger('lb-test', 'silent');
     this.balancer = balancer;
     this.forwarder = new HttpForwarder({ balancer, stats: this.stats, logger });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { DiscoveryApp, StatusUpdateEvent } from '../../src/events/types.ts';
-import { EMPTY_VIEW, applyEvent, isServing, viewFromSnapshot } from '../../src/events/view.ts';
+import { EMPTY_VIEW, applyEvent, isServing, viewFromSnapshot } from '../../src/events/core/view.ts';
 
 const web: DiscoveryApp = { id: '/web', version: 'v1', labels: {}, portDefinitions: [{ port: 10000, protocol: 'tcp' }], healthChecks: [] };
 const status = (taskId: string, taskStatus: StatusUpdateEvent['taskStatus']): StatusUpdateEvent => ({

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { NameIndex } from '../../src/dns/core/name-index.ts';
 import { isReverseName, reverseName } from '../../src/dns/core/reverse.ts';
 import { TaskIndex } from '../../src/dns/core/task-index.ts';
-import { applyEvent } from '../../src/events/view.ts';
+import { applyEvent } from '../../src/events/core/view.ts';
 import { statusUpdate } from '../support/discovery-stand-in.ts';
 import { app, task, viewOf } from '../support/dns-fixtures.ts';
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildRecords, nextSerial, unsyncedTable, ZoneMemo } from '../../src/dns/core/records.ts';
-import type { ClusterView } from '../../src/events/view.ts';
+import type { ClusterView } from '../../src/events/core/view.ts';
 import type { DnsRecord, RecordTable } from '../../src/dns/core/records.ts';
 import { canonicalLabel } from '../../src/dns/core/names.ts';
 import { DOMAIN, TTL, app, sampleView, task, viewOf } from '../support/dns-fixtures.ts';

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { Packet } from 'dns2';
 import { QTYPE, answerQuery } from '../../src/dns/core/answer.ts';
 import { buildRecords } from '../../src/dns/core/records.ts';
-import { ReplyCache } from '../../src/dns/reply-cache.ts';
-import { decodeMessage, encodeAnswer, type Query } from '../../src/dns/wire.ts';
+import { ReplyCache } from '../../src/dns/core/reply-cache.ts';
+import { decodeMessage, encodeAnswer, type Query } from '../../src/dns/core/wire.ts';
 import { DOMAIN, TTL, bigAppView, query, seededRng } from '../support/dns-fixtures.ts';
 
 const table = buildRecords(bigAppView('/web', 8), { domain: DOMAIN, ttl: TTL, serial: 1 });

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { buildRecords } from '../../src/dns/core/records.ts';
 import { TableKeeper } from '../../src/dns/table-keeper.ts';
 import type { ClusterEvent } from '../../src/events/types.ts';
-import { applyEvent } from '../../src/events/view.ts';
+import { applyEvent } from '../../src/events/core/view.ts';
 import { statusUpdate } from '../support/discovery-stand-in.ts';
 import { DOMAIN, TTL, app, sampleView, silentLogger, task, viewOf } from '../support/dns-fixtures.ts';
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Packet } from 'dns2';
 import { QTYPE, RCODE, answerQuery } from '../../src/dns/core/answer.ts';
 import { buildRecords } from '../../src/dns/core/records.ts';
-import { CLASSIC_UDP_LIMIT, EDNS_UDP_LIMIT, TCP_LIMIT, decodeMessage, encodeAnswer, inspectReply, udpLimit, type Query } from '../../src/dns/wire.ts';
+import { CLASSIC_UDP_LIMIT, EDNS_UDP_LIMIT, TCP_LIMIT, decodeMessage, encodeAnswer, inspectReply, udpLimit, type Query } from '../../src/dns/core/wire.ts';
 import { DOMAIN, TTL, app, bigAppView, query, seededRng, task, viewOf } from '../support/dns-fixtures.ts';
 
 /** `count` instances of /web on distinct IPs, one port each: SRV answers of ~47 bytes plus glue. */

@@ -15,12 +15,12 @@ const ports = (picks: ({ port: number } | undefined)[]): (number | undefined)[] 
 
 test('each algorithm picks as marathon-lb/HAProxy would', async (t) => {
   await t.test('roundrobin cycles in task order', () => {
-    const balancer = new Balancer();
+    const balancer = new Balancer({ random: Math.random });
     const p = pool();
     assert.deepEqual(ports(Array.from({ length: 4 }, () => balancer.pick(p, {}, 0))), [31001, 31002, 31003, 31001]);
   });
   await t.test('leastconn prefers the backend with the fewest active requests', () => {
-    const balancer = new Balancer();
+    const balancer = new Balancer({ random: Math.random });
     const p = pool({ HAPROXY_0_BALANCE: 'leastconn' });
     const [a, b] = p.backends;
     assert.ok(a && b);
@@ -31,7 +31,7 @@ test('each algorithm picks as marathon-lb/HAProxy would', async (t) => {
     assert.equal(balancer.pick(p, {}, 0)?.port, 31001);
   });
   await t.test('source sends one client address to one backend', () => {
-    const balancer = new Balancer();
+    const balancer = new Balancer({ random: Math.random });
     const p = pool({ HAPROXY_0_BALANCE: 'source' });
     const first = balancer.pick(p, { clientAddress: '10.0.0.7' }, 0);
     for (let i = 0; i < 5; i += 1) assert.equal(balancer.pick(p, { clientAddress: '10.0.0.7' }, 0), first);
@@ -45,13 +45,13 @@ test('each algorithm picks as marathon-lb/HAProxy would', async (t) => {
     assert.deepEqual(ports([balancer.pick(p, {}, 0), balancer.pick(p, {}, 0), balancer.pick(p, {}, 0)]), [31001, 31002, 31003]);
   });
   await t.test('sticky: the cookie\'s task wins while it serves', () => {
-    const balancer = new Balancer();
+    const balancer = new Balancer({ random: Math.random });
     const p = pool({ HAPROXY_0_STICKY: 'true' });
     for (let i = 0; i < 3; i += 1) assert.equal(balancer.pick(p, { stickyId: 'p.task-2' }, 0)?.port, 31002);
     assert.equal(balancer.pick(p, { stickyId: 'p.task-9' }, 0)?.port, 31001, 'an unknown cookie falls back to balancing');
   });
   await t.test('a retry excludes what was tried; undefined when nothing is left', () => {
-    const balancer = new Balancer();
+    const balancer = new Balancer({ random: Math.random });
     const p = pool({}, 2);
     const [a, b] = p.backends;
     assert.ok(a && b);
@@ -61,7 +61,7 @@ test('each algorithm picks as marathon-lb/HAProxy would', async (t) => {
 });
 
 test('passive health: a backend failing ejectAfter times in a row is skipped for a while', () => {
-  const balancer = new Balancer({ ejectAfter: 2, ejectForMs: 1000 });
+  const balancer = new Balancer({ ejectAfter: 2, ejectForMs: 1000, random: Math.random });
   const p = pool({}, 2);
   const [a, b] = p.backends;
   assert.ok(a && b);
@@ -86,7 +86,7 @@ test('passive health: a backend failing ejectAfter times in a row is skipped for
 });
 
 test('retain forgets pools and idle backends that left the table', () => {
-  const balancer = new Balancer({ ejectAfter: 1 });
+  const balancer = new Balancer({ ejectAfter: 1, random: Math.random });
   const p = pool({}, 2);
   const [a] = p.backends;
   assert.ok(a);

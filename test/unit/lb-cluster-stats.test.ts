@@ -4,7 +4,7 @@ import type { InstanceStats } from '../../src/lb/lb-instance.ts';
 import { mergeBackends, mergeHealth, mergeMetrics, mergeStats } from '../../src/lb/stats/cluster-stats.ts';
 import { RouteStats } from '../../src/lb/stats/route-stats.ts';
 import { buildRoutingTable, EMPTY_ROUTING_TABLE } from '../../src/lb/core/routing-table.ts';
-import { haproxyStatsCsv } from '../../src/lb/stats/haproxy-csv.ts';
+import { haproxyStatsCsv } from '../../src/lb/stats/core/haproxy-csv.ts';
 import { app, task, view } from '../support/lb-fixtures.ts';
 
 const counters = (requests: number, errors = 0) => ({ requests, errors, upstreamErrors: errors, noBackend: 0, denied: 0 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { EMPTY_VIEW } from '../../src/events/view.ts';
+import { EMPTY_VIEW } from '../../src/events/core/view.ts';
 import { buildRoutingTable, certificatesOf, sameRoutingTable, type RoutingTable } from '../../src/lb/core/routing-table.ts';
 import { app, task, view } from '../support/lb-fixtures.ts';
 

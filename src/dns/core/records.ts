@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { DiscoveryApp, DiscoveryTask, PortProtocol } from '../../events/types.ts';
-import { isServing, type ClusterView } from '../../events/view.ts';
+import { isServing, type ClusterView } from '../../events/core/view.ts';
 import { ipFamily } from './ip.ts';
 import { NameIndex } from './name-index.ts';
 import { canonicalLabel, sanitizeLabel, taskLabel } from './names.ts';

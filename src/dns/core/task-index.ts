@@ -1,5 +1,5 @@
 import type { DiscoveryTask } from '../../events/types.ts';
-import type { ClusterView } from '../../events/view.ts';
+import type { ClusterView } from '../../events/core/view.ts';
 
 /** What changed between the view the index last saw and the new one. */
 export interface ViewChanges {

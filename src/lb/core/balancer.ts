@@ -15,8 +15,8 @@ export interface BalancerOptions {
   readonly ejectAfter?: number;
   /** How long an ejected backend is left alone before it gets one request again. */
   readonly ejectForMs?: number;
-  /** [0, 1): the `random` algorithm's source, injected so that tests are deterministic. */
-  readonly random?: () => number;
+  /** [0, 1): the `random` algorithm's source (`Math.random` in the proxy, a fixed list in tests). */
+  readonly random: () => number;
 }
 
 interface BackendState {
@@ -34,7 +34,7 @@ export function backendKey(backend: Backend): string {
  * Chooses a backend per pool with the pool's algorithm, and keeps what balancing needs across
  * table swaps: round-robin positions, active request counts (leastconn), and passive health
  * (a backend failing `ejectAfter` times in a row is skipped for `ejectForMs`, unless every
- * backend is). No clock of its own: callers pass `now`.
+ * backend is). No clock or chance of its own: callers pass `now` and the random source.
  */
 export class Balancer {
   readonly #next = new Map<string, number>();
@@ -45,10 +45,10 @@ export class Balancer {
   /** When the latest ejection ends: before then, picks check for ejected backends. */
   #lastEjectionEnds = 0;
 
-  constructor(options: BalancerOptions = {}) {
+  constructor(options: BalancerOptions) {
     this.#ejectAfter = options.ejectAfter ?? 3;
     this.#ejectForMs = options.ejectForMs ?? 10_000;
-    this.#random = options.random ?? Math.random;
+    this.#random = options.random;
   }
 
   /** A backend of `pool` for `request`, or undefined when none is left to try. */

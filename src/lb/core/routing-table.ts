@@ -1,5 +1,5 @@
 import type { DiscoveryApp, DiscoveryTask } from '../../events/types.ts';
-import { isServing, type ClusterView } from '../../events/view.ts';
+import { isServing, type ClusterView } from '../../events/core/view.ts';
 import type { Cidr } from './cidr.ts';
 import {
   matchesGroups,

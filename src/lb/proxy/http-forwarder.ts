@@ -5,8 +5,8 @@ import type { Logger } from '../../shared/log.ts';
 import { backendKey, type Balancer } from '../core/balancer.ts';
 import type { Backend, BackendPool } from '../core/routing-table.ts';
 import type { RouteStats } from '../stats/route-stats.ts';
-import { addForwardedHeaders } from './forwarded-headers.ts';
-import { dropHopByHopHeaders } from './hop-by-hop.ts';
+import { addForwardedHeaders } from './core/forwarded-headers.ts';
+import { dropHopByHopHeaders } from './core/hop-by-hop.ts';
 import { BasicAuthChecker, answerLocally, backendPath, shapeResponseHeaders, stickyCookie, type ListenerInfo } from './http-policy.ts';
 import { tunnelUpgrade } from './upgrade-tunnel.ts';
 

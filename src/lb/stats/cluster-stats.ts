@@ -1,7 +1,7 @@
 import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import { EMPTY_ROUTING_TABLE } from '../core/routing-table.ts';
 import type { InstanceHealth, InstanceStats } from '../lb-instance.ts';
-import type { TableBackends } from './haproxy-csv.ts';
+import type { TableBackends } from './core/haproxy-csv.ts';
 import type { PoolCounters } from './route-stats.ts';
 
 /** One worker's answer to a stats-port question. */

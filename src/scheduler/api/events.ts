@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { EVENTS_PATH } from '../../events/client.ts';
-import { formatSseFrame, SSE_HEARTBEAT } from '../../events/sse.ts';
+import { formatSseFrame, SSE_HEARTBEAT } from '../../events/core/sse.ts';
 import type { EventType } from '../../events/types.ts';
 import type { ApiContext } from './context.ts';
 

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import type { ListenerInfo } from './http-policy.ts';
+import type { ListenerInfo } from '../http-policy.ts';
 
 /**
  * Tells the backend who the client is and how it reached us. X-Forwarded-For is appended to (the

@@ -1,4 +1,4 @@
-import type { RecordTable } from './core/record-types.ts';
+import type { RecordTable } from './record-types.ts';
 import type { Query } from './wire.ts';
 
 /** Shuffled orders kept per question: replies rotate through them, each drawn at random once. */

@@ -1,4 +1,4 @@
-import type { RoutingTable } from '../core/routing-table.ts';
+import type { RoutingTable } from '../../core/routing-table.ts';
 
 /** What the CSV needs to know about one backend beyond the table. */
 export interface BackendState {

@@ -1,4 +1,4 @@
-import type { StreamEvent } from './types.ts';
+import type { StreamEvent } from '../types.ts';
 
 /**
  * One Server-Sent Events frame, framed as Marathon frames its events (`event:` + one-line JSON

@@ -1,6 +1,6 @@
-import { RCODE, type Answer, type Question } from './core/answer.ts';
-import { normalizeQueryName } from './core/query-name.ts';
-import type { DnsRecord } from './core/record-types.ts';
+import { RCODE, type Answer, type Question } from './answer.ts';
+import { normalizeQueryName } from './query-name.ts';
+import type { DnsRecord } from './record-types.ts';
 
 /**
  * The DNS wire format (RFC 1035 §4), hand-written because the hot path is here: a query is

@@ -1,6 +1,6 @@
-import type { ClusterEvent, DiscoveryAgent, DiscoveryApp, DiscoverySnapshot, DiscoveryTask } from './types.ts';
-import { LayeredMap } from '../shared/layered-map.ts';
-import { TERMINAL_TASK_STATES } from './types.ts';
+import type { ClusterEvent, DiscoveryAgent, DiscoveryApp, DiscoverySnapshot, DiscoveryTask } from '../types.ts';
+import { LayeredMap } from '../../shared/layered-map.ts';
+import { TERMINAL_TASK_STATES } from '../types.ts';
 
 /**
  * A follower's picture of the cluster: apps and their live tasks, as of `eventId`.
