@@ -51,7 +51,7 @@ export async function startDns(settings: Settings): Promise<DnsService> {
       ...(forwarder === undefined ? {} : { forwarder }),
     });
     closers.push(() => dns.close());
-    // More processes reading the same UDP socket: Node answers ~50k datagrams/s per process.
+    // More processes reading the same UDP socket: one process is held to what Node can send.
     const helpers = config.udpWorkers === 0 ? undefined : await UdpHelpers.start(config.udpWorkers, dns.udpSocket, settings, logger);
     if (helpers !== undefined) closers.push(() => helpers.close());
     const metrics = createDnsMetrics({

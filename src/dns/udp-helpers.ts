@@ -25,7 +25,7 @@ interface Helper {
 }
 
 /**
- * Node answers some 50k datagrams a second per process, bound by the cost of each send, and
+ * One Node process answers about as many datagrams as Node can send (docs/dns.md), and
  * Node 20 has no SO_REUSEPORT for UDP. So the main process hands its bound UDP socket to helper
  * processes: each follows the cluster itself, keeps its own table, and reads from the same
  * socket, and the kernel gives each datagram to one of them. TCP and HTTP stay in the main process.

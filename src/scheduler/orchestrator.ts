@@ -26,8 +26,7 @@ const FULL_EVALUATION_EVERY = 10;
  * Each evaluation's commit triggers the next one, so a large scale-out proceeds in batches: of
  * 500 while evaluations are quick, larger when they are spaced out, to launch about
  * LAUNCH_PACE_PER_SECOND. The pace counts only the wait and the evaluation, not the status
- * updates answered in between, so the rate reached is lower (1,000 agents × 100,000 tasks on
- * 2 cores: ~6,000/s at this pace, ~4,200/s at 5,000 and 2,500 per evaluation).
+ * updates answered in between, so the rate reached is lower (measured rates: docs/scheduler.md).
  */
 const MIN_LAUNCHES_PER_EVALUATION = 500;
 const MAX_LAUNCHES_PER_EVALUATION = 4000;

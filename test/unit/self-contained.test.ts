@@ -5,11 +5,11 @@ import { test } from 'node:test';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 
-function sourceFiles(dir: string): string[] {
+function sourceFiles(dir: string, names = /\.(ts|js)$/): string[] {
   return readdirSync(join(ROOT, dir), { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) return sourceFiles(path);
-    return /\.(ts|js)$/.test(entry.name) ? [path] : [];
+    if (entry.isDirectory()) return sourceFiles(path, names);
+    return names.test(entry.name) ? [path] : [];
   });
 }
 
@@ -22,4 +22,18 @@ test('tests, benches and sources name no relative path outside the repository (a
     }
   }
   assert.deepEqual(outside, []);
+});
+
+test('no source or document names a path of the machine it was written on', () => {
+  const files = [...sourceFiles('src', /\.(ts|js|md)$/), ...sourceFiles('test'), ...sourceFiles('bench'), ...sourceFiles('docs', /\.md$/), 'README.md'];
+  const found = files.flatMap((path) => readFileSync(join(ROOT, path), 'utf8').split('\n')
+    .flatMap((line, i) => (/(?<![\w.])\/(?:work|home|Users|root)\/\w/.test(line) ? [`${path}:${i + 1}: ${line.trim()}`] : [])));
+  assert.deepEqual(found, []);
+});
+
+test('code comments state no measured rates or latencies (they go stale: docs/ keeps them)', () => {
+  const figure = /\d[\d,.]*\s*k?\s*[A-Za-z]*\/s\b|\bp(?:50|90|99)\b|\d\s*µs|\d[\d,.]*k? [a-z]+ (?:a|per) second/;
+  const found = sourceFiles('src').flatMap((path) => readFileSync(join(ROOT, path), 'utf8').split('\n')
+    .flatMap((line, i) => (/^\s*(?:\/\/|\*|\/\*)/.test(line) && figure.test(line) ? [`${path}:${i + 1}: ${line.trim()}`] : [])));
+  assert.deepEqual(found, []);
 });

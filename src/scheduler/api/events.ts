@@ -5,8 +5,8 @@ import type { EventType } from '../../events/types.ts';
 import type { ApiContext } from './context.ts';
 
 /**
- * A subscriber whose socket holds more unsent bytes than this is too slow and is cut off. A
- * scale-out at 6,000 tasks/s sends a subscriber of every event ~12 MB/s: a few seconds' worth.
+ * A subscriber whose socket holds more unsent bytes than this is too slow and is cut off: room
+ * for a few seconds of every event of a large scale-out (the figures are in docs/scheduler.md).
  */
 const MAX_BUFFERED_BYTES = 32 * 1024 * 1024;
 const HEARTBEAT_MS = 5000;

@@ -222,8 +222,7 @@ export class FileStore implements StateStore {
     this.#seq += records.length;
     for (const record of records) this.#remember(record.events);
     this.#recordsInLog += records.length;
-    // Rewriting the snapshot then costs a fraction of what was appended, however large the state
-    // (100,000 instances: tens of MiB).
+    // Rewriting the snapshot then costs a fraction of what was appended, however large the state.
     if (this.#compacting === undefined && this.#recordsInLog >= (this.#options.compactEvery ?? 5000)
       && this.#size >= (this.#options.logToSnapshot ?? 3) * this.#snapshotBytes && --this.#compactBackoff <= 0) {
       // The records are durable already: a failed compaction must not fail the write.
