@@ -97,6 +97,8 @@ export default tseslint.config(
       'no-restricted-syntax': ['error',
         { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: NOT_PURE },
         { selector: "CallExpression[callee.name='Date']", message: NOT_PURE },
+        // import() would slip past the import lists above.
+        { selector: 'ImportExpression', message: 'Pure code loads no modules at run time: import them statically.' },
       ],
     },
   },
