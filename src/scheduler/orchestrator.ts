@@ -1,16 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import type { ClusterEvent, DeploymentStepSuccessEvent, DeploymentSuccessEvent } from '../events/types.ts';
+import type { ClusterEvent } from '../events/types.ts';
 import type { HeartbeatReport, RegisterRequest, RegisterResponse, TaskStatusUpdate } from '../shared/agent-protocol.ts';
 import type { Logger } from '../shared/log.ts';
 import type { AgentLinks } from './agent-links.ts';
 import { taskIdPrefix } from './core/app-id.ts';
-import { applyStatus, expiredAgents, expungeInstance, markAgentUnreachable, orphanedTasks, registerAgent, removeAgent, setDraining, stopInstance, type Change } from './core/agent-status.ts';
-import { advanceDeployment, describeProgress, overdueDeployments, rollsBackOnFailure } from './core/deployments.ts';
+import { applyStatus, expiredAgents, markAgentUnreachable, orphanedTasks, registerAgent, removeAgent, setDraining, type Change } from './core/agent-status.ts';
+import { describeProgress, overdueDeployments, rollsBackOnFailure } from './core/deployments.ts';
 import { failDeployment } from './core/deployment-changes.ts';
 import { instancesOnAgent, StateDraft, type CommitChanges } from './core/state-ops.ts';
-import { instanceChangedEvent, statusUpdateEvent } from './core/marathon-json.ts';
-import { reconcile } from './core/reconcile.ts';
-import { delayAfterFailure, type LaunchDelay } from './core/launch-delay.ts';
+import { evaluationChanges, reconcile } from './core/reconcile.ts';
+import { backOff, type Backoff, type LaunchDelay } from './core/launch-delay.ts';
 import type { Unplaced } from './core/placement.ts';
 import type { SchedulerMetrics } from './scheduler-metrics.ts';
 import type { SchedulerState } from './state.ts';
@@ -159,8 +158,9 @@ export class Orchestrator {
   }
 
   async register(request: RegisterRequest): Promise<RegisterResponse> {
-    const now = new Date().toISOString();
-    const { agentId, kill } = await this.#state.transact((state) => {
+    const nowMs = Date.now();
+    const now = new Date(nowMs).toISOString();
+    const { agentId, kill, backoff } = await this.#state.transact((state) => {
       const agentId = request.agentId !== undefined && request.agentId !== '' ? request.agentId : newAgentId(state.meta);
       const change = registerAgent(state, agentId, request, now);
       const ops: StateOp[] = [...change.ops];
@@ -168,9 +168,10 @@ export class Orchestrator {
         ops.push({ op: 'put', coll: 'meta', key: 'agentCount', value: Number(state.meta.get('agentCount') ?? 0) + 1 });
       }
       // As in status(): before the write, so a batched evaluation sees the delay.
-      this.#backOff(change.failedApps);
-      return { ops, events: change.events, result: { agentId, kill: change.kill } };
+      const backoff = this.#setDelays(backOff(change.failedApps, state.apps, this.#launchDelays, nowMs));
+      return { ops, events: change.events, result: { agentId, kill: change.kill, backoff } };
     });
+    this.#wakeUpAfterDelays(backoff, nowMs);
     this.#links.seen(agentId);
     this.#logger.info({ agentId, hostname: request.hostname, tasks: request.tasks.length, kill: kill.length }, 'agent registered');
     // Kills for unwanted tasks go out once the agent's command stream is open.
@@ -231,8 +232,9 @@ export class Orchestrator {
   async status(agentId: string, updates: readonly TaskStatusUpdate[]): Promise<void> {
     this.#links.seen(agentId);
     this.#options.metrics().statusUpdates(updates.length);
-    const now = new Date().toISOString();
-    const changes = await this.#state.transact((state) => {
+    const nowMs = Date.now();
+    const now = new Date(nowMs).toISOString();
+    const { changes, backoff } = await this.#state.transact((state) => {
       // One working copy for the whole batch, not one copy of all instances per update.
       const draft = new StateDraft(state, 'scratch');
       const ops: StateOp[] = [];
@@ -247,9 +249,10 @@ export class Orchestrator {
       }
       // Set now, not after the write: an evaluation committed in the same group write must
       // already see the delay, or it relaunches the failed app at once.
-      this.#backOff(changes.flatMap((c) => c.failedApps));
-      return { ops, events, result: changes };
+      const backoff = this.#setDelays(backOff(changes.flatMap((c) => c.failedApps), state.apps, this.#launchDelays, nowMs));
+      return { ops, events, result: { changes, backoff } };
     });
+    this.#wakeUpAfterDelays(backoff, nowMs);
     for (const change of changes) {
       // Unknown tasks (orphans) are logged and kept for the stream if it is not open; the others are health kills, resent by #sendKills.
       const unknown = change.kill.filter((taskId) => this.#state.current.instances.get(taskId)?.agentId !== agentId);
@@ -281,35 +284,7 @@ export class Orchestrator {
         maxLaunches: Math.min(MAX_LAUNCHES_PER_EVALUATION, Math.max(MIN_LAUNCHES_PER_EVALUATION, Math.ceil((LAUNCH_PACE_PER_SECOND * (this.#delayMs + this.#lastEvaluationMs)) / 1000))),
         newTaskId: (appId) => `${taskIdPrefix(appId)}.${randomUUID()}`,
       });
-      const ops: StateOp[] = [
-        ...evaluation.launch.map((i): StateOp => ({ op: 'put', coll: 'instances', key: i.taskId, value: i })),
-      ];
-      // A launched instance is announced as TASK_STAGING, so snapshot + events always agree.
-      const events: ClusterEvent[] = evaluation.launch.flatMap((i) => [statusUpdateEvent(i, now), instanceChangedEvent(i, now)]);
-      for (const change of [...evaluation.stop.map((i) => stopInstance(i, now)), ...evaluation.expunge.map((i) => expungeInstance(i, now))]) {
-        ops.push(...change.ops);
-        events.push(...change.events);
-      }
-      // A deployment is judged on the state this evaluation leaves behind, once the evaluation
-      // has looked at its apps and left them alone.
-      // (Apps still short of instances are not done either: no need to count theirs.)
-      const acted = new Set([...evaluation.launch, ...evaluation.stop, ...evaluation.expunge].map((i) => i.appId).concat(evaluation.waiting));
-      for (const deployment of state.deployments.values()) {
-        if (deployment.affectedApps.some((id) => acted.has(id))) continue;
-        if (apps !== undefined && !deployment.affectedApps.some((id) => apps.has(id))) continue;
-        const progress = advanceDeployment(deployment, state);
-        for (const currentStep of progress.finished) {
-          events.push({ eventType: 'deployment_step_success', timestamp: now, plan: deployment.plan, currentStep } satisfies DeploymentStepSuccessEvent);
-        }
-        if (progress.done) {
-          ops.push({ op: 'del', coll: 'deployments', key: deployment.id });
-          events.push({ eventType: 'deployment_success', timestamp: now, id: deployment.id, plan: deployment.plan } satisfies DeploymentSuccessEvent);
-        } else if (progress.currentStep !== deployment.currentStep) {
-          // The next step's apps are no longer held: the commit makes every app evaluated again.
-          ops.push({ op: 'put', coll: 'deployments', key: deployment.id, value: { ...deployment, currentStep: progress.currentStep } });
-        }
-      }
-      return { ops, events, result: evaluation };
+      return { ...evaluationChanges(state, evaluation, apps, now), result: evaluation };
     });
     for (const appId of evaluation.waiting) this.#dirty.add(appId);
     // A partial evaluation knows only about the apps it looked at.
@@ -322,18 +297,19 @@ export class Orchestrator {
     this.#sendKills(state);
   }
 
-  /** Apps whose instances ended unasked wait before their next launch, longer each time. */
-  #backOff(appIds: readonly string[]): void {
-    const nowMs = Date.now();
-    for (const appId of new Set(appIds)) {
-      const app = this.#state.current.apps.get(appId);
-      if (app === undefined) continue;
-      const delay = delayAfterFailure(this.#launchDelays.get(appId), app, nowMs);
-      this.#launchDelays.set(appId, delay);
-      setTimeout(() => this.#appChanged(appId), delay.delayMs).unref();
-      this.#logger.info({ appId, delayMs: delay.delayMs }, 'launch delayed after a task failure');
+  /** Keeps the launch delays decided by backOff; returns them for #wakeUpAfterDelays. */
+  #setDelays(backoff: Backoff): Backoff {
+    for (const [appId, delay] of backoff.set) this.#launchDelays.set(appId, delay);
+    for (const appId of backoff.drop) this.#launchDelays.delete(appId);
+    return backoff;
+  }
+
+  /** Sets the timers backOff asked for; `nowMs` is the time it was given. */
+  #wakeUpAfterDelays(backoff: Backoff, nowMs: number): void {
+    for (const wakeUp of backoff.wakeUps) {
+      setTimeout(() => this.#appChanged(wakeUp.appId), wakeUp.atMs - nowMs).unref();
+      this.#logger.info({ appId: wakeUp.appId, delayMs: wakeUp.atMs - nowMs }, wakeUp.reason);
     }
-    for (const appId of this.#launchDelays.keys()) if (!this.#state.current.apps.has(appId)) this.#launchDelays.delete(appId);
   }
 
   #launch(instance: Instance, app: AppDefinition | undefined): void {

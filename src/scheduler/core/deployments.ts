@@ -1,5 +1,5 @@
-import type { DeploymentAction, DeploymentActionType, DeploymentStep } from '../../events/types.ts';
-import type { AppDefinition, ClusterState, Deployment } from '../types.ts';
+import type { ClusterEvent, DeploymentAction, DeploymentActionType, DeploymentStep } from '../../events/types.ts';
+import type { AppDefinition, ClusterState, Deployment, StateOp } from '../types.ts';
 import { isReady } from './health.ts';
 import { countInstances, instancesOfApp } from './state-ops.ts';
 
@@ -92,6 +92,38 @@ export function advanceDeployment(deployment: Deployment, state: ClusterState): 
     finished.push(step);
   }
   return { currentStep: Math.min(currentStep, Math.max(0, steps.length - 1)), finished, done: currentStep >= steps.length };
+}
+
+/** Which apps an evaluation touched, and which it looked at (every app when `looked` is absent). */
+export interface EvaluatedApps {
+  /** Apps it launched, stopped or expunged instances of, or left short of instances. */
+  acted: ReadonlySet<string>;
+  looked?: ReadonlySet<string>;
+}
+
+/**
+ * What an evaluation's commit does to the running deployments. A deployment is judged on the
+ * state the evaluation leaves behind, once the evaluation has looked at its apps and left them
+ * alone (an app still short of instances is not done either: no need to count its instances).
+ * Finished steps are announced; a finished deployment is removed; one that moved to a later step
+ * is stored there, which releases that step's apps (the commit makes every app evaluated again).
+ */
+export function progressDeployments(state: ClusterState, apps: EvaluatedApps, now: string): { ops: StateOp[]; events: ClusterEvent[] } {
+  const ops: StateOp[] = [];
+  const events: ClusterEvent[] = [];
+  for (const deployment of state.deployments.values()) {
+    if (deployment.affectedApps.some((id) => apps.acted.has(id))) continue;
+    if (apps.looked !== undefined && !deployment.affectedApps.some((id) => apps.looked?.has(id) === true)) continue;
+    const progress = advanceDeployment(deployment, state);
+    for (const currentStep of progress.finished) events.push({ eventType: 'deployment_step_success', timestamp: now, plan: deployment.plan, currentStep });
+    if (progress.done) {
+      ops.push({ op: 'del', coll: 'deployments', key: deployment.id });
+      events.push({ eventType: 'deployment_success', timestamp: now, id: deployment.id, plan: deployment.plan });
+    } else if (progress.currentStep !== deployment.currentStep) {
+      ops.push({ op: 'put', coll: 'deployments', key: deployment.id, value: { ...deployment, currentStep: progress.currentStep } });
+    }
+  }
+  return { ops, events };
 }
 
 /** Apps whose step in a running deployment has not come yet: reconcile leaves them as they are. */

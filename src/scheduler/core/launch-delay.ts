@@ -24,3 +24,33 @@ export function delayAfterFailure(previous: LaunchDelay | undefined, app: AppDef
 export function isDelayed(delay: LaunchDelay | undefined, app: AppDefinition, nowMs: number): boolean {
   return delay !== undefined && delay.configVersion === app.versionInfo.lastConfigChangeAt && nowMs < delay.until;
 }
+
+/** A timer to set: look at the app again at this time (epoch ms), and why (for the log). */
+export interface WakeUp {
+  appId: string;
+  atMs: number;
+  reason: string;
+}
+
+/** What task failures do to the launch delays: delays to set, delays to drop, and when to look again. */
+export interface Backoff {
+  set: Map<string, LaunchDelay>;
+  /** Apps no longer there: their delays go. */
+  drop: string[];
+  /** One per delay set: when it is over, the app is evaluated again. */
+  wakeUps: WakeUp[];
+}
+
+/** Apps whose instances ended unasked wait before their next launch, longer each time (once per app, however many failed). */
+export function backOff(failedApps: readonly string[], apps: ReadonlyMap<string, AppDefinition>, delays: ReadonlyMap<string, LaunchDelay>, nowMs: number): Backoff {
+  const set = new Map<string, LaunchDelay>();
+  const wakeUps: WakeUp[] = [];
+  for (const appId of new Set(failedApps)) {
+    const app = apps.get(appId);
+    if (app === undefined) continue;
+    const delay = delayAfterFailure(delays.get(appId), app, nowMs);
+    set.set(appId, delay);
+    wakeUps.push({ appId, atMs: delay.until, reason: 'launch delayed after a task failure' });
+  }
+  return { set, drop: [...delays.keys()].filter((appId) => !apps.has(appId)), wakeUps };
+}

@@ -1,9 +1,12 @@
-import type { AgentRecord, AppDefinition, ClusterState, Instance } from '../types.ts';
+import type { ClusterEvent } from '../../events/types.ts';
+import type { AgentRecord, AppDefinition, ClusterState, Instance, StateOp } from '../types.ts';
+import { expungeInstance, stopInstance } from './agent-status.ts';
 import { violations } from './constraints.ts';
-import { heldApps } from './deployments.ts';
+import { heldApps, progressDeployments } from './deployments.ts';
 import { isReady } from './health.ts';
 import { upgradeStep } from './rolling-upgrade.ts';
 import { isDelayed, type LaunchDelay } from './launch-delay.ts';
+import { instanceChangedEvent, statusUpdateEvent } from './marathon-json.ts';
 import { place, type LaunchRequest, type Unplaced } from './placement.ts';
 import { countInstances, instanceIndex, instancesOfApp } from './state-ops.ts';
 
@@ -104,6 +107,23 @@ export function reconcile(state: ClusterState, context: ReconcileContext): Evalu
     };
   });
   return { launch, stop, expunge, unplaced: [...delayed, ...unplaced], waiting };
+}
+
+/**
+ * What an evaluation writes, on the state it was made from: its launches (announced as
+ * TASK_STAGING, so snapshot and events always agree), stops and expunges, and the deployments
+ * it moves on. `looked` is the apps it was limited to (every app when absent).
+ */
+export function evaluationChanges(state: ClusterState, evaluation: Evaluation, looked: ReadonlySet<string> | undefined, now: string): { ops: StateOp[]; events: ClusterEvent[] } {
+  const ops = evaluation.launch.map((i): StateOp => ({ op: 'put', coll: 'instances', key: i.taskId, value: i }));
+  const events: ClusterEvent[] = evaluation.launch.flatMap((i) => [statusUpdateEvent(i, now), instanceChangedEvent(i, now)]);
+  for (const change of [...evaluation.stop.map((i) => stopInstance(i, now)), ...evaluation.expunge.map((i) => expungeInstance(i, now))]) {
+    ops.push(...change.ops);
+    events.push(...change.events);
+  }
+  const acted = new Set([...evaluation.launch, ...evaluation.stop, ...evaluation.expunge].map((i) => i.appId).concat(evaluation.waiting));
+  const deployments = progressDeployments(state, { acted, ...(looked !== undefined ? { looked } : {}) }, now);
+  return { ops: [...ops, ...deployments.ops], events: [...events, ...deployments.events] };
 }
 
 /** One app's part of an evaluation: how many instances count, which to stop, how many may start. */
