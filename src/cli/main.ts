@@ -1,20 +1,17 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { createLogger } from '../shared/log.ts';
 import type { Service } from '../shared/service.ts';
-import { layerSettings, type Settings } from '../shared/settings.ts';
+import { commandDefaults, layerSettings, type Settings } from '../shared/settings.ts';
 import { registerClientCommands } from './client/index.ts';
 
 type Starter = (settings: Settings) => Promise<Service>;
 
-const DEFAULTS = JSON.parse(readFileSync(new URL('../../config/defaults.json', import.meta.url), 'utf8')) as Record<string, Settings>;
-
 /** Runs one part until SIGINT/SIGTERM, then closes it; the only place that exits the process. */
 async function run(command: string, flags: Settings, load: () => Promise<Starter>): Promise<void> {
   const { config, ...rest } = flags;
-  const settings = layerSettings(command, DEFAULTS[command] ?? {}, rest, process.env, typeof config === 'string' ? config : undefined);
-  const logger = createLogger('cli', String(settings.logLevel ?? 'info'));
+  const settings = layerSettings(command, commandDefaults(command), rest, process.env, typeof config === 'string' ? config : undefined);
+  const logger = createLogger('cli', String(settings.logLevel));
   let service: Service;
   try {
     service = await (await load())(settings);
