@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, Option } from 'commander';
+import { ConfigError } from '../shared/config.ts';
 import { createLogger } from '../shared/log.ts';
 import type { Service } from '../shared/service.ts';
 import { commandDefaults, layerSettings, type Settings } from '../shared/settings.ts';
@@ -11,15 +12,16 @@ type Starter = (settings: Settings) => Promise<Service>;
 async function run(command: string, flags: Settings, load: () => Promise<Starter>): Promise<void> {
   const { config, ...rest } = flags;
   const settings = layerSettings(command, commandDefaults(command), rest, process.env, typeof config === 'string' ? config : undefined);
-  const logger = createLogger('cli', String(settings.logLevel));
   let service: Service;
   try {
     service = await (await load())(settings);
   } catch (err) {
-    logger.fatal({ err: (err as Error).message }, `${command} failed to start`);
+    // Bad settings go to stderr alone: with a bad --log-level no logger can be made.
+    if (!(err instanceof ConfigError)) createLogger('cli', String(settings.logLevel)).fatal({ err: (err as Error).message }, `${command} failed to start`);
     process.stderr.write(`corral ${command}: ${(err as Error).message}\n`);
     process.exit(1);
   }
+  const logger = createLogger('cli', String(settings.logLevel));
   let stopping = false;
   const stop = (signal: string, exitCode = 0): void => {
     if (stopping) return;

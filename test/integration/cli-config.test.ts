@@ -5,6 +5,7 @@ import { corral } from '../support/cli-run.ts';
 // Each part refuses to start on bad settings and names every bad one, so one run is enough to fix them all.
 const cases: [args: string[], env: Record<string, string>, expected: RegExp[]][] = [
   [['scheduler', '--agent-timeout', 'x', '--listen', 'nope'], {}, [/--listen: expected host:port, got 'nope'/, /--agent-timeout: expected a duration like 15s or 500ms, got 'x'/]],
+  [['scheduler', '--log-level', 'loud', '--listen', 'nope'], {}, [/--listen: expected host:port/, /--log-level: expected one of fatal, /]],
   [['scheduler', '--listen', 'nope'], { CORRAL_MAX_VERSIONS: '0' }, [/--listen: expected host:port/, /--max-versions \(CORRAL_MAX_VERSIONS\): expected a whole number >= 1, got '0'/]],
   [['agent', '--master', 'ftp://x', '--log-keep', 'many'], {}, [/--master: 'ftp:\/\/x' must be http/, /--log-keep: expected a whole number >= 0, got 'many'/]],
   [['dns', '--master', 'x', '--ttl', '-1'], {}, [/--master: 'x' is not a URL/, /--ttl: expected whole seconds/]],
