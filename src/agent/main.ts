@@ -1,15 +1,12 @@
-import { existsSync, mkdirSync, readFileSync, statfsSync, writeFileSync } from 'node:fs';
-import { availableParallelism, totalmem } from 'node:os';
-import { resolve, join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import Fastify from 'fastify';
-import { formatHostPort, parseHostPort, type HostPort } from '../shared/address.ts';
+import { formatHostPort } from '../shared/address.ts';
 import type { TaskState } from '../events/types.ts';
-import type { AttributeValue, Resource } from '../shared/agent-protocol.ts';
-import { parseDuration } from '../shared/duration.ts';
 import { createLogger } from '../shared/log.ts';
 import type { Service } from '../shared/service.ts';
 import type { Settings } from '../shared/settings.ts';
-import { parseAttributes, parseResources, withDetectedResources } from './core/resources.ts';
+import { parseAgentConfig } from './config.ts';
 import { fetchArtifacts } from './fetcher.ts';
 import { TaskHealth } from './health/task-health.ts';
 import { registerFilesRoutes } from './http/files.ts';
@@ -20,64 +17,6 @@ import { startSandboxGc } from './sandbox-gc.ts';
 import { SchedulerLink } from './scheduler-link.ts';
 import { StatusOutbox } from './status-outbox.ts';
 import { TaskRunner } from './task-runner.ts';
-
-export interface AgentConfig {
-  masters: string[];
-  ip: string;
-  hostname: string;
-  resources: Resource[];
-  attributes: Record<string, AttributeValue>;
-  workDir: string;
-  listen: HostPort;
-  sandboxMaxAgeMs: number;
-  logMaxBytes: number;
-  logKeep: number;
-  cgroupsRoot: string;
-  cgroupsParent: string;
-  cgroupsEnableCfs: boolean;
-  logLevel: string;
-}
-
-export function parseAgentConfig(settings: Settings): Readonly<AgentConfig> {
-  const ip = String(settings.ip);
-  const masters = String(settings.master).split(',').map((m) => m.trim()).filter((m) => m !== '');
-  if (masters.length === 0) throw new Error('--master needs at least one scheduler URL');
-  for (const master of masters) new URL(master);
-  const workDir = resolve(String(settings.workDir));
-  const integer = (name: string, min: number): number => {
-    const value = Number(settings[name]);
-    if (!Number.isInteger(value) || value < min) throw new Error(`--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} must be an integer >= ${min}`);
-    return value;
-  };
-  return Object.freeze({
-    masters,
-    ip,
-    hostname: typeof settings.hostname === 'string' && settings.hostname !== '' ? settings.hostname : ip,
-    resources: withDetectedResources(parseResources(String(settings.resources ?? '')), machineResources(workDir)),
-    attributes: parseAttributes(String(settings.attributes ?? '')),
-    workDir,
-    listen: parseHostPort(String(settings.listen)),
-    sandboxMaxAgeMs: parseDuration(String(settings.sandboxMaxAge)),
-    logMaxBytes: integer('logMaxBytes', 1024),
-    logKeep: integer('logKeep', 0),
-    cgroupsRoot: String(settings.cgroupsRoot),
-    cgroupsParent: String(settings.cgroupsParent),
-    cgroupsEnableCfs: settings.cgroupsEnableCfs === true || settings.cgroupsEnableCfs === 'true',
-    logLevel: String(settings.logLevel ?? 'info'),
-  });
-}
-
-function machineResources(workDir: string): { cores: number; memMiB: number; diskMiB: number } {
-  let diskMiB = 0;
-  try {
-    mkdirSync(workDir, { recursive: true });
-    const fs = statfsSync(workDir);
-    diskMiB = Math.floor((fs.blocks * fs.bsize) / 2 ** 20);
-  } catch {
-    // No filesystem figures: no disk unless --resources says so.
-  }
-  return { cores: availableParallelism(), memMiB: Math.floor(totalmem() / 2 ** 20), diskMiB };
-}
 
 /** Variables a task inherits from the agent: enough to find programs, no more. */
 const INHERITED_ENV = ['PATH', 'LANG', 'TZ'] as const;
@@ -144,7 +83,7 @@ export async function startAgent(settings: Settings): Promise<Service> {
     outbox: new StatusOutbox(join(config.workDir, 'meta', 'status')),
     initialAgentId: knownAgentId,
     // The endpoint is known once the HTTP listener is up, before the link starts.
-    registration: () => ({ hostname: config.hostname, ip: config.ip, endpoint, resources: config.resources, attributes: config.attributes, tasks: runner.list() }),
+    registration: () => ({ hostname: config.hostname, ip: config.ip, endpoint, resources: [...config.resources], attributes: config.attributes, tasks: runner.list() }),
     onRegistered: (agentId) => {
       writeFileSync(idFile, agentId);
       isolation.useAgent(agentId);

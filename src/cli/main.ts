@@ -1,28 +1,27 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
+import { ConfigError } from '../shared/config.ts';
 import { createLogger } from '../shared/log.ts';
 import type { Service } from '../shared/service.ts';
-import { layerSettings, type Settings } from '../shared/settings.ts';
+import { commandDefaults, layerSettings, type Settings } from '../shared/settings.ts';
 import { registerClientCommands } from './client/index.ts';
 
 type Starter = (settings: Settings) => Promise<Service>;
 
-const DEFAULTS = JSON.parse(readFileSync(new URL('../../config/defaults.json', import.meta.url), 'utf8')) as Record<string, Settings>;
-
 /** Runs one part until SIGINT/SIGTERM, then closes it; the only place that exits the process. */
 async function run(command: string, flags: Settings, load: () => Promise<Starter>): Promise<void> {
   const { config, ...rest } = flags;
-  const settings = layerSettings(command, DEFAULTS[command] ?? {}, rest, process.env, typeof config === 'string' ? config : undefined);
-  const logger = createLogger('cli', String(settings.logLevel ?? 'info'));
+  const settings = layerSettings(command, commandDefaults(command), rest, process.env, typeof config === 'string' ? config : undefined);
   let service: Service;
   try {
     service = await (await load())(settings);
   } catch (err) {
-    logger.fatal({ err: (err as Error).message }, `${command} failed to start`);
+    // Bad settings go to stderr alone: with a bad --log-level no logger can be made.
+    if (!(err instanceof ConfigError)) createLogger('cli', String(settings.logLevel)).fatal({ err: (err as Error).message }, `${command} failed to start`);
     process.stderr.write(`corral ${command}: ${(err as Error).message}\n`);
     process.exit(1);
   }
+  const logger = createLogger('cli', String(settings.logLevel));
   let stopping = false;
   const stop = (signal: string, exitCode = 0): void => {
     if (stopping) return;

@@ -1,11 +1,13 @@
 import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { AGENT_API } from '../shared/agent-protocol.ts';
 import { createLogger } from '../shared/log.ts';
 import type { Service } from '../shared/service.ts';
-import type { Settings } from '../shared/settings.ts';
+import { formatHostPort } from '../shared/address.ts';
+import { absolutePath, flag, hostPort, integer, logLevel, optional, parseConfig, port, text } from '../shared/config.ts';
+import { commandDefaults, type Settings } from '../shared/settings.ts';
 import { spawnPart, stopParts, type RunningProcess, type SpawnPartOptions } from './child-process.ts';
 
 export interface UpConfig {
@@ -30,34 +32,48 @@ export interface UpConfig {
   logLevel: string;
 }
 
+const MAX_AGENTS = 200;
+/** Not in config/defaults.json: they follow --lb-http-port (0 when it is 0). */
+const LB_HTTPS_PORT = 9443;
+const LB_APP_ID_PORT = 9091;
+
+/** Reads the layered settings (missing ones from config/defaults.json); throws a ConfigError listing every bad value. */
 export function parseUpConfig(settings: Settings): Readonly<UpConfig> {
-  const agents = Number(settings.agents);
-  if (!Number.isInteger(agents) || agents < 1 || agents > 200) throw new Error(`--agents must be 1..200, got ${String(settings.agents)}`);
-  const agentPortsBase = Number(settings.agentPortsBase);
-  if (!Number.isInteger(agentPortsBase) || agentPortsBase < 1024 || agentPortsBase + agents * 1000 > 65536) {
-    throw new Error(`--agent-ports-base must leave room for ${agents} ranges of 1000 ports, got ${String(settings.agentPortsBase)}`);
-  }
-  const agentHttpPortBase = Number(settings.agentHttpPortBase);
-  if (!Number.isInteger(agentHttpPortBase) || agentHttpPortBase < 0 || (agentHttpPortBase > 0 && agentHttpPortBase + agents - 1 > 65535)) {
-    throw new Error(`--agent-http-port-base must be 0 or a port leaving room for ${agents} agents, got ${String(settings.agentHttpPortBase)}`);
-  }
+  const config = parseConfig(settings, {
+    agents: integer(1, MAX_AGENTS),
+    dataDir: absolutePath,
+    schedulerListen: hostPort,
+    dnsListen: hostPort,
+    dnsHttp: hostPort,
+    lbHttpPort: port,
+    lbHttpsPort: optional(port),
+    lbAppIdPort: optional(port),
+    lbStatsPort: port,
+    lbWorkers: text,
+    internalLb: optional(flag),
+    agentPortsBase: integer(1024),
+    agentHttpPortBase: integer(0),
+    cgroupsEnableCfs: flag,
+    logLevel,
+  }, {
+    defaults: commandDefaults('up'),
+    check: ({ agents, agentPortsBase, agentHttpPortBase }) => [
+      ...(agentPortsBase + agents * 1000 > 65536 ? [['agentPortsBase', `must leave room for ${agents} ranges of 1000 ports, got ${agentPortsBase}`] as const] : []),
+      ...(agentHttpPortBase > 0 && agentHttpPortBase + agents - 1 > 65535 ? [['agentHttpPortBase', `must be 0 or a port leaving room for ${agents} agents, got ${agentHttpPortBase}`] as const] : []),
+    ],
+  });
+  // With the vhost port left to the OS (tests), HTTPS and app-id are too, so runs never collide.
+  const ephemeral = config.lbHttpPort === 0;
   return Object.freeze({
-    agents,
-    dataDir: resolve(String(settings.dataDir)),
-    schedulerListen: String(settings.schedulerListen),
-    dnsListen: String(settings.dnsListen),
-    dnsHttp: String(settings.dnsHttp),
-    lbHttpPort: String(settings.lbHttpPort),
-    // With the vhost port left to the OS (tests), HTTPS and app-id are too, so runs never collide.
-    lbHttpsPort: String(settings.lbHttpsPort ?? (String(settings.lbHttpPort) === '0' ? '0' : '9443')),
-    lbAppIdPort: String(settings.lbAppIdPort ?? (String(settings.lbHttpPort) === '0' ? '0' : '9091')),
-    lbStatsPort: String(settings.lbStatsPort),
-    lbWorkers: String(settings.lbWorkers ?? '0'),
-    internalLb: settings.internalLb === true || settings.internalLb === 'true',
-    agentPortsBase,
-    agentHttpPortBase,
-    cgroupsEnableCfs: settings.cgroupsEnableCfs === true || settings.cgroupsEnableCfs === 'true',
-    logLevel: String(settings.logLevel ?? 'info'),
+    ...config,
+    schedulerListen: formatHostPort(config.schedulerListen),
+    dnsListen: formatHostPort(config.dnsListen),
+    dnsHttp: formatHostPort(config.dnsHttp),
+    lbHttpPort: String(config.lbHttpPort),
+    lbHttpsPort: String(config.lbHttpsPort ?? (ephemeral ? 0 : LB_HTTPS_PORT)),
+    lbAppIdPort: String(config.lbAppIdPort ?? (ephemeral ? 0 : LB_APP_ID_PORT)),
+    lbStatsPort: String(config.lbStatsPort),
+    internalLb: config.internalLb === true,
   });
 }
 

@@ -1,7 +1,5 @@
-import { isIP } from 'node:net';
-import { parseDuration } from '../shared/duration.ts';
-import type { Settings } from '../shared/settings.ts';
-import { LbConfigError } from './errors.ts';
+import { byteSize, duration, flag, integer, ipAddress, list, logLevel, masterUrls, parseConfig, port, positiveInteger } from '../shared/config.ts';
+import { commandDefaults, toFlagName, type Settings } from '../shared/settings.ts';
 
 /** `corral lb` settings, validated once at start-up and frozen. */
 export interface LbConfig {
@@ -45,112 +43,51 @@ export interface ClientLimits {
   readonly idleTimeoutMs: number;
 }
 
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 /** More processes than this only compete for the same cores. */
 export const MAX_WORKERS = 64;
+/** How long a burst of events is coalesced before the table is rebuilt. */
+const DEBOUNCE_MS = 5;
 
-/** Reads the layered settings (see src/shared/settings.ts); throws LbConfigError naming the bad setting. */
+/** Reads the layered settings (missing ones from config/defaults.json); throws a ConfigError listing every bad value. */
 export function parseLbConfig(settings: Settings): LbConfig {
-  const masters = list(text(settings, 'master', 'http://127.0.0.1:8080'));
-  if (masters.length === 0) throw new LbConfigError('--master needs at least one scheduler URL');
-  for (const master of masters) {
-    let url: URL;
-    try {
-      url = new URL(master);
-    } catch {
-      throw new LbConfigError(`--master: '${master}' is not a URL`);
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new LbConfigError(`--master: '${master}' must be http:// or https://`);
-  }
-
-  const bind = text(settings, 'bind', '127.0.0.1');
-  if (isIP(bind) === 0) throw new LbConfigError(`--bind must be an IP address, got '${bind}'`);
-
-  const groups = list(text(settings, 'group', 'external'));
-  if (groups.length === 0) throw new LbConfigError('--group needs at least one group (or * for all)');
-
-  const logLevel = text(settings, 'logLevel', 'info');
-  if (!LOG_LEVELS.includes(logLevel)) throw new LbConfigError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got '${logLevel}'`);
-
-  const config: LbConfig = {
-    masters,
-    bind,
-    httpPort: port(settings, 'httpPort', '--http-port', '80'),
-    httpsPort: port(settings, 'httpsPort', '--https-port', '443'),
-    appIdPort: port(settings, 'appIdPort', '--app-id-port', '9091'),
-    statsPort: port(settings, 'statsPort', '--stats-port', '9090'),
-    sslCerts: Object.freeze(list(text(settings, 'sslCerts', ''))),
-    strictMode: bool(settings, 'strictMode', '--strict-mode', false),
-    limits: Object.freeze({
-      maxHeaderBytes: count(settings, 'maxHeaderBytes', '--max-header-bytes', '16384', 1024),
-      maxHeaders: count(settings, 'maxHeaders', '--max-headers', '100', 1),
-      headersTimeoutMs: duration(settings, 'headerTimeout', '--header-timeout', '10s'),
-      requestTimeoutMs: duration(settings, 'requestTimeout', '--request-timeout', '60s'),
-      idleTimeoutMs: duration(settings, 'idleTimeout', '--idle-timeout', '60s'),
-    }),
-    groups,
-    httpHttps: bool(settings, 'httpHttps', '--http-https', true),
+  const parsed = parseConfig(settings, {
+    masters: ['master', masterUrls],
+    bind: ipAddress,
+    httpPort: port,
+    httpsPort: port,
+    appIdPort: port,
+    statsPort: port,
+    sslCerts: list(),
+    strictMode: flag,
+    maxHeaderBytes: byteSize(1024),
+    maxHeaders: positiveInteger,
+    headersTimeoutMs: ['headerTimeout', duration(1)],
+    requestTimeoutMs: ['requestTimeout', duration(1)],
+    idleTimeoutMs: ['idleTimeout', duration(1)],
+    groups: ['group', list('group (or * for all)')],
+    httpHttps: flag,
     logLevel,
-    debounceMs: 5,
-    workers: count(settings, 'workers', '--workers', '0', 0, MAX_WORKERS),
-  };
+    workers: integer(0, MAX_WORKERS),
+  }, { defaults: commandDefaults('lb'), check: clashes });
+  const { maxHeaderBytes, maxHeaders, headersTimeoutMs, requestTimeoutMs, idleTimeoutMs, ...rest } = parsed;
+  return Object.freeze({
+    ...rest,
+    limits: Object.freeze({ maxHeaderBytes, maxHeaders, headersTimeoutMs, requestTimeoutMs, idleTimeoutMs }),
+    debounceMs: DEBOUNCE_MS,
+  });
+}
+
+type Parsed = { readonly httpHttps: boolean; readonly httpPort: number; readonly httpsPort: number; readonly appIdPort: number; readonly statsPort: number; readonly headersTimeoutMs: number; readonly requestTimeoutMs: number };
+
+function clashes(config: Parsed): [key: string, message: string][] {
+  const found: [string, string][] = [];
   if (config.httpHttps) {
-    const shared: [string, number][] = [['--http-port', config.httpPort], ['--https-port', config.httpsPort], ['--app-id-port', config.appIdPort], ['--stats-port', config.statsPort]];
-    for (const [i, [flag, value]] of shared.entries()) {
+    const shared: [string, number][] = [['httpPort', config.httpPort], ['httpsPort', config.httpsPort], ['appIdPort', config.appIdPort], ['statsPort', config.statsPort]];
+    for (const [i, [key, value]] of shared.entries()) {
       const clash = shared.slice(i + 1).find(([, other]) => other === value && value !== 0);
-      if (clash) throw new LbConfigError(`${flag} and ${clash[0]} are both ${value}`);
+      if (clash) found.push([key, `${value} is also ${toFlagName(clash[0])}`]);
     }
   }
-  if (config.limits.headersTimeoutMs > config.limits.requestTimeoutMs) {
-    throw new LbConfigError('--header-timeout must not be longer than --request-timeout');
-  }
-  return Object.freeze({ ...config, masters: Object.freeze([...masters]), groups: Object.freeze([...groups]) });
-}
-
-function text(settings: Settings, key: string, fallback: string): string {
-  const value = settings[key];
-  return value === undefined || typeof value === 'boolean' ? fallback : value.trim();
-}
-
-function list(value: string): string[] {
-  return value.split(',').map((item) => item.trim()).filter((item) => item.length > 0);
-}
-
-function port(settings: Settings, key: string, flag: string, fallback: string): number {
-  const value = text(settings, key, fallback);
-  const number = /^\d{1,5}$/.test(value) ? Number(value) : NaN;
-  if (!(number >= 0 && number <= 65535)) throw new LbConfigError(`${flag} must be a port 0-65535 (0 = any free port), got '${value}'`);
-  return number;
-}
-
-function count(settings: Settings, key: string, flag: string, fallback: string, min: number, max?: number): number {
-  const value = text(settings, key, fallback);
-  const number = /^\d{1,9}$/.test(value) ? Number(value) : NaN;
-  if (!(number >= min && number <= (max ?? Infinity))) {
-    throw new LbConfigError(`${flag} must be a whole number ${max === undefined ? `>= ${min}` : `from ${min} to ${max}`}, got '${value}'`);
-  }
-  return number;
-}
-
-function duration(settings: Settings, key: string, flag: string, fallback: string): number {
-  const value = text(settings, key, fallback);
-  let ms: number;
-  try {
-    ms = parseDuration(value);
-  } catch {
-    ms = NaN;
-  }
-  if (!(ms >= 1)) throw new LbConfigError(`${flag} must be a duration like 10s or 500ms, got '${value}'`);
-  return ms;
-}
-
-/** Flags arrive as booleans; CORRAL_* variables and config files may spell them as strings. */
-function bool(settings: Settings, key: string, flag: string, fallback: boolean): boolean {
-  const value = settings[key];
-  if (value === undefined) return fallback;
-  if (typeof value === 'boolean') return value;
-  const lowered = value.trim().toLowerCase();
-  if (lowered === 'true' || lowered === '1' || lowered === 'yes') return true;
-  if (lowered === 'false' || lowered === '0' || lowered === 'no') return false;
-  throw new LbConfigError(`${flag} must be true or false, got '${value}'`);
+  if (config.headersTimeoutMs > config.requestTimeoutMs) found.push(['headerTimeout', 'must not be longer than --request-timeout']);
+  return found;
 }

@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { resolve } from 'node:path';
-import { formatHostPort, parseHostPort, type HostPort } from '../shared/address.ts';
-import { parseDuration } from '../shared/duration.ts';
+import { formatHostPort } from '../shared/address.ts';
 import { createLogger } from '../shared/log.ts';
 import type { Service } from '../shared/service.ts';
 import type { Settings } from '../shared/settings.ts';
 import { AgentLinks } from './agent-links.ts';
+import { parseSchedulerConfig } from './config.ts';
 import { buildServer } from './api/server.ts';
 import { EventBus } from './event-bus.ts';
 import { Orchestrator } from './orchestrator.ts';
@@ -14,39 +13,6 @@ import { SchedulerState } from './state.ts';
 import { SchedulerMetrics } from './scheduler-metrics.ts';
 import { sampleScheduler } from './api/metrics.ts';
 import { FileStore } from './store/file-store.ts';
-import { DEFAULT_MAX_APP_VERSIONS } from './core/app-versions.ts';
-
-export interface SchedulerConfig {
-  listen: HostPort;
-  dataDir: string;
-  agentTimeoutMs: number;
-  registryMaxAgentAgeMs: number;
-  deploymentTimeoutMs: number;
-  logLevel: string;
-  /** Accept the loss of what lies after damage in the state log. */
-  repair: boolean;
-  maxVersions: number;
-}
-
-export function parseSchedulerConfig(settings: Settings): Readonly<SchedulerConfig> {
-  if (settings.store !== undefined && settings.store !== 'file') throw new Error(`--store ${String(settings.store)} is not available yet (only file)`);
-  return Object.freeze({
-    listen: parseHostPort(String(settings.listen)),
-    dataDir: resolve(String(settings.dataDir)),
-    agentTimeoutMs: parseDuration(String(settings.agentTimeout)),
-    registryMaxAgentAgeMs: parseDuration(String(settings.registryMaxAgentAge ?? '2w')),
-    deploymentTimeoutMs: parseDuration(String(settings.deploymentTimeout)),
-    logLevel: String(settings.logLevel ?? 'info'),
-    repair: settings.repair === true || settings.repair === 'true',
-    maxVersions: positiveInteger('--max-versions', settings.maxVersions ?? String(DEFAULT_MAX_APP_VERSIONS)),
-  });
-}
-
-function positiveInteger(flag: string, value: string | boolean): number {
-  const number = Number(value);
-  if (!Number.isSafeInteger(number) || number < 1) throw new Error(`${flag} must be a whole number of at least 1, not '${String(value)}'`);
-  return number;
-}
 
 /** Agents heartbeat often enough that a few missed ones fit in the agent timeout. */
 const heartbeatMs = (agentTimeoutMs: number): number => Math.max(100, Math.min(5000, Math.floor(agentTimeoutMs / 4)));

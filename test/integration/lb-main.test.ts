@@ -157,7 +157,7 @@ test('the stats port serves health, routes (with a rejected route) and stats as 
 });
 
 test('startLb rejects bad settings and unbindable ports with a clear error', async () => {
-  await assert.rejects(startLb(settings({ httpPort: 'eighty' })), /--http-port must be a port/);
+  await assert.rejects(startLb(settings({ httpPort: 'eighty' })), /--http-port: expected a port/);
   await assert.rejects(startLb(settings({ httpPort: String(port('stats')) })), /cannot listen on 127\.0\.0\.1:\d+ \(--http-port\): EADDRINUSE/);
   await assert.rejects(startLb(settings({ sslCerts: join(dir, 'missing.pem') })), /--ssl-certs: cannot read .*missing\.pem: ENOENT/);
 });

@@ -167,7 +167,7 @@ test('workers exit when the primary dies', async () => {
 
 test('bad --workers values, and a port the workers cannot bind, are refused at start-up', async () => {
   await assert.rejects(startPart('lb-bad', ['lb', '--master', discovery.url, '--workers', 'many'], dir), /exited \(1\)/);
-  assert.match(readFileSync(join(dir, 'lb-bad.log'), 'utf8'), /--workers must be a whole number from 0 to 64, got 'many'/);
+  assert.match(readFileSync(join(dir, 'lb-bad.log'), 'utf8'), /--workers: expected a whole number from 0 to 64, got 'many'/);
   const taken = a.port;
   await assert.rejects(startPart('lb-taken', ['lb', '--master', discovery.url, '--http-port', String(taken), '--https-port', '0', '--app-id-port', '0', '--stats-port', '0', '--workers', '2'], dir), /exited \(1\)/);
   assert.match(readFileSync(join(dir, 'lb-taken.log'), 'utf8'), new RegExp(`cannot listen on 127\\.0\\.0\\.1:${taken} \\(--http-port\\): EADDRINUSE`));

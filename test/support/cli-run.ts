@@ -22,12 +22,15 @@ export interface CliOptions {
   /** Written to the command's stdin (for `FILE` given as `-`). */
   input?: string;
   timeoutMs?: number;
+  /** More environment variables (CORRAL_* settings). */
+  env?: Record<string, string>;
 }
 
 function spawnCli(args: readonly string[], options: CliOptions): ChildProcess {
   const env = { ...process.env };
   delete env.CORRAL_MASTER;
   if (options.master !== undefined) env.CORRAL_MASTER = options.master;
+  Object.assign(env, options.env);
   const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
   child.stdin?.end(options.input ?? '');
   return child;

@@ -50,32 +50,32 @@ test('parseLbConfig accepts booleans spelled as strings (environment, config fil
 
 test('parseLbConfig rejects bad values with a message naming the setting', () => {
   const cases: [Record<string, string | boolean>, RegExp][] = [
-    [{ httpPort: '65536' }, /--http-port must be a port/],
-    [{ statsPort: 'abc' }, /--stats-port must be a port/],
-    [{ httpsPort: '-1' }, /--https-port must be a port/],
-    [{ bind: 'localhost' }, /--bind must be an IP address/],
+    [{ httpPort: '65536' }, /--http-port: expected a port/],
+    [{ statsPort: 'abc' }, /--stats-port: expected a port/],
+    [{ httpsPort: '-1' }, /--https-port: expected a port/],
+    [{ bind: 'localhost' }, /--bind: expected an IP address/],
     [{ master: 'ftp://x' }, /--master: 'ftp:\/\/x' must be http/],
     [{ master: 'not a url' }, /--master: 'not a url' is not a URL/],
-    [{ master: ' , ' }, /--master needs at least one/],
-    [{ group: '' }, /--group needs at least one group/],
-    [{ httpHttps: 'maybe' }, /--http-https must be true or false/],
-    [{ logLevel: 'loud' }, /--log-level must be one of/],
-    [{ httpPort: '9090', statsPort: '9090' }, /--http-port and --stats-port are both 9090/],
-    [{ httpsPort: '9091' }, /--https-port and --app-id-port are both 9091/],
-    [{ maxHeaders: '0' }, /--max-headers must be a whole number >= 1/],
-    [{ maxHeaderBytes: '100' }, /--max-header-bytes must be a whole number >= 1024/],
-    [{ headerTimeout: 'soon' }, /--header-timeout must be a duration/],
-    [{ headerTimeout: '2m', requestTimeout: '1m' }, /--header-timeout must not be longer than --request-timeout/],
-    [{ strictMode: 'perhaps' }, /--strict-mode must be true or false/],
-    [{ workers: '-1' }, /--workers must be a whole number from 0 to 64, got '-1'/],
-    [{ workers: '65' }, /--workers must be a whole number from 0 to 64, got '65'/],
-    [{ workers: 'two' }, /--workers must be a whole number from 0 to 64, got 'two'/],
-    [{ workers: '1.5' }, /--workers must be a whole number from 0 to 64/],
+    [{ master: ' , ' }, /--master: expected at least one scheduler URL/],
+    [{ group: '' }, /--group: expected at least one group/],
+    [{ httpHttps: 'maybe' }, /--http-https: expected true or false/],
+    [{ logLevel: 'loud' }, /--log-level: expected one of/],
+    [{ httpPort: '9090', statsPort: '9090' }, /--http-port: 9090 is also --stats-port/],
+    [{ httpsPort: '9091' }, /--https-port: 9091 is also --app-id-port/],
+    [{ maxHeaders: '0' }, /--max-headers: expected a whole number >= 1/],
+    [{ maxHeaderBytes: '100' }, /--max-header-bytes: expected at least 1024 bytes/],
+    [{ headerTimeout: 'soon' }, /--header-timeout: expected a duration/],
+    [{ headerTimeout: '2m', requestTimeout: '1m' }, /--header-timeout: must not be longer than --request-timeout/],
+    [{ strictMode: 'perhaps' }, /--strict-mode: expected true or false/],
+    [{ workers: '-1' }, /--workers: expected a whole number from 0 to 64, got '-1'/],
+    [{ workers: '65' }, /--workers: expected a whole number from 0 to 64, got '65'/],
+    [{ workers: 'two' }, /--workers: expected a whole number from 0 to 64, got 'two'/],
+    [{ workers: '1.5' }, /--workers: expected a whole number from 0 to 64/],
   ];
   for (const [override, message] of cases) {
     assert.throws(() => parseLbConfig({ ...DEFAULTS, ...override }), (err: Error & { code?: string }) => {
       assert.match(err.message, message);
-      assert.equal(err.code, 'ERR_LB_BAD_CONFIG');
+      assert.equal(err.code, 'ERR_CONFIG_INVALID');
       return true;
     });
   }

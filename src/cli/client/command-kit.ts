@@ -1,9 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { ConfigError, masterUrls, parseConfig } from '../../shared/config.ts';
+import { commandDefaults, layerSettings } from '../../shared/settings.ts';
 import { ApiFailure, MasterClient } from './http-client.ts';
 import { Output, type ClientProcess } from './output.ts';
 
-export const DEFAULT_MASTER = 'http://127.0.0.1:8080';
+const CLIENT_DEFAULTS = commandDefaults('client');
 
 /** Exit codes of the client commands. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
@@ -28,23 +30,15 @@ export interface ClientContext {
   interruptible<T>(work: (signal: AbortSignal) => Promise<T>): Promise<{ value: T; interrupted: boolean }>;
 }
 
-/** The `--master` list: the flag, else CORRAL_MASTER, else the local default; each must be an http(s) URL. */
+/** The `--master` list: the flag, else CORRAL_MASTER, else config/defaults.json; each must be an http(s) URL. */
 export function mastersOf(flag: string | undefined, env: Record<string, string | undefined>): string[] {
-  const text = flag ?? env.CORRAL_MASTER ?? DEFAULT_MASTER;
-  const urls = text.split(',').map((u) => u.trim().replace(/\/+$/, '')).filter((u) => u !== '');
-  if (urls.length === 0) throw new UsageError('--master is empty');
-  for (const url of urls) {
-    let parsed: URL | undefined;
-    try {
-      parsed = new URL(url);
-    } catch {
-      parsed = undefined;
-    }
-    if (parsed === undefined || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
-      throw new UsageError(`--master '${url}' is not an http(s) URL (e.g. http://127.0.0.1:8080)`);
-    }
+  const settings = layerSettings('client', CLIENT_DEFAULTS, flag === undefined ? {} : { master: flag }, env, undefined);
+  try {
+    return [...parseConfig(settings, { masters: ['master', masterUrls] }).masters];
+  } catch (error) {
+    if (error instanceof ConfigError) throw new UsageError(error.message);
+    throw error;
   }
-  return urls;
 }
 
 /**
@@ -55,7 +49,7 @@ export function leaf(parent: Command, spec: string, description: string, example
   return parent
     .command(spec)
     .description(description)
-    .option('--master <urls>', `scheduler URL(s), comma-separated (env CORRAL_MASTER; default ${DEFAULT_MASTER})`)
+    .option('--master <urls>', `scheduler URL(s), comma-separated (env CORRAL_MASTER; default ${String(CLIENT_DEFAULTS.master)})`)
     .addHelpText('after', `\nExample${examples.length > 1 ? 's' : ''}:\n${examples.map((e) => `  ${e}`).join('\n')}\n`);
 }
 

@@ -1,0 +1,67 @@
+import { mkdirSync, statfsSync } from 'node:fs';
+import { availableParallelism, totalmem } from 'node:os';
+import type { HostPort } from '../shared/address.ts';
+import type { AttributeValue, Resource } from '../shared/agent-protocol.ts';
+import { absolutePath, byteSize, duration, flag, hostPort, integer, ipAddress, logLevel, masterUrls, optional, parseConfig, text, type FieldParser } from '../shared/config.ts';
+import { commandDefaults, type Settings } from '../shared/settings.ts';
+import { parseAttributes, parseResources, withDetectedResources } from './core/resources.ts';
+
+/** `corral agent` settings, validated once at start-up, then frozen. */
+export interface AgentConfig {
+  readonly masters: readonly string[];
+  readonly ip: string;
+  readonly hostname: string;
+  /** `--resources`, with what it leaves out detected from the machine. */
+  readonly resources: readonly Resource[];
+  readonly attributes: Readonly<Record<string, AttributeValue>>;
+  readonly workDir: string;
+  readonly listen: HostPort;
+  readonly sandboxMaxAgeMs: number;
+  readonly logMaxBytes: number;
+  readonly logKeep: number;
+  readonly cgroupsRoot: string;
+  readonly cgroupsParent: string;
+  readonly cgroupsEnableCfs: boolean;
+  readonly logLevel: string;
+}
+
+const resources: FieldParser<Resource[]> = (raw) => parseResources(text(raw));
+const attributes: FieldParser<Record<string, AttributeValue>> = (raw) => parseAttributes(text(raw));
+
+/** Reads the layered settings (missing ones from config/defaults.json); throws a ConfigError listing every bad value. */
+export function parseAgentConfig(settings: Settings): AgentConfig {
+  const config = parseConfig(settings, {
+    masters: ['master', masterUrls],
+    ip: ipAddress,
+    // The ip when not given: a name is optional, an address is not.
+    hostname: optional(text),
+    resources,
+    attributes,
+    workDir: absolutePath,
+    listen: hostPort,
+    sandboxMaxAgeMs: ['sandboxMaxAge', duration()],
+    logMaxBytes: byteSize(1024),
+    logKeep: integer(0),
+    cgroupsRoot: text,
+    cgroupsParent: text,
+    cgroupsEnableCfs: flag,
+    logLevel,
+  }, { defaults: commandDefaults('agent') });
+  return Object.freeze({
+    ...config,
+    hostname: config.hostname === undefined || config.hostname === '' ? config.ip : config.hostname,
+    resources: Object.freeze(withDetectedResources(config.resources, machineResources(config.workDir))),
+  });
+}
+
+function machineResources(workDir: string): { cores: number; memMiB: number; diskMiB: number } {
+  let diskMiB = 0;
+  try {
+    mkdirSync(workDir, { recursive: true });
+    const fs = statfsSync(workDir);
+    diskMiB = Math.floor((fs.blocks * fs.bsize) / 2 ** 20);
+  } catch {
+    // No filesystem figures: no disk unless --resources says so.
+  }
+  return { cores: availableParallelism(), memMiB: Math.floor(totalmem() / 2 ** 20), diskMiB };
+}

@@ -1,0 +1,36 @@
+import type { HostPort } from '../shared/address.ts';
+import { absolutePath, duration, flag, hostPort, logLevel, oneOf, optional, parseConfig, positiveInteger } from '../shared/config.ts';
+import { commandDefaults, type Settings } from '../shared/settings.ts';
+
+/** `corral scheduler` settings, validated once at start-up, then frozen. */
+export interface SchedulerConfig {
+  readonly listen: HostPort;
+  readonly dataDir: string;
+  /** Only `file` today; the setting exists so that an etcd store can join. */
+  readonly store: 'file';
+  readonly agentTimeoutMs: number;
+  readonly registryMaxAgentAgeMs: number;
+  /** 0 = never. */
+  readonly deploymentTimeoutMs: number;
+  readonly logLevel: string;
+  /** Accept the loss of what lies after damage in the state log. */
+  readonly repair: boolean;
+  readonly maxVersions: number;
+}
+
+/** Reads the layered settings (missing ones from config/defaults.json); throws a ConfigError listing every bad value. */
+export function parseSchedulerConfig(settings: Settings): SchedulerConfig {
+  const { repair, ...config } = parseConfig(settings, {
+    listen: hostPort,
+    dataDir: absolutePath,
+    store: oneOf(['file']),
+    agentTimeoutMs: ['agentTimeout', duration()],
+    registryMaxAgentAgeMs: ['registryMaxAgentAge', duration()],
+    deploymentTimeoutMs: ['deploymentTimeout', duration()],
+    logLevel,
+    // A flag only (no default, no CORRAL_REPAIR): damage is repaired when someone asks on the command line or in a --config file.
+    repair: optional(flag),
+    maxVersions: positiveInteger,
+  }, { defaults: commandDefaults('scheduler') });
+  return Object.freeze({ ...config, repair: repair === true });
+}

@@ -1,0 +1,30 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { corral } from '../support/cli-run.ts';
+
+// Each part refuses to start on bad settings and names every bad one, so one run is enough to fix them all.
+const cases: [args: string[], env: Record<string, string>, expected: RegExp[]][] = [
+  [['scheduler', '--agent-timeout', 'x', '--listen', 'nope'], {}, [/--listen: expected host:port, got 'nope'/, /--agent-timeout: expected a duration like 15s or 500ms, got 'x'/]],
+  [['scheduler', '--log-level', 'loud', '--listen', 'nope'], {}, [/--listen: expected host:port/, /--log-level: expected one of fatal, /]],
+  [['scheduler', '--listen', 'nope'], { CORRAL_MAX_VERSIONS: '0' }, [/--listen: expected host:port/, /--max-versions \(CORRAL_MAX_VERSIONS\): expected a whole number >= 1, got '0'/]],
+  [['agent', '--master', 'ftp://x', '--log-keep', 'many'], {}, [/--master: 'ftp:\/\/x' must be http/, /--log-keep: expected a whole number >= 0, got 'many'/]],
+  [['dns', '--master', 'x', '--ttl', '-1'], {}, [/--master: 'x' is not a URL/, /--ttl: expected whole seconds/]],
+  [['lb', '--bind', 'localhost', '--workers', '99'], {}, [/--bind: expected an IP address/, /--workers: expected a whole number from 0 to 64/]],
+  [['up', '--agents', '0', '--lb-http-port', 'eighty'], {}, [/--agents: expected a whole number from 1 to 200/, /--lb-http-port: expected a port/]],
+];
+
+for (const [args, env, expected] of cases) {
+  test(`corral ${args.join(' ')} exits 1 naming every bad setting`, { timeout: 30_000 }, async () => {
+    const result = await corral(args, { env });
+    assert.equal(result.code, 1, result.stderr);
+    const line = result.stderr.split('\n').find((l) => l.startsWith(`corral ${args[0]}: invalid settings: `));
+    assert.ok(line !== undefined, result.stderr);
+    for (const pattern of expected) assert.match(line, pattern);
+  });
+}
+
+test('corral app list --master with a bad URL is a usage error (exit 2) from the same --master parser', { timeout: 30_000 }, async () => {
+  const result = await corral(['app', 'list'], { master: 'localhost' });
+  assert.equal(result.code, 2, result.stderr);
+  assert.match(result.stderr, /--master \(CORRAL_MASTER\): 'localhost' is not a URL/);
+});

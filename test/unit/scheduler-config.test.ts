@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { resolve } from 'node:path';
+import { test } from 'node:test';
+import { parseSchedulerConfig } from '../../src/scheduler/config.ts';
+import { ConfigError } from '../../src/shared/config.ts';
+
+test('parseSchedulerConfig: config/defaults.json alone gives the documented defaults, frozen', () => {
+  const config = parseSchedulerConfig({});
+  assert.deepEqual(config, {
+    listen: { host: '127.0.0.1', port: 8080 },
+    dataDir: resolve('data/scheduler'),
+    store: 'file',
+    agentTimeoutMs: 15_000,
+    registryMaxAgentAgeMs: 14 * 86_400_000,
+    deploymentTimeoutMs: 3_600_000,
+    logLevel: 'info',
+    repair: false,
+    maxVersions: 50,
+  });
+  assert.ok(Object.isFrozen(config) && Object.isFrozen(config.listen));
+});
+
+test('parseSchedulerConfig: accepted settings (table-driven)', () => {
+  const cases: [settings: Record<string, string | boolean>, pick: (c: ReturnType<typeof parseSchedulerConfig>) => unknown, expected: unknown][] = [
+    [{ listen: '127.0.0.1:0' }, (c) => c.listen.port, 0],
+    [{ agentTimeout: '500ms' }, (c) => c.agentTimeoutMs, 500],
+    [{ deploymentTimeout: '0' }, (c) => c.deploymentTimeoutMs, 0],
+    [{ repair: true }, (c) => c.repair, true],
+    [{ repair: 'true' }, (c) => c.repair, true],
+    [{ maxVersions: '3' }, (c) => c.maxVersions, 3],
+  ];
+  for (const [settings, pick, expected] of cases) assert.deepEqual(pick(parseSchedulerConfig(settings)), expected, JSON.stringify(settings));
+});
+
+test('parseSchedulerConfig: every bad setting is named at once', () => {
+  const bad = { listen: 'nope', agentTimeout: 'x', store: 'etcd', maxVersions: '0', logLevel: 'loud', repair: 'perhaps' };
+  assert.throws(() => parseSchedulerConfig(bad), (err: ConfigError) => {
+    assert.ok(err instanceof ConfigError);
+    assert.deepEqual(err.problems.map((p) => p.flag), ['--listen', '--store', '--agent-timeout', '--log-level', '--repair', '--max-versions']);
+    return true;
+  });
+});
