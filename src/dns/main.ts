@@ -24,11 +24,11 @@ export async function startDns(settings: Settings): Promise<DnsService> {
   const config = parseDnsConfig(settings);
   const logger = createLogger('dns', config.logLevel);
   const { version, url } = packageInfo();
-  const { keeper, follower, forwarder } = createPipeline(config, logger);
+  const { tables, follower, forwarder } = createPipeline(config, logger);
   const counters = new QueryCounters();
 
   // Ordered close hooks, run in reverse on close or on a failed start.
-  const closers: (() => Promise<void> | void)[] = [() => keeper.close()];
+  const closers: (() => Promise<void> | void)[] = [() => tables.close()];
   const closeAll = async (): Promise<void> => {
     for (const close of closers.reverse()) {
       try {
@@ -45,7 +45,7 @@ export async function startDns(settings: Settings): Promise<DnsService> {
     const dns = await DnsServer.listen({
       host: config.listen.host,
       port: config.listen.port,
-      tables: keeper,
+      tables,
       logger,
       counters,
       ...(forwarder === undefined ? {} : { forwarder }),
@@ -57,14 +57,14 @@ export async function startDns(settings: Settings): Promise<DnsService> {
     const metrics = createDnsMetrics({
       queries: () => [counters.snapshot(), ...(helpers?.queries ?? [])],
       forwarding: () => [...(forwarder === undefined ? [] : [forwarder.stats]), ...(helpers?.forwarding ?? [])],
-      table: () => keeper.current,
-      changedAt: () => (keeper.changedAt === undefined ? undefined : Date.parse(keeper.changedAt)),
+      table: () => tables.current,
+      changedAt: () => (tables.changedAt === undefined ? undefined : Date.parse(tables.changedAt)),
       lastContact: () => follower.lastContact,
     });
     const http = await startHttpApi({
       host: config.http.host,
       port: config.http.port,
-      tables: keeper,
+      tables,
       health: () => ({ synced: follower.synced, eventId: follower.view.eventId, lastContact: follower.lastContact }),
       version,
       url,

@@ -345,7 +345,7 @@ interface NameContributions {
 }
 
 /**
- * The state that makes `buildRecords` incremental; owned by one caller (the TableKeeper) and
+ * The state that makes `buildRecords` incremental; owned by one caller (the RecordTableHolder) and
  * only ever read by the builder. Readers of published tables never see it.
  */
 export class ZoneMemo {
