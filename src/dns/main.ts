@@ -8,7 +8,7 @@ import { startHttpApi } from './http-api.ts';
 import { createDnsMetrics, QueryCounters } from './metrics.ts';
 import { createPipeline } from './pipeline.ts';
 import { DnsServer } from './server.ts';
-import { UdpHelpers } from './udp-helpers.ts';
+import { UdpHelperPool } from './udp-helper-pool.ts';
 
 /** The running `corral dns`; the addresses are the ones actually bound (port 0 resolved). */
 export interface DnsService extends Service {
@@ -52,7 +52,7 @@ export async function startDns(settings: Settings): Promise<DnsService> {
     });
     closers.push(() => dns.close());
     // More processes reading the same UDP socket: Node answers ~50k datagrams/s per process.
-    const helpers = config.udpWorkers === 0 ? undefined : await UdpHelpers.start(config.udpWorkers, dns.udpSocket, settings, logger);
+    const helpers = config.udpWorkers === 0 ? undefined : await UdpHelperPool.start(config.udpWorkers, dns.udpSocket, settings, logger);
     if (helpers !== undefined) closers.push(() => helpers.close());
     const metrics = createDnsMetrics({
       queries: () => [counters.snapshot(), ...(helpers?.queries ?? [])],

@@ -4,10 +4,10 @@ import { parseDnsConfig } from './config.ts';
 import { QueryCounters } from './metrics.ts';
 import { createPipeline } from './pipeline.ts';
 import { DnsServer } from './server.ts';
-import type { HelperMessage } from './udp-helpers.ts';
+import type { HelperMessage } from './udp-helper-pool.ts';
 
 /**
- * A UDP helper process (see UdpHelpers): given the main process' settings and its UDP socket,
+ * A UDP helper process (see UdpHelperPool): given the main process' settings and its UDP socket,
  * it follows the cluster with a table of its own and answers its share of the datagrams. It ends
  * when told (SIGTERM) or when the main process goes away (the IPC channel closes).
  */
