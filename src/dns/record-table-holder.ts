@@ -1,9 +1,10 @@
 import { TableHolder } from '../events/table-holder.ts';
 import type { ClusterView } from '../events/view.ts';
 import type { Logger } from '../shared/log.ts';
-import { buildRecords, nextSerial, unsyncedTable, ZoneMemo, type RecordOptions } from './core/records.ts';
+import { buildRecords, nextSerial, unsyncedTable, type RecordOptions } from './core/records.ts';
 import type { RecordTable } from './core/record-types.ts';
 import type { ChangeHint } from './core/task-index.ts';
+import { ZoneMemo } from './core/zone-memo.ts';
 
 export interface RecordTableHolderOptions {
   domain: string;
