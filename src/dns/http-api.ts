@@ -1,9 +1,10 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
+import type { TableSource } from '../events/table-holder.ts';
 import type { HostPort } from '../shared/address.ts';
 import type { Logger } from '../shared/log.ts';
 import { enumerate, lookupHosts, lookupServices } from './core/lookup.ts';
-import type { TableSource } from './server.ts';
+import type { RecordTable } from './core/record-types.ts';
 
 /** What `/v1/health` reports about the follower. */
 export interface HealthSource {
@@ -16,7 +17,7 @@ export interface HealthSource {
 export interface HttpApiOptions {
   host: string;
   port: number;
-  tables: TableSource;
+  tables: TableSource<RecordTable>;
   health: () => HealthSource;
   version: string;
   /** Project home page for /v1/version; '' when the package names none. */

@@ -8,7 +8,7 @@ import { startHttpApi } from './http-api.ts';
 import { createDnsMetrics, QueryCounters } from './metrics.ts';
 import { createPipeline } from './pipeline.ts';
 import { DnsServer } from './server.ts';
-import { UdpHelpers } from './udp-helpers.ts';
+import { UdpHelperPool } from './udp-helper-pool.ts';
 
 /** The running `corral dns`; the addresses are the ones actually bound (port 0 resolved). */
 export interface DnsService extends Service {
@@ -24,11 +24,11 @@ export async function startDns(settings: Settings): Promise<DnsService> {
   const config = parseDnsConfig(settings);
   const logger = createLogger('dns', config.logLevel);
   const { version, url } = packageInfo();
-  const { keeper, follower, forwarder } = createPipeline(config, logger);
+  const { tables, follower, forwarder } = createPipeline(config, logger);
   const counters = new QueryCounters();
 
   // Ordered close hooks, run in reverse on close or on a failed start.
-  const closers: (() => Promise<void> | void)[] = [() => keeper.close()];
+  const closers: (() => Promise<void> | void)[] = [() => tables.close()];
   const closeAll = async (): Promise<void> => {
     for (const close of closers.reverse()) {
       try {
@@ -45,26 +45,26 @@ export async function startDns(settings: Settings): Promise<DnsService> {
     const dns = await DnsServer.listen({
       host: config.listen.host,
       port: config.listen.port,
-      tables: keeper,
+      tables,
       logger,
       counters,
       ...(forwarder === undefined ? {} : { forwarder }),
     });
     closers.push(() => dns.close());
     // More processes reading the same UDP socket: one process is held to what Node can send.
-    const helpers = config.udpWorkers === 0 ? undefined : await UdpHelpers.start(config.udpWorkers, dns.udpSocket, settings, logger);
+    const helpers = config.udpWorkers === 0 ? undefined : await UdpHelperPool.start(config.udpWorkers, dns.udpSocket, settings, logger);
     if (helpers !== undefined) closers.push(() => helpers.close());
     const metrics = createDnsMetrics({
       queries: () => [counters.snapshot(), ...(helpers?.queries ?? [])],
       forwarding: () => [...(forwarder === undefined ? [] : [forwarder.stats]), ...(helpers?.forwarding ?? [])],
-      table: () => keeper.current,
-      changedAt: () => (keeper.changedAt === undefined ? undefined : Date.parse(keeper.changedAt)),
+      table: () => tables.current,
+      changedAt: () => (tables.changedAt === undefined ? undefined : Date.parse(tables.changedAt)),
       lastContact: () => follower.lastContact,
     });
     const http = await startHttpApi({
       host: config.http.host,
       port: config.http.port,
-      tables: keeper,
+      tables,
       health: () => ({ synced: follower.synced, eventId: follower.view.eventId, lastContact: follower.lastContact }),
       version,
       url,

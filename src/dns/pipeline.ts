@@ -3,7 +3,7 @@ import type { Logger } from '../shared/log.ts';
 import type { DnsConfig } from './config.ts';
 import { ipFamily } from './core/ip.ts';
 import { Forwarder } from './forwarder.ts';
-import { TableKeeper } from './table-keeper.ts';
+import { RecordTableHolder } from './record-table-holder.ts';
 
 /**
  * Builds are incremental (a change costs the records of the apps it touches), so the window is
@@ -13,15 +13,15 @@ const REBUILD_DEBOUNCE_MS = 2;
 
 /** What answers queries: the table kept from the event stream, and the forwarder (when on). */
 export interface Pipeline {
-  readonly keeper: TableKeeper;
+  readonly tables: RecordTableHolder;
   readonly follower: ClusterFollower;
   readonly forwarder: Forwarder | undefined;
 }
 
-/** The table keeper, the follower feeding it (not started) and the forwarder, as `config` says. */
+/** The record table holder, the follower feeding it (not started) and the forwarder, as `config` says. */
 export function createPipeline(config: DnsConfig, logger: Logger): Pipeline {
   const concreteListenIp = ipFamily(config.listen.host) !== undefined && !/^(0\.0\.0\.0|::)$/.test(config.listen.host);
-  const keeper = new TableKeeper({
+  const tables = new RecordTableHolder({
     domain: config.domain,
     ttl: config.ttl,
     debounceMs: REBUILD_DEBOUNCE_MS,
@@ -30,7 +30,7 @@ export function createPipeline(config: DnsConfig, logger: Logger): Pipeline {
     masters: config.masters,
     ...(concreteListenIp ? { nameserverAddress: config.listen.host } : {}),
   });
-  const follower = new ClusterFollower({ masters: config.masters, logger, onView: (view) => keeper.offer(view) });
+  const follower = new ClusterFollower({ masters: config.masters, logger, onView: (view) => tables.offer(view) });
   const forwarder = config.resolvers.length === 0 ? undefined : new Forwarder({ resolvers: config.resolvers, timeoutMs: config.forwardTimeoutMs, logger });
-  return { keeper, follower, forwarder };
+  return { tables, follower, forwarder };
 }

@@ -1,5 +1,6 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
+import type { TableSource } from '../events/table-holder.ts';
 import type { Logger } from '../shared/log.ts';
 import type { HostPort } from '../shared/address.ts';
 import { answerQuery, RCODE, type Rng } from './core/answer.ts';
@@ -9,16 +10,11 @@ import { QueryCounters } from './metrics.ts';
 import { ReplyCache } from './core/reply-cache.ts';
 import { decodeMessage, encodeAnswer, encodeError, TCP_LIMIT, udpLimit } from './core/wire.ts';
 
-/** Whoever holds the current table generation; read once per query, never awaited. */
-export interface TableSource {
-  readonly current: RecordTable;
-}
-
 export interface DnsServerOptions {
   host: string;
   /** 0 picks a free port, the same one for UDP and TCP. */
   port: number;
-  tables: TableSource;
+  tables: TableSource<RecordTable>;
   logger: Logger;
   /** Shuffles answers; tests pass a seeded one. */
   rng?: Rng;

@@ -1,5 +1,10 @@
 import type { ClusterView } from './core/view.ts';
 
+/** Where a request or query reads the current table: one property read, never awaited. */
+export interface TableSource<T> {
+  readonly current: T;
+}
+
 export interface TableHolderOptions<T> {
   initial: T;
   /** Bursts of views (a deployment, a scale-out) become one rebuild. */
@@ -19,7 +24,7 @@ export interface TableHolderOptions<T> {
  * stream cannot starve rebuilds); the latest is built, dropped when unchanged, else swapped in
  * whole. Readers take `current` once and never see a half-built table.
  */
-export class TableHolder<T> {
+export class TableHolder<T> implements TableSource<T> {
   readonly #options: TableHolderOptions<T>;
   #current: T;
   #generation = 0;

@@ -11,7 +11,7 @@ import { CertificateStore } from './proxy/certificates.ts';
 import { HttpForwarder } from './proxy/http-forwarder.ts';
 import { RoutedListener } from './proxy/routed-listener.ts';
 import { ServicePortListeners } from './proxy/service-port-listeners.ts';
-import { RoutingState } from './routing-state.ts';
+import { RoutingTableHolder } from './routing-table-holder.ts';
 import type { BackendState, TableBackends } from './stats/core/haproxy-csv.ts';
 import { RouteStats, type StatsSnapshot } from './stats/route-stats.ts';
 
@@ -80,27 +80,27 @@ export async function startLbInstance(config: LbConfig, logger: Logger): Promise
     if (badDefaults.size > 0) throw new LbConfigError(`--ssl-certs: ${[...badDefaults.values()].join('; ')}`);
     // Filled by follow(), once every port of the LB is bound (they may be ephemeral); no table arrives before that.
     const reservedPorts = new Set<number>();
-    const state = new RoutingState({
+    const tables = new RoutingTableHolder({
       groups: config.groups,
       strictMode: config.strictMode,
       debounceMs: config.debounceMs,
       checkCertificates: (paths) => certificates.refresh([...config.sslCerts, ...paths]),
       onSwap: (table, previous) => {
-        logSwap(logger, state.generation, table, previous);
+        logSwap(logger, tables.generation, table, previous);
         const pools = Object.values(table.servicePorts);
         balancer.retain(new Set(pools.map((pool) => pool.id)), new Set(pools.flatMap((pool) => [...pool.backends, ...pool.draining].map(backendKey))));
         stats.retain(new Set(pools.map((pool) => pool.id)));
-        stats.generation.set(state.generation);
+        stats.generation.set(tables.generation);
         stats.lastChange.set(Date.now() / 1000);
         stats.rejectedRoutes.set(table.rejected.length);
         void servicePorts.reconcile(table).then(() => stats.failedListeners.set(servicePorts.failures.length));
       },
     });
-    const servicePorts = new ServicePortListeners({ bind: config.bind, tables: state, forwarder, balancer, stats, logger, limits: config.limits, certificates, reservedPorts });
+    const servicePorts = new ServicePortListeners({ bind: config.bind, tables, forwarder, balancer, stats, logger, limits: config.limits, certificates, reservedPorts });
     closers.push(() => servicePorts.close());
-    const follower = new ClusterFollower({ masters: config.masters, logger, onView: (view) => state.offer(view) });
+    const follower = new ClusterFollower({ masters: config.masters, logger, onView: (view) => tables.offer(view) });
 
-    const shared = { bind: config.bind, tables: state, forwarder, stats, logger, limits: config.limits };
+    const shared = { bind: config.bind, tables, forwarder, stats, logger, limits: config.limits };
     const vhostRoute = (table: RoutingTable, req: { headers: { host?: string }; url?: string }) => findVhostPool(table, req.headers.host, req.url);
     const noVhost = (req: { headers: { host?: string } }) => `no route for host '${hostOfRequest(req.headers.host) ?? ''}'`;
     const bound: { http?: HostPort; https?: HostPort; appId?: HostPort } = {};
@@ -122,7 +122,7 @@ export async function startLbInstance(config: LbConfig, logger: Logger): Promise
               // A route's own certificate for its vhost first, then any --ssl-certs naming the host.
               SNICallback: (servername, callback) => {
                 const name = servername.toLowerCase();
-                const path = state.current.sniCerts[name] ?? certificates.match(config.sslCerts, name);
+                const path = tables.current.sniCerts[name] ?? certificates.match(config.sslCerts, name);
                 callback(null, path === undefined ? undefined : certificates.context(path));
               },
             },
@@ -153,22 +153,22 @@ export async function startLbInstance(config: LbConfig, logger: Logger): Promise
         // Closed first (closers run in reverse): no table swap may reopen a listener mid-shutdown.
         closers.push(() => {
           follower.close();
-          state.close();
+          tables.close();
         });
         follower.start();
       },
-      health: () => ({ synced: follower.synced, eventId: follower.view.eventId, generation: state.generation }),
+      health: () => ({ synced: follower.synced, eventId: follower.view.eventId, generation: tables.generation }),
       routes: () => ({
-        generation: state.generation,
-        changedAt: state.changedAt ?? null,
-        table: state.current,
+        generation: tables.generation,
+        changedAt: tables.changedAt ?? null,
+        table: tables.current,
         listeners: { open: servicePorts.ports, failed: servicePorts.failures },
       }),
-      stats: () => ({ generation: state.generation, eventId: follower.view.eventId, ejected: balancer.ejected(Date.now()), ...stats.snapshot() }),
+      stats: () => ({ generation: tables.generation, eventId: follower.view.eventId, ejected: balancer.ejected(Date.now()), ...stats.snapshot() }),
       metrics: () => stats.registry.getMetricsAsJSON(),
       metricsText: async () => ({ contentType: stats.registry.contentType, body: await stats.registry.metrics() }),
       backends: () => {
-        const table = state.current;
+        const table = tables.current;
         const now = Date.now();
         const backends: Record<string, BackendState> = {};
         for (const pool of Object.values(table.servicePorts)) {

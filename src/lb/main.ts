@@ -8,7 +8,7 @@ import { explainBind, startLbInstance, type InstanceHealth, type InstanceStats, 
 import { mergeBackends, mergeHealth, mergeMetrics, mergeStats } from './stats/cluster-stats.ts';
 import { haproxyStatsCsv, type TableBackends } from './stats/core/haproxy-csv.ts';
 import { StatsServer, type StatsSources } from './stats/stats-server.ts';
-import { LbWorkers } from './workers.ts';
+import { LbWorkerPool } from './worker-pool.ts';
 
 /** A running `corral lb`: the addresses it bound, for `corral up` and tests. */
 export interface LbService extends Service {
@@ -47,7 +47,7 @@ async function startSingle(config: LbConfig, logger: Logger): Promise<LbService>
 }
 
 async function startPrimary(config: LbConfig, settings: Settings, logger: Logger): Promise<LbService> {
-  const workers = new LbWorkers({ count: config.workers, settings, logger });
+  const workers = new LbWorkerPool({ count: config.workers, settings, logger });
   const sources: StatsSources = {
     health: async () => mergeHealth(await workers.query<InstanceHealth>('health'), workers.count),
     // Every worker follows the same stream: one answer shows the table.

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildRecords, nextSerial, unsyncedTable, ZoneMemo } from '../../src/dns/core/records.ts';
+import { buildRecords, nextSerial, unsyncedTable } from '../../src/dns/core/records.ts';
+import { ZoneMemo } from '../../src/dns/core/zone-memo.ts';
 import type { ClusterView } from '../../src/events/core/view.ts';
 import type { DnsRecord, RecordTable } from '../../src/dns/core/records.ts';
 import { canonicalLabel } from '../../src/dns/core/names.ts';

@@ -70,6 +70,22 @@ export interface ServedApp {
   readonly tasks: readonly DiscoveryTask[];
 }
 
+/** What a zone is built with (`buildRecords`, `ZoneMemo`). */
+export interface RecordOptions {
+  /** Lower-case, no trailing dot. */
+  domain: string;
+  /** TTL of every record, and the SOA minimum (negative-caching TTL). */
+  ttl: number;
+  /** SOA serial; the caller increases it whenever the records change. */
+  serial: number;
+  /** Address of `ns1.<domain>` when this server listens on a concrete IP; glue for the NS record. */
+  nameserverAddress?: string;
+  /** `--enforce-rfc952`: task labels without leading digits, at most 24 characters. */
+  rfc952?: boolean;
+  /** Schedulers as `host:port` (from `--master`), for `leader.D`/`master.D` when the view names none. */
+  masters?: readonly string[];
+}
+
 /**
  * One immutable generation of the zone. Readers take the reference once per query; a new view
  * produces a new table that replaces this one whole.

@@ -1,12 +1,13 @@
-import { createHash } from 'node:crypto';
 import type { DiscoveryApp, DiscoveryTask, PortProtocol } from '../../events/types.ts';
 import { isServing, type ClusterView } from '../../events/core/view.ts';
+import { compare, FragmentBuilder, type AppFragment, type Fragment, type InstanceEntry, type RecordSink } from './fragment.ts';
 import { ipFamily } from './ip.ts';
 import { NameIndex } from './name-index.ts';
 import { canonicalLabel, sanitizeLabel, taskLabel } from './names.ts';
+import type { DnsRecord, RecordOptions, RecordTable, SkippedTask, SoaRecord } from './record-types.ts';
 import { reverseName } from './reverse.ts';
-import { TaskIndex, type ChangeHint } from './task-index.ts';
-import type { DnsRecord, NameRecords, RecordTable, RecordType, ServedApp, SkippedTask, SoaRecord } from './record-types.ts';
+import type { ChangeHint } from './task-index.ts';
+import { ZoneMemo } from './zone-memo.ts';
 
 export type * from './record-types.ts';
 
@@ -19,21 +20,6 @@ const SOA_RETRY = 600;
 const SOA_EXPIRE = 86_400;
 
 const CLUSTER_FRAGMENT = '\0cluster';
-
-export interface RecordOptions {
-  /** Lower-case, no trailing dot. */
-  domain: string;
-  /** TTL of every record, and the SOA minimum (negative-caching TTL). */
-  ttl: number;
-  /** SOA serial; the caller increases it whenever the records change. */
-  serial: number;
-  /** Address of `ns1.<domain>` when this server listens on a concrete IP; glue for the NS record. */
-  nameserverAddress?: string;
-  /** `--enforce-rfc952`: task labels without leading digits, at most 24 characters. */
-  rfc952?: boolean;
-  /** Schedulers as `host:port` (from `--master`), for `leader.D`/`master.D` when the view names none. */
-  masters?: readonly string[];
-}
 
 /**
  * Builds the zone for a cluster view: records only for instances `isServing` admits.
@@ -57,7 +43,7 @@ export function buildRecords(view: ClusterView, options: RecordOptions, memo: Zo
     if (app === undefined || sources.length === 0) apps.delete(appId);
     else if (previous === undefined || previous.app !== app || !sameItems(previous.sources, sources)) apps.set(appId, appFragment(appId, app, sources, options, memo.instances));
   }
-  memo.apply(apps, changes.apps, memo.cluster(view, changes.hostsChanged, options));
+  memo.apply(apps, changes.apps, memo.cluster(view, changes.hostsChanged, (agentIps) => clusterFragment(view, agentIps, options)));
 
   const apex = memo.index.get(options.domain) ?? {};
   const names = memo.index.patch(new Map([[options.domain, Object.freeze({ ...apex, SOA: Object.freeze([soa]) })]]));
@@ -142,9 +128,6 @@ export function instanceRecords(sink: RecordSink, app: DiscoveryApp, task: Disco
   return undefined;
 }
 
-export interface RecordSink {
-  add(record: DnsRecord): void;
-}
 
 function addAddress(sink: RecordSink, name: string, address: string, ttl: number, family: 4 | 6 | undefined = ipFamily(address)): void {
   if (family === 4) sink.add({ type: 'A', name, ttl, address });
@@ -182,27 +165,6 @@ function protocols(protocol: PortProtocol | undefined): readonly ('tcp' | 'udp')
   }
 }
 
-/** The records one source (an app with its served instances, or the cluster itself) contributes. */
-interface Fragment {
-  readonly key: string;
-  readonly names: ReadonlyMap<string, NameRecords>;
-  /** SHA-1 of the key and the records: the table digest is the XOR of every fragment's. */
-  readonly hash: Buffer;
-}
-
-/** An app's records; it also serves as the app's entry in `RecordTable.apps`. */
-interface AppFragment extends Fragment, ServedApp {
-  /** The served tasks in view order: the same objects in the same order mean the same records. */
-  readonly sources: readonly DiscoveryTask[];
-  readonly skipped: readonly SkippedTask[];
-}
-
-/** An instance's records as last computed, valid while the task and its app are the same objects. */
-interface InstanceEntry {
-  readonly app: DiscoveryApp;
-  readonly records: readonly DnsRecord[];
-  readonly reason: string | undefined;
-}
 
 function appFragment(appId: string, app: DiscoveryApp, sources: readonly DiscoveryTask[], options: RecordOptions, instances: WeakMap<DiscoveryTask, InstanceEntry>): AppFragment {
   const builder = new FragmentBuilder(options.domain);
@@ -223,13 +185,6 @@ function appFragment(appId: string, app: DiscoveryApp, sources: readonly Discove
   return Object.freeze({ ...builder.finish(appId), app, tasks: Object.freeze(tasks), sources, skipped: Object.freeze(skipped) });
 }
 
-/** The apex NS, `ns1`, the schedulers (`leader`, `master`, `masterN`, `_leader._tcp|_udp`) and `slave`. */
-interface ClusterFragment {
-  /** What the fragment was built from besides the task hosts: the same inputs, the same fragment. */
-  readonly schedulers: string;
-  readonly agents: ClusterView['agents'];
-  readonly fragment: Fragment;
-}
 
 function clusterFragment(view: ClusterView, agentIps: ReadonlySet<string>, options: RecordOptions): Fragment {
   const { domain, ttl } = options;
@@ -255,247 +210,10 @@ function clusterFragment(view: ClusterView, agentIps: ReadonlySet<string>, optio
   for (const ip of [...agentIps].sort(compare)) addAddress(builder, `slave.${domain}`, ip, ttl);
   return builder.finish(CLUSTER_FRAGMENT);
 }
-
-
-
 function splitHostPort(text: string): { host: string; port: number | undefined } {
   const match = /^\[?([^\]]*?)\]?(?::(\d+))?$/.exec(text.includes('://') ? new URL(text).host : text);
   const port = match?.[2] === undefined ? undefined : Number(match[2]);
   return { host: match?.[1] ?? text, port: port !== undefined && port > 0 && port < 65536 ? port : undefined };
-}
-
-/** Collects one fragment's records, deduplicated (an RRset is a set), each RRset sorted. */
-class FragmentBuilder implements RecordSink {
-  readonly #domain: string;
-  readonly #names = new Map<string, Map<RecordType, Map<string, DnsRecord>>>();
-
-  constructor(domain: string) {
-    this.#domain = domain;
-  }
-
-  add(record: DnsRecord): void {
-    let byType = this.#names.get(record.name);
-    if (byType === undefined) {
-      byType = new Map();
-      this.#names.set(record.name, byType);
-      this.#touchParents(record.name);
-    }
-    let set = byType.get(record.type);
-    if (set === undefined) {
-      set = new Map();
-      byType.set(record.type, set);
-    }
-    const key = recordKey(record);
-    if (!set.has(key)) set.set(key, Object.freeze(record));
-  }
-
-  /**
-   * Registers the names between `name` and the apex as empty non-terminals, so `marathon.D`
-   * answers NODATA rather than NXDOMAIN — an NXDOMAIN there would tell resolvers that
-   * minimise query names (RFC 9156) that nothing exists below it. Mesos-DNS got this wrong.
-   * Reverse names get none: `in-addr.arpa` is not our zone.
-   */
-  #touchParents(name: string): void {
-    if (!name.endsWith(`.${this.#domain}`)) return;
-    for (let current = name.slice(name.indexOf('.') + 1); current.length > this.#domain.length; current = current.slice(current.indexOf('.') + 1)) {
-      if (this.#names.has(current)) return;
-      this.#names.set(current, new Map());
-    }
-  }
-
-  finish(key: string): Fragment {
-    const names = new Map<string, NameRecords>();
-    const hash = createHash('sha1').update(key).update('\0');
-    for (const name of [...this.#names.keys()].sort(compare)) {
-      const entry: Partial<Record<RecordType, readonly DnsRecord[]>> = {};
-      hash.update(name).update('\0');
-      const byType = this.#names.get(name) as Map<RecordType, Map<string, DnsRecord>>;
-      for (const type of [...byType.keys()].sort(compare)) {
-        const set = byType.get(type) as Map<string, DnsRecord>;
-        const keys = [...set.keys()].sort(compare);
-        entry[type] = Object.freeze(keys.map((k) => set.get(k) as DnsRecord));
-        hash.update(type).update(keys.join('\t')).update('\n');
-      }
-      names.set(name, Object.freeze(entry) as NameRecords);
-    }
-    return { key, names, hash: hash.digest() };
-  }
-}
-
-/** What makes a record distinct within its RRset (owner, type and TTL are shared). */
-function recordKey(record: DnsRecord): string {
-  switch (record.type) {
-    case 'A':
-    case 'AAAA':
-      return record.address;
-    case 'SRV':
-      return `${record.priority} ${record.weight} ${String(record.port).padStart(5, '0')} ${record.target}`;
-    case 'NS':
-    case 'PTR':
-      return record.host;
-    case 'SOA':
-      return record.mname;
-  }
-}
-
-/** Contributions to one owner name: fragments with records there, and how many see it as an empty non-terminal. */
-interface NameContributions {
-  readonly filled: Map<string, NameRecords>;
-  empty: number;
-}
-
-/**
- * The state that makes `buildRecords` incremental; owned by one caller (the TableKeeper) and
- * only ever read by the builder. Readers of published tables never see it.
- */
-export class ZoneMemo {
-  #apps: ReadonlyMap<string, AppFragment> = new Map();
-  #cluster: ClusterFragment | undefined;
-  #skipped: readonly SkippedTask[] = Object.freeze([]);
-  #tasks = new TaskIndex();
-  #instances = new WeakMap<DiscoveryTask, InstanceEntry>();
-  #contributions = new Map<string, NameContributions>();
-  #index = NameIndex.empty();
-  #xor = Buffer.alloc(20);
-  #optionsKey = '';
-
-  get apps(): ReadonlyMap<string, AppFragment> {
-    return this.#apps;
-  }
-
-  get tasks(): TaskIndex {
-    return this.#tasks;
-  }
-
-  /** Records per instance, so that rebuilding an app's fragment recomputes only new instances. */
-  get instances(): WeakMap<DiscoveryTask, InstanceEntry> {
-    return this.#instances;
-  }
-
-  get index(): NameIndex {
-    return this.#index;
-  }
-
-  /** Identifies the records apart from the SOA serial: equal digests, equal answers. */
-  get digest(): string {
-    return this.#xor.toString('hex');
-  }
-
-  /** Starts over when the options the fragments were built with change. */
-  reset(options: RecordOptions): void {
-    const key = JSON.stringify([options.domain, options.ttl, options.nameserverAddress, options.rfc952 === true, options.masters]);
-    if (key === this.#optionsKey) return;
-    this.#optionsKey = key;
-    this.#apps = new Map();
-    this.#cluster = undefined;
-    this.#skipped = Object.freeze([]);
-    this.#tasks = new TaskIndex();
-    this.#instances = new WeakMap();
-    this.#contributions = new Map();
-    this.#index = NameIndex.empty();
-    this.#xor = Buffer.alloc(20);
-  }
-
-  /** The cluster fragment, rebuilt only when the schedulers or the agents' IPs changed. */
-  cluster(view: ClusterView, hostsChanged: boolean, options: RecordOptions): ClusterFragment {
-    const schedulers = JSON.stringify([view.leader, view.masters]);
-    const previous = this.#cluster;
-    if (previous !== undefined && !hostsChanged && previous.schedulers === schedulers && previous.agents === view.agents) return previous;
-    const agentIps = new Set(this.tasks.hosts);
-    for (const agent of view.agents ?? []) agentIps.add(agent.ip);
-    return { schedulers, agents: view.agents, fragment: clusterFragment(view, agentIps, options) };
-  }
-
-  /** Served instances that got no records, across every app. */
-  get skipped(): readonly SkippedTask[] {
-    return this.#skipped;
-  }
-
-  /**
-   * Replaces the fragments, patching only the names of fragments that changed; `changed` holds
-   * every app whose entry in `apps` may differ from the current one.
-   */
-  apply(apps: ReadonlyMap<string, AppFragment>, changed: Iterable<string>, cluster: ClusterFragment): void {
-    const touched = new Set<string>();
-    let skippedChanged = false;
-    for (const key of changed) {
-      const previous = this.#apps.get(key);
-      const fragment = apps.get(key);
-      if (previous === fragment) continue;
-      if (previous !== undefined) this.#retract(previous, touched);
-      if (fragment !== undefined) this.#contribute(fragment, touched);
-      skippedChanged ||= (previous?.skipped.length ?? 0) > 0 || (fragment?.skipped.length ?? 0) > 0;
-    }
-    if (skippedChanged) this.#skipped = Object.freeze([...apps.values()].flatMap((fragment) => fragment.skipped));
-    if (this.#cluster !== cluster) {
-      if (this.#cluster !== undefined) this.#retract(this.#cluster.fragment, touched);
-      this.#contribute(cluster.fragment, touched);
-    }
-    this.#apps = apps;
-    this.#cluster = cluster;
-    const changes = new Map<string, NameRecords | undefined>();
-    for (const name of touched) changes.set(name, this.#merged(name));
-    this.#index = this.#index.patch(changes);
-  }
-
-  #retract(fragment: Fragment, touched: Set<string>): void {
-    xorInto(this.#xor, fragment.hash);
-    for (const [name, records] of fragment.names) {
-      const entry = this.#contributions.get(name);
-      if (entry === undefined) continue;
-      if (isEmpty(records)) entry.empty -= 1;
-      else entry.filled.delete(fragment.key);
-      if (entry.empty === 0 && entry.filled.size === 0) this.#contributions.delete(name);
-      touched.add(name);
-    }
-  }
-
-  #contribute(fragment: Fragment, touched: Set<string>): void {
-    xorInto(this.#xor, fragment.hash);
-    for (const [name, records] of fragment.names) {
-      let entry = this.#contributions.get(name);
-      if (entry === undefined) {
-        entry = { filled: new Map(), empty: 0 };
-        this.#contributions.set(name, entry);
-      }
-      if (isEmpty(records)) entry.empty += 1;
-      else entry.filled.set(fragment.key, records);
-      touched.add(name);
-    }
-  }
-
-  #merged(name: string): NameRecords | undefined {
-    const entry = this.#contributions.get(name);
-    if (entry === undefined) return undefined;
-    if (entry.filled.size === 0) return EMPTY_NAME;
-    if (entry.filled.size === 1) return entry.filled.values().next().value as NameRecords;
-    // Several apps share the name (equal task labels, one IP's PTR): union of their RRsets.
-    const byType = new Map<RecordType, Map<string, DnsRecord>>();
-    for (const key of [...entry.filled.keys()].sort(compare)) {
-      for (const [type, records] of Object.entries(entry.filled.get(key) as NameRecords) as [RecordType, readonly DnsRecord[]][]) {
-        const set = byType.get(type) ?? new Map<string, DnsRecord>();
-        byType.set(type, set);
-        for (const record of records) if (!set.has(recordKey(record))) set.set(recordKey(record), record);
-      }
-    }
-    const merged: Partial<Record<RecordType, readonly DnsRecord[]>> = {};
-    for (const type of [...byType.keys()].sort(compare)) {
-      const set = byType.get(type) as Map<string, DnsRecord>;
-      merged[type] = Object.freeze([...set.keys()].sort(compare).map((k) => set.get(k) as DnsRecord));
-    }
-    return Object.freeze(merged) as NameRecords;
-  }
-}
-
-const EMPTY_NAME: NameRecords = Object.freeze({});
-
-function isEmpty(records: NameRecords): boolean {
-  for (const key in records) if (Object.hasOwn(records, key)) return false;
-  return true;
-}
-
-function xorInto(target: Buffer, hash: Buffer): void {
-  for (let i = 0; i < target.length; i++) target[i] = (target[i] as number) ^ (hash[i] as number);
 }
 
 function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {
@@ -504,6 +222,3 @@ function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {
   return true;
 }
 
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}

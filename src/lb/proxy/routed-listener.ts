@@ -1,10 +1,10 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { SecureContextOptions, TlsOptions } from 'node:tls';
+import type { TableSource } from '../../events/table-holder.ts';
 import type { Logger } from '../../shared/log.ts';
 import type { ClientLimits } from '../config.ts';
 import type { BackendPool, RoutingTable } from '../core/routing-table.ts';
-import type { TableSource } from '../routing-state.ts';
 import type { RouteStats } from '../stats/route-stats.ts';
 import { sendText, type HttpForwarder } from './http-forwarder.ts';
 import type { ListenerInfo } from './http-policy.ts';
@@ -14,7 +14,7 @@ import { closeServer, listen, trackConnections } from './listen.ts';
 export interface RoutedListenerOptions {
   readonly bind: string;
   readonly port: number;
-  readonly tables: TableSource;
+  readonly tables: TableSource<RoutingTable>;
   readonly forwarder: HttpForwarder;
   readonly stats: RouteStats;
   readonly logger: Logger;

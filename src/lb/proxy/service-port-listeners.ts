@@ -1,12 +1,12 @@
 import type { Server } from 'node:http';
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
 import { createServer as createTlsServer, type SecureContextOptions, type TlsOptions } from 'node:tls';
+import type { TableSource } from '../../events/table-holder.ts';
 import type { Logger } from '../../shared/log.ts';
 import type { ClientLimits } from '../config.ts';
 import type { Balancer } from '../core/balancer.ts';
 import { findServicePortPool } from '../core/route-lookup.ts';
 import type { BackendPool, RoutingTable } from '../core/routing-table.ts';
-import type { TableSource } from '../routing-state.ts';
 import type { RouteStats } from '../stats/route-stats.ts';
 import type { CertificateStore } from './certificates.ts';
 import { sendText, type HttpForwarder } from './http-forwarder.ts';
@@ -16,7 +16,7 @@ import { pipeToPool } from './tcp-pipe.ts';
 
 export interface ServicePortListenersOptions {
   readonly bind: string;
-  readonly tables: TableSource;
+  readonly tables: TableSource<RoutingTable>;
   readonly forwarder: HttpForwarder;
   readonly balancer: Balancer;
   readonly stats: RouteStats;

@@ -1,15 +1,10 @@
 import { TableHolder } from '../events/table-holder.ts';
 import { EMPTY_ROUTING_TABLE, buildRoutingTable, certificatesOf, sameRoutingTable, type RoutingOptions, type RoutingTable } from './core/routing-table.ts';
 
-/** Where the request path reads the table: one property read, no await. */
-export interface TableSource {
-  readonly current: RoutingTable;
-}
-
 /** Loads certificate files; returns those that failed (path → why). */
 export type CertificateCheck = (paths: readonly string[]) => ReadonlyMap<string, string>;
 
-export interface RoutingStateOptions {
+export interface RoutingTableHolderOptions {
   readonly groups: readonly string[];
   readonly strictMode?: boolean;
   readonly debounceMs: number;
@@ -20,8 +15,8 @@ export interface RoutingStateOptions {
 }
 
 /** The LB's one routing table, rebuilt from each new cluster view and swapped when it changed. */
-export class RoutingState extends TableHolder<RoutingTable> implements TableSource {
-  constructor(options: RoutingStateOptions) {
+export class RoutingTableHolder extends TableHolder<RoutingTable> {
+  constructor(options: RoutingTableHolderOptions) {
     const routing: RoutingOptions = { groups: options.groups, strictMode: options.strictMode ?? false };
     super({
       initial: EMPTY_ROUTING_TABLE,

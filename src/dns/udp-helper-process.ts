@@ -4,10 +4,10 @@ import { parseDnsConfig } from './config.ts';
 import { QueryCounters } from './metrics.ts';
 import { createPipeline } from './pipeline.ts';
 import { DnsServer } from './server.ts';
-import type { HelperMessage } from './udp-helpers.ts';
+import type { HelperMessage } from './udp-helper-pool.ts';
 
 /**
- * A UDP helper process (see UdpHelpers): given the main process' settings and its UDP socket,
+ * A UDP helper process (see UdpHelperPool): given the main process' settings and its UDP socket,
  * it follows the cluster with a table of its own and answers its share of the datagrams. It ends
  * when told (SIGTERM) or when the main process goes away (the IPC channel closes).
  */
@@ -22,9 +22,9 @@ process.once('message', (message: HelperMessage, handle: unknown) => {
   if (message.type !== 'start' || handle === undefined) return;
   const config = parseDnsConfig(message.settings);
   const logger = createLogger('dns-udp-helper', config.logLevel);
-  const { keeper, follower, forwarder } = createPipeline(config, logger);
+  const { tables, follower, forwarder } = createPipeline(config, logger);
   const counters = new QueryCounters();
-  const server = DnsServer.adoptUdp(handle as dgram.Socket, { tables: keeper, logger, counters, ...(forwarder === undefined ? {} : { forwarder }) });
+  const server = DnsServer.adoptUdp(handle as dgram.Socket, { tables, logger, counters, ...(forwarder === undefined ? {} : { forwarder }) });
   follower.start();
   const report = setInterval(() => send({ type: 'stats', queries: counters.snapshot(), forwarding: forwarder?.stats }), STATS_INTERVAL_MS);
   let stopping = false;
@@ -33,7 +33,7 @@ process.once('message', (message: HelperMessage, handle: unknown) => {
     stopping = true;
     clearInterval(report);
     follower.close();
-    keeper.close();
+    tables.close();
     void server.close().finally(() => process.exit(0));
   };
   process.once('SIGTERM', stop);

@@ -1,12 +1,12 @@
 import { TableHolder } from '../events/table-holder.ts';
 import type { ClusterView } from '../events/core/view.ts';
 import type { Logger } from '../shared/log.ts';
-import { buildRecords, nextSerial, unsyncedTable, ZoneMemo, type RecordOptions } from './core/records.ts';
+import { buildRecords, nextSerial, unsyncedTable, type RecordOptions } from './core/records.ts';
 import type { RecordTable } from './core/record-types.ts';
 import type { ChangeHint } from './core/task-index.ts';
-import type { TableSource } from './server.ts';
+import { ZoneMemo } from './core/zone-memo.ts';
 
-export interface TableKeeperOptions {
+export interface RecordTableHolderOptions {
   domain: string;
   ttl: number;
   nameserverAddress?: string;
@@ -25,10 +25,10 @@ export interface TableKeeperOptions {
  * Holds the one current RecordTable: each new view becomes a table with the next SOA serial,
  * dropped when its records equal the current ones (so the serial moves only on real changes).
  */
-export class TableKeeper extends TableHolder<RecordTable> implements TableSource {
+export class RecordTableHolder extends TableHolder<RecordTable> {
   readonly #changes: ChangeGatherer;
 
-  constructor(options: TableKeeperOptions) {
+  constructor(options: RecordTableHolderOptions) {
     const { domain, ttl, nameserverAddress, logger } = options;
     const now = options.now ?? Date.now;
     const recordOptions: Omit<RecordOptions, 'serial'> = {

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildRecords } from '../../src/dns/core/records.ts';
-import { TableKeeper } from '../../src/dns/table-keeper.ts';
+import { RecordTableHolder } from '../../src/dns/record-table-holder.ts';
 import type { ClusterEvent } from '../../src/events/types.ts';
 import { applyEvent } from '../../src/events/core/view.ts';
 import { statusUpdate } from '../support/discovery-stand-in.ts';
@@ -10,19 +10,19 @@ import { DOMAIN, TTL, app, sampleView, silentLogger, task, viewOf } from '../sup
 
 const NOW_MS = 1_700_000_000_000;
 
-function keeper(debounceMs = 1000): TableKeeper {
-  return new TableKeeper({ domain: DOMAIN, ttl: TTL, debounceMs, logger: silentLogger(), now: () => NOW_MS });
+function holder(debounceMs = 1000): RecordTableHolder {
+  return new RecordTableHolder({ domain: DOMAIN, ttl: TTL, debounceMs, logger: silentLogger(), now: () => NOW_MS });
 }
 
-test('TableKeeper starts unsynced with a clock-based serial', () => {
-  const tables = keeper();
+test('RecordTableHolder starts unsynced with a clock-based serial', () => {
+  const tables = holder();
   assert.equal(tables.current.synced, false);
   assert.equal(tables.current.soa.serial, NOW_MS / 1000);
   tables.close();
 });
 
-test('TableKeeper swaps on change, skips unchanged views, bumps the serial once per change', () => {
-  const tables = keeper();
+test('RecordTableHolder swaps on change, skips unchanged views, bumps the serial once per change', () => {
+  const tables = holder();
   const unsynced = tables.current;
   tables.offer(sampleView());
   assert.equal(tables.current, unsynced, 'nothing swapped before the debounce fires');
@@ -45,8 +45,8 @@ test('TableKeeper swaps on change, skips unchanged views, bumps the serial once 
   tables.close();
 });
 
-test('TableKeeper folds a burst of views into one rebuild of the latest', async () => {
-  const tables = keeper(5);
+test('RecordTableHolder folds a burst of views into one rebuild of the latest', async () => {
+  const tables = holder(5);
   const a = app('/a');
   for (let i = 1; i <= 20; i++) tables.offer(viewOf([a], Array.from({ length: i }, (_, n) => task(`a.${n}`, a.id, { host: `127.0.3.${n + 1}` })), i));
   await sleep(30);
@@ -56,11 +56,11 @@ test('TableKeeper folds a burst of views into one rebuild of the latest', async 
   tables.close();
 });
 
-test('TableKeeper patches from the ids events touched, and equals a full build, gaps included', () => {
+test('RecordTableHolder patches from the ids events touched, and equals a full build, gaps included', () => {
   const web = app('/web', { portDefinitions: [{ port: 10000, protocol: 'tcp' }] });
   const other = app('/other');
   let view = viewOf([web, other], [task('web.1', web.id), task('other.1', other.id, { host: '127.0.0.12' })], 1);
-  const tables = keeper();
+  const tables = holder();
   tables.offer(view);
   tables.flush();
   const events: ClusterEvent[] = [

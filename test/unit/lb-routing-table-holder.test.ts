@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { RoutingTable } from '../../src/lb/core/routing-table.ts';
-import { RoutingState } from '../../src/lb/routing-state.ts';
+import { RoutingTableHolder } from '../../src/lb/routing-table-holder.ts';
 import { app, task, view } from '../support/lb-fixtures.ts';
 
 const web = app('/web', { HAPROXY_GROUP: 'g' }, [10001]);
 
 test('a burst of views becomes one swap; an unchanged table is not swapped in', async () => {
   const swaps: RoutingTable[] = [];
-  const state = new RoutingState({ groups: ['g'], debounceMs: 5, onSwap: (table) => swaps.push(table) });
+  const state = new RoutingTableHolder({ groups: ['g'], debounceMs: 5, onSwap: (table) => swaps.push(table) });
   try {
     state.offer(view([web], [], 1));
     state.offer(view([web], [task('/web', 1, [31001])], 2));
@@ -32,7 +32,7 @@ test('a burst of views becomes one swap; an unchanged table is not swapped in', 
 
 test('close() cancels a pending rebuild', () => {
   let swapped = false;
-  const state = new RoutingState({ groups: ['g'], debounceMs: 5, onSwap: () => (swapped = true) });
+  const state = new RoutingTableHolder({ groups: ['g'], debounceMs: 5, onSwap: () => (swapped = true) });
   state.offer(view([web], []));
   state.close();
   assert.equal(state.flush(), false, 'nothing left to build');
@@ -42,7 +42,7 @@ test('close() cancels a pending rebuild', () => {
 test('a route whose certificate cannot be loaded is rejected; the others are swapped in', () => {
   const secure = app('/secure', { HAPROXY_GROUP: 'g', HAPROXY_0_VHOST: 's.test', HAPROXY_0_SSL_CERT: '/nope.pem' }, [10003]);
   const asked: string[][] = [];
-  const state = new RoutingState({
+  const state = new RoutingTableHolder({
     groups: ['g'],
     debounceMs: 5,
     onSwap: () => undefined,

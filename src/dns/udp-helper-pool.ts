@@ -15,7 +15,7 @@ export type HelperMessage =
 const READY_TIMEOUT_MS = 30_000;
 const STOP_GRACE_MS = 5000;
 /** The helper's entry beside this file: `.ts` from the sources, `.js` from dist/. */
-const HELPER_ENTRY = fileURLToPath(new URL(`./udp-helper${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
+const HELPER_ENTRY = fileURLToPath(new URL(`./udp-helper-process${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
 
 interface Helper {
   child: ChildProcess;
@@ -30,7 +30,7 @@ interface Helper {
  * processes: each follows the cluster itself, keeps its own table, and reads from the same
  * socket, and the kernel gives each datagram to one of them. TCP and HTTP stay in the main process.
  */
-export class UdpHelpers {
+export class UdpHelperPool {
   readonly #helpers: Helper[];
   readonly #logger: Logger;
 
@@ -39,9 +39,9 @@ export class UdpHelpers {
     this.#logger = logger;
   }
 
-  static async start(count: number, socket: dgram.Socket, settings: Settings, logger: Logger): Promise<UdpHelpers> {
+  static async start(count: number, socket: dgram.Socket, settings: Settings, logger: Logger): Promise<UdpHelperPool> {
     const helpers: Helper[] = [];
-    const manager = new UdpHelpers(helpers, logger);
+    const manager = new UdpHelperPool(helpers, logger);
     try {
       for (let i = 0; i < count; i++) helpers.push(await manager.#spawn(i, socket, settings));
     } catch (err) {

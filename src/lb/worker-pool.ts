@@ -25,7 +25,7 @@ const STOP_GRACE_MS = 5000;
 /** A worker that died before it was ready (a bad certificate, a port taken) is not retried in a tight loop. */
 const RESTART_DELAY_MS = 1000;
 /** The worker's entry beside this file: `.ts` from the sources, `.js` from dist/. */
-const WORKER_ENTRY = fileURLToPath(new URL(`./worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
+const WORKER_ENTRY = fileURLToPath(new URL(`./worker-process${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
 
 interface Slot {
   worker: Worker;
@@ -33,7 +33,7 @@ interface Slot {
   readonly pending: Map<number, (answer: unknown) => void>;
 }
 
-export interface LbWorkersOptions {
+export interface LbWorkerPoolOptions {
   readonly count: number;
   /** The primary's layered settings, parsed again by each worker. */
   readonly settings: Settings;
@@ -49,15 +49,15 @@ export interface LbWorkersOptions {
  * worker follows the cluster itself; the stats port asks every worker and merges the answers. A
  * worker that dies is replaced; workers exit when the primary goes away (the IPC channel closes).
  */
-export class LbWorkers {
-  readonly #options: LbWorkersOptions;
+export class LbWorkerPool {
+  readonly #options: LbWorkerPoolOptions;
   readonly #slots: (Slot | undefined)[] = [];
   #reserved: number[] = [];
   #bound: SharedAddresses = {};
   #nextQuery = 1;
   #stopping = false;
 
-  constructor(options: LbWorkersOptions) {
+  constructor(options: LbWorkerPoolOptions) {
     this.#options = options;
   }
 

@@ -1,10 +1,10 @@
 import { createLogger } from '../shared/log.ts';
 import { parseLbConfig } from './config.ts';
 import { startLbInstance, type LbInstance } from './lb-instance.ts';
-import type { WorkerMessage, WorkerQuery } from './workers.ts';
+import type { WorkerMessage, WorkerQuery } from './worker-pool.ts';
 
 /**
- * A `corral lb --workers` worker (see LbWorkers): given the primary's settings, it runs a whole
+ * A `corral lb --workers` worker (see LbWorkerPool): given the primary's settings, it runs a whole
  * LB instance on the sockets the primary shares, and answers the primary's stats questions. It
  * ends when told (SIGTERM), on Ctrl-C, or when the primary goes away: node:cluster exits a
  * worker whose IPC channel closes unexpectedly.
