@@ -95,7 +95,7 @@ subcommand('dns', 'Serve Mesos-DNS compatible names for running tasks (UDP, TCP 
   .option('--resolvers <ips>', 'upstream resolvers, comma-separated; empty turns forwarding off (default 127.0.0.53)')
   .option('--ttl <seconds>', 'TTL of answers in the domain (default 60)')
   .option('--forward-timeout <ms>', 'wait for each upstream resolver before trying the next (default 2000)')
-  .option('--udp-workers <n>', 'extra processes answering UDP from the same socket, for more than ~50k queries/s (default 0)')
+  .option('--udp-workers <n>', 'extra processes answering UDP from the same socket, for more than one process can send (default 0)')
   // Both forms, so that commander sets no default and CORRAL_ENFORCE_RFC952 / --config can decide.
   .option('--enforce-rfc952', 'task labels as RFC 952 hostnames: no leading digits, at most 24 characters (Mesos-DNS option)')
   .option('--no-enforce-rfc952', 'task labels as RFC 1123 labels (default)')
