@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError, appNotFound } from '../errors.ts';
+import { appNotFound, SchedulerFailure } from '../errors.ts';
 import {
   appInstancesToKill, killInstances, normalizePathId, removeApp, restartApp, versionKey, writeApp, writeApps,
   type AppChange, type ChangeContext, type KillChange, type WriteMode,
@@ -35,19 +35,17 @@ export function deploymentResult(reply: FastifyReply, deployment: Deployment, ve
   return reply.code(status).header('Marathon-Deployment-Id', deployment.id).send({ version, deploymentId: deployment.id });
 }
 
-/** Commits a kill (or throws its ApiError). */
+/** Commits a kill (or throws its SchedulerFailure). */
 export async function commitKill(state: SchedulerState, compute: (s: ClusterState) => KillChange): Promise<Extract<KillChange, { ok: true }>> {
   const change = await state.transact<KillChange>((s) => {
     const result = compute(s);
     return result.ok ? { ops: result.ops, events: result.events, result } : { ops: [], events: [], result };
   });
-  if (!change.ok) throw change.error;
+  if (!change.ok) throw new SchedulerFailure(change.error);
   return change;
 }
 
-export const taskNotFound = (taskId: string): ApiError => new ApiError(404, 'ERR_SCHED_TASK_NOT_FOUND', `Task '${taskId}' does not exist`);
-
-export const scaleAndWipe = (): ApiError => new ApiError(400, 'ERR_SCHED_SCALE_AND_WIPE', 'You cannot use scale and wipe at the same time.');
+export const scaleAndWipe = (): SchedulerFailure => new SchedulerFailure({ code: 'ERR_SCHED_SCALE_AND_WIPE' });
 
 /** Splits `/v2/apps/<id>/<sub-resource>` paths: app ids are paths, so the sub-resource is matched at the end. */
 function route(path: string): { id: string; sub: 'app' | 'tasks' | 'task' | 'versions' | 'version' | 'restart'; arg?: string } {
@@ -65,8 +63,8 @@ function route(path: string): { id: string; sub: 'app' | 'tasks' | 'task' | 'ver
   return { id: normalizePathId(path), sub: 'app' };
 }
 
-const unknownPath = (request: FastifyRequest): ApiError =>
-  new ApiError(404, 'ERR_SCHED_UNKNOWN_PATH', `Unknown path ${request.method} ${request.url.split('?')[0]}`);
+export const unknownPath = (request: FastifyRequest): SchedulerFailure =>
+  new SchedulerFailure({ code: 'ERR_SCHED_UNKNOWN_PATH', method: request.method, path: request.url.split('?')[0] ?? request.url });
 
 /** One app as `/v2/apps` and `/v2/groups` show it, with what `embeds` asks for. */
 export function renderApp(current: ClusterState, app: AppDefinition, embeds: ReadonlySet<AppEmbed>, nowMs: number): Record<string, unknown> {
@@ -87,13 +85,13 @@ export function registerAppRoutes(server: FastifyInstance, context: ApiContext):
     return app === undefined ? undefined : renderApp(current, app, embeds, Date.now());
   };
 
-  /** Commits an app change (or throws its ApiError). */
+  /** Commits an app change (or throws its SchedulerFailure). */
   const commit = async (compute: (s: ClusterState) => AppChange): Promise<Extract<AppChange, { ok: true }>> => {
     const change = await state.transact<AppChange>((s) => {
       const result = compute(s);
       return result.ok ? { ops: result.ops, events: result.events, result } : { ops: [], events: [], result };
     });
-    if (!change.ok) throw change.error;
+    if (!change.ok) throw new SchedulerFailure(change.error);
     return change;
   };
 
@@ -102,7 +100,7 @@ export function registerAppRoutes(server: FastifyInstance, context: ApiContext):
     const selectors: LabelSelector[] = [];
     for (const text of list(query.label)) {
       const parsed = parseLabelSelectors(text);
-      if (!parsed.ok) throw new ApiError(400, 'ERR_SCHED_LABEL_SELECTOR', parsed.error);
+      if (!parsed.ok) throw new SchedulerFailure({ code: 'ERR_SCHED_LABEL_SELECTOR', reason: parsed.error });
       selectors.push(...parsed.selectors);
     }
     const search = {
@@ -147,7 +145,7 @@ export function registerAppRoutes(server: FastifyInstance, context: ApiContext):
     const current = state.current;
     const app = current.apps.get(id);
     if (sub === 'restart' || sub === 'task') throw unknownPath(request);
-    if (app === undefined) throw appNotFound(id);
+    if (app === undefined) throw new SchedulerFailure(appNotFound(id));
     if (sub === 'tasks') return { tasks: instancesOfApp(current, id).map((i) => taskJson(i, app)) };
     if (sub === 'versions') {
       const versions = appVersionsOf(current, id).map((v) => v.version);
@@ -156,7 +154,7 @@ export function registerAppRoutes(server: FastifyInstance, context: ApiContext):
     }
     if (sub === 'version') {
       const stored = current.appVersions.get(versionKey(id, arg ?? ''));
-      if (stored === undefined) throw new ApiError(404, 'ERR_SCHED_APP_NOT_FOUND', `App '${id}' does not exist in version ${arg ?? ''}`);
+      if (stored === undefined) throw new SchedulerFailure({ code: 'ERR_SCHED_APP_VERSION_NOT_FOUND', appId: id, version: arg ?? '' });
       return appDefinitionJson(stored);
     }
     // COMPAT(marathon): one app always embeds its tasks, counts, deployments and last task failure.
@@ -207,7 +205,7 @@ export function registerAppRoutes(server: FastifyInstance, context: ApiContext):
       if (!s.apps.has(id)) return { ok: false, error: appNotFound(id) };
       selected = sub === 'task' ? appInstancesToKill(s, id).filter((i) => i.taskId === arg) : appInstancesToKill(s, id, host);
       // Beyond Marathon (which would start an empty deployment): an unknown task is a 404 even with scale=true.
-      if (sub === 'task' && selected.length === 0) return { ok: false, error: taskNotFound(arg ?? '') };
+      if (sub === 'task' && selected.length === 0) return { ok: false, error: { code: 'ERR_SCHED_TASK_NOT_FOUND', taskId: arg ?? '' } };
       return killInstances(s, selected, scale, ctx);
     });
     if (change.deployment !== undefined) return deploymentResult(reply, change.deployment, ctx.now);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { failDeployment, type DeploymentChange } from '../core/deployment-changes.ts';
 import { deploymentJson } from '../core/marathon-json.ts';
+import { SchedulerFailure } from '../errors.ts';
 import type { ApiContext } from './context.ts';
 
 export function registerDeploymentRoutes(server: FastifyInstance, { state }: ApiContext): void {
@@ -22,7 +23,7 @@ export function registerDeploymentRoutes(server: FastifyInstance, { state }: Api
       });
       return result.ok ? { ops: result.ops, events: result.events, result } : { ops: [], events: [], result };
     });
-    if (!change.ok) throw change.error;
+    if (!change.ok) throw new SchedulerFailure(change.error);
     if (force || change.rollback === undefined) return reply.code(202).send();
     return reply.header('Marathon-Deployment-Id', change.rollback.id).send({ deploymentId: change.rollback.id, version: now });
   });
