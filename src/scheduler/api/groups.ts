@@ -5,8 +5,9 @@ import { groupVersionsOf } from '../core/group-versions.ts';
 import { appDefinitionJson, resolveAppEmbeds } from '../core/marathon-json.ts';
 import { invalidObject, SchedulerFailure } from '../errors.ts';
 import type { ClusterState } from '../types.ts';
-import { changeContext, deploymentResult, flag, list, renderApp, type Query } from './apps.ts';
+import { renderApp } from './apps.ts';
 import type { ApiContext } from './context.ts';
+import { changeContext, commitChange, deploymentResult, flag, list, type Query } from './route-helpers.ts';
 
 /** The group id in `/v2/groups/<id>` (ids are paths); the root for `/v2/groups`. */
 function groupIdOf(request: FastifyRequest, raw = (request.params as { '*'?: string })['*'] ?? ''): string {
@@ -54,11 +55,7 @@ export function registerGroupRoutes(server: FastifyInstance, context: ApiContext
       if (!planned.ok) throw new SchedulerFailure(planned.error);
       return reply.send({ steps: planned.deployment.plan.steps });
     }
-    const result = await state.transact<AppChange>((s) => {
-      const computed = compute(s, ctx);
-      return computed.ok ? { ops: computed.ops, events: computed.events, result: computed } : { ops: [], events: [], result: computed };
-    });
-    if (!result.ok) throw new SchedulerFailure(result.error);
+    const result = await commitChange(state, (s) => compute(s, ctx));
     if (location !== undefined) reply.header('Location', location);
     return deploymentResult(reply, result.deployment, ctx.now, status);
   };

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { SchedulerFailure } from '../errors.ts';
 import { normalizePathId } from '../core/app-changes.ts';
 import { launchQueue, queueEntryJson } from '../core/marathon-json.ts';
-import { unknownPath } from './apps.ts';
+import { unknownPath } from './route-helpers.ts';
 import type { ApiContext } from './context.ts';
 
 /**

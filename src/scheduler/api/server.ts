@@ -1,6 +1,6 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyError } from 'fastify';
 import { SchedulerFailure } from '../errors.ts';
-import { unknownPath } from './apps.ts';
+import { unknownPath } from './route-helpers.ts';
 import { httpError } from './http-errors.ts';
 import type { ApiContext } from './context.ts';
 import { registerAgentRoutes } from './agents.ts';
