@@ -1,17 +1,11 @@
+import { CodedError } from '../shared/coded-error.ts';
+
 /**
  * Coded errors of `corral agent` that callers and operators tell apart: bad start-up settings,
  * a task that cannot be launched, and a scheduler that refuses the agent. (Isolation has its own,
  * in isolation/errors.ts.)
  */
-export class AgentError extends Error {
-  readonly code: AgentErrorCode;
-
-  constructor(code: AgentErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'AgentError';
-    this.code = code;
-  }
-}
+export class AgentError extends CodedError<AgentErrorCode> {}
 
 export type AgentErrorCode =
   /** `--resources` that do not parse (Mesos syntax). */

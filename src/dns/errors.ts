@@ -1,17 +1,11 @@
+import { CodedError } from '../shared/coded-error.ts';
+
 /**
  * Coded errors of `corral dns` that callers and operators tell apart: a port it cannot take, and
  * an upstream resolver that fails a forwarded query (logged with the code; the client gets SERVFAIL).
  * A malformed query is not among them: it is answered (FORMERR), see wire.ts.
  */
-export class DnsError extends Error {
-  readonly code: DnsErrorCode;
-
-  constructor(code: DnsErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'DnsError';
-    this.code = code;
-  }
-}
+export class DnsError extends CodedError<DnsErrorCode> {}
 
 export type DnsErrorCode =
   /** The DNS port (UDP or TCP) is taken or not allowed. */
