@@ -9,6 +9,7 @@ import { Agent, interceptors, request, type Dispatcher } from 'undici';
 import yauzl from 'yauzl';
 import type { FetchUri } from '../shared/agent-protocol.ts';
 import type { Logger } from '../shared/log.ts';
+import { AgentError } from './errors.ts';
 import { archiveEntryProblem, isWithin, planFetch, type ArchiveEntryType, type FetchPlan } from './core/fetch-plan.ts';
 
 /**
@@ -37,12 +38,11 @@ export interface FetchOptions {
 }
 
 /** A URI could not be fetched; the message names the URI and why, on one line, for an operator. */
-export class FetchError extends Error {
-  readonly code = 'ERR_AGENT_FETCH' as const;
+export class FetchError extends AgentError {
   readonly uri: string;
 
   constructor(uri: string, reason: string, options?: { cause?: unknown }) {
-    super(`fetch ${redactUri(uri)} failed: ${reason.replace(/\s*\n\s*/g, ' ')}`, options);
+    super('ERR_AGENT_FETCH', `fetch ${redactUri(uri)} failed: ${reason.replace(/\s*\n\s*/g, ' ')}`, options);
     this.name = 'FetchError';
     this.uri = uri;
   }

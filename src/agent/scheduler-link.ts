@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { AGENT_API, type AgentCommand, type HeartbeatReport, type RegisterRequest, type RegisterResponse, type TaskStatusUpdate } from '../shared/agent-protocol.ts';
 import type { Logger } from '../shared/log.ts';
+import { AgentError } from './errors.ts';
 import type { StatusOutbox } from './status-outbox.ts';
 
 /** Status updates sent in one request at most. */
@@ -112,7 +113,7 @@ export class SchedulerLink {
         if (signal.aborted) return;
         failures += 1;
         this.#masterIndex += 1;
-        logger.warn({ master: this.#master, err: (err as Error).message, failures }, 'scheduler link down');
+        logger.warn({ master: this.#master, err: (err as Error).message, code: (err as { code?: unknown }).code, failures }, 'scheduler link down');
       }
       const delay = Math.min(5000, 100 * 2 ** Math.min(failures, 6));
       await sleep(delay, undefined, { signal }).catch(() => undefined);
@@ -130,7 +131,7 @@ export class SchedulerLink {
       bodyTimeout: 5000,
     });
     const answer = (await response.body.json()) as RegisterResponse & { message?: string };
-    if (response.statusCode !== 200) throw new Error(`registration refused (${response.statusCode}): ${answer.message ?? ''}`);
+    if (response.statusCode !== 200) throw new AgentError('ERR_AGENT_REGISTRATION_REFUSED', `registration refused (${response.statusCode}): ${answer.message ?? ''}`);
     this.#agentId = answer.agentId;
     this.#options.onRegistered(answer.agentId);
     this.#options.logger.info({ agentId: answer.agentId, master: this.#master, tasks: body.tasks.length }, 'registered with the scheduler');
@@ -147,7 +148,7 @@ export class SchedulerLink {
     });
     if (response.statusCode !== 200) {
       await response.body.dump();
-      throw new Error(`command stream refused (${response.statusCode})`);
+      throw new AgentError('ERR_AGENT_STREAM_REFUSED', `command stream refused (${response.statusCode})`);
     }
     // The scheduler judges the agent alive by these, not by the stream: a frozen agent's TCP stays open.
     let beats = 0;
@@ -207,14 +208,14 @@ export class SchedulerLink {
             bodyTimeout: 10_000,
           });
           await response.body.dump();
-          if (response.statusCode >= 500) throw new Error(`status updates answered ${response.statusCode}`);
+          if (response.statusCode >= 500) throw new AgentError('ERR_AGENT_STATUS_REFUSED', `status updates answered ${response.statusCode}`);
           if (response.statusCode >= 400) this.#options.logger.error({ count: batch.length, status: response.statusCode }, 'status updates rejected; dropping them');
           this.#outbox.splice(0, batch.length);
           this.#options.outbox.acknowledge(batch.map((update) => update.uuid));
           failures = 0;
         } catch (err) {
           failures += 1;
-          this.#options.logger.warn({ count: batch.length, first: batch[0]?.taskId, err: (err as Error).message }, 'status updates not delivered, retrying');
+          this.#options.logger.warn({ count: batch.length, first: batch[0]?.taskId, err: (err as Error).message, code: (err as { code?: unknown }).code }, 'status updates not delivered, retrying');
           await sleep(Math.min(5000, 100 * 2 ** Math.min(failures, 6)), undefined, { signal: this.#abort.signal }).catch(() => undefined);
         }
       }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { TaskState } from '../events/types.ts';
 import type { HealthResult, TaskLaunch } from '../shared/agent-protocol.ts';
 import type { Logger } from '../shared/log.ts';
+import { AgentError } from './errors.ts';
 import { terminalStatus, type ObservedExit } from './core/task-exit.ts';
 import { buildTaskEnv } from './core/task-env.ts';
 import { trampolineArgs } from './core/trampoline.ts';
@@ -144,7 +145,7 @@ export class TaskRunner {
     const running = this.#track(task, sandbox, 'TASK_STARTING');
     this.#start(running).catch((err: unknown) => {
       // Whatever stops a launch (a failed fetch, a sandbox that cannot be made) ends it visibly.
-      const fetchFailed = (err as { code?: string }).code === 'ERR_AGENT_FETCH';
+      const fetchFailed = err instanceof AgentError && err.code === 'ERR_AGENT_FETCH';
       this.#options.logger.error({ taskId: task.taskId, err: (err as Error).message }, 'launch failed');
       void this.#finish(running, running.state === 'TASK_KILLING'
         ? { state: 'TASK_KILLED', message: 'Killed before it started' }
@@ -206,15 +207,15 @@ export class TaskRunner {
   async #spawn(running: RunningTask): Promise<void> {
     const { launch: task, sandbox } = running;
     const { host, baseEnv, logger } = this.#options;
-    if (running.state !== 'TASK_STARTING') throw new Error('killed before it started');
+    if (running.state !== 'TASK_STARTING') throw killedBeforeStart();
     running.cgroup = await this.#options.isolation.prepare(task.taskId, { cpus: task.cpus, mem: task.mem });
-    if (running.state !== 'TASK_STARTING') throw new Error('killed before it started');
+    if (running.state !== 'TASK_STARTING') throw killedBeforeStart();
     const env = buildTaskEnv(task, host, sandbox, baseEnv);
     // The task writes its own files: output survives an agent restart and never waits on the agent.
     const out = await open(join(sandbox, 'stdout'), 'a');
     const err = await open(join(sandbox, 'stderr'), 'a');
     try {
-      if (running.state !== 'TASK_STARTING') throw new Error('killed before it started');
+      if (running.state !== 'TASK_STARTING') throw killedBeforeStart();
       const child = spawn('/bin/sh', trampolineArgs(task, this.#checkpoints.exitFile(task.taskId), running.cgroup?.procsFiles ?? []), {
         cwd: sandbox,
         env,
@@ -314,6 +315,8 @@ export class TaskRunner {
     this.#options.report({ taskId: running.launch.taskId, state, message });
   }
 }
+
+const killedBeforeStart = (): AgentError => new AgentError('ERR_AGENT_KILLED_BEFORE_START', 'killed before it started');
 
 function killGroup(pgid: number, signal: NodeJS.Signals): void {
   try {

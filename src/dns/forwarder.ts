@@ -5,6 +5,7 @@ import { LRUCache } from 'lru-cache';
 import { formatHostPort, type HostPort } from '../shared/address.ts';
 import type { Logger } from '../shared/log.ts';
 import { RCODE } from './core/answer.ts';
+import { DnsError } from './errors.ts';
 import type { ForwardingStats } from './metrics.ts';
 import { encodeError, inspectReply, udpLimit, type Query, type ReplyInfo } from './core/wire.ts';
 
@@ -91,9 +92,13 @@ export class Forwarder {
       this.#suppressed += 1;
       return;
     }
-    this.#options.logger.warn({ resolver: formatHostPort(resolver), transport, err: err.message, suppressed: this.#suppressed }, 'upstream resolver failed');
+    this.#options.logger.warn({ resolver: formatHostPort(resolver), transport, err: err.message, code: (err as { code?: unknown }).code, suppressed: this.#suppressed }, 'upstream resolver failed');
     this.#lastLog = now;
     this.#suppressed = 0;
+  }
+
+  #timedOut(): DnsError {
+    return new DnsError('ERR_DNS_UPSTREAM_TIMEOUT', `no reply within ${this.#timeout} ms`);
   }
 
   /** A fresh socket (random source port) and a random id per attempt: off-path spoofing has to guess both. */
@@ -102,7 +107,7 @@ export class Forwarder {
     const outgoing = withId(message, id);
     const socket = dgram.createSocket(net.isIPv6(resolver.host) ? 'udp6' : 'udp4');
     return new Promise<{ bytes: Buffer; info: ReplyInfo }>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no reply within ${this.#timeout} ms`)), this.#timeout);
+      const timer = setTimeout(() => reject(this.#timedOut()), this.#timeout);
       socket.on('error', (err) => {
         clearTimeout(timer);
         reject(err);
@@ -126,17 +131,17 @@ export class Forwarder {
     withId(message, id).copy(frame, 2);
     const socket = net.connect({ host: resolver.host, port: resolver.port });
     return new Promise<{ bytes: Buffer; info: ReplyInfo }>((resolve, reject) => {
-      socket.setTimeout(this.#timeout, () => reject(new Error(`no reply within ${this.#timeout} ms`)));
+      socket.setTimeout(this.#timeout, () => reject(this.#timedOut()));
       socket.on('error', reject);
-      socket.on('close', () => reject(new Error('connection closed before a reply')));
+      socket.on('close', () => reject(badReply('connection closed before a reply')));
       let pending = Buffer.alloc(0);
       socket.on('data', (chunk: Buffer) => {
         pending = Buffer.concat([pending, chunk]);
-        if (pending.length > MAX_TCP_REPLY) return reject(new Error('oversized reply'));
+        if (pending.length > MAX_TCP_REPLY) return reject(badReply('oversized reply'));
         if (pending.length < 2 || pending.length < 2 + pending.readUInt16BE(0)) return;
         const bytes = Buffer.from(pending.subarray(2, 2 + pending.readUInt16BE(0)));
         const info = matching(bytes, id, query);
-        if (info === undefined) reject(new Error('reply does not match the question'));
+        if (info === undefined) reject(badReply('reply does not match the question'));
         else resolve({ bytes, info });
       });
       socket.write(frame);
@@ -147,6 +152,8 @@ export class Forwarder {
     return this.#options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   }
 }
+
+const badReply = (reason: string): DnsError => new DnsError('ERR_DNS_UPSTREAM_BAD_REPLY', reason);
 
 function cacheKey(query: Query): string {
   const edns = query.edns === undefined ? '-' : query.edns.dnssecOk ? 'do' : 'e';

@@ -5,6 +5,7 @@ import type { Logger } from '../shared/log.ts';
 import type { HostPort } from '../shared/address.ts';
 import { answerQuery, RCODE, type Rng } from './core/answer.ts';
 import type { RecordTable } from './core/record-types.ts';
+import { DnsError } from './errors.ts';
 import type { Forwarder } from './forwarder.ts';
 import { QueryCounters } from './metrics.ts';
 import { ReplyCache } from './core/reply-cache.ts';
@@ -87,7 +88,7 @@ export class DnsServer {
         closeQuietly(udp);
         await new Promise<void>((resolve) => tcp.close(() => resolve()));
         // With port 0 the OS picked a TCP port whose UDP twin is taken: ask again.
-        if (attempt >= attempts) throw new Error(`cannot bind DNS UDP ${options.host}:${port}: ${(err as Error).message}`);
+        if (attempt >= attempts) throw new DnsError('ERR_DNS_BIND', `cannot bind DNS UDP ${options.host}:${port}: ${(err as Error).message}`, { cause: err });
       }
     }
   }
@@ -210,7 +211,7 @@ function writeFrame(socket: net.Socket, reply: Buffer): void {
 
 function listenTcp(server: net.Server, host: string, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
-    const onError = (err: Error): void => reject(new Error(`cannot listen for DNS TCP on ${host}:${port}: ${err.message}`));
+    const onError = (err: Error): void => reject(new DnsError('ERR_DNS_BIND', `cannot listen for DNS TCP on ${host}:${port}: ${err.message}`, { cause: err }));
     server.once('error', onError);
     server.listen({ host, port, exclusive: true }, () => {
       server.off('error', onError);

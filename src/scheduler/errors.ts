@@ -1,34 +1,63 @@
-/** An error with the HTTP status and Marathon-shaped body the API answers with. */
-export class ApiError extends Error {
-  readonly statusCode: number;
-  readonly code: string;
-  readonly body: Record<string, unknown>;
-
-  constructor(statusCode: number, code: string, message: string, extra: Record<string, unknown> = {}) {
-    super(message);
-    this.statusCode = statusCode;
-    this.code = code;
-    this.body = { message, ...extra };
-  }
-}
+/**
+ * The scheduler's domain errors: every code, once, with the data it carries. Core functions
+ * return them as data (`{ ok: false, error }`); routes throw them as a `SchedulerFailure`; only
+ * `api/http-errors.ts` knows their HTTP status and Marathon's body.
+ */
 
 export interface ValidationDetail {
   path: string;
   errors: string[];
 }
 
-export const appNotFound = (id: string): ApiError => new ApiError(404, 'ERR_SCHED_APP_NOT_FOUND', `App '${id}' does not exist`);
+/** Each code and the data its error carries. */
+interface ErrorData {
+  /** A body that fails validation (Marathon's 422 with `details`). */
+  ERR_SCHED_INVALID: { details: ValidationDetail[] };
+  ERR_SCHED_INVALID_JSON: { reason: string };
+  ERR_SCHED_INVALID_TASK_ID: { taskId: string };
+  ERR_SCHED_INVALID_AGENT_MESSAGE: { what: string; errors: unknown };
+  ERR_SCHED_LABEL_SELECTOR: { reason: string };
+  ERR_SCHED_SCALE_AND_WIPE: Record<never, never>;
+  ERR_SCHED_BODY_TOO_LARGE: { limit: number };
+  ERR_SCHED_UNKNOWN_PATH: { method: string; path: string };
+  ERR_SCHED_APP_NOT_FOUND: { appId: string };
+  ERR_SCHED_APP_VERSION_NOT_FOUND: { appId: string; version: string };
+  ERR_SCHED_APP_EXISTS: { appId: string };
+  /** A change to an app held by deployments, not forced. */
+  ERR_SCHED_APP_LOCKED: { deploymentIds: string[] };
+  ERR_SCHED_TASK_NOT_FOUND: { taskId: string };
+  ERR_SCHED_GROUP_NOT_FOUND: { groupId: string };
+  ERR_SCHED_GROUP_VERSION_NOT_FOUND: { groupId: string; version: string };
+  ERR_SCHED_GROUP_EXISTS: { groupId: string };
+  ERR_SCHED_ROOT_GROUP_DELETE: Record<never, never>;
+  ERR_SCHED_DEPLOYMENT_NOT_FOUND: { deploymentId: string };
+  ERR_SCHED_NOT_QUEUED: { appId: string };
+  ERR_SCHED_AGENT_NOT_REGISTERED: { agentId: string };
+}
 
-export const appExists = (id: string): ApiError =>
-  new ApiError(409, 'ERR_SCHED_APP_EXISTS', `An app with id [${id}] already exists.`);
+export type SchedulerErrorCode = keyof ErrorData;
 
-export const invalidObject = (details: ValidationDetail[]): ApiError =>
-  new ApiError(422, 'ERR_SCHED_INVALID', 'Object is not valid', { details });
+/** A domain error: its code and its data, plain and comparable. */
+export type SchedulerError = { [C in SchedulerErrorCode]: { code: C } & ErrorData[C] }[SchedulerErrorCode];
 
-export const appLocked = (deploymentIds: string[]): ApiError =>
-  new ApiError(
-    409,
-    'ERR_SCHED_APP_LOCKED',
-    `App is locked by one or more deployments. Override with the option '?force=true'. View details at '/v2/deployments/<DEPLOYMENT_ID>'.`,
-    { deployments: deploymentIds.map((id) => ({ id })) },
-  );
+export type SchedulerErrorOf<C extends SchedulerErrorCode> = Extract<SchedulerError, { code: C }>;
+
+/** A domain error thrown out of a route; the server's error handler answers it. */
+export class SchedulerFailure extends Error {
+  readonly code: SchedulerErrorCode;
+  readonly error: SchedulerError;
+
+  constructor(error: SchedulerError) {
+    super(error.code);
+    this.name = 'SchedulerFailure';
+    this.code = error.code;
+    this.error = error;
+  }
+}
+
+/** The outcome of a core change: its result, or the domain error that refused it. */
+export type Refused = { ok: false; error: SchedulerError };
+
+export const invalidObject = (details: ValidationDetail[]): SchedulerErrorOf<'ERR_SCHED_INVALID'> => ({ code: 'ERR_SCHED_INVALID', details });
+
+export const appNotFound = (appId: string): SchedulerErrorOf<'ERR_SCHED_APP_NOT_FOUND'> => ({ code: 'ERR_SCHED_APP_NOT_FOUND', appId });

@@ -1,9 +1,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
+import { pino } from 'pino';
 import { buildRecords } from '../../src/dns/core/records.ts';
 import { Forwarder } from '../../src/dns/forwarder.ts';
 import { DnsServer } from '../../src/dns/server.ts';
 import type { HostPort } from '../../src/shared/address.ts';
+import type { Logger } from '../../src/shared/log.ts';
 import { app, bigAppView, dig, digFlags, digStatus, lines, silentLogger, task, viewOf } from '../support/dns-fixtures.ts';
 import { freePort } from '../support/parts.ts';
 
@@ -33,8 +36,8 @@ function seen(server: DnsServer): { udp: number; tcp: number } {
   return out;
 }
 
-async function forwardingServer(resolvers: HostPort[]): Promise<{ server: DnsServer; forwarder: Forwarder }> {
-  const forwarder = new Forwarder({ resolvers, logger: silentLogger(), timeoutMs: 800, now: () => clock });
+async function forwardingServer(resolvers: HostPort[], options: { logger?: Logger; timeoutMs?: number } = {}): Promise<{ server: DnsServer; forwarder: Forwarder }> {
+  const forwarder = new Forwarder({ resolvers, logger: options.logger ?? silentLogger(), timeoutMs: options.timeoutMs ?? 800, now: () => clock });
   const mine = buildRecords(viewOf([], []), { domain: 'mesos', ttl: 60, serial: 1 });
   const server = await DnsServer.listen({ host: '127.0.0.1', port: 0, tables: { current: mine }, logger: silentLogger(), forwarder });
   servers.push(server);
@@ -110,6 +113,27 @@ test('SERVFAIL when every resolver fails; the domain itself is still answered', 
   assert.equal(digStatus(await dig(server.address.port, ['+tcp', 'www.marathon.example'])), 'SERVFAIL');
   assert.equal(forwarder.stats.failed, 2);
   assert.equal(digStatus(await dig(server.address.port, ['nope.marathon.mesos'])), 'NXDOMAIN');
+});
+
+test('a failing resolver is logged with its code: no reply in time, or a connection closed before the reply', async () => {
+  // Reads the query, then hangs up without answering.
+  const hangUp = net.createServer((socket) => socket.once('data', () => socket.end()));
+  await new Promise<void>((resolve) => hangUp.listen(0, '127.0.0.1', resolve));
+  const cases: Array<[HostPort, 'udp' | 'tcp', string]> = [
+    [dead, 'udp', 'ERR_DNS_UPSTREAM_TIMEOUT'],
+    [{ host: '127.0.0.1', port: (hangUp.address() as net.AddressInfo).port }, 'tcp', 'ERR_DNS_UPSTREAM_BAD_REPLY'],
+  ];
+  try {
+    for (const [resolver, transport, code] of cases) {
+      const logs: Array<Record<string, unknown>> = [];
+      const logger = pino({ level: 'warn' }, { write: (line: string) => void logs.push(JSON.parse(line)) });
+      const { server } = await forwardingServer([resolver], { logger, timeoutMs: 200 });
+      assert.equal(digStatus(await dig(server.address.port, [...(transport === 'tcp' ? ['+tcp'] : []), 'www.marathon.example'])), 'SERVFAIL');
+      assert.deepEqual(logs.map((l) => [l.msg, l.code]), [['upstream resolver failed', code]], transport);
+    }
+  } finally {
+    await new Promise<void>((resolve) => hangUp.close(() => resolve()));
+  }
 });
 
 test('without resolvers: REFUSED', async () => {

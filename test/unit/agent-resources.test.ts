@@ -14,7 +14,7 @@ test('resources: Mesos syntax', async (t) => {
   for (const c of cases) await t.test(c.in, () => assert.deepEqual(parseResources(c.in), c.out));
 });
 
-test('resources: a malformed string names the bad part', async (t) => {
+test('resources: a malformed string names the bad part (ERR_AGENT_BAD_RESOURCE)', async (t) => {
   const cases: Array<[string, RegExp]> = [
     ['cpus:four', /'cpus:four'.*not a non-negative number/],
     ['cpus', /'cpus'.*name:value/],
@@ -25,12 +25,12 @@ test('resources: a malformed string names the bad part', async (t) => {
     ['cpus:1;cpus:2', /given twice/],
     ['disks:{a,}', /empty set item/],
   ];
-  for (const [input, error] of cases) await t.test(input, () => assert.throws(() => parseResources(input), error));
+  for (const [input, message] of cases) await t.test(input, () => assert.throws(() => parseResources(input), { name: 'AgentError', code: 'ERR_AGENT_BAD_RESOURCE', message }));
 });
 
 test('attributes: numbers stay numbers', () => {
   assert.deepEqual(parseAttributes('rack:a;zone:1;ssd:true'), { rack: 'a', zone: 1, ssd: 'true' });
-  assert.throws(() => parseAttributes('rack'), /bad attribute 'rack'/);
+  assert.throws(() => parseAttributes('rack'), { name: 'AgentError', code: 'ERR_AGENT_BAD_ATTRIBUTE', message: /bad attribute 'rack'/ });
 });
 
 test('task environment: Mesos and Marathon variables, then the app env wins', () => {

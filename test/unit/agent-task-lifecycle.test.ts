@@ -46,7 +46,7 @@ test('the trampoline runs cmd and args, records the exit code, and refuses to ru
     assert.equal(readFileSync(exitFile, 'utf8').trim(), '7');
     assert.deepEqual(run({ args: ['printf', '%s|', 'a b', 'c'] }), { status: 0, out: 'a b|c|' });
     assert.equal(run({ cmd: 'true' }, [join(dir, 'no-such-dir', 'cgroup.procs')]).status, 125);
-    assert.throws(() => trampolineArgs({}, exitFile, []), /neither cmd nor args/);
+    assert.throws(() => trampolineArgs({}, exitFile, []), { code: 'ERR_AGENT_NO_COMMAND', message: /neither cmd nor args/ });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -9,6 +9,7 @@ import { planDeployment } from '../../src/scheduler/core/deployments.ts';
 import { applyOps } from '../../src/scheduler/core/state-ops.ts';
 import type { AppDefinition, ClusterState, Instance, StateOp } from '../../src/scheduler/types.ts';
 import { agent, instance, state } from '../support/scheduler-fixtures.ts';
+import { httpError } from '../../src/scheduler/api/http-errors.ts';
 
 const V1 = '2026-01-01T00:00:00.000Z';
 const V2 = '2026-01-02T00:00:00.000Z';
@@ -31,7 +32,7 @@ function history(): { s: ClusterState; v1: AppDefinition; v2: AppDefinition } {
 }
 
 const ok = <T extends { ok: boolean }>(change: T): Extract<T, { ok: true }> => {
-  if (!change.ok) throw new Error(JSON.stringify((change as unknown as { error: { body: unknown } }).error.body));
+  if (!change.ok) throw new Error(JSON.stringify((change as unknown as { error: unknown }).error));
   return change as Extract<T, { ok: true }>;
 };
 
@@ -63,9 +64,9 @@ test('rollback: unknown version or app is a 404; the stored version is not touch
   const frozen = structuredClone(v1);
   const missing = writeApp(s, { version: '2020-01-01T00:00:00.000Z' }, 'partial', ctx(), '/web');
   assert.equal(missing.ok, false);
-  assert.deepEqual(missing.ok ? undefined : [missing.error.statusCode, missing.error.body], [404, { message: "App '/web' does not exist in version 2020-01-01T00:00:00.000Z" }]);
+  assert.deepEqual(missing.ok ? undefined : [httpError(missing.error).statusCode, httpError(missing.error).body], [404, { message: "App '/web' does not exist in version 2020-01-01T00:00:00.000Z" }]);
   const noApp = writeApp(s, { version: V1 }, 'partial', ctx(), '/nope');
-  assert.deepEqual(noApp.ok ? undefined : noApp.error.body, { message: "App '/nope' does not exist" });
+  assert.deepEqual(noApp.ok ? undefined : httpError(noApp.error).body, { message: "App '/nope' does not exist" });
   ok(writeApp(s, { version: V1 }, 'partial', ctx(), '/web'));
   assert.deepEqual(s.appVersions.get(versionKey('/web', V1)), frozen);
 });
@@ -85,14 +86,14 @@ test('restart: a new configuration of the same definition, one deployment', () =
   assert.deepEqual(change.deployment.plan.steps, [{ actions: [{ action: 'RestartApplication', app: '/web' }] }]);
   assert.equal(change.deployment.targets['/web'], 2);
   const unknown = restartApp(s, 'nope', ctx());
-  assert.deepEqual(unknown.ok ? undefined : unknown.error.statusCode, 404);
+  assert.deepEqual(unknown.ok ? undefined : httpError(unknown.error).statusCode, 404);
 });
 
 test('restart: refused while a deployment holds the app, unless forced (which cancels it)', () => {
   const { s, v1, v2 } = history();
   const held = { ...s, deployments: new Map([['d-old', planDeployment('d-old', v1, v2, V2)]]) };
   const refused = restartApp(held, '/web', ctx());
-  assert.deepEqual(refused.ok ? undefined : [refused.error.statusCode, refused.error.body.deployments], [409, [{ id: 'd-old' }]]);
+  assert.deepEqual(refused.ok ? undefined : [httpError(refused.error).statusCode, httpError(refused.error).body.deployments], [409, [{ id: 'd-old' }]]);
   const forced = ok(restartApp(held, '/web', ctx({ force: true })));
   assert.equal(forced.ops.some((o) => o.op === 'del' && o.coll === 'deployments' && o.key === 'd-old'), true);
   assert.equal(forced.events.some((e) => e.eventType === 'deployment_failed'), true);
@@ -140,7 +141,7 @@ test('kill: never scales below zero; with scale a held app is refused', () => {
   assert.equal(applyOps(small, ok(killInstances(small, tasks, true, ctx())).ops).apps.get('/web')?.instances, 0);
   const held = { ...s, deployments: new Map([['d-old', planDeployment('d-old', undefined, web, V1)]]) };
   const refused = killInstances(held, tasks, true, ctx());
-  assert.equal(refused.ok ? 0 : refused.error.statusCode, 409);
+  assert.equal(refused.ok ? 0 : httpError(refused.error).statusCode, 409);
   assert.equal(killInstances(held, tasks, false, ctx()).ok, true, 'a plain kill is not a deployment');
 });
 
@@ -155,7 +156,7 @@ test('kill selection: host (task host or agent hostname, * for all) and task ids
   const found = instancesByTaskIds(s, ['web.1', 'web.9', 'web.1']);
   assert.deepEqual(found.ok ? ids(found.instances) : found, ['web.1'], 'unknown ids are ignored, repeats collapse');
   const bad = instancesByTaskIds(s, ['not-a-task-id']);
-  assert.deepEqual(bad.ok ? undefined : [bad.error.statusCode, bad.error.body], [400, { message: "Invalid task id 'not-a-task-id'." }]);
+  assert.deepEqual(bad.ok ? undefined : [httpError(bad.error).statusCode, httpError(bad.error).body], [400, { message: "Invalid task id 'not-a-task-id'." }]);
   assert.equal(instancesByTaskIds(s, 'web.1').ok, false);
 });
 
@@ -171,12 +172,12 @@ test('batch: several apps in one deployment; any invalid one refuses all, with i
   assert.equal(new Set(servicePorts).size, servicePorts.length, 'service ports unique across the batch');
 
   const bad = writeApps(s, [{ id: '/web', instances: 5 }, { id: '/db', cmd: 'sleep 1', cpus: -1 }], 'partial', ctx());
-  assert.deepEqual(bad.ok ? undefined : [bad.error.statusCode, (bad.error.body.details as Array<{ path: string }>)[0]?.path], [422, '/1/cpus']);
+  assert.deepEqual(bad.ok ? undefined : [httpError(bad.error).statusCode, (httpError(bad.error).body.details as Array<{ path: string }>)[0]?.path], [422, '/1/cpus']);
   const noId = writeApps(s, [{ instances: 1 }], 'partial', ctx());
-  assert.deepEqual(noId.ok ? undefined : (noId.error.body.details as Array<{ path: string }>)[0]?.path, '/0/id');
+  assert.deepEqual(noId.ok ? undefined : (httpError(noId.error).body.details as Array<{ path: string }>)[0]?.path, '/0/id');
   assert.equal(writeApps(s, { id: '/web' }, 'partial', ctx()).ok, false);
   const patchUnknown = writeApps(s, [{ id: '/nope', instances: 1 }], 'patch', ctx());
-  assert.deepEqual(patchUnknown.ok ? undefined : patchUnknown.error.body, { message: "App '/nope' does not exist" });
+  assert.deepEqual(patchUnknown.ok ? undefined : httpError(patchUnknown.error).body, { message: "App '/nope' does not exist" });
   assert.equal(ok(writeApps(s, [{ id: '/web', version: V1 }], 'partial', ctx())).deployment.plan.steps[0]?.actions[0]?.action, 'RestartApplication', 'a batch item can roll back');
 });
 

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { buildApp } from '../../src/scheduler/core/app-definition.ts';
 import { writeApp } from '../../src/scheduler/core/app-changes.ts';
 import { NOW, app, state } from '../support/scheduler-fixtures.ts';
+import { httpError } from '../../src/scheduler/api/http-errors.ts';
 
 const build = (body: unknown, apps = new Map()) => buildApp(body, { now: NOW, apps });
 
@@ -93,8 +94,8 @@ test('one deployment per app: 409 unless forced, and forcing cancels the holder'
   const ctx = { now: NOW, deploymentId: 'd1', force: false, clientIp: '', uri: '' };
   const refused = writeApp(s, { instances: 2 }, 'partial', ctx, 'web');
   assert.ok(!refused.ok);
-  assert.equal(refused.error.statusCode, 409);
-  assert.deepEqual(refused.error.body.deployments, [{ id: 'd0' }]);
+  assert.equal(httpError(refused.error).statusCode, 409);
+  assert.deepEqual(httpError(refused.error).body.deployments, [{ id: 'd0' }]);
   const forced = writeApp(s, { instances: 2 }, 'partial', { ...ctx, force: true }, 'web');
   assert.ok(forced.ok);
   assert.deepEqual(forced.events.map((e) => e.eventType), ['deployment_failed', 'api_post_event', 'group_change_success', 'deployment_info']);

@@ -26,7 +26,7 @@ const ctx = (now: string, fields: Partial<ChangeContext> = {}): ChangeContext =>
 /** Applies a write (which must succeed) to the state. */
 function write(s: ClusterState, body: unknown, mode: 'create' | 'partial', context: ChangeContext): ClusterState {
   const change = writeApp(s, body, mode, context, '/web');
-  if (!change.ok) throw new Error(change.error.message);
+  if (!change.ok) throw new Error(change.error.code);
   return applyOps(s, change.ops);
 }
 

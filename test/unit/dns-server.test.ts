@@ -212,6 +212,6 @@ test('a swapped table is served from the next query on', async () => {
 test('a taken port is a clear error', async () => {
   await assert.rejects(
     DnsServer.listen({ host: '127.0.0.1', port, tables: source, logger: silentLogger() }),
-    /cannot listen for DNS TCP on 127\.0\.0\.1:\d+/,
+    { name: 'DnsError', code: 'ERR_DNS_BIND', message: /cannot listen for DNS TCP on 127\.0\.0\.1:\d+/ },
   );
 });

@@ -6,6 +6,8 @@ import {
 } from '../../src/scheduler/core/groups.ts';
 import { groupVersionsOf, MAX_GROUP_VERSIONS } from '../../src/scheduler/core/group-versions.ts';
 import { applyOps } from '../../src/scheduler/core/state-ops.ts';
+import { httpError } from '../../src/scheduler/api/http-errors.ts';
+import type { SchedulerError } from '../../src/scheduler/errors.ts';
 import type { AppDefinition, ClusterState, Deployment } from '../../src/scheduler/types.ts';
 import { app, state } from '../support/scheduler-fixtures.ts';
 
@@ -26,13 +28,13 @@ const shape = (tree: GroupTree | undefined): unknown =>
   tree === undefined ? undefined : { id: tree.id, apps: tree.apps.map((a) => a.id), groups: tree.groups.map(shape) };
 
 const ok = <T extends { ok: boolean }>(change: T): Extract<T, { ok: true }> => {
-  if (!change.ok) throw new Error(JSON.stringify((change as unknown as { error: { body: unknown } }).error.body));
+  if (!change.ok) throw new Error(JSON.stringify((change as unknown as { error: unknown }).error));
   return change as Extract<T, { ok: true }>;
 };
 const failed = (change: { ok: boolean }): { status: number; body: unknown } => {
   assert.equal(change.ok, false);
-  const { error } = change as unknown as { error: { statusCode: number; body: unknown } };
-  return { status: error.statusCode, body: error.body };
+  const { statusCode, body } = httpError((change as unknown as { error: SchedulerError }).error);
+  return { status: statusCode, body };
 };
 
 test('buildGroupTree: nested groups from app ids, sorted; the root always exists; unknown groups do not', () => {

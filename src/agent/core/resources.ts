@@ -1,4 +1,5 @@
 import type { AttributeValue, PortRange, Resource } from '../../shared/agent-protocol.ts';
+import { AgentError } from '../errors.ts';
 
 const ENTRY = /^([A-Za-z_][\w.-]*)(?:\(([^()]+)\))?:(.+)$/;
 
@@ -11,42 +12,42 @@ export function parseResources(text: string): Resource[] {
   const resources: Resource[] = [];
   for (const part of text.split(';').map((p) => p.trim()).filter((p) => p !== '')) {
     const match = ENTRY.exec(part);
-    if (!match) throw new Error(`bad resource '${part}': expected name:value or name(role):value`);
+    if (!match) throw new AgentError('ERR_AGENT_BAD_RESOURCE', `bad resource '${part}': expected name:value or name(role):value`);
     const [, name = '', role = '*', value = ''] = match;
     const resource: Resource = { name, role: role.trim() };
     if (value.startsWith('[')) resource.ranges = parseRanges(part, value);
     else if (value.startsWith('{')) resource.set = parseSet(part, value);
     else {
       const scalar = Number(value);
-      if (value.trim() === '' || !Number.isFinite(scalar) || scalar < 0) throw new Error(`bad resource '${part}': '${value}' is not a non-negative number`);
+      if (value.trim() === '' || !Number.isFinite(scalar) || scalar < 0) throw new AgentError('ERR_AGENT_BAD_RESOURCE', `bad resource '${part}': '${value}' is not a non-negative number`);
       resource.scalar = scalar;
     }
-    if (resources.some((r) => r.name === name && r.role === resource.role)) throw new Error(`bad resource '${part}': ${name}(${resource.role}) is given twice`);
+    if (resources.some((r) => r.name === name && r.role === resource.role)) throw new AgentError('ERR_AGENT_BAD_RESOURCE', `bad resource '${part}': ${name}(${resource.role}) is given twice`);
     resources.push(resource);
   }
   return resources;
 }
 
 function parseRanges(part: string, value: string): PortRange[] {
-  if (!value.endsWith(']')) throw new Error(`bad resource '${part}': ranges must be written [a-b,c-d]`);
+  if (!value.endsWith(']')) throw new AgentError('ERR_AGENT_BAD_RESOURCE', `bad resource '${part}': ranges must be written [a-b,c-d]`);
   const ranges = value.slice(1, -1).split(',').map((r) => {
     const m = /^\s*(\d+)\s*-\s*(\d+)\s*$/.exec(r);
     const begin = Number(m?.[1]);
     const end = Number(m?.[2]);
-    if (!m || begin > end || end > 65535) throw new Error(`bad resource '${part}': '${r}' is not a range begin-end (0-65535)`);
+    if (!m || begin > end || end > 65535) throw new AgentError('ERR_AGENT_BAD_RESOURCE', `bad resource '${part}': '${r}' is not a range begin-end (0-65535)`);
     return { begin, end };
   });
   const sorted = [...ranges].sort((a, b) => a.begin - b.begin);
   for (let i = 1; i < sorted.length; i += 1) {
-    if ((sorted[i]?.begin ?? 0) <= (sorted[i - 1]?.end ?? -1)) throw new Error(`bad resource '${part}': ranges overlap`);
+    if ((sorted[i]?.begin ?? 0) <= (sorted[i - 1]?.end ?? -1)) throw new AgentError('ERR_AGENT_BAD_RESOURCE', `bad resource '${part}': ranges overlap`);
   }
   return sorted;
 }
 
 function parseSet(part: string, value: string): string[] {
-  if (!value.endsWith('}')) throw new Error(`bad resource '${part}': sets must be written {a,b}`);
+  if (!value.endsWith('}')) throw new AgentError('ERR_AGENT_BAD_RESOURCE', `bad resource '${part}': sets must be written {a,b}`);
   const items = value.slice(1, -1).split(',').map((s) => s.trim());
-  if (items.some((s) => s === '')) throw new Error(`bad resource '${part}': empty set item`);
+  if (items.some((s) => s === '')) throw new AgentError('ERR_AGENT_BAD_RESOURCE', `bad resource '${part}': empty set item`);
   return items;
 }
 
@@ -57,7 +58,7 @@ export function parseAttributes(text: string): Record<string, AttributeValue> {
     const colon = part.indexOf(':');
     const name = part.slice(0, colon).trim();
     const value = part.slice(colon + 1).trim();
-    if (colon <= 0 || value === '') throw new Error(`bad attribute '${part}': expected name:value`);
+    if (colon <= 0 || value === '') throw new AgentError('ERR_AGENT_BAD_ATTRIBUTE', `bad attribute '${part}': expected name:value`);
     attributes[name] = /^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value;
   }
   return attributes;

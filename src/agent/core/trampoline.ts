@@ -1,3 +1,5 @@
+import { AgentError } from '../errors.ts';
+
 /**
  * Every task runs under a small `sh` that stays its process-group leader: it first moves itself
  * into the task's cgroups (so the command is limited from its first instruction), then runs the
@@ -22,6 +24,6 @@ const SCRIPT = [
 /** The argv (after /bin/sh) that runs `cmd` through `sh -c`, or `args` directly, under the trampoline. */
 export function trampolineArgs(command: { cmd?: string; args?: string[] }, exitFile: string, procsFiles: readonly string[]): string[] {
   const argv = command.cmd !== undefined ? ['/bin/sh', '-c', command.cmd] : [...(command.args ?? [])];
-  if (argv.length === 0) throw new Error('the task has neither cmd nor args');
+  if (argv.length === 0) throw new AgentError('ERR_AGENT_NO_COMMAND', 'the task has neither cmd nor args');
   return ['-c', SCRIPT, 'corral-task', exitFile, String(procsFiles.length), ...procsFiles, ...argv];
 }

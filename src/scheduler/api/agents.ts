@@ -1,7 +1,7 @@
 import { Ajv } from 'ajv';
 import type { FastifyInstance } from 'fastify';
 import { AGENT_API, type HeartbeatReport, type RegisterRequest, type TaskStatusUpdate } from '../../shared/agent-protocol.ts';
-import { ApiError } from '../errors.ts';
+import { SchedulerFailure } from '../errors.ts';
 import type { ApiContext } from './context.ts';
 
 const ajv = new Ajv({ allErrors: true, strict: false });
@@ -31,9 +31,11 @@ const validHeartbeat = ajv.compile({
   properties: { tasks: { type: 'array', items: { type: 'object', required: ['taskId', 'state'], properties: { taskId: { type: 'string' }, state: { type: 'string' } } } } },
 });
 
-function invalid(what: string, errors: unknown): ApiError {
-  return new ApiError(422, 'ERR_SCHED_INVALID_AGENT_MESSAGE', `invalid ${what}`, { details: errors });
+function invalid(what: string, errors: unknown): SchedulerFailure {
+  return new SchedulerFailure({ code: 'ERR_SCHED_INVALID_AGENT_MESSAGE', what, errors });
 }
+
+const notRegistered = (agentId: string): SchedulerFailure => new SchedulerFailure({ code: 'ERR_SCHED_AGENT_NOT_REGISTERED', agentId });
 
 /** Corral's agent protocol (see src/shared/agent-protocol.ts). */
 export function registerAgentRoutes(server: FastifyInstance, { orchestrator, links, state }: ApiContext): void {
@@ -44,9 +46,7 @@ export function registerAgentRoutes(server: FastifyInstance, { orchestrator, lin
 
   server.get(`${AGENT_API}/:agentId/commands`, (request, reply) => {
     const { agentId } = request.params as { agentId: string };
-    if (!state.current.agents.has(agentId)) {
-      return reply.code(404).send({ message: `Agent ${agentId} is not registered` });
-    }
+    if (!state.current.agents.has(agentId)) throw notRegistered(agentId);
     reply.hijack();
     reply.raw.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-cache' });
     reply.raw.flushHeaders();
@@ -55,12 +55,12 @@ export function registerAgentRoutes(server: FastifyInstance, { orchestrator, lin
     return reply;
   });
 
-  server.post(`${AGENT_API}/:agentId/heartbeat`, async (request, reply) => {
+  server.post(`${AGENT_API}/:agentId/heartbeat`, async (request) => {
     const { agentId } = request.params as { agentId: string };
     // Without a body: a plain heartbeat (agents report their tasks only now and then).
     const body = request.body ?? {};
     if (!validHeartbeat(body)) throw invalid('heartbeat', validHeartbeat.errors);
-    if (!orchestrator.heartbeat(agentId, (body as Partial<HeartbeatReport>).tasks)) return reply.code(404).send({ message: `Agent ${agentId} is not registered` });
+    if (!orchestrator.heartbeat(agentId, (body as Partial<HeartbeatReport>).tasks)) throw notRegistered(agentId);
     return { acknowledged: true };
   });
 
@@ -80,9 +80,9 @@ export function registerAgentRoutes(server: FastifyInstance, { orchestrator, lin
     server.route({
       method,
       url: `${AGENT_API}/:agentId/drain`,
-      handler: async (request, reply) => {
+      handler: async (request) => {
         const { agentId } = request.params as { agentId: string };
-        if (!(await orchestrator.drain(agentId, method === 'POST'))) return reply.code(404).send({ message: `Agent ${agentId} is not registered` });
+        if (!(await orchestrator.drain(agentId, method === 'POST'))) throw notRegistered(agentId);
         return { agentId, draining: method === 'POST' };
       },
     });

@@ -1,53 +1,15 @@
-import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError, appNotFound } from '../errors.ts';
+import { appNotFound, SchedulerFailure } from '../errors.ts';
 import {
-  appInstancesToKill, killInstances, normalizePathId, removeApp, restartApp, versionKey, writeApp, writeApps,
-  type AppChange, type ChangeContext, type KillChange, type WriteMode,
+  appInstancesToKill, killInstances, normalizePathId, removeApp, restartApp, versionKey, writeApp, writeApps, type AppChange, type KillChange, type WriteMode,
 } from '../core/app-changes.ts';
 import { deploymentsHolding } from '../core/deployments.ts';
 import { appVersionsOf, instancesOfApp } from '../core/state-ops.ts';
 import { matchesAppSearch, parseLabelSelectors, type LabelSelector } from '../core/label-selector.ts';
 import { appDefinitionJson, appInstances, appJson, resolveAppEmbeds, taskJson, type AppEmbed } from '../core/marathon-json.ts';
-import type { AppDefinition, ClusterState, Deployment, Instance } from '../types.ts';
+import type { AppDefinition, ClusterState, Instance } from '../types.ts';
 import type { ApiContext } from './context.ts';
-import type { SchedulerState } from '../state.ts';
-
-export type Query = Record<string, string | string[] | undefined>;
-
-export const list = (value: string | string[] | undefined): string[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
-export const flag = (value: string | string[] | undefined): boolean => list(value).includes('true');
-
-/** The context of one change made through the API. */
-export function changeContext(request: FastifyRequest, settings: Pick<ApiContext, 'maxVersions'>): ChangeContext {
-  return {
-    maxVersions: settings.maxVersions,
-    now: new Date().toISOString(),
-    deploymentId: randomUUID(),
-    force: flag((request.query as Query).force),
-    clientIp: request.ip,
-    uri: request.url.split('?')[0] ?? request.url,
-  };
-}
-
-/** COMPAT(marathon): a change that starts a deployment answers `{version, deploymentId}` with the Marathon-Deployment-Id header. */
-export function deploymentResult(reply: FastifyReply, deployment: Deployment, version: string, status = 200): FastifyReply {
-  return reply.code(status).header('Marathon-Deployment-Id', deployment.id).send({ version, deploymentId: deployment.id });
-}
-
-/** Commits a kill (or throws its ApiError). */
-export async function commitKill(state: SchedulerState, compute: (s: ClusterState) => KillChange): Promise<Extract<KillChange, { ok: true }>> {
-  const change = await state.transact<KillChange>((s) => {
-    const result = compute(s);
-    return result.ok ? { ops: result.ops, events: result.events, result } : { ops: [], events: [], result };
-  });
-  if (!change.ok) throw change.error;
-  return change;
-}
-
-export const taskNotFound = (taskId: string): ApiError => new ApiError(404, 'ERR_SCHED_TASK_NOT_FOUND', `Task '${taskId}' does not exist`);
-
-export const scaleAndWipe = (): ApiError => new ApiError(400, 'ERR_SCHED_SCALE_AND_WIPE', 'You cannot use scale and wipe at the same time.');
+import { changeContext, commitChange, deploymentResult, killScales, list, unknownPath, type Query } from './route-helpers.ts';
 
 /** Splits `/v2/apps/<id>/<sub-resource>` paths: app ids are paths, so the sub-resource is matched at the end. */
 function route(path: string): { id: string; sub: 'app' | 'tasks' | 'task' | 'versions' | 'version' | 'restart'; arg?: string } {
@@ -64,9 +26,6 @@ function route(path: string): { id: string; sub: 'app' | 'tasks' | 'task' | 'ver
   }
   return { id: normalizePathId(path), sub: 'app' };
 }
-
-const unknownPath = (request: FastifyRequest): ApiError =>
-  new ApiError(404, 'ERR_SCHED_UNKNOWN_PATH', `Unknown path ${request.method} ${request.url.split('?')[0]}`);
 
 /** One app as `/v2/apps` and `/v2/groups` show it, with what `embeds` asks for. */
 export function renderApp(current: ClusterState, app: AppDefinition, embeds: ReadonlySet<AppEmbed>, nowMs: number): Record<string, unknown> {
@@ -87,22 +46,12 @@ export function registerAppRoutes(server: FastifyInstance, context: ApiContext):
     return app === undefined ? undefined : renderApp(current, app, embeds, Date.now());
   };
 
-  /** Commits an app change (or throws its ApiError). */
-  const commit = async (compute: (s: ClusterState) => AppChange): Promise<Extract<AppChange, { ok: true }>> => {
-    const change = await state.transact<AppChange>((s) => {
-      const result = compute(s);
-      return result.ok ? { ops: result.ops, events: result.events, result } : { ops: [], events: [], result };
-    });
-    if (!change.ok) throw change.error;
-    return change;
-  };
-
   server.get('/v2/apps', async (request) => {
     const query = request.query as Query;
     const selectors: LabelSelector[] = [];
     for (const text of list(query.label)) {
       const parsed = parseLabelSelectors(text);
-      if (!parsed.ok) throw new ApiError(400, 'ERR_SCHED_LABEL_SELECTOR', parsed.error);
+      if (!parsed.ok) throw new SchedulerFailure({ code: 'ERR_SCHED_LABEL_SELECTOR', reason: parsed.error });
       selectors.push(...parsed.selectors);
     }
     const search = {
@@ -121,7 +70,7 @@ export function registerAppRoutes(server: FastifyInstance, context: ApiContext):
   });
 
   server.post('/v2/apps', async (request, reply) => {
-    const change = await commit((s) => writeApp(s, request.body, 'create', changeContext(request, context)));
+    const change = await commitChange(state, (s): AppChange => writeApp(s, request.body, 'create', changeContext(request, context)));
     const id = change.app?.id ?? '';
     return reply.code(201).header('Location', `/v2/apps${id}`).header('Marathon-Deployment-Id', change.deployment.id)
       .send(render(state.current, id, new Set(['tasks'])));
@@ -131,13 +80,13 @@ export function registerAppRoutes(server: FastifyInstance, context: ApiContext):
   server.put('/v2/apps', async (request, reply) => {
     const ctx = changeContext(request, context);
     const mode = list((request.query as Query).partialUpdate).includes('false') ? 'replace' : 'partial';
-    const change = await commit((s) => writeApps(s, request.body, mode, ctx));
+    const change = await commitChange(state, (s): AppChange => writeApps(s, request.body, mode, ctx));
     return deploymentResult(reply, change.deployment, ctx.now);
   });
 
   server.patch('/v2/apps', async (request, reply) => {
     const ctx = changeContext(request, context);
-    const change = await commit((s) => writeApps(s, request.body, 'patch', ctx));
+    const change = await commitChange(state, (s): AppChange => writeApps(s, request.body, 'patch', ctx));
     return deploymentResult(reply, change.deployment, ctx.now);
   });
 
@@ -147,7 +96,7 @@ export function registerAppRoutes(server: FastifyInstance, context: ApiContext):
     const current = state.current;
     const app = current.apps.get(id);
     if (sub === 'restart' || sub === 'task') throw unknownPath(request);
-    if (app === undefined) throw appNotFound(id);
+    if (app === undefined) throw new SchedulerFailure(appNotFound(id));
     if (sub === 'tasks') return { tasks: instancesOfApp(current, id).map((i) => taskJson(i, app)) };
     if (sub === 'versions') {
       const versions = appVersionsOf(current, id).map((v) => v.version);
@@ -156,7 +105,7 @@ export function registerAppRoutes(server: FastifyInstance, context: ApiContext):
     }
     if (sub === 'version') {
       const stored = current.appVersions.get(versionKey(id, arg ?? ''));
-      if (stored === undefined) throw new ApiError(404, 'ERR_SCHED_APP_NOT_FOUND', `App '${id}' does not exist in version ${arg ?? ''}`);
+      if (stored === undefined) throw new SchedulerFailure({ code: 'ERR_SCHED_APP_VERSION_NOT_FOUND', appId: id, version: arg ?? '' });
       return appDefinitionJson(stored);
     }
     // COMPAT(marathon): one app always embeds its tasks, counts, deployments and last task failure.
@@ -169,7 +118,7 @@ export function registerAppRoutes(server: FastifyInstance, context: ApiContext):
     const { id, sub } = route((request.params as { '*': string })['*']);
     if (sub !== 'app') throw unknownPath(request);
     const ctx = changeContext(request, context);
-    const change = await commit((s) => writeApp(s, request.body, mode, ctx, id));
+    const change = await commitChange(state, (s): AppChange => writeApp(s, request.body, mode, ctx, id));
     // COMPAT(marathon): a PUT that creates the app answers like POST, with its Location.
     if (change.created) reply.header('Location', `/v2/apps${change.app?.id ?? id}`);
     return deploymentResult(reply, change.deployment, change.app?.version ?? ctx.now, change.created ? 201 : 200);
@@ -182,7 +131,7 @@ export function registerAppRoutes(server: FastifyInstance, context: ApiContext):
   server.post('/v2/apps/*', async (request, reply) => {
     const { id, sub } = route((request.params as { '*': string })['*']);
     if (sub !== 'restart') throw unknownPath(request);
-    const change = await commit((s) => restartApp(s, id, changeContext(request, context)));
+    const change = await commitChange(state, (s): AppChange => restartApp(s, id, changeContext(request, context)));
     return deploymentResult(reply, change.deployment, change.app?.version ?? '');
   });
 
@@ -194,20 +143,19 @@ export function registerAppRoutes(server: FastifyInstance, context: ApiContext):
       // COMPAT(marathon): force defaults to true for an app DELETE: an app stuck in its deployment
       // is removed (the deployment is cancelled); only force=false keeps the 409.
       const forced = { ...ctx, force: !list(query.force).includes('false') };
-      const change = await commit((s) => removeApp(s, id, forced));
+      const change = await commitChange(state, (s): AppChange => removeApp(s, id, forced));
       return deploymentResult(reply, change.deployment, ctx.now);
     }
     if (sub !== 'tasks' && sub !== 'task') throw unknownPath(request);
-    const scale = flag(query.scale);
-    if (scale && flag(query.wipe)) throw scaleAndWipe();
+    const scale = killScales(query);
     // COMPAT(marathon): wipe=true only matters for resident tasks (which Corral has not); it kills like a plain kill.
     const host = typeof query.host === 'string' ? query.host : undefined;
     let selected: Instance[] = [];
-    const change = await commitKill(state, (s) => {
+    const change = await commitChange(state, (s): KillChange => {
       if (!s.apps.has(id)) return { ok: false, error: appNotFound(id) };
       selected = sub === 'task' ? appInstancesToKill(s, id).filter((i) => i.taskId === arg) : appInstancesToKill(s, id, host);
       // Beyond Marathon (which would start an empty deployment): an unknown task is a 404 even with scale=true.
-      if (sub === 'task' && selected.length === 0) return { ok: false, error: taskNotFound(arg ?? '') };
+      if (sub === 'task' && selected.length === 0) return { ok: false, error: { code: 'ERR_SCHED_TASK_NOT_FOUND', taskId: arg ?? '' } };
       return killInstances(s, selected, scale, ctx);
     });
     if (change.deployment !== undefined) return deploymentResult(reply, change.deployment, ctx.now);

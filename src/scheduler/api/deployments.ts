@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { failDeployment, type DeploymentChange } from '../core/deployment-changes.ts';
+import { failDeployment } from '../core/deployment-changes.ts';
 import { deploymentJson } from '../core/marathon-json.ts';
 import type { ApiContext } from './context.ts';
+import { commitChange } from './route-helpers.ts';
 
 export function registerDeploymentRoutes(server: FastifyInstance, { state }: ApiContext): void {
   server.get('/v2/deployments', async () => {
@@ -16,13 +17,9 @@ export function registerDeploymentRoutes(server: FastifyInstance, { state }: Api
     const { id } = request.params as { id: string };
     const force = (request.query as { force?: string }).force === 'true';
     const now = new Date().toISOString();
-    const change = await state.transact<DeploymentChange>((s) => {
-      const result = failDeployment(s, id, force ? 'stopped by request (force=true)' : 'rolled back by request', !force, {
-        now, deploymentId: randomUUID(), force: false, clientIp: request.ip, uri: request.url,
-      });
-      return result.ok ? { ops: result.ops, events: result.events, result } : { ops: [], events: [], result };
-    });
-    if (!change.ok) throw change.error;
+    const change = await commitChange(state, (s) => failDeployment(s, id, force ? 'stopped by request (force=true)' : 'rolled back by request', !force, {
+      now, deploymentId: randomUUID(), force: false, clientIp: request.ip, uri: request.url,
+    }));
     if (force || change.rollback === undefined) return reply.code(202).send();
     return reply.header('Marathon-Deployment-Id', change.rollback.id).send({ deploymentId: change.rollback.id, version: now });
   });

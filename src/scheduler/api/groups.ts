@@ -3,15 +3,16 @@ import type { AppChange } from '../core/app-changes.ts';
 import { buildGroupTree, groupJson, groupNotFound, removeGroup, resolveId, writeGroup } from '../core/groups.ts';
 import { groupVersionsOf } from '../core/group-versions.ts';
 import { appDefinitionJson, resolveAppEmbeds } from '../core/marathon-json.ts';
-import { ApiError, invalidObject } from '../errors.ts';
+import { invalidObject, SchedulerFailure } from '../errors.ts';
 import type { ClusterState } from '../types.ts';
-import { changeContext, deploymentResult, flag, list, renderApp, type Query } from './apps.ts';
+import { renderApp } from './apps.ts';
 import type { ApiContext } from './context.ts';
+import { changeContext, commitChange, deploymentResult, flag, list, type Query } from './route-helpers.ts';
 
 /** The group id in `/v2/groups/<id>` (ids are paths); the root for `/v2/groups`. */
 function groupIdOf(request: FastifyRequest, raw = (request.params as { '*'?: string })['*'] ?? ''): string {
   const id = resolveId(raw, '/');
-  if (id === undefined) throw invalidObject([{ path: '/id', errors: [`'${raw}' climbs above the root group`] }]);
+  if (id === undefined) throw new SchedulerFailure(invalidObject([{ path: '/id', errors: [`'${raw}' climbs above the root group`] }]));
   return id;
 }
 
@@ -27,7 +28,7 @@ export function registerGroupRoutes(server: FastifyInstance, context: ApiContext
     const id = groupIdOf(request);
     const current = state.current;
     const tree = buildGroupTree(current.apps.values(), id);
-    if (tree === undefined) throw groupNotFound(id);
+    if (tree === undefined) throw new SchedulerFailure(groupNotFound(id));
     // COMPAT(marathon): embed=group.apps.tasks etc.; counts and deployments are always there.
     const embeds = resolveAppEmbeds(list((request.query as Query).embed));
     const nowMs = Date.now();
@@ -36,10 +37,10 @@ export function registerGroupRoutes(server: FastifyInstance, context: ApiContext
   const groupVersion = (id: string, version: string | undefined): unknown => {
     const current = state.current;
     const stored = groupVersionsOf(current, id);
-    if (stored.length === 0 && buildGroupTree(current.apps.values(), id) === undefined) throw groupNotFound(id);
+    if (stored.length === 0 && buildGroupTree(current.apps.values(), id) === undefined) throw new SchedulerFailure(groupNotFound(id));
     if (version === undefined) return stored.map((v) => v.version);
     const found = stored.find((v) => v.version === decodeURIComponent(version));
-    if (found === undefined) throw new ApiError(404, 'ERR_SCHED_GROUP_NOT_FOUND', `Group '${id}' does not exist in version ${version}`);
+    if (found === undefined) throw new SchedulerFailure({ code: 'ERR_SCHED_GROUP_VERSION_NOT_FOUND', groupId: id, version });
     const tree = buildGroupTree(found.apps, id) ?? { id, apps: [], groups: [], version: found.version };
     return groupJson(tree, appDefinitionJson, found.version);
   };
@@ -51,14 +52,10 @@ export function registerGroupRoutes(server: FastifyInstance, context: ApiContext
     const ctx = changeContext(request, context);
     if (flag((request.query as Query).dryRun)) {
       const planned = compute(state.current, ctx);
-      if (!planned.ok) throw planned.error;
+      if (!planned.ok) throw new SchedulerFailure(planned.error);
       return reply.send({ steps: planned.deployment.plan.steps });
     }
-    const result = await state.transact<AppChange>((s) => {
-      const computed = compute(s, ctx);
-      return computed.ok ? { ops: computed.ops, events: computed.events, result: computed } : { ops: [], events: [], result: computed };
-    });
-    if (!result.ok) throw result.error;
+    const result = await commitChange(state, (s) => compute(s, ctx));
     if (location !== undefined) reply.header('Location', location);
     return deploymentResult(reply, result.deployment, ctx.now, status);
   };
@@ -67,7 +64,7 @@ export function registerGroupRoutes(server: FastifyInstance, context: ApiContext
     const body = request.body;
     const rawId = typeof body === 'object' && body !== null && 'id' in body && typeof body.id === 'string' ? body.id : '/';
     const id = resolveId(rawId, '/');
-    if (id === undefined) throw invalidObject([{ path: '/id', errors: [`'${rawId}' climbs above the root group`] }]);
+    if (id === undefined) throw new SchedulerFailure(invalidObject([{ path: '/id', errors: [`'${rawId}' climbs above the root group`] }]));
     return change(request, reply, (s, ctx) => writeGroup(s, id, body, 'create', ctx), 201, `/v2/groups${id === '/' ? '' : id}`);
   });
 
@@ -79,7 +76,7 @@ export function registerGroupRoutes(server: FastifyInstance, context: ApiContext
 
   server.delete('/v2/groups/*', async (request, reply) => {
     const id = groupIdOf(request);
-    if (id === '/') throw new ApiError(422, 'ERR_SCHED_INVALID', 'Deleting the root group is not supported; delete its groups');
+    if (id === '/') throw new SchedulerFailure({ code: 'ERR_SCHED_ROOT_GROUP_DELETE' });
     return change(request, reply, (s, ctx) => removeGroup(s, id, ctx), 200);
   });
 }

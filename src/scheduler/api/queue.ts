@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
-import { ApiError } from '../errors.ts';
+import { SchedulerFailure } from '../errors.ts';
 import { normalizePathId } from '../core/app-changes.ts';
 import { launchQueue, queueEntryJson } from '../core/marathon-json.ts';
+import { unknownPath } from './route-helpers.ts';
 import type { ApiContext } from './context.ts';
 
 /**
@@ -20,11 +21,11 @@ export function registerQueueRoutes(server: FastifyInstance, { state, orchestrat
   server.delete('/v2/queue/*', async (request, reply) => {
     const path = (request.params as { '*': string })['*'];
     const match = /^(.+)\/delay\/?$/.exec(path);
-    if (match === null) throw new ApiError(404, 'ERR_SCHED_UNKNOWN_PATH', `Unknown path ${request.method} ${request.url.split('?')[0]}`);
+    if (match === null) throw unknownPath(request);
     const appId = normalizePathId(match[1] as string);
     // COMPAT(marathon): only an app in the queue has a delay to reset.
     if (!entries().some((e) => e.app.id === appId)) {
-      throw new ApiError(404, 'ERR_SCHED_NOT_QUEUED', `Application ${appId} not found in tasks queue.`);
+      throw new SchedulerFailure({ code: 'ERR_SCHED_NOT_QUEUED', appId });
     }
     orchestrator.resetDelay(appId);
     return reply.code(204).send();

@@ -1,5 +1,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyError } from 'fastify';
-import { ApiError } from '../errors.ts';
+import { SchedulerFailure } from '../errors.ts';
+import { unknownPath } from './route-helpers.ts';
+import { httpError } from './http-errors.ts';
 import type { ApiContext } from './context.ts';
 import { registerAgentRoutes } from './agents.ts';
 import { registerAppRoutes } from './apps.ts';
@@ -43,21 +45,23 @@ export function buildServer(context: ApiContext): FastifyInstance {
     try {
       done(null, parseJson(text));
     } catch (err) {
-      done(new ApiError(400, 'ERR_SCHED_INVALID_JSON', 'Invalid JSON', { details: [{ path: '/', errors: [(err as Error).message] }] }), undefined);
+      done(new SchedulerFailure({ code: 'ERR_SCHED_INVALID_JSON', reason: (err as Error).message }), undefined);
     }
   });
-  app.setErrorHandler((error: FastifyError | ApiError, request, reply) => {
-    if (error instanceof ApiError) return reply.code(error.statusCode).send(error.body);
-    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      return reply.code(413).send({ message: `Request body is larger than ${BODY_LIMIT} bytes` });
-    }
+  // The one place errors become answers: domain errors through their HTTP mapping, fastify's own by status.
+  app.setErrorHandler((error: FastifyError | SchedulerFailure, request, reply) => {
+    const send = ({ statusCode, body }: ReturnType<typeof httpError>) => reply.code(statusCode).send(body);
+    if (error instanceof SchedulerFailure) return send(httpError(error.error));
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return send(httpError({ code: 'ERR_SCHED_BODY_TOO_LARGE', limit: BODY_LIMIT }));
     if (error.statusCode !== undefined && error.statusCode < 500) {
       return reply.code(error.statusCode).send({ message: error.message });
     }
     request.log.error({ err: error, url: request.url }, 'request failed');
     return reply.code(500).send({ message: 'Internal error; see the scheduler log' });
   });
-  app.setNotFoundHandler((request, reply) => reply.code(404).send({ message: `Unknown path ${request.method} ${request.url.split('?')[0]}` }));
+  app.setNotFoundHandler((request) => {
+    throw unknownPath(request);
+  });
   registerAppRoutes(app, context);
   registerGroupRoutes(app, context);
   registerTaskRoutes(app, context);

@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { TaskState } from '../../events/types.ts';
-import { instancesByTaskIds, killInstances } from '../core/app-changes.ts';
+import { instancesByTaskIds, killInstances, type KillChange } from '../core/app-changes.ts';
 import { taskJson } from '../core/marathon-json.ts';
 import type { Instance } from '../types.ts';
-import { changeContext, commitKill, deploymentResult, flag, list, scaleAndWipe, type Query } from './apps.ts';
 import type { ApiContext } from './context.ts';
+import { changeContext, commitChange, deploymentResult, killScales, list, type Query } from './route-helpers.ts';
 
 /**
  * COMPAT(marathon): `status=running|staging` (case-insensitive, repeatable, also as `status[]`);
@@ -36,13 +36,11 @@ export function registerTaskRoutes(server: FastifyInstance, context: ApiContext)
 
   // Body `{"ids": [...]}`: without scale answers the tasks killed, with scale the deployment.
   server.post('/v2/tasks/delete', async (request, reply) => {
-    const query = request.query as Query;
-    const scale = flag(query.scale);
-    if (scale && flag(query.wipe)) throw scaleAndWipe();
+    const scale = killScales(request.query as Query);
     const ctx = changeContext(request, context);
     const body = request.body as { ids?: unknown } | undefined;
     let selected: Instance[] = [];
-    const change = await commitKill(state, (s) => {
+    const change = await commitChange(state, (s): KillChange => {
       const found = instancesByTaskIds(s, typeof body === 'object' && body !== null ? body.ids : undefined);
       if (!found.ok) return found;
       selected = found.instances;

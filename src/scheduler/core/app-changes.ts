@@ -1,5 +1,5 @@
 import type { ClusterEvent, DeploymentFailedEvent, DeploymentInfoEvent } from '../../events/types.ts';
-import { ApiError, appExists, appLocked, appNotFound, invalidObject, type ValidationDetail } from '../errors.ts';
+import { appNotFound, invalidObject, type Refused, type SchedulerError } from '../errors.ts';
 import type { AppDefinition, ClusterState, Deployment, Instance, StateOp } from '../types.ts';
 import { stopInstance } from './agent-status.ts';
 import { buildApp } from './app-definition.ts';
@@ -19,7 +19,7 @@ export interface ChangeContext {
 
 export type AppChange =
   | { ok: true; ops: StateOp[]; events: ClusterEvent[]; app: AppDefinition | undefined; deployment: Deployment; created: boolean }
-  | { ok: false; error: ApiError };
+  | Refused;
 
 /**
  * `create`: POST; `replace`: PUT with partialUpdate=false; `partial`: PUT (merge onto the stored
@@ -35,7 +35,7 @@ interface AppStep {
   posted: boolean;
 }
 
-type Prepared = { ok: true; step: AppStep } | { ok: false; error: ApiError };
+type Prepared = { ok: true; step: AppStep } | Refused;
 
 /**
  * POST (create), PUT (replace), PUT with partialUpdate or PATCH (merge onto the stored app), or a
@@ -99,7 +99,7 @@ export function restoreApp(state: ClusterState, original: AppDefinition, context
 
 export type KillChange =
   | { ok: true; ops: StateOp[]; events: ClusterEvent[]; killed: Instance[]; deployment: Deployment | undefined }
-  | { ok: false; error: ApiError };
+  | Refused;
 
 /**
  * Kills instances: their goal becomes `stopped` (the orchestrator sends the kills). Without
@@ -151,22 +151,18 @@ export function appInstancesToKill(state: ClusterState, appId: string, host?: st
  * The instances named by `POST /v2/tasks/delete`. COMPAT(marathon): a malformed id (not
  * `<app>.<uuid>`) is a 400; well-formed ids of unknown tasks are ignored.
  */
-export function instancesByTaskIds(state: ClusterState, ids: unknown): { ok: true; instances: Instance[] } | { ok: false; error: ApiError } {
+export function instancesByTaskIds(state: ClusterState, ids: unknown): { ok: true; instances: Instance[] } | Refused {
   if (!Array.isArray(ids) || ids.some((id) => typeof id !== 'string')) {
     return { ok: false, error: invalidObject([{ path: '/ids', errors: ['expected an array of task ids'] }]) };
   }
   const instances: Instance[] = [];
   for (const id of new Set(ids as string[])) {
-    if (!TASK_ID.test(id)) return { ok: false, error: new ApiError(400, 'ERR_SCHED_INVALID_TASK_ID', `Invalid task id '${id}'.`) };
+    if (!TASK_ID.test(id)) return { ok: false, error: { code: 'ERR_SCHED_INVALID_TASK_ID', taskId: id } };
     const instance = state.instances.get(id);
     if (instance !== undefined) instances.push(instance);
   }
   return { ok: true, instances };
 }
-
-/** COMPAT(marathon): Marathon's message for a version the app never had. */
-const appVersionNotFound = (id: string, version: string): ApiError =>
-  new ApiError(404, 'ERR_SCHED_APP_NOT_FOUND', `App '${id}' does not exist in version ${version}`);
 
 const TASK_ID = /^[a-z0-9][a-z0-9._-]*\.[^.]+$/;
 
@@ -187,7 +183,7 @@ function prepareApp(
   const built = buildApp(input, { now, apps }, idFromPath);
   if (!built.ok) return { ok: false, error: invalidObject(built.details) };
   const previous = apps.get(built.app.id);
-  if (mode === 'create' && previous !== undefined) return { ok: false, error: appExists(built.app.id) };
+  if (mode === 'create' && previous !== undefined) return { ok: false, error: { code: 'ERR_SCHED_APP_EXISTS', appId: built.app.id } };
   return { ok: true, step: { previous, next: built.app, posted: true } };
 }
 
@@ -208,7 +204,7 @@ function rollback(apps: ReadonlyMap<string, AppDefinition>, versions: ReadonlyMa
   const previous = apps.get(id);
   if (previous === undefined) return { ok: false, error: appNotFound(id) };
   const stored = versions.get(versionKey(id, body.version));
-  if (stored === undefined) return { ok: false, error: appVersionNotFound(id, body.version) };
+  if (stored === undefined) return { ok: false, error: { code: 'ERR_SCHED_APP_VERSION_NOT_FOUND', appId: id, version: body.version } };
   const { version: _version, versionInfo: _versionInfo, ...definition } = stored;
   // buildApp applies defaults in place: hand it a copy, never the stored object.
   const built = buildApp(structuredClone(definition), { now, apps }, id);
@@ -226,7 +222,7 @@ function deployApps(
   extraOps: readonly StateOp[],
   context: ChangeContext,
   removed: readonly AppDefinition[] = [],
-): Omit<Extract<AppChange, { ok: true }>, 'app' | 'created'> | { ok: false; error: ApiError } {
+): Omit<Extract<AppChange, { ok: true }>, 'app' | 'created'> | Refused {
   const removedIds = removed.map((app) => app.id);
   const locks = lockCheck(state, [...steps.map((s) => s.next.id), ...removedIds], context);
   if (!locks.ok) return locks;
@@ -283,7 +279,7 @@ function combinedDeployment(
   id: string,
   version: string,
   steps: ReadonlyArray<{ previous: AppDefinition | undefined; next: AppDefinition | undefined }>,
-): { ok: true; deployment: Deployment } | { ok: false; error: ApiError } {
+): { ok: true; deployment: Deployment } | Refused {
   const parts = steps.map((s) => planDeployment(id, s.previous, s.next, version));
   if (parts.length === 1) return { ok: true, deployment: parts[0] as Deployment };
   const dependencies = new Map(steps.map((s) => [s.next?.id ?? '', s.next?.dependencies ?? []]));
@@ -307,10 +303,9 @@ function combinedDeployment(
   };
 }
 
-function prefixDetails(error: ApiError, prefix: string): ApiError {
-  const details = error.body.details;
-  if (!Array.isArray(details)) return error;
-  return invalidObject((details as ValidationDetail[]).map((d) => ({ ...d, path: `${prefix}${d.path === '/' ? '' : d.path}` })));
+function prefixDetails(error: SchedulerError, prefix: string): SchedulerError {
+  if (error.code !== 'ERR_SCHED_INVALID') return error;
+  return invalidObject(error.details.map((d) => ({ ...d, path: `${prefix}${d.path === '/' ? '' : d.path}` })));
 }
 
 export function removeApp(state: ClusterState, rawId: string, context: ChangeContext): AppChange {
@@ -354,10 +349,10 @@ export function normalizePathId(raw: string): string {
 }
 
 /** One deployment per app: a change to a held app is refused unless forced, which cancels the holder. */
-function lockCheck(state: ClusterState, appIds: readonly string[], context: ChangeContext): { ok: true; ops: StateOp[]; events: ClusterEvent[] } | { ok: false; error: ApiError } {
+function lockCheck(state: ClusterState, appIds: readonly string[], context: ChangeContext): { ok: true; ops: StateOp[]; events: ClusterEvent[] } | Refused {
   const holding = deploymentsHolding(state, appIds);
   if (holding.length === 0) return { ok: true, ops: [], events: [] };
-  if (!context.force) return { ok: false, error: appLocked(holding.map((d) => d.id)) };
+  if (!context.force) return { ok: false, error: { code: 'ERR_SCHED_APP_LOCKED', deploymentIds: holding.map((d) => d.id) } };
   return {
     ok: true,
     ops: holding.map((d): StateOp => ({ op: 'del', coll: 'deployments', key: d.id })),

@@ -1,14 +1,12 @@
 import type { ClusterEvent } from '../../events/types.ts';
-import { ApiError } from '../errors.ts';
+import type { Refused } from '../errors.ts';
 import type { ClusterState, Deployment, StateOp } from '../types.ts';
 import { removeApp, restoreApp, type ChangeContext } from './app-changes.ts';
 import { applyOps } from './state-ops.ts';
 
 export type DeploymentChange =
   | { ok: true; ops: StateOp[]; events: ClusterEvent[]; rollback: Deployment | undefined }
-  | { ok: false; error: ApiError };
-
-export const deploymentNotFound = (id: string): ApiError => new ApiError(404, 'ERR_SCHED_DEPLOYMENT_NOT_FOUND', `DeploymentPlan ${id} does not exist`);
+  | Refused;
 
 /**
  * Ends a deployment with deployment_failed and, when asked, rolls it back: every affected app
@@ -16,7 +14,7 @@ export const deploymentNotFound = (id: string): ApiError => new ApiError(404, 'E
  */
 export function failDeployment(state: ClusterState, deploymentId: string, reason: string, rollBack: boolean, context: ChangeContext): DeploymentChange {
   const deployment = state.deployments.get(deploymentId);
-  if (deployment === undefined) return { ok: false, error: deploymentNotFound(deploymentId) };
+  if (deployment === undefined) return { ok: false, error: { code: 'ERR_SCHED_DEPLOYMENT_NOT_FOUND', deploymentId } };
   const ops: StateOp[] = [{ op: 'del', coll: 'deployments', key: deploymentId }];
   const currentStep = deployment.plan.steps[deployment.currentStep] ?? { actions: [] };
   const events: ClusterEvent[] = [

@@ -1,4 +1,4 @@
-import { ApiError, invalidObject, type ValidationDetail } from '../errors.ts';
+import { invalidObject, type SchedulerError, type SchedulerErrorOf, type ValidationDetail } from '../errors.ts';
 import type { AppDefinition, ClusterState } from '../types.ts';
 import { removeApps, scaleApps, writeApps, type AppChange, type ChangeContext } from './app-changes.ts';
 import { resolveId } from './app-id.ts';
@@ -23,11 +23,7 @@ export interface GroupTree {
   version: string | undefined;
 }
 
-export const groupNotFound = (id: string): ApiError => new ApiError(404, 'ERR_SCHED_GROUP_NOT_FOUND', `Group '${id}' does not exist`);
-
-/** COMPAT(marathon): Marathon's message for a POST of a group that exists. */
-export const groupExists = (id: string): ApiError =>
-  new ApiError(409, 'ERR_SCHED_GROUP_EXISTS', `Group ${id} is already created. Use PUT to change this group.`);
+export const groupNotFound = (groupId: string): SchedulerErrorOf<'ERR_SCHED_GROUP_NOT_FOUND'> => ({ code: 'ERR_SCHED_GROUP_NOT_FOUND', groupId });
 
 /** Whether `id` lies strictly under the group `groupId`. */
 export function isUnder(id: string, groupId: string): boolean {
@@ -178,7 +174,7 @@ export function writeGroup(state: ClusterState, groupId: string, body: unknown, 
 function changeGroup(state: ClusterState, groupId: string, body: unknown, mode: 'create' | 'update', context: ChangeContext): AppChange {
   if (!isObject(body)) return { ok: false, error: invalidObject([{ path: '/', errors: ['expected a group object'] }]) };
   const existing = appsUnder(state.apps.values(), groupId);
-  if (mode === 'create' && existing.length > 0) return { ok: false, error: groupExists(groupId) };
+  if (mode === 'create' && existing.length > 0) return { ok: false, error: { code: 'ERR_SCHED_GROUP_EXISTS', groupId } };
   if (body.scaleBy !== undefined) return scaleGroup(state, groupId, body, mode, context);
   if (mode === 'update' && 'version' in body && body.apps === undefined && body.groups === undefined) return rollbackGroup(state, groupId, body, existing, context);
   const flattened = flattenGroup(body, groupId);
@@ -242,7 +238,7 @@ function scaleGroup(state: ClusterState, groupId: string, body: Record<string, u
 function rollbackGroup(state: ClusterState, groupId: string, body: Record<string, unknown>, existing: readonly AppDefinition[], context: ChangeContext): AppChange {
   if (typeof body.version !== 'string') return { ok: false, error: invalidObject([{ path: '/version', errors: ['must be a version timestamp'] }]) };
   const stored = state.groupVersions.get(groupVersionKey(groupId, body.version));
-  if (stored === undefined) return { ok: false, error: new ApiError(404, 'ERR_SCHED_GROUP_NOT_FOUND', `Group '${groupId}' does not exist in version ${body.version}`) };
+  if (stored === undefined) return { ok: false, error: { code: 'ERR_SCHED_GROUP_VERSION_NOT_FOUND', groupId, version: body.version } };
   // The stored definitions are validated again as new ones; buildApp fills in defaults in place, so it gets copies.
   const bodies = stored.apps.map(({ version: _version, versionInfo: _versionInfo, ...definition }) => structuredClone(definition));
   const kept = new Set(stored.apps.map((app) => app.id));
@@ -258,10 +254,9 @@ export function removeGroup(state: ClusterState, groupId: string, context: Chang
 }
 
 /** writeApps names a bad app by its index in the batch (`/3/cpus`); name it by where it sat in the group (`/groups/0/apps/1/cpus`). */
-function repointDetails(error: ApiError, pointers: readonly string[]): ApiError {
-  const details = error.body.details;
-  if (error.statusCode !== 422 || !Array.isArray(details)) return error;
-  return invalidObject((details as ValidationDetail[]).map((d) => {
+function repointDetails(error: SchedulerError, pointers: readonly string[]): SchedulerError {
+  if (error.code !== 'ERR_SCHED_INVALID') return error;
+  return invalidObject(error.details.map((d) => {
     const match = /^\/(\d+)(.*)$/.exec(d.path);
     const pointer = match === null ? undefined : pointers[Number(match[1])];
     return pointer === undefined || match === null ? d : { ...d, path: `${pointer}${match[2] ?? ''}` };
