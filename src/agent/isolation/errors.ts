@@ -1,13 +1,7 @@
-/** Coded errors of task isolation: I/O failures on cgroup files and broken invariants (a bad task id or limit). */
-export class IsolationError extends Error {
-  readonly code: string;
+import { CodedError } from '../../shared/coded-error.ts';
 
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'IsolationError';
-    this.code = code;
-  }
-}
+/** Coded errors of task isolation: I/O failures on cgroup files and broken invariants (a bad task id or limit). */
+export class IsolationError extends CodedError {}
 
 /** A task id or parent path that cannot name a cgroup directory. */
 export const ERR_ISOLATION_BAD_NAME = 'ERR_ISOLATION_BAD_NAME';

@@ -1,16 +1,10 @@
-/** Errors of the state store that stop a scheduler from starting; their messages say what to do. */
-export class StoreError extends Error {
-  readonly code: string;
-
-  constructor(code: string, message: string) {
-    super(message);
-    this.name = 'StoreError';
-    this.code = code;
-  }
-}
+import { CodedError } from '../../shared/coded-error.ts';
 
 export const ERR_STORE_LOCKED = 'ERR_STORE_LOCKED';
 export const ERR_STORE_DAMAGED = 'ERR_STORE_DAMAGED';
+
+/** Errors of the state store that stop a scheduler from starting; their messages say what to do. */
+export class StoreError extends CodedError<typeof ERR_STORE_LOCKED | typeof ERR_STORE_DAMAGED> {}
 
 export class StoreLockedError extends StoreError {
   constructor(dir: string, holder: string) {
