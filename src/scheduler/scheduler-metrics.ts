@@ -80,7 +80,7 @@ export class SchedulerMetrics {
     this.#requestSeconds.observe({ method, route }, seconds);
   }
 
-  /** One transaction made durable and applied. */
+  /** One write (a group of transactions) made durable and applied. */
   transactionCommitted(seconds: number): void {
     this.#transactionSeconds.observe(seconds);
   }

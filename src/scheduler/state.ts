@@ -32,6 +32,7 @@ export class SchedulerState {
   #pending: Pending[] = [];
   #writing = false;
   readonly #listeners = new Set<(changes: CommitChanges) => void>();
+  readonly #writeObservers = new Set<(seconds: number) => void>();
 
   /** The bus holds the last event id: it was seeded from the store and is advanced by every commit. */
   constructor(store: StateStore, bus: EventBus, initial: ClusterState, revision: number) {
@@ -55,6 +56,14 @@ export class SchedulerState {
     this.#listeners.add(listener);
   }
 
+  /**
+   * Called after every durable write with its time, compute to applied (one write is a group
+   * commit of the transactions that queued up meanwhile).
+   */
+  onWritten(observer: (seconds: number) => void): void {
+    this.#writeObservers.add(observer);
+  }
+
   transact<R>(compute: (state: ClusterState) => Transaction<R>): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       this.#pending.push({ compute, resolve: resolve as (result: unknown) => void, reject });
@@ -68,6 +77,7 @@ export class SchedulerState {
       while (this.#pending.length > 0) {
         const batch = this.#pending;
         this.#pending = [];
+        const started = performance.now();
         const draft = new StateDraft(this.#state, 'commit');
         let eventId = this.#bus.lastEventId;
         const records: CommitRecord[] = [];
@@ -96,6 +106,8 @@ export class SchedulerState {
           this.#state = state;
           this.#bus.publish(records.flatMap((record) => record.events));
           for (const listener of this.#listeners) listener(changes);
+          const seconds = (performance.now() - started) / 1000;
+          for (const observer of this.#writeObservers) observer(seconds);
         }
         for (const { pending, result } of settled) pending.resolve(result);
       }

@@ -115,6 +115,7 @@ test('a real scheduler and agent: Mesos-DNS can read /master/state, Prometheus /
   }
   assert.match(metrics.text, /^process_cpu_user_seconds_total \d/m, 'process default metrics');
   assert.match(metrics.text, /^corral_scheduler_last_event_id [1-9]\d*$/m);
+  assert.match(metrics.text, /^corral_scheduler_transaction_duration_seconds_count [1-9]\d*$/m, 'every durable write is timed');
   // This scheduler started empty: the events it counted are every event up to the last id.
   const counted = [...metrics.text.matchAll(/^corral_scheduler_events_total\{type="(\w+)"\} (\d+)$/gm)];
   assert.ok(counted.some(([, type, n]) => type === 'api_post_event' && Number(n) === 1), 'events counted by type');
