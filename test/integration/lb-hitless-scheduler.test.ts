@@ -74,7 +74,9 @@ test('100 API changes per second and a scale up and down: zero failed requests o
     const id = `/churn-${step % LANES}-${Math.floor(lane.churn / 2) % 2}`;
     const port = churnPorts[(step % LANES) * 2 + (Math.floor(lane.churn / 2) % 2)];
     if (lane.churn % 2 === 0) {
-      call(lane, 'POST', '/v2/apps', { id, cmd: 'sleep 1000', cpus: 0.1, mem: 32, instances: 0, labels: { HAPROXY_GROUP: 'external', HAPROXY_0_VHOST: `${id.slice(1)}.test` }, portDefinitions: [{ port, protocol: 'tcp' }] });
+      // The id's previous removal may still hold it (its deployment ends at the next evaluation,
+      // later on a loaded machine): forced, as the DELETE is.
+      call(lane, 'POST', '/v2/apps?force=true', { id, cmd: 'sleep 1000', cpus: 0.1, mem: 32, instances: 0, labels: { HAPROXY_GROUP: 'external', HAPROXY_0_VHOST: `${id.slice(1)}.test` }, portDefinitions: [{ port, protocol: 'tcp' }] });
     } else {
       call(lane, 'DELETE', `/v2/apps${id}?force=true`);
     }
