@@ -150,6 +150,13 @@ describe('fetchArtifacts', () => {
       '/evil.zip': body(buildZip([{ name: 'lib/x', data: 'x' }, { name: 'lib/../../evil', data: 'pwned' }])),
       '/symlink.zip': body(buildZip([{ name: 'out', data: '../outside-target', mode: 0o120777 }])),
       '/corrupt.tgz': body('<html>not a tarball</html>'),
+      // Each link lexically inside; `s` resolves to the sandbox's parent (y → z/z → the root, then ..).
+      '/hardlink-escape.tgz': body(buildRawTarGz([
+        { path: 'z', type: 'SymbolicLink', linkpath: '.' },
+        { path: 'y', type: 'SymbolicLink', linkpath: 'z/z' },
+        { path: 's', type: 'SymbolicLink', linkpath: 'y/..' },
+        { path: 'h', type: 'Link', linkpath: 's/secret.txt' },
+      ])),
       '/big': (_request, response) => {
         response.writeHead(200); // chunked: no content-length
         response.write(Buffer.alloc(800));
@@ -270,6 +277,14 @@ describe('fetchArtifacts', () => {
       assert.deepEqual(await readdir(sandbox), [route.slice(1)], 'the archive is checked before anything is unpacked');
     });
   }
+
+  test('a tar hard link reaching outside through symlinks it planted is refused; nothing outside is linked in', async () => {
+    const { outside, sandbox } = await sandboxes();
+    await writeFile(path.join(outside, 'secret.txt'), 'outside\n');
+    await rejectsWith(fetchArtifacts([uri(server.url('/hardlink-escape.tgz'))], sandbox, options()), /failed: cannot extract hardlink-escape\.tgz: TAR_SYMLINK_ERROR: Cannot extract through symbolic link$/);
+    await assert.rejects(lstat(path.join(sandbox, 'h')), { code: 'ENOENT' });
+    assert.equal((await stat(path.join(outside, 'secret.txt'))).nlink, 1);
+  });
 
   test('a corrupt archive fails with a reason', async () => {
     const { sandbox } = await sandboxes();

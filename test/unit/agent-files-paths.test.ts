@@ -33,6 +33,15 @@ test('sandbox paths: what the text alone allows', async (t) => {
     { name: 'empty', in: '', out: 'invalid' },
     { name: 'repeated parameter', in: ['a', 'b'], out: 'invalid' },
     { name: 'NUL byte', in: 'web.1/stdout\0.txt', out: 'invalid' },
+    { name: 'NUL byte alone', in: '\0', out: 'invalid' },
+    { name: 'a name of 255 bytes', in: `web.1/${'n'.repeat(255)}`, out: 'inside', path: `${ROOT}/web.1/${'n'.repeat(255)}` },
+    { name: 'a name longer than 255 bytes', in: `web.1/${'n'.repeat(256)}`, out: 'invalid' },
+    { name: 'a name of 128 two-byte characters (256 bytes)', in: 'é'.repeat(128), out: 'invalid' },
+    { name: 'a path of 4096 bytes', in: 'a/'.repeat(2048).slice(0, 4096), out: 'inside' },
+    { name: 'a path longer than 4096 bytes', in: 'a/'.repeat(2049), out: 'invalid' },
+    { name: 'a long path that climbs out', in: `${'a/'.repeat(2049)}${'../'.repeat(2050)}etc`, out: 'invalid' },
+    { name: 'many ../ that stay inside', in: `${'a/'.repeat(10)}${'../'.repeat(10)}web.1`, out: 'inside', path: `${ROOT}/web.1` },
+    { name: 'backslashes are plain characters', in: '..\\..\\etc\\passwd', out: 'inside', path: `${ROOT}/..\\..\\etc\\passwd` },
   ];
   for (const c of cases) {
     await t.test(c.name, () => {

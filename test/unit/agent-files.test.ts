@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { closeSync, constants, openSync } from 'node:fs';
+import { closeSync, constants, linkSync as link, openSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
@@ -234,5 +234,58 @@ test('a FIFO in a sandbox: read and download refuse it at once, browse lists it,
     assert.deepEqual([log.status, log.body], [200, { data: 'still here\n', offset: 0 }]);
   } finally {
     await rm(sandbox, { recursive: true, force: true });
+  }
+});
+
+test('a symlinked directory and a hard link leading out of the sandbox: refused, the secret never answered; plain files still served', async () => {
+  const outside = join(tmp, 'elsewhere');
+  const sandbox = join(root, 'links.1');
+  await mkdir(outside);
+  await mkdir(sandbox);
+  await writeFile(join(outside, 'secret.txt'), 'top secret outside\n');
+  await writeFile(join(outside, 'linked.txt'), 'hard-linked secret\n');
+  await symlink(outside, join(sandbox, 'd'));
+  link(join(outside, 'linked.txt'), join(sandbox, 'hard.txt'));
+  await writeFile(join(sandbox, 'plain.txt'), 'plain\n');
+  try {
+    const refused = [
+      `/files/read?path=${q('links.1/d/secret.txt')}&offset=0`,
+      `/files/download?path=${q('links.1/d/secret.txt')}`,
+      `/files/read?path=${q(join(sandbox, 'd', 'secret.txt'))}&offset=0`,
+      `/files/browse?path=${q('links.1/d')}`,
+      `/files/browse?path=${q('links.1/d/secret.txt')}`,
+      `/files/read?path=${q('links.1/hard.txt')}&offset=0`,
+      `/files/download?path=${q('links.1/hard.txt')}`,
+    ];
+    for (const url of refused) {
+      const response = await get(url);
+      assert.equal(response.status, 403, url);
+      assert.equal(typeof (response.body as { message?: unknown }).message, 'string', url);
+      assert.doesNotMatch(response.raw, /secret outside|hard-linked secret/, url);
+    }
+    assert.match(((await get(`/files/read?path=${q('links.1/hard.txt')}&offset=0`)).body as { message: string }).message, /hard link/);
+    assert.deepEqual((await get(`/files/read?path=${q('links.1/plain.txt')}&offset=0`)).body, { data: 'plain\n', offset: 0 });
+    const download = await get(`/files/download?path=${q('links.1/plain.txt')}`);
+    assert.deepEqual([download.status, download.raw], [200, 'plain\n']);
+  } finally {
+    await rm(sandbox, { recursive: true, force: true });
+    await rm(outside, { recursive: true, force: true });
+  }
+});
+
+test('hostile path texts: NUL bytes and over-long paths answer 400, never 500', async (t) => {
+  const cases: Array<[string, number]> = [
+    [`/files/read?path=web.1%2fstdout%00.txt&offset=0`, 400],
+    [`/files/browse?path=%00`, 400],
+    [`/files/read?path=${'a'.repeat(300)}&offset=0`, 400],
+    [`/files/download?path=${q(`web.1/${'x/'.repeat(3000)}stdout`)}`, 400],
+    [`/files/browse?path=${q('web.1/' + 'b'.repeat(5000))}`, 400],
+  ];
+  for (const [url, status] of cases) {
+    await t.test(url.slice(0, 80), async () => {
+      const response = await get(url);
+      assert.equal(response.status, status);
+      assert.equal(typeof (response.body as { message?: unknown }).message, 'string');
+    });
   }
 });

@@ -10,6 +10,9 @@ export type SandboxPathResolution =
   | { readonly kind: 'outside'; readonly message: string }
   | { readonly kind: 'invalid'; readonly message: string };
 
+const MAX_PATH_BYTES = 4096;
+const MAX_NAME_BYTES = 255;
+
 /**
  * Resolves `requested` (already URL-decoded once, as Fastify hands it over) against the
  * sandbox root. An absolute path must lie inside the root; a relative one is taken from the
@@ -19,6 +22,12 @@ export function resolveSandboxPath(root: string, requested: unknown): SandboxPat
   // COMPAT(mesos): the files endpoints answer 400 "Expecting 'path=value' in query." alike.
   if (typeof requested !== 'string' || requested === '') return { kind: 'invalid', message: "Expecting 'path=value' in query." };
   if (requested.includes('\0')) return { kind: 'invalid', message: 'path contains a NUL byte' };
+  // Linux's PATH_MAX and NAME_MAX: longer paths cannot name anything, and answer 400 here rather
+  // than a 500 from ENAMETOOLONG.
+  if (Buffer.byteLength(requested) > MAX_PATH_BYTES) return { kind: 'invalid', message: `path is longer than ${MAX_PATH_BYTES} bytes` };
+  if (requested.split('/').some((part) => Buffer.byteLength(part) > MAX_NAME_BYTES)) {
+    return { kind: 'invalid', message: `path has a name longer than ${MAX_NAME_BYTES} bytes` };
+  }
   const base = posix.resolve(root);
   const path = posix.isAbsolute(requested) ? posix.resolve(requested) : posix.resolve(base, requested);
   if (!isWithinRoot(base, path)) return { kind: 'outside', message: `'${requested}' is outside the sandbox root` };

@@ -56,7 +56,8 @@ interface Located {
  * `/files/download`, each with `path=` absolute inside the sandbox root or relative to it.
  * A path that leaves the root — by `..`, by naming another absolute path, or through a
  * symlink a task planted — answers 403, checked on the real path after every symlink is
- * resolved, and for reads once more on the descriptor actually opened.
+ * resolved, and for reads once more on the descriptor actually opened; so does reading a
+ * file with more than one hard link.
  */
 export function registerFilesRoutes(app: FastifyInstance, options: FilesRoutesOptions): void {
   const root = resolve(options.sandboxRoot);
@@ -194,7 +195,7 @@ function notRegular(located: Pick<Located, 'virtual'>, stats: Stats): FilesError
 
 /**
  * Opens the located file, which must be a regular file (a FIFO, socket or device could block the
- * agent's I/O or never end), and checks what the descriptor really is and where it points: a task
+ * agent's I/O or never end) with a single link, and checks what the descriptor really is and where it points: a task
  * could swap the file for a FIFO, or a directory on the path for a symlink, after the checks.
  */
 async function openConfined(located: Located): Promise<FileHandle> {
@@ -207,6 +208,9 @@ async function openConfined(located: Located): Promise<FileHandle> {
   try {
     const stats = await handle.stat();
     if (!stats.isFile()) throw notRegular(located, stats);
+    // A second name may be outside the sandbox (a task linked /etc/passwd in), and no path tells
+    // which name is the original: a file with more than one link is never served.
+    if (stats.nlink > 1) throw new FilesError(403, `Cannot read '${located.virtual}': it has ${stats.nlink} hard links, and a hard-linked file may lie outside the sandbox.`);
     const opened = await readlink(`/proc/self/fd/${handle.fd}`).catch(() => undefined);
     if (opened !== undefined && !isWithinRoot(located.realRoot, opened)) throw new FilesError(403, `'${located.virtual}' is outside the sandbox root`);
     return handle;
