@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { covers, normalizePath, scopesOf } from '../../src/auth/core/paths.ts';
 import { authorize, filterReadable, validateGrants } from '../../src/auth/core/policy.ts';
+import { Forbidden, InvalidPolicy } from '../../src/auth/errors.ts';
 import type { Action, Grant, Identity } from '../../src/auth/types.ts';
 
 const alice: Identity = { id: 'alice', kind: 'user', groups: ['team-a'] };
@@ -118,6 +119,15 @@ test('filterReadable keeps, in order, only the paths the identity may read', () 
     [{ id: 'nobody', kind: 'user' }, []],
   ];
   for (const [who, expected] of cases) assert.deepEqual(filterReadable(GRANTS, who, paths), expected, who.id);
+});
+
+test('a refusal becomes a coded error that keeps its reason', () => {
+  const decision = authorize(GRANTS, alice, 'delete', '/team-ab');
+  assert.ok(!decision.allowed);
+  const forbidden = new Forbidden(decision.reason);
+  assert.deepEqual([forbidden.code, forbidden.name, forbidden.message], ['ERR_AUTH_FORBIDDEN', 'Forbidden', decision.reason]);
+  const invalid = new InvalidPolicy(validateGrants([{ identity: 'x', actions: [], path: '/' }]));
+  assert.equal(invalid.message, 'invalid auth policy: grant 0 must grant at least one action');
 });
 
 test('validateGrants names every problem of every grant', () => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { checkWrite, describeRefusal, surgeAllowed, usageByGroup, validateQuotas } from '../../src/auth/core/quota.ts';
+import { QuotaExceeded } from '../../src/auth/errors.ts';
 import type { AppFootprint, Quotas } from '../../src/auth/types.ts';
 
 const app = (id: string, instances: number, cpus: number, mem = 128, disk = 0, gpus?: number): AppFootprint => ({ id, instances, cpus, mem, disk, ...(gpus === undefined ? {} : { gpus }) });
@@ -72,6 +73,9 @@ test('a refusal message names the group, the resource, used, requested and the l
   const result = checkWrite(QUOTAS, APPS, [...APPS, app('/team-a/api', 1, 2)]);
   assert.ok(!result.ok);
   assert.equal(result.message, 'quota of /team-a: cpus 2.3 used + 2 requested = 4.3, over the limit of 4');
+  const error = new QuotaExceeded(result.refusals);
+  assert.equal(error.code, 'ERR_AUTH_QUOTA_EXCEEDED');
+  assert.equal(error.message, result.message);
 });
 
 test('surgeAllowed lets one more instance start only within every quota on its path', async (t) => {
