@@ -25,6 +25,10 @@ const CASES: Array<{ name: string; path: string; code: string; blocked: Kind }> 
   { name: 'lb from dns', path: 'src/dns/x.ts', code: "import { Balancer } from '../lb/core/balancer.ts';\nexport const b = Balancer;", blocked: 'imports' },
   { name: 'agent from scheduler', path: 'src/scheduler/x.ts', code: "import { TaskRunner } from '../agent/task-runner.ts';\nexport const r = TaskRunner;", blocked: 'imports' },
   { name: 'events from shared', path: 'src/shared/x.ts', code: "import type { ClusterEvent } from '../events/types.ts';\nexport type E = ClusterEvent;", blocked: 'imports' },
+  { name: 'scheduler from auth/core', path: 'src/auth/core/x.ts', code: "import { normalizeAppId } from '../../scheduler/core/app-id.ts';\nexport const f = normalizeAppId;", blocked: 'imports' },
+  { name: 'agent from auth', path: 'src/auth/x.ts', code: "import { TaskRunner } from '../agent/task-runner.ts';\nexport const r = TaskRunner;", blocked: 'imports' },
+  { name: 'auth from shared', path: 'src/shared/x.ts', code: "import { authorize } from '../auth/core/policy.ts';\nexport const f = authorize;", blocked: 'imports' },
+  { name: 'randomBytes in auth/core', path: 'src/auth/core/x.ts', code: "import { randomBytes } from 'node:crypto';\nexport const f = randomBytes;", blocked: 'imports' },
   // Clocks, timers, chance and the process in pure files.
   { name: 'Date.now()', path: 'src/scheduler/core/x.ts', code: 'export const t = Date.now();', blocked: 'properties' },
   { name: 'new Date() without arguments', path: 'src/dns/core/x.ts', code: 'export const t = new Date();', blocked: 'syntax' },
@@ -45,6 +49,8 @@ const CASES: Array<{ name: string; path: string; code: string; blocked: Kind }> 
   { name: 'hashing from node:crypto in core', path: 'src/lb/core/x.ts', code: "import { createHash } from 'node:crypto';\nexport const h = createHash('sha256').update('x').digest('hex');", blocked: null },
   { name: 'shared from scheduler/core', path: 'src/scheduler/core/x.ts', code: "import { parseDuration } from '../../shared/duration.ts';\nexport const d = parseDuration('1s');", blocked: null },
   { name: 'I/O and timers outside core', path: 'src/dns/x.ts', code: "import { readFileSync } from 'node:fs';\nexport const f = readFileSync;\nexport const t = Date.now() + Math.random();\nsetTimeout(() => {}, 1);", blocked: null },
+  { name: 'shared from auth/core', path: 'src/auth/core/x.ts', code: "import { MARATHON_ID_SEGMENT } from '../../shared/marathon-names.ts';\nexport const s = MARATHON_ID_SEGMENT;", blocked: null },
+  { name: 'randomBytes at the auth edge', path: 'src/auth/x.ts', code: "import { randomBytes } from 'node:crypto';\nexport const f = randomBytes;", blocked: null },
   { name: 'anything from cli', path: 'src/cli/x.ts', code: "import { place } from '../scheduler/core/placement.ts';\nexport const f = place;", blocked: null },
 ];
 

@@ -1,8 +1,7 @@
+import { MARATHON_ID_SEGMENT as SEGMENT } from '../../shared/marathon-names.ts';
 import { LIMITS } from './app-limits.ts';
 
 const RESERVED = ['restart', 'tasks', 'versions'];
-// COMPAT(marathon): the segment rule and its message are Marathon's, so tools that match on it keep working.
-const SEGMENT = /^(([a-z0-9]|[a-z0-9][a-z0-9-]*[a-z0-9])\.)*([a-z0-9]|[a-z0-9][a-z0-9-]*[a-z0-9])$/;
 
 /** Makes an id absolute (`web` → `/web`) and returns the problem with it, if any. */
 export function normalizeAppId(raw: string): { id: string; error?: string } {

@@ -1,0 +1,39 @@
+import { MARATHON_ID_SEGMENT } from '../../shared/marathon-names.ts';
+
+/** Longer than any app id the scheduler accepts; bounds the work a hostile path can cause. */
+const MAX_PATH_LENGTH = 1024;
+
+export type PathResult = { ok: true; path: string } | { ok: false; reason: string };
+
+/**
+ * The canonical form of a group or app path: absolute, no empty segments (`//`, a trailing `/`),
+ * every segment a Marathon id segment. `.` and `..` are refused, not resolved: the scheduler
+ * resolves relative ids before asking, so a `..` reaching auth is a trick, and a path must name
+ * exactly one place for the answer to mean anything.
+ */
+export function normalizePath(raw: string): PathResult {
+  if (raw.length === 0) return { ok: false, reason: 'the path is empty' };
+  if (raw.length > MAX_PATH_LENGTH) return { ok: false, reason: `the path is longer than ${MAX_PATH_LENGTH} characters` };
+  const segments = raw.split('/').filter((segment) => segment !== '');
+  for (const segment of segments) {
+    if (segment === '.' || segment === '..') return { ok: false, reason: `the path ${JSON.stringify(raw)} holds a '${segment}' segment` };
+    if (!MARATHON_ID_SEGMENT.test(segment)) {
+      return { ok: false, reason: `the segment ${JSON.stringify(segment)} of ${JSON.stringify(raw)} is not a valid id segment` };
+    }
+  }
+  return { ok: true, path: `/${segments.join('/')}` };
+}
+
+/**
+ * Whether `scope` covers `path` (both normalised): itself and everything below it, by whole
+ * segments, so `/team-a` covers `/team-a/web` but never `/team-ab`.
+ */
+export function covers(scope: string, path: string): boolean {
+  return scope === '/' || path === scope || path.startsWith(`${scope}/`);
+}
+
+/** `/team-a/web` → `['/', '/team-a', '/team-a/web']`: every scope that covers a normalised path. */
+export function scopesOf(path: string): string[] {
+  const segments = path.split('/').filter((segment) => segment !== '');
+  return ['/', ...segments.map((_, i) => `/${segments.slice(0, i + 1).join('/')}`)];
+}
