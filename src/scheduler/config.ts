@@ -1,4 +1,4 @@
-import type { HostPort } from '../shared/address.ts';
+import { isLoopbackHost, type HostPort } from '../shared/address.ts';
 import { absolutePath, duration, flag, hostPort, logLevel, oneOf, optional, parseConfig, positiveInteger } from '../shared/config.ts';
 import { commandDefaults, type Settings } from '../shared/settings.ts';
 
@@ -16,6 +16,16 @@ export interface SchedulerConfig {
   /** Accept the loss of what lies after damage in the state log. */
   readonly repair: boolean;
   readonly maxVersions: number;
+  /** Authenticate and authorize every request (src/auth); an admin token is written to `<dataDir>/admin.token`. */
+  readonly auth: boolean;
+  /** Serve without --auth on a non-loopback address anyway. */
+  readonly insecure: boolean;
+}
+
+/** Without auth anyone who reaches the port may run any command on every agent: only this machine may, unless told otherwise. */
+function exposure(config: { listen: HostPort; auth: boolean; insecure: boolean }): Array<[string, string]> {
+  if (config.auth || config.insecure || isLoopbackHost(config.listen.host)) return [];
+  return [['listen', `${config.listen.host} is not a loopback address: without --auth anyone who reaches it may run commands on every agent; add --auth (or --insecure to accept that)`]];
 }
 
 /** Reads the layered settings (missing ones from config/defaults.json); throws a ConfigError listing every bad value. */
@@ -31,6 +41,8 @@ export function parseSchedulerConfig(settings: Settings): SchedulerConfig {
     // A flag only (no default, no CORRAL_REPAIR): damage is repaired when someone asks on the command line or in a --config file.
     repair: optional(flag),
     maxVersions: positiveInteger,
-  }, { defaults: commandDefaults('scheduler') });
+    auth: flag,
+    insecure: flag,
+  }, { defaults: commandDefaults('scheduler'), check: (parsed) => exposure(parsed) });
   return Object.freeze({ ...config, repair: repair === true });
 }

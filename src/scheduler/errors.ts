@@ -33,6 +33,12 @@ interface ErrorData {
   ERR_SCHED_DEPLOYMENT_NOT_FOUND: { deploymentId: string };
   ERR_SCHED_NOT_QUEUED: { appId: string };
   ERR_SCHED_AGENT_NOT_REGISTERED: { agentId: string };
+  /** `--auth`: no credentials, or ones that do not check out (the reason goes to the audit log only). */
+  ERR_SCHED_UNAUTHENTICATED: Record<never, never>;
+  /** `--auth`: the identity's grants do not allow the request; the reason says what would. */
+  ERR_SCHED_FORBIDDEN: { reason: string };
+  ERR_SCHED_TOKEN_NOT_FOUND: { tokenId: string };
+  ERR_SCHED_IDENTITY_NOT_FOUND: { identityId: string };
 }
 
 export type SchedulerErrorCode = keyof ErrorData;

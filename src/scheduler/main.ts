@@ -6,6 +6,7 @@ import type { Settings } from '../shared/settings.ts';
 import { AgentLinks } from './agent-links.ts';
 import { parseSchedulerConfig } from './config.ts';
 import { buildServer } from './api/server.ts';
+import { bootstrapAuth } from './auth/bootstrap.ts';
 import { EventBus } from './event-bus.ts';
 import { Orchestrator } from './orchestrator.ts';
 import { ReadinessProber } from './readiness-prober.ts';
@@ -29,6 +30,7 @@ export async function startScheduler(settings: Settings): Promise<Service> {
   if (!state.current.meta.has('clusterId')) {
     await state.transact(() => ({ ops: [{ op: 'put', coll: 'meta', key: 'clusterId', value: randomUUID() }], events: [], result: undefined }));
   }
+  if (config.auth) await bootstrapAuth(state, config.dataDir, logger);
   const links = new AgentLinks(logger, heartbeatMs(config.agentTimeoutMs), () => orchestrator.agentsChanged());
   // Agents known from before the restart get one agent timeout to come back, like new ones.
   for (const agentId of state.current.agents.keys()) links.seen(agentId);
@@ -39,7 +41,7 @@ export async function startScheduler(settings: Settings): Promise<Service> {
   metrics.storeLoaded(loaded.recovery);
   bus.onPublish((records) => metrics.eventsPublished(records));
   state.onWritten((seconds) => metrics.transactionCommitted(seconds));
-  const context = { state, bus, links, orchestrator, logger, advertised: formatHostPort(config.listen), startedAt, metrics, storeRecovery: loaded.recovery, maxVersions: config.maxVersions };
+  const context = { state, bus, links, orchestrator, logger, advertised: formatHostPort(config.listen), startedAt, metrics, storeRecovery: loaded.recovery, maxVersions: config.maxVersions, auth: config.auth };
   const server = buildServer(context);
   // A thousand agents open connections at once (a status burst, a reconnect after a scheduler
   // restart): with Node's backlog of 511 the kernel drops the rest, and each retries its SYN after

@@ -1,6 +1,7 @@
 import type { PortDefinition, TaskState } from '../events/types.ts';
 import type { AttributeValue, FetchUri, HealthCheck, HealthResult, Resource } from '../shared/agent-protocol.ts';
 import type { DeploymentPlan } from '../events/types.ts';
+import type { Grant, Identity, TokenRecord } from '../auth/types.ts';
 
 /** A Marathon app definition after validation, defaults applied and service ports assigned. */
 export interface AppDefinition {
@@ -159,6 +160,17 @@ export interface ClusterState {
   deployments: ReadonlyMap<string, Deployment>;
   /** Counters that must survive restarts (e.g. the next agent number). */
   meta: ReadonlyMap<string, unknown>;
+  /** Auth (`--auth`): who may authenticate, by identity id. */
+  identities: ReadonlyMap<string, StoredIdentity>;
+  /** Auth: what each identity or identity group may do where, by grant id. */
+  grants: ReadonlyMap<string, Grant>;
+  /** Auth: issued tokens by token id; only the secret's hash is kept. */
+  tokens: ReadonlyMap<string, TokenRecord>;
+}
+
+/** An identity as stored: Basic authentication checks `passwordHash` (bcrypt) when present. */
+export interface StoredIdentity extends Identity {
+  passwordHash?: string;
 }
 
 export type Collection = keyof ClusterState;

@@ -16,6 +16,8 @@ test('parseSchedulerConfig: config/defaults.json alone gives the documented defa
     logLevel: 'info',
     repair: false,
     maxVersions: 50,
+    auth: false,
+    insecure: false,
   });
   assert.ok(Object.isFrozen(config) && Object.isFrozen(config.listen));
 });
@@ -28,6 +30,10 @@ test('parseSchedulerConfig: accepted settings (table-driven)', () => {
     [{ repair: true }, (c) => c.repair, true],
     [{ repair: 'true' }, (c) => c.repair, true],
     [{ maxVersions: '3' }, (c) => c.maxVersions, 3],
+    [{ auth: true }, (c) => c.auth, true],
+    [{ listen: '0.0.0.0:8080', auth: true }, (c) => c.listen.host, '0.0.0.0'],
+    [{ listen: '10.0.0.1:8080', insecure: 'true' }, (c) => c.insecure, true],
+    [{ listen: 'localhost:8080' }, (c) => c.listen.host, 'localhost'],
   ];
   for (const [settings, pick, expected] of cases) assert.deepEqual(pick(parseSchedulerConfig(settings)), expected, JSON.stringify(settings));
 });
@@ -39,4 +45,14 @@ test('parseSchedulerConfig: every bad setting is named at once', () => {
     assert.deepEqual(err.problems.map((p) => p.flag), ['--listen', '--store', '--agent-timeout', '--log-level', '--repair', '--max-versions']);
     return true;
   });
+});
+
+test('parseSchedulerConfig: without --auth a non-loopback listen address needs --insecure', () => {
+  for (const listen of ['0.0.0.0:0', '10.0.0.1:8080', '[::]:8080']) {
+    assert.throws(() => parseSchedulerConfig({ listen }), (err: ConfigError) => {
+      assert.deepEqual(err.problems.map((p) => p.flag), ['--listen']);
+      assert.match(err.message, /not a loopback address: without --auth .*--insecure/);
+      return true;
+    }, listen);
+  }
 });

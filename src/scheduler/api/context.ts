@@ -21,4 +21,6 @@ export interface ApiContext {
   maxVersions: number;
   /** What the store found wrong at start-up (`/v2/info`). */
   storeRecovery: StoreRecovery;
+  /** `--auth`: authenticate and authorize every request (api/auth-hook.ts). */
+  auth?: boolean;
 }

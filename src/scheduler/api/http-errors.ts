@@ -36,6 +36,10 @@ const HTTP_ERRORS: { [C in SchedulerErrorCode]: (error: SchedulerErrorOf<C>) => 
   ERR_SCHED_DEPLOYMENT_NOT_FOUND: (e) => answer(404, `DeploymentPlan ${e.deploymentId} does not exist`),
   ERR_SCHED_NOT_QUEUED: (e) => answer(404, `Application ${e.appId} not found in tasks queue.`),
   ERR_SCHED_AGENT_NOT_REGISTERED: (e) => answer(404, `Agent ${e.agentId} is not registered`),
+  ERR_SCHED_UNAUTHENTICATED: () => answer(401, 'Authentication required: send Authorization: Bearer <token>, token=<token> or Basic credentials'),
+  ERR_SCHED_FORBIDDEN: (e) => answer(403, e.reason),
+  ERR_SCHED_TOKEN_NOT_FOUND: (e) => answer(404, `Token '${e.tokenId}' does not exist`),
+  ERR_SCHED_IDENTITY_NOT_FOUND: (e) => answer(404, `Identity '${e.identityId}' does not exist`),
 };
 
 /** The HTTP status and Marathon body of a domain error. */

@@ -5,6 +5,8 @@ import { httpError } from './http-errors.ts';
 import type { ApiContext } from './context.ts';
 import { registerAgentRoutes } from './agents.ts';
 import { registerAppRoutes } from './apps.ts';
+import { registerAuth } from './auth-hook.ts';
+import { registerAuthRoutes } from './auth-routes.ts';
 import { registerDeploymentRoutes } from './deployments.ts';
 import { registerEventRoutes } from './events.ts';
 import { registerGroupRoutes } from './groups.ts';
@@ -62,6 +64,7 @@ export function buildServer(context: ApiContext): FastifyInstance {
   app.setNotFoundHandler((request) => {
     throw unknownPath(request);
   });
+  if (context.auth === true) registerAuth(app, context);
   registerAppRoutes(app, context);
   registerGroupRoutes(app, context);
   registerTaskRoutes(app, context);
@@ -72,5 +75,6 @@ export function buildServer(context: ApiContext): FastifyInstance {
   registerInfoRoutes(app, context);
   registerMasterStateRoutes(app, context);
   registerMetricsRoutes(app, context);
+  if (context.auth === true) registerAuthRoutes(app, context);
   return app;
 }

@@ -4,7 +4,7 @@ import { LayeredMap, type GroupsOf, type TallyOf } from '../../shared/layered-ma
 import type { InstanceIndex } from './placement.ts';
 
 export function emptyState(): ClusterState {
-  return { apps: new Map(), appVersions: new Map(), groupVersions: new Map(), taskFailures: new Map(), instances: new Map(), agents: new Map(), deployments: new Map(), meta: new Map() };
+  return { apps: new Map(), appVersions: new Map(), groupVersions: new Map(), taskFailures: new Map(), instances: new Map(), agents: new Map(), deployments: new Map(), meta: new Map(), identities: new Map(), grants: new Map(), tokens: new Map() };
 }
 
 /**
@@ -169,6 +169,9 @@ export function stateToJson(state: ClusterState): Record<Collection, Array<[stri
     agents: [...state.agents],
     deployments: [...state.deployments],
     meta: [...state.meta],
+    identities: [...state.identities],
+    grants: [...state.grants],
+    tokens: [...state.tokens],
   };
 }
 
@@ -183,5 +186,8 @@ export function stateFromJson(json: Record<Collection, Array<[string, unknown]>>
     agents: new Map(json.agents),
     deployments: new Map(json.deployments),
     meta: new Map(json.meta),
+    identities: new Map(json.identities ?? []),
+    grants: new Map(json.grants ?? []),
+    tokens: new Map(json.tokens ?? []),
   } as ClusterState;
 }

@@ -1,0 +1,144 @@
+import type { Action } from '../types.ts';
+
+/**
+ * What a scheduler route asks of the caller, decided from the route pattern (fastify's, e.g.
+ * `/v2/apps/*`), its params and body, before the handler runs:
+ * - `open`: no credentials (health checks);
+ * - `agent`: the agent protocol, admitted by its own credentials (agent admission), not by a user's;
+ * - `authenticated`: any identity (who am I, may I);
+ * - `filter-listing`: any identity, and the answer shows only what it may read;
+ * - `{action, paths}`: that action on every path (an app or group id; `/` for cluster-wide ones).
+ */
+export type RouteRequirement = 'open' | 'agent' | 'authenticated' | 'filter-listing' | { action: Action; paths: string[] };
+
+export interface RouteRequest {
+  method: string;
+  /** The route as registered, e.g. `/v2/apps/*`. */
+  route: string;
+  params: Readonly<Record<string, string | undefined>>;
+  body: unknown;
+  /** The app a task belongs to, for kills by task id. */
+  appOfTask: (taskId: string) => string;
+}
+
+const AGENT_API = '/corral/v1/agents';
+const CLUSTER = (action: Action): RouteRequirement => ({ action, paths: ['/'] });
+const READ_ALL = CLUSTER('read');
+const ADMIN = CLUSTER('admin');
+
+/** `web`, `/web/` → `/web`: ids as Marathon resolves them against the root (a `..` stays, and is refused by authorize). */
+function absolute(id: string): string {
+  const trimmed = id.replace(/\/+$/, '');
+  return trimmed.startsWith('/') ? trimmed || '/' : `/${trimmed}`;
+}
+
+const idOf = (body: unknown): string | undefined =>
+  typeof body === 'object' && body !== null && 'id' in body && typeof body.id === 'string' ? body.id : undefined;
+
+/** The ids of a bulk app write (`[{id}, ...]`); one without an id is asked on `/`. */
+function bodyIds(body: unknown): string[] {
+  const items = Array.isArray(body) ? body : [body];
+  const ids = items.map((item) => absolute(idOf(item) ?? '/'));
+  return ids.length === 0 ? ['/'] : ids;
+}
+
+/**
+ * `/v2/apps/<id>/<sub-resource>` → the app id and sub-resource, as the apps routes split them.
+ * Stripping a suffix that was in fact part of an id yields a group above the app, which needs
+ * a broader grant, never a narrower one.
+ */
+export function appPathOf(wildcard: string): { id: string; sub: 'app' | 'tasks' | 'versions' | 'restart' } {
+  const patterns: Array<[RegExp, 'tasks' | 'versions' | 'restart']> = [
+    [/^(.+)\/tasks(?:\/[^/]+)?\/?$/, 'tasks'],
+    [/^(.+)\/versions(?:\/[^/]+)?\/?$/, 'versions'],
+    [/^(.+)\/restart\/?$/, 'restart'],
+  ];
+  for (const [pattern, sub] of patterns) {
+    const match = pattern.exec(wildcard);
+    if (match !== null) return { id: absolute(match[1] ?? ''), sub };
+  }
+  return { id: absolute(wildcard), sub: 'app' };
+}
+
+function groupPathOf(wildcard: string): string {
+  const versions = /^(?:(.*)\/)?versions(?:\/[^/]+)?$/.exec(wildcard);
+  return absolute(versions === null ? wildcard : (versions[1] ?? ''));
+}
+
+function taskIdsOf(body: unknown): string[] {
+  const ids = typeof body === 'object' && body !== null && 'ids' in body && Array.isArray(body.ids) ? body.ids : [];
+  return ids.filter((id): id is string => typeof id === 'string');
+}
+
+type Rule = (request: RouteRequest) => RouteRequirement;
+
+const wildcard = (request: RouteRequest): string => request.params['*'] ?? '';
+
+/** Every route the scheduler registers, by `METHOD route`; a route missing here is refused at start-up. */
+export const ROUTE_RULES: Readonly<Record<string, Rule>> = {
+  'GET /ping': () => 'open',
+  'GET /v2/leader': () => 'authenticated',
+  'GET /v2/info': () => 'authenticated',
+  'GET /metrics': () => READ_ALL,
+  'GET /corral/v1/discovery': () => READ_ALL,
+  'GET /master/state': () => READ_ALL,
+  'GET /master/state.json': () => READ_ALL,
+  'GET /master/redirect': () => 'authenticated',
+  'GET /v2/events': () => READ_ALL,
+
+  'GET /v2/apps': () => 'filter-listing',
+  'POST /v2/apps': (r) => ({ action: 'create', paths: bodyIds(r.body) }),
+  'PUT /v2/apps': (r) => ({ action: 'update', paths: bodyIds(r.body) }),
+  'PATCH /v2/apps': (r) => ({ action: 'update', paths: bodyIds(r.body) }),
+  'GET /v2/apps/*': (r) => ({ action: 'read', paths: [appPathOf(wildcard(r)).id] }),
+  'PUT /v2/apps/*': (r) => ({ action: 'update', paths: [appPathOf(wildcard(r)).id] }),
+  'PATCH /v2/apps/*': (r) => ({ action: 'update', paths: [appPathOf(wildcard(r)).id] }),
+  'POST /v2/apps/*': (r) => ({ action: 'restart', paths: [appPathOf(wildcard(r)).id] }),
+  'DELETE /v2/apps/*': (r) => {
+    const { id, sub } = appPathOf(wildcard(r));
+    return { action: sub === 'app' ? 'delete' : 'kill-tasks', paths: [id] };
+  },
+
+  'GET /v2/groups': () => 'filter-listing',
+  'GET /v2/groups/*': (r) => {
+    const id = groupPathOf(wildcard(r));
+    return id === '/' ? 'filter-listing' : { action: 'read', paths: [id] };
+  },
+  'POST /v2/groups': (r) => ({ action: 'create', paths: [absolute(idOf(r.body) ?? '/')] }),
+  'PUT /v2/groups': () => CLUSTER('update'),
+  'PUT /v2/groups/*': (r) => ({ action: 'update', paths: [groupPathOf(wildcard(r))] }),
+  'DELETE /v2/groups/*': (r) => ({ action: 'delete', paths: [groupPathOf(wildcard(r))] }),
+
+  'GET /v2/tasks': () => 'filter-listing',
+  'POST /v2/tasks/delete': (r) => {
+    const paths = taskIdsOf(r.body).map(r.appOfTask);
+    return { action: 'kill-tasks', paths: paths.length === 0 ? ['/'] : paths };
+  },
+  'GET /v2/queue': () => READ_ALL,
+  'DELETE /v2/queue/*': (r) => ({ action: 'update', paths: [absolute(wildcard(r).replace(/\/delay\/?$/, ''))] }),
+  'GET /v2/deployments': () => READ_ALL,
+  'DELETE /v2/deployments/:id': () => ADMIN,
+
+  [`POST ${AGENT_API}/register`]: () => 'agent',
+  [`GET ${AGENT_API}/:agentId/commands`]: () => 'agent',
+  [`POST ${AGENT_API}/:agentId/heartbeat`]: () => 'agent',
+  [`POST ${AGENT_API}/:agentId/status`]: () => 'agent',
+  [`POST ${AGENT_API}/:agentId/drain`]: () => ADMIN,
+  [`DELETE ${AGENT_API}/:agentId/drain`]: () => ADMIN,
+  [`GET ${AGENT_API}`]: () => ADMIN,
+
+  'GET /v2/auth/whoami': () => 'authenticated',
+  'POST /v2/auth/check': () => 'authenticated',
+  'GET /v2/auth/tokens': () => ADMIN,
+  'POST /v2/auth/tokens': () => ADMIN,
+  'DELETE /v2/auth/tokens/:id': () => ADMIN,
+  'POST /v2/auth/identities': () => ADMIN,
+  'POST /v2/auth/grants': () => ADMIN,
+};
+
+/** What the route asks; undefined for a route the table does not know (refused: deny by default). */
+export function routeRequirement(request: RouteRequest): RouteRequirement | undefined {
+  // HEAD is answered by the GET route.
+  const method = request.method === 'HEAD' ? 'GET' : request.method;
+  return ROUTE_RULES[`${method} ${request.route}`]?.(request);
+}

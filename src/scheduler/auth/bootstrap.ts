@@ -1,0 +1,43 @@
+import { open, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ADMIN_ID, bootstrapAdmin } from '../../auth/core/bootstrap.ts';
+import { newToken } from '../../auth/token-secrets.ts';
+import type { Logger } from '../../shared/log.ts';
+import type { SchedulerState } from '../state.ts';
+
+export const ADMIN_TOKEN_FILE = 'admin.token';
+
+/**
+ * On a start with --auth and no admin yet: creates `admin` (admin on `/`) and writes its token to
+ * `<dataDir>/admin.token`, mode 0600, never over an existing file. The file is written before the
+ * commit so that a failed write leaves no admin nobody can use; a failed commit removes the file.
+ */
+export async function bootstrapAuth(state: SchedulerState, dataDir: string, logger: Logger): Promise<void> {
+  const current = state.current;
+  const { token, record } = newToken(ADMIN_ID, Date.now());
+  const plan = bootstrapAdmin(current.identities.values(), [...current.grants.values()], record);
+  if (plan === undefined) return;
+  const path = join(dataDir, ADMIN_TOKEN_FILE);
+  const file = await open(path, 'wx', 0o600);
+  try {
+    await file.writeFile(`${token}\n`);
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+  try {
+    await state.transact(() => ({
+      ops: [
+        { op: 'put', coll: 'identities', key: plan.identity.id, value: plan.identity },
+        { op: 'put', coll: 'grants', key: plan.grantId, value: plan.grant },
+        { op: 'put', coll: 'tokens', key: plan.token.id, value: plan.token },
+      ],
+      events: [],
+      result: undefined,
+    }));
+  } catch (err) {
+    await rm(path, { force: true });
+    throw err;
+  }
+  logger.child({ component: 'audit' }).info({ identity: ADMIN_ID, tokenId: plan.token.id, tokenFile: path }, 'auth bootstrap: admin identity created, its token written');
+}

@@ -1,0 +1,126 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { bootstrapAdmin } from '../../src/auth/core/bootstrap.ts';
+import { filterListing } from '../../src/auth/core/listings.ts';
+import { ROUTE_RULES, routeRequirement, type RouteRequirement } from '../../src/auth/core/route-actions.ts';
+import type { Grant, Identity, TokenRecord } from '../../src/auth/types.ts';
+import { buildServer } from '../../src/scheduler/api/server.ts';
+import type { ApiContext } from '../../src/scheduler/api/context.ts';
+import { emptyState, stateFromJson, stateToJson } from '../../src/scheduler/core/state-ops.ts';
+import { isLoopbackHost } from '../../src/shared/address.ts';
+import { createLogger } from '../../src/shared/log.ts';
+
+const appOfTask = (taskId: string): string => (taskId === 'team-b_x.1' ? '/team-b/x' : '/unknown');
+
+test('every scheduler route asks for what its table entry says', async (t) => {
+  const cases: Array<[method: string, route: string, params: Record<string, string>, body: unknown, expected: RouteRequirement | undefined]> = [
+    ['GET', '/ping', {}, undefined, 'open'],
+    ['HEAD', '/ping', {}, undefined, 'open'],
+    ['POST', '/corral/v1/agents/register', {}, {}, 'agent'],
+    ['GET', '/v2/info', {}, undefined, 'authenticated'],
+    ['GET', '/metrics', {}, undefined, { action: 'read', paths: ['/'] }],
+    ['GET', '/v2/events', {}, undefined, { action: 'read', paths: ['/'] }],
+    ['GET', '/v2/apps', {}, undefined, 'filter-listing'],
+    ['GET', '/v2/tasks', {}, undefined, 'filter-listing'],
+    ['GET', '/v2/groups', {}, undefined, 'filter-listing'],
+    ['GET', '/v2/groups/*', { '*': '' }, undefined, 'filter-listing'],
+    ['GET', '/v2/groups/*', { '*': 'team-a/versions' }, undefined, { action: 'read', paths: ['/team-a'] }],
+    ['POST', '/v2/apps', {}, { id: '/team-a/web' }, { action: 'create', paths: ['/team-a/web'] }],
+    ['POST', '/v2/apps', {}, { id: 'team-a/web' }, { action: 'create', paths: ['/team-a/web'] }],
+    ['POST', '/v2/apps', {}, { cmd: 'x' }, { action: 'create', paths: ['/'] }],
+    ['PUT', '/v2/apps', {}, [{ id: '/team-a/a' }, { id: '/team-b/b' }], { action: 'update', paths: ['/team-a/a', '/team-b/b'] }],
+    ['GET', '/v2/apps/*', { '*': 'team-a/web' }, undefined, { action: 'read', paths: ['/team-a/web'] }],
+    ['GET', '/v2/apps/*', { '*': 'team-a/web/tasks' }, undefined, { action: 'read', paths: ['/team-a/web'] }],
+    ['GET', '/v2/apps/*', { '*': 'team-a/web/versions/2026' }, undefined, { action: 'read', paths: ['/team-a/web'] }],
+    ['PUT', '/v2/apps/*', { '*': 'team-a/web' }, {}, { action: 'update', paths: ['/team-a/web'] }],
+    ['PATCH', '/v2/apps/*', { '*': 'team-a/web' }, {}, { action: 'update', paths: ['/team-a/web'] }],
+    ['POST', '/v2/apps/*', { '*': 'team-a/web/restart' }, undefined, { action: 'restart', paths: ['/team-a/web'] }],
+    ['DELETE', '/v2/apps/*', { '*': 'team-b/x' }, undefined, { action: 'delete', paths: ['/team-b/x'] }],
+    ['DELETE', '/v2/apps/*', { '*': 'team-b/x/tasks/t1' }, undefined, { action: 'kill-tasks', paths: ['/team-b/x'] }],
+    ['POST', '/v2/groups', {}, { id: 'team-a' }, { action: 'create', paths: ['/team-a'] }],
+    ['PUT', '/v2/groups', {}, {}, { action: 'update', paths: ['/'] }],
+    ['PUT', '/v2/groups/*', { '*': 'team-a' }, {}, { action: 'update', paths: ['/team-a'] }],
+    ['DELETE', '/v2/groups/*', { '*': 'team-b' }, undefined, { action: 'delete', paths: ['/team-b'] }],
+    ['POST', '/v2/tasks/delete', {}, { ids: ['team-b_x.1'] }, { action: 'kill-tasks', paths: ['/team-b/x'] }],
+    ['POST', '/v2/tasks/delete', {}, {}, { action: 'kill-tasks', paths: ['/'] }],
+    ['DELETE', '/v2/queue/*', { '*': 'team-a/web/delay' }, undefined, { action: 'update', paths: ['/team-a/web'] }],
+    ['DELETE', '/v2/deployments/:id', { id: 'd' }, undefined, { action: 'admin', paths: ['/'] }],
+    ['POST', '/corral/v1/agents/:agentId/drain', { agentId: 'a' }, undefined, { action: 'admin', paths: ['/'] }],
+    ['GET', '/v2/auth/whoami', {}, undefined, 'authenticated'],
+    ['POST', '/v2/auth/tokens', {}, {}, { action: 'admin', paths: ['/'] }],
+    ['GET', '/v2/nothing', {}, undefined, undefined],
+  ];
+  for (const [method, route, params, body, expected] of cases) {
+    await t.test(`${method} ${route} ${JSON.stringify(params)}`, () => {
+      assert.deepEqual(routeRequirement({ method, route, params, body, appOfTask }), expected);
+    });
+  }
+});
+
+const contextFor = (auth: boolean): ApiContext => ({ state: { current: emptyState() }, logger: createLogger('test', 'silent'), maxVersions: 50, auth } as unknown as ApiContext);
+
+test('with --auth the server registers a rule for every route, and every rule names a registered route', async () => {
+  const server = buildServer(contextFor(true));
+  for (const key of Object.keys(ROUTE_RULES)) {
+    const [method = '', url = ''] = key.split(' ');
+    assert.ok(server.hasRoute({ method: method as 'GET', url }), `${key} is in the table but not registered`);
+  }
+  await server.close();
+});
+
+test('a route without a rule stops an --auth server from starting', () => {
+  const server = buildServer(contextFor(true));
+  assert.throws(() => server.get('/v2/unlisted', async () => ({})), /no rule for GET \/v2\/unlisted/);
+});
+
+const alice: Identity = { id: 'alice', kind: 'user', groups: ['team-a'] };
+const GRANTS: Grant[] = [{ group: 'team-a', actions: ['read'], path: '/team-a' }];
+
+test('listings show only what the identity may read', async (t) => {
+  const cases: Array<[name: string, route: string, payload: unknown, expected: unknown]> = [
+    ['apps', '/v2/apps', { apps: [{ id: '/team-a/web' }, { id: '/team-b/x' }, { id: '/team-ab/x' }] }, { apps: [{ id: '/team-a/web' }] }],
+    ['tasks', '/v2/tasks', { tasks: [{ appId: '/team-b/x' }, { appId: '/team-a/web' }] }, { tasks: [{ appId: '/team-a/web' }] }],
+    [
+      'group tree keeps the way to readable apps',
+      '/v2/groups',
+      { id: '/', apps: [{ id: '/top' }], groups: [{ id: '/team-a', apps: [{ id: '/team-a/web' }], groups: [] }, { id: '/team-b', apps: [{ id: '/team-b/x' }], groups: [] }] },
+      { id: '/', apps: [], groups: [{ id: '/team-a', apps: [{ id: '/team-a/web' }], groups: [] }] },
+    ],
+    ['errors pass', '/v2/apps', { message: 'x' }, { message: 'x' }],
+  ];
+  for (const [name, route, payload, expected] of cases) {
+    await t.test(name, () => assert.deepEqual(filterListing(route, payload, GRANTS, alice), expected));
+  }
+});
+
+test('bootstrap creates the admin only when no identity holds admin on /', async (t) => {
+  const token: TokenRecord = { id: 't', identityId: 'admin', hash: 'h', createdAt: 0 };
+  const cases: Array<[name: string, identities: Identity[], grants: Grant[], creates: boolean]> = [
+    ['empty state', [], [], true],
+    ['identities without admin', [alice], GRANTS, true],
+    ['admin grant to a missing identity', [], [{ identity: 'admin', actions: ['admin'], path: '/' }], true],
+    ['an admin exists', [alice], [{ group: 'team-a', actions: ['admin'], path: '/' }], false],
+  ];
+  for (const [name, identities, grants, creates] of cases) {
+    await t.test(name, () => {
+      const plan = bootstrapAdmin(identities, grants, token);
+      assert.equal(plan !== undefined, creates);
+      if (plan !== undefined) assert.deepEqual(plan.grant, { identity: 'admin', actions: ['admin'], path: '/' });
+    });
+  }
+});
+
+test('auth collections survive a snapshot, and snapshots from before them still load', () => {
+  const state = emptyState();
+  (state.tokens as Map<string, TokenRecord>).set('t', { id: 't', identityId: 'admin', hash: 'h', createdAt: 1 });
+  const again = stateFromJson(JSON.parse(JSON.stringify(stateToJson(state))));
+  assert.deepEqual([...again.tokens], [['t', { id: 't', identityId: 'admin', hash: 'h', createdAt: 1 }]]);
+  const { identities: _i, grants: _g, tokens: _t, ...old } = stateToJson(emptyState());
+  const loaded = stateFromJson(old as ReturnType<typeof stateToJson>);
+  assert.equal(loaded.identities.size + loaded.grants.size + loaded.tokens.size, 0);
+});
+
+test('isLoopbackHost', async (t) => {
+  const cases: Array<[string, boolean]> = [['127.0.0.1', true], ['127.1.2.3', true], ['localhost', true], ['::1', true], ['[::1]', true], ['0.0.0.0', false], ['10.0.0.1', false], ['::', false], ['example.com', false], ['127.0.0.1.nip.io', false]];
+  for (const [host, expected] of cases) await t.test(host, () => assert.equal(isLoopbackHost(host), expected));
+});
