@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import { readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { request } from 'undici';
+import { stopParts, type PartProcess } from '../../src/cli/child-process.ts';
+import { freePort, startPart, tempDir } from '../support/parts.ts';
+
+const dir = tempDir('corral-auth-');
+const dataDir = join(dir, 'scheduler');
+const running: PartProcess[] = [];
+
+after(async () => {
+  await stopParts(running, 5000);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+interface Answer { status: number; body: Record<string, unknown>; headers: Record<string, unknown> }
+
+function client(base: string) {
+  return async (method: string, path: string, credentials?: string, body?: unknown): Promise<Answer> => {
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (credentials !== undefined) headers.authorization = credentials;
+    const response = await request(`${base}${path}`, { method: method as 'GET', headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await response.body.text();
+    return { status: response.statusCode, body: text.startsWith('{') ? (JSON.parse(text) as Record<string, unknown>) : { text }, headers: response.headers };
+  };
+}
+
+const bearer = (token: string): string => `Bearer ${token}`;
+const app = (id: string): Record<string, unknown> => ({ id, cmd: 'sleep 1000', cpus: 0.1, mem: 16, instances: 0 });
+
+test('--auth: tokens, grants by whole group segments, filtered listings, revocation, Basic, restart', { timeout: 120_000 }, async () => {
+  const port = await freePort();
+  const args = ['scheduler', '--auth', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir];
+  let scheduler = await startPart('scheduler', args, dir);
+  running.push(scheduler);
+  const call = client(String(scheduler.ready.api));
+
+  const tokenFile = join(dataDir, 'admin.token');
+  assert.equal(statSync(tokenFile).mode & 0o777, 0o600);
+  const admin = bearer(readFileSync(tokenFile, 'utf8').trim());
+
+  assert.equal((await call('GET', '/ping')).status, 200, '/ping stays open for health checks');
+  const anonymous = await call('GET', '/v2/apps');
+  assert.equal(anonymous.status, 401);
+  assert.match(String(anonymous.headers['www-authenticate']), /Bearer/);
+  assert.equal((await call('GET', '/v2/apps', 'Bearer nonsense.token')).status, 401);
+  assert.equal((await call('GET', '/v2/apps', admin)).status, 200);
+  assert.equal((await call('GET', '/v2/auth/whoami', admin)).body.id, 'admin');
+
+  // Two teams, each with CRUD on its own group; team A also has a Basic password.
+  for (const team of ['team-a', 'team-b']) {
+    const password = team === 'team-a' ? { password: 'correct horse battery' } : {};
+    assert.equal((await call('POST', '/v2/auth/identities', admin, { id: team, kind: 'user', ...password })).status, 201);
+    assert.equal((await call('POST', '/v2/auth/grants', admin, { identity: team, actions: ['create', 'read', 'update', 'delete'], path: `/${team}` })).status, 201);
+  }
+  const invalid = await call('POST', '/v2/auth/grants', admin, { identity: 'team-a', actions: ['fly'], path: '/team-a' });
+  assert.equal(invalid.status, 422);
+  assert.equal(invalid.body.message, 'Object is not valid');
+  const issued = async (identity: string): Promise<{ id: string; token: string }> => {
+    const answer = await call('POST', '/v2/auth/tokens', admin, { identity });
+    assert.equal(answer.status, 201);
+    return answer.body as { id: string; token: string };
+  };
+  const a = await issued('team-a');
+  const b = await issued('team-b');
+  const teamA = bearer(a.token);
+  const teamB = `token=${b.token}`;
+
+  assert.equal((await call('POST', '/v2/auth/tokens', teamA, { identity: 'team-a' })).status, 403, 'only admin issues tokens');
+  assert.equal((await call('POST', '/v2/apps', teamA, app('/team-a/web'))).status, 201);
+  assert.equal((await call('POST', '/v2/apps', teamB, app('/team-b/x'))).status, 201, 'DC/OS token= form');
+  const foreign = await call('POST', '/v2/apps', teamA, app('/team-b/x2'));
+  assert.equal(foreign.status, 403);
+  assert.match(String(foreign.body.message), /team-a.*may not create \/team-b\/x2/);
+  assert.equal((await call('POST', '/v2/apps', teamA, app('/team-ab/x'))).status, 403, '/team-a never covers /team-ab');
+  assert.equal((await call('DELETE', '/v2/apps/team-b/x', teamA)).status, 403);
+  assert.equal((await call('GET', '/v2/apps/team-b/x', teamA)).status, 403);
+
+  const ids = async (credentials: string): Promise<string[]> => ((await call('GET', '/v2/apps', credentials)).body.apps as Array<{ id: string }>).map((x) => x.id).sort();
+  assert.deepEqual(await ids(teamA), ['/team-a/web']);
+  assert.deepEqual(await ids(admin), ['/team-a/web', '/team-b/x']);
+  const groups = (await call('GET', '/v2/groups', teamA)).body.groups as Array<{ id: string }>;
+  assert.deepEqual(groups.map((g) => g.id), ['/team-a']);
+
+  assert.deepEqual((await call('POST', '/v2/auth/check', teamA, { action: 'delete', path: '/team-a/web' })).body.allowed, true);
+  const check = await call('POST', '/v2/auth/check', teamA, { action: 'update', path: '/team-b' });
+  assert.equal(check.body.allowed, false);
+  assert.match(String(check.body.reason), /may not update \/team-b/);
+
+  const basic = `Basic ${Buffer.from('team-a:correct horse battery').toString('base64')}`;
+  assert.deepEqual(await ids(basic), ['/team-a/web']);
+  assert.equal((await call('GET', '/v2/apps', `Basic ${Buffer.from('team-a:wrong password!').toString('base64')}`)).status, 401);
+
+  const listed = (await call('GET', '/v2/auth/tokens', admin)).body.tokens as Array<Record<string, unknown>>;
+  assert.equal(listed.length, 3);
+  assert.ok(listed.every((t) => t.hash === undefined && t.token === undefined), 'no secret or hash is listed');
+
+  assert.equal((await call('DELETE', `/v2/auth/tokens/${b.id}`, admin)).status, 200);
+  assert.equal((await call('GET', '/v2/apps', teamB)).status, 401, 'a revoked token lets nobody in');
+
+  // Tokens, identities and grants are state: they survive a restart, and the admin is not made again.
+  scheduler.child.kill('SIGTERM');
+  await scheduler.exited;
+  running.splice(running.indexOf(scheduler), 1);
+  scheduler = await startPart('scheduler', args, dir);
+  running.push(scheduler);
+  assert.deepEqual(await ids(teamA), ['/team-a/web']);
+  assert.equal((await call('GET', '/v2/apps', admin)).status, 200);
+  assert.equal((await call('GET', '/v2/apps', teamB)).status, 401);
+
+  const log = readFileSync(join(dir, 'scheduler.log'), 'utf8');
+  assert.ok(!log.includes(admin.slice('Bearer '.length).split('.')[1] ?? 'x'), 'the admin secret is never logged');
+  assert.ok(!log.includes(a.token.split('.')[1] ?? 'x'), 'an issued secret is never logged');
+  assert.ok(!log.includes('correct horse battery'), 'a password is never logged');
+  const audit = log.split('\n').filter((line) => line.includes('"component":"audit"')).map((line) => JSON.parse(line) as Record<string, unknown>);
+  assert.ok(audit.some((l) => l.identity === 'team-a' && l.method === 'POST' && l.result === 403), 'refused writes are audited');
+  assert.ok(audit.some((l) => l.identity === 'team-a' && l.method === 'POST' && l.action === 'create' && l.result === 201), 'accepted writes are audited');
+});
