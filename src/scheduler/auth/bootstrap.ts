@@ -18,7 +18,10 @@ export async function bootstrapAuth(state: SchedulerState, dataDir: string, logg
   const plan = bootstrapAdmin(current.identities.values(), [...current.grants.values()], record);
   if (plan === undefined) return;
   const path = join(dataDir, ADMIN_TOKEN_FILE);
-  const file = await open(path, 'wx', 0o600);
+  const file = await open(path, 'wx', 0o600).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EEXIST') throw err;
+    throw new Error(`${path} exists but the state holds no admin: it belongs to another state; move it away to bootstrap a new admin`);
+  });
   try {
     await file.writeFile(`${token}\n`);
     await file.sync();
