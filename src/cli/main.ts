@@ -66,6 +66,7 @@ subcommand('scheduler', 'Own cluster state and serve the Marathon-compatible RES
   .option('--registry-max-agent-age <duration>', 'remove an agent from the registry after this long unreachable (default 2w)')
   .option('--deployment-timeout <duration>', 'fail deployments still running after this long, 0 = never (default 1h)')
   .option('--max-versions <n>', 'versions kept per app, besides those a deployment or instance still uses (default 50, as Marathon\'s --zk_max_versions)')
+  .option('--join-token-file <file>', 'agent admission: agents register only with this file\'s token, then use the credential they are issued (revoke with `corral agent revoke`); off when not given')
   .option('--repair', 'start even though the state log is damaged: keep the records before the damage, drop (and report) the rest; the files are copied to <data dir>/damaged-<time>/ first')
   .action((flags: Settings) => run('scheduler', flags, async () => (await import('../scheduler/main.ts')).startScheduler));
 
@@ -77,6 +78,7 @@ subcommand('agent', 'Advertise this machine\'s resources and run tasks as proces
   .option('--attributes <attrs>', 'e.g. "rack:a;zone:1"')
   .option('--work-dir <dir>', 'sandboxes and agent state (default ./data/agent)')
   .option('--listen <host:port>', 'the agent\'s own HTTP endpoint: /files, /metrics, /state (default 127.0.0.1:0)')
+  .option('--join-token-file <file>', 'the scheduler\'s join token (its --join-token-file): sent on the first registration; the credential it gets back is kept in <work dir>/agent-credential')
   .option('--sandbox-max-age <duration>', 'remove sandboxes of ended tasks after this long (default 7d)')
   .option('--log-max-bytes <n>', 'rotate a task\'s stdout/stderr above this size (default 10485760)')
   .option('--log-keep <n>', 'rotated copies kept per file (default 5)')

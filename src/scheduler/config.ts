@@ -16,11 +16,13 @@ export interface SchedulerConfig {
   /** Accept the loss of what lies after damage in the state log. */
   readonly repair: boolean;
   readonly maxVersions: number;
+  /** Agent admission: agents join with this file's token, then use the credential they are issued. Off when unset. */
+  readonly joinTokenFile?: string;
 }
 
 /** Reads the layered settings (missing ones from config/defaults.json); throws a ConfigError listing every bad value. */
 export function parseSchedulerConfig(settings: Settings): SchedulerConfig {
-  const { repair, ...config } = parseConfig(settings, {
+  const { repair, joinTokenFile, ...config } = parseConfig(settings, {
     listen: hostPort,
     dataDir: absolutePath,
     store: oneOf(['file']),
@@ -31,6 +33,7 @@ export function parseSchedulerConfig(settings: Settings): SchedulerConfig {
     // A flag only (no default, no CORRAL_REPAIR): damage is repaired when someone asks on the command line or in a --config file.
     repair: optional(flag),
     maxVersions: positiveInteger,
+    joinTokenFile: optional(absolutePath),
   }, { defaults: commandDefaults('scheduler') });
-  return Object.freeze({ ...config, repair: repair === true });
+  return Object.freeze({ ...config, repair: repair === true, ...(joinTokenFile !== undefined ? { joinTokenFile } : {}) });
 }

@@ -1,5 +1,6 @@
 import type { Logger } from '../../shared/log.ts';
 import type { AgentLinks } from '../agent-links.ts';
+import type { AgentAdmission } from './agent-admission.ts';
 import type { EventBus } from '../event-bus.ts';
 import type { Orchestrator } from '../orchestrator.ts';
 import type { SchedulerMetrics } from '../scheduler-metrics.ts';
@@ -21,4 +22,6 @@ export interface ApiContext {
   maxVersions: number;
   /** What the store found wrong at start-up (`/v2/info`). */
   storeRecovery: StoreRecovery;
+  /** Set with --join-token-file: agents must join with the token, then use their credential. */
+  admission?: AgentAdmission;
 }
