@@ -296,6 +296,12 @@ export class Orchestrator {
       for (const taskId of change.kill) if (!unknown.includes(taskId)) this.#links.send(agentId, { type: 'kill', taskId });
     }
     for (const update of updates) {
+      // Applied to nothing (applyStatus): an agent reports only its own tasks.
+      const owner = this.#state.current.instances.get(update.taskId)?.agentId;
+      if (owner !== undefined && owner !== agentId) {
+        this.#logger.warn({ agentId, taskId: update.taskId, owner, state: update.state }, 'status update for another agent\'s task ignored');
+        continue;
+      }
       if (update.state === 'TASK_FAILED' || update.state === 'TASK_FINISHED') {
         this.#logger.info({ agentId, taskId: update.taskId, state: update.state, message: update.message }, 'task ended');
       }

@@ -42,6 +42,7 @@ test('with --join-token-file, only the join token gets an agent in; intruders ge
   const [listed] = await agentsListed(c);
   const realId = String(listed?.id);
   assert.equal(readFileSync(join(real.workDir, 'agent-id'), 'utf8').trim(), realId);
+  assert.match(realId, /-S0$/, 'the refused registrations drew no agent number');
   assert.equal(listed?.credential?.hash, undefined, 'the listing never shows the credential\'s hash');
   assert.ok(typeof listed?.credential?.id === 'string');
 
@@ -117,4 +118,13 @@ test('registrations beyond the rate limit get 429, and a flood of unauthenticate
   assert.deepEqual([...counts.keys()].sort(), [401, 429], JSON.stringify([...counts]));
   assert.ok((counts.get(429) ?? 0) >= 100, JSON.stringify([...counts]));
   assert.equal((await agentsListed(c)).length, before, 'no registration of the flood was stored');
+  // The next agent to join gets the next number: the flood drew none.
+  const numbers = (await agentsListed(c)).map((a) => Number(/-S(\d+)$/.exec(String(a.id))?.[1]));
+  await waitFor('a registration after the flood', async () => {
+    const joined = await agentCall(c.master, 'POST', REGISTER, standInRegistration('after-flood', '127.0.0.71'), readFileSync(c.joinTokenFile ?? '', 'utf8').trim());
+    if (joined.status === 429) return undefined;
+    assert.equal(joined.status, 200);
+    assert.equal(joined.json.agentId, String(joined.json.agentId).replace(/\d+$/, String(numbers.length === 0 ? 0 : Math.max(...numbers) + 1)));
+    return true;
+  });
 });
