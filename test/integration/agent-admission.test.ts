@@ -79,6 +79,16 @@ test('with --join-token-file, only the join token gets an agent in; intruders ge
   assert.deepEqual(tasks.map((t) => [t.id, t.state]), [[taskId, 'TASK_RUNNING']]);
   assert.equal((await agentsListed(c)).find((a) => a.id === realId)?.connected, true);
 
+  // The agent comes back with its credential, not a new one: after a crash of its own and a restart of the scheduler.
+  const credentialId = String((await agentsListed(c)).find((a) => a.id === realId)?.credential?.id);
+  real.part.child.kill('SIGKILL');
+  await real.part.exited;
+  await c.restartAgent(real);
+  await c.restartScheduler();
+  await waitFor('the agent back, connected', async () => ((await agentsListed(c)).find((a) => a.id === realId)?.connected === true ? true : undefined));
+  assert.equal((await agentsListed(c)).find((a) => a.id === realId)?.credential?.id, credentialId);
+  assert.deepEqual((await c.running('/admitted', 1)).map((t) => t.id), [taskId]);
+
   // Revoked: the stand-in's next calls are refused, its stream is cut, and its id stays closed to the join token.
   const controller = new AbortController();
   try {
