@@ -23,6 +23,8 @@ export interface AgentConfig {
   readonly cgroupsParent: string;
   readonly cgroupsEnableCfs: boolean;
   readonly logLevel: string;
+  /** The scheduler's join token (agent admission); unset when the scheduler admits every agent. */
+  readonly joinTokenFile: string | undefined;
 }
 
 const resources: FieldParser<Resource[]> = (raw) => parseResources(text(raw));
@@ -46,6 +48,7 @@ export function parseAgentConfig(settings: Settings): AgentConfig {
     cgroupsParent: text,
     cgroupsEnableCfs: flag,
     logLevel,
+    joinTokenFile: optional(absolutePath),
   }, { defaults: commandDefaults('agent') });
   return Object.freeze({
     ...config,

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Fastify from 'fastify';
+import { readJoinToken, writeSecretFile } from '../auth/secret-files.ts';
 import { formatHostPort } from '../shared/address.ts';
 import type { TaskState } from '../events/types.ts';
 import { createLogger } from '../shared/log.ts';
@@ -26,6 +27,8 @@ export async function startAgent(settings: Settings): Promise<Service> {
   const logger = createLogger('agent', config.logLevel);
   mkdirSync(config.workDir, { recursive: true });
   const idFile = join(config.workDir, 'agent-id');
+  const credentialFile = join(config.workDir, 'agent-credential');
+  const joinToken = config.joinTokenFile === undefined ? undefined : readJoinToken(config.joinTokenFile);
   const sandboxRoot = join(config.workDir, 'sandboxes');
   const baseEnv: Record<string, string> = {};
   for (const name of INHERITED_ENV) {
@@ -82,6 +85,10 @@ export async function startAgent(settings: Settings): Promise<Service> {
     logger,
     outbox: new StatusOutbox(join(config.workDir, 'meta', 'status')),
     initialAgentId: knownAgentId,
+    ...(joinToken !== undefined ? { joinToken } : {}),
+    ...(existsSync(credentialFile) ? { initialCredential: readFileSync(credentialFile, 'utf8').trim() } : {}),
+    // Shown once by the scheduler: on disk (0600) before the agent id, so an agent id on disk always has its credential.
+    onCredential: (credential) => writeSecretFile(credentialFile, credential),
     // The endpoint is known once the HTTP listener is up, before the link starts.
     registration: () => ({ hostname: config.hostname, ip: config.ip, endpoint, resources: [...config.resources], attributes: config.attributes, tasks: runner.list() }),
     onRegistered: (agentId) => {

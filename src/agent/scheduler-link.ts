@@ -25,6 +25,12 @@ export interface SchedulerLinkOptions {
   initialAgentId: string | undefined;
   /** Where status updates wait, durably, until acknowledged. */
   outbox: StatusOutbox;
+  /** Agent admission: the join token, sent when the agent has no credential (or the scheduler refuses it). */
+  joinToken?: string;
+  /** The credential issued on an earlier join. */
+  initialCredential?: string;
+  /** A credential was just issued: keep it before anything else (it is shown once). */
+  onCredential?: (credential: string) => void;
 }
 
 /**
@@ -39,6 +45,7 @@ export class SchedulerLink {
   /** Ends only the command stream and re-registration, so statuses can still be flushed. */
   readonly #detach = new AbortController();
   #agentId: string | undefined;
+  #credential: string | undefined;
   #masterIndex = 0;
   /** Updates on disk, in order, not yet acknowledged. */
   readonly #outbox: TaskStatusUpdate[];
@@ -50,7 +57,13 @@ export class SchedulerLink {
   constructor(options: SchedulerLinkOptions) {
     this.#options = options;
     this.#agentId = options.initialAgentId;
+    this.#credential = options.initialCredential;
     this.#outbox = options.outbox.load();
+  }
+
+  /** The Authorization header of the agent's calls: its credential, once it has one. */
+  get #auth(): Record<string, string> {
+    return this.#credential !== undefined ? { authorization: `Bearer ${this.#credential}` } : {};
   }
 
   get #master(): string {
@@ -122,16 +135,15 @@ export class SchedulerLink {
 
   async #register(): Promise<RegisterResponse> {
     const body: RegisterRequest = { ...this.#options.registration(), ...(this.#agentId !== undefined ? { agentId: this.#agentId } : {}) };
-    const response = await request(new URL(`${AGENT_API}/register`, this.#master), {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-      signal: this.#detach.signal,
-      headersTimeout: 5000,
-      bodyTimeout: 5000,
-    });
-    const answer = (await response.body.json()) as RegisterResponse & { message?: string };
-    if (response.statusCode !== 200) throw new AgentError('ERR_AGENT_REGISTRATION_REFUSED', `registration refused (${response.statusCode}): ${answer.message ?? ''}`);
+    const { joinToken } = this.#options;
+    let { statusCode, answer } = await this.#postRegistration(body, this.#credential ?? joinToken);
+    // A credential the scheduler does not know (it forgot this agent) gives way to the join token; a revoked one stays refused.
+    if (statusCode === 401 && this.#credential !== undefined && joinToken !== undefined) ({ statusCode, answer } = await this.#postRegistration(body, joinToken));
+    if (statusCode !== 200) throw new AgentError('ERR_AGENT_REGISTRATION_REFUSED', `registration refused (${statusCode}): ${answer.message ?? ''}`);
+    if (answer.credential !== undefined) {
+      this.#credential = answer.credential;
+      this.#options.onCredential?.(answer.credential);
+    }
     this.#agentId = answer.agentId;
     this.#options.onRegistered(answer.agentId);
     this.#options.logger.info({ agentId: answer.agentId, master: this.#master, tasks: body.tasks.length }, 'registered with the scheduler');
@@ -139,8 +151,21 @@ export class SchedulerLink {
     return answer;
   }
 
+  async #postRegistration(body: RegisterRequest, token: string | undefined): Promise<{ statusCode: number; answer: RegisterResponse & { message?: string } }> {
+    const response = await request(new URL(`${AGENT_API}/register`, this.#master), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify(body),
+      signal: this.#detach.signal,
+      headersTimeout: 5000,
+      bodyTimeout: 5000,
+    });
+    return { statusCode: response.statusCode, answer: (await response.body.json()) as RegisterResponse & { message?: string } };
+  }
+
   async #streamCommands(registered: RegisterResponse): Promise<void> {
     const response = await request(new URL(`${AGENT_API}/${encodeURIComponent(registered.agentId)}/commands`, this.#master), {
+      headers: this.#auth,
       signal: this.#detach.signal,
       headersTimeout: 5000,
       // Heartbeats arrive every interval: three missed mean the scheduler is gone.
@@ -158,11 +183,11 @@ export class SchedulerLink {
         : undefined;
       request(new URL(`${AGENT_API}/${encodeURIComponent(registered.agentId)}/heartbeat`, this.#master), {
         method: 'POST', signal: this.#detach.signal, headersTimeout: registered.heartbeatIntervalMs, bodyTimeout: registered.heartbeatIntervalMs,
-        ...(report !== undefined ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(report) } : {}),
+        ...(report !== undefined ? { headers: { 'content-type': 'application/json', ...this.#auth }, body: JSON.stringify(report) } : { headers: this.#auth }),
       }).then(async (answer) => {
         await answer.body.dump();
-        // The scheduler forgot this agent (it timed out): end the stream and register again.
-        if (answer.statusCode === 404) response.body.destroy();
+        // The scheduler forgot this agent (it timed out) or refuses its credential: end the stream and register again.
+        if (answer.statusCode === 404 || answer.statusCode === 401) response.body.destroy();
       }, () => undefined);
     }, registered.heartbeatIntervalMs);
     try {
@@ -201,14 +226,15 @@ export class SchedulerLink {
         try {
           const response = await request(new URL(`${AGENT_API}/${encodeURIComponent(this.#agentId)}/status`, this.#master), {
             method: 'POST',
-            headers: { 'content-type': 'application/json' },
+            headers: { 'content-type': 'application/json', ...this.#auth },
             body: JSON.stringify({ updates: batch }),
             signal: this.#abort.signal,
             headersTimeout: 10_000,
             bodyTimeout: 10_000,
           });
           await response.body.dump();
-          if (response.statusCode >= 500) throw new AgentError('ERR_AGENT_STATUS_REFUSED', `status updates answered ${response.statusCode}`);
+          // Refused credential: kept until the agent is admitted again.
+          if (response.statusCode >= 500 || response.statusCode === 401) throw new AgentError('ERR_AGENT_STATUS_REFUSED', `status updates answered ${response.statusCode}`);
           if (response.statusCode >= 400) this.#options.logger.error({ count: batch.length, status: response.statusCode }, 'status updates rejected; dropping them');
           this.#outbox.splice(0, batch.length);
           this.#options.outbox.acknowledge(batch.map((update) => update.uuid));

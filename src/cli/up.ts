@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { ensureJoinToken } from '../auth/secret-files.ts';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
@@ -108,11 +109,15 @@ export async function startUp(settings: Settings): Promise<Service> {
   const parts: RunningProcess[] = [];
   const start = (options: Omit<SpawnPartOptions, 'onSpawn'>) => spawnPart({ ...options, onSpawn: (part) => parts.push(part) });
   const level = ['--log-level', config.logLevel];
+  // Agent admission on: only agents given this file's token (0600, kept across runs) join the stack's scheduler.
+  const joinTokenFile = join(config.dataDir, 'join.token');
+  ensureJoinToken(joinTokenFile);
+  const admission = ['--join-token-file', joinTokenFile];
   try {
     const scheduler = await start({
       name: 'scheduler',
       logFile: join(logs, 'scheduler.log'),
-      args: ['scheduler', '--listen', config.schedulerListen, '--data-dir', join(config.dataDir, 'scheduler'), ...level],
+      args: ['scheduler', '--listen', config.schedulerListen, '--data-dir', join(config.dataDir, 'scheduler'), ...admission, ...level],
     });
     const master = String(scheduler.ready.api);
     const others = await Promise.all([
@@ -125,7 +130,7 @@ export async function startUp(settings: Settings): Promise<Service> {
           args: ['agent', '--master', master, '--ip', agentIp(n), '--work-dir', join(config.dataDir, `agent-${n}`),
             '--listen', `127.0.0.1:${config.agentHttpPortBase === 0 ? 0 : config.agentHttpPortBase + i}`,
             '--resources', `cpus:4;mem:4096;disk:10000;ports:[${begin}-${begin + 999}]`, '--attributes', `agent:${n}`,
-            ...(config.cgroupsEnableCfs ? ['--cgroups-enable-cfs'] : []), ...level],
+            ...(config.cgroupsEnableCfs ? ['--cgroups-enable-cfs'] : []), ...admission, ...level],
         });
       }),
       start({

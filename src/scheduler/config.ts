@@ -20,6 +20,8 @@ export interface SchedulerConfig {
   readonly auth: boolean;
   /** Serve without --auth on a non-loopback address anyway. */
   readonly insecure: boolean;
+  /** Agent admission: agents join with this file's token, then use the credential they are issued. Off when unset. */
+  readonly joinTokenFile?: string;
 }
 
 /** Without auth anyone who reaches the port may run any command on every agent: only this machine may, unless told otherwise. */
@@ -30,7 +32,7 @@ function exposure(config: { listen: HostPort; auth: boolean; insecure: boolean }
 
 /** Reads the layered settings (missing ones from config/defaults.json); throws a ConfigError listing every bad value. */
 export function parseSchedulerConfig(settings: Settings): SchedulerConfig {
-  const { repair, ...config } = parseConfig(settings, {
+  const { repair, joinTokenFile, ...config } = parseConfig(settings, {
     listen: hostPort,
     dataDir: absolutePath,
     store: oneOf(['file']),
@@ -43,6 +45,7 @@ export function parseSchedulerConfig(settings: Settings): SchedulerConfig {
     maxVersions: positiveInteger,
     auth: flag,
     insecure: flag,
+    joinTokenFile: optional(absolutePath),
   }, { defaults: commandDefaults('scheduler'), check: (parsed) => exposure(parsed) });
-  return Object.freeze({ ...config, repair: repair === true });
+  return Object.freeze({ ...config, repair: repair === true, ...(joinTokenFile !== undefined ? { joinTokenFile } : {}) });
 }

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { readJoinToken } from '../auth/secret-files.ts';
 import { formatHostPort } from '../shared/address.ts';
 import { createLogger } from '../shared/log.ts';
 import type { Service } from '../shared/service.ts';
 import type { Settings } from '../shared/settings.ts';
 import { AgentLinks } from './agent-links.ts';
+import { AgentAdmission } from './api/agent-admission.ts';
 import { parseSchedulerConfig } from './config.ts';
 import { buildServer } from './api/server.ts';
 import { bootstrapAuth } from './auth/bootstrap.ts';
@@ -23,6 +25,7 @@ const LISTEN_BACKLOG = 4096;
 export async function startScheduler(settings: Settings): Promise<Service> {
   const config = parseSchedulerConfig(settings);
   const logger = createLogger('scheduler', config.logLevel);
+  const admission = config.joinTokenFile === undefined ? undefined : new AgentAdmission(readJoinToken(config.joinTokenFile), logger);
   const store = new FileStore({ dir: config.dataDir, logger, repair: config.repair, holder: { listen: formatHostPort(config.listen) } });
   const loaded = await store.load();
   const bus = new EventBus(loaded.history, loaded.lastEventId);
@@ -41,7 +44,7 @@ export async function startScheduler(settings: Settings): Promise<Service> {
   metrics.storeLoaded(loaded.recovery);
   bus.onPublish((records) => metrics.eventsPublished(records));
   state.onWritten((seconds) => metrics.transactionCommitted(seconds));
-  const context = { state, bus, links, orchestrator, logger, advertised: formatHostPort(config.listen), startedAt, metrics, storeRecovery: loaded.recovery, maxVersions: config.maxVersions, auth: config.auth };
+  const context = { state, bus, links, orchestrator, logger, advertised: formatHostPort(config.listen), startedAt, metrics, storeRecovery: loaded.recovery, maxVersions: config.maxVersions, auth: config.auth, ...(admission !== undefined ? { admission } : {}) };
   const server = buildServer(context);
   // A thousand agents open connections at once (a status burst, a reconnect after a scheduler
   // restart): with Node's backlog of 511 the kernel drops the rest, and each retries its SYN after
@@ -50,7 +53,7 @@ export async function startScheduler(settings: Settings): Promise<Service> {
   const address = server.server.address();
   const bound = typeof address === 'object' && address !== null ? { host: config.listen.host, port: address.port } : config.listen;
   context.advertised = formatHostPort(bound);
-  logger.info({ api: `http://${formatHostPort(bound)}`, dataDir: config.dataDir }, 'ready');
+  logger.info({ api: `http://${formatHostPort(bound)}`, dataDir: config.dataDir, agentAdmission: admission !== undefined }, 'ready');
   return {
     async close() {
       orchestrator.close();

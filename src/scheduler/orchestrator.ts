@@ -4,7 +4,9 @@ import type { HeartbeatReport, RegisterRequest, RegisterResponse, TaskStatusUpda
 import type { Logger } from '../shared/log.ts';
 import type { AgentLinks } from './agent-links.ts';
 import { taskIdPrefix } from './core/app-id.ts';
-import { applyStatus, expiredAgents, markAgentUnreachable, orphanedTasks, registerAgent, removeAgent, setDraining, type Change } from './core/agent-status.ts';
+import type { Authorization } from '../auth/core/tokens.ts';
+import { admitRegistration } from './core/agent-admission.ts';
+import { applyStatus, expiredAgents, markAgentUnreachable, orphanedTasks, registerAgent, removeAgent, revokeCredential, setDraining, type Change } from './core/agent-status.ts';
 import { describeProgress, overdueDeployments, rollsBackOnFailure } from './core/deployments.ts';
 import { failDeployment } from './core/deployment-changes.ts';
 import { instancesOnAgent, StateDraft, type CommitChanges } from './core/state-ops.ts';
@@ -13,7 +15,16 @@ import { backOff, type Backoff, type LaunchDelay } from './core/launch-delay.ts'
 import type { Unplaced } from './core/placement.ts';
 import type { SchedulerMetrics } from './scheduler-metrics.ts';
 import type { SchedulerState } from './state.ts';
-import type { AppDefinition, ClusterState, Instance, StateOp } from './types.ts';
+import type { AgentCredential, AppDefinition, ClusterState, Instance, StateOp } from './types.ts';
+
+/** With admission on (--join-token-file): what a registration is judged by. */
+export interface RegistrationCheck {
+  authorization: Authorization;
+  /** sha256 hex of the join token. */
+  joinHash: string;
+  /** Drawn before the transaction (chance stays out of it); stored only if the join token admits the agent. */
+  fresh: { token: string; credential: AgentCredential };
+}
 
 const EVALUATION_DELAY_MS = 5;
 const MAX_EVALUATION_DELAY_MS = 500;
@@ -157,20 +168,32 @@ export class Orchestrator {
     }, delay);
   }
 
-  async register(request: RegisterRequest): Promise<RegisterResponse> {
+  /**
+   * Registers an agent. With `check` (admission on), a refused registration stores nothing and
+   * answers `{refused}`; an agent admitted by the join token gets its credential in the answer.
+   */
+  async register(request: RegisterRequest, check?: RegistrationCheck): Promise<RegisterResponse | { refused: string }> {
     const nowMs = Date.now();
     const now = new Date(nowMs).toISOString();
-    const { agentId, kill, backoff } = await this.#state.transact((state) => {
-      const agentId = request.agentId !== undefined && request.agentId !== '' ? request.agentId : newAgentId(state.meta);
-      const change = registerAgent(state, agentId, request, now);
+    type Registered = { refused: string } | { agentId: string; kill: string[]; backoff: Backoff; token: string | undefined };
+    const registered = await this.#state.transact<Registered>((state) => {
+      const asked = request.agentId !== undefined && request.agentId !== '' ? request.agentId : undefined;
+      // Decided on the snapshot the registration is written from: a revocation cannot slip in between.
+      const admission = check === undefined ? undefined : admitRegistration(asked === undefined ? undefined : state.agents.get(asked), check.authorization, check.joinHash);
+      if (admission?.admitted === false) return { ops: [], events: [], result: { refused: admission.reason } };
+      const issued = admission?.issue === true && check !== undefined ? check.fresh : undefined;
+      const agentId = asked ?? newAgentId(state.meta);
+      const change = registerAgent(state, agentId, request, now, issued?.credential);
       const ops: StateOp[] = [...change.ops];
       if (request.agentId === undefined || request.agentId === '') {
         ops.push({ op: 'put', coll: 'meta', key: 'agentCount', value: Number(state.meta.get('agentCount') ?? 0) + 1 });
       }
       // As in status(): before the write, so a batched evaluation sees the delay.
       const backoff = this.#setDelays(backOff(change.failedApps, state.apps, this.#launchDelays, nowMs));
-      return { ops, events: change.events, result: { agentId, kill: change.kill, backoff } };
+      return { ops, events: change.events, result: { agentId, kill: change.kill, backoff, token: issued?.token } };
     });
+    if ('refused' in registered) return registered;
+    const { agentId, kill, backoff, token } = registered;
     this.#wakeUpAfterDelays(backoff, nowMs);
     this.#links.seen(agentId);
     this.#logger.info({ agentId, hostname: request.hostname, tasks: request.tasks.length, kill: kill.length }, 'agent registered');
@@ -178,7 +201,20 @@ export class Orchestrator {
     for (const taskId of kill) this.#killsSent.delete(taskId);
     this.#pendingKills.set(agentId, kill);
     this.#noteOrphans(agentId, orphanedTasks(this.#state.current, agentId, request.tasks), 'registration');
-    return { agentId, heartbeatIntervalMs: this.#options.heartbeatIntervalMs };
+    return { agentId, heartbeatIntervalMs: this.#options.heartbeatIntervalMs, ...(token !== undefined ? { credential: token } : {}) };
+  }
+
+  /** Revokes an agent's credential and cuts its command stream; false when the agent is unknown. */
+  async revoke(agentId: string): Promise<boolean> {
+    const now = new Date().toISOString();
+    const known = await this.#state.transact((state) => {
+      const change = revokeCredential(state, agentId, now);
+      return { ops: change?.ops ?? [], events: [], result: change !== undefined };
+    });
+    if (!known) return false;
+    this.#links.drop(agentId);
+    this.#logger.warn({ agentId }, 'agent credential revoked: its calls are refused from now on');
+    return true;
   }
 
   /** The agent's command stream is open: send what it must do that was decided before. */
@@ -260,6 +296,12 @@ export class Orchestrator {
       for (const taskId of change.kill) if (!unknown.includes(taskId)) this.#links.send(agentId, { type: 'kill', taskId });
     }
     for (const update of updates) {
+      // Applied to nothing (applyStatus): an agent reports only its own tasks.
+      const owner = this.#state.current.instances.get(update.taskId)?.agentId;
+      if (owner !== undefined && owner !== agentId) {
+        this.#logger.warn({ agentId, taskId: update.taskId, owner, state: update.state }, 'status update for another agent\'s task ignored');
+        continue;
+      }
       if (update.state === 'TASK_FAILED' || update.state === 'TASK_FINISHED') {
         this.#logger.info({ agentId, taskId: update.taskId, state: update.state, message: update.message }, 'task ended');
       }

@@ -111,6 +111,18 @@ export interface AgentRecord {
   draining?: boolean;
   /** ISO time the agent timed out; cleared when it registers again. Removed after --registry-max-agent-age. */
   unreachableSince?: string;
+  /** Issued on its first join when the scheduler admits agents (--join-token-file); the agent's every later call carries it. */
+  credential?: AgentCredential;
+}
+
+/** An agent's credential `<id>.<secret>`: only the secret's hash is kept. */
+export interface AgentCredential {
+  id: string;
+  /** sha256 hex of the secret; empty for an agent revoked before it ever had a credential. */
+  hash: string;
+  issuedAt: string;
+  /** Once revoked, the agent's id is refused for good (its join token does not bring it back). */
+  revokedAt?: string;
 }
 
 /** A deployment: a plan plus where it has got to; finished deployments are deleted. */

@@ -4,6 +4,8 @@
  *   GET  /corral/v1/agents/{id}/commands     NDJSON stream of AgentCommand, one per line
  *   POST /corral/v1/agents/{id}/status       TaskStatusUpdate or {updates: [...]} → 200 once applied (idempotent)
  *   POST /corral/v1/agents/{id}/heartbeat    every heartbeatIntervalMs, now and then with a HeartbeatReport; 404 = register again
+ *   DELETE /corral/v1/agents/{id}/credential  revokes the agent's credential (operator)
+ * With admission on, every call carries `Authorization: Bearer <credential>` (the join token on the first registration).
  */
 import type { TaskState } from './task-states.ts';
 
@@ -46,6 +48,8 @@ export interface HeartbeatReport {
 export interface RegisterResponse {
   agentId: string;
   heartbeatIntervalMs: number;
+  /** With admission on (--join-token-file), on the join that issued it: the agent's credential, shown this once. */
+  credential?: string;
 }
 
 /** Marathon's health check, defaults applied; `MESOS_` protocols run the same way (agent-side). */

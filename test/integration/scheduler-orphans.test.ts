@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { request } from 'undici';
-import { AgentCluster, groupMembers, taskGroups, type Json } from '../support/agent-cluster.ts';
+import { AgentCluster, groupMembers, taskGroups } from '../support/agent-cluster.ts';
+import { commandStream, standInRegistration } from '../support/stand-in-agent.ts';
 import { waitFor } from '../support/wait.ts';
 
 let cluster: AgentCluster | undefined;
@@ -27,34 +28,10 @@ test('a scheduler on a fresh data dir kills the tasks an agent still runs for an
   assert.deepEqual(await c.tasks(), [], 'the new scheduler never adopted it');
 });
 
-/** Commands a stand-in agent reads from its command stream, as they arrive. */
-async function commandStream(master: string, agentId: string, signal: AbortSignal): Promise<Json[]> {
-  const response = await request(`${master}/corral/v1/agents/${agentId}/commands`, { signal });
-  assert.equal(response.statusCode, 200);
-  const commands: Json[] = [];
-  void (async () => {
-    let buffered = '';
-    try {
-      for await (const chunk of response.body) {
-        buffered += (chunk as Buffer).toString('utf8');
-        const lines = buffered.split('\n');
-        buffered = lines.pop() ?? '';
-        for (const line of lines) if (line !== '') commands.push(JSON.parse(line) as Json);
-      }
-    } catch {
-      // aborted at the end of the test
-    }
-  })();
-  return commands;
-}
-
 test('an agent\'s periodic report of its tasks gets the unknown ones killed, never one just launched', { timeout: 60_000 }, async () => {
   const c = cluster ?? (cluster = await AgentCluster.start('orphans'));
   // A stand-in agent speaking the agent protocol, so the test decides what it reports.
-  const registration = await c.call('POST', '/corral/v1/agents/register', {
-    hostname: 'stand-in', ip: '127.0.0.50', endpoint: '', attributes: {}, tasks: [],
-    resources: [{ name: 'cpus', role: '*', scalar: 2 }, { name: 'mem', role: '*', scalar: 1024 }, { name: 'ports', role: '*', ranges: [{ begin: 41000, end: 41009 }] }],
-  });
+  const registration = await c.call('POST', '/corral/v1/agents/register', standInRegistration('stand-in', '127.0.0.50'));
   assert.equal(registration.status, 200, JSON.stringify(registration.json));
   const agentId = String(registration.json.agentId);
   const controller = new AbortController();

@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
-import { dirname } from 'node:path';
+import { statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startCorral, type RunningCorral } from '../support/corral-up.ts';
 import { marathonCall } from '../support/marathon-api.ts';
 import { pidsOf } from '../support/processes.ts';
+import { agentCall, standInRegistration } from '../support/stand-in-agent.ts';
 import { waitFor } from '../support/wait.ts';
 
 /**
@@ -52,6 +54,16 @@ after(async () => {
 test('agent n serves its HTTP on --agent-http-port-base + n - 1', async () => {
   assert.deepEqual(corral.urls.agents, [`http://127.0.0.1:${httpBase}`, `http://127.0.0.1:${httpBase + 1}`]);
   for (const endpoint of corral.urls.agents) assert.equal((await marathonCall(endpoint, 'GET', '/state')).status, 200);
+});
+
+test('the stack admits agents by its join token only: <data>/join.token, 0600; its agents joined, a stranger gets 401', async () => {
+  assert.equal(statSync(join(corral.dataDir, 'join.token')).mode & 0o777, 0o600);
+  const agents = await waitFor('both agents registered', async () => {
+    const listed = (await marathonCall(corral.urls.scheduler, 'GET', '/corral/v1/agents')).json.agents as Array<Record<string, unknown>>;
+    return listed.length === 2 ? listed : undefined;
+  });
+  for (const agent of agents) assert.ok(agent.credential !== undefined, `agent ${String(agent.id)} joined with a credential`);
+  assert.equal((await agentCall(corral.urls.scheduler, 'POST', '/corral/v1/agents/register', standInRegistration('stranger', '127.0.0.99'))).status, 401);
 });
 
 test('each agent makes its task cgroups under a parent of its own, named for its agent id', async (t) => {

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
+import { ensureJoinToken } from '../../src/auth/secret-files.ts';
 import { stopParts, type PartProcess } from '../../src/cli/child-process.ts';
 import { startPart, tempDir } from './parts.ts';
 import { marathonCall, type Answer } from './marathon-api.ts';
@@ -84,13 +85,16 @@ export class AgentCluster {
   readonly marker: string;
   readonly master: string;
   readonly agents: StartedAgent[] = [];
+  /** With `joinToken`: the file the scheduler and every agent get as --join-token-file. */
+  readonly joinTokenFile: string | undefined;
   #scheduler: PartProcess;
   readonly #schedulerArgs: string[];
   readonly #aborts: AbortController[] = [];
   readonly #cgroupParents: string[] = [];
 
-  private constructor(dir: string, marker: string, scheduler: PartProcess, schedulerArgs: string[]) {
+  private constructor(dir: string, marker: string, scheduler: PartProcess, schedulerArgs: string[], joinTokenFile: string | undefined) {
     this.dir = dir;
+    this.joinTokenFile = joinTokenFile;
     this.marker = marker;
     this.#scheduler = scheduler;
     this.master = String(scheduler.ready.api);
@@ -98,13 +102,16 @@ export class AgentCluster {
     this.#schedulerArgs = schedulerArgs.map((arg) => (arg === '127.0.0.1:0' ? new URL(this.master).host : arg));
   }
 
-  /** `schedulerArgs` are added to the scheduler's command line. */
-  static async start(name: string, options: { agentTimeout?: string; schedulerArgs?: string[] } = {}): Promise<AgentCluster> {
+  /** `schedulerArgs` are added to the scheduler's command line; `joinToken` turns agent admission on (a fresh token). */
+  static async start(name: string, options: { agentTimeout?: string; schedulerArgs?: string[]; joinToken?: boolean } = {}): Promise<AgentCluster> {
     const dir = tempDir(`corral-${name}-`);
     const marker = `corral-${name}-${randomUUID()}`;
-    const args = ['scheduler', '--listen', '127.0.0.1:0', '--data-dir', join(dir, 'scheduler'), '--agent-timeout', options.agentTimeout ?? '2s', ...(options.schedulerArgs ?? [])];
+    const joinTokenFile = options.joinToken === true ? join(dir, 'join.token') : undefined;
+    if (joinTokenFile !== undefined) ensureJoinToken(joinTokenFile);
+    const args = ['scheduler', '--listen', '127.0.0.1:0', '--data-dir', join(dir, 'scheduler'), '--agent-timeout', options.agentTimeout ?? '2s',
+      ...(joinTokenFile !== undefined ? ['--join-token-file', joinTokenFile] : []), ...(options.schedulerArgs ?? [])];
     const scheduler = await startPart('scheduler', args, dir);
-    return new AgentCluster(dir, marker, scheduler, args);
+    return new AgentCluster(dir, marker, scheduler, args, joinTokenFile);
   }
 
   /**
@@ -136,7 +143,7 @@ export class AgentCluster {
     this.#cgroupParents.push(parent);
     return ['agent', '--master', this.master, '--ip', spec.ip ?? `127.0.0.${10 + n}`, '--work-dir', join(this.dir, `agent-${n}`),
       '--cgroups-parent', parent, '--resources', spec.resources ?? `cpus:2;mem:1024;disk:1000;ports:[${base}-${base + 99}]`,
-      ...(spec.hostname !== undefined ? ['--hostname', spec.hostname] : [])];
+      ...(spec.hostname !== undefined ? ['--hostname', spec.hostname] : []), ...(this.joinTokenFile !== undefined ? ['--join-token-file', this.joinTokenFile] : [])];
   }
 
   async startAgent(spec: AgentSpec = {}): Promise<StartedAgent> {

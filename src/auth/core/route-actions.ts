@@ -125,6 +125,7 @@ export const ROUTE_RULES: Readonly<Record<string, Rule>> = {
   [`POST ${AGENT_API}/:agentId/status`]: () => 'agent',
   [`POST ${AGENT_API}/:agentId/drain`]: () => ADMIN,
   [`DELETE ${AGENT_API}/:agentId/drain`]: () => ADMIN,
+  [`DELETE ${AGENT_API}/:agentId/credential`]: () => ADMIN,
   [`GET ${AGENT_API}`]: () => ADMIN,
 
   'GET /v2/auth/whoami': () => 'authenticated',

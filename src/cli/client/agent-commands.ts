@@ -19,7 +19,7 @@ export function findAgent(agents: readonly Json[], key: string): Json {
 }
 
 export function registerAgentCommands(program: Command, proc: ClientProcess): void {
-  // `corral agent` itself runs an agent: list and drain are its subcommands (they come first on the line).
+  // `corral agent` itself runs an agent: list, drain and revoke are its subcommands (they come first on the line).
   const agent = program.commands.find((c) => c.name() === 'agent') ?? program.command('agent').description('List agents and put them in or out of maintenance');
 
   withJson(leaf(agent, 'list', 'List agents: state, resources used/total and free, ports, attributes', ['corral agent list', 'corral agent list --json']))
@@ -54,4 +54,12 @@ export function registerAgentCommands(program: Command, proc: ClientProcess): vo
       await ctx.client.call(cancel ? 'DELETE' : 'POST', `/corral/v1/agents/${encodeURIComponent(String(found.id))}/drain`);
       ctx.out.line(cancel ? `Agent ${String(found.id)} (${String(found.hostname)}) takes tasks again` : `Agent ${String(found.id)} (${String(found.hostname)}) is draining: its tasks move elsewhere`);
     }));
+
+  leaf(agent, 'revoke <agent>', 'Revoke an agent\'s credential (agent admission, --join-token-file): its calls are refused and its command stream is cut; its tasks are replaced elsewhere once it times out', [
+    'corral agent revoke 127.0.0.11',
+  ]).action(action(proc, async (ctx, key: string) => {
+    const found = findAgent(await listAgents(ctx), key);
+    await ctx.client.call('DELETE', `/corral/v1/agents/${encodeURIComponent(String(found.id))}/credential`);
+    ctx.out.line(`Agent ${String(found.id)} (${String(found.hostname)}) is revoked: its calls are refused from now on`);
+  }));
 }

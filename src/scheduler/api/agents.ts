@@ -1,7 +1,8 @@
 import { Ajv } from 'ajv';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AGENT_API, type HeartbeatReport, type RegisterRequest, type TaskStatusUpdate } from '../../shared/agent-protocol.ts';
 import { SchedulerFailure } from '../errors.ts';
+import type { AgentRecord } from '../types.ts';
 import type { ApiContext } from './context.ts';
 
 const ajv = new Ajv({ allErrors: true, strict: false });
@@ -37,14 +38,38 @@ function invalid(what: string, errors: unknown): SchedulerFailure {
 
 const notRegistered = (agentId: string): SchedulerFailure => new SchedulerFailure({ code: 'ERR_SCHED_AGENT_NOT_REGISTERED', agentId });
 
+/** What an agent listing shows of a credential: never its hash. */
+function listed({ credential, ...agent }: AgentRecord): Record<string, unknown> {
+  if (credential === undefined) return agent;
+  const { hash: _hash, ...shown } = credential;
+  return { ...agent, credential: shown };
+}
+
 /** Corral's agent protocol (see src/shared/agent-protocol.ts). */
-export function registerAgentRoutes(server: FastifyInstance, { orchestrator, links, state }: ApiContext): void {
-  server.post(`${AGENT_API}/register`, async (request) => {
+export function registerAgentRoutes(server: FastifyInstance, { orchestrator, links, state, admission }: ApiContext): void {
+  /**
+   * With admission on, the calls an agent makes about itself carry its credential: no one else
+   * can read its commands, beat for it or report its tasks. An unknown id gets the 404 that
+   * tells an agent to register again.
+   */
+  const ownAgent = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
+    if (admission === undefined) return undefined;
+    const { agentId } = request.params as { agentId: string };
+    const agent = state.current.agents.get(agentId);
+    if (agent === undefined) throw notRegistered(agentId);
+    return admission.authenticate(request, reply, agent) ? undefined : reply;
+  };
+
+  server.post(`${AGENT_API}/register`, async (request, reply) => {
+    if (admission !== undefined && !admission.takeRegistration(reply)) return reply;
     if (!validRegistration(request.body)) throw invalid('registration', validRegistration.errors);
-    return orchestrator.register(request.body as RegisterRequest);
+    const answer = await orchestrator.register(request.body as RegisterRequest, admission?.registrationCheck(request));
+    if (!('refused' in answer)) return answer;
+    admission?.refuse(request, reply, answer.refused);
+    return reply;
   });
 
-  server.get(`${AGENT_API}/:agentId/commands`, (request, reply) => {
+  server.get(`${AGENT_API}/:agentId/commands`, { preHandler: ownAgent }, (request, reply) => {
     const { agentId } = request.params as { agentId: string };
     if (!state.current.agents.has(agentId)) throw notRegistered(agentId);
     reply.hijack();
@@ -55,7 +80,7 @@ export function registerAgentRoutes(server: FastifyInstance, { orchestrator, lin
     return reply;
   });
 
-  server.post(`${AGENT_API}/:agentId/heartbeat`, async (request) => {
+  server.post(`${AGENT_API}/:agentId/heartbeat`, { preHandler: ownAgent }, async (request) => {
     const { agentId } = request.params as { agentId: string };
     // Without a body: a plain heartbeat (agents report their tasks only now and then).
     const body = request.body ?? {};
@@ -65,7 +90,8 @@ export function registerAgentRoutes(server: FastifyInstance, { orchestrator, lin
   });
 
   // One update, or `{updates: [...]}` applied in order in one transaction.
-  server.post(`${AGENT_API}/:agentId/status`, async (request) => {
+  // An update for a task that is not on this agent changes nothing (applyStatus); a live one is killed there as an orphan.
+  server.post(`${AGENT_API}/:agentId/status`, { preHandler: ownAgent }, async (request) => {
     const { agentId } = request.params as { agentId: string };
     const body = request.body as { updates?: unknown } | undefined;
     const updates = Array.isArray(body?.updates) ? body.updates : [body];
@@ -88,8 +114,15 @@ export function registerAgentRoutes(server: FastifyInstance, { orchestrator, lin
     });
   }
 
+  // Operator calls, guarded by the network only until the API's own authentication (--auth) guards them.
+  server.delete(`${AGENT_API}/:agentId/credential`, async (request) => {
+    const { agentId } = request.params as { agentId: string };
+    if (!(await orchestrator.revoke(agentId))) throw notRegistered(agentId);
+    return { agentId, revoked: true };
+  });
+
   server.get(AGENT_API, async () => {
     const connected = links.connected();
-    return { agents: [...state.current.agents.values()].map((agent) => ({ ...agent, connected: connected.has(agent.id) })) };
+    return { agents: [...state.current.agents.values()].map((agent) => ({ ...listed(agent), connected: connected.has(agent.id) })) };
   });
 }

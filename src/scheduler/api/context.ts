@@ -1,5 +1,6 @@
 import type { Logger } from '../../shared/log.ts';
 import type { AgentLinks } from '../agent-links.ts';
+import type { AgentAdmission } from './agent-admission.ts';
 import type { EventBus } from '../event-bus.ts';
 import type { Orchestrator } from '../orchestrator.ts';
 import type { SchedulerMetrics } from '../scheduler-metrics.ts';
@@ -23,4 +24,6 @@ export interface ApiContext {
   storeRecovery: StoreRecovery;
   /** `--auth`: authenticate and authorize every request (api/auth-hook.ts). */
   auth?: boolean;
+  /** Set with --join-token-file: agents must join with the token, then use their credential. */
+  admission?: AgentAdmission;
 }

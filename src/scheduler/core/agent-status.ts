@@ -1,7 +1,7 @@
 import type { ClusterEvent, TaskState, UnhealthyInstanceKillEvent } from '../../events/types.ts';
 import { TERMINAL_TASK_STATES } from '../../events/types.ts';
 import type { RegisterRequest, TaskStatusUpdate } from '../../shared/agent-protocol.ts';
-import type { AgentRecord, ClusterState, Instance, StateOp } from '../types.ts';
+import type { AgentCredential, AgentRecord, ClusterState, Instance, StateOp } from '../types.ts';
 import { applyHealthResults } from './health.ts';
 import { instanceOp, instancesOnAgent } from './state-ops.ts';
 import { instanceChangedEvent, statusUpdateEvent } from './marathon-json.ts';
@@ -90,9 +90,11 @@ export function orphanedTasks(state: ClusterState, agentId: string, reported: Re
 /**
  * Registers (or re-registers) an agent and reconciles the tasks it reports: tasks the scheduler
  * no longer wants are killed, wanted ones adopted with their reported state, and instances the
- * agent does not report any more are lost (the reconciler then replaces them).
+ * agent does not report any more are lost (the reconciler then replaces them). A `credential`
+ * issued now replaces the one kept (if any).
  */
-export function registerAgent(state: ClusterState, agentId: string, request: RegisterRequest, now: string): Change {
+export function registerAgent(state: ClusterState, agentId: string, request: RegisterRequest, now: string, credential?: AgentCredential): Change {
+  const kept = credential ?? state.agents.get(agentId)?.credential;
   const agent: AgentRecord = {
     id: agentId,
     hostname: request.hostname,
@@ -102,6 +104,7 @@ export function registerAgent(state: ClusterState, agentId: string, request: Reg
     attributes: request.attributes,
     registeredAt: state.agents.get(agentId)?.registeredAt ?? now,
     ...(state.agents.get(agentId)?.draining === true ? { draining: true } : {}),
+    ...(kept !== undefined ? { credential: kept } : {}),
   };
   const change: Change = { ...noChange(), ops: [{ op: 'put', coll: 'agents', key: agentId, value: agent }], kill: orphanedTasks(state, agentId, request.tasks) };
   const reported = new Map(request.tasks.map((t) => [t.taskId, t]));
@@ -197,4 +200,13 @@ export function setDraining(state: ClusterState, agentId: string, draining: bool
   if (agent === undefined) return undefined;
   const { draining: _was, ...rest } = agent;
   return { ...noChange(), ops: [{ op: 'put', coll: 'agents', key: agentId, value: draining ? { ...rest, draining: true } : rest }] };
+}
+
+/** Revokes an agent's credential (one without a credential gets a revoked, empty one: its id is refused from now on). */
+export function revokeCredential(state: ClusterState, agentId: string, now: string): Change | undefined {
+  const agent = state.agents.get(agentId);
+  if (agent === undefined) return undefined;
+  if (agent.credential?.revokedAt !== undefined) return noChange();
+  const credential: AgentCredential = { ...(agent.credential ?? { id: '', hash: '', issuedAt: now }), revokedAt: now };
+  return { ...noChange(), ops: [{ op: 'put', coll: 'agents', key: agentId, value: { ...agent, credential } }] };
 }

@@ -1,0 +1,44 @@
+import { randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync, writeFileSync } from 'node:fs';
+import { SECRET_BYTES } from './token-secrets.ts';
+
+/** Shorter join tokens are refused: the token is the only thing keeping strangers' agents out. */
+const MIN_LENGTH = 16;
+// What a Bearer token may be made of (RFC 6750), so that it travels as is.
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+
+/** Reads the join token an agent presents on its first registration (`--join-token-file`): the file's one line. */
+export function readJoinToken(file: string): string {
+  const token = readFileSync(file, 'utf8').trim();
+  if (token.length < MIN_LENGTH || token.length > 512 || !B64TOKEN.test(token)) {
+    throw new Error(`${file}: a join token is one line of ${MIN_LENGTH} to 512 characters out of A-Z a-z 0-9 - . _ ~ + / (then = padding)`);
+  }
+  return token;
+}
+
+/** Writes a new random join token to `file` (0600) unless one is there already; the file's token either way. */
+export function ensureJoinToken(file: string): string {
+  try {
+    writeFileSync(file, `${randomBytes(SECRET_BYTES).toString('base64url')}\n`, { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  return readJoinToken(file);
+}
+
+/**
+ * Writes a secret readable by its owner only, atomically: a crash leaves the old file or the new
+ * one, never half of one, and the secret is never in a file others can read, even for a moment.
+ */
+export function writeSecretFile(file: string, secret: string): void {
+  const temporary = `${file}.${process.pid}.tmp`;
+  rmSync(temporary, { force: true });
+  const fd = openSync(temporary, 'wx', 0o600);
+  try {
+    writeSync(fd, `${secret}\n`);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(temporary, file);
+}
