@@ -4,8 +4,14 @@ import { formatSseFrame } from '../events/core/sse.ts';
 export interface Subscriber {
   /** Event types wanted; undefined = all. */
   types: ReadonlySet<EventType> | undefined;
+  /** `--auth`: whether this subscriber may receive the event (src/auth/core/event-scope.ts); undefined = all. */
+  accepts?: (event: StreamEvent) => boolean;
   /** One or more SSE frames, joined: one write per commit, not one per event. */
   send: (frames: string) => void;
+}
+
+function wants(subscriber: Omit<Subscriber, 'send'>, event: StreamEvent): boolean {
+  return (subscriber.types === undefined || subscriber.types.has(event.eventType)) && (subscriber.accepts?.(event) ?? true);
 }
 
 interface HistoryEntry extends EventRecord {
@@ -43,7 +49,7 @@ export class EventBus {
     this.#lastEventId = records.at(-1)?.eventId ?? this.#lastEventId;
     for (const subscriber of this.#subscribers) {
       let frames = '';
-      for (const entry of entries) if (subscriber.types === undefined || subscriber.types.has(entry.event.eventType)) frames += entry.frame;
+      for (const entry of entries) if (wants(subscriber, entry.event)) frames += entry.frame;
       if (frames !== '') subscriber.send(frames);
     }
     if (this.#history.length > this.#limit * 1.25) this.#history = this.#history.slice(-this.#limit);
@@ -56,18 +62,19 @@ export class EventBus {
   }
 
   /**
-   * Frames of the events after `eventId`, or 'resync' when the history no longer reaches back
+   * Frames of the events after `eventId` (those `accepts` lets through: ids stay global, so a
+   * filtered subscriber sees gaps), or 'resync' when the history no longer reaches back
    * (or the id is ahead of this scheduler).
    * Call `subscribe` in the same tick so that no event falls between replay and live.
    */
-  since(eventId: number, types: ReadonlySet<EventType> | undefined): string[] | 'resync' {
+  since(eventId: number, types: ReadonlySet<EventType> | undefined, accepts?: Subscriber['accepts']): string[] | 'resync' {
     // An id from the future belongs to other state (a wiped or restored data dir): its holder's view is wrong.
     if (eventId > this.#lastEventId) return 'resync';
     if (eventId === this.#lastEventId) return [];
     const oldest = this.#history[0]?.eventId;
     if (oldest === undefined || oldest > eventId + 1) return 'resync';
     return this.#history
-      .filter((e) => e.eventId > eventId && (types === undefined || types.has(e.event.eventType)))
+      .filter((e) => e.eventId > eventId && wants({ types, accepts }, e.event))
       .map((e) => e.frame);
   }
 
@@ -75,7 +82,7 @@ export class EventBus {
   broadcast(event: StreamEvent): void {
     const frame = formatSseFrame(event);
     for (const subscriber of this.#subscribers) {
-      if (subscriber.types === undefined || subscriber.types.has(event.eventType)) subscriber.send(frame);
+      if (wants(subscriber, event)) subscriber.send(frame);
     }
   }
 

@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { request } from 'undici';
 import { stopParts, type PartProcess } from '../../src/cli/child-process.ts';
+import { SseStream, type Json, type SseFrame } from '../support/events-stream.ts';
 import { freePort, startPart, tempDir } from '../support/parts.ts';
+import { waitFor } from '../support/wait.ts';
 
 const dir = tempDir('corral-auth-');
 const dataDir = join(dir, 'scheduler');
@@ -117,4 +119,63 @@ test('--auth: tokens, grants by whole group segments, filtered listings, revocat
   const audit = log.split('\n').filter((line) => line.includes('"component":"audit"')).map((line) => JSON.parse(line) as Record<string, unknown>);
   assert.ok(audit.some((l) => l.identity === 'team-a' && l.method === 'POST' && l.result === 403), 'refused writes are audited');
   assert.ok(audit.some((l) => l.identity === 'team-a' && l.method === 'POST' && l.action === 'create' && l.result === 201), 'accepted writes are audited');
+});
+
+/** The app ids a frame names (its app, or every app of a deployment's plan). */
+function appsOf(frame: SseFrame): string[] {
+  const data = frame.data;
+  if (data.appDefinition !== undefined) return [String(data.appDefinition.id)];
+  if (data.plan !== undefined) return (data.plan.steps as Json[]).flatMap((s) => (s.actions as Json[]).map((a) => String(a.app)));
+  return [data.appId, data.runSpecId, data.groupId].filter((x): x is string => typeof x === 'string');
+}
+
+test('--auth: /v2/events sends each subscriber only the events of apps it may read, live and replayed', { timeout: 120_000 }, async () => {
+  const eventsDir = join(dir, 'events');
+  const scheduler = await startPart('scheduler', ['scheduler', '--auth', '--listen', `127.0.0.1:${await freePort()}`, '--data-dir', eventsDir], dir);
+  running.push(scheduler);
+  const base = String(scheduler.ready.api);
+  const call = client(base);
+  const admin = bearer(readFileSync(join(eventsDir, 'admin.token'), 'utf8').trim());
+  const tokens: Record<string, string> = {};
+  for (const team of ['team-a', 'team-b']) {
+    assert.equal((await call('POST', '/v2/auth/identities', admin, { id: team, kind: 'user' })).status, 201);
+    assert.equal((await call('POST', '/v2/auth/grants', admin, { identity: team, actions: ['create', 'read', 'update', 'delete'], path: `/${team}` })).status, 201);
+    tokens[team] = bearer(((await call('POST', '/v2/auth/tokens', admin, { identity: team })).body as { token: string }).token);
+  }
+  const teamA = tokens['team-a'] ?? '';
+  const teamB = tokens['team-b'] ?? '';
+
+  assert.equal((await call('GET', '/v2/events')).status, 401, 'no credentials, no stream');
+  assert.equal((await call('GET', '/v2/events', 'Bearer nonsense.token')).status, 401);
+  const streamA = await SseStream.open(base, { headers: { authorization: teamA } });
+  const streamAdmin = await SseStream.open(base, { headers: { authorization: admin } });
+
+  assert.equal((await call('POST', '/v2/apps', teamB, app('/team-b/x'))).status, 201);
+  assert.equal((await call('POST', '/v2/apps', teamA, app('/team-a/web'))).status, 201);
+  assert.equal((await call('DELETE', '/v2/apps/team-b/x', teamB)).status, 200);
+  // The last write: once A has its event, every earlier one it may see has arrived (one socket, in order).
+  assert.equal((await call('POST', '/v2/apps', teamA, app('/team-a/last'))).status, 201);
+  const seen = (stream: SseStream, type: string, id: string): Promise<true> =>
+    waitFor(`${type} of ${id}`, () => (stream.frames.some((f) => f.event === type && appsOf(f).includes(id)) ? true : undefined), 20_000);
+  await seen(streamA, 'api_post_event', '/team-a/last');
+  await seen(streamA, 'deployment_success', '/team-a/web');
+  for (const [type, id] of [['api_post_event', '/team-b/x'], ['deployment_success', '/team-b/x'], ['app_terminated_event', '/team-b/x'], ['api_post_event', '/team-a/last']]) {
+    await seen(streamAdmin, type ?? '', id ?? '');
+  }
+
+  const foreign = (stream: SseStream): SseFrame[] => stream.frames.filter((f) => f.id !== undefined && !appsOf(f).some((id) => id === '/team-a' || id.startsWith('/team-a/')));
+  assert.deepEqual(foreign(streamA).map((f) => `${f.event} ${appsOf(f).join(',')}`), [], 'team A sees nothing of team B');
+  assert.ok(streamA.frames.some((f) => f.event === 'api_post_event' && appsOf(f).includes('/team-a/web')));
+  assert.ok(!streamA.frames.some((f) => f.event === 'event_stream_attached'), 'other subscribers\' addresses are for cluster readers');
+  assert.ok(streamAdmin.frames.some((f) => f.event === 'event_stream_attached'));
+  const idsA = streamA.committed.map((f) => f.id ?? 0);
+  assert.ok(idsA.length < streamAdmin.committed.length && idsA.every((id, i) => i === 0 || id > (idsA[i - 1] ?? 0)), 'global ids, with gaps');
+
+  // A replay from Last-Event-ID is filtered the same way.
+  const replayA = await SseStream.open(base, { headers: { authorization: teamA }, lastEventId: 0 });
+  await seen(replayA, 'api_post_event', '/team-a/last');
+  assert.deepEqual(replayA.committed.map((f) => f.id), idsA, 'the replay is what the live stream sent');
+  assert.ok(!replayA.frames.some((f) => f.event === 'resync_required'));
+
+  await Promise.all([streamA.close(), streamAdmin.close(), replayA.close()]);
 });

@@ -36,6 +36,8 @@ export interface StreamOptions {
   lastEventId?: number | string;
   /** Extra query parameters (e.g. `plan-format=light`). */
   query?: Record<string, string>;
+  /** Extra request headers (e.g. `authorization` with --auth). */
+  headers?: Record<string, string>;
 }
 
 /**
@@ -56,7 +58,7 @@ export class SseStream {
     for (const type of options.types ?? []) url.searchParams.append('event_type', type);
     for (const [key, value] of Object.entries(options.query ?? {})) url.searchParams.set(key, value);
     const stream = new SseStream();
-    const headers: Record<string, string> = { accept: 'text/event-stream' };
+    const headers: Record<string, string> = { accept: 'text/event-stream', ...options.headers };
     if (options.lastEventId !== undefined) headers['last-event-id'] = String(options.lastEventId);
     const response = await request(url, { headers, signal: stream.#abort.signal, bodyTimeout: 0 }).catch((err: unknown) => {
       throw new Error(`GET ${url.pathname}${url.search} (Last-Event-ID ${String(options.lastEventId)}): ${(err as Error).message}`, { cause: err });

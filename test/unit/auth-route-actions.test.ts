@@ -19,7 +19,7 @@ test('every scheduler route asks for what its table entry says', async (t) => {
     ['POST', '/corral/v1/agents/register', {}, {}, 'agent'],
     ['GET', '/v2/info', {}, undefined, 'authenticated'],
     ['GET', '/metrics', {}, undefined, { action: 'read', paths: ['/'] }],
-    ['GET', '/v2/events', {}, undefined, { action: 'read', paths: ['/'] }],
+    ['GET', '/v2/events', {}, undefined, 'authenticated'],
     ['GET', '/v2/apps', {}, undefined, 'filter-listing'],
     ['GET', '/v2/tasks', {}, undefined, 'filter-listing'],
     ['GET', '/v2/groups', {}, undefined, 'filter-listing'],

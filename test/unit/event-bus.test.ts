@@ -44,3 +44,16 @@ test('event bus: subscribers get each frame once, filtered, with its id, one wri
   assert.match(some[0] ?? '', /^id: 2\nevent: deployment_info\ndata: \{.*\}\n\n$/);
   assert.equal(bus.since(0, undefined), 'resync', 'a history of 2 no longer reaches event 1');
 });
+
+test('event bus: a subscriber with accepts gets only what it accepts, live, replayed and broadcast, ids global', () => {
+  const bus = new EventBus([rec(1), rec(2)], 2, 10);
+  const accepts = (e: { eventType: string; appId?: string }): boolean => e.appId === '/a2' || e.appId === '/a4';
+  assert.deepEqual((bus.since(0, undefined, accepts) as string[]).map((f) => /^id: (\d+)/.exec(f)?.[1]), ['2']);
+  const got: string[] = [];
+  bus.subscribe({ types: undefined, accepts, send: (f) => got.push(f) });
+  bus.publish([rec(3)]);
+  bus.publish([rec(4), rec(5)]);
+  bus.broadcast({ eventType: 'event_stream_attached', timestamp: 't', remoteAddress: '127.0.0.1' });
+  assert.deepEqual(got.join('').match(/^id: \d+$/gm), ['id: 4'], 'nothing sent for a batch it may not see');
+  assert.equal(got.length, 1);
+});

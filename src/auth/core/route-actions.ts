@@ -84,7 +84,8 @@ export const ROUTE_RULES: Readonly<Record<string, Rule>> = {
   'GET /master/state': () => READ_ALL,
   'GET /master/state.json': () => READ_ALL,
   'GET /master/redirect': () => 'authenticated',
-  'GET /v2/events': () => READ_ALL,
+  // Any identity subscribes; api/events.ts sends each one only the events it may read (core/event-scope.ts).
+  'GET /v2/events': () => 'authenticated',
 
   'GET /v2/apps': () => 'filter-listing',
   'POST /v2/apps': (r) => ({ action: 'create', paths: bodyIds(r.body) }),

@@ -1,7 +1,11 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { eventVisible } from '../../auth/core/event-scope.ts';
+import { filterReadable } from '../../auth/core/policy.ts';
 import { EVENTS_PATH } from '../../events/client.ts';
 import { formatSseFrame, SSE_HEARTBEAT } from '../../events/core/sse.ts';
-import type { EventType } from '../../events/types.ts';
+import type { EventType, StreamEvent } from '../../events/types.ts';
+import type { SchedulerState } from '../state.ts';
+import { identityOf } from './auth-hook.ts';
 import type { ApiContext } from './context.ts';
 
 /**
@@ -11,13 +15,38 @@ import type { ApiContext } from './context.ts';
 const MAX_BUFFERED_BYTES = 32 * 1024 * 1024;
 const HEARTBEAT_MS = 5000;
 
-export function registerEventRoutes(server: FastifyInstance, { bus, logger }: ApiContext): void {
+/**
+ * `--auth`: what this subscriber may receive. A scale-out publishes thousands of events of a few
+ * apps, so each path's decision is kept until the grants change (a new grants map in the state).
+ */
+function visibilityFor(request: FastifyRequest, state: SchedulerState): ((event: StreamEvent) => boolean) | undefined {
+  const identity = identityOf(request);
+  if (identity === undefined) return undefined;
+  let grants = state.current.grants;
+  const decided = new Map<string, boolean>();
+  const mayRead = (path: string): boolean => {
+    if (state.current.grants !== grants) {
+      grants = state.current.grants;
+      decided.clear();
+    }
+    let allowed = decided.get(path);
+    if (allowed === undefined) {
+      allowed = filterReadable([...grants.values()], identity, [path]).length === 1;
+      decided.set(path, allowed);
+    }
+    return allowed;
+  };
+  return (event) => eventVisible(event, mayRead);
+}
+
+export function registerEventRoutes(server: FastifyInstance, { bus, logger, state, auth }: ApiContext): void {
   server.get(EVENTS_PATH, (request, reply) => {
     const query = request.query as { event_type?: string | string[] };
     const requested = query.event_type === undefined ? [] : [query.event_type].flat();
     const types = requested.length === 0 ? undefined : new Set(requested as EventType[]);
     const header = request.headers['last-event-id'];
     const lastEventId = typeof header === 'string' && /^\d+$/.test(header) ? Number(header) : undefined;
+    const accepts = auth === true ? visibilityFor(request, state) : undefined;
 
     reply.hijack();
     const res = reply.raw;
@@ -26,7 +55,7 @@ export function registerEventRoutes(server: FastifyInstance, { bus, logger }: Ap
     const now = new Date().toISOString();
     // Replay and subscription happen in one tick: no event can fall between them.
     if (lastEventId !== undefined) {
-      const replay = bus.since(lastEventId, types);
+      const replay = bus.since(lastEventId, types, accepts);
       if (replay === 'resync') {
         res.write(formatSseFrame({ eventType: 'resync_required', timestamp: now, lastEventId, oldestEventId: bus.oldestEventId }));
       } else {
@@ -39,6 +68,7 @@ export function registerEventRoutes(server: FastifyInstance, { bus, logger }: Ap
     let cut = false;
     const unsubscribe = bus.subscribe({
       types,
+      accepts,
       send: (frames) => {
         if (cut) return;
         if (res.writableLength > MAX_BUFFERED_BYTES + allowance) {
