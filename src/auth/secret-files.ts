@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync, writeFileSync } from 'node:fs';
+import { absolutePath, type FieldParser } from '../shared/config.ts';
 import { SECRET_BYTES } from './token-secrets.ts';
 
 /** Shorter join tokens are refused: the token is the only thing keeping strangers' agents out. */
@@ -15,6 +16,30 @@ export function readJoinToken(file: string): string {
   }
   return token;
 }
+
+/**
+ * Reads the token a service (DNS, LB) presents to the scheduler (`--token-file`): the file's one
+ * line. Errors name the file, never its content.
+ */
+export function readServiceToken(file: string): string {
+  let token: string;
+  try {
+    token = readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    throw new Error(`${file}: cannot read the token file (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  if (token === '' || token.length > 1024 || !B64TOKEN.test(token)) {
+    throw new Error(`${file}: a token file holds one line (the token from POST /v2/auth/tokens) of A-Z a-z 0-9 - . _ ~ + / (then = padding)`);
+  }
+  return token;
+}
+
+/** `--token-file` of `corral dns` and `corral lb`: an absolute path whose token reads well at start-up. */
+export const serviceTokenFile: FieldParser<string> = (raw) => {
+  const file = absolutePath(raw);
+  readServiceToken(file);
+  return file;
+};
 
 /** Writes a new random join token to `file` (0600) unless one is there already; the file's token either way. */
 export function ensureJoinToken(file: string): string {

@@ -100,6 +100,7 @@ subcommand('dns', 'Serve Mesos-DNS compatible names for running tasks (UDP, TCP 
   .option('--ttl <seconds>', 'TTL of answers in the domain (default 60)')
   .option('--forward-timeout <ms>', 'wait for each upstream resolver before trying the next (default 2000)')
   .option('--udp-workers <n>', 'extra processes answering UDP from the same socket, for more than one process can send (default 0)')
+  .option('--token-file <file>', 'a scheduler with --auth: the file holding a read-only token (POST /v2/auth/tokens; needs read on /), sent as Bearer by every follower')
   // Both forms, so that commander sets no default and CORRAL_ENFORCE_RFC952 / --config can decide.
   .option('--enforce-rfc952', 'task labels as RFC 952 hostnames: no leading digits, at most 24 characters (Mesos-DNS option)')
   .option('--no-enforce-rfc952', 'task labels as RFC 1123 labels (default)')
@@ -124,6 +125,7 @@ subcommand('lb', 'Route HTTP by virtual host and proxy service ports to running 
   .option('--request-timeout <duration>', 'requests not received completely after this long get 408 (default 60s)')
   .option('--idle-timeout <duration>', 'idle keep-alive client connections are closed after this long (default 60s)')
   .option('--workers <n>', 'proxy processes sharing every listening socket, this one keeping the stats port; 0 = one process (default 0, at most 64)')
+  .option('--token-file <file>', 'a scheduler with --auth: the file holding a read-only token (POST /v2/auth/tokens; needs read on /), sent as Bearer by every follower')
   .action((flags: Settings) => run('lb', flags, async () => (await import('../lb/main.ts')).startLb));
 
 subcommand('up', 'Run the whole stack on loopback: scheduler, agents, dns and lb', 'corral up --agents 2')

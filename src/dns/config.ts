@@ -1,6 +1,7 @@
+import { serviceTokenFile } from '../auth/secret-files.ts';
 import type { HostPort } from '../shared/address.ts';
 import { parseHostPort } from '../shared/address.ts';
-import { flag, hostPort, integer, logLevel, masterUrls, parseConfig, text, type FieldParser } from '../shared/config.ts';
+import { flag, hostPort, integer, logLevel, masterUrls, optional, parseConfig, text, type FieldParser } from '../shared/config.ts';
 import { commandDefaults, type Settings } from '../shared/settings.ts';
 
 /** `corral dns` settings, validated once at start-up, then frozen. */
@@ -20,6 +21,8 @@ export interface DnsConfig {
   /** Extra processes answering from the same UDP socket (0: the main process alone). */
   readonly udpWorkers: number;
   readonly logLevel: string;
+  /** `--token-file`: the read-only token the followers present to a scheduler with `--auth` (read at start). */
+  readonly tokenFile?: string;
 }
 
 const DOMAIN_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -29,7 +32,7 @@ const MAX_UDP_WORKERS = 16;
 
 /** Reads the layered settings (missing ones from config/defaults.json); throws a ConfigError listing every bad value. */
 export function parseDnsConfig(settings: Settings): DnsConfig {
-  return parseConfig(settings, {
+  const { tokenFile, ...config } = parseConfig(settings, {
     masters: ['master', masterUrls],
     listen: hostPort,
     http: hostPort,
@@ -40,7 +43,9 @@ export function parseDnsConfig(settings: Settings): DnsConfig {
     forwardTimeoutMs: ['forwardTimeout', integer(1, 60_000)],
     udpWorkers: integer(0, MAX_UDP_WORKERS),
     logLevel,
+    tokenFile: optional(serviceTokenFile),
   }, { defaults: commandDefaults('dns') });
+  return Object.freeze({ ...config, ...(tokenFile !== undefined ? { tokenFile } : {}) });
 }
 
 const domain: FieldParser<string> = (raw) => {

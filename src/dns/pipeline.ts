@@ -1,3 +1,4 @@
+import { readServiceToken } from '../auth/secret-files.ts';
 import { ClusterFollower } from '../events/client.ts';
 import type { Logger } from '../shared/log.ts';
 import type { DnsConfig } from './config.ts';
@@ -30,7 +31,8 @@ export function createPipeline(config: DnsConfig, logger: Logger): Pipeline {
     masters: config.masters,
     ...(concreteListenIp ? { nameserverAddress: config.listen.host } : {}),
   });
-  const follower = new ClusterFollower({ masters: config.masters, logger, onView: (view) => tables.offer(view) });
+  const token = config.tokenFile === undefined ? {} : { token: readServiceToken(config.tokenFile) };
+  const follower = new ClusterFollower({ masters: config.masters, logger, onView: (view) => tables.offer(view), ...token });
   const forwarder = config.resolvers.length === 0 ? undefined : new Forwarder({ resolvers: config.resolvers, timeoutMs: config.forwardTimeoutMs, logger });
   return { tables, follower, forwarder };
 }

@@ -16,6 +16,8 @@ export interface FollowerOptions {
   onView: (view: ClusterView) => void;
   eventTypes?: readonly EventType[];
   maxBackoffMs?: number;
+  /** Sent as `Authorization: Bearer <token>` to a scheduler started with `--auth`; never logged. */
+  token?: string;
 }
 
 /**
@@ -34,6 +36,8 @@ export class ClusterFollower {
   #closed = false;
   #lastContact = 0;
   #streamOpen = false;
+  /** A refusal (401/403) is logged once, not on every retry; cleared by the next success. */
+  #refused: number | undefined;
   /**
    * The scheduler sends a comment heartbeat every 5 s: a stream silent for 15 s belongs to a
    * dead peer (a half-open TCP connection never errors by itself), so it is dropped and resumed.
@@ -83,15 +87,17 @@ export class ClusterFollower {
     if (this.#closed) return;
     const master = this.#master;
     try {
-      const snapshot = await fetchSnapshot(master);
+      const snapshot = await fetchSnapshot(master, this.#authorization);
       if (this.#closed) return;
+      this.#accepted(master);
       this.#synced = true;
       this.#lastContact = Date.now();
       this.#setView(viewFromSnapshot(snapshot));
       this.#options.logger.info({ master, eventId: snapshot.eventId, apps: snapshot.apps.length, tasks: snapshot.tasks.length }, 'snapshot applied');
       this.#openStream(master);
     } catch (err) {
-      this.#options.logger.warn({ master, err: (err as Error).message }, 'cannot read snapshot');
+      if (err instanceof RefusedError) this.#reportRefusal(master, err.status);
+      else this.#options.logger.warn({ master, err: (err as Error).message }, 'cannot read snapshot');
       this.#retry();
     }
   }
@@ -107,7 +113,7 @@ export class ClusterFollower {
       fetch: (input, init) =>
         undiciFetch(input, {
           ...(init as Parameters<typeof undiciFetch>[1]),
-          headers: { ...init?.headers, 'Last-Event-ID': String(this.#view.eventId) },
+          headers: { ...init?.headers, ...this.#authorization, 'Last-Event-ID': String(this.#view.eventId) },
           dispatcher: this.#dispatcher,
         }) as unknown as Promise<Response>,
     });
@@ -128,9 +134,32 @@ export class ClusterFollower {
     }
     source.addEventListener('error', (error) => {
       this.#streamClosed();
-      this.#options.logger.warn({ master, code: error.code, err: error.message }, 'event stream error');
+      if (error.code === 401 || error.code === 403) this.#reportRefusal(master, error.code);
+      else this.#options.logger.warn({ master, code: error.code, err: error.message }, 'event stream error');
       if (source.readyState === EventSource.CLOSED) this.#retry();
     });
+  }
+
+  get #authorization(): Record<string, string> {
+    return this.#options.token === undefined ? {} : { authorization: `Bearer ${this.#options.token}` };
+  }
+
+  #reportRefusal(master: string, status: number): void {
+    if (this.#refused === status) {
+      this.#options.logger.debug({ master, status, failures: this.#failures }, 'scheduler still refuses the follower');
+      return;
+    }
+    this.#refused = status;
+    const why = status === 401
+      ? (this.#options.token === undefined ? 'the scheduler requires authentication: give a read-only token with --token-file' : 'the scheduler does not accept the token (revoked, expired or unknown)')
+      : 'the token\'s identity may not read the cluster: it needs a grant of read on /';
+    this.#options.logger.error({ master, status }, `scheduler refused the follower (HTTP ${status}): ${why}; retrying`);
+  }
+
+  #accepted(master: string): void {
+    if (this.#refused === undefined) return;
+    this.#refused = undefined;
+    this.#options.logger.info({ master }, 'scheduler accepts the follower again');
   }
 
   #onMessage(message: MessageEvent<string>): void {
@@ -169,10 +198,18 @@ export class ClusterFollower {
   }
 }
 
-async function fetchSnapshot(master: string): Promise<DiscoverySnapshot> {
-  const response = await request(new URL(SNAPSHOT_PATH, master), { headersTimeout: 5000, bodyTimeout: 10000 });
+/** The scheduler answered 401 or 403: the follower's credentials, not the network, are at fault. */
+class RefusedError extends Error {
+  constructor(readonly status: number) {
+    super(`snapshot answered HTTP ${status}`);
+  }
+}
+
+async function fetchSnapshot(master: string, headers: Record<string, string>): Promise<DiscoverySnapshot> {
+  const response = await request(new URL(SNAPSHOT_PATH, master), { headers, headersTimeout: 5000, bodyTimeout: 10000 });
   if (response.statusCode !== 200) {
     await response.body.dump();
+    if (response.statusCode === 401 || response.statusCode === 403) throw new RefusedError(response.statusCode);
     throw new Error(`snapshot answered HTTP ${response.statusCode}`);
   }
   return (await response.body.json()) as DiscoverySnapshot;

@@ -1,4 +1,5 @@
-import { byteSize, duration, flag, integer, ipAddress, list, logLevel, masterUrls, parseConfig, port, positiveInteger } from '../shared/config.ts';
+import { serviceTokenFile } from '../auth/secret-files.ts';
+import { byteSize, duration, flag, integer, ipAddress, list, logLevel, masterUrls, optional, parseConfig, port, positiveInteger } from '../shared/config.ts';
 import { commandDefaults, toFlagName, type Settings } from '../shared/settings.ts';
 
 /** `corral lb` settings, validated once at start-up and frozen. */
@@ -27,6 +28,8 @@ export interface LbConfig {
   readonly debounceMs: number;
   /** `--workers`: proxy processes beside a primary that keeps the stats port; 0 = one process does everything. */
   readonly workers: number;
+  /** `--token-file`: the read-only token the followers present to a scheduler with `--auth` (read at start). */
+  readonly tokenFile?: string;
 }
 
 /** What a client may cost the proxy before it is answered 400/408/431 and closed. */
@@ -68,10 +71,12 @@ export function parseLbConfig(settings: Settings): LbConfig {
     httpHttps: flag,
     logLevel,
     workers: integer(0, MAX_WORKERS),
+    tokenFile: optional<string>(serviceTokenFile),
   }, { defaults: commandDefaults('lb'), check: clashes });
-  const { maxHeaderBytes, maxHeaders, headersTimeoutMs, requestTimeoutMs, idleTimeoutMs, ...rest } = parsed;
+  const { maxHeaderBytes, maxHeaders, headersTimeoutMs, requestTimeoutMs, idleTimeoutMs, tokenFile, ...rest } = parsed;
   return Object.freeze({
     ...rest,
+    ...(tokenFile !== undefined ? { tokenFile } : {}),
     limits: Object.freeze({ maxHeaderBytes, maxHeaders, headersTimeoutMs, requestTimeoutMs, idleTimeoutMs }),
     debounceMs: DEBOUNCE_MS,
   });

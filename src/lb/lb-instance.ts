@@ -1,4 +1,5 @@
 import type { MetricObjectWithValues, MetricValue } from 'prom-client';
+import { readServiceToken } from '../auth/secret-files.ts';
 import { ClusterFollower } from '../events/client.ts';
 import { formatHostPort, type HostPort } from '../shared/address.ts';
 import type { Logger } from '../shared/log.ts';
@@ -98,7 +99,8 @@ export async function startLbInstance(config: LbConfig, logger: Logger): Promise
     });
     const servicePorts = new ServicePortListeners({ bind: config.bind, tables, forwarder, balancer, stats, logger, limits: config.limits, certificates, reservedPorts });
     closers.push(() => servicePorts.close());
-    const follower = new ClusterFollower({ masters: config.masters, logger, onView: (view) => tables.offer(view) });
+    const token = config.tokenFile === undefined ? {} : { token: readServiceToken(config.tokenFile) };
+    const follower = new ClusterFollower({ masters: config.masters, logger, onView: (view) => tables.offer(view), ...token });
 
     const shared = { bind: config.bind, tables, forwarder, stats, logger, limits: config.limits };
     const vhostRoute = (table: RoutingTable, req: { headers: { host?: string }; url?: string }) => findVhostPool(table, req.headers.host, req.url);
