@@ -4,6 +4,7 @@ import type { HostPort } from '../shared/address.ts';
 import type { AttributeValue, Resource } from '../shared/agent-protocol.ts';
 import { absolutePath, byteSize, duration, flag, hostPort, integer, ipAddress, logLevel, masterUrls, optional, parseConfig, text, type FieldParser } from '../shared/config.ts';
 import { commandDefaults, type Settings } from '../shared/settings.ts';
+import { caFile, plainMasterProblems, tlsCertFile, tlsKeyFile, tlsPairProblems } from '../shared/tls.ts';
 import { parseAttributes, parseResources, withDetectedResources } from './core/resources.ts';
 
 /** `corral agent` settings, validated once at start-up, then frozen. */
@@ -25,6 +26,11 @@ export interface AgentConfig {
   readonly logLevel: string;
   /** The scheduler's join token (agent admission); unset when the scheduler admits every agent. */
   readonly joinTokenFile: string | undefined;
+  /** `--tls-cert`/`--tls-key`: the agent's own HTTP is HTTPS (both or neither). */
+  readonly tlsCert: string | undefined;
+  readonly tlsKey: string | undefined;
+  /** `--ca`: the certificates trusted for the (then https) scheduler URLs. */
+  readonly ca: string | undefined;
 }
 
 const resources: FieldParser<Resource[]> = (raw) => parseResources(text(raw));
@@ -49,7 +55,10 @@ export function parseAgentConfig(settings: Settings): AgentConfig {
     cgroupsEnableCfs: flag,
     logLevel,
     joinTokenFile: optional(absolutePath),
-  }, { defaults: commandDefaults('agent') });
+    tlsCert: tlsCertFile,
+    tlsKey: tlsKeyFile,
+    ca: caFile,
+  }, { defaults: commandDefaults('agent'), check: (parsed) => [...tlsPairProblems(parsed), ...plainMasterProblems(parsed)] });
   return Object.freeze({
     ...config,
     hostname: config.hostname === undefined || config.hostname === '' ? config.ip : config.hostname,

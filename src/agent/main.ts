@@ -7,6 +7,7 @@ import type { TaskState } from '../events/types.ts';
 import { createLogger } from '../shared/log.ts';
 import type { Service } from '../shared/service.ts';
 import type { Settings } from '../shared/settings.ts';
+import { clientDispatcher, withTls, schemeOf, serverTls } from '../shared/tls.ts';
 import { parseAgentConfig } from './config.ts';
 import { fetchArtifacts } from './fetcher.ts';
 import { TaskHealth } from './health/task-health.ts';
@@ -82,6 +83,7 @@ export async function startAgent(settings: Settings): Promise<Service> {
   let endpoint = '';
   const link: SchedulerLink = new SchedulerLink({
     masters: config.masters,
+    dispatcher: clientDispatcher(config.ca),
     logger,
     outbox: new StatusOutbox(join(config.workDir, 'meta', 'status')),
     initialAgentId: knownAgentId,
@@ -104,13 +106,14 @@ export async function startAgent(settings: Settings): Promise<Service> {
   const recovered = await runner.recover();
   if (recovered.adopted + recovered.ended > 0) logger.info(recovered, 'recovered the tasks of an earlier run');
 
-  const http = Fastify();
+  const tls = serverTls(config);
+  const http = Fastify(withTls({}, tls));
   http.get('/state', async () => ({ hostname: config.hostname, ip: config.ip, resources: config.resources, attributes: config.attributes, isolation: isolation.kind, cgroupParents: isolation.parentDirs, tasks: runner.list() }));
   registerFilesRoutes(http, { sandboxRoot });
   registerMetricsRoute(http, metrics);
   await http.listen({ host: config.listen.host, port: config.listen.port });
   const address = http.server.address();
-  endpoint = `http://${formatHostPort({ host: config.listen.host, port: typeof address === 'object' && address !== null ? address.port : config.listen.port })}`;
+  endpoint = `${schemeOf(tls)}://${formatHostPort({ host: config.listen.host, port: typeof address === 'object' && address !== null ? address.port : config.listen.port })}`;
   const gc = startSandboxGc({ root: sandboxRoot, maxAgeMs: config.sandboxMaxAgeMs, isActive: (taskId) => runner.list().some((t) => t.taskId === taskId), intervalMs: 60_000, logger });
 
   // Gauges are sampled rather than updated on every report: cheap with thousands of tasks.

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { request } from 'undici';
+import { request, type Dispatcher } from 'undici';
 import { AGENT_API, type AgentCommand, type HeartbeatReport, type RegisterRequest, type RegisterResponse, type TaskStatusUpdate } from '../shared/agent-protocol.ts';
 import type { Logger } from '../shared/log.ts';
 import { AgentError } from './errors.ts';
@@ -17,6 +17,8 @@ const REPORT_TASKS_EVERY = 4;
 
 export interface SchedulerLinkOptions {
   masters: readonly string[];
+  /** Carries every call to the scheduler (`--ca`: the certificates trusted for https). */
+  dispatcher?: Dispatcher;
   logger: Logger;
   /** Built fresh for every (re-)registration: it carries the tasks running now. */
   registration: () => Omit<RegisterRequest, 'agentId'>;
@@ -64,6 +66,10 @@ export class SchedulerLink {
   /** The Authorization header of the agent's calls: its credential, once it has one. */
   get #auth(): Record<string, string> {
     return this.#credential !== undefined ? { authorization: `Bearer ${this.#credential}` } : {};
+  }
+
+  get #dispatcher(): { dispatcher?: Dispatcher } {
+    return this.#options.dispatcher === undefined ? {} : { dispatcher: this.#options.dispatcher };
   }
 
   get #master(): string {
@@ -157,6 +163,7 @@ export class SchedulerLink {
       headers: { 'content-type': 'application/json', ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}) },
       body: JSON.stringify(body),
       signal: this.#detach.signal,
+      ...this.#dispatcher,
       headersTimeout: 5000,
       bodyTimeout: 5000,
     });
@@ -167,6 +174,7 @@ export class SchedulerLink {
     const response = await request(new URL(`${AGENT_API}/${encodeURIComponent(registered.agentId)}/commands`, this.#master), {
       headers: this.#auth,
       signal: this.#detach.signal,
+      ...this.#dispatcher,
       headersTimeout: 5000,
       // Heartbeats arrive every interval: three missed mean the scheduler is gone.
       bodyTimeout: registered.heartbeatIntervalMs * 3,
@@ -182,7 +190,7 @@ export class SchedulerLink {
         ? { tasks: this.#options.registration().tasks.map(({ taskId, state }) => ({ taskId, state })) }
         : undefined;
       request(new URL(`${AGENT_API}/${encodeURIComponent(registered.agentId)}/heartbeat`, this.#master), {
-        method: 'POST', signal: this.#detach.signal, headersTimeout: registered.heartbeatIntervalMs, bodyTimeout: registered.heartbeatIntervalMs,
+        method: 'POST', signal: this.#detach.signal, ...this.#dispatcher, headersTimeout: registered.heartbeatIntervalMs, bodyTimeout: registered.heartbeatIntervalMs,
         ...(report !== undefined ? { headers: { 'content-type': 'application/json', ...this.#auth }, body: JSON.stringify(report) } : { headers: this.#auth }),
       }).then(async (answer) => {
         await answer.body.dump();
@@ -229,6 +237,7 @@ export class SchedulerLink {
             headers: { 'content-type': 'application/json', ...this.#auth },
             body: JSON.stringify({ updates: batch }),
             signal: this.#abort.signal,
+            ...this.#dispatcher,
             headersTimeout: 10_000,
             bodyTimeout: 10_000,
           });

@@ -70,6 +70,8 @@ subcommand('scheduler', 'Own cluster state and serve the Marathon-compatible RES
   .option('--repair', 'start even though the state log is damaged: keep the records before the damage, drop (and report) the rest; the files are copied to <data dir>/damaged-<time>/ first')
   .option('--auth', 'require a token (or Basic password) on every request except /ping and enforce grants; on first start writes an admin token to <data dir>/admin.token (mode 0600)')
   .option('--insecure', 'allow listening on a non-loopback address without --auth (anyone reaching it may run commands on every agent)')
+  .option('--tls-cert <file>', 'serve the API over HTTPS with this PEM certificate (chain); needs --tls-key')
+  .option('--tls-key <file>', 'the unencrypted PEM private key of --tls-cert')
   .action((flags: Settings) => run('scheduler', flags, async () => (await import('../scheduler/main.ts')).startScheduler));
 
 subcommand('agent', 'Advertise this machine\'s resources and run tasks as process groups in sandboxes', 'corral agent --ip 127.0.0.11 --resources "cpus:2;mem:1024;ports:[31000-31999]"')
@@ -89,6 +91,9 @@ subcommand('agent', 'Advertise this machine\'s resources and run tasks as proces
   // Both forms, so that commander sets no default and CORRAL_CGROUPS_ENABLE_CFS / --config can decide.
   .option('--cgroups-enable-cfs', 'also hold each task to a hard CFS quota of its cpus (Mesos --cgroups_enable_cfs); without it a task gets CPU shares/weight only and may use idle cores (default)')
   .option('--no-cgroups-enable-cfs', 'CPU shares/weight only (default)')
+  .option('--tls-cert <file>', 'serve the agent\'s own HTTP (/files, /metrics, /state) over HTTPS with this PEM certificate; needs --tls-key')
+  .option('--tls-key <file>', 'the unencrypted PEM private key of --tls-cert')
+  .option('--ca <file>', 'trust only these PEM certificates for an https:// --master (then every --master must be https)')
   .action((flags: Settings) => run('agent', flags, async () => (await import('../agent/main.ts')).startAgent));
 
 subcommand('dns', 'Serve Mesos-DNS compatible names for running tasks (UDP, TCP and an HTTP API)', 'corral dns --listen 127.0.0.1:8053 --domain mesos')
@@ -104,6 +109,9 @@ subcommand('dns', 'Serve Mesos-DNS compatible names for running tasks (UDP, TCP 
   // Both forms, so that commander sets no default and CORRAL_ENFORCE_RFC952 / --config can decide.
   .option('--enforce-rfc952', 'task labels as RFC 952 hostnames: no leading digits, at most 24 characters (Mesos-DNS option)')
   .option('--no-enforce-rfc952', 'task labels as RFC 1123 labels (default)')
+  .option('--tls-cert <file>', 'serve the HTTP API over HTTPS with this PEM certificate; needs --tls-key')
+  .option('--tls-key <file>', 'the unencrypted PEM private key of --tls-cert')
+  .option('--ca <file>', 'trust only these PEM certificates for an https:// --master (then every --master must be https)')
   .action((flags: Settings) => run('dns', flags, async () => (await import('../dns/main.ts')).startDns));
 
 subcommand('lb', 'Route HTTP by virtual host and proxy service ports to running tasks (marathon-lb labels)', 'corral lb --http-port 9080 --group external')
@@ -126,6 +134,9 @@ subcommand('lb', 'Route HTTP by virtual host and proxy service ports to running 
   .option('--idle-timeout <duration>', 'idle keep-alive client connections are closed after this long (default 60s)')
   .option('--workers <n>', 'proxy processes sharing every listening socket, this one keeping the stats port; 0 = one process (default 0, at most 64)')
   .option('--token-file <file>', 'a scheduler with --auth: the file holding a read-only token (POST /v2/auth/tokens; needs read on /), sent as Bearer by every follower')
+  .option('--tls-cert <file>', 'serve the stats port over HTTPS with this PEM certificate (the vhost HTTPS port uses --ssl-certs); needs --tls-key')
+  .option('--tls-key <file>', 'the unencrypted PEM private key of --tls-cert')
+  .option('--ca <file>', 'trust only these PEM certificates for an https:// --master (then every --master must be https)')
   .action((flags: Settings) => run('lb', flags, async () => (await import('../lb/main.ts')).startLb));
 
 subcommand('up', 'Run the whole stack on loopback: scheduler, agents, dns and lb', 'corral up --agents 2')

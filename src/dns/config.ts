@@ -3,6 +3,7 @@ import type { HostPort } from '../shared/address.ts';
 import { parseHostPort } from '../shared/address.ts';
 import { flag, hostPort, integer, logLevel, masterUrls, optional, parseConfig, text, type FieldParser } from '../shared/config.ts';
 import { commandDefaults, type Settings } from '../shared/settings.ts';
+import { caFile, plainMasterProblems, tlsCertFile, tlsKeyFile, tlsPairProblems } from '../shared/tls.ts';
 
 /** `corral dns` settings, validated once at start-up, then frozen. */
 export interface DnsConfig {
@@ -23,6 +24,11 @@ export interface DnsConfig {
   readonly logLevel: string;
   /** `--token-file`: the read-only token the followers present to a scheduler with `--auth` (read at start). */
   readonly tokenFile?: string;
+  /** `--tls-cert`/`--tls-key`: the HTTP API is HTTPS (both or neither). */
+  readonly tlsCert?: string;
+  readonly tlsKey?: string;
+  /** `--ca`: the certificates trusted for the (then https) scheduler URLs; the UDP helpers read the file too. */
+  readonly ca?: string;
 }
 
 const DOMAIN_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -32,7 +38,7 @@ const MAX_UDP_WORKERS = 16;
 
 /** Reads the layered settings (missing ones from config/defaults.json); throws a ConfigError listing every bad value. */
 export function parseDnsConfig(settings: Settings): DnsConfig {
-  const { tokenFile, ...config } = parseConfig(settings, {
+  const { tokenFile, tlsCert, tlsKey, ca, ...config } = parseConfig(settings, {
     masters: ['master', masterUrls],
     listen: hostPort,
     http: hostPort,
@@ -44,8 +50,11 @@ export function parseDnsConfig(settings: Settings): DnsConfig {
     udpWorkers: integer(0, MAX_UDP_WORKERS),
     logLevel,
     tokenFile: optional(serviceTokenFile),
-  }, { defaults: commandDefaults('dns') });
-  return Object.freeze({ ...config, ...(tokenFile !== undefined ? { tokenFile } : {}) });
+    tlsCert: tlsCertFile,
+    tlsKey: tlsKeyFile,
+    ca: caFile,
+  }, { defaults: commandDefaults('dns'), check: (parsed) => [...tlsPairProblems(parsed), ...plainMasterProblems(parsed)] });
+  return Object.freeze({ ...config, ...(tokenFile !== undefined ? { tokenFile } : {}), ...(tlsCert !== undefined ? { tlsCert, tlsKey } : {}), ...(ca !== undefined ? { ca } : {}) });
 }
 
 const domain: FieldParser<string> = (raw) => {

@@ -3,6 +3,7 @@ import type { Registry } from 'prom-client';
 import type { TableSource } from '../events/table-holder.ts';
 import type { HostPort } from '../shared/address.ts';
 import type { Logger } from '../shared/log.ts';
+import { withTls, type ServerTls } from '../shared/tls.ts';
 import { enumerate, lookupHosts, lookupServices } from './core/lookup.ts';
 import type { RecordTable } from './core/record-types.ts';
 
@@ -27,6 +28,8 @@ export interface HttpApiOptions {
   metrics: Registry;
   logger: Logger;
   now?: () => number;
+  /** Serve HTTPS with this certificate and key. */
+  tls?: ServerTls;
 }
 
 export interface HttpApi {
@@ -36,7 +39,7 @@ export interface HttpApi {
 
 /** Mesos-DNS' HTTP interface over the current table; every body, errors included, is JSON. */
 export async function startHttpApi(options: HttpApiOptions): Promise<HttpApi> {
-  const app = Fastify({ logger: false, return503OnClosing: true });
+  const app = Fastify(withTls({ logger: false, return503OnClosing: true }, options.tls));
   registerRoutes(app, options);
   await app.listen({ host: options.host, port: options.port });
   const bound = app.server.address();

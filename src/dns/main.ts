@@ -3,6 +3,7 @@ import { formatHostPort, type HostPort } from '../shared/address.ts';
 import { createLogger } from '../shared/log.ts';
 import type { Service } from '../shared/service.ts';
 import type { Settings } from '../shared/settings.ts';
+import { serverTls } from '../shared/tls.ts';
 import { parseDnsConfig } from './config.ts';
 import { startHttpApi } from './http-api.ts';
 import { createDnsMetrics, QueryCounters } from './metrics.ts';
@@ -71,6 +72,7 @@ export async function startDns(settings: Settings): Promise<DnsService> {
       config,
       metrics,
       logger,
+      tls: serverTls(config),
     });
     closers.push(() => http.close());
     follower.start();

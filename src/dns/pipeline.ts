@@ -32,7 +32,7 @@ export function createPipeline(config: DnsConfig, logger: Logger): Pipeline {
     ...(concreteListenIp ? { nameserverAddress: config.listen.host } : {}),
   });
   const token = config.tokenFile === undefined ? {} : { token: readServiceToken(config.tokenFile) };
-  const follower = new ClusterFollower({ masters: config.masters, logger, onView: (view) => tables.offer(view), ...token });
+  const follower = new ClusterFollower({ masters: config.masters, logger, onView: (view) => tables.offer(view), ...token, ...(config.ca !== undefined ? { ca: config.ca } : {}) });
   const forwarder = config.resolvers.length === 0 ? undefined : new Forwarder({ resolvers: config.resolvers, timeoutMs: config.forwardTimeoutMs, logger });
   return { tables, follower, forwarder };
 }

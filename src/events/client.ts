@@ -1,6 +1,7 @@
 import { EventSource } from 'eventsource';
-import { Agent, fetch as undiciFetch, request } from 'undici';
+import { fetch as undiciFetch, request, type Agent } from 'undici';
 import type { Logger } from '../shared/log.ts';
+import { clientDispatcher, isUntrustedCertificate } from '../shared/tls.ts';
 import type { ClusterEvent, DiscoverySnapshot, EventType } from './types.ts';
 import { DISCOVERY_EVENT_TYPES } from './types.ts';
 import { EMPTY_VIEW, applyEvent, viewFromSnapshot, type ClusterView } from './core/view.ts';
@@ -18,6 +19,8 @@ export interface FollowerOptions {
   maxBackoffMs?: number;
   /** Sent as `Authorization: Bearer <token>` to a scheduler started with `--auth`; never logged. */
   token?: string;
+  /** `--ca`: a PEM file of the certificates trusted for https scheduler URLs (the system's when unset). */
+  ca?: string;
 }
 
 /**
@@ -42,10 +45,11 @@ export class ClusterFollower {
    * The scheduler sends a comment heartbeat every 5 s: a stream silent for 15 s belongs to a
    * dead peer (a half-open TCP connection never errors by itself), so it is dropped and resumed.
    */
-  readonly #dispatcher = new Agent({ bodyTimeout: 15_000, headersTimeout: 10_000 });
+  readonly #dispatcher: Agent;
 
   constructor(options: FollowerOptions) {
     this.#options = options;
+    this.#dispatcher = clientDispatcher(options.ca, { bodyTimeout: 15_000, headersTimeout: 10_000 });
   }
 
   get view(): ClusterView {
@@ -87,7 +91,7 @@ export class ClusterFollower {
     if (this.#closed) return;
     const master = this.#master;
     try {
-      const snapshot = await fetchSnapshot(master, this.#authorization);
+      const snapshot = await fetchSnapshot(master, this.#authorization, this.#dispatcher);
       if (this.#closed) return;
       this.#accepted(master);
       this.#synced = true;
@@ -97,6 +101,7 @@ export class ClusterFollower {
       this.#openStream(master);
     } catch (err) {
       if (err instanceof RefusedError) this.#reportRefusal(master, err.status);
+      else if (isUntrustedCertificate((err as NodeJS.ErrnoException).code)) this.#options.logger.warn({ master, err: (err as Error).message }, 'cannot read snapshot: the scheduler\'s certificate is not trusted; give the CA that signed it with --ca');
       else this.#options.logger.warn({ master, err: (err as Error).message }, 'cannot read snapshot');
       this.#retry();
     }
@@ -205,8 +210,8 @@ class RefusedError extends Error {
   }
 }
 
-async function fetchSnapshot(master: string, headers: Record<string, string>): Promise<DiscoverySnapshot> {
-  const response = await request(new URL(SNAPSHOT_PATH, master), { headers, headersTimeout: 5000, bodyTimeout: 10000 });
+async function fetchSnapshot(master: string, headers: Record<string, string>, dispatcher: Agent): Promise<DiscoverySnapshot> {
+  const response = await request(new URL(SNAPSHOT_PATH, master), { headers, dispatcher, headersTimeout: 5000, bodyTimeout: 10000 });
   if (response.statusCode !== 200) {
     await response.body.dump();
     if (response.statusCode === 401 || response.statusCode === 403) throw new RefusedError(response.statusCode);

@@ -1,6 +1,7 @@
 import { serviceTokenFile } from '../auth/secret-files.ts';
 import { byteSize, duration, flag, integer, ipAddress, list, logLevel, masterUrls, optional, parseConfig, port, positiveInteger } from '../shared/config.ts';
 import { commandDefaults, toFlagName, type Settings } from '../shared/settings.ts';
+import { caFile, plainMasterProblems, tlsCertFile, tlsKeyFile, tlsPairProblems } from '../shared/tls.ts';
 
 /** `corral lb` settings, validated once at start-up and frozen. */
 export interface LbConfig {
@@ -30,6 +31,11 @@ export interface LbConfig {
   readonly workers: number;
   /** `--token-file`: the read-only token the followers present to a scheduler with `--auth` (read at start). */
   readonly tokenFile?: string;
+  /** `--tls-cert`/`--tls-key`: the stats port is HTTPS (both or neither). */
+  readonly tlsCert?: string;
+  readonly tlsKey?: string;
+  /** `--ca`: the certificates trusted for the (then https) scheduler URLs; workers read the file too. */
+  readonly ca?: string;
 }
 
 /** What a client may cost the proxy before it is answered 400/408/431 and closed. */
@@ -72,11 +78,16 @@ export function parseLbConfig(settings: Settings): LbConfig {
     logLevel,
     workers: integer(0, MAX_WORKERS),
     tokenFile: optional<string>(serviceTokenFile),
-  }, { defaults: commandDefaults('lb'), check: clashes });
-  const { maxHeaderBytes, maxHeaders, headersTimeoutMs, requestTimeoutMs, idleTimeoutMs, tokenFile, ...rest } = parsed;
+    tlsCert: tlsCertFile,
+    tlsKey: tlsKeyFile,
+    ca: caFile,
+  }, { defaults: commandDefaults('lb'), check: (config) => [...clashes(config), ...tlsPairProblems(config), ...plainMasterProblems(config)] });
+  const { maxHeaderBytes, maxHeaders, headersTimeoutMs, requestTimeoutMs, idleTimeoutMs, tokenFile, tlsCert, tlsKey, ca, ...rest } = parsed;
   return Object.freeze({
     ...rest,
     ...(tokenFile !== undefined ? { tokenFile } : {}),
+    ...(tlsCert !== undefined ? { tlsCert, tlsKey } : {}),
+    ...(ca !== undefined ? { ca } : {}),
     limits: Object.freeze({ maxHeaderBytes, maxHeaders, headersTimeoutMs, requestTimeoutMs, idleTimeoutMs }),
     debounceMs: DEBOUNCE_MS,
   });

@@ -100,7 +100,7 @@ export async function startLbInstance(config: LbConfig, logger: Logger): Promise
     const servicePorts = new ServicePortListeners({ bind: config.bind, tables, forwarder, balancer, stats, logger, limits: config.limits, certificates, reservedPorts });
     closers.push(() => servicePorts.close());
     const token = config.tokenFile === undefined ? {} : { token: readServiceToken(config.tokenFile) };
-    const follower = new ClusterFollower({ masters: config.masters, logger, onView: (view) => tables.offer(view), ...token });
+    const follower = new ClusterFollower({ masters: config.masters, logger, onView: (view) => tables.offer(view), ...token, ...(config.ca !== undefined ? { ca: config.ca } : {}) });
 
     const shared = { bind: config.bind, tables, forwarder, stats, logger, limits: config.limits };
     const vhostRoute = (table: RoutingTable, req: { headers: { host?: string }; url?: string }) => findVhostPool(table, req.headers.host, req.url);

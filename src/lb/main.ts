@@ -3,6 +3,7 @@ import { formatHostPort, type HostPort } from '../shared/address.ts';
 import { createLogger, type Logger } from '../shared/log.ts';
 import type { Service } from '../shared/service.ts';
 import type { Settings } from '../shared/settings.ts';
+import { serverTls } from '../shared/tls.ts';
 import { parseLbConfig, type LbConfig } from './config.ts';
 import { explainBind, startLbInstance, type InstanceHealth, type InstanceStats, type SharedAddresses } from './lb-instance.ts';
 import { mergeBackends, mergeHealth, mergeMetrics, mergeStats } from './stats/cluster-stats.ts';
@@ -74,7 +75,7 @@ async function serveStats(
   bound: () => SharedAddresses,
   proxying: { start(statsPort: number): Promise<void> | void; close(): Promise<void> },
 ): Promise<LbService> {
-  const statsServer = new StatsServer({ bind: config.bind, port: config.statsPort, logger, sources });
+  const statsServer = new StatsServer({ bind: config.bind, port: config.statsPort, logger, sources, tls: serverTls(config) });
   const close = async (): Promise<void> => {
     for (const closer of [() => proxying.close(), () => statsServer.close()]) {
       try {

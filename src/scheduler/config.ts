@@ -1,6 +1,7 @@
 import { isLoopbackHost, type HostPort } from '../shared/address.ts';
 import { absolutePath, duration, flag, hostPort, logLevel, oneOf, optional, parseConfig, positiveInteger } from '../shared/config.ts';
 import { commandDefaults, type Settings } from '../shared/settings.ts';
+import { tlsCertFile, tlsKeyFile, tlsPairProblems } from '../shared/tls.ts';
 
 /** `corral scheduler` settings, validated once at start-up, then frozen. */
 export interface SchedulerConfig {
@@ -22,6 +23,9 @@ export interface SchedulerConfig {
   readonly insecure: boolean;
   /** Agent admission: agents join with this file's token, then use the credential they are issued. Off when unset. */
   readonly joinTokenFile?: string;
+  /** `--tls-cert`/`--tls-key`: the API is served over HTTPS (both set or neither; checked at start-up). */
+  readonly tlsCert?: string;
+  readonly tlsKey?: string;
 }
 
 /** Without auth anyone who reaches the port may run any command on every agent: only this machine may, unless told otherwise. */
@@ -32,7 +36,7 @@ function exposure(config: { listen: HostPort; auth: boolean; insecure: boolean }
 
 /** Reads the layered settings (missing ones from config/defaults.json); throws a ConfigError listing every bad value. */
 export function parseSchedulerConfig(settings: Settings): SchedulerConfig {
-  const { repair, joinTokenFile, ...config } = parseConfig(settings, {
+  const { repair, joinTokenFile, tlsCert, tlsKey, ...config } = parseConfig(settings, {
     listen: hostPort,
     dataDir: absolutePath,
     store: oneOf(['file']),
@@ -46,6 +50,8 @@ export function parseSchedulerConfig(settings: Settings): SchedulerConfig {
     auth: flag,
     insecure: flag,
     joinTokenFile: optional(absolutePath),
-  }, { defaults: commandDefaults('scheduler'), check: (parsed) => exposure(parsed) });
-  return Object.freeze({ ...config, repair: repair === true, ...(joinTokenFile !== undefined ? { joinTokenFile } : {}) });
+    tlsCert: tlsCertFile,
+    tlsKey: tlsKeyFile,
+  }, { defaults: commandDefaults('scheduler'), check: (parsed) => [...exposure(parsed), ...tlsPairProblems(parsed)] });
+  return Object.freeze({ ...config, repair: repair === true, ...(joinTokenFile !== undefined ? { joinTokenFile } : {}), ...(tlsCert !== undefined ? { tlsCert, tlsKey } : {}) });
 }

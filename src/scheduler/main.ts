@@ -4,6 +4,7 @@ import { formatHostPort } from '../shared/address.ts';
 import { createLogger } from '../shared/log.ts';
 import type { Service } from '../shared/service.ts';
 import type { Settings } from '../shared/settings.ts';
+import { schemeOf, serverTls } from '../shared/tls.ts';
 import { AgentLinks } from './agent-links.ts';
 import { AgentAdmission } from './api/agent-admission.ts';
 import { parseSchedulerConfig } from './config.ts';
@@ -45,7 +46,8 @@ export async function startScheduler(settings: Settings): Promise<Service> {
   bus.onPublish((records) => metrics.eventsPublished(records));
   state.onWritten((seconds) => metrics.transactionCommitted(seconds));
   const context = { state, bus, links, orchestrator, logger, advertised: formatHostPort(config.listen), startedAt, metrics, storeRecovery: loaded.recovery, maxVersions: config.maxVersions, auth: config.auth, ...(admission !== undefined ? { admission } : {}) };
-  const server = buildServer(context);
+  const tls = serverTls(config);
+  const server = buildServer(context, tls);
   // A thousand agents open connections at once (a status burst, a reconnect after a scheduler
   // restart): with Node's backlog of 511 the kernel drops the rest, and each retries its SYN after
   // 1, 3, 7 s. The kernel caps this at net.core.somaxconn.
@@ -53,7 +55,7 @@ export async function startScheduler(settings: Settings): Promise<Service> {
   const address = server.server.address();
   const bound = typeof address === 'object' && address !== null ? { host: config.listen.host, port: address.port } : config.listen;
   context.advertised = formatHostPort(bound);
-  logger.info({ api: `http://${formatHostPort(bound)}`, dataDir: config.dataDir, agentAdmission: admission !== undefined }, 'ready');
+  logger.info({ api: `${schemeOf(tls)}://${formatHostPort(bound)}`, dataDir: config.dataDir, agentAdmission: admission !== undefined }, 'ready');
   return {
     async close() {
       orchestrator.close();

@@ -19,3 +19,34 @@ export function makeCertificate(dir: string, names: readonly string[]): { path: 
   writeFileSync(path, cert + readFileSync(`${base}.key`, 'utf8'));
   return { path, cert };
 }
+
+/** A certificate authority made with the openssl CLI: its certificate (what `--ca` names) and key. */
+export interface TestAuthority {
+  readonly cert: string;
+  readonly key: string;
+}
+
+export function makeAuthority(dir: string, name = 'corral-test-ca'): TestAuthority {
+  const base = join(dir, name);
+  execFileSync('openssl', [
+    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+    '-keyout', `${base}.key`, '-out', `${base}.crt`, '-subj', `/CN=${name}`,
+  ], { stdio: 'ignore' });
+  return { cert: `${base}.crt`, key: `${base}.key` };
+}
+
+/**
+ * A server certificate signed by `authority` for `names` (IP addresses get IP entries, others DNS
+ * entries), as `--tls-cert`/`--tls-key` expect: certificate and key in two files.
+ */
+export function issueCertificate(authority: TestAuthority, dir: string, names: readonly string[]): { cert: string; key: string } {
+  const base = join(dir, `${names[0] ?? 'server'}-server`);
+  const san = names.map((n) => (/^[\d.]+$|:/.test(n) ? `IP:${n}` : `DNS:${n}`)).join(',');
+  execFileSync('openssl', [
+    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+    '-CA', authority.cert, '-CAkey', authority.key,
+    '-keyout', `${base}.key`, '-out', `${base}.crt`, '-subj', `/CN=${names[0] ?? 'server'}`,
+    '-addext', `subjectAltName=${san}`, '-addext', 'basicConstraints=critical,CA:FALSE', '-addext', 'extendedKeyUsage=serverAuth',
+  ], { stdio: 'ignore' });
+  return { cert: `${base}.crt`, key: `${base}.key` };
+}

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { ConfigError, masterUrls, parseConfig } from '../../shared/config.ts';
+import { caFile, plainMasterProblems } from '../../shared/tls.ts';
 import { commandDefaults, layerSettings } from '../../shared/settings.ts';
 import { ApiFailure, MasterClient } from './http-client.ts';
 import { Output, type ClientProcess } from './output.ts';
@@ -41,6 +42,18 @@ export function mastersOf(flag: string | undefined, env: Record<string, string |
   }
 }
 
+/** `--ca`, else CORRAL_CA: the PEM file trusted for https:// scheduler and agent URLs; every `--master` must then be https. */
+export function caOf(flags: ClientFlags, env: Record<string, string | undefined>): string | undefined {
+  const given: Record<string, string> = { ...(flags.master === undefined ? {} : { master: flags.master }), ...(typeof flags.ca === 'string' ? { ca: flags.ca } : {}) };
+  const settings = layerSettings('client', CLIENT_DEFAULTS, given, env, undefined);
+  try {
+    return parseConfig(settings, { masters: ['master', masterUrls], ca: caFile }, { check: plainMasterProblems }).ca;
+  } catch (error) {
+    if (error instanceof ConfigError) throw new UsageError(error.message);
+    throw error;
+  }
+}
+
 /**
  * A client subcommand with `--master`, and `--help` that ends with examples. `parent` is a
  * command family (`app`, `group`, …) or the program itself.
@@ -50,6 +63,7 @@ export function leaf(parent: Command, spec: string, description: string, example
     .command(spec)
     .description(description)
     .option('--master <urls>', `scheduler URL(s), comma-separated (env CORRAL_MASTER; default ${String(CLIENT_DEFAULTS.master)})`)
+    .option('--ca <file>', 'trust only these PEM certificates for https:// scheduler and agent URLs (env CORRAL_CA)')
     .addHelpText('after', `\nExample${examples.length > 1 ? 's' : ''}:\n${examples.map((e) => `  ${e}`).join('\n')}\n`);
 }
 
@@ -85,7 +99,7 @@ export function action<A extends unknown[]>(proc: ClientProcess, handler: (ctx: 
     proc.stdout.on('error', ignore);
     let client: MasterClient | undefined;
     try {
-      client = new MasterClient(mastersOf(flags.master, proc.env));
+      client = new MasterClient(mastersOf(flags.master, proc.env), caOf(flags, proc.env));
       const ctx: ClientContext = { client, out, flags, proc, interruptible: (work) => interruptible(proc, work) };
       proc.exitCode = (await handler(ctx, ...(raw.slice(0, -2) as A))) ?? EXIT.ok;
     } catch (error) {

@@ -1,4 +1,5 @@
 import { Agent, interceptors, type Dispatcher } from 'undici';
+import { clientConnect, isUntrustedCertificate } from '../../shared/tls.ts';
 
 /** The scheduler answered 4xx/5xx: `message` is its own words (Marathon's `message`, plus `details`). */
 export class ApiFailure extends Error {
@@ -15,7 +16,7 @@ export class ApiFailure extends Error {
 export class MasterUnreachable extends Error {
   readonly tried: readonly string[];
   constructor(tried: readonly string[], cause: string) {
-    super(`cannot reach the scheduler at ${tried.join(', ')} (${cause}); is it running? Point --master or CORRAL_MASTER at it`);
+    super(`cannot reach the scheduler at ${tried.join(', ')} (${cause}); ${isUntrustedCertificate(cause) ? TRUST_HINT : 'is it running? Point --master or CORRAL_MASTER at it'}`);
     this.tried = tried;
   }
 }
@@ -25,6 +26,8 @@ export interface Reply<T = unknown> {
   headers: Record<string, string | string[] | undefined>;
   json: T;
 }
+
+const TRUST_HINT = 'its certificate is not trusted: give the CA that signed it with --ca or CORRAL_CA';
 
 /** Errors that mean "nobody listens there": the next scheduler URL may be tried without risk. */
 const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
@@ -56,9 +59,10 @@ export class MasterClient {
   readonly #agent: Agent;
   #current = 0;
 
-  constructor(masters: readonly string[]) {
+  /** `ca`: a PEM file of the certificates trusted for https scheduler and agent URLs (`--ca`). */
+  constructor(masters: readonly string[], ca?: string) {
     this.masters = masters;
-    this.#agent = new Agent({ connect: { timeout: 5000 }, headersTimeout: 30_000, bodyTimeout: 0 });
+    this.#agent = new Agent({ connect: { timeout: 5000, ...clientConnect(ca) }, headersTimeout: 30_000, bodyTimeout: 0 });
     this.#dispatcher = this.#agent.compose(interceptors.redirect({ maxRedirections: 3 }));
   }
 
@@ -81,7 +85,8 @@ export class MasterClient {
       return (await this.#json<T>('GET', `${base}${path}`)).json;
     } catch (error) {
       if (error instanceof ApiFailure) throw error;
-      throw new Error(`cannot reach ${base} (${errorCode(error)})`);
+      const code = errorCode(error);
+      throw new Error(`cannot reach ${base} (${code})${isUntrustedCertificate(code) ? `; ${TRUST_HINT}` : ''}`);
     }
   }
 

@@ -1,6 +1,7 @@
 import { fastify, type FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../../shared/log.ts';
+import { withTls, type ServerTls } from '../../shared/tls.ts';
 
 /**
  * What the stats port reports; main.ts assembles it from the live parts (this process', or the
@@ -21,6 +22,8 @@ export interface StatsServerOptions {
   readonly port: number;
   readonly logger: Logger;
   readonly sources: StatsSources;
+  /** Serve HTTPS with this certificate and key. */
+  readonly tls?: ServerTls | undefined;
 }
 
 /**
@@ -34,7 +37,7 @@ export class StatsServer {
   constructor(options: StatsServerOptions) {
     this.#options = options;
     // Our own logger reports errors; fastify's per-request logging would drown the LB's lines.
-    const app = fastify({ logger: false, forceCloseConnections: true });
+    const app = fastify(withTls({ logger: false, forceCloseConnections: true }, options.tls));
     const { sources, logger } = options;
 
     // 503 until the first snapshot: an LB that knows no routes should not receive traffic yet.

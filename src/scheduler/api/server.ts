@@ -1,4 +1,5 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyError } from 'fastify';
+import { withTls, type ServerTls } from '../../shared/tls.ts';
 import { SchedulerFailure } from '../errors.ts';
 import { unknownPath } from './route-helpers.ts';
 import { httpError } from './http-errors.ts';
@@ -35,10 +36,10 @@ function parseJson(text: string): unknown {
   return MAY_OVERFLOW.test(text) ? JSON.parse(text, rejectNonFinite) : JSON.parse(text);
 }
 
-/** The scheduler's HTTP API: Marathon's v2 routes plus Corral's agent protocol and discovery snapshot. */
-export function buildServer(context: ApiContext): FastifyInstance {
+/** The scheduler's HTTP API: Marathon's v2 routes plus Corral's agent protocol and discovery snapshot; HTTPS with `tls`. */
+export function buildServer(context: ApiContext, tls?: ServerTls): FastifyInstance {
   const loggerInstance = context.logger.child({ component: 'scheduler-api' }) as unknown as FastifyBaseLogger;
-  const app = Fastify({ loggerInstance, logController: new LogController({ disableRequestLogging: true }), bodyLimit: BODY_LIMIT, forceCloseConnections: true });
+  const app = Fastify(withTls({ loggerInstance, logController: new LogController({ disableRequestLogging: true }), bodyLimit: BODY_LIMIT, forceCloseConnections: true }, tls));
   // COMPAT(marathon): clients (and `curl -d`) often send JSON without a JSON content type.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
