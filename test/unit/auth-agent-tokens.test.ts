@@ -94,15 +94,21 @@ test('verifyAgentToken refuses well-signed tokens whose claims are malformed', a
   }
 });
 
-test('permits: a files token covers its tasks only; an agent token covers everything', async (t) => {
+test('permits: a files token covers its tasks only, a metrics token metrics and state only, an agent token everything', async (t) => {
   const agentWide: AgentTokenClaims = { ...claims, scope: 'agent', taskIds: [] };
+  const metricsOnly: AgentTokenClaims = { ...claims, scope: 'metrics', taskIds: [] };
   const cases: Array<[name: string, token: AgentTokenClaims, need: AgentTokenNeed, ok: boolean | RegExp]> = [
     ['its task', claims, { kind: 'task', taskId: 'team-a_web.1' }, true],
     ['another task on the same agent', claims, { kind: 'task', taskId: 'team-b_db.2' }, /does not cover the sandbox of task team-b_db.2/],
     ['a prefix of its task id', claims, { kind: 'task', taskId: 'team-a_web' }, /does not cover/],
-    ['the agent as a whole', claims, { kind: 'agent' }, /scope agent/],
+    ['the sandbox root', claims, { kind: 'agent' }, /scope agent/],
+    ['metrics', claims, { kind: 'metrics' }, /scope metrics or agent/],
+    ['metrics token, metrics', metricsOnly, { kind: 'metrics' }, true],
+    ['metrics token, a task', { ...metricsOnly, taskIds: ['team-a_web.1'] }, { kind: 'task', taskId: 'team-a_web.1' }, /scope metrics reads no sandbox/],
+    ['metrics token, the sandbox root', metricsOnly, { kind: 'agent' }, /scope agent/],
     ['agent token, any task', agentWide, { kind: 'task', taskId: 'team-b_db.2' }, true],
-    ['agent token, metrics', agentWide, { kind: 'agent' }, true],
+    ['agent token, the sandbox root', agentWide, { kind: 'agent' }, true],
+    ['agent token, metrics', agentWide, { kind: 'metrics' }, true],
   ];
   for (const [name, token, need, ok] of cases) {
     await t.test(name, () => {

@@ -12,12 +12,13 @@ import { hashSecret, splitToken } from './tokens.ts';
  * derive HMAC-SHA256(sha256hex(secret), "corral agent api v1"). A new credential is a new key
  * (tokens of the old one stop working); a revoked agent gets no more tokens.
  */
-export type AgentTokenScope = 'files' | 'agent';
+export type AgentTokenScope = 'files' | 'metrics' | 'agent';
+const SCOPES: readonly string[] = ['files', 'metrics', 'agent'] satisfies AgentTokenScope[];
 
 export interface AgentTokenClaims {
   /** The agent the token is good on. */
   agentId: string;
-  /** `files`: the sandboxes of these tasks; `agent`: every sandbox, `/metrics` and `/state` (cluster readers). */
+  /** `files`: the sandboxes of these tasks; `metrics`: `/metrics` and `/state`; `agent`: all of it, every sandbox included. */
   scope: AgentTokenScope;
   taskIds: string[];
   /** Milliseconds since the epoch. */
@@ -62,9 +63,9 @@ function decodeBase64url(text: string): Buffer | undefined {
 function claimsOf(json: unknown): AgentTokenClaims | undefined {
   if (typeof json !== 'object' || json === null) return undefined;
   const { a, s, t, e } = json as Record<string, unknown>;
-  if (typeof a !== 'string' || (s !== 'files' && s !== 'agent') || typeof e !== 'number' || !Number.isFinite(e)) return undefined;
+  if (typeof a !== 'string' || typeof s !== 'string' || !SCOPES.includes(s) || typeof e !== 'number' || !Number.isFinite(e)) return undefined;
   if (!Array.isArray(t) || !t.every((id): id is string => typeof id === 'string')) return undefined;
-  return { agentId: a, scope: s, taskIds: t, expiresAt: e };
+  return { agentId: a, scope: s as AgentTokenScope, taskIds: t, expiresAt: e };
 }
 
 export type AgentTokenCheck = { ok: true; claims: AgentTokenClaims } | { ok: false; reason: string };
@@ -97,13 +98,15 @@ export function verifyAgentToken(token: string, key: Buffer, expect: { agentId: 
   return { ok: true, claims };
 }
 
-/** What a request to the agent's API needs: a task's sandbox, or the agent as a whole (metrics, state, the sandbox root). */
-export type AgentTokenNeed = { kind: 'task'; taskId: string } | { kind: 'agent' };
+/** What a request to the agent's API needs: a task's sandbox, the agent's metrics and state, or the sandbox root. */
+export type AgentTokenNeed = { kind: 'task'; taskId: string } | { kind: 'metrics' } | { kind: 'agent' };
 
 /** May a verified token do what the request asks? The reason becomes the 403's message. */
 export function permits(claims: AgentTokenClaims, need: AgentTokenNeed): { ok: true } | { ok: false; reason: string } {
   if (claims.scope === 'agent') return { ok: true };
-  if (need.kind === 'agent') return { ok: false, reason: 'this needs a token for the whole agent (scope agent), not one for tasks' };
+  if (need.kind === 'metrics') return claims.scope === 'metrics' ? { ok: true } : { ok: false, reason: 'this needs a token of scope metrics or agent' };
+  if (need.kind === 'agent') return { ok: false, reason: 'the sandbox root needs a token for the whole agent (scope agent)' };
+  if (claims.scope !== 'files') return { ok: false, reason: `a token of scope ${claims.scope} reads no sandbox` };
   return claims.taskIds.includes(need.taskId) ? { ok: true } : { ok: false, reason: `the token does not cover the sandbox of task ${need.taskId}` };
 }
 
