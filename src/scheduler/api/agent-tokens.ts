@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { agentTokenKey, encodeAgentToken, type AgentTokenScope } from '../../auth/core/agent-tokens.ts';
 import { scopeOf } from '../../auth/core/route-actions.ts';
+import { appIdOfTask } from '../core/app-id.ts';
 import { SchedulerFailure, invalidObject } from '../errors.ts';
 import type { AgentRecord } from '../types.ts';
 import type { ApiContext } from './context.ts';
@@ -34,10 +35,12 @@ export function registerAgentTokenRoutes(server: FastifyInstance, { state }: Api
   server.post(TASK_FILES_TOKEN_ROUTE, async (request) => {
     const { taskId } = request.params as { taskId: string };
     const current = state.current;
-    const instance = current.instances.get(taskId);
-    if (instance === undefined) throw new SchedulerFailure({ code: 'ERR_SCHED_TASK_NOT_FOUND', taskId });
-    const agent = current.agents.get(instance.agentId);
-    if (agent === undefined) throw new SchedulerFailure({ code: 'ERR_SCHED_AGENT_NOT_REGISTERED', agentId: instance.agentId });
+    // A live task, or its app's last failure (Marathon's lastTaskFailure): the logs of a crash are what one reads most.
+    const failure = current.taskFailures.get(appIdOfTask(taskId));
+    const agentId = current.instances.get(taskId)?.agentId ?? (failure?.taskId === taskId ? failure.slaveId : undefined);
+    if (agentId === undefined) throw new SchedulerFailure({ code: 'ERR_SCHED_TASK_NOT_FOUND', taskId });
+    const agent = current.agents.get(agentId);
+    if (agent === undefined) throw new SchedulerFailure({ code: 'ERR_SCHED_AGENT_NOT_REGISTERED', agentId });
     // `sandbox` is the files API's `path=` of the task's sandbox directory.
     return { taskId, agentId: agent.id, url: agent.endpoint, sandbox: taskId, ...issue(agent, 'files', [taskId], Date.now()) };
   });
