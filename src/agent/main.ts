@@ -11,6 +11,7 @@ import { clientDispatcher, withTls, schemeOf, serverTls } from '../shared/tls.ts
 import { parseAgentConfig } from './config.ts';
 import { fetchArtifacts } from './fetcher.ts';
 import { TaskHealth } from './health/task-health.ts';
+import { agentApiGuard, sendRefusal } from './http/api-tokens.ts';
 import { registerFilesRoutes } from './http/files.ts';
 import { detectIsolator } from './isolation/index.ts';
 import { LogRotator } from './log-rotation.ts';
@@ -106,11 +107,16 @@ export async function startAgent(settings: Settings): Promise<Service> {
   const recovered = await runner.recover();
   if (recovered.adopted + recovered.ended > 0) logger.info(recovered, 'recovered the tasks of an earlier run');
 
+  // Agent admission on (a join token or a credential): the API answers only tokens the scheduler issued for this agent.
+  const guard = agentApiGuard(() => (joinToken === undefined && link.credential === undefined ? undefined : { agentId: link.agentId, credential: link.credential }));
   const tls = serverTls(config);
   const http = Fastify(withTls({}, tls));
-  http.get('/state', async () => ({ hostname: config.hostname, ip: config.ip, resources: config.resources, attributes: config.attributes, isolation: isolation.kind, cgroupParents: isolation.parentDirs, tasks: runner.list() }));
-  registerFilesRoutes(http, { sandboxRoot });
-  registerMetricsRoute(http, metrics);
+  http.get('/state', async (request, reply) => {
+    const decision = guard(request.headers.authorization, { kind: 'metrics' });
+    return decision.ok ? ({ hostname: config.hostname, ip: config.ip, resources: config.resources, attributes: config.attributes, isolation: isolation.kind, cgroupParents: isolation.parentDirs, tasks: runner.list() }) : sendRefusal(reply, decision);
+  });
+  registerFilesRoutes(http, { sandboxRoot, guard });
+  registerMetricsRoute(http, metrics, guard);
   await http.listen({ host: config.listen.host, port: config.listen.port });
   const address = http.server.address();
   endpoint = `${schemeOf(tls)}://${formatHostPort({ host: config.listen.host, port: typeof address === 'object' && address !== null ? address.port : config.listen.port })}`;

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { TASK_STATES, type TaskState } from '../events/types.ts';
+import { sendRefusal, type AgentApiGuard } from './http/api-tokens.ts';
 
 
 export type HealthCheckResult = 'healthy' | 'unhealthy';
@@ -74,8 +75,11 @@ export class AgentMetrics {
 }
 
 /** `GET /metrics` in Prometheus text format. */
-export function registerMetricsRoute(app: FastifyInstance, metrics: AgentMetrics): void {
-  app.get('/metrics', async (_request, reply) => {
+/** `guard`: with agent admission on, a token of scope `metrics` (or `agent`) is needed. */
+export function registerMetricsRoute(app: FastifyInstance, metrics: AgentMetrics, guard?: AgentApiGuard): void {
+  app.get('/metrics', async (request, reply) => {
+    const decision = guard?.(request.headers.authorization, { kind: 'metrics' }) ?? { ok: true };
+    if (!decision.ok) return sendRefusal(reply, decision);
     const body = await metrics.text();
     return reply.type(metrics.contentType).send(body);
   });

@@ -76,6 +76,16 @@ export class SchedulerLink {
     return this.#options.masters[this.#masterIndex % this.#options.masters.length] ?? '';
   }
 
+  /** The agent id the scheduler gave, once registered (or from an earlier run). */
+  get agentId(): string | undefined {
+    return this.#agentId;
+  }
+
+  /** The agent's credential, once admitted: the key of the tokens its API checks derives from it. */
+  get credential(): string | undefined {
+    return this.#credential;
+  }
+
   /** Status updates not yet acknowledged. */
   get pending(): number {
     return this.#outbox.length;

@@ -40,6 +40,21 @@ async function twoFreePorts(): Promise<number> {
   }
 }
 
+/**
+ * An agent's /state: its API answers only a token the scheduler issued for that agent (agent
+ * admission is on in `corral up`), of scope metrics.
+ */
+async function agentState(endpoint: string): Promise<{ status: number; json: Record<string, unknown> }> {
+  const agents = await waitFor(`the agent at ${endpoint} registered`, async () => {
+    const listed = (await marathonCall(corral.urls.scheduler, 'GET', '/corral/v1/agents')).json.agents as Array<Record<string, unknown>>;
+    return listed.some((a) => a.endpoint === endpoint) ? listed : undefined;
+  });
+  const agentId = String(agents.find((a) => a.endpoint === endpoint)?.id);
+  const grant = await marathonCall(corral.urls.scheduler, 'POST', `/corral/v1/agents/${encodeURIComponent(agentId)}/token`, { scope: 'metrics' });
+  assert.equal(grant.status, 200, JSON.stringify(grant.json));
+  return marathonCall(endpoint, 'GET', '/state', undefined, { authorization: `Bearer ${String(grant.json.token)}` });
+}
+
 before(async () => {
   httpBase = await twoFreePorts();
   corral = await startCorral(['--agents', '2', '--agent-http-port-base', String(httpBase)]);
@@ -53,7 +68,10 @@ after(async () => {
 
 test('agent n serves its HTTP on --agent-http-port-base + n - 1', async () => {
   assert.deepEqual(corral.urls.agents, [`http://127.0.0.1:${httpBase}`, `http://127.0.0.1:${httpBase + 1}`]);
-  for (const endpoint of corral.urls.agents) assert.equal((await marathonCall(endpoint, 'GET', '/state')).status, 200);
+  for (const endpoint of corral.urls.agents) {
+    assert.equal((await marathonCall(endpoint, 'GET', '/state')).status, 401, 'no token, no state');
+    assert.equal((await agentState(endpoint)).status, 200);
+  }
 });
 
 test('the stack admits agents by its join token only: <data>/join.token, 0600; its agents joined, a stranger gets 401', async () => {
@@ -67,7 +85,7 @@ test('the stack admits agents by its join token only: <data>/join.token, 0600; i
 });
 
 test('each agent makes its task cgroups under a parent of its own, named for its agent id', async (t) => {
-  const states = await Promise.all(corral.urls.agents.map(async (endpoint) => (await marathonCall(endpoint, 'GET', '/state')).json));
+  const states = await Promise.all(corral.urls.agents.map(async (endpoint) => (await agentState(endpoint)).json));
   if (states.some((s) => s.isolation === 'none')) {
     t.skip('no writable cgroups here (isolation: none)');
     return;

@@ -89,6 +89,8 @@ export class AgentCluster {
   readonly agents: StartedAgent[] = [];
   /** With `joinToken`: the file the scheduler and every agent get as --join-token-file. */
   readonly joinTokenFile: string | undefined;
+  /** With a scheduler started with --auth: the Authorization every call to it carries. */
+  authorization: string | undefined;
   #scheduler: PartProcess;
   readonly #schedulerArgs: string[];
   readonly #aborts: AbortController[] = [];
@@ -158,7 +160,7 @@ export class AgentCluster {
   }
 
   call(method: string, path: string, body?: unknown, base = this.master): Promise<Answer> {
-    return marathonCall(base, method, path, body);
+    return marathonCall(base, method, path, body, base === this.master && this.authorization !== undefined ? { authorization: this.authorization } : {});
   }
 
   async get(path: string, base = this.master): Promise<Json> {
@@ -213,9 +215,17 @@ export class AgentCluster {
     return log;
   }
 
-  /** A file in a task's sandbox, read through the agent's /files/read (Mesos semantics). */
+  /**
+   * A file in a task's sandbox, read through the agent's /files/read (Mesos semantics) with the
+   * token the scheduler issues for it (none without agent admission).
+   */
   async readSandboxFile(agent: StartedAgent, taskId: string, file: string): Promise<string> {
-    const json = await this.get(`/files/read?path=${encodeURIComponent(`${taskId}/${file}`)}&offset=0`, agent.endpoint);
+    const grant = await this.call('POST', `/corral/v1/tasks/${encodeURIComponent(taskId)}/files-token`, {});
+    assert.equal(grant.status, 200, JSON.stringify(grant.json));
+    assert.equal(grant.json.url, agent.endpoint);
+    const headers: Record<string, string> = typeof grant.json.token === 'string' ? { authorization: `Bearer ${grant.json.token}` } : {};
+    const { status, json } = await marathonCall(agent.endpoint, 'GET', `/files/read?path=${encodeURIComponent(`${String(grant.json.sandbox)}/${file}`)}&offset=0`, undefined, headers);
+    assert.equal(status, 200, JSON.stringify(json));
     return String(json.data);
   }
 

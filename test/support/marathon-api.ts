@@ -10,11 +10,12 @@ export interface Answer {
   deploymentHeader: string | undefined;
 }
 
-/** A JSON call to `base` (an empty body reads as `{}`). */
-export async function marathonCall(base: string, method: string, path: string, body?: unknown): Promise<Answer> {
+/** A JSON call to `base` (an empty body reads as `{}`); `headers` e.g. an Authorization. */
+export async function marathonCall(base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
   const response = await request(`${base}${path}`, {
     method: method as 'GET',
-    ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   const text = await response.body.text();
   const header = (name: string): string | undefined => {

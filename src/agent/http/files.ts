@@ -2,6 +2,8 @@ import { constants, type Stats } from 'node:fs';
 import { lstat, open, readFile, readdir, readlink, realpath, stat, type FileHandle } from 'node:fs/promises';
 import { basename, join, posix, resolve } from 'node:path';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { AgentTokenNeed } from '../../auth/core/agent-tokens.ts';
+import { sendRefusal, type AgentApiGuard } from './api-tokens.ts';
 import {
   ancestorsOf,
   formatFileMode,
@@ -17,6 +19,8 @@ export interface FilesRoutesOptions {
   sandboxRoot: string;
   /** The most bytes one `/files/read` answers; 1 MiB by default. */
   maxReadBytes?: number;
+  /** Agent admission on: a path inside a task's sandbox needs a token for that task, the root one for the whole agent. */
+  guard?: AgentApiGuard;
 }
 
 /** One entry of `/files/browse`, as Mesos answers it. */
@@ -42,11 +46,15 @@ class FilesError extends Error {
   }
 }
 
+/** Who asks: the request's Authorization header, checked against what the path needs. */
+type Ask = (need: AgentTokenNeed) => void;
+
 interface Located {
   /** The path as the client named it, normalised: what browse echoes back. */
   virtual: string;
   /** The real path: no symlinks, inside the real root. */
   real: string;
+  /** The real directory nothing answered may leave: the sandbox of the task named, or the sandbox root. */
   realRoot: string;
   stats: Stats;
 }
@@ -57,17 +65,22 @@ interface Located {
  * A path that leaves the root — by `..`, by naming another absolute path, or through a
  * symlink a task planted — answers 403, checked on the real path after every symlink is
  * resolved, and for reads once more on the descriptor actually opened; so does reading a
- * file with more than one hard link.
+ * file with more than one hard link. A path below a task's sandbox is confined to that sandbox: a
+ * symlink into another task's sandbox answers 403 too (a token for one task reads no other).
  */
 export function registerFilesRoutes(app: FastifyInstance, options: FilesRoutesOptions): void {
   const root = resolve(options.sandboxRoot);
   const maxReadBytes = options.maxReadBytes ?? DEFAULT_MAX_READ_BYTES;
   const owners = new OwnerNames();
+  const asker = (authorization: string | undefined): Ask => (need) => {
+    const decision = options.guard?.(authorization, need) ?? { ok: true };
+    if (!decision.ok) throw new FilesError(decision.status, decision.message);
+  };
 
   app.get('/files/browse', async (request, reply) => {
     const query = request.query as Record<string, unknown>;
     return answer(reply, async () => {
-      const located = await locate(root, query.path);
+      const located = await locate(root, query.path, asker(request.headers.authorization));
       if (!located.stats.isDirectory()) {
         // COMPAT(mesos): browsing a file lists just that file (newer Mesos; older ones answered []).
         return [await describe(located.virtual, located.stats, owners)];
@@ -87,7 +100,7 @@ export function registerFilesRoutes(app: FastifyInstance, options: FilesRoutesOp
     return answer(reply, async () => {
       const parsed = parseReadQuery(query);
       if (parsed.kind === 'invalid') throw new FilesError(400, parsed.message);
-      const located = await locate(root, query.path);
+      const located = await locate(root, query.path, asker(request.headers.authorization));
       if (located.stats.isDirectory()) throw new FilesError(400, 'Cannot read a directory.');
       const handle = await openConfined(located);
       try {
@@ -108,7 +121,7 @@ export function registerFilesRoutes(app: FastifyInstance, options: FilesRoutesOp
     const query = request.query as Record<string, unknown>;
     let handle: FileHandle | undefined;
     try {
-      const located = await locate(root, query.path);
+      const located = await locate(root, query.path, asker(request.headers.authorization));
       if (located.stats.isDirectory()) throw new FilesError(400, 'Cannot download a directory.');
       handle = await openConfined(located);
       // The task may still be writing: send the file as long as it is now, so Content-Length holds.
@@ -140,19 +153,28 @@ async function answer(reply: FastifyReply, produce: () => Promise<unknown>): Pro
 }
 
 function sendError(reply: FastifyReply, error: unknown): FastifyReply {
+  if (error instanceof FilesError && (error.statusCode === 401 || error.statusCode === 403)) return sendRefusal(reply, { status: error.statusCode, message: error.message });
   if (error instanceof FilesError) return reply.code(error.statusCode).send({ message: error.message });
   throw error;
 }
 
-/** Finds what `requested` names, or throws the 400, 403 or 404 it deserves. */
-async function locate(root: string, requested: unknown): Promise<Located> {
+/**
+ * Finds what `requested` names, or throws the 400, 401, 403 or 404 it deserves. The caller's
+ * token is checked on the text of the path, before the disk is touched: a refused caller learns
+ * nothing about which files exist.
+ */
+async function locate(root: string, requested: unknown, ask: Ask): Promise<Located> {
   const resolved = resolveSandboxPath(root, requested);
   if (resolved.kind === 'invalid') throw new FilesError(400, resolved.message);
   if (resolved.kind === 'outside') throw new FilesError(403, resolved.message);
+  const taskId = taskOf(root, resolved.path);
+  ask(taskId === undefined ? { kind: 'agent' } : { kind: 'task', taskId });
   const virtual = posix.isAbsolute(requested as string) ? resolved.path : posix.normalize(requested as string).replace(/\/+$/, '') || '.';
-  const realRoot = await realpath(root).catch((error: unknown) => {
+  const realSandboxes = await realpath(root).catch((error: unknown) => {
     throw isMissing(error) ? new FilesError(404, `'${String(requested)}' does not exist`) : error;
   });
+  // Joined as text, not resolved: a sandbox directory that is itself a symlink confines nothing.
+  const realRoot = taskId === undefined ? realSandboxes : join(realSandboxes, taskId);
   let real: string;
   try {
     real = await realpath(resolved.path);
@@ -160,7 +182,7 @@ async function locate(root: string, requested: unknown): Promise<Located> {
     if (isMissing(error)) {
       // Answer 404 only when the nearest existing ancestor is inside: a 404 behind a symlink
       // to /etc would tell a client which files exist there.
-      if (await nearestExistingInside(resolved.path, realRoot)) throw new FilesError(404, `'${String(requested)}' does not exist`);
+      if (await nearestExistingInside(resolved.path, realRoot, realSandboxes)) throw new FilesError(404, `'${String(requested)}' does not exist`);
       throw new FilesError(403, `'${String(requested)}' is outside the sandbox root`);
     }
     if (errorCode(error) === 'ELOOP' || errorCode(error) === 'EACCES') throw new FilesError(403, `'${String(requested)}' is inaccessible`);
@@ -170,10 +192,18 @@ async function locate(root: string, requested: unknown): Promise<Located> {
   return { virtual, real, realRoot, stats: await stat(real) };
 }
 
-async function nearestExistingInside(path: string, realRoot: string): Promise<boolean> {
+/** The task whose sandbox `path` (resolved, inside `root`) lies in; undefined for the root itself. */
+function taskOf(root: string, path: string): string | undefined {
+  const [first] = posix.relative(root, path).split('/');
+  return first === undefined || first === '' ? undefined : first;
+}
+
+/** Is the nearest existing ancestor inside the real root (or the sandbox root itself: the sandbox is gone)? */
+async function nearestExistingInside(path: string, realRoot: string, realSandboxes: string): Promise<boolean> {
   for (const ancestor of ancestorsOf(path)) {
     try {
-      return isWithinRoot(realRoot, await realpath(ancestor));
+      const real = await realpath(ancestor);
+      return isWithinRoot(realRoot, real) || real === realSandboxes;
     } catch (error) {
       if (!isMissing(error)) return false;
     }

@@ -70,6 +70,10 @@ function taskIdsOf(body: unknown): string[] {
   return ids.filter((id): id is string => typeof id === 'string');
 }
 
+/** The scope asked of `POST /corral/v1/agents/{id}/token` (`metrics` unless said). */
+export const scopeOf = (body: unknown): string =>
+  typeof body === 'object' && body !== null && 'scope' in body && typeof body.scope === 'string' ? body.scope : 'metrics';
+
 type Rule = (request: RouteRequest) => RouteRequirement;
 
 const wildcard = (request: RouteRequest): string => request.params['*'] ?? '';
@@ -128,6 +132,10 @@ export const ROUTE_RULES: Readonly<Record<string, Rule>> = {
   [`DELETE ${AGENT_API}/:agentId/drain`]: () => ADMIN,
   [`DELETE ${AGENT_API}/:agentId/credential`]: () => ADMIN,
   [`GET ${AGENT_API}`]: () => ADMIN,
+  // Tokens for an agent's own API (core/agent-tokens.ts): a task's sandbox needs `logs` on its app;
+  // metrics and state need `read` on `/`; every sandbox of an agent (scope agent) `logs` on `/`.
+  'POST /corral/v1/tasks/:taskId/files-token': (r) => ({ action: 'logs', paths: [r.appOfTask(r.params.taskId ?? '')] }),
+  [`POST ${AGENT_API}/:agentId/token`]: (r) => (scopeOf(r.body) === 'agent' ? CLUSTER('logs') : READ_ALL),
 
   'GET /v2/auth/whoami': () => 'authenticated',
   'POST /v2/auth/check': () => 'authenticated',

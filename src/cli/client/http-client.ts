@@ -79,10 +79,10 @@ export class MasterClient {
     return this.call<T>('GET', path).then((reply) => reply.json);
   }
 
-  /** A JSON GET from another server (an agent's files API). */
-  async getFrom<T = unknown>(base: string, path: string): Promise<T> {
+  /** A JSON GET from another server (an agent's files API); `headers` carry its own credentials (an agent token). */
+  async getFrom<T = unknown>(base: string, path: string, headers: Record<string, string> = {}): Promise<T> {
     try {
-      return (await this.#json<T>('GET', `${base}${path}`)).json;
+      return (await this.#json<T>('GET', `${base}${path}`, undefined, headers)).json;
     } catch (error) {
       if (error instanceof ApiFailure) throw error;
       const code = errorCode(error);
@@ -106,11 +106,11 @@ export class MasterClient {
     await this.#agent.destroy();
   }
 
-  async #json<T>(method: string, url: string, body?: unknown): Promise<Reply<T>> {
+  async #json<T>(method: string, url: string, body?: unknown, extraHeaders: Record<string, string> = {}): Promise<Reply<T>> {
     const response = await this.#dispatcher.request({
       ...split(url),
       method: method as Dispatcher.HttpMethod,
-      headers: { accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: { accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...extraHeaders },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     const text = await response.body.text();

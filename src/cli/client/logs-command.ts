@@ -1,6 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
-import { findAgent, listAgents } from './agent-commands.ts';
 import { action, EXIT, leaf, UsageError, type ClientContext } from './command-kit.ts';
 import type { ClientProcess } from './output.ts';
 import { findTasks } from './task-commands.ts';
@@ -8,22 +7,45 @@ import { findTasks } from './task-commands.ts';
 const FOLLOW_POLL_MS = 500;
 const TAIL_CHUNK = 64 * 1024;
 
-/** One sandbox file through the agent's Mesos files API. */
+/** Asked again this long before the scheduler's token expires (clocks differ a little). */
+const TOKEN_MARGIN_MS = 30_000;
+
+/** Where a task's sandbox is and a token for it (none when the agent checks none: admission off). */
+interface FilesGrant {
+  url: string;
+  sandbox: string;
+  token?: string;
+  expiresAt?: string;
+}
+
+/** One sandbox file through the agent's Mesos files API, with a token from the scheduler renewed as it runs out. */
 class SandboxFile {
   readonly #ctx: ClientContext;
-  readonly #endpoint: string;
-  readonly #path: string;
+  readonly #taskId: string;
+  readonly #file: string;
+  #grant: FilesGrant | undefined;
 
-  constructor(ctx: ClientContext, endpoint: string, path: string) {
+  constructor(ctx: ClientContext, taskId: string, file: string) {
     this.#ctx = ctx;
-    this.#endpoint = endpoint;
-    this.#path = path;
+    this.#taskId = taskId;
+    this.#file = file;
+  }
+
+  async #currentGrant(): Promise<FilesGrant> {
+    const expiresAt = this.#grant?.expiresAt === undefined ? Infinity : Date.parse(this.#grant.expiresAt);
+    if (this.#grant === undefined || expiresAt - TOKEN_MARGIN_MS <= Date.now()) {
+      const reply = await this.#ctx.client.call<FilesGrant>('POST', `/corral/v1/tasks/${encodeURIComponent(this.#taskId)}/files-token`, {});
+      this.#grant = reply.json;
+    }
+    return this.#grant;
   }
 
   /** `offset` -1 asks only for the size (Mesos answers the end offset). */
-  read(offset: number, length?: number): Promise<{ data: string; offset: number }> {
-    const query = `path=${encodeURIComponent(this.#path)}&offset=${offset}${length === undefined ? '' : `&length=${length}`}`;
-    return this.#ctx.client.getFrom(this.#endpoint, `/files/read?${query}`);
+  async read(offset: number, length?: number): Promise<{ data: string; offset: number }> {
+    const grant = await this.#currentGrant();
+    if (typeof grant.url !== 'string' || grant.url === '') throw new Error(`the agent of task ${this.#taskId} did not say where its files API listens`);
+    const query = `path=${encodeURIComponent(`${grant.sandbox}/${this.#file}`)}&offset=${offset}${length === undefined ? '' : `&length=${length}`}`;
+    return this.#ctx.client.getFrom(grant.url, `/files/read?${query}`, grant.token === undefined ? {} : { authorization: `Bearer ${grant.token}` });
   }
 
   async size(): Promise<number> {
@@ -83,9 +105,7 @@ export function registerLogsCommand(program: Command, proc: ClientProcess): void
       const lines = parseLines(ctx.flags.lines as string | undefined);
       const [task] = await findTasks(ctx, [key]);
       if (task === undefined) throw new Error(`no task '${key}'`);
-      const agent = findAgent(await listAgents(ctx), String(task.slaveId));
-      if (typeof agent.endpoint !== 'string' || agent.endpoint === '') throw new Error(`agent ${String(agent.id)} did not say where its files API listens`);
-      const file = new SandboxFile(ctx, agent.endpoint, `${String(task.id)}/${ctx.flags.stderr === true ? 'stderr' : 'stdout'}`);
+      const file = new SandboxFile(ctx, String(task.id), ctx.flags.stderr === true ? 'stderr' : 'stdout');
       let offset = await file.size();
       ctx.out.write(await tail(file, offset, lines));
       if (ctx.flags.follow !== true) return EXIT.ok;

@@ -5,6 +5,7 @@ import { unknownPath } from './route-helpers.ts';
 import { httpError } from './http-errors.ts';
 import type { ApiContext } from './context.ts';
 import { registerAgentRoutes } from './agents.ts';
+import { registerAgentTokenRoutes } from './agent-tokens.ts';
 import { registerAppRoutes } from './apps.ts';
 import { registerAuth } from './auth-hook.ts';
 import { registerAuthRoutes } from './auth-routes.ts';
@@ -73,6 +74,7 @@ export function buildServer(context: ApiContext, tls?: ServerTls): FastifyInstan
   registerDeploymentRoutes(app, context);
   registerEventRoutes(app, context);
   registerAgentRoutes(app, context);
+  registerAgentTokenRoutes(app, context);
   registerInfoRoutes(app, context);
   registerMasterStateRoutes(app, context);
   registerMetricsRoutes(app, context);
