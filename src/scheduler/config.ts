@@ -22,6 +22,8 @@ export interface SchedulerConfig {
   readonly insecure: boolean;
   /** Agent admission: agents join with this file's token, then use the credential they are issued. Off when unset. */
   readonly joinTokenFile?: string;
+  /** Where the --auth bootstrap writes the admin token; `<dataDir>/admin.token` when unset (`corral up`: `<its data dir>/admin.token`). */
+  readonly adminTokenFile?: string;
 }
 
 /** Without auth anyone who reaches the port may run any command on every agent: only this machine may, unless told otherwise. */
@@ -32,7 +34,7 @@ function exposure(config: { listen: HostPort; auth: boolean; insecure: boolean }
 
 /** Reads the layered settings (missing ones from config/defaults.json); throws a ConfigError listing every bad value. */
 export function parseSchedulerConfig(settings: Settings): SchedulerConfig {
-  const { repair, joinTokenFile, ...config } = parseConfig(settings, {
+  const { repair, joinTokenFile, adminTokenFile, ...config } = parseConfig(settings, {
     listen: hostPort,
     dataDir: absolutePath,
     store: oneOf(['file']),
@@ -46,6 +48,7 @@ export function parseSchedulerConfig(settings: Settings): SchedulerConfig {
     auth: flag,
     insecure: flag,
     joinTokenFile: optional(absolutePath),
+    adminTokenFile: optional(absolutePath),
   }, { defaults: commandDefaults('scheduler'), check: (parsed) => exposure(parsed) });
-  return Object.freeze({ ...config, repair: repair === true, ...(joinTokenFile !== undefined ? { joinTokenFile } : {}) });
+  return Object.freeze({ ...config, repair: repair === true, ...(joinTokenFile !== undefined ? { joinTokenFile } : {}), ...(adminTokenFile !== undefined ? { adminTokenFile } : {}) });
 }
