@@ -10,11 +10,13 @@ export interface Answer {
   deploymentHeader: string | undefined;
 }
 
-/** A JSON call to `base` (an empty body reads as `{}`). */
-export async function marathonCall(base: string, method: string, path: string, body?: unknown): Promise<Answer> {
+/** A JSON call to `base` (an empty body reads as `{}`), with `token` as Bearer when given (a scheduler with --auth). */
+export async function marathonCall(base: string, method: string, path: string, body?: unknown, token?: string): Promise<Answer> {
+  const auth = token === undefined ? {} : { authorization: `Bearer ${token}` };
   const response = await request(`${base}${path}`, {
     method: method as 'GET',
-    ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+    headers: { ...auth, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   const text = await response.body.text();
   const header = (name: string): string | undefined => {

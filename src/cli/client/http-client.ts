@@ -54,10 +54,13 @@ export class MasterClient {
   readonly masters: readonly string[];
   readonly #dispatcher: Dispatcher;
   readonly #agent: Agent;
+  /** `authorization` for the scheduler (a scheduler with --auth); never sent to agents. */
+  readonly #auth: Record<string, string>;
   #current = 0;
 
-  constructor(masters: readonly string[]) {
+  constructor(masters: readonly string[], token?: string) {
     this.masters = masters;
+    this.#auth = token === undefined ? {} : { authorization: `Bearer ${token}` };
     this.#agent = new Agent({ connect: { timeout: 5000 }, headersTimeout: 30_000, bodyTimeout: 0 });
     this.#dispatcher = this.#agent.compose(interceptors.redirect({ maxRedirections: 3 }));
   }
@@ -68,7 +71,7 @@ export class MasterClient {
 
   /** A JSON request to the scheduler; 4xx/5xx become {@link ApiFailure}. */
   async call<T = unknown>(method: string, path: string, body?: unknown): Promise<Reply<T>> {
-    return this.#withMaster((base) => this.#json<T>(method, `${base}${path}`, body));
+    return this.#withMaster((base) => this.#json<T>(method, `${base}${path}`, body, this.#auth));
   }
 
   get<T = unknown>(path: string): Promise<T> {
@@ -88,7 +91,7 @@ export class MasterClient {
   /** Opens a streaming GET (Server-Sent Events): resolves once the headers say 200. */
   async stream(path: string, headers: Record<string, string>, signal: AbortSignal): Promise<AsyncIterable<Buffer>> {
     return this.#withMaster(async (base) => {
-      const response = await this.#dispatcher.request({ ...split(`${base}${path}`), method: 'GET', headers, signal });
+      const response = await this.#dispatcher.request({ ...split(`${base}${path}`), method: 'GET', headers: { ...headers, ...this.#auth }, signal });
       if (response.statusCode !== 200) {
         const text = await response.body.text();
         throw new ApiFailure(response.statusCode, failureMessage(response.statusCode, parse(text), text), parse(text));
@@ -101,11 +104,11 @@ export class MasterClient {
     await this.#agent.destroy();
   }
 
-  async #json<T>(method: string, url: string, body?: unknown): Promise<Reply<T>> {
+  async #json<T>(method: string, url: string, body?: unknown, auth: Record<string, string> = {}): Promise<Reply<T>> {
     const response = await this.#dispatcher.request({
       ...split(url),
       method: method as Dispatcher.HttpMethod,
-      headers: { accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: { accept: 'application/json', ...auth, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     const text = await response.body.text();
