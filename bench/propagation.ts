@@ -56,7 +56,7 @@ export async function runPropagationBench(): Promise<void> {
   const corral = await startCorral();
   const { scheduler, dns, lbHttp } = corral.urls;
   const running = new Map<string, number>();
-  const events = await request(`${scheduler}/v2/events?event_type=status_update_event`);
+  const events = await request(`${scheduler}/v2/events?event_type=status_update_event`, { headers: corral.auth });
   void (async () => {
     let buffer = '';
     for await (const chunk of events.body) {
@@ -81,7 +81,7 @@ export async function runPropagationBench(): Promise<void> {
         labels: { HAPROXY_GROUP: 'external', HAPROXY_0_VHOST: `bench-${i}.local` },
       };
       const t0 = performance.now();
-      const posted = await request(`${scheduler}/v2/apps`, { method: 'POST', body: JSON.stringify(body) });
+      const posted = await request(`${scheduler}/v2/apps`, { method: 'POST', headers: { 'content-type': 'application/json', ...corral.auth }, body: JSON.stringify(body) });
       await posted.body.dump();
       const [dnsAt, lbAt] = await Promise.all([
         until(() => dnsAnswers(dns, `bench-${i}.marathon.mesos`)),

@@ -72,6 +72,7 @@ subcommand('scheduler', 'Own cluster state and serve the Marathon-compatible RES
   .option('--insecure', 'allow listening on a non-loopback address without --auth (anyone reaching it may run commands on every agent)')
   .option('--tls-cert <file>', 'serve the API over HTTPS with this PEM certificate (chain); needs --tls-key')
   .option('--tls-key <file>', 'the unencrypted PEM private key of --tls-cert')
+  .option('--admin-token-file <file>', 'where --auth writes the admin token on first start (default <data dir>/admin.token)')
   .action((flags: Settings) => run('scheduler', flags, async () => (await import('../scheduler/main.ts')).startScheduler));
 
 subcommand('agent', 'Advertise this machine\'s resources and run tasks as process groups in sandboxes', 'corral agent --ip 127.0.0.11 --resources "cpus:2;mem:1024;ports:[31000-31999]"')
@@ -154,6 +155,8 @@ subcommand('up', 'Run the whole stack on loopback: scheduler, agents, dns and lb
   .option('--agent-ports-base <port>', 'agent n offers host ports base+(n-1)*1000 .. +999 (default 31000)')
   .option('--agent-http-port-base <port>', 'agent n serves its own HTTP (/files, /state, /metrics) on 127.0.0.1:base+(n-1), as Mesos agents use 5051; 0 = ports the OS picks (default 5051)')
   .option('--cgroups-enable-cfs', 'agents also hold each task to a hard CFS quota of its cpus, as corral agent --cgroups-enable-cfs (default: shares only)')
+  .option('--auth', 'the scheduler runs with --auth (default): admin token in <data dir>/admin.token (0600), DNS and LB follow with a read-only token in <data dir>/followers.token')
+  .option('--no-auth', 'no authentication, for local experiments only: anyone who reaches the scheduler port may run commands on every agent')
   .action((flags: Settings) => run('up', flags, async () => (await import('./up.ts')).startUp));
 
 // The operator's client commands (app, group, deployment, task, logs, agent, queue, why, events).

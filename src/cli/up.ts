@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { ensureJoinToken } from '../auth/secret-files.ts';
+import { ADMIN_TOKEN_FILE } from '../scheduler/auth/bootstrap.ts';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
@@ -10,6 +11,10 @@ import { formatHostPort } from '../shared/address.ts';
 import { absolutePath, flag, hostPort, integer, logLevel, optional, parseConfig, port, text } from '../shared/config.ts';
 import { commandDefaults, type Settings } from '../shared/settings.ts';
 import { spawnPart, stopParts, type RunningProcess, type SpawnPartOptions } from './child-process.ts';
+import { ensureFollowersToken, FOLLOWERS_ID, readAdminToken } from './up-auth.ts';
+
+/** The read-only token of `corral up`'s DNS and LB, in its data dir. */
+const FOLLOWERS_TOKEN_FILE = 'followers.token';
 
 export interface UpConfig {
   agents: number;
@@ -30,6 +35,8 @@ export interface UpConfig {
   agentHttpPortBase: number;
   /** `corral agent --cgroups-enable-cfs` for every agent. */
   cgroupsEnableCfs: boolean;
+  /** `corral scheduler --auth` (default); off with `--no-auth`, for local experiments only. */
+  auth: boolean;
   logLevel: string;
 }
 
@@ -55,6 +62,7 @@ export function parseUpConfig(settings: Settings): Readonly<UpConfig> {
     agentPortsBase: integer(1024),
     agentHttpPortBase: integer(0),
     cgroupsEnableCfs: flag,
+    auth: flag,
     logLevel,
   }, {
     defaults: commandDefaults('up'),
@@ -79,10 +87,11 @@ export function parseUpConfig(settings: Settings): Readonly<UpConfig> {
 }
 
 /** "Up" means tasks can be placed: wait until every agent holds its command stream. */
-async function agentsConnected(master: string, count: number, timeoutMs = 20000): Promise<void> {
+async function agentsConnected(master: string, count: number, adminToken: string | undefined, timeoutMs = 20000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  const headers = adminToken === undefined ? {} : { authorization: `Bearer ${adminToken}` };
   for (;;) {
-    const response = await request(new URL(AGENT_API, master)).catch(() => undefined);
+    const response = await request(new URL(AGENT_API, master), { headers }).catch(() => undefined);
     const body = (await response?.body.json().catch(() => undefined)) as { agents?: Array<{ connected: boolean }> } | undefined;
     if ((body?.agents ?? []).filter((a) => a.connected).length >= count) return;
     if (Date.now() > deadline) throw new Error(`only ${body?.agents?.length ?? 0} of ${count} agents registered within ${timeoutMs} ms; see the agent logs`);
@@ -113,13 +122,23 @@ export async function startUp(settings: Settings): Promise<Service> {
   const joinTokenFile = join(config.dataDir, 'join.token');
   ensureJoinToken(joinTokenFile);
   const admission = ['--join-token-file', joinTokenFile];
+  // Auth on: the scheduler writes the admin token next to the stack's data (the CLI reads it from
+  // there); DNS and LB follow with a read-only token of their own, kept across runs.
+  const adminTokenFile = join(config.dataDir, ADMIN_TOKEN_FILE);
+  const followersTokenFile = join(config.dataDir, FOLLOWERS_TOKEN_FILE);
+  const auth = config.auth ? ['--auth', '--admin-token-file', adminTokenFile] : [];
+  const followers = config.auth ? ['--token-file', followersTokenFile] : [];
   try {
     const scheduler = await start({
       name: 'scheduler',
       logFile: join(logs, 'scheduler.log'),
-      args: ['scheduler', '--listen', config.schedulerListen, '--data-dir', join(config.dataDir, 'scheduler'), ...admission, ...level],
+      args: ['scheduler', '--listen', config.schedulerListen, '--data-dir', join(config.dataDir, 'scheduler'), ...admission, ...auth, ...level],
     });
     const master = String(scheduler.ready.api);
+    const adminToken = config.auth ? readAdminToken(adminTokenFile) : undefined;
+    if (adminToken !== undefined && (await ensureFollowersToken(master, adminToken, followersTokenFile))) {
+      logger.info({ identity: FOLLOWERS_ID, tokenFile: followersTokenFile }, 'read-only token issued for dns and lb');
+    }
     const others = await Promise.all([
       ...Array.from({ length: config.agents }, (_, i) => {
         const n = i + 1;
@@ -136,19 +155,19 @@ export async function startUp(settings: Settings): Promise<Service> {
       start({
         name: 'dns',
         logFile: join(logs, 'dns.log'),
-        args: ['dns', '--master', master, '--listen', config.dnsListen, '--http', config.dnsHttp, ...level],
+        args: ['dns', '--master', master, '--listen', config.dnsListen, '--http', config.dnsHttp, ...followers, ...level],
       }),
       start({
         name: 'lb',
         logFile: join(logs, 'lb.log'),
         args: ['lb', '--master', master, '--http-port', config.lbHttpPort, '--https-port', config.lbHttpsPort, '--app-id-port', config.lbAppIdPort,
-          '--stats-port', config.lbStatsPort, '--workers', config.lbWorkers, '--group', 'external', ...level],
+          '--stats-port', config.lbStatsPort, '--workers', config.lbWorkers, '--group', 'external', ...followers, ...level],
       }),
       ...(config.internalLb
-        ? [start({ name: 'lb-internal', logFile: join(logs, 'lb-internal.log'), args: ['lb', '--master', master, '--group', 'internal', '--no-http-https', '--stats-port', '0', ...level] })]
+        ? [start({ name: 'lb-internal', logFile: join(logs, 'lb-internal.log'), args: ['lb', '--master', master, '--group', 'internal', '--no-http-https', '--stats-port', '0', ...followers, ...level] })]
         : []),
     ]);
-    await agentsConnected(master, config.agents);
+    await agentsConnected(master, config.agents, adminToken);
     const dns = others[config.agents]?.ready ?? {};
     const lb = others[config.agents + 1]?.ready ?? {};
     const internal = config.internalLb ? others[config.agents + 2]?.ready : undefined;
@@ -162,6 +181,7 @@ export async function startUp(settings: Settings): Promise<Service> {
       ...(internal ? { lbInternalStats: `http://${String(internal.stats)}` } : {}),
       agents: others.slice(0, config.agents).map((a) => String(a.ready.endpoint)),
       logs,
+      ...(config.auth ? { adminTokenFile } : {}),
     };
     logger.info(urls, 'ready');
     const [dnsHost, dnsPort] = urls.dns.split(':');
@@ -170,6 +190,9 @@ export async function startUp(settings: Settings): Promise<Service> {
         '',
         'Corral is up.',
         `  scheduler API   ${urls.scheduler}          (Marathon v2: /v2/apps, /v2/tasks, /v2/events)`,
+        ...(config.auth
+          ? [`  admin token     ${adminTokenFile}   (the CLI reads ./data/admin.token; curl -H "Authorization: Bearer $(cat ${adminTokenFile})" ${urls.scheduler}/v2/apps)`]
+          : ['  auth            OFF (--no-auth): anyone who reaches the scheduler port may run commands on every agent']),
         `  DNS             ${urls.dns} (udp+tcp)  dig @${dnsHost} -p ${dnsPort} hello.marathon.mesos`,
         `  DNS HTTP API    ${urls.dnsHttp}`,
         `  LB (vhosts)     ${urls.lbHttp}          curl -H 'Host: hello.corral.localhost' ${urls.lbHttp}/`,

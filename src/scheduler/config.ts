@@ -26,6 +26,8 @@ export interface SchedulerConfig {
   /** `--tls-cert`/`--tls-key`: the API is served over HTTPS (both set or neither; checked at start-up). */
   readonly tlsCert?: string;
   readonly tlsKey?: string;
+  /** Where the --auth bootstrap writes the admin token; `<dataDir>/admin.token` when unset (`corral up`: `<its data dir>/admin.token`). */
+  readonly adminTokenFile?: string;
 }
 
 /** Without auth anyone who reaches the port may run any command on every agent: only this machine may, unless told otherwise. */
@@ -36,7 +38,7 @@ function exposure(config: { listen: HostPort; auth: boolean; insecure: boolean }
 
 /** Reads the layered settings (missing ones from config/defaults.json); throws a ConfigError listing every bad value. */
 export function parseSchedulerConfig(settings: Settings): SchedulerConfig {
-  const { repair, joinTokenFile, tlsCert, tlsKey, ...config } = parseConfig(settings, {
+  const { repair, joinTokenFile, adminTokenFile, tlsCert, tlsKey, ...config } = parseConfig(settings, {
     listen: hostPort,
     dataDir: absolutePath,
     store: oneOf(['file']),
@@ -50,8 +52,9 @@ export function parseSchedulerConfig(settings: Settings): SchedulerConfig {
     auth: flag,
     insecure: flag,
     joinTokenFile: optional(absolutePath),
+    adminTokenFile: optional(absolutePath),
     tlsCert: tlsCertFile,
     tlsKey: tlsKeyFile,
   }, { defaults: commandDefaults('scheduler'), check: (parsed) => [...exposure(parsed), ...tlsPairProblems(parsed)] });
-  return Object.freeze({ ...config, repair: repair === true, ...(joinTokenFile !== undefined ? { joinTokenFile } : {}), ...(tlsCert !== undefined ? { tlsCert, tlsKey } : {}) });
+  return Object.freeze({ ...config, repair: repair === true, ...(joinTokenFile !== undefined ? { joinTokenFile } : {}), ...(adminTokenFile !== undefined ? { adminTokenFile } : {}), ...(tlsCert !== undefined ? { tlsCert, tlsKey } : {}) });
 }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import { readJoinToken } from '../auth/secret-files.ts';
 import { formatHostPort } from '../shared/address.ts';
 import { createLogger } from '../shared/log.ts';
@@ -9,7 +10,7 @@ import { AgentLinks } from './agent-links.ts';
 import { AgentAdmission } from './api/agent-admission.ts';
 import { parseSchedulerConfig } from './config.ts';
 import { buildServer } from './api/server.ts';
-import { bootstrapAuth } from './auth/bootstrap.ts';
+import { ADMIN_TOKEN_FILE, bootstrapAuth } from './auth/bootstrap.ts';
 import { EventBus } from './event-bus.ts';
 import { Orchestrator } from './orchestrator.ts';
 import { ReadinessProber } from './readiness-prober.ts';
@@ -34,7 +35,7 @@ export async function startScheduler(settings: Settings): Promise<Service> {
   if (!state.current.meta.has('clusterId')) {
     await state.transact(() => ({ ops: [{ op: 'put', coll: 'meta', key: 'clusterId', value: randomUUID() }], events: [], result: undefined }));
   }
-  if (config.auth) await bootstrapAuth(state, config.dataDir, logger);
+  if (config.auth) await bootstrapAuth(state, config.adminTokenFile ?? join(config.dataDir, ADMIN_TOKEN_FILE), logger);
   const links = new AgentLinks(logger, heartbeatMs(config.agentTimeoutMs), () => orchestrator.agentsChanged());
   // Agents known from before the restart get one agent timeout to come back, like new ones.
   for (const agentId of state.current.agents.keys()) links.seen(agentId);

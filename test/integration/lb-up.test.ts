@@ -33,7 +33,7 @@ async function post(id: string, group: string, servicePort: number, vhost?: stri
   const healthChecks = [{ protocol: 'HTTP', path: '/', intervalSeconds: 0.2, delaySeconds: 0, timeoutSeconds: 1 }];
   const response = await request(`${corral.urls.scheduler}/v2/apps`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...corral.auth },
     body: JSON.stringify({ id, cmd: SERVER, cpus: 0.1, mem: 64, instances: 1, labels, healthChecks, portDefinitions: [{ port: servicePort, protocol: 'tcp' }] }),
   });
   assert.equal(response.statusCode, 201, await response.body.text());

@@ -48,7 +48,7 @@ before(async () => {
   api = async (method, path, body) => {
     const response = await request(`${corral.urls.scheduler}${path}`, {
       method: method as 'GET',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...corral.auth },
       ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
     });
     const text = await response.body.text();
@@ -56,7 +56,7 @@ before(async () => {
   };
   // Raw SSE, to check Marathon's framing and Corral's ids on the wire.
   eventStream = new AbortController();
-  const response = await request(`${corral.urls.scheduler}/v2/events`, { signal: eventStream.signal });
+  const response = await request(`${corral.urls.scheduler}/v2/events`, { headers: corral.auth, signal: eventStream.signal });
   assert.equal(response.headers['content-type'], 'text/event-stream');
   void (async () => {
     let buffer = '';

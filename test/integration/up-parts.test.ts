@@ -46,11 +46,11 @@ async function twoFreePorts(): Promise<number> {
  */
 async function agentState(endpoint: string): Promise<{ status: number; json: Record<string, unknown> }> {
   const agents = await waitFor(`the agent at ${endpoint} registered`, async () => {
-    const listed = (await marathonCall(corral.urls.scheduler, 'GET', '/corral/v1/agents')).json.agents as Array<Record<string, unknown>>;
+    const listed = (await marathonCall(corral.urls.scheduler, 'GET', '/corral/v1/agents', undefined, corral.token)).json.agents as Array<Record<string, unknown>>;
     return listed.some((a) => a.endpoint === endpoint) ? listed : undefined;
   });
   const agentId = String(agents.find((a) => a.endpoint === endpoint)?.id);
-  const grant = await marathonCall(corral.urls.scheduler, 'POST', `/corral/v1/agents/${encodeURIComponent(agentId)}/token`, { scope: 'metrics' });
+  const grant = await marathonCall(corral.urls.scheduler, 'POST', `/corral/v1/agents/${encodeURIComponent(agentId)}/token`, { scope: 'metrics' }, corral.token);
   assert.equal(grant.status, 200, JSON.stringify(grant.json));
   return marathonCall(endpoint, 'GET', '/state', undefined, { authorization: `Bearer ${String(grant.json.token)}` });
 }
@@ -77,7 +77,7 @@ test('agent n serves its HTTP on --agent-http-port-base + n - 1', async () => {
 test('the stack admits agents by its join token only: <data>/join.token, 0600; its agents joined, a stranger gets 401', async () => {
   assert.equal(statSync(join(corral.dataDir, 'join.token')).mode & 0o777, 0o600);
   const agents = await waitFor('both agents registered', async () => {
-    const listed = (await marathonCall(corral.urls.scheduler, 'GET', '/corral/v1/agents')).json.agents as Array<Record<string, unknown>>;
+    const listed = (await marathonCall(corral.urls.scheduler, 'GET', '/corral/v1/agents', undefined, corral.token)).json.agents as Array<Record<string, unknown>>;
     return listed.length === 2 ? listed : undefined;
   });
   for (const agent of agents) assert.ok(agent.credential !== undefined, `agent ${String(agent.id)} joined with a credential`);
@@ -101,7 +101,7 @@ test('each agent makes its task cgroups under a parent of its own, named for its
 
 test('kill -9 of the scheduler stops the whole stack with exit code 1, its tasks killed', { timeout: 60_000 }, async () => {
   const app = { id: '/sleeper', cmd: `sleep 1000; : ${marker}`, cpus: 0.1, mem: 32, instances: 2 };
-  assert.equal((await marathonCall(corral.urls.scheduler, 'POST', '/v2/apps', app)).status, 201);
+  assert.equal((await marathonCall(corral.urls.scheduler, 'POST', '/v2/apps', app, corral.token)).status, 201);
   await waitFor('2 task processes', () => (pidsOf(marker).length >= 2 ? true : undefined), 30_000);
   const [scheduler, ...others] = pidsOf(`${corral.dataDir}/scheduler`);
   assert.ok(scheduler !== undefined && others.length === 0, 'one scheduler process');

@@ -29,6 +29,9 @@ export interface CliOptions {
 function spawnCli(args: readonly string[], options: CliOptions): ChildProcess {
   const env = { ...process.env };
   delete env.CORRAL_MASTER;
+  // A token of the operator's shell would change what the tests see.
+  delete env.CORRAL_TOKEN;
+  delete env.CORRAL_TOKEN_FILE;
   if (options.master !== undefined) env.CORRAL_MASTER = options.master;
   Object.assign(env, options.env);
   const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -9,14 +9,21 @@ const CLI = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
 export interface RunningCorral {
   urls: { scheduler: string; dns: string; dnsHttp: string; lbHttp: string; lbStats: string; agents: string[]; logs: string };
   dataDir: string;
+  /** The admin token `corral up` left in `<data dir>/admin.token` (undefined with `--no-auth`). */
+  token: string | undefined;
+  /** `authorization: Bearer <admin token>`, or nothing with `--no-auth`. */
+  auth: Record<string, string>;
   child: ChildProcess;
   /** SIGTERM to `corral up`; resolves with its exit code once it is gone. */
   stop(): Promise<number | null>;
 }
 
-/** Runs the real `corral up` with every port picked by the OS (unless `extraArgs` say otherwise) and a host-port range of its own. */
-export async function startCorral(extraArgs: string[] = []): Promise<RunningCorral> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'corral-it-'));
+/**
+ * Runs the real `corral up` with every port picked by the OS (unless `extraArgs` say otherwise) and a host-port range of its own.
+ * With `dataDir` (a second run over the same data) the directory is the caller's: `stop` leaves it.
+ */
+export async function startCorral(extraArgs: string[] = [], options: { dataDir?: string } = {}): Promise<RunningCorral> {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'corral-it-'));
   // A random 1000-port block below the ephemeral range, so two runs rarely share host ports.
   const agentPortsBase = 20000 + 1000 * Math.floor(Math.random() * 10);
   const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'up', '--data-dir', dataDir,
@@ -43,14 +50,18 @@ export async function startCorral(extraArgs: string[] = []): Promise<RunningCorr
     });
     void exited.then((code) => reject(new Error(`corral up exited (${code}) before ready\n${stderr}`)));
   });
+  const tokenFile = join(dataDir, 'admin.token');
+  const token = existsSync(tokenFile) ? readFileSync(tokenFile, 'utf8').trim() : undefined;
   return {
     urls,
     dataDir,
+    token,
+    auth: token === undefined ? {} : { authorization: `Bearer ${token}` },
     child,
     async stop() {
       child.kill('SIGTERM');
       const code = await exited;
-      if (process.env.CORRAL_KEEP_DATA === undefined) rmSync(dataDir, { recursive: true, force: true });
+      if (process.env.CORRAL_KEEP_DATA === undefined && options.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
       return code;
     },
   };

@@ -10,8 +10,12 @@ export interface Answer {
   deploymentHeader: string | undefined;
 }
 
-/** A JSON call to `base` (an empty body reads as `{}`); `headers` e.g. an Authorization. */
-export async function marathonCall(base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
+/**
+ * A JSON call to `base` (an empty body reads as `{}`); `auth`: a token sent as Bearer (a scheduler
+ * with --auth), or headers (e.g. an agent token's Authorization).
+ */
+export async function marathonCall(base: string, method: string, path: string, body?: unknown, auth: string | Record<string, string> = {}): Promise<Answer> {
+  const headers = typeof auth === 'string' ? { authorization: `Bearer ${auth}` } : auth;
   const response = await request(`${base}${path}`, {
     method: method as 'GET',
     headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },

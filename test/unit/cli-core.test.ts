@@ -7,6 +7,7 @@ import { formatAge } from '../../src/cli/client/core/durations.ts';
 import { clockTime, describeEvent } from '../../src/cli/client/core/event-lines.ts';
 import { SseParser } from '../../src/cli/client/core/sse-frames.ts';
 import { renderTable } from '../../src/cli/client/core/table.ts';
+import { authHint, DEFAULT_TOKEN_FILE, tokenSource, type TokenSource } from '../../src/cli/client/core/token-source.ts';
 import { failureMessage } from '../../src/cli/client/http-client.ts';
 
 test('renderTable aligns columns, right-aligns numbers, leaves no trailing spaces', () => {
@@ -102,4 +103,31 @@ test('formatAge picks the largest whole unit', () => {
   const cases: Array<[number, string]> = [[0, '0s'], [59_999, '59s'], [60_000, '1m'], [3_599_999, '59m'], [3_600_000, '1h'], [90_000_000, '1d'], [-5000, '0s']];
   for (const [ms, expected] of cases) assert.equal(formatAge(1_000_000_000 - ms, 1_000_000_000), expected, String(ms));
   assert.equal(formatAge(Number.NaN, 0), '-');
+});
+
+test('tokenSource: --token, --token-file, CORRAL_TOKEN, CORRAL_TOKEN_FILE, then ./data/admin.token; blanks count as unset', () => {
+  const cases: Array<[flags: { token?: string; tokenFile?: string }, env: Record<string, string>, expected: TokenSource]> = [
+    [{ token: 't1', tokenFile: '/f' }, { CORRAL_TOKEN: 'e', CORRAL_TOKEN_FILE: '/g' }, { kind: 'token', token: 't1', via: '--token' }],
+    [{ tokenFile: '/f' }, { CORRAL_TOKEN: 'e', CORRAL_TOKEN_FILE: '/g' }, { kind: 'file', file: '/f', via: '--token-file' }],
+    [{ token: ' ' }, { CORRAL_TOKEN: ' e\n', CORRAL_TOKEN_FILE: '/g' }, { kind: 'token', token: 'e', via: 'CORRAL_TOKEN' }],
+    [{}, { CORRAL_TOKEN: '', CORRAL_TOKEN_FILE: '/g' }, { kind: 'file', file: '/g', via: 'CORRAL_TOKEN_FILE' }],
+    [{}, {}, { kind: 'file', file: DEFAULT_TOKEN_FILE, via: 'default' }],
+  ];
+  for (const [flags, env, expected] of cases) assert.deepEqual(tokenSource(flags, env), expected, JSON.stringify({ flags, env }));
+  assert.equal(DEFAULT_TOKEN_FILE, './data/admin.token');
+});
+
+test('authHint says how to pass a token after a 401, what is missing after a 403, and never the token', () => {
+  const cases: Array<[status: number, source: TokenSource, expected: RegExp]> = [
+    [401, { kind: 'none' }, /none was sent: pass a token with --token-file FILE, CORRAL_TOKEN or --token .*\.\/data\/admin\.token/],
+    [401, { kind: 'token', token: 'secret-x', via: 'CORRAL_TOKEN' }, /refused the token from CORRAL_TOKEN \(unknown, expired or revoked\)/],
+    [401, { kind: 'file', file: '/t', via: '--token-file' }, /refused the token from --token-file \/t /],
+    [401, { kind: 'file', file: './data/admin.token', via: 'default' }, /refused the token from \.\/data\/admin\.token /],
+    [403, { kind: 'token', token: 'secret-x', via: '--token' }, /lacks the grant/],
+  ];
+  for (const [status, source, expected] of cases) {
+    const hint = authHint(status, source);
+    assert.match(hint, expected);
+    assert.ok(!hint.includes('secret-x'));
+  }
 });

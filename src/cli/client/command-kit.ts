@@ -1,8 +1,11 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { ConfigError, masterUrls, parseConfig } from '../../shared/config.ts';
 import { caFile, plainMasterProblems } from '../../shared/tls.ts';
 import { commandDefaults, layerSettings } from '../../shared/settings.ts';
+import { readServiceToken } from '../../auth/secret-files.ts';
+import { authHint, DEFAULT_TOKEN_FILE, tokenSource, type TokenSource } from './core/token-source.ts';
 import { ApiFailure, MasterClient } from './http-client.ts';
 import { Output, type ClientProcess } from './output.ts';
 
@@ -16,6 +19,8 @@ export class UsageError extends Error {}
 
 export interface ClientFlags {
   master?: string;
+  token?: string;
+  tokenFile?: string;
   json?: boolean;
   wait?: boolean;
   force?: boolean;
@@ -64,6 +69,8 @@ export function leaf(parent: Command, spec: string, description: string, example
     .description(description)
     .option('--master <urls>', `scheduler URL(s), comma-separated (env CORRAL_MASTER; default ${String(CLIENT_DEFAULTS.master)})`)
     .option('--ca <file>', 'trust only these PEM certificates for https:// scheduler and agent URLs (env CORRAL_CA)')
+    .option('--token-file <file>', `a scheduler with --auth: the file holding the token (env CORRAL_TOKEN_FILE; default ${DEFAULT_TOKEN_FILE}, written by corral up, if it exists)`)
+    .option('--token <token>', 'the token itself (env CORRAL_TOKEN; visible to other users in ps: prefer CORRAL_TOKEN or --token-file)')
     .addHelpText('after', `\nExample${examples.length > 1 ? 's' : ''}:\n${examples.map((e) => `  ${e}`).join('\n')}\n`);
 }
 
@@ -98,12 +105,16 @@ export function action<A extends unknown[]>(proc: ClientProcess, handler: (ctx: 
     // may come after the action has returned, so the listener stays.
     proc.stdout.on('error', ignore);
     let client: MasterClient | undefined;
+    let source: TokenSource = { kind: 'none' };
     try {
-      client = new MasterClient(mastersOf(flags.master, proc.env), caOf(flags, proc.env));
+      const masters = mastersOf(flags.master, proc.env);
+      const resolved = resolveToken(flags, proc.env);
+      source = resolved.source;
+      client = new MasterClient(masters, caOf(flags, proc.env), resolved.token);
       const ctx: ClientContext = { client, out, flags, proc, interruptible: (work) => interruptible(proc, work) };
       proc.exitCode = (await handler(ctx, ...(raw.slice(0, -2) as A))) ?? EXIT.ok;
     } catch (error) {
-      out.error(explain(error, command));
+      out.error(explain(error, command, source));
       proc.exitCode = error instanceof UsageError ? EXIT.usage : EXIT.failed;
     } finally {
       await client?.close();
@@ -114,9 +125,10 @@ export function action<A extends unknown[]>(proc: ClientProcess, handler: (ctx: 
 const ignore = (): void => undefined;
 
 /** What went wrong, and what to try. */
-function explain(error: unknown, command: Command): string {
+function explain(error: unknown, command: Command, source: TokenSource): string {
   if (error instanceof UsageError) return `${error.message}\n(see: corral ${commandPath(command)} --help)`;
   if (!(error instanceof ApiFailure)) return (error as Error).message;
+  if (error.status === 401 || error.status === 403) return `${error.message} (HTTP ${error.status})\n(${authHint(error.status, source)})`;
   const locked = error.status === 409 && Array.isArray((error.body as { deployments?: unknown } | undefined)?.deployments);
   return `${error.message} (HTTP ${error.status})${locked ? '\n(add --force to cancel the deployment that holds it, or wait for it: corral deployment watch ID)' : ''}`;
 }
@@ -138,6 +150,19 @@ async function interruptible<T>(proc: ClientProcess, work: (signal: AbortSignal)
   } finally {
     proc.removeListener('SIGINT', onInterrupt);
     proc.stdout.removeListener('error', onInterrupt);
+  }
+}
+
+/** The token to send, read where {@link tokenSource} says; a named file that cannot be read is a usage error (its content is never shown). */
+export function resolveToken(flags: ClientFlags, env: Record<string, string | undefined>): { token?: string; source: TokenSource } {
+  const source = tokenSource(flags, env);
+  if (source.kind === 'none') return { source };
+  if (source.kind === 'token') return { token: source.token, source };
+  if (source.via === 'default' && !existsSync(source.file)) return { source: { kind: 'none' } };
+  try {
+    return { token: readServiceToken(source.file), source };
+  } catch (error) {
+    throw new UsageError(`${source.via === 'default' ? '' : `${source.via}: `}${(error as Error).message}`);
   }
 }
 

@@ -57,11 +57,14 @@ export class MasterClient {
   readonly masters: readonly string[];
   readonly #dispatcher: Dispatcher;
   readonly #agent: Agent;
+  /** `authorization` for the scheduler (a scheduler with --auth); never sent to agents. */
+  readonly #auth: Record<string, string>;
   #current = 0;
 
-  /** `ca`: a PEM file of the certificates trusted for https scheduler and agent URLs (`--ca`). */
-  constructor(masters: readonly string[], ca?: string) {
+  /** `ca`: a PEM file of the certificates trusted for https scheduler and agent URLs (`--ca`); `token`: sent to the scheduler only. */
+  constructor(masters: readonly string[], ca?: string, token?: string) {
     this.masters = masters;
+    this.#auth = token === undefined ? {} : { authorization: `Bearer ${token}` };
     this.#agent = new Agent({ connect: { timeout: 5000, ...clientConnect(ca) }, headersTimeout: 30_000, bodyTimeout: 0 });
     this.#dispatcher = this.#agent.compose(interceptors.redirect({ maxRedirections: 3 }));
   }
@@ -72,7 +75,7 @@ export class MasterClient {
 
   /** A JSON request to the scheduler; 4xx/5xx become {@link ApiFailure}. */
   async call<T = unknown>(method: string, path: string, body?: unknown): Promise<Reply<T>> {
-    return this.#withMaster((base) => this.#json<T>(method, `${base}${path}`, body));
+    return this.#withMaster((base) => this.#json<T>(method, `${base}${path}`, body, this.#auth));
   }
 
   get<T = unknown>(path: string): Promise<T> {
@@ -93,7 +96,7 @@ export class MasterClient {
   /** Opens a streaming GET (Server-Sent Events): resolves once the headers say 200. */
   async stream(path: string, headers: Record<string, string>, signal: AbortSignal): Promise<AsyncIterable<Buffer>> {
     return this.#withMaster(async (base) => {
-      const response = await this.#dispatcher.request({ ...split(`${base}${path}`), method: 'GET', headers, signal });
+      const response = await this.#dispatcher.request({ ...split(`${base}${path}`), method: 'GET', headers: { ...headers, ...this.#auth }, signal });
       if (response.statusCode !== 200) {
         const text = await response.body.text();
         throw new ApiFailure(response.statusCode, failureMessage(response.statusCode, parse(text), text), parse(text));

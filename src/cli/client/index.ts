@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerAgentCommands } from './agent-commands.ts';
+import { registerAuthCommands } from './auth-commands.ts';
 import { registerAppCommands } from './app-commands.ts';
 import { registerDeploymentCommands } from './deployment-commands.ts';
 import { registerEventsCommand } from './events-command.ts';
@@ -12,7 +13,7 @@ import { registerTaskCommands } from './task-commands.ts';
 export type { ClientProcess } from './output.ts';
 
 /**
- * The operator's commands (`corral app|group|deployment|task|logs|agent|queue|why|events`), all
+ * The operator's commands (`corral app|group|deployment|task|logs|agent|queue|why|events|whoami|token`), all
  * clients of the scheduler's REST API. Each sets `proc.exitCode`: 0 done, 1 the operation
  * failed (the server's message is printed), 2 usage error, 130 interrupted while waiting.
  */
@@ -25,4 +26,5 @@ export function registerClientCommands(program: Command, proc: ClientProcess): v
   registerAgentCommands(program, proc);
   registerQueueCommands(program, proc);
   registerEventsCommand(program, proc);
+  registerAuthCommands(program, proc);
 }

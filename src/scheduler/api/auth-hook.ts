@@ -90,7 +90,8 @@ export function registerAuth(app: FastifyInstance, context: ApiContext): void {
 
   app.addHook('preHandler', async (request) => {
     const identity = identities.get(request);
-    if (identity === undefined) return;
+    // No route (the not-found handler): an authenticated caller gets its 404, not a missing-rule 403.
+    if (identity === undefined || request.routeOptions.url === undefined) return;
     const requirement = routeRequirement({
       method: request.method,
       route: request.routeOptions.url ?? '',

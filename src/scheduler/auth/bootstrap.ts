@@ -1,5 +1,4 @@
 import { open, rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import { ADMIN_ID, bootstrapAdmin } from '../../auth/core/bootstrap.ts';
 import { newToken } from '../../auth/token-secrets.ts';
 import type { Logger } from '../../shared/log.ts';
@@ -9,15 +8,14 @@ export const ADMIN_TOKEN_FILE = 'admin.token';
 
 /**
  * On a start with --auth and no admin yet: creates `admin` (admin on `/`) and writes its token to
- * `<dataDir>/admin.token`, mode 0600, never over an existing file. The file is written before the
+ * `path` (`<dataDir>/admin.token` unless --admin-token-file says otherwise), mode 0600, never over an existing file. The file is written before the
  * commit so that a failed write leaves no admin nobody can use; a failed commit removes the file.
  */
-export async function bootstrapAuth(state: SchedulerState, dataDir: string, logger: Logger): Promise<void> {
+export async function bootstrapAuth(state: SchedulerState, path: string, logger: Logger): Promise<void> {
   const current = state.current;
   const { token, record } = newToken(ADMIN_ID, Date.now());
   const plan = bootstrapAdmin(current.identities.values(), [...current.grants.values()], record);
   if (plan === undefined) return;
-  const path = join(dataDir, ADMIN_TOKEN_FILE);
   const file = await open(path, 'wx', 0o600).catch((err: NodeJS.ErrnoException) => {
     if (err.code !== 'EEXIST') throw err;
     throw new Error(`${path} exists but the state holds no admin: it belongs to another state; move it away to bootstrap a new admin`);
