@@ -70,6 +70,7 @@ subcommand('scheduler', 'Own cluster state and serve the Marathon-compatible RES
   .option('--repair', 'start even though the state log is damaged: keep the records before the damage, drop (and report) the rest; the files are copied to <data dir>/damaged-<time>/ first')
   .option('--auth', 'require a token (or Basic password) on every request except /ping and enforce grants; on first start writes an admin token to <data dir>/admin.token (mode 0600)')
   .option('--insecure', 'allow listening on a non-loopback address without --auth (anyone reaching it may run commands on every agent)')
+  .option('--allowed-origins <origins>', 'comma-separated origins (https://ui.example.com) whose web pages may call the API besides the scheduler\'s own; other Origins are refused')
   .action((flags: Settings) => run('scheduler', flags, async () => (await import('../scheduler/main.ts')).startScheduler));
 
 subcommand('agent', 'Advertise this machine\'s resources and run tasks as process groups in sandboxes', 'corral agent --ip 127.0.0.11 --resources "cpus:2;mem:1024;ports:[31000-31999]"')

@@ -44,7 +44,7 @@ export async function startScheduler(settings: Settings): Promise<Service> {
   metrics.storeLoaded(loaded.recovery);
   bus.onPublish((records) => metrics.eventsPublished(records));
   state.onWritten((seconds) => metrics.transactionCommitted(seconds));
-  const context = { state, bus, links, orchestrator, logger, advertised: formatHostPort(config.listen), startedAt, metrics, storeRecovery: loaded.recovery, maxVersions: config.maxVersions, auth: config.auth, ...(admission !== undefined ? { admission } : {}) };
+  const context = { state, bus, links, orchestrator, logger, advertised: formatHostPort(config.listen), startedAt, metrics, storeRecovery: loaded.recovery, maxVersions: config.maxVersions, auth: config.auth, allowedOrigins: config.allowedOrigins, ...(admission !== undefined ? { admission } : {}) };
   const server = buildServer(context);
   // A thousand agents open connections at once (a status burst, a reconnect after a scheduler
   // restart): with Node's backlog of 511 the kernel drops the rest, and each retries its SYN after
