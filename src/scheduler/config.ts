@@ -1,5 +1,6 @@
 import { isLoopbackHost, type HostPort } from '../shared/address.ts';
-import { absolutePath, duration, flag, hostPort, logLevel, oneOf, optional, parseConfig, positiveInteger } from '../shared/config.ts';
+import { normalizeOrigin } from '../auth/core/browser.ts';
+import { absolutePath, duration, flag, hostPort, list, logLevel, oneOf, optional, parseConfig, positiveInteger, type FieldParser } from '../shared/config.ts';
 import { commandDefaults, type Settings } from '../shared/settings.ts';
 import { tlsCertFile, tlsKeyFile, tlsPairProblems } from '../shared/tls.ts';
 
@@ -28,6 +29,8 @@ export interface SchedulerConfig {
   readonly tlsKey?: string;
   /** Where the --auth bootstrap writes the admin token; `<dataDir>/admin.token` when unset (`corral up`: `<its data dir>/admin.token`). */
   readonly adminTokenFile?: string;
+  /** Origins (besides the scheduler's own) whose pages may call the API (`--allowed-origins`). */
+  readonly allowedOrigins: readonly string[];
 }
 
 /** Without auth anyone who reaches the port may run any command on every agent: only this machine may, unless told otherwise. */
@@ -35,6 +38,14 @@ function exposure(config: { listen: HostPort; auth: boolean; insecure: boolean }
   if (config.auth || config.insecure || isLoopbackHost(config.listen.host)) return [];
   return [['listen', `${config.listen.host} is not a loopback address: without --auth anyone who reaches it may run commands on every agent; add --auth (or --insecure to accept that)`]];
 }
+
+/** `--allowed-origins`: comma-separated http(s) origins, kept in their canonical form. */
+const origins: FieldParser<string[]> = (raw) =>
+  (raw === undefined ? [] : list()(raw)).map((item) => {
+    const origin = normalizeOrigin(item);
+    if (origin === undefined) throw new Error(`${item} is not an origin (scheme://host[:port], http or https)`);
+    return origin;
+  });
 
 /** Reads the layered settings (missing ones from config/defaults.json); throws a ConfigError listing every bad value. */
 export function parseSchedulerConfig(settings: Settings): SchedulerConfig {
@@ -55,6 +66,7 @@ export function parseSchedulerConfig(settings: Settings): SchedulerConfig {
     adminTokenFile: optional(absolutePath),
     tlsCert: tlsCertFile,
     tlsKey: tlsKeyFile,
+    allowedOrigins: origins,
   }, { defaults: commandDefaults('scheduler'), check: (parsed) => [...exposure(parsed), ...tlsPairProblems(parsed)] });
   return Object.freeze({ ...config, repair: repair === true, ...(joinTokenFile !== undefined ? { joinTokenFile } : {}), ...(adminTokenFile !== undefined ? { adminTokenFile } : {}), ...(tlsCert !== undefined ? { tlsCert, tlsKey } : {}) });
 }

@@ -39,6 +39,11 @@ interface ErrorData {
   ERR_SCHED_FORBIDDEN: { reason: string };
   ERR_SCHED_TOKEN_NOT_FOUND: { tokenId: string };
   ERR_SCHED_IDENTITY_NOT_FOUND: { identityId: string };
+  ERR_SCHED_GRANT_NOT_FOUND: { grantId: string };
+  /** Browser safety: a write with a body that is not JSON (a form post). */
+  ERR_SCHED_UNSUPPORTED_MEDIA_TYPE: { reason: string };
+  /** Browser safety: a request from another site's page. */
+  ERR_SCHED_FOREIGN_ORIGIN: { reason: string };
 }
 
 export type SchedulerErrorCode = keyof ErrorData;

@@ -46,7 +46,7 @@ export async function startScheduler(settings: Settings): Promise<Service> {
   metrics.storeLoaded(loaded.recovery);
   bus.onPublish((records) => metrics.eventsPublished(records));
   state.onWritten((seconds) => metrics.transactionCommitted(seconds));
-  const context = { state, bus, links, orchestrator, logger, advertised: formatHostPort(config.listen), startedAt, metrics, storeRecovery: loaded.recovery, maxVersions: config.maxVersions, auth: config.auth, ...(admission !== undefined ? { admission } : {}) };
+  const context = { state, bus, links, orchestrator, logger, advertised: formatHostPort(config.listen), startedAt, metrics, storeRecovery: loaded.recovery, maxVersions: config.maxVersions, auth: config.auth, allowedOrigins: config.allowedOrigins, ...(admission !== undefined ? { admission } : {}) };
   const tls = serverTls(config);
   const server = buildServer(context, tls);
   // A thousand agents open connections at once (a status burst, a reconnect after a scheduler

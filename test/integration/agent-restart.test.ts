@@ -35,7 +35,7 @@ test('kill -9 of the agent leaves its tasks running; the restarted agent adopts 
     return ((await response.body.json()) as { tasks: Task[] }).tasks;
   };
   const post = async (app: Record<string, unknown>): Promise<void> => {
-    const response = await request(`${master}/v2/apps`, { method: 'POST', body: JSON.stringify({ cpus: 0.1, mem: 32, ...app }) });
+    const response = await request(`${master}/v2/apps`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ cpus: 0.1, mem: 32, ...app }) });
     assert.equal(response.statusCode, 201);
     await response.body.dump();
   };

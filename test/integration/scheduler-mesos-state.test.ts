@@ -17,7 +17,7 @@ after(async () => {
 });
 
 async function call(base: string, method: string, path: string, body?: unknown) {
-  const response = await request(`${base}${path}`, { method: method as 'GET', ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  const response = await request(`${base}${path}`, { method: method as 'GET', ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }) });
   const text = await response.body.text();
   const json = String(response.headers['content-type']).startsWith('application/json') ? JSON.parse(text) : undefined;
   return { status: response.statusCode, headers: response.headers, text, json: json as Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any

@@ -13,7 +13,7 @@ const running: PartProcess[] = [];
 after(() => stopParts(running, 5000));
 
 async function call(base: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, any> }> { // eslint-disable-line @typescript-eslint/no-explicit-any
-  const response = await request(`${base}${path}`, { method: method as 'GET', ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  const response = await request(`${base}${path}`, { method: method as 'GET', ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }) });
   return { status: response.statusCode, json: (await response.body.json()) as Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 

@@ -37,7 +37,7 @@ test('kill -9 of the scheduler in the middle of a rolling upgrade: nothing ackno
   const portsBase = 20000 + 1000 * Math.floor(Math.random() * 10);
   running.push(await startPart('agent', ['agent', '--master', master, '--ip', '127.0.0.11', '--work-dir', workDir, '--resources', `cpus:4;mem:1024;disk:100;ports:[${portsBase}-${portsBase + 99}]`], dir));
   const call = async (method: string, path: string, body?: unknown) => {
-    const response = await request(`${master}${path}`, { method: method as 'GET', ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+    const response = await request(`${master}${path}`, { method: method as 'GET', ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }) });
     const text = await response.body.text();
     return { status: response.statusCode, json: text === '' ? undefined : JSON.parse(text) };
   };

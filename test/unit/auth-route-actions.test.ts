@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { bootstrapAdmin } from '../../src/auth/core/bootstrap.ts';
-import { filterListing } from '../../src/auth/core/listings.ts';
+import { FILTERED_ROUTES, filterListing } from '../../src/auth/core/listings.ts';
 import { ROUTE_RULES, routeRequirement, type RouteRequirement } from '../../src/auth/core/route-actions.ts';
 import type { Grant, Identity, TokenRecord } from '../../src/auth/types.ts';
 import { buildServer } from '../../src/scheduler/api/server.ts';
@@ -11,6 +11,9 @@ import { isLoopbackHost } from '../../src/shared/address.ts';
 import { createLogger } from '../../src/shared/log.ts';
 
 const appOfTask = (taskId: string): string => (taskId === 'team-b_x.1' ? '/team-b/x' : '/unknown');
+const EXISTING = new Set(['/team-a/web', '/team-a/a', '/team-b/x']);
+const appExists = (appId: string): boolean => EXISTING.has(appId);
+const appsOfDeployment = (id: string): string[] | undefined => ({ d: ['/team-a/web', '/team-b/x'], empty: [] })[id];
 
 test('every scheduler route asks for what its table entry says', async (t) => {
   const cases: Array<[method: string, route: string, params: Record<string, string>, body: unknown, expected: RouteRequirement | undefined]> = [
@@ -28,11 +31,15 @@ test('every scheduler route asks for what its table entry says', async (t) => {
     ['POST', '/v2/apps', {}, { id: '/team-a/web' }, { action: 'create', paths: ['/team-a/web'] }],
     ['POST', '/v2/apps', {}, { id: 'team-a/web' }, { action: 'create', paths: ['/team-a/web'] }],
     ['POST', '/v2/apps', {}, { cmd: 'x' }, { action: 'create', paths: ['/'] }],
-    ['PUT', '/v2/apps', {}, [{ id: '/team-a/a' }, { id: '/team-b/b' }], { action: 'update', paths: ['/team-a/a', '/team-b/b'] }],
+    ['PUT', '/v2/apps', {}, [{ id: '/team-a/a' }, { id: '/team-b/x' }], { action: 'update', paths: ['/team-a/a', '/team-b/x'] }],
+    ['PUT', '/v2/apps', {}, [{ id: '/team-a/new' }], { action: 'create', paths: ['/team-a/new'] }],
+    ['PUT', '/v2/apps', {}, [{ id: '/team-a/a' }, { id: '/team-b/b' }], { all: [{ action: 'create', paths: ['/team-b/b'] }, { action: 'update', paths: ['/team-a/a'] }] }],
     ['GET', '/v2/apps/*', { '*': 'team-a/web' }, undefined, { action: 'read', paths: ['/team-a/web'] }],
     ['GET', '/v2/apps/*', { '*': 'team-a/web/tasks' }, undefined, { action: 'read', paths: ['/team-a/web'] }],
     ['GET', '/v2/apps/*', { '*': 'team-a/web/versions/2026' }, undefined, { action: 'read', paths: ['/team-a/web'] }],
     ['PUT', '/v2/apps/*', { '*': 'team-a/web' }, {}, { action: 'update', paths: ['/team-a/web'] }],
+    ['PUT', '/v2/apps/*', { '*': 'team-a/new' }, {}, { action: 'create', paths: ['/team-a/new'] }],
+    ['PATCH', '/v2/apps/*', { '*': 'team-a/new' }, {}, { action: 'update', paths: ['/team-a/new'] }],
     ['PATCH', '/v2/apps/*', { '*': 'team-a/web' }, {}, { action: 'update', paths: ['/team-a/web'] }],
     ['POST', '/v2/apps/*', { '*': 'team-a/web/restart' }, undefined, { action: 'restart', paths: ['/team-a/web'] }],
     ['DELETE', '/v2/apps/*', { '*': 'team-b/x' }, undefined, { action: 'delete', paths: ['/team-b/x'] }],
@@ -44,7 +51,18 @@ test('every scheduler route asks for what its table entry says', async (t) => {
     ['POST', '/v2/tasks/delete', {}, { ids: ['team-b_x.1'] }, { action: 'kill-tasks', paths: ['/team-b/x'] }],
     ['POST', '/v2/tasks/delete', {}, {}, { action: 'kill-tasks', paths: ['/'] }],
     ['DELETE', '/v2/queue/*', { '*': 'team-a/web/delay' }, undefined, { action: 'update', paths: ['/team-a/web'] }],
-    ['DELETE', '/v2/deployments/:id', { id: 'd' }, undefined, { action: 'admin', paths: ['/'] }],
+    ['DELETE', '/v2/deployments/:id', { id: 'd' }, undefined, { action: 'update', paths: ['/team-a/web', '/team-b/x'] }],
+    ['DELETE', '/v2/deployments/:id', { id: 'empty' }, undefined, { action: 'update', paths: ['/'] }],
+    ['DELETE', '/v2/deployments/:id', { id: 'unknown' }, undefined, { action: 'update', paths: ['/'] }],
+    ['GET', '/v2/deployments', {}, undefined, 'filter-listing'],
+    ['GET', '/v2/queue', {}, undefined, 'filter-listing'],
+    ['GET', '/master/state', {}, undefined, 'filter-listing'],
+    ['GET', '/master/state.json', {}, undefined, 'filter-listing'],
+    ['GET', '/corral/v1/discovery', {}, undefined, 'filter-listing'],
+    ['DELETE', '/v2/auth/grants/:id', { id: 'g' }, undefined, { action: 'admin', paths: ['/'] }],
+    ['DELETE', '/v2/auth/identities/:id', { id: 'i' }, undefined, { action: 'admin', paths: ['/'] }],
+    ['GET', '/v2/auth/grants', {}, undefined, { action: 'admin', paths: ['/'] }],
+    ['GET', '/v2/auth/identities', {}, undefined, { action: 'admin', paths: ['/'] }],
     ['POST', '/corral/v1/agents/:agentId/drain', { agentId: 'a' }, undefined, { action: 'admin', paths: ['/'] }],
     ['POST', '/corral/v1/tasks/:taskId/files-token', { taskId: 'team-b_x.1' }, undefined, { action: 'logs', paths: ['/team-b/x'] }],
     ['POST', '/corral/v1/agents/:agentId/token', { agentId: 'a' }, undefined, { action: 'read', paths: ['/'] }],
@@ -56,12 +74,12 @@ test('every scheduler route asks for what its table entry says', async (t) => {
   ];
   for (const [method, route, params, body, expected] of cases) {
     await t.test(`${method} ${route} ${JSON.stringify(params)}`, () => {
-      assert.deepEqual(routeRequirement({ method, route, params, body, appOfTask }), expected);
+      assert.deepEqual(routeRequirement({ method, route, params, body, appOfTask, appExists, appsOfDeployment }), expected);
     });
   }
 });
 
-const contextFor = (auth: boolean): ApiContext => ({ state: { current: emptyState() }, logger: createLogger('test', 'silent'), maxVersions: 50, auth } as unknown as ApiContext);
+const contextFor = (auth: boolean): ApiContext => ({ state: { current: emptyState(), onCommit: () => undefined }, logger: createLogger('test', 'silent'), maxVersions: 50, auth } as unknown as ApiContext);
 
 test('with --auth the server registers a rule for every route, and every rule names a registered route', async () => {
   const server = buildServer(contextFor(true));
@@ -91,10 +109,40 @@ test('listings show only what the identity may read', async (t) => {
       { id: '/', apps: [], groups: [{ id: '/team-a', apps: [{ id: '/team-a/web' }], groups: [] }] },
     ],
     ['errors pass', '/v2/apps', { message: 'x' }, { message: 'x' }],
+    [
+      'deployments with a readable app, whole',
+      '/v2/deployments',
+      [{ id: 'd1', affectedApps: ['/team-b/x', '/team-a/web'], steps: [] }, { id: 'd2', affectedApps: ['/team-b/x'] }, { id: 'd3', affectedApps: [] }],
+      [{ id: 'd1', affectedApps: ['/team-b/x', '/team-a/web'], steps: [] }],
+    ],
+    ['deployment errors pass', '/v2/deployments', { message: 'x' }, { message: 'x' }],
+    ['queue', '/v2/queue', { queue: [{ app: { id: '/team-b/x' }, count: 1 }, { app: { id: '/team-a/web' }, count: 2 }] }, { queue: [{ app: { id: '/team-a/web' }, count: 2 }] }],
+    [
+      'master state: tasks of readable apps, agents stay',
+      '/master/state',
+      { slaves: [{ id: 's1' }], frameworks: [{ id: 'f', tasks: [{ id: 'team-b_x.1' }, { id: 'team-a_web.1' }], unreachable_tasks: [{ id: 'team-b_x.1' }], completed_tasks: [] }] },
+      { slaves: [{ id: 's1' }], frameworks: [{ id: 'f', tasks: [{ id: 'team-a_web.1' }], unreachable_tasks: [], completed_tasks: [] }] },
+    ],
+    [
+      'discovery snapshot: apps and tasks, agents stay',
+      '/corral/v1/discovery',
+      { eventId: 3, apps: [{ id: '/team-a/web' }, { id: '/team-b/x' }], tasks: [{ appId: '/team-b/x' }, { appId: '/team-a/web' }], agents: [{ id: 's1' }] },
+      { eventId: 3, apps: [{ id: '/team-a/web' }], tasks: [{ appId: '/team-a/web' }], agents: [{ id: 's1' }] },
+    ],
   ];
+  const taskApp = (taskId: string): string => (taskId.startsWith('team-a_web') ? '/team-a/web' : appOfTask(taskId));
   for (const [name, route, payload, expected] of cases) {
-    await t.test(name, () => assert.deepEqual(filterListing(route, payload, GRANTS, alice), expected));
+    await t.test(name, () => assert.deepEqual(filterListing(route, payload, GRANTS, alice, taskApp), expected));
   }
+});
+
+test('every route the table filters is one filterListing trims (a filter-listing rule on another would show everything)', () => {
+  const request = { params: { '*': '' }, body: undefined, appOfTask, appExists, appsOfDeployment };
+  const filtered = Object.keys(ROUTE_RULES)
+    .map((key) => key.split(' ') as [string, string])
+    .filter(([method, route]) => routeRequirement({ ...request, method, route }) === 'filter-listing')
+    .map(([, route]) => route);
+  assert.deepEqual([...new Set(filtered)].sort(), [...FILTERED_ROUTES].sort());
 });
 
 test('bootstrap creates the admin only when no identity holds admin on /', async (t) => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { checkToken, hashSecret, isExpired, parseAuthorization, sameHash, splitToken, type Authorization } from '../../src/auth/core/tokens.ts';
+import { checkToken, hashSecret, tokenLapsed, isExpired, parseAuthorization, sameHash, splitToken, type Authorization } from '../../src/auth/core/tokens.ts';
 import { Unauthenticated } from '../../src/auth/errors.ts';
 import { SECRET_BYTES, newToken } from '../../src/auth/token-secrets.ts';
 import type { TokenRecord } from '../../src/auth/types.ts';
@@ -110,6 +110,19 @@ test('isExpired and checkToken at a given time', async (t) => {
   assert.equal(isExpired({ expiresAt: 5 }, 4), false);
   assert.equal(isExpired({ expiresAt: 5 }, 5), true);
   assert.equal(isExpired({}, Number.MAX_SAFE_INTEGER), false);
+});
+
+test('tokenLapsed: when the token an open stream was opened with stops letting it in', async (t) => {
+  const base: TokenRecord = { id: 't1', identityId: 'alice', hash: 'h', createdAt: 1_000 };
+  const cases: Array<[name: string, record: TokenRecord | undefined, now: number, expected: string | undefined]> = [
+    ['still good', base, 10 ** 13, undefined],
+    ['before its expiry', { ...base, expiresAt: 2_000 }, 1_999, undefined],
+    ['expired', { ...base, expiresAt: 2_000 }, 2_000, 'token t1 has expired'],
+    ['revoked', { ...base, revokedAt: 1_500 }, 1_600, 'token t1 was revoked'],
+    ['revocation still to come', { ...base, revokedAt: 1_500 }, 1_499, undefined],
+    ['no longer stored', undefined, 1_000, 'the token is gone'],
+  ];
+  for (const [name, record, now, expected] of cases) await t.test(name, () => assert.equal(tokenLapsed(record, now), expected));
 });
 
 test('newToken issues a random secret, stores only its hash, and the token checks out through every step', () => {

@@ -18,6 +18,7 @@ test('parseSchedulerConfig: config/defaults.json alone gives the documented defa
     maxVersions: 50,
     auth: false,
     insecure: false,
+    allowedOrigins: [],
   });
   assert.ok(Object.isFrozen(config) && Object.isFrozen(config.listen));
 });
@@ -34,15 +35,16 @@ test('parseSchedulerConfig: accepted settings (table-driven)', () => {
     [{ listen: '0.0.0.0:8080', auth: true }, (c) => c.listen.host, '0.0.0.0'],
     [{ listen: '10.0.0.1:8080', insecure: 'true' }, (c) => c.insecure, true],
     [{ listen: 'localhost:8080' }, (c) => c.listen.host, 'localhost'],
+    [{ allowedOrigins: 'https://UI.example.com:443, http://127.0.0.1:3000' }, (c) => c.allowedOrigins, ['https://ui.example.com', 'http://127.0.0.1:3000']],
   ];
   for (const [settings, pick, expected] of cases) assert.deepEqual(pick(parseSchedulerConfig(settings)), expected, JSON.stringify(settings));
 });
 
 test('parseSchedulerConfig: every bad setting is named at once', () => {
-  const bad = { listen: 'nope', agentTimeout: 'x', store: 'etcd', maxVersions: '0', logLevel: 'loud', repair: 'perhaps' };
+  const bad = { listen: 'nope', agentTimeout: 'x', store: 'etcd', maxVersions: '0', logLevel: 'loud', repair: 'perhaps', allowedOrigins: 'null' };
   assert.throws(() => parseSchedulerConfig(bad), (err: ConfigError) => {
     assert.ok(err instanceof ConfigError);
-    assert.deepEqual(err.problems.map((p) => p.flag), ['--listen', '--store', '--agent-timeout', '--log-level', '--repair', '--max-versions']);
+    assert.deepEqual(err.problems.map((p) => p.flag), ['--listen', '--store', '--agent-timeout', '--log-level', '--repair', '--max-versions', '--allowed-origins']);
     return true;
   });
 });

@@ -55,6 +55,9 @@ const cases: { [C in SchedulerErrorCode]: [SchedulerErrorOf<C>, HttpError] } = {
   ERR_SCHED_FORBIDDEN: [{ code: 'ERR_SCHED_FORBIDDEN', reason: 'identity "a" may not read /b' }, { statusCode: 403, body: { message: 'identity "a" may not read /b' } }],
   ERR_SCHED_TOKEN_NOT_FOUND: [{ code: 'ERR_SCHED_TOKEN_NOT_FOUND', tokenId: 't1' }, { statusCode: 404, body: { message: "Token 't1' does not exist" } }],
   ERR_SCHED_IDENTITY_NOT_FOUND: [{ code: 'ERR_SCHED_IDENTITY_NOT_FOUND', identityId: 'i1' }, { statusCode: 404, body: { message: "Identity 'i1' does not exist" } }],
+  ERR_SCHED_GRANT_NOT_FOUND: [{ code: 'ERR_SCHED_GRANT_NOT_FOUND', grantId: 'g1' }, { statusCode: 404, body: { message: "Grant 'g1' does not exist" } }],
+  ERR_SCHED_UNSUPPORTED_MEDIA_TYPE: [{ code: 'ERR_SCHED_UNSUPPORTED_MEDIA_TYPE', reason: 'json please' }, { statusCode: 415, body: { message: 'json please' } }],
+  ERR_SCHED_FOREIGN_ORIGIN: [{ code: 'ERR_SCHED_FOREIGN_ORIGIN', reason: 'cross-site' }, { statusCode: 403, body: { message: 'cross-site' } }],
 };
 
 for (const [code, [error, expected]] of Object.entries(cases)) {

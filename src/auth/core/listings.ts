@@ -29,17 +29,48 @@ function pruneGroup(node: GroupNode, readable: (path: string) => boolean): Group
   return { ...node, apps: apps ?? [], groups };
 }
 
+/** A Mesos framework with only the tasks of readable apps (its own fields, and the agents' totals, stay). */
+function pruneFramework(framework: unknown, readable: (path: string) => boolean, appOfTask: (taskId: string) => string): unknown {
+  if (!record(framework)) return framework;
+  const keep = (tasks: unknown): unknown =>
+    Array.isArray(tasks) ? tasks.filter((task) => record(task) && typeof task.id === 'string' && readable(appOfTask(task.id))) : tasks;
+  return { ...framework, tasks: keep(framework.tasks), unreachable_tasks: keep(framework.unreachable_tasks), completed_tasks: keep(framework.completed_tasks) };
+}
+
+/** A deployment concerns every app of its plan; whoever may read one of them sees it whole, as DC/OS shows it. */
+const deploymentReadable = (deployment: unknown, readable: (path: string) => boolean): boolean =>
+  record(deployment) && Array.isArray(deployment.affectedApps) && deployment.affectedApps.some((id) => typeof id === 'string' && readable(id));
+
+/** The routes whose answers filterListing trims (the route table says `filter-listing` for them). */
+export const FILTERED_ROUTES = [
+  '/v2/apps', '/v2/tasks', '/v2/groups', '/v2/groups/*', '/v2/deployments', '/v2/queue',
+  '/master/state', '/master/state.json', '/corral/v1/discovery',
+] as const;
+
 /**
- * A listing answer (`/v2/apps`, `/v2/tasks`, a `/v2/groups` tree) with only what `who` may
- * read; other answers (errors, plain text) pass as they are.
+ * A listing answer with only what `who` may read: `/v2/apps`, `/v2/tasks`, a `/v2/groups` tree,
+ * `/v2/deployments` (those with a readable app), `/v2/queue`, the Mesos `/master/state*` (tasks
+ * of readable apps; agents, with their totals, stay), the discovery snapshot DNS and LB read
+ * (apps and tasks; agents stay). `appOfTask` names a task's app (Mesos tasks carry only their
+ * id). Other answers (errors, plain text) pass as they are.
  */
-export function filterListing(route: string, payload: unknown, grants: readonly Grant[], who: Who): unknown {
-  if (!record(payload)) return payload;
+export function filterListing(route: string, payload: unknown, grants: readonly Grant[], who: Who, appOfTask: (taskId: string) => string = () => '/'): unknown {
   const readable = (path: string): boolean => filterReadable(grants, who, [path]).length === 1;
+  if (route === '/v2/deployments' && Array.isArray(payload)) return payload.filter((d) => deploymentReadable(d, readable));
+  if (!record(payload)) return payload;
   if (route === '/v2/apps' && Array.isArray(payload.apps)) return { ...payload, apps: keepReadable(payload.apps, 'id', readable) };
   if (route === '/v2/tasks' && Array.isArray(payload.tasks)) return { ...payload, tasks: keepReadable(payload.tasks, 'appId', readable) };
   if (route.startsWith('/v2/groups') && typeof payload.id === 'string') {
     return pruneGroup(payload as GroupNode, readable) ?? { ...payload, apps: [], groups: [] };
+  }
+  if (route === '/v2/queue' && Array.isArray(payload.queue)) {
+    return { ...payload, queue: payload.queue.filter((entry) => record(entry) && record(entry.app) && typeof entry.app.id === 'string' && readable(entry.app.id)) };
+  }
+  if ((route === '/master/state' || route === '/master/state.json') && Array.isArray(payload.frameworks)) {
+    return { ...payload, frameworks: payload.frameworks.map((f) => pruneFramework(f, readable, appOfTask)) };
+  }
+  if (route === '/corral/v1/discovery' && Array.isArray(payload.apps) && Array.isArray(payload.tasks)) {
+    return { ...payload, apps: keepReadable(payload.apps, 'id', readable), tasks: keepReadable(payload.tasks, 'appId', readable) };
   }
   return payload;
 }

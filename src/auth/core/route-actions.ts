@@ -7,9 +7,11 @@ import type { Action } from '../types.ts';
  * - `agent`: the agent protocol, admitted by its own credentials (agent admission), not by a user's;
  * - `authenticated`: any identity (who am I, may I);
  * - `filter-listing`: any identity, and the answer shows only what it may read;
- * - `{action, paths}`: that action on every path (an app or group id; `/` for cluster-wide ones).
+ * - `{action, paths}`: that action on every path (an app or group id; `/` for cluster-wide ones);
+ * - `{all}`: each of those (a batch that creates some apps and updates others).
  */
-export type RouteRequirement = 'open' | 'agent' | 'authenticated' | 'filter-listing' | { action: Action; paths: string[] };
+export interface Ask { action: Action; paths: string[] }
+export type RouteRequirement = 'open' | 'agent' | 'authenticated' | 'filter-listing' | Ask | { all: Ask[] };
 
 export interface RouteRequest {
   method: string;
@@ -19,6 +21,10 @@ export interface RouteRequest {
   body: unknown;
   /** The app a task belongs to, for kills by task id. */
   appOfTask: (taskId: string) => string;
+  /** Whether an app exists: a PUT that creates one asks `create`. */
+  appExists: (appId: string) => boolean;
+  /** The apps of a deployment's plan; undefined for an unknown deployment. */
+  appsOfDeployment: (deploymentId: string) => readonly string[] | undefined;
 }
 
 const AGENT_API = '/corral/v1/agents';
@@ -76,6 +82,14 @@ export const scopeOf = (body: unknown): string =>
 
 type Rule = (request: RouteRequest) => RouteRequirement;
 
+/** A PUT creates the apps that do not exist yet: `create` on those, `update` on the others. */
+function putApps(request: RouteRequest, ids: string[]): RouteRequirement {
+  const asks = (['create', 'update'] as const)
+    .map((action): Ask => ({ action, paths: ids.filter((id) => request.appExists(id) === (action === 'update')) }))
+    .filter((ask) => ask.paths.length > 0);
+  return asks.length === 1 ? (asks[0] as Ask) : { all: asks };
+}
+
 const wildcard = (request: RouteRequest): string => request.params['*'] ?? '';
 
 /** Every route the scheduler registers, by `METHOD route`; a route missing here is refused at start-up. */
@@ -84,19 +98,20 @@ export const ROUTE_RULES: Readonly<Record<string, Rule>> = {
   'GET /v2/leader': () => 'authenticated',
   'GET /v2/info': () => 'authenticated',
   'GET /metrics': () => READ_ALL,
-  'GET /corral/v1/discovery': () => READ_ALL,
-  'GET /master/state': () => READ_ALL,
-  'GET /master/state.json': () => READ_ALL,
+  // DNS and LB read it with a read-only token (`read` on /, everything); a team's token sees its apps.
+  'GET /corral/v1/discovery': () => 'filter-listing',
+  'GET /master/state': () => 'filter-listing',
+  'GET /master/state.json': () => 'filter-listing',
   'GET /master/redirect': () => 'authenticated',
   // Any identity subscribes; api/events.ts sends each one only the events it may read (core/event-scope.ts).
   'GET /v2/events': () => 'authenticated',
 
   'GET /v2/apps': () => 'filter-listing',
   'POST /v2/apps': (r) => ({ action: 'create', paths: bodyIds(r.body) }),
-  'PUT /v2/apps': (r) => ({ action: 'update', paths: bodyIds(r.body) }),
+  'PUT /v2/apps': (r) => putApps(r, bodyIds(r.body)),
   'PATCH /v2/apps': (r) => ({ action: 'update', paths: bodyIds(r.body) }),
   'GET /v2/apps/*': (r) => ({ action: 'read', paths: [appPathOf(wildcard(r)).id] }),
-  'PUT /v2/apps/*': (r) => ({ action: 'update', paths: [appPathOf(wildcard(r)).id] }),
+  'PUT /v2/apps/*': (r) => putApps(r, [appPathOf(wildcard(r)).id]),
   'PATCH /v2/apps/*': (r) => ({ action: 'update', paths: [appPathOf(wildcard(r)).id] }),
   'POST /v2/apps/*': (r) => ({ action: 'restart', paths: [appPathOf(wildcard(r)).id] }),
   'DELETE /v2/apps/*': (r) => {
@@ -119,10 +134,14 @@ export const ROUTE_RULES: Readonly<Record<string, Rule>> = {
     const paths = taskIdsOf(r.body).map(r.appOfTask);
     return { action: 'kill-tasks', paths: paths.length === 0 ? ['/'] : paths };
   },
-  'GET /v2/queue': () => READ_ALL,
+  'GET /v2/queue': () => 'filter-listing',
   'DELETE /v2/queue/*': (r) => ({ action: 'update', paths: [absolute(wildcard(r).replace(/\/delay\/?$/, ''))] }),
-  'GET /v2/deployments': () => READ_ALL,
-  'DELETE /v2/deployments/:id': () => ADMIN,
+  'GET /v2/deployments': () => 'filter-listing',
+  // Rolling back (or stopping) a deployment changes every app of its plan; an unknown one is asked on /.
+  'DELETE /v2/deployments/:id': (r) => {
+    const apps = r.appsOfDeployment(r.params.id ?? '') ?? [];
+    return { action: 'update', paths: apps.length === 0 ? ['/'] : [...apps] };
+  },
 
   [`POST ${AGENT_API}/register`]: () => 'agent',
   [`GET ${AGENT_API}/:agentId/commands`]: () => 'agent',
@@ -142,8 +161,12 @@ export const ROUTE_RULES: Readonly<Record<string, Rule>> = {
   'GET /v2/auth/tokens': () => ADMIN,
   'POST /v2/auth/tokens': () => ADMIN,
   'DELETE /v2/auth/tokens/:id': () => ADMIN,
+  'GET /v2/auth/identities': () => ADMIN,
   'POST /v2/auth/identities': () => ADMIN,
+  'DELETE /v2/auth/identities/:id': () => ADMIN,
+  'GET /v2/auth/grants': () => ADMIN,
   'POST /v2/auth/grants': () => ADMIN,
+  'DELETE /v2/auth/grants/:id': () => ADMIN,
 };
 
 /** What the route asks; undefined for a route the table does not know (refused: deny by default). */

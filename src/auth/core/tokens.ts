@@ -99,7 +99,17 @@ export type TokenCheck = { ok: true; record: TokenRecord } | { ok: false; reason
 export function checkToken(record: TokenRecord | undefined, presented: { id: string; secret: string }, nowMs: number): TokenCheck {
   if (record === undefined) return { ok: false, reason: `no token ${presented.id}` };
   if (!sameHash(hashSecret(presented.secret), record.hash)) return { ok: false, reason: `token ${record.id}: wrong secret` };
-  if (record.revokedAt !== undefined && nowMs >= record.revokedAt) return { ok: false, reason: `token ${record.id} was revoked` };
-  if (isExpired(record, nowMs)) return { ok: false, reason: `token ${record.id} has expired` };
-  return { ok: true, record };
+  const lapsed = tokenLapsed(record, nowMs);
+  return lapsed === undefined ? { ok: true, record } : { ok: false, reason: lapsed };
+}
+
+/**
+ * Why a token whose secret once checked out no longer lets anyone in at `nowMs` (revoked,
+ * expired, or no longer stored), or undefined while it does: an open event stream ends then.
+ */
+export function tokenLapsed(record: Pick<TokenRecord, 'id' | 'revokedAt' | 'expiresAt'> | undefined, nowMs: number): string | undefined {
+  if (record === undefined) return 'the token is gone';
+  if (record.revokedAt !== undefined && nowMs >= record.revokedAt) return `token ${record.id} was revoked`;
+  if (isExpired(record, nowMs)) return `token ${record.id} has expired`;
+  return undefined;
 }

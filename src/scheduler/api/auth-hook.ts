@@ -3,15 +3,18 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { filterListing } from '../../auth/core/listings.ts';
 import { authorize } from '../../auth/core/policy.ts';
 import { ROUTE_RULES, routeRequirement } from '../../auth/core/route-actions.ts';
-import { checkToken, parseAuthorization, splitToken } from '../../auth/core/tokens.ts';
+import { checkToken, parseAuthorization, splitToken, tokenLapsed } from '../../auth/core/tokens.ts';
 import type { Grant } from '../../auth/types.ts';
 import { appIdOfTask } from '../core/app-id.ts';
 import { SchedulerFailure } from '../errors.ts';
 import type { SchedulerState } from '../state.ts';
-import type { StoredIdentity } from '../types.ts';
+import type { ClusterState, StoredIdentity } from '../types.ts';
 import type { ApiContext } from './context.ts';
 
-type Authenticated = { ok: true; identity: StoredIdentity; via: string } | { ok: false; reason: string };
+/** What a request was let in with: an identity, and the token if it came with one. */
+export interface Credential { identityId: string; tokenId?: string }
+
+type Authenticated = { ok: true; identity: StoredIdentity; credential: Credential } | { ok: false; reason: string };
 
 /** Who sent a request: a token from the state store, or a Basic user with a bcrypt password hash. */
 async function authenticate(header: string | undefined, state: SchedulerState): Promise<Authenticated> {
@@ -27,7 +30,7 @@ async function authenticate(header: string | undefined, state: SchedulerState): 
       // A hash is compared even for an unknown user, so the answer's timing does not tell which users exist.
       const ok = await bcrypt.compare(parsed.password, identity?.passwordHash ?? UNKNOWN_USER_HASH);
       if (identity?.passwordHash === undefined || !ok) return { ok: false, reason: `Basic credentials of "${parsed.user}" do not check out` };
-      return { ok: true, identity, via: 'basic' };
+      return { ok: true, identity, credential: { identityId: identity.id } };
     }
     default: {
       const presented = splitToken(parsed.token);
@@ -36,7 +39,7 @@ async function authenticate(header: string | undefined, state: SchedulerState): 
       if (!checked.ok) return { ok: false, reason: checked.reason };
       const identity = current.identities.get(checked.record.identityId);
       if (identity === undefined) return { ok: false, reason: `token ${checked.record.id}: its identity ${checked.record.identityId} is gone` };
-      return { ok: true, identity, via: `token ${checked.record.id}` };
+      return { ok: true, identity, credential: { identityId: identity.id, tokenId: checked.record.id } };
     }
   }
 }
@@ -45,11 +48,25 @@ async function authenticate(header: string | undefined, state: SchedulerState): 
 const UNKNOWN_USER_HASH = bcrypt.hashSync('\u0000unknown-user', 10);
 
 const identities = new WeakMap<FastifyRequest, StoredIdentity>();
+const credentials = new WeakMap<FastifyRequest, Credential>();
 const listings = new WeakSet<FastifyRequest>();
 
 /** The authenticated identity of a request (with --auth), for the auth routes. */
 export function identityOf(request: FastifyRequest): StoredIdentity | undefined {
   return identities.get(request);
+}
+
+export function credentialOf(request: FastifyRequest): Credential | undefined {
+  return credentials.get(request);
+}
+
+/**
+ * Why a credential no longer lets its holder in (its identity removed, its token revoked,
+ * expired or gone), or undefined while it does: a long-lived connection ends then.
+ */
+export function credentialLapsed(credential: Credential, current: ClusterState, nowMs: number): string | undefined {
+  if (!current.identities.has(credential.identityId)) return `identity ${credential.identityId} was removed`;
+  return credential.tokenId === undefined ? undefined : tokenLapsed(current.tokens.get(credential.tokenId), nowMs);
 }
 
 export const grantsOf = (state: SchedulerState): Grant[] => [...state.current.grants.values()];
@@ -65,6 +82,7 @@ const isWrite = (method: string): boolean => method !== 'GET' && method !== 'HEA
 export function registerAuth(app: FastifyInstance, context: ApiContext): void {
   const { state } = context;
   const audit = context.logger.child({ component: 'audit' });
+  const appOfTask = (taskId: string): string => state.current.instances.get(taskId)?.appId ?? appIdOfTask(taskId);
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) {
       if (method === 'HEAD' || method === 'OPTIONS') continue;
@@ -80,12 +98,15 @@ export function registerAuth(app: FastifyInstance, context: ApiContext): void {
 
   app.addHook('onRequest', async (request, reply) => {
     const rule = request.routeOptions.url === undefined ? undefined : ROUTE_RULES[`${request.method === 'HEAD' ? 'GET' : request.method} ${request.routeOptions.url}`];
-    const open = rule?.({ method: request.method, route: request.routeOptions.url ?? '', params: {}, body: undefined, appOfTask: () => '/' });
+    const open = rule?.({ method: request.method, route: request.routeOptions.url ?? '', params: {}, body: undefined, appOfTask: () => '/', appExists: () => true, appsOfDeployment: () => undefined });
     // The agent protocol is admitted by the agents' own credentials (agent admission), not by a user's token.
     if (open === 'open' || open === 'agent') return;
     const who = await authenticate(request.headers.authorization, state);
     if (!who.ok) refuse(request, reply, who.reason);
-    else identities.set(request, who.identity);
+    else {
+      identities.set(request, who.identity);
+      credentials.set(request, who.credential);
+    }
   });
 
   app.addHook('preHandler', async (request) => {
@@ -97,7 +118,9 @@ export function registerAuth(app: FastifyInstance, context: ApiContext): void {
       route: request.routeOptions.url ?? '',
       params: request.params as Record<string, string | undefined>,
       body: request.body,
-      appOfTask: (taskId) => state.current.instances.get(taskId)?.appId ?? appIdOfTask(taskId),
+      appOfTask,
+      appExists: (appId) => state.current.apps.has(appId),
+      appsOfDeployment: (id) => state.current.deployments.get(id)?.affectedApps,
     });
     const line = { identity: identity.id, method: request.method, path: request.url.split('?')[0] };
     const refused = (reason: string): never => {
@@ -108,11 +131,14 @@ export function registerAuth(app: FastifyInstance, context: ApiContext): void {
     else if (requirement === 'filter-listing') listings.add(request);
     else if (typeof requirement === 'object') {
       const grants = grantsOf(state);
-      for (const path of requirement.paths) {
-        const decision = authorize(grants, identity, requirement.action, path);
-        if (!decision.allowed) refused(decision.reason);
+      const asks = 'all' in requirement ? requirement.all : [requirement];
+      for (const { action, paths } of asks) {
+        for (const path of paths) {
+          const decision = authorize(grants, identity, action, path);
+          if (!decision.allowed) refused(decision.reason);
+        }
       }
-      if (isWrite(request.method)) audited.set(request, requirement.action);
+      if (isWrite(request.method)) audited.set(request, asks.map((ask) => ask.action).join(','));
     } else if (isWrite(request.method)) audited.set(request, 'authenticated');
   });
 
@@ -126,6 +152,6 @@ export function registerAuth(app: FastifyInstance, context: ApiContext): void {
   app.addHook('preSerialization', async (request, _reply, payload) => {
     const identity = identities.get(request);
     if (identity === undefined || !listings.has(request)) return payload;
-    return filterListing(request.routeOptions.url ?? '', payload, grantsOf(state), identity);
+    return filterListing(request.routeOptions.url ?? '', payload, grantsOf(state), identity, appOfTask);
   });
 }

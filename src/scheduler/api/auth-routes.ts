@@ -7,7 +7,7 @@ import { newToken } from '../../auth/token-secrets.ts';
 import { ACTIONS, type Action, type Grant, type IdentityKind } from '../../auth/types.ts';
 import { MARATHON_ID_SEGMENT } from '../../shared/marathon-names.ts';
 import { invalidObject, SchedulerFailure } from '../errors.ts';
-import type { StoredIdentity } from '../types.ts';
+import type { StateOp, StoredIdentity } from '../types.ts';
 import { grantsOf, identityOf } from './auth-hook.ts';
 import type { ApiContext } from './context.ts';
 
@@ -114,6 +114,43 @@ export function registerAuthRoutes(server: FastifyInstance, { state, logger }: A
     };
     await state.transact(() => ({ ops: [{ op: 'put', coll: 'identities', key: identity.id, value: identity }], events: [], result: undefined }));
     return reply.code(201).send(publicIdentity(identity));
+  });
+
+  server.get('/v2/auth/identities', async () => ({ identities: [...state.current.identities.values()].map(publicIdentity) }));
+
+  // Its tokens are revoked (kept, so the listing shows when) and the grants naming it go with it;
+  // group grants stay (they belong to the group). An open event stream of it ends (api/events.ts).
+  server.delete('/v2/auth/identities/:id', async (request) => {
+    const { id } = request.params as { id: string };
+    if (id === caller(request).id) throw new SchedulerFailure({ code: 'ERR_SCHED_FORBIDDEN', reason: `identity "${id}" may not remove itself (nobody might be left to administer the cluster)` });
+    const removed = await state.transact((s) => {
+      const identity = s.identities.get(id);
+      if (identity === undefined) return { ops: [], events: [], result: undefined };
+      const now = Date.now();
+      const tokens = [...s.tokens.values()].filter((t) => t.identityId === id && t.revokedAt === undefined);
+      const grants = [...s.grants].filter(([, g]) => g.identity === id).map(([key]) => key);
+      const ops: StateOp[] = [
+        { op: 'del', coll: 'identities', key: id },
+        ...tokens.map((t): StateOp => ({ op: 'put', coll: 'tokens', key: t.id, value: { ...t, revokedAt: now } })),
+        ...grants.map((key): StateOp => ({ op: 'del', coll: 'grants', key })),
+      ];
+      return { ops, events: [], result: { identity, revokedTokens: tokens.map((t) => t.id), removedGrants: grants } };
+    });
+    if (removed === undefined) throw new SchedulerFailure({ code: 'ERR_SCHED_IDENTITY_NOT_FOUND', identityId: id });
+    audit.info({ identity: caller(request).id, removed: id, revokedTokens: removed.revokedTokens, removedGrants: removed.removedGrants }, 'identity removed');
+    return { ...publicIdentity(removed.identity), revokedTokens: removed.revokedTokens, removedGrants: removed.removedGrants };
+  });
+
+  server.get('/v2/auth/grants', async () => ({ grants: [...state.current.grants].map(([id, grant]) => ({ id, ...grant })) }));
+
+  server.delete('/v2/auth/grants/:id', async (request) => {
+    const { id } = request.params as { id: string };
+    const removed = await state.transact((s) => {
+      const grant = s.grants.get(id);
+      return { ops: grant === undefined ? [] : [{ op: 'del', coll: 'grants', key: id }], events: [], result: grant };
+    });
+    if (removed === undefined) throw new SchedulerFailure({ code: 'ERR_SCHED_GRANT_NOT_FOUND', grantId: id });
+    return { id, ...removed };
   });
 
   server.post('/v2/auth/grants', async (request, reply) => {

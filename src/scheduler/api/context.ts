@@ -24,6 +24,8 @@ export interface ApiContext {
   storeRecovery: StoreRecovery;
   /** `--auth`: authenticate and authorize every request (api/auth-hook.ts). */
   auth?: boolean;
+  /** `--allowed-origins`: pages of these origins may call the API (api/browser-safety.ts). */
+  allowedOrigins?: readonly string[];
   /** Set with --join-token-file: agents must join with the token, then use their credential. */
   admission?: AgentAdmission;
 }

@@ -5,7 +5,7 @@ import { EVENTS_PATH } from '../../events/client.ts';
 import { formatSseFrame, SSE_HEARTBEAT } from '../../events/core/sse.ts';
 import type { EventType, StreamEvent } from '../../events/types.ts';
 import type { SchedulerState } from '../state.ts';
-import { identityOf } from './auth-hook.ts';
+import { credentialLapsed, credentialOf, identityOf } from './auth-hook.ts';
 import type { ApiContext } from './context.ts';
 
 /**
@@ -40,6 +40,15 @@ function visibilityFor(request: FastifyRequest, state: SchedulerState): ((event:
 }
 
 export function registerEventRoutes(server: FastifyInstance, { bus, logger, state, auth }: ApiContext): void {
+  // --auth: a stream is let in once, when it connects; it ends as soon as what let it in lapses
+  // (its token revoked or its identity removed: looked at when those change; expiry: at each heartbeat).
+  const lapseChecks = new Set<() => void>();
+  if (auth === true) {
+    state.onCommit((changes) => {
+      if (changes.keys.has('tokens') || changes.keys.has('identities')) for (const check of [...lapseChecks]) check();
+    });
+  }
+
   server.get(EVENTS_PATH, (request, reply) => {
     const query = request.query as { event_type?: string | string[] };
     const requested = query.event_type === undefined ? [] : [query.event_type].flat();
@@ -47,6 +56,7 @@ export function registerEventRoutes(server: FastifyInstance, { bus, logger, stat
     const header = request.headers['last-event-id'];
     const lastEventId = typeof header === 'string' && /^\d+$/.test(header) ? Number(header) : undefined;
     const accepts = auth === true ? visibilityFor(request, state) : undefined;
+    const credential = auth === true ? credentialOf(request) : undefined;
 
     reply.hijack();
     const res = reply.raw;
@@ -82,11 +92,29 @@ export function registerEventRoutes(server: FastifyInstance, { bus, logger, stat
     });
     // COMPAT(marathon): every subscriber hears of each one that comes or goes.
     bus.broadcast({ eventType: 'event_stream_attached', timestamp: now, remoteAddress: request.ip });
-    const heartbeat = setInterval(() => res.write(SSE_HEARTBEAT), HEARTBEAT_MS);
-    res.on('close', () => {
+    let stopped = false;
+    const stop = (): void => {
+      if (stopped) return;
+      stopped = true;
+      cut = true;
       clearInterval(heartbeat);
+      lapseChecks.delete(checkLapse);
       unsubscribe();
       bus.broadcast({ eventType: 'event_stream_detached', timestamp: new Date().toISOString(), remoteAddress: request.ip });
-    });
+    };
+    // The stream ends; the client reconnects, and is refused with 401 like any other request.
+    const checkLapse = (): void => {
+      const reason = credential === undefined ? undefined : credentialLapsed(credential, state.current, Date.now());
+      if (reason === undefined) return;
+      logger.info({ component: 'audit', identity: credential?.identityId, path: EVENTS_PATH, reason }, 'event stream closed: its credential lapsed');
+      stop();
+      res.end();
+    };
+    if (credential !== undefined) lapseChecks.add(checkLapse);
+    const heartbeat = setInterval(() => {
+      checkLapse();
+      if (!stopped) res.write(SSE_HEARTBEAT);
+    }, HEARTBEAT_MS);
+    res.on('close', stop);
   });
 }

@@ -40,6 +40,9 @@ const HTTP_ERRORS: { [C in SchedulerErrorCode]: (error: SchedulerErrorOf<C>) => 
   ERR_SCHED_FORBIDDEN: (e) => answer(403, e.reason),
   ERR_SCHED_TOKEN_NOT_FOUND: (e) => answer(404, `Token '${e.tokenId}' does not exist`),
   ERR_SCHED_IDENTITY_NOT_FOUND: (e) => answer(404, `Identity '${e.identityId}' does not exist`),
+  ERR_SCHED_GRANT_NOT_FOUND: (e) => answer(404, `Grant '${e.grantId}' does not exist`),
+  ERR_SCHED_UNSUPPORTED_MEDIA_TYPE: (e) => answer(415, e.reason),
+  ERR_SCHED_FOREIGN_ORIGIN: (e) => answer(403, e.reason),
 };
 
 /** The HTTP status and Marathon body of a domain error. */

@@ -9,6 +9,7 @@ import { registerAgentTokenRoutes } from './agent-tokens.ts';
 import { registerAppRoutes } from './apps.ts';
 import { registerAuth } from './auth-hook.ts';
 import { registerAuthRoutes } from './auth-routes.ts';
+import { registerBrowserSafety } from './browser-safety.ts';
 import { registerDeploymentRoutes } from './deployments.ts';
 import { registerEventRoutes } from './events.ts';
 import { registerGroupRoutes } from './groups.ts';
@@ -41,7 +42,7 @@ function parseJson(text: string): unknown {
 export function buildServer(context: ApiContext, tls?: ServerTls): FastifyInstance {
   const loggerInstance = context.logger.child({ component: 'scheduler-api' }) as unknown as FastifyBaseLogger;
   const app = Fastify(withTls({ loggerInstance, logController: new LogController({ disableRequestLogging: true }), bodyLimit: BODY_LIMIT, forceCloseConnections: true }, tls));
-  // COMPAT(marathon): clients (and `curl -d`) often send JSON without a JSON content type.
+  // Bodies arrive only as JSON (browser-safety.ts refuses other types first, as Marathon answers 415); `application/json; charset=…` included.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
     const text = String(body);
@@ -66,6 +67,7 @@ export function buildServer(context: ApiContext, tls?: ServerTls): FastifyInstan
   app.setNotFoundHandler((request) => {
     throw unknownPath(request);
   });
+  registerBrowserSafety(app, context.allowedOrigins ?? []);
   if (context.auth === true) registerAuth(app, context);
   registerAppRoutes(app, context);
   registerGroupRoutes(app, context);

@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { checkContentType, checkOrigin, normalizeOrigin, type BodyHeaders } from '../../src/auth/core/browser.ts';
+
+test('normalizeOrigin keeps only http(s) origins, in their canonical form', async (t) => {
+  const cases: Array<[string, string | undefined]> = [
+    ['https://UI.example.com:443/', 'https://ui.example.com'],
+    ['http://127.0.0.1:8080', 'http://127.0.0.1:8080'],
+    ['http://localhost:80', 'http://localhost'],
+    ['null', undefined],
+    ['file:///etc/passwd', undefined],
+    ['http://ui.example.com/path', undefined],
+    ['http://user:pw@ui.example.com', undefined],
+    ['ui.example.com', undefined],
+  ];
+  for (const [input, expected] of cases) await t.test(input, () => assert.equal(normalizeOrigin(input), expected));
+});
+
+test('checkOrigin lets through no Origin, the own origin and allowed ones; refuses the rest', async (t) => {
+  const allowed = ['https://ui.example.com'];
+  const cases: Array<[name: string, origin: string | undefined, host: string | undefined, ok: boolean]> = [
+    ['no Origin (curl, CLI, agents, DNS/LB)', undefined, '127.0.0.1:8080', true],
+    ['same origin', 'http://127.0.0.1:8080', '127.0.0.1:8080', true],
+    ['same origin over TLS', 'https://sched.example:8443', 'sched.example:8443', true],
+    ['same origin, Host in capitals', 'http://sched.example:8080', 'SCHED.example:8080', true],
+    ['same origin, default port spelled out in Host', 'http://localhost', 'localhost:80', true],
+    ['allowed by --allowed-origins', 'https://ui.example.com', '127.0.0.1:8080', true],
+    ['allowed, written with its default port', 'https://ui.example.com:443', '127.0.0.1:8080', true],
+    ['foreign site', 'http://evil.example', '127.0.0.1:8080', false],
+    ['same host, other port', 'http://127.0.0.1:9999', '127.0.0.1:8080', false],
+    ['allowed host, other scheme', 'http://ui.example.com', '127.0.0.1:8080', false],
+    ['null origin (sandboxed frame, file:)', 'null', '127.0.0.1:8080', false],
+    ['garbage', 'not an origin', '127.0.0.1:8080', false],
+    ['no Host', 'http://127.0.0.1:8080', undefined, false],
+    ['a Host that is no host', 'http://127.0.0.1:8080', 'a b', false],
+  ];
+  for (const [name, origin, host, ok] of cases) {
+    await t.test(name, () => {
+      const decision = checkOrigin(origin, host, allowed);
+      assert.equal(decision.ok, ok);
+      if (!decision.ok) assert.match(decision.reason, /cross-site requests are refused/);
+    });
+  }
+});
+
+test('checkContentType wants JSON on every write that carries a body or a type', async (t) => {
+  const json = 'application/json';
+  const cases: Array<[name: string, method: string, headers: BodyHeaders, ok: boolean]> = [
+    ['GET needs nothing', 'GET', { 'content-type': 'text/plain', 'content-length': '3' }, true],
+    ['HEAD needs nothing', 'HEAD', {}, true],
+    ['JSON post', 'POST', { 'content-type': json, 'content-length': '2' }, true],
+    ['JSON with a charset, any case', 'PUT', { 'content-type': 'Application/JSON; charset=utf-8', 'content-length': '2' }, true],
+    ['chunked JSON', 'PATCH', { 'content-type': json, 'transfer-encoding': 'chunked' }, true],
+    ['bodiless restart', 'POST', {}, true],
+    ['bodiless delete, length 0', 'DELETE', { 'content-length': '0' }, true],
+    ['bodiless delete naming JSON', 'DELETE', { 'content-type': json }, true],
+    ['form post', 'POST', { 'content-type': 'application/x-www-form-urlencoded', 'content-length': '9' }, false],
+    ['text/plain form post', 'POST', { 'content-type': 'text/plain', 'content-length': '9' }, false],
+    ['multipart form', 'PUT', { 'content-type': 'multipart/form-data; boundary=x', 'content-length': '90' }, false],
+    ['an empty form post still names its type', 'POST', { 'content-type': 'text/plain', 'content-length': '0' }, false],
+    ['a body without a type (fetch of a Blob)', 'POST', { 'content-length': '2' }, false],
+    ['chunked body without a type', 'DELETE', { 'transfer-encoding': 'chunked' }, false],
+    ['a JSON look-alike', 'POST', { 'content-type': 'application/jsonp', 'content-length': '2' }, false],
+  ];
+  for (const [name, method, headers, ok] of cases) {
+    await t.test(name, () => {
+      const decision = checkContentType(method, headers);
+      assert.equal(decision.ok, ok);
+      if (!decision.ok) assert.match(decision.reason, /must be sent as Content-Type: application\/json/);
+    });
+  }
+});
