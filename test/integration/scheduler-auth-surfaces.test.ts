@@ -146,9 +146,9 @@ test('--auth: teams see only their deployments, queue, master state and discover
   const refused = await updater.send('PUT', '/v2/apps/team-a/new', app('/team-a/new'));
   assert.equal(refused.status, 403);
   assert.match(String(refused.json.message), /may not create \/team-a\/new/);
-  assert.equal((await updater.send('PUT', '/v2/apps/team-a/idle', { cmd: 'sleep 2000' })).status, 200, 'update is enough to change an app');
+  assert.equal((await updater.send('PUT', '/v2/apps/team-a/idle?force=true', { cmd: 'sleep 2000' })).status, 200, 'update is enough to change an app');
   assert.equal((await updater.send('PUT', '/v2/apps', [{ id: '/team-a/idle', cmd: 'sleep 3000' }, app('/team-a/new')])).status, 403, 'a batch that creates asks create');
-  assert.equal((await updater.send('PUT', '/v2/apps', [{ id: '/team-a/idle', cmd: 'sleep 3000' }])).status, 200);
+  assert.equal((await updater.send('PUT', '/v2/apps?force=true', [{ id: '/team-a/idle', cmd: 'sleep 3000' }])).status, 200);
   assert.equal((await teamA.send('PUT', '/v2/apps/team-a/new', app('/team-a/new'))).status, 201, 'create allows it');
   assert.equal((await teamA.send('PUT', '/v2/apps', [app('/team-a/new2')])).status, 200);
 
