@@ -1,3 +1,5 @@
+import type { QuotaRefusal } from '../auth/types.ts';
+
 /**
  * The scheduler's domain errors: every code, once, with the data it carries. Core functions
  * return them as data (`{ ok: false, error }`); routes throw them as a `SchedulerFailure`; only
@@ -39,6 +41,9 @@ interface ErrorData {
   ERR_SCHED_FORBIDDEN: { reason: string };
   ERR_SCHED_TOKEN_NOT_FOUND: { tokenId: string };
   ERR_SCHED_IDENTITY_NOT_FOUND: { identityId: string };
+  /** A write whose target state does not fit a group's quota (with or without --auth). */
+  ERR_SCHED_QUOTA_EXCEEDED: { refusals: QuotaRefusal[]; message: string };
+  ERR_SCHED_QUOTA_NOT_FOUND: { group: string };
 }
 
 export type SchedulerErrorCode = keyof ErrorData;

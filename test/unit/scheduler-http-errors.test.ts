@@ -55,6 +55,11 @@ const cases: { [C in SchedulerErrorCode]: [SchedulerErrorOf<C>, HttpError] } = {
   ERR_SCHED_FORBIDDEN: [{ code: 'ERR_SCHED_FORBIDDEN', reason: 'identity "a" may not read /b' }, { statusCode: 403, body: { message: 'identity "a" may not read /b' } }],
   ERR_SCHED_TOKEN_NOT_FOUND: [{ code: 'ERR_SCHED_TOKEN_NOT_FOUND', tokenId: 't1' }, { statusCode: 404, body: { message: "Token 't1' does not exist" } }],
   ERR_SCHED_IDENTITY_NOT_FOUND: [{ code: 'ERR_SCHED_IDENTITY_NOT_FOUND', identityId: 'i1' }, { statusCode: 404, body: { message: "Identity 'i1' does not exist" } }],
+  ERR_SCHED_QUOTA_EXCEEDED: [
+    { code: 'ERR_SCHED_QUOTA_EXCEEDED', refusals: [{ group: '/a', resource: 'cpus', used: 1, requested: 2, limit: 2 }], message: 'quota of /a: cpus 1 used + 2 requested = 3, over the limit of 2' },
+    { statusCode: 403, body: { message: 'quota of /a: cpus 1 used + 2 requested = 3, over the limit of 2', refusals: [{ group: '/a', resource: 'cpus', used: 1, requested: 2, limit: 2 }] } },
+  ],
+  ERR_SCHED_QUOTA_NOT_FOUND: [{ code: 'ERR_SCHED_QUOTA_NOT_FOUND', group: '/a' }, { statusCode: 404, body: { message: "Group '/a' has no quota" } }],
 };
 
 for (const [code, [error, expected]] of Object.entries(cases)) {

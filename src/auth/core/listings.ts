@@ -12,7 +12,7 @@ interface GroupNode {
 
 const record = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
-function keepReadable(items: unknown, field: 'id' | 'appId', readable: (path: string) => boolean): unknown {
+function keepReadable(items: unknown, field: 'id' | 'appId' | 'group', readable: (path: string) => boolean): unknown {
   if (!Array.isArray(items)) return items;
   return items.filter((item) => record(item) && typeof item[field] === 'string' && readable(item[field]));
 }
@@ -38,6 +38,7 @@ export function filterListing(route: string, payload: unknown, grants: readonly 
   const readable = (path: string): boolean => filterReadable(grants, who, [path]).length === 1;
   if (route === '/v2/apps' && Array.isArray(payload.apps)) return { ...payload, apps: keepReadable(payload.apps, 'id', readable) };
   if (route === '/v2/tasks' && Array.isArray(payload.tasks)) return { ...payload, tasks: keepReadable(payload.tasks, 'appId', readable) };
+  if (route === '/v2/quotas' && Array.isArray(payload.quotas)) return { ...payload, quotas: keepReadable(payload.quotas, 'group', readable) };
   if (route.startsWith('/v2/groups') && typeof payload.id === 'string') {
     return pruneGroup(payload as GroupNode, readable) ?? { ...payload, apps: [], groups: [] };
   }

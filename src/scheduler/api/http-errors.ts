@@ -40,6 +40,9 @@ const HTTP_ERRORS: { [C in SchedulerErrorCode]: (error: SchedulerErrorOf<C>) => 
   ERR_SCHED_FORBIDDEN: (e) => answer(403, e.reason),
   ERR_SCHED_TOKEN_NOT_FOUND: (e) => answer(404, `Token '${e.tokenId}' does not exist`),
   ERR_SCHED_IDENTITY_NOT_FOUND: (e) => answer(404, `Identity '${e.identityId}' does not exist`),
+  // Marathon has no quotas; 403 as Kubernetes answers an exceeded ResourceQuota (the request is understood, and refused).
+  ERR_SCHED_QUOTA_EXCEEDED: (e) => answer(403, e.message, { refusals: e.refusals }),
+  ERR_SCHED_QUOTA_NOT_FOUND: (e) => answer(404, `Group '${e.group}' has no quota`),
 };
 
 /** The HTTP status and Marathon body of a domain error. */

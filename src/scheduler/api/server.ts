@@ -14,6 +14,7 @@ import { registerInfoRoutes } from './info.ts';
 import { registerMasterStateRoutes } from './master-state.ts';
 import { registerMetricsRoutes } from './metrics.ts';
 import { registerQueueRoutes } from './queue.ts';
+import { registerQuotaRoutes } from './quotas.ts';
 import { registerTaskRoutes } from './tasks.ts';
 
 const BODY_LIMIT = 1024 * 1024;
@@ -75,6 +76,7 @@ export function buildServer(context: ApiContext): FastifyInstance {
   registerInfoRoutes(app, context);
   registerMasterStateRoutes(app, context);
   registerMetricsRoutes(app, context);
+  registerQuotaRoutes(app, context);
   if (context.auth === true) registerAuthRoutes(app, context);
   return app;
 }

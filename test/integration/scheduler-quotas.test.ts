@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { AgentCluster, type Json } from '../support/agent-cluster.ts';
+import { assertDeployment } from '../support/marathon-api.ts';
+import { waitFor } from '../support/wait.ts';
+
+const clusters: AgentCluster[] = [];
+after(async () => {
+  for (const cluster of clusters) await cluster.stop();
+});
+
+const web = (instances: number, fields: Json = {}): Json => ({ id: '/team-a/web', cmd: 'sleep 1000', cpus: 0.5, mem: 32, instances, portDefinitions: [], ...fields });
+
+test('quotas: set, refuse with the numbers, dryRun stores nothing, listed with use, kept across a restart', { timeout: 60_000 }, async () => {
+  const cluster = await AgentCluster.start('quotas-api');
+  clusters.push(cluster);
+
+  const invalid = await cluster.call('PUT', '/v2/quotas/team-a', { cpus: -1, ports: 3 });
+  assert.equal(invalid.status, 422);
+  assert.equal(invalid.json.message, 'Object is not valid');
+  assert.ok(Array.isArray(invalid.json.details) && invalid.json.details.length > 0);
+  const set = await cluster.call('PUT', '/v2/quotas/team-a', { cpus: 1, instances: 2 });
+  assert.equal(set.status, 200, JSON.stringify(set.json));
+  assert.deepEqual(set.json.limit, { cpus: 1, instances: 2 });
+
+  await cluster.startAgent();
+  await cluster.postApp(web(1));
+  await cluster.running('/team-a/web', 1);
+  await waitFor('the deployment to finish', async () => ((await cluster.get('/v2/deployments')) as unknown as Json[]).length === 0 || undefined);
+  // Growing past the limit is refused at once, with the numbers, and changes nothing.
+  const refused = await cluster.call('PUT', '/v2/apps/team-a/web', { instances: 3 });
+  assert.equal(refused.status, 403, JSON.stringify(refused.json));
+  assert.equal(refused.json.message, 'quota of /team-a: cpus 0.5 used + 1 requested = 1.5, over the limit of 1; quota of /team-a: instances 1 used + 2 requested = 3, over the limit of 2');
+  assert.deepEqual(refused.json.refusals, [
+    { group: '/team-a', resource: 'cpus', used: 0.5, requested: 1, limit: 1 },
+    { group: '/team-a', resource: 'instances', used: 1, requested: 2, limit: 2 },
+  ]);
+  const scaleBy = await cluster.call('PUT', '/v2/groups/team-a', { scaleBy: 3 });
+  assert.equal(scaleBy.status, 403);
+  assert.equal((await cluster.get('/v2/apps/team-a/web')).app.instances, 1);
+
+  // dryRun: what the write would do, and nothing done (no deployment, no new version).
+  const versions = (await cluster.get('/v2/apps/team-a/web/versions')).versions as string[];
+  const dry = await cluster.call('PUT', '/v2/apps/team-a/web?dryRun=true', { instances: 3 });
+  assert.equal(dry.status, 200, JSON.stringify(dry.json));
+  assert.equal(dry.json.fits, false);
+  const [effect] = dry.json.quotas as Json[];
+  assert.deepEqual([effect?.group, effect?.used.cpus, effect?.after.cpus, effect?.fits, effect?.refusals.length], ['/team-a', 0.5, 1.5, false, 2]);
+  const fits = await cluster.call('POST', '/v2/apps?dryRun=true', { ...web(1), id: '/team-a/api' });
+  assert.equal(fits.status, 200);
+  assert.equal(fits.json.fits, true);
+  const groupDry = await cluster.call('PUT', '/v2/groups/team-a?dryRun=true', { scaleBy: 2 });
+  assert.deepEqual([groupDry.status, groupDry.json.fits], [200, true]);
+  assert.ok(Array.isArray(groupDry.json.steps));
+  assert.deepEqual((await cluster.get('/v2/apps/team-a/web/versions')).versions, versions);
+  assert.equal((await cluster.get('/v2/apps')).apps.length, 1);
+  assert.deepEqual((await cluster.get('/v2/deployments')), []);
+
+  const listed = await cluster.get('/v2/quotas');
+  assert.deepEqual(listed.quotas, [{ group: '/team-a', limit: { cpus: 1, instances: 2 }, used: { cpus: 0.5, mem: 32, disk: 0, gpus: 0, instances: 1 } }]);
+  assert.equal((await cluster.call('GET', '/v2/quotas/team-b')).status, 404);
+
+  await cluster.restartScheduler();
+  assert.deepEqual((await cluster.get('/v2/quotas/team-a')).limit, { cpus: 1, instances: 2 });
+  assert.equal((await cluster.call('PUT', '/v2/apps/team-a/web', { instances: 3 })).status, 403, 'still enforced after a restart');
+  assert.equal((await cluster.call('DELETE', '/v2/quotas/team-a')).status, 200);
+  assertDeployment(await cluster.call('PUT', '/v2/apps/team-a/web', { instances: 3 }));
+});
