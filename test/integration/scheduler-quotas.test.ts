@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
+import { TERMINAL_TASK_STATES } from '../../src/events/types.ts';
 import { AgentCluster, type Json } from '../support/agent-cluster.ts';
+import { corral } from '../support/cli-run.ts';
 import { assertDeployment } from '../support/marathon-api.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -65,4 +67,45 @@ test('quotas: set, refuse with the numbers, dryRun stores nothing, listed with u
   assert.equal((await cluster.call('PUT', '/v2/apps/team-a/web', { instances: 3 })).status, 403, 'still enforced after a restart');
   assert.equal((await cluster.call('DELETE', '/v2/quotas/team-a')).status, 200);
   assertDeployment(await cluster.call('PUT', '/v2/apps/team-a/web', { instances: 3 }));
+});
+
+test('a rolling upgrade at the quota edge waits with the reason in /v2/queue and corral why, replaces in place, and never holds more than the quota', { timeout: 90_000 }, async () => {
+  const cluster = await AgentCluster.start('quotas-surge');
+  clusters.push(cluster);
+  await cluster.startAgent();
+  assert.equal((await cluster.call('PUT', '/v2/quotas/team-a', { instances: 2 })).status, 200);
+  // The old instances ignore SIGTERM: each holds its share through its whole kill grace period, so the wait is seen.
+  const slow = (version: string): Json => ({
+    id: '/team-a/slow', cmd: `trap '' TERM; sleep 1000; : ${version} ${cluster.marker}`, instances: 2, cpus: 0.1, mem: 16, portDefinitions: [], taskKillGracePeriodSeconds: 3,
+  });
+  await cluster.postApp(slow('v1'));
+  await cluster.running('/team-a/slow', 2);
+  await waitFor('the first deployment to finish', async () => ((await cluster.get('/v2/deployments')) as unknown as Json[]).length === 0 || undefined);
+  const events = await cluster.events();
+
+  // Marathon's default strategy would start two new instances first; the quota has no room for them.
+  const deploymentId = assertDeployment(await cluster.call('PUT', '/v2/apps/team-a/slow', slow('v2')));
+  const entry = await waitFor('the upgrade to wait for quota in /v2/queue', async () => {
+    const { queue } = await cluster.get('/v2/queue');
+    return (queue as Json[]).find((e) => e.app.id === '/team-a/slow' && /waiting for quota/.test(String(e.reason)));
+  });
+  assert.match(String(entry.reason), /^waiting for quota before starting one more instance of \/team-a\/slow: quota of \/team-a: instances 2 used \+ 1 requested = 3, over the limit of 2/);
+  const why = await corral(['why', '/team-a/slow'], { master: cluster.master });
+  assert.equal(why.code, 0, why.stderr);
+  assert.match(why.stdout, /Reason: .*waiting for quota .*quota of \/team-a: instances 2 used \+ 1 requested = 3, over the limit of 2/);
+
+  await events.waitFor('deployment_success', (d) => d.id === deploymentId, 60_000);
+  const tasks = await cluster.running('/team-a/slow', 2);
+  const { app } = await cluster.get('/v2/apps/team-a/slow');
+  assert.ok(tasks.every((t) => t.version === app.version), 'both run the new version');
+
+  // Replayed from the event stream: never more than 2 instances of the group held resources at once.
+  const live = new Set<string>();
+  let most = 0;
+  for (const update of events.find('status_update_event', (d) => d.appId === '/team-a/slow')) {
+    if (TERMINAL_TASK_STATES.has(update.taskStatus) || update.taskStatus === 'TASK_UNREACHABLE') live.delete(String(update.taskId));
+    else live.add(String(update.taskId));
+    most = Math.max(most, live.size);
+  }
+  assert.ok(most <= 2, `${most} instances held resources at once`);
 });
