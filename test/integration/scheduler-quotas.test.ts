@@ -1,14 +1,23 @@
 import assert from 'node:assert/strict';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { request } from 'undici';
+import { stopParts, type PartProcess } from '../../src/cli/child-process.ts';
 import { TERMINAL_TASK_STATES } from '../../src/events/types.ts';
 import { AgentCluster, type Json } from '../support/agent-cluster.ts';
 import { corral } from '../support/cli-run.ts';
+import { startPart, tempDir } from '../support/parts.ts';
 import { assertDeployment } from '../support/marathon-api.ts';
 import { waitFor } from '../support/wait.ts';
 
 const clusters: AgentCluster[] = [];
+const parts: PartProcess[] = [];
+const dirs: string[] = [];
 after(async () => {
   for (const cluster of clusters) await cluster.stop();
+  await stopParts(parts, 5000);
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
 const web = (instances: number, fields: Json = {}): Json => ({ id: '/team-a/web', cmd: 'sleep 1000', cpus: 0.5, mem: 32, instances, portDefinitions: [], ...fields });
@@ -108,4 +117,33 @@ test('a rolling upgrade at the quota edge waits with the reason in /v2/queue and
     most = Math.max(most, live.size);
   }
   assert.ok(most <= 2, `${most} instances held resources at once`);
+});
+
+test('--auth: only the admin sets quotas; a team lists only the quotas of groups it may read', { timeout: 60_000 }, async () => {
+  const dir = tempDir('corral-quotas-auth-');
+  const dataDir = join(dir, 'scheduler');
+  const scheduler = await startPart('scheduler', ['scheduler', '--auth', '--listen', '127.0.0.1:0', '--data-dir', dataDir], dir);
+  parts.push(scheduler);
+  dirs.push(dir);
+  const base = String(scheduler.ready.api);
+  const call = async (method: string, path: string, token: string, body?: unknown): Promise<{ status: number; json: Json }> => {
+    const response = await request(`${base}${path}`, {
+      method: method as 'GET', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return { status: response.statusCode, json: (await response.body.json()) as Json };
+  };
+  const admin = readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
+  assert.equal((await call('POST', '/v2/auth/identities', admin, { id: 'team-a' })).status, 201);
+  assert.equal((await call('POST', '/v2/auth/grants', admin, { identity: 'team-a', actions: ['create', 'read', 'update', 'delete'], path: '/team-a' })).status, 201);
+  const teamA = String((await call('POST', '/v2/auth/tokens', admin, { identity: 'team-a' })).json.token);
+  for (const group of ['team-a', 'team-b']) assert.equal((await call('PUT', `/v2/quotas/${group}`, admin, { cpus: 1 })).status, 200);
+
+  assert.deepEqual(((await call('GET', '/v2/quotas', admin)).json.quotas as Json[]).map((q) => q.group), ['/team-a', '/team-b']);
+  assert.deepEqual(((await call('GET', '/v2/quotas', teamA)).json.quotas as Json[]).map((q) => q.group), ['/team-a']);
+  assert.equal((await call('GET', '/v2/quotas/team-a', teamA)).status, 200);
+  assert.equal((await call('GET', '/v2/quotas/team-b', teamA)).status, 403);
+  assert.equal((await call('PUT', '/v2/quotas/team-a', teamA, { cpus: 100 })).status, 403, 'a team cannot raise its own quota');
+  const refused = await call('POST', '/v2/apps', teamA, { id: '/team-a/big', cmd: 'sleep 1', cpus: 2, instances: 1 });
+  assert.equal(refused.status, 403);
+  assert.match(String(refused.json.message), /^quota of \/team-a: cpus 0 used \+ 2 requested = 2, over the limit of 1$/);
 });

@@ -74,7 +74,7 @@ export function registerAppRoutes(server: FastifyInstance, context: ApiContext):
   const dry = (request: FastifyRequest): boolean => flag((request.query as Query).dryRun);
 
   server.post('/v2/apps', async (request, reply) => {
-    if (dry(request)) return dryRun(state.current, changeContext(request, context), (s, ctx) => writeApp(s, request.body, 'create', ctx));
+    if (dry(request)) return dryRun(state.current, changeContext(request, context), (s, ctx) => writeApp(s, request.body, 'create', ctx), 'app');
     const change = await commitChange(state, (s): AppChange => writeApp(s, request.body, 'create', changeContext(request, context)));
     const id = change.app?.id ?? '';
     return reply.code(201).header('Location', `/v2/apps${id}`).header('Marathon-Deployment-Id', change.deployment.id)
@@ -85,14 +85,14 @@ export function registerAppRoutes(server: FastifyInstance, context: ApiContext):
   server.put('/v2/apps', async (request, reply) => {
     const ctx = changeContext(request, context);
     const mode = list((request.query as Query).partialUpdate).includes('false') ? 'replace' : 'partial';
-    if (dry(request)) return dryRun(state.current, ctx, (s, c) => writeApps(s, request.body, mode, c));
+    if (dry(request)) return dryRun(state.current, ctx, (s, c) => writeApps(s, request.body, mode, c), 'app');
     const change = await commitChange(state, (s): AppChange => writeApps(s, request.body, mode, ctx));
     return deploymentResult(reply, change.deployment, ctx.now);
   });
 
   server.patch('/v2/apps', async (request, reply) => {
     const ctx = changeContext(request, context);
-    if (dry(request)) return dryRun(state.current, ctx, (s, c) => writeApps(s, request.body, 'patch', c));
+    if (dry(request)) return dryRun(state.current, ctx, (s, c) => writeApps(s, request.body, 'patch', c), 'app');
     const change = await commitChange(state, (s): AppChange => writeApps(s, request.body, 'patch', ctx));
     return deploymentResult(reply, change.deployment, ctx.now);
   });
@@ -125,7 +125,7 @@ export function registerAppRoutes(server: FastifyInstance, context: ApiContext):
     const { id, sub } = route((request.params as { '*': string })['*']);
     if (sub !== 'app') throw unknownPath(request);
     const ctx = changeContext(request, context);
-    if (dry(request)) return dryRun(state.current, ctx, (s, c) => writeApp(s, request.body, mode, c, id));
+    if (dry(request)) return dryRun(state.current, ctx, (s, c) => writeApp(s, request.body, mode, c, id), 'app');
     const change = await commitChange(state, (s): AppChange => writeApp(s, request.body, mode, ctx, id));
     // COMPAT(marathon): a PUT that creates the app answers like POST, with its Location.
     if (change.created) reply.header('Location', `/v2/apps${change.app?.id ?? id}`);

@@ -52,7 +52,7 @@ export function registerGroupRoutes(server: FastifyInstance, context: ApiContext
   const change = async (request: FastifyRequest, reply: FastifyReply, compute: (s: ClusterState, ctx: ReturnType<typeof changeContext>) => AppChange, status: number, location?: string): Promise<FastifyReply> => {
     const ctx = changeContext(request, context);
     // COMPAT(marathon): dryRun answers the plan's steps; Corral adds what it would do to the quotas.
-    if (flag((request.query as Query).dryRun)) return reply.send(dryRun(state.current, ctx, compute));
+    if (flag((request.query as Query).dryRun)) return reply.send(dryRun(state.current, ctx, compute, 'group'));
     const result = await commitChange(state, (s) => compute(s, ctx));
     if (location !== undefined) reply.header('Location', location);
     return deploymentResult(reply, result.deployment, ctx.now, status);

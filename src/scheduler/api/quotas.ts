@@ -75,9 +75,12 @@ export function registerQuotaRoutes(server: FastifyInstance, { state, logger }: 
  * do to each quota on the path of the apps it touches (`fits: false` and the refusals when it
  * would be refused). Other refusals (422, 409) answer as the write would.
  */
-export function dryRun(current: ClusterState, context: ChangeContext, compute: (s: ClusterState, ctx: ChangeContext) => AppChange): Record<string, unknown> {
+export function dryRun(current: ClusterState, context: ChangeContext, compute: (s: ClusterState, ctx: ChangeContext) => AppChange, shape: 'app' | 'group'): Record<string, unknown> {
   const planned = compute(current, { ...context, ignoreQuotas: true });
   if (!planned.ok) throw new SchedulerFailure(planned.error);
   const quotas = changeEffect(current, planned.ops);
-  return { dryRun: true, steps: planned.deployment.plan.steps, fits: quotas.every((q) => q.fits), quotas };
+  const steps = planned.deployment.plan.steps;
+  // COMPAT(marathon): a group's dry run answers `{steps}`; the quota part only when a quota is on the path.
+  if (shape === 'group' && quotas.length === 0) return { steps };
+  return { steps, fits: quotas.every((q) => q.fits), quotas };
 }
