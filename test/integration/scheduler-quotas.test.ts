@@ -71,6 +71,15 @@ test('quotas: set, refuse with the numbers, dryRun stores nothing, listed with u
   assert.deepEqual(listed.quotas, [{ group: '/team-a', limit: { cpus: 1, instances: 2 }, used: { cpus: 0.5, mem: 32, disk: 0, gpus: 0, instances: 1 } }]);
   assert.equal((await cluster.call('GET', '/v2/quotas/team-b')).status, 404);
 
+  const listedByCli = await corral(['quota', 'list'], { master: cluster.master });
+  assert.equal(listedByCli.code, 0, listedByCli.stderr);
+  assert.match(listedByCli.stdout, /\/team-a\s+0\.5\/1\s+32\/-\s+0\/-\s+0\/-\s+1\/2/);
+  const setByCli = await corral(['quota', 'set', 'team-b', '--mem', '64'], { master: cluster.master });
+  assert.equal(setByCli.code, 0, setByCli.stderr);
+  assert.equal((await corral(['quota', 'set', 'team-b', '--mem', 'lots'], { master: cluster.master })).code, 2);
+  assert.equal((await corral(['quota', 'rm', '/team-b'], { master: cluster.master })).code, 0);
+  assert.equal((await cluster.call('GET', '/v2/quotas/team-b')).status, 404);
+
   await cluster.restartScheduler();
   assert.deepEqual((await cluster.get('/v2/quotas/team-a')).limit, { cpus: 1, instances: 2 });
   assert.equal((await cluster.call('PUT', '/v2/apps/team-a/web', { instances: 3 })).status, 403, 'still enforced after a restart');
@@ -102,6 +111,7 @@ test('a rolling upgrade at the quota edge waits with the reason in /v2/queue and
   const why = await corral(['why', '/team-a/slow'], { master: cluster.master });
   assert.equal(why.code, 0, why.stderr);
   assert.match(why.stdout, /Reason: .*waiting for quota .*quota of \/team-a: instances 2 used \+ 1 requested = 3, over the limit of 2/);
+  assert.match(why.stdout, /see: corral quota list/);
 
   await events.waitFor('deployment_success', (d) => d.id === deploymentId, 60_000);
   const tasks = await cluster.running('/team-a/slow', 2);

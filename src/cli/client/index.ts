@@ -7,6 +7,7 @@ import { registerGroupCommands } from './group-commands.ts';
 import { registerLogsCommand } from './logs-command.ts';
 import type { ClientProcess } from './output.ts';
 import { registerQueueCommands } from './queue-commands.ts';
+import { registerQuotaCommands } from './quota-commands.ts';
 import { registerTaskCommands } from './task-commands.ts';
 
 export type { ClientProcess } from './output.ts';
@@ -25,4 +26,5 @@ export function registerClientCommands(program: Command, proc: ClientProcess): v
   registerAgentCommands(program, proc);
   registerQueueCommands(program, proc);
   registerEventsCommand(program, proc);
+  registerQuotaCommands(program, proc);
 }
