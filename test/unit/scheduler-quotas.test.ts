@@ -4,9 +4,9 @@ import type { QuotaLimits } from '../../src/auth/types.ts';
 import { killInstances, removeApps, restartApp, writeApp, writeApps, type AppChange, type ChangeContext } from '../../src/scheduler/core/app-changes.ts';
 import { failDeployment } from '../../src/scheduler/core/deployment-changes.ts';
 import { writeGroup } from '../../src/scheduler/core/groups.ts';
-import { quotaRows, writeEffect } from '../../src/scheduler/core/quotas.ts';
+import { heldApp, quotaRows, writeEffect } from '../../src/scheduler/core/quotas.ts';
 import { applyOps, emptyState, stateFromJson, stateToJson } from '../../src/scheduler/core/state-ops.ts';
-import type { ClusterState } from '../../src/scheduler/types.ts';
+import type { ClusterState, Instance } from '../../src/scheduler/types.ts';
 import { app, instance, state } from '../support/scheduler-fixtures.ts';
 
 const ctx = (fields: Partial<ChangeContext> = {}): ChangeContext => ({ now: '2026-01-02T00:00:00.000Z', deploymentId: 'd-new', force: false, clientIp: '127.0.0.1', uri: '/v2/apps', ...fields });
@@ -82,4 +82,22 @@ test('quotas survive a snapshot, and snapshots from before them still load', () 
   assert.deepEqual([...again.quotas], [['/team-a', { cpus: 2, instances: 4 }]]);
   const { quotas: _q, ...old } = stateToJson(emptyState());
   assert.equal(stateFromJson(old as ReturnType<typeof stateToJson>).quotas.size, 0);
+});
+
+test('heldApp: what an app\'s instances hold, from its counts when settled and by walking them otherwise', async (t) => {
+  const cases: Array<[name: string, instances: Instance[], live: [instances: number, cpus: number]]> = [
+    ['settled, all running', [instance('w1', WEB, 'a'), instance('w2', WEB, 'a')], [2, 1]],
+    ['settled, one staging, one ended', [instance('w1', WEB, 'a', { state: 'TASK_STAGING' }), instance('w2', WEB, 'a', { state: 'TASK_FAILED' })], [1, 0.5]],
+    ['settled, one unreachable', [instance('w1', WEB, 'a', { state: 'TASK_UNREACHABLE' }), instance('w2', WEB, 'a')], [1, 0.5]],
+    ['a stopping one still holds', [instance('w1', WEB, 'a', { goal: 'stopped', state: 'TASK_KILLING' }), instance('w2', WEB, 'a')], [2, 1]],
+    ['old configuration, larger', [instance('w1', WEB, 'a', { configVersion: 'old', cpus: 2 }), instance('w2', WEB, 'a')], [2, 2.5]],
+    ['more than declared (surge)', [instance('w1', WEB, 'a'), instance('w2', WEB, 'a'), instance('w3', WEB, 'a', { configVersion: 'old' })], [3, 1.5]],
+  ];
+  for (const [name, instances, [count, cpus]] of cases) {
+    await t.test(name, () => {
+      const held = heldApp(state({ apps: [WEB], instances }), WEB);
+      assert.deepEqual([held.live.instances, held.live.cpus], [count, cpus]);
+      assert.equal(held.declared.instances, 2);
+    });
+  }
 });

@@ -4,7 +4,7 @@ import { TERMINAL_TASK_STATES } from '../../events/types.ts';
 import type { AppFootprint, QuotaLimits, Quotas, Usage } from '../../auth/types.ts';
 import type { Refused } from '../errors.ts';
 import type { AppDefinition, ClusterState, Instance, StateOp } from '../types.ts';
-import { instancesOfApp } from './state-ops.ts';
+import { countInstances, instancesOfApp } from './state-ops.ts';
 
 /** The scheduler's side of quotas (src/auth/core/quota.ts does the arithmetic): apps as footprints, the stored quotas as one record. */
 
@@ -58,8 +58,16 @@ export function quotaRows(state: ClusterState, groups: readonly string[] = [...s
 /** Holds resources on its agent: neither ended nor unreachable (an unreachable agent's resources are not counted, as Mesos does). */
 const holdsResources = (instance: Instance): boolean => !TERMINAL_TASK_STATES.has(instance.state) && instance.state !== 'TASK_UNREACHABLE';
 
+const NOT_HOLDING = [...TERMINAL_TASK_STATES, 'TASK_UNREACHABLE'] as const;
+
 /** An app as a quota sees it while it runs (HeldApp): stopping instances still hold their share until they have ended. */
 export function heldApp(state: ClusterState, app: AppDefinition): HeldApp {
+  const all = countInstances(state, app.id, 'all');
+  // The common case from the app's counts alone: every instance meant to run, of the current configuration (so of its resources).
+  if (all <= app.instances && countInstances(state, app.id, `config:${app.versionInfo.lastConfigChangeAt}`) === all) {
+    const n = all - NOT_HOLDING.reduce((sum, s) => sum + countInstances(state, app.id, `state:${s}`), 0);
+    return { declared: footprintOf(app), live: { cpus: n * app.cpus, mem: n * app.mem, disk: n * app.disk, gpus: n * app.gpus, instances: n } };
+  }
   const live: Usage = { cpus: 0, mem: 0, disk: 0, gpus: 0, instances: 0 };
   for (const instance of instancesOfApp(state, app.id)) {
     if (!holdsResources(instance)) continue;

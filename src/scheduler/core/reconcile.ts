@@ -12,6 +12,7 @@ import { countInstances, instanceIndex, instancesOfApp } from './state-ops.ts';
 import { heldAfterLaunch, heldByGroup, launchRoom, type HeldApp } from '../../auth/core/quota.ts';
 import type { Quotas, Usage } from '../../auth/types.ts';
 import { heldAppsUnderQuota, quotasOf } from './quotas.ts';
+import { covers } from '../../auth/core/paths.ts';
 
 export interface ReconcileContext {
   now: string;
@@ -62,8 +63,11 @@ export function reconcile(state: ClusterState, context: ReconcileContext): Evalu
   let draining = false;
   for (const agent of state.agents.values()) draining ||= agent.draining === true;
   let budget = context.maxLaunches;
-  // Apps under a quota start only as many instances as it has room for (launchRoom); the others are not looked at for it.
-  const quota = quotaView(state);
+  // Apps under a quota start only as many instances as it has room for (launchRoom). What the
+  // groups hold is counted once per evaluation, and only if an app under a quota is looked at.
+  let view: QuotaView | undefined;
+  const quotaGroups = [...state.quotas.keys()];
+  const quotaFor = (appId: string): QuotaView | undefined => (quotaGroups.some((g) => covers(g, appId)) ? (view ??= quotaView(state)) : undefined);
   const quotaWaits: Unplaced[] = [];
   for (const appId of appIds) {
     if (held.has(appId)) continue;
@@ -72,6 +76,7 @@ export function reconcile(state: ClusterState, context: ReconcileContext): Evalu
       stop.push(...instancesOfApp(state, appId).filter((i) => i.goal === 'running'));
       continue;
     }
+    const quota = quotaFor(app.id);
     const mine = quota?.apps.get(app.id);
     const room = quota === undefined || mine === undefined ? undefined : launchRoom(quota.quotas, quota.held, mine, Number.POSITIVE_INFINITY);
     const plan = (draining ? undefined : settledPlan(state, app)) ?? walkPlan(state, app, context.nowMs, expunge, room?.count);
@@ -158,8 +163,7 @@ interface QuotaView {
   held: Record<string, Usage>;
 }
 
-function quotaView(state: ClusterState): QuotaView | undefined {
-  if (state.quotas.size === 0) return undefined;
+function quotaView(state: ClusterState): QuotaView {
   const quotas = quotasOf(state);
   const apps = heldAppsUnderQuota(state);
   return { quotas, apps, held: heldByGroup(quotas, apps.values()) };
