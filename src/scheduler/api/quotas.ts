@@ -7,6 +7,7 @@ import type { AppChange, ChangeContext } from '../core/app-changes.ts';
 import { changeEffect, quotaRows } from '../core/quotas.ts';
 import type { ClusterState } from '../types.ts';
 import { invalidObject, SchedulerFailure } from '../errors.ts';
+import { identityOf } from './auth-hook.ts';
 import type { ApiContext } from './context.ts';
 
 const ajv = new Ajv({ allErrors: true, strict: false });
@@ -52,7 +53,7 @@ export function registerQuotaRoutes(server: FastifyInstance, { state, logger }: 
     if (problems.length > 0) throw new SchedulerFailure(invalidObject([{ path: '/', errors: problems }]));
     // A lowered limit is kept even below what the group declares: it then refuses only writes that grow (checkWrite).
     await state.transact(() => ({ ops: [{ op: 'put', coll: 'quotas', key: group, value: limits }], events: [], result: undefined }));
-    audit.info({ group, limits }, 'quota set');
+    audit.info({ identity: identityOf(request)?.id ?? null, group, limits }, 'quota set');
     return quotaRows(state.current, [group])[0];
   });
 
@@ -64,7 +65,7 @@ export function registerQuotaRoutes(server: FastifyInstance, { state, logger }: 
       result: s.quotas.has(group),
     }));
     if (!removed) throw new SchedulerFailure({ code: 'ERR_SCHED_QUOTA_NOT_FOUND', group });
-    audit.info({ group }, 'quota removed');
+    audit.info({ identity: identityOf(request)?.id ?? null, group }, 'quota removed');
     return { group };
   });
 }
