@@ -1,3 +1,5 @@
+import type { QuotaRefusal } from '../auth/types.ts';
+
 /**
  * The scheduler's domain errors: every code, once, with the data it carries. Core functions
  * return them as data (`{ ok: false, error }`); routes throw them as a `SchedulerFailure`; only
@@ -44,6 +46,9 @@ interface ErrorData {
   ERR_SCHED_UNSUPPORTED_MEDIA_TYPE: { reason: string };
   /** Browser safety: a request from another site's page. */
   ERR_SCHED_FOREIGN_ORIGIN: { reason: string };
+  /** A write whose target state does not fit a group's quota (with or without --auth). */
+  ERR_SCHED_QUOTA_EXCEEDED: { refusals: QuotaRefusal[]; message: string };
+  ERR_SCHED_QUOTA_NOT_FOUND: { group: string };
 }
 
 export type SchedulerErrorCode = keyof ErrorData;

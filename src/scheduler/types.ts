@@ -1,7 +1,7 @@
 import type { PortDefinition, TaskState } from '../events/types.ts';
 import type { AttributeValue, FetchUri, HealthCheck, HealthResult, Resource } from '../shared/agent-protocol.ts';
 import type { DeploymentPlan } from '../events/types.ts';
-import type { Grant, Identity, TokenRecord } from '../auth/types.ts';
+import type { Grant, Identity, QuotaLimits, TokenRecord } from '../auth/types.ts';
 
 /** A Marathon app definition after validation, defaults applied and service ports assigned. */
 export interface AppDefinition {
@@ -178,6 +178,8 @@ export interface ClusterState {
   grants: ReadonlyMap<string, Grant>;
   /** Auth: issued tokens by token id; only the secret's hash is kept. */
   tokens: ReadonlyMap<string, TokenRecord>;
+  /** Quotas by group path (`/`, `/team-a`): limits on what everything under the group may declare (with or without --auth). */
+  quotas: ReadonlyMap<string, QuotaLimits>;
 }
 
 /** An identity as stored: Basic authentication checks `passwordHash` (bcrypt) when present. */

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { checkWrite, describeRefusal, surgeAllowed, usageByGroup, validateQuotas } from '../../src/auth/core/quota.ts';
+import { checkWrite, describeRefusal, heldAfterLaunch, heldByGroup, launchRoom, quotaEffect, surgeAllowed, usageByGroup, validateQuotas, type HeldApp } from '../../src/auth/core/quota.ts';
 import { QuotaExceeded } from '../../src/auth/errors.ts';
-import type { AppFootprint, Quotas } from '../../src/auth/types.ts';
+import type { AppFootprint, Quotas, Usage } from '../../src/auth/types.ts';
 
 const app = (id: string, instances: number, cpus: number, mem = 128, disk = 0, gpus?: number): AppFootprint => ({ id, instances, cpus, mem, disk, ...(gpus === undefined ? {} : { gpus }) });
 
@@ -119,4 +119,75 @@ test('validateQuotas refuses what it could not enforce', () => {
     'quota /c: instances must be a whole number',
     'quota /c: unknown resource ports (known: cpus, mem, disk, gpus, instances)',
   ]);
+});
+
+test('quotaEffect answers, per quota on the path of the touched apps, use before and after and whether it fits', async (t) => {
+  const cases: Array<{ name: string; next: AppFootprint[]; touched: string[]; expected: Array<[group: string, usedCpus: number, afterCpus: number, fits: boolean, refused: string[]]> }> = [
+    { name: 'no quota on the path', next: [...APPS, app('/team-c/x', 1, 1)], touched: ['/team-c/x'], expected: [['/', 16.3, 17.3, true, []]] },
+    { name: 'fits /team-a and /', next: [...APPS, app('/team-a/x', 1, 1)], touched: ['/team-a/x'], expected: [['/', 16.3, 17.3, true, []], ['/team-a', 2.3, 3.3, true, []]] },
+    {
+      name: 'over /team-a/sub only',
+      next: [...APPS, app('/team-a/sub/x', 1, 0.3)],
+      touched: ['/team-a/sub/x'],
+      expected: [['/', 16.3, 16.6, true, []], ['/team-a', 2.3, 2.6, true, []], ['/team-a/sub', 0.3, 0.6, false, ['cpus']]],
+    },
+    { name: 'a removal frees', next: APPS.filter((a) => a.id !== '/team-a/web'), touched: ['/team-a/web'], expected: [['/', 16.3, 14.3, true, []], ['/team-a', 2.3, 0.3, true, []]] },
+  ];
+  for (const { name, next, touched, expected } of cases) {
+    await t.test(name, () => {
+      const effect = quotaEffect(QUOTAS, APPS, next, touched);
+      assert.deepEqual(effect.map((e) => [e.group, e.used.cpus, e.after.cpus, e.fits, e.refusals.map((r) => r.resource)]), expected);
+      for (const e of effect) assert.deepEqual(e.limit, QUOTAS[e.group]);
+    });
+  }
+});
+
+const none: Usage = { cpus: 0, mem: 0, disk: 0, gpus: 0, instances: 0 };
+const live = (instances: number, cpus: number, mem = 0): Usage => ({ ...none, instances, cpus: instances * cpus, mem: instances * mem });
+const held = (id: string, declared: number, running: number, cpus = 1, mem = 0): HeldApp => ({ declared: app(id, declared, cpus, mem), live: live(running, cpus, mem) });
+
+test('launchRoom: declared instances always start, instances above them only within the quota', async (t) => {
+  const quotas: Quotas = { '/team-a': { instances: 4, cpus: 10 } };
+  const cases: Array<{ name: string; apps: HeldApp[]; wanted: number; count: number; wait?: RegExp }> = [
+    { name: 'no quota on the path', apps: [held('/team-b/x', 2, 2)], wanted: 3, count: 3 },
+    { name: 'scale-up within what was declared', apps: [held('/team-a/web', 4, 1)], wanted: 3, count: 3 },
+    { name: 'surge into free room', apps: [held('/team-a/web', 2, 2), held('/team-a/api', 1, 1)], wanted: 2, count: 1, wait: /instances 4 used \+ 1 requested = 5, over the limit of 4/ },
+    { name: 'no room: surge waits', apps: [held('/team-a/web', 3, 3), held('/team-a/api', 1, 1)], wanted: 1, count: 0, wait: /^waiting for quota before starting one more instance of \/team-a\/web: quota of \/team-a: instances 4 used/ },
+    // The instance being replaced still holds its share until it has ended.
+    { name: 'a replacement waits for the stopping instance', apps: [held('/team-a/web', 4, 4)], wanted: 1, count: 0, wait: /instances 4 used \+ 1 requested/ },
+    // Another app not yet running keeps what it declared: the surge cannot take it.
+    { name: 'room declared by another app is kept', apps: [held('/team-a/web', 2, 2), held('/team-a/api', 2, 0)], wanted: 1, count: 0, wait: /instances 4 used/ },
+    { name: 'the binding resource is cpus', apps: [held('/team-a/web', 2, 2, 4)], wanted: 2, count: 0, wait: /cpus 8 used \+ 4 requested = 12, over the limit of 10/ },
+    // Over a lowered limit: what was declared still starts, nothing above it.
+    { name: 'over a lowered limit', apps: [held('/team-a/web', 6, 3)], wanted: 4, count: 3, wait: /instances 6 used \+ 1 requested = 7, over the limit of 4/ },
+  ];
+  for (const { name, apps, wanted, count, wait } of cases) {
+    await t.test(name, () => {
+      const all = heldByGroup(quotas, apps);
+      const room = launchRoom(quotas, all, apps[0] as HeldApp, wanted);
+      assert.equal(room.count, count);
+      if (wait === undefined) assert.equal(room.waiting, undefined);
+      else assert.ok(room.waiting !== undefined && wait.test(room.waiting.reason), JSON.stringify(room));
+    });
+  }
+});
+
+test('heldByGroup counts the larger of declared and live; heldAfterLaunch adds what starts', async (t) => {
+  const quotas: Quotas = { '/': {}, '/team-a': { instances: 4 } };
+  const web = held('/team-a/web', 2, 3);
+  const all = heldByGroup(quotas, [web, held('/team-a/api', 1, 0), held('/team-b/x', 1, 1, 0.1)]);
+  await t.test('held', () => {
+    assert.deepEqual(all['/team-a'], { ...none, instances: 4, cpus: 4 });
+    assert.deepEqual(all['/'], { ...none, instances: 5, cpus: 4.1 });
+  });
+  await t.test('one more started, then room is gone', () => {
+    const after = heldAfterLaunch(quotas, all, web, 1);
+    assert.deepEqual(after.held['/team-a'], { ...none, instances: 5, cpus: 5 });
+    assert.deepEqual(after.app.live, live(4, 1));
+    assert.equal(launchRoom(quotas, after.held, after.app, 1).count, 0);
+  });
+  await t.test('starting within what was declared holds nothing more', () => {
+    const api = held('/team-a/api', 1, 0);
+    assert.deepEqual(heldAfterLaunch(quotas, all, api, 1).held['/team-a'], all['/team-a']);
+  });
 });

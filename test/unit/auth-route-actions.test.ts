@@ -70,6 +70,10 @@ test('every scheduler route asks for what its table entry says', async (t) => {
     ['POST', '/corral/v1/agents/:agentId/token', { agentId: 'a' }, { scope: 'agent' }, { action: 'logs', paths: ['/'] }],
     ['GET', '/v2/auth/whoami', {}, undefined, 'authenticated'],
     ['POST', '/v2/auth/tokens', {}, {}, { action: 'admin', paths: ['/'] }],
+    ['GET', '/v2/quotas', {}, undefined, 'filter-listing'],
+    ['GET', '/v2/quotas/*', { '*': 'team-a/' }, undefined, { action: 'read', paths: ['/team-a'] }],
+    ['PUT', '/v2/quotas/*', { '*': 'team-a' }, { cpus: 1 }, { action: 'admin', paths: ['/'] }],
+    ['DELETE', '/v2/quotas/*', { '*': 'team-a' }, undefined, { action: 'admin', paths: ['/'] }],
     ['GET', '/v2/nothing', {}, undefined, undefined],
   ];
   for (const [method, route, params, body, expected] of cases) {
@@ -108,6 +112,7 @@ test('listings show only what the identity may read', async (t) => {
       { id: '/', apps: [{ id: '/top' }], groups: [{ id: '/team-a', apps: [{ id: '/team-a/web' }], groups: [] }, { id: '/team-b', apps: [{ id: '/team-b/x' }], groups: [] }] },
       { id: '/', apps: [], groups: [{ id: '/team-a', apps: [{ id: '/team-a/web' }], groups: [] }] },
     ],
+    ['quotas', '/v2/quotas', { quotas: [{ group: '/' }, { group: '/team-a' }, { group: '/team-a/sub' }, { group: '/team-ab' }] }, { quotas: [{ group: '/team-a' }, { group: '/team-a/sub' }] }],
     ['errors pass', '/v2/apps', { message: 'x' }, { message: 'x' }],
     [
       'deployments with a readable app, whole',

@@ -58,6 +58,11 @@ const cases: { [C in SchedulerErrorCode]: [SchedulerErrorOf<C>, HttpError] } = {
   ERR_SCHED_GRANT_NOT_FOUND: [{ code: 'ERR_SCHED_GRANT_NOT_FOUND', grantId: 'g1' }, { statusCode: 404, body: { message: "Grant 'g1' does not exist" } }],
   ERR_SCHED_UNSUPPORTED_MEDIA_TYPE: [{ code: 'ERR_SCHED_UNSUPPORTED_MEDIA_TYPE', reason: 'json please' }, { statusCode: 415, body: { message: 'json please' } }],
   ERR_SCHED_FOREIGN_ORIGIN: [{ code: 'ERR_SCHED_FOREIGN_ORIGIN', reason: 'cross-site' }, { statusCode: 403, body: { message: 'cross-site' } }],
+  ERR_SCHED_QUOTA_EXCEEDED: [
+    { code: 'ERR_SCHED_QUOTA_EXCEEDED', refusals: [{ group: '/a', resource: 'cpus', used: 1, requested: 2, limit: 2 }], message: 'quota of /a: cpus 1 used + 2 requested = 3, over the limit of 2' },
+    { statusCode: 403, body: { message: 'quota of /a: cpus 1 used + 2 requested = 3, over the limit of 2', refusals: [{ group: '/a', resource: 'cpus', used: 1, requested: 2, limit: 2 }] } },
+  ],
+  ERR_SCHED_QUOTA_NOT_FOUND: [{ code: 'ERR_SCHED_QUOTA_NOT_FOUND', group: '/a' }, { statusCode: 404, body: { message: "Group '/a' has no quota" } }],
 };
 
 for (const [code, [error, expected]] of Object.entries(cases)) {

@@ -12,7 +12,7 @@ interface GroupNode {
 
 const record = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
-function keepReadable(items: unknown, field: 'id' | 'appId', readable: (path: string) => boolean): unknown {
+function keepReadable(items: unknown, field: 'id' | 'appId' | 'group', readable: (path: string) => boolean): unknown {
   if (!Array.isArray(items)) return items;
   return items.filter((item) => record(item) && typeof item[field] === 'string' && readable(item[field]));
 }
@@ -44,14 +44,14 @@ const deploymentReadable = (deployment: unknown, readable: (path: string) => boo
 /** The routes whose answers filterListing trims (the route table says `filter-listing` for them). */
 export const FILTERED_ROUTES = [
   '/v2/apps', '/v2/tasks', '/v2/groups', '/v2/groups/*', '/v2/deployments', '/v2/queue',
-  '/master/state', '/master/state.json', '/corral/v1/discovery',
+  '/master/state', '/master/state.json', '/corral/v1/discovery', '/v2/quotas',
 ] as const;
 
 /**
  * A listing answer with only what `who` may read: `/v2/apps`, `/v2/tasks`, a `/v2/groups` tree,
  * `/v2/deployments` (those with a readable app), `/v2/queue`, the Mesos `/master/state*` (tasks
  * of readable apps; agents, with their totals, stay), the discovery snapshot DNS and LB read
- * (apps and tasks; agents stay). `appOfTask` names a task's app (Mesos tasks carry only their
+ * (apps and tasks; agents stay), `/v2/quotas` (readable groups). `appOfTask` names a task's app (Mesos tasks carry only their
  * id). Other answers (errors, plain text) pass as they are.
  */
 export function filterListing(route: string, payload: unknown, grants: readonly Grant[], who: Who, appOfTask: (taskId: string) => string = () => '/'): unknown {
@@ -60,6 +60,7 @@ export function filterListing(route: string, payload: unknown, grants: readonly 
   if (!record(payload)) return payload;
   if (route === '/v2/apps' && Array.isArray(payload.apps)) return { ...payload, apps: keepReadable(payload.apps, 'id', readable) };
   if (route === '/v2/tasks' && Array.isArray(payload.tasks)) return { ...payload, tasks: keepReadable(payload.tasks, 'appId', readable) };
+  if (route === '/v2/quotas' && Array.isArray(payload.quotas)) return { ...payload, quotas: keepReadable(payload.quotas, 'group', readable) };
   if (route.startsWith('/v2/groups') && typeof payload.id === 'string') {
     return pruneGroup(payload as GroupNode, readable) ?? { ...payload, apps: [], groups: [] };
   }

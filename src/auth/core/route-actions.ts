@@ -167,6 +167,12 @@ export const ROUTE_RULES: Readonly<Record<string, Rule>> = {
   'GET /v2/auth/grants': () => ADMIN,
   'POST /v2/auth/grants': () => ADMIN,
   'DELETE /v2/auth/grants/:id': () => ADMIN,
+
+  // Quotas: setting is the cluster admin's; reading one needs `read` on its group, the listing shows the readable ones.
+  'GET /v2/quotas': () => 'filter-listing',
+  'GET /v2/quotas/*': (r) => ({ action: 'read', paths: [absolute(wildcard(r))] }),
+  'PUT /v2/quotas/*': () => ADMIN,
+  'DELETE /v2/quotas/*': () => ADMIN,
 };
 
 /** What the route asks; undefined for a route the table does not know (refused: deny by default). */

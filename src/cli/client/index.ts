@@ -8,6 +8,7 @@ import { registerGroupCommands } from './group-commands.ts';
 import { registerLogsCommand } from './logs-command.ts';
 import type { ClientProcess } from './output.ts';
 import { registerQueueCommands } from './queue-commands.ts';
+import { registerQuotaCommands } from './quota-commands.ts';
 import { registerTaskCommands } from './task-commands.ts';
 
 export type { ClientProcess } from './output.ts';
@@ -27,4 +28,5 @@ export function registerClientCommands(program: Command, proc: ClientProcess): v
   registerQueueCommands(program, proc);
   registerEventsCommand(program, proc);
   registerAuthCommands(program, proc);
+  registerQuotaCommands(program, proc);
 }

@@ -45,6 +45,9 @@ export function registerQueueCommands(program: Command, proc: ClientProcess): vo
       ctx.out.line(`App ${id}: ${String(entry.count)} instance(s) waiting since ${String(entry.since)}`);
       ctx.out.line(`Reason: ${String(entry.reason ?? 'unknown')}`);
       if (delayOf(entry) !== '-') ctx.out.line(`Launch delay (backoff): ${delayOf(entry)} left`);
+      if (String(entry.reason ?? '').includes('waiting for quota')) {
+        ctx.out.line('A quota has no room for them now: they start once instances being stopped have ended, or the quota is raised (see: corral quota list)');
+      }
       if (rejects.length > 0) {
         ctx.out.line(`Agents tried at the last placement: ${String(summary.processedOffersCount ?? 0)}`);
         ctx.out.table([{ header: 'REFUSED FOR' }, { header: 'AGENTS', align: 'right' }], rejects.map((r) => [String(r.reason), `${String(r.declined)}/${String(r.processed)}`]));

@@ -9,7 +9,8 @@ import { matchesAppSearch, parseLabelSelectors, type LabelSelector } from '../co
 import { appDefinitionJson, appInstances, appJson, resolveAppEmbeds, taskJson, type AppEmbed } from '../core/marathon-json.ts';
 import type { AppDefinition, ClusterState, Instance } from '../types.ts';
 import type { ApiContext } from './context.ts';
-import { changeContext, commitChange, deploymentResult, killScales, list, unknownPath, type Query } from './route-helpers.ts';
+import { dryRun } from './quotas.ts';
+import { changeContext, commitChange, deploymentResult, flag, killScales, list, unknownPath, type Query } from './route-helpers.ts';
 
 /** Splits `/v2/apps/<id>/<sub-resource>` paths: app ids are paths, so the sub-resource is matched at the end. */
 function route(path: string): { id: string; sub: 'app' | 'tasks' | 'task' | 'versions' | 'version' | 'restart'; arg?: string } {
@@ -69,7 +70,11 @@ export function registerAppRoutes(server: FastifyInstance, context: ApiContext):
     return { apps };
   });
 
+  // Corral: `?dryRun=true` on an app write answers its plan and quota effect and does nothing (api/quotas.ts).
+  const dry = (request: FastifyRequest): boolean => flag((request.query as Query).dryRun);
+
   server.post('/v2/apps', async (request, reply) => {
+    if (dry(request)) return dryRun(state.current, changeContext(request, context), (s, ctx) => writeApp(s, request.body, 'create', ctx), 'app');
     const change = await commitChange(state, (s): AppChange => writeApp(s, request.body, 'create', changeContext(request, context)));
     const id = change.app?.id ?? '';
     return reply.code(201).header('Location', `/v2/apps${id}`).header('Marathon-Deployment-Id', change.deployment.id)
@@ -80,12 +85,14 @@ export function registerAppRoutes(server: FastifyInstance, context: ApiContext):
   server.put('/v2/apps', async (request, reply) => {
     const ctx = changeContext(request, context);
     const mode = list((request.query as Query).partialUpdate).includes('false') ? 'replace' : 'partial';
+    if (dry(request)) return dryRun(state.current, ctx, (s, c) => writeApps(s, request.body, mode, c), 'app');
     const change = await commitChange(state, (s): AppChange => writeApps(s, request.body, mode, ctx));
     return deploymentResult(reply, change.deployment, ctx.now);
   });
 
   server.patch('/v2/apps', async (request, reply) => {
     const ctx = changeContext(request, context);
+    if (dry(request)) return dryRun(state.current, ctx, (s, c) => writeApps(s, request.body, 'patch', c), 'app');
     const change = await commitChange(state, (s): AppChange => writeApps(s, request.body, 'patch', ctx));
     return deploymentResult(reply, change.deployment, ctx.now);
   });
@@ -118,6 +125,7 @@ export function registerAppRoutes(server: FastifyInstance, context: ApiContext):
     const { id, sub } = route((request.params as { '*': string })['*']);
     if (sub !== 'app') throw unknownPath(request);
     const ctx = changeContext(request, context);
+    if (dry(request)) return dryRun(state.current, ctx, (s, c) => writeApp(s, request.body, mode, c, id), 'app');
     const change = await commitChange(state, (s): AppChange => writeApp(s, request.body, mode, ctx, id));
     // COMPAT(marathon): a PUT that creates the app answers like POST, with its Location.
     if (change.created) reply.header('Location', `/v2/apps${change.app?.id ?? id}`);

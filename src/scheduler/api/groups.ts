@@ -6,6 +6,7 @@ import { appDefinitionJson, resolveAppEmbeds } from '../core/marathon-json.ts';
 import { invalidObject, SchedulerFailure } from '../errors.ts';
 import type { ClusterState } from '../types.ts';
 import { renderApp } from './apps.ts';
+import { dryRun } from './quotas.ts';
 import type { ApiContext } from './context.ts';
 import { changeContext, commitChange, deploymentResult, flag, list, type Query } from './route-helpers.ts';
 
@@ -50,11 +51,8 @@ export function registerGroupRoutes(server: FastifyInstance, context: ApiContext
   /** Commits a group change, or with `dryRun=true` only answers its plan. */
   const change = async (request: FastifyRequest, reply: FastifyReply, compute: (s: ClusterState, ctx: ReturnType<typeof changeContext>) => AppChange, status: number, location?: string): Promise<FastifyReply> => {
     const ctx = changeContext(request, context);
-    if (flag((request.query as Query).dryRun)) {
-      const planned = compute(state.current, ctx);
-      if (!planned.ok) throw new SchedulerFailure(planned.error);
-      return reply.send({ steps: planned.deployment.plan.steps });
-    }
+    // COMPAT(marathon): dryRun answers the plan's steps; Corral adds what it would do to the quotas.
+    if (flag((request.query as Query).dryRun)) return reply.send(dryRun(state.current, ctx, compute, 'group'));
     const result = await commitChange(state, (s) => compute(s, ctx));
     if (location !== undefined) reply.header('Location', location);
     return deploymentResult(reply, result.deployment, ctx.now, status);

@@ -43,6 +43,9 @@ const HTTP_ERRORS: { [C in SchedulerErrorCode]: (error: SchedulerErrorOf<C>) => 
   ERR_SCHED_GRANT_NOT_FOUND: (e) => answer(404, `Grant '${e.grantId}' does not exist`),
   ERR_SCHED_UNSUPPORTED_MEDIA_TYPE: (e) => answer(415, e.reason),
   ERR_SCHED_FOREIGN_ORIGIN: (e) => answer(403, e.reason),
+  // Marathon has no quotas; 403 as Kubernetes answers an exceeded ResourceQuota (the request is understood, and refused).
+  ERR_SCHED_QUOTA_EXCEEDED: (e) => answer(403, e.message, { refusals: e.refusals }),
+  ERR_SCHED_QUOTA_NOT_FOUND: (e) => answer(404, `Group '${e.group}' has no quota`),
 };
 
 /** The HTTP status and Marathon body of a domain error. */

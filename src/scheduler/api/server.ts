@@ -17,6 +17,7 @@ import { registerInfoRoutes } from './info.ts';
 import { registerMasterStateRoutes } from './master-state.ts';
 import { registerMetricsRoutes } from './metrics.ts';
 import { registerQueueRoutes } from './queue.ts';
+import { registerQuotaRoutes } from './quotas.ts';
 import { registerTaskRoutes } from './tasks.ts';
 
 const BODY_LIMIT = 1024 * 1024;
@@ -80,6 +81,7 @@ export function buildServer(context: ApiContext, tls?: ServerTls): FastifyInstan
   registerInfoRoutes(app, context);
   registerMasterStateRoutes(app, context);
   registerMetricsRoutes(app, context);
+  registerQuotaRoutes(app, context);
   if (context.auth === true) registerAuthRoutes(app, context);
   return app;
 }

@@ -6,6 +6,7 @@ import { buildApp } from './app-definition.ts';
 import { DEFAULT_MAX_APP_VERSIONS, forgetAppVersions, storeAppVersion, versionKey } from './app-versions.ts';
 import { appDefinitionJson, groupOf } from './marathon-json.ts';
 import { deploymentsHolding, orderSteps, planDeployment } from './deployments.ts';
+import { checkAppsWrite } from './quotas.ts';
 
 export interface ChangeContext {
   now: string;
@@ -15,6 +16,8 @@ export interface ChangeContext {
   uri: string;
   /** Versions kept per app (`--max-versions`); DEFAULT_MAX_APP_VERSIONS when not given. */
   maxVersions?: number;
+  /** `?dryRun=true`: compute the change even if it does not fit a quota (the answer says so instead). */
+  ignoreQuotas?: boolean;
 }
 
 export type AppChange =
@@ -226,6 +229,9 @@ function deployApps(
   const removedIds = removed.map((app) => app.id);
   const locks = lockCheck(state, [...steps.map((s) => s.next.id), ...removedIds], context);
   if (!locks.ok) return locks;
+  // On the snapshot this transaction is computed from: two writes cannot both squeeze under a quota.
+  const quota = context.ignoreQuotas === true ? { ok: true as const } : checkAppsWrite(state, steps.map((s) => s.next), removedIds);
+  if (!quota.ok) return quota;
   const planned = combinedDeployment(context.deploymentId, context.now, [...removed.map((app) => ({ previous: app, next: undefined })), ...steps]);
   if (!planned.ok) return planned;
   const { deployment } = planned;

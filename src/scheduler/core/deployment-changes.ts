@@ -17,10 +17,11 @@ export function failDeployment(state: ClusterState, deploymentId: string, reason
   if (deployment === undefined) return { ok: false, error: { code: 'ERR_SCHED_DEPLOYMENT_NOT_FOUND', deploymentId } };
   const ops: StateOp[] = [{ op: 'del', coll: 'deployments', key: deploymentId }];
   const currentStep = deployment.plan.steps[deployment.currentStep] ?? { actions: [] };
-  const events: ClusterEvent[] = [
+  const failed = (why: string): ClusterEvent[] => [
     { eventType: 'deployment_step_failure', timestamp: context.now, plan: deployment.plan, currentStep },
-    { eventType: 'deployment_failed', timestamp: context.now, id: deploymentId, plan: deployment.plan, reason },
+    { eventType: 'deployment_failed', timestamp: context.now, id: deploymentId, plan: deployment.plan, reason: why },
   ];
+  const events = failed(reason);
   if (!rollBack) return { ok: true, ops, events, rollback: undefined };
   let after = applyOps(state, ops);
   let rollback: Deployment | undefined;
@@ -32,6 +33,10 @@ export function failDeployment(state: ClusterState, deploymentId: string, reason
       ? current === undefined ? undefined : removeApp(after, appId, context)
       : restoreApp(after, original, context);
     if (change === undefined) continue;
+    // The room the deployment freed may be taken meanwhile: a rollback that no longer fits a quota is not made.
+    if (!change.ok && change.error.code === 'ERR_SCHED_QUOTA_EXCEEDED') {
+      return { ok: true, ops: ops.slice(0, 1), events: failed(`${reason}; not rolled back: ${change.error.message}`), rollback: undefined };
+    }
     if (!change.ok) return change;
     ops.push(...change.ops);
     events.push(...change.events);

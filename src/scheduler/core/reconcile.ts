@@ -9,6 +9,10 @@ import { isDelayed, type LaunchDelay } from './launch-delay.ts';
 import { instanceChangedEvent, statusUpdateEvent } from './marathon-json.ts';
 import { place, type LaunchRequest, type Unplaced } from './placement.ts';
 import { countInstances, instanceIndex, instancesOfApp } from './state-ops.ts';
+import { heldAfterLaunch, heldByGroup, launchRoom, type HeldApp } from '../../auth/core/quota.ts';
+import type { Quotas, Usage } from '../../auth/types.ts';
+import { heldAppsUnderQuota, quotasOf } from './quotas.ts';
+import { covers } from '../../auth/core/paths.ts';
 
 export interface ReconcileContext {
   now: string;
@@ -59,6 +63,12 @@ export function reconcile(state: ClusterState, context: ReconcileContext): Evalu
   let draining = false;
   for (const agent of state.agents.values()) draining ||= agent.draining === true;
   let budget = context.maxLaunches;
+  // Apps under a quota start only as many instances as it has room for (launchRoom). What the
+  // groups hold is counted once per evaluation, and only if an app under a quota is looked at.
+  let view: QuotaView | undefined;
+  const quotaGroups = [...state.quotas.keys()];
+  const quotaFor = (appId: string): QuotaView | undefined => (quotaGroups.some((g) => covers(g, appId)) ? (view ??= quotaView(state)) : undefined);
+  const quotaWaits: Unplaced[] = [];
   for (const appId of appIds) {
     if (held.has(appId)) continue;
     const app = state.apps.get(appId);
@@ -66,9 +76,18 @@ export function reconcile(state: ClusterState, context: ReconcileContext): Evalu
       stop.push(...instancesOfApp(state, appId).filter((i) => i.goal === 'running'));
       continue;
     }
-    const plan = (draining ? undefined : settledPlan(state, app)) ?? walkPlan(state, app, context.nowMs, expunge);
+    const quota = quotaFor(app.id);
+    const mine = quota?.apps.get(app.id);
+    const room = quota === undefined || mine === undefined ? undefined : launchRoom(quota.quotas, quota.held, mine, Number.POSITIVE_INFINITY);
+    const plan = (draining ? undefined : settledPlan(state, app)) ?? walkPlan(state, app, context.nowMs, expunge, room?.count);
     stop.push(...plan.stop);
-    const missing = Math.min(app.instances - plan.active, plan.maxLaunch);
+    const wanted = Math.min(app.instances - plan.active, plan.strategyLaunch);
+    const missing = Math.min(wanted, plan.maxLaunch, room?.count ?? Number.POSITIVE_INFINITY);
+    if (wanted > missing && room?.waiting !== undefined) {
+      // Waits with the reason in /v2/queue; looked at again at every evaluation, as room may come from any app of the group.
+      quotaWaits.push({ appId: app.id, count: wanted - Math.max(0, missing), reason: room.waiting.reason });
+      waiting.push(app.id);
+    }
     if (missing > 0) {
       waiting.push(app.id);
       const delay = context.launchDelays.get(app.id);
@@ -78,6 +97,8 @@ export function reconcile(state: ClusterState, context: ReconcileContext): Evalu
         const count = Math.min(budget, missing);
         budget -= count;
         requests.push(launchRequest(app, count));
+        // The next app of the same group sees these as started (they may not all be placed: a conservative count).
+        if (quota !== undefined && mine !== undefined) ({ held: quota.held } = heldAfterLaunch(quota.quotas, quota.held, mine, count));
       }
     }
   }
@@ -106,7 +127,7 @@ export function reconcile(state: ClusterState, context: ReconcileContext): Evalu
       stagedAt: context.now,
     };
   });
-  return { launch, stop, expunge, unplaced: [...delayed, ...unplaced], waiting };
+  return { launch, stop, expunge, unplaced: [...quotaWaits, ...delayed, ...unplaced], waiting: [...new Set(waiting)] };
 }
 
 /**
@@ -131,6 +152,21 @@ interface AppPlan {
   active: number;
   stop: Instance[];
   maxLaunch: number;
+  /** maxLaunch without the quota's room (see upgradeStep). */
+  strategyLaunch: number;
+}
+
+/** What the quotas hold during one evaluation: the groups' totals move as launches are decided. */
+interface QuotaView {
+  quotas: Quotas;
+  apps: Map<string, HeldApp>;
+  held: Record<string, Usage>;
+}
+
+function quotaView(state: ClusterState): QuotaView {
+  const quotas = quotasOf(state);
+  const apps = heldAppsUnderQuota(state);
+  return { quotas, apps, held: heldByGroup(quotas, apps.values()) };
 }
 
 /**
@@ -142,11 +178,11 @@ function settledPlan(state: ClusterState, app: AppDefinition): AppPlan | undefin
   if (running > app.instances) return undefined;
   if (countInstances(state, app.id, `config:${app.versionInfo.lastConfigChangeAt}`) !== running) return undefined;
   if (countInstances(state, app.id, 'goal:running:TASK_UNREACHABLE') !== 0) return undefined;
-  return { active: running, stop: [], maxLaunch: Number.POSITIVE_INFINITY };
+  return { active: running, stop: [], maxLaunch: Number.POSITIVE_INFINITY, strategyLaunch: Number.POSITIVE_INFINITY };
 }
 
 /** Instance by instance: rolling upgrades, moves off draining agents, unreachable instances, scale-down. */
-function walkPlan(state: ClusterState, app: AppDefinition, nowMs: number, expunge: Instance[]): AppPlan {
+function walkPlan(state: ClusterState, app: AppDefinition, nowMs: number, expunge: Instance[], room?: number): AppPlan {
   const unreachable = (i: Instance): UnreachableStage => unreachableStage(i, app, nowMs);
   const current = instancesOfApp(state, app.id).filter((i) => {
     if (i.goal !== 'running') return false;
@@ -160,10 +196,10 @@ function walkPlan(state: ClusterState, app: AppDefinition, nowMs: number, expung
   const outdated = current.filter(movable);
   // An unreachable instance still counts until its app's inactiveAfterSeconds have passed.
   const active = fresh.filter((i) => unreachable(i) === 'reachable' || unreachable(i) === 'unreachable');
-  const upgrade = upgradeStep(app, active, outdated, (i) => isReady(i, app), (instances) => pickForKill(instances, instances.length, app, state.agents));
+  const upgrade = upgradeStep(app, active, outdated, (i) => isReady(i, app), (instances) => pickForKill(instances, instances.length, app, state.agents), room);
   const stop = [...upgrade.stop];
   if (active.length > app.instances) stop.push(...pickForKill(active.filter((i) => unreachable(i) === 'reachable'), active.length - app.instances, app, state.agents));
-  return { active: active.length, stop, maxLaunch: upgrade.maxLaunch };
+  return { active: active.length, stop, maxLaunch: upgrade.maxLaunch, strategyLaunch: upgrade.strategyLaunch };
 }
 
 type UnreachableStage = 'reachable' | 'unreachable' | 'inactive' | 'expunged';

@@ -1,0 +1,90 @@
+import { checkWrite, quotaEffect, usageByGroup, type HeldApp, type QuotaEffect } from '../../auth/core/quota.ts';
+import { covers } from '../../auth/core/paths.ts';
+import { TERMINAL_TASK_STATES } from '../../events/types.ts';
+import type { AppFootprint, QuotaLimits, Quotas, Usage } from '../../auth/types.ts';
+import type { Refused } from '../errors.ts';
+import type { AppDefinition, ClusterState, Instance, StateOp } from '../types.ts';
+import { countInstances, instancesOfApp } from './state-ops.ts';
+
+/** The scheduler's side of quotas (src/auth/core/quota.ts does the arithmetic): apps as footprints, the stored quotas as one record. */
+
+export const quotasOf = (state: ClusterState): Quotas => Object.fromEntries(state.quotas);
+
+export const footprintOf = (app: AppDefinition): AppFootprint => ({ id: app.id, instances: app.instances, cpus: app.cpus, mem: app.mem, disk: app.disk, gpus: app.gpus });
+
+const footprints = (apps: Iterable<AppDefinition>): AppFootprint[] => [...apps].map(footprintOf);
+
+/** The apps after a write: `written` stored (by id), `removed` gone. */
+function appsAfter(state: ClusterState, written: readonly AppDefinition[], removed: readonly string[]): AppDefinition[] {
+  const next = new Map(state.apps);
+  for (const id of removed) next.delete(id);
+  for (const app of written) next.set(app.id, app);
+  return [...next.values()];
+}
+
+/** Refuses a write whose apps would not fit a quota (checkWrite, on the snapshot the write is computed from). */
+export function checkAppsWrite(state: ClusterState, written: readonly AppDefinition[], removed: readonly string[]): { ok: true } | Refused {
+  if (state.quotas.size === 0) return { ok: true };
+  const check = checkWrite(quotasOf(state), footprints(state.apps.values()), footprints(appsAfter(state, written, removed)));
+  return check.ok ? check : { ok: false, error: { code: 'ERR_SCHED_QUOTA_EXCEEDED', refusals: check.refusals, message: check.message } };
+}
+
+/** What a write would do to the quotas on the path of the apps it touches (`?dryRun=true`). */
+export function writeEffect(state: ClusterState, written: readonly AppDefinition[], removed: readonly string[]): QuotaEffect[] {
+  if (state.quotas.size === 0) return [];
+  return quotaEffect(quotasOf(state), footprints(state.apps.values()), footprints(appsAfter(state, written, removed)), [...written.map((a) => a.id), ...removed]);
+}
+
+/** What a computed change (its ops) would do to the quotas: the apps it puts and deletes. */
+export function changeEffect(state: ClusterState, ops: readonly StateOp[]): QuotaEffect[] {
+  const written = ops.flatMap((op) => (op.op === 'put' && op.coll === 'apps' ? [op.value] : []));
+  const removed = ops.flatMap((op) => (op.op === 'del' && op.coll === 'apps' ? [op.key] : []));
+  return writeEffect(state, written, removed);
+}
+
+/** One row of `GET /v2/quotas`. */
+export interface QuotaRow {
+  group: string;
+  limit: QuotaLimits;
+  /** What every app under the group declares (instances × per-instance resources). */
+  used: Usage;
+}
+
+export function quotaRows(state: ClusterState, groups: readonly string[] = [...state.quotas.keys()].sort()): QuotaRow[] {
+  const used = usageByGroup(footprints(state.apps.values()), groups);
+  return groups.map((group) => ({ group, limit: state.quotas.get(group) ?? {}, used: used[group] as Usage }));
+}
+
+/** Holds resources on its agent: neither ended nor unreachable (an unreachable agent's resources are not counted, as Mesos does). */
+const holdsResources = (instance: Instance): boolean => !TERMINAL_TASK_STATES.has(instance.state) && instance.state !== 'TASK_UNREACHABLE';
+
+const NOT_HOLDING = [...TERMINAL_TASK_STATES, 'TASK_UNREACHABLE'] as const;
+
+/** An app as a quota sees it while it runs (HeldApp): stopping instances still hold their share until they have ended. */
+export function heldApp(state: ClusterState, app: AppDefinition): HeldApp {
+  const all = countInstances(state, app.id, 'all');
+  // The common case from the app's counts alone: every instance meant to run, of the current configuration (so of its resources).
+  if (all <= app.instances && countInstances(state, app.id, `config:${app.versionInfo.lastConfigChangeAt}`) === all) {
+    const n = all - NOT_HOLDING.reduce((sum, s) => sum + countInstances(state, app.id, `state:${s}`), 0);
+    return { declared: footprintOf(app), live: { cpus: n * app.cpus, mem: n * app.mem, disk: n * app.disk, gpus: n * app.gpus, instances: n } };
+  }
+  const live: Usage = { cpus: 0, mem: 0, disk: 0, gpus: 0, instances: 0 };
+  for (const instance of instancesOfApp(state, app.id)) {
+    if (!holdsResources(instance)) continue;
+    live.cpus += instance.cpus;
+    live.mem += instance.mem;
+    live.disk += instance.disk;
+    live.gpus += app.gpus;
+    live.instances += 1;
+  }
+  return { declared: footprintOf(app), live };
+}
+
+/** Every app under some quota, as HeldApp (only those: apps no quota covers never wait for one). */
+export function heldAppsUnderQuota(state: ClusterState): Map<string, HeldApp> {
+  const groups = [...state.quotas.keys()];
+  const held = new Map<string, HeldApp>();
+  if (groups.length === 0) return held;
+  for (const app of state.apps.values()) if (groups.some((g) => covers(g, app.id))) held.set(app.id, heldApp(state, app));
+  return held;
+}
