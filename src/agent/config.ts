@@ -25,6 +25,10 @@ export interface AgentConfig {
   readonly logLevel: string;
   /** The scheduler's join token (agent admission); unset when the scheduler admits every agent. */
   readonly joinTokenFile: string | undefined;
+  /** Who tasks run as (see core/task-user.ts). */
+  readonly defaultUser: string;
+  readonly switchUser: boolean;
+  readonly allowRootTasks: boolean;
 }
 
 const resources: FieldParser<Resource[]> = (raw) => parseResources(text(raw));
@@ -49,6 +53,9 @@ export function parseAgentConfig(settings: Settings): AgentConfig {
     cgroupsEnableCfs: flag,
     logLevel,
     joinTokenFile: optional(absolutePath),
+    defaultUser: text,
+    switchUser: flag,
+    allowRootTasks: flag,
   }, { defaults: commandDefaults('agent') });
   return Object.freeze({
     ...config,

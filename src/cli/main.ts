@@ -89,6 +89,11 @@ subcommand('agent', 'Advertise this machine\'s resources and run tasks as proces
   // Both forms, so that commander sets no default and CORRAL_CGROUPS_ENABLE_CFS / --config can decide.
   .option('--cgroups-enable-cfs', 'also hold each task to a hard CFS quota of its cpus (Mesos --cgroups_enable_cfs); without it a task gets CPU shares/weight only and may use idle cores (default)')
   .option('--no-cgroups-enable-cfs', 'CPU shares/weight only (default)')
+  .option('--default-user <user>', 'OS user of tasks whose app names no `user` (default nobody)')
+  .option('--switch-user', 'run each task as its app\'s `user` (or --default-user); needs the agent to run as root (default)')
+  .option('--no-switch-user', 'run every task as the agent\'s own user, whatever the app says (Mesos --switch_user=false)')
+  .option('--allow-root-tasks', 'let tasks run as root (uid 0); refused otherwise')
+  .option('--no-allow-root-tasks', 'refuse tasks that would run as root (default)')
   .action((flags: Settings) => run('agent', flags, async () => (await import('../agent/main.ts')).startAgent));
 
 subcommand('dns', 'Serve Mesos-DNS compatible names for running tasks (UDP, TCP and an HTTP API)', 'corral dns --listen 127.0.0.1:8053 --domain mesos')
