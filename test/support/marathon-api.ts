@@ -10,11 +10,16 @@ export interface Answer {
   deploymentHeader: string | undefined;
 }
 
-/** A JSON call to `base` (an empty body reads as `{}`). */
-export async function marathonCall(base: string, method: string, path: string, body?: unknown): Promise<Answer> {
+/** A JSON call to `base` (an empty body reads as `{}`), with `authorization` as is when given (a scheduler with --auth). */
+export async function marathonCall(base: string, method: string, path: string, body?: unknown, authorization?: string): Promise<Answer> {
+  const headers: Record<string, string> = {
+    ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    ...(authorization === undefined ? {} : { authorization }),
+  };
   const response = await request(`${base}${path}`, {
     method: method as 'GET',
-    ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+    headers,
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   const text = await response.body.text();
   const header = (name: string): string | undefined => {
