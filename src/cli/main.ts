@@ -148,6 +148,8 @@ subcommand('up', 'Run the whole stack on loopback: scheduler, agents, dns and lb
   .option('--agent-ports-base <port>', 'agent n offers host ports base+(n-1)*1000 .. +999 (default 31000)')
   .option('--agent-http-port-base <port>', 'agent n serves its own HTTP (/files, /state, /metrics) on 127.0.0.1:base+(n-1), as Mesos agents use 5051; 0 = ports the OS picks (default 5051)')
   .option('--cgroups-enable-cfs', 'agents also hold each task to a hard CFS quota of its cpus, as corral agent --cgroups-enable-cfs (default: shares only)')
+  .option('--default-user <user>', 'OS user of tasks whose app names none, as corral agent --default-user (default nobody; run as another user than root, tasks run as that user)')
+  .option('--allow-root-tasks', 'agents let tasks run as root, as corral agent --allow-root-tasks')
   .action((flags: Settings) => run('up', flags, async () => (await import('./up.ts')).startUp));
 
 // The operator's client commands (app, group, deployment, task, logs, agent, queue, why, events).

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { chmodSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { ensureJoinToken } from '../../src/auth/secret-files.ts';
@@ -105,8 +105,6 @@ export class AgentCluster {
   /** `schedulerArgs` are added to the scheduler's command line; `joinToken` turns agent admission on (a fresh token). */
   static async start(name: string, options: { agentTimeout?: string; schedulerArgs?: string[]; joinToken?: boolean } = {}): Promise<AgentCluster> {
     const dir = tempDir(`corral-${name}-`);
-    // The agents' work dirs are in here: task users (nobody by default) pass through it, as on a machine.
-    chmodSync(dir, 0o711);
     const marker = `corral-${name}-${randomUUID()}`;
     const joinTokenFile = options.joinToken === true ? join(dir, 'join.token') : undefined;
     if (joinTokenFile !== undefined) ensureJoinToken(joinTokenFile);
