@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { AgentCluster, type EventLog, type StartedAgent } from '../support/agent-cluster.ts';
@@ -63,6 +63,18 @@ test('user "nobody" runs the task as nobody with its groups, in a sandbox it own
     assert.equal(statSync(sandbox).mode & 0o777, 0o750, 'a sandbox is closed to other users');
     assert.equal(statSync(join(agent.workDir, 'sandboxes')).mode & 0o777, 0o711, 'sandboxes can be passed through, not listed');
   }
+});
+
+test('the fetcher works as the agent, then the fetched files are the task user\'s', { timeout: 60_000 }, async () => {
+  // Readable by root only: the task user could not copy it itself.
+  const tool = join(c.dir, 'tool.sh');
+  writeFileSync(tool, '#!/bin/sh\necho "tool ran as $(id -un)"\n', { mode: 0o600 });
+  await c.postApp({ id: '/users/fetch', fetch: [{ uri: `file://${tool}`, executable: true }], cmd: `./tool.sh; sleep 1000 # ${c.marker}` });
+  const [task] = await c.running('/users/fetch', 1);
+  const taskId = String(task?.id);
+  await waitFor('the tool\'s output', async () => ((await c.readSandboxFile(agent, taskId, 'stdout')).includes('tool ran as nobody') ? true : undefined));
+  const fetched = statSync(join(agent.workDir, 'sandboxes', taskId, 'tool.sh'));
+  assert.equal(fetched.uid, Number(idOf(['-u', 'nobody'])));
 });
 
 test('an unknown user and root (without --allow-root-tasks) fail the task with the reason; the agent lives on', { timeout: 60_000 }, async () => {
