@@ -126,3 +126,18 @@ test('tasks of different users cannot read each other\'s environment, the checkp
   // The health check ran as daemon with the task's environment: healthy.
   await events.waitFor('health_status_changed_event', (e) => e.taskId === b.taskId && e.alive === true, 20_000);
 });
+
+test('with --allow-root-tasks a root task runs as root; log rotation works on a task user\'s sandbox', { timeout: 60_000 }, async () => {
+  const second = await c.startAgent({ ip: '127.0.0.32', extraArgs: ['--allow-root-tasks', '--log-max-bytes', '1024'] });
+  const onSecond = { constraints: [['hostname', 'CLUSTER', '127.0.0.32']] };
+  await c.postApp({ id: '/users/allowed-root', user: 'root', cmd: `id -u > ids; sleep 1000 # ${c.marker}`, ...onSecond });
+  const [rootTask] = await c.running('/users/allowed-root', 1);
+  assert.equal(await waitFor('the root task\'s uid', async () => (await c.readSandboxFile(second, String(rootTask?.id), 'ids').catch(() => '')).trim() || undefined), '0');
+  // 4 KiB of output from nobody: the agent (root) copies and truncates it.
+  await c.postApp({ id: '/users/chatty', cmd: `head -c 4096 /dev/zero | tr '\\0' x; sleep 1000 # ${c.marker}`, ...onSecond });
+  const [chatty] = await c.running('/users/chatty', 1);
+  const sandbox = join(second.workDir, 'sandboxes', String(chatty?.id));
+  await waitFor('stdout rotated', () => { try { return statSync(join(sandbox, 'stdout.1')).size >= 4096 ? true : undefined; } catch { return undefined; } }, 20_000);
+  assert.ok(statSync(join(sandbox, 'stdout')).size < 4096);
+  assert.equal(statSync(join(sandbox, 'stdout')).uid, Number(idOf(['-u', 'nobody'])), 'the task keeps its own stdout');
+});

@@ -74,6 +74,8 @@ export interface AgentSpec {
   portsBase?: number;
   /** The hostname the agent reports (default: its ip). */
   hostname?: string;
+  /** More `corral agent` flags. */
+  extraArgs?: string[];
 }
 
 /** 20000 + 1000·k for a random k: two test files running at once rarely share host ports. */
@@ -143,7 +145,8 @@ export class AgentCluster {
     this.#cgroupParents.push(parent);
     return ['agent', '--master', this.master, '--ip', spec.ip ?? `127.0.0.${10 + n}`, '--work-dir', join(this.dir, `agent-${n}`),
       '--cgroups-parent', parent, '--resources', spec.resources ?? `cpus:2;mem:1024;disk:1000;ports:[${base}-${base + 99}]`,
-      ...(spec.hostname !== undefined ? ['--hostname', spec.hostname] : []), ...(this.joinTokenFile !== undefined ? ['--join-token-file', this.joinTokenFile] : [])];
+      ...(spec.hostname !== undefined ? ['--hostname', spec.hostname] : []), ...(this.joinTokenFile !== undefined ? ['--join-token-file', this.joinTokenFile] : []),
+      ...(spec.extraArgs ?? [])];
   }
 
   async startAgent(spec: AgentSpec = {}): Promise<StartedAgent> {
