@@ -18,7 +18,7 @@ import { startSandboxGc } from './sandbox-gc.ts';
 import { SchedulerLink } from './scheduler-link.ts';
 import { StatusOutbox } from './status-outbox.ts';
 import { TaskRunner } from './task-runner.ts';
-import { agentAccount, findSetpriv } from './task-user.ts';
+import { agentAccount, findSetpriv, lookupAccount, unreachableBy } from './task-user.ts';
 
 /** Variables a task inherits from the agent: enough to find programs, no more. */
 const INHERITED_ENV = ['PATH', 'LANG', 'TZ'] as const;
@@ -37,6 +37,10 @@ export async function startAgent(settings: Settings): Promise<Service> {
   mkdirSync(sandboxRoot, { recursive: true });
   chmodSync(config.workDir, statSync(config.workDir).mode | 0o111);
   chmodSync(sandboxRoot, 0o711);
+  const defaultAccount = config.switchUser && users.agent.uid === 0 ? await lookupAccount(config.defaultUser) : undefined;
+  const unreachable = defaultAccount === undefined ? undefined : await unreachableBy(sandboxRoot, defaultAccount);
+  // Said once at start-up: otherwise every task of the default user fails with it.
+  if (unreachable !== undefined) logger.warn({ workDir: config.workDir }, `tasks of --default-user will fail: ${unreachable}`);
   if (config.switchUser && users.agent.uid !== 0) logger.warn({ user: users.agent.name, defaultUser: config.defaultUser }, 'the agent is not root: only tasks of its own user can run (others fail); run it as root, or with --no-switch-user to run every task as this user');
   const baseEnv: Record<string, string> = {};
   for (const name of INHERITED_ENV) {
