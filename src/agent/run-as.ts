@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import type { Writable } from 'node:stream';
 import { envScript, ENV_FD } from './core/run-as.ts';
 
 export interface SpawnAsOptions {
@@ -20,9 +21,9 @@ export function spawnWithTaskEnv(argv: readonly string[], options: SpawnAsOption
   const stdio: StdioOptions = [...options.stdio, 'pipe'];
   const child = spawn(program, rest, { cwd: options.cwd, env: options.agentEnv, detached: true, stdio });
   const { script, skipped } = envScript(options.env, Object.keys(options.agentEnv));
-  const pipe = child.stdio[ENV_FD] as NodeJS.WritableStream | null;
+  const pipe = child.stdio[ENV_FD] as Writable | null | undefined;
   // A process that died early closes the pipe: its exit is what gets reported, not EPIPE.
-  (pipe as unknown as { on?: (event: string, listener: () => void) => void } | null)?.on?.('error', () => undefined);
+  pipe?.on('error', () => undefined);
   pipe?.end(script);
   return { child, skipped };
 }

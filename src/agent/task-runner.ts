@@ -207,7 +207,8 @@ export class TaskRunner {
 
   async #start(running: RunningTask): Promise<void> {
     const { launch: task, sandbox } = running;
-    await mkdir(sandbox, { recursive: true });
+    // The agent's alone until it is the task user's: fetched files are not for other users to read meanwhile.
+    await mkdir(sandbox, { recursive: true, mode: 0o700 });
     await this.#checkpoints.saveLaunch(task);
     this.#options.report({ taskId: task.taskId, state: 'TASK_STARTING', message: '' });
     const account = await this.#taskUser(task);
