@@ -31,6 +31,10 @@ export interface AgentConfig {
   readonly tlsKey: string | undefined;
   /** `--ca`: the certificates trusted for the (then https) scheduler URLs. */
   readonly ca: string | undefined;
+  /** Who tasks run as (see core/task-user.ts). */
+  readonly defaultUser: string;
+  readonly switchUser: boolean;
+  readonly allowRootTasks: boolean;
 }
 
 const resources: FieldParser<Resource[]> = (raw) => parseResources(text(raw));
@@ -58,6 +62,9 @@ export function parseAgentConfig(settings: Settings): AgentConfig {
     tlsCert: tlsCertFile,
     tlsKey: tlsKeyFile,
     ca: caFile,
+    defaultUser: text,
+    switchUser: flag,
+    allowRootTasks: flag,
   }, { defaults: commandDefaults('agent'), check: (parsed) => [...tlsPairProblems(parsed), ...plainMasterProblems(parsed)] });
   return Object.freeze({
     ...config,

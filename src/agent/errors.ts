@@ -16,6 +16,8 @@ export type AgentErrorCode =
   | 'ERR_AGENT_NO_COMMAND'
   /** A URI of the task could not be fetched into its sandbox (see fetcher.ts). */
   | 'ERR_AGENT_FETCH'
+  /** The task's user does not exist, may not be used (root), or the agent cannot switch to it (see core/task-user.ts). */
+  | 'ERR_AGENT_TASK_USER'
   /** A kill came in while the task was being prepared: it never started. */
   | 'ERR_AGENT_KILLED_BEFORE_START'
   /** The scheduler answered the registration with an error status. */

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Fastify from 'fastify';
 import { readJoinToken, writeSecretFile } from '../auth/secret-files.ts';
@@ -20,6 +20,7 @@ import { startSandboxGc } from './sandbox-gc.ts';
 import { SchedulerLink } from './scheduler-link.ts';
 import { StatusOutbox } from './status-outbox.ts';
 import { TaskRunner } from './task-runner.ts';
+import { agentAccount, findSetpriv, lookupAccount, unreachableBy } from './task-user.ts';
 
 /** Variables a task inherits from the agent: enough to find programs, no more. */
 const INHERITED_ENV = ['PATH', 'LANG', 'TZ'] as const;
@@ -32,6 +33,17 @@ export async function startAgent(settings: Settings): Promise<Service> {
   const credentialFile = join(config.workDir, 'agent-credential');
   const joinToken = config.joinTokenFile === undefined ? undefined : readJoinToken(config.joinTokenFile);
   const sandboxRoot = join(config.workDir, 'sandboxes');
+  const users = { settings: config, agent: await agentAccount(), setpriv: findSetpriv() ?? '' };
+  if (config.switchUser && users.agent.uid === 0 && users.setpriv === '') throw new Error('--switch-user needs util-linux setpriv (apt-get install util-linux), found in none of /usr/bin, /bin, /usr/sbin, /sbin');
+  // Task users pass through the work dir to their sandboxes, and may not list the others.
+  mkdirSync(sandboxRoot, { recursive: true });
+  chmodSync(config.workDir, statSync(config.workDir).mode | 0o111);
+  chmodSync(sandboxRoot, 0o711);
+  const defaultAccount = config.switchUser && users.agent.uid === 0 ? await lookupAccount(config.defaultUser) : undefined;
+  const unreachable = defaultAccount === undefined ? undefined : await unreachableBy(sandboxRoot, defaultAccount);
+  // Said once at start-up: otherwise every task of the default user fails with it.
+  if (unreachable !== undefined) logger.warn({ workDir: config.workDir }, `tasks of --default-user will fail: ${unreachable}`);
+  if (config.switchUser && users.agent.uid !== 0) logger.warn({ user: users.agent.name, defaultUser: config.defaultUser }, 'the agent is not root: only tasks of its own user can run (others fail); run it as root, or with --no-switch-user to run every task as this user');
   const baseEnv: Record<string, string> = {};
   for (const name of INHERITED_ENV) {
     const value = process.env[name];
@@ -51,6 +63,7 @@ export async function startAgent(settings: Settings): Promise<Service> {
     workDir: config.workDir,
     host: config.ip,
     baseEnv,
+    users,
     logger,
     isolation,
     report: (report) => link.report(report),

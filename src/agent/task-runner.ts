@@ -1,13 +1,17 @@
-import { spawn } from 'node:child_process';
-import { mkdir, open } from 'node:fs/promises';
+import { chmod, mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TaskState } from '../events/types.ts';
 import type { HealthResult, TaskLaunch } from '../shared/agent-protocol.ts';
 import type { Logger } from '../shared/log.ts';
 import { AgentError } from './errors.ts';
+import type { HealthTarget } from './health/probes.ts';
 import { terminalStatus, type ObservedExit } from './core/task-exit.ts';
 import { buildTaskEnv } from './core/task-env.ts';
 import { trampolineArgs } from './core/trampoline.ts';
+import type { RunAs } from './core/run-as.ts';
+import { decideTaskUser, taskUserName, type Account, type TaskUserSettings } from './core/task-user.ts';
+import { spawnWithTaskEnv } from './run-as.ts';
+import { chownTree, lookupAccount, unreachableBy } from './task-user.ts';
 import { processStartTime, TaskCheckpoints, type TaskCheckpoint } from './task-checkpoint.ts';
 
 export interface TaskReport {
@@ -32,17 +36,21 @@ export interface TaskIsolation {
   existing(): Promise<Map<string, TaskCgroup>>;
 }
 
-export interface HealthTarget {
-  host: string;
-  ports: readonly number[];
-  env: Record<string, string>;
-  cwd: string;
+export type { HealthTarget } from './health/probes.ts';
+
+/** Who tasks run as: the agent's settings, its own account, and where setpriv is. */
+export interface TaskUsers {
+  settings: TaskUserSettings;
+  agent: Account;
+  setpriv: string;
 }
 
 export interface TaskRunnerOptions {
   workDir: string;
   host: string;
+  /** What tasks and the agent's own task processes inherit from the agent (PATH, LANG, TZ). */
   baseEnv: Record<string, string>;
+  users: TaskUsers;
   logger: Logger;
   report: (report: TaskReport) => void;
   isolation: TaskIsolation;
@@ -60,6 +68,8 @@ export interface TaskRunnerOptions {
 interface RunningTask {
   launch: TaskLaunch;
   sandbox: string;
+  /** Known once the task's user is resolved (at launch, or from the checkpoint). */
+  runAs?: RunAs;
   state: TaskState;
   /** Set once spawned: the trampoline's pid, which is the group id. */
   pgid?: number;
@@ -197,11 +207,34 @@ export class TaskRunner {
 
   async #start(running: RunningTask): Promise<void> {
     const { launch: task, sandbox } = running;
-    await mkdir(sandbox, { recursive: true });
+    // The agent's alone until it is the task user's: fetched files are not for other users to read meanwhile.
+    await mkdir(sandbox, { recursive: true, mode: 0o700 });
     await this.#checkpoints.saveLaunch(task);
     this.#options.report({ taskId: task.taskId, state: 'TASK_STARTING', message: '' });
+    const account = await this.#taskUser(task);
+    const runAs: RunAs = { switchTo: account.switchTo, setpriv: this.#options.users.setpriv };
+    await this.#checkpoints.saveUser(task.taskId, runAs);
+    running.runAs = runAs;
     await this.#options.fetch(task, sandbox, running.fetching.signal);
+    if (runAs.switchTo !== undefined) {
+      // Made and fetched by the agent, then the task's; closed to other users (it may hold secrets).
+      await chownTree(sandbox, runAs.switchTo);
+      await chmod(sandbox, 0o750);
+      const unreachable = await unreachableBy(sandbox, runAs.switchTo);
+      if (unreachable !== undefined) throw new AgentError('ERR_AGENT_TASK_USER', unreachable);
+    }
     await this.#spawn(running);
+  }
+
+  /** The account the task runs as, or an ERR_AGENT_TASK_USER saying why it may not run. */
+  async #taskUser(task: TaskLaunch): Promise<{ switchTo: Account | undefined }> {
+    const { settings, agent } = this.#options.users;
+    const wanted = taskUserName(task.user, settings);
+    const name = 'self' in wanted ? agent.name : wanted.name;
+    const account = 'self' in wanted ? agent : await lookupAccount(name);
+    const decision = decideTaskUser(name, account, agent, settings);
+    if (!decision.ok) throw new AgentError('ERR_AGENT_TASK_USER', decision.reason);
+    return { switchTo: decision.switchTo };
   }
 
   async #spawn(running: RunningTask): Promise<void> {
@@ -211,17 +244,23 @@ export class TaskRunner {
     running.cgroup = await this.#options.isolation.prepare(task.taskId, { cpus: task.cpus, mem: task.mem });
     if (running.state !== 'TASK_STARTING') throw killedBeforeStart();
     const env = buildTaskEnv(task, host, sandbox, baseEnv);
+    const runAs = running.runAs ?? { switchTo: undefined, setpriv: this.#options.users.setpriv };
     // The task writes its own files: output survives an agent restart and never waits on the agent.
     const out = await open(join(sandbox, 'stdout'), 'a');
     const err = await open(join(sandbox, 'stderr'), 'a');
     try {
+      if (runAs.switchTo !== undefined) {
+        await out.chown(runAs.switchTo.uid, runAs.switchTo.gid);
+        await err.chown(runAs.switchTo.uid, runAs.switchTo.gid);
+      }
       if (running.state !== 'TASK_STARTING') throw killedBeforeStart();
-      const child = spawn('/bin/sh', trampolineArgs(task, this.#checkpoints.exitFile(task.taskId), running.cgroup?.procsFiles ?? []), {
-        cwd: sandbox,
+      const { child, skipped } = spawnWithTaskEnv(['/bin/sh', ...trampolineArgs(task, this.#checkpoints.exitFile(task.taskId), running.cgroup?.procsFiles ?? [], runAs)], {
+        agentEnv: baseEnv,
         env,
-        detached: true,
+        cwd: sandbox,
         stdio: ['ignore', out.fd, err.fd],
       });
+      if (skipped.length > 0) logger.warn({ taskId: task.taskId, names: skipped }, 'environment variables that are not shell names (or hold a NUL) are not passed to the task');
       child.on('error', (error) => {
         if (child.pid === undefined) void this.#finish(running, { state: 'TASK_FAILED', message: `Failed to launch: ${error.message}` });
       });
@@ -229,7 +268,7 @@ export class TaskRunner {
       if (child.pid === undefined) return;
       running.pgid = child.pid;
       await this.#checkpoints.saveProcess(task.taskId, child.pid);
-      logger.info({ taskId: task.taskId, taskPid: child.pid, ports: task.ports, cgroup: running.cgroup !== undefined }, 'task started');
+      logger.info({ taskId: task.taskId, taskPid: child.pid, ports: task.ports, cgroup: running.cgroup !== undefined, uid: runAs.switchTo?.uid ?? this.#options.users.agent.uid }, 'task started');
       this.#options.onStarted?.(task.taskId, sandbox);
       // A kill may have come in while the process was being noted: it stays killing.
       if (running.state !== 'TASK_STARTING') return;
@@ -247,6 +286,7 @@ export class TaskRunner {
     const running = this.#track(launch, sandbox, checkpoint.killing ? 'TASK_KILLING' : 'TASK_RUNNING');
     running.pgid = checkpoint.process?.pgid;
     running.startTime = checkpoint.process?.startTime;
+    if (checkpoint.runAs !== undefined) running.runAs = checkpoint.runAs;
     if (cgroup !== undefined) running.cgroup = cgroup;
     // Not our child: its end shows as its pid going away (or being someone else's).
     running.poll = setInterval(() => {
@@ -265,7 +305,8 @@ export class TaskRunner {
 
   #watchHealth(running: RunningTask, env: Record<string, string>): void {
     if (running.launch.healthChecks.length === 0) return;
-    const target = { host: this.#options.host, ports: running.launch.ports, env, cwd: running.sandbox };
+    const runAs = running.runAs ?? { switchTo: undefined, setpriv: this.#options.users.setpriv };
+    const target = { host: this.#options.host, ports: running.launch.ports, env, cwd: running.sandbox, runAs, agentEnv: this.#options.baseEnv };
     running.health = this.#options.startHealth(running.launch, target, (health) => {
       if (this.#tasks.get(running.launch.taskId) !== running || running.state !== 'TASK_RUNNING') return;
       this.#options.report({ taskId: running.launch.taskId, state: running.state, message: '', health });

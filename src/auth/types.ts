@@ -16,9 +16,10 @@ export interface Identity {
 
 /**
  * DC/OS Marathon's four actions on `dcos:service:marathon:marathon:services:<path>`, Corral's
- * finer ones, and the cluster-wide `admin` (agents, drain, leader, auth itself).
+ * finer ones, and the cluster-wide `admin` (agents, drain, leader, auth itself). `run-as-root`:
+ * writing an app whose tasks run as root (`user: "root"`), on top of the write's own action.
  */
-export const ACTIONS = ['create', 'read', 'update', 'delete', 'scale', 'restart', 'kill-tasks', 'logs', 'admin'] as const;
+export const ACTIONS = ['create', 'read', 'update', 'delete', 'scale', 'restart', 'kill-tasks', 'logs', 'admin', 'run-as-root'] as const;
 export type Action = (typeof ACTIONS)[number];
 
 interface GrantRule {

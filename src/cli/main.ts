@@ -96,6 +96,11 @@ subcommand('agent', 'Advertise this machine\'s resources and run tasks as proces
   .option('--tls-cert <file>', 'serve the agent\'s own HTTP (/files, /metrics, /state) over HTTPS with this PEM certificate; needs --tls-key')
   .option('--tls-key <file>', 'the unencrypted PEM private key of --tls-cert')
   .option('--ca <file>', 'trust only these PEM certificates for an https:// --master (then every --master must be https)')
+  .option('--default-user <user>', 'OS user of tasks whose app names no `user` (default nobody)')
+  .option('--switch-user', 'run each task as its app\'s `user` (or --default-user); needs the agent to run as root (default)')
+  .option('--no-switch-user', 'run every task as the agent\'s own user, whatever the app says (Mesos --switch_user=false)')
+  .option('--allow-root-tasks', 'let tasks run as root (uid 0); refused otherwise')
+  .option('--no-allow-root-tasks', 'refuse tasks that would run as root (default)')
   .action((flags: Settings) => run('agent', flags, async () => (await import('../agent/main.ts')).startAgent));
 
 subcommand('dns', 'Serve Mesos-DNS compatible names for running tasks (UDP, TCP and an HTTP API)', 'corral dns --listen 127.0.0.1:8053 --domain mesos')
@@ -158,6 +163,8 @@ subcommand('up', 'Run the whole stack on loopback: scheduler, agents, dns and lb
   .option('--cgroups-enable-cfs', 'agents also hold each task to a hard CFS quota of its cpus, as corral agent --cgroups-enable-cfs (default: shares only)')
   .option('--auth', 'the scheduler runs with --auth (default): admin token in <data dir>/admin.token (0600), DNS and LB follow with a read-only token in <data dir>/followers.token')
   .option('--no-auth', 'no authentication, for local experiments only: anyone who reaches the scheduler port may run commands on every agent')
+  .option('--default-user <user>', 'OS user of tasks whose app names none, as corral agent --default-user (default nobody; run as another user than root, tasks run as that user)')
+  .option('--allow-root-tasks', 'agents let tasks run as root, as corral agent --allow-root-tasks')
   .action((flags: Settings) => run('up', flags, async () => (await import('./up.ts')).startUp));
 
 // The operator's client commands (app, group, deployment, task, logs, agent, queue, why, events).

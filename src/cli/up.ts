@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import { ensureJoinToken } from '../auth/secret-files.ts';
 import { ADMIN_TOKEN_FILE } from '../scheduler/auth/bootstrap.ts';
 import { join } from 'node:path';
@@ -37,6 +37,9 @@ export interface UpConfig {
   cgroupsEnableCfs: boolean;
   /** `corral scheduler --auth` (default); off with `--no-auth`, for local experiments only. */
   auth: boolean;
+  /** `corral agent --default-user` and `--allow-root-tasks` for every agent. */
+  defaultUser: string;
+  allowRootTasks: boolean;
   logLevel: string;
 }
 
@@ -63,6 +66,8 @@ export function parseUpConfig(settings: Settings): Readonly<UpConfig> {
     agentHttpPortBase: integer(0),
     cgroupsEnableCfs: flag,
     auth: flag,
+    defaultUser: text,
+    allowRootTasks: flag,
     logLevel,
   }, {
     defaults: commandDefaults('up'),
@@ -114,6 +119,10 @@ export async function startUp(settings: Settings): Promise<Service> {
   const logger = createLogger('up', config.logLevel);
   const logs = join(config.dataDir, 'logs');
   mkdirSync(logs, { recursive: true });
+  // The agents' work dirs are in here: task users pass through it (it is ours), without listing it.
+  chmodSync(config.dataDir, statSync(config.dataDir).mode | 0o111);
+  // Only root can run tasks as other users: a stack started by someone else runs them as that someone.
+  const taskUsers = ['--default-user', config.defaultUser, ...(config.allowRootTasks ? ['--allow-root-tasks'] : []), ...(process.getuid?.() === 0 ? [] : ['--no-switch-user'])];
   // Every child from the moment it exists: a start-up that fails half-way stops them all.
   const parts: RunningProcess[] = [];
   const start = (options: Omit<SpawnPartOptions, 'onSpawn'>) => spawnPart({ ...options, onSpawn: (part) => parts.push(part) });
@@ -149,7 +158,7 @@ export async function startUp(settings: Settings): Promise<Service> {
           args: ['agent', '--master', master, '--ip', agentIp(n), '--work-dir', join(config.dataDir, `agent-${n}`),
             '--listen', `127.0.0.1:${config.agentHttpPortBase === 0 ? 0 : config.agentHttpPortBase + i}`,
             '--resources', `cpus:4;mem:4096;disk:10000;ports:[${begin}-${begin + 999}]`, '--attributes', `agent:${n}`,
-            ...(config.cgroupsEnableCfs ? ['--cgroups-enable-cfs'] : []), ...admission, ...level],
+            ...(config.cgroupsEnableCfs ? ['--cgroups-enable-cfs'] : []), ...taskUsers, ...admission, ...level],
         });
       }),
       start({

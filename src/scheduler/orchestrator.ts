@@ -374,6 +374,7 @@ export class Orchestrator {
         killGracePeriodMs: (app.taskKillGracePeriodSeconds ?? 3) * 1000,
         fetch: app.fetch,
         healthChecks: app.healthChecks,
+        ...(app.user !== undefined ? { user: app.user } : {}),
       },
     });
     this.#logger.debug({ taskId: instance.taskId, agentId: instance.agentId, ports: instance.ports, sent }, 'launching task');

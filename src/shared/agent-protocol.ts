@@ -105,6 +105,8 @@ export interface TaskLaunch {
   killGracePeriodMs: number;
   fetch: FetchUri[];
   healthChecks: HealthCheck[];
+  /** Marathon's app `user`: the OS user the task runs as; absent = the agent's --default-user. */
+  user?: string;
 }
 
 export type AgentCommand =

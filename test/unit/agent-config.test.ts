@@ -18,6 +18,7 @@ test('parseAgentConfig: config/defaults.json fills what is not given; hostname f
   assert.equal(config.logKeep, 5);
   assert.equal(config.sandboxMaxAgeMs, 7 * 86_400_000);
   assert.equal(config.cgroupsEnableCfs, false);
+  assert.deepEqual([config.defaultUser, config.switchUser, config.allowRootTasks], ['nobody', true, false]);
   assert.deepEqual(config.resources.find((r) => r.name === 'cpus')?.scalar, 2);
   assert.ok(Object.isFrozen(config) && Object.isFrozen(config.resources));
 });
@@ -28,6 +29,7 @@ test('parseAgentConfig: accepted settings (table-driven)', () => {
     [{ master: 'http://a:1/, http://b:2' }, (c) => c.masters, ['http://a:1', 'http://b:2']],
     [{ logMaxBytes: '1MiB' }, (c) => c.logMaxBytes, 1_048_576],
     [{ cgroupsEnableCfs: 'true' }, (c) => c.cgroupsEnableCfs, true],
+    [{ defaultUser: 'corral', switchUser: false, allowRootTasks: 'true' }, (c) => [c.defaultUser, c.switchUser, c.allowRootTasks], ['corral', false, true]],
     [{ attributes: 'rack:a;zone:1' }, (c) => Object.keys(c.attributes), ['rack', 'zone']],
   ];
   for (const [settings, pick, expected] of cases) assert.deepEqual(pick(parseAgentConfig({ workDir, ...settings })), expected, JSON.stringify(settings));

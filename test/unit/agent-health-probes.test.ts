@@ -59,7 +59,8 @@ function watch(t: TestContext, checks: HealthCheck[], ports: number[], extra: { 
   const changes: HealthResult[][] = [];
   const health = new TaskHealth({
     checks, logger, onChange: (results) => changes.push(results),
-    target: { host: HOST, ports, env: extra.env ?? { PATH: process.env.PATH ?? '/usr/bin:/bin' }, cwd: extra.cwd ?? process.cwd() },
+    target: { host: HOST, ports, env: extra.env ?? { PATH: process.env.PATH ?? '/usr/bin:/bin' }, cwd: extra.cwd ?? process.cwd(),
+      runAs: { switchTo: undefined, setpriv: '/usr/bin/setpriv' }, agentEnv: { PATH: process.env.PATH ?? '/usr/bin:/bin' } },
   });
   t.after(() => health.stop());
   health.start();

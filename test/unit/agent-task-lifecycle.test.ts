@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { withDetectedResources } from '../../src/agent/core/resources.ts';
+import { envScript } from '../../src/agent/core/run-as.ts';
 import { terminalStatus } from '../../src/agent/core/task-exit.ts';
 import { trampolineArgs } from '../../src/agent/core/trampoline.ts';
 
@@ -33,11 +34,18 @@ test('the trampoline runs cmd and args, records the exit code, and refuses to ru
   const dir = mkdtempSync(join(tmpdir(), 'corral-trampoline-'));
   try {
     const exitFile = join(dir, 'exit_status');
-    const run = (command: { cmd?: string; args?: string[] }, procs: string[] = []): { status: number; out: string } => {
+    const agentEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', AGENT_ONLY: 'x' };
+    const run = (command: { cmd?: string; args?: string[] }, procs: string[] = [], env: Record<string, string> = { PATH: agentEnv.PATH }): { status: number; out: string } => {
+      // The task's environment arrives on fd 3, as the agent writes it.
+      const envFile = join(dir, 'env');
+      writeFileSync(envFile, envScript(env, Object.keys(agentEnv)).script);
+      const fd = openSync(envFile, 'r');
       try {
-        return { status: 0, out: execFileSync('/bin/sh', trampolineArgs(command, exitFile, procs), { encoding: 'utf8' }) };
+        return { status: 0, out: execFileSync('/bin/sh', trampolineArgs(command, exitFile, procs, { switchTo: undefined, setpriv: '/usr/bin/setpriv' }), { encoding: 'utf8', env: agentEnv, stdio: ['ignore', 'pipe', 'pipe', fd] }) };
       } catch (err) {
         return { status: (err as { status: number }).status, out: '' };
+      } finally {
+        closeSync(fd);
       }
     };
     assert.deepEqual(run({ cmd: 'echo "$0 hi"; exit 0' }), { status: 0, out: '/bin/sh hi\n' });
@@ -46,7 +54,10 @@ test('the trampoline runs cmd and args, records the exit code, and refuses to ru
     assert.equal(readFileSync(exitFile, 'utf8').trim(), '7');
     assert.deepEqual(run({ args: ['printf', '%s|', 'a b', 'c'] }), { status: 0, out: 'a b|c|' });
     assert.equal(run({ cmd: 'true' }, [join(dir, 'no-such-dir', 'cgroup.procs')]).status, 125);
-    assert.throws(() => trampolineArgs({}, exitFile, []), { code: 'ERR_AGENT_NO_COMMAND', message: /neither cmd nor args/ });
+    // Exactly the task's environment: quotes and newlines intact, the agent's own variables gone.
+    const value = `it's "quoted" $HOME \`x\`\nline 2`;
+    assert.deepEqual(run({ cmd: 'printf "%s|%s" "$SECRET" "${AGENT_ONLY-unset}"' }, [], { PATH: agentEnv.PATH, SECRET: value }), { status: 0, out: `${value}|unset` });
+    assert.throws(() => trampolineArgs({}, exitFile, [], { switchTo: undefined, setpriv: '/usr/bin/setpriv' }), { code: 'ERR_AGENT_NO_COMMAND', message: /neither cmd nor args/ });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

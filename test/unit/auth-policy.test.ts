@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { covers, normalizePath, scopesOf } from '../../src/auth/core/paths.ts';
 import { authorize, filterReadable, validateGrants } from '../../src/auth/core/policy.ts';
+import { rootTaskPaths, runsAsRoot } from '../../src/auth/core/root-tasks.ts';
 import { Forbidden, InvalidPolicy } from '../../src/auth/errors.ts';
 import type { Action, Grant, Identity } from '../../src/auth/types.ts';
 
@@ -19,6 +20,9 @@ const GRANTS: Grant[] = [
   // Invalid (admin off the root, bad path): they must give nothing.
   { identity: 'bob', actions: ['admin'], path: '/team-b' },
   { identity: 'bob', actions: ['delete'], path: '/team-b/../team-a' },
+  // Root tasks: a grant of its own.
+  { group: 'team-a', actions: ['run-as-root'], path: '/team-a/legacy' },
+  { identity: 'erin', actions: ['run-as-root'], path: '/team-c' },
 ];
 
 test('normalizePath makes one canonical form and refuses what could name two places', async (t) => {
@@ -97,6 +101,12 @@ test('authorize answers each identity, action and path with the grant or the rea
     { who: lb, action: 'update', path: '/team-b/db', reason: /"lb" may not update/ },
     // A bad path is refused whoever asks.
     { who: root, action: 'read', path: '/team-a/../team-b', reason: /invalid path: .*'\.\.' segment/ },
+    // run-as-root is granted only by itself (or admin), and gives nothing else.
+    { who: alice, action: 'run-as-root', path: '/team-a/legacy/app', grant: 7 },
+    { who: alice, action: 'run-as-root', path: '/team-a/web', reason: /"alice" may not run-as-root \/team-a\/web: it holds no grant of run-as-root, admin/ },
+    { who: root, action: 'run-as-root', path: '/x', grant: 3 },
+    { who: { id: 'erin', kind: 'user' }, action: 'update', path: '/team-c/app', reason: /"erin" may not update/ },
+    { who: bob, action: 'run-as-root', path: '/team-b/db', reason: /may not run-as-root/ },
     // No identity-group membership, no group grant.
     { who: { id: 'carol', kind: 'user' }, action: 'read', path: '/team-a', reason: /"carol" may not read/ },
   ];
@@ -144,8 +154,28 @@ test('validateGrants names every problem of every grant', () => {
     'grant 0 must name exactly one of identity or group',
     'grant 1 must name exactly one of identity or group',
     'grant 2 must grant at least one action',
-    'grant 3 must use only known actions (create, read, update, delete, scale, restart, kill-tasks, logs, admin), not fly',
+    'grant 3 must use only known actions (create, read, update, delete, scale, restart, kill-tasks, logs, admin, run-as-root), not fly',
     'grant 4 must have a valid path (the path "/a/../b" holds a \'..\' segment)',
     'grant 5 must grant admin on / only (admin is cluster-wide), not on /team-a',
   ]);
+});
+
+test('runsAsRoot and rootTaskPaths: a write asking for a root user needs run-as-root on its paths', () => {
+  for (const [user, expected] of [['root', true], [' root ', true], ['0', true], ['00', true], ['nobody', false], ['root2', false], ['10', false], [undefined, false], [0, false]] as const) {
+    assert.equal(runsAsRoot(user), expected, String(user));
+  }
+  const cases: Array<[name: string, method: string, route: string, body: unknown, paths: string[], expected: string[]]> = [
+    ['one app as root', 'POST', '/v2/apps', { id: '/a/x', user: 'root' }, ['/a/x'], ['/a/x']],
+    ['one app as nobody', 'POST', '/v2/apps', { id: '/a/x', user: 'nobody' }, ['/a/x'], []],
+    ['no user at all', 'PUT', '/v2/apps/*', { cmd: 'x' }, ['/a/x'], []],
+    ['partial update to root', 'PATCH', '/v2/apps/*', { user: 'root' }, ['/a/x'], ['/a/x']],
+    ['uid 0', 'PUT', '/v2/apps/*', { user: '0' }, ['/a/x'], ['/a/x']],
+    ['bulk: only the items asking', 'PUT', '/v2/apps', [{ id: '/a/x' }, { id: '/b/y', user: 'root' }], ['/a/x', '/b/y'], ['/b/y']],
+    ['group with a root app deep inside', 'POST', '/v2/groups', { id: '/g', groups: [{ id: 's', apps: [{ id: 'x', user: 'root' }] }] }, ['/g'], ['/g']],
+    ['group update without root', 'PUT', '/v2/groups/*', { apps: [{ id: 'x', user: 'nobody' }] }, ['/g'], []],
+    ['a read is never asked', 'GET', '/v2/apps/*', { user: 'root' }, ['/a/x'], []],
+    ['a restart is not an app definition', 'DELETE', '/v2/apps/*', { user: 'root' }, ['/a/x'], []],
+    ['other routes are not app writes', 'POST', '/v2/auth/check', { user: 'root' }, ['/'], []],
+  ];
+  for (const [name, method, route, body, paths, expected] of cases) assert.deepEqual(rootTaskPaths({ method, route, body }, paths), expected, name);
 });

@@ -1,4 +1,5 @@
 import { AgentError } from '../errors.ts';
+import { runAsArgv, type RunAs } from './run-as.ts';
 
 /**
  * Every task runs under a small `sh` that stays its process-group leader: it first moves itself
@@ -21,9 +22,13 @@ const SCRIPT = [
   'exit "$code"',
 ].join('\n');
 
-/** The argv (after /bin/sh) that runs `cmd` through `sh -c`, or `args` directly, under the trampoline. */
-export function trampolineArgs(command: { cmd?: string; args?: string[] }, exitFile: string, procsFiles: readonly string[]): string[] {
+/**
+ * The argv (after /bin/sh) that runs `cmd` through `sh -c`, or `args` directly, under the
+ * trampoline, as the task user (`runAs`): the trampoline itself stays the agent's (it joins the
+ * cgroups and writes the exit file, both the agent's; a task cannot signal it).
+ */
+export function trampolineArgs(command: { cmd?: string; args?: string[] }, exitFile: string, procsFiles: readonly string[], runAs: RunAs): string[] {
   const argv = command.cmd !== undefined ? ['/bin/sh', '-c', command.cmd] : [...(command.args ?? [])];
   if (argv.length === 0) throw new AgentError('ERR_AGENT_NO_COMMAND', 'the task has neither cmd nor args');
-  return ['-c', SCRIPT, 'corral-task', exitFile, String(procsFiles.length), ...procsFiles, ...argv];
+  return ['-c', SCRIPT, 'corral-task', exitFile, String(procsFiles.length), ...procsFiles, ...runAsArgv(argv, runAs)];
 }

@@ -1,8 +1,9 @@
-import { spawn } from 'node:child_process';
 import { STATUS_CODES } from 'node:http';
 import { connect } from 'node:net';
 import { Agent, request } from 'undici';
 import type { HealthCheck } from '../../shared/agent-protocol.ts';
+import { runAsArgv, type RunAs } from '../core/run-as.ts';
+import { spawnWithTaskEnv } from '../run-as.ts';
 import type { ProbeOutcome } from './core/health-result.ts';
 import { commandExitOutcome, healthCheckUrl, httpStatusOutcome, probeKindOf, resolveHealthPort } from './core/probe-rules.ts';
 
@@ -12,6 +13,9 @@ export interface HealthTarget {
   ports: readonly number[];
   env: Record<string, string>;
   cwd: string;
+  /** COMMAND checks run as the task does: its user, its environment (see core/run-as.ts). */
+  runAs: RunAs;
+  agentEnv: Record<string, string>;
 }
 
 /**
@@ -74,7 +78,8 @@ export class Prober {
     if (value === undefined || value === '') return Promise.resolve({ kind: 'unhealthy', cause: 'no command to run' });
     return new Promise((resolve) => {
       // Its own process group, so a timeout can kill whatever the command started.
-      const child = spawn('/bin/sh', ['-c', value], { env: this.#target.env, cwd: this.#target.cwd, detached: true, stdio: 'ignore' });
+      const { env, cwd, runAs, agentEnv } = this.#target;
+      const { child } = spawnWithTaskEnv(runAsArgv(['/bin/sh', '-c', value], runAs), { agentEnv, env, cwd, stdio: ['ignore', 'ignore', 'ignore'] });
       let settled = false;
       const killGroup = (): void => {
         if (child.pid === undefined) return;

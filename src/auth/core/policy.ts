@@ -6,7 +6,7 @@ import { covers, normalizePath } from './paths.ts';
  * `kill-tasks` because an update can change the instance count or force a restart anyway, and
  * DC/OS Marathon asks for `update` on the app for all three; the finer actions exist to grant
  * them WITHOUT `update`. `read` does not allow `logs`: sandboxes hold what the app definition
- * does not show. `admin` (only ever on `/`) allows everything.
+ * does not show. `run-as-root` is granted by itself alone. `admin` (only ever on `/`) allows everything.
  */
 const ALSO_ALLOWED_BY: Readonly<Record<Action, readonly Action[]>> = {
   create: ['admin'],
@@ -18,6 +18,8 @@ const ALSO_ALLOWED_BY: Readonly<Record<Action, readonly Action[]>> = {
   'kill-tasks': ['update', 'admin'],
   logs: ['admin'],
   admin: [],
+  // Only itself (or admin): create/update let a team run its code, not run it as root.
+  'run-as-root': ['admin'],
 };
 
 type Who = Pick<Identity, 'id' | 'groups'>;

@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { stopParts, type PartProcess } from '../../src/cli/child-process.ts';
+import { marathonCall } from '../support/marathon-api.ts';
+import { startPart, tempDir } from '../support/parts.ts';
+
+/** Under --auth, an app asking for user root needs a grant of run-as-root on its path (issue #15, task users). */
+
+const dir = tempDir('corral-root-tasks-');
+const running: PartProcess[] = [];
+
+after(async () => {
+  await stopParts(running, 5000);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('--auth: user root needs run-as-root on the app\'s path, on top of create/update', { timeout: 60_000 }, async () => {
+  const dataDir = join(dir, 'scheduler');
+  const scheduler = await startPart('scheduler', ['scheduler', '--auth', '--listen', '127.0.0.1:0', '--data-dir', dataDir], dir);
+  running.push(scheduler);
+  const base = String(scheduler.ready.api);
+  const admin = readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
+  const asAdmin = (method: string, path: string, body: unknown) => marathonCall(base, method, path, body, admin);
+  assert.equal((await asAdmin('POST', '/v2/auth/identities', { id: 'team-a', kind: 'user' })).status, 201);
+  assert.equal((await asAdmin('POST', '/v2/auth/grants', { identity: 'team-a', actions: ['create', 'read', 'update', 'delete'], path: '/team-a' })).status, 201);
+  assert.equal((await asAdmin('POST', '/v2/auth/grants', { identity: 'team-a', actions: ['run-as-root'], path: '/team-a/legacy' })).status, 201);
+  const token = await asAdmin('POST', '/v2/auth/tokens', { identity: 'team-a' });
+  const teamA = String(token.json.token);
+  const call = (method: string, path: string, body?: unknown) => marathonCall(base, method, path, body, teamA);
+  const app = (id: string, user?: string) => ({ id, cmd: 'sleep 1000', cpus: 0.1, mem: 16, instances: 0, ...(user !== undefined ? { user } : {}) });
+
+  assert.equal((await call('POST', '/v2/apps', app('/team-a/web', 'nobody'))).status, 201, 'any other user needs create only');
+  const refused = await call('POST', '/v2/apps', app('/team-a/web2', 'root'));
+  assert.equal(refused.status, 403);
+  assert.match(String(refused.json.message), /"team-a" may not run-as-root \/team-a\/web2/);
+  assert.equal((await call('PATCH', '/v2/apps/team-a/web', { user: 'root' })).status, 403, 'an update to root too');
+  assert.equal((await call('PUT', '/v2/apps', [{ id: '/team-a/web', user: '0' }])).status, 403, 'uid 0 in a bulk update');
+  assert.equal((await call('POST', '/v2/groups', { id: '/team-a/g', apps: [app('/team-a/g/x', 'root')] })).status, 403, 'a root app inside a group');
+  assert.equal((await call('PATCH', '/v2/apps/team-a/web', { instances: 0 })).status, 200, 'a write that asks no root needs no grant of it');
+  assert.equal((await call('POST', '/v2/apps', app('/team-a/legacy/x', 'root'))).status, 201, 'granted where run-as-root is');
+  assert.equal((await asAdmin('POST', '/v2/apps', app('/ops/x', 'root'))).status, 201, 'admin may');
+  const apps = await call('GET', '/v2/apps');
+  assert.deepEqual((apps.json.apps as Array<{ id: string }>).map((a) => a.id).sort(), ['/team-a/legacy/x', '/team-a/web']);
+});
