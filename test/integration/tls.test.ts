@@ -74,7 +74,8 @@ test('the scheduler serves HTTPS; an agent joins with --ca, runs a task and serv
   const { json } = await getJson(`${cluster.master}/corral/v1/agents`);
   assert.deepEqual(json.agents.map((a: Json) => a.endpoint), [agent.endpoint]);
   assert.equal((await getJson(`${agent.endpoint}/state`)).json.tasks.length, 1);
-  assert.match(await cluster.readSandboxFile(agent, taskId, 'stdout'), /hello-over-tls/);
+  // RUNNING is reported once the process is spawned; its first line may come a moment later.
+  await waitFor('the task\'s stdout read over HTTPS', async () => (/hello-over-tls/.test(await cluster.readSandboxFile(agent, taskId, 'stdout')) ? true : undefined));
   assert.match(await refusal(`${cluster.master}/v2/info`), /certificate|CERT/i);
   assert.match(await refusal(`${agent.endpoint}/state`), /certificate|CERT/i);
 });
