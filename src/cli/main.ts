@@ -63,6 +63,7 @@ subcommand('scheduler', 'Own cluster state and serve the Marathon-compatible RES
   .option('--data-dir <dir>', 'where the file store keeps its log (default ./data/scheduler)')
   .addOption(new Option('--store <kind>', 'state store').choices(['file']))
   .option('--agent-timeout <duration>', 'mark an agent unreachable after this long without contact (default 15s)')
+  .option('--agent-reregister-timeout <duration>', 'after a restart, give the agents known from before this long to register again before their tasks are unreachable (default 10m, as Mesos\' --agent_reregister_timeout)')
   .option('--registry-max-agent-age <duration>', 'remove an agent from the registry after this long unreachable (default 2w)')
   .option('--deployment-timeout <duration>', 'fail deployments still running after this long, 0 = never (default 1h)')
   .option('--max-versions <n>', 'versions kept per app, besides those a deployment or instance still uses (default 50, as Marathon\'s --zk_max_versions)')

@@ -11,6 +11,8 @@ export interface SchedulerConfig {
   /** Only `file` today; the setting exists so that an etcd store can join. */
   readonly store: 'file';
   readonly agentTimeoutMs: number;
+  /** After a restart, agents known from before get this long to register again (at least the agent timeout). */
+  readonly agentReregisterTimeoutMs: number;
   readonly registryMaxAgentAgeMs: number;
   /** 0 = never. */
   readonly deploymentTimeoutMs: number;
@@ -54,6 +56,7 @@ export function parseSchedulerConfig(settings: Settings): SchedulerConfig {
     dataDir: absolutePath,
     store: oneOf(['file']),
     agentTimeoutMs: ['agentTimeout', duration()],
+    agentReregisterTimeoutMs: ['agentReregisterTimeout', duration()],
     registryMaxAgentAgeMs: ['registryMaxAgentAge', duration()],
     deploymentTimeoutMs: ['deploymentTimeout', duration()],
     logLevel,

@@ -37,9 +37,7 @@ export async function startScheduler(settings: Settings): Promise<Service> {
   }
   if (config.auth) await bootstrapAuth(state, config.adminTokenFile ?? join(config.dataDir, ADMIN_TOKEN_FILE), logger);
   const links = new AgentLinks(logger, heartbeatMs(config.agentTimeoutMs), () => orchestrator.agentsChanged());
-  // Agents known from before the restart get one agent timeout to come back, like new ones.
-  for (const agentId of state.current.agents.keys()) links.seen(agentId);
-  const orchestrator = new Orchestrator(state, links, logger, { metrics: () => metrics, agentTimeoutMs: config.agentTimeoutMs, registryMaxAgentAgeMs: config.registryMaxAgentAgeMs, deploymentTimeoutMs: config.deploymentTimeoutMs, heartbeatIntervalMs: heartbeatMs(config.agentTimeoutMs) });
+  const orchestrator = new Orchestrator(state, links, logger, { metrics: () => metrics, agentTimeoutMs: config.agentTimeoutMs, agentReregisterTimeoutMs: config.agentReregisterTimeoutMs, registryMaxAgentAgeMs: config.registryMaxAgentAgeMs, deploymentTimeoutMs: config.deploymentTimeoutMs, heartbeatIntervalMs: heartbeatMs(config.agentTimeoutMs) });
   const readiness = new ReadinessProber(state, logger);
   const startedAt = new Date().toISOString();
   const metrics: SchedulerMetrics = new SchedulerMetrics({ collect: () => sampleScheduler(context) });

@@ -11,6 +11,7 @@ test('parseSchedulerConfig: config/defaults.json alone gives the documented defa
     dataDir: resolve('data/scheduler'),
     store: 'file',
     agentTimeoutMs: 15_000,
+    agentReregisterTimeoutMs: 600_000,
     registryMaxAgentAgeMs: 14 * 86_400_000,
     deploymentTimeoutMs: 3_600_000,
     logLevel: 'info',
@@ -27,6 +28,7 @@ test('parseSchedulerConfig: accepted settings (table-driven)', () => {
   const cases: [settings: Record<string, string | boolean>, pick: (c: ReturnType<typeof parseSchedulerConfig>) => unknown, expected: unknown][] = [
     [{ listen: '127.0.0.1:0' }, (c) => c.listen.port, 0],
     [{ agentTimeout: '500ms' }, (c) => c.agentTimeoutMs, 500],
+    [{ agentReregisterTimeout: '30s' }, (c) => c.agentReregisterTimeoutMs, 30_000],
     [{ deploymentTimeout: '0' }, (c) => c.deploymentTimeoutMs, 0],
     [{ repair: true }, (c) => c.repair, true],
     [{ repair: 'true' }, (c) => c.repair, true],
