@@ -12,20 +12,15 @@ type Starter = (settings: Settings) => Promise<Service>;
 async function run(command: string, flags: Settings, load: () => Promise<Starter>): Promise<void> {
   const { config, ...rest } = flags;
   const settings = layerSettings(command, commandDefaults(command), rest, process.env, typeof config === 'string' ? config : undefined);
-  let service: Service;
-  try {
-    service = await (await load())(settings);
-  } catch (err) {
-    // Bad settings go to stderr alone: with a bad --log-level no logger can be made.
-    if (!(err instanceof ConfigError)) createLogger('cli', String(settings.logLevel)).fatal({ err: (err as Error).message }, `${command} failed to start`);
-    process.stderr.write(`corral ${command}: ${(err as Error).message}\n`);
-    process.exit(1);
-  }
-  const logger = createLogger('cli', String(settings.logLevel));
+  let running: { service: Service; logger: ReturnType<typeof createLogger> } | undefined;
+  let asked: { signal: string; exitCode: number } | undefined;
   let stopping = false;
   const stop = (signal: string, exitCode = 0): void => {
-    if (stopping) return;
+    asked ??= { signal, exitCode };
+    // Asked while starting: the part stops as soon as it is up (it may have children to stop).
+    if (stopping || running === undefined) return;
     stopping = true;
+    const { service, logger } = running;
     logger.info({ signal }, `stopping ${command}`);
     service.close().then(
       () => process.exit(exitCode),
@@ -35,13 +30,25 @@ async function run(command: string, flags: Settings, load: () => Promise<Starter
       },
     );
   };
+  // Before the start: a signal between the part's 'ready' line and a later handler would end it
+  // the default way, without closing it (`corral up` would leave its parts running).
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  try {
+    running = { service: await (await load())(settings), logger: createLogger('cli', String(settings.logLevel)) };
+  } catch (err) {
+    // Bad settings go to stderr alone: with a bad --log-level no logger can be made.
+    if (!(err instanceof ConfigError)) createLogger('cli', String(settings.logLevel)).fatal({ err: (err as Error).message }, `${command} failed to start`);
+    process.stderr.write(`corral ${command}: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  const { service, logger } = running;
   void service.failed?.then((reason) => {
     logger.fatal({ reason }, `${command} failed`);
     process.stderr.write(`corral ${command}: ${reason}; stopping\n`);
     stop('failure', 1);
   });
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
+  if (asked !== undefined) stop(asked.signal, asked.exitCode);
 }
 
 const program = new Command('corral')
