@@ -11,7 +11,14 @@ type Starter = (settings: Settings) => Promise<Service>;
 /** Runs one part until SIGINT/SIGTERM, then closes it; the only place that exits the process. */
 async function run(command: string, flags: Settings, load: () => Promise<Starter>): Promise<void> {
   const { config, ...rest } = flags;
-  const settings = layerSettings(command, commandDefaults(command), rest, process.env, typeof config === 'string' ? config : undefined);
+  let settings: Settings;
+  try {
+    settings = layerSettings(command, commandDefaults(command), rest, process.env, typeof config === 'string' ? config : undefined);
+  } catch (err) {
+    // An unreadable or malformed --config file: a settings problem, said in one line.
+    process.stderr.write(`corral ${command}: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
   let running: { service: Service; logger: ReturnType<typeof createLogger> } | undefined;
   let asked: { signal: string; exitCode: number } | undefined;
   let stopping = false;
