@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync, writeFileSync } from 'node:fs';
+import { closeSync, fsyncSync, linkSync, openSync, readFileSync, renameSync, rmSync, writeSync, writeFileSync } from 'node:fs';
 import { absolutePath, type FieldParser } from '../shared/config.ts';
 import { SECRET_BYTES } from './token-secrets.ts';
 
@@ -54,8 +54,10 @@ export function ensureJoinToken(file: string): string {
 /**
  * Writes a secret readable by its owner only, atomically: a crash leaves the old file or the new
  * one, never half of one, and the secret is never in a file others can read, even for a moment.
+ * With `overwrite: false` an existing file is kept and the write fails with EEXIST (the link
+ * that publishes the file refuses it, so two writers cannot both win).
  */
-export function writeSecretFile(file: string, secret: string): void {
+export function writeSecretFile(file: string, secret: string, options: { overwrite?: boolean } = {}): void {
   const temporary = `${file}.${process.pid}.tmp`;
   rmSync(temporary, { force: true });
   const fd = openSync(temporary, 'wx', 0o600);
@@ -65,5 +67,13 @@ export function writeSecretFile(file: string, secret: string): void {
   } finally {
     closeSync(fd);
   }
-  renameSync(temporary, file);
+  if (options.overwrite !== false) {
+    renameSync(temporary, file);
+    return;
+  }
+  try {
+    linkSync(temporary, file);
+  } finally {
+    rmSync(temporary, { force: true });
+  }
 }

@@ -11,21 +11,23 @@ type Starter = (settings: Settings) => Promise<Service>;
 /** Runs one part until SIGINT/SIGTERM, then closes it; the only place that exits the process. */
 async function run(command: string, flags: Settings, load: () => Promise<Starter>): Promise<void> {
   const { config, ...rest } = flags;
-  const settings = layerSettings(command, commandDefaults(command), rest, process.env, typeof config === 'string' ? config : undefined);
-  let service: Service;
+  let settings: Settings;
   try {
-    service = await (await load())(settings);
+    settings = layerSettings(command, commandDefaults(command), rest, process.env, typeof config === 'string' ? config : undefined);
   } catch (err) {
-    // Bad settings go to stderr alone: with a bad --log-level no logger can be made.
-    if (!(err instanceof ConfigError)) createLogger('cli', String(settings.logLevel)).fatal({ err: (err as Error).message }, `${command} failed to start`);
+    // An unreadable or malformed --config file: a settings problem, said in one line.
     process.stderr.write(`corral ${command}: ${(err as Error).message}\n`);
     process.exit(1);
   }
-  const logger = createLogger('cli', String(settings.logLevel));
+  let running: { service: Service; logger: ReturnType<typeof createLogger> } | undefined;
+  let asked: { signal: string; exitCode: number } | undefined;
   let stopping = false;
   const stop = (signal: string, exitCode = 0): void => {
-    if (stopping) return;
+    asked ??= { signal, exitCode };
+    // Asked while starting: the part stops as soon as it is up (it may have children to stop).
+    if (stopping || running === undefined) return;
     stopping = true;
+    const { service, logger } = running;
     logger.info({ signal }, `stopping ${command}`);
     service.close().then(
       () => process.exit(exitCode),
@@ -35,13 +37,25 @@ async function run(command: string, flags: Settings, load: () => Promise<Starter
       },
     );
   };
+  // Before the start: a signal between the part's 'ready' line and a later handler would end it
+  // the default way, without closing it (`corral up` would leave its parts running).
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  try {
+    running = { service: await (await load())(settings), logger: createLogger('cli', String(settings.logLevel)) };
+  } catch (err) {
+    // Bad settings go to stderr alone: with a bad --log-level no logger can be made.
+    if (!(err instanceof ConfigError)) createLogger('cli', String(settings.logLevel)).fatal({ err: (err as Error).message }, `${command} failed to start`);
+    process.stderr.write(`corral ${command}: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  const { service, logger } = running;
   void service.failed?.then((reason) => {
     logger.fatal({ reason }, `${command} failed`);
     process.stderr.write(`corral ${command}: ${reason}; stopping\n`);
     stop('failure', 1);
   });
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
+  if (asked !== undefined) stop(asked.signal, asked.exitCode);
 }
 
 const program = new Command('corral')
@@ -63,6 +77,7 @@ subcommand('scheduler', 'Own cluster state and serve the Marathon-compatible RES
   .option('--data-dir <dir>', 'where the file store keeps its log (default ./data/scheduler)')
   .addOption(new Option('--store <kind>', 'state store').choices(['file']))
   .option('--agent-timeout <duration>', 'mark an agent unreachable after this long without contact (default 15s)')
+  .option('--agent-reregister-timeout <duration>', 'after a restart, give the agents known from before this long to register again before their tasks are unreachable (default 10m, as Mesos\' --agent_reregister_timeout)')
   .option('--registry-max-agent-age <duration>', 'remove an agent from the registry after this long unreachable (default 2w)')
   .option('--deployment-timeout <duration>', 'fail deployments still running after this long, 0 = never (default 1h)')
   .option('--max-versions <n>', 'versions kept per app, besides those a deployment or instance still uses (default 50, as Marathon\'s --zk_max_versions)')

@@ -5,6 +5,7 @@ import { clientDispatcher, isUntrustedCertificate } from '../shared/tls.ts';
 import type { ClusterEvent, DiscoverySnapshot, EventType } from './types.ts';
 import { DISCOVERY_EVENT_TYPES } from './types.ts';
 import { EMPTY_VIEW, applyEvent, viewFromSnapshot, type ClusterView } from './core/view.ts';
+import { refusalHint } from './core/refusal.ts';
 
 export const SNAPSHOT_PATH = '/corral/v1/discovery';
 export const EVENTS_PATH = '/v2/events';
@@ -155,9 +156,7 @@ export class ClusterFollower {
       return;
     }
     this.#refused = status;
-    const why = status === 401
-      ? (this.#options.token === undefined ? 'the scheduler requires authentication: give a read-only token with --token-file' : 'the scheduler does not accept the token (revoked, expired or unknown)')
-      : 'the token\'s identity may not read the cluster: it needs a grant of read on /';
+    const why = refusalHint(status, this.#options.token !== undefined);
     this.#options.logger.error({ master, status }, `scheduler refused the follower (HTTP ${status}): ${why}; retrying`);
   }
 

@@ -11,6 +11,8 @@ export interface SchedulerConfig {
   /** Only `file` today; the setting exists so that an etcd store can join. */
   readonly store: 'file';
   readonly agentTimeoutMs: number;
+  /** After a restart, agents known from before get this long to register again (at least the agent timeout). */
+  readonly agentReregisterTimeoutMs: number;
   readonly registryMaxAgentAgeMs: number;
   /** 0 = never. */
   readonly deploymentTimeoutMs: number;
@@ -39,6 +41,12 @@ function exposure(config: { listen: HostPort; auth: boolean; insecure: boolean }
   return [['listen', `${config.listen.host} is not a loopback address: without --auth anyone who reaches it may run commands on every agent; add --auth (or --insecure to accept that)`]];
 }
 
+/** What a start with these settings warns about (logged, component scheduler): tokens sent in clear over a network. */
+export function startupWarnings(config: Pick<SchedulerConfig, 'listen' | 'auth' | 'tlsCert'>): string[] {
+  if (!config.auth || config.tlsCert !== undefined || isLoopbackHost(config.listen.host)) return [];
+  return [`--auth on ${config.listen.host}, not a loopback address, without --tls-cert: bearer tokens and Basic passwords cross the network in clear; add --tls-cert/--tls-key (docs/scheduler.md "TLS")`];
+}
+
 /** `--allowed-origins`: comma-separated http(s) origins, kept in their canonical form. */
 const origins: FieldParser<string[]> = (raw) =>
   (raw === undefined ? [] : list()(raw)).map((item) => {
@@ -54,6 +62,7 @@ export function parseSchedulerConfig(settings: Settings): SchedulerConfig {
     dataDir: absolutePath,
     store: oneOf(['file']),
     agentTimeoutMs: ['agentTimeout', duration()],
+    agentReregisterTimeoutMs: ['agentReregisterTimeout', duration()],
     registryMaxAgentAgeMs: ['registryMaxAgentAge', duration()],
     deploymentTimeoutMs: ['deploymentTimeout', duration()],
     logLevel,

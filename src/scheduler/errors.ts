@@ -39,6 +39,8 @@ interface ErrorData {
   ERR_SCHED_UNAUTHENTICATED: Record<never, never>;
   /** `--auth`: the identity's grants do not allow the request; the reason says what would. */
   ERR_SCHED_FORBIDDEN: { reason: string };
+  /** `--auth`: an identity or grant change through /v2/auth would leave nobody holding admin on `/`. */
+  ERR_SCHED_LAST_ADMIN: { reason: string };
   ERR_SCHED_TOKEN_NOT_FOUND: { tokenId: string };
   ERR_SCHED_IDENTITY_NOT_FOUND: { identityId: string };
   ERR_SCHED_GRANT_NOT_FOUND: { grantId: string };

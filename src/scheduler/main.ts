@@ -8,7 +8,7 @@ import type { Settings } from '../shared/settings.ts';
 import { schemeOf, serverTls } from '../shared/tls.ts';
 import { AgentLinks } from './agent-links.ts';
 import { AgentAdmission } from './api/agent-admission.ts';
-import { parseSchedulerConfig } from './config.ts';
+import { parseSchedulerConfig, startupWarnings } from './config.ts';
 import { buildServer } from './api/server.ts';
 import { ADMIN_TOKEN_FILE, bootstrapAuth } from './auth/bootstrap.ts';
 import { EventBus } from './event-bus.ts';
@@ -27,6 +27,7 @@ const LISTEN_BACKLOG = 4096;
 export async function startScheduler(settings: Settings): Promise<Service> {
   const config = parseSchedulerConfig(settings);
   const logger = createLogger('scheduler', config.logLevel);
+  for (const warning of startupWarnings(config)) logger.warn({ listen: formatHostPort(config.listen) }, warning);
   const admission = config.joinTokenFile === undefined ? undefined : new AgentAdmission(readJoinToken(config.joinTokenFile), logger);
   const store = new FileStore({ dir: config.dataDir, logger, repair: config.repair, holder: { listen: formatHostPort(config.listen) } });
   const loaded = await store.load();
@@ -37,9 +38,7 @@ export async function startScheduler(settings: Settings): Promise<Service> {
   }
   if (config.auth) await bootstrapAuth(state, config.adminTokenFile ?? join(config.dataDir, ADMIN_TOKEN_FILE), logger);
   const links = new AgentLinks(logger, heartbeatMs(config.agentTimeoutMs), () => orchestrator.agentsChanged());
-  // Agents known from before the restart get one agent timeout to come back, like new ones.
-  for (const agentId of state.current.agents.keys()) links.seen(agentId);
-  const orchestrator = new Orchestrator(state, links, logger, { metrics: () => metrics, agentTimeoutMs: config.agentTimeoutMs, registryMaxAgentAgeMs: config.registryMaxAgentAgeMs, deploymentTimeoutMs: config.deploymentTimeoutMs, heartbeatIntervalMs: heartbeatMs(config.agentTimeoutMs) });
+  const orchestrator = new Orchestrator(state, links, logger, { metrics: () => metrics, agentTimeoutMs: config.agentTimeoutMs, agentReregisterTimeoutMs: config.agentReregisterTimeoutMs, registryMaxAgentAgeMs: config.registryMaxAgentAgeMs, deploymentTimeoutMs: config.deploymentTimeoutMs, heartbeatIntervalMs: heartbeatMs(config.agentTimeoutMs) });
   const readiness = new ReadinessProber(state, logger);
   const startedAt = new Date().toISOString();
   const metrics: SchedulerMetrics = new SchedulerMetrics({ collect: () => sampleScheduler(context) });

@@ -6,7 +6,7 @@ import type { AgentLinks } from './agent-links.ts';
 import { taskIdPrefix } from './core/app-id.ts';
 import type { Authorization } from '../auth/core/tokens.ts';
 import { admitRegistration } from './core/agent-admission.ts';
-import { applyStatus, expiredAgents, markAgentUnreachable, orphanedTasks, registerAgent, removeAgent, revokeCredential, setDraining, type Change } from './core/agent-status.ts';
+import { applyStatus, expiredAgents, markAgentUnreachable, orphanedTasks, registerAgent, removeAgent, revokeCredential, setDraining, silentAgents, type Change } from './core/agent-status.ts';
 import { describeProgress, overdueDeployments, rollsBackOnFailure } from './core/deployments.ts';
 import { failDeployment } from './core/deployment-changes.ts';
 import { instancesOnAgent, StateDraft, type CommitChanges } from './core/state-ops.ts';
@@ -46,6 +46,8 @@ export interface OrchestratorOptions {
   /** Counters for /metrics (made after the orchestrator, hence a getter). */
   metrics: () => SchedulerMetrics;
   agentTimeoutMs: number;
+  /** Agents known from before a restart get this long from the start to register again (Mesos' --agent_reregister_timeout). */
+  agentReregisterTimeoutMs: number;
   /** Agents unreachable this long leave the registry (Mesos' --registry_max_agent_age). */
   registryMaxAgentAgeMs: number;
   /** Deployments still running after this long fail (0 = never); apps may set their own. */
@@ -82,6 +84,8 @@ export class Orchestrator {
   readonly #stopping = new Set<string>();
   /** Unreachable instances and their apps: time alone moves them on (unreachableStrategy). */
   readonly #unreachable = new Map<string, string>();
+
+  readonly #startedAtMs = Date.now();
 
   constructor(state: SchedulerState, links: AgentLinks, logger: Logger, options: OrchestratorOptions) {
     this.#state = state;
@@ -418,9 +422,8 @@ export class Orchestrator {
 
   #expireAgents(): void {
     const now = Date.now();
-    for (const agentId of this.#state.current.agents.keys()) {
-      const seen = this.#links.lastSeen(agentId);
-      if (seen === undefined || now - seen < this.#options.agentTimeoutMs) continue;
+    const silence = { agentTimeoutMs: this.#options.agentTimeoutMs, reregisterTimeoutMs: this.#options.agentReregisterTimeoutMs, startedAtMs: this.#startedAtMs };
+    for (const agentId of silentAgents(this.#state.current.agents.keys(), (id) => this.#links.lastSeen(id), now, silence)) {
       this.#links.drop(agentId);
       const iso = new Date(now).toISOString();
       this.#state

@@ -46,7 +46,9 @@ test('with --join-token-file, only the join token gets an agent in; intruders ge
   assert.equal(listed?.credential?.hash, undefined, 'the listing never shows the credential\'s hash');
   assert.ok(typeof listed?.credential?.id === 'string');
 
-  await c.postApp({ id: '/admitted', cmd: `sleep 1000; : ${c.marker}` });
+  // Kept while its agent is unreachable: the agent's crash below may outlast the 2 s agent timeout
+  // under load (its restart alone took 3.6 s), and what is checked is that the task is adopted.
+  await c.postApp({ id: '/admitted', cmd: `sleep 1000; : ${c.marker}`, unreachableStrategy: { inactiveAfterSeconds: 300, expungeAfterSeconds: 600 } });
   const [task] = await c.running('/admitted', 1);
   const taskId = String(task?.id);
 

@@ -6,11 +6,14 @@ import { AgentCluster, groupMembers, type Json } from '../support/agent-cluster.
 import { waitFor } from '../support/wait.ts';
 
 let cluster: AgentCluster | undefined;
+let restarted: AgentCluster | undefined;
 
 after(async () => {
   // A frozen agent cannot be stopped: thaw it first, whatever the test got to.
-  for (const agent of cluster?.agents ?? []) agent.part.child.kill('SIGCONT');
-  await cluster?.stop();
+  for (const c of [cluster, restarted]) {
+    for (const agent of c?.agents ?? []) agent.part.child.kill('SIGCONT');
+    await c?.stop();
+  }
 });
 
 /** The tasks of one app in the discovery snapshot DNS and LB build from. */
@@ -80,4 +83,23 @@ test('SIGSTOP as a partition: unreachable, expunged, replaced elsewhere; the ret
   // The old task never comes back into the stream as running.
   const revived = events.find('status_update_event', (e) => e.taskId === original.id && e.taskStatus === 'TASK_RUNNING' && e.timestamp > unreachable.timestamp);
   assert.deepEqual(revived, []);
+});
+
+test('a restarted scheduler gives the agents it knew --agent-reregister-timeout to come back, then declares them unreachable', { timeout: 60_000 }, async () => {
+  const c = (restarted = await AgentCluster.start('agent-reregister', { agentTimeout: '1s', schedulerArgs: ['--agent-reregister-timeout', '5s'] }));
+  const a = await c.startAgent({ ip: '127.0.0.11' });
+  await c.postApp({ id: '/kept', cmd: `sleep 1000; : ${c.marker}` });
+  await c.running('/kept', 1);
+
+  // Frozen while the scheduler restarts: a reconnect backoff that outlasts the agent timeout.
+  a.part.child.kill('SIGSTOP');
+  const restartedAt = Date.now();
+  await c.restartScheduler();
+  const lost = await waitFor('the agent unreachable', async () => ((await c.get('/corral/v1/agents')).agents as Json[]).find((x) => typeof x.unreachableSince === 'string'), 20_000);
+  const after = Date.parse(String(lost.unreachableSince)) - restartedAt;
+  assert.ok(after >= 5000, `unreachable only after the re-registration timeout (after ${after} ms), not after the agent timeout (1 s)`);
+
+  // Thawed, it comes back (an agent that returns within the grace keeps its tasks: agent-admission's first test).
+  a.part.child.kill('SIGCONT');
+  await waitFor('the agent back', async () => (((await c.get('/corral/v1/agents')).agents as Json[])[0]?.connected === true ? true : undefined), 15_000);
 });

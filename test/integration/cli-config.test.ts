@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { corral } from '../support/cli-run.ts';
 
@@ -29,4 +32,23 @@ test('corral app list --master with a bad URL is a usage error (exit 2) from the
   const result = await corral(['app', 'list'], { master: 'localhost' });
   assert.equal(result.code, 2, result.stderr);
   assert.match(result.stderr, /--master \(CORRAL_MASTER\): 'localhost' is not a URL/);
+});
+
+test('an unreadable or non-object --config FILE exits 1 with one line, no stack trace', { timeout: 30_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'corral-config-'));
+  try {
+    writeFileSync(join(dir, 'list.json'), '[1, 2]');
+    const cases: Array<[file: string, expected: RegExp]> = [
+      [join(dir, 'missing.json'), /^corral scheduler: cannot read --config .*missing\.json: ENOENT/],
+      [join(dir, 'list.json'), /^corral scheduler: --config .*list\.json must hold a JSON object/],
+    ];
+    for (const [file, expected] of cases) {
+      const result = await corral(['scheduler', '--config', file]);
+      assert.equal(result.code, 1, result.stderr);
+      assert.match(result.stderr, expected);
+      assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -102,6 +102,18 @@ test('--auth: tokens, grants by whole group segments, filtered listings, revocat
   assert.equal((await call('DELETE', `/v2/auth/tokens/${b.id}`, admin)).status, 200);
   assert.equal((await call('GET', '/v2/apps', teamB)).status, 401, 'a revoked token lets nobody in');
 
+  // Nobody can take away the last admin on /: not its grant, nor a lesser grant in its place (removing
+  // another identity cannot: the caller holds admin and may not remove itself).
+  const lastGrant = await call('DELETE', '/v2/auth/grants/admin', admin);
+  assert.equal(lastGrant.status, 409);
+  assert.match(String(lastGrant.body.message), /nobody would hold admin on \//);
+  assert.equal((await call('POST', '/v2/auth/grants', admin, { id: 'admin', identity: 'admin', actions: ['read'], path: '/' })).status, 409);
+  assert.equal((await call('POST', '/v2/auth/grants', admin, { id: 'ops-admin', identity: 'team-a', actions: ['admin'], path: '/' })).status, 201);
+  assert.equal((await call('DELETE', '/v2/auth/grants/admin', admin)).status, 200, 'with another admin left it may go');
+  assert.equal((await call('DELETE', '/v2/auth/grants/ops-admin', teamA)).status, 409, 'the other is now the last');
+  assert.equal((await call('POST', '/v2/auth/grants', teamA, { id: 'admin', identity: 'admin', actions: ['admin'], path: '/' })).status, 201);
+  assert.equal((await call('DELETE', '/v2/auth/grants/ops-admin', admin)).status, 200);
+
   // Tokens, identities and grants are state: they survive a restart, and the admin is not made again.
   scheduler.child.kill('SIGTERM');
   await scheduler.exited;

@@ -43,4 +43,19 @@ test('--auth: user root needs run-as-root on the app\'s path, on top of create/u
   assert.equal((await asAdmin('POST', '/v2/apps', app('/ops/x', 'root'))).status, 201, 'admin may');
   const apps = await call('GET', '/v2/apps');
   assert.deepEqual((apps.json.apps as Array<{ id: string }>).map((a) => a.id).sort(), ['/team-a/legacy/x', '/team-a/web']);
+
+  // Decided on the app as the write leaves it: a write that does not name the user keeps root.
+  assert.equal((await asAdmin('POST', '/v2/apps', app('/team-a/ops', 'root'))).status, 201);
+  const scaled = await call('PATCH', '/v2/apps/team-a/ops?force=true', { instances: 0 });
+  assert.equal(scaled.status, 403, 'a partial update of an app that runs as root');
+  assert.match(String(scaled.json.message), /"team-a" may not run-as-root \/team-a\/ops/);
+  assert.equal((await call('PUT', '/v2/apps/team-a/ops?force=true', { cmd: 'sleep 2000' })).status, 403, 'a partial PUT');
+  assert.equal((await call('PUT', '/v2/apps?force=true', [{ id: '/team-a/ops', cmd: 'sleep 2000' }])).status, 403, 'a partial bulk PUT');
+  assert.equal((await call('PUT', '/v2/apps/team-a/ops?force=true', { user: 'nobody' })).status, 200, 'moving it off root needs no grant of it');
+  // A rollback to a version that ran as root.
+  const versions = async (id: string): Promise<string[]> => (await call('GET', `/v2/apps${id}/versions`)).json.versions as string[];
+  const [offRoot, asRoot] = await versions('/team-a/ops');
+  assert.equal((await call('PUT', '/v2/apps/team-a/ops?force=true', { version: asRoot })).status, 403, 'a rollback to a root version');
+  assert.equal((await call('PUT', '/v2/apps/team-a/ops?force=true', { version: offRoot })).status, 200, 'a rollback to a version of another user');
+  assert.equal((await asAdmin('PUT', '/v2/apps/team-a/ops?force=true', { version: asRoot })).status, 200, 'admin may roll back to root');
 });

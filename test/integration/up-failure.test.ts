@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { freePort, tempDir } from '../support/parts.ts';
+import { waitFor } from '../support/wait.ts';
 
 const CLI = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
 
@@ -33,6 +34,40 @@ test('corral up that cannot start one part exits 1 and leaves no part running', 
     assert.equal(left, '', 'no part outlives a failed start');
   } finally {
     blocker.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** Pids of the processes whose command line names `text` (the parts of one `corral up`). */
+function partsNaming(text: string): number[] {
+  try {
+    return execFileSync('pgrep', ['-f', text]).toString().split('\n').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+test('corral up told to stop (SIGTERM) while it starts stops every part once they are up and exits 0', { timeout: 90_000 }, async () => {
+  const dir = tempDir('corral-up-term-');
+  const scheduler = `127.0.0.1:${await freePort()}`;
+  try {
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'up', '--data-dir', dir, '--scheduler-listen', scheduler, '--no-auth',
+      '--dns-listen', '127.0.0.1:0', '--dns-http', '127.0.0.1:0', '--lb-http-port', '0', '--lb-stats-port', '0', '--agents', '1',
+      '--agent-http-port-base', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('exit', (code, signal) => resolve([code, signal])));
+    // Half-way: its scheduler is ready, the other parts are still starting.
+    await waitFor('the stack\'s scheduler ready', () => {
+      try {
+        return readFileSync(join(dir, 'logs', 'scheduler.log'), 'utf8').includes('"msg":"ready"') ? true : undefined;
+      } catch {
+        return undefined;
+      }
+    }, 30_000);
+    child.kill('SIGTERM');
+    assert.deepEqual(await exited, [0, null], 'corral up stopped itself rather than dying of the signal');
+    assert.deepEqual(partsNaming(scheduler), [], 'no part outlives corral up');
+  } finally {
+    for (const pid of partsNaming(scheduler)) process.kill(pid, 'SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   }
 });

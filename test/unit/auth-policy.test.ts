@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { covers, normalizePath, scopesOf } from '../../src/auth/core/paths.ts';
 import { authorize, filterReadable, validateGrants } from '../../src/auth/core/policy.ts';
-import { rootTaskPaths, runsAsRoot } from '../../src/auth/core/root-tasks.ts';
+import { rootTaskRefusal, runsAsRoot } from '../../src/auth/core/root-tasks.ts';
 import { Forbidden, InvalidPolicy } from '../../src/auth/errors.ts';
 import type { Action, Grant, Identity } from '../../src/auth/types.ts';
 
@@ -160,22 +160,28 @@ test('validateGrants names every problem of every grant', () => {
   ]);
 });
 
-test('runsAsRoot and rootTaskPaths: a write asking for a root user needs run-as-root on its paths', () => {
+test('runsAsRoot and rootTaskRefusal: apps a write leaves running as root need run-as-root on their paths', () => {
   for (const [user, expected] of [['root', true], [' root ', true], ['0', true], ['00', true], ['nobody', false], ['root2', false], ['10', false], [undefined, false], [0, false]] as const) {
     assert.equal(runsAsRoot(user), expected, String(user));
   }
-  const cases: Array<[name: string, method: string, route: string, body: unknown, paths: string[], expected: string[]]> = [
-    ['one app as root', 'POST', '/v2/apps', { id: '/a/x', user: 'root' }, ['/a/x'], ['/a/x']],
-    ['one app as nobody', 'POST', '/v2/apps', { id: '/a/x', user: 'nobody' }, ['/a/x'], []],
-    ['no user at all', 'PUT', '/v2/apps/*', { cmd: 'x' }, ['/a/x'], []],
-    ['partial update to root', 'PATCH', '/v2/apps/*', { user: 'root' }, ['/a/x'], ['/a/x']],
-    ['uid 0', 'PUT', '/v2/apps/*', { user: '0' }, ['/a/x'], ['/a/x']],
-    ['bulk: only the items asking', 'PUT', '/v2/apps', [{ id: '/a/x' }, { id: '/b/y', user: 'root' }], ['/a/x', '/b/y'], ['/b/y']],
-    ['group with a root app deep inside', 'POST', '/v2/groups', { id: '/g', groups: [{ id: 's', apps: [{ id: 'x', user: 'root' }] }] }, ['/g'], ['/g']],
-    ['group update without root', 'PUT', '/v2/groups/*', { apps: [{ id: 'x', user: 'nobody' }] }, ['/g'], []],
-    ['a read is never asked', 'GET', '/v2/apps/*', { user: 'root' }, ['/a/x'], []],
-    ['a restart is not an app definition', 'DELETE', '/v2/apps/*', { user: 'root' }, ['/a/x'], []],
-    ['other routes are not app writes', 'POST', '/v2/auth/check', { user: 'root' }, ['/'], []],
+  const grants: Grant[] = [
+    { identity: 'team-a', actions: ['create', 'update'], path: '/a' },
+    { identity: 'team-a', actions: ['run-as-root'], path: '/a/legacy' },
+    { identity: 'ops', actions: ['admin'], path: '/' },
   ];
-  for (const [name, method, route, body, paths, expected] of cases) assert.deepEqual(rootTaskPaths({ method, route, body }, paths), expected, name);
+  const teamA = { id: 'team-a', kind: 'user' as const };
+  const cases: Array<[name: string, who: Identity, apps: Array<{ id: string; user?: string }>, refused: RegExp | undefined]> = [
+    ['no app runs as root', teamA, [{ id: '/a/x', user: 'nobody' }, { id: '/a/y' }], undefined],
+    ['an app as root without the grant', teamA, [{ id: '/a/x', user: 'root' }], /"team-a" may not run-as-root \/a\/x/],
+    ['uid 0 counts as root', teamA, [{ id: '/a/x', user: '0' }], /run-as-root \/a\/x/],
+    ['granted below where run-as-root is', teamA, [{ id: '/a/legacy/x', user: 'root' }], undefined],
+    ['the first app refused is named', teamA, [{ id: '/a/legacy/x', user: 'root' }, { id: '/a/y', user: 'nobody' }, { id: '/a/z', user: 'root' }], /run-as-root \/a\/z/],
+    ['admin implies run-as-root', { id: 'ops', kind: 'user' }, [{ id: '/b/x', user: 'root' }], undefined],
+    ['no apps, nothing to ask', teamA, [], undefined],
+  ];
+  for (const [name, who, apps, refused] of cases) {
+    const reason = rootTaskRefusal(grants, who, apps);
+    if (refused === undefined) assert.equal(reason, undefined, name);
+    else assert.match(String(reason), refused, name);
+  }
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { applyStatus, expiredAgents, markAgentUnreachable, orphanedTasks, registerAgent, removeAgent } from '../../src/scheduler/core/agent-status.ts';
+import { applyStatus, expiredAgents, markAgentUnreachable, orphanedTasks, registerAgent, removeAgent, silentAgents } from '../../src/scheduler/core/agent-status.ts';
 import { applyOps } from '../../src/scheduler/core/state-ops.ts';
 import type { TaskStatusUpdate } from '../../src/shared/agent-protocol.ts';
 import { NOW, agent, app, instance, state } from '../support/scheduler-fixtures.ts';
@@ -171,4 +171,23 @@ test('orphaned tasks: what an agent runs that the scheduler does not want there'
     { name: 'of a removed app: the reconciler stops it first', taskId: 'of-removed-app', state: 'TASK_RUNNING', orphan: false },
   ];
   for (const c of cases) assert.deepEqual(orphanedTasks(s, 'a', [{ taskId: c.taskId, state: c.state }]), c.orphan ? [c.taskId] : [], c.name);
+});
+
+test('silent agents: the agent timeout since last heard from, the re-registration timeout for agents not heard from since a restart', async (t) => {
+  const silence = { agentTimeoutMs: 2000, startedAtMs: 10_000, reregisterTimeoutMs: 60_000 };
+  const cases = [
+    { name: 'heard from within the agent timeout', seen: 9_000, now: 10_999, silence, silent: false },
+    { name: 'silent for the agent timeout', seen: 9_000, now: 11_000, silence, silent: true },
+    { name: 'heard from before the start, silent since: the agent timeout still counts from then', seen: 5_000, now: 10_000, silence, silent: true },
+    { name: 'not heard from since a restart, past the agent timeout: still within the grace', seen: undefined, now: 15_000, silence, silent: false },
+    { name: 'not heard from since a restart, just before the grace ends', seen: undefined, now: 69_999, silence, silent: false },
+    { name: 'not heard from since a restart, the grace is over', seen: undefined, now: 70_000, silence, silent: true },
+    { name: 'a grace shorter than the agent timeout gives the agent timeout', seen: undefined, now: 11_999, silence: { ...silence, reregisterTimeoutMs: 500 }, silent: false },
+    { name: 'a grace shorter than the agent timeout, past the agent timeout', seen: undefined, now: 12_000, silence: { ...silence, reregisterTimeoutMs: 500 }, silent: true },
+  ];
+  for (const c of cases) {
+    await t.test(c.name, () => {
+      assert.deepEqual(silentAgents(['a'], () => c.seen, c.now, c.silence), c.silent ? ['a'] : []);
+    });
+  }
 });

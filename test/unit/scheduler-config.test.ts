@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
 import { test } from 'node:test';
-import { parseSchedulerConfig } from '../../src/scheduler/config.ts';
+import { parseSchedulerConfig, startupWarnings } from '../../src/scheduler/config.ts';
 import { ConfigError } from '../../src/shared/config.ts';
 
 test('parseSchedulerConfig: config/defaults.json alone gives the documented defaults, frozen', () => {
@@ -11,6 +11,7 @@ test('parseSchedulerConfig: config/defaults.json alone gives the documented defa
     dataDir: resolve('data/scheduler'),
     store: 'file',
     agentTimeoutMs: 15_000,
+    agentReregisterTimeoutMs: 600_000,
     registryMaxAgentAgeMs: 14 * 86_400_000,
     deploymentTimeoutMs: 3_600_000,
     logLevel: 'info',
@@ -27,6 +28,7 @@ test('parseSchedulerConfig: accepted settings (table-driven)', () => {
   const cases: [settings: Record<string, string | boolean>, pick: (c: ReturnType<typeof parseSchedulerConfig>) => unknown, expected: unknown][] = [
     [{ listen: '127.0.0.1:0' }, (c) => c.listen.port, 0],
     [{ agentTimeout: '500ms' }, (c) => c.agentTimeoutMs, 500],
+    [{ agentReregisterTimeout: '30s' }, (c) => c.agentReregisterTimeoutMs, 30_000],
     [{ deploymentTimeout: '0' }, (c) => c.deploymentTimeoutMs, 0],
     [{ repair: true }, (c) => c.repair, true],
     [{ repair: 'true' }, (c) => c.repair, true],
@@ -57,4 +59,27 @@ test('parseSchedulerConfig: without --auth a non-loopback listen address needs -
       return true;
     }, listen);
   }
+});
+
+test('startupWarnings: --auth on a non-loopback address without --tls-cert sends tokens in clear', () => {
+  const on = (host: string) => ({ host, port: 8080 });
+  const cases: Array<[config: Parameters<typeof startupWarnings>[0], warned: boolean]> = [
+    [{ listen: on('0.0.0.0'), auth: true }, true],
+    [{ listen: on('10.0.0.1'), auth: true }, true],
+    [{ listen: on('::'), auth: true }, true],
+    [{ listen: on('127.0.0.1'), auth: true }, false],
+    [{ listen: on('127.0.0.2'), auth: true }, false],
+    [{ listen: on('localhost'), auth: true }, false],
+    [{ listen: on('::1'), auth: true }, false],
+    [{ listen: on('10.0.0.1'), auth: true, tlsCert: '/etc/corral/api.crt' }, false],
+    // Without --auth there is no token to leak (and the start needs --insecure anyway).
+    [{ listen: on('10.0.0.1'), auth: false }, false],
+  ];
+  for (const [config, warned] of cases) {
+    const warnings = startupWarnings(config);
+    if (warned) assert.match(warnings.join('\n'), /not a loopback address.*without --tls-cert.*in clear/, JSON.stringify(config));
+    else assert.deepEqual(warnings, [], JSON.stringify(config));
+  }
+  // Parsed settings go in as they are.
+  assert.equal(startupWarnings(parseSchedulerConfig({ listen: '0.0.0.0:8080', auth: 'true' })).length, 1);
 });

@@ -53,6 +53,7 @@ const cases: { [C in SchedulerErrorCode]: [SchedulerErrorOf<C>, HttpError] } = {
   ERR_SCHED_AGENT_NOT_REGISTERED: [{ code: 'ERR_SCHED_AGENT_NOT_REGISTERED', agentId: 'a1' }, { statusCode: 404, body: { message: 'Agent a1 is not registered' } }],
   ERR_SCHED_UNAUTHENTICATED: [{ code: 'ERR_SCHED_UNAUTHENTICATED' }, { statusCode: 401, body: { message: 'Authentication required: send Authorization: Bearer <token>, token=<token> or Basic credentials' } }],
   ERR_SCHED_FORBIDDEN: [{ code: 'ERR_SCHED_FORBIDDEN', reason: 'identity "a" may not read /b' }, { statusCode: 403, body: { message: 'identity "a" may not read /b' } }],
+  ERR_SCHED_LAST_ADMIN: [{ code: 'ERR_SCHED_LAST_ADMIN', reason: 'nobody would hold admin on /' }, { statusCode: 409, body: { message: 'nobody would hold admin on /' } }],
   ERR_SCHED_TOKEN_NOT_FOUND: [{ code: 'ERR_SCHED_TOKEN_NOT_FOUND', tokenId: 't1' }, { statusCode: 404, body: { message: "Token 't1' does not exist" } }],
   ERR_SCHED_IDENTITY_NOT_FOUND: [{ code: 'ERR_SCHED_IDENTITY_NOT_FOUND', identityId: 'i1' }, { statusCode: 404, body: { message: "Identity 'i1' does not exist" } }],
   ERR_SCHED_GRANT_NOT_FOUND: [{ code: 'ERR_SCHED_GRANT_NOT_FOUND', grantId: 'g1' }, { statusCode: 404, body: { message: "Grant 'g1' does not exist" } }],

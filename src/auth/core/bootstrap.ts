@@ -1,5 +1,5 @@
 import type { Grant, Identity, TokenRecord } from '../types.ts';
-import { authorize } from './policy.ts';
+import { hasAdmin } from './admins.ts';
 
 export const ADMIN_ID = 'admin';
 export const ADMIN_GRANT_ID = 'admin';
@@ -18,6 +18,6 @@ export interface Bootstrap {
  * its tokens, wherever they went, are the way in.
  */
 export function bootstrapAdmin(identities: Iterable<Identity>, grants: readonly Grant[], token: TokenRecord): Bootstrap | undefined {
-  for (const identity of identities) if (authorize(grants, identity, 'admin', '/').allowed) return undefined;
+  if (hasAdmin(identities, grants)) return undefined;
   return { identity: { id: ADMIN_ID, kind: 'user' }, grant: { identity: ADMIN_ID, actions: ['admin'], path: '/' }, grantId: ADMIN_GRANT_ID, token };
 }

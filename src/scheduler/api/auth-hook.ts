@@ -2,7 +2,6 @@ import bcrypt from 'bcryptjs';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { filterListing } from '../../auth/core/listings.ts';
 import { authorize } from '../../auth/core/policy.ts';
-import { rootTaskPaths } from '../../auth/core/root-tasks.ts';
 import { ROUTE_RULES, routeRequirement } from '../../auth/core/route-actions.ts';
 import { checkToken, parseAuthorization, splitToken, tokenLapsed } from '../../auth/core/tokens.ts';
 import type { Grant } from '../../auth/types.ts';
@@ -139,11 +138,8 @@ export function registerAuth(app: FastifyInstance, context: ApiContext): void {
           if (!decision.allowed) refused(decision.reason);
         }
       }
-      // An app asking for user root needs run-as-root on top (src/auth/core/root-tasks.ts).
-      for (const path of rootTaskPaths({ method: request.method, route: request.routeOptions.url ?? '', body: request.body }, asks.flatMap((ask) => ask.paths))) {
-        const decision = authorize(grants, identity, 'run-as-root', path);
-        if (!decision.allowed) refused(decision.reason);
-      }
+      // Apps a write leaves running as root need run-as-root on top: decided in the write's
+      // transaction, on the apps as written (ChangeContext.writer, src/auth/core/root-tasks.ts).
       if (isWrite(request.method)) audited.set(request, asks.map((ask) => ask.action).join(','));
     } else if (isWrite(request.method)) audited.set(request, 'authenticated');
   });

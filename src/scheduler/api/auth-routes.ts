@@ -1,15 +1,27 @@
 import { Ajv, type ErrorObject } from 'ajv';
 import bcrypt from 'bcryptjs';
 import type { FastifyInstance } from 'fastify';
+import { adminLockout } from '../../auth/core/admins.ts';
 import { normalizePath } from '../../auth/core/paths.ts';
 import { authorize, validateGrants } from '../../auth/core/policy.ts';
 import { newToken } from '../../auth/token-secrets.ts';
 import { ACTIONS, type Action, type Grant, type IdentityKind } from '../../auth/types.ts';
 import { MARATHON_ID_SEGMENT } from '../../shared/marathon-names.ts';
 import { invalidObject, SchedulerFailure } from '../errors.ts';
-import type { StateOp, StoredIdentity } from '../types.ts';
+import { applyOps } from '../core/state-ops.ts';
+import type { ClusterState, StateOp, StoredIdentity } from '../types.ts';
 import { grantsOf, identityOf } from './auth-hook.ts';
 import type { ApiContext } from './context.ts';
+
+/** An identity or grant change that would leave nobody holding admin on `/` is refused (409), in its transaction. */
+function refuseLockout(before: ClusterState, ops: readonly StateOp[]): void {
+  const after = applyOps(before, ops);
+  const reason = adminLockout(
+    { identities: before.identities.values(), grants: [...before.grants.values()] },
+    { identities: after.identities.values(), grants: [...after.grants.values()] },
+  );
+  if (reason !== undefined) throw new SchedulerFailure({ code: 'ERR_SCHED_LAST_ADMIN', reason });
+}
 
 const ajv = new Ajv({ allErrors: true, strict: false });
 const NAME = { type: 'string', pattern: MARATHON_ID_SEGMENT.source, maxLength: 64 };
@@ -112,7 +124,11 @@ export function registerAuthRoutes(server: FastifyInstance, { state, logger }: A
       ...(body.groups === undefined ? {} : { groups: body.groups }),
       ...(body.password === undefined ? {} : { passwordHash: await bcrypt.hash(body.password, 10) }),
     };
-    await state.transact(() => ({ ops: [{ op: 'put', coll: 'identities', key: identity.id, value: identity }], events: [], result: undefined }));
+    await state.transact((s) => {
+      const ops: StateOp[] = [{ op: 'put', coll: 'identities', key: identity.id, value: identity }];
+      refuseLockout(s, ops);
+      return { ops, events: [], result: undefined };
+    });
     return reply.code(201).send(publicIdentity(identity));
   });
 
@@ -134,6 +150,7 @@ export function registerAuthRoutes(server: FastifyInstance, { state, logger }: A
         ...tokens.map((t): StateOp => ({ op: 'put', coll: 'tokens', key: t.id, value: { ...t, revokedAt: now } })),
         ...grants.map((key): StateOp => ({ op: 'del', coll: 'grants', key })),
       ];
+      refuseLockout(s, ops);
       return { ops, events: [], result: { identity, revokedTokens: tokens.map((t) => t.id), removedGrants: grants } };
     });
     if (removed === undefined) throw new SchedulerFailure({ code: 'ERR_SCHED_IDENTITY_NOT_FOUND', identityId: id });
@@ -147,7 +164,9 @@ export function registerAuthRoutes(server: FastifyInstance, { state, logger }: A
     const { id } = request.params as { id: string };
     const removed = await state.transact((s) => {
       const grant = s.grants.get(id);
-      return { ops: grant === undefined ? [] : [{ op: 'del', coll: 'grants', key: id }], events: [], result: grant };
+      const ops: StateOp[] = grant === undefined ? [] : [{ op: 'del', coll: 'grants', key: id }];
+      refuseLockout(s, ops);
+      return { ops, events: [], result: grant };
     });
     if (removed === undefined) throw new SchedulerFailure({ code: 'ERR_SCHED_GRANT_NOT_FOUND', grantId: id });
     return { id, ...removed };
@@ -161,7 +180,11 @@ export function registerAuthRoutes(server: FastifyInstance, { state, logger }: A
     const path = normalizePath(grant.path);
     const stored = { ...grant, path: path.ok ? path.path : grant.path } as Grant;
     const key = id ?? `${stored.identity ?? `group:${stored.group ?? ''}`} ${stored.path}`;
-    await state.transact(() => ({ ops: [{ op: 'put', coll: 'grants', key, value: stored }], events: [], result: undefined }));
+    await state.transact((s) => {
+      const ops: StateOp[] = [{ op: 'put', coll: 'grants', key, value: stored }];
+      refuseLockout(s, ops);
+      return { ops, events: [], result: undefined };
+    });
     return reply.code(201).send({ id: key, ...stored });
   });
 }

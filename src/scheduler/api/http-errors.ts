@@ -38,6 +38,7 @@ const HTTP_ERRORS: { [C in SchedulerErrorCode]: (error: SchedulerErrorOf<C>) => 
   ERR_SCHED_AGENT_NOT_REGISTERED: (e) => answer(404, `Agent ${e.agentId} is not registered`),
   ERR_SCHED_UNAUTHENTICATED: () => answer(401, 'Authentication required: send Authorization: Bearer <token>, token=<token> or Basic credentials'),
   ERR_SCHED_FORBIDDEN: (e) => answer(403, e.reason),
+  ERR_SCHED_LAST_ADMIN: (e) => answer(409, e.reason),
   ERR_SCHED_TOKEN_NOT_FOUND: (e) => answer(404, `Token '${e.tokenId}' does not exist`),
   ERR_SCHED_IDENTITY_NOT_FOUND: (e) => answer(404, `Identity '${e.identityId}' does not exist`),
   ERR_SCHED_GRANT_NOT_FOUND: (e) => answer(404, `Grant '${e.grantId}' does not exist`),

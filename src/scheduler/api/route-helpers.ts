@@ -5,6 +5,7 @@ import type { ChangeContext } from '../core/app-changes.ts';
 import { SchedulerFailure, type Refused } from '../errors.ts';
 import type { SchedulerState } from '../state.ts';
 import type { ClusterState, Deployment, StateOp } from '../types.ts';
+import { identityOf } from './auth-hook.ts';
 import type { ApiContext } from './context.ts';
 
 export type Query = Record<string, string | string[] | undefined>;
@@ -14,6 +15,7 @@ export const flag = (value: string | string[] | undefined): boolean => list(valu
 
 /** The context of one change made through the API. */
 export function changeContext(request: FastifyRequest, settings: Pick<ApiContext, 'maxVersions'>): ChangeContext {
+  const writer = identityOf(request);
   return {
     maxVersions: settings.maxVersions,
     now: new Date().toISOString(),
@@ -21,6 +23,7 @@ export function changeContext(request: FastifyRequest, settings: Pick<ApiContext
     force: flag((request.query as Query).force),
     clientIp: request.ip,
     uri: request.url.split('?')[0] ?? request.url,
+    ...(writer !== undefined ? { writer } : {}),
   };
 }
 

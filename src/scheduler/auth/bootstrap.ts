@@ -1,5 +1,6 @@
-import { open, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { ADMIN_ID, bootstrapAdmin } from '../../auth/core/bootstrap.ts';
+import { writeSecretFile } from '../../auth/secret-files.ts';
 import { newToken } from '../../auth/token-secrets.ts';
 import type { Logger } from '../../shared/log.ts';
 import type { SchedulerState } from '../state.ts';
@@ -16,15 +17,11 @@ export async function bootstrapAuth(state: SchedulerState, path: string, logger:
   const { token, record } = newToken(ADMIN_ID, Date.now());
   const plan = bootstrapAdmin(current.identities.values(), [...current.grants.values()], record);
   if (plan === undefined) return;
-  const file = await open(path, 'wx', 0o600).catch((err: NodeJS.ErrnoException) => {
-    if (err.code !== 'EEXIST') throw err;
-    throw new Error(`${path} exists but the state holds no admin: it belongs to another state; move it away to bootstrap a new admin`);
-  });
   try {
-    await file.writeFile(`${token}\n`);
-    await file.sync();
-  } finally {
-    await file.close();
+    writeSecretFile(path, token, { overwrite: false });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    throw new Error(`${path} exists but the state holds no admin: it belongs to another state; move it away to bootstrap a new admin`);
   }
   try {
     await state.transact(() => ({

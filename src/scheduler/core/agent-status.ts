@@ -146,6 +146,34 @@ export function markAgentUnreachable(state: ClusterState, agentId: string, now: 
   return change;
 }
 
+/** How long an agent may stay silent before it is declared unreachable. */
+export interface AgentSilence {
+  agentTimeoutMs: number;
+  /** When this scheduler started (epoch ms). */
+  startedAtMs: number;
+  /**
+   * Agents known from before a restart and not heard from since get this long from the start to
+   * come back (Mesos' --agent_reregister_timeout): their backoff may have grown while the
+   * scheduler was down. Never less than the agent timeout.
+   */
+  reregisterTimeoutMs: number;
+}
+
+/**
+ * Agents to declare unreachable now: silent for the agent timeout since last heard from, or,
+ * never heard from since this scheduler started, past the re-registration timeout.
+ */
+export function silentAgents(agentIds: Iterable<string>, lastSeen: (agentId: string) => number | undefined, nowMs: number, silence: AgentSilence): string[] {
+  const silent: string[] = [];
+  for (const agentId of agentIds) {
+    const seen = lastSeen(agentId);
+    const since = seen ?? silence.startedAtMs;
+    const allowed = seen === undefined ? Math.max(silence.agentTimeoutMs, silence.reregisterTimeoutMs) : silence.agentTimeoutMs;
+    if (nowMs - since >= allowed) silent.push(agentId);
+  }
+  return silent;
+}
+
 /** Agents unreachable for at least `maxAgeMs` (Mesos' --registry_max_agent_age): they leave the registry. */
 export function expiredAgents(agents: Iterable<AgentRecord>, nowMs: number, maxAgeMs: number): string[] {
   const expired: string[] = [];

@@ -1,3 +1,5 @@
+import { rootTaskRefusal } from '../../auth/core/root-tasks.ts';
+import type { Identity } from '../../auth/types.ts';
 import type { ClusterEvent, DeploymentFailedEvent, DeploymentInfoEvent } from '../../events/types.ts';
 import { appNotFound, invalidObject, type Refused, type SchedulerError } from '../errors.ts';
 import type { AppDefinition, ClusterState, Deployment, Instance, StateOp } from '../types.ts';
@@ -18,6 +20,8 @@ export interface ChangeContext {
   maxVersions?: number;
   /** `?dryRun=true`: compute the change even if it does not fit a quota (the answer says so instead). */
   ignoreQuotas?: boolean;
+  /** `--auth`: who writes; app definitions it leaves running as root need its grant of run-as-root. */
+  writer?: Identity;
 }
 
 export type AppChange =
@@ -232,6 +236,10 @@ function deployApps(
   // On the snapshot this transaction is computed from: two writes cannot both squeeze under a quota.
   const quota = context.ignoreQuotas === true ? { ok: true as const } : checkAppsWrite(state, steps.map((s) => s.next), removedIds);
   if (!quota.ok) return quota;
+  // On the definitions as written (a partial update keeps the user, a rollback brings its version's back);
+  // scales and restarts keep a definition that was allowed when it was written.
+  const root = context.writer === undefined ? undefined : rootTaskRefusal([...state.grants.values()], context.writer, steps.filter((s) => s.posted).map((s) => s.next));
+  if (root !== undefined) return { ok: false, error: { code: 'ERR_SCHED_FORBIDDEN', reason: root } };
   const planned = combinedDeployment(context.deploymentId, context.now, [...removed.map((app) => ({ previous: app, next: undefined })), ...steps]);
   if (!planned.ok) return planned;
   const { deployment } = planned;
