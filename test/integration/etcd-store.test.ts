@@ -100,3 +100,19 @@ test('etcd store: a snapshot replaces the log entries and parts it holds, and th
   await again.close();
   assert.deepEqual([loaded.revision, [...loaded.state.meta.keys()].sort(), loaded.history.map((e) => e.eventId)], [4, ['k1', 'k2', 'k3', 'k4'], [1, 2, 3, 4]]);
 });
+
+test('etcd store: the hold is renewed, so a store keeps writing long past its lease TTL', async () => {
+  const place = await etcdPlace({ lockTtlSeconds: 1 })();
+  const store = place.open();
+  let { state, revision } = await store.load();
+  try {
+    const until = Date.now() + 3000;
+    for (let n = 1; Date.now() < until; n += 1) {
+      state = applyOps(state, record(n).ops);
+      revision = await store.append([record(n)], state, revision);
+    }
+  } finally {
+    await store.close();
+  }
+  assert.ok(revision >= 10, `${revision} appends`);
+});
