@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,9 +45,19 @@ async function startOnce(name: string): Promise<EtcdServer> {
     '--initial-cluster', `corral-test=${peerUrl}`, '--initial-cluster-state', 'new',
     '--logger', 'zap', '--log-outputs', 'stderr', '--log-level', 'warn',
   ], { stdio: ['ignore', 'ignore', 'pipe'] });
-  child.stderr?.pipe(createWriteStream(join(dir, 'etcd.log')));
-  const exited = new Promise<number | string>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
-  child.on('error', () => undefined);
+  const log = createWriteStream(join(dir, 'etcd.log'));
+  // The dir may be gone (a failed start is cleaned up) before the file is open.
+  log.on('error', () => undefined);
+  child.stderr?.pipe(log);
+  const exited = new Promise<number | string>((resolve) => {
+    child.on('exit', (code, signal) => resolve(code ?? signal ?? 'unknown'));
+    // A missing binary emits 'error' and maybe no 'exit'.
+    child.on('error', (err) => resolve(`${err.message}: is etcd-server installed? (apt-get install etcd-server)`));
+  });
+  let dead = false;
+  void exited.then(() => {
+    dead = true;
+  });
   const stop = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await exited;
@@ -58,6 +68,8 @@ async function startOnce(name: string): Promise<EtcdServer> {
       throw new Error(`etcd exited (${code}) before it was healthy; see ${dir}/etcd.log`);
     });
     await Promise.race([died, waitFor(`etcd on ${url} to be healthy (log in ${dir}/etcd.log)`, async () => {
+      // Once etcd died the race is decided: stop polling.
+      if (dead) return false;
       const response = await request(`${url}/health`, { headersTimeout: 1000, bodyTimeout: 1000 });
       const body = await response.body.json() as { health?: string };
       return body.health === 'true' ? true : undefined;
@@ -66,10 +78,5 @@ async function startOnce(name: string): Promise<EtcdServer> {
     await stop();
     throw err;
   }
-  return { url, pid: pidOf(child), stop };
-}
-
-function pidOf(child: ChildProcess): number {
-  if (child.pid === undefined) throw new Error('etcd did not start (is etcd-server installed? apt-get install etcd-server)');
-  return child.pid;
+  return { url, pid: child.pid ?? 0, stop };
 }
