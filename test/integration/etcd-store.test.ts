@@ -24,7 +24,10 @@ function etcdPlace(options: Partial<EtcdStoreOptions> = {}): () => Promise<Store
     return {
       prefix,
       open: () => new EtcdStore({ endpoints: [url], prefix, logger: silentLogger, ...options }),
-      remove: async () => undefined,
+      remove: async () => {
+        const client = new EtcdClient([url]);
+        await client.txn([], [{ deleteRange: { key: `${prefix}/`, end: `${prefix}0` } }]).finally(() => client.close());
+      },
     };
   };
 }

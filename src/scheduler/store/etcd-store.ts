@@ -233,14 +233,14 @@ export class EtcdStore implements StateStore {
   /** Runs `call` until etcd answers, for at most `timeoutMs`; then a StoreUnreachableError. */
   async #reach<T>(call: () => Promise<T>, timeoutMs: number): Promise<T> {
     const deadline = Date.now() + timeoutMs;
-    for (;;) {
+    for (let attempt = 0; ; attempt += 1) {
       try {
         return await call();
       } catch (err) {
         const message = (err as Error).message;
         if (!message.startsWith('cannot reach etcd')) throw err;
         if (Date.now() >= deadline) throw new StoreUnreachableError(`${message} (tried for ${Math.round(timeoutMs / 1000)} s): is etcd running, and is --etcd right?`);
-        this.#options.logger.warn({ err: message }, 'etcd not reachable yet; retrying');
+        if (attempt === 0) this.#options.logger.warn({ err: message, timeoutMs }, 'etcd not reachable yet; retrying');
         await sleep(Math.min(500, Math.max(0, deadline - Date.now())));
       }
     }
