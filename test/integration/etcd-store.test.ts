@@ -119,3 +119,43 @@ test('etcd store: the hold is renewed, so a store keeps writing long past its le
   }
   assert.ok(revision >= 10, `${revision} appends`);
 });
+
+test('etcd store: parts a killed writer left (no log entry names them) are deleted at the next load and reported', async () => {
+  const place = await etcdPlace()();
+  const { url } = await server();
+  const store = place.open();
+  const loaded = await store.load();
+  await store.append([record(1)], applyOps(loaded.state, record(1).ops), loaded.revision);
+  await store.close();
+  const client = new EtcdClient([url]);
+  const orphan = `${place.prefix}/parts/${'2'.padStart(16, '0')}-dead/`;
+  try {
+    await client.txn([], [{ put: { key: `${orphan}000000`, value: '[{"seq":2' } }, { put: { key: `${orphan}000001`, value: ',"ops":[]}]' } }]);
+    const again = place.open();
+    const reloaded = await again.load();
+    await again.close();
+    assert.deepEqual(reloaded.recovery.removedLeftovers, [orphan]);
+    assert.deepEqual([reloaded.revision, [...reloaded.state.meta.keys()]], [1, ['k1']]);
+    assert.deepEqual((await keysUnder(url, place.prefix)).filter((key) => key.startsWith('/parts/')), []);
+  } finally {
+    await client.close();
+  }
+});
+
+test('etcd store: a head the log does not reach stops the load (ERR_STORE_DAMAGED), nothing changed', async () => {
+  const place = await etcdPlace()();
+  const { url } = await server();
+  const store = place.open();
+  const loaded = await store.load();
+  await store.append([record(1)], applyOps(loaded.state, record(1).ops), loaded.revision);
+  await store.close();
+  const client = new EtcdClient([url]);
+  try {
+    await client.txn([], [{ put: { key: `${place.prefix}/head`, value: '3' } }]);
+    await assert.rejects(place.open().load(), (err: Error & { code?: string }) => err.code === 'ERR_STORE_DAMAGED' && /head says seq 3 but its snapshot and log end at 1/.test(err.message));
+    const { kvs } = await client.range(`${place.prefix}/head`);
+    assert.equal(kvs[0]?.value.toString(), '3');
+  } finally {
+    await client.close();
+  }
+});
