@@ -1,6 +1,6 @@
 /**
  * `node --import tsx bench/scheduler.ts [--agents N] [--tasks N] [--apps N] [--sim-processes K]
- *   [--phase-timeout S] [--no-10k] [--log-level L] [--profile] [--keep]`
+ *   [--phase-timeout S] [--no-10k] [--log-level L] [--profile] [--keep] [--stores file,etcd]`
  * (sizes also from BENCH_SCHED_AGENTS / BENCH_SCHED_TASKS; default 1,000 agents × 100,000 tasks).
  *
  * One real `corral scheduler` (child process, its own temp data dir, fsync as in production)
@@ -16,6 +16,9 @@
  *    the first POST until the last TASK_RUNNING event; scheduler RSS there; the GET again; then
  *    `POST /v2/apps` latency again, with every task still running.
  *
+ * `--stores file,etcd` runs it all once per state store, one after the other (etcd: a real one
+ * started here on loopback, fsync on), and ends with the etcd store's rate beside the file store's.
+ *
  * Every phase is bounded (--phase-timeout, default 300 s): a phase that does not finish is
  * reported with how far it got and its rate, never silently shrunk.
  */
@@ -28,6 +31,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Agent, request, type Dispatcher } from 'undici';
 import { spawnPart, stopParts, type PartProcess } from '../src/cli/child-process.ts';
+import { startEtcd } from '../test/support/etcd.ts';
 import { startPart, tempDir } from '../test/support/parts.ts';
 import type { SimRegistered, SimStats } from './sim-agents.ts';
 import { formatProfile, monotonicMicros, summarizeProfile, type ProfileSummary, type ProfileWindow } from './support-cpuprofile.ts';
@@ -57,6 +61,9 @@ export interface SchedulerBenchOptions {
   /** Keep the temp dir (logs, data dir, profile) even when everything went well. */
   keep?: boolean;
   signal?: AbortSignal;
+  /** The scheduler's --store; with `etcd`, `etcdUrl` is its --etcd. Default file. */
+  store?: 'file' | 'etcd';
+  etcdUrl?: string;
 }
 
 export interface Latency {
@@ -103,6 +110,7 @@ export interface DeleteResult {
 export interface SchedulerBenchResult {
   /** The commit measured, `+dirty` when src/ had uncommitted changes. */
   revision: string;
+  store: 'file' | 'etcd';
   agents: number;
   tasks: number;
   simProcesses: number;
@@ -291,7 +299,9 @@ export async function runSchedulerBench(options: SchedulerBenchOptions): Promise
   try {
     const measured = revision();
     log(`starting a scheduler at ${measured} (logs and data dir in ${dir})`);
+    const store = options.store ?? 'file';
     const schedulerArgs = ['scheduler', '--listen', '127.0.0.1:0', '--data-dir', join(dir, 'scheduler'), '--agent-timeout', '60s',
+      ...(store === 'etcd' ? ['--store', 'etcd', '--etcd', options.etcdUrl ?? 'http://127.0.0.1:2379', '--etcd-prefix', `/corral-bench-${process.pid}-${Date.now()}`] : []),
       ...(options.logLevel !== undefined ? ['--log-level', options.logLevel] : [])];
     const scheduler = options.profile === true
       ? await spawnPart({ name: 'scheduler', args: schedulerArgs, logFile: join(dir, 'scheduler.log'), entry: ['--import', 'tsx', '--cpu-prof', '--cpu-prof-dir', profileDir, CLI] })
@@ -516,7 +526,7 @@ export async function runSchedulerBench(options: SchedulerBenchOptions): Promise
       log(`profile: ${largest ?? 'none written'}`);
     }
     const result: SchedulerBenchResult = {
-      revision: measured, agents, tasks, simProcesses: simCount, registerMs, postEmpty, tenK, full, getFull, postLoaded,
+      revision: measured, store, agents, tasks, simProcesses: simCount, registerMs, postEmpty, tenK, full, getFull, postLoaded,
       simMaxElu, simStatusMaxMs, simHeartbeatMaxMs, eventResumes, lostEvents, profile, logDir: dir,
     };
     failed = !Number.isFinite(full.toAllRunningMs);
@@ -550,7 +560,7 @@ export function formatSchedulerBench(result: SchedulerBenchResult): string[] {
   const { full, tenK } = result;
   const lines = [
     '',
-    `scheduler bench: corral ${result.revision}, ${result.agents} simulated agents (${result.simProcesses} process), ${result.tasks} tasks over ${full.apps} apps; ${process.platform} ${process.arch}, node ${process.version}`,
+    `scheduler bench (${result.store} store): corral ${result.revision}, ${result.agents} simulated agents (${result.simProcesses} process), ${result.tasks} tasks over ${full.apps} apps; ${process.platform} ${process.arch}, node ${process.version}`,
     row('', 'figure', 'target'),
     row(`register + connect ${result.agents} agents`, seconds(result.registerMs)),
     latencyRow('POST /v2/apps p50 / p99, empty cluster (fsync)', result.postEmpty, ''),
@@ -588,24 +598,43 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
       'log-level': { type: 'string' },
       profile: { type: 'boolean' },
       keep: { type: 'boolean' },
+      stores: { type: 'string' },
     },
   });
   const abort = new AbortController();
   process.once('SIGINT', () => abort.abort(new Error('interrupted')));
   const started = Date.now();
   const number = (value: string | undefined): number | undefined => (value === undefined ? undefined : Number(value));
-  await runSchedulerBench({
-    log: (line) => process.stderr.write(`${((Date.now() - started) / 1000).toFixed(1).padStart(6)}s ${line}\n`),
-    table: (line) => process.stdout.write(`${line}\n`),
-    ...(values.agents !== undefined ? { agents: number(values.agents) } : {}),
-    ...(values.tasks !== undefined ? { tasks: number(values.tasks) } : {}),
-    ...(values.apps !== undefined ? { apps: number(values.apps) } : {}),
-    ...(values['sim-processes'] !== undefined ? { simProcesses: number(values['sim-processes']) } : {}),
-    ...(values['phase-timeout'] !== undefined ? { phaseTimeoutMs: (number(values['phase-timeout']) ?? 300) * 1000 } : {}),
-    ...(values['log-level'] !== undefined ? { logLevel: values['log-level'] } : {}),
-    tenK: values['no-10k'] !== true,
-    profile: values.profile === true,
-    keep: values.keep === true,
-    signal: abort.signal,
-  });
+  const stores = (values.stores ?? 'file').split(',').map((name) => name.trim());
+  for (const name of stores) if (name !== 'file' && name !== 'etcd') throw new Error(`--stores: file or etcd, not '${name}'`);
+  const etcd = stores.includes('etcd') ? await startEtcd('bench-etcd') : undefined;
+  const results: SchedulerBenchResult[] = [];
+  try {
+    for (const store of stores as Array<'file' | 'etcd'>) {
+      results.push(await runSchedulerBench({
+        log: (line) => process.stderr.write(`${((Date.now() - started) / 1000).toFixed(1).padStart(6)}s ${line}\n`),
+        table: (line) => process.stdout.write(`${line}\n`),
+        ...(values.agents !== undefined ? { agents: number(values.agents) } : {}),
+        ...(values.tasks !== undefined ? { tasks: number(values.tasks) } : {}),
+        ...(values.apps !== undefined ? { apps: number(values.apps) } : {}),
+        ...(values['sim-processes'] !== undefined ? { simProcesses: number(values['sim-processes']) } : {}),
+        ...(values['phase-timeout'] !== undefined ? { phaseTimeoutMs: (number(values['phase-timeout']) ?? 300) * 1000 } : {}),
+        ...(values['log-level'] !== undefined ? { logLevel: values['log-level'] } : {}),
+        tenK: values['no-10k'] !== true,
+        profile: values.profile === true,
+        keep: values.keep === true,
+        signal: abort.signal,
+        store,
+        ...(etcd !== undefined ? { etcdUrl: etcd.url } : {}),
+      }));
+    }
+  } finally {
+    await etcd?.stop();
+  }
+  const [file, onEtcd] = [results.find((r) => r.store === 'file'), results.find((r) => r.store === 'etcd')];
+  if (file !== undefined && onEtcd !== undefined) {
+    process.stdout.write(`\netcd store vs file store: placed -> RUNNING ${onEtcd.full.perSecond.toFixed(0)}/s vs ${file.full.perSecond.toFixed(0)}/s `
+      + `(${((100 * onEtcd.full.perSecond) / file.full.perSecond).toFixed(0)}%, target >= 50%); POST p50 / p99 on an empty cluster `
+      + `${onEtcd.postEmpty.p50Ms.toFixed(1)} / ${onEtcd.postEmpty.p99Ms.toFixed(1)} ms vs ${file.postEmpty.p50Ms.toFixed(1)} / ${file.postEmpty.p99Ms.toFixed(1)} ms\n`);
+  }
 }

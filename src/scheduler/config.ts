@@ -1,6 +1,6 @@
 import { isLoopbackHost, type HostPort } from '../shared/address.ts';
 import { normalizeOrigin } from '../auth/core/browser.ts';
-import { absolutePath, duration, flag, hostPort, list, logLevel, oneOf, optional, parseConfig, positiveInteger, type FieldParser } from '../shared/config.ts';
+import { absolutePath, duration, flag, hostPort, list, logLevel, oneOf, optional, parseConfig, positiveInteger, text, type FieldParser } from '../shared/config.ts';
 import { commandDefaults, type Settings } from '../shared/settings.ts';
 import { tlsCertFile, tlsKeyFile, tlsPairProblems } from '../shared/tls.ts';
 
@@ -8,8 +8,12 @@ import { tlsCertFile, tlsKeyFile, tlsPairProblems } from '../shared/tls.ts';
 export interface SchedulerConfig {
   readonly listen: HostPort;
   readonly dataDir: string;
-  /** Only `file` today; the setting exists so that an etcd store can join. */
-  readonly store: 'file';
+  /** `file` (the embedded default, in dataDir) or `etcd` (under etcdPrefix on the etcd cluster at `etcd`). */
+  readonly store: 'file' | 'etcd';
+  /** `--etcd`: the etcd cluster's client URLs (origins). */
+  readonly etcd: readonly string[];
+  /** `--etcd-prefix`: the key prefix holding this cluster's state, without a trailing slash. */
+  readonly etcdPrefix: string;
   readonly agentTimeoutMs: number;
   /** After a restart, agents known from before get this long to register again (at least the agent timeout). */
   readonly agentReregisterTimeoutMs: number;
@@ -55,12 +59,34 @@ const origins: FieldParser<string[]> = (raw) =>
     return origin;
   });
 
+/** `--etcd`: one or more http(s) client URLs of the etcd cluster, comma-separated. */
+const etcdUrls: FieldParser<string[]> = (raw) =>
+  list('etcd URL')(raw).map((item) => {
+    let url: URL;
+    try {
+      url = new URL(item);
+    } catch {
+      throw new Error(`'${item}' is not a URL (expected e.g. http://127.0.0.1:2379)`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`'${item}' must be http:// or https://`);
+    return url.origin;
+  });
+
+/** `--etcd-prefix`: an absolute key path such as /corral (a trailing slash dropped). */
+const etcdPrefix: FieldParser<string> = (raw) => {
+  const value = text(raw).replace(/\/+$/, '');
+  if (!/^\/[\w./-]+$/.test(value)) throw new Error(`expected a key prefix starting with / (letters, digits, . _ - /), such as /corral, got '${value}'`);
+  return value;
+};
+
 /** Reads the layered settings (missing ones from config/defaults.json); throws a ConfigError listing every bad value. */
 export function parseSchedulerConfig(settings: Settings): SchedulerConfig {
   const { repair, joinTokenFile, adminTokenFile, tlsCert, tlsKey, ...config } = parseConfig(settings, {
     listen: hostPort,
     dataDir: absolutePath,
-    store: oneOf(['file']),
+    store: oneOf(['file', 'etcd']),
+    etcd: etcdUrls,
+    etcdPrefix,
     agentTimeoutMs: ['agentTimeout', duration()],
     agentReregisterTimeoutMs: ['agentReregisterTimeout', duration()],
     registryMaxAgentAgeMs: ['registryMaxAgentAge', duration()],

@@ -18,6 +18,8 @@ import { SchedulerState } from './state.ts';
 import { SchedulerMetrics } from './scheduler-metrics.ts';
 import { sampleScheduler } from './api/metrics.ts';
 import { FileStore } from './store/file-store.ts';
+import { EtcdStore } from './store/etcd-store.ts';
+import type { StateStore } from './store/state-store.ts';
 
 /** Agents heartbeat often enough that a few missed ones fit in the agent timeout. */
 const heartbeatMs = (agentTimeoutMs: number): number => Math.max(100, Math.min(5000, Math.floor(agentTimeoutMs / 4)));
@@ -29,7 +31,10 @@ export async function startScheduler(settings: Settings): Promise<Service> {
   const logger = createLogger('scheduler', config.logLevel);
   for (const warning of startupWarnings(config)) logger.warn({ listen: formatHostPort(config.listen) }, warning);
   const admission = config.joinTokenFile === undefined ? undefined : new AgentAdmission(readJoinToken(config.joinTokenFile), logger);
-  const store = new FileStore({ dir: config.dataDir, logger, repair: config.repair, holder: { listen: formatHostPort(config.listen) } });
+  const store: StateStore = config.store === 'etcd'
+    // A scheduler killed with -9 holds the prefix until its 5 s lease runs out: its restart waits that long.
+    ? new EtcdStore({ endpoints: config.etcd, prefix: config.etcdPrefix, logger, holder: { listen: formatHostPort(config.listen) }, lockTtlSeconds: 5, lockWaitMs: 7000 })
+    : new FileStore({ dir: config.dataDir, logger, repair: config.repair, holder: { listen: formatHostPort(config.listen) } });
   const loaded = await store.load();
   const bus = new EventBus(loaded.history, loaded.lastEventId);
   const state = new SchedulerState(store, bus, loaded.state, loaded.revision);

@@ -10,6 +10,8 @@ test('parseSchedulerConfig: config/defaults.json alone gives the documented defa
     listen: { host: '127.0.0.1', port: 8080 },
     dataDir: resolve('data/scheduler'),
     store: 'file',
+    etcd: ['http://127.0.0.1:2379'],
+    etcdPrefix: '/corral',
     agentTimeoutMs: 15_000,
     agentReregisterTimeoutMs: 600_000,
     registryMaxAgentAgeMs: 14 * 86_400_000,
@@ -37,16 +39,19 @@ test('parseSchedulerConfig: accepted settings (table-driven)', () => {
     [{ listen: '0.0.0.0:8080', auth: true }, (c) => c.listen.host, '0.0.0.0'],
     [{ listen: '10.0.0.1:8080', insecure: 'true' }, (c) => c.insecure, true],
     [{ listen: 'localhost:8080' }, (c) => c.listen.host, 'localhost'],
+    [{ store: 'etcd' }, (c) => c.store, 'etcd'],
+    [{ etcd: 'http://127.0.0.1:2379, https://etcd-2.example:2379/' }, (c) => c.etcd, ['http://127.0.0.1:2379', 'https://etcd-2.example:2379']],
+    [{ etcdPrefix: '/corral/prod/' }, (c) => c.etcdPrefix, '/corral/prod'],
     [{ allowedOrigins: 'https://UI.example.com:443, http://127.0.0.1:3000' }, (c) => c.allowedOrigins, ['https://ui.example.com', 'http://127.0.0.1:3000']],
   ];
   for (const [settings, pick, expected] of cases) assert.deepEqual(pick(parseSchedulerConfig(settings)), expected, JSON.stringify(settings));
 });
 
 test('parseSchedulerConfig: every bad setting is named at once', () => {
-  const bad = { listen: 'nope', agentTimeout: 'x', store: 'etcd', maxVersions: '0', logLevel: 'loud', repair: 'perhaps', allowedOrigins: 'null' };
+  const bad = { listen: 'nope', agentTimeout: 'x', store: 'zookeeper', etcd: 'ftp://h:1', etcdPrefix: 'corral', maxVersions: '0', logLevel: 'loud', repair: 'perhaps', allowedOrigins: 'null' };
   assert.throws(() => parseSchedulerConfig(bad), (err: ConfigError) => {
     assert.ok(err instanceof ConfigError);
-    assert.deepEqual(err.problems.map((p) => p.flag), ['--listen', '--store', '--agent-timeout', '--log-level', '--repair', '--max-versions', '--allowed-origins']);
+    assert.deepEqual(err.problems.map((p) => p.flag), ['--listen', '--store', '--etcd', '--etcd-prefix', '--agent-timeout', '--log-level', '--repair', '--max-versions', '--allowed-origins']);
     return true;
   });
 });

@@ -5,7 +5,7 @@ import { FileStore, type FileStoreOptions } from '../../src/scheduler/store/file
 import { stateStoreContract, type StorePlace } from '../support/contracts/state-store-contract.ts';
 import { silentLogger } from '../support/file-store-fixtures.ts';
 
-/** A temp dir per test; (an etcd store will run the same contract on a key prefix of its own). */
+/** A temp dir per test (the etcd store runs the same contract on a key prefix of its own: test/integration/etcd-store.test.ts). */
 function fileStorePlace(options: Partial<FileStoreOptions> = {}): () => Promise<StorePlace> {
   return async () => {
     const dir = mkdtempSync(join(tmpdir(), 'corral-store-contract-'));

@@ -2,9 +2,10 @@ import { CodedError } from '../../shared/coded-error.ts';
 
 export const ERR_STORE_LOCKED = 'ERR_STORE_LOCKED';
 export const ERR_STORE_DAMAGED = 'ERR_STORE_DAMAGED';
+export const ERR_STORE_UNREACHABLE = 'ERR_STORE_UNREACHABLE';
 
 /** Errors of the state store that stop a scheduler from starting; their messages say what to do. */
-export class StoreError extends CodedError<typeof ERR_STORE_LOCKED | typeof ERR_STORE_DAMAGED> {}
+export class StoreError extends CodedError<typeof ERR_STORE_LOCKED | typeof ERR_STORE_DAMAGED | typeof ERR_STORE_UNREACHABLE> {}
 
 export class StoreLockedError extends StoreError {
   constructor(dir: string, holder: string) {
@@ -18,5 +19,20 @@ export class StoreLockedError extends StoreError {
 export class StoreDamagedError extends StoreError {
   constructor(message: string) {
     super(ERR_STORE_DAMAGED, message);
+  }
+}
+
+export class EtcdPrefixLockedError extends StoreError {
+  constructor(prefix: string, holder: string) {
+    super(
+      ERR_STORE_LOCKED,
+      `the etcd prefix ${prefix} is held by another running scheduler (${holder}); two writers on one prefix would lose acknowledged writes: stop that one first (a killed one's hold ends with its lease)`,
+    );
+  }
+}
+
+export class StoreUnreachableError extends StoreError {
+  constructor(message: string) {
+    super(ERR_STORE_UNREACHABLE, message);
   }
 }

@@ -1,0 +1,161 @@
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { applyOps } from '../../src/scheduler/core/state-ops.ts';
+import { EtcdStore, type EtcdStoreOptions } from '../../src/scheduler/store/etcd-store.ts';
+import { EtcdClient } from '../../src/scheduler/store/etcd/etcd-client.ts';
+import { RevisionConflict } from '../../src/scheduler/store/state-store.ts';
+import type { StateOp } from '../../src/scheduler/types.ts';
+import { stateStoreContract, type StorePlace } from '../support/contracts/state-store-contract.ts';
+import { startEtcd, type EtcdServer } from '../support/etcd.ts';
+import { record, silentLogger } from '../support/file-store-fixtures.ts';
+
+/** One real etcd for the file; each test gets a key prefix of its own. */
+let etcd: Promise<EtcdServer> | undefined;
+const server = (): Promise<EtcdServer> => (etcd ??= startEtcd());
+after(async () => {
+  await (await etcd)?.stop();
+});
+
+let places = 0;
+function etcdPlace(options: Partial<EtcdStoreOptions> = {}): () => Promise<StorePlace & { prefix: string }> {
+  return async () => {
+    const { url } = await server();
+    const prefix = `/corral-test-${process.pid}-${places += 1}`;
+    return {
+      prefix,
+      open: () => new EtcdStore({ endpoints: [url], prefix, logger: silentLogger, ...options }),
+      remove: async () => {
+        const client = new EtcdClient([url]);
+        await client.txn([], [{ deleteRange: { key: `${prefix}/`, end: `${prefix}0` } }]).finally(() => client.close());
+      },
+    };
+  };
+}
+
+stateStoreContract('etcd store', etcdPlace());
+// The same promises hold while every append starts a snapshot in the background.
+stateStoreContract('etcd store compacting at every append', etcdPlace({ compactEvery: 1, logToSnapshot: 0 }));
+
+/** `count` puts of about `bytes` each on meta keys `big<n>`. */
+const bigOps = (count: number, bytes: number): StateOp[] =>
+  Array.from({ length: count }, (_, n) => ({ op: 'put', coll: 'meta', key: `big${n}`, value: 'x'.repeat(bytes) }));
+
+async function keysUnder(url: string, prefix: string): Promise<string[]> {
+  const client = new EtcdClient([url]);
+  try {
+    const { kvs } = await client.range(`${prefix}/`, { end: `${prefix}0`, keysOnly: true });
+    return kvs.map((kv) => kv.key.slice(prefix.length));
+  } finally {
+    await client.close();
+  }
+}
+
+test('etcd store: a commit of thousands of ops (> 1.5 MiB, past etcd\'s request limit) is written whole and loads back', async () => {
+  const place = await etcdPlace()();
+  const ops = bigOps(5000, 400);
+  const store = place.open();
+  const loaded = await store.load();
+  const state = applyOps(loaded.state, ops);
+  const revision = await store.append([{ ops, events: record(1).events }], state, loaded.revision);
+  await store.close();
+  const again = place.open();
+  const reloaded = await again.load();
+  await again.close();
+  assert.equal(reloaded.revision, revision);
+  assert.equal(reloaded.state.meta.size, 5000);
+  assert.equal(reloaded.state.meta.get('big4999'), 'x'.repeat(400));
+  assert.deepEqual(reloaded.history.map((e) => e.eventId), [1]);
+});
+
+test('etcd store: a large commit whose compare-and-set fails (another writer moved the head) is a RevisionConflict and leaves no parts behind', async () => {
+  const place = await etcdPlace()();
+  const { url } = await server();
+  const store = place.open();
+  const loaded = await store.load();
+  const revision = await store.append([record(1)], applyOps(loaded.state, record(1).ops), loaded.revision);
+  const client = new EtcdClient([url]);
+  try {
+    await client.txn([], [{ put: { key: `${place.prefix}/head`, value: '7' } }]);
+    const ops = bigOps(3000, 800);
+    await assert.rejects(store.append([{ ops, events: [] }], applyOps(loaded.state, ops), revision), (err: unknown) => err instanceof RevisionConflict && /revision 7, not 1/.test(err.message));
+    assert.deepEqual((await keysUnder(url, place.prefix)).sort(), ['/head', '/lock', `/log/${'1'.padStart(16, '0')}`]);
+  } finally {
+    await client.close();
+    await store.close();
+  }
+});
+
+test('etcd store: a snapshot replaces the log entries and parts it holds, and the state loads from it', async () => {
+  const place = await etcdPlace({ compactEvery: 3, logToSnapshot: 0 })();
+  const { url } = await server();
+  const store = place.open();
+  let { state, revision } = await store.load();
+  for (let n = 1; n <= 4; n += 1) {
+    state = applyOps(state, record(n).ops);
+    revision = await store.append([record(n)], state, revision);
+  }
+  await store.close();
+  const keys = await keysUnder(url, place.prefix);
+  assert.deepEqual(keys.filter((key) => !key.startsWith('/parts/')).sort(), ['/head', `/log/${'4'.padStart(16, '0')}`, '/snapshot']);
+  assert.ok(keys.every((key) => !key.startsWith('/parts/') || key.includes('~snap-')), keys.join(' '));
+  const again = place.open();
+  const loaded = await again.load();
+  await again.close();
+  assert.deepEqual([loaded.revision, [...loaded.state.meta.keys()].sort(), loaded.history.map((e) => e.eventId)], [4, ['k1', 'k2', 'k3', 'k4'], [1, 2, 3, 4]]);
+});
+
+test('etcd store: the hold is renewed, so a store keeps writing long past its lease TTL', async () => {
+  const place = await etcdPlace({ lockTtlSeconds: 1 })();
+  const store = place.open();
+  let { state, revision } = await store.load();
+  try {
+    const until = Date.now() + 3000;
+    for (let n = 1; Date.now() < until; n += 1) {
+      state = applyOps(state, record(n).ops);
+      revision = await store.append([record(n)], state, revision);
+    }
+  } finally {
+    await store.close();
+  }
+  assert.ok(revision >= 10, `${revision} appends`);
+});
+
+test('etcd store: parts a killed writer left (no log entry names them) are deleted at the next load and reported', async () => {
+  const place = await etcdPlace()();
+  const { url } = await server();
+  const store = place.open();
+  const loaded = await store.load();
+  await store.append([record(1)], applyOps(loaded.state, record(1).ops), loaded.revision);
+  await store.close();
+  const client = new EtcdClient([url]);
+  const orphan = `${place.prefix}/parts/${'2'.padStart(16, '0')}-dead/`;
+  try {
+    await client.txn([], [{ put: { key: `${orphan}000000`, value: '[{"seq":2' } }, { put: { key: `${orphan}000001`, value: ',"ops":[]}]' } }]);
+    const again = place.open();
+    const reloaded = await again.load();
+    await again.close();
+    assert.deepEqual(reloaded.recovery.removedLeftovers, [orphan]);
+    assert.deepEqual([reloaded.revision, [...reloaded.state.meta.keys()]], [1, ['k1']]);
+    assert.deepEqual((await keysUnder(url, place.prefix)).filter((key) => key.startsWith('/parts/')), []);
+  } finally {
+    await client.close();
+  }
+});
+
+test('etcd store: a head the log does not reach stops the load (ERR_STORE_DAMAGED), nothing changed', async () => {
+  const place = await etcdPlace()();
+  const { url } = await server();
+  const store = place.open();
+  const loaded = await store.load();
+  await store.append([record(1)], applyOps(loaded.state, record(1).ops), loaded.revision);
+  await store.close();
+  const client = new EtcdClient([url]);
+  try {
+    await client.txn([], [{ put: { key: `${place.prefix}/head`, value: '3' } }]);
+    await assert.rejects(place.open().load(), (err: Error & { code?: string }) => err.code === 'ERR_STORE_DAMAGED' && /head says seq 3 but its snapshot and log end at 1/.test(err.message));
+    const { kvs } = await client.range(`${place.prefix}/head`);
+    assert.equal(kvs[0]?.value.toString(), '3');
+  } finally {
+    await client.close();
+  }
+});
