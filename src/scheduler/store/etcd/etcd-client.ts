@@ -5,8 +5,8 @@ import { Pool } from 'undici';
  * the etcd store makes, with keys and values base64 as the gateway wants them. Chosen over the
  * `etcd3` package (gRPC) because it adds no dependency and keeps leases and watches in our hands
  * (etcd3's election has a 60 s TTL, a fixed double-leader bug and reports of watches that stop
- * after a reconnect), at the same cost per commit (fsync-bound: p50 1.7 ms vs 1.6 ms); only
- * very large values cost more (a 1 MiB put: 68 ms vs 16 ms), and a commit that large is rare.
+ * after a reconnect), at about the same cost per commit (etcd's fsync dominates); only very large
+ * values cost more, and a commit that large is rare (figures: docs/scheduler.md, "The etcd store").
  *
  * With several endpoints, a call that cannot reach one tries the next.
  */
