@@ -35,14 +35,14 @@ export async function startScheduler(settings: Settings): Promise<Service> {
   if (config.store === 'etcd') {
     // The lock's holder JSON names where this scheduler serves: standbys proxy there.
     const newStore = (lockWaitMs: number): EtcdStore => new EtcdStore({ endpoints: config.etcd, prefix: config.etcdPrefix, logger, holder: { listen: formatHostPort(config.listen), scheme: schemeOf(serverTls(config)) }, lockTtlSeconds: 5, lockWaitMs });
-    return leadOrStandBy({ logger, endpoints: config.etcd, prefix: config.etcdPrefix, listen: config.listen, tls: serverTls(config), newStore, lead: (store, loaded, listen) => lead({ ...config, listen }, logger, admission, store, loaded) });
+    return leadOrStandBy({ logger, endpoints: config.etcd, prefix: config.etcdPrefix, listen: config.listen, tls: serverTls(config), newStore, lead: (store, loaded, listen, abdicate) => lead({ ...config, listen }, logger, admission, store, loaded, abdicate) });
   }
   const store = new FileStore({ dir: config.dataDir, logger, repair: config.repair, holder: { listen: formatHostPort(config.listen) } });
   return lead(config, logger, admission, store, await store.load());
 }
 
 /** The full scheduler (the leader) over a store that is loaded and held. */
-async function lead(config: SchedulerConfig, logger: Logger, admission: AgentAdmission | undefined, store: StateStore, loaded: LoadedState): Promise<Service> {
+async function lead(config: SchedulerConfig, logger: Logger, admission: AgentAdmission | undefined, store: StateStore, loaded: LoadedState, abdicate?: () => void): Promise<Service> {
   const bus = new EventBus(loaded.history, loaded.lastEventId);
   const state = new SchedulerState(store, bus, loaded.state, loaded.revision);
   if (!state.current.meta.has('clusterId')) {
@@ -57,7 +57,7 @@ async function lead(config: SchedulerConfig, logger: Logger, admission: AgentAdm
   metrics.storeLoaded(loaded.recovery);
   bus.onPublish((records) => metrics.eventsPublished(records));
   state.onWritten((seconds) => metrics.transactionCommitted(seconds));
-  const context = { state, bus, links, orchestrator, logger, advertised: formatHostPort(config.listen), startedAt, metrics, storeRecovery: loaded.recovery, maxVersions: config.maxVersions, auth: config.auth, allowedOrigins: config.allowedOrigins, ...(admission !== undefined ? { admission } : {}) };
+  const context = { state, bus, links, orchestrator, logger, advertised: formatHostPort(config.listen), startedAt, metrics, storeRecovery: loaded.recovery, maxVersions: config.maxVersions, auth: config.auth, allowedOrigins: config.allowedOrigins, ...(admission !== undefined ? { admission } : {}), ...(abdicate !== undefined ? { abdicate } : {}) };
   const tls = serverTls(config);
   const server = buildServer(context, tls);
   // A thousand agents open connections at once (a status burst, a reconnect after a scheduler

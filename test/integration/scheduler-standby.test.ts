@@ -26,7 +26,7 @@ async function call(base: string, method: 'GET' | 'POST' | 'DELETE', path: strin
   return { status: response.statusCode, headers: response.headers, body };
 }
 
-test('two schedulers on one etcd prefix: the second is a standby that proxies to the leader, refuses loops, and takes over after kill -9', async () => {
+test('two schedulers on one etcd prefix: the second is a standby that proxies to the leader, refuses loops, and takes over after kill -9 and on DELETE /v2/leader', async () => {
   const etcd = await startEtcd();
   const dir = tempDir('corral-standby-');
   const parts: PartProcess[] = [];
@@ -85,6 +85,20 @@ test('two schedulers on one etcd prefix: the second is a standby that proxies to
     assert.deepEqual(apps, [...acknowledged].sort(), 'every acknowledged app is there');
     const write = await call(b, 'POST', '/v2/apps', { body: { id: '/after-failover', cmd: 'sleep 1', instances: 0 } });
     assert.equal(write.status, 201, JSON.stringify(write.body));
+
+    // The old leader comes back as a standby; DELETE /v2/leader (sent through it, so proxied) hands the lead back to it.
+    const standbyA = await start('scheduler-a2', portA);
+    assert.equal(standbyA.ready.standby, true);
+    const abdicated = await call(a, 'DELETE', '/v2/leader');
+    assert.deepEqual([abdicated.status, abdicated.body], [200, { message: 'Leadership abdicated' }]);
+    await waitFor('the first scheduler to lead again', async () => {
+      const info = await call(a, 'GET', '/v2/info');
+      return info.status === 200 && (info.body as { elected?: boolean }).elected === true ? true : undefined;
+    }, 20000);
+    const infoAfter = (await call(b, 'GET', '/v2/info')).body as { elected: boolean; leader: string };
+    assert.deepEqual([infoAfter.elected, infoAfter.leader], [false, `127.0.0.1:${portA}`], 'the abdicated leader serves as a standby');
+    const appsAfter = ((await call(b, 'GET', '/v2/apps')).body as { apps: Array<{ id: string }> }).apps.map((app) => app.id).sort();
+    assert.deepEqual(appsAfter, [...acknowledged, '/after-failover'].sort());
   } finally {
     for (const part of parts) {
       if (part.child.exitCode === null && part.child.signalCode === null) part.child.kill('SIGKILL');
