@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import { request } from 'undici';
 import type { PartProcess } from '../../src/cli/child-process.ts';
 import { startEtcd } from '../support/etcd.ts';
+import { SseStream } from '../support/events-stream.ts';
 import { freePort, startPart, tempDir } from '../support/parts.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -55,10 +56,14 @@ test('two schedulers on one etcd prefix: the second is a standby that proxies to
     assert.equal((await call(b, 'GET', '/ping')).body, 'pong');
 
     const acknowledged: string[] = [];
+    const events = await SseStream.open(b);
     const created = await call(b, 'POST', '/v2/apps', { body: { id: '/through-standby', cmd: 'sleep 1', instances: 0 } });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     assert.equal(created.headers['x-marathon-leader'], a);
     acknowledged.push('/through-standby');
+    await waitFor('the app\'s event through the standby\'s proxied stream', () => (events.frames.some((f) => f.event === 'api_post_event' && f.data.appDefinition?.id === '/through-standby') ? true : undefined));
+    assert.deepEqual(events.violations, []);
+    await events.close();
     assert.equal((await call(a, 'GET', '/v2/apps/through-standby')).status, 200, 'the app was created on the leader');
     const listed = await call(b, 'GET', '/v2/apps?embed=apps.tasks');
     assert.deepEqual((listed.body as { apps: Array<{ id: string }> }).apps.map((app) => app.id), ['/through-standby'], 'the query string goes through too');
