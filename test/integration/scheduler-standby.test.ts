@@ -54,6 +54,11 @@ test('two schedulers on one etcd prefix: the second is a standby that proxies to
     const infoB = (await call(b, 'GET', '/v2/info')).body as { elected: boolean; leader: string };
     assert.deepEqual([infoB.elected, infoB.leader], [false, `127.0.0.1:${portA}`]);
     assert.equal((await call(b, 'GET', '/ping')).body, 'pong');
+    for (const base of [a, b]) {
+      const stream = await request(`${base}/v2/events`);
+      assert.equal(stream.headers['x-marathon-leader'], a, `the event stream of ${base} names the leader too`);
+      stream.body.destroy();
+    }
 
     const acknowledged: string[] = [];
     const events = await SseStream.open(b);

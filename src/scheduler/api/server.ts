@@ -70,8 +70,9 @@ export function buildServer(context: ApiContext, tls?: ServerTls): FastifyInstan
     throw unknownPath(request);
   });
   // Marathon's: every answer names the leader, which this scheduler is (a standby answers from leadership/standby-server.ts).
+  // On the raw response, so that the streams written by hand (events, agent commands) carry it too.
   app.addHook('onRequest', async (_request, reply) => {
-    void reply.header(LEADER_HEADER, `${schemeOf(tls)}://${context.advertised}`);
+    reply.raw.setHeader(LEADER_HEADER, `${schemeOf(tls)}://${context.advertised}`);
   });
   registerBrowserSafety(app, context.allowedOrigins ?? []);
   if (context.auth === true) registerAuth(app, context);
