@@ -2,13 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { readJoinToken } from '../auth/secret-files.ts';
 import { formatHostPort } from '../shared/address.ts';
-import { createLogger } from '../shared/log.ts';
+import { createLogger, type Logger } from '../shared/log.ts';
 import type { Service } from '../shared/service.ts';
 import type { Settings } from '../shared/settings.ts';
 import { schemeOf, serverTls } from '../shared/tls.ts';
 import { AgentLinks } from './agent-links.ts';
 import { AgentAdmission } from './api/agent-admission.ts';
-import { parseSchedulerConfig, startupWarnings } from './config.ts';
+import { parseSchedulerConfig, startupWarnings, type SchedulerConfig } from './config.ts';
 import { buildServer } from './api/server.ts';
 import { ADMIN_TOKEN_FILE, bootstrapAuth } from './auth/bootstrap.ts';
 import { EventBus } from './event-bus.ts';
@@ -19,7 +19,8 @@ import { SchedulerMetrics } from './scheduler-metrics.ts';
 import { sampleScheduler } from './api/metrics.ts';
 import { FileStore } from './store/file-store.ts';
 import { EtcdStore } from './store/etcd-store.ts';
-import type { StateStore } from './store/state-store.ts';
+import type { LoadedState, StateStore } from './store/state-store.ts';
+import { leadOrStandBy } from './leadership/campaign.ts';
 
 /** Agents heartbeat often enough that a few missed ones fit in the agent timeout. */
 const heartbeatMs = (agentTimeoutMs: number): number => Math.max(100, Math.min(5000, Math.floor(agentTimeoutMs / 4)));
@@ -31,11 +32,17 @@ export async function startScheduler(settings: Settings): Promise<Service> {
   const logger = createLogger('scheduler', config.logLevel);
   for (const warning of startupWarnings(config)) logger.warn({ listen: formatHostPort(config.listen) }, warning);
   const admission = config.joinTokenFile === undefined ? undefined : new AgentAdmission(readJoinToken(config.joinTokenFile), logger);
-  const store: StateStore = config.store === 'etcd'
-    // A scheduler killed with -9 holds the prefix until its 5 s lease runs out: its restart waits that long.
-    ? new EtcdStore({ endpoints: config.etcd, prefix: config.etcdPrefix, logger, holder: { listen: formatHostPort(config.listen) }, lockTtlSeconds: 5, lockWaitMs: 7000 })
-    : new FileStore({ dir: config.dataDir, logger, repair: config.repair, holder: { listen: formatHostPort(config.listen) } });
-  const loaded = await store.load();
+  if (config.store === 'etcd') {
+    // The lock's holder JSON names where this scheduler serves: standbys proxy there.
+    const newStore = (lockWaitMs: number): EtcdStore => new EtcdStore({ endpoints: config.etcd, prefix: config.etcdPrefix, logger, holder: { listen: formatHostPort(config.listen), scheme: schemeOf(serverTls(config)) }, lockTtlSeconds: 5, lockWaitMs });
+    return leadOrStandBy({ logger, endpoints: config.etcd, prefix: config.etcdPrefix, listen: config.listen, tls: serverTls(config), newStore, lead: (store, loaded, listen, abdicate) => lead({ ...config, listen }, logger, admission, store, loaded, abdicate) });
+  }
+  const store = new FileStore({ dir: config.dataDir, logger, repair: config.repair, holder: { listen: formatHostPort(config.listen) } });
+  return lead(config, logger, admission, store, await store.load());
+}
+
+/** The full scheduler (the leader) over a store that is loaded and held. */
+async function lead(config: SchedulerConfig, logger: Logger, admission: AgentAdmission | undefined, store: StateStore, loaded: LoadedState, abdicate?: () => void): Promise<Service> {
   const bus = new EventBus(loaded.history, loaded.lastEventId);
   const state = new SchedulerState(store, bus, loaded.state, loaded.revision);
   if (!state.current.meta.has('clusterId')) {
@@ -50,7 +57,7 @@ export async function startScheduler(settings: Settings): Promise<Service> {
   metrics.storeLoaded(loaded.recovery);
   bus.onPublish((records) => metrics.eventsPublished(records));
   state.onWritten((seconds) => metrics.transactionCommitted(seconds));
-  const context = { state, bus, links, orchestrator, logger, advertised: formatHostPort(config.listen), startedAt, metrics, storeRecovery: loaded.recovery, maxVersions: config.maxVersions, auth: config.auth, allowedOrigins: config.allowedOrigins, ...(admission !== undefined ? { admission } : {}) };
+  const context = { state, bus, links, orchestrator, logger, advertised: formatHostPort(config.listen), startedAt, metrics, storeRecovery: loaded.recovery, maxVersions: config.maxVersions, auth: config.auth, allowedOrigins: config.allowedOrigins, ...(admission !== undefined ? { admission } : {}), ...(abdicate !== undefined ? { abdicate } : {}) };
   const tls = serverTls(config);
   const server = buildServer(context, tls);
   // A thousand agents open connections at once (a status burst, a reconnect after a scheduler

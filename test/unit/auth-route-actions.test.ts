@@ -21,6 +21,7 @@ test('every scheduler route asks for what its table entry says', async (t) => {
     ['HEAD', '/ping', {}, undefined, 'open'],
     ['POST', '/corral/v1/agents/register', {}, {}, 'agent'],
     ['GET', '/v2/info', {}, undefined, 'authenticated'],
+    ['DELETE', '/v2/leader', {}, undefined, { action: 'admin', paths: ['/'] }],
     ['GET', '/metrics', {}, undefined, { action: 'read', paths: ['/'] }],
     ['GET', '/v2/events', {}, undefined, 'authenticated'],
     ['GET', '/v2/apps', {}, undefined, 'filter-listing'],

@@ -97,6 +97,7 @@ export const ROUTE_RULES: Readonly<Record<string, Rule>> = {
   'GET /ping': () => 'open',
   'GET /v2/leader': () => 'authenticated',
   'GET /v2/info': () => 'authenticated',
+  'DELETE /v2/leader': () => ADMIN,
   'GET /metrics': () => READ_ALL,
   // DNS and LB read it with a read-only token (`read` on /, everything); a team's token sees its apps.
   'GET /corral/v1/discovery': () => 'filter-listing',

@@ -28,4 +28,6 @@ export interface ApiContext {
   allowedOrigins?: readonly string[];
   /** Set with --join-token-file: agents must join with the token, then use their credential. */
   admission?: AgentAdmission;
+  /** Set when this scheduler leads over etcd: `DELETE /v2/leader` gives the lead up and serves as a standby. */
+  abdicate?: () => void;
 }

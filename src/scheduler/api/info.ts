@@ -13,6 +13,14 @@ export function registerInfoRoutes(server: FastifyInstance, context: ApiContext)
 
   server.get('/v2/leader', async () => ({ leader: context.advertised }));
 
+  // Marathon's abdication; the lead goes once this answer is out (the hold is released, another scheduler takes it).
+  server.delete('/v2/leader', async (_request, reply) => {
+    const { abdicate } = context;
+    if (abdicate === undefined) return reply.code(409).send({ message: 'this scheduler is the only one (the file store): there is nobody to hand the lead to; run several with --store etcd' });
+    reply.raw.once('finish', abdicate);
+    return { message: 'Leadership abdicated' };
+  });
+
   server.get('/v2/info', async () => ({
     name: 'corral',
     version: CORRAL_VERSION,

@@ -1,5 +1,6 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyError } from 'fastify';
-import { withTls, type ServerTls } from '../../shared/tls.ts';
+import { schemeOf, withTls, type ServerTls } from '../../shared/tls.ts';
+import { LEADER_HEADER } from '../core/leadership.ts';
 import { SchedulerFailure } from '../errors.ts';
 import { unknownPath } from './route-helpers.ts';
 import { httpError } from './http-errors.ts';
@@ -67,6 +68,11 @@ export function buildServer(context: ApiContext, tls?: ServerTls): FastifyInstan
   });
   app.setNotFoundHandler((request) => {
     throw unknownPath(request);
+  });
+  // Marathon's: every answer names the leader, which this scheduler is (a standby answers from leadership/standby-server.ts).
+  // On the raw response, so that the streams written by hand (events, agent commands) carry it too.
+  app.addHook('onRequest', async (_request, reply) => {
+    reply.raw.setHeader(LEADER_HEADER, `${schemeOf(tls)}://${context.advertised}`);
   });
   registerBrowserSafety(app, context.allowedOrigins ?? []);
   if (context.auth === true) registerAuth(app, context);

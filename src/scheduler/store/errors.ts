@@ -23,11 +23,14 @@ export class StoreDamagedError extends StoreError {
 }
 
 export class EtcdPrefixLockedError extends StoreError {
+  /** The lock's value: the holder JSON (its `listen` is where a standby finds the leader). */
+  readonly holder: string;
   constructor(prefix: string, holder: string) {
     super(
       ERR_STORE_LOCKED,
       `the etcd prefix ${prefix} is held by another running scheduler (${holder}); two writers on one prefix would lose acknowledged writes: stop that one first (a killed one's hold ends with its lease)`,
     );
+    this.holder = holder;
   }
 }
 

@@ -1,0 +1,93 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { request as undiciRequest } from 'undici';
+import type { Logger } from '../../shared/log.ts';
+import { withTls, type ServerTls } from '../../shared/tls.ts';
+import { LEADER_HEADER, parseVia, standbyAction, VIA_HEADER, type Leader } from '../core/leadership.ts';
+import { CORRAL_VERSION } from '../api/info.ts';
+
+/** How long a request waits for a leader to be known (or reachable) before its 503. */
+const RETRY_MS = 2000;
+const RETRY_EVERY_MS = 200;
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer', 'host']);
+
+export interface StandbyServerOptions {
+  logger: Logger;
+  /** This standby's `host:port` (what the via header carries). */
+  self: () => string;
+  leader: () => Leader | undefined;
+  tls?: ServerTls | undefined;
+}
+
+/**
+ * A standby's API: `/ping`, `/v2/leader`, `/v2/info` answered here, everything else proxied to
+ * the leader as it came (streams such as `/v2/events` too), `X-Marathon-Leader` on every answer.
+ */
+export function buildStandbyServer(options: StandbyServerOptions): FastifyInstance {
+  const loggerInstance = options.logger.child({ component: 'scheduler-standby' }) as unknown as FastifyBaseLogger;
+  const app = Fastify(withTls({ loggerInstance, logController: new LogController({ disableRequestLogging: true }), bodyLimit: 16 * 1024 * 1024, forceCloseConnections: true }, options.tls));
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+  app.addHook('onRequest', async (_request, reply) => {
+    const leader = options.leader();
+    if (leader !== undefined) void reply.header(LEADER_HEADER, leader.url);
+  });
+  app.setNotFoundHandler((request, reply) => answer(request, reply, options));
+  return app;
+}
+
+async function answer(request: FastifyRequest, reply: FastifyReply, options: StandbyServerOptions): Promise<unknown> {
+  const deadline = Date.now() + RETRY_MS;
+  for (;;) {
+    const leader = options.leader();
+    const action = standbyAction({ method: request.method, path: request.url, via: parseVia(request.headers[VIA_HEADER]) }, options.self(), leader);
+    switch (action.kind) {
+      case 'ping':
+        return reply.type('text/plain').send('pong');
+      case 'leader':
+        return leader === undefined ? reply.code(404).send({ message: 'There is no leader' }) : reply.send({ leader: leader.hostPort });
+      case 'info':
+        return reply.send({ name: 'corral', version: CORRAL_VERSION, elected: false, leader: leader?.hostPort ?? null });
+      case 'loop':
+        return reply.code(action.status).send({ message: action.message });
+      case 'no-leader':
+        break;
+      case 'proxy':
+        try {
+          return await proxy(request, reply, action.leader, action.via);
+        } catch (err) {
+          // Only a connection never made is retried: a request that reached the leader may have acted.
+          if (!isConnectError(err)) return reply.code(502).send({ message: `the leader ${action.leader.hostPort} failed to answer: ${(err as Error).message}` });
+        }
+        break;
+    }
+    if (Date.now() >= deadline) return reply.code(503).send({ message: leader === undefined ? 'no leader is known right now (an election is under way): retry shortly' : `the leader ${leader.hostPort} cannot be reached: retry shortly` });
+    await sleep(RETRY_EVERY_MS);
+  }
+}
+
+async function proxy(request: FastifyRequest, reply: FastifyReply, leader: Leader, via: string): Promise<unknown> {
+  const headers: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value !== undefined && !HOP_BY_HOP.has(name) && name !== VIA_HEADER) headers[name] = value;
+  }
+  headers[VIA_HEADER] = via;
+  const body = request.body instanceof Buffer ? request.body : undefined;
+  const response = await undiciRequest(`${leader.url}${request.url}`, {
+    method: request.method as 'GET',
+    headers,
+    ...(body !== undefined ? { body } : {}),
+    // Event streams stay open for as long as the client listens.
+    bodyTimeout: 0,
+  });
+  for (const [name, value] of Object.entries(response.headers)) {
+    if (value !== undefined && !HOP_BY_HOP.has(name) && name !== LEADER_HEADER) void reply.header(name, value);
+  }
+  void reply.header(LEADER_HEADER, leader.url);
+  return reply.code(response.statusCode).send(response.body);
+}
+
+function isConnectError(err: unknown): boolean {
+  const code = (err as { code?: string }).code;
+  return code === 'ECONNREFUSED' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'EHOSTUNREACH';
+}
