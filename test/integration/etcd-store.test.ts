@@ -120,13 +120,19 @@ test('etcd store: the hold is renewed, so a store keeps writing long past its le
   assert.ok(revision >= 10, `${revision} appends`);
 });
 
-test('etcd store: parts a killed writer left (no log entry names them) are deleted at the next load and reported', async () => {
+/** A fresh place on the test etcd holding one committed record (seq 1), closed again. */
+async function placeWithOneRecord(): Promise<{ place: Awaited<ReturnType<ReturnType<typeof etcdPlace>>>; url: string }> {
   const place = await etcdPlace()();
   const { url } = await server();
   const store = place.open();
   const loaded = await store.load();
   await store.append([record(1)], applyOps(loaded.state, record(1).ops), loaded.revision);
   await store.close();
+  return { place, url };
+}
+
+test('etcd store: parts a killed writer left (no log entry names them) are deleted at the next load and reported', async () => {
+  const { place, url } = await placeWithOneRecord();
   const client = new EtcdClient([url]);
   const orphan = `${place.prefix}/parts/${'2'.padStart(16, '0')}-dead/`;
   try {
@@ -143,12 +149,7 @@ test('etcd store: parts a killed writer left (no log entry names them) are delet
 });
 
 test('etcd store: a head the log does not reach stops the load (ERR_STORE_DAMAGED), nothing changed', async () => {
-  const place = await etcdPlace()();
-  const { url } = await server();
-  const store = place.open();
-  const loaded = await store.load();
-  await store.append([record(1)], applyOps(loaded.state, record(1).ops), loaded.revision);
-  await store.close();
+  const { place, url } = await placeWithOneRecord();
   const client = new EtcdClient([url]);
   try {
     await client.txn([], [{ put: { key: `${place.prefix}/head`, value: '3' } }]);
