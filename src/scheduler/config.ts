@@ -1,6 +1,6 @@
 import { isLoopbackHost, type HostPort } from '../shared/address.ts';
 import { normalizeOrigin } from '../auth/core/browser.ts';
-import { absolutePath, duration, flag, hostPort, list, logLevel, oneOf, optional, parseConfig, positiveInteger, text, type FieldParser } from '../shared/config.ts';
+import { absolutePath, duration, flag, hostPort, list, logLevel, oneOf, optional, originUrls, parseConfig, positiveInteger, text, type FieldParser } from '../shared/config.ts';
 import { commandDefaults, type Settings } from '../shared/settings.ts';
 import { tlsCertFile, tlsKeyFile, tlsPairProblems } from '../shared/tls.ts';
 
@@ -60,17 +60,7 @@ const origins: FieldParser<string[]> = (raw) =>
   });
 
 /** `--etcd`: one or more http(s) client URLs of the etcd cluster, comma-separated. */
-const etcdUrls: FieldParser<string[]> = (raw) =>
-  list('etcd URL')(raw).map((item) => {
-    let url: URL;
-    try {
-      url = new URL(item);
-    } catch {
-      throw new Error(`'${item}' is not a URL (expected e.g. http://127.0.0.1:2379)`);
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`'${item}' must be http:// or https://`);
-    return url.origin;
-  });
+const etcdUrls = originUrls('etcd URL', 'http://127.0.0.1:2379');
 
 /** `--etcd-prefix`: an absolute key path such as /corral (a trailing slash dropped). */
 const etcdPrefix: FieldParser<string> = (raw) => {

@@ -173,18 +173,23 @@ export const absolutePath: FieldParser<string> = (raw) => {
   return resolve(value);
 };
 
-/** `--master`: one or more scheduler URLs, comma-separated; kept as origins (credentials never reach logs). */
-export const masterUrls: FieldParser<string[]> = (raw) =>
-  list('scheduler URL')(raw).map((master) => {
-    let url: URL;
-    try {
-      url = new URL(master);
-    } catch {
-      throw new Error(`'${master}' is not a URL (expected e.g. http://127.0.0.1:8080)`);
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`'${master}' must be http:// or https://`);
-    return url.origin;
-  });
+/** One or more http(s) URLs, comma-separated, kept as origins (credentials in them never reach logs). */
+export function originUrls(what: string, example: string): FieldParser<string[]> {
+  return (raw) =>
+    list(what)(raw).map((item) => {
+      let url: URL;
+      try {
+        url = new URL(item);
+      } catch {
+        throw new Error(`'${item}' is not a URL (expected e.g. ${example})`);
+      }
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`'${item}' must be http:// or https://`);
+      return url.origin;
+    });
+}
+
+/** `--master`: one or more scheduler URLs, comma-separated. */
+export const masterUrls: FieldParser<string[]> = originUrls('scheduler URL', 'http://127.0.0.1:8080');
 
 const TRUE = new Set(['true', '1', 'yes']);
 const FALSE = new Set(['false', '0', 'no', '']);
