@@ -38,7 +38,7 @@ test('--auth: user root needs run-as-root on the app\'s path, on top of create/u
   assert.equal((await call('PATCH', '/v2/apps/team-a/web', { user: 'root' })).status, 403, 'an update to root too');
   assert.equal((await call('PUT', '/v2/apps', [{ id: '/team-a/web', user: '0' }])).status, 403, 'uid 0 in a bulk update');
   assert.equal((await call('POST', '/v2/groups', { id: '/team-a/g', apps: [app('/team-a/g/x', 'root')] })).status, 403, 'a root app inside a group');
-  assert.equal((await call('PATCH', '/v2/apps/team-a/web', { instances: 0 })).status, 200, 'a write that asks no root needs no grant of it');
+  assert.equal((await call('PATCH', '/v2/apps/team-a/web?force=true', { instances: 0 })).status, 200, 'a write that asks no root needs no grant of it');
   assert.equal((await call('POST', '/v2/apps', app('/team-a/legacy/x', 'root'))).status, 201, 'granted where run-as-root is');
   assert.equal((await asAdmin('POST', '/v2/apps', app('/ops/x', 'root'))).status, 201, 'admin may');
   const apps = await call('GET', '/v2/apps');

@@ -99,6 +99,17 @@ test('restart: refused while a deployment holds the app, unless forced (which ca
   assert.equal(forced.events.some((e) => e.eventType === 'deployment_failed'), true);
 });
 
+test('authorization before conflict: a write to root without run-as-root is 403 even while a deployment holds the app', () => {
+  const { s, v1, v2 } = history();
+  const held = { ...s, deployments: new Map([['d-old', planDeployment('d-old', v1, v2, V2)]]) };
+  const writer = { id: 'team', kind: 'user' as const };
+  const grants = new Map([['g', { identity: 'team', actions: ['update' as const], path: '/' }]]);
+  const refused = writeApp({ ...held, grants }, { user: 'root' }, 'patch', ctx({ writer }), '/web');
+  assert.equal(refused.ok ? undefined : httpError(refused.error).statusCode, 403, 'Marathon authorizes before it looks for a conflicting deployment');
+  const conflict = writeApp({ ...held, grants }, { user: 'nobody' }, 'patch', ctx({ writer }), '/web');
+  assert.equal(conflict.ok ? undefined : httpError(conflict.error).statusCode, 409, 'an allowed write still meets the held app');
+});
+
 function running(): { s: ClusterState; web: AppDefinition; tasks: Instance[] } {
   const web = built({ id: '/web', instances: 3 }, V1);
   const tasks = [

@@ -230,16 +230,17 @@ function deployApps(
   context: ChangeContext,
   removed: readonly AppDefinition[] = [],
 ): Omit<Extract<AppChange, { ok: true }>, 'app' | 'created'> | Refused {
+  // Authorization first, as Marathon: a refused write is a 403 whatever deployment holds the app.
+  // Decided on the definitions as written (a partial update keeps the user, a rollback brings its version's back);
+  // scales and restarts keep a definition that was allowed when it was written.
+  const root = context.writer === undefined ? undefined : rootTaskRefusal([...state.grants.values()], context.writer, steps.filter((s) => s.posted).map((s) => s.next));
+  if (root !== undefined) return { ok: false, error: { code: 'ERR_SCHED_FORBIDDEN', reason: root } };
   const removedIds = removed.map((app) => app.id);
   const locks = lockCheck(state, [...steps.map((s) => s.next.id), ...removedIds], context);
   if (!locks.ok) return locks;
   // On the snapshot this transaction is computed from: two writes cannot both squeeze under a quota.
   const quota = context.ignoreQuotas === true ? { ok: true as const } : checkAppsWrite(state, steps.map((s) => s.next), removedIds);
   if (!quota.ok) return quota;
-  // On the definitions as written (a partial update keeps the user, a rollback brings its version's back);
-  // scales and restarts keep a definition that was allowed when it was written.
-  const root = context.writer === undefined ? undefined : rootTaskRefusal([...state.grants.values()], context.writer, steps.filter((s) => s.posted).map((s) => s.next));
-  if (root !== undefined) return { ok: false, error: { code: 'ERR_SCHED_FORBIDDEN', reason: root } };
   const planned = combinedDeployment(context.deploymentId, context.now, [...removed.map((app) => ({ previous: app, next: undefined })), ...steps]);
   if (!planned.ok) return planned;
   const { deployment } = planned;
