@@ -185,9 +185,13 @@ test('--auth: teams see only their deployments, queue, master state and discover
   assert.equal((await teamA.get('/v2/apps/team-a/idle')).status, 403, 'the removed grant allows nothing');
   assert.equal((await root.send('DELETE', `/v2/auth/grants/${encodeURIComponent('team-a /team-a')}`)).status, 404);
 
-  const audit = readFileSync(join(dir, 'auth', 'scheduler.log'), 'utf8').split('\n').filter((l) => l.includes('"component":"audit"')).map((l) => JSON.parse(l) as Json);
+  // The log reaches the file a moment after the answer: wait for the last line asked for.
+  const auditLines = (): Json[] => readFileSync(join(dir, 'auth', 'scheduler.log'), 'utf8').split('\n').filter((l) => l.includes('"component":"audit"')).map((l) => JSON.parse(l) as Json);
+  const audit = await waitFor('grant removal to be audited', () => {
+    const lines = auditLines();
+    return lines.some((l) => l.method === 'DELETE' && String(l.path).startsWith('/v2/auth/grants/') && l.result === 200) ? lines : undefined;
+  });
   assert.ok(audit.some((l) => l.msg === 'identity removed' && l.removed === 'team-b'));
-  assert.ok(audit.some((l) => l.method === 'DELETE' && String(l.path).startsWith('/v2/auth/grants/') && l.result === 200), 'grant removal is audited');
   assert.ok(audit.some((l) => l.msg === 'event stream closed: its credential lapsed' && /revoked/.test(String(l.reason))));
   await Promise.all([streamA, streamB, streamShort, streamAdmin].map((s) => s.close()));
 });
