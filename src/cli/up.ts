@@ -162,8 +162,13 @@ export async function startUp(settings: Settings): Promise<Service> {
     let masters: string;
     let schedulerUrls: string[];
     if (config.ha) {
+      const etcdDir = join(config.dataDir, 'etcd');
+      // The admin token belongs to one state: a plain `up`'s would make the first leader's bootstrap fail.
+      if (config.auth && existsSync(adminTokenFile) && !existsSync(etcdDir)) {
+        throw new Error(`${adminTokenFile} belongs to the state of a plain corral up (there is no ${etcdDir} yet): give --ha a --data-dir of its own, or move the token away`);
+      }
       const etcd = await startLocalEtcd({
-        dataDir: join(config.dataDir, 'etcd'),
+        dataDir: etcdDir,
         clientPort: config.etcdClientPort === 0 ? await freeLoopbackPort() : config.etcdClientPort,
         peerPort: config.etcdPeerPort === 0 ? await freeLoopbackPort() : config.etcdPeerPort,
         logFile: join(logs, 'etcd.log'),

@@ -81,16 +81,32 @@ test('corral up --ha: three schedulers on a local etcd; kill -9 of the leader is
 
 type RunningUrls = HaUrls & Awaited<ReturnType<typeof startCorral>>['urls'];
 
-test('corral up --ha without an etcd binary says how to install it and exits 1', { timeout: 60_000 }, async () => {
-  const dir = tempDir('corral-up-ha-noetcd-');
+/** Runs `corral up --ha` over `dir` (every port left to the OS) to its end: for the starts that must fail. */
+async function upHaInto(dir: string, env: Record<string, string> = {}): Promise<{ code: number | null; stderr: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'up', '--ha', '--data-dir', dir, '--scheduler-listen', '127.0.0.1:0',
     '--dns-listen', '127.0.0.1:0', '--dns-http', '127.0.0.1:0', '--lb-http-port', '0', '--lb-stats-port', '0', '--agent-http-port-base', '0',
-    '--etcd-client-port', '0', '--etcd-peer-port', '0'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PATH: join(dir, 'no-bin') } });
+    '--etcd-client-port', '0', '--etcd-peer-port', '0'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  return { code, stderr };
+}
+
+test('corral up --ha without an etcd binary says how to install it and exits 1', { timeout: 60_000 }, async () => {
+  const dir = tempDir('corral-up-ha-noetcd-');
+  const { code, stderr } = await upHaInto(dir, { PATH: join(dir, 'no-bin') });
   assert.equal(code, 1);
   assert.match(stderr, /no etcd binary is on the PATH: install it \(apt-get install etcd-server\)/);
+  assert.deepEqual(pidsOf(dir), []);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('corral up --ha over the data dir of a plain corral up (its admin token there, no etcd) refuses to start and says why', { timeout: 60_000 }, async () => {
+  const dir = tempDir('corral-up-ha-mixed-');
+  writeFileSync(join(dir, 'admin.token'), 'a-token-of-another-state\n', { mode: 0o600 });
+  const { code, stderr } = await upHaInto(dir);
+  assert.equal(code, 1);
+  assert.match(stderr, /admin\.token belongs to the state of a plain corral up .*give --ha a --data-dir of its own/);
   assert.deepEqual(pidsOf(dir), []);
   rmSync(dir, { recursive: true, force: true });
 });
