@@ -1,11 +1,12 @@
 /**
- * `npm run bench [-- propagation|agent|scheduler|events|dns|lb]`: every benchmark (or those
+ * `npm run bench [-- propagation|agent|scheduler|events|dns|lb|ha]`: every benchmark (or those
  * named), one after the other. Figures, not pass/fail; each prints its progress on stderr and
  * its table on stdout, with a reference run beside it where one can be made on this machine.
  */
 import { runAgentBench } from './agent.ts';
 import { runDnsBench } from './dns.ts';
 import { runEventsBench } from './events.ts';
+import { runHaBench } from './ha.ts';
 import { runLbBench } from './lb.ts';
 import { runPropagationBench } from './propagation.ts';
 import { runSchedulerBench } from './scheduler.ts';
@@ -36,4 +37,8 @@ if (wanted('dns')) {
 if (wanted('lb')) {
   console.log('\n== lb: corral lb beside HAProxy and direct (wrk), 10,000 vhosts, route changes under load');
   await runLbBench({ log: (line) => process.stderr.write(`${line}\n`), table: (line) => console.log(line) });
+}
+if (wanted('ha')) {
+  console.log('\n== ha: kill -9 of the leader of 3 schedulers on etcd -> first write acknowledged, 10 times');
+  await runHaBench({ log: (line) => process.stderr.write(`${line}\n`), table: (line) => console.log(line) });
 }

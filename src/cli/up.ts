@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { ensureJoinToken } from '../auth/secret-files.ts';
 import { ADMIN_TOKEN_FILE } from '../scheduler/auth/bootstrap.ts';
 import { join } from 'node:path';
@@ -7,11 +7,12 @@ import { request } from 'undici';
 import { AGENT_API } from '../shared/agent-protocol.ts';
 import { createLogger } from '../shared/log.ts';
 import type { Service } from '../shared/service.ts';
-import { formatHostPort } from '../shared/address.ts';
+import { formatHostPort, parseHostPort } from '../shared/address.ts';
 import { absolutePath, flag, hostPort, integer, logLevel, optional, parseConfig, port, text } from '../shared/config.ts';
 import { commandDefaults, type Settings } from '../shared/settings.ts';
 import { spawnPart, stopParts, type RunningProcess, type SpawnPartOptions } from './child-process.ts';
 import { ensureFollowersToken, FOLLOWERS_ID, readAdminToken } from './up-auth.ts';
+import { freeLoopbackPort, HA_SCHEDULERS, haSchedulerDir, keepSchedulersUp, startLocalEtcd, waitForLeader, type SchedulerSlot } from './up-ha.ts';
 
 /** The read-only token of `corral up`'s DNS and LB, in its data dir. */
 const FOLLOWERS_TOKEN_FILE = 'followers.token';
@@ -40,6 +41,11 @@ export interface UpConfig {
   /** `corral agent --default-user` and `--allow-root-tasks` for every agent. */
   defaultUser: string;
   allowRootTasks: boolean;
+  /** Three schedulers on a local etcd (ports schedulerListen + 0, 1, 2), restarted when they die. */
+  ha: boolean;
+  /** With `ha`: etcd's loopback client and peer ports (0 = free ones picked at start). */
+  etcdClientPort: number;
+  etcdPeerPort: number;
   logLevel: string;
 }
 
@@ -47,6 +53,9 @@ const MAX_AGENTS = 200;
 /** Not in config/defaults.json: they follow --lb-http-port (0 when it is 0). */
 const LB_HTTPS_PORT = 9443;
 const LB_APP_ID_PORT = 9091;
+/** Not etcd's own 2379/2380: Debian's etcd-server package starts a system etcd there. */
+const ETCD_CLIENT_PORT = 12379;
+const ETCD_PEER_PORT = 12380;
 
 /** Reads the layered settings (missing ones from config/defaults.json); throws a ConfigError listing every bad value. */
 export function parseUpConfig(settings: Settings): Readonly<UpConfig> {
@@ -68,6 +77,9 @@ export function parseUpConfig(settings: Settings): Readonly<UpConfig> {
     auth: flag,
     defaultUser: text,
     allowRootTasks: flag,
+    ha: optional(flag),
+    etcdClientPort: optional(port),
+    etcdPeerPort: optional(port),
     logLevel,
   }, {
     defaults: commandDefaults('up'),
@@ -88,6 +100,9 @@ export function parseUpConfig(settings: Settings): Readonly<UpConfig> {
     lbAppIdPort: String(config.lbAppIdPort ?? (ephemeral ? 0 : LB_APP_ID_PORT)),
     lbStatsPort: String(config.lbStatsPort),
     internalLb: config.internalLb === true,
+    ha: config.ha === true,
+    etcdClientPort: config.etcdClientPort ?? ETCD_CLIENT_PORT,
+    etcdPeerPort: config.etcdPeerPort ?? ETCD_PEER_PORT,
   });
 }
 
@@ -112,7 +127,8 @@ export function agentIp(n: number): string {
 /**
  * The whole stack on loopback: the scheduler first (the others need its URL), then agents,
  * DNS and LB as separate processes. Logs go to <data-dir>/logs; stopping stops everything,
- * agents killing their tasks on the way out.
+ * agents killing their tasks on the way out. With --ha: etcd, then three schedulers on it (one
+ * leads), the others following all three; a scheduler that dies is restarted, not fatal.
  */
 export async function startUp(settings: Settings): Promise<Service> {
   const config = parseUpConfig(settings);
@@ -137,13 +153,67 @@ export async function startUp(settings: Settings): Promise<Service> {
   const followersTokenFile = join(config.dataDir, FOLLOWERS_TOKEN_FILE);
   const auth = config.auth ? ['--auth', '--admin-token-file', adminTokenFile] : [];
   const followers = config.auth ? ['--token-file', followersTokenFile] : [];
+  // With --ha: the schedulers, each restarted when it dies (see below), and etcd's URL.
+  const slots: SchedulerSlot[] = [];
+  let etcdUrl: string | undefined;
   try {
-    const scheduler = await start({
-      name: 'scheduler',
-      logFile: join(logs, 'scheduler.log'),
-      args: ['scheduler', '--listen', config.schedulerListen, '--data-dir', join(config.dataDir, 'scheduler'), ...admission, ...auth, ...level],
-    });
-    const master = String(scheduler.ready.api);
+    // Where `up` itself calls (the leader) and what the agents, DNS and LB follow.
+    let master: string;
+    let masters: string;
+    let schedulerUrls: string[];
+    if (config.ha) {
+      const etcdDir = join(config.dataDir, 'etcd');
+      // The admin token belongs to one state: a plain `up`'s would make the first leader's bootstrap fail.
+      if (config.auth && existsSync(adminTokenFile) && !existsSync(etcdDir)) {
+        throw new Error(`${adminTokenFile} belongs to the state of a plain corral up (there is no ${etcdDir} yet): give --ha a --data-dir of its own, or move the token away`);
+      }
+      const etcd = await startLocalEtcd({
+        dataDir: etcdDir,
+        clientPort: config.etcdClientPort === 0 ? await freeLoopbackPort() : config.etcdClientPort,
+        peerPort: config.etcdPeerPort === 0 ? await freeLoopbackPort() : config.etcdPeerPort,
+        logFile: join(logs, 'etcd.log'),
+        onSpawn: (part) => parts.push(part),
+      });
+      etcdUrl = etcd.url;
+      const listen = parseHostPort(config.schedulerListen);
+      // Every scheduler writes the admin token to the same file: whichever leads first bootstraps it.
+      const scheduler = (n: number, port: number, onSpawn: (part: RunningProcess) => void) => spawnPart({
+        name: `scheduler-${n}`,
+        logFile: join(logs, `scheduler-${n}.log`),
+        args: ['scheduler', '--listen', formatHostPort({ host: listen.host, port }), '--data-dir', haSchedulerDir(config.dataDir, n),
+          '--store', 'etcd', '--etcd', etcd.url, ...admission, ...auth, ...level],
+        onSpawn,
+      });
+      // Real ports even when told 0: the leader's lock names its address, and standbys proxy there.
+      const ports: number[] = [];
+      for (let n = 1; n <= HA_SCHEDULERS; n += 1) ports.push(listen.port === 0 ? await freeLoopbackPort() : listen.port + n - 1);
+      const portOf = (n: number): number => ports[n - 1] ?? 0;
+      // The first alone: on an empty prefix it leads, and the others stand by behind it.
+      const first = await scheduler(1, portOf(1), (part) => parts.push(part));
+      const others = await Promise.all(Array.from({ length: HA_SCHEDULERS - 1 }, (_, i) => scheduler(i + 2, portOf(i + 2), (part) => parts.push(part))));
+      const urls = [first, ...others].map((part) => String(part.ready.api));
+      schedulerUrls = urls;
+      masters = urls.join(',');
+      for (const [i, part] of [first, ...others].entries()) {
+        // A restarted scheduler comes back on the port it had: the others and the followers look there.
+        const respawn = (onSpawn: (fresh: RunningProcess) => void) => scheduler(i + 1, Number(new URL(urls[i] ?? '').port), (fresh) => {
+          parts.push(fresh);
+          onSpawn(fresh);
+        });
+        slots.push({ name: part.name, part, startedAt: Date.now(), respawn });
+      }
+      const bearer = (): Record<string, string> => (config.auth && existsSync(adminTokenFile) ? { authorization: `Bearer ${readAdminToken(adminTokenFile)}` } : {});
+      master = await waitForLeader(urls, bearer);
+    } else {
+      const scheduler = await start({
+        name: 'scheduler',
+        logFile: join(logs, 'scheduler.log'),
+        args: ['scheduler', '--listen', config.schedulerListen, '--data-dir', join(config.dataDir, 'scheduler'), ...admission, ...auth, ...level],
+      });
+      master = String(scheduler.ready.api);
+      masters = master;
+      schedulerUrls = [master];
+    }
     const adminToken = config.auth ? readAdminToken(adminTokenFile) : undefined;
     if (adminToken !== undefined && (await ensureFollowersToken(master, adminToken, followersTokenFile))) {
       logger.info({ identity: FOLLOWERS_ID, tokenFile: followersTokenFile }, 'read-only token issued for dns and lb');
@@ -155,7 +225,7 @@ export async function startUp(settings: Settings): Promise<Service> {
         return start({
           name: `agent-${n}`,
           logFile: join(logs, `agent-${n}.log`),
-          args: ['agent', '--master', master, '--ip', agentIp(n), '--work-dir', join(config.dataDir, `agent-${n}`),
+          args: ['agent', '--master', masters, '--ip', agentIp(n), '--work-dir', join(config.dataDir, `agent-${n}`),
             '--listen', `127.0.0.1:${config.agentHttpPortBase === 0 ? 0 : config.agentHttpPortBase + i}`,
             '--resources', `cpus:4;mem:4096;disk:10000;ports:[${begin}-${begin + 999}]`, '--attributes', `agent:${n}`,
             ...(config.cgroupsEnableCfs ? ['--cgroups-enable-cfs'] : []), ...taskUsers, ...admission, ...level],
@@ -164,24 +234,27 @@ export async function startUp(settings: Settings): Promise<Service> {
       start({
         name: 'dns',
         logFile: join(logs, 'dns.log'),
-        args: ['dns', '--master', master, '--listen', config.dnsListen, '--http', config.dnsHttp, ...followers, ...level],
+        args: ['dns', '--master', masters, '--listen', config.dnsListen, '--http', config.dnsHttp, ...followers, ...level],
       }),
       start({
         name: 'lb',
         logFile: join(logs, 'lb.log'),
-        args: ['lb', '--master', master, '--http-port', config.lbHttpPort, '--https-port', config.lbHttpsPort, '--app-id-port', config.lbAppIdPort,
+        args: ['lb', '--master', masters, '--http-port', config.lbHttpPort, '--https-port', config.lbHttpsPort, '--app-id-port', config.lbAppIdPort,
           '--stats-port', config.lbStatsPort, '--workers', config.lbWorkers, '--group', 'external', ...followers, ...level],
       }),
       ...(config.internalLb
-        ? [start({ name: 'lb-internal', logFile: join(logs, 'lb-internal.log'), args: ['lb', '--master', master, '--group', 'internal', '--no-http-https', '--stats-port', '0', ...followers, ...level] })]
+        ? [start({ name: 'lb-internal', logFile: join(logs, 'lb-internal.log'), args: ['lb', '--master', masters, '--group', 'internal', '--no-http-https', '--stats-port', '0', ...followers, ...level] })]
         : []),
     ]);
     await agentsConnected(master, config.agents, adminToken);
     const dns = others[config.agents]?.ready ?? {};
     const lb = others[config.agents + 1]?.ready ?? {};
     const internal = config.internalLb ? others[config.agents + 2]?.ready : undefined;
+    // With --ha, `scheduler` is the first (any of them answers: standbys proxy to the leader).
+    const leads = `scheduler-${schedulerUrls.indexOf(master) + 1}`;
     const urls = {
-      scheduler: master,
+      scheduler: schedulerUrls[0] ?? master,
+      ...(config.ha ? { schedulers: schedulerUrls, master: masters, leader: master, etcd: etcdUrl } : {}),
       dns: String(dns.dns),
       dnsHttp: `http://${String(dns.http)}`,
       lbHttp: `http://${String(lb.http)}`,
@@ -193,12 +266,20 @@ export async function startUp(settings: Settings): Promise<Service> {
       ...(config.auth ? { adminTokenFile } : {}),
     };
     logger.info(urls, 'ready');
+    if (config.ha) logger.info({ leader: master, scheduler: leads }, `${leads} leads`);
     const [dnsHost, dnsPort] = urls.dns.split(':');
     process.stderr.write(
       [
         '',
         'Corral is up.',
         `  scheduler API   ${urls.scheduler}          (Marathon v2: /v2/apps, /v2/tasks, /v2/events)`,
+        ...(config.ha
+          ? [
+            ...schedulerUrls.map((url, i) => `  scheduler-${i + 1}     ${url}${url === master ? '   leads' : '   standby (proxies to the leader)'}`),
+            `  etcd            ${String(etcdUrl)}   (data in ${join(config.dataDir, 'etcd')})`,
+            `  CLI             export CORRAL_MASTER=${masters}   (follows the leader; a dead scheduler is restarted)`,
+          ]
+          : []),
         ...(config.auth
           ? [`  admin token     ${adminTokenFile}   (the CLI reads ./data/admin.token; curl -H "Authorization: Bearer $(cat ${adminTokenFile})" ${urls.scheduler}/v2/apps)`]
           : ['  auth            OFF (--no-auth): anyone who reaches the scheduler port may run commands on every agent']),
@@ -221,8 +302,13 @@ export async function startUp(settings: Settings): Promise<Service> {
   let closing = false;
   // A part that ends while the stack runs leaves it half working (no API, no DNS, an agent's
   // tasks unwatched): say which one and how, and stop everything as Ctrl-C would.
+  // With --ha a dead scheduler is restarted instead: the others carry on.
+  const watching = keepSchedulersUp(slots, {
+    logger,
+    replaced: (dead) => parts.splice(parts.findIndex((p) => p.child === dead.child), 1),
+  });
   const failed = new Promise<string>((resolve) => {
-    for (const part of parts) {
+    for (const part of parts.filter((p) => !slots.some((slot) => slot.part.child === p.child))) {
       void part.exited.then(() => {
         if (closing) return;
         const { pid, exitCode, signalCode } = part.child;
@@ -236,10 +322,14 @@ export async function startUp(settings: Settings): Promise<Service> {
     failed,
     async close() {
       closing = true;
-      // Agents first and alone: they kill their tasks and report it while the scheduler still listens.
+      watching.stop();
+      // Agents first and alone: they kill their tasks and report it while the scheduler still listens;
+      // etcd last, so that the schedulers can resign.
       const agents = parts.filter((p) => p.name.startsWith('agent-'));
+      const etcd = parts.filter((p) => p.name === 'etcd');
       await stopParts(agents, 10000);
-      await stopParts(parts.filter((p) => !agents.includes(p)), 5000);
+      await stopParts(parts.filter((p) => !agents.includes(p) && !etcd.includes(p)), 5000);
+      await stopParts(etcd, 5000);
       logger.info('stopped');
     },
   };
