@@ -1,8 +1,8 @@
 import { chmodSync, mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnPart, type PartProcess } from '../../src/cli/child-process.ts';
+import { freeLoopbackPort } from '../../src/cli/up-ha.ts';
 
 const CLI = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
 
@@ -19,13 +19,4 @@ export function startPart(name: string, args: string[], logDir: string): Promise
 }
 
 /** A TCP port free right now on 127.0.0.1 (for a process that must come back on the same port). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
-}
+export const freePort = freeLoopbackPort;
