@@ -12,8 +12,8 @@ import type { EtcdStore } from '../store/etcd-store.ts';
 import type { LoadedState } from '../store/state-store.ts';
 import { buildStandbyServer } from './standby-server.ts';
 
-/** A killed scheduler restarted on its own address waits this long for its old lease, as before standbys. */
-const OWN_LEASE_WAIT_MS = 7000;
+/** A killed scheduler restarted on its own address waits for its old lease: the lease and this margin. */
+const OWN_LEASE_MARGIN_MS = 2000;
 const POLL_MS = 250;
 /** After `DELETE /v2/leader`, the others (polling every POLL_MS) get this long to take the lead first. */
 const ABDICATION_PAUSE_MS = 2000;
@@ -22,6 +22,8 @@ export interface CampaignOptions {
   logger: Logger;
   endpoints: readonly string[];
   prefix: string;
+  /** The leader's etcd lease (`--leader-lease`). */
+  leaseMs: number;
   listen: HostPort;
   tls: ServerTls | undefined;
   /** A store that takes the prefix's lock on load, waiting up to lockWaitMs for it. */
@@ -72,7 +74,7 @@ class Campaign implements Service {
     this.#leader = leaderOfHolder(first.holder);
     if (this.#leader === undefined || this.#leader.hostPort === formatHostPort(this.#bound)) {
       // Our own address holds it (or one we cannot proxy to): likely a killed predecessor whose lease is about to run out.
-      const again = await this.#tryLead(OWN_LEASE_WAIT_MS);
+      const again = await this.#tryLead(this.#options.leaseMs + OWN_LEASE_MARGIN_MS);
       if ('service' in again) return;
       this.#leader = leaderOfHolder(again.holder);
     }

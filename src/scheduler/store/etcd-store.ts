@@ -21,7 +21,7 @@ export interface EtcdStoreOptions {
   historyLimit?: number;
   /** Named in the lock key, for the error a second scheduler gets. */
   holder?: Record<string, unknown>;
-  /** The writer's lease: a killed scheduler's hold on the prefix ends this long after. */
+  /** The writer's lease (`--leader-lease`): a killed scheduler's hold on the prefix ends this long after; renewed every quarter of it. */
   lockTtlSeconds?: number;
   /** How long start-up waits for a held prefix to be released (a killed writer's lease to expire); 0 = refuse at once. */
   lockWaitMs?: number;
@@ -177,7 +177,7 @@ export class EtcdStore implements StateStore {
 
   /** Takes `<prefix>/lock` with a new lease, waiting up to lockWaitMs for a held one to be released. */
   async #lock(): Promise<void> {
-    const { lockTtlSeconds = 5, lockWaitMs = 0, connectTimeoutMs = 10_000 } = this.#options;
+    const { lockTtlSeconds = 2, lockWaitMs = 0, connectTimeoutMs = 10_000 } = this.#options;
     const lease = await this.#reach(() => this.#client.leaseGrant(lockTtlSeconds), connectTimeoutMs);
     const holder = JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString(), ...this.#options.holder });
     const deadline = Date.now() + lockWaitMs;
@@ -199,7 +199,7 @@ export class EtcdStore implements StateStore {
       }
       await sleep(Math.min(250, Math.max(0, deadline - Date.now())));
     }
-    this.#keepAlive = setInterval(() => void this.#renew(), (lockTtlSeconds * 1000) / 3);
+    this.#keepAlive = setInterval(() => void this.#renew(), (lockTtlSeconds * 1000) / 4);
     this.#keepAlive.unref();
   }
 
