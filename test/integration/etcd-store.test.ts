@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { applyOps } from '../../src/scheduler/core/state-ops.ts';
 import { EtcdStore, type EtcdStoreOptions } from '../../src/scheduler/store/etcd-store.ts';
-import { EtcdClient } from '../../src/scheduler/store/etcd/etcd-client.ts';
+import { EtcdClient, EtcdWatchError } from '../../src/scheduler/store/etcd/etcd-client.ts';
 import { RevisionConflict } from '../../src/scheduler/store/state-store.ts';
 import type { StateOp } from '../../src/scheduler/types.ts';
 import { stateStoreContract, type StorePlace } from '../support/contracts/state-store-contract.ts';
@@ -156,6 +156,30 @@ test('etcd store: a head the log does not reach stops the load (ERR_STORE_DAMAGE
     await assert.rejects(place.open().load(), (err: Error & { code?: string }) => err.code === 'ERR_STORE_DAMAGED' && /head says seq 3 but its snapshot and log end at 1/.test(err.message));
     const { kvs } = await client.range(`${place.prefix}/head`);
     assert.equal(kvs[0]?.value.toString(), '3');
+  } finally {
+    await client.close();
+  }
+});
+
+test('etcd client: watch from a revision sees every later change in order, ends on abort, and names compacted history', async () => {
+  const { url } = await server();
+  const client = new EtcdClient([url]);
+  const prefix = `/corral-watch-${process.pid}`;
+  try {
+    const first = await client.txn([], [{ put: { key: `${prefix}/a`, value: '1' } }]);
+    await client.txn([], [{ put: { key: `${prefix}/b`, value: '2' } }]);
+    await client.txn([], [{ deleteRange: { key: `${prefix}/a` } }]);
+    const abort = new AbortController();
+    const seen: string[] = [];
+    for await (const batch of client.watch(`${prefix}/`, { end: `${prefix}0`, startRevision: first.revision, signal: abort.signal })) {
+      for (const event of batch.events) seen.push(`${event.type} ${event.kv.key.slice(prefix.length)} ${event.kv.value.toString()}`);
+      if (seen.length === 3) abort.abort();
+    }
+    assert.deepEqual(seen, ['PUT /a 1', 'PUT /b 2', 'DELETE /a ']);
+    const last = await client.txn([], [{ put: { key: `${prefix}/c`, value: '3' } }]);
+    await client.compact(last.revision);
+    const watching = client.watch(`${prefix}/`, { end: `${prefix}0`, startRevision: first.revision, signal: new AbortController().signal });
+    await assert.rejects(watching.next(), (err: EtcdWatchError) => err instanceof EtcdWatchError && err.compactRevision === last.revision);
   } finally {
     await client.close();
   }
