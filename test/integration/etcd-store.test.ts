@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { applyOps } from '../../src/scheduler/core/state-ops.ts';
+import type { EtcdFollower } from '../../src/scheduler/store/etcd-follower.ts';
 import { EtcdStore, type EtcdStoreOptions } from '../../src/scheduler/store/etcd-store.ts';
 import { EtcdClient, EtcdWatchError } from '../../src/scheduler/store/etcd/etcd-client.ts';
 import { RevisionConflict } from '../../src/scheduler/store/state-store.ts';
@@ -8,6 +9,7 @@ import type { StateOp } from '../../src/scheduler/types.ts';
 import { stateStoreContract, type StorePlace } from '../support/contracts/state-store-contract.ts';
 import { startEtcd, type EtcdServer } from '../support/etcd.ts';
 import { record, silentLogger } from '../support/file-store-fixtures.ts';
+import { waitFor } from '../support/wait.ts';
 
 /** One real etcd for the file; each test gets a key prefix of its own. */
 let etcd: Promise<EtcdServer> | undefined;
@@ -181,6 +183,46 @@ test('etcd client: watch from a revision sees every later change in order, ends 
     const watching = client.watch(`${prefix}/`, { end: `${prefix}0`, startRevision: first.revision, signal: new AbortController().signal });
     await assert.rejects(watching.next(), (err: EtcdWatchError) => err instanceof EtcdWatchError && err.compactRevision === last.revision);
   } finally {
+    await client.close();
+  }
+});
+
+test('etcd store, watch from a revision: a follower started at any revision sees every later commit (large ones in parts too), in order, and ends equal to a fresh load', async () => {
+  const place = await etcdPlace({ compactEvery: 4, logToSnapshot: 0 })();
+  const { url } = await server();
+  const client = new EtcdClient([url]);
+  const store = place.open() as EtcdStore;
+  const followers: Array<{ follower: EtcdFollower; followed: Promise<void> }> = [];
+  const abort = new AbortController();
+  try {
+    let { state, revision } = await store.load();
+    for (let n = 1; n <= 8; n += 1) {
+      if (n % 2 === 1) {
+        const follower = store.follower(client);
+        await follower.read();
+        followers.push({ follower, followed: follower.follow(abort.signal, () => undefined) });
+      }
+      // Every third commit is past the inline limit: in parts.
+      const ops = n % 3 === 0 ? [...record(n).ops, ...bigOps(800, 400)] : record(n).ops;
+      state = applyOps(state, ops);
+      revision = await store.append([{ ops, events: record(n).events }], state, revision);
+    }
+    await waitFor('every follower to reach the last commit', () => (followers.every(({ follower }) => follower.seq === revision) ? true : undefined), 10_000);
+    abort.abort();
+    await Promise.all(followers.map(({ followed }) => followed));
+    await store.close();
+    const fresh = place.open();
+    const loaded = await fresh.load();
+    await fresh.close();
+    for (const [index, { follower }] of followers.entries()) {
+      assert.equal(follower.seq, loaded.revision, `follower ${index}`);
+      assert.equal(follower.lastEventId, loaded.lastEventId);
+      assert.deepEqual(follower.history.map((e) => e.eventId), loaded.history.map((e) => e.eventId));
+      assert.deepEqual([...follower.state.meta.entries()].sort(), [...loaded.state.meta.entries()].sort(), `follower ${index}'s state`);
+    }
+  } finally {
+    abort.abort();
+    await store.close();
     await client.close();
   }
 });

@@ -3,11 +3,12 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EventRecord } from '../../events/types.ts';
 import type { Logger } from '../../shared/log.ts';
-import { emptyState, StateDraft, stateFromJson, stateToJson } from '../core/state-ops.ts';
+import { stateToJson } from '../core/state-ops.ts';
 import type { ClusterState } from '../types.ts';
 import { etcdKeys, groupOf, INLINE_BYTES, orphanGroups, parseHead, prefixEnd, splitBytes, txnGroups, type EtcdKeys, type LogEntry } from './core/etcd-layout.ts';
-import { EtcdClient, type Compare, type KeyValue } from './etcd/etcd-client.ts';
-import { EtcdPrefixLockedError, StoreDamagedError, StoreUnreachableError } from './errors.ts';
+import { EtcdClient, type Compare } from './etcd/etcd-client.ts';
+import { EtcdFollower, remember, type SnapshotBody, type SnapshotPointer } from './etcd-follower.ts';
+import { EtcdPrefixLockedError, StoreUnreachableError } from './errors.ts';
 import { RevisionConflict, type CommitRecord, type LoadedState, type StateStore, type StoreRecovery } from './state-store.ts';
 
 export interface EtcdStoreOptions {
@@ -29,8 +30,6 @@ export interface EtcdStoreOptions {
   connectTimeoutMs?: number;
 }
 
-interface SnapshotPointer { seq: number; parts: string; count: number }
-interface SnapshotBody { seq: number; lastEventId: number; history: EventRecord[]; state: ReturnType<typeof stateToJson> }
 
 /**
  * The StateStore on etcd v3 (the layout and the limits it respects: core/etcd-layout.ts). Every
@@ -68,52 +67,46 @@ export class EtcdStore implements StateStore {
   async load(): Promise<LoadedState> {
     await this.#lock();
     try {
-      return await this.#load();
+      const follower = this.follower(this.#client);
+      await follower.read();
+      const recovery: StoreRecovery = { skippedSnapshots: [], removedLeftovers: await this.#removeOrphans(follower.referenced) };
+      return this.#adopt(follower, recovery);
     } catch (err) {
       await this.#unlock();
       throw err;
     }
   }
 
-  async #load(): Promise<LoadedState> {
-    const { logger } = this.#options;
-    const keys = this.#keys;
-    const recovery: StoreRecovery = { skippedSnapshots: [], removedLeftovers: [] };
-    const [snapshotKv] = (await this.#client.range(keys.snapshot)).kvs;
-    const pointer = snapshotKv === undefined ? undefined : JSON.parse(snapshotKv.value.toString('utf8')) as SnapshotPointer;
-    let base: SnapshotBody = { seq: 0, lastEventId: 0, history: [], state: stateToJson(emptyState()) };
-    if (pointer !== undefined) {
-      const bytes = await this.#readParts(pointer.parts, pointer.count);
-      base = JSON.parse(bytes.toString('utf8')) as SnapshotBody;
-      this.#snapshotBytes = bytes.length;
+  /** A reader of this store's prefix on `client` (a warm standby's, handed to loadFrom once the lead is free). */
+  follower(client: EtcdClient): EtcdFollower {
+    return new EtcdFollower(client, this.#options.prefix, this.#historyLimit);
+  }
+
+  /**
+   * Takes the lock and loads from a follower that kept up with the store: only the log entries
+   * after its seq are read. (Leftover parts are left to the next full load: the follower does not
+   * know the current snapshot's.)
+   */
+  async loadFrom(follower: EtcdFollower): Promise<LoadedState & { caughtUp: number }> {
+    await this.#lock();
+    try {
+      const caughtUp = await follower.catchUp();
+      return { ...this.#adopt(follower, { skippedSnapshots: [], removedLeftovers: [] }), caughtUp };
+    } catch (err) {
+      await this.#unlock();
+      throw err;
     }
-    const [headKv] = (await this.#client.range(keys.head)).kvs;
-    const head = parseHead(headKv?.value.toString('utf8'));
-    const entries = (await this.#client.range(keys.log(base.seq + 1), { end: prefixEnd(keys.logDir) })).kvs;
-    const draft = new StateDraft(stateFromJson(base.state), 'commit');
-    this.#history = base.history;
-    let seq = base.seq;
-    let lastEventId = base.lastEventId;
-    const referenced = pointer === undefined ? [] : [pointer.parts];
-    for (const kv of entries) {
-      const entry = JSON.parse(kv.value.toString('utf8')) as LogEntry<CommitRecord>;
-      if ('parts' in entry) referenced.push(entry.parts);
-      const records = 'records' in entry ? entry.records : JSON.parse((await this.#readParts(entry.parts, entry.count)).toString('utf8')) as CommitRecord[];
-      for (const record of records) {
-        if (record.seq !== seq + 1) throw new StoreDamagedError(`the etcd store under ${this.#options.prefix} is damaged: ${kv.key} holds seq ${String(record.seq)} where ${seq + 1} was due. Nothing was changed.`);
-        seq += 1;
-        draft.apply(record.ops);
-        this.#remember(record.events);
-        lastEventId = Math.max(lastEventId, record.events.at(-1)?.eventId ?? 0);
-      }
-      this.#bytesSinceSnapshot += kv.value.length;
-      this.#recordsSinceSnapshot += records.length;
-    }
-    if (seq !== head) throw new StoreDamagedError(`the etcd store under ${this.#options.prefix} is damaged: its head says seq ${head} but its snapshot and log end at ${seq}. Nothing was changed.`);
-    this.#seq = seq;
-    recovery.removedLeftovers = await this.#removeOrphans(referenced);
-    logger.info({ etcd: this.#client.endpoint, prefix: this.#options.prefix, seq, lastEventId, apps: draft.state.apps.size, instances: draft.state.instances.size }, 'state loaded');
-    return { state: draft.state, revision: seq, lastEventId, history: this.#history.slice(-this.#historyLimit), recovery };
+  }
+
+  #adopt(follower: EtcdFollower, recovery: StoreRecovery): LoadedState {
+    this.#seq = follower.seq;
+    this.#history = follower.history;
+    this.#recordsSinceSnapshot = follower.recordsSinceSnapshot;
+    this.#bytesSinceSnapshot = follower.bytesSinceSnapshot;
+    this.#snapshotBytes = follower.snapshotBytes;
+    const { state, seq, lastEventId } = follower;
+    this.#options.logger.info({ etcd: this.#client.endpoint, prefix: this.#options.prefix, seq, lastEventId, apps: state.apps.size, instances: state.instances.size }, 'state loaded');
+    return { state, revision: seq, lastEventId, history: this.#history.slice(-this.#historyLimit), recovery };
   }
 
   async append(records: readonly CommitRecord[], stateAfter: ClusterState, expectedRevision: number): Promise<number> {
@@ -152,7 +145,7 @@ export class EtcdStore implements StateStore {
       throw new RevisionConflict(expectedRevision, parseHead(headKv?.value.toString('utf8')));
     }
     this.#seq = last;
-    for (const record of records) this.#remember(record.events);
+    for (const record of records) this.#history = remember(this.#history, record.events, this.#historyLimit);
     this.#recordsSinceSnapshot += records.length;
     this.#bytesSinceSnapshot += bytes.length;
     if (this.#compacting === undefined && this.#recordsSinceSnapshot >= (this.#options.compactEvery ?? 5000)
@@ -256,12 +249,6 @@ export class EtcdStore implements StateStore {
     return parts.length;
   }
 
-  async #readParts(group: string, count: number): Promise<Buffer> {
-    const kvs = (await this.#client.range(group, { end: prefixEnd(group) })).kvs;
-    if (kvs.length !== count) throw new StoreDamagedError(`the etcd store under ${this.#options.prefix} is damaged: ${group} holds ${kvs.length} part(s) of ${count}. Nothing was changed.`);
-    return Buffer.concat(kvs.map((kv: KeyValue) => kv.value));
-  }
-
   /** Parts no log entry or snapshot names: what a failed or interrupted write left. */
   async #removeOrphans(referenced: string[]): Promise<string[]> {
     const partKeys = (await this.#client.range(this.#keys.partsDir, { end: prefixEnd(this.#keys.partsDir), keysOnly: true })).kvs;
@@ -304,10 +291,5 @@ export class EtcdStore implements StateStore {
     // etcd keeps every old value until compacted: drop what is older than the snapshot before this one.
     this.#snapshotRevisions.push(result.revision);
     if (this.#snapshotRevisions.length > 1) await this.#client.compact(this.#snapshotRevisions.shift()!);
-  }
-
-  #remember(events: EventRecord[]): void {
-    for (const event of events) this.#history.push(event);
-    if (this.#history.length > this.#historyLimit * 1.25) this.#history = this.#history.slice(-this.#historyLimit);
   }
 }
