@@ -105,18 +105,21 @@ class Campaign implements Service {
     this.#leader = undefined;
     await this.#standby?.close();
     this.#standby = undefined;
-    this.#current = await this.#options.lead(store, loaded, this.#bound, () => this.#abdicate());
-    return { service: this.#current, caughtUp: loaded.caughtUp ?? -1 };
+    const service = await this.#options.lead(store, loaded, this.#bound, () => this.#stepDown(service, 'abdicating: giving up the lead, serving as a standby', ABDICATION_PAUSE_MS));
+    this.#current = service;
+    // Fencing: etcd refuses its writes already; it also closes its service and follows the new leader.
+    store.onLostHold(() => this.#stepDown(service, 'stepping down: this scheduler lost the lead, serving as a standby', 0));
+    return { service, caughtUp: loaded.caughtUp ?? -1 };
   }
 
-  #abdicate(): void {
-    const service = this.#current;
-    if (service === undefined || this.#closed || this.#abdicating !== undefined) return;
+  /** Closes `service` (if it still leads here) and serves as a standby, after `pauseMs` without taking the lead again. */
+  #stepDown(service: Service, why: string, pauseMs: number): void {
+    if (this.#current !== service || this.#closed || this.#abdicating !== undefined) return;
     this.#current = undefined;
-    this.#options.logger.warn({ prefix: this.#options.prefix }, 'abdicating: giving up the lead, serving as a standby');
+    this.#options.logger.warn({ prefix: this.#options.prefix }, why);
     this.#abdicating = service.close()
-      .then(() => this.#standBy(ABDICATION_PAUSE_MS))
-      .catch((err: unknown) => this.#fail('abdicating failed', err))
+      .then(() => this.#standBy(pauseMs))
+      .catch((err: unknown) => this.#fail('stepping down failed', err))
       .finally(() => {
         this.#abdicating = undefined;
       });

@@ -8,7 +8,7 @@ import type { ClusterState } from '../types.ts';
 import { etcdKeys, groupOf, INLINE_BYTES, orphanGroups, parseHead, prefixEnd, splitBytes, txnGroups, type EtcdKeys, type LogEntry } from './core/etcd-layout.ts';
 import { EtcdClient, type Compare } from './etcd/etcd-client.ts';
 import { EtcdFollower, remember, type SnapshotBody, type SnapshotPointer } from './etcd-follower.ts';
-import { EtcdPrefixLockedError, StoreUnreachableError } from './errors.ts';
+import { EtcdPrefixLockedError, StoreHoldLostError, StoreUnreachableError } from './errors.ts';
 import { RevisionConflict, type CommitRecord, type LoadedState, type StateStore, type StoreRecovery } from './state-store.ts';
 
 export interface EtcdStoreOptions {
@@ -53,6 +53,9 @@ export class EtcdStore implements StateStore {
   /** The etcd revision of the snapshot before the last: history older than it is compacted away. */
   #snapshotRevisions: number[] = [];
   #compacting: Promise<void> | undefined;
+  /** Set once the hold is known lost: no write is tried (let alone acknowledged) after that. */
+  #lost = false;
+  #lostListeners: Array<() => void> = [];
 
   constructor(options: EtcdStoreOptions) {
     this.#options = options;
@@ -110,6 +113,7 @@ export class EtcdStore implements StateStore {
   }
 
   async append(records: readonly CommitRecord[], stateAfter: ClusterState, expectedRevision: number): Promise<number> {
+    if (this.#lost) throw this.#lostHold();
     if (this.#lease === undefined) throw new Error('store is not open');
     if (expectedRevision !== this.#seq) throw new RevisionConflict(expectedRevision, this.#seq);
     const first = this.#seq + 1;
@@ -200,8 +204,12 @@ export class EtcdStore implements StateStore {
     const lease = this.#lease;
     if (lease === undefined) return;
     try {
-      if (await this.#client.leaseKeepAlive(lease) <= 0) this.#options.logger.error({ prefix: this.#options.prefix }, 'the etcd lease holding the store ran out: writes will be refused');
+      if (await this.#client.leaseKeepAlive(lease) <= 0) throw this.#lostHold();
     } catch (err) {
+      if (this.#lost || /lease not found/i.test((err as Error).message)) {
+        this.#lostHold();
+        return;
+      }
       this.#options.logger.warn({ err: (err as Error).message }, 'could not renew the etcd lease holding the store');
     }
   }
@@ -219,8 +227,22 @@ export class EtcdStore implements StateStore {
     return { key: this.#keys.lock, target: 'CREATE', revision: this.#lockRevision };
   }
 
-  #lostHold(): Error {
-    return new Error(`this scheduler no longer holds the etcd prefix ${this.#options.prefix} (its lease ran out): nothing was written`);
+  /** Calls `listener` once the hold is lost (at once if it is already). */
+  onLostHold(listener: () => void): void {
+    if (this.#lost) listener();
+    else this.#lostListeners.push(listener);
+  }
+
+  /** Marks the hold lost (stops renewing it, tells the listeners once); the error to throw. */
+  #lostHold(): StoreHoldLostError {
+    if (!this.#lost && this.#lease !== undefined) {
+      this.#lost = true;
+      clearInterval(this.#keepAlive);
+      this.#keepAlive = undefined;
+      this.#options.logger.error({ prefix: this.#options.prefix }, 'lost the hold on the etcd store (the lease ran out or another scheduler took the lock): refusing every write, stepping down');
+      for (const listener of this.#lostListeners.splice(0)) listener();
+    }
+    return new StoreHoldLostError(this.#options.prefix);
   }
 
   /** Runs `call` until etcd answers, for at most `timeoutMs`; then a StoreUnreachableError. */
