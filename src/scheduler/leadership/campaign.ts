@@ -142,15 +142,18 @@ class Campaign implements Service {
   async #follow(notBefore: number): Promise<void> {
     const { logger, prefix } = this.#options;
     let follower: EtcdFollower | undefined;
+    // After losing a race for the lock the follower's holder is stale until the watch brings the winner's key.
+    let lostRace = false;
     while (!this.#closed) {
       try {
         if (follower === undefined) {
           follower = this.#options.newStore(0).follower(this.#client);
           await follower.read();
           this.#setLeader(follower.holder);
+          lostRace = false;
           logger.info({ prefix, seq: follower.seq }, 'standby holds the state; following the store');
         }
-        if (!await this.#untilLeadFree(follower, notBefore)) return;
+        if (!await this.#untilLeadFree(follower, notBefore, !lostRace)) return;
         const freeAt = Date.now();
         const led = await this.#tryLead(0, follower);
         if ('service' in led) {
@@ -159,6 +162,7 @@ class Campaign implements Service {
         }
         // Another standby was quicker: follow it.
         this.#setLeader(led.holder);
+        lostRace = true;
       } catch (err) {
         if (this.#closed) return;
         if (err instanceof StoreDamagedError) throw err;
@@ -169,8 +173,11 @@ class Campaign implements Service {
     }
   }
 
-  /** Follows until the lock key is gone at or after `notBefore` (true), or the campaign closes (false). */
-  async #untilLeadFree(follower: EtcdFollower, notBefore: number): Promise<boolean> {
+  /**
+   * Follows until the lock key is gone at or after `notBefore` (true), or the campaign closes
+   * (false); `freeNow`: a lock the follower already knows to be gone counts.
+   */
+  async #untilLeadFree(follower: EtcdFollower, notBefore: number, freeNow: boolean): Promise<boolean> {
     const abort = new AbortController();
     this.#watch = abort;
     let free = false;
@@ -188,7 +195,7 @@ class Campaign implements Service {
       else timer = setTimeout(takeIfStillFree, notBefore - Date.now());
     };
     try {
-      if (follower.holder === undefined) onLock(undefined);
+      if (freeNow && follower.holder === undefined) onLock(undefined);
       if (!free) await follower.follow(abort.signal, onLock);
     } finally {
       clearTimeout(timer);
