@@ -226,3 +226,67 @@ test('etcd store, watch from a revision: a follower started at any revision sees
     await client.close();
   }
 });
+
+test('etcd store, taking over from a follower: only the log after its seq is read; a snapshot that dropped part of it, or compacted history, means reading everything again', async () => {
+  const place = await etcdPlace({ compactEvery: 3, logToSnapshot: 0 })();
+  const { url } = await server();
+  const client = new EtcdClient([url]);
+  const store = place.open() as EtcdStore;
+  try {
+    let { state, revision } = await store.load();
+    const commit = async (n: number): Promise<void> => {
+      state = applyOps(state, record(n).ops);
+      revision = await store.append([record(n)], state, revision);
+    };
+    await commit(1);
+    const behind = store.follower(client);
+    await behind.read();
+    await commit(2);
+    const close = store.follower(client);
+    await close.read();
+    await commit(3);
+    await commit(4);
+    // The snapshot after the third record (in the background) drops log entries 1-3: wait for it.
+    await waitFor('the snapshot to replace log entries 1-3', async () => ((await keysUnder(url, place.prefix)).includes('/snapshot') ? true : undefined));
+    assert.equal(await close.catchUp(), -1, 'seq 3 is gone from the log: read everything');
+    assert.deepEqual([close.seq, [...close.state.meta.keys()].sort()], [4, ['k1', 'k2', 'k3', 'k4']]);
+    const fresh = store.follower(client);
+    await fresh.read();
+    await commit(5);
+    await commit(6);
+    assert.equal(await fresh.catchUp(), 2, 'only the two entries after its seq');
+    assert.equal(await behind.catchUp(), -1);
+    for (const follower of [fresh, behind]) assert.deepEqual([follower.seq, [...follower.state.meta.keys()].sort(), follower.lastEventId], [6, ['k1', 'k2', 'k3', 'k4', 'k5', 'k6'], 6]);
+
+    // Following from a revision etcd compacted away fails with the compaction named, and a re-read is whole again.
+    const stale = store.follower(client);
+    await stale.read();
+    await commit(7);
+    await commit(8);
+    const last = await client.range(`${place.prefix}/head`);
+    await client.compact(last.revision);
+    await assert.rejects(stale.follow(new AbortController().signal, () => undefined), (err: EtcdWatchError) => err instanceof EtcdWatchError && err.compactRevision === last.revision);
+    await stale.read();
+    assert.equal(stale.seq, 8);
+  } finally {
+    await store.close();
+    await client.close();
+  }
+});
+
+test('etcd client: a watch whose etcd dies ends with an EtcdWatchError (the caller re-reads)', async () => {
+  const own = await startEtcd('etcd-dies');
+  const client = new EtcdClient([own.url]);
+  try {
+    const { revision } = await client.txn([], [{ put: { key: '/dies/a', value: '1' } }]);
+    const watching = (async () => {
+      for await (const batch of client.watch('/dies/', { end: '/dies0', startRevision: revision, signal: new AbortController().signal })) {
+        if (batch.events.length > 0) await own.stop();
+      }
+    })();
+    await assert.rejects(watching, (err: Error) => err instanceof EtcdWatchError && /broke|closed/.test(err.message));
+  } finally {
+    await client.close();
+    await own.stop();
+  }
+});
