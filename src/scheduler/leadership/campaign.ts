@@ -178,6 +178,8 @@ class Campaign implements Service {
    * (false); `freeNow`: a lock the follower already knows to be gone counts.
    */
   async #untilLeadFree(follower: EtcdFollower, notBefore: number, freeNow: boolean): Promise<boolean> {
+    // close() may have come while the follower was reading: it found no watch to abort.
+    if (this.#closed) return false;
     const abort = new AbortController();
     this.#watch = abort;
     let free = false;
