@@ -14,6 +14,8 @@ export interface SchedulerConfig {
   readonly etcd: readonly string[];
   /** `--etcd-prefix`: the key prefix holding this cluster's state, without a trailing slash. */
   readonly etcdPrefix: string;
+  /** `--leader-lease`: the etcd lease holding the lead (whole seconds); a killed leader is replaced this long after. */
+  readonly leaderLeaseMs: number;
   readonly agentTimeoutMs: number;
   /** After a restart, agents known from before get this long to register again (at least the agent timeout). */
   readonly agentReregisterTimeoutMs: number;
@@ -69,6 +71,13 @@ const etcdPrefix: FieldParser<string> = (raw) => {
   return value;
 };
 
+/** `--leader-lease`: whole seconds from 1 s to 60 s (etcd's TTLs are seconds; it raises one below its minimum). */
+const leaderLease: FieldParser<number> = (raw) => {
+  const ms = duration(1000)(raw);
+  if (ms > 60_000 || ms % 1000 !== 0) throw new Error(`expected whole seconds from 1s to 60s, got '${text(raw)}'`);
+  return ms;
+};
+
 /** Reads the layered settings (missing ones from config/defaults.json); throws a ConfigError listing every bad value. */
 export function parseSchedulerConfig(settings: Settings): SchedulerConfig {
   const { repair, joinTokenFile, adminTokenFile, tlsCert, tlsKey, ...config } = parseConfig(settings, {
@@ -77,6 +86,7 @@ export function parseSchedulerConfig(settings: Settings): SchedulerConfig {
     store: oneOf(['file', 'etcd']),
     etcd: etcdUrls,
     etcdPrefix,
+    leaderLeaseMs: ['leaderLease', leaderLease],
     agentTimeoutMs: ['agentTimeout', duration()],
     agentReregisterTimeoutMs: ['agentReregisterTimeout', duration()],
     registryMaxAgentAgeMs: ['registryMaxAgentAge', duration()],

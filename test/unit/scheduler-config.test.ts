@@ -12,6 +12,7 @@ test('parseSchedulerConfig: config/defaults.json alone gives the documented defa
     store: 'file',
     etcd: ['http://127.0.0.1:2379'],
     etcdPrefix: '/corral',
+    leaderLeaseMs: 2000,
     agentTimeoutMs: 15_000,
     agentReregisterTimeoutMs: 600_000,
     registryMaxAgentAgeMs: 14 * 86_400_000,
@@ -42,6 +43,9 @@ test('parseSchedulerConfig: accepted settings (table-driven)', () => {
     [{ store: 'etcd' }, (c) => c.store, 'etcd'],
     [{ etcd: 'http://127.0.0.1:2379, https://etcd-2.example:2379/' }, (c) => c.etcd, ['http://127.0.0.1:2379', 'https://etcd-2.example:2379']],
     [{ etcdPrefix: '/corral/prod/' }, (c) => c.etcdPrefix, '/corral/prod'],
+    [{ leaderLease: '5s' }, (c) => c.leaderLeaseMs, 5000],
+    [{ leaderLease: '1' }, (c) => c.leaderLeaseMs, 1000],
+    [{ leaderLease: '1m' }, (c) => c.leaderLeaseMs, 60_000],
     [{ allowedOrigins: 'https://UI.example.com:443, http://127.0.0.1:3000' }, (c) => c.allowedOrigins, ['https://ui.example.com', 'http://127.0.0.1:3000']],
   ];
   for (const [settings, pick, expected] of cases) assert.deepEqual(pick(parseSchedulerConfig(settings)), expected, JSON.stringify(settings));
@@ -54,6 +58,12 @@ test('parseSchedulerConfig: every bad setting is named at once', () => {
     assert.deepEqual(err.problems.map((p) => p.flag), ['--listen', '--store', '--etcd', '--etcd-prefix', '--agent-timeout', '--log-level', '--repair', '--max-versions', '--allowed-origins']);
     return true;
   });
+});
+
+test('parseSchedulerConfig: --leader-lease is whole seconds from 1s to 60s', () => {
+  for (const leaderLease of ['500ms', '1500ms', '61s', '0', 'x']) {
+    assert.throws(() => parseSchedulerConfig({ leaderLease }), (err: ConfigError) => err.problems.map((p) => p.flag).join() === '--leader-lease', leaderLease);
+  }
 });
 
 test('parseSchedulerConfig: without --auth a non-loopback listen address needs --insecure', () => {

@@ -20,6 +20,7 @@ import { registerMetricsRoutes } from './metrics.ts';
 import { registerQueueRoutes } from './queue.ts';
 import { registerQuotaRoutes } from './quotas.ts';
 import { registerTaskRoutes } from './tasks.ts';
+import { ERR_STORE_HOLD_LOST } from '../store/errors.ts';
 
 const BODY_LIMIT = 1024 * 1024;
 
@@ -59,6 +60,8 @@ export function buildServer(context: ApiContext, tls?: ServerTls): FastifyInstan
   app.setErrorHandler((error: FastifyError | SchedulerFailure, request, reply) => {
     const send = ({ statusCode, body }: ReturnType<typeof httpError>) => reply.code(statusCode).send(body);
     if (error instanceof SchedulerFailure) return send(httpError(error.error));
+    // A leader that lost its hold on the etcd store wrote nothing: the client retries on the new leader.
+    if (error.code === ERR_STORE_HOLD_LOST) return reply.code(503).send({ message: error.message });
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return send(httpError({ code: 'ERR_SCHED_BODY_TOO_LARGE', limit: BODY_LIMIT }));
     if (error.statusCode !== undefined && error.statusCode < 500) {
       return reply.code(error.statusCode).send({ message: error.message });

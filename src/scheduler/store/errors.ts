@@ -39,3 +39,12 @@ export class StoreUnreachableError extends StoreError {
     super(ERR_STORE_UNREACHABLE, message);
   }
 }
+
+export const ERR_STORE_HOLD_LOST = 'ERR_STORE_HOLD_LOST';
+
+/** A write refused because this scheduler no longer holds the etcd prefix (its lease ended; another may lead). */
+export class StoreHoldLostError extends CodedError<typeof ERR_STORE_HOLD_LOST> {
+  constructor(prefix: string) {
+    super(ERR_STORE_HOLD_LOST, `this scheduler no longer holds the etcd prefix ${prefix} (its lease ran out): nothing was written; it is stepping down, retry on the leader`);
+  }
+}

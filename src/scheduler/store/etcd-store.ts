@@ -3,11 +3,12 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EventRecord } from '../../events/types.ts';
 import type { Logger } from '../../shared/log.ts';
-import { emptyState, StateDraft, stateFromJson, stateToJson } from '../core/state-ops.ts';
+import { stateToJson } from '../core/state-ops.ts';
 import type { ClusterState } from '../types.ts';
 import { etcdKeys, groupOf, INLINE_BYTES, orphanGroups, parseHead, prefixEnd, splitBytes, txnGroups, type EtcdKeys, type LogEntry } from './core/etcd-layout.ts';
-import { EtcdClient, type Compare, type KeyValue } from './etcd/etcd-client.ts';
-import { EtcdPrefixLockedError, StoreDamagedError, StoreUnreachableError } from './errors.ts';
+import { EtcdClient, type Compare } from './etcd/etcd-client.ts';
+import { EtcdFollower, remember, type SnapshotBody, type SnapshotPointer } from './etcd-follower.ts';
+import { EtcdPrefixLockedError, StoreHoldLostError, StoreUnreachableError } from './errors.ts';
 import { RevisionConflict, type CommitRecord, type LoadedState, type StateStore, type StoreRecovery } from './state-store.ts';
 
 export interface EtcdStoreOptions {
@@ -21,7 +22,7 @@ export interface EtcdStoreOptions {
   historyLimit?: number;
   /** Named in the lock key, for the error a second scheduler gets. */
   holder?: Record<string, unknown>;
-  /** The writer's lease: a killed scheduler's hold on the prefix ends this long after. */
+  /** The writer's lease (`--leader-lease`): a killed scheduler's hold on the prefix ends this long after; renewed every quarter of it. */
   lockTtlSeconds?: number;
   /** How long start-up waits for a held prefix to be released (a killed writer's lease to expire); 0 = refuse at once. */
   lockWaitMs?: number;
@@ -29,8 +30,6 @@ export interface EtcdStoreOptions {
   connectTimeoutMs?: number;
 }
 
-interface SnapshotPointer { seq: number; parts: string; count: number }
-interface SnapshotBody { seq: number; lastEventId: number; history: EventRecord[]; state: ReturnType<typeof stateToJson> }
 
 /**
  * The StateStore on etcd v3 (the layout and the limits it respects: core/etcd-layout.ts). Every
@@ -54,6 +53,9 @@ export class EtcdStore implements StateStore {
   /** The etcd revision of the snapshot before the last: history older than it is compacted away. */
   #snapshotRevisions: number[] = [];
   #compacting: Promise<void> | undefined;
+  /** Set once the hold is known lost: no write is tried (let alone acknowledged) after that. */
+  #lost = false;
+  #lostListeners: Array<() => void> = [];
 
   constructor(options: EtcdStoreOptions) {
     this.#options = options;
@@ -68,55 +70,50 @@ export class EtcdStore implements StateStore {
   async load(): Promise<LoadedState> {
     await this.#lock();
     try {
-      return await this.#load();
+      const follower = this.follower(this.#client);
+      await follower.read();
+      const recovery: StoreRecovery = { skippedSnapshots: [], removedLeftovers: await this.#removeOrphans(follower.referenced) };
+      return this.#adopt(follower, recovery);
     } catch (err) {
       await this.#unlock();
       throw err;
     }
   }
 
-  async #load(): Promise<LoadedState> {
-    const { logger } = this.#options;
-    const keys = this.#keys;
-    const recovery: StoreRecovery = { skippedSnapshots: [], removedLeftovers: [] };
-    const [snapshotKv] = (await this.#client.range(keys.snapshot)).kvs;
-    const pointer = snapshotKv === undefined ? undefined : JSON.parse(snapshotKv.value.toString('utf8')) as SnapshotPointer;
-    let base: SnapshotBody = { seq: 0, lastEventId: 0, history: [], state: stateToJson(emptyState()) };
-    if (pointer !== undefined) {
-      const bytes = await this.#readParts(pointer.parts, pointer.count);
-      base = JSON.parse(bytes.toString('utf8')) as SnapshotBody;
-      this.#snapshotBytes = bytes.length;
+  /** A reader of this store's prefix on `client` (a warm standby's, handed to loadFrom once the lead is free). */
+  follower(client: EtcdClient): EtcdFollower {
+    return new EtcdFollower(client, this.#options.prefix, this.#historyLimit);
+  }
+
+  /**
+   * Takes the lock and loads from a follower that kept up with the store: only the log entries
+   * after its seq are read. (Leftover parts are left to the next full load: the follower does not
+   * know the current snapshot's.)
+   */
+  async loadFrom(follower: EtcdFollower): Promise<LoadedState & { caughtUp: number }> {
+    await this.#lock();
+    try {
+      const caughtUp = await follower.catchUp();
+      return { ...this.#adopt(follower, { skippedSnapshots: [], removedLeftovers: [] }), caughtUp };
+    } catch (err) {
+      await this.#unlock();
+      throw err;
     }
-    const [headKv] = (await this.#client.range(keys.head)).kvs;
-    const head = parseHead(headKv?.value.toString('utf8'));
-    const entries = (await this.#client.range(keys.log(base.seq + 1), { end: prefixEnd(keys.logDir) })).kvs;
-    const draft = new StateDraft(stateFromJson(base.state), 'commit');
-    this.#history = base.history;
-    let seq = base.seq;
-    let lastEventId = base.lastEventId;
-    const referenced = pointer === undefined ? [] : [pointer.parts];
-    for (const kv of entries) {
-      const entry = JSON.parse(kv.value.toString('utf8')) as LogEntry<CommitRecord>;
-      if ('parts' in entry) referenced.push(entry.parts);
-      const records = 'records' in entry ? entry.records : JSON.parse((await this.#readParts(entry.parts, entry.count)).toString('utf8')) as CommitRecord[];
-      for (const record of records) {
-        if (record.seq !== seq + 1) throw new StoreDamagedError(`the etcd store under ${this.#options.prefix} is damaged: ${kv.key} holds seq ${String(record.seq)} where ${seq + 1} was due. Nothing was changed.`);
-        seq += 1;
-        draft.apply(record.ops);
-        this.#remember(record.events);
-        lastEventId = Math.max(lastEventId, record.events.at(-1)?.eventId ?? 0);
-      }
-      this.#bytesSinceSnapshot += kv.value.length;
-      this.#recordsSinceSnapshot += records.length;
-    }
-    if (seq !== head) throw new StoreDamagedError(`the etcd store under ${this.#options.prefix} is damaged: its head says seq ${head} but its snapshot and log end at ${seq}. Nothing was changed.`);
-    this.#seq = seq;
-    recovery.removedLeftovers = await this.#removeOrphans(referenced);
-    logger.info({ etcd: this.#client.endpoint, prefix: this.#options.prefix, seq, lastEventId, apps: draft.state.apps.size, instances: draft.state.instances.size }, 'state loaded');
-    return { state: draft.state, revision: seq, lastEventId, history: this.#history.slice(-this.#historyLimit), recovery };
+  }
+
+  #adopt(follower: EtcdFollower, recovery: StoreRecovery): LoadedState {
+    this.#seq = follower.seq;
+    this.#history = follower.history;
+    this.#recordsSinceSnapshot = follower.recordsSinceSnapshot;
+    this.#bytesSinceSnapshot = follower.bytesSinceSnapshot;
+    this.#snapshotBytes = follower.snapshotBytes;
+    const { state, seq, lastEventId } = follower;
+    this.#options.logger.info({ etcd: this.#client.endpoint, prefix: this.#options.prefix, seq, lastEventId, apps: state.apps.size, instances: state.instances.size }, 'state loaded');
+    return { state, revision: seq, lastEventId, history: this.#history.slice(-this.#historyLimit), recovery };
   }
 
   async append(records: readonly CommitRecord[], stateAfter: ClusterState, expectedRevision: number): Promise<number> {
+    if (this.#lost) throw this.#lostHold();
     if (this.#lease === undefined) throw new Error('store is not open');
     if (expectedRevision !== this.#seq) throw new RevisionConflict(expectedRevision, this.#seq);
     const first = this.#seq + 1;
@@ -152,7 +149,7 @@ export class EtcdStore implements StateStore {
       throw new RevisionConflict(expectedRevision, parseHead(headKv?.value.toString('utf8')));
     }
     this.#seq = last;
-    for (const record of records) this.#remember(record.events);
+    for (const record of records) this.#history = remember(this.#history, record.events, this.#historyLimit);
     this.#recordsSinceSnapshot += records.length;
     this.#bytesSinceSnapshot += bytes.length;
     if (this.#compacting === undefined && this.#recordsSinceSnapshot >= (this.#options.compactEvery ?? 5000)
@@ -177,7 +174,7 @@ export class EtcdStore implements StateStore {
 
   /** Takes `<prefix>/lock` with a new lease, waiting up to lockWaitMs for a held one to be released. */
   async #lock(): Promise<void> {
-    const { lockTtlSeconds = 5, lockWaitMs = 0, connectTimeoutMs = 10_000 } = this.#options;
+    const { lockTtlSeconds = 2, lockWaitMs = 0, connectTimeoutMs = 10_000 } = this.#options;
     const lease = await this.#reach(() => this.#client.leaseGrant(lockTtlSeconds), connectTimeoutMs);
     const holder = JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString(), ...this.#options.holder });
     const deadline = Date.now() + lockWaitMs;
@@ -199,7 +196,7 @@ export class EtcdStore implements StateStore {
       }
       await sleep(Math.min(250, Math.max(0, deadline - Date.now())));
     }
-    this.#keepAlive = setInterval(() => void this.#renew(), (lockTtlSeconds * 1000) / 3);
+    this.#keepAlive = setInterval(() => void this.#renew(), (lockTtlSeconds * 1000) / 4);
     this.#keepAlive.unref();
   }
 
@@ -207,8 +204,12 @@ export class EtcdStore implements StateStore {
     const lease = this.#lease;
     if (lease === undefined) return;
     try {
-      if (await this.#client.leaseKeepAlive(lease) <= 0) this.#options.logger.error({ prefix: this.#options.prefix }, 'the etcd lease holding the store ran out: writes will be refused');
+      if (await this.#client.leaseKeepAlive(lease) <= 0) throw this.#lostHold();
     } catch (err) {
+      if (this.#lost || /lease not found/i.test((err as Error).message)) {
+        this.#lostHold();
+        return;
+      }
       this.#options.logger.warn({ err: (err as Error).message }, 'could not renew the etcd lease holding the store');
     }
   }
@@ -226,8 +227,22 @@ export class EtcdStore implements StateStore {
     return { key: this.#keys.lock, target: 'CREATE', revision: this.#lockRevision };
   }
 
-  #lostHold(): Error {
-    return new Error(`this scheduler no longer holds the etcd prefix ${this.#options.prefix} (its lease ran out): nothing was written`);
+  /** Calls `listener` once the hold is lost (at once if it is already). */
+  onLostHold(listener: () => void): void {
+    if (this.#lost) listener();
+    else this.#lostListeners.push(listener);
+  }
+
+  /** Marks the hold lost (stops renewing it, tells the listeners once); the error to throw. */
+  #lostHold(): StoreHoldLostError {
+    if (!this.#lost && this.#lease !== undefined) {
+      this.#lost = true;
+      clearInterval(this.#keepAlive);
+      this.#keepAlive = undefined;
+      this.#options.logger.error({ prefix: this.#options.prefix }, 'lost the hold on the etcd store (the lease ran out or another scheduler took the lock): refusing every write, stepping down');
+      for (const listener of this.#lostListeners.splice(0)) listener();
+    }
+    return new StoreHoldLostError(this.#options.prefix);
   }
 
   /** Runs `call` until etcd answers, for at most `timeoutMs`; then a StoreUnreachableError. */
@@ -254,12 +269,6 @@ export class EtcdStore implements StateStore {
       if (!result.succeeded) throw this.#lostHold();
     }
     return parts.length;
-  }
-
-  async #readParts(group: string, count: number): Promise<Buffer> {
-    const kvs = (await this.#client.range(group, { end: prefixEnd(group) })).kvs;
-    if (kvs.length !== count) throw new StoreDamagedError(`the etcd store under ${this.#options.prefix} is damaged: ${group} holds ${kvs.length} part(s) of ${count}. Nothing was changed.`);
-    return Buffer.concat(kvs.map((kv: KeyValue) => kv.value));
   }
 
   /** Parts no log entry or snapshot names: what a failed or interrupted write left. */
@@ -304,10 +313,5 @@ export class EtcdStore implements StateStore {
     // etcd keeps every old value until compacted: drop what is older than the snapshot before this one.
     this.#snapshotRevisions.push(result.revision);
     if (this.#snapshotRevisions.length > 1) await this.#client.compact(this.#snapshotRevisions.shift()!);
-  }
-
-  #remember(events: EventRecord[]): void {
-    for (const event of events) this.#history.push(event);
-    if (this.#history.length > this.#historyLimit * 1.25) this.#history = this.#history.slice(-this.#historyLimit);
   }
 }

@@ -1,7 +1,11 @@
+import { StringDecoder } from 'node:string_decoder';
 import { Pool } from 'undici';
+import { decodeKv, parseWatchFrame, splitFrames, type GatewayKv, type KeyValue, type WatchEvent } from '../core/watch-frames.ts';
+
+export type { KeyValue, WatchEvent };
 
 /**
- * A thin client of etcd v3's JSON gateway (`/v3/kv/*`, `/v3/lease/*`) over undici: the few calls
+ * A thin client of etcd v3's JSON gateway (`/v3/kv/*`, `/v3/lease/*`, `/v3/watch`) over undici: the few calls
  * the etcd store makes, with keys and values base64 as the gateway wants them. Chosen over the
  * `etcd3` package (gRPC) because it adds no dependency and keeps leases and watches in our hands
  * (etcd3's election has a 60 s TTL, a fixed double-leader bug and reports of watches that stop
@@ -10,13 +14,6 @@ import { Pool } from 'undici';
  *
  * With several endpoints, a call that cannot reach one tries the next.
  */
-export interface KeyValue {
-  key: string;
-  value: Buffer;
-  createRevision: number;
-  modRevision: number;
-}
-
 export type Compare =
   | { key: string; target: 'VALUE'; value: string }
   | { key: string; target: 'CREATE' | 'MOD'; revision: number };
@@ -33,6 +30,23 @@ export interface TxnResult {
   ranges: KeyValue[][];
 }
 
+/** A batch of a watch: its events, in revision order, and the store's revision when etcd sent it. */
+export interface WatchBatch {
+  revision: number;
+  events: WatchEvent[];
+}
+
+/** A watch that cannot go on (compacted history, canceled, the connection lost): re-read, then watch again. */
+export class EtcdWatchError extends Error {
+  /** Set when the revision asked for was compacted away: history starts here now. */
+  readonly compactRevision: number | undefined;
+  constructor(message: string, compactRevision?: number) {
+    super(message);
+    this.name = 'EtcdWatchError';
+    this.compactRevision = compactRevision;
+  }
+}
+
 /** etcd answered with an error (a bad request, a request too large, a lost lease). */
 export class EtcdError extends Error {
   constructor(path: string, status: number, message: string) {
@@ -41,19 +55,9 @@ export class EtcdError extends Error {
   }
 }
 
-interface GatewayKv { key: string; value?: string; create_revision?: string; mod_revision?: string }
 interface GatewayHeader { header?: { revision?: string } }
 
 const b64 = (value: string | Buffer): string => Buffer.from(value).toString('base64');
-
-function toKv(kv: GatewayKv): KeyValue {
-  return {
-    key: Buffer.from(kv.key, 'base64').toString('utf8'),
-    value: Buffer.from(kv.value ?? '', 'base64'),
-    createRevision: Number(kv.create_revision ?? 0),
-    modRevision: Number(kv.mod_revision ?? 0),
-  };
-}
 
 function compareJson(compare: Compare): Record<string, unknown> {
   if (compare.target === 'VALUE') return { key: b64(compare.key), target: 'VALUE', result: 'EQUAL', value: b64(compare.value) };
@@ -84,11 +88,13 @@ export class EtcdClient {
     return this.#endpoints[this.#current]!;
   }
 
-  async range(key: string, options: { end?: string | Buffer; keysOnly?: boolean } = {}): Promise<{ kvs: KeyValue[]; revision: number }> {
+  /** `revision`: read the keys as they were then (one consistent view across several reads). */
+  async range(key: string, options: { end?: string | Buffer; keysOnly?: boolean; revision?: number } = {}): Promise<{ kvs: KeyValue[]; revision: number }> {
     const body = await this.#call<{ kvs?: GatewayKv[] } & GatewayHeader>('/v3/kv/range', {
       key: b64(key), ...(options.end === undefined ? {} : { range_end: b64(options.end) }), ...(options.keysOnly === true ? { keys_only: true } : {}),
+      ...(options.revision === undefined ? {} : { revision: String(options.revision) }),
     });
-    return { kvs: (body.kvs ?? []).map(toKv), revision: Number(body.header?.revision ?? 0) };
+    return { kvs: (body.kvs ?? []).map(decodeKv), revision: Number(body.header?.revision ?? 0) };
   }
 
   async txn(compare: readonly Compare[], success: readonly RequestOp[], failure: readonly RequestOp[] = []): Promise<TxnResult> {
@@ -98,7 +104,7 @@ export class EtcdClient {
     return {
       succeeded: body.succeeded === true,
       revision: Number(body.header?.revision ?? 0),
-      ranges: (body.responses ?? []).map((response) => (response.response_range?.kvs ?? []).map(toKv)),
+      ranges: (body.responses ?? []).map((response) => (response.response_range?.kvs ?? []).map(decodeKv)),
     };
   }
 
@@ -123,6 +129,69 @@ export class EtcdClient {
     await this.#call('/v3/kv/compaction', { revision: String(revision) });
   }
 
+  /**
+   * Every change to the keys from `key` to `end` from `startRevision` on, batch by batch, until
+   * `signal` aborts (then it just ends). Compacted history, a watch etcd cancels, and a connection
+   * that drops or ends all throw an EtcdWatchError: the caller re-reads and watches again.
+   */
+  async *watch(key: string, options: { end?: string | Buffer; startRevision: number; signal: AbortSignal }): AsyncGenerator<WatchBatch> {
+    const payload = { create_request: { key: b64(key), ...(options.end === undefined ? {} : { range_end: b64(options.end) }), start_revision: String(options.startRevision) } };
+    let response;
+    try {
+      response = await this.#pool().request({ method: 'POST', path: '/v3/watch', body: JSON.stringify(payload), headers: { 'content-type': 'application/json' }, signal: options.signal, bodyTimeout: 0 });
+    } catch (err) {
+      if (options.signal.aborted) return;
+      this.#current = (this.#current + 1) % this.#endpoints.length;
+      throw new EtcdWatchError(`cannot watch etcd at ${this.endpoint}: ${(err as Error).message}`);
+    }
+    if (response.statusCode !== 200) {
+      const text = await response.body.text().catch(() => '');
+      throw new EtcdWatchError(`etcd /v3/watch: ${response.statusCode} ${text.trim().slice(0, 200)}`);
+    }
+    const decoder = new StringDecoder('utf8');
+    let buffered = '';
+    try {
+      for await (const chunk of response.body) {
+        const { lines, rest } = splitFrames(buffered + decoder.write(chunk as Buffer));
+        buffered = rest;
+        for (const line of lines) {
+          const frame = parseWatchFrame(line);
+          switch (frame.kind) {
+            case 'events':
+              yield { revision: frame.revision, events: frame.events };
+              break;
+            case 'compacted':
+              throw new EtcdWatchError(`etcd compacted its history past revision ${options.startRevision} (to ${frame.compactRevision})`, frame.compactRevision);
+            case 'canceled':
+            case 'error':
+              throw new EtcdWatchError(`etcd ended the watch: ${frame.kind === 'error' ? frame.message : frame.reason}`);
+            case 'created':
+            case 'progress':
+              break;
+          }
+        }
+      }
+    } catch (err) {
+      if (options.signal.aborted) return;
+      if (err instanceof EtcdWatchError) throw err;
+      throw new EtcdWatchError(`the watch on etcd at ${this.endpoint} broke: ${(err as Error).message}`);
+    } finally {
+      if (!response.body.destroyed) response.body.destroy();
+    }
+    if (options.signal.aborted) return;
+    throw new EtcdWatchError(`etcd at ${this.endpoint} closed the watch`);
+  }
+
+  #pool(): Pool {
+    const endpoint = this.#endpoints[this.#current]!;
+    let pool = this.#pools.get(endpoint);
+    if (pool === undefined) {
+      pool = new Pool(endpoint, { connections: 8, headersTimeout: this.#timeoutMs, bodyTimeout: this.#timeoutMs });
+      this.#pools.set(endpoint, pool);
+    }
+    return pool;
+  }
+
   async close(): Promise<void> {
     await Promise.all([...this.#pools.values()].map((pool) => pool.close()));
     this.#pools.clear();
@@ -131,12 +200,7 @@ export class EtcdClient {
   async #call<T>(path: string, payload: unknown): Promise<T> {
     let lastError: unknown;
     for (let tried = 0; tried < this.#endpoints.length; tried += 1) {
-      const endpoint = this.#endpoints[this.#current]!;
-      let pool = this.#pools.get(endpoint);
-      if (pool === undefined) {
-        pool = new Pool(endpoint, { connections: 8, headersTimeout: this.#timeoutMs, bodyTimeout: this.#timeoutMs });
-        this.#pools.set(endpoint, pool);
-      }
+      const pool = this.#pool();
       let response;
       try {
         response = await pool.request({ method: 'POST', path, body: JSON.stringify(payload), headers: { 'content-type': 'application/json' } });
