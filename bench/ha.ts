@@ -12,8 +12,8 @@
  * etcd client until it takes the key), and single-app POST latency on the file store and the etcd
  * store (bench/scheduler.ts, at a small size).
  *
- * `--leader-lease S` is passed to the schedulers as `corral scheduler --leader-lease`; without it
- * they run with their own default and the floor uses DEFAULT_LEASE_S.
+ * `--leader-lease S` (default: the scheduler's default, 2) is passed to the schedulers as
+ * `corral scheduler --leader-lease` and is the floor's TTL too.
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -32,12 +32,12 @@ export interface HaBenchOptions {
   table?: (line: string) => void;
   /** Leader kills (and floor handovers); default 10. */
   kills?: number;
-  /** `--leader-lease` of the schedulers, seconds; undefined = their default. */
+  /** `--leader-lease` of the schedulers and the floor's TTL, seconds; default LEASE_S. */
   leaderLeaseS?: number;
 }
 
-/** The schedulers' lock TTL when no --leader-lease is given (the etcd store's lockTtlSeconds on main when this was written). */
-const DEFAULT_LEASE_S = 5;
+/** `corral scheduler --leader-lease`'s default (config/defaults.json). */
+const LEASE_S = 2;
 const TARGET_P99_MS = 3000;
 const FLOOR_POLL_MS = 50;
 const HOLDER = join(import.meta.dirname, 'support-lease-holder.ts');
@@ -112,8 +112,8 @@ export async function runHaBench(options: HaBenchOptions): Promise<void> {
   const { log } = options;
   const table = options.table ?? log;
   const kills = options.kills ?? 10;
-  const leaseS = options.leaderLeaseS ?? DEFAULT_LEASE_S;
-  const cluster = await startHaCluster({ args: [...(options.leaderLeaseS === undefined ? [] : ['--leader-lease', `${options.leaderLeaseS}s`])], prefix: '/bench-ha' });
+  const leaseS = options.leaderLeaseS ?? LEASE_S;
+  const cluster = await startHaCluster({ args: ['--leader-lease', `${leaseS}s`], prefix: '/bench-ha' });
   const failovers: number[] = [];
   let floor: Series;
   try {
@@ -152,7 +152,7 @@ export async function runHaBench(options: HaBenchOptions): Promise<void> {
   const ms = (value: number | undefined): string => (value === undefined ? 'n/a' : `${value.toFixed(1)} ms`);
   const row = (label: string, figure: string, target = ''): string => `${label.padEnd(58)} ${figure.padStart(28)}  ${target}`;
   table('');
-  table(`ha bench: etcd + 3 schedulers on loopback, ${kills} kills, lease ${leaseS} s${options.leaderLeaseS === undefined ? ' (the schedulers\' default)' : ''}; ${process.platform} ${process.arch}, node ${process.version}`);
+  table(`ha bench: etcd + 3 schedulers on loopback, ${kills} kills, lease ${leaseS} s; ${process.platform} ${process.arch}, node ${process.version}`);
   table(row('', 'p50 / p99 / max', 'target'));
   table(row('kill -9 leader -> first write acked by the new leader', `${s(failover.p50Ms)} / ${s(failover.p99Ms)} / ${s(failover.maxMs)}`,
     `<= ${s(TARGET_P99_MS)} p99 ${failover.p99Ms <= TARGET_P99_MS ? '(met)' : '(NOT met)'}`));
