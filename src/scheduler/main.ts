@@ -57,7 +57,7 @@ async function lead(config: SchedulerConfig, logger: Logger, admission: AgentAdm
   metrics.storeLoaded(loaded.recovery);
   bus.onPublish((records) => metrics.eventsPublished(records));
   state.onWritten((seconds) => metrics.transactionCommitted(seconds));
-  const context = { state, bus, links, orchestrator, logger, advertised: formatHostPort(config.listen), startedAt, metrics, storeRecovery: loaded.recovery, maxVersions: config.maxVersions, auth: config.auth, allowedOrigins: config.allowedOrigins, ...(admission !== undefined ? { admission } : {}), ...(abdicate !== undefined ? { abdicate } : {}) };
+  const context = { state, bus, links, orchestrator, logger, advertised: formatHostPort(config.listen), startedAt, metrics, storeRecovery: loaded.recovery, storeType: config.store, maxVersions: config.maxVersions, auth: config.auth, allowedOrigins: config.allowedOrigins, ...(admission !== undefined ? { admission } : {}), ...(abdicate !== undefined ? { abdicate } : {}) };
   const tls = serverTls(config);
   const server = buildServer(context, tls);
   // A thousand agents open connections at once (a status burst, a reconnect after a scheduler

@@ -33,6 +33,7 @@ test('corral scheduler --store etcd: acknowledged apps and a running task surviv
     assert.deepEqual(adopted.map((t) => t.id), [task!.id], 'the task is adopted, not replaced');
     assert.deepEqual(taskGroups(cluster.marker), groups, 'the same task process runs on');
     assert.equal(existsSync(join(cluster.dir, 'scheduler', 'state.log')), false, 'the state lives in etcd, not the data dir');
+    assert.equal((await cluster.get('/v2/info')).corral_store.type, 'etcd', '/v2/info names the store in use');
   } finally {
     await cluster?.stop();
     await etcd.stop();

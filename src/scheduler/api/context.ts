@@ -22,6 +22,8 @@ export interface ApiContext {
   maxVersions: number;
   /** What the store found wrong at start-up (`/v2/info`). */
   storeRecovery: StoreRecovery;
+  /** `--store`: named in `/v2/info`. */
+  storeType: 'file' | 'etcd';
   /** `--auth`: authenticate and authorize every request (api/auth-hook.ts). */
   auth?: boolean;
   /** `--allowed-origins`: pages of these origins may call the API (api/browser-safety.ts). */

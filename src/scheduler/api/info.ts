@@ -32,7 +32,7 @@ export function registerInfoRoutes(server: FastifyInstance, context: ApiContext)
     event_subscriber: null,
     // Beyond Marathon: what the store recovered from at start-up, so a dropped torn tail or a
     // damaged snapshot is seen by more than one WARN line.
-    corral_store: { type: 'file', ...context.storeRecovery },
+    corral_store: { type: context.storeType, ...context.storeRecovery },
   }));
 
   // The discovery view and the event id it is consistent with: both read in one tick.
