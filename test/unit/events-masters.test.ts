@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { leaderFromHeader, nextMaster, shouldMoveToLeader } from '../../src/events/core/masters.ts';
+import { awaitsLeader, leaderFromHeader, nextMaster, shouldMoveToLeader } from '../../src/events/core/masters.ts';
 
 const A = 'http://127.0.0.1:8080';
 const B = 'http://127.0.0.1:8081';
@@ -42,4 +42,16 @@ test('shouldMoveToLeader: only to another named server', () => {
     [A, B, true],
   ];
   for (const [current, leader, expected] of cases) assert.equal(shouldMoveToLeader(current, leader), expected, `${current} → ${leader}`);
+});
+
+test('awaitsLeader: a standby\'s 503 during an election, nothing else', () => {
+  const cases: Array<[status: number, message: string, expected: boolean]> = [
+    [503, 'no leader is known right now (an election is under way): retry shortly', true],
+    [503, 'the leader 127.0.0.1:8080 cannot be reached: retry shortly', true],
+    [503, 'service unavailable', false],
+    [502, 'no leader is known right now (an election is under way): retry shortly', false],
+    [502, 'the leader 127.0.0.1:8080 failed to answer: socket hang up', false],
+    [200, '', false],
+  ];
+  for (const [status, message, expected] of cases) assert.equal(awaitsLeader(status, message), expected, `${status} ${message}`);
 });

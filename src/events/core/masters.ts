@@ -41,3 +41,11 @@ function originOf(url: string): string {
     return url;
   }
 }
+
+/**
+ * A standby's 503 while the schedulers elect a leader (none known, or the one named does not
+ * accept connections): the request reached no leader, so it may be sent again once there is one.
+ */
+export function awaitsLeader(status: number, message: string): boolean {
+  return status === 503 && /no leader is known|the leader \S+ cannot be reached/.test(message);
+}
