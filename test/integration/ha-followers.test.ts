@@ -24,6 +24,8 @@ import { waitFor } from '../support/wait.ts';
  */
 
 const marker = `corral-ha-followers-${randomUUID()}`;
+/** The worker's process, killed while there is no leader: found apart from the web tasks. */
+const workerMarker = `corral-ha-worker-${randomUUID()}`;
 const cgroupsParent = `corral-it-${marker.slice(-8)}`;
 const VHOST = 'web.ha.test';
 const SERVER = `exec node -e "const m='${marker}'; require('http').createServer((q, r) => r.end(process.env.MESOS_TASK_ID)).listen(+process.env.PORT0, process.env.HOST)"`;
@@ -37,8 +39,8 @@ after(async () => {
   await stopParts(followers.filter((p) => p.name !== 'agent'), 5000);
   await cluster?.stop();
   removeCgroupParent(cgroupsParent);
-  await waitFor('no task process left', () => (pidsOf(marker).length === 0 ? true : undefined), 5000).catch(() => undefined);
-  assert.deepEqual(pidsOf(marker), [], 'no task process outlives its agent');
+  await waitFor('no task process left', () => (pidsOf(marker).length + pidsOf(workerMarker).length === 0 ? true : undefined), 5000).catch(() => undefined);
+  assert.deepEqual([...pidsOf(marker), ...pidsOf(workerMarker)], [], 'no task process outlives its agent');
 });
 
 // Answers are checked field by field.
@@ -59,6 +61,14 @@ async function expectedSrv(base: string): Promise<string[]> {
   const { json } = await marathonCall(base, 'GET', '/v2/apps/web-ha/tasks');
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   return (json.tasks as any[]).filter((t) => t.state === 'TASK_RUNNING').map((t) => String(t.ports[0])).sort();
+}
+
+function commOf(pid: string): string {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '';
+  }
 }
 
 /** The agent's log lines saying it registered, with the scheduler named. */
@@ -95,6 +105,15 @@ test('kill -9 of the leader: LB without a failed request, DNS right throughout, 
     }, 30_000);
   };
   await backends(2);
+  // A task that fails while there is no leader: its status update must reach the new one.
+  assert.equal((await marathonCall(leader, 'POST', '/v2/apps', { id: '/worker-ha', cmd: `exec node -e "setInterval(() => {}, 1e9)" ${workerMarker}`, instances: 1, cpus: 0.05, mem: 32 })).status, 201);
+  const worker = await waitFor('the worker running', async () => {
+    const { json } = await marathonCall(leader, 'GET', '/v2/apps/worker-ha/tasks');
+    const running = (json.tasks as Array<{ id: string; state: string }>).filter((task) => task.state === 'TASK_RUNNING');
+    // The command itself, not the trampoline `sh` that holds the same command line.
+    const pids = pidsOf(workerMarker).filter((pid) => commOf(pid) === 'node');
+    return running.length === 1 && pids.length === 1 ? { taskId: running[0]?.id ?? '', pid: Number(pids[0]) } : undefined;
+  }, 30_000);
   const before = await expectedSrv(leader);
   assert.equal(before.length, 2);
   await waitFor('DNS to answer both instances', async () => (JSON.stringify(await srv(dnsPort)) === JSON.stringify(before) ? true : undefined), 30_000);
@@ -123,6 +142,7 @@ test('kill -9 of the leader: LB without a failed request, DNS right throughout, 
   const killedAt = Date.now();
   victim.child.kill('SIGKILL');
   await victim.exited;
+  process.kill(worker.pid, 'SIGKILL');
   const newLeader = await waitFor('a new leader', async () => {
     const named = await cluster?.leader(30_000);
     return named !== undefined && named !== leader ? named : undefined;
@@ -133,6 +153,13 @@ test('kill -9 of the leader: LB without a failed request, DNS right throughout, 
   await waitFor('the agent to register with the new leader', () => (registrations(dir).at(-1) === newLeader ? true : undefined), 40_000);
   await waitFor('the new leader to see both tasks running', async () => ((await expectedSrv(newLeader)).length === 2 ? true : undefined), 30_000);
   assert.deepEqual(await expectedSrv(newLeader), before, 'the same tasks, on the same ports');
+  const failure = await waitFor('the new leader to hear how the worker ended', async () => {
+    const { json } = await marathonCall(newLeader, 'GET', '/v2/apps/worker-ha?embed=app.lastTaskFailure');
+    return json.app?.lastTaskFailure?.taskId === worker.taskId ? json.app.lastTaskFailure as { state: string; message: string } : undefined;
+  }, 30_000);
+  // The agent's own word (from its outbox), not the TASK_LOST of a registration that no longer lists the task.
+  assert.equal(failure.state, 'TASK_FAILED', JSON.stringify(failure));
+  assert.match(failure.message, /SIGKILL/);
   probing = false;
   const probes = await dnsProbe;
   assert.deepEqual(dnsWrong.slice(0, 5), [], `${dnsWrong.length} of ${probes} DNS answers were wrong`);
