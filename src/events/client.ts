@@ -4,7 +4,7 @@ import type { Logger } from '../shared/log.ts';
 import { clientDispatcher, isUntrustedCertificate } from '../shared/tls.ts';
 import type { ClusterEvent, DiscoverySnapshot, EventType } from './types.ts';
 import { DISCOVERY_EVENT_TYPES } from './types.ts';
-import { EMPTY_VIEW, applyEvent, viewFromSnapshot, type ClusterView } from './core/view.ts';
+import { EMPTY_VIEW, applyEvent, viewFromSnapshot, withLeader, type ClusterView } from './core/view.ts';
 import { refusalHint } from './core/refusal.ts';
 import { LEADER_HEADER, leaderFromHeader, nextMaster, shouldMoveToLeader } from './core/masters.ts';
 
@@ -129,7 +129,8 @@ export class ClusterFollower {
     }
   }
 
-  #openStream(master: string): void {
+  /** `mayMove`: false once moved to a named leader, so two servers naming each other cannot bounce it. */
+  #openStream(master: string, mayMove = true): void {
     const url = new URL(EVENTS_PATH, master);
     for (const type of [...(this.#options.eventTypes ?? DISCOVERY_EVENT_TYPES), 'resync_required']) {
       url.searchParams.append('event_type', type);
@@ -150,17 +151,19 @@ export class ClusterFollower {
     this.#source = source;
     source.addEventListener('open', () => {
       const leader = this.#namedLeader;
-      if (shouldMoveToLeader(master, leader)) {
+      if (mayMove && shouldMoveToLeader(master, leader)) {
         // A standby answered (it proxies): go to the leader it names, from the same event id.
         this.#options.logger.info({ master, leader, from: this.#view.eventId }, 'moving the event stream to the leader');
         source.close();
         this.#current = leader;
-        this.#openStream(leader);
+        this.#openStream(leader, false);
         return;
       }
       this.#streamOpen = true;
       this.#failures = 0;
       this.#options.logger.info({ master, from: this.#view.eventId }, 'event stream open');
+      // After a failover no snapshot names the new leader (DNS leader.D): the stream's header does.
+      if (leader !== undefined) this.#setView(withLeader(this.#view, new URL(leader).host));
     });
     source.addEventListener('resync_required', () => {
       this.#options.logger.warn({ master, eventId: this.#view.eventId }, 'event history lost, reading a new snapshot');

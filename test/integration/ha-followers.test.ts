@@ -162,6 +162,11 @@ test('kill -9 of the leader: LB without a failed request, DNS right throughout, 
   assert.match(failure.message, /SIGKILL/);
   probing = false;
   const probes = await dnsProbe;
+  // No snapshot names the new leader: DNS learns it from the stream's X-Marathon-Leader.
+  await waitFor('DNS to name the new leader', async () => {
+    const answer = lines(await dig(dnsPort, ['+short', 'SRV', '_leader._tcp.mesos']));
+    return answer.length === 1 && answer[0]?.split(' ')[2] === new URL(newLeader).port ? true : undefined;
+  }, 30_000);
   assert.deepEqual(dnsWrong.slice(0, 5), [], `${dnsWrong.length} of ${probes} DNS answers were wrong`);
 
   // A change through the new leader reaches DNS and LB by the resumed stream.
