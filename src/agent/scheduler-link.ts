@@ -5,6 +5,7 @@ import { AGENT_API, type AgentCommand, type HeartbeatReport, type RegisterReques
 import type { Logger } from '../shared/log.ts';
 import { LEADER_HEADER, leaderFromHeader, nextMaster, shouldMoveToLeader } from '../events/core/masters.ts';
 import { AgentError } from './errors.ts';
+import { registrationTasks } from './core/registration-tasks.ts';
 import type { StatusOutbox } from './status-outbox.ts';
 
 /** Status updates sent in one request at most. */
@@ -159,7 +160,8 @@ export class SchedulerLink {
   }
 
   async #register(): Promise<RegisterResponse> {
-    const body: RegisterRequest = { ...this.#options.registration(), ...(this.#agentId !== undefined ? { agentId: this.#agentId } : {}) };
+    const registration = this.#options.registration();
+    const body: RegisterRequest = { ...registration, tasks: registrationTasks(registration.tasks, this.#outbox), ...(this.#agentId !== undefined ? { agentId: this.#agentId } : {}) };
     const { joinToken } = this.#options;
     let { statusCode, answer } = await this.#postRegistration(body, this.#credential ?? joinToken);
     // A credential the scheduler does not know (it forgot this agent) gives way to the join token; a revoked one stays refused.
