@@ -135,8 +135,8 @@ export class ClusterFollower {
     for (const type of [...(this.#options.eventTypes ?? DISCOVERY_EVENT_TYPES), 'resync_required']) {
       url.searchParams.append('event_type', type);
     }
-    // The library resends Last-Event-ID itself on reconnect; we set it from the view so the
-    // first connection resumes exactly after the snapshot.
+    // Last-Event-ID comes from the view: the first connection resumes exactly after the
+    // snapshot, a reconnection (ours, to whichever scheduler) after the last event applied.
     const source = new EventSource(url, {
       fetch: async (input, init) => {
         const response = await undiciFetch(input, {
