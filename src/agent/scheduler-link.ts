@@ -3,7 +3,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { request, type Dispatcher } from 'undici';
 import { AGENT_API, type AgentCommand, type HeartbeatReport, type RegisterRequest, type RegisterResponse, type TaskStatusUpdate } from '../shared/agent-protocol.ts';
 import type { Logger } from '../shared/log.ts';
+import { LEADER_HEADER, leaderFromHeader, nextMaster, shouldMoveToLeader } from '../events/core/masters.ts';
 import { AgentError } from './errors.ts';
+import { registrationTasks } from './core/registration-tasks.ts';
 import type { StatusOutbox } from './status-outbox.ts';
 
 /** Status updates sent in one request at most. */
@@ -38,7 +40,9 @@ export interface SchedulerLinkOptions {
 /**
  * The agent's side of the agent protocol: register, hold the command stream open, and deliver
  * status updates in order, retrying each until the scheduler acknowledges it. Reconnects with
- * backoff (trying the next master) whenever the stream ends.
+ * backoff whenever the stream ends: to the leader the schedulers last named (`X-Marathon-Leader`)
+ * unless that one is gone, else to the next master. A standby proxies registration to the
+ * leader; the link then talks to the leader directly.
  */
 export class SchedulerLink {
   readonly #options: SchedulerLinkOptions;
@@ -48,7 +52,10 @@ export class SchedulerLink {
   readonly #detach = new AbortController();
   #agentId: string | undefined;
   #credential: string | undefined;
-  #masterIndex = 0;
+  /** The scheduler talked to now. */
+  #current: string;
+  /** The leader the last registration's answer named, if any. */
+  #namedLeader: string | undefined;
   /** Updates on disk, in order, not yet acknowledged. */
   readonly #outbox: TaskStatusUpdate[];
   #sending = false;
@@ -58,6 +65,7 @@ export class SchedulerLink {
 
   constructor(options: SchedulerLinkOptions) {
     this.#options = options;
+    this.#current = options.masters[0] ?? '';
     this.#agentId = options.initialAgentId;
     this.#credential = options.initialCredential;
     this.#outbox = options.outbox.load();
@@ -73,7 +81,7 @@ export class SchedulerLink {
   }
 
   get #master(): string {
-    return this.#options.masters[this.#masterIndex % this.#options.masters.length] ?? '';
+    return this.#current;
   }
 
   /** The agent id the scheduler gave, once registered (or from an earlier run). */
@@ -138,11 +146,13 @@ export class SchedulerLink {
         failures = 0;
         await this.#streamCommands(registered);
         logger.warn({ master: this.#master }, 'command stream ended, re-registering');
+        this.#current = nextMaster(this.#options.masters, this.#current, this.#namedLeader);
       } catch (err) {
         if (signal.aborted) return;
         failures += 1;
-        this.#masterIndex += 1;
-        logger.warn({ master: this.#master, err: (err as Error).message, code: (err as { code?: unknown }).code, failures }, 'scheduler link down');
+        const failed = this.#current;
+        this.#current = nextMaster(this.#options.masters, failed, this.#namedLeader);
+        logger.warn({ master: failed, next: this.#current, err: (err as Error).message, code: (err as { code?: unknown }).code, failures }, 'scheduler link down');
       }
       const delay = Math.min(5000, 100 * 2 ** Math.min(failures, 6));
       await sleep(delay, undefined, { signal }).catch(() => undefined);
@@ -150,7 +160,8 @@ export class SchedulerLink {
   }
 
   async #register(): Promise<RegisterResponse> {
-    const body: RegisterRequest = { ...this.#options.registration(), ...(this.#agentId !== undefined ? { agentId: this.#agentId } : {}) };
+    const registration = this.#options.registration();
+    const body: RegisterRequest = { ...registration, tasks: registrationTasks(registration.tasks, this.#outbox), ...(this.#agentId !== undefined ? { agentId: this.#agentId } : {}) };
     const { joinToken } = this.#options;
     let { statusCode, answer } = await this.#postRegistration(body, this.#credential ?? joinToken);
     // A credential the scheduler does not know (it forgot this agent) gives way to the join token; a revoked one stays refused.
@@ -162,6 +173,8 @@ export class SchedulerLink {
     }
     this.#agentId = answer.agentId;
     this.#options.onRegistered(answer.agentId);
+    // Registered through a standby's proxy, i.e. with the leader: the stream and statuses go to the leader itself.
+    if (shouldMoveToLeader(this.#current, this.#namedLeader)) this.#current = this.#namedLeader;
     this.#options.logger.info({ agentId: answer.agentId, master: this.#master, tasks: body.tasks.length }, 'registered with the scheduler');
     if (!this.#sending && this.#outbox.length > 0) this.#idle = this.#drain();
     return answer;
@@ -177,6 +190,7 @@ export class SchedulerLink {
       headersTimeout: 5000,
       bodyTimeout: 5000,
     });
+    this.#namedLeader = leaderFromHeader(response.headers[LEADER_HEADER]);
     return { statusCode: response.statusCode, answer: (await response.body.json()) as RegisterResponse & { message?: string } };
   }
 

@@ -13,6 +13,8 @@ export interface HealthSource {
   readonly eventId: number;
   /** Epoch ms of the last contact with a scheduler; 0 before the first. */
   readonly lastContact: number;
+  /** Discovery snapshots read: 1 after the first sync; a failover between schedulers adds none. */
+  readonly snapshots: number;
 }
 
 export interface HttpApiOptions {
@@ -78,6 +80,7 @@ export function registerRoutes(app: FastifyInstance, options: HttpApiOptions): v
     return {
       synced: health.synced,
       eventId: health.eventId,
+      snapshots: health.snapshots,
       staleSeconds,
       lastContact: health.lastContact === 0 ? null : new Date(health.lastContact).toISOString(),
       serial: table.soa.serial,

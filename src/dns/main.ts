@@ -66,7 +66,7 @@ export async function startDns(settings: Settings): Promise<DnsService> {
       host: config.http.host,
       port: config.http.port,
       tables,
-      health: () => ({ synced: follower.synced, eventId: follower.view.eventId, lastContact: follower.lastContact }),
+      health: () => ({ synced: follower.synced, eventId: follower.view.eventId, lastContact: follower.lastContact, snapshots: follower.snapshots }),
       version,
       url,
       config,

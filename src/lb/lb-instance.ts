@@ -28,6 +28,8 @@ export interface InstanceHealth {
   readonly synced: boolean;
   readonly eventId: number;
   readonly generation: number;
+  /** Discovery snapshots read: 1 after the first sync; a failover between schedulers adds none. */
+  readonly snapshots: number;
 }
 
 /** `/_corral/stats` of one instance. */
@@ -159,7 +161,7 @@ export async function startLbInstance(config: LbConfig, logger: Logger): Promise
         });
         follower.start();
       },
-      health: () => ({ synced: follower.synced, eventId: follower.view.eventId, generation: tables.generation }),
+      health: () => ({ synced: follower.synced, eventId: follower.view.eventId, generation: tables.generation, snapshots: follower.snapshots }),
       routes: () => ({
         generation: tables.generation,
         changedAt: tables.changedAt ?? null,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { DiscoveryApp, StatusUpdateEvent } from '../../src/events/types.ts';
-import { EMPTY_VIEW, applyEvent, isServing, viewFromSnapshot } from '../../src/events/core/view.ts';
+import { EMPTY_VIEW, applyEvent, isServing, viewFromSnapshot, withLeader } from '../../src/events/core/view.ts';
 
 const web: DiscoveryApp = { id: '/web', version: 'v1', labels: {}, portDefinitions: [{ port: 10000, protocol: 'tcp' }], healthChecks: [] };
 const status = (taskId: string, taskStatus: StatusUpdateEvent['taskStatus']): StatusUpdateEvent => ({
@@ -51,5 +51,28 @@ test('views stay as they were while thousands of later events are folded (and th
   for (const { view: old, states } of kept) {
     assert.deepEqual([...old.tasks.values()].map((t): [string, string] => [t.id, t.state]).sort(), states, `view ${old.eventId}`);
     assert.equal(old.tasks.size, states.length);
+  }
+});
+
+test('withLeader: the new leader of a failover, first of the masters; nothing to do otherwise', () => {
+  const base = { eventId: 9, apps: [], tasks: [] };
+  const cases: Array<[name: string, leader: string | undefined, masters: string[] | undefined, named: string, expected: { leader?: string; masters?: string[] } | 'same']> = [
+    ['the new leader moves to the front', 'a:1', ['a:1', 'b:2', 'c:3'], 'c:3', { leader: 'c:3', masters: ['c:3', 'a:1', 'b:2'] }],
+    ['a leader not listed is added', 'a:1', ['a:1'], 'd:4', { leader: 'd:4', masters: ['d:4', 'a:1'] }],
+    ['no masters listed: the leader alone', 'a:1', undefined, 'b:2', { leader: 'b:2' }],
+    ['the same leader: the same view', 'a:1', ['a:1', 'b:2'], 'a:1', 'same'],
+    ['a view naming no leader stays so', undefined, undefined, 'b:2', 'same'],
+  ];
+  for (const [name, leader, masters, named, expected] of cases) {
+    const view = viewFromSnapshot({ ...base, ...(leader === undefined ? {} : { leader }), ...(masters === undefined ? {} : { masters }) });
+    const next = withLeader(applyEvent(view, 10, status('w1', 'TASK_RUNNING')), named);
+    if (expected === 'same') {
+      assert.equal(withLeader(view, named), view, name);
+      continue;
+    }
+    assert.deepEqual({ leader: next.leader, masters: next.masters }, { leader: expected.leader, masters: expected.masters }, name);
+    assert.equal(next.changed, undefined, `${name}: consumers rebuild`);
+    assert.equal(next.eventId, 10, name);
+    assert.equal(next.tasks.size, 1, name);
   }
 });

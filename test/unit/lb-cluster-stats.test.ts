@@ -14,16 +14,17 @@ function stats(overrides: Partial<InstanceStats>): InstanceStats {
 }
 
 test('mergeHealth: synced only when every expected worker answered synced; ids of the one furthest behind', () => {
-  const at = (worker: number, synced: boolean, eventId: number) => ({ worker, pid: 100 + worker, value: { synced, eventId, generation: eventId - 5 } });
+  const at = (worker: number, synced: boolean, eventId: number) => ({ worker, pid: 100 + worker, value: { synced, eventId, generation: eventId - 5, snapshots: 1 } });
   const both = mergeHealth([at(0, true, 12), at(1, true, 9)], 2);
   assert.equal(both.synced, true);
   assert.equal(both.eventId, 9);
   assert.equal(both.generation, 4);
-  assert.deepEqual(both.workers, [{ worker: 0, pid: 100, synced: true, eventId: 12, generation: 7 }, { worker: 1, pid: 101, synced: true, eventId: 9, generation: 4 }]);
+  assert.equal(both.snapshots, 2);
+  assert.deepEqual(both.workers, [{ worker: 0, pid: 100, synced: true, eventId: 12, generation: 7, snapshots: 1 }, { worker: 1, pid: 101, synced: true, eventId: 9, generation: 4, snapshots: 1 }]);
   assert.equal(mergeHealth([at(0, true, 12), at(1, false, 0)], 2).synced, false);
   // A worker being replaced does not answer: not synced, rather than healthy on half the workers.
   assert.equal(mergeHealth([at(0, true, 12)], 2).synced, false);
-  assert.deepEqual(mergeHealth([], 2), { synced: false, eventId: 0, generation: 0, workers: [] });
+  assert.deepEqual(mergeHealth([], 2), { synced: false, eventId: 0, generation: 0, snapshots: 0, workers: [] });
 });
 
 test('mergeStats sums counters per pool and reason, unions ejected backends, and counts per worker', () => {

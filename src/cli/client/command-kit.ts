@@ -110,7 +110,7 @@ export function action<A extends unknown[]>(proc: ClientProcess, handler: (ctx: 
       const masters = mastersOf(flags.master, proc.env);
       const resolved = resolveToken(flags, proc.env);
       source = resolved.source;
-      client = new MasterClient(masters, caOf(flags, proc.env), resolved.token);
+      client = new MasterClient(masters, caOf(flags, proc.env), resolved.token, { notice: (line) => out.note(line) });
       const ctx: ClientContext = { client, out, flags, proc, interruptible: (work) => interruptible(proc, work) };
       proc.exitCode = (await handler(ctx, ...(raw.slice(0, -2) as A))) ?? EXIT.ok;
     } catch (error) {

@@ -1,4 +1,6 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, interceptors, type Dispatcher } from 'undici';
+import { awaitsLeader, LEADER_HEADER, leaderFromHeader, nextMaster, shouldMoveToLeader } from '../../events/core/masters.ts';
 import { clientConnect, isUntrustedCertificate } from '../../shared/tls.ts';
 
 /** The scheduler answered 4xx/5xx: `message` is its own words (Marathon's `message`, plus `details`). */
@@ -49,9 +51,21 @@ export function failureMessage(status: number, body: unknown, text: string): str
   return `${message}${details}${deployments}`;
 }
 
+export interface MasterClientOptions {
+  /** How long a call waits through a standby's 503 while a leader is elected (default 10 s). */
+  leaderWaitMs?: number;
+  /** Tells the user (stderr) once that a call waits for a leader. */
+  notice?: (line: string) => void;
+}
+
+/** Between two tries of a call a standby refused for want of a leader. */
+const LEADER_RETRY_MS = 500;
+
 /**
  * HTTP to the scheduler (and to agents' files API) on undici: JSON in and out, redirects from a
- * non-leader followed, the next `--master` URL tried when one does not accept connections.
+ * non-leader followed, the next `--master` URL tried when one does not accept connections. With
+ * several schedulers, calls go to the leader their answers name (`X-Marathon-Leader`), and a
+ * standby's 503 during an election is retried until a leader answers or the wait runs out.
  */
 export class MasterClient {
   readonly masters: readonly string[];
@@ -59,23 +73,32 @@ export class MasterClient {
   readonly #agent: Agent;
   /** `authorization` for the scheduler (a scheduler with --auth); never sent to agents. */
   readonly #auth: Record<string, string>;
-  #current = 0;
+  readonly #options: MasterClientOptions;
+  #current: string;
+  #namedLeader: string | undefined;
+  #waitNoticed = false;
 
   /** `ca`: a PEM file of the certificates trusted for https scheduler and agent URLs (`--ca`); `token`: sent to the scheduler only. */
-  constructor(masters: readonly string[], ca?: string, token?: string) {
+  constructor(masters: readonly string[], ca?: string, token?: string, options: MasterClientOptions = {}) {
     this.masters = masters;
+    this.#options = options;
+    this.#current = masters[0] ?? '';
     this.#auth = token === undefined ? {} : { authorization: `Bearer ${token}` };
     this.#agent = new Agent({ connect: { timeout: 5000, ...clientConnect(ca) }, headersTimeout: 30_000, bodyTimeout: 0 });
     this.#dispatcher = this.#agent.compose(interceptors.redirect({ maxRedirections: 3 }));
   }
 
   get master(): string {
-    return this.masters[this.#current] ?? '';
+    return this.#current;
   }
 
   /** A JSON request to the scheduler; 4xx/5xx become {@link ApiFailure}. */
   async call<T = unknown>(method: string, path: string, body?: unknown): Promise<Reply<T>> {
-    return this.#withMaster((base) => this.#json<T>(method, `${base}${path}`, body, this.#auth));
+    return this.#withMaster(async (base) => {
+      const reply = await this.#json<T>(method, `${base}${path}`, body, this.#auth);
+      this.#heard(base, reply.headers);
+      return reply;
+    });
   }
 
   get<T = unknown>(path: string): Promise<T> {
@@ -97,6 +120,7 @@ export class MasterClient {
   async stream(path: string, headers: Record<string, string>, signal: AbortSignal): Promise<AsyncIterable<Buffer>> {
     return this.#withMaster(async (base) => {
       const response = await this.#dispatcher.request({ ...split(`${base}${path}`), method: 'GET', headers: { ...headers, ...this.#auth }, signal });
+      this.#heard(base, response.headers);
       if (response.statusCode !== 200) {
         const text = await response.body.text();
         throw new ApiFailure(response.statusCode, failureMessage(response.statusCode, parse(text), text), parse(text));
@@ -122,12 +146,41 @@ export class MasterClient {
     return { status: response.statusCode, headers: response.headers, json: json as T };
   }
 
-  /** Runs `attempt` against the current master, moving on to the next while nobody listens there. */
+  /** A scheduler's answer named the leader: later calls go there. */
+  #heard(base: string, headers: Record<string, string | string[] | undefined>): void {
+    const leader = leaderFromHeader(headers[LEADER_HEADER]);
+    this.#namedLeader = leader;
+    if (shouldMoveToLeader(base, leader)) this.#current = leader;
+  }
+
+  /**
+   * Runs `attempt` against the current master, moving on to the next while nobody listens there;
+   * through an election (a standby's 503) it tries again until the wait runs out.
+   */
   async #withMaster<T>(attempt: (base: string) => Promise<T>): Promise<T> {
+    const waitMs = this.#options.leaderWaitMs ?? 10_000;
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      try {
+        return await this.#onEachMaster(attempt);
+      } catch (error) {
+        if (!(error instanceof ApiFailure) || !awaitsLeader(error.status, error.message) || Date.now() + LEADER_RETRY_MS > deadline) throw error;
+        if (!this.#waitNoticed) {
+          this.#waitNoticed = true;
+          this.#options.notice?.(`${error.message.replace(/: retry shortly$/, '')}; waiting up to ${Math.round(waitMs / 1000)} s for a leader`);
+        }
+        // Another scheduler may already be the leader.
+        this.#current = nextMaster(this.masters, this.#current, undefined);
+        await sleep(LEADER_RETRY_MS);
+      }
+    }
+  }
+
+  async #onEachMaster<T>(attempt: (base: string) => Promise<T>): Promise<T> {
     const tried: string[] = [];
     let last = '';
-    for (let n = 0; n < this.masters.length; n += 1) {
-      const base = this.masters[this.#current] ?? '';
+    for (let n = 0; n < Math.max(1, this.masters.length); n += 1) {
+      const base = this.#current;
       try {
         return await attempt(base);
       } catch (error) {
@@ -135,7 +188,7 @@ export class MasterClient {
         tried.push(base);
         last = errorCode(error);
         if (!CONNECT_ERRORS.has(last)) throw new MasterUnreachable(tried, last);
-        this.#current = (this.#current + 1) % this.masters.length;
+        this.#current = nextMaster(this.masters, base, this.#namedLeader);
       }
     }
     throw new MasterUnreachable(tried, last);

@@ -43,6 +43,18 @@ export function viewFromSnapshot(snapshot: DiscoverySnapshot): ClusterView {
   };
 }
 
+/**
+ * The view with `hostPort` as the leader (named by `X-Marathon-Leader` on the stream after a
+ * failover: no snapshot says so then), first of the masters; the same view when nothing changes
+ * or the view names no leader. Without `changed`: a consumer rebuilds rather than patches.
+ */
+export function withLeader(view: ClusterView, hostPort: string): ClusterView {
+  if (view.leader === undefined || view.leader === hostPort) return view;
+  const { changed: _changed, ...rest } = view;
+  const masters = view.masters === undefined ? {} : { masters: [hostPort, ...view.masters.filter((master) => master !== hostPort)] };
+  return { ...rest, leader: hostPort, ...masters };
+}
+
 /** Folds one committed event into the view. Events at or below the view's id are ignored. */
 export function applyEvent(view: ClusterView, eventId: number, event: ClusterEvent): ClusterView {
   if (eventId <= view.eventId) return view;

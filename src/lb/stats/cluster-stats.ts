@@ -32,6 +32,8 @@ export function mergeHealth(answers: readonly WorkerAnswer<InstanceHealth>[], ex
     synced: answers.length === expected && values.every((health) => health.synced),
     eventId: lowest(values.map((health) => health.eventId)),
     generation: lowest(values.map((health) => health.generation)),
+    // Every worker follows the stream itself: the snapshots read by all of them.
+    snapshots: values.reduce((sum, health) => sum + health.snapshots, 0),
     workers: answers.map(({ worker, pid, value }) => ({ worker, pid, ...value })),
   };
 }
