@@ -75,7 +75,7 @@ test('before the first snapshot: bound addresses in the ready line, SERVFAIL and
   assert.equal((await dig(dnsAddress(), 'web.marathon.mesos')).status, 'SERVFAIL');
   const health = await dnsHttp('/v1/health');
   assert.equal(health.status, 503);
-  assert.deepEqual({ ...health.json, serial: undefined }, { synced: false, eventId: 0, staleSeconds: null, lastContact: null, serial: undefined, names: 1 });
+  assert.deepEqual({ ...health.json, serial: undefined }, { synced: false, eventId: 0, staleSeconds: null, lastContact: null, serial: undefined, names: 1, snapshots: 0 });
 });
 
 test('syncs once the scheduler is up; names follow the tasks an app runs', async () => {
