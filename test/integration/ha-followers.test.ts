@@ -147,7 +147,8 @@ test('kill -9 of the leader: LB without a failed request, DNS right throughout, 
     const named = await cluster?.leader(30_000);
     return named !== undefined && named !== leader ? named : undefined;
   }, 40_000);
-  t.diagnostic(`new leader ${newLeader} named ${Date.now() - killedAt} ms after the kill`);
+  const electedAt = Date.now();
+  t.diagnostic(`new leader ${newLeader} named ${electedAt - killedAt} ms after the kill`);
 
   // The agent registers with the new leader itself (not through a standby) and keeps its tasks.
   await waitFor('the agent to register with the new leader', () => (registrations(dir).at(-1) === newLeader ? true : undefined), 40_000);
@@ -177,7 +178,9 @@ test('kill -9 of the leader: LB without a failed request, DNS right throughout, 
   const result = await load.stop();
   t.diagnostic(`${result.ok} requests through the LB, ${result.failures.length} failed`);
   assert.deepEqual(result.failures.slice(0, 5), [], `${result.failures.length} of ${result.ok + result.failures.length} requests failed`);
-  assert.ok(result.ok >= 100, `only ${result.ok} requests went through`);
+  // The load ran through the failover (how many requests a loaded machine manages is not the point).
+  const duringFailover = result.okAt.filter((at) => at > killedAt && at < electedAt).length;
+  assert.ok(duringFailover > 0 && result.okAt.some((at) => at > electedAt), `${duringFailover} requests went through while no leader was known, ${result.ok} in all`);
 
   assert.equal((await getJson(`${dnsHttp}/v1/health`)).snapshots, 1, 'DNS read no second snapshot');
   assert.equal((await getJson(`${lbStats}/_corral/health`)).snapshots, 1, 'LB read no second snapshot');

@@ -55,17 +55,21 @@ export async function loadWhileChanging(options: {
  * (which resolves with what every request got): a steady trickle through a change of unknown
  * length, such as a scheduler failover. The pacing is the load pattern, not synchronisation.
  */
-export function steadyLoad(options: { port: number; host: string; everyMs: number }): { stop: () => Promise<LoadResult> } {
+export function steadyLoad(options: { port: number; host: string; everyMs: number }): { stop: () => Promise<LoadResult & { okAt: number[] }> } {
   const pool = new Pool(`http://127.0.0.1:${options.port}`, { connections: 1, pipelining: 1 });
-  const result: LoadResult = { ok: 0, failures: [], changes: 0 };
+  const result = { ok: 0, failures: [] as string[], changes: 0, okAt: [] as number[] };
   let running = true;
   const loop = (async () => {
     while (running) {
       try {
         const response = await pool.request({ path: '/', method: 'GET', headers: { host: options.host } });
         await response.body.dump();
-        if (response.statusCode === 200) result.ok += 1;
-        else result.failures.push(`HTTP ${response.statusCode} at ${new Date().toISOString()}`);
+        if (response.statusCode === 200) {
+          result.ok += 1;
+          result.okAt.push(Date.now());
+        } else {
+          result.failures.push(`HTTP ${response.statusCode} at ${new Date().toISOString()}`);
+        }
       } catch (err) {
         result.failures.push(`${(err as Error).message} at ${new Date().toISOString()}`);
       }
