@@ -118,9 +118,14 @@ const allTasks = (framework: MesosFramework): MesosTask[] => [...framework.tasks
 
 /** `/master/state-summary`: each agent and framework with its task counts and the ids on the other side. */
 export function mesosStateSummary(state: MesosState): { hostname: string; slaves: unknown[]; frameworks: unknown[] } {
-  const tasks = state.frameworks.flatMap(allTasks);
+  const bySlave = new Map<string, MesosTask[]>();
+  for (const task of state.frameworks.flatMap(allTasks)) {
+    const list = bySlave.get(task.slave_id);
+    if (list === undefined) bySlave.set(task.slave_id, [task]);
+    else list.push(task);
+  }
   const slaves = state.slaves.map((slave) => {
-    const own = tasks.filter((task) => task.slave_id === slave.id);
+    const own = bySlave.get(slave.id) ?? [];
     return { ...slave, ...stateCounts(own), framework_ids: [...new Set(own.map((task) => task.framework_id))] };
   });
   const frameworks = state.frameworks.map((framework) => {
