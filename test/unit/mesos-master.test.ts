@@ -52,6 +52,9 @@ test('mesos tasks: sorted by first status, filtered, paged as Mesos does', async
   for (const [name, query, ids] of cases) {
     await t.test(name, () => assert.deepEqual(mesosTasks(mesos(), query).tasks.map((task) => task.id), ids));
   }
+  await t.test('paged after what the caller may see', () => {
+    assert.deepEqual(mesosTasks(mesos(), { limit: '2' }, (id) => id.startsWith('job.')).tasks.map((task) => task.id), ['job.failed', 'job.gone']);
+  });
 });
 
 test('mesos slaves, frameworks: views of the state document', () => {

@@ -41,6 +41,9 @@ function pruneFramework(framework: unknown, readable: (path: string) => boolean,
 const deploymentReadable = (deployment: unknown, readable: (path: string) => boolean): boolean =>
   record(deployment) && Array.isArray(deployment.affectedApps) && deployment.affectedApps.some((id) => typeof id === 'string' && readable(id));
 
+/** Whether `who` may read a path (an app or group id). */
+export const readableBy = (grants: readonly Grant[], who: Who) => (path: string): boolean => filterReadable(grants, who, [path]).length === 1;
+
 /** The routes whose answers filterListing trims (the route table says `filter-listing` for them). */
 export const FILTERED_ROUTES = [
   '/v2/apps', '/v2/tasks', '/v2/groups', '/v2/groups/*', '/v2/deployments', '/v2/queue',
@@ -58,7 +61,7 @@ const MESOS_STATE_ROUTES: ReadonlySet<string> = new Set(['/master/state', '/mast
  * id). Other answers (errors, plain text) pass as they are.
  */
 export function filterListing(route: string, payload: unknown, grants: readonly Grant[], who: Who, appOfTask: (taskId: string) => string = () => '/'): unknown {
-  const readable = (path: string): boolean => filterReadable(grants, who, [path]).length === 1;
+  const readable = readableBy(grants, who);
   if (route === '/v2/deployments' && Array.isArray(payload)) return payload.filter((d) => deploymentReadable(d, readable));
   if (!record(payload)) return payload;
   if (route === '/v2/apps' && Array.isArray(payload.apps)) return { ...payload, apps: keepReadable(payload.apps, 'id', readable) };
@@ -73,7 +76,7 @@ export function filterListing(route: string, payload: unknown, grants: readonly 
   if (MESOS_STATE_ROUTES.has(route) && Array.isArray(payload.frameworks)) {
     return { ...payload, frameworks: payload.frameworks.map((f) => pruneFramework(f, readable, appOfTask)) };
   }
-  // Mesos' /master/tasks: a page of tasks, trimmed after paging (a page may hold fewer than `limit`).
+  // Mesos' /master/tasks: the handler pages the readable tasks (api/auth-hook.ts taskReader); this trims again, whatever it did.
   if ((route === '/master/tasks' || route === '/tasks') && Array.isArray(payload.tasks)) {
     return { ...payload, tasks: payload.tasks.filter((task) => record(task) && typeof task.id === 'string' && readable(appOfTask(task.id))) };
   }

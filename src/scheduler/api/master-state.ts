@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { formatHostPort, parseHostPort } from '../../shared/address.ts';
 import { mesosFrameworks, mesosMetricsSnapshot, mesosRoles, mesosSlaves, mesosStateSummary, mesosTasks, type MesosTasksQuery } from '../core/mesos-master.ts';
 import { buildMesosState, UNSTAMPED_BUILD, type MesosState } from '../core/mesos-state.ts';
+import { taskReader } from './auth-hook.ts';
 import type { ApiContext } from './context.ts';
 import { CORRAL_VERSION } from './info.ts';
 
@@ -43,7 +44,8 @@ export function registerMasterStateRoutes(server: FastifyInstance, context: ApiC
   get(MASTER_STATE_PATHS, stateOf);
   get(MASTER_VIEW_PATHS.slaves, (request) => mesosSlaves(stateOf(request)));
   get(MASTER_VIEW_PATHS.frameworks, (request) => mesosFrameworks(stateOf(request)));
-  get(MASTER_VIEW_PATHS.tasks, (request) => mesosTasks(stateOf(request), request.query as MesosTasksQuery));
+  // Mesos pages what the caller may see: a page holds `limit` readable tasks.
+  get(MASTER_VIEW_PATHS.tasks, (request) => mesosTasks(stateOf(request), request.query as MesosTasksQuery, taskReader(request)));
   get(MASTER_VIEW_PATHS.roles, (request) => mesosRoles(stateOf(request)));
   get(MASTER_VIEW_PATHS['state-summary'], (request) => mesosStateSummary(stateOf(request)));
   get(MASTER_VIEW_PATHS.flags, () => ({ flags: context.flags ?? {} }));

@@ -39,16 +39,17 @@ const firstStatusTime = (task: MesosTask): number | undefined => task.statuses[0
 /**
  * `/master/tasks`: live, unreachable and completed tasks, sorted by their first status
  * (newest first unless `order=asc`; tasks with no status yet sort as the oldest), filtered by
- * `framework_id` and `task_id`, then `offset` and `limit` (100 by default), as Mesos does.
+ * `framework_id`, `task_id` and what the caller may see, then `offset` and `limit` (100 by
+ * default), as Mesos does.
  */
-export function mesosTasks(state: MesosState, query: MesosTasksQuery): { tasks: MesosTask[] } {
+export function mesosTasks(state: MesosState, query: MesosTasksQuery, visible: (taskId: string) => boolean = () => true): { tasks: MesosTask[] } {
   const limit = count(query.limit, DEFAULT_TASK_LIMIT);
   const offset = count(query.offset, 0);
   const ascending = query.order === 'asc';
   const tasks = state.frameworks
     .filter((framework) => query.framework_id === undefined || framework.id === query.framework_id)
     .flatMap((framework) => [...framework.tasks, ...framework.unreachable_tasks, ...framework.completed_tasks])
-    .filter((task) => query.task_id === undefined || task.id === query.task_id);
+    .filter((task) => (query.task_id === undefined || task.id === query.task_id) && visible(task.id));
   const sorted = tasks.sort((a, b) => {
     const ta = firstStatusTime(a) ?? -Infinity;
     const tb = firstStatusTime(b) ?? -Infinity;
