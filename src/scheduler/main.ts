@@ -10,6 +10,9 @@ import { AgentLinks } from './agent-links.ts';
 import { AgentAdmission } from './api/agent-admission.ts';
 import { parseSchedulerConfig, startupWarnings, type SchedulerConfig } from './config.ts';
 import { buildServer } from './api/server.ts';
+import { CompletedTaskHistory } from './completed-task-history.ts';
+import { MAX_COMPLETED_TASKS } from './core/completed-tasks.ts';
+import { mesosFlags } from './core/mesos-master.ts';
 import { ADMIN_TOKEN_FILE, bootstrapAuth } from './auth/bootstrap.ts';
 import { EventBus } from './event-bus.ts';
 import { Orchestrator } from './orchestrator.ts';
@@ -57,7 +60,10 @@ async function lead(config: SchedulerConfig, logger: Logger, admission: AgentAdm
   metrics.storeLoaded(loaded.recovery);
   bus.onPublish((records) => metrics.eventsPublished(records));
   state.onWritten((seconds) => metrics.transactionCommitted(seconds));
-  const context = { state, bus, links, orchestrator, logger, advertised: formatHostPort(config.listen), startedAt, metrics, storeRecovery: loaded.recovery, storeType: config.store, maxVersions: config.maxVersions, auth: config.auth, allowedOrigins: config.allowedOrigins, ...(admission !== undefined ? { admission } : {}), ...(abdicate !== undefined ? { abdicate } : {}) };
+  const completedTasks = new CompletedTaskHistory(MAX_COMPLETED_TASKS);
+  state.onEnded((ended) => completedTasks.record(ended));
+  const flags = mesosFlags({ ...config, listen: formatHostPort(config.listen), maxCompletedTasks: MAX_COMPLETED_TASKS });
+  const context = { state, bus, links, orchestrator, logger, advertised: formatHostPort(config.listen), startedAt, metrics, storeRecovery: loaded.recovery, storeType: config.store, maxVersions: config.maxVersions, auth: config.auth, allowedOrigins: config.allowedOrigins, completedTasks, flags, ...(admission !== undefined ? { admission } : {}), ...(abdicate !== undefined ? { abdicate } : {}) };
   const tls = serverTls(config);
   const server = buildServer(context, tls);
   // A thousand agents open connections at once (a status burst, a reconnect after a scheduler

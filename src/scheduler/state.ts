@@ -1,4 +1,5 @@
 import type { ClusterEvent } from '../events/types.ts';
+import { endedTasks, type CompletedTask } from './core/completed-tasks.ts';
 import { commitState, StateDraft, type CommitChanges } from './core/state-ops.ts';
 import type { EventBus } from './event-bus.ts';
 import type { CommitRecord, StateStore } from './store/state-store.ts';
@@ -33,6 +34,7 @@ export class SchedulerState {
   #writing = false;
   readonly #listeners = new Set<(changes: CommitChanges) => void>();
   readonly #writeObservers = new Set<(seconds: number) => void>();
+  readonly #endedListeners = new Set<(ended: readonly CompletedTask[]) => void>();
 
   /** The bus holds the last event id: it was seeded from the store and is advanced by every commit. */
   constructor(store: StateStore, bus: EventBus, initial: ClusterState, revision: number) {
@@ -62,6 +64,14 @@ export class SchedulerState {
    */
   onWritten(observer: (seconds: number) => void): void {
     this.#writeObservers.add(observer);
+  }
+
+  /**
+   * Called after every commit with the instances it ended, as they were in their terminal state:
+   * the store forgets them in that commit, so this is the last chance to see them.
+   */
+  onEnded(listener: (ended: readonly CompletedTask[]) => void): void {
+    this.#endedListeners.add(listener);
   }
 
   transact<R>(compute: (state: ClusterState) => Transaction<R>): Promise<R> {
@@ -102,10 +112,14 @@ export class SchedulerState {
             for (const { pending } of settled) pending.reject(err);
             continue;
           }
+          // Read before the commit folds the draft into the committed maps (which are shared).
+          const previous = this.#state;
+          const ended = this.#endedListeners.size === 0 ? [] : endedTasks(records.flatMap((record) => record.events.map(({ event }) => event)), (taskId) => previous.instances.get(taskId));
           const { state, changes } = commitState(draft.state);
           this.#state = state;
           this.#bus.publish(records.flatMap((record) => record.events));
           for (const listener of this.#listeners) listener(changes);
+          if (ended.length > 0) for (const listener of this.#endedListeners) listener(ended);
           const seconds = (performance.now() - started) / 1000;
           for (const observer of this.#writeObservers) observer(seconds);
         }

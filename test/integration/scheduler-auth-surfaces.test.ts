@@ -133,6 +133,7 @@ test('--auth: teams see only their deployments, queue, master state and discover
   assert.deepEqual(await masterTasks(teamA), ['small.team-a']);
   assert.deepEqual(await masterTasks(root), ['small.team-a', 'small.team-b']);
   assert.deepEqual((await teamA.get('/master/state.json')).json.slaves.length, 1, 'agents stay');
+  await mesosEndpointsAuthorized(call, { root: root.get, teamA: teamA.get, teamB: teamB.get });
   const discovery = (await teamB.get('/corral/v1/discovery')).json;
   assert.deepEqual([(discovery.apps as Json[]).map((a) => a.id).sort(), (discovery.tasks as Json[]).map((t) => t.appId)], [['/team-b/big', '/team-b/small'], ['/team-b/small']]);
   assert.equal(((await root.get('/corral/v1/discovery')).json.tasks as Json[]).length, 2);
@@ -195,3 +196,33 @@ test('--auth: teams see only their deployments, queue, master state and discover
   assert.ok(audit.some((l) => l.msg === 'event stream closed: its credential lapsed' && /revoked/.test(String(l.reason))));
   await Promise.all([streamA, streamB, streamShort, streamAdmin].map((s) => s.close()));
 });
+
+/**
+ * The Mesos endpoints under --auth: task lists trimmed to the readable tasks, cluster-wide ones
+ * need read on / (a team's token is refused), /health and /version open, /redirect needs an identity.
+ */
+async function mesosEndpointsAuthorized(call: ReturnType<typeof caller>, as: Record<'root' | 'teamA' | 'teamB', (path: string) => Promise<Answer>>): Promise<void> {
+  const names = (answer: Answer): string[] => (answer.json.tasks as Json[]).map((t) => String(t.name)).sort();
+  const frameworkTasks = (answer: Answer): string[] => (answer.json.frameworks as Json[]).flatMap((f) => (f.tasks as Json[]).map((t) => String(t.name))).sort();
+  for (const path of ['/master/tasks', '/tasks']) {
+    assert.deepEqual(names(await as.teamA(path)), ['small.team-a'], path);
+    assert.deepEqual(names(await as.root(path)), ['small.team-a', 'small.team-b'], path);
+  }
+  // Paged after filtering, as Mesos: team-b's one task fills its page of one, whatever sorts first.
+  for (const order of ['asc', 'des']) assert.deepEqual(names(await as.teamB(`/master/tasks?limit=1&order=${order}`)), ['small.team-b'], order);
+  for (const path of ['/state', '/state.json', '/master/frameworks', '/frameworks']) {
+    assert.deepEqual(frameworkTasks(await as.teamA(path)), ['small.team-a'], path);
+    assert.deepEqual(frameworkTasks(await as.root(path)), ['small.team-a', 'small.team-b'], path);
+  }
+  for (const path of ['/master/slaves', '/slaves', '/master/roles', '/master/state-summary', '/state-summary', '/flags', '/master/flags', '/metrics/snapshot']) {
+    assert.equal((await as.teamA(path)).status, 403, `${path}: a team cannot read the cluster's`);
+    assert.equal((await as.root(path)).status, 200, path);
+    assert.equal((await call('GET', path)).status, 401, `${path} without credentials`);
+  }
+  assert.equal((await as.root('/flags')).json.flags.auth, 'true');
+  for (const path of ['/health', '/master/health', '/version']) assert.equal((await call('GET', path)).status, 200, `${path} is open`);
+  for (const path of ['/redirect', '/master/redirect']) {
+    assert.equal((await call('GET', path)).status, 401, path);
+    assert.equal((await as.teamA(path)).status, 307, path);
+  }
+}

@@ -97,9 +97,12 @@ test('a real scheduler and agent: Mesos-DNS can read /master/state, Prometheus /
   assert.equal(alias.status, 200);
   assert.deepEqual(alias.json, stateJson, '/master/state and /master/state.json are one document');
 
-  const redirect = await call(base, 'GET', '/master/redirect');
-  assert.equal(redirect.status, 307);
-  assert.equal(redirect.headers.location, `http://127.0.0.1:${port}`);
+  for (const path of ['/master/redirect', '/redirect']) {
+    const redirect = await call(base, 'GET', path);
+    assert.equal(redirect.status, 307, path);
+    assert.equal(redirect.headers.location, `//127.0.0.1:${port}`, `${path}: scheme-relative, as Mesos`);
+  }
+  await checkMesosEndpoints(base, port, stateJson, task.id);
 
   const metrics = await call(base, 'GET', '/metrics');
   assert.equal(metrics.status, 200);
@@ -122,8 +125,74 @@ test('a real scheduler and agent: Mesos-DNS can read /master/state, Prometheus /
   assert.equal(counted.reduce((sum, [, , n]) => sum + Number(n), 0), Number(/^corral_scheduler_last_event_id (\d+)$/m.exec(metrics.text)?.[1]));
 
   assert.equal((await call(base, 'DELETE', '/v2/apps/itest/mesos/web')).status, 200);
-  await waitFor('the task to be gone from /master/state', async () => {
+  const [completed] = await waitFor('the killed task to show in completed_tasks', async () => {
     const { json } = await call(base, 'GET', '/master/state.json');
-    return json.frameworks[0].tasks.length === 0 ? true : undefined;
+    return json.frameworks[0].tasks.length === 0 && json.frameworks[0].completed_tasks.length === 1 ? json.frameworks[0].completed_tasks : undefined;
   });
+  assert.equal(completed.id, task.id);
+  assert.equal(completed.state, 'TASK_KILLED');
+  assert.deepEqual(completed.statuses.map((s: { state: string }) => s.state), ['TASK_RUNNING', 'TASK_KILLED']);
+  assert.deepEqual((await call(base, 'GET', `/master/tasks?task_id=${task.id}`)).json.tasks.map((t: { state: string }) => t.state), ['TASK_KILLED']);
+  const after = (await call(base, 'GET', '/metrics/snapshot')).json;
+  assert.equal(after['master/tasks_killed'], 1);
+  assert.equal(after['master/tasks_running'], 0);
 });
+
+/** The Mesos endpoints besides /master/state, against the document it gave (one running task). */
+async function checkMesosEndpoints(base: string, port: number, stateJson: Record<string, any>, taskId: string): Promise<void> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  for (const path of ['/state', '/state.json']) {
+    const { status, json } = await call(base, 'GET', path);
+    assert.equal(status, 200, path);
+    assert.deepEqual({ ...json, slaves: undefined }, { ...stateJson, slaves: undefined }, `${path} is /master/state`);
+  }
+  assert.equal(stateJson.version, '0.1.0');
+  assert.deepEqual([typeof stateJson.build_date, typeof stateJson.build_time, typeof stateJson.build_user], ['string', 'number', 'string']);
+  assert.deepEqual(stateJson.capabilities, []);
+  assert.equal(stateJson.unreachable_slaves, 0);
+  assert.equal(stateJson.flags.listen, `127.0.0.1:${port}`);
+  assert.equal(stateJson.flags.max_completed_tasks_per_framework, '1000');
+  assert.ok(Object.values(stateJson.flags).every((v) => typeof v === 'string'), 'Mesos flags are strings');
+
+  const slaves = await call(base, 'GET', '/master/slaves');
+  assert.equal(slaves.status, 200);
+  assert.deepEqual(slaves.json.slaves.map((s: { id: string }) => s.id), stateJson.slaves.map((s: { id: string }) => s.id));
+  assert.deepEqual(slaves.json.recovered_slaves, []);
+
+  const frameworks = (await call(base, 'GET', '/master/frameworks')).json;
+  assert.deepEqual(Object.keys(frameworks).sort(), ['completed_frameworks', 'frameworks', 'unregistered_frameworks']);
+  assert.deepEqual(frameworks.frameworks[0].tasks.map((t: { id: string }) => t.id), [taskId]);
+
+  const tasks = await call(base, 'GET', '/master/tasks?limit=5&order=asc');
+  assert.equal(tasks.status, 200);
+  assert.deepEqual(tasks.json.tasks.map((t: { id: string; state: string }) => [t.id, t.state]), [[taskId, 'TASK_RUNNING']]);
+  assert.deepEqual((await call(base, 'GET', '/master/tasks?offset=1')).json, { tasks: [] });
+  assert.deepEqual((await call(base, 'GET', '/master/tasks?framework_id=other')).json, { tasks: [] });
+
+  const roles = (await call(base, 'GET', '/master/roles')).json;
+  assert.deepEqual(roles.roles.map((r: { name: string; allocated: unknown }) => [r.name, r.allocated]), [['*', { cpus: 0.1, mem: 16 }]]);
+
+  const summary = (await call(base, 'GET', '/master/state-summary')).json;
+  assert.equal(summary.hostname, '127.0.0.1');
+  assert.equal(summary.slaves[0].TASK_RUNNING, 1);
+  assert.equal(summary.frameworks[0].TASK_RUNNING, 1);
+  assert.deepEqual(summary.frameworks[0].slave_ids, [stateJson.slaves[0].id]);
+
+  const metrics = await call(base, 'GET', '/metrics/snapshot');
+  assert.equal(metrics.status, 200);
+  for (const [name, value] of Object.entries({ 'master/elected': 1, 'master/tasks_running': 1, 'master/tasks_staging': 0, 'master/slaves_active': 1, 'master/slaves_connected': 1, 'master/cpus_total': 2, 'master/cpus_used': 0.1, 'master/mem_total': 1024, 'master/mem_used': 16 })) {
+    assert.equal(metrics.json[name], value, name);
+  }
+  assert.ok(metrics.json['master/uptime_secs'] > 0);
+
+  const version = await call(base, 'GET', '/version');
+  assert.deepEqual(Object.keys(version.json).sort(), ['build_date', 'build_time', 'build_user', 'version']);
+  assert.equal(version.json.version, '0.1.0');
+
+  for (const path of ['/health', '/master/health']) {
+    const health = await call(base, 'GET', path);
+    assert.deepEqual([health.status, health.text], [200, ''], path);
+  }
+  const flags = await call(base, 'GET', '/flags');
+  assert.deepEqual(flags.json, { flags: stateJson.flags });
+  assert.deepEqual((await call(base, 'GET', '/master/flags')).json, flags.json);
+}

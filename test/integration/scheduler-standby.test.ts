@@ -54,6 +54,14 @@ test('two schedulers on one etcd prefix: the second is a standby that proxies to
     const infoB = (await call(b, 'GET', '/v2/info')).body as { elected: boolean; leader: string };
     assert.deepEqual([infoB.elected, infoB.leader], [false, `127.0.0.1:${portA}`]);
     assert.equal((await call(b, 'GET', '/ping')).body, 'pong');
+    // Mesos' redirect names the leader from either scheduler (the standby proxies it); health and version are each one's own.
+    for (const base of [a, b]) {
+      const redirect = await call(base, 'GET', '/master/redirect');
+      assert.deepEqual([redirect.status, redirect.headers.location], [307, `//127.0.0.1:${portA}`], `${base}/master/redirect`);
+      const health = await call(base, 'GET', '/health');
+      assert.deepEqual([health.status, health.body], [200, ''], `${base}/health`);
+      assert.equal((await call(base, 'GET', '/version')).status, 200);
+    }
     for (const base of [a, b]) {
       const stream = await request(`${base}/v2/events`);
       assert.equal(stream.headers['x-marathon-leader'], a, `the event stream of ${base} names the leader too`);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { buildMesosState, formatPortRanges, formatRanges } from '../../src/scheduler/core/mesos-state.ts';
+import type { CompletedTask } from '../../src/scheduler/core/completed-tasks.ts';
+import { buildMesosState, formatPortRanges, formatRanges, type MesosStateOptions } from '../../src/scheduler/core/mesos-state.ts';
 import { marathonTaskName } from '../../src/shared/marathon-names.ts';
 import type { HealthResult } from '../../src/shared/agent-protocol.ts';
 import type { ClusterState } from '../../src/scheduler/types.ts';
@@ -23,7 +24,7 @@ function cluster(): ClusterState {
   });
   const web = app({ id: '/web', cpus: 0.2, mem: 64, portDefinitions: [{ port: 10003, protocol: 'tcp' }], healthChecks: [{ protocol: 'TCP' }] });
   const s1 = { ...agent(`${CLUSTER}-S1`, 'cpus:4;mem:4096;ports:[31000-31009,31020-31029]', '10.0.0.11'), hostname: 'node-1', endpoint: 'http://10.0.0.11:5051', attributes: { rack: 'r1', zone: 3 } };
-  const s2 = { ...agent(`${CLUSTER}-S2`, 'cpus:2;mem:1024', '10.0.0.12'), hostname: 'node-2', endpoint: 'http://0.0.0.0:45001', draining: true };
+  const s2 = { ...agent(`${CLUSTER}-S2`, 'cpus:2;mem:1024', '10.0.0.12'), hostname: 'node-2', endpoint: 'http://0.0.0.0:45001', draining: true, unreachableSince: RAN };
   const base = state({
     apps: [api, web],
     agents: [s1, s2],
@@ -43,11 +44,28 @@ const SECONDS_STARTED = 1767225601.25;
 const SECONDS_RAN = 1767225602.5;
 const SECONDS_NOW = 1767225600;
 
+const ENDED = '2026-01-01T00:00:03.000Z';
+const SECONDS_ENDED = 1767225603;
+const BUILD = { version: '0.1.0', build_date: '', build_time: 0, build_user: '' };
+
+/** A task that ended earlier and is gone from the state: the in-memory history holds it. */
+function history(): CompletedTask[] {
+  const { apps, agents } = cluster();
+  const web = apps.get('/web');
+  assert.ok(web !== undefined);
+  const ended = instance('web.w0', web, `${CLUSTER}-S1`, { host: '10.0.0.11', ports: [31009], startedAt: STARTED, state: 'TASK_FAILED', message: 'exited 1' });
+  assert.ok(agents.has(ended.agentId));
+  return [{ instance: ended, endedAt: ENDED }];
+}
+
+const OPTIONS = (): MesosStateOptions => ({ advertised: '127.0.0.1:8080', connectedAgents: new Set([`${CLUSTER}-S1`]), startedAt: STARTED, completedTasks: history(), build: BUILD, flags: { listen: '127.0.0.1:8080' } });
+
 test('mesos state: golden, the fields Mesos-DNS reads and Mesos shows', () => {
-  const built = buildMesosState(cluster(), { advertised: '127.0.0.1:8080', connectedAgents: new Set([`${CLUSTER}-S1`]), startedAt: STARTED });
+  const built = buildMesosState(cluster(), OPTIONS());
   const framework = built.frameworks[0];
   assert.ok(framework !== undefined);
   assert.deepEqual({ ...built, slaves: undefined, frameworks: undefined }, {
+    ...BUILD,
     id: CLUSTER,
     pid: 'master@127.0.0.1:8080',
     hostname: '127.0.0.1',
@@ -58,6 +76,9 @@ test('mesos state: golden, the fields Mesos-DNS reads and Mesos shows', () => {
     elected_time: SECONDS_STARTED,
     activated_slaves: 1,
     deactivated_slaves: 1,
+    unreachable_slaves: 1,
+    capabilities: [],
+    flags: { listen: '127.0.0.1:8080' },
     slaves: undefined,
     frameworks: undefined,
     completed_frameworks: [],
@@ -167,6 +188,11 @@ test('mesos state: golden, the fields Mesos-DNS reads and Mesos shows', () => {
       { state: 'TASK_RUNNING', timestamp: SECONDS_STARTED, container_status: netinfo('10.0.0.12') },
       { state: 'TASK_KILLED', timestamp: SECONDS_STARTED, container_status: netinfo('10.0.0.12') },
     ]),
+    // From the history, after what the state still holds; its end has a time of its own.
+    webTask('web.w0', `${CLUSTER}-S1`, 31009, 'TASK_FAILED', [
+      { state: 'TASK_RUNNING', timestamp: SECONDS_STARTED, container_status: netinfo('10.0.0.11') },
+      { state: 'TASK_FAILED', timestamp: SECONDS_ENDED, container_status: netinfo('10.0.0.11') },
+    ]),
   ]);
   assert.deepEqual(framework.unreachable_tasks, [
     webTask('web.w3', `${CLUSTER}-S2`, 31008, 'TASK_UNREACHABLE', [
@@ -174,7 +200,7 @@ test('mesos state: golden, the fields Mesos-DNS reads and Mesos shows', () => {
       { state: 'TASK_UNREACHABLE', timestamp: SECONDS_RAN, container_status: netinfo('10.0.0.12') },
     ]),
   ]);
-  assert.equal(JSON.stringify(buildMesosState(cluster(), { advertised: '127.0.0.1:8080', connectedAgents: new Set([`${CLUSTER}-S1`]), startedAt: STARTED })), JSON.stringify(built), 'deterministic');
+  assert.equal(JSON.stringify(buildMesosState(cluster(), OPTIONS())), JSON.stringify(built), 'deterministic');
 });
 
 /** Mesos-DNS' `Resources.Ports()`: split on '[' and ']', then ',' ; trim; `lo-hi` expanded. */

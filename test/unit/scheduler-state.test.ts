@@ -4,7 +4,9 @@ import { emptyState } from '../../src/scheduler/core/state-ops.ts';
 import { EventBus } from '../../src/scheduler/event-bus.ts';
 import { SchedulerState } from '../../src/scheduler/state.ts';
 import type { CommitRecord, StateStore } from '../../src/scheduler/store/state-store.ts';
-import type { ClusterState } from '../../src/scheduler/types.ts';
+import type { CompletedTask } from '../../src/scheduler/core/completed-tasks.ts';
+import type { ClusterState, StateOp } from '../../src/scheduler/types.ts';
+import { NOW, app, instance, state as fixtureState } from '../support/scheduler-fixtures.ts';
 
 /** A store that holds appends until told, to see what the state does meanwhile. */
 class HeldStore implements StateStore {
@@ -63,4 +65,26 @@ test('a failed write rejects its transactions and changes nothing; later ones go
   store.release();
   assert.equal(await next, 'b');
   assert.equal(bus.lastEventId, 1, 'ids of the failed write were not used up');
+});
+
+test('onEnded: an instance a commit deletes with a terminal status is handed over as it was, in its end state', async () => {
+  const store = new HeldStore();
+  const bus = new EventBus([], 0);
+  const web = app({ id: '/web' });
+  const running = instance('web.1', web, 'S1', { startedAt: NOW });
+  const state = new SchedulerState(store, bus, fixtureState({ apps: [web], instances: [running] }), 0);
+  const ended: CompletedTask[][] = [];
+  state.onEnded((tasks) => ended.push([...tasks]));
+  const status = (taskStatus: 'TASK_RUNNING' | 'TASK_KILLED') => ({
+    eventType: 'status_update_event' as const, timestamp: '2026-01-01T00:00:09.000Z', slaveId: 'S1', taskId: 'web.1', taskStatus, message: 'killed', appId: '/web', host: 'S1', ipAddresses: [], ports: [], version: NOW,
+  });
+  const write = (ops: StateOp[], taskStatus: 'TASK_RUNNING' | 'TASK_KILLED') => {
+    const done = state.transact(() => ({ ops, events: [status(taskStatus)], result: undefined }));
+    return new Promise((resolve) => setImmediate(resolve)).then(() => store.release()).then(() => done);
+  };
+  await write([], 'TASK_RUNNING');
+  assert.deepEqual(ended, [], 'a running update ends nothing');
+  await write([{ op: 'del', coll: 'instances', key: 'web.1' }], 'TASK_KILLED');
+  assert.deepEqual(ended, [[{ instance: { ...running, state: 'TASK_KILLED', message: 'killed' }, endedAt: '2026-01-01T00:00:09.000Z' }]]);
+  assert.equal(state.current.instances.has('web.1'), false, 'the store keeps no terminal instance');
 });

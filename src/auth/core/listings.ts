@@ -41,21 +41,27 @@ function pruneFramework(framework: unknown, readable: (path: string) => boolean,
 const deploymentReadable = (deployment: unknown, readable: (path: string) => boolean): boolean =>
   record(deployment) && Array.isArray(deployment.affectedApps) && deployment.affectedApps.some((id) => typeof id === 'string' && readable(id));
 
+/** Whether `who` may read a path (an app or group id). */
+export const readableBy = (grants: readonly Grant[], who: Who) => (path: string): boolean => filterReadable(grants, who, [path]).length === 1;
+
 /** The routes whose answers filterListing trims (the route table says `filter-listing` for them). */
 export const FILTERED_ROUTES = [
   '/v2/apps', '/v2/tasks', '/v2/groups', '/v2/groups/*', '/v2/deployments', '/v2/queue',
   '/master/state', '/master/state.json', '/corral/v1/discovery', '/v2/quotas',
+  '/state', '/state.json', '/master/frameworks', '/frameworks', '/master/tasks', '/tasks',
 ] as const;
+
+const MESOS_STATE_ROUTES: ReadonlySet<string> = new Set(['/master/state', '/master/state.json', '/state', '/state.json', '/master/frameworks', '/frameworks']);
 
 /**
  * A listing answer with only what `who` may read: `/v2/apps`, `/v2/tasks`, a `/v2/groups` tree,
- * `/v2/deployments` (those with a readable app), `/v2/queue`, the Mesos `/master/state*` (tasks
- * of readable apps; agents, with their totals, stay), the discovery snapshot DNS and LB read
+ * `/v2/deployments` (those with a readable app), `/v2/queue`, the Mesos `/master/state*` and
+ * `/master/frameworks` (tasks of readable apps; agents, with their totals, stay), `/master/tasks`, the discovery snapshot DNS and LB read
  * (apps and tasks; agents stay), `/v2/quotas` (readable groups). `appOfTask` names a task's app (Mesos tasks carry only their
  * id). Other answers (errors, plain text) pass as they are.
  */
 export function filterListing(route: string, payload: unknown, grants: readonly Grant[], who: Who, appOfTask: (taskId: string) => string = () => '/'): unknown {
-  const readable = (path: string): boolean => filterReadable(grants, who, [path]).length === 1;
+  const readable = readableBy(grants, who);
   if (route === '/v2/deployments' && Array.isArray(payload)) return payload.filter((d) => deploymentReadable(d, readable));
   if (!record(payload)) return payload;
   if (route === '/v2/apps' && Array.isArray(payload.apps)) return { ...payload, apps: keepReadable(payload.apps, 'id', readable) };
@@ -67,8 +73,12 @@ export function filterListing(route: string, payload: unknown, grants: readonly 
   if (route === '/v2/queue' && Array.isArray(payload.queue)) {
     return { ...payload, queue: payload.queue.filter((entry) => record(entry) && record(entry.app) && typeof entry.app.id === 'string' && readable(entry.app.id)) };
   }
-  if ((route === '/master/state' || route === '/master/state.json') && Array.isArray(payload.frameworks)) {
+  if (MESOS_STATE_ROUTES.has(route) && Array.isArray(payload.frameworks)) {
     return { ...payload, frameworks: payload.frameworks.map((f) => pruneFramework(f, readable, appOfTask)) };
+  }
+  // Mesos' /master/tasks: the handler pages the readable tasks (api/auth-hook.ts taskReader); this trims again, whatever it did.
+  if ((route === '/master/tasks' || route === '/tasks') && Array.isArray(payload.tasks)) {
+    return { ...payload, tasks: payload.tasks.filter((task) => record(task) && typeof task.id === 'string' && readable(appOfTask(task.id))) };
   }
   if (route === '/corral/v1/discovery' && Array.isArray(payload.apps) && Array.isArray(payload.tasks)) {
     return { ...payload, apps: keepReadable(payload.apps, 'id', readable), tasks: keepReadable(payload.tasks, 'appId', readable) };

@@ -82,6 +82,10 @@ export const scopeOf = (body: unknown): string =>
 
 type Rule = (request: RouteRequest) => RouteRequirement;
 
+/** `GET /master/<name>` and `GET /<name>`, each with the rule. */
+const mesosRoutes = (names: readonly string[], rule: Rule): Record<string, Rule> =>
+  Object.fromEntries(names.flatMap((name) => [[`GET /master/${name}`, rule], [`GET /${name}`, rule]]));
+
 /** A PUT creates the apps that do not exist yet: `create` on those, `update` on the others. */
 function putApps(request: RouteRequest, ids: string[]): RouteRequirement {
   const asks = (['create', 'update'] as const)
@@ -101,9 +105,14 @@ export const ROUTE_RULES: Readonly<Record<string, Rule>> = {
   'GET /metrics': () => READ_ALL,
   // DNS and LB read it with a read-only token (`read` on /, everything); a team's token sees its apps.
   'GET /corral/v1/discovery': () => 'filter-listing',
-  'GET /master/state': () => 'filter-listing',
-  'GET /master/state.json': () => 'filter-listing',
-  'GET /master/redirect': () => 'authenticated',
+  // The Mesos master endpoints (api/master-state.ts), at /master/X and /X as Mesos serves them:
+  // task lists show the readable tasks; agents, roles, counts, metrics and flags are the cluster's.
+  ...mesosRoutes(['state', 'state.json', 'frameworks', 'tasks'], () => 'filter-listing'),
+  ...mesosRoutes(['slaves', 'roles', 'state-summary', 'flags'], () => READ_ALL),
+  ...mesosRoutes(['redirect'], () => 'authenticated'),
+  ...mesosRoutes(['health'], () => 'open'),
+  'GET /version': () => 'open',
+  'GET /metrics/snapshot': () => READ_ALL,
   // Any identity subscribes; api/events.ts sends each one only the events it may read (core/event-scope.ts).
   'GET /v2/events': () => 'authenticated',
 

@@ -1,6 +1,6 @@
 import bcrypt from 'bcryptjs';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { filterListing } from '../../auth/core/listings.ts';
+import { filterListing, readableBy } from '../../auth/core/listings.ts';
 import { authorize } from '../../auth/core/policy.ts';
 import { ROUTE_RULES, routeRequirement } from '../../auth/core/route-actions.ts';
 import { checkToken, parseAuthorization, splitToken, tokenLapsed } from '../../auth/core/tokens.ts';
@@ -50,6 +50,16 @@ const UNKNOWN_USER_HASH = bcrypt.hashSync('\u0000unknown-user', 10);
 const identities = new WeakMap<FastifyRequest, StoredIdentity>();
 const credentials = new WeakMap<FastifyRequest, Credential>();
 const listings = new WeakSet<FastifyRequest>();
+
+const taskReaders = new WeakMap<FastifyRequest, (taskId: string) => boolean>();
+
+/**
+ * With --auth, on a listing route: whether the caller may read a task, for a handler that must
+ * filter before it pages (Mesos' `/master/tasks`); undefined when everything may be shown.
+ */
+export function taskReader(request: FastifyRequest): ((taskId: string) => boolean) | undefined {
+  return taskReaders.get(request);
+}
 
 /** The authenticated identity of a request (with --auth), for the auth routes. */
 export function identityOf(request: FastifyRequest): StoredIdentity | undefined {
@@ -128,7 +138,11 @@ export function registerAuth(app: FastifyInstance, context: ApiContext): void {
       throw new SchedulerFailure({ code: 'ERR_SCHED_FORBIDDEN', reason });
     };
     if (requirement === undefined) refused(`no authorization rule for ${request.method} ${request.routeOptions.url ?? request.url}`);
-    else if (requirement === 'filter-listing') listings.add(request);
+    else if (requirement === 'filter-listing') {
+      listings.add(request);
+      const readable = readableBy(grantsOf(state), identity);
+      taskReaders.set(request, (taskId) => readable(appOfTask(taskId)));
+    }
     else if (typeof requirement === 'object') {
       const grants = grantsOf(state);
       const asks = 'all' in requirement ? requirement.all : [requirement];

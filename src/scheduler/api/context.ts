@@ -1,6 +1,7 @@
 import type { Logger } from '../../shared/log.ts';
 import type { AgentLinks } from '../agent-links.ts';
 import type { AgentAdmission } from './agent-admission.ts';
+import type { CompletedTaskHistory } from '../completed-task-history.ts';
 import type { EventBus } from '../event-bus.ts';
 import type { Orchestrator } from '../orchestrator.ts';
 import type { SchedulerMetrics } from '../scheduler-metrics.ts';
@@ -30,6 +31,10 @@ export interface ApiContext {
   allowedOrigins?: readonly string[];
   /** Set with --join-token-file: agents must join with the token, then use their credential. */
   admission?: AgentAdmission;
+  /** Tasks that ended lately (Mesos' `completed_tasks`), in memory. */
+  completedTasks?: CompletedTaskHistory;
+  /** The settings `/flags` shows (core/mesos-master.ts mesosFlags). */
+  flags?: Readonly<Record<string, string>>;
   /** Set when this scheduler leads over etcd: `DELETE /v2/leader` gives the lead up and serves as a standby. */
   abdicate?: () => void;
 }

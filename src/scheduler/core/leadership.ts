@@ -21,14 +21,22 @@ export type StandbyAction =
   | { kind: 'ping' }
   | { kind: 'leader' }
   | { kind: 'info' }
+  | { kind: 'health' }
+  | { kind: 'version' }
   | { kind: 'proxy'; leader: Leader; via: string }
   | { kind: 'loop'; status: 502; message: string }
   | { kind: 'no-leader'; status: 503; message: string };
 
-const LOCAL: Readonly<Record<string, StandbyAction['kind']>> = {
+type LocalKind = 'ping' | 'leader' | 'info' | 'health' | 'version';
+
+const LOCAL: Readonly<Record<string, LocalKind>> = {
   'GET /ping': 'ping',
   'GET /v2/leader': 'leader',
   'GET /v2/info': 'info',
+  // Mesos' standby masters answer these themselves: a health check of a standby checks the standby.
+  'GET /health': 'health',
+  'GET /master/health': 'health',
+  'GET /version': 'version',
 };
 
 /** The via header's hops (`a:1, b:2`, or the header repeated), without blanks. */
@@ -61,7 +69,7 @@ export function leaderOfHolder(value: string | undefined): Leader | undefined {
  */
 export function standbyAction(request: { method: string; path: string; via: readonly string[] }, self: string, leader: Leader | undefined): StandbyAction {
   const local = LOCAL[`${request.method} ${request.path.split('?')[0] ?? ''}`];
-  if (local === 'ping' || local === 'leader' || local === 'info') return { kind: local };
+  if (local !== undefined) return { kind: local };
   if (request.via.includes(self)) {
     return { kind: 'loop', status: 502, message: `proxy loop: this request already went through ${self} (${VIA_HEADER}: ${request.via.join(', ')}); the schedulers disagree on the leader, retry shortly` };
   }

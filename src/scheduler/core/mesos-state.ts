@@ -10,6 +10,7 @@
 import { TERMINAL_TASK_STATES, type PortDefinition } from '../../events/types.ts';
 import type { PortRange, Resource } from '../../shared/agent-protocol.ts';
 import type { AgentRecord, AppDefinition, ClusterState, Instance } from '../types.ts';
+import type { CompletedTask } from './completed-tasks.ts';
 import { instanceHealthy } from './health.ts';
 import { marathonTaskName } from '../../shared/marathon-names.ts';
 
@@ -110,7 +111,18 @@ export interface MesosMasterInfo {
   address: { hostname: string; ip: string; port: number };
 }
 
-export interface MesosState {
+/** What Mesos' `/version` and the top of `/master/state` say of the build. */
+export interface MesosBuild {
+  version: string;
+  /** Absent when the build does not know its commit (Mesos omits it then too). */
+  git_sha?: string;
+  build_date: string;
+  /** Seconds since the epoch. */
+  build_time: number;
+  build_user: string;
+}
+
+export interface MesosState extends MesosBuild {
   id: string;
   pid: string;
   hostname: string;
@@ -120,6 +132,10 @@ export interface MesosState {
   elected_time: number;
   activated_slaves: number;
   deactivated_slaves: number;
+  unreachable_slaves: number;
+  /** Master capabilities (`{type}`): Corral implements none of Mesos' (agent update, draining calls, quota v2). */
+  capabilities: Array<{ type: string }>;
+  flags: Readonly<Record<string, string>>;
   slaves: MesosSlave[];
   frameworks: MesosFramework[];
   completed_frameworks: never[];
@@ -134,7 +150,15 @@ export interface MesosStateOptions {
   connectedAgents: ReadonlySet<string>;
   /** ISO time this scheduler started (Mesos' `start_time` and `elected_time`). */
   startedAt: string;
+  /** Tasks that ended lately, oldest first (core/completed-tasks.ts). */
+  completedTasks?: readonly CompletedTask[];
+  build?: MesosBuild;
+  /** The scheduler's settings as Mesos' `flags` (strings). */
+  flags?: Readonly<Record<string, string>>;
 }
+
+/** A build that carries no stamp (run from source): the version only. */
+export const UNSTAMPED_BUILD = (version: string): MesosBuild => ({ version, build_date: '', build_time: 0, build_user: '' });
 
 /** Mesos' default agent port, for agents whose endpoint names none. */
 const DEFAULT_AGENT_PORT = 5051;
@@ -155,6 +179,7 @@ export function buildMesosState(state: ClusterState, options: MesosStateOptions)
   const active = slaves.filter((s) => s.active).length;
   const ipNumber = ipv4Number(host);
   return {
+    ...(options.build ?? UNSTAMPED_BUILD('')),
     id: frameworkId,
     pid: `master@${address}`,
     hostname: host,
@@ -171,6 +196,9 @@ export function buildMesosState(state: ClusterState, options: MesosStateOptions)
     elected_time: startTime,
     activated_slaves: active,
     deactivated_slaves: slaves.length - active,
+    unreachable_slaves: [...state.agents.values()].filter((agent) => agent.unreachableSince !== undefined).length,
+    capabilities: [],
+    flags: options.flags ?? {},
     slaves,
     frameworks: [frameworkJson(state, frameworkId, host, address, options)],
     completed_frameworks: [],
@@ -206,14 +234,17 @@ function frameworkJson(state: ClusterState, frameworkId: string, host: string, a
   const live: Instance[] = [];
   // Tasks of one app share its name and labels (read-only JSON, so shared objects are safe).
   const perApp = new Map<string, AppParts>();
-  for (const instance of state.instances.values()) {
-    let parts = perApp.get(instance.appId);
+  const partsOf = (appId: string): AppParts => {
+    let parts = perApp.get(appId);
     if (parts === undefined) {
-      const app = state.apps.get(instance.appId);
-      parts = { app, name: marathonTaskName(instance.appId), labels: labelList(app?.labels ?? {}) };
-      perApp.set(instance.appId, parts);
+      const app = state.apps.get(appId);
+      parts = { app, name: marathonTaskName(appId), labels: labelList(app?.labels ?? {}) };
+      perApp.set(appId, parts);
     }
-    const task = taskJson(instance, parts, state.agents.get(instance.agentId), frameworkId);
+    return parts;
+  };
+  for (const instance of state.instances.values()) {
+    const task = taskJson(instance, partsOf(instance.appId), state.agents.get(instance.agentId), frameworkId);
     // Mesos keeps unreachable and terminal tasks out of `tasks`; Mesos-DNS only reads `tasks`.
     if (instance.state === 'TASK_UNREACHABLE') unreachable.push(task);
     else if (!isLive(instance)) completed.push(task);
@@ -221,6 +252,10 @@ function frameworkJson(state: ClusterState, frameworkId: string, host: string, a
       tasks.push(task);
       live.push(instance);
     }
+  }
+  // The history holds them oldest first; Mesos lists its circular buffer the same way.
+  for (const { instance, endedAt } of options.completedTasks ?? []) {
+    completed.push(taskJson(instance, partsOf(instance.appId), state.agents.get(instance.agentId), frameworkId, endedAt));
   }
   const used = usedResources(live);
   return {
@@ -255,7 +290,7 @@ interface AppParts {
   labels: MesosLabel[];
 }
 
-function taskJson(instance: Instance, { app, name, labels }: AppParts, agent: AgentRecord | undefined, frameworkId: string): MesosTask {
+function taskJson(instance: Instance, { app, name, labels }: AppParts, agent: AgentRecord | undefined, frameworkId: string, endedAt?: string): MesosTask {
   return {
     id: instance.taskId,
     name,
@@ -266,7 +301,7 @@ function taskJson(instance: Instance, { app, name, labels }: AppParts, agent: Ag
     state: instance.state,
     resources: taskResources(instance),
     role: instance.allocation?.[0]?.role ?? '*',
-    statuses: statuses(instance, app, agent),
+    statuses: statuses(instance, app, agent, endedAt),
     labels,
     discovery: {
       visibility: 'FRAMEWORK',
@@ -278,11 +313,11 @@ function taskJson(instance: Instance, { app, name, labels }: AppParts, agent: Ag
 
 /**
  * The status history Mesos would hold. Corral keeps the current state and when the task first
- * ran, not each update, so: nothing while staging (Mesos has received no update yet), a
+ * ran (and, for a completed task, when it ended), not each update, so: nothing while staging (Mesos has received no update yet), a
  * TASK_RUNNING status at `startedAt` once it ran, and the current state as the newest status.
  * Mesos-DNS takes the IPs of the newest TASK_RUNNING status, so that one carries the agent IP.
  */
-function statuses(instance: Instance, app: AppDefinition | undefined, agent: AgentRecord | undefined): MesosTaskStatus[] {
+function statuses(instance: Instance, app: AppDefinition | undefined, agent: AgentRecord | undefined, endedAt?: string): MesosTaskStatus[] {
   const ip = agent?.ip ?? instance.host;
   const status = (state: string, iso: string): MesosTaskStatus => ({
     state,
@@ -293,7 +328,7 @@ function statuses(instance: Instance, app: AppDefinition | undefined, agent: Age
   if (instance.startedAt !== undefined) out.push(status('TASK_RUNNING', instance.startedAt));
   if (instance.state !== 'TASK_STAGING' && instance.state !== 'TASK_RUNNING') {
     // No time is kept for the latest transition (but for unreachability); it cannot precede the start.
-    out.push(status(instance.state, instance.unreachableSince ?? instance.startedAt ?? instance.stagedAt));
+    out.push(status(instance.state, endedAt ?? instance.unreachableSince ?? instance.startedAt ?? instance.stagedAt));
   }
   // Like Mesos, `healthy` only once a check has reported.
   const healthy = instance.healthResults === undefined ? undefined : instanceHealthy(instance, app);

@@ -5,6 +5,7 @@ import type { Logger } from '../../shared/log.ts';
 import { withTls, type ServerTls } from '../../shared/tls.ts';
 import { LEADER_HEADER, parseVia, standbyAction, VIA_HEADER, type Leader } from '../core/leadership.ts';
 import { CORRAL_VERSION } from '../api/info.ts';
+import { CORRAL_BUILD } from '../api/master-state.ts';
 
 /** How long a request waits for a leader to be known (or reachable) before its 503. */
 const RETRY_MS = 2000;
@@ -20,7 +21,7 @@ export interface StandbyServerOptions {
 }
 
 /**
- * A standby's API: `/ping`, `/v2/leader`, `/v2/info` answered here, everything else proxied to
+ * A standby's API: `/ping`, `/v2/leader`, `/v2/info`, Mesos' `/health` and `/version` answered here, everything else proxied to
  * the leader as it came (streams such as `/v2/events` too), `X-Marathon-Leader` on every answer.
  */
 export function buildStandbyServer(options: StandbyServerOptions): FastifyInstance {
@@ -48,6 +49,10 @@ async function answer(request: FastifyRequest, reply: FastifyReply, options: Sta
         return leader === undefined ? reply.code(404).send({ message: 'There is no leader' }) : reply.send({ leader: leader.hostPort });
       case 'info':
         return reply.send({ name: 'corral', version: CORRAL_VERSION, elected: false, leader: leader?.hostPort ?? null });
+      case 'health':
+        return reply.code(200).send();
+      case 'version':
+        return reply.send(CORRAL_BUILD);
       case 'loop':
         return reply.code(action.status).send({ message: action.message });
       case 'no-leader':
