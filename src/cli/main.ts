@@ -169,6 +169,7 @@ subcommand('up', 'Run the whole stack on loopback: scheduler, agents, dns and lb
   .option('--scheduler-listen <host:port>', 'scheduler API (default 127.0.0.1:8080; port 0 = any)')
   .option('--dns-listen <host:port>', 'DNS, UDP and TCP (default 127.0.0.1:8053)')
   .option('--dns-http <host:port>', 'DNS HTTP API (default 127.0.0.1:8123)')
+  .option('--dns-resolvers <ips>', 'upstream resolvers of the DNS, as corral dns --resolvers; empty turns forwarding off (default: the nameservers of /etc/resolv.conf, off when it names none)')
   .option('--lb-http-port <port>', 'LB vhost port (default 9080)')
   .option('--lb-stats-port <port>', 'LB stats port (default 9090)')
   .option('--lb-https-port <port>', 'LB HTTPS vhost port (default 9443; 0 when --lb-http-port is 0)')

@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { ensureJoinToken } from '../auth/secret-files.ts';
 import { ADMIN_TOKEN_FILE } from '../scheduler/auth/bootstrap.ts';
 import { join } from 'node:path';
@@ -12,6 +12,7 @@ import { absolutePath, flag, hostPort, integer, logLevel, optional, parseConfig,
 import { commandDefaults, type Settings } from '../shared/settings.ts';
 import { spawnPart, stopParts, type RunningProcess, type SpawnPartOptions } from './child-process.ts';
 import { ensureFollowersToken, FOLLOWERS_ID, readAdminToken } from './up-auth.ts';
+import { nameserversOf } from '../dns/core/resolv-conf.ts';
 import { freeLoopbackPort, HA_SCHEDULERS, haSchedulerDir, keepSchedulersUp, startLocalEtcd, waitForLeader, type SchedulerSlot } from './up-ha.ts';
 
 /** The read-only token of `corral up`'s DNS and LB, in its data dir. */
@@ -23,6 +24,11 @@ export interface UpConfig {
   schedulerListen: string;
   dnsListen: string;
   dnsHttp: string;
+  /**
+   * `corral dns --resolvers` (comma-separated, empty = forwarding off). Not given: the
+   * nameservers of /etc/resolv.conf, forwarding off when it names none.
+   */
+  dnsResolvers: string;
   lbHttpPort: string;
   lbHttpsPort: string;
   lbAppIdPort: string;
@@ -65,6 +71,7 @@ export function parseUpConfig(settings: Settings): Readonly<UpConfig> {
     schedulerListen: hostPort,
     dnsListen: hostPort,
     dnsHttp: hostPort,
+    dnsResolvers: optional(text),
     lbHttpPort: port,
     lbHttpsPort: optional(port),
     lbAppIdPort: optional(port),
@@ -95,6 +102,7 @@ export function parseUpConfig(settings: Settings): Readonly<UpConfig> {
     schedulerListen: formatHostPort(config.schedulerListen),
     dnsListen: formatHostPort(config.dnsListen),
     dnsHttp: formatHostPort(config.dnsHttp),
+    dnsResolvers: config.dnsResolvers ?? systemResolvers(),
     lbHttpPort: String(config.lbHttpPort),
     lbHttpsPort: String(config.lbHttpsPort ?? (ephemeral ? 0 : LB_HTTPS_PORT)),
     lbAppIdPort: String(config.lbAppIdPort ?? (ephemeral ? 0 : LB_APP_ID_PORT)),
@@ -104,6 +112,18 @@ export function parseUpConfig(settings: Settings): Readonly<UpConfig> {
     etcdClientPort: config.etcdClientPort ?? ETCD_CLIENT_PORT,
     etcdPeerPort: config.etcdPeerPort ?? ETCD_PEER_PORT,
   });
+}
+
+/**
+ * The machine's own resolvers: `corral dns`' default (127.0.0.53, systemd-resolved's stub) does
+ * not answer where nothing listens there, and every outside name would wait for SERVFAIL.
+ */
+function systemResolvers(): string {
+  try {
+    return nameserversOf(readFileSync('/etc/resolv.conf', 'utf8')).join(',');
+  } catch {
+    return '';
+  }
 }
 
 /** "Up" means tasks can be placed: wait until every agent holds its command stream. */
@@ -234,7 +254,7 @@ export async function startUp(settings: Settings): Promise<Service> {
       start({
         name: 'dns',
         logFile: join(logs, 'dns.log'),
-        args: ['dns', '--master', masters, '--listen', config.dnsListen, '--http', config.dnsHttp, ...followers, ...level],
+        args: ['dns', '--master', masters, '--listen', config.dnsListen, '--http', config.dnsHttp, '--resolvers', config.dnsResolvers, ...followers, ...level],
       }),
       start({
         name: 'lb',
@@ -285,6 +305,7 @@ export async function startUp(settings: Settings): Promise<Service> {
           : ['  auth            OFF (--no-auth): anyone who reaches the scheduler port may run commands on every agent']),
         `  DNS             ${urls.dns} (udp+tcp)  dig @${dnsHost} -p ${dnsPort} hello.marathon.mesos`,
         `  DNS HTTP API    ${urls.dnsHttp}`,
+        `  DNS forwarding  ${config.dnsResolvers === '' ? 'off: other names are REFUSED (--dns-resolvers)' : `to ${config.dnsResolvers} (--dns-resolvers; '' turns it off)`}`,
         `  LB (vhosts)     ${urls.lbHttp}          curl -H 'Host: hello.corral.localhost' ${urls.lbHttp}/`,
         `  LB (https)      ${urls.lbHttps}         certificate chosen by SNI (--ssl-certs, HAPROXY_{n}_SSL_CERT)`,
         `  LB stats        ${urls.lbStats}/_corral/stats`,

@@ -113,12 +113,15 @@ export class Forwarder {
         reject(err);
       });
       socket.on('message', (bytes, remote) => {
-        // Anything but the resolver's reply to this very question is ignored, not trusted.
-        if (remote.port !== resolver.port) return;
-        const info = matching(bytes, id, query);
-        if (info === undefined) return;
+        // Anything but the resolver's reply to our id is ignored (a stray or late datagram);
+        // a reply to our id that is malformed or about another question fails this resolver.
+        if (remote.port !== resolver.port || bytes.length < 2 || bytes.readUInt16BE(0) !== id) return;
         clearTimeout(timer);
-        resolve({ bytes, info });
+        try {
+          resolve({ bytes, info: checked(bytes, id, query) });
+        } catch (err) {
+          reject(err);
+        }
       });
       socket.send(outgoing, resolver.port, resolver.host);
     }).finally(() => socket.close());
@@ -140,9 +143,11 @@ export class Forwarder {
         if (pending.length > MAX_TCP_REPLY) return reject(badReply('oversized reply'));
         if (pending.length < 2 || pending.length < 2 + pending.readUInt16BE(0)) return;
         const bytes = Buffer.from(pending.subarray(2, 2 + pending.readUInt16BE(0)));
-        const info = matching(bytes, id, query);
-        if (info === undefined) reject(badReply('reply does not match the question'));
-        else resolve({ bytes, info });
+        try {
+          resolve({ bytes, info: checked(bytes, id, query) });
+        } catch (err) {
+          reject(err);
+        }
       });
       socket.write(frame);
     }).finally(() => socket.destroy());
@@ -166,15 +171,20 @@ function withId(message: Buffer, id: number): Buffer {
   return copy;
 }
 
-/** The reply's fields when it answers our id and question; undefined for anything else. */
-function matching(bytes: Buffer, id: number, query: Query): ReplyInfo | undefined {
+/**
+ * The reply's fields when it is well-formed and answers our id and question; throws a bad-reply
+ * error otherwise, so it is neither cached nor relayed.
+ */
+function checked(bytes: Buffer, id: number, query: Query): ReplyInfo {
   let info: ReplyInfo;
   try {
     info = inspectReply(bytes);
-  } catch {
-    return undefined;
+  } catch (err) {
+    throw badReply(`malformed reply: ${(err as Error).message}`);
   }
-  if (info.id !== id || info.questionType !== query.question.type || info.questionKey !== query.question.name.toLowerCase()) return undefined;
+  if (info.id !== id || info.questionType !== query.question.type || info.questionKey !== query.question.name.toLowerCase()) {
+    throw badReply('reply does not match the question');
+  }
   return info;
 }
 

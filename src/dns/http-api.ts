@@ -5,6 +5,7 @@ import type { HostPort } from '../shared/address.ts';
 import type { Logger } from '../shared/log.ts';
 import { withTls, type ServerTls } from '../shared/tls.ts';
 import { enumerate, lookupHosts, lookupServices } from './core/lookup.ts';
+import { axfrBody, configBody, versionBody, type ConfigFacts } from './core/mesos-dns-api.ts';
 import type { RecordTable } from './core/record-types.ts';
 
 /** What `/v1/health` reports about the follower. */
@@ -23,10 +24,8 @@ export interface HttpApiOptions {
   tables: TableSource<RecordTable>;
   health: () => HealthSource;
   version: string;
-  /** Project home page for /v1/version; '' when the package names none. */
-  url: string;
-  /** Shown by `/v1/config`; must hold nothing secret. */
-  config: unknown;
+  /** The settings `/v1/config` shows in Mesos-DNS' fields (the HTTP address is the one bound). */
+  config: Omit<ConfigFacts, 'http'>;
   metrics: Registry;
   logger: Logger;
   now?: () => number;
@@ -42,14 +41,16 @@ export interface HttpApi {
 /** Mesos-DNS' HTTP interface over the current table; every body, errors included, is JSON. */
 export async function startHttpApi(options: HttpApiOptions): Promise<HttpApi> {
   const app = Fastify(withTls({ logger: false, return503OnClosing: true }, options.tls));
-  registerRoutes(app, options);
+  const address = { host: options.host, port: options.port };
+  registerRoutes(app, options, address);
   await app.listen({ host: options.host, port: options.port });
   const bound = app.server.address();
-  const port = typeof bound === 'object' && bound !== null ? bound.port : options.port;
-  return { address: { host: options.host, port }, close: () => app.close() };
+  if (typeof bound === 'object' && bound !== null) address.port = bound.port;
+  return { address, close: () => app.close() };
 }
 
-export function registerRoutes(app: FastifyInstance, options: HttpApiOptions): void {
+/** `http`: the address the API is served on (read per request: port 0 resolves at listen). */
+export function registerRoutes(app: FastifyInstance, options: HttpApiOptions, http: HostPort): void {
   const now = options.now ?? Date.now;
 
   app.setNotFoundHandler((request, reply) => {
@@ -61,9 +62,9 @@ export function registerRoutes(app: FastifyInstance, options: HttpApiOptions): v
     void reply.code(status).send({ message: err.message });
   });
 
-  // COMPAT(mesos-dns): the same keys as its /v1/version.
-  app.get('/v1/version', async () => ({ Service: 'corral-dns', URL: options.url, Version: options.version }));
-  app.get('/v1/config', async () => options.config);
+  app.get('/v1/version', async () => versionBody(options.version));
+  app.get('/v1/config', async () => configBody({ ...options.config, http }, options.tables.current));
+  app.get('/v1/axfr', async () => axfrBody(options.tables.current));
   app.get<{ Params: { host: string } }>('/v1/hosts/:host', async (request) => lookupHosts(options.tables.current, request.params.host));
   app.get<{ Params: { service: string } }>('/v1/services/:service', async (request) =>
     lookupServices(options.tables.current, request.params.service),

@@ -24,7 +24,7 @@ export interface DnsService extends Service {
 export async function startDns(settings: Settings): Promise<DnsService> {
   const config = parseDnsConfig(settings);
   const logger = createLogger('dns', config.logLevel);
-  const { version, url } = packageInfo();
+  const version = packageVersion();
   const { tables, follower, forwarder } = createPipeline(config, logger);
   const counters = new QueryCounters();
 
@@ -68,8 +68,7 @@ export async function startDns(settings: Settings): Promise<DnsService> {
       tables,
       health: () => ({ synced: follower.synced, eventId: follower.view.eventId, lastContact: follower.lastContact, snapshots: follower.snapshots }),
       version,
-      url,
-      config,
+      config: { ...config, ca: config.ca, dns: dns.address },
       metrics,
       logger,
       tls: serverTls(config),
@@ -94,12 +93,12 @@ export async function startDns(settings: Settings): Promise<DnsService> {
   });
 }
 
-function packageInfo(): { version: string; url: string } {
+function packageVersion(): string {
   try {
     // src/dns/main.ts and dist/dns/main.js both sit two levels below package.json.
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown; homepage?: unknown };
-    return { version: typeof pkg.version === 'string' ? pkg.version : 'unknown', url: typeof pkg.homepage === 'string' ? pkg.homepage : '' };
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+    return typeof pkg.version === 'string' ? pkg.version : 'unknown';
   } catch {
-    return { version: 'unknown', url: '' };
+    return 'unknown';
   }
 }

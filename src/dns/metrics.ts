@@ -16,6 +16,10 @@ export class QueryCounters {
   readonly #counts = new Float64Array(2 * TYPE_SLOTS * RCODE_SLOTS);
   dropped = 0;
   malformed = 0;
+  /** TCP connections closed to make room under a cap. */
+  tcpEvicted = 0;
+  /** TCP connections closed because a message did not arrive whole in time. */
+  tcpSlow = 0;
 
   count(qtype: number, rcode: number, transport: 'udp' | 'tcp'): void {
     const type = TYPE_NAMES.has(qtype) ? qtype : 0;
@@ -25,7 +29,7 @@ export class QueryCounters {
 
   /** Plain data (it crosses from UDP helper processes to the main one). */
   snapshot(): QueryStats {
-    return { entries: [...this.entries()], dropped: this.dropped, malformed: this.malformed };
+    return { entries: [...this.entries()], dropped: this.dropped, malformed: this.malformed, tcpEvicted: this.tcpEvicted, tcpSlow: this.tcpSlow };
   }
 
   /** Every non-zero count with its labels. */
@@ -49,6 +53,8 @@ export interface QueryStats {
   entries: { type: string; rcode: string; transport: string; count: number }[];
   dropped: number;
   malformed: number;
+  tcpEvicted: number;
+  tcpSlow: number;
 }
 
 export interface ForwardingStats {
@@ -101,6 +107,10 @@ export function createDnsMetrics(sources: DnsMetricsSources, options: { defaultM
   counter('corral_dns_messages_rejected_total', 'Messages dropped unanswered (not a query) or answered FORMERR/NOTIMP (malformed).', ['reason'], () => {
     const all = sources.queries();
     return [[{ reason: 'dropped' }, sum(all, (s) => s.dropped)], [{ reason: 'malformed' }, sum(all, (s) => s.malformed)]];
+  });
+  counter('corral_dns_tcp_connections_closed_total', 'TCP connections closed by the server: to stay within the caps (evicted), or a message not whole in time (slow).', ['reason'], () => {
+    const all = sources.queries();
+    return [[{ reason: 'evicted' }, sum(all, (s) => s.tcpEvicted)], [{ reason: 'slow' }, sum(all, (s) => s.tcpSlow)]];
   });
   counter('corral_dns_forwarded_total', 'Queries sent to an upstream resolver (cache misses), by outcome.', ['result'], () => {
     const all = sources.forwarding();

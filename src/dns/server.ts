@@ -9,6 +9,7 @@ import { DnsError } from './errors.ts';
 import type { Forwarder } from './forwarder.ts';
 import { QueryCounters } from './metrics.ts';
 import { ReplyCache } from './core/reply-cache.ts';
+import { TcpAdmission, type TcpLimits } from './core/tcp-admission.ts';
 import { decodeMessage, encodeAnswer, encodeError, TCP_LIMIT, udpLimit } from './core/wire.ts';
 
 export interface DnsServerOptions {
@@ -21,6 +22,10 @@ export interface DnsServerOptions {
   rng?: Rng;
   /** Idle TCP connections are closed after this long (RFC 7766 suggests seconds, not minutes). */
   tcpIdleMs?: number;
+  /** A TCP message must arrive whole within this long of its first byte; the connection is closed otherwise. */
+  tcpMessageMs?: number;
+  /** Open TCP connections, in all and per client IP; past a cap the least recently active one is closed. */
+  tcpLimits?: TcpLimits;
   /** Names outside the domain go here; without it they are REFUSED. */
   forwarder?: Forwarder;
   counters?: QueryCounters;
@@ -28,7 +33,9 @@ export interface DnsServerOptions {
 
 const BIND_ATTEMPTS_FOR_PORT_0 = 5;
 const RCODE_BADVERS = 16;
-const MAX_TCP_CONNECTIONS = 1024;
+const DEFAULT_TCP_LIMITS: TcpLimits = { total: 1024, perClient: 128 };
+/** Generous for any real client (a 64 KiB message is one round trip on a LAN), short for a slow drip. */
+const DEFAULT_TCP_MESSAGE_MS = 3000;
 
 /**
  * Serves the current RecordTable over UDP and TCP on one port. Every path is wrapped: a message
@@ -40,6 +47,7 @@ export class DnsServer {
   readonly #tcp: net.Server | undefined;
   readonly #udp: dgram.Socket;
   readonly #sockets = new Set<net.Socket>();
+  readonly #admission: TcpAdmission<net.Socket>;
   readonly #rng: Rng;
   readonly counters: QueryCounters;
   readonly #replies = new ReplyCache();
@@ -50,6 +58,7 @@ export class DnsServer {
     this.#tcp = tcp;
     this.#udp = udp;
     this.#rng = options.rng ?? Math.random;
+    this.#admission = new TcpAdmission(options.tcpLimits ?? DEFAULT_TCP_LIMITS);
     this.counters = options.counters ?? new QueryCounters();
     this.address = { host: options.host, port: udp.address().port };
     udp.on('message', (message, remote) => this.#onDatagram(message, remote));
@@ -76,8 +85,9 @@ export class DnsServer {
   static async listen(options: DnsServerOptions): Promise<DnsServer> {
     const attempts = options.port === 0 ? BIND_ATTEMPTS_FOR_PORT_0 : 1;
     for (let attempt = 1; ; attempt++) {
+      // No maxConnections: the kernel would refuse new clients while slow ones hold every slot;
+      // TcpAdmission closes the least recently active connection instead.
       const tcp = net.createServer({ pauseOnConnect: false });
-      tcp.maxConnections = MAX_TCP_CONNECTIONS;
       await listenTcp(tcp, options.host, options.port);
       const port = (tcp.address() as net.AddressInfo).port;
       const udp = dgram.createSocket(net.isIPv6(options.host) ? 'udp6' : 'udp4');
@@ -167,19 +177,41 @@ export class DnsServer {
 
   /** RFC 1035 §4.2.2 framing: a 2-byte length before each message; several per connection. */
   #onConnection(socket: net.Socket): void {
+    const { logger } = this.#options;
     this.#sockets.add(socket);
+    for (const victim of this.#admission.admit(socket, socket.remoteAddress ?? '')) {
+      this.counters.tcpEvicted += 1;
+      victim.destroy();
+    }
     socket.setTimeout(this.#options.tcpIdleMs ?? 10_000, () => socket.destroy());
-    socket.on('close', () => this.#sockets.delete(socket));
-    socket.on('error', (err) => this.#options.logger.debug({ err: err.message }, 'tcp connection error'));
+    // The idle timer restarts on every byte, so a byte every few seconds would hold the
+    // connection for ever: each message also has a deadline from its first byte.
+    let deadline: NodeJS.Timeout | undefined;
+    const messageMs = this.#options.tcpMessageMs ?? DEFAULT_TCP_MESSAGE_MS;
+    const onLate = (): void => {
+      this.counters.tcpSlow += 1;
+      logger.debug({ remote: socket.remoteAddress }, 'tcp message not complete in time');
+      socket.destroy();
+    };
+    socket.on('close', () => {
+      clearTimeout(deadline);
+      this.#sockets.delete(socket);
+      this.#admission.remove(socket);
+    });
+    socket.on('error', (err) => logger.debug({ err: err.message }, 'tcp connection error'));
     let pending: Buffer = Buffer.alloc(0);
     socket.on('data', (chunk: Buffer) => {
       try {
+        if (pending.length === 0) deadline = setTimeout(onLate, messageMs);
         pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
         while (pending.length >= 2) {
           const length = pending.readUInt16BE(0);
           if (pending.length < 2 + length) break;
           const message = pending.subarray(2, 2 + length);
           pending = pending.subarray(2 + length);
+          clearTimeout(deadline);
+          if (pending.length > 0) deadline = setTimeout(onLate, messageMs);
+          this.#admission.touch(socket);
           const reply = this.respond(message, 'tcp');
           if (reply === undefined) {
             // Nothing sensible to say on a stream we no longer trust.
@@ -194,7 +226,7 @@ export class DnsServer {
           }
         }
       } catch (err) {
-        this.#options.logger.error({ err: (err as Error).message }, 'tcp handler failed');
+        logger.error({ err: (err as Error).message }, 'tcp handler failed');
         socket.destroy();
       }
     });

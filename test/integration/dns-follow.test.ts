@@ -67,8 +67,8 @@ test('events are served as they arrive: a new instance, then it fails', async ()
 test('HTTP API: version, config, hosts, services, enumerate in Mesos-DNS shapes', async () => {
   assert.deepEqual(Object.keys((await get('/v1/version')).json).sort(), ['Service', 'URL', 'Version']);
   const config = (await get('/v1/config')).json;
-  assert.equal(config.ttl, 30);
-  assert.equal(config.enforceRfc952, false);
+  assert.equal(config.TTL, 30);
+  assert.equal(config.EnforceRFC952, false);
   assert.deepEqual((await get('/v1/hosts/leader.mesos')).json, [{ host: 'leader.mesos.', ip: '127.0.0.3' }]);
   const services = (await get('/v1/services/_app-0._tcp.marathon.mesos.')).json as { service: string; host: string; ip: string; port: string }[];
   assert.equal(services.length, 2);

@@ -1,5 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
 import net from 'node:net';
 import { pino } from 'pino';
 import { buildRecords } from '../../src/dns/core/records.ts';
@@ -133,6 +134,69 @@ test('a failing resolver is logged with its code: no reply in time, or a connect
     }
   } finally {
     await new Promise<void>((resolve) => hangUp.close(() => resolve()));
+  }
+});
+
+/** The reply a stand-in upstream sends for `query`: its header, its question, then `records` (with `counts` of an, ns). */
+function craftedReply(query: Buffer, rcode: number, counts: [number, number], records: (at: number) => Buffer): Buffer {
+  let end = 12;
+  while ((query[end] as number) !== 0) end += 1 + (query[end] as number);
+  const question = query.subarray(12, end + 5);
+  const header = Buffer.alloc(12);
+  query.copy(header, 0, 0, 2);
+  header.writeUInt16BE(0x8180 | rcode, 2);
+  header.writeUInt16BE(1, 4);
+  header.writeUInt16BE(counts[0], 6);
+  header.writeUInt16BE(counts[1], 8);
+  return Buffer.concat([header, question, records(12 + question.length)]);
+}
+
+const record = (owner: Buffer, type: number, ttl: number, rdata: Buffer): Buffer => {
+  const fixed = Buffer.alloc(10);
+  fixed.writeUInt16BE(type, 0);
+  fixed.writeUInt16BE(1, 2);
+  fixed.writeUInt32BE(ttl, 4);
+  fixed.writeUInt16BE(rdata.length, 8);
+  return Buffer.concat([owner, fixed, rdata]);
+};
+
+test('a malformed upstream reply is SERVFAIL, never cached, logged once; a good one after it is served', async () => {
+  const replies: Record<string, (query: Buffer) => Buffer> = {
+    // The answer's owner name is a compression pointer to itself.
+    'pointer loop': (q) => craftedReply(q, 0, [1, 0], (at) => record(Buffer.from([0xc0, at]), 1, 60, Buffer.from([127, 0, 0, 77]))),
+    // NXDOMAIN whose SOA has 22 bytes of rdata, but two names and only 18 bytes of numbers.
+    'malformed SOA': (q) => craftedReply(q, 3, [0, 1], () => record(Buffer.from([0]), 6, 60, Buffer.from([1, 0x61, 0, 0, ...Array<number>(14).fill(0), 0, 0, 0, 60]))),
+    // An answer for a name the question did not ask about.
+    'another name': (q) => craftedReply(q, 0, [1, 0], () => record(Buffer.from([5, ...Buffer.from('other'), 0]), 1, 60, Buffer.from([127, 0, 0, 78]))),
+    good: (q) => craftedReply(q, 0, [1, 0], () => record(Buffer.from([0xc0, 12]), 1, 60, Buffer.from([127, 0, 0, 77]))),
+  };
+  let mode = 'good';
+  let asked = 0;
+  const upstream = dgram.createSocket('udp4');
+  upstream.on('message', (message, remote) => {
+    asked += 1;
+    upstream.send((replies[mode] as (query: Buffer) => Buffer)(message), remote.port, remote.address);
+  });
+  await new Promise<void>((resolve) => upstream.bind(0, '127.0.0.1', resolve));
+  try {
+    for (const bad of ['pointer loop', 'malformed SOA', 'another name']) {
+      mode = bad;
+      const logs: Array<Record<string, unknown>> = [];
+      const logger = pino({ level: 'warn' }, { write: (line: string) => void logs.push(JSON.parse(line)) });
+      const { server, forwarder } = await forwardingServer([{ host: '127.0.0.1', port: upstream.address().port }], { logger });
+      const before = asked;
+      for (let i = 0; i < 2; i++) assert.equal(digStatus(await dig(server.address.port, ['www.crafted.example'])), 'SERVFAIL', bad);
+      assert.equal(asked, before + 2, `${bad}: asked again, not cached`);
+      assert.equal(forwarder.stats.cacheSize, 0, bad);
+      assert.deepEqual(logs.map((l) => [l.msg, l.code]), [['upstream resolver failed', 'ERR_DNS_UPSTREAM_BAD_REPLY']], bad);
+
+      mode = 'good';
+      const good = await dig(server.address.port, ['www.crafted.example']);
+      assert.equal(digStatus(good), 'NOERROR', bad);
+      assert.match(good, /www\.crafted\.example\.\s+60\s+IN\s+A\s+127\.0\.0\.77/);
+    }
+  } finally {
+    upstream.close();
   }
 });
 

@@ -119,7 +119,7 @@ test('the HTTP API answers in Mesos-DNS shapes, errors as JSON', async () => {
   assert.deepEqual(tasks.map((t) => t.state), ['TASK_RUNNING', 'TASK_RUNNING'], 'the app from the previous test runs');
   const version = await dnsHttp('/v1/version');
   assert.equal(version.status, 200);
-  assert.equal(version.json.Service, 'corral-dns');
+  assert.equal(version.json.Service, 'Mesos-DNS');
 
   const hosts = (await dnsHttp('/v1/hosts/web.marathon.mesos')).json as { host: string; ip: string }[];
   assert.ok(hosts.some((row) => row.host === 'web.marathon.mesos.' && row.ip === AGENT_IP), JSON.stringify(hosts));
@@ -128,11 +128,14 @@ test('the HTTP API answers in Mesos-DNS shapes, errors as JSON', async () => {
   // The named port gets its own SRV name, as in Mesos-DNS.
   const services = (await dnsHttp('/v1/services/_http._web._tcp.marathon.mesos')).json as { service: string; port: string; ip: string }[];
   for (const task of tasks) {
-    assert.ok(services.some((row) => row.service === '_http._web._tcp.marathon.mesos.' && row.port === String(task.ports[0]) && row.ip === AGENT_IP), JSON.stringify(services));
+    assert.ok(services.some((row) => row.service === '_http._web._tcp.marathon.mesos' && row.port === String(task.ports[0]) && row.ip === AGENT_IP), JSON.stringify(services));
   }
   assert.deepEqual((await dnsHttp('/v1/services/_nope._tcp.marathon.mesos')).json, [{ service: '', host: '', ip: '', port: '' }]);
 
-  assert.equal((await dnsHttp('/v1/config')).json.domain, 'mesos');
+  const config = (await dnsHttp('/v1/config')).json;
+  assert.deepEqual([config.Domain, config.Port, config.HttpPort, config.ExternalOn], ['mesos', Number(dnsAddress().split(':')[1]), Number(String(dns.ready.http).split(':')[1]), false]);
+  const axfr = (await dnsHttp('/v1/axfr')).json;
+  assert.deepEqual(axfr.Records.As['web.marathon.mesos.'], [AGENT_IP]);
 
   // The scheduler's snapshot names the leader and the agents; instance IPs resolve back (PTR).
   assert.deepEqual((await dig(dnsAddress(), 'leader.mesos')).answer.map((r) => r[4]), ['127.0.0.1']);

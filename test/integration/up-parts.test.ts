@@ -5,6 +5,7 @@ import { statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startCorral, type RunningCorral } from '../support/corral-up.ts';
+import { dig } from '../support/dig.ts';
 import { marathonCall } from '../support/marathon-api.ts';
 import { pidsOf } from '../support/processes.ts';
 import { agentCall, standInRegistration } from '../support/stand-in-agent.ts';
@@ -57,13 +58,19 @@ async function agentState(endpoint: string): Promise<{ status: number; json: Rec
 
 before(async () => {
   httpBase = await twoFreePorts();
-  corral = await startCorral(['--agents', '2', '--agent-http-port-base', String(httpBase)]);
+  corral = await startCorral(['--agents', '2', '--agent-http-port-base', String(httpBase), '--dns-resolvers', '']);
   corral.child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
 });
 
 after(async () => {
   await corral?.stop();
   assert.deepEqual(pidsOf(marker), [], 'no task outlives corral up');
+});
+
+test('--dns-resolvers \'\' turns forwarding off: an outside name is REFUSED at once, not SERVFAIL after a wait', async () => {
+  assert.equal((await dig(corral.urls.dns, 'www.example.com')).status, 'REFUSED');
+  const config = (await marathonCall(corral.urls.dnsHttp, 'GET', '/v1/config')).json;
+  assert.deepEqual([config.ExternalOn, config.Resolvers], [false, []]);
 });
 
 test('agent n serves its HTTP on --agent-http-port-base + n - 1', async () => {

@@ -124,7 +124,7 @@ test('lookupHosts and lookupServices give Mesos-DNS shapes', () => {
   assert.deepEqual(HOST_MISS, [{ host: '', ip: '' }]);
 
   assert.deepEqual(lookupServices(table, '_http._api-backend-prod._tcp.marathon.mesos'), [
-    { service: '_http._api-backend-prod._tcp.marathon.mesos.', host: 'api-backend-prod-iffe9-0.marathon.mesos.', ip: '127.0.0.11', port: '31000' },
+    { service: '_http._api-backend-prod._tcp.marathon.mesos', host: 'api-backend-prod-iffe9-0.marathon.mesos.', ip: '127.0.0.11', port: '31000' },
   ]);
   assert.deepEqual(lookupServices(table, '_nope._tcp.marathon.mesos'), SERVICE_MISS);
 });

@@ -148,3 +148,51 @@ test('inspectReply: TTLs, negative TTL and malformed replies', () => {
   assert.throws(() => inspectReply(positive.subarray(0, positive.length - 3)));
   assert.throws(() => inspectReply(query('web.marathon.mesos', QTYPE.A)), /not a reply/);
 });
+
+test('inspectReply: every name, record and answer is checked before a reply is trusted (table-driven)', () => {
+  // Our own encoder's replies are well-formed upstream replies: SRV with glue, SOA, NS, PTR.
+  const table = buildRecords(viewOf([app('/web', { portDefinitions: [{ port: 80, protocol: 'tcp' }] })], [task('web.1', '/web', { ports: [31000] })]), { domain: DOMAIN, ttl: 30, serial: 5 });
+  for (const [name, type] of [['_web._tcp.marathon.mesos', QTYPE.SRV], ['mesos', QTYPE.SOA], ['mesos', QTYPE.NS], ['11.0.0.127.in-addr.arpa', QTYPE.PTR], ['nope.marathon.mesos', QTYPE.A]] as const) {
+    assert.doesNotThrow(() => inspectReply(roundTrip(table, name, type, TCP_LIMIT, { size: 1232 }).reply), `${name} ${type}`);
+  }
+
+  const header = (rcode: number, an: number, ns: number, ar = 0): Buffer => {
+    const bytes = Buffer.alloc(12);
+    bytes.writeUInt16BE(0x0101, 0);
+    bytes.writeUInt16BE(0x8180 | rcode, 2);
+    [1, an, ns, ar].forEach((n, i) => bytes.writeUInt16BE(n, 4 + 2 * i));
+    return bytes;
+  };
+  const name = (text: string): Buffer => Buffer.concat([...text.split('.').filter(Boolean).map((l) => Buffer.from([l.length, ...Buffer.from(l)])), Buffer.from([0])]);
+  const question = (qname: string, type: number): Buffer => Buffer.concat([name(qname), Buffer.from([0, type, 0, 1])]);
+  const rr = (owner: Buffer, type: number, rdata: Buffer): Buffer => Buffer.concat([owner, Buffer.from([0, type, 0, 1, 0, 0, 0, 60, rdata.length >> 8, rdata.length & 0xff]), rdata]);
+  const QNAME = Buffer.from([0xc0, 12]);
+  const q = question('www.example', QTYPE.A);
+  const after = 12 + q.length;
+  const ip = Buffer.from([127, 0, 0, 9]);
+  const soa = (numbers: number): Buffer => Buffer.concat([name('ns1.example'), name('root.example'), Buffer.alloc(numbers)]);
+  const cases: [about: string, reply: Buffer, error?: RegExp][] = [
+    ['a plain answer', Buffer.concat([header(0, 1, 0), q, rr(QNAME, QTYPE.A, ip)])],
+    ['a CNAME chain to the answer', Buffer.concat([header(0, 2, 0), q, rr(QNAME, 5, name('web.example')), rr(name('web.example'), QTYPE.A, ip)])],
+    ['a DNAME above the name, its CNAME and the answer', Buffer.concat([header(0, 3, 0), q, rr(name('example'), 39, name('example.net')), rr(QNAME, 5, name('www.example.net')), rr(name('www.example.net'), QTYPE.A, ip)])],
+    ['a well-formed SOA in a negative answer', Buffer.concat([header(3, 0, 1), q, rr(name('example'), QTYPE.SOA, soa(20))])],
+    ['an OPT record in the additional section', Buffer.concat([header(0, 0, 0, 1), q, Buffer.from([0, 0, 41, 4, 0xd0, 0, 0, 0, 0, 0, 4]), Buffer.from([0, 10, 0, 0])])],
+    ['a pointer to itself', Buffer.concat([header(0, 1, 0), q, rr(Buffer.from([0xc0, after]), QTYPE.A, ip)]), /pointer loop/],
+    ['a pointer forwards', Buffer.concat([header(0, 1, 0), q, rr(Buffer.from([0xc0, after + 2]), QTYPE.A, ip)]), /pointer loop/],
+    ['two labels pointing at each other', Buffer.concat([header(0, 1, 0), q, rr(Buffer.from([1, 0x61, 0xc0, after]), QTYPE.A, ip)]), /pointer loop|longer than 255/],
+    ['a pointer loop inside CNAME rdata', Buffer.concat([header(0, 1, 0), q, rr(QNAME, 5, Buffer.from([0xc0, after + 12]))]), /pointer loop/],
+    ['an SOA with 18 bytes of numbers', Buffer.concat([header(3, 0, 1), q, rr(name('example'), QTYPE.SOA, soa(18))]), /SOA/],
+    ['an SOA whose name runs past its rdata', Buffer.concat([header(3, 0, 1), q, rr(name('example'), QTYPE.SOA, Buffer.from([20, ...Buffer.alloc(21)]))]), /SOA|cut short/],
+    ['an A record of 5 bytes', Buffer.concat([header(0, 1, 0), q, rr(QNAME, QTYPE.A, Buffer.from([127, 0, 0, 9, 9]))]), /rdata of 5 bytes/],
+    ['an SRV with bytes after its target', Buffer.concat([header(0, 1, 0), question('_x._tcp.example', QTYPE.SRV), rr(QNAME, QTYPE.SRV, Buffer.concat([Buffer.alloc(6), name('t.example'), Buffer.from([7])]))]), /does not end with its name/],
+    ['TXT strings that do not add up', Buffer.concat([header(0, 1, 0), question('www.example', 16), rr(QNAME, 16, Buffer.from([5, 0x61]))]), /does not add up/],
+    ['an answer for another name', Buffer.concat([header(0, 1, 0), q, rr(name('other.example'), QTYPE.A, ip)]), /does not belong/],
+    ['an answer of another type', Buffer.concat([header(0, 1, 0), q, rr(QNAME, QTYPE.AAAA, Buffer.alloc(16))]), /does not belong/],
+    ['an OPT record among the answers', Buffer.concat([header(0, 1, 0), q, Buffer.from([0, 0, 41, 4, 0xd0, 0, 0, 0, 0, 0, 0])]), /OPT outside/],
+    ['a record cut short', Buffer.concat([header(0, 1, 0), q, rr(QNAME, QTYPE.A, ip)]).subarray(0, after + 8), /cut short/],
+  ];
+  for (const [about, reply, error] of cases) {
+    if (error === undefined) assert.doesNotThrow(() => inspectReply(reply), about);
+    else assert.throws(() => inspectReply(reply), error, about);
+  }
+});

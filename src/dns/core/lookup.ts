@@ -29,14 +29,17 @@ export function lookupHosts(table: RecordTable, host: string): readonly HostEntr
   return rows.length > 0 ? rows : HOST_MISS;
 }
 
-/** SRV records of a name joined with their targets' addresses; SERVICE_MISS when there are none. */
+/**
+ * SRV records of a name joined with their targets' addresses; SERVICE_MISS when there are none.
+ * COMPAT(mesos-dns): `service` echoes the name as asked (its case, with or without the trailing dot).
+ */
 export function lookupServices(table: RecordTable, service: string): readonly ServiceEntry[] {
   const name = normalizeQueryName(service);
   const rows: ServiceEntry[] = [];
   for (const srv of table.names.get(name)?.SRV ?? []) {
     const target = table.names.get(normalizeQueryName(srv.target));
     for (const address of [...(target?.A ?? []), ...(target?.AAAA ?? [])]) {
-      rows.push({ service: `${name}.`, host: srv.target, ip: address.address, port: String(srv.port) });
+      rows.push({ service, host: srv.target, ip: address.address, port: String(srv.port) });
     }
   }
   return rows.length > 0 ? rows : SERVICE_MISS;
@@ -54,8 +57,19 @@ export interface EnumeratedTask {
   records: { name: string; host: string; rtype: 'A' | 'AAAA' | 'SRV' }[];
 }
 
+/**
+ * COMPAT(mesos-dns): a record shared by several tasks (the app's A record when two instances share
+ * an agent) is listed once, under the first task that gave rise to it, as Mesos-DNS does.
+ */
 export function enumerate(table: RecordTable): Enumeration {
   const tasks: EnumeratedTask[] = [];
+  const listed = new Set<string>();
+  const list = (records: EnumeratedTask['records'], row: EnumeratedTask['records'][number]): void => {
+    const key = `${row.rtype} ${row.name} ${row.host}`;
+    if (listed.has(key)) return;
+    listed.add(key);
+    records.push(row);
+  };
   for (const { app, tasks: served } of table.apps.values()) {
     for (const task of served) {
       const records: EnumeratedTask['records'] = [];
@@ -63,8 +77,8 @@ export function enumerate(table: RecordTable): Enumeration {
         {
           add: (record) => {
             // COMPAT(mesos-dns): SRV rows carry `target:port` as the host; PTR is ours, not listed.
-            if (record.type === 'A' || record.type === 'AAAA') records.push({ name: `${record.name}.`, host: record.address, rtype: record.type });
-            else if (record.type === 'SRV') records.push({ name: `${record.name}.`, host: `${record.target}:${record.port}`, rtype: 'SRV' });
+            if (record.type === 'A' || record.type === 'AAAA') list(records, { name: `${record.name}.`, host: record.address, rtype: record.type });
+            else if (record.type === 'SRV') list(records, { name: `${record.name}.`, host: `${record.target}:${record.port}`, rtype: 'SRV' });
           },
         },
         app,

@@ -429,7 +429,94 @@ export interface ReplyInfo {
   negativeTtl: number | undefined;
 }
 
-/** Reads a reply well enough to cache it and rewrite its TTLs; throws on anything malformed. */
+/** Record types whose rdata is checked field by field before an upstream reply is trusted. */
+const RDATA = { A: 1, NS: 2, CNAME: 5, SOA: 6, PTR: 12, MX: 15, TXT: 16, AAAA: 28, SRV: 33, DNAME: 39, OPT: TYPE_OPT, RRSIG: 46, ANY: 255 } as const;
+/** A name has at most 127 labels, so no legitimate name needs more pointers than that. */
+const MAX_POINTERS = 127;
+
+/**
+ * Reads a (possibly compressed) name, following pointers: each must point before itself and the
+ * whole name stay within 255 bytes and 127 pointers, so a pointer loop ends as an error.
+ * `end` is the offset after the name where it starts (after its first pointer).
+ */
+function readName(buffer: Buffer, start: number): { name: string; end: number } {
+  let offset = start;
+  let end: number | undefined;
+  let name = '';
+  let length = 0;
+  for (let pointers = 0; ; ) {
+    if (offset >= buffer.length) throw new MalformedError('name cut short');
+    const byte = buffer[offset] as number;
+    if (byte === 0) return { name: name === '' ? '.' : name, end: end ?? offset + 1 };
+    if ((byte & 0xc0) === 0xc0) {
+      if (offset + 2 > buffer.length) throw new MalformedError('pointer cut short');
+      const target = buffer.readUInt16BE(offset) & MAX_POINTER_OFFSET;
+      if (target >= offset || ++pointers > MAX_POINTERS) throw new MalformedError('compression pointer loop');
+      end ??= offset + 2;
+      offset = target;
+      continue;
+    }
+    if (byte > MAX_LABEL_LENGTH) throw new MalformedError('bad label length');
+    if (offset + 1 + byte > buffer.length) throw new MalformedError('label cut short');
+    length += 1 + byte;
+    if (length + 1 > MAX_NAME_LENGTH) throw new MalformedError('name longer than 255 bytes');
+    name += (name === '' ? '' : '.') + labelText(buffer, offset + 1, offset + 1 + byte);
+    offset += 1 + byte;
+  }
+}
+
+/** Checks one record's rdata (`start`..`end`) for its type; returns the name it points to (CNAME, DNAME). */
+function checkRdata(buffer: Buffer, type: number, start: number, end: number): string | undefined {
+  const nameFilling = (at: number): string => {
+    const { name, end: after } = readName(buffer, at);
+    if (after !== end) throw new MalformedError(`type ${type} rdata does not end with its name`);
+    return name;
+  };
+  switch (type) {
+    case RDATA.A:
+    case RDATA.AAAA:
+      if (end - start !== (type === RDATA.A ? 4 : 16)) throw new MalformedError(`type ${type} rdata of ${end - start} bytes`);
+      return undefined;
+    case RDATA.NS:
+    case RDATA.PTR:
+      nameFilling(start);
+      return undefined;
+    case RDATA.CNAME:
+    case RDATA.DNAME:
+      return nameFilling(start);
+    case RDATA.MX:
+    case RDATA.SRV: {
+      const fixed = type === RDATA.MX ? 2 : 6;
+      if (start + fixed > end) throw new MalformedError(`type ${type} rdata cut short`);
+      nameFilling(start + fixed);
+      return undefined;
+    }
+    case RDATA.SOA: {
+      const mname = readName(buffer, start);
+      if (mname.end > end) throw new MalformedError('SOA mname past its rdata');
+      const rname = readName(buffer, mname.end);
+      if (rname.end + 20 !== end) throw new MalformedError('SOA rdata is not two names and five numbers');
+      return undefined;
+    }
+    case RDATA.TXT:
+    case RDATA.OPT: {
+      // Character strings (TXT) or option code, length, value (OPT) filling the rdata exactly.
+      if (type === RDATA.TXT && start === end) throw new MalformedError('empty TXT rdata');
+      let at = start;
+      while (at < end) at += type === RDATA.TXT ? 1 + (buffer[at] as number) : at + 4 <= end ? 4 + buffer.readUInt16BE(at + 2) : end + 1;
+      if (at !== end) throw new MalformedError(`type ${type} rdata does not add up`);
+      return undefined;
+    }
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Reads a reply fully before it is cached or relayed: every name (pointers followed), every
+ * record's bounds and the rdata of the common types; every answer must belong to the question
+ * (its name or a CNAME/DNAME chain from it, its type or CNAME/DNAME/RRSIG). Throws on anything else.
+ */
 export function inspectReply(buffer: Buffer): ReplyInfo {
   if (buffer.length < HEADER_LENGTH) throw new MalformedError('reply shorter than a header');
   const flags = buffer.readUInt16BE(2);
@@ -437,38 +524,65 @@ export function inspectReply(buffer: Buffer): ReplyInfo {
   if (buffer.readUInt16BE(4) !== 1) throw new MalformedError('reply without exactly one question');
   const { name, end } = readQuestionName(buffer, HEADER_LENGTH);
   if (end + 4 > buffer.length) throw new MalformedError('question cut short');
+  const questionType = buffer.readUInt16BE(end);
   const counts = [buffer.readUInt16BE(6), buffer.readUInt16BE(8), buffer.readUInt16BE(10)] as const;
   const ttlOffsets: number[] = [];
+  const answers: { owner: string; type: number; target: string | undefined }[] = [];
   let minAnswerTtl: number | undefined;
   let negativeTtl: number | undefined;
   let offset = end + 4;
   counts.forEach((count, section) => {
     for (let i = 0; i < count; i++) {
-      offset = skipName(buffer, offset);
+      const owner = readName(buffer, offset);
+      offset = owner.end;
       if (offset + 10 > buffer.length) throw new MalformedError('record cut short');
       const type = buffer.readUInt16BE(offset);
       const ttl = buffer.readUInt32BE(offset + 4);
       const rdlength = buffer.readUInt16BE(offset + 8);
-      if (offset + 10 + rdlength > buffer.length) throw new MalformedError('rdata cut short');
+      const rdataEnd = offset + 10 + rdlength;
+      if (rdataEnd > buffer.length) throw new MalformedError('rdata cut short');
+      if (type === TYPE_OPT && section !== 2) throw new MalformedError('OPT outside the additional section');
+      const target = checkRdata(buffer, type, offset + 10, rdataEnd);
       if (type !== TYPE_OPT) {
         ttlOffsets.push(offset + 4);
-        if (section === 0) minAnswerTtl = Math.min(minAnswerTtl ?? ttl, ttl);
-        if (section === 1 && type === TYPE_NUMBER.SOA && rdlength >= 22) {
-          const minimum = buffer.readUInt32BE(offset + 10 + rdlength - 4);
-          negativeTtl = Math.min(ttl, minimum);
+        if (section === 0) {
+          minAnswerTtl = Math.min(minAnswerTtl ?? ttl, ttl);
+          answers.push({ owner: owner.name.toLowerCase(), type, target: target?.toLowerCase() });
         }
+        if (section === 1 && type === RDATA.SOA) negativeTtl = Math.min(ttl, buffer.readUInt32BE(rdataEnd - 4));
       }
-      offset += 10 + rdlength;
+      offset = rdataEnd;
     }
   });
+  const questionKey = name.toLowerCase();
+  checkAnswersBelong(questionKey, questionType, answers);
   return {
     id: buffer.readUInt16BE(0),
     rcode: flags & 0xf,
     tc: (flags & 0x0200) !== 0,
-    questionKey: name.toLowerCase(),
-    questionType: buffer.readUInt16BE(end),
+    questionKey,
+    questionType,
     ttlOffsets,
     minAnswerTtl,
     negativeTtl,
   };
+}
+
+/** Answers about names the question did not lead to would be cached under the question: refused. */
+function checkAnswersBelong(qname: string, qtype: number, answers: readonly { owner: string; type: number; target: string | undefined }[]): void {
+  const chain = new Set([qname]);
+  const under = (name: string, owner: string): boolean => name === owner || name.endsWith(`.${owner}`);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const { owner, type, target } of answers) {
+      if (type !== RDATA.CNAME || target === undefined || !chain.has(owner) || chain.has(target)) continue;
+      chain.add(target);
+      grew = true;
+    }
+  }
+  for (const { owner, type } of answers) {
+    const belongs = type === RDATA.DNAME ? [...chain].some((name) => under(name, owner) && name !== owner) || chain.has(owner) : chain.has(owner);
+    const typed = qtype === RDATA.ANY || type === qtype || type === RDATA.CNAME || type === RDATA.DNAME || type === RDATA.RRSIG;
+    if (!belongs || !typed) throw new MalformedError(`answer ${owner} type ${type} does not belong to the question`);
+  }
 }
