@@ -185,10 +185,16 @@ test('buildRecords: leader, master and masterN from the snapshot, else from --ma
   }
 });
 
-test('buildRecords: slave.D lists snapshot agents and the hosts of tasks seen since', () => {
+test('buildRecords: slave.D lists the view\'s agents; without any, the hosts of its tasks (table-driven)', () => {
   const web = app('/web');
-  const view = { ...viewOf([web], [task('web.1', web.id, { host: '127.0.0.21' })]), agents: [{ id: 'a-S1', hostname: 'n1', ip: '127.0.0.20' }] };
-  assert.deepEqual(at(buildRecords(view, OPTIONS), 'slave.mesos'), ['A 127.0.0.20', 'A 127.0.0.21']);
+  const tasks = viewOf([web], [task('web.1', web.id, { host: '127.0.0.21' }), task('web.2', web.id, { host: '127.0.0.22', state: 'TASK_UNREACHABLE' })]);
+  const cases: { about: string; view: ClusterView; expected: string[] }[] = [
+    { about: 'agents named: they alone (the lost agent of an unreachable task is out)', view: { ...tasks, agents: [{ id: 'a-S1', hostname: 'n1', ip: '127.0.0.20' }, { id: 'a-S2', hostname: 'n2', ip: '127.0.0.21' }] }, expected: ['A 127.0.0.20', 'A 127.0.0.21'] },
+    // Still a name (`web.marathon.slave.mesos` is below it): NODATA.
+    { about: 'no agent left', view: { ...tasks, agents: [] }, expected: [] },
+    { about: 'a scheduler that names no agents: the tasks\' hosts', view: tasks, expected: ['A 127.0.0.21', 'A 127.0.0.22'] },
+  ];
+  for (const c of cases) assert.deepEqual(at(buildRecords(c.view, OPTIONS), 'slave.mesos'), c.expected, c.about);
 });
 
 test('buildRecords: --enforce-rfc952 labels (Mesos-DNS examples)', () => {

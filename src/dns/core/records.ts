@@ -205,8 +205,7 @@ function clusterFragment(view: ClusterView, agentIps: ReadonlySet<string>, optio
     addAddress(builder, `master${index}.${domain}`, master.host, ttl);
   });
 
-  // COMPAT(mesos-dns): `slave.D` lists every agent; agents that registered after the snapshot are
-  // known from their tasks' hosts (the event stream carries no agent events).
+  // COMPAT(mesos-dns): `slave.D` lists every reachable agent.
   for (const ip of [...agentIps].sort(compare)) addAddress(builder, `slave.${domain}`, ip, ttl);
   return builder.finish(CLUSTER_FRAGMENT);
 }
