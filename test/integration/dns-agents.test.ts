@@ -24,6 +24,7 @@ let master: string;
 let dns: string;
 
 const slaves = async (): Promise<string[]> => (await dig(dns, 'slave.mesos')).answer.map((r) => r[4] ?? '').sort();
+const slaveSrv = async (): Promise<string[]> => (await dig(dns, '_slave._tcp.mesos', 'SRV')).answer.map((r) => r.slice(4).join(' ')).sort();
 
 before(async () => {
   // A short agent timeout: the stand-in never beats, so the scheduler loses it after 2 s.
@@ -48,6 +49,8 @@ test('an agent that joins after dns started is served within a second, moves whe
   assert.equal(joined.status, 200, JSON.stringify(joined.json));
   const agentId = String(joined.json.agentId);
   await waitFor('the new agent in slave.mesos', async () => (JSON.stringify(await slaves()) === '["127.0.0.62"]' ? true : undefined), SERVED_WITHIN_MS);
+  // Mesos-DNS' `_slave._tcp`: the agent's HTTP port.
+  assert.deepEqual(await slaveSrv(), ['0 1 5099 slave.mesos.']);
 
   // Lost (silent past --agent-timeout): out of slave.mesos, as Mesos drops unreachable agents.
   await waitFor('the lost agent gone', async () => ((await dig(dns, 'slave.mesos')).status === 'NXDOMAIN' ? true : undefined));
@@ -56,4 +59,5 @@ test('an agent that joins after dns started is served within a second, moves whe
   const back = await agentCall(master, 'POST', REGISTER, { ...standInRegistration('late', '127.0.0.63'), endpoint: 'http://127.0.0.63:5098', agentId });
   assert.equal(back.status, 200, JSON.stringify(back.json));
   await waitFor('the re-registered address', async () => (JSON.stringify(await slaves()) === '["127.0.0.63"]' ? true : undefined), SERVED_WITHIN_MS);
+  assert.deepEqual(await slaveSrv(), ['0 1 5098 slave.mesos.']);
 });
