@@ -54,11 +54,13 @@ export interface DiscoveryTask {
   startedAt?: string;
 }
 
-/** An agent as discovery needs it (Mesos-DNS' `slave.<domain>`). */
+/** An agent as discovery needs it (Mesos-DNS' `slave.<domain>` and `_slave._tcp.<domain>`). */
 export interface DiscoveryAgent {
   id: string;
   hostname: string;
   ip: string;
+  /** The port of the agent's HTTP endpoint (Mesos' agent port, 5051 by default). */
+  port?: number;
 }
 
 /** `GET /corral/v1/discovery`: the view as of event `eventId`; apply events with a larger id. */
@@ -70,7 +72,7 @@ export interface DiscoverySnapshot {
   leader?: string;
   /** Every scheduler, leader first (`master<n>.<domain>`); just the leader until HA lands. */
   masters?: string[];
-  /** The registered agents at `eventId`; agents registering later are seen through their tasks' hosts. */
+  /** The reachable registered agents at `eventId`; later changes come as `agent_added_event` / `agent_removed_event`. */
   agents?: DiscoveryAgent[];
 }
 
@@ -236,6 +238,28 @@ export interface RemoveHealthCheckEvent extends EventBase {
   healthCheck: unknown;
 }
 
+/**
+ * Corral: an agent registered, or registered again (after a restart, a partition, or with a new
+ * address): Mesos' `AGENT_ADDED` of its v1 event stream, which it also sends on re-registration.
+ * Marathon's stream has no agent events.
+ */
+export interface AgentAddedEvent extends EventBase {
+  eventType: 'agent_added_event';
+  agent: DiscoveryAgent;
+  /** The agent was registered already (Mesos' re-registration). */
+  reregistered: boolean;
+}
+
+/**
+ * Corral: an agent left the cluster (Mesos' `AGENT_REMOVED`, which Mesos also sends when it marks
+ * an agent unreachable): removed from the registry, or unreachable until it registers again.
+ */
+export interface AgentRemovedEvent extends EventBase {
+  eventType: 'agent_removed_event';
+  agentId: string;
+  reason: 'unreachable' | 'removed';
+}
+
 /** Broadcast when a subscriber comes or goes; not persisted, so they carry no id. */
 export interface EventStreamAttachedEvent extends EventBase {
   eventType: 'event_stream_attached';
@@ -271,7 +295,9 @@ export type ClusterEvent =
   | GroupChangeSuccessEvent
   | GroupChangeFailedEvent
   | AddHealthCheckEvent
-  | RemoveHealthCheckEvent;
+  | RemoveHealthCheckEvent
+  | AgentAddedEvent
+  | AgentRemovedEvent;
 
 /**
  * A committed event with its position in the stream: the SSE `id:` line. Ids increase
@@ -287,4 +313,4 @@ export type StreamEvent = ClusterEvent | EventStreamAttachedEvent | EventStreamD
 export type EventType = StreamEvent['eventType'];
 
 /** The events that change the discovery view; followers subscribe to these only. */
-export const DISCOVERY_EVENT_TYPES = ['api_post_event', 'status_update_event', 'app_terminated_event', 'instance_health_changed_event'] as const satisfies readonly EventType[];
+export const DISCOVERY_EVENT_TYPES = ['api_post_event', 'status_update_event', 'app_terminated_event', 'instance_health_changed_event', 'agent_added_event', 'agent_removed_event'] as const satisfies readonly EventType[];

@@ -429,7 +429,7 @@ export class Orchestrator {
       this.#state
         .transact((state) => {
           const change: Change = markAgentUnreachable(state, agentId, iso);
-          return { ops: change.ops, events: change.events, result: change.events.length };
+          return { ops: change.ops, events: change.events, result: change.events.filter((event) => event.eventType === 'status_update_event').length };
         })
         .then((count) => {
           if (count > 0) this.#logger.warn({ agentId, tasks: count }, 'agent timed out: its tasks are unreachable');

@@ -141,6 +141,9 @@ test('the HTTP API answers in Mesos-DNS shapes, errors as JSON', async () => {
   assert.deepEqual((await dig(dnsAddress(), 'leader.mesos')).answer.map((r) => r[4]), ['127.0.0.1']);
   assert.deepEqual((await dig(dnsAddress(), '_leader._tcp.mesos', 'SRV')).answer.map((r) => r.slice(4).join(' ')), [`0 1 ${schedulerPort} leader.mesos.`]);
   assert.deepEqual((await dig(dnsAddress(), 'slave.mesos')).answer.map((r) => r[4]), [AGENT_IP]);
+  // Mesos-DNS' framework names: Marathon's is the leading scheduler.
+  assert.deepEqual((await dig(dnsAddress(), 'marathon.mesos')).answer.map((r) => r[4]), ['127.0.0.1']);
+  assert.deepEqual((await dig(dnsAddress(), '_framework._tcp.marathon.mesos', 'SRV')).answer.map((r) => r.slice(4).join(' ')), [`0 1 ${schedulerPort} marathon.mesos.`]);
   const reverse = `${AGENT_IP.split('.').reverse().join('.')}.in-addr.arpa`;
   const ptr = (await dig(dnsAddress(), reverse, 'PTR')).answer.map((r) => r[4]).sort();
   const canonical = (await dig(dnsAddress(), '_web._tcp.marathon.mesos', 'SRV')).answer.map((r) => r[7]).sort();

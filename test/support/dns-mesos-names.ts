@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 
 interface MesosDnsNames {
   labels: Array<{ in: string; rfc1123?: string; rfc952?: string }>;
+  fragments: Array<{ in: string; fragment1123?: string; fragment952?: string }>;
   marathonTaskNames: Array<{ appId: string; taskName: string; label: string }>;
   taskIdHash: { cases: Array<{ taskId: string; hash: string }> };
   agentSuffix: { cases: Array<{ agentId: string; suffix: string }> };

@@ -32,6 +32,9 @@ const SAMPLES: { [T in EventType]: [Extract<StreamEvent, { eventType: T }>, Even
   event_stream_attached: [{ eventType: 'event_stream_attached', timestamp: t0, remoteAddress: '127.0.0.1' }, 'cluster'],
   event_stream_detached: [{ eventType: 'event_stream_detached', timestamp: t0, remoteAddress: '127.0.0.1' }, 'cluster'],
   resync_required: [{ eventType: 'resync_required', timestamp: t0, lastEventId: 1, oldestEventId: 5 }, 'addressee'],
+  // Agents are the cluster's: their addresses are no team's business.
+  agent_added_event: [{ eventType: 'agent_added_event', timestamp: t0, agent: { id: 'a1', hostname: 'n1', ip: '127.0.0.2', port: 5051 }, reregistered: false }, 'cluster'],
+  agent_removed_event: [{ eventType: 'agent_removed_event', timestamp: t0, agentId: 'a1', reason: 'removed' }, 'cluster'],
 };
 
 test('every event type in the catalogue has a scope rule and a sample here', () => {
@@ -74,6 +77,9 @@ test('eventVisible: a subscriber receives the events of apps it may read; cluste
     [root, 'deployment_success', true],
     [lb, 'instance_changed_event', true],
     [lb, 'event_stream_attached', true],
+    [lb, 'agent_added_event', true],
+    [member, 'agent_added_event', false],
+    [member, 'agent_removed_event', false],
   ];
   for (const [who, type, visible] of cases) {
     await t.test(`${who.id} ${type}`, () => {

@@ -76,3 +76,26 @@ test('withLeader: the new leader of a failover, first of the masters; nothing to
     assert.equal(next.tasks.size, 1, name);
   }
 });
+
+test('agent events: added (new or re-registered with a new address) and removed, by agent id (table-driven)', () => {
+  const a1 = { id: 'a-S1', hostname: 'n1', ip: '127.0.0.20', port: 5051 };
+  const a2 = { id: 'a-S2', hostname: 'n2', ip: '127.0.0.21', port: 5052 };
+  const t = '2026-01-01T00:00:00.000Z';
+  const added = (agent: typeof a1, reregistered = false) => ({ eventType: 'agent_added_event' as const, timestamp: t, agent, reregistered });
+  const removed = (agentId: string) => ({ eventType: 'agent_removed_event' as const, timestamp: t, agentId, reason: 'removed' as const });
+  const cases: { about: string; from: readonly (typeof a1)[] | undefined; event: ReturnType<typeof added> | ReturnType<typeof removed>; agents: readonly (typeof a1)[] | undefined; same?: boolean }[] = [
+    { about: 'a snapshot without agents learns its first one', from: undefined, event: added(a1), agents: [a1] },
+    { about: 'a new agent joins the others', from: [a1], event: added(a2), agents: [a1, a2] },
+    { about: 'a re-registration replaces the address', from: [a1, a2], event: added({ ...a1, ip: '127.0.0.30' }, true), agents: [a2, { ...a1, ip: '127.0.0.30' }] },
+    { about: 'a removed agent leaves', from: [a1, a2], event: removed(a1.id), agents: [a2] },
+    { about: 'removing an unknown agent keeps the agents as they were', from: [a1], event: removed('a-S9'), agents: [a1], same: true },
+  ];
+  for (const c of cases) {
+    const view = c.from === undefined ? viewFromSnapshot({ eventId: 3, apps: [], tasks: [] }) : viewFromSnapshot({ eventId: 3, apps: [], tasks: [], agents: [...c.from] });
+    const next = applyEvent(view, 4, c.event);
+    assert.equal(next.eventId, 4, c.about);
+    assert.deepEqual(next.agents, c.agents, c.about);
+    // Consumers compare the agents by reference to know whether to rebuild what depends on them.
+    assert.equal(next.agents === view.agents, c.same === true, c.about);
+  }
+});

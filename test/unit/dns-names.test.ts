@@ -1,11 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { agentSuffix, canonicalLabel, sanitizeLabel, taskIdHash, taskLabel } from '../../src/dns/core/names.ts';
+import { agentSuffix, canonicalLabel, canonicalName, domainFragment, sanitizeLabel, taskIdHash, taskLabel, taskNames } from '../../src/dns/core/names.ts';
 import { marathonTaskName } from '../../src/shared/marathon-names.ts';
 import { MESOS_DNS_NAMES } from '../support/dns-mesos-names.ts';
 
 interface NameFixtures {
   labels: { in: string; rfc1123?: string; rfc952?: string }[];
+  fragments: { in: string; fragment1123?: string; fragment952?: string }[];
   marathonTaskNames: { appId: string; taskName: string; label: string }[];
   taskIdHash: { cases: { taskId: string; hash: string }[] };
   agentSuffix: { cases: { agentId: string; suffix: string }[] };
@@ -60,4 +61,34 @@ test('canonical label is T-H-S and stays a valid label', () => {
   const long = canonicalLabel('x'.repeat(63), 'test', 'a1b2-2410-S12');
   assert.equal(long.length, 63);
   assert.ok(long.endsWith('-iffe9-s12'), long);
+});
+
+test('domainFragment matches Mesos-DNS domain fragments (each label sanitized, empty ones dropped)', () => {
+  assert.ok(fixtures.fragments.length > 0);
+  for (const c of fixtures.fragments) {
+    if (c.fragment1123 !== undefined) assert.equal(domainFragment(c.in), c.fragment1123, `input ${JSON.stringify(c.in)}`);
+    if (c.fragment952 !== undefined) assert.equal(domainFragment(c.in, { rfc952: true }), c.fragment952, `input ${JSON.stringify(c.in)} (rfc952)`);
+  }
+  assert.equal(domainFragment('..a..b.'), 'a.b');
+  assert.equal(domainFragment('$.$'), '');
+});
+
+test('taskNames: the one-label name, then Mesos-DNS\' discovery-name form when it differs (table-driven)', () => {
+  const cases: [appId: string, rfc952: boolean, expected: string[]][] = [
+    ['/web', false, ['web']],
+    ['/team/web', false, ['web-team', 'web.team']],
+    ['/prod/backend/api', false, ['api-backend-prod', 'api.backend.prod']],
+    ['/1team/9web', true, ['web-1team', 'web.team']],
+    ['/$$$', false, []],
+  ];
+  for (const [appId, rfc952, expected] of cases) assert.deepEqual(taskNames(appId, { rfc952 }), expected, appId);
+});
+
+test('canonicalName: T-H-S on the last label of a dotted name', () => {
+  const cases: [name: string, expected: string][] = [
+    ['web', 'web-iffe9-s3'],
+    ['web.team', 'web.team-iffe9-s3'],
+    [`web.${'t'.repeat(63)}`, `web.${'t'.repeat(54)}-iffe9-s3`],
+  ];
+  for (const [name, expected] of cases) assert.equal(canonicalName(name, 'test', 'x-S3'), expected, name);
 });

@@ -185,10 +185,16 @@ test('buildRecords: leader, master and masterN from the snapshot, else from --ma
   }
 });
 
-test('buildRecords: slave.D lists snapshot agents and the hosts of tasks seen since', () => {
+test('buildRecords: slave.D lists the view\'s agents; without any, the hosts of its tasks (table-driven)', () => {
   const web = app('/web');
-  const view = { ...viewOf([web], [task('web.1', web.id, { host: '127.0.0.21' })]), agents: [{ id: 'a-S1', hostname: 'n1', ip: '127.0.0.20' }] };
-  assert.deepEqual(at(buildRecords(view, OPTIONS), 'slave.mesos'), ['A 127.0.0.20', 'A 127.0.0.21']);
+  const tasks = viewOf([web], [task('web.1', web.id, { host: '127.0.0.21' }), task('web.2', web.id, { host: '127.0.0.22', state: 'TASK_UNREACHABLE' })]);
+  const cases: { about: string; view: ClusterView; expected: string[] }[] = [
+    { about: 'agents named: they alone (the lost agent of an unreachable task is out)', view: { ...tasks, agents: [{ id: 'a-S1', hostname: 'n1', ip: '127.0.0.20' }, { id: 'a-S2', hostname: 'n2', ip: '127.0.0.21' }] }, expected: ['A 127.0.0.20', 'A 127.0.0.21'] },
+    // Still a name (`web.marathon.slave.mesos` is below it): NODATA.
+    { about: 'no agent left', view: { ...tasks, agents: [] }, expected: [] },
+    { about: 'a scheduler that names no agents: the tasks\' hosts', view: tasks, expected: ['A 127.0.0.21', 'A 127.0.0.22'] },
+  ];
+  for (const c of cases) assert.deepEqual(at(buildRecords(c.view, OPTIONS), 'slave.mesos'), c.expected, c.about);
 });
 
 test('buildRecords: --enforce-rfc952 labels (Mesos-DNS examples)', () => {
@@ -267,4 +273,55 @@ test('nextSerial increases on every call and never falls below the clock', () =>
     [0xffffffff, 0, 0], // RFC 1982 wrap
   ];
   for (const [previous, now, expected] of cases) assert.equal(nextSerial(previous, now), expected, `${previous} @ ${now}`);
+});
+
+test('buildRecords: the names Mesos-DNS publishes besides T (discovery-name form, .slave SRV on tcp and udp) (table-driven)', () => {
+  const web = app('/team/web', { portDefinitions: [{ port: 10000, protocol: 'tcp', name: 'http' }, { port: 10001, protocol: 'udp' }] });
+  const table = buildRecords(viewOf([web], [task('test', web.id, { slaveId: 'x-S3', ports: [31000, 31001] })]), OPTIONS);
+  const raw = 'web.team-iffe9-s3.marathon.mesos';
+  const rawSlave = 'web.team-iffe9-s3.marathon.slave.mesos';
+  const slave = 'web-team-iffe9-s3.marathon.slave.mesos';
+  const cases: [name: string, expected: string[]][] = [
+    ['web-team.marathon.mesos', ['A 127.0.0.11']],
+    ['web.team.marathon.mesos', ['A 127.0.0.11']],
+    [raw, ['A 127.0.0.11']],
+    ['web.team.marathon.slave.mesos', ['A 127.0.0.11']],
+    [rawSlave, ['A 127.0.0.11']],
+    ['_web.team._tcp.marathon.mesos', [`SRV 0 1 31000 ${raw}.`]],
+    ['_web.team._udp.marathon.mesos', [`SRV 0 1 31001 ${raw}.`]],
+    ['_http._web.team._tcp.marathon.mesos', [`SRV 0 1 31000 ${raw}.`]],
+    ['_web-team._tcp.marathon.mesos', ['SRV 0 1 31000 web-team-iffe9-s3.marathon.mesos.']],
+    // COMPAT(mesos-dns): every port of the task under both protocols below `.slave`.
+    ['_web-team._tcp.marathon.slave.mesos', [`SRV 0 1 31000 ${slave}.`, `SRV 0 1 31001 ${slave}.`]],
+    ['_web-team._udp.marathon.slave.mesos', [`SRV 0 1 31000 ${slave}.`, `SRV 0 1 31001 ${slave}.`]],
+    ['_web.team._tcp.marathon.slave.mesos', [`SRV 0 1 31000 ${rawSlave}.`, `SRV 0 1 31001 ${rawSlave}.`]],
+    ['_web.team._udp.marathon.slave.mesos', [`SRV 0 1 31000 ${rawSlave}.`, `SRV 0 1 31001 ${rawSlave}.`]],
+    ['team.marathon.mesos', []],
+    // The reverse name points at the one-label canonical name only.
+    ['11.0.0.127.in-addr.arpa', ['PTR web-team-iffe9-s3.marathon.mesos.']],
+  ];
+  for (const [name, expected] of cases) assert.deepEqual(at(table, name), expected, name);
+});
+
+test('buildRecords: framework, _slave, _master and _leader service names (table-driven)', () => {
+  const agents = [
+    { id: 'a-S1', hostname: 'n1', ip: '127.0.0.20', port: 5051 },
+    { id: 'a-S2', hostname: 'n2', ip: '127.0.0.21', port: 5052 },
+    { id: 'a-S3', hostname: 'n3', ip: '127.0.0.22' },
+  ];
+  const view = { ...viewOf([], []), leader: '127.0.0.5:8080', masters: ['127.0.0.5:8080', '127.0.0.6:8081'], agents };
+  const table = buildRecords(view, OPTIONS);
+  const cases: [name: string, expected: string[]][] = [
+    ['marathon.mesos', ['A 127.0.0.5']],
+    ['_framework._tcp.marathon.mesos', ['SRV 0 1 8080 marathon.mesos.']],
+    ['_slave._tcp.mesos', ['SRV 0 1 5051 slave.mesos.', 'SRV 0 1 5052 slave.mesos.']],
+    ['slave.mesos', ['A 127.0.0.20', 'A 127.0.0.21', 'A 127.0.0.22']],
+    ['_master._tcp.mesos', ['SRV 0 1 8080 master0.mesos.', 'SRV 0 1 8081 master1.mesos.']],
+    ['_master._udp.mesos', ['SRV 0 1 8080 master0.mesos.', 'SRV 0 1 8081 master1.mesos.']],
+    ['_leader._tcp.mesos', ['SRV 0 1 8080 leader.mesos.']],
+    ['_leader._udp.mesos', ['SRV 0 1 8080 leader.mesos.']],
+  ];
+  for (const [name, expected] of cases) assert.deepEqual(at(table, name), expected, name);
+  // Without a known scheduler, no framework records: marathon.mesos stays an empty non-terminal.
+  assert.deepEqual(at(buildRecords(viewOf([app('/web')], [task('w.1', '/web')]), OPTIONS), 'marathon.mesos'), []);
 });

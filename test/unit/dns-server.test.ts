@@ -142,6 +142,62 @@ test('PTR for instance IPs, and owner names echo the question', async () => {
   assert.match(await dig(port, ['+noall', '+answer', 'WEB.*.Marathon.mesos']), /^WEB\.\*\.Marathon\.mesos\.\s+60\s+IN\s+A\s/m);
 });
 
+/**
+ * docs/dns.md "Where Corral differs from Mesos-DNS, and why": one row per decision, asked with
+ * the real dig. Each keeps the RFC-correct answer where Mesos-DNS gave another.
+ */
+test('where Corral differs from Mesos-DNS: each decision as dig sees it (table-driven)', async (t) => {
+  const SOA = String.raw`mesos\.\s+60\s+IN\s+SOA\s+ns1\.mesos\. root\.ns1\.mesos\.`;
+  const cases: { decision: string; args: string[]; status: string; matches: RegExp[]; absent?: RegExp[] }[] = [
+    {
+      decision: 'an SRV name with no records is NXDOMAIN with the SOA (Mesos-DNS: empty NOERROR)',
+      args: ['SRV', '_nope._tcp.marathon.mesos'],
+      status: 'NXDOMAIN',
+      matches: [/ANSWER: 0,/, new RegExp(String.raw`AUTHORITY SECTION:\s*\n${SOA}`)],
+    },
+    {
+      decision: 'SOA of the apex in the answer section (Mesos-DNS: authority)',
+      args: ['SOA', 'mesos'],
+      status: 'NOERROR',
+      matches: [new RegExp(String.raw`ANSWER SECTION:\s*\n${SOA}`), /AUTHORITY: 0,/],
+    },
+    {
+      decision: 'NS of the apex in the answer section (Mesos-DNS: authority)',
+      args: ['NS', 'mesos'],
+      status: 'NOERROR',
+      matches: [/ANSWER SECTION:\s*\nmesos\.\s+60\s+IN\s+NS\s+ns1\.mesos\./],
+    },
+    {
+      decision: 'the SOA of a negative answer is owned by the zone apex (Mesos-DNS: by the name asked)',
+      args: ['A', 'nope.marathon.mesos'],
+      status: 'NXDOMAIN',
+      matches: [new RegExp(String.raw`AUTHORITY SECTION:\s*\n${SOA}`)],
+      absent: [/^nope\.marathon\.mesos\.\s+\d+\s+IN\s+SOA/m],
+    },
+    {
+      decision: 'a `.*` question is answered under the name asked (Mesos-DNS: under the name without `.*`)',
+      args: ['A', 'web.*.marathon.mesos'],
+      status: 'NOERROR',
+      matches: [/^web\.\*\.marathon\.mesos\.\s+60\s+IN\s+A\s+127\.0\.0\.1[12]$/m],
+      absent: [/^web\.marathon\.mesos\./m],
+    },
+    {
+      decision: 'PTR for an instance IP is answered, authoritatively (Mesos-DNS: not its zone)',
+      args: ['-x', '127.0.0.12'],
+      status: 'NOERROR',
+      matches: [/flags: qr aa/, /IN\s+PTR\s+web-jhy6r-s3\.marathon\.mesos\./],
+    },
+  ];
+  for (const c of cases) {
+    await t.test(c.decision, async () => {
+      const output = await dig(port, c.args);
+      assert.equal(digStatus(output), c.status, output);
+      for (const pattern of c.matches) assert.match(output, pattern);
+      for (const pattern of c.absent ?? []) assert.doesNotMatch(output, pattern);
+    });
+  }
+});
+
 test('EDNS versions other than 0 get BADVERS', async () => {
   assert.equal(digStatus(await dig(port, ['+edns=1', '+noednsnegotiation', 'web.marathon.mesos'])), 'BADVERS');
 });

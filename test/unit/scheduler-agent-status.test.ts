@@ -79,7 +79,7 @@ test('registration adopts reported terminal tasks with the agent\'s message and 
     tasks: [{ taskId: 'w1', state: 'TASK_FAILED', message: 'Command exited with status 7' }, { taskId: 'old-gone', state: 'TASK_FINISHED' }],
   }, NOW);
   assert.deepEqual(change.kill, [], 'ended tasks are not killed');
-  const event = change.events[0];
+  const event = change.events.find((e) => e.eventType === 'status_update_event');
   assert.equal(event?.eventType === 'status_update_event' ? event.message : '', 'Command exited with status 7');
   const after = applyOps(s, change.ops);
   assert.equal(after.instances.has('w1'), false);
@@ -190,4 +190,21 @@ test('silent agents: the agent timeout since last heard from, the re-registratio
       assert.deepEqual(silentAgents(['a'], () => c.seen, c.now, c.silence), c.silent ? ['a'] : []);
     });
   }
+});
+
+test('agent events: committed with the change that registers, re-registers, loses or removes an agent (table-driven)', () => {
+  const registration = { hostname: 'n1', ip: '10.0.0.9', endpoint: 'http://10.0.0.9:5051', resources: [], attributes: {}, tasks: [] };
+  const known = state({ apps: [web], agents: [agent('a')] });
+  const lost = state({ apps: [web], agents: [{ ...agent('a'), unreachableSince: NOW }] });
+  const agentEvents = (events: readonly { eventType: string }[]): unknown[] => events.filter((e) => e.eventType.startsWith('agent_')).map(({ timestamp: _t, ...rest }: Record<string, unknown>) => rest);
+  const cases: Array<{ name: string; events: () => readonly { eventType: string }[]; expected: unknown[] }> = [
+    { name: 'a new agent', events: () => registerAgent(state({}), 'b', registration, NOW).events, expected: [{ eventType: 'agent_added_event', agent: { id: 'b', hostname: 'n1', ip: '10.0.0.9', port: 5051 }, reregistered: false }] },
+    { name: 'a known agent, with a new address', events: () => registerAgent(known, 'a', registration, NOW).events, expected: [{ eventType: 'agent_added_event', agent: { id: 'a', hostname: 'n1', ip: '10.0.0.9', port: 5051 }, reregistered: true }] },
+    { name: 'an endpoint without a port', events: () => registerAgent(state({}), 'b', { ...registration, endpoint: '' }, NOW).events, expected: [{ eventType: 'agent_added_event', agent: { id: 'b', hostname: 'n1', ip: '10.0.0.9' }, reregistered: false }] },
+    { name: 'unreachable: it leaves discovery', events: () => markAgentUnreachable(known, 'a', NOW).events, expected: [{ eventType: 'agent_removed_event', agentId: 'a', reason: 'unreachable' }] },
+    { name: 'unreachable again: nothing new', events: () => markAgentUnreachable(lost, 'a', NOW).events, expected: [] },
+    { name: 'removed from the registry', events: () => removeAgent(lost, 'a', NOW).events, expected: [{ eventType: 'agent_removed_event', agentId: 'a', reason: 'removed' }] },
+    { name: 'removing an unknown agent', events: () => removeAgent(known, 'zz', NOW).events, expected: [] },
+  ];
+  for (const c of cases) assert.deepEqual(agentEvents(c.events()), c.expected, c.name);
 });

@@ -44,6 +44,9 @@ export const EVENT_SCOPES: { readonly [T in EventType]: ScopeOf<T> } = {
   event_stream_attached: () => 'cluster',
   event_stream_detached: () => 'cluster',
   resync_required: () => 'addressee',
+  // Agents' addresses are the cluster's: followers serving `slave.<domain>` read `/`.
+  agent_added_event: () => 'cluster',
+  agent_removed_event: () => 'cluster',
 };
 
 export function eventScope(event: StreamEvent): EventScope {

@@ -82,3 +82,34 @@ export function canonicalLabel(label: string, taskId: string, agentId: string): 
   const head = label.slice(0, Math.max(0, MAX_LABEL_LENGTH - tail.length)).replace(/-+$/, '');
   return `${head}${tail}`.replace(/^-+/, '');
 }
+
+/**
+ * Mesos-DNS' domain fragment: every `.`-separated label sanitized on its own, empty ones dropped
+ * (`My_App.v2` → `my-app.v2`). May return ''.
+ */
+export function domainFragment(text: string, options: SanitizeOptions = {}): string {
+  return text
+    .split('.')
+    .map((label) => sanitizeLabel(label, options))
+    .filter((label) => label !== '')
+    .join('.');
+}
+
+/**
+ * The names an app's instances are published under: the one-label task label `T`, and
+ * Mesos-DNS' second form from the task's discovery name (Marathon's task name as a domain
+ * fragment: `/team/web` → `web.team`) when it differs. Empty forms are left out.
+ */
+export function taskNames(appId: string, options: SanitizeOptions = {}): string[] {
+  const label = taskLabel(appId, options);
+  // COMPAT(mesos-dns): it publishes every task twice when the task has a discovery name (Marathon
+  // always sets one); users migrating from DC/OS have `web.team.marathon.mesos` in their configs.
+  const fragment = domainFragment(marathonTaskName(appId), options);
+  return [...new Set([label, fragment])].filter((name) => name !== '');
+}
+
+/** The canonical name of one instance under a task name: `T-H-S`, the tail on the last label. */
+export function canonicalName(name: string, taskId: string, agentId: string): string {
+  const dot = name.lastIndexOf('.');
+  return `${name.slice(0, dot + 1)}${canonicalLabel(name.slice(dot + 1), taskId, agentId)}`;
+}

@@ -3,7 +3,7 @@ import { isServing, type ClusterView } from '../../events/core/view.ts';
 import { compare, FragmentBuilder, type AppFragment, type Fragment, type InstanceEntry, type RecordSink } from './fragment.ts';
 import { ipFamily } from './ip.ts';
 import { NameIndex } from './name-index.ts';
-import { canonicalLabel, sanitizeLabel, taskLabel } from './names.ts';
+import { canonicalName, sanitizeLabel, taskNames } from './names.ts';
 import type { DnsRecord, RecordOptions, RecordTable, SkippedTask, SoaRecord } from './record-types.ts';
 import { reverseName } from './reverse.ts';
 import type { ChangeHint } from './task-index.ts';
@@ -20,6 +20,9 @@ const SOA_RETRY = 600;
 const SOA_EXPIRE = 86_400;
 
 const CLUSTER_FRAGMENT = '\0cluster';
+
+/** RFC 1035: at most 253 characters in a name written with dots (255 bytes on the wire). */
+const MAX_NAME_LENGTH = 253;
 
 /**
  * Builds the zone for a cluster view: records only for instances `isServing` admits.
@@ -90,8 +93,8 @@ export function nextSerial(previous: number, nowSeconds: number): number {
  * the zone and answers `/v1/enumerate`. Returns why the instance got no records, if it got none.
  */
 export function instanceRecords(sink: RecordSink, app: DiscoveryApp, task: DiscoveryTask, options: Pick<RecordOptions, 'domain' | 'ttl' | 'rfc952'>): string | undefined {
-  const label = taskLabel(app.id, { rfc952: options.rfc952 === true });
-  if (label === '') return `app id ${app.id} has no character usable in a DNS label`;
+  const names = taskNames(app.id, { rfc952: options.rfc952 === true });
+  if (names.length === 0) return `app id ${app.id} has no character usable in a DNS label`;
   const agentFamily = ipFamily(task.host);
   const taskIps = task.ipAddresses.map((ip) => ip.ipAddress).filter((ip) => ipFamily(ip) !== undefined);
   // DNS.md: the task's own IP when it has one, else the agent's.
@@ -99,35 +102,44 @@ export function instanceRecords(sink: RecordSink, app: DiscoveryApp, task: Disco
   if (instanceIps.length === 0) return `neither host '${task.host}' nor ipAddresses hold an IP literal`;
 
   const { domain, ttl } = options;
-  const canonical = canonicalLabel(label, task.id, task.slaveId);
-  const service = `${label}.${MARATHON}.${domain}`;
-  const instance = `${canonical}.${MARATHON}.${domain}`;
-  for (const ip of instanceIps) {
-    addAddress(sink, service, ip, ttl);
-    addAddress(sink, instance, ip, ttl);
-    const reverse = reverseName(ip);
-    if (reverse !== undefined) sink.add({ type: 'PTR', name: reverse, ttl, host: `${instance}.` });
-  }
-  const slaveService = `${label}.${MARATHON}.slave.${domain}`;
-  const slaveInstance = `${canonical}.${MARATHON}.slave.${domain}`;
-  if (agentFamily !== undefined) {
-    addAddress(sink, slaveService, task.host, ttl, agentFamily);
-    addAddress(sink, slaveInstance, task.host, ttl, agentFamily);
-  }
-
-  task.ports.forEach((port, index) => {
-    if (!Number.isInteger(port) || port <= 0 || port > 65535) return;
-    const definition = app.portDefinitions[index];
-    const portName = definition?.name === undefined ? '' : sanitizeLabel(definition.name);
-    for (const proto of protocols(definition?.protocol)) {
-      sink.add(srv(`_${label}._${proto}.${MARATHON}.${domain}`, port, `${instance}.`, ttl));
-      if (portName !== '') sink.add(srv(`_${portName}._${label}._${proto}.${MARATHON}.${domain}`, port, `${instance}.`, ttl));
-      if (agentFamily !== undefined) sink.add(srv(`_${label}._${proto}.${MARATHON}.slave.${domain}`, port, `${slaveInstance}.`, ttl));
+  // A name no resolver can send (deeply nested app ids) is left out rather than served broken.
+  const fitting: RecordSink = { add: (record) => (record.name.length <= MAX_NAME_LENGTH ? sink.add(record) : undefined) };
+  names.forEach((name, index) => {
+    const canonical = canonicalName(name, task.id, task.slaveId);
+    const service = `${name}.${MARATHON}.${domain}`;
+    const instance = `${canonical}.${MARATHON}.${domain}`;
+    for (const ip of instanceIps) {
+      addAddress(fitting, service, ip, ttl);
+      addAddress(fitting, instance, ip, ttl);
+      const reverse = reverseName(ip);
+      // One PTR per instance: the one-label canonical name.
+      if (index === 0 && reverse !== undefined) fitting.add({ type: 'PTR', name: reverse, ttl, host: `${instance}.` });
     }
+    const slaveService = `${name}.${MARATHON}.slave.${domain}`;
+    const slaveInstance = `${canonical}.${MARATHON}.slave.${domain}`;
+    if (agentFamily !== undefined) {
+      addAddress(fitting, slaveService, task.host, ttl, agentFamily);
+      addAddress(fitting, slaveInstance, task.host, ttl, agentFamily);
+    }
+
+    task.ports.forEach((port, portIndex) => {
+      if (!Number.isInteger(port) || port <= 0 || port > 65535) return;
+      const definition = app.portDefinitions[portIndex];
+      const portName = definition?.name === undefined ? '' : sanitizeLabel(definition.name);
+      for (const proto of protocols(definition?.protocol)) {
+        fitting.add(srv(`_${name}._${proto}.${MARATHON}.${domain}`, port, `${instance}.`, ttl));
+        if (portName !== '') fitting.add(srv(`_${portName}._${name}._${proto}.${MARATHON}.${domain}`, port, `${instance}.`, ttl));
+      }
+      // COMPAT(mesos-dns): below `.slave` every port of the task is listed under both `_tcp` and
+      // `_udp`, whatever its protocol (Mesos-DNS reads them from the task's resources, which
+      // carry none).
+      if (agentFamily !== undefined) {
+        for (const proto of ['tcp', 'udp']) fitting.add(srv(`_${name}._${proto}.${MARATHON}.slave.${domain}`, port, `${slaveInstance}.`, ttl));
+      }
+    });
   });
   return undefined;
 }
-
 
 function addAddress(sink: RecordSink, name: string, address: string, ttl: number, family: 4 | 6 | undefined = ipFamily(address)): void {
   if (family === 4) sink.add({ type: 'A', name, ttl, address });
@@ -196,18 +208,30 @@ function clusterFragment(view: ClusterView, agentIps: ReadonlySet<string>, optio
   const leader = view.leader === undefined ? masters[0] : splitHostPort(view.leader);
   if (leader !== undefined) {
     addAddress(builder, `leader.${domain}`, leader.host, ttl);
+    // Mesos-DNS' framework records (`<framework>.D`, `_framework._tcp.<framework>.D`): Marathon's
+    // is the leading scheduler, and its port the API's.
+    addAddress(builder, `${MARATHON}.${domain}`, leader.host, ttl);
     if (leader.port !== undefined) {
       for (const proto of ['tcp', 'udp']) builder.add(srv(`_leader._${proto}.${domain}`, leader.port, `leader.${domain}.`, ttl));
+      builder.add(srv(`_framework._tcp.${MARATHON}.${domain}`, leader.port, `${MARATHON}.${domain}.`, ttl));
     }
   }
   masters.forEach((master, index) => {
     addAddress(builder, `master.${domain}`, master.host, ttl);
     addAddress(builder, `master${index}.${domain}`, master.host, ttl);
+    // Mesos-DNS' `_master` names (its early versions); each port with its own master's name, so
+    // schedulers on one host with different ports are told apart.
+    if (master.port !== undefined) {
+      for (const proto of ['tcp', 'udp']) builder.add(srv(`_master._${proto}.${domain}`, master.port, `master${index}.${domain}.`, ttl));
+    }
   });
 
-  // COMPAT(mesos-dns): `slave.D` lists every agent; agents that registered after the snapshot are
-  // known from their tasks' hosts (the event stream carries no agent events).
+  // COMPAT(mesos-dns): `slave.D` lists every reachable agent, and `_slave._tcp.D` each agent's
+  // HTTP port with `slave.D.` as the target (which agent has which port is not said).
   for (const ip of [...agentIps].sort(compare)) addAddress(builder, `slave.${domain}`, ip, ttl);
+  for (const agent of view.agents ?? []) {
+    if (agent.port !== undefined && ipFamily(agent.ip) !== undefined) builder.add(srv(`_slave._tcp.${domain}`, agent.port, `slave.${domain}.`, ttl));
+  }
   return builder.finish(CLUSTER_FRAGMENT);
 }
 function splitHostPort(text: string): { host: string; port: number | undefined } {

@@ -63,13 +63,14 @@ export class ZoneMemo {
     this.#xor = Buffer.alloc(20);
   }
 
-  /** The cluster fragment, rebuilt (by `build`, from every agent IP) only when the schedulers or the agents' IPs changed. */
+  /** The cluster fragment, rebuilt (by `build`, from every agent IP) only when the schedulers or the agents changed. */
   cluster(view: ClusterView, hostsChanged: boolean, build: (agentIps: ReadonlySet<string>) => Fragment): ClusterFragment {
     const schedulers = JSON.stringify([view.leader, view.masters]);
     const previous = this.#cluster;
     if (previous !== undefined && !hostsChanged && previous.schedulers === schedulers && previous.agents === view.agents) return previous;
-    const agentIps = new Set(this.tasks.hosts);
-    for (const agent of view.agents ?? []) agentIps.add(agent.ip);
+    // The scheduler's agents when it names them (events keep them current); else (an older
+    // scheduler) every task's host stands in for its agent.
+    const agentIps = new Set(view.agents === undefined ? this.tasks.hosts : view.agents.map((agent) => agent.ip));
     return { schedulers, agents: view.agents, fragment: build(agentIps) };
   }
 

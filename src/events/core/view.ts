@@ -15,7 +15,7 @@ export interface ClusterView {
   readonly leader?: string;
   /** From the snapshot only: every scheduler as `host:port`, leader first. */
   readonly masters?: readonly string[];
-  /** From the snapshot only: the agents registered then. */
+  /** The reachable registered agents: from the snapshot, then `agent_added_event` / `agent_removed_event`. */
   readonly agents?: readonly DiscoveryAgent[];
   /**
    * What the event that made this view touched, relative to the view with id `after`; absent on
@@ -100,6 +100,16 @@ export function applyEvent(view: ClusterView, eventId: number, event: ClusterEve
       const tasks = editable(view.tasks);
       tasks.put(task.id, { ...task, healthy: event.healthy });
       return { ...view, eventId, tasks: settled(tasks), changed: changed([task.id], [task.appId]) };
+    }
+    case 'agent_added_event': {
+      // A re-registration may bring a new address: the agent's entry is replaced, not merged.
+      const agents = [...(view.agents ?? []).filter((agent) => agent.id !== event.agent.id), event.agent];
+      return { ...view, eventId, agents, changed: changed([], []) };
+    }
+    case 'agent_removed_event': {
+      const agents = view.agents?.filter((agent) => agent.id !== event.agentId);
+      if (agents === undefined || agents.length === view.agents?.length) return { ...view, eventId, changed: changed([], []) };
+      return { ...view, eventId, agents, changed: changed([], []) };
     }
     default:
       return { ...view, eventId, changed: changed([], []) };

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { DiscoverySnapshot } from '../../events/types.ts';
 import { SNAPSHOT_PATH } from '../../events/client.ts';
-import { discoveryApp, discoveryTask } from '../core/marathon-json.ts';
+import { discoveryAgent, discoveryApp, discoveryTask } from '../core/marathon-json.ts';
 import type { ApiContext } from './context.ts';
 
 export const CORRAL_VERSION = '0.1.0';
@@ -44,7 +44,8 @@ export function registerInfoRoutes(server: FastifyInstance, context: ApiContext)
       tasks: [...current.instances.values()].map((i) => discoveryTask(i, current.apps.get(i.appId))),
       leader: context.advertised,
       masters: [context.advertised],
-      agents: [...current.agents.values()].map((agent) => ({ id: agent.id, hostname: agent.hostname, ip: agent.ip })),
+      // The agents agent_added_event / agent_removed_event follow: the unreachable ones are out.
+      agents: [...current.agents.values()].filter((agent) => agent.unreachableSince === undefined).map(discoveryAgent),
     };
   });
 }

@@ -4,7 +4,7 @@ import type { RegisterRequest, TaskStatusUpdate } from '../../shared/agent-proto
 import type { AgentCredential, AgentRecord, ClusterState, Instance, StateOp } from '../types.ts';
 import { applyHealthResults } from './health.ts';
 import { instanceOp, instancesOnAgent } from './state-ops.ts';
-import { instanceChangedEvent, statusUpdateEvent } from './marathon-json.ts';
+import { discoveryAgent, instanceChangedEvent, statusUpdateEvent } from './marathon-json.ts';
 
 /** State changes plus the events they emit, and tasks an agent must kill as a consequence. */
 export interface Change {
@@ -106,7 +106,13 @@ export function registerAgent(state: ClusterState, agentId: string, request: Reg
     ...(state.agents.get(agentId)?.draining === true ? { draining: true } : {}),
     ...(kept !== undefined ? { credential: kept } : {}),
   };
-  const change: Change = { ...noChange(), ops: [{ op: 'put', coll: 'agents', key: agentId, value: agent }], kill: orphanedTasks(state, agentId, request.tasks) };
+  const change: Change = {
+    ...noChange(),
+    ops: [{ op: 'put', coll: 'agents', key: agentId, value: agent }],
+    // Every (re-)registration: the address may have changed, or the agent was unreachable until now.
+    events: [{ eventType: 'agent_added_event', timestamp: now, agent: discoveryAgent(agent), reregistered: state.agents.has(agentId) }],
+    kill: orphanedTasks(state, agentId, request.tasks),
+  };
   const reported = new Map(request.tasks.map((t) => [t.taskId, t]));
   for (const [taskId, task] of reported) {
     const instance = state.instances.get(taskId);
@@ -136,7 +142,11 @@ export function markAgentUnreachable(state: ClusterState, agentId: string, now: 
   const change = noChange();
   const agent = state.agents.get(agentId);
   // The first time only: the registry's age of an agent counts from when it was first lost.
-  if (agent !== undefined && agent.unreachableSince === undefined) change.ops.push({ op: 'put', coll: 'agents', key: agentId, value: { ...agent, unreachableSince: now } });
+  if (agent !== undefined && agent.unreachableSince === undefined) {
+    change.ops.push({ op: 'put', coll: 'agents', key: agentId, value: { ...agent, unreachableSince: now } });
+    // As Mesos: an unreachable agent leaves the agents discovery serves until it registers again.
+    change.events.push({ eventType: 'agent_removed_event', timestamp: now, agentId, reason: 'unreachable' });
+  }
   for (const instance of instancesOnAgent(state, agentId)) {
     if (instance.state === 'TASK_UNREACHABLE') continue;
     merge(change, instance.goal === 'stopped'
@@ -194,6 +204,7 @@ export function removeAgent(state: ClusterState, agentId: string, now: string): 
   const change = noChange();
   if (!state.agents.has(agentId)) return change;
   change.ops.push({ op: 'del', coll: 'agents', key: agentId });
+  change.events.push({ eventType: 'agent_removed_event', timestamp: now, agentId, reason: 'removed' });
   for (const instance of instancesOnAgent(state, agentId)) {
     merge(change, transition(instance, { ...instance, goal: 'stopped' }, 'TASK_GONE', 'expunged: its agent was removed from the registry', now));
   }

@@ -1,5 +1,5 @@
-import type { DiscoveryApp, DiscoveryTask, InstanceChangedEvent, InstanceCondition, IpAddress, StatusUpdateEvent, TaskState } from '../../events/types.ts';
-import type { AppDefinition, ClusterState, Deployment, Instance, TaskFailure } from '../types.ts';
+import type { DiscoveryAgent, DiscoveryApp, DiscoveryTask, InstanceChangedEvent, InstanceCondition, IpAddress, StatusUpdateEvent, TaskState } from '../../events/types.ts';
+import type { AgentRecord, AppDefinition, ClusterState, Deployment, Instance, TaskFailure } from '../types.ts';
 import { instanceHealthy } from './health.ts';
 import { isDelayed, type LaunchDelay } from './launch-delay.ts';
 import { DRAINING, UNFULFILLED_ROLE, type Unplaced } from './placement.ts';
@@ -270,6 +270,18 @@ function offersSummary(entry: QueueEntry): Record<string, unknown> {
 
 export function discoveryApp(app: AppDefinition): DiscoveryApp {
   return { id: app.id, version: app.version, labels: app.labels, portDefinitions: app.portDefinitions, healthChecks: app.healthChecks };
+}
+
+/** An agent as the discovery snapshot and `agent_added_event` carry it; the port is its endpoint's (Mesos' agent port). */
+export function discoveryAgent(agent: AgentRecord): DiscoveryAgent {
+  const port = endpointPort(agent.endpoint);
+  return { id: agent.id, hostname: agent.hostname, ip: agent.ip, ...(port === undefined ? {} : { port }) };
+}
+
+function endpointPort(endpoint: string): number | undefined {
+  if (!URL.canParse(endpoint)) return undefined;
+  const port = new URL(endpoint).port;
+  return port === '' ? undefined : Number(port);
 }
 
 export function discoveryTask(instance: Instance, app: AppDefinition | undefined): DiscoveryTask {
