@@ -33,8 +33,8 @@ const SAMPLES: { [T in EventType]: [Extract<StreamEvent, { eventType: T }>, Even
   event_stream_detached: [{ eventType: 'event_stream_detached', timestamp: t0, remoteAddress: '127.0.0.1' }, 'cluster'],
   resync_required: [{ eventType: 'resync_required', timestamp: t0, lastEventId: 1, oldestEventId: 5 }, 'addressee'],
   // Agents are the cluster's: their addresses are no team's business.
-  agent_added_event: [{ eventType: 'agent_added_event', timestamp: t0, agent: { id: 'a1', hostname: 'n1', ip: '127.0.0.2', port: 5051 }, reregistered: false }, 'cluster'],
-  agent_removed_event: [{ eventType: 'agent_removed_event', timestamp: t0, agentId: 'a1', reason: 'removed' }, 'cluster'],
+  agent_added_event: [{ eventType: 'agent_added_event', timestamp: t0, agent: { id: 'a1', hostname: 'n1', ip: '127.0.0.2', port: 5051 }, reregistered: false }, 'everyone'],
+  agent_removed_event: [{ eventType: 'agent_removed_event', timestamp: t0, agentId: 'a1', reason: 'removed' }, 'everyone'],
 };
 
 test('every event type in the catalogue has a scope rule and a sample here', () => {
@@ -57,7 +57,7 @@ const nobody: Identity = { id: 'carol', kind: 'user' };
 const root: Identity = { id: 'root', kind: 'user' };
 const lb: Identity = { id: 'lb', kind: 'service' };
 
-test('eventVisible: a subscriber receives the events of apps it may read; cluster ones need read on /', async (t) => {
+test('eventVisible: a subscriber receives the events of apps it may read; cluster ones need read on /; agents go to everyone', async (t) => {
   const cases: Array<[who: Identity, type: EventType, visible: boolean]> = [
     [member, 'api_post_event', true],
     [member, 'app_terminated_event', false],
@@ -78,8 +78,9 @@ test('eventVisible: a subscriber receives the events of apps it may read; cluste
     [lb, 'instance_changed_event', true],
     [lb, 'event_stream_attached', true],
     [lb, 'agent_added_event', true],
-    [member, 'agent_added_event', false],
-    [member, 'agent_removed_event', false],
+    [member, 'agent_added_event', true], // as the snapshot, which lists the agents to every reader
+    [member, 'agent_removed_event', true],
+    [nobody, 'agent_added_event', true],
   ];
   for (const [who, type, visible] of cases) {
     await t.test(`${who.id} ${type}`, () => {

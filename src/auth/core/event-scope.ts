@@ -7,8 +7,10 @@ import type { DeploymentPlan, EventType, StreamEvent } from '../../events/types.
  *   follows the deployment (and so learns the ids of the plan's other apps).
  * - `cluster`: no app (subscribers coming and going, a group change of `/`): `read` on `/` only.
  * - `addressee`: written to one subscriber about its own stream (`resync_required`), never filtered.
+ * - `everyone`: what every authenticated caller sees elsewhere anyway (the agents: the discovery
+ *   snapshot and `/master/state` list them to every team), so a team's follower stays current.
  */
-export type EventScope = { paths: readonly string[] } | 'cluster' | 'addressee';
+export type EventScope = { paths: readonly string[] } | 'cluster' | 'addressee' | 'everyone';
 
 type ScopeOf<T extends EventType> = (event: Extract<StreamEvent, { eventType: T }>) => EventScope;
 
@@ -44,9 +46,9 @@ export const EVENT_SCOPES: { readonly [T in EventType]: ScopeOf<T> } = {
   event_stream_attached: () => 'cluster',
   event_stream_detached: () => 'cluster',
   resync_required: () => 'addressee',
-  // Agents' addresses are the cluster's: followers serving `slave.<domain>` read `/`.
-  agent_added_event: () => 'cluster',
-  agent_removed_event: () => 'cluster',
+  // As the snapshot a follower starts from: it lists the agents to every reader.
+  agent_added_event: () => 'everyone',
+  agent_removed_event: () => 'everyone',
 };
 
 export function eventScope(event: StreamEvent): EventScope {
@@ -60,7 +62,7 @@ export function eventScope(event: StreamEvent): EventScope {
  */
 export function eventVisible(event: StreamEvent, mayRead: (path: string) => boolean): boolean {
   const scope = eventScope(event);
-  if (scope === 'addressee') return true;
+  if (scope === 'addressee' || scope === 'everyone') return true;
   if (scope === 'cluster') return mayRead('/');
   return scope.paths.some(mayRead);
 }
