@@ -145,6 +145,7 @@ subcommand('lb', 'Route HTTP by virtual host and proxy service ports to running 
   .option('--https-port <port>', 'shared HTTPS vhost port, certificate chosen by SNI (default 443)')
   .option('--app-id-port <port>', 'routes by the X-Marathon-App-Id header (default 9091)')
   .option('--stats-port <port>', 'stats, health and metrics (default 9090)')
+  .option('--stats-bind <ip>', 'address of the stats port alone, e.g. a private one on an edge LB (default: --bind)')
   .option('--group <groups>', 'HAPROXY_GROUP values served, comma-separated, * for all (default external)')
   .option('--ssl-certs <files>', 'PEM files (certificate + key) for the HTTPS port, comma-separated; the first is the default')
   .option('--strict-mode', 'expose only ports labelled HAPROXY_{n}_ENABLED=true')

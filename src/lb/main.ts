@@ -75,7 +75,7 @@ async function serveStats(
   bound: () => SharedAddresses,
   proxying: { start(statsPort: number): Promise<void> | void; close(): Promise<void> },
 ): Promise<LbService> {
-  const statsServer = new StatsServer({ bind: config.bind, port: config.statsPort, logger, sources, tls: serverTls(config) });
+  const statsServer = new StatsServer({ bind: config.statsBind, port: config.statsPort, logger, sources, tls: serverTls(config) });
   const close = async (): Promise<void> => {
     for (const closer of [() => proxying.close(), () => statsServer.close()]) {
       try {
@@ -86,10 +86,10 @@ async function serveStats(
     }
   };
   try {
-    const statsPort = await explainBind('--stats-port', config.bind, config.statsPort, () => statsServer.listen());
+    const statsPort = await explainBind('--stats-port', config.statsBind, config.statsPort, () => statsServer.listen());
     await proxying.start(statsPort);
     const shared = bound();
-    const statsAddress = { host: config.bind, port: statsPort };
+    const statsAddress = { host: config.statsBind, port: statsPort };
     logReady(logger, config, shared, statsAddress);
     return { httpAddress: shared.http, httpsAddress: shared.https, appIdAddress: shared.appId, statsAddress, close };
   } catch (err) {
