@@ -175,6 +175,7 @@ subcommand('up', 'Run the whole stack on loopback: scheduler, agents, dns and lb
   .option('--lb-https-port <port>', 'LB HTTPS vhost port (default 9443; 0 when --lb-http-port is 0)')
   .option('--lb-app-id-port <port>', 'LB X-Marathon-App-Id port (default 9091; 0 when --lb-http-port is 0)')
   .option('--lb-workers <n>', 'proxy processes of the LB, as corral lb --workers (default 0 = one process)')
+  .option('--lb-ssl-certs <files>', 'PEM files (certificate + key) for the LB\'s HTTPS port, as corral lb --ssl-certs (default: a self-signed one made once in <data dir>/lb-default-cert.pem, 0600)')
   .option('--internal-lb', 'also start an east-west LB serving the service ports of HAPROXY_GROUP=internal apps')
   .option('--agent-ports-base <port>', 'agent n offers host ports base+(n-1)*1000 .. +999 (default 31000)')
   .option('--agent-http-port-base <port>', 'agent n serves its own HTTP (/files, /state, /metrics) on 127.0.0.1:base+(n-1), as Mesos agents use 5051; 0 = ports the OS picks (default 5051)')

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { request } from 'node:http';
+import { connect as tlsConnect } from 'node:tls';
 import { after, before, test } from 'node:test';
 import { stopParts, type PartProcess } from '../../src/cli/child-process.ts';
 import { DiscoveryStandIn, appPosted, statusUpdate } from '../support/discovery-stand-in.ts';
@@ -91,6 +92,19 @@ test('an absolute-form target is routed by its authority and forwarded in origin
   assert.equal(seen.headers.host, VHOST);
   const unknown = await raw(['GET http://elsewhere.test/ HTTP/1.1', `Host: ${VHOST}`, 'Connection: close']);
   assert.match(unknown.statusLine, /^HTTP\/1\.1 503 /, unknown.text);
+});
+
+test('with no --ssl-certs the HTTPS port completes a handshake with a generated self-signed certificate', async () => {
+  assert.match(String(lb.ready.defaultCertificate), /self-signed/);
+  const subject = await new Promise<string>((resolve, reject) => {
+    const socket = tlsConnect({ host: '127.0.0.1', port: portOf('https'), servername: VHOST, rejectUnauthorized: false }, () => {
+      const cert = socket.getPeerCertificate();
+      socket.destroy();
+      resolve(String(cert.subject?.CN));
+    });
+    socket.once('error', reject);
+  });
+  assert.match(subject, /corral/i);
 });
 
 test('--stats-bind puts the stats port on its own address, away from the routes', async () => {

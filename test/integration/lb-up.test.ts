@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { connect as tlsConnect } from 'node:tls';
 import { after, before, test } from 'node:test';
 import { request } from 'undici';
 import { startCorral, type RunningCorral } from '../support/corral-up.ts';
@@ -64,4 +67,21 @@ test('the external LB serves vhosts, the internal LB serves internal service por
   assert.deepEqual(await routes(internalStats), [String(internalPort)]);
   assert.deepEqual(await routes(corral.urls.lbStats), [String(externalPort)]);
   assert.equal((await httpGet(lbHttp, '/', { host: 'backend.test' })).status, 503, 'internal apps have no vhost on the external LB');
+});
+
+test('HTTPS completes a handshake out of the box: a self-signed default kept in the data dir, 0600', async () => {
+  const urls = corral.urls as unknown as Record<string, string>;
+  const file = join(corral.dataDir, 'lb-default-cert.pem');
+  assert.equal(urls.lbDefaultCertificate, `${file} (self-signed)`);
+  assert.equal(statSync(file).mode & 0o777, 0o600);
+  const https = new URL(String(urls.lbHttps));
+  const subject = await new Promise<string>((resolve, reject) => {
+    const socket = tlsConnect({ host: https.hostname, port: Number(https.port), servername: 'front.test', rejectUnauthorized: false }, () => {
+      const cert = socket.getPeerCertificate();
+      socket.destroy();
+      resolve(String(cert.subject?.CN));
+    });
+    socket.once('error', reject);
+  });
+  assert.equal(subject, 'corral-lb-default');
 });
