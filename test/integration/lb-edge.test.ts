@@ -113,3 +113,19 @@ test('--stats-bind puts the stats port on its own address, away from the routes'
   assert.equal((await statsGet('/_corral/health')).status, 200);
   await assert.rejects(httpGet(portOf('stats'), '/_corral/health'), /ECONNREFUSED/);
 });
+
+test('/haproxy?stats;csv: FRONTEND, server and BACKEND rows with HAProxy\'s columns and statuses', async () => {
+  const before = (await statsGet('/_corral/stats')).body;
+  const served = (JSON.parse(before) as { pools: Record<string, { requests: number }> }).pools[`/web:${webPort}`]?.requests ?? 0;
+  for (let i = 0; i < 3; i += 1) assert.equal((await httpGet(portOf('http'), '/', { host: VHOST })).status, 200);
+  const [header = '', ...lines] = (await statsGet('/haproxy?stats;csv')).body.trimEnd().split('\n');
+  const columns = header.replace(/^# /, '').split(',');
+  const rows = lines.map((line) => Object.fromEntries(line.split(',').map((value, i) => [columns[i], value])));
+  const web = rows.filter((row) => row.pxname === `web_${webPort}`);
+  assert.deepEqual(web.map((row) => [row.svname, row.status]), [['FRONTEND', 'OPEN'], [`127_0_0_1_${backend.port}`, 'no check'], ['BACKEND', 'UP']]);
+  const [frontend, server, total] = web;
+  assert.equal(Number(frontend?.req_tot), served + 3);
+  assert.equal(Number(total?.stot), served + 3);
+  assert.equal(Number(server?.stot), served + 3);
+  assert.ok(Number(frontend?.hrsp_2xx) >= 3, JSON.stringify(frontend));
+});
