@@ -74,13 +74,15 @@ test('OPTIONS * is answered by the LB and never counts against a backend', async
   assert.equal((await httpGet(portOf('http'), '/', { host: VHOST })).status, 200);
 });
 
-test('HTTP/1.1 without Host, or with two, is answered 400 (RFC 9112)', async () => {
+test('HTTP/1.1 without Host, or with two, or one naming no host, is answered 400 (RFC 9112)', async () => {
   const none = await raw(['GET / HTTP/1.1', 'Connection: close']);
   assert.match(none.statusLine, /^HTTP\/1\.1 400 /, none.text);
   const two = await raw(['GET / HTTP/1.1', `Host: ${VHOST}`, 'Host: other.test', 'Connection: close']);
   assert.match(two.statusLine, /^HTTP\/1\.1 400 /, two.text);
   const twoSame = await raw(['GET / HTTP/1.1', `Host: ${VHOST}`, `Host: ${VHOST}`, 'Connection: close']);
   assert.match(twoSame.statusLine, /^HTTP\/1\.1 400 /, twoSame.text);
+  const invalid = await raw(['GET / HTTP/1.1', 'Host: web test', 'Connection: close']);
+  assert.match(invalid.statusLine, /^HTTP\/1\.1 400 /, invalid.text);
 });
 
 test('an absolute-form target is routed by its authority and forwarded in origin form', async () => {

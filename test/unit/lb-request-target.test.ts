@@ -11,6 +11,12 @@ test('judgeTarget: origin, absolute and asterisk forms; Host lines per RFC 9112 
     ['GET', '/', [], '1.1', 'refuse'],
     ['GET', '/', ['a.test', 'b.test'], '1.1', 'refuse'],
     ['GET', '/', ['a.test', 'a.test'], '1.0', 'refuse'],
+    ['GET', '/', ['Web.Test:8080'], '1.1', forward('Web.Test:8080', '/')],
+    ['GET', '/', ['[::1]:80'], '1.1', forward('[::1]:80', '/')],
+    ['GET', '/', ['10.0.0.1'], '1.1', forward('10.0.0.1', '/')],
+    ['GET', '/', ['web test'], '1.1', 'refuse'],
+    ['GET', '/', ['web.test/x'], '1.1', 'refuse'],
+    ['GET', '/', ['web.test:80:80'], '1.1', 'refuse'],
     // Absolute form: the authority routes, whatever Host says; the backend gets origin form.
     ['GET', 'http://web.test/a?b', ['other.test'], '1.1', forward('web.test', '/a?b')],
     ['GET', 'HTTPS://Web.Test:8443', ['web.test'], '1.1', forward('Web.Test:8443', '/')],

@@ -11,16 +11,20 @@ export type TargetVerdict =
 export const ALLOWED_METHODS = 'GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH';
 
 const ABSOLUTE_FORM = /^([a-z][a-z0-9+.-]*):\/\/([^/?#]*)([^#]*)/i;
+/** RFC 3986 `host [ ":" port ]`: an IP literal in brackets or a reg-name (letters, digits, `-._~`, sub-delims, %-escapes). */
+const HOST_VALUE = /^(\[[0-9a-f:.]+\]|[a-z0-9\-._~%!$&'()*+,;=]*)(:\d*)?$/i;
 
 /**
  * Judges a request target: origin form (`/a?b`) is forwarded as is; absolute form
  * (`http://host/a?b`) is routed by its authority, the `Host` line ignored as RFC 9112 §3.2.2
  * asks, and forwarded in origin form; `OPTIONS *` is the server's to answer. An HTTP/1.1 request
- * without `Host`, any with more than one `Host` line, and any other target are refused (400).
+ * without `Host`, any with more than one `Host` line or a `Host` that names no host, and any other
+ * target are refused (400).
  */
 export function judgeTarget(method: string, target: string, hostLines: readonly string[], httpVersion: string): TargetVerdict {
   if (hostLines.length > 1) return refuse('more than one Host header');
   if (hostLines.length === 0 && httpVersion === '1.1') return refuse('HTTP/1.1 request without Host');
+  if (hostLines[0] !== undefined && !HOST_VALUE.test(hostLines[0].trim())) return refuse('Host is not a host name or address');
   if (target.startsWith('/')) return { kind: 'forward', host: hostLines[0], path: target };
   if (target === '*') return method === 'OPTIONS' ? { kind: 'server-options' } : refuse(`'*' is a target for OPTIONS only`);
   const absolute = ABSOLUTE_FORM.exec(target);
