@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { connect as tlsConnect } from 'node:tls';
 import { after, before, test } from 'node:test';
 import { request } from 'undici';
 import { startCorral, type RunningCorral } from '../support/corral-up.ts';
+import { presentedName } from '../support/lb-certs.ts';
 import { freePort, httpGet } from '../support/lb-fixtures.ts';
 import { pidsOf } from '../support/processes.ts';
 import { waitFor } from '../support/wait.ts';
@@ -75,13 +75,5 @@ test('HTTPS completes a handshake out of the box: a self-signed default kept in 
   assert.equal(urls.lbDefaultCertificate, `${file} (self-signed)`);
   assert.equal(statSync(file).mode & 0o777, 0o600);
   const https = new URL(String(urls.lbHttps));
-  const subject = await new Promise<string>((resolve, reject) => {
-    const socket = tlsConnect({ host: https.hostname, port: Number(https.port), servername: 'front.test', rejectUnauthorized: false }, () => {
-      const cert = socket.getPeerCertificate();
-      socket.destroy();
-      resolve(String(cert.subject?.CN));
-    });
-    socket.once('error', reject);
-  });
-  assert.equal(subject, 'corral-lb-default');
+  assert.equal(await presentedName(https.hostname, Number(https.port), 'front.test'), 'corral-lb-default');
 });
