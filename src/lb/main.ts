@@ -1,5 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import { formatHostPort, type HostPort } from '../shared/address.ts';
@@ -8,7 +6,7 @@ import type { Service } from '../shared/service.ts';
 import type { Settings } from '../shared/settings.ts';
 import { serverTls } from '../shared/tls.ts';
 import { parseLbConfig, type LbConfig } from './config.ts';
-import { describeCertificate, ensureDefaultCertificate } from './default-certificate.ts';
+import { describeCertificate, ensureDefaultCertificate, privateCertificateDir } from './default-certificate.ts';
 import { explainBind, startLbInstance, type InstanceHealth, type InstanceStats, type SharedAddresses } from './lb-instance.ts';
 import { mergeBackends, mergeHealth, mergeMetrics, mergeStats } from './stats/cluster-stats.ts';
 import { haproxyStatsCsv, type TableBackends } from './stats/core/haproxy-csv.ts';
@@ -34,17 +32,10 @@ export async function startLb(settings: Settings): Promise<LbService> {
   const parsed = parseLbConfig(settings);
   const logger = createLogger('lb', parsed.logLevel);
   if (!parsed.httpHttps || parsed.sslCerts.length > 0) return start(parsed, settings, logger, parsed.sslCerts[0] === undefined ? undefined : describeCertificate(parsed.sslCerts[0]));
-  // No certificate given: one made for this run (kept, like its key, only while the LB runs).
-  const dir = mkdtempSync(join(tmpdir(), 'corral-lb-'));
-  try {
-    const { path } = ensureDefaultCertificate(join(dir, 'default-cert.pem'));
-    const config = Object.freeze({ ...parsed, sslCerts: [path] });
-    const service = await start(config, { ...settings, sslCerts: path }, logger, `${path} (self-signed, made at start; give yours with --ssl-certs)`);
-    return { ...service, close: () => service.close().finally(() => rmSync(dir, { recursive: true, force: true })) };
-  } catch (err) {
-    rmSync(dir, { recursive: true, force: true });
-    throw err;
-  }
+  // No certificate given: a self-signed one, made once per user and reused (workers read the same file).
+  const { path } = ensureDefaultCertificate(join(privateCertificateDir(), 'default-cert.pem'));
+  const config = Object.freeze({ ...parsed, sslCerts: [path] });
+  return start(config, { ...settings, sslCerts: path }, logger, `${describeCertificate(path)}; give yours with --ssl-certs`);
 }
 
 /** `defaultCertificate`: what the HTTPS port offers a client naming no known host, for the ready line. */
