@@ -83,6 +83,9 @@ test('HTTP/1.1 without Host, or with two, or one naming no host, is answered 400
   assert.match(twoSame.statusLine, /^HTTP\/1\.1 400 /, twoSame.text);
   const invalid = await raw(['GET / HTTP/1.1', 'Host: web test', 'Connection: close']);
   assert.match(invalid.statusLine, /^HTTP\/1\.1 400 /, invalid.text);
+  // An Upgrade request is held to the same rules.
+  const upgrade = await raw(['GET /ws HTTP/1.1', `Host: ${VHOST}`, 'Host: other.test', 'Connection: Upgrade', 'Upgrade: websocket']);
+  assert.match(upgrade.statusLine, /^HTTP\/1\.1 400 /, upgrade.text);
 });
 
 test('an absolute-form target is routed by its authority and forwarded in origin form', async () => {

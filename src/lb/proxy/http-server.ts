@@ -77,7 +77,8 @@ export function createProxyServer(options: ProxyServerOptions): Server {
         return;
       }
       options.onClientError(refusal?.reason ?? 'malformed');
-      socket.end(`HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      const status = refusal?.status ?? 400;
+      socket.end(`HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Bad Request'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     });
   }
   return server;
