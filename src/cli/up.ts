@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { AGENT_API } from '../shared/agent-protocol.ts';
+import { ensureDefaultCertificate } from '../lb/default-certificate.ts';
 import { createLogger } from '../shared/log.ts';
 import type { Service } from '../shared/service.ts';
 import { formatHostPort, parseHostPort } from '../shared/address.ts';
@@ -37,6 +38,8 @@ export interface UpConfig {
   lbWorkers: string;
   /** Also start an east-west LB (`--group internal --no-http-https`). */
   internalLb: boolean;
+  /** `corral lb --ssl-certs` of the external LB; none = a self-signed one kept in the data dir. */
+  lbSslCerts?: string;
   agentPortsBase: number;
   /** Agent n's own HTTP port is base + n - 1; 0 lets the OS pick each one. */
   agentHttpPortBase: number;
@@ -59,6 +62,8 @@ const MAX_AGENTS = 200;
 /** Not in config/defaults.json: they follow --lb-http-port (0 when it is 0). */
 const LB_HTTPS_PORT = 9443;
 const LB_APP_ID_PORT = 9091;
+/** The external LB's default certificate and key (one PEM, 0600) when --lb-ssl-certs names none. */
+const LB_DEFAULT_CERT_FILE = 'lb-default-cert.pem';
 /** Not etcd's own 2379/2380: Debian's etcd-server package starts a system etcd there. */
 const ETCD_CLIENT_PORT = 12379;
 const ETCD_PEER_PORT = 12380;
@@ -78,6 +83,7 @@ export function parseUpConfig(settings: Settings): Readonly<UpConfig> {
     lbStatsPort: port,
     lbWorkers: text,
     internalLb: optional(flag),
+    lbSslCerts: optional(text),
     agentPortsBase: integer(1024),
     agentHttpPortBase: integer(0),
     cgroupsEnableCfs: flag,
@@ -167,6 +173,8 @@ export async function startUp(settings: Settings): Promise<Service> {
   const joinTokenFile = join(config.dataDir, 'join.token');
   ensureJoinToken(joinTokenFile);
   const admission = ['--join-token-file', joinTokenFile];
+  // COMPAT(marathon-lb): HTTPS answers out of the box; made once per data dir, then reused.
+  const lbSslCerts = config.lbSslCerts ?? ensureDefaultCertificate(join(config.dataDir, LB_DEFAULT_CERT_FILE)).path;
   // Auth on: the scheduler writes the admin token next to the stack's data (the CLI reads it from
   // there); DNS and LB follow with a read-only token of their own, kept across runs.
   const adminTokenFile = join(config.dataDir, ADMIN_TOKEN_FILE);
@@ -260,7 +268,7 @@ export async function startUp(settings: Settings): Promise<Service> {
         name: 'lb',
         logFile: join(logs, 'lb.log'),
         args: ['lb', '--master', masters, '--http-port', config.lbHttpPort, '--https-port', config.lbHttpsPort, '--app-id-port', config.lbAppIdPort,
-          '--stats-port', config.lbStatsPort, '--workers', config.lbWorkers, '--group', 'external', ...followers, ...level],
+          '--stats-port', config.lbStatsPort, '--workers', config.lbWorkers, '--group', 'external', '--ssl-certs', lbSslCerts, ...followers, ...level],
       }),
       ...(config.internalLb
         ? [start({ name: 'lb-internal', logFile: join(logs, 'lb-internal.log'), args: ['lb', '--master', masters, '--group', 'internal', '--no-http-https', '--stats-port', '0', ...followers, ...level] })]
@@ -280,6 +288,7 @@ export async function startUp(settings: Settings): Promise<Service> {
       lbHttp: `http://${String(lb.http)}`,
       lbHttps: `https://${String(lb.https)}`,
       lbStats: `http://${String(lb.stats)}`,
+      lbDefaultCertificate: String(lb.defaultCertificate),
       ...(internal ? { lbInternalStats: `http://${String(internal.stats)}` } : {}),
       agents: others.slice(0, config.agents).map((a) => String(a.ready.endpoint)),
       logs,
@@ -307,7 +316,7 @@ export async function startUp(settings: Settings): Promise<Service> {
         `  DNS HTTP API    ${urls.dnsHttp}`,
         `  DNS forwarding  ${config.dnsResolvers === '' ? 'off: other names are REFUSED (--dns-resolvers)' : `to ${config.dnsResolvers} (--dns-resolvers; '' turns it off)`}`,
         `  LB (vhosts)     ${urls.lbHttp}          curl -H 'Host: hello.corral.localhost' ${urls.lbHttp}/`,
-        `  LB (https)      ${urls.lbHttps}         certificate chosen by SNI (--ssl-certs, HAPROXY_{n}_SSL_CERT)`,
+        `  LB (https)      ${urls.lbHttps}         certificate chosen by SNI (HAPROXY_{n}_SSL_CERT), else ${urls.lbDefaultCertificate}${config.lbSslCerts === undefined ? ' (--lb-ssl-certs to give yours)' : ''}`,
         `  LB stats        ${urls.lbStats}/_corral/stats`,
         ...(urls.lbInternalStats ? [`  internal LB     ${urls.lbInternalStats}/_corral/stats   (service ports of HAPROXY_GROUP=internal apps)`] : []),
         ...urls.agents.map((endpoint, i) => `  agent ${i + 1}         ${agentIp(i + 1)} (${endpoint})`),

@@ -15,6 +15,8 @@ export interface LbConfig {
   /** marathon-lb's `X-Marathon-App-Id` port; unused when `httpHttps` is false. */
   readonly appIdPort: number;
   readonly statsPort: number;
+  /** `--stats-bind`: the stats port's own address (a private one on an edge LB); `bind` when not given. */
+  readonly statsBind: string;
   /** `--ssl-certs`: PEM files (certificate + key) the HTTPS port offers by SNI, the first being the default. */
   readonly sslCerts: readonly string[];
   /** `--strict-mode`: only ports with `HAPROXY_{n}_ENABLED=true` are exposed. */
@@ -66,6 +68,7 @@ export function parseLbConfig(settings: Settings): LbConfig {
     httpsPort: port,
     appIdPort: port,
     statsPort: port,
+    statsBind: optional(ipAddress),
     sslCerts: list(),
     strictMode: flag,
     maxHeaderBytes: byteSize(1024),
@@ -82,9 +85,10 @@ export function parseLbConfig(settings: Settings): LbConfig {
     tlsKey: tlsKeyFile,
     ca: caFile,
   }, { defaults: commandDefaults('lb'), check: (config) => [...clashes(config), ...tlsPairProblems(config), ...plainMasterProblems(config)] });
-  const { maxHeaderBytes, maxHeaders, headersTimeoutMs, requestTimeoutMs, idleTimeoutMs, tokenFile, tlsCert, tlsKey, ca, ...rest } = parsed;
+  const { maxHeaderBytes, maxHeaders, headersTimeoutMs, requestTimeoutMs, idleTimeoutMs, tokenFile, tlsCert, tlsKey, ca, statsBind, ...rest } = parsed;
   return Object.freeze({
     ...rest,
+    statsBind: statsBind ?? rest.bind,
     ...(tokenFile !== undefined ? { tokenFile } : {}),
     ...(tlsCert !== undefined ? { tlsCert, tlsKey } : {}),
     ...(ca !== undefined ? { ca } : {}),
@@ -93,12 +97,14 @@ export function parseLbConfig(settings: Settings): LbConfig {
   });
 }
 
-type Parsed = { readonly httpHttps: boolean; readonly httpPort: number; readonly httpsPort: number; readonly appIdPort: number; readonly statsPort: number; readonly headersTimeoutMs: number; readonly requestTimeoutMs: number };
+type Parsed = { readonly bind: string; readonly statsBind: string | undefined; readonly httpHttps: boolean; readonly httpPort: number; readonly httpsPort: number; readonly appIdPort: number; readonly statsPort: number; readonly headersTimeoutMs: number; readonly requestTimeoutMs: number };
 
 function clashes(config: Parsed): [key: string, message: string][] {
   const found: [string, string][] = [];
   if (config.httpHttps) {
-    const shared: [string, number][] = [['httpPort', config.httpPort], ['httpsPort', config.httpsPort], ['appIdPort', config.appIdPort], ['statsPort', config.statsPort]];
+    const shared: [string, number][] = [['httpPort', config.httpPort], ['httpsPort', config.httpsPort], ['appIdPort', config.appIdPort]];
+    // On an address of its own the stats port may share a number with the public ports.
+    if ((config.statsBind ?? config.bind) === config.bind) shared.push(['statsPort', config.statsPort]);
     for (const [i, [key, value]] of shared.entries()) {
       const clash = shared.slice(i + 1).find(([, other]) => other === value && value !== 0);
       if (clash) found.push([key, `${value} is also ${toFlagName(clash[0])}`]);

@@ -178,7 +178,7 @@ export async function startLbInstance(config: LbConfig, logger: Logger): Promise
         for (const pool of Object.values(table.servicePorts)) {
           for (const backend of [...pool.backends, ...pool.draining]) backends[backendKey(backend)] = balancer.state(backend.host, backend.port, now);
         }
-        return { table, backends };
+        return { table, backends, pools: stats.traffic(now) };
       },
       close,
     };

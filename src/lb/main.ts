@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import { formatHostPort, type HostPort } from '../shared/address.ts';
 import { createLogger, type Logger } from '../shared/log.ts';
@@ -5,6 +6,7 @@ import type { Service } from '../shared/service.ts';
 import type { Settings } from '../shared/settings.ts';
 import { serverTls } from '../shared/tls.ts';
 import { parseLbConfig, type LbConfig } from './config.ts';
+import { describeCertificate, ensureDefaultCertificate, privateCertificateDir } from './default-certificate.ts';
 import { explainBind, startLbInstance, type InstanceHealth, type InstanceStats, type SharedAddresses } from './lb-instance.ts';
 import { mergeBackends, mergeHealth, mergeMetrics, mergeStats } from './stats/cluster-stats.ts';
 import { haproxyStatsCsv, type TableBackends } from './stats/core/haproxy-csv.ts';
@@ -27,12 +29,22 @@ export interface LbService extends Service {
  * process keeps. Logs one `ready` line with the bound addresses once listening.
  */
 export async function startLb(settings: Settings): Promise<LbService> {
-  const config = parseLbConfig(settings);
-  const logger = createLogger('lb', config.logLevel);
-  return config.workers > 0 ? startPrimary(config, settings, logger) : startSingle(config, logger);
+  const parsed = parseLbConfig(settings);
+  const logger = createLogger('lb', parsed.logLevel);
+  if (!parsed.httpHttps || parsed.sslCerts.length > 0) return start(parsed, settings, logger, parsed.sslCerts[0] === undefined ? undefined : describeCertificate(parsed.sslCerts[0]));
+  // No certificate given: a self-signed one, made once per user and reused (workers read the same file).
+  const { path } = ensureDefaultCertificate(join(privateCertificateDir(), 'default-cert.pem'));
+  const config = Object.freeze({ ...parsed, sslCerts: [path] });
+  return start(config, { ...settings, sslCerts: path }, logger, `${describeCertificate(path)}; give yours with --ssl-certs`);
 }
 
-async function startSingle(config: LbConfig, logger: Logger): Promise<LbService> {
+/** `defaultCertificate`: what the HTTPS port offers a client naming no known host, for the ready line. */
+function start(config: LbConfig, settings: Settings, logger: Logger, defaultCertificate: string | undefined): Promise<LbService> {
+  const ready: ReadyFields = defaultCertificate === undefined ? {} : { defaultCertificate };
+  return config.workers > 0 ? startPrimary(config, settings, logger, ready) : startSingle(config, logger, ready);
+}
+
+async function startSingle(config: LbConfig, logger: Logger, ready: ReadyFields): Promise<LbService> {
   const instance = await startLbInstance(config, logger);
   const sources: StatsSources = {
     health: () => instance.health(),
@@ -44,10 +56,10 @@ async function startSingle(config: LbConfig, logger: Logger): Promise<LbService>
   return serveStats(config, logger, sources, () => instance.bound, {
     start: (statsPort) => instance.follow([statsPort]),
     close: () => instance.close(),
-  });
+  }, ready);
 }
 
-async function startPrimary(config: LbConfig, settings: Settings, logger: Logger): Promise<LbService> {
+async function startPrimary(config: LbConfig, settings: Settings, logger: Logger, ready: ReadyFields): Promise<LbService> {
   const workers = new LbWorkerPool({ count: config.workers, settings, logger });
   const sources: StatsSources = {
     health: async () => mergeHealth(await workers.query<InstanceHealth>('health'), workers.count),
@@ -60,7 +72,7 @@ async function startPrimary(config: LbConfig, settings: Settings, logger: Logger
   return serveStats(config, logger, sources, () => workers.bound, {
     start: (statsPort) => workers.start([statsPort]),
     close: () => workers.close(),
-  });
+  }, ready);
 }
 
 /**
@@ -74,8 +86,9 @@ async function serveStats(
   /** Known once the proxying part started. */
   bound: () => SharedAddresses,
   proxying: { start(statsPort: number): Promise<void> | void; close(): Promise<void> },
+  ready: ReadyFields,
 ): Promise<LbService> {
-  const statsServer = new StatsServer({ bind: config.bind, port: config.statsPort, logger, sources, tls: serverTls(config) });
+  const statsServer = new StatsServer({ bind: config.statsBind, port: config.statsPort, logger, sources, tls: serverTls(config) });
   const close = async (): Promise<void> => {
     for (const closer of [() => proxying.close(), () => statsServer.close()]) {
       try {
@@ -86,11 +99,11 @@ async function serveStats(
     }
   };
   try {
-    const statsPort = await explainBind('--stats-port', config.bind, config.statsPort, () => statsServer.listen());
+    const statsPort = await explainBind('--stats-port', config.statsBind, config.statsPort, () => statsServer.listen());
     await proxying.start(statsPort);
     const shared = bound();
-    const statsAddress = { host: config.bind, port: statsPort };
-    logReady(logger, config, shared, statsAddress);
+    const statsAddress = { host: config.statsBind, port: statsPort };
+    logReady(logger, config, shared, statsAddress, ready);
     return { httpAddress: shared.http, httpsAddress: shared.https, appIdAddress: shared.appId, statsAddress, close };
   } catch (err) {
     await close();
@@ -98,8 +111,11 @@ async function serveStats(
   }
 }
 
-function logReady(logger: Logger, config: LbConfig, bound: SharedAddresses, stats: HostPort): void {
-  const fields: Record<string, unknown> = { stats: formatHostPort(stats), groups: config.groups, masters: config.masters };
+/** Said once, in the ready line, beside the bound addresses. */
+type ReadyFields = Readonly<Record<string, string>>;
+
+function logReady(logger: Logger, config: LbConfig, bound: SharedAddresses, stats: HostPort, ready: ReadyFields): void {
+  const fields: Record<string, unknown> = { stats: formatHostPort(stats), groups: config.groups, masters: config.masters, ...ready };
   if (config.workers > 0) fields.workers = config.workers;
   for (const [name, address] of Object.entries(bound)) if (address) fields[name] = formatHostPort(address);
   logger.info(fields, 'ready');

@@ -89,7 +89,8 @@ test('blue-green: the new colour takes over the old port; the old one drains', a
   const rows = csv.slice(1).filter((l) => l.startsWith(`shop-green_${servicePort},`)).map((l) => Object.fromEntries(l.split(',').map((v, i) => [columns[i], v])));
   assert.deepEqual(
     rows.map((r) => [r.svname, r.scur, r.status]),
-    [[`127_0_0_1_${b.port}`, '0', 'UP'], [`127_0_0_1_${a.port}`, '1', 'MAINT'], ['BACKEND', '1', 'UP']],
+    // No health check on the app: HAProxy's `no check` for a server in rotation.
+    [['FRONTEND', '1', 'OPEN'], [`127_0_0_1_${b.port}`, '0', 'no check'], [`127_0_0_1_${a.port}`, '1', 'MAINT'], ['BACKEND', '1', 'UP']],
   );
   a.release();
   const finished = await inFlight;

@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { request } from 'undici';
 import { startCorral, type RunningCorral } from '../support/corral-up.ts';
+import { presentedName } from '../support/lb-certs.ts';
 import { freePort, httpGet } from '../support/lb-fixtures.ts';
 import { pidsOf } from '../support/processes.ts';
 import { waitFor } from '../support/wait.ts';
@@ -64,4 +67,13 @@ test('the external LB serves vhosts, the internal LB serves internal service por
   assert.deepEqual(await routes(internalStats), [String(internalPort)]);
   assert.deepEqual(await routes(corral.urls.lbStats), [String(externalPort)]);
   assert.equal((await httpGet(lbHttp, '/', { host: 'backend.test' })).status, 503, 'internal apps have no vhost on the external LB');
+});
+
+test('HTTPS completes a handshake out of the box: a self-signed default kept in the data dir, 0600', async () => {
+  const urls = corral.urls as unknown as Record<string, string>;
+  const file = join(corral.dataDir, 'lb-default-cert.pem');
+  assert.equal(urls.lbDefaultCertificate, `${file} (self-signed)`);
+  assert.equal(statSync(file).mode & 0o777, 0o600);
+  const https = new URL(String(urls.lbHttps));
+  assert.equal(await presentedName(https.hostname, Number(https.port), 'front.test'), 'corral-lb-default');
 });

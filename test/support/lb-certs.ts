@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { connect } from 'node:tls';
 
 /**
  * A self-signed certificate for `names` made with the openssl CLI, written in HAProxy's `crt`
@@ -49,4 +50,16 @@ export function issueCertificate(authority: TestAuthority, dir: string, names: r
     '-addext', `subjectAltName=${san}`, '-addext', 'basicConstraints=critical,CA:FALSE', '-addext', 'extendedKeyUsage=serverAuth',
   ], { stdio: 'ignore' });
   return { cert: `${base}.crt`, key: `${base}.key` };
+}
+
+/** The common name of the certificate a TLS server presents for `servername` (not verified: self-signed ones too). */
+export function presentedName(host: string, port: number, servername: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host, port, servername, rejectUnauthorized: false }, () => {
+      const name = String(socket.getPeerCertificate().subject?.CN);
+      socket.destroy();
+      resolve(name);
+    });
+    socket.once('error', reject);
+  });
 }

@@ -46,13 +46,15 @@ test('mergeStats sums counters per pool and reason, unions ejected backends, and
 
 test('mergeBackends: the first table, active requests summed, ejected by any; the CSV shows the sum', () => {
   const table = buildRoutingTable(view([app('/web', { HAPROXY_GROUP: 'g' }, [10000])], [task('/web', 1, [31000], { host: '10.0.0.1' })]), { groups: ['g'] });
-  assert.deepEqual(mergeBackends([]), { table: EMPTY_ROUTING_TABLE, backends: {} });
+  assert.deepEqual(mergeBackends([]), { table: EMPTY_ROUTING_TABLE, backends: {}, pools: {} });
+  const traffic = (requests: number, lastSecond: number, busiestSecond: number) => ({ requests, lastSecond, busiestSecond, responses: [0, requests, 0, 0, 0, 0], denied: 1, noBackend: 0, upstreamErrors: 0 });
   const merged = mergeBackends([
-    { table, backends: { '10.0.0.1:31000': { active: 2, ejected: false } } },
-    { table: EMPTY_ROUTING_TABLE, backends: { '10.0.0.1:31000': { active: 3, ejected: true } } },
+    { table, backends: { '10.0.0.1:31000': { active: 2, ejected: false, total: 10 } }, pools: { '/web:10000': traffic(10, 2, 4) } },
+    { table: EMPTY_ROUTING_TABLE, backends: { '10.0.0.1:31000': { active: 3, ejected: true, total: 5 } }, pools: { '/web:10000': traffic(5, 1, 3) } },
   ]);
   assert.equal(merged.table, table);
-  assert.deepEqual(merged.backends, { '10.0.0.1:31000': { active: 5, ejected: true } });
+  assert.deepEqual(merged.backends, { '10.0.0.1:31000': { active: 5, ejected: true, total: 15 } });
+  assert.deepEqual(merged.pools, { '/web:10000': { requests: 15, lastSecond: 3, busiestSecond: 7, responses: [0, 15, 0, 0, 0, 0], denied: 2, noBackend: 0, upstreamErrors: 0 } });
   const server = haproxyStatsCsv(merged).split('\n').find((line) => line.startsWith('web_10000,10_0_0_1_31000,'));
   assert.deepEqual(server?.split(',').slice(4, 5), ['5']);
   assert.match(server ?? '', /,DOWN,/);

@@ -82,3 +82,12 @@ test('parseLbConfig rejects bad values with a message naming the setting', () =>
   // An east-west LB never binds the HTTP port, so sharing the number with stats is fine.
   assert.doesNotThrow(() => parseLbConfig({ ...DEFAULTS, httpPort: '9090', statsPort: '9090', httpHttps: false }));
 });
+
+test('parseLbConfig reads --stats-bind: --bind unless given; on its own address the stats port may share a number', () => {
+  assert.equal(parseLbConfig(DEFAULTS).statsBind, '127.0.0.1');
+  assert.equal(parseLbConfig({ ...DEFAULTS, bind: '10.0.0.1' }).statsBind, '10.0.0.1');
+  const apart = parseLbConfig({ ...DEFAULTS, statsBind: '127.0.0.2', statsPort: '80' });
+  assert.deepEqual([apart.statsBind, apart.statsPort, apart.httpPort], ['127.0.0.2', 80, 80]);
+  assert.throws(() => parseLbConfig({ ...DEFAULTS, statsBind: '127.0.0.1', statsPort: '80' }), /--http-port: 80 is also --stats-port/);
+  assert.throws(() => parseLbConfig({ ...DEFAULTS, statsBind: 'private' }), /--stats-bind: expected an IP address/);
+});

@@ -21,6 +21,8 @@ export interface BalancerOptions {
 
 interface BackendState {
   active: number;
+  /** Requests or connections given so far. */
+  total: number;
   failures: number;
   ejectedUntil: number;
 }
@@ -81,7 +83,9 @@ export class Balancer {
 
   /** A request or connection started on `backend` (leastconn counts these). */
   started(backend: Backend): void {
-    this.#state(backend).active += 1;
+    const state = this.#state(backend);
+    state.active += 1;
+    state.total += 1;
   }
 
   /** It ended; `ok` false when the backend could not be reached or broke the exchange. */
@@ -96,10 +100,10 @@ export class Balancer {
     this.#outcome(this.#state(backend), false, now);
   }
 
-  /** Requests or connections in progress on `host:port`, and whether it is ejected (stats port). */
-  state(host: string, port: number, now: number): { active: number; ejected: boolean } {
+  /** Requests or connections in progress on `host:port`, whether it is ejected, and how many it was given (stats port). */
+  state(host: string, port: number, now: number): { active: number; ejected: boolean; total: number } {
     const state = this.#backends.get(`${host}:${port}`);
-    return { active: state?.active ?? 0, ejected: (state?.ejectedUntil ?? 0) > now };
+    return { active: state?.active ?? 0, ejected: (state?.ejectedUntil ?? 0) > now, total: state?.total ?? 0 };
   }
 
   /** Backends currently ejected, for the stats port. */
@@ -148,7 +152,7 @@ export class Balancer {
     const key = backendKey(backend);
     let state = this.#backends.get(key);
     if (state === undefined) {
-      state = { active: 0, failures: 0, ejectedUntil: 0 };
+      state = { active: 0, total: 0, failures: 0, ejectedUntil: 0 };
       this.#backends.set(key, state);
     }
     return state;

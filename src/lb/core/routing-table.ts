@@ -53,6 +53,8 @@ export interface BackendPool {
   readonly backends: readonly Backend[];
   /** Blue-green: instances of the older colour no longer given new requests, while they finish. */
   readonly draining: readonly Backend[];
+  /** The app checks this port's health (marathon-lb then adds HAProxy's `check`): its servers show `UP`, not `no check`. */
+  readonly healthChecked?: boolean;
 }
 
 /** A rule of the shared HTTP frontend for one host; `path` absent = any path. */
@@ -164,6 +166,7 @@ export function buildRoutingTable(view: ClusterView, options: RoutingOptions): R
         http: httpPolicy(labels),
         backends,
         draining,
+        healthChecked: checksPort(app, labels.healthCheckPortIndex ?? portIndex),
       };
       candidates.push({ pool, labels });
     });
@@ -384,6 +387,15 @@ function defaultMode(app: DiscoveryApp, portIndex: number, labels: PortLabels): 
     if (applies && (protocol === 'HTTP' || protocol === 'MESOS_HTTP' || protocol === 'HTTPS')) return 'http';
   }
   return 'tcp';
+}
+
+/** Whether a TCP or HTTP(S) health check of the app covers port `portIndex` (a check with an explicit `port` covers every index). */
+function checksPort(app: DiscoveryApp, portIndex: number): boolean {
+  return app.healthChecks.some((check) => {
+    if (typeof check !== 'object' || check === null) return false;
+    const { protocol, port, portIndex: checkIndex } = check as { protocol?: unknown; port?: unknown; portIndex?: unknown };
+    return protocol !== 'COMMAND' && (typeof port === 'number' || (checkIndex ?? 0) === portIndex);
+  });
 }
 
 function backendsOf(app: DiscoveryApp, portIndex: number, tasks: readonly DiscoveryTask[]): Backend[] {

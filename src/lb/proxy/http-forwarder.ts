@@ -185,8 +185,15 @@ class Exchange implements Dispatcher.DispatchHandler {
   onResponseError(_controller: Dispatcher.DispatchController, err: NodeJS.ErrnoException): void {
     const { req, res, pool, hasBody, tried } = this.#request;
     res.off('close', this.#onClientGone);
-    if (!this.#settle(this.#responded)) return;
+    // undici refused what the client sent (a header value, a target): the backend never saw it.
+    const clientsFault = err.code === 'UND_ERR_INVALID_ARG';
+    if (!this.#settle(this.#responded || clientsFault)) return;
     const { stats, logger } = this.#options;
+    if (clientsFault && !res.headersSent) {
+      sendText(res, 400, `400 Bad Request: ${err.message}\n`);
+      this.#count();
+      return;
+    }
     if (!this.#responded && canRetry(req, hasBody, err.code) && tried.size < pool.backends.length) {
       logger.debug({ pool: pool.id, backend: this.#backend.taskId, code: err.code }, 'backend failed, trying another');
       this.#retry();

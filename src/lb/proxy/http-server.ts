@@ -3,6 +3,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { SecureContextOptions, TlsOptions } from 'node:tls';
 import type { ClientLimits } from '../config.ts';
+import { ALLOWED_METHODS, judgeTarget } from './core/request-target.ts';
 
 /** Why a client was answered before routing; counted per reason. */
 export type ClientErrorReason = 'malformed' | 'smuggling' | 'headers-too-large' | 'too-many-headers' | 'timeout';
@@ -42,8 +43,15 @@ export function createProxyServer(options: ProxyServerOptions): Server {
       res.end(`${refusal.status} ${refusal.message}\n`);
       return;
     }
+    // About the server, not a resource: answered here, so no backend is chosen or blamed.
+    if (req.method === 'OPTIONS' && req.url === '*') {
+      res.writeHead(200, { allow: ALLOWED_METHODS, 'content-length': '0' });
+      res.end();
+      return;
+    }
     options.onRequest(req, res);
   };
+  const onUpgrade = options.onUpgrade;
   // A client stalling its TLS handshake is as slow as one stalling its headers.
   const server = options.tls
     ? createHttpsServer({ ...serverOptions, ...options.tls, handshakeTimeout: limits.headersTimeoutMs }, handler)
@@ -61,7 +69,18 @@ export function createProxyServer(options: ProxyServerOptions): Server {
     }
     socket.end(`HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Bad Request'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   });
-  if (options.onUpgrade) server.on('upgrade', options.onUpgrade);
+  if (onUpgrade) {
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const refusal = refuse(req, limits);
+      if (refusal === undefined && req.url !== '*') {
+        onUpgrade(req, socket, head);
+        return;
+      }
+      options.onClientError(refusal?.reason ?? 'malformed');
+      const status = refusal?.status ?? 400;
+      socket.end(`HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Bad Request'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    });
+  }
   return server;
 }
 
@@ -82,7 +101,10 @@ function classify(err: NodeJS.ErrnoException): { status: number; reason: ClientE
   }
 }
 
-/** Checks the parser leaves to us. */
+/**
+ * Checks the parser leaves to us. A request passing them has its target in origin form (or is
+ * `OPTIONS *`) and its one `Host` naming where it goes: an absolute-form target's authority.
+ */
 function refuse(req: IncomingMessage, limits: ClientLimits): { status: number; reason: ClientErrorReason; message: string } | undefined {
   if (req.rawHeaders.length / 2 > limits.maxHeaders) {
     return { status: 431, reason: 'too-many-headers', message: `Request Header Fields Too Large: more than ${limits.maxHeaders} headers` };
@@ -92,6 +114,14 @@ function refuse(req: IncomingMessage, limits: ClientLimits): { status: number; r
   const te = req.headers['transfer-encoding'];
   if (te !== undefined && te.trim().toLowerCase() !== 'chunked') {
     return { status: 400, reason: 'smuggling', message: 'Bad Request: only Transfer-Encoding: chunked is accepted' };
+  }
+  const hostLines: string[] = [];
+  for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i]?.toLowerCase() === 'host') hostLines.push(req.rawHeaders[i + 1] ?? '');
+  const verdict = judgeTarget(req.method ?? 'GET', req.url ?? '', hostLines, req.httpVersion);
+  if (verdict.kind === 'refuse') return { status: 400, reason: 'malformed', message: `Bad Request: ${verdict.message}` };
+  if (verdict.kind === 'forward') {
+    req.url = verdict.path;
+    if (verdict.host !== undefined) req.headers.host = verdict.host;
   }
   return undefined;
 }

@@ -1,7 +1,7 @@
 import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import { EMPTY_ROUTING_TABLE } from '../core/routing-table.ts';
 import type { InstanceHealth, InstanceStats } from '../lb-instance.ts';
-import type { TableBackends } from './core/haproxy-csv.ts';
+import type { PoolTraffic, TableBackends } from './core/haproxy-csv.ts';
 import type { PoolCounters } from './route-stats.ts';
 
 /** One worker's answer to a stats-port question. */
@@ -70,15 +70,30 @@ export function mergeStats(answers: readonly WorkerAnswer<InstanceStats>[]): Clu
  * each backend's active requests summed over workers and ejected when any worker ejected it.
  */
 export function mergeBackends(answers: readonly TableBackends[]): TableBackends {
-  const backends: Record<string, { active: number; ejected: boolean }> = {};
+  const backends: Record<string, { active: number; ejected: boolean; total: number }> = {};
+  const pools: Record<string, PoolTraffic> = {};
   for (const answer of answers) {
     for (const [key, state] of Object.entries(answer.backends)) {
-      const sum = (backends[key] ??= { active: 0, ejected: false });
+      const sum = (backends[key] ??= { active: 0, ejected: false, total: 0 });
       sum.active += state.active;
+      sum.total += state.total;
       sum.ejected ||= state.ejected;
     }
+    // Per-second figures add up too; the busiest second is then an upper bound (workers peak apart).
+    for (const [id, traffic] of Object.entries(answer.pools)) {
+      const sum = pools[id];
+      pools[id] = sum === undefined ? traffic : {
+        requests: sum.requests + traffic.requests,
+        lastSecond: sum.lastSecond + traffic.lastSecond,
+        busiestSecond: sum.busiestSecond + traffic.busiestSecond,
+        responses: sum.responses.map((count, i) => count + (traffic.responses[i] ?? 0)),
+        denied: sum.denied + traffic.denied,
+        noBackend: sum.noBackend + traffic.noBackend,
+        upstreamErrors: sum.upstreamErrors + traffic.upstreamErrors,
+      };
+    }
   }
-  return { table: answers[0]?.table ?? EMPTY_ROUTING_TABLE, backends };
+  return { table: answers[0]?.table ?? EMPTY_ROUTING_TABLE, backends, pools };
 }
 
 /** Prometheus text for all workers: each metric merged by its `aggregator` (see RouteStats). */

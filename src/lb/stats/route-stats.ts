@@ -1,5 +1,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ClientErrorReason } from '../proxy/http-server.ts';
+import type { PoolTraffic } from './core/haproxy-csv.ts';
+import { busiestSecond, countAt, lastSecond, newSecondCounter, type SecondCounter } from './core/per-second.ts';
 
 /** Counters per pool, as `/_corral/stats` shows them. */
 export interface PoolCounters {
@@ -21,6 +23,10 @@ interface PoolEntry {
   readonly latency: { observe(value: number): void };
   /** By status class (index 2 = 2xx). */
   readonly responses: ({ inc(): void } | undefined)[];
+  /** HTTP answers by class for the HAProxy CSV: 1xx…5xx, other. */
+  readonly answered: number[];
+  /** Requests handed to a backend, per second (the CSV's rates). */
+  readonly perSecond: SecondCounter;
 }
 
 export interface StatsSnapshot {
@@ -62,6 +68,7 @@ export class RouteStats {
     const entry = this.#entry(poolId);
     entry.counters.requests += 1;
     entry.requests.inc();
+    countAt(entry.perSecond, Math.floor(Date.now() / 1000));
   }
 
   response(poolId: string, status: number, seconds: number): void {
@@ -71,6 +78,8 @@ export class RouteStats {
     const responses = entry.responses[code] ?? this.#responses.labels({ pool: poolId, code: `${code}xx` });
     entry.responses[code] = responses;
     responses.inc();
+    const answered = code >= 1 && code <= 5 ? code - 1 : 5;
+    entry.answered[answered] = (entry.answered[answered] ?? 0) + 1;
     entry.latency.observe(seconds);
   }
 
@@ -117,6 +126,24 @@ export class RouteStats {
     return { noRoute: this.#noRoute, clientErrors: Object.fromEntries(this.#clientErrors), pools };
   }
 
+  /** What each pool did, for `/haproxy?stats;csv`, as of `nowMs`. */
+  traffic(nowMs: number): Record<string, PoolTraffic> {
+    const second = Math.floor(nowMs / 1000);
+    const traffic: Record<string, PoolTraffic> = {};
+    for (const [id, { counters, answered, perSecond }] of this.#pools) {
+      traffic[id] = {
+        requests: counters.requests,
+        lastSecond: lastSecond(perSecond, second),
+        busiestSecond: busiestSecond(perSecond, second),
+        responses: [...answered],
+        denied: counters.denied,
+        noBackend: counters.noBackend,
+        upstreamErrors: counters.upstreamErrors,
+      };
+    }
+    return traffic;
+  }
+
   /** Labelled metric children are looked up once per pool, not hashed on every request. */
   #entry(poolId: string): PoolEntry {
     const known = this.#pools.get(poolId);
@@ -126,6 +153,8 @@ export class RouteStats {
       requests: this.#requests.labels({ pool: poolId }),
       latency: this.#latency.labels({ pool: poolId }),
       responses: [],
+      answered: [0, 0, 0, 0, 0, 0],
+      perSecond: newSecondCounter(),
     };
     this.#pools.set(poolId, entry);
     return entry;
