@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { AGENT_API } from '../shared/agent-protocol.ts';
-import { ensureDefaultCertificate } from '../lb/default-certificate.ts';
+import { defaultCertificateIfPossible } from '../lb/default-certificate.ts';
 import { createLogger } from '../shared/log.ts';
 import type { Service } from '../shared/service.ts';
 import { formatHostPort, parseHostPort } from '../shared/address.ts';
@@ -174,7 +174,7 @@ export async function startUp(settings: Settings): Promise<Service> {
   ensureJoinToken(joinTokenFile);
   const admission = ['--join-token-file', joinTokenFile];
   // COMPAT(marathon-lb): HTTPS answers out of the box; made once per data dir, then reused.
-  const lbSslCerts = config.lbSslCerts ?? ensureDefaultCertificate(join(config.dataDir, LB_DEFAULT_CERT_FILE)).path;
+  const lbSslCerts = config.lbSslCerts ?? defaultCertificateIfPossible(() => join(config.dataDir, LB_DEFAULT_CERT_FILE), (message) => logger.warn(message));
   // Auth on: the scheduler writes the admin token next to the stack's data (the CLI reads it from
   // there); DNS and LB follow with a read-only token of their own, kept across runs.
   const adminTokenFile = join(config.dataDir, ADMIN_TOKEN_FILE);
@@ -268,7 +268,7 @@ export async function startUp(settings: Settings): Promise<Service> {
         name: 'lb',
         logFile: join(logs, 'lb.log'),
         args: ['lb', '--master', masters, '--http-port', config.lbHttpPort, '--https-port', config.lbHttpsPort, '--app-id-port', config.lbAppIdPort,
-          '--stats-port', config.lbStatsPort, '--workers', config.lbWorkers, '--group', 'external', '--ssl-certs', lbSslCerts, ...followers, ...level],
+          '--stats-port', config.lbStatsPort, '--workers', config.lbWorkers, '--group', 'external', ...(lbSslCerts === undefined ? [] : ['--ssl-certs', lbSslCerts]), ...followers, ...level],
       }),
       ...(config.internalLb
         ? [start({ name: 'lb-internal', logFile: join(logs, 'lb-internal.log'), args: ['lb', '--master', masters, '--group', 'internal', '--no-http-https', '--stats-port', '0', ...followers, ...level] })]

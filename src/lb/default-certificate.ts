@@ -35,8 +35,11 @@ export function ensureDefaultCertificate(file: string): { path: string; created:
     renameSync(partial, file);
     return { path: file, created: true };
   } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'the openssl command was not found' : (err as Error).message.split('\n')[0];
-    throw new LbError('ERR_LB_DEFAULT_CERT', `cannot make a default certificate in ${file} (${reason}); give one with --ssl-certs`);
+    // Without openssl the HTTPS port still serves the certificates of --ssl-certs and the apps' SNI ones.
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && (err as { path?: string }).path === 'openssl') {
+      throw new LbError('ERR_LB_NO_OPENSSL', 'the openssl command was not found, so there is no default certificate: HTTPS handshakes fail until one is given with --ssl-certs (or apt-get install openssl)');
+    }
+    throw new LbError('ERR_LB_DEFAULT_CERT', `cannot make a default certificate in ${file} (${(err as Error).message.split('\n')[0]}); give one with --ssl-certs`);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
@@ -57,6 +60,17 @@ export function privateCertificateDir(base = tmpdir()): string {
     throw new LbError('ERR_LB_DEFAULT_CERT', `${dir} is not a directory only this user may enter; give a certificate with --ssl-certs`);
   }
   return dir;
+}
+
+/** The default certificate's path, or undefined (and `warn` told why) on a machine without openssl: no reason to refuse to route. */
+export function defaultCertificateIfPossible(file: () => string, warn: (message: string) => void): string | undefined {
+  try {
+    return ensureDefaultCertificate(file()).path;
+  } catch (err) {
+    if ((err as LbError).code !== 'ERR_LB_NO_OPENSSL') throw err;
+    warn((err as Error).message);
+    return undefined;
+  }
 }
 
 /** How the ready line names the default certificate: its file, and whether it vouches only for itself. */

@@ -6,7 +6,7 @@ import type { Service } from '../shared/service.ts';
 import type { Settings } from '../shared/settings.ts';
 import { serverTls } from '../shared/tls.ts';
 import { parseLbConfig, type LbConfig } from './config.ts';
-import { describeCertificate, ensureDefaultCertificate, privateCertificateDir } from './default-certificate.ts';
+import { defaultCertificateIfPossible, describeCertificate, privateCertificateDir } from './default-certificate.ts';
 import { explainBind, startLbInstance, type InstanceHealth, type InstanceStats, type SharedAddresses } from './lb-instance.ts';
 import { mergeBackends, mergeHealth, mergeMetrics, mergeStats } from './stats/cluster-stats.ts';
 import { haproxyStatsCsv, type TableBackends } from './stats/core/haproxy-csv.ts';
@@ -33,7 +33,8 @@ export async function startLb(settings: Settings): Promise<LbService> {
   const logger = createLogger('lb', parsed.logLevel);
   if (!parsed.httpHttps || parsed.sslCerts.length > 0) return start(parsed, settings, logger, parsed.sslCerts[0] === undefined ? undefined : describeCertificate(parsed.sslCerts[0]));
   // No certificate given: a self-signed one, made once per user and reused (workers read the same file).
-  const { path } = ensureDefaultCertificate(join(privateCertificateDir(), 'default-cert.pem'));
+  const path = defaultCertificateIfPossible(() => join(privateCertificateDir(), 'default-cert.pem'), (message) => logger.warn(message));
+  if (path === undefined) return start(parsed, settings, logger, undefined);
   const config = Object.freeze({ ...parsed, sslCerts: [path] });
   return start(config, { ...settings, sslCerts: path }, logger, `${describeCertificate(path)}; give yours with --ssl-certs`);
 }

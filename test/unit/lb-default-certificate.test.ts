@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import { after, test } from 'node:test';
-import { describeCertificate, ensureDefaultCertificate, privateCertificateDir } from '../../src/lb/default-certificate.ts';
+import { defaultCertificateIfPossible, describeCertificate, ensureDefaultCertificate, privateCertificateDir } from '../../src/lb/default-certificate.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'corral-lb-default-cert-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -23,6 +23,19 @@ test('ensureDefaultCertificate makes one PEM (certificate + key, 0600) once, the
 
 test('a default certificate that cannot be written is a start-up error naming --ssl-certs', () => {
   assert.throws(() => ensureDefaultCertificate(join(dir, 'missing', 'cert.pem')), /ERR_LB_DEFAULT_CERT|--ssl-certs/);
+});
+
+test('without openssl there is no default certificate, a warning, and no refusal to start; other failures still refuse', () => {
+  const path = process.env.PATH;
+  const warnings: string[] = [];
+  process.env.PATH = join(dir, 'no-tools-here');
+  try {
+    assert.equal(defaultCertificateIfPossible(() => join(dir, 'without-openssl.pem'), (message) => warnings.push(message)), undefined);
+  } finally {
+    process.env.PATH = path;
+  }
+  assert.match(warnings.join('\n'), /openssl command was not found.*--ssl-certs/);
+  assert.throws(() => defaultCertificateIfPossible(() => join(dir, 'missing', 'cert.pem'), () => undefined), /ERR_LB_DEFAULT_CERT|--ssl-certs/);
 });
 
 test('privateCertificateDir: one directory per user, 0700, reused; refused when others may enter it', () => {
