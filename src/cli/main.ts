@@ -78,6 +78,7 @@ subcommand('scheduler', 'Own cluster state and serve the Marathon-compatible RES
   .addOption(new Option('--store <kind>', 'state store: file (default, in --data-dir) or etcd (see --etcd)').choices(['file', 'etcd']))
   .option('--etcd <urls>', 'with --store etcd: the etcd cluster\'s client URL(s), comma-separated (default http://127.0.0.1:2379)')
   .option('--etcd-prefix <prefix>', 'with --store etcd: the key prefix holding the state (default /corral)')
+  .option('--leader-lease <duration>', 'with --store etcd: the etcd lease holding the lead, whole seconds 1s..60s; a killed leader is replaced about this long after (default 2s)')
   .option('--agent-timeout <duration>', 'mark an agent unreachable after this long without contact (default 15s)')
   .option('--agent-reregister-timeout <duration>', 'after a restart, give the agents known from before this long to register again before their tasks are unreachable (default 10m, as Mesos\' --agent_reregister_timeout)')
   .option('--registry-max-agent-age <duration>', 'remove an agent from the registry after this long unreachable (default 2w)')
