@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { callbackUrlProblems, MAX_CALLBACK_URL_LENGTH, redactedUrl } from '../../src/scheduler/core/callback-url.ts';
 import { afterDelivery, afterFailure, backoffMs, callbackPolicy, emptyQueue, enqueue, type CallbackPolicy, type CallbackQueue, type FailureVerdict } from '../../src/scheduler/core/callback-queue.ts';
 
 const policy: CallbackPolicy = { queueLimit: 3, backoffBaseMs: 500, backoffCapMs: 4000, reportAfterFailures: 3, dropAfterFailures: 5, dropAfterMs: 60_000 };
@@ -88,4 +89,30 @@ test('the policy for a drop-after limit: backoff within a quarter of it, several
       assert.ok(now >= dropAfterMs && now <= dropAfterMs + p.backoffCapMs * 2, `dropped at ${now} ms`);
     });
   }
+});
+
+test('callbackUrlProblems: absolute http(s) URLs only, of bounded length', async (t) => {
+  const cases: Array<[raw: unknown, ok: boolean]> = [
+    ['http://127.0.0.1:9292/callback', true],
+    ['https://hooks.example.com/marathon?token=abc', true],
+    ['http://user:pw@example.com/cb', true],
+    [undefined, false],
+    ['', false],
+    [['http://a/', 'http://b/'], false],
+    ['/relative/path', false],
+    ['ftp://example.com/x', false],
+    ['file:///etc/passwd', false],
+    ['javascript:alert(1)', false],
+    [`http://example.com/${'x'.repeat(MAX_CALLBACK_URL_LENGTH)}`, false],
+  ];
+  for (const [raw, ok] of cases) await t.test(JSON.stringify(raw)?.slice(0, 60) ?? 'undefined', () => assert.equal(callbackUrlProblems(raw).length === 0, ok, callbackUrlProblems(raw).join()));
+});
+
+test('redactedUrl drops user info and query, which may hold credentials', async (t) => {
+  const cases: Array<[raw: string, shown: string]> = [
+    ['http://127.0.0.1:9292/callback', 'http://127.0.0.1:9292/callback'],
+    ['https://user:secret@hooks.example.com/cb?token=abc', 'https://hooks.example.com/cb?…'],
+    ['not a url', '(not a URL)'],
+  ];
+  for (const [raw, shown] of cases) await t.test(shown, () => assert.equal(redactedUrl(raw), shown));
 });
