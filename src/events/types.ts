@@ -260,6 +260,24 @@ export interface AgentRemovedEvent extends EventBase {
   reason: 'unreachable' | 'removed';
 }
 
+/** Marathon's: a callback URL was registered through `POST /v2/eventSubscriptions`. */
+export interface SubscribeEvent extends EventBase {
+  eventType: 'subscribe_event';
+  clientIp: string;
+  callbackUrl: string;
+}
+
+/**
+ * Marathon's: a callback URL was removed, by `DELETE /v2/eventSubscriptions` or (Corral) by the
+ * scheduler after it kept failing; `reason` (Corral) says which.
+ */
+export interface UnsubscribeEvent extends EventBase {
+  eventType: 'unsubscribe_event';
+  clientIp: string;
+  callbackUrl: string;
+  reason?: string;
+}
+
 /** Broadcast when a subscriber comes or goes; not persisted, so they carry no id. */
 export interface EventStreamAttachedEvent extends EventBase {
   eventType: 'event_stream_attached';
@@ -297,7 +315,9 @@ export type ClusterEvent =
   | AddHealthCheckEvent
   | RemoveHealthCheckEvent
   | AgentAddedEvent
-  | AgentRemovedEvent;
+  | AgentRemovedEvent
+  | SubscribeEvent
+  | UnsubscribeEvent;
 
 /**
  * A committed event with its position in the stream: the SSE `id:` line. Ids increase

@@ -39,6 +39,10 @@ export interface SchedulerConfig {
   readonly adminTokenFile?: string;
   /** Origins (besides the scheduler's own) whose pages may call the API (`--allowed-origins`). */
   readonly allowedOrigins: readonly string[];
+  /** `--event-callback-timeout`: how long one POST to an event subscriber (`/v2/eventSubscriptions`) may take. */
+  readonly eventCallbackTimeoutMs: number;
+  /** `--event-callback-drop-after`: a subscriber failing this long (and at least 5 times in a row) is unsubscribed. */
+  readonly eventCallbackDropAfterMs: number;
 }
 
 /** Without auth anyone who reaches the port may run any command on every agent: only this machine may, unless told otherwise. */
@@ -102,6 +106,8 @@ export function parseSchedulerConfig(settings: Settings): SchedulerConfig {
     tlsCert: tlsCertFile,
     tlsKey: tlsKeyFile,
     allowedOrigins: origins,
+    eventCallbackTimeoutMs: ['eventCallbackTimeout', duration(1)],
+    eventCallbackDropAfterMs: ['eventCallbackDropAfter', duration(1)],
   }, { defaults: commandDefaults('scheduler'), check: (parsed) => [...exposure(parsed), ...tlsPairProblems(parsed)] });
   return Object.freeze({ ...config, repair: repair === true, ...(joinTokenFile !== undefined ? { joinTokenFile } : {}), ...(adminTokenFile !== undefined ? { adminTokenFile } : {}), ...(tlsCert !== undefined ? { tlsCert, tlsKey } : {}) });
 }

@@ -15,6 +15,8 @@ import { MAX_COMPLETED_TASKS } from './core/completed-tasks.ts';
 import { mesosFlags } from './core/mesos-master.ts';
 import { ADMIN_TOKEN_FILE, bootstrapAuth } from './auth/bootstrap.ts';
 import { EventBus } from './event-bus.ts';
+import { EventCallbacks } from './event-callbacks.ts';
+import { callbackPolicy } from './core/callback-queue.ts';
 import { Orchestrator } from './orchestrator.ts';
 import { ReadinessProber } from './readiness-prober.ts';
 import { SchedulerState } from './state.ts';
@@ -62,6 +64,7 @@ async function lead(config: SchedulerConfig, logger: Logger, admission: AgentAdm
   state.onWritten((seconds) => metrics.transactionCommitted(seconds));
   const completedTasks = new CompletedTaskHistory(MAX_COMPLETED_TASKS);
   state.onEnded((ended) => completedTasks.record(ended));
+  const callbacks = new EventCallbacks({ state, bus, logger, metrics, policy: callbackPolicy(config.eventCallbackDropAfterMs), timeoutMs: config.eventCallbackTimeoutMs, selfHost: config.listen.host });
   const flags = mesosFlags({ ...config, listen: formatHostPort(config.listen), maxCompletedTasks: MAX_COMPLETED_TASKS });
   const context = { state, bus, links, orchestrator, logger, advertised: formatHostPort(config.listen), startedAt, metrics, storeRecovery: loaded.recovery, storeType: config.store, maxVersions: config.maxVersions, auth: config.auth, allowedOrigins: config.allowedOrigins, completedTasks, flags, ...(admission !== undefined ? { admission } : {}), ...(abdicate !== undefined ? { abdicate } : {}) };
   const tls = serverTls(config);
@@ -77,6 +80,7 @@ async function lead(config: SchedulerConfig, logger: Logger, admission: AgentAdm
   return {
     async close() {
       orchestrator.close();
+      callbacks.close();
       await readiness.close();
       links.close();
       await server.close();

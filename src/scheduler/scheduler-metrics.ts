@@ -49,6 +49,9 @@ export class SchedulerMetrics {
   readonly #subscribers: Gauge;
   readonly #lastEventId: Gauge;
   readonly #storeRecovery: Gauge<'kind'>;
+  readonly #callbacks: Counter<'outcome'>;
+  readonly #callbackSubscribers: Gauge<'status'>;
+  readonly #callbackSubscribersDropped: Counter;
 
   constructor(options: SchedulerMetricsOptions = {}) {
     const registers = [this.registry];
@@ -69,6 +72,12 @@ export class SchedulerMetrics {
     this.#subscribers = new Gauge({ name: 'corral_scheduler_event_subscribers', help: 'Clients attached to the event stream.', registers });
     this.#lastEventId = new Gauge({ name: 'corral_scheduler_last_event_id', help: 'Id of the newest committed event.', registers });
     this.#storeRecovery = new Gauge({ name: 'corral_scheduler_store_recovery', help: 'What start-up found wrong in the store and dropped: torn_tail_bytes (a crash mid-write), skipped_snapshots (failed their checksum), repair_dropped_records (accepted with --repair).', labelNames: ['kind'], registers });
+    // No label per subscriber: its URL may carry a secret, and subscribers come and go.
+    this.#callbacks = new Counter({ name: 'corral_scheduler_event_callbacks_total', help: 'Events for HTTP callback subscribers (/v2/eventSubscriptions), by outcome: delivered, failed (an attempt; retried), lost (the subscriber\'s queue overflowed; oldest dropped).', labelNames: ['outcome'], registers });
+    this.#callbackSubscribers = new Gauge({ name: 'corral_scheduler_event_callback_subscribers', help: 'HTTP callback subscribers, by status: ok, or failing (reported after consecutive failures; dropped after --event-callback-drop-after).', labelNames: ['status'], registers });
+    this.#callbackSubscribersDropped = new Counter({ name: 'corral_scheduler_event_callback_subscribers_dropped_total', help: 'HTTP callback subscribers unsubscribed because they kept failing.', registers });
+    for (const outcome of ['delivered', 'failed', 'lost']) this.#callbacks.inc({ outcome }, 0);
+    this.callbackSubscribers(0, 0);
     this.storeLoaded({ skippedSnapshots: [], removedLeftovers: [] });
     this.#setSample(emptySample());
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
@@ -113,6 +122,20 @@ export class SchedulerMetrics {
 
   orphansKilled(count: number): void {
     if (count > 0) this.#orphansKilled.inc(count);
+  }
+
+  /** Event callbacks: `count` events delivered, attempts failed, or events lost to a full queue. */
+  callbackEvents(outcome: 'delivered' | 'failed' | 'lost', count = 1): void {
+    if (count > 0) this.#callbacks.inc({ outcome }, count);
+  }
+
+  callbackSubscribers(ok: number, failing: number): void {
+    this.#callbackSubscribers.set({ status: 'ok' }, ok);
+    this.#callbackSubscribers.set({ status: 'failing' }, failing);
+  }
+
+  callbackSubscriberDropped(): void {
+    this.#callbackSubscribersDropped.inc();
   }
 
   /** Prometheus text exposition, gauges sampled now. */

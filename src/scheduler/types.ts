@@ -180,6 +180,16 @@ export interface ClusterState {
   tokens: ReadonlyMap<string, TokenRecord>;
   /** Quotas by group path (`/`, `/team-a`): limits on what everything under the group may declare (with or without --auth). */
   quotas: ReadonlyMap<string, QuotaLimits>;
+  /** Marathon's HTTP callback subscribers (`/v2/eventSubscriptions`), by callback URL. */
+  eventSubscriptions: ReadonlyMap<string, EventSubscription>;
+}
+
+/** A URL that receives every committed event as a JSON POST (event-callbacks.ts). */
+export interface EventSubscription {
+  callbackUrl: string;
+  /** Who registered it (Marathon's `clientIp`). */
+  clientIp: string;
+  subscribedAt: string;
 }
 
 /** An identity as stored: Basic authentication checks `passwordHash` (bcrypt) when present. */

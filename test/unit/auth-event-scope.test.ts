@@ -35,6 +35,9 @@ const SAMPLES: { [T in EventType]: [Extract<StreamEvent, { eventType: T }>, Even
   // Agents are the cluster's: their addresses are no team's business.
   agent_added_event: [{ eventType: 'agent_added_event', timestamp: t0, agent: { id: 'a1', hostname: 'n1', ip: '127.0.0.2', port: 5051 }, reregistered: false }, 'everyone'],
   agent_removed_event: [{ eventType: 'agent_removed_event', timestamp: t0, agentId: 'a1', reason: 'removed' }, 'everyone'],
+  // A callback URL may carry a secret (a token in its query): the cluster's readers only.
+  subscribe_event: [{ eventType: 'subscribe_event', timestamp: t0, clientIp: '127.0.0.1', callbackUrl: 'http://127.0.0.1:9/cb' }, 'cluster'],
+  unsubscribe_event: [{ eventType: 'unsubscribe_event', timestamp: t0, clientIp: '127.0.0.1', callbackUrl: 'http://127.0.0.1:9/cb' }, 'cluster'],
 };
 
 test('every event type in the catalogue has a scope rule and a sample here', () => {

@@ -23,6 +23,8 @@ test('parseSchedulerConfig: config/defaults.json alone gives the documented defa
     auth: false,
     insecure: false,
     allowedOrigins: [],
+    eventCallbackTimeoutMs: 10_000,
+    eventCallbackDropAfterMs: 300_000,
   });
   assert.ok(Object.isFrozen(config) && Object.isFrozen(config.listen));
 });
@@ -47,6 +49,8 @@ test('parseSchedulerConfig: accepted settings (table-driven)', () => {
     [{ leaderLease: '1' }, (c) => c.leaderLeaseMs, 1000],
     [{ leaderLease: '1m' }, (c) => c.leaderLeaseMs, 60_000],
     [{ allowedOrigins: 'https://UI.example.com:443, http://127.0.0.1:3000' }, (c) => c.allowedOrigins, ['https://ui.example.com', 'http://127.0.0.1:3000']],
+    [{ eventCallbackTimeout: '300ms' }, (c) => c.eventCallbackTimeoutMs, 300],
+    [{ eventCallbackDropAfter: '2s' }, (c) => c.eventCallbackDropAfterMs, 2000],
   ];
   for (const [settings, pick, expected] of cases) assert.deepEqual(pick(parseSchedulerConfig(settings)), expected, JSON.stringify(settings));
 });

@@ -45,6 +45,8 @@ export const EVENT_SCOPES: { readonly [T in EventType]: ScopeOf<T> } = {
   // Other subscribers' addresses are the cluster's business.
   event_stream_attached: () => 'cluster',
   event_stream_detached: () => 'cluster',
+  subscribe_event: () => 'cluster',
+  unsubscribe_event: () => 'cluster',
   resync_required: () => 'addressee',
   // As the snapshot a follower starts from: it lists the agents to every reader.
   agent_added_event: () => 'everyone',

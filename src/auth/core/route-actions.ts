@@ -183,6 +183,11 @@ export const ROUTE_RULES: Readonly<Record<string, Rule>> = {
   'GET /v2/quotas/*': (r) => ({ action: 'read', paths: [absolute(wildcard(r))] }),
   'PUT /v2/quotas/*': () => ADMIN,
   'DELETE /v2/quotas/*': () => ADMIN,
+
+  // A callback receives every event of every team, and its URL may hold the receiver's secret: the cluster admin's.
+  'GET /v2/eventSubscriptions': () => ADMIN,
+  'POST /v2/eventSubscriptions': () => ADMIN,
+  'DELETE /v2/eventSubscriptions': () => ADMIN,
 };
 
 /** What the route asks; undefined for a route the table does not know (refused: deny by default). */

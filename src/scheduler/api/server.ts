@@ -13,6 +13,7 @@ import { registerAuthRoutes } from './auth-routes.ts';
 import { registerBrowserSafety } from './browser-safety.ts';
 import { registerDeploymentRoutes } from './deployments.ts';
 import { registerEventRoutes } from './events.ts';
+import { registerEventSubscriptionRoutes } from './event-subscriptions.ts';
 import { registerGroupRoutes } from './groups.ts';
 import { registerInfoRoutes } from './info.ts';
 import { registerMasterStateRoutes } from './master-state.ts';
@@ -85,6 +86,7 @@ export function buildServer(context: ApiContext, tls?: ServerTls): FastifyInstan
   registerQueueRoutes(app, context);
   registerDeploymentRoutes(app, context);
   registerEventRoutes(app, context);
+  registerEventSubscriptionRoutes(app, context);
   registerAgentRoutes(app, context);
   registerAgentTokenRoutes(app, context);
   registerInfoRoutes(app, context);

@@ -4,7 +4,7 @@ import { LayeredMap, type GroupsOf, type TallyOf } from '../../shared/layered-ma
 import type { InstanceIndex } from './placement.ts';
 
 export function emptyState(): ClusterState {
-  return { apps: new Map(), appVersions: new Map(), groupVersions: new Map(), taskFailures: new Map(), instances: new Map(), agents: new Map(), deployments: new Map(), meta: new Map(), identities: new Map(), grants: new Map(), tokens: new Map(), quotas: new Map() };
+  return { apps: new Map(), appVersions: new Map(), groupVersions: new Map(), taskFailures: new Map(), instances: new Map(), agents: new Map(), deployments: new Map(), meta: new Map(), identities: new Map(), grants: new Map(), tokens: new Map(), quotas: new Map(), eventSubscriptions: new Map() };
 }
 
 /**
@@ -173,6 +173,7 @@ export function stateToJson(state: ClusterState): Record<Collection, Array<[stri
     grants: [...state.grants],
     tokens: [...state.tokens],
     quotas: [...state.quotas],
+    eventSubscriptions: [...state.eventSubscriptions],
   };
 }
 
@@ -191,5 +192,6 @@ export function stateFromJson(json: Record<Collection, Array<[string, unknown]>>
     grants: new Map(json.grants ?? []),
     tokens: new Map(json.tokens ?? []),
     quotas: new Map(json.quotas ?? []),
+    eventSubscriptions: new Map(json.eventSubscriptions ?? []),
   } as ClusterState;
 }
