@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { cronProblem, jobFromBody, jobPath, scheduleFromBody } from '../../src/scheduler/jobs/core/job-definition.ts';
+import { jobPath } from '../../src/auth/core/paths.ts';
+import { cronProblem, jobFromBody, scheduleFromBody } from '../../src/scheduler/jobs/core/job-definition.ts';
 
 const run = { cmd: 'echo hi' };
 

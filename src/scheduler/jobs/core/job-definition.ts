@@ -41,9 +41,6 @@ const SCHEDULE_FIELDS = new Set(['id', 'cron', 'timeZone', 'startingDeadlineSeco
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
-/** The job's path for ACLs and quotas: `team.nightly` → `/team/nightly`. */
-export const jobPath = (id: string): string => `/${id.split('.').join('/')}`;
-
 export function jobIdProblem(id: unknown): string | undefined {
   if (typeof id !== 'string') return 'must be a string';
   if (id.length > JOB_LIMITS.idLength) return `must be at most ${JOB_LIMITS.idLength} characters`;
