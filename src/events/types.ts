@@ -278,6 +278,27 @@ export interface UnsubscribeEvent extends EventBase {
   reason?: string;
 }
 
+/** A job as job events carry it: Metronome's job JSON with its schedules (src/scheduler/jobs/types.ts StoredJob). */
+export type EventJob = { id: string; schedules: unknown[] } & Record<string, unknown>;
+
+/** Metronome's: a job was created through `/v1/jobs` (with the schedules it came with). */
+export interface JobCreatedEvent extends EventBase {
+  eventType: 'job_created';
+  job: EventJob;
+}
+
+/** Metronome's: a job or one of its schedules was changed; `job` as it is now. */
+export interface JobUpdatedEvent extends EventBase {
+  eventType: 'job_updated';
+  job: EventJob;
+}
+
+/** Metronome's: a job was deleted, with its schedules; `job` as it was. */
+export interface JobDeletedEvent extends EventBase {
+  eventType: 'job_deleted';
+  job: EventJob;
+}
+
 /** Broadcast when a subscriber comes or goes; not persisted, so they carry no id. */
 export interface EventStreamAttachedEvent extends EventBase {
   eventType: 'event_stream_attached';
@@ -317,7 +338,10 @@ export type ClusterEvent =
   | AgentAddedEvent
   | AgentRemovedEvent
   | SubscribeEvent
-  | UnsubscribeEvent;
+  | UnsubscribeEvent
+  | JobCreatedEvent
+  | JobUpdatedEvent
+  | JobDeletedEvent;
 
 /**
  * A committed event with its position in the stream: the SSE `id:` line. Ids increase

@@ -51,6 +51,10 @@ interface ErrorData {
   /** A write whose target state does not fit a group's quota (with or without --auth). */
   ERR_SCHED_QUOTA_EXCEEDED: { refusals: QuotaRefusal[]; message: string };
   ERR_SCHED_QUOTA_NOT_FOUND: { group: string };
+  ERR_SCHED_JOB_NOT_FOUND: { jobId: string };
+  ERR_SCHED_JOB_EXISTS: { jobId: string };
+  ERR_SCHED_SCHEDULE_NOT_FOUND: { jobId: string; scheduleId: string };
+  ERR_SCHED_SCHEDULE_EXISTS: { jobId: string; scheduleId: string };
 }
 
 export type SchedulerErrorCode = keyof ErrorData;

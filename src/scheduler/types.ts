@@ -2,6 +2,7 @@ import type { PortDefinition, TaskState } from '../events/types.ts';
 import type { AttributeValue, FetchUri, HealthCheck, HealthResult, Resource } from '../shared/agent-protocol.ts';
 import type { DeploymentPlan } from '../events/types.ts';
 import type { Grant, Identity, QuotaLimits, TokenRecord } from '../auth/types.ts';
+import type { StoredJob } from './jobs/types.ts';
 
 /** A Marathon app definition after validation, defaults applied and service ports assigned. */
 export interface AppDefinition {
@@ -182,6 +183,8 @@ export interface ClusterState {
   quotas: ReadonlyMap<string, QuotaLimits>;
   /** Marathon's HTTP callback subscribers (`/v2/eventSubscriptions`), by callback URL. */
   eventSubscriptions: ReadonlyMap<string, EventSubscription>;
+  /** Metronome's jobs (`/v1/jobs`), by job id (`team.nightly`), each with its schedules. */
+  jobs: ReadonlyMap<string, StoredJob>;
 }
 
 /** A URL that receives every committed event as a JSON POST (event-callbacks.ts). */

@@ -38,6 +38,9 @@ const SAMPLES: { [T in EventType]: [Extract<StreamEvent, { eventType: T }>, Even
   // A callback URL may carry a secret (a token in its query): the cluster's readers only.
   subscribe_event: [{ eventType: 'subscribe_event', timestamp: t0, clientIp: '127.0.0.1', callbackUrl: 'http://127.0.0.1:9/cb' }, 'cluster'],
   unsubscribe_event: [{ eventType: 'unsubscribe_event', timestamp: t0, clientIp: '127.0.0.1', callbackUrl: 'http://127.0.0.1:9/cb' }, 'cluster'],
+  job_created: [{ eventType: 'job_created', timestamp: t0, job: { id: 'team-a.nightly', schedules: [] } }, { paths: ['/team-a/nightly'] }],
+  job_updated: [{ eventType: 'job_updated', timestamp: t0, job: { id: 'team-a.nightly', schedules: [] } }, { paths: ['/team-a/nightly'] }],
+  job_deleted: [{ eventType: 'job_deleted', timestamp: t0, job: { id: 'nightly', schedules: [] } }, { paths: ['/nightly'] }],
 };
 
 test('every event type in the catalogue has a scope rule and a sample here', () => {

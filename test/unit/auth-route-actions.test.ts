@@ -95,6 +95,18 @@ test('every scheduler route asks for what its table entry says', async (t) => {
     ['GET', '/v2/quotas/*', { '*': 'team-a/' }, undefined, { action: 'read', paths: ['/team-a'] }],
     ['PUT', '/v2/quotas/*', { '*': 'team-a' }, { cpus: 1 }, { action: 'admin', paths: ['/'] }],
     ['DELETE', '/v2/quotas/*', { '*': 'team-a' }, undefined, { action: 'admin', paths: ['/'] }],
+    ['GET', '/v1/jobs', {}, undefined, 'filter-listing'],
+    ['POST', '/v1/jobs', {}, { id: 'team-a.nightly', run: {} }, { action: 'create', paths: ['/team-a/nightly'] }],
+    ['POST', '/v1/jobs', {}, { id: 'nightly' }, { action: 'create', paths: ['/nightly'] }],
+    ['POST', '/v1/jobs', {}, { run: {} }, { action: 'create', paths: ['/'] }],
+    ['GET', '/v1/jobs/:jobId', { jobId: 'team-a.nightly' }, undefined, { action: 'read', paths: ['/team-a/nightly'] }],
+    ['PUT', '/v1/jobs/:jobId', { jobId: 'team-a.nightly' }, {}, { action: 'update', paths: ['/team-a/nightly'] }],
+    ['DELETE', '/v1/jobs/:jobId', { jobId: 'team-b.x' }, undefined, { action: 'delete', paths: ['/team-b/x'] }],
+    ['GET', '/v1/jobs/:jobId/schedules', { jobId: 'team-a.n' }, undefined, { action: 'read', paths: ['/team-a/n'] }],
+    ['POST', '/v1/jobs/:jobId/schedules', { jobId: 'team-a.n' }, {}, { action: 'update', paths: ['/team-a/n'] }],
+    ['GET', '/v1/jobs/:jobId/schedules/:scheduleId', { jobId: 'team-a.n', scheduleId: 's' }, undefined, { action: 'read', paths: ['/team-a/n'] }],
+    ['PUT', '/v1/jobs/:jobId/schedules/:scheduleId', { jobId: 'team-a.n', scheduleId: 's' }, {}, { action: 'update', paths: ['/team-a/n'] }],
+    ['DELETE', '/v1/jobs/:jobId/schedules/:scheduleId', { jobId: 'team-a.n', scheduleId: 's' }, undefined, { action: 'update', paths: ['/team-a/n'] }],
     ['GET', '/v2/nothing', {}, undefined, undefined],
   ];
   for (const [method, route, params, body, expected] of cases) {
@@ -155,6 +167,8 @@ test('listings show only what the identity may read', async (t) => {
       { frameworks: [{ id: 'f', tasks: [{ id: 'team-b_x.1' }, { id: 'team-a_web.1' }], unreachable_tasks: [], completed_tasks: [{ id: 'team-b_x.2' }] }], completed_frameworks: [] },
       { frameworks: [{ id: 'f', tasks: [{ id: 'team-a_web.1' }], unreachable_tasks: [], completed_tasks: [] }], completed_frameworks: [] },
     ],
+    ['jobs by their path', '/v1/jobs', [{ id: 'team-a.nightly' }, { id: 'team-b.x' }, { id: 'team-ab' }, { id: 'team-a' }], [{ id: 'team-a.nightly' }, { id: 'team-a' }]],
+    ['job errors pass', '/v1/jobs', { message: 'x' }, { message: 'x' }],
     ['mesos tasks', '/master/tasks', { tasks: [{ id: 'team-b_x.1' }, { id: 'team-a_web.1' }] }, { tasks: [{ id: 'team-a_web.1' }] }],
     ['mesos tasks at the top level', '/tasks', { tasks: [{ id: 'team-b_x.1' }] }, { tasks: [] }],
     [

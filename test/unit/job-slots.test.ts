@@ -4,7 +4,7 @@ import { dueSlots, nextSlot, parseCron, slotKey, type DueSlots } from '../../src
 import type { CatchUpPolicy, JobSchedule } from '../../src/scheduler/jobs/types.ts';
 
 function schedule(cron: string, extra: Partial<JobSchedule> = {}): JobSchedule {
-  return { id: 's1', cron, timezone: 'UTC', startingDeadlineSeconds: 900, concurrencyPolicy: 'ALLOW', enabled: true, catchUp: 'ONE', ...extra };
+  return { id: 's1', cron, timeZone: 'UTC', startingDeadlineSeconds: 900, concurrencyPolicy: 'ALLOW', enabled: true, catchUp: 'ONE', ...extra };
 }
 
 const iso = (d: Date | undefined) => d?.toISOString();
@@ -46,7 +46,7 @@ test('nextSlot: the first slot strictly after a time, in the schedule\'s zone (t
     ['* * * * * *', 'UTC', '2026-01-01T00:00:20Z', '2026-01-01T00:00:21.000Z'],
     ['*/15 * * * * *', 'UTC', '2026-01-01T00:00:20.500Z', '2026-01-01T00:00:30.000Z'],
   ];
-  for (const [cron, timezone, after, next] of cases) assert.equal(iso(nextSlot(schedule(cron, { timezone }), new Date(after))), next, `${cron} ${timezone} after ${after}`);
+  for (const [cron, timezone, after, next] of cases) assert.equal(iso(nextSlot(schedule(cron, { timeZone: timezone }), new Date(after))), next, `${cron} ${timezone} after ${after}`);
   assert.equal(nextSlot(schedule('* * * * *', { enabled: false }), new Date('2026-01-01T00:00:00Z')), undefined);
 });
 
@@ -85,8 +85,8 @@ test('dueSlots: a running scheduler runs each slot exactly once across DST chang
   ];
   for (const [name, cron, timezone, from, to, ran] of cases) {
     // Ticks of 7 s do not divide an hour: slots fall inside windows, not only on their edges.
-    assert.deepEqual(simulate(schedule(cron, { timezone }), from, to, 7_000), ran, name);
-    assert.deepEqual(simulate(schedule(cron, { timezone }), from, to, 60_000), ran, `${name}, ticks on the minute`);
+    assert.deepEqual(simulate(schedule(cron, { timeZone: timezone }), from, to, 7_000), ran, name);
+    assert.deepEqual(simulate(schedule(cron, { timeZone: timezone }), from, to, 60_000), ran, `${name}, ticks on the minute`);
   }
 });
 

@@ -64,6 +64,10 @@ const cases: { [C in SchedulerErrorCode]: [SchedulerErrorOf<C>, HttpError] } = {
     { statusCode: 403, body: { message: 'quota of /a: cpus 1 used + 2 requested = 3, over the limit of 2', refusals: [{ group: '/a', resource: 'cpus', used: 1, requested: 2, limit: 2 }] } },
   ],
   ERR_SCHED_QUOTA_NOT_FOUND: [{ code: 'ERR_SCHED_QUOTA_NOT_FOUND', group: '/a' }, { statusCode: 404, body: { message: "Group '/a' has no quota" } }],
+  ERR_SCHED_JOB_NOT_FOUND: [{ code: 'ERR_SCHED_JOB_NOT_FOUND', jobId: 'a.b' }, { statusCode: 404, body: { message: 'Job not found', id: 'a.b' } }],
+  ERR_SCHED_JOB_EXISTS: [{ code: 'ERR_SCHED_JOB_EXISTS', jobId: 'a.b' }, { statusCode: 409, body: { message: 'Job with this id already exists' } }],
+  ERR_SCHED_SCHEDULE_NOT_FOUND: [{ code: 'ERR_SCHED_SCHEDULE_NOT_FOUND', jobId: 'a.b', scheduleId: 's' }, { statusCode: 404, body: { message: 'Schedule not found', id: 's' } }],
+  ERR_SCHED_SCHEDULE_EXISTS: [{ code: 'ERR_SCHED_SCHEDULE_EXISTS', jobId: 'a.b', scheduleId: 's' }, { statusCode: 409, body: { message: 'Can only create a non existing schedule' } }],
 };
 
 for (const [code, [error, expected]] of Object.entries(cases)) {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { applyOps, countInstances, instanceOp } from '../../src/scheduler/core/state-ops.ts';
+import { applyOps, countInstances, emptyState, instanceOp, stateFromJson, stateToJson } from '../../src/scheduler/core/state-ops.ts';
+import type { StoredJob } from '../../src/scheduler/jobs/types.ts';
 import type { Instance } from '../../src/scheduler/types.ts';
 import { app, instance, state } from '../support/scheduler-fixtures.ts';
 
@@ -29,4 +30,15 @@ test('a patch moves an instance between its tallies; a patch of a missing instan
   const after = applyOps(before, [instanceOp(stored, { ...stored, state: 'TASK_RUNNING' }), { op: 'patch', coll: 'instances', key: 'gone', value: { state: 'TASK_RUNNING' } }]);
   assert.deepEqual([countInstances(after, '/web', 'state:TASK_STAGING'), countInstances(after, '/web', 'state:TASK_RUNNING'), countInstances(after, '/web', 'all')], [0, 1, 1]);
   assert.equal(after.instances.has('gone'), false);
+});
+
+test('jobs survive the JSON round trip; a snapshot from before jobs loads with none', () => {
+  const job: StoredJob = {
+    id: 'team.nightly', labels: {}, schedules: [{ id: 'n', cron: '0 2 * * *', timeZone: 'UTC', startingDeadlineSeconds: 900, concurrencyPolicy: 'ALLOW', enabled: true, catchUp: 'ONE' }],
+    run: { cmd: 'true', cpus: 1, mem: 128, disk: 0, env: {}, artifacts: [], placement: { constraints: [] }, maxLaunchDelay: 3600, restart: { policy: 'NEVER' } },
+  };
+  const state = applyOps(emptyState(), [{ op: 'put', coll: 'jobs', key: job.id, value: job }]);
+  assert.deepEqual([...stateFromJson(JSON.parse(JSON.stringify(stateToJson(state)))).jobs], [[job.id, job]]);
+  const { jobs: _jobs, ...old } = stateToJson(emptyState());
+  assert.equal(stateFromJson(old as ReturnType<typeof stateToJson>).jobs.size, 0);
 });

@@ -1,4 +1,5 @@
 import type { DeploymentPlan, EventType, StreamEvent } from '../../events/types.ts';
+import { jobPath } from './paths.ts';
 
 /**
  * What an event on `/v2/events` concerns, for filtering the stream per subscriber (`--auth`):
@@ -51,6 +52,10 @@ export const EVENT_SCOPES: { readonly [T in EventType]: ScopeOf<T> } = {
   // As the snapshot a follower starts from: it lists the agents to every reader.
   agent_added_event: () => 'everyone',
   agent_removed_event: () => 'everyone',
+  // A job is read by its path, as an app: `team.nightly` by whoever may read /team/nightly.
+  job_created: (e) => app(jobPath(e.job.id)),
+  job_updated: (e) => app(jobPath(e.job.id)),
+  job_deleted: (e) => app(jobPath(e.job.id)),
 };
 
 export function eventScope(event: StreamEvent): EventScope {

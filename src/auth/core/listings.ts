@@ -1,4 +1,5 @@
 import type { Grant, Identity } from '../types.ts';
+import { jobPath } from './paths.ts';
 import { filterReadable } from './policy.ts';
 
 type Who = Pick<Identity, 'id' | 'groups'>;
@@ -48,7 +49,7 @@ export const readableBy = (grants: readonly Grant[], who: Who) => (path: string)
 export const FILTERED_ROUTES = [
   '/v2/apps', '/v2/tasks', '/v2/groups', '/v2/groups/*', '/v2/deployments', '/v2/queue',
   '/master/state', '/master/state.json', '/corral/v1/discovery', '/v2/quotas',
-  '/state', '/state.json', '/master/frameworks', '/frameworks', '/master/tasks', '/tasks',
+  '/state', '/state.json', '/master/frameworks', '/frameworks', '/master/tasks', '/tasks', '/v1/jobs',
 ] as const;
 
 const MESOS_STATE_ROUTES: ReadonlySet<string> = new Set(['/master/state', '/master/state.json', '/state', '/state.json', '/master/frameworks', '/frameworks']);
@@ -57,12 +58,13 @@ const MESOS_STATE_ROUTES: ReadonlySet<string> = new Set(['/master/state', '/mast
  * A listing answer with only what `who` may read: `/v2/apps`, `/v2/tasks`, a `/v2/groups` tree,
  * `/v2/deployments` (those with a readable app), `/v2/queue`, the Mesos `/master/state*` and
  * `/master/frameworks` (tasks of readable apps; agents, with their totals, stay), `/master/tasks`, the discovery snapshot DNS and LB read
- * (apps and tasks; agents stay), `/v2/quotas` (readable groups). `appOfTask` names a task's app (Mesos tasks carry only their
+ * (apps and tasks; agents stay), `/v2/quotas` (readable groups), `/v1/jobs` (jobs by their path). `appOfTask` names a task's app (Mesos tasks carry only their
  * id). Other answers (errors, plain text) pass as they are.
  */
 export function filterListing(route: string, payload: unknown, grants: readonly Grant[], who: Who, appOfTask: (taskId: string) => string = () => '/'): unknown {
   const readable = readableBy(grants, who);
   if (route === '/v2/deployments' && Array.isArray(payload)) return payload.filter((d) => deploymentReadable(d, readable));
+  if (route === '/v1/jobs' && Array.isArray(payload)) return payload.filter((job) => record(job) && typeof job.id === 'string' && readable(jobPath(job.id)));
   if (!record(payload)) return payload;
   if (route === '/v2/apps' && Array.isArray(payload.apps)) return { ...payload, apps: keepReadable(payload.apps, 'id', readable) };
   if (route === '/v2/tasks' && Array.isArray(payload.tasks)) return { ...payload, tasks: keepReadable(payload.tasks, 'appId', readable) };

@@ -37,3 +37,6 @@ export function scopesOf(path: string): string[] {
   const segments = path.split('/').filter((segment) => segment !== '');
   return ['/', ...segments.map((_, i) => `/${segments.slice(0, i + 1).join('/')}`)];
 }
+
+/** A Metronome job's path for ACLs and quotas: its dotted id with the dots as slashes (`team.nightly` → `/team/nightly`). */
+export const jobPath = (jobId: string): string => `/${jobId.split('.').join('/')}`;

@@ -1,4 +1,5 @@
 import type { Action } from '../types.ts';
+import { jobPath } from './paths.ts';
 
 /**
  * What a scheduler route asks of the caller, decided from the route pattern (fastify's, e.g.
@@ -79,6 +80,9 @@ function taskIdsOf(body: unknown): string[] {
 /** The scope asked of `POST /corral/v1/agents/{id}/token` (`metrics` unless said). */
 export const scopeOf = (body: unknown): string =>
   typeof body === 'object' && body !== null && 'scope' in body && typeof body.scope === 'string' ? body.scope : 'metrics';
+
+/** A job id as its path; a body without one is asked on `/` (and then refused by validation). */
+const jobPathOf = (jobId: string | undefined): string => (jobId === undefined || jobId === '' ? '/' : jobPath(jobId));
 
 type Rule = (request: RouteRequest) => RouteRequirement;
 
@@ -188,6 +192,18 @@ export const ROUTE_RULES: Readonly<Record<string, Rule>> = {
   'GET /v2/eventSubscriptions': () => ADMIN,
   'POST /v2/eventSubscriptions': () => ADMIN,
   'DELETE /v2/eventSubscriptions': () => ADMIN,
+
+  // Metronome's jobs, by path (`team.nightly` → /team/nightly); a schedule is part of its job, so changing one is an update.
+  'GET /v1/jobs': () => 'filter-listing',
+  'POST /v1/jobs': (r) => ({ action: 'create', paths: [jobPathOf(idOf(r.body))] }),
+  'GET /v1/jobs/:jobId': (r) => ({ action: 'read', paths: [jobPathOf(r.params.jobId)] }),
+  'PUT /v1/jobs/:jobId': (r) => ({ action: 'update', paths: [jobPathOf(r.params.jobId)] }),
+  'DELETE /v1/jobs/:jobId': (r) => ({ action: 'delete', paths: [jobPathOf(r.params.jobId)] }),
+  'GET /v1/jobs/:jobId/schedules': (r) => ({ action: 'read', paths: [jobPathOf(r.params.jobId)] }),
+  'POST /v1/jobs/:jobId/schedules': (r) => ({ action: 'update', paths: [jobPathOf(r.params.jobId)] }),
+  'GET /v1/jobs/:jobId/schedules/:scheduleId': (r) => ({ action: 'read', paths: [jobPathOf(r.params.jobId)] }),
+  'PUT /v1/jobs/:jobId/schedules/:scheduleId': (r) => ({ action: 'update', paths: [jobPathOf(r.params.jobId)] }),
+  'DELETE /v1/jobs/:jobId/schedules/:scheduleId': (r) => ({ action: 'update', paths: [jobPathOf(r.params.jobId)] }),
 };
 
 /** What the route asks; undefined for a route the table does not know (refused: deny by default). */

@@ -47,6 +47,11 @@ const HTTP_ERRORS: { [C in SchedulerErrorCode]: (error: SchedulerErrorOf<C>) => 
   // Marathon has no quotas; 403 as Kubernetes answers an exceeded ResourceQuota (the request is understood, and refused).
   ERR_SCHED_QUOTA_EXCEEDED: (e) => answer(403, e.message, { refusals: e.refusals }),
   ERR_SCHED_QUOTA_NOT_FOUND: (e) => answer(404, `Group '${e.group}' has no quota`),
+  // COMPAT(metronome): its messages, and `id` beside them on a 404.
+  ERR_SCHED_JOB_NOT_FOUND: (e) => answer(404, 'Job not found', { id: e.jobId }),
+  ERR_SCHED_JOB_EXISTS: () => answer(409, 'Job with this id already exists'),
+  ERR_SCHED_SCHEDULE_NOT_FOUND: (e) => answer(404, 'Schedule not found', { id: e.scheduleId }),
+  ERR_SCHED_SCHEDULE_EXISTS: () => answer(409, 'Can only create a non existing schedule'),
 };
 
 /** The HTTP status and Marathon body of a domain error. */

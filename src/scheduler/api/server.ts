@@ -16,6 +16,7 @@ import { registerEventRoutes } from './events.ts';
 import { registerEventSubscriptionRoutes } from './event-subscriptions.ts';
 import { registerGroupRoutes } from './groups.ts';
 import { registerInfoRoutes } from './info.ts';
+import { registerJobRoutes } from './jobs.ts';
 import { registerMasterStateRoutes } from './master-state.ts';
 import { registerMetricsRoutes } from './metrics.ts';
 import { registerQueueRoutes } from './queue.ts';
@@ -93,6 +94,7 @@ export function buildServer(context: ApiContext, tls?: ServerTls): FastifyInstan
   registerMasterStateRoutes(app, context);
   registerMetricsRoutes(app, context);
   registerQuotaRoutes(app, context);
+  registerJobRoutes(app, context);
   if (context.auth === true) registerAuthRoutes(app, context);
   return app;
 }

@@ -4,7 +4,7 @@ import { LayeredMap, type GroupsOf, type TallyOf } from '../../shared/layered-ma
 import type { InstanceIndex } from './placement.ts';
 
 export function emptyState(): ClusterState {
-  return { apps: new Map(), appVersions: new Map(), groupVersions: new Map(), taskFailures: new Map(), instances: new Map(), agents: new Map(), deployments: new Map(), meta: new Map(), identities: new Map(), grants: new Map(), tokens: new Map(), quotas: new Map(), eventSubscriptions: new Map() };
+  return { apps: new Map(), appVersions: new Map(), groupVersions: new Map(), taskFailures: new Map(), instances: new Map(), agents: new Map(), deployments: new Map(), meta: new Map(), identities: new Map(), grants: new Map(), tokens: new Map(), quotas: new Map(), eventSubscriptions: new Map(), jobs: new Map() };
 }
 
 /**
@@ -174,6 +174,7 @@ export function stateToJson(state: ClusterState): Record<Collection, Array<[stri
     tokens: [...state.tokens],
     quotas: [...state.quotas],
     eventSubscriptions: [...state.eventSubscriptions],
+    jobs: [...state.jobs],
   };
 }
 
@@ -193,5 +194,6 @@ export function stateFromJson(json: Record<Collection, Array<[string, unknown]>>
     tokens: new Map(json.tokens ?? []),
     quotas: new Map(json.quotas ?? []),
     eventSubscriptions: new Map(json.eventSubscriptions ?? []),
+    jobs: new Map(json.jobs ?? []),
   } as ClusterState;
 }

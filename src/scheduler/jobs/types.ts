@@ -55,13 +55,22 @@ export interface JobSchedule {
   id: string;
   /** Five fields, or six with seconds first. */
   cron: string;
-  /** IANA zone name; UTC by default. */
-  timezone: string;
+  /** IANA zone name; UTC by default. COMPAT(metronome): spelled `timeZone`, as Metronome's schedule. */
+  timeZone: string;
   /** A slot not started within this many seconds of its time is missed (recorded, never run). */
   startingDeadlineSeconds: number;
   concurrencyPolicy: ConcurrencyPolicy;
   enabled: boolean;
   catchUp: CatchUpPolicy;
+}
+
+/**
+ * A job as the state store keeps it (`jobs` collection, by id): the job with its schedules.
+ * COMPAT(metronome): Metronome's JobSpec holds its schedules too, and a schedule change is a
+ * `job_updated` of the whole job; one record makes deleting a job delete its schedules with it.
+ */
+export interface StoredJob extends Job {
+  schedules: JobSchedule[];
 }
 
 export type JobRunStatus = 'INITIAL' | 'STARTING' | 'ACTIVE' | 'SUCCESS' | 'FAILED';

@@ -65,10 +65,10 @@ const NEVER_FIRES_REFERENCE = new Date('2000-01-01T00:00:00Z');
 
 /** Five fields, or six with seconds first, in an IANA zone; croner's `L`, `W`, `#` are accepted too. */
 export function parseCron(expr: string, timezone: string): ParsedCron {
-  const fields = expr.trim().split(/\s+/);
+  const fields = expr.trim() === '' ? [] : expr.trim().split(/\s+/);
   // Nicknames (@daily) and ISO dates would pass croner; Metronome takes fields only.
   if (fields.length !== 5 && fields.length !== 6) return { ok: false, message: `cron must have 5 fields, or 6 with seconds first; got ${fields.length}` };
-  if (!validTimezone(timezone)) return { ok: false, message: `unknown time zone '${timezone}' (expected an IANA name such as Europe/Berlin)` };
+  if (!timeZoneKnown(timezone)) return { ok: false, message: `unknown time zone '${timezone}' (expected an IANA name such as Europe/Berlin)` };
   let cron: Cron;
   try {
     cron = new Cron(fields.join(' '), { timezone, mode: '5-or-6-parts', paused: true });
@@ -79,7 +79,8 @@ export function parseCron(expr: string, timezone: string): ParsedCron {
   return { ok: true, cron };
 }
 
-function validTimezone(timezone: string): boolean {
+/** Whether the runtime's time zone database knows the IANA name. */
+export function timeZoneKnown(timezone: string): boolean {
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: timezone });
     return true;
@@ -93,10 +94,10 @@ const compiled = new Map<string, Cron>();
 const MAX_COMPILED = 1_024;
 
 function compile(schedule: JobSchedule): Cron {
-  const key = `${schedule.timezone} ${schedule.cron}`;
+  const key = `${schedule.timeZone} ${schedule.cron}`;
   const known = compiled.get(key);
   if (known) return known;
-  const parsed = parseCron(schedule.cron, schedule.timezone);
+  const parsed = parseCron(schedule.cron, schedule.timeZone);
   // Schedules are validated on write; a bad one here is a broken invariant.
   if (!parsed.ok) throw new Error(`schedule ${schedule.id}: ${parsed.message}`);
   if (compiled.size >= MAX_COMPILED) compiled.clear();
