@@ -225,6 +225,8 @@ export interface FlagSource {
   allowedOrigins: readonly string[];
   joinTokenFile?: string | undefined;
   tlsCert?: string | undefined;
+  eventCallbackTimeoutMs: number;
+  eventCallbackDropAfterMs: number;
   maxCompletedTasks: number;
 }
 
@@ -250,6 +252,8 @@ export function mesosFlags(source: FlagSource): Record<string, string> {
     allowed_origins: source.allowedOrigins.join(','),
     ...(source.joinTokenFile !== undefined ? { join_token_file: source.joinTokenFile } : {}),
     ...(source.tlsCert !== undefined ? { tls_cert: source.tlsCert } : {}),
+    event_callback_timeout: ms(source.eventCallbackTimeoutMs),
+    event_callback_drop_after: ms(source.eventCallbackDropAfterMs),
     max_completed_tasks_per_framework: String(source.maxCompletedTasks),
   };
 }
