@@ -55,7 +55,7 @@ export function registerIdentityCommands(program: Command, proc: ClientProcess):
     'corral grant remove \'alice /team-a\'',
   ]);
 
-  withJson(leaf(grant, 'add <words...>', 'Grant actions (comma-separated) on a path: IDENTITY ACTIONS PATH, or --group G ACTIONS PATH', [
+  withJson(leaf(grant, 'add <identity-actions-path...>', 'Grant actions (comma-separated) on a path: IDENTITY ACTIONS PATH, or --group G ACTIONS PATH', [
     'corral grant add alice read,update /team-a',
     'corral grant add --group team-a create,read,update,delete,scale,restart,logs /team-a',
     'corral grant add ops admin / --id ops-admin',
