@@ -84,3 +84,22 @@ test('corral up --tls: every part over HTTPS with the data dir\'s CA; agents, DN
   assert.equal(await running.stop(), 0);
   running = undefined;
 });
+
+test('corral up --ha --tls: all three schedulers over HTTPS; a standby proxies to the leader trusting the CA', { timeout: 180_000 }, async () => {
+  const stack = await startCorral(['--ha', '--tls', '--agents', '1', '--etcd-client-port', '0', '--etcd-peer-port', '0']);
+  const haTrusting = clientDispatcher(join(stack.dataDir, 'ca.pem'));
+  try {
+    const { schedulers, leader } = stack.urls as RunningCorral['urls'] & { schedulers: string[]; leader: string };
+    assert.equal(schedulers.length, 3);
+    assert.match(leader, /^https:/);
+    for (const url of schedulers) {
+      const response = await request(`${url}/v2/apps`, { dispatcher: haTrusting, headers: stack.auth });
+      await response.body.dump();
+      assert.equal(response.statusCode, 200, url);
+      assert.equal(response.headers['x-marathon-leader'], leader, url);
+    }
+  } finally {
+    await haTrusting.close();
+    assert.equal(await stack.stop(), 0);
+  }
+});
