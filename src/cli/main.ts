@@ -191,6 +191,7 @@ subcommand('up', 'Run the whole stack on loopback: scheduler, agents, dns and lb
   .option('--ha', 'three schedulers (--scheduler-listen port + 0, 1, 2) on a local etcd (Debian\'s etcd-server, data in <data dir>/etcd), everything else following all three; a scheduler that dies is restarted')
   .option('--etcd-client-port <port>', 'with --ha: etcd\'s client port on 127.0.0.1 (default 12379; 0 = a free one)')
   .option('--etcd-peer-port <port>', 'with --ha: etcd\'s peer port on 127.0.0.1 (default 12380; 0 = a free one)')
+  .option('--tls', 'every part\'s HTTP over TLS: a CA (<data dir>/ca.pem, what the CLI trusts) and a loopback certificate made once with openssl and reused; agents, DNS and LB trust the CA')
   .action((flags: Settings) => run('up', flags, async () => (await import('./up.ts')).startUp));
 
 // The operator's client commands (app, group, deployment, task, logs, agent, queue, why, events).

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { request } from 'undici';
+import { request, type Dispatcher } from 'undici';
 import { readServiceToken, writeSecretFile } from '../auth/secret-files.ts';
 
 /** The read-only identity `corral up` makes for its DNS and LB (a `service`, `read` on `/`). */
@@ -14,9 +14,10 @@ export function readAdminToken(file: string): string {
   return readServiceToken(file);
 }
 
-async function call(master: string, token: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+async function call(master: string, token: string, dispatcher: Dispatcher | undefined, method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
   const response = await request(new URL(path, master), {
     method,
+    ...(dispatcher === undefined ? {} : { dispatcher }),
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
@@ -24,8 +25,8 @@ async function call(master: string, token: string, method: 'GET' | 'POST', path:
   return { status: response.statusCode, json: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>) };
 }
 
-async function mayReadAll(master: string, token: string): Promise<boolean> {
-  const answer = await call(master, token, 'POST', '/v2/auth/check', { action: 'read', path: '/' });
+async function mayReadAll(master: string, token: string, dispatcher: Dispatcher | undefined): Promise<boolean> {
+  const answer = await call(master, token, dispatcher, 'POST', '/v2/auth/check', { action: 'read', path: '/' });
   return answer.status === 200 && answer.json.allowed === true;
 }
 
@@ -33,9 +34,9 @@ async function mayReadAll(master: string, token: string): Promise<boolean> {
  * Makes sure `file` (0600) holds a token that may read everything, for `corral dns|lb --token-file`:
  * a token already there that still works is kept (a second `corral up` over the same data dir adds
  * nothing); otherwise the followers' identity and grant are put (idempotent) and one token issued.
- * Returns whether a new token was issued.
+ * Returns whether a new token was issued. `dispatcher` trusts the stack's CA under `corral up --tls`.
  */
-export async function ensureFollowersToken(master: string, adminToken: string, file: string): Promise<boolean> {
+export async function ensureFollowersToken(master: string, adminToken: string, file: string, dispatcher?: Dispatcher): Promise<boolean> {
   if (existsSync(file)) {
     let current: string | undefined;
     try {
@@ -43,7 +44,7 @@ export async function ensureFollowersToken(master: string, adminToken: string, f
     } catch {
       current = undefined;
     }
-    if (current !== undefined && (await mayReadAll(master, current))) return false;
+    if (current !== undefined && (await mayReadAll(master, current, dispatcher))) return false;
   }
   const steps: Array<[string, unknown]> = [
     ['/v2/auth/identities', { id: FOLLOWERS_ID, kind: 'service' }],
@@ -52,7 +53,7 @@ export async function ensureFollowersToken(master: string, adminToken: string, f
   ];
   let token: unknown;
   for (const [path, body] of steps) {
-    const answer = await call(master, adminToken, 'POST', path, body);
+    const answer = await call(master, adminToken, dispatcher, 'POST', path, body);
     if (answer.status !== 201) throw new Error(`POST ${path} with the admin token answered ${answer.status}: ${String(answer.json.message ?? '')}`);
     token = answer.json.token;
   }

@@ -3,7 +3,7 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { request } from 'undici';
+import { request, type Dispatcher } from 'undici';
 import type { Logger } from '../shared/log.ts';
 import type { RunningProcess } from './child-process.ts';
 import { restartDelay, SCHEDULER_RESTART } from './core/restart-backoff.ts';
@@ -80,12 +80,13 @@ export async function startLocalEtcd(options: { dataDir: string; clientPort: num
 /**
  * The leader's URL as the first scheduler that answers names it (`GET /v2/leader`). `headers` is asked
  * on every try: with auth the leader wants the admin token, which its bootstrap may still be writing.
+ * `dispatcher` trusts the stack's CA under `corral up --tls`.
  */
-export async function waitForLeader(urls: readonly string[], headers: () => Record<string, string>, timeoutMs = 30_000): Promise<string> {
+export async function waitForLeader(urls: readonly string[], headers: () => Record<string, string>, dispatcher?: Dispatcher, timeoutMs = 30_000): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     for (const url of urls) {
-      const response = await request(new URL('/v2/leader', url), { headers: headers(), headersTimeout: 2000, bodyTimeout: 2000 }).catch(() => undefined);
+      const response = await request(new URL('/v2/leader', url), { headers: headers(), headersTimeout: 2000, bodyTimeout: 2000, ...(dispatcher === undefined ? {} : { dispatcher }) }).catch(() => undefined);
       const body = (await response?.body.json().catch(() => undefined)) as { leader?: string } | undefined;
       if (response?.statusCode === 200 && typeof body?.leader === 'string') return `${new URL(url).protocol}//${body.leader}`;
     }

@@ -3,7 +3,7 @@ import { ensureJoinToken } from '../auth/secret-files.ts';
 import { ADMIN_TOKEN_FILE } from '../scheduler/auth/bootstrap.ts';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { request } from 'undici';
+import { request, type Dispatcher } from 'undici';
 import { AGENT_API } from '../shared/agent-protocol.ts';
 import { defaultCertificateIfPossible } from '../lb/default-certificate.ts';
 import { createLogger } from '../shared/log.ts';
@@ -11,9 +11,11 @@ import type { Service } from '../shared/service.ts';
 import { formatHostPort, parseHostPort } from '../shared/address.ts';
 import { absolutePath, flag, hostPort, integer, logLevel, optional, parseConfig, port, text } from '../shared/config.ts';
 import { commandDefaults, type Settings } from '../shared/settings.ts';
+import { clientDispatcher } from '../shared/tls.ts';
 import { spawnPart, stopParts, type RunningProcess, type SpawnPartOptions } from './child-process.ts';
 import { ensureFollowersToken, FOLLOWERS_ID, readAdminToken } from './up-auth.ts';
 import { nameserversOf } from '../dns/core/resolv-conf.ts';
+import { ensureUpTls } from './up-tls.ts';
 import { freeLoopbackPort, HA_SCHEDULERS, haSchedulerDir, keepSchedulersUp, startLocalEtcd, waitForLeader, type SchedulerSlot } from './up-ha.ts';
 
 /** The read-only token of `corral up`'s DNS and LB, in its data dir. */
@@ -55,6 +57,8 @@ export interface UpConfig {
   /** With `ha`: etcd's loopback client and peer ports (0 = free ones picked at start). */
   etcdClientPort: number;
   etcdPeerPort: number;
+  /** Every part's HTTP over TLS: a CA and certificate made once in the data dir, clients given `--ca`. */
+  tls: boolean;
   logLevel: string;
 }
 
@@ -93,6 +97,7 @@ export function parseUpConfig(settings: Settings): Readonly<UpConfig> {
     ha: optional(flag),
     etcdClientPort: optional(port),
     etcdPeerPort: optional(port),
+    tls: optional(flag),
     logLevel,
   }, {
     defaults: commandDefaults('up'),
@@ -115,6 +120,7 @@ export function parseUpConfig(settings: Settings): Readonly<UpConfig> {
     lbStatsPort: String(config.lbStatsPort),
     internalLb: config.internalLb === true,
     ha: config.ha === true,
+    tls: config.tls === true,
     etcdClientPort: config.etcdClientPort ?? ETCD_CLIENT_PORT,
     etcdPeerPort: config.etcdPeerPort ?? ETCD_PEER_PORT,
   });
@@ -133,11 +139,11 @@ function systemResolvers(): string {
 }
 
 /** "Up" means tasks can be placed: wait until every agent holds its command stream. */
-async function agentsConnected(master: string, count: number, adminToken: string | undefined, timeoutMs = 20000): Promise<void> {
+async function agentsConnected(master: string, count: number, adminToken: string | undefined, dispatcher: Dispatcher | undefined, timeoutMs = 20000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const headers = adminToken === undefined ? {} : { authorization: `Bearer ${adminToken}` };
   for (;;) {
-    const response = await request(new URL(AGENT_API, master), { headers }).catch(() => undefined);
+    const response = await request(new URL(AGENT_API, master), { headers, ...(dispatcher === undefined ? {} : { dispatcher }) }).catch(() => undefined);
     const body = (await response?.body.json().catch(() => undefined)) as { agents?: Array<{ connected: boolean }> } | undefined;
     if ((body?.agents ?? []).filter((a) => a.connected).length >= count) return;
     if (Date.now() > deadline) throw new Error(`only ${body?.agents?.length ?? 0} of ${count} agents registered within ${timeoutMs} ms; see the agent logs`);
@@ -181,6 +187,14 @@ export async function startUp(settings: Settings): Promise<Service> {
   const followersTokenFile = join(config.dataDir, FOLLOWERS_TOKEN_FILE);
   const auth = config.auth ? ['--auth', '--admin-token-file', adminTokenFile] : [];
   const followers = config.auth ? ['--token-file', followersTokenFile] : [];
+  // With --tls: every server part serves the one loopback certificate, every client trusts the CA
+  // (`up` itself too); the CLI reads <data dir>/ca.pem as it reads the admin token.
+  const tls = config.tls ? ensureUpTls(config.dataDir) : undefined;
+  if (tls?.created === true) logger.info({ ca: tls.ca }, 'TLS certificate authority made for this data dir');
+  const serves = tls === undefined ? [] : ['--tls-cert', tls.cert, '--tls-key', tls.key];
+  const trusts = tls === undefined ? [] : ['--ca', tls.ca];
+  const dispatcher = tls === undefined ? undefined : clientDispatcher(tls.ca);
+  const scheme = tls === undefined ? 'http' : 'https';
   // With --ha: the schedulers, each restarted when it dies (see below), and etcd's URL.
   const slots: SchedulerSlot[] = [];
   let etcdUrl: string | undefined;
@@ -209,7 +223,9 @@ export async function startUp(settings: Settings): Promise<Service> {
         name: `scheduler-${n}`,
         logFile: join(logs, `scheduler-${n}.log`),
         args: ['scheduler', '--listen', formatHostPort({ host: listen.host, port }), '--data-dir', haSchedulerDir(config.dataDir, n),
-          '--store', 'etcd', '--etcd', etcd.url, ...admission, ...auth, ...level],
+          '--store', 'etcd', '--etcd', etcd.url, ...admission, ...auth, ...serves, ...level],
+        // A standby proxies to the leader's https:// URL: the scheduler has no --ca, Node's extra CAs do it.
+        ...(tls === undefined ? {} : { env: { ...process.env, NODE_EXTRA_CA_CERTS: tls.ca } }),
         onSpawn,
       });
       // Real ports even when told 0: the leader's lock names its address, and standbys proxy there.
@@ -231,19 +247,19 @@ export async function startUp(settings: Settings): Promise<Service> {
         slots.push({ name: part.name, part, startedAt: Date.now(), respawn });
       }
       const bearer = (): Record<string, string> => (config.auth && existsSync(adminTokenFile) ? { authorization: `Bearer ${readAdminToken(adminTokenFile)}` } : {});
-      master = await waitForLeader(urls, bearer);
+      master = await waitForLeader(urls, bearer, dispatcher);
     } else {
       const scheduler = await start({
         name: 'scheduler',
         logFile: join(logs, 'scheduler.log'),
-        args: ['scheduler', '--listen', config.schedulerListen, '--data-dir', join(config.dataDir, 'scheduler'), ...admission, ...auth, ...level],
+        args: ['scheduler', '--listen', config.schedulerListen, '--data-dir', join(config.dataDir, 'scheduler'), ...admission, ...auth, ...serves, ...level],
       });
       master = String(scheduler.ready.api);
       masters = master;
       schedulerUrls = [master];
     }
     const adminToken = config.auth ? readAdminToken(adminTokenFile) : undefined;
-    if (adminToken !== undefined && (await ensureFollowersToken(master, adminToken, followersTokenFile))) {
+    if (adminToken !== undefined && (await ensureFollowersToken(master, adminToken, followersTokenFile, dispatcher))) {
       logger.info({ identity: FOLLOWERS_ID, tokenFile: followersTokenFile }, 'read-only token issued for dns and lb');
     }
     const others = await Promise.all([
@@ -256,25 +272,25 @@ export async function startUp(settings: Settings): Promise<Service> {
           args: ['agent', '--master', masters, '--ip', agentIp(n), '--work-dir', join(config.dataDir, `agent-${n}`),
             '--listen', `127.0.0.1:${config.agentHttpPortBase === 0 ? 0 : config.agentHttpPortBase + i}`,
             '--resources', `cpus:4;mem:4096;disk:10000;ports:[${begin}-${begin + 999}]`, '--attributes', `agent:${n}`,
-            ...(config.cgroupsEnableCfs ? ['--cgroups-enable-cfs'] : []), ...taskUsers, ...admission, ...level],
+            ...(config.cgroupsEnableCfs ? ['--cgroups-enable-cfs'] : []), ...taskUsers, ...admission, ...serves, ...trusts, ...level],
         });
       }),
       start({
         name: 'dns',
         logFile: join(logs, 'dns.log'),
-        args: ['dns', '--master', masters, '--listen', config.dnsListen, '--http', config.dnsHttp, '--resolvers', config.dnsResolvers, ...followers, ...level],
+        args: ['dns', '--master', masters, '--listen', config.dnsListen, '--http', config.dnsHttp, '--resolvers', config.dnsResolvers, ...followers, ...serves, ...trusts, ...level],
       }),
       start({
         name: 'lb',
         logFile: join(logs, 'lb.log'),
         args: ['lb', '--master', masters, '--http-port', config.lbHttpPort, '--https-port', config.lbHttpsPort, '--app-id-port', config.lbAppIdPort,
-          '--stats-port', config.lbStatsPort, '--workers', config.lbWorkers, '--group', 'external', ...(lbSslCerts === undefined ? [] : ['--ssl-certs', lbSslCerts]), ...followers, ...level],
+          '--stats-port', config.lbStatsPort, '--workers', config.lbWorkers, '--group', 'external', ...(lbSslCerts === undefined ? [] : ['--ssl-certs', lbSslCerts]), ...followers, ...serves, ...trusts, ...level],
       }),
       ...(config.internalLb
-        ? [start({ name: 'lb-internal', logFile: join(logs, 'lb-internal.log'), args: ['lb', '--master', masters, '--group', 'internal', '--no-http-https', '--stats-port', '0', ...followers, ...level] })]
+        ? [start({ name: 'lb-internal', logFile: join(logs, 'lb-internal.log'), args: ['lb', '--master', masters, '--group', 'internal', '--no-http-https', '--stats-port', '0', ...followers, ...serves, ...trusts, ...level] })]
         : []),
     ]);
-    await agentsConnected(master, config.agents, adminToken);
+    await agentsConnected(master, config.agents, adminToken, dispatcher);
     const dns = others[config.agents]?.ready ?? {};
     const lb = others[config.agents + 1]?.ready ?? {};
     const internal = config.internalLb ? others[config.agents + 2]?.ready : undefined;
@@ -284,15 +300,16 @@ export async function startUp(settings: Settings): Promise<Service> {
       scheduler: schedulerUrls[0] ?? master,
       ...(config.ha ? { schedulers: schedulerUrls, master: masters, leader: master, etcd: etcdUrl } : {}),
       dns: String(dns.dns),
-      dnsHttp: `http://${String(dns.http)}`,
+      dnsHttp: `${scheme}://${String(dns.http)}`,
       lbHttp: `http://${String(lb.http)}`,
       lbHttps: `https://${String(lb.https)}`,
-      lbStats: `http://${String(lb.stats)}`,
+      lbStats: `${scheme}://${String(lb.stats)}`,
       lbDefaultCertificate: String(lb.defaultCertificate),
-      ...(internal ? { lbInternalStats: `http://${String(internal.stats)}` } : {}),
+      ...(internal ? { lbInternalStats: `${scheme}://${String(internal.stats)}` } : {}),
       agents: others.slice(0, config.agents).map((a) => String(a.ready.endpoint)),
       logs,
       ...(config.auth ? { adminTokenFile } : {}),
+      ...(tls === undefined ? {} : { ca: tls.ca }),
     };
     logger.info(urls, 'ready');
     if (config.ha) logger.info({ leader: master, scheduler: leads }, `${leads} leads`);
@@ -312,6 +329,9 @@ export async function startUp(settings: Settings): Promise<Service> {
         ...(config.auth
           ? [`  admin token     ${adminTokenFile}   (the CLI reads ./data/admin.token; curl -H "Authorization: Bearer $(cat ${adminTokenFile})" ${urls.scheduler}/v2/apps)`]
           : ['  auth            OFF (--no-auth): anyone who reaches the scheduler port may run commands on every agent']),
+        ...(tls === undefined
+          ? []
+          : [`  TLS CA          ${tls.ca}   (the CLI reads ./data/ca.pem, else give --ca ${tls.ca} or CORRAL_CA; curl --cacert ${tls.ca})`]),
         `  DNS             ${urls.dns} (udp+tcp)  dig @${dnsHost} -p ${dnsPort} hello.marathon.mesos`,
         `  DNS HTTP API    ${urls.dnsHttp}`,
         `  DNS forwarding  ${config.dnsResolvers === '' ? 'off: other names are REFUSED (--dns-resolvers)' : `to ${config.dnsResolvers} (--dns-resolvers; '' turns it off)`}`,
@@ -327,6 +347,7 @@ export async function startUp(settings: Settings): Promise<Service> {
     );
   } catch (err) {
     await stopParts(parts, 5000);
+    await dispatcher?.close();
     throw err;
   }
   let closing = false;
@@ -360,6 +381,7 @@ export async function startUp(settings: Settings): Promise<Service> {
       await stopParts(agents, 10000);
       await stopParts(parts.filter((p) => !agents.includes(p) && !etcd.includes(p)), 5000);
       await stopParts(etcd, 5000);
+      await dispatcher?.close();
       logger.info('stopped');
     },
   };

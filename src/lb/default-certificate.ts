@@ -1,8 +1,8 @@
-import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { inScratchDir, isOpensslMissing, openssl, opensslFailure, writeWhole } from '../shared/openssl.ts';
 import { LbError } from './errors.ts';
 
 /** The subject of the certificates made here, so that an operator recognises one in a browser. */
@@ -20,28 +20,24 @@ export function ensureDefaultCertificate(file: string): { path: string; created:
     chmodSync(file, 0o600);
     return { path: file, created: false };
   }
-  const work = mkdtempSync(join(tmpdir(), 'corral-lb-cert-'));
   try {
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '3650',
-      '-keyout', join(work, 'key.pem'), '-out', join(work, 'cert.pem'), '-subj', `/CN=${DEFAULT_CERT_NAME}`,
-      '-addext', `subjectAltName=DNS:${DEFAULT_CERT_NAME},DNS:localhost`,
-    ], { stdio: ['ignore', 'ignore', 'pipe'] });
-    const pem = readFileSync(join(work, 'cert.pem'), 'utf8') + readFileSync(join(work, 'key.pem'), 'utf8');
-    // Written whole under another name, then renamed: a crash never leaves half a key behind, and
-    // two LBs starting at once each rename a whole one (the loser's is replaced, both valid).
-    const partial = `${file}.${process.pid}.tmp`;
-    writeFileSync(partial, pem, { mode: 0o600 });
-    renameSync(partial, file);
+    const pem = inScratchDir('corral-lb-cert-', (work) => {
+      openssl([
+        'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '3650',
+        '-keyout', join(work, 'key.pem'), '-out', join(work, 'cert.pem'), '-subj', `/CN=${DEFAULT_CERT_NAME}`,
+        '-addext', `subjectAltName=DNS:${DEFAULT_CERT_NAME},DNS:localhost`,
+      ]);
+      return readFileSync(join(work, 'cert.pem'), 'utf8') + readFileSync(join(work, 'key.pem'), 'utf8');
+    });
+    // Two LBs starting at once each rename a whole one (the loser's is replaced, both valid).
+    writeWhole(file, pem, 0o600);
     return { path: file, created: true };
   } catch (err) {
     // Without openssl the HTTPS port still serves the certificates of --ssl-certs and the apps' SNI ones.
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && (err as { path?: string }).path === 'openssl') {
+    if (isOpensslMissing(err)) {
       throw new LbError('ERR_LB_NO_OPENSSL', 'the openssl command was not found, so there is no default certificate: HTTPS handshakes fail until one is given with --ssl-certs (or apt-get install openssl)');
     }
-    throw new LbError('ERR_LB_DEFAULT_CERT', `cannot make a default certificate in ${file} (${(err as Error).message.split('\n')[0]}); give one with --ssl-certs`);
-  } finally {
-    rmSync(work, { recursive: true, force: true });
+    throw new LbError('ERR_LB_DEFAULT_CERT', `cannot make a default certificate in ${file} (${opensslFailure(err)}); give one with --ssl-certs`);
   }
 }
 

@@ -47,12 +47,20 @@ export function mastersOf(flag: string | undefined, env: Record<string, string |
   }
 }
 
-/** `--ca`, else CORRAL_CA: the PEM file trusted for https:// scheduler and agent URLs; every `--master` must then be https. */
+/** The CA `corral up --tls` writes, read from the current directory when nothing else is said (as ./data/admin.token). */
+export const DEFAULT_CA_FILE = './data/ca.pem';
+
+/**
+ * `--ca`, else CORRAL_CA: the PEM file trusted for https:// scheduler and agent URLs; every `--master` must then be https.
+ * Neither given and every `--master` https: ./data/ca.pem if it exists (a plain `--master` never picks it up).
+ */
 export function caOf(flags: ClientFlags, env: Record<string, string | undefined>): string | undefined {
   const given: Record<string, string> = { ...(flags.master === undefined ? {} : { master: flags.master }), ...(typeof flags.ca === 'string' ? { ca: flags.ca } : {}) };
   const settings = layerSettings('client', CLIENT_DEFAULTS, given, env, undefined);
   try {
-    return parseConfig(settings, { masters: ['master', masterUrls], ca: caFile }, { check: plainMasterProblems }).ca;
+    const { masters, ca } = parseConfig(settings, { masters: ['master', masterUrls], ca: caFile }, { check: plainMasterProblems });
+    if (ca !== undefined || !masters.every((master) => master.startsWith('https:')) || !existsSync(DEFAULT_CA_FILE)) return ca;
+    return caFile(DEFAULT_CA_FILE);
   } catch (error) {
     if (error instanceof ConfigError) throw new UsageError(error.message);
     throw error;
@@ -68,7 +76,7 @@ export function leaf(parent: Command, spec: string, description: string, example
     .command(spec)
     .description(description)
     .option('--master <urls>', `scheduler URL(s), comma-separated (env CORRAL_MASTER; default ${String(CLIENT_DEFAULTS.master)})`)
-    .option('--ca <file>', 'trust only these PEM certificates for https:// scheduler and agent URLs (env CORRAL_CA)')
+    .option('--ca <file>', `trust only these PEM certificates for https:// scheduler and agent URLs (env CORRAL_CA; default ${DEFAULT_CA_FILE}, written by corral up --tls, if it exists)`)
     .option('--token-file <file>', `a scheduler with --auth: the file holding the token (env CORRAL_TOKEN_FILE; default ${DEFAULT_TOKEN_FILE}, written by corral up, if it exists)`)
     .option('--token <token>', 'the token itself (env CORRAL_TOKEN; visible to other users in ps: prefer CORRAL_TOKEN or --token-file)')
     .addHelpText('after', `\nExample${examples.length > 1 ? 's' : ''}:\n${examples.map((e) => `  ${e}`).join('\n')}\n`);
