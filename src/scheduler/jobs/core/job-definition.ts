@@ -185,11 +185,12 @@ function readSchedule(r: Reader, body: unknown, pointer: string): JobSchedule | 
   const id = r.string(body.id, `${pointer}/id`, JOB_LIMITS.scheduleIdLength, false);
   if (id !== undefined && !SCHEDULE_ID.test(id)) r.fail(`${pointer}/id`, 'must be lowercase letters, digits and dashes (not first or last)');
   const cron = r.string(body.cron, `${pointer}/cron`, 256, false);
+  const zone = typeof body.timeZone === 'string' && timeZoneKnown(body.timeZone) ? body.timeZone : 'UTC';
+  // Checked in the schedule's own zone (a pattern may never fire); a bad zone is the zone's error, not the cron's.
+  const parsed = cron === undefined ? undefined : parseCron(cron, zone);
+  if (parsed?.ok === false) r.fail(`${pointer}/cron`, parsed.message);
   const timeZone = r.string(body.timeZone, `${pointer}/timeZone`, 64) ?? 'UTC';
   if (!timeZoneKnown(timeZone)) r.fail(`${pointer}/timeZone`, `unknown time zone '${timeZone}' (an IANA name such as Europe/Berlin)`);
-  // Checked in the schedule's own zone (a pattern may never fire); a zone already refused is not blamed on the cron.
-  const parsed = cron === undefined ? undefined : parseCron(cron, timeZoneKnown(timeZone) ? timeZone : 'UTC');
-  if (parsed?.ok === false) r.fail(`${pointer}/cron`, parsed.message);
   const schedule: JobSchedule = {
     id: id ?? '',
     cron: cron?.trim() ?? '',
