@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { stopParts, type PartProcess } from '../../src/cli/child-process.ts';
 import { AgentCluster, type Json } from '../support/agent-cluster.ts';
+import { startAuthScheduler } from '../support/auth-scheduler.ts';
 import { marathonCall } from '../support/marathon-api.ts';
-import { startPart, tempDir } from '../support/parts.ts';
+import { tempDir } from '../support/parts.ts';
 import { waitFor } from '../support/wait.ts';
 
 const clusters: AgentCluster[] = [];
@@ -130,14 +130,9 @@ test('--auth: only a cluster admin lists, registers or removes event subscriptio
   const { url } = await receivers();
   const dir = tempDir('corral-event-subs-auth-');
   dirs.push(dir);
-  const dataDir = join(dir, 'scheduler');
-  const scheduler = await startPart('scheduler', ['scheduler', '--auth', '--listen', '127.0.0.1:0', '--data-dir', dataDir], dir);
-  parts.push(scheduler);
-  const base = String(scheduler.ready.api);
-  const admin = readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
-  assert.equal((await marathonCall(base, 'POST', '/v2/auth/identities', { id: 'team-a' }, admin)).status, 201);
-  assert.equal((await marathonCall(base, 'POST', '/v2/auth/grants', { identity: 'team-a', actions: ['create', 'read', 'update', 'delete'], path: '/' }, admin)).status, 201);
-  const team = String((await marathonCall(base, 'POST', '/v2/auth/tokens', { identity: 'team-a' }, admin)).json.token);
+  const { part, base, admin, tokenFor } = await startAuthScheduler(dir);
+  parts.push(part);
+  const team = await tokenFor('team-a', [{ actions: ['create', 'read', 'update', 'delete'], path: '/' }]);
   const path = `/v2/eventSubscriptions?callbackUrl=${encodeURIComponent(url('/good'))}`;
 
   for (const method of ['POST', 'GET', 'DELETE']) assert.equal((await marathonCall(base, method, path, undefined, team)).status, 403, `${method} by a non-admin`);

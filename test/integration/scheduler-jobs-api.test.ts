@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { after, test } from 'node:test';
 import { stopParts, type PartProcess } from '../../src/cli/child-process.ts';
 import { AgentCluster, type Json } from '../support/agent-cluster.ts';
+import { startAuthScheduler } from '../support/auth-scheduler.ts';
 import { marathonCall } from '../support/marathon-api.ts';
-import { startPart, tempDir } from '../support/parts.ts';
+import { tempDir } from '../support/parts.ts';
 
 const clusters: AgentCluster[] = [];
 const parts: PartProcess[] = [];
@@ -106,15 +106,10 @@ test('jobs and schedules: CRUD with defaults, 422 details, 409, embeds, events, 
 test('--auth: a team sees and writes only the jobs under its path', { timeout: 60_000 }, async () => {
   const dir = tempDir('corral-jobs-auth-');
   dirs.push(dir);
-  const dataDir = join(dir, 'scheduler');
-  const scheduler = await startPart('scheduler', ['scheduler', '--auth', '--listen', '127.0.0.1:0', '--data-dir', dataDir], dir);
-  parts.push(scheduler);
-  const base = String(scheduler.ready.api);
+  const { part, base, admin, tokenFor } = await startAuthScheduler(dir);
+  parts.push(part);
   const call = (token: string, method: string, path: string, body?: unknown): ReturnType<typeof marathonCall> => marathonCall(base, method, path, body, token);
-  const admin = readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
-  assert.equal((await call(admin, 'POST', '/v2/auth/identities', { id: 'team-a' })).status, 201);
-  assert.equal((await call(admin, 'POST', '/v2/auth/grants', { identity: 'team-a', actions: ['create', 'read', 'update', 'delete'], path: '/team-a' })).status, 201);
-  const teamA = String((await call(admin, 'POST', '/v2/auth/tokens', { identity: 'team-a' })).json.token);
+  const teamA = await tokenFor('team-a', [{ actions: ['create', 'read', 'update', 'delete'], path: '/team-a' }]);
 
   assert.equal((await call(teamA, 'POST', '/v1/jobs', { id: 'team-a.nightly', run: { cmd: 'x' } })).status, 201);
   assert.equal((await call(teamA, 'POST', '/v1/jobs', { id: 'team-b.nightly', run: { cmd: 'x' } })).status, 403);

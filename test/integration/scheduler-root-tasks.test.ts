@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { after, test } from 'node:test';
 import { stopParts, type PartProcess } from '../../src/cli/child-process.ts';
+import { startAuthScheduler } from '../support/auth-scheduler.ts';
 import { marathonCall } from '../support/marathon-api.ts';
-import { startPart, tempDir } from '../support/parts.ts';
+import { tempDir } from '../support/parts.ts';
 
 /** Under --auth, an app asking for user root needs a grant of run-as-root on its path (issue #15, task users). */
 
@@ -17,17 +17,10 @@ after(async () => {
 });
 
 test('--auth: user root needs run-as-root on the app\'s path, on top of create/update', { timeout: 60_000 }, async () => {
-  const dataDir = join(dir, 'scheduler');
-  const scheduler = await startPart('scheduler', ['scheduler', '--auth', '--listen', '127.0.0.1:0', '--data-dir', dataDir], dir);
-  running.push(scheduler);
-  const base = String(scheduler.ready.api);
-  const admin = readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
+  const { part, base, admin, tokenFor } = await startAuthScheduler(dir);
+  running.push(part);
   const asAdmin = (method: string, path: string, body: unknown) => marathonCall(base, method, path, body, admin);
-  assert.equal((await asAdmin('POST', '/v2/auth/identities', { id: 'team-a', kind: 'user' })).status, 201);
-  assert.equal((await asAdmin('POST', '/v2/auth/grants', { identity: 'team-a', actions: ['create', 'read', 'update', 'delete'], path: '/team-a' })).status, 201);
-  assert.equal((await asAdmin('POST', '/v2/auth/grants', { identity: 'team-a', actions: ['run-as-root'], path: '/team-a/legacy' })).status, 201);
-  const token = await asAdmin('POST', '/v2/auth/tokens', { identity: 'team-a' });
-  const teamA = String(token.json.token);
+  const teamA = await tokenFor('team-a', [{ actions: ['create', 'read', 'update', 'delete'], path: '/team-a' }, { actions: ['run-as-root'], path: '/team-a/legacy' }]);
   const call = (method: string, path: string, body?: unknown) => marathonCall(base, method, path, body, teamA);
   const app = (id: string, user?: string) => ({ id, cmd: 'sleep 1000', cpus: 0.1, mem: 16, instances: 0, ...(user !== undefined ? { user } : {}) });
 
