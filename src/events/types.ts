@@ -299,6 +299,27 @@ export interface JobDeletedEvent extends EventBase {
   job: EventJob;
 }
 
+/** A job run as run events carry it: Metronome's run JSON (src/scheduler/jobs/types.ts JobRun). */
+export type EventJobRun = { id: string; jobId: string; status: string } & Record<string, unknown>;
+
+/** Metronome's: a run was created (by a schedule's slot, by hand, or by its parents' success). */
+export interface JobRunStartedEvent extends EventBase {
+  eventType: 'job_run_started';
+  jobRun: EventJobRun;
+}
+
+/** Metronome's: a run's task finished with exit status 0. */
+export interface JobRunFinishedEvent extends EventBase {
+  eventType: 'job_run_finished';
+  jobRun: EventJobRun;
+}
+
+/** Metronome's: a run failed for good (its task failed with no retry left, it was stopped, overran or could not be placed). */
+export interface JobRunFailedEvent extends EventBase {
+  eventType: 'job_run_failed';
+  jobRun: EventJobRun;
+}
+
 /** Broadcast when a subscriber comes or goes; not persisted, so they carry no id. */
 export interface EventStreamAttachedEvent extends EventBase {
   eventType: 'event_stream_attached';
@@ -341,7 +362,10 @@ export type ClusterEvent =
   | UnsubscribeEvent
   | JobCreatedEvent
   | JobUpdatedEvent
-  | JobDeletedEvent;
+  | JobDeletedEvent
+  | JobRunStartedEvent
+  | JobRunFinishedEvent
+  | JobRunFailedEvent;
 
 /**
  * A committed event with its position in the stream: the SSE `id:` line. Ids increase

@@ -55,6 +55,8 @@ interface ErrorData {
   ERR_SCHED_JOB_EXISTS: { jobId: string };
   ERR_SCHED_SCHEDULE_NOT_FOUND: { jobId: string; scheduleId: string };
   ERR_SCHED_SCHEDULE_EXISTS: { jobId: string; scheduleId: string };
+  ERR_SCHED_JOB_HAS_ACTIVE_RUNS: { jobId: string; runs: string[] };
+  ERR_SCHED_RUN_NOT_FOUND: { jobId: string; runId: string };
 }
 
 export type SchedulerErrorCode = keyof ErrorData;

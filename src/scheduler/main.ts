@@ -18,6 +18,7 @@ import { EventBus } from './event-bus.ts';
 import { EventCallbacks } from './event-callbacks.ts';
 import { callbackPolicy } from './core/callback-queue.ts';
 import { Orchestrator } from './orchestrator.ts';
+import { JobTicker } from './jobs/job-ticker.ts';
 import { ReadinessProber } from './readiness-prober.ts';
 import { SchedulerState } from './state.ts';
 import { SchedulerMetrics } from './scheduler-metrics.ts';
@@ -57,6 +58,7 @@ async function lead(config: SchedulerConfig, logger: Logger, admission: AgentAdm
   const links = new AgentLinks(logger, heartbeatMs(config.agentTimeoutMs), () => orchestrator.agentsChanged());
   const orchestrator = new Orchestrator(state, links, logger, { metrics: () => metrics, agentTimeoutMs: config.agentTimeoutMs, agentReregisterTimeoutMs: config.agentReregisterTimeoutMs, registryMaxAgentAgeMs: config.registryMaxAgentAgeMs, deploymentTimeoutMs: config.deploymentTimeoutMs, heartbeatIntervalMs: heartbeatMs(config.agentTimeoutMs) });
   const readiness = new ReadinessProber(state, logger);
+  const jobTicker = new JobTicker(state, logger.child({ component: 'jobs' }));
   const startedAt = new Date().toISOString();
   const metrics: SchedulerMetrics = new SchedulerMetrics({ collect: () => sampleScheduler(context) });
   metrics.storeLoaded(loaded.recovery);
@@ -80,6 +82,7 @@ async function lead(config: SchedulerConfig, logger: Logger, admission: AgentAdm
   return {
     async close() {
       orchestrator.close();
+      jobTicker.close();
       callbacks.close();
       await readiness.close();
       links.close();

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ClusterEvent } from '../events/types.ts';
-import type { HeartbeatReport, RegisterRequest, RegisterResponse, TaskStatusUpdate } from '../shared/agent-protocol.ts';
+import type { HeartbeatReport, RegisterRequest, RegisterResponse, TaskLaunch, TaskStatusUpdate } from '../shared/agent-protocol.ts';
 import type { Logger } from '../shared/log.ts';
 import type { AgentLinks } from './agent-links.ts';
 import { taskIdPrefix } from './core/app-id.ts';
@@ -16,6 +16,8 @@ import type { Unplaced } from './core/placement.ts';
 import type { SchedulerMetrics } from './scheduler-metrics.ts';
 import type { SchedulerState } from './state.ts';
 import type { AgentCredential, AppDefinition, ClusterState, Instance, StateOp } from './types.ts';
+import { runKey, runTaskLaunch } from './jobs/core/runs.ts';
+import { newRunId } from './jobs/run-ids.ts';
 
 /** With admission on (--join-token-file): what a registration is judged by. */
 export interface RegistrationCheck {
@@ -228,9 +230,7 @@ export class Orchestrator {
     // A launch written to the stream this one replaces may never have arrived; the agent ignores repeats.
     const state = this.#state.current;
     for (const instance of instancesOnAgent(state, agentId)) {
-      if (instance.goal === 'running' && instance.state === 'TASK_STAGING') {
-        this.#launch(instance, state.apps.get(instance.appId));
-      }
+      if (instance.goal === 'running' && instance.state === 'TASK_STAGING') this.#launch(instance, state);
     }
   }
 
@@ -329,6 +329,7 @@ export class Orchestrator {
         // Fewer, longer evaluations launch more each, to keep the pace over a whole cycle (the wait plus the evaluation).
         maxLaunches: Math.min(MAX_LAUNCHES_PER_EVALUATION, Math.max(MIN_LAUNCHES_PER_EVALUATION, Math.ceil((LAUNCH_PACE_PER_SECOND * (this.#delayMs + this.#lastEvaluationMs)) / 1000))),
         newTaskId: (appId) => `${taskIdPrefix(appId)}.${randomUUID()}`,
+        newRunId,
       });
       return { ...evaluationChanges(state, evaluation, apps, now), result: evaluation };
     });
@@ -339,7 +340,7 @@ export class Orchestrator {
     this.#lastEvaluationMs = performance.now() - started;
     this.#options.metrics().evaluation(this.#lastEvaluationMs / 1000, evaluation.launch.length, evaluation.stop.length + evaluation.expunge.length);
     const state = this.#state.current;
-    for (const instance of evaluation.launch) this.#launch(instance, state.apps.get(instance.appId));
+    for (const instance of evaluation.launch) this.#launch(instance, state);
     this.#sendKills(state);
   }
 
@@ -358,29 +359,10 @@ export class Orchestrator {
     }
   }
 
-  #launch(instance: Instance, app: AppDefinition | undefined): void {
-    if (app === undefined) return;
-    const sent = this.#links.send(instance.agentId, {
-      type: 'launch',
-      task: {
-        taskId: instance.taskId,
-        appId: app.id,
-        version: app.version,
-        ...(app.cmd !== undefined ? { cmd: app.cmd } : {}),
-        ...(app.args !== undefined ? { args: app.args } : {}),
-        env: app.env,
-        labels: app.labels,
-        ports: instance.ports,
-        portNames: app.portDefinitions.map((p) => p.name ?? null),
-        cpus: app.cpus,
-        mem: app.mem,
-        disk: app.disk,
-        killGracePeriodMs: (app.taskKillGracePeriodSeconds ?? 3) * 1000,
-        fetch: app.fetch,
-        healthChecks: app.healthChecks,
-        ...(app.user !== undefined ? { user: app.user } : {}),
-      },
-    });
+  #launch(instance: Instance, state: ClusterState): void {
+    const task = instance.run === undefined ? appTaskLaunch(instance, state.apps.get(instance.appId)) : jobTaskLaunch(instance, instance.run, state);
+    if (task === undefined) return;
+    const sent = this.#links.send(instance.agentId, { type: 'launch', task });
     this.#logger.debug({ taskId: instance.taskId, agentId: instance.agentId, ports: instance.ports, sent }, 'launching task');
   }
 
@@ -456,6 +438,36 @@ export class Orchestrator {
         .catch((err: unknown) => this.#logger.error({ err, agentId }, 'cannot remove an expired agent'));
     }
   }
+}
+
+/** What the agent runs for an app's instance (none when the app is gone). */
+function appTaskLaunch(instance: Instance, app: AppDefinition | undefined): TaskLaunch | undefined {
+  if (app === undefined) return undefined;
+  return {
+    taskId: instance.taskId,
+    appId: app.id,
+    version: app.version,
+    ...(app.cmd !== undefined ? { cmd: app.cmd } : {}),
+    ...(app.args !== undefined ? { args: app.args } : {}),
+    env: app.env,
+    labels: app.labels,
+    ports: instance.ports,
+    portNames: app.portDefinitions.map((p) => p.name ?? null),
+    cpus: app.cpus,
+    mem: app.mem,
+    disk: app.disk,
+    killGracePeriodMs: (app.taskKillGracePeriodSeconds ?? 3) * 1000,
+    fetch: app.fetch,
+    healthChecks: app.healthChecks,
+    ...(app.user !== undefined ? { user: app.user } : {}),
+  };
+}
+
+/** What the agent runs for a job run's task (none when the run or job is gone). */
+function jobTaskLaunch(instance: Instance, ids: { jobId: string; runId: string }, state: ClusterState): TaskLaunch | undefined {
+  const job = state.jobs.get(ids.jobId);
+  const run = state.jobRuns.get(runKey(ids.jobId, ids.runId));
+  return job === undefined || run === undefined ? undefined : runTaskLaunch(job, run, instance);
 }
 
 /** Mesos' agent id form `<cluster>-S<n>`: DNS uses the last field as the instance suffix. */

@@ -2,7 +2,7 @@ import type { PortDefinition, TaskState } from '../events/types.ts';
 import type { AttributeValue, FetchUri, HealthCheck, HealthResult, Resource } from '../shared/agent-protocol.ts';
 import type { DeploymentPlan } from '../events/types.ts';
 import type { Grant, Identity, QuotaLimits, TokenRecord } from '../auth/types.ts';
-import type { StoredJob } from './jobs/types.ts';
+import type { JobHistory, JobRun, JobTick, StoredJob } from './jobs/types.ts';
 
 /** A Marathon app definition after validation, defaults applied and service ports assigned. */
 export interface AppDefinition {
@@ -80,6 +80,11 @@ export interface Instance {
   unreachableSince?: string;
   /** Index-aligned with the app's readinessChecks; a check passes once and stays passed. */
   readinessResults?: ReadinessResult[];
+  /**
+   * A job run's task (its `appId` is then the job's path). Such an instance is kept when it ends,
+   * until the run has taken note of how (jobs/core/runs.ts), and is no app's instance.
+   */
+  run?: { jobId: string; runId: string };
 }
 
 export interface ReadinessCheck {
@@ -185,6 +190,12 @@ export interface ClusterState {
   eventSubscriptions: ReadonlyMap<string, EventSubscription>;
   /** Metronome's jobs (`/v1/jobs`), by job id (`team.nightly`), each with its schedules. */
   jobs: ReadonlyMap<string, StoredJob>;
+  /** Runs not ended yet, keyed `<job id> <run id>`. */
+  jobRuns: ReadonlyMap<string, JobRun>;
+  /** Finished runs and skipped slots per job (bounded), by job id. */
+  jobHistory: ReadonlyMap<string, JobHistory>;
+  /** How far each schedule's slots were decided, keyed `<job id> <schedule id>`. */
+  jobTicks: ReadonlyMap<string, JobTick>;
 }
 
 /** A URL that receives every committed event as a JSON POST (event-callbacks.ts). */

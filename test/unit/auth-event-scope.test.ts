@@ -41,6 +41,9 @@ const SAMPLES: { [T in EventType]: [Extract<StreamEvent, { eventType: T }>, Even
   job_created: [{ eventType: 'job_created', timestamp: t0, job: { id: 'team-a.nightly', schedules: [] } }, { paths: ['/team-a/nightly'] }],
   job_updated: [{ eventType: 'job_updated', timestamp: t0, job: { id: 'team-a.nightly', schedules: [] } }, { paths: ['/team-a/nightly'] }],
   job_deleted: [{ eventType: 'job_deleted', timestamp: t0, job: { id: 'nightly', schedules: [] } }, { paths: ['/nightly'] }],
+  job_run_started: [{ eventType: 'job_run_started', timestamp: t0, jobRun: { id: 'r1', jobId: 'team-a.nightly', status: 'INITIAL' } }, { paths: ['/team-a/nightly'] }],
+  job_run_finished: [{ eventType: 'job_run_finished', timestamp: t0, jobRun: { id: 'r1', jobId: 'team-a.nightly', status: 'SUCCESS' } }, { paths: ['/team-a/nightly'] }],
+  job_run_failed: [{ eventType: 'job_run_failed', timestamp: t0, jobRun: { id: 'r1', jobId: 'b.c.d', status: 'FAILED' } }, { paths: ['/b/c/d'] }],
 };
 
 test('every event type in the catalogue has a scope rule and a sample here', () => {

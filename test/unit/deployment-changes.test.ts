@@ -71,7 +71,7 @@ test('a rollback replaces only the instances of the version rolled back; those s
       assert.ok(rolled.ok);
       const after = applyOps(s, rolled.ops);
       assert.equal(after.apps.get('/web')?.versionInfo.lastConfigChangeAt, web.versionInfo.lastConfigChangeAt, 'the original configuration is back');
-      const evaluation = reconcile(after, { now: 'x', nowMs: 0, connectedAgents: new Set(['a', 'b']), launchDelays: new Map(), maxLaunches: 10, newTaskId: (id) => `${id.slice(1)}.n` });
+      const evaluation = reconcile(after, { now: 'x', nowMs: 0, connectedAgents: new Set(['a', 'b']), launchDelays: new Map(), maxLaunches: 10, newTaskId: (id) => `${id.slice(1)}.n`, newRunId: () => 'run' });
       assert.deepEqual(evaluation.stop.map((i) => i.taskId), ['web.new1']);
       assert.deepEqual(evaluation.launch, []);
     });

@@ -4,9 +4,11 @@ import { applyOps, emptyState } from '../../src/scheduler/core/state-ops.ts';
 import type { Refused } from '../../src/scheduler/errors.ts';
 import { addSchedule, createJob, deleteJob, removeSchedule, replaceSchedule, updateJob, type JobChange } from '../../src/scheduler/jobs/core/job-changes.ts';
 import { jobView, parseEmbeds } from '../../src/scheduler/jobs/core/job-view.ts';
+import { historyOf } from '../../src/scheduler/jobs/core/runs.ts';
 import type { ClusterState } from '../../src/scheduler/types.ts';
 
 const NOW = '2026-01-01T00:00:00.000Z';
+const CONTEXT = { now: NOW, nowMs: Date.parse(NOW), newRunId: () => 'r1' };
 const cron = (id: string, expression = '* * * * *'): Record<string, unknown> => ({ id, cron: expression });
 
 /** The state after a change, or the refusal's code. */
@@ -22,8 +24,8 @@ test('job changes: what each stores, or which refusal', async (t) => {
     ['create invalid', (s) => createJob(s, { id: 'A', run: { cmd: 'y' } }, NOW), 'ERR_SCHED_INVALID'],
     ['update keeps schedules, ignores those in the body', (s) => updateJob(s, 'a.job', { run: { cmd: 'y' }, schedules: [cron('other')] }, NOW), { schedules: ['s1'], cmd: 'y' }],
     ['update a missing job', (s) => updateJob(s, 'b.job', { run: { cmd: 'y' } }, NOW), 'ERR_SCHED_JOB_NOT_FOUND'],
-    ['delete', (s) => deleteJob(s, 'a.job', NOW), 'gone'],
-    ['delete a missing job', (s) => deleteJob(s, 'b.job', NOW), 'ERR_SCHED_JOB_NOT_FOUND'],
+    ['delete', (s) => deleteJob(s, 'a.job', CONTEXT), 'gone'],
+    ['delete a missing job', (s) => deleteJob(s, 'b.job', CONTEXT), 'ERR_SCHED_JOB_NOT_FOUND'],
     ['add a schedule', (s) => addSchedule(s, 'a.job', cron('s2'), NOW), { schedules: ['s1', 's2'] }],
     ['add an existing schedule', (s) => addSchedule(s, 'a.job', cron('s1'), NOW), 'ERR_SCHED_SCHEDULE_EXISTS'],
     ['add to a missing job', (s) => addSchedule(s, 'b.job', cron('s2'), NOW), 'ERR_SCHED_JOB_NOT_FOUND'],
@@ -51,7 +53,7 @@ test('each change emits Metronome\'s event with the job as it is (as it was, for
     [createJob(emptyState(), { id: 'b', run: { cmd: 'x' } }, NOW), 'job_created', []],
     [addSchedule(base, 'a.job', cron('s2'), NOW), 'job_updated', ['s1', 's2']],
     [removeSchedule(base, 'a.job', 's1', NOW), 'job_updated', []],
-    [deleteJob(base, 'a.job', NOW), 'job_deleted', ['s1']],
+    [deleteJob(base, 'a.job', CONTEXT), 'job_deleted', ['s1']],
   ];
   for (const [change, eventType, schedules] of cases) {
     assert.ok(change.ok);
@@ -73,7 +75,7 @@ test('a job view embeds what was asked', () => {
   for (const [embed, keys] of cases) {
     const parsed = parseEmbeds(embed);
     assert.ok(parsed.ok);
-    assert.deepEqual(Object.keys(jobView(job, parsed.embeds)).sort(), keys);
+    assert.deepEqual(Object.keys(jobView(job, parsed.embeds, historyOf(base, 'a.job'), [])).sort(), keys);
   }
   assert.deepEqual(parseEmbeds(['schedules', 'runs']), { ok: false, details: [{ path: '/embed', errors: ["unknown embed 'runs'; one of activeRuns, schedules, history, historySummary"] }] });
 });

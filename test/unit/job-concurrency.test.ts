@@ -4,7 +4,7 @@ import { decideSlotStart, overran, restartDecision, type RestartDecision, type S
 import type { ConcurrencyPolicy, JobRun, JobRunSpec, JobRunStatus } from '../../src/scheduler/jobs/types.ts';
 
 function run(id: string, status: JobRunStatus, createdAt = '2026-01-01T00:00:00.000Z'): JobRun {
-  return { id, jobId: 'job', status, createdAt, tasks: [] };
+  return { id, jobId: 'job', status, createdAt, tasks: [], failures: 0 };
 }
 
 test('decideSlotStart: concurrencyPolicy against the job\'s runs (table-driven)', () => {

@@ -9,7 +9,7 @@ import { NOW, agent, app, instance, state } from '../support/scheduler-fixtures.
 
 let counter = 0;
 const context: ReconcileContext = {
-  now: NOW, nowMs: Date.parse(NOW), connectedAgents: new Set(['a']), launchDelays: new Map(), maxLaunches: 1000, newTaskId: (id) => `${id.slice(1)}.${++counter}`,
+  now: NOW, nowMs: Date.parse(NOW), connectedAgents: new Set(['a']), launchDelays: new Map(), maxLaunches: 1000, newTaskId: (id) => `${id.slice(1)}.${++counter}`, newRunId: () => `run${++counter}`,
 };
 const withQuotas = (s: ClusterState, quotas: Record<string, QuotaLimits>): ClusterState => ({ ...s, quotas: new Map(Object.entries(quotas)) });
 

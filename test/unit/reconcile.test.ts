@@ -9,7 +9,7 @@ import { NOW, agent, app, instance, state } from '../support/scheduler-fixtures.
 
 let counter = 0;
 const context = (connected = ['a', 'b'], launchDelays = new Map()): ReconcileContext => ({
-  now: NOW, nowMs: Date.parse(NOW), connectedAgents: new Set(connected), launchDelays, maxLaunches: 1000, newTaskId: (id) => `${id.slice(1)}.${++counter}`,
+  now: NOW, nowMs: Date.parse(NOW), connectedAgents: new Set(connected), launchDelays, maxLaunches: 1000, newTaskId: (id) => `${id.slice(1)}.${++counter}`, newRunId: () => `run${++counter}`,
 });
 
 /** Applies an evaluation the way the orchestrator does, with every launch reported running. */

@@ -68,6 +68,8 @@ const cases: { [C in SchedulerErrorCode]: [SchedulerErrorOf<C>, HttpError] } = {
   ERR_SCHED_JOB_EXISTS: [{ code: 'ERR_SCHED_JOB_EXISTS', jobId: 'a.b' }, { statusCode: 409, body: { message: 'Job with this id already exists' } }],
   ERR_SCHED_SCHEDULE_NOT_FOUND: [{ code: 'ERR_SCHED_SCHEDULE_NOT_FOUND', jobId: 'a.b', scheduleId: 's' }, { statusCode: 404, body: { message: 'Schedule not found', id: 's' } }],
   ERR_SCHED_SCHEDULE_EXISTS: [{ code: 'ERR_SCHED_SCHEDULE_EXISTS', jobId: 'a.b', scheduleId: 's' }, { statusCode: 409, body: { message: 'Can only create a non existing schedule' } }],
+  ERR_SCHED_JOB_HAS_ACTIVE_RUNS: [{ code: 'ERR_SCHED_JOB_HAS_ACTIVE_RUNS', jobId: 'a.b', runs: ['r1'] }, { statusCode: 409, body: { message: 'Job has 1 active run(s); stop them first or delete with ?stopCurrentJobRuns=true', id: 'a.b', runs: ['r1'] } }],
+  ERR_SCHED_RUN_NOT_FOUND: [{ code: 'ERR_SCHED_RUN_NOT_FOUND', jobId: 'a.b', runId: 'r9' }, { statusCode: 404, body: { message: 'Job run not found', id: 'r9' } }],
 };
 
 for (const [code, [error, expected]] of Object.entries(cases)) {

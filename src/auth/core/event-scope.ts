@@ -56,6 +56,9 @@ export const EVENT_SCOPES: { readonly [T in EventType]: ScopeOf<T> } = {
   job_created: (e) => app(jobPath(e.job.id)),
   job_updated: (e) => app(jobPath(e.job.id)),
   job_deleted: (e) => app(jobPath(e.job.id)),
+  job_run_started: (e) => app(jobPath(e.jobRun.jobId)),
+  job_run_finished: (e) => app(jobPath(e.jobRun.jobId)),
+  job_run_failed: (e) => app(jobPath(e.jobRun.jobId)),
 };
 
 export function eventScope(event: StreamEvent): EventScope {

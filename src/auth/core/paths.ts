@@ -40,3 +40,6 @@ export function scopesOf(path: string): string[] {
 
 /** A Metronome job's path for ACLs and quotas: its dotted id with the dots as slashes (`team.nightly` → `/team/nightly`). */
 export const jobPath = (jobId: string): string => `/${jobId.split('.').join('/')}`;
+
+/** The job id a path names (`/team/nightly` → `team.nightly`): jobPath's inverse. */
+export const jobIdOfPath = (path: string): string => path.replace(/^\//, '').split('/').join('.');

@@ -204,6 +204,11 @@ export const ROUTE_RULES: Readonly<Record<string, Rule>> = {
   'GET /v1/jobs/:jobId/schedules/:scheduleId': (r) => ({ action: 'read', paths: [jobPathOf(r.params.jobId)] }),
   'PUT /v1/jobs/:jobId/schedules/:scheduleId': (r) => ({ action: 'update', paths: [jobPathOf(r.params.jobId)] }),
   'DELETE /v1/jobs/:jobId/schedules/:scheduleId': (r) => ({ action: 'update', paths: [jobPathOf(r.params.jobId)] }),
+  // COMPAT(dcos): starting and stopping a job's runs is `update` on the job, as DC/OS grants it.
+  'GET /v1/jobs/:jobId/runs': (r) => ({ action: 'read', paths: [jobPathOf(r.params.jobId)] }),
+  'POST /v1/jobs/:jobId/runs': (r) => ({ action: 'update', paths: [jobPathOf(r.params.jobId)] }),
+  'GET /v1/jobs/:jobId/runs/:runId': (r) => ({ action: 'read', paths: [jobPathOf(r.params.jobId)] }),
+  'POST /v1/jobs/:jobId/runs/:runId/actions/stop': (r) => ({ action: 'update', paths: [jobPathOf(r.params.jobId)] }),
 };
 
 /** What the route asks; undefined for a route the table does not know (refused: deny by default). */

@@ -2,6 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { agentTokenKey, encodeAgentToken, type AgentTokenScope } from '../../auth/core/agent-tokens.ts';
 import { scopeOf } from '../../auth/core/route-actions.ts';
 import { appIdOfTask } from '../core/app-id.ts';
+import { runTaskAgent } from '../jobs/core/runs.ts';
+import { jobIdOfPath } from '../../auth/core/paths.ts';
 import { SchedulerFailure, invalidObject } from '../errors.ts';
 import type { AgentRecord } from '../types.ts';
 import type { ApiContext } from './context.ts';
@@ -37,7 +39,8 @@ export function registerAgentTokenRoutes(server: FastifyInstance, { state }: Api
     const current = state.current;
     // A live task, or its app's last failure (Marathon's lastTaskFailure): the logs of a crash are what one reads most.
     const failure = current.taskFailures.get(appIdOfTask(taskId));
-    const agentId = current.instances.get(taskId)?.agentId ?? (failure?.taskId === taskId ? failure.slaveId : undefined);
+    // A job run's task: its sandbox is read after the run ended, as long as the history holds the run.
+    const agentId = current.instances.get(taskId)?.agentId ?? (failure?.taskId === taskId ? failure.slaveId : undefined) ?? runTaskAgent(current, taskId, jobIdOfPath(appIdOfTask(taskId)));
     if (agentId === undefined) throw new SchedulerFailure({ code: 'ERR_SCHED_TASK_NOT_FOUND', taskId });
     const agent = current.agents.get(agentId);
     if (agent === undefined) throw new SchedulerFailure({ code: 'ERR_SCHED_AGENT_NOT_REGISTERED', agentId });

@@ -52,6 +52,8 @@ const HTTP_ERRORS: { [C in SchedulerErrorCode]: (error: SchedulerErrorOf<C>) => 
   ERR_SCHED_JOB_EXISTS: () => answer(409, 'Job with this id already exists'),
   ERR_SCHED_SCHEDULE_NOT_FOUND: (e) => answer(404, 'Schedule not found', { id: e.scheduleId }),
   ERR_SCHED_SCHEDULE_EXISTS: () => answer(409, 'Can only create a non existing schedule'),
+  ERR_SCHED_JOB_HAS_ACTIVE_RUNS: (e) => answer(409, `Job has ${e.runs.length} active run(s); stop them first or delete with ?stopCurrentJobRuns=true`, { id: e.jobId, runs: e.runs }),
+  ERR_SCHED_RUN_NOT_FOUND: (e) => answer(404, 'Job run not found', { id: e.runId }),
 };
 
 /** The HTTP status and Marathon body of a domain error. */

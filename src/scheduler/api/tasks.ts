@@ -29,7 +29,8 @@ export function registerTaskRoutes(server: FastifyInstance, context: ApiContext)
     const wanted = statusFilter([...list(query.status), ...list(query['status[]'])]);
     const current = state.current;
     const tasks = [...current.instances.values()]
-      .filter((i) => wanted.size === 0 || wanted.has(i.state))
+      // COMPAT(marathon): Metronome's tasks are not Marathon's (they are in /v1/jobs and /master/state).
+      .filter((i) => i.run === undefined && (wanted.size === 0 || wanted.has(i.state)))
       .map((i) => taskJson(i, current.apps.get(i.appId)));
     return { tasks };
   });

@@ -30,13 +30,22 @@ function transition(stored: Instance, instance: Instance, state: TaskState, mess
     ...(state === 'TASK_RUNNING' && instance.startedAt === undefined ? { startedAt: now } : {}),
     ...(lastUpdate !== undefined ? { lastUpdate } : {}),
   };
-  const op: StateOp = ended ? { op: 'del', coll: 'instances', key: instance.taskId } : instanceOp(stored, next);
-  const unasked = ended && instance.goal === 'running';
+  // A run's task wanted running stays until its run has taken note of how it ended
+  // (jobs/core/runs.ts; one stopped on purpose was noted when stopped), and a run's failure is
+  // the run's business, not an app's lastTaskFailure or backoff.
+  const kept = ended && instance.run !== undefined && instance.goal === 'running';
+  const op: StateOp = ended && !kept ? { op: 'del', coll: 'instances', key: instance.taskId } : instanceOp(stored, next);
+  const unasked = ended && instance.goal === 'running' && instance.run === undefined;
   // COMPAT(marathon): lastTaskFailure remembers the latest unasked end other than a clean exit.
   const failure: StateOp[] = unasked && state !== 'TASK_FINISHED'
     ? [{ op: 'put', coll: 'taskFailures', key: instance.appId, value: { appId: instance.appId, taskId: instance.taskId, host: instance.host, slaveId: instance.agentId, state, message, timestamp: now, version: instance.version } }]
     : [];
   return { ops: [op, ...failure], events: [statusUpdateEvent(next, now), instanceChangedEvent(next, now)], failedApps: unasked ? [instance.appId] : [] };
+}
+
+/** Only a job run's task is kept in a terminal state (until its run took note): nothing moves it on. */
+export function hasEnded(instance: Instance): boolean {
+  return TERMINAL_TASK_STATES.has(instance.state);
 }
 
 /** Applies one status update from an agent; retried and stale updates change nothing. */
@@ -46,7 +55,7 @@ export function applyStatus(state: ClusterState, agentId: string, update: TaskSt
     // A task the scheduler does not know must not keep running unaccounted for.
     return TERMINAL_TASK_STATES.has(update.state) ? noChange() : { ...noChange(), kill: [update.taskId] };
   }
-  if (instance.lastUpdate === update.uuid) return noChange();
+  if (instance.lastUpdate === update.uuid || hasEnded(instance)) return noChange();
   // A late RUNNING from before the kill must not bring a stopping instance back into DNS and LB.
   if (instance.goal === 'stopped' && !TERMINAL_TASK_STATES.has(update.state)) return noChange();
   const app = state.apps.get(instance.appId);
@@ -116,7 +125,7 @@ export function registerAgent(state: ClusterState, agentId: string, request: Reg
   const reported = new Map(request.tasks.map((t) => [t.taskId, t]));
   for (const [taskId, task] of reported) {
     const instance = state.instances.get(taskId);
-    if (instance === undefined || instance.agentId !== agentId) continue;
+    if (instance === undefined || instance.agentId !== agentId || hasEnded(instance)) continue;
     if (TERMINAL_TASK_STATES.has(task.state)) {
       // It ended while the agent was down: report how, with the agent's message.
       merge(change, transition(instance, instance, task.state, task.message ?? 'ended while the agent was down', now));
@@ -127,7 +136,7 @@ export function registerAgent(state: ClusterState, agentId: string, request: Reg
     }
   }
   for (const instance of instancesOnAgent(state, agentId)) {
-    if (reported.has(instance.taskId)) continue;
+    if (reported.has(instance.taskId) || hasEnded(instance)) continue;
     merge(change, transition(instance, instance, 'TASK_LOST', 'task not known to the agent on re-registration', now));
   }
   return change;
@@ -148,7 +157,7 @@ export function markAgentUnreachable(state: ClusterState, agentId: string, now: 
     change.events.push({ eventType: 'agent_removed_event', timestamp: now, agentId, reason: 'unreachable' });
   }
   for (const instance of instancesOnAgent(state, agentId)) {
-    if (instance.state === 'TASK_UNREACHABLE') continue;
+    if (instance.state === 'TASK_UNREACHABLE' || hasEnded(instance)) continue;
     merge(change, instance.goal === 'stopped'
       ? transition(instance, instance, 'TASK_KILLED', 'expunged: its agent is unreachable', now)
       : transition(instance, { ...instance, unreachableSince: now }, 'TASK_UNREACHABLE', 'agent did not reconnect within the agent timeout', now));
@@ -206,6 +215,7 @@ export function removeAgent(state: ClusterState, agentId: string, now: string): 
   change.ops.push({ op: 'del', coll: 'agents', key: agentId });
   change.events.push({ eventType: 'agent_removed_event', timestamp: now, agentId, reason: 'removed' });
   for (const instance of instancesOnAgent(state, agentId)) {
+    if (hasEnded(instance)) continue;
     merge(change, transition(instance, { ...instance, goal: 'stopped' }, 'TASK_GONE', 'expunged: its agent was removed from the registry', now));
   }
   return change;

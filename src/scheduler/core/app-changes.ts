@@ -166,7 +166,8 @@ export function instancesByTaskIds(state: ClusterState, ids: unknown): { ok: tru
   for (const id of new Set(ids as string[])) {
     if (!TASK_ID.test(id)) return { ok: false, error: { code: 'ERR_SCHED_INVALID_TASK_ID', taskId: id } };
     const instance = state.instances.get(id);
-    if (instance !== undefined) instances.push(instance);
+    // A job run's task is stopped through its run (/v1/jobs/{id}/runs/{runId}/actions/stop).
+    if (instance !== undefined && instance.run === undefined) instances.push(instance);
   }
   return { ok: true, instances };
 }

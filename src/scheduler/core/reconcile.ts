@@ -8,7 +8,9 @@ import { upgradeStep } from './rolling-upgrade.ts';
 import { isDelayed, type LaunchDelay } from './launch-delay.ts';
 import { instanceChangedEvent, statusUpdateEvent } from './marathon-json.ts';
 import { place, type LaunchRequest, type Unplaced } from './placement.ts';
-import { countInstances, instanceIndex, instancesOfApp } from './state-ops.ts';
+import { countInstances, instancesOfApp, instancesOfJob, instancesOnAgent } from './state-ops.ts';
+import { advanceRuns, runLaunched, runOfRequest, runWaits, RunSteps, type RunChange } from '../jobs/core/runs.ts';
+import { jobPath } from '../../auth/core/paths.ts';
 import { heldAfterLaunch, heldByGroup, launchRoom, type HeldApp } from '../../auth/core/quota.ts';
 import type { Quotas, Usage } from '../../auth/types.ts';
 import { heldAppsUnderQuota, quotasOf } from './quotas.ts';
@@ -19,6 +21,8 @@ export interface ReconcileContext {
   /** Agents with an open command stream; only they receive launches. */
   connectedAgents: ReadonlySet<string>;
   newTaskId: (appId: string) => string;
+  /** A new job run id (a run that succeeds may start its dependents' runs). */
+  newRunId: () => string;
   /** Launch backoff per app (Marathon's backoffSeconds/backoffFactor), and the time to judge it at. */
   launchDelays: ReadonlyMap<string, LaunchDelay>;
   nowMs: number;
@@ -39,6 +43,8 @@ export interface Evaluation {
   unplaced: Unplaced[];
   /** Apps still short of instances after this evaluation (launch budget, no room, backoff): evaluate them again. */
   waiting: string[];
+  /** Job runs moved on (jobs/core/runs.ts), their launches included (the instances are in `launch`). */
+  runs: RunChange;
 }
 
 /**
@@ -51,7 +57,7 @@ export function reconcile(state: ClusterState, context: ReconcileContext): Evalu
   if (context.apps === undefined) {
     // Instances of deleted apps: the full pass finds them all, a partial pass through its app ids.
     const orphans = new Set<string>();
-    for (const instance of state.instances.values()) if (!state.apps.has(instance.appId)) orphans.add(instance.appId);
+    for (const instance of state.instances.values()) if (instance.run === undefined && !state.apps.has(instance.appId)) orphans.add(instance.appId);
     appIds = [...appIds, ...orphans];
   }
   const requests: LaunchRequest[] = [];
@@ -102,10 +108,31 @@ export function reconcile(state: ClusterState, context: ReconcileContext): Evalu
       }
     }
   }
+  // Job runs share the agents with the apps: their launches are placed in the same pass.
+  const runs = advanceRuns(state, { now: context.now, nowMs: context.nowMs, newRunId: context.newRunId });
+  const runSteps = new RunSteps(state);
+  runSteps.add(runs);
+  const waitingRuns = new Map(runs.launches.map((l) => [l.request.appId, l.run]));
+  requests.push(...runs.launches.map((l) => l.request));
   // Draining agents take nothing, but placement names them when they are why an instance waits.
   const agents = [...state.agents.values()].filter((a) => context.connectedAgents.has(a.id));
-  const { placements, unplaced } = place(requests, agents, instanceIndex(state), state.agents);
-  const launch = placements.map((p): Instance => {
+  const index = { ofApp: (id: string) => ofRequest(state, id), onAgent: (agentId: string) => instancesOnAgent(state, agentId) };
+  const { placements, unplaced } = place(requests, agents, index, state.agents);
+  const launch: Instance[] = [];
+  for (const p of placements) {
+    const run = waitingRuns.get(p.appId);
+    const job = run === undefined ? undefined : state.jobs.get(run.jobId);
+    if (run === undefined || job === undefined) continue;
+    const launched = runLaunched(run, job, { taskId: context.newTaskId(jobPath(job.id)), agentId: p.agentId, host: p.host }, context.now);
+    launch.push(launched.instance);
+    runSteps.add(launched.change);
+  }
+  for (const u of unplaced) {
+    const run = waitingRuns.get(u.appId);
+    if (run !== undefined) runSteps.add(runWaits(run, u.reason));
+  }
+  const appUnplaced = unplaced.filter((u) => runOfRequest(u.appId) === undefined);
+  launch.push(...placements.filter((p) => runOfRequest(p.appId) === undefined).map((p): Instance => {
     const app = state.apps.get(p.appId) as AppDefinition;
     return {
       taskId: context.newTaskId(app.id),
@@ -126,8 +153,17 @@ export function reconcile(state: ClusterState, context: ReconcileContext): Evalu
       message: '',
       stagedAt: context.now,
     };
-  });
-  return { launch, stop, expunge, unplaced: [...quotaWaits, ...delayed, ...unplaced], waiting: [...new Set(waiting)] };
+  }));
+  return {
+    launch, stop, expunge, unplaced: [...quotaWaits, ...delayed, ...appUnplaced], waiting: [...new Set(waiting)],
+    runs: { ops: runSteps.ops, events: runSteps.events },
+  };
+}
+
+/** Placement's view of the instances a request is placed beside: an app's, or all runs' of a run's job. */
+function ofRequest(state: ClusterState, requestId: string): Instance[] {
+  const run = runOfRequest(requestId);
+  return run === undefined ? instancesOfApp(state, requestId) : instancesOfJob(state, run.split(' ')[0] ?? '');
 }
 
 /**
@@ -136,8 +172,8 @@ export function reconcile(state: ClusterState, context: ReconcileContext): Evalu
  * it moves on. `looked` is the apps it was limited to (every app when absent).
  */
 export function evaluationChanges(state: ClusterState, evaluation: Evaluation, looked: ReadonlySet<string> | undefined, now: string): { ops: StateOp[]; events: ClusterEvent[] } {
-  const ops = evaluation.launch.map((i): StateOp => ({ op: 'put', coll: 'instances', key: i.taskId, value: i }));
-  const events: ClusterEvent[] = evaluation.launch.flatMap((i) => [statusUpdateEvent(i, now), instanceChangedEvent(i, now)]);
+  const ops = [...evaluation.runs.ops, ...evaluation.launch.map((i): StateOp => ({ op: 'put', coll: 'instances', key: i.taskId, value: i }))];
+  const events: ClusterEvent[] = [...evaluation.runs.events, ...evaluation.launch.flatMap((i) => [statusUpdateEvent(i, now), instanceChangedEvent(i, now)])];
   for (const change of [...evaluation.stop.map((i) => stopInstance(i, now)), ...evaluation.expunge.map((i) => expungeInstance(i, now))]) {
     ops.push(...change.ops);
     events.push(...change.events);

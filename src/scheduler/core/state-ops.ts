@@ -4,15 +4,15 @@ import { LayeredMap, type GroupsOf, type TallyOf } from '../../shared/layered-ma
 import type { InstanceIndex } from './placement.ts';
 
 export function emptyState(): ClusterState {
-  return { apps: new Map(), appVersions: new Map(), groupVersions: new Map(), taskFailures: new Map(), instances: new Map(), agents: new Map(), deployments: new Map(), meta: new Map(), identities: new Map(), grants: new Map(), tokens: new Map(), quotas: new Map(), eventSubscriptions: new Map(), jobs: new Map() };
+  return { apps: new Map(), appVersions: new Map(), groupVersions: new Map(), taskFailures: new Map(), instances: new Map(), agents: new Map(), deployments: new Map(), meta: new Map(), identities: new Map(), grants: new Map(), tokens: new Map(), quotas: new Map(), eventSubscriptions: new Map(), jobs: new Map(), jobRuns: new Map(), jobHistory: new Map(), jobTicks: new Map() };
 }
 
 /**
- * Instances are also kept by app and by agent, so that neither needs a scan of all of them;
- * app versions by app.
+ * Instances are also kept by app (a job run's task by job) and by agent, so that none needs a
+ * scan of all of them; app versions by app.
  */
 const GROUPS: { [C in Collection]?: GroupsOf<ValueOf<C>> } = {
-  instances: (instance) => [`app:${instance.appId}`, `agent:${instance.agentId}`],
+  instances: (instance) => [instance.run === undefined ? `app:${instance.appId}` : `job:${instance.run.jobId}`, `agent:${instance.agentId}`],
   appVersions: (app) => [`app:${app.id}`],
 };
 
@@ -144,6 +144,11 @@ export function appVersionsOf(state: ClusterState, appId: string): AppDefinition
   return layered('appVersions', state.appVersions).group(`app:${appId}`);
 }
 
+/** The tasks of one job's runs (ended ones included, until their run took note). */
+export function instancesOfJob(state: ClusterState, jobId: string): Instance[] {
+  return layered('instances', state.instances).group(`job:${jobId}`);
+}
+
 /** How many instances of one app count as `name`, without walking them. */
 export function countInstances(state: ClusterState, appId: string, name: InstanceTally): number {
   return layered('instances', state.instances).count(`app:${appId}`, name);
@@ -175,6 +180,9 @@ export function stateToJson(state: ClusterState): Record<Collection, Array<[stri
     quotas: [...state.quotas],
     eventSubscriptions: [...state.eventSubscriptions],
     jobs: [...state.jobs],
+    jobRuns: [...state.jobRuns],
+    jobHistory: [...state.jobHistory],
+    jobTicks: [...state.jobTicks],
   };
 }
 
@@ -195,5 +203,8 @@ export function stateFromJson(json: Record<Collection, Array<[string, unknown]>>
     quotas: new Map(json.quotas ?? []),
     eventSubscriptions: new Map(json.eventSubscriptions ?? []),
     jobs: new Map(json.jobs ?? []),
+    jobRuns: new Map(json.jobRuns ?? []),
+    jobHistory: new Map(json.jobHistory ?? []),
+    jobTicks: new Map(json.jobTicks ?? []),
   } as ClusterState;
 }

@@ -75,20 +75,40 @@ export interface StoredJob extends Job {
 
 export type JobRunStatus = 'INITIAL' | 'STARTING' | 'ACTIVE' | 'SUCCESS' | 'FAILED';
 
+/** One task a run launched, as Metronome's run JSON lists it. */
+export interface JobRunTask {
+  id: string;
+  /** Where it ran: its sandbox and logs stay there after the run ended. */
+  agentId: string;
+  /** The task's last known state (TASK_STAGING … TASK_FINISHED). */
+  status: string;
+  startedAt?: string;
+  completedAt?: string;
+}
+
+/**
+ * A run that has not ended (`jobRuns` collection, keyed `<job id> <run id>`). When it ends it
+ * leaves the collection and the job's bounded history keeps it (FinishedRun).
+ */
 export interface JobRun {
   id: string;
   jobId: string;
   status: JobRunStatus;
   createdAt: string;
-  completedAt?: string;
   /** The slot this run is for (ISO time); absent for a run started by hand. */
   scheduledAt?: string;
-  /** The schedule whose slot this is; with scheduledAt, the run's idempotency key. */
+  /** The schedule whose slot this is (`after:<job id>` for a run its parents' success started). */
   scheduleId?: string;
   /** Run-now parameters: env overriding the job's. */
   env?: Record<string, string>;
-  /** The task ids this run has launched, the last one current (ON_FAILURE retries add more). */
-  tasks: string[];
+  /** The tasks this run launched, the last one current (ON_FAILURE retries add more). */
+  tasks: JobRunTask[];
+  /** Tasks of this run that failed so far: the restart backoff grows with them. */
+  failures: number;
+  /** No task is launched before this time (the backoff after a failed task). */
+  launchAfter?: string;
+  /** Why the run waits, or how its last task ended. */
+  message?: string;
 }
 
 /** A finished run, as the bounded history keeps it. */
@@ -97,15 +117,21 @@ export interface FinishedRun {
   createdAt: string;
   finishedAt: string;
   scheduledAt?: string;
+  /** How it ended, in words (exit status, the deadline it overran, stopped by hand…). */
+  message?: string;
+  tasks: JobRunTask[];
 }
 
-/** A slot that produced no run, and why (missed past its deadline, skipped by FORBID or catch-up). */
+/** A slot that produced no run, and why (missed past its deadline, skipped by FORBID or catch-up, a parent failed). */
 export interface SkippedSlot {
   scheduleId: string;
   scheduledAt: string;
-  reason: 'missed-deadline' | 'forbidden-concurrent' | 'catch-up-none' | 'catch-up-one';
+  reason: 'missed-deadline' | 'forbidden-concurrent' | 'catch-up-none' | 'catch-up-one' | 'too-many-missed' | 'parent-failed';
+  /** For a range of slots too many to list (after a long outage): the range's end; scheduledAt is its start. */
+  until?: string;
 }
 
+/** A job's history (`jobHistory` collection, by job id): counts for ever, the lists bounded (HISTORY_LIMIT). */
 export interface JobHistory {
   successCount: number;
   failureCount: number;
@@ -114,4 +140,17 @@ export interface JobHistory {
   successfulFinishedRuns: FinishedRun[];
   failedFinishedRuns: FinishedRun[];
   skippedSlots: SkippedSlot[];
+}
+
+/**
+ * Where a schedule's slots have been decided up to (`jobTicks` collection, keyed `<job id>
+ * <schedule id>`): the window after lastEvaluatedAt is decided next. Written with the runs it
+ * decided in one transaction, so a slot is decided once, across restarts and failovers. The cron,
+ * zone and enabled flag it was decided with: a schedule changed since starts again from now.
+ */
+export interface JobTick {
+  lastEvaluatedAt: string;
+  cron: string;
+  timeZone: string;
+  enabled: boolean;
 }

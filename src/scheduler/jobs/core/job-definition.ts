@@ -247,3 +247,14 @@ export function jobFromBody(body: unknown, id?: string): Checked<{ job: Job; sch
   };
   return checked(r, { job, schedules });
 }
+
+/** Corral: the body of `POST /v1/jobs/{id}/runs` (Metronome takes none): `env` overriding the job's for this run. */
+export function runParamsFromBody(body: unknown): Checked<{ env: Record<string, string> }> {
+  if (body === undefined || body === null || body === '') return { ok: true, value: { env: {} } };
+  const r = new Reader();
+  if (!isRecord(body)) return { ok: false, details: [{ path: '/', errors: ['must be a JSON object'] }] };
+  r.unknownFields(body, new Set(['env']), '');
+  const env = r.strings(body.env, '/env', LIMITS.execStringBytes);
+  r.details.push(...checkNulBytes(body));
+  return checked(r, { env });
+}

@@ -1,5 +1,5 @@
 import type { ValidationDetail } from '../../errors.ts';
-import type { Job, JobHistory, JobRun, StoredJob } from '../types.ts';
+import type { FinishedRun, Job, JobHistory, JobRun, StoredJob } from '../types.ts';
 
 /** What `?embed=` may add to a job on `GET /v1/jobs[/{id}]` (Metronome's names). */
 export const EMBEDS = ['activeRuns', 'schedules', 'history', 'historySummary'] as const;
@@ -12,17 +12,12 @@ export function parseEmbeds(values: readonly string[]): { ok: true; embeds: Set<
   return { ok: true, embeds: new Set(values as Embed[]) };
 }
 
-/** Until runs exist (next: runs), every job has none active and an empty history. */
-const EMPTY_HISTORY: JobHistory = { successCount: 0, failureCount: 0, successfulFinishedRuns: [], failedFinishedRuns: [], skippedSlots: [] };
-
 /**
  * A job as Metronome shows it: its definition, plus what was asked to be embedded.
  * COMPAT(metronome): `lastSuccessAt`/`lastFailureAt` are null before the first.
  */
-export function jobView(stored: StoredJob, embeds: ReadonlySet<Embed>): Job & Record<string, unknown> {
+export function jobView(stored: StoredJob, embeds: ReadonlySet<Embed>, history: JobHistory, activeRuns: readonly JobRun[]): Job & Record<string, unknown> {
   const { schedules, ...job } = stored;
-  const history = EMPTY_HISTORY;
-  const activeRuns: JobRun[] = [];
   const summary = { successCount: history.successCount, failureCount: history.failureCount, lastSuccessAt: history.lastSuccessAt ?? null, lastFailureAt: history.lastFailureAt ?? null };
   return {
     ...job,
@@ -31,4 +26,13 @@ export function jobView(stored: StoredJob, embeds: ReadonlySet<Embed>): Job & Re
     ...(embeds.has('history') ? { history: { ...history, ...summary } } : {}),
     ...(embeds.has('historySummary') ? { historySummary: summary } : {}),
   };
+}
+
+/** A finished run as `GET /v1/jobs/{id}/runs/{runId}` shows it once it left the active runs. */
+export function finishedRunView(jobId: string, history: JobHistory, runId: string): Record<string, unknown> | undefined {
+  const find = (list: readonly FinishedRun[], status: 'SUCCESS' | 'FAILED'): Record<string, unknown> | undefined => {
+    const run = list.find((r) => r.id === runId);
+    return run === undefined ? undefined : { ...run, jobId, status, completedAt: run.finishedAt };
+  };
+  return find(history.successfulFinishedRuns, 'SUCCESS') ?? find(history.failedFinishedRuns, 'FAILED');
 }
