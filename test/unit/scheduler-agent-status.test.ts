@@ -208,3 +208,19 @@ test('agent events: committed with the change that registers, re-registers, lose
   ];
   for (const c of cases) assert.deepEqual(agentEvents(c.events()), c.expected, c.name);
 });
+
+test('a job run\'s task that ends is kept (terminal) for its run to read, without an app\'s failure or backoff; one stopped on purpose is forgotten', () => {
+  const runTask = instance('job_r.1', app({ id: '/job' }), 'a', { state: 'TASK_RUNNING', run: { jobId: 'job', runId: 'r' } });
+  const s = state({ apps: [], agents: [agent('a')], instances: [runTask] });
+  const failed = applyStatus(s, 'a', update('job_r.1', 'TASK_FAILED'), NOW);
+  const after = applyOps(s, failed.ops);
+  assert.equal(after.instances.get('job_r.1')?.state, 'TASK_FAILED');
+  assert.deepEqual([failed.failedApps, [...after.taskFailures.keys()]], [[], []]);
+  // Nothing moves an ended task on: a repeated or late update, a re-registration, the agent lost.
+  assert.equal(applyStatus(after, 'a', update('job_r.1', 'TASK_LOST'), NOW).ops.length, 0);
+  assert.equal(markAgentUnreachable(after, 'a', NOW).events.filter((e) => e.eventType === 'status_update_event').length, 0);
+  assert.equal(removeAgent(after, 'a', NOW).events.filter((e) => e.eventType === 'status_update_event').length, 0);
+
+  const stopping = state({ apps: [], agents: [agent('a')], instances: [{ ...runTask, goal: 'stopped', state: 'TASK_KILLING' }] });
+  assert.equal(applyOps(stopping, applyStatus(stopping, 'a', update('job_r.1', 'TASK_KILLED'), NOW).ops).instances.get('job_r.1'), undefined);
+});
