@@ -132,10 +132,10 @@ test('tickSchedules: slots into runs or skips, the tick moved on with them (tabl
       const before = state([j], runs, extra);
       const change = tickSchedules(before, context(seconds));
       const afterState = applyOps(before, change.ops);
-      const started = change.events.filter((e) => e.eventType === 'job_run_started').map((e) => String((e as { jobRun: JobRun }).jobRun.scheduledAt)).sort();
+      const started = change.events.filter((e) => e.eventType === 'job_run_started').map((e) => String((e as unknown as { jobRun: JobRun }).jobRun.scheduledAt)).sort();
       assert.deepEqual(started, expected.started.sort());
       assert.deepEqual(historyOf(afterState, 'j').skippedSlots.map((k) => [k.scheduledAt, k.reason]).sort(), expected.skipped);
-      assert.deepEqual(change.events.filter((e) => e.eventType === 'job_run_failed').map((e) => (e as { jobRun: JobRun }).jobRun.id), expected.stopped ?? []);
+      assert.deepEqual(change.events.filter((e) => e.eventType === 'job_run_failed').map((e) => (e as unknown as { jobRun: JobRun }).jobRun.id), expected.stopped ?? []);
       assert.equal(afterState.jobTicks.get(tickKey('j', s.id))?.lastEvaluatedAt, expected.tick);
       // Deciding again at the same instant decides nothing new: each slot once.
       const repeat = tickSchedules(afterState, context(seconds));

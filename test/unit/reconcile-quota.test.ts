@@ -106,3 +106,18 @@ test('upgradeStep: the quota room caps the launches, and its absence lets one ol
     });
   }
 });
+
+test('job runs under a quota: they start while the limit leaves room beside what the apps declare, the rest wait with the reason', () => {
+  const job = { id: 'team-a.batch', labels: {}, schedules: [], run: { cmd: 'true', cpus: 0.5, mem: 32, disk: 0, env: {}, artifacts: [], placement: { constraints: [] }, maxLaunchDelay: 600, restart: { policy: 'NEVER' as const } } };
+  const run = (id: string): StateOp => ({ op: 'put', coll: 'jobRuns', key: `team-a.batch ${id}`, value: { id, jobId: 'team-a.batch', status: 'INITIAL', createdAt: NOW, tasks: [], failures: 0 } });
+  const base = applyOps(state({ apps: [WEB], agents: [agent('a', BIG)], instances: [fresh('w1'), fresh('w2')] }), [{ op: 'put', coll: 'jobs', key: job.id, value: job }, run('r1'), run('r2'), run('r3')]);
+  // WEB declares 1 cpu; 2 cpus leave room for two runs of 0.5.
+  const evaluation = reconcile(withQuotas(base, { '/team-a': { cpus: 2 } }), context);
+  assert.equal(evaluation.launch.filter((i) => i.run !== undefined).length, 2);
+  const after = applyOps(base, evaluation.runs.ops);
+  const waiting = [...after.jobRuns.values()].filter((r) => r.status === 'INITIAL');
+  assert.equal(waiting.length, 1);
+  assert.match(String(waiting[0]?.message), /quota of \/team-a: cpus 2 used \+ 0.5 requested = 2.5, over the limit of 2/);
+  // Without a quota all three start.
+  assert.equal(reconcile(base, context).launch.filter((i) => i.run !== undefined).length, 3);
+});

@@ -1,10 +1,11 @@
 import { checkWrite, quotaEffect, usageByGroup, type HeldApp, type QuotaEffect } from '../../auth/core/quota.ts';
-import { covers } from '../../auth/core/paths.ts';
+import { covers, jobPath } from '../../auth/core/paths.ts';
 import { TERMINAL_TASK_STATES } from '../../events/types.ts';
 import type { AppFootprint, QuotaLimits, Quotas, Usage } from '../../auth/types.ts';
 import type { Refused } from '../errors.ts';
 import type { AppDefinition, ClusterState, Instance, StateOp } from '../types.ts';
-import { countInstances, instancesOfApp } from './state-ops.ts';
+import { countInstances, instancesOfApp, instancesOfJob } from './state-ops.ts';
+import type { StoredJob } from '../jobs/types.ts';
 
 /** The scheduler's side of quotas (src/auth/core/quota.ts does the arithmetic): apps as footprints, the stored quotas as one record. */
 
@@ -80,11 +81,33 @@ export function heldApp(state: ClusterState, app: AppDefinition): HeldApp {
   return { declared: footprintOf(app), live };
 }
 
-/** Every app under some quota, as HeldApp (only those: apps no quota covers never wait for one). */
+/**
+ * A job as a quota sees it (jobs count by their path, `team.nightly` → `/team/nightly`): it
+ * declares nothing, so its runs' tasks start only while the limit leaves room, and what they
+ * hold counts against the groups like an app's surge.
+ */
+export function heldJob(state: ClusterState, job: StoredJob): HeldApp {
+  const live: Usage = { cpus: 0, mem: 0, disk: 0, gpus: 0, instances: 0 };
+  for (const instance of instancesOfJob(state, job.id)) {
+    if (!holdsResources(instance)) continue;
+    live.cpus += instance.cpus;
+    live.mem += instance.mem;
+    live.disk += instance.disk;
+    live.instances += 1;
+  }
+  const { cpus, mem, disk } = job.run;
+  return { declared: { id: jobPath(job.id), instances: 0, cpus, mem, disk, gpus: job.run.gpus ?? 0 }, live };
+}
+
+/** The key of a job in heldAppsUnderQuota (apart from apps': a job and an app may share a path). */
+export const heldJobKey = (jobId: string): string => `job ${jobId}`;
+
+/** Every app and job under some quota, as HeldApp (only those: what no quota covers never waits for one). */
 export function heldAppsUnderQuota(state: ClusterState): Map<string, HeldApp> {
   const groups = [...state.quotas.keys()];
   const held = new Map<string, HeldApp>();
   if (groups.length === 0) return held;
   for (const app of state.apps.values()) if (groups.some((g) => covers(g, app.id))) held.set(app.id, heldApp(state, app));
+  for (const job of state.jobs.values()) if (groups.some((g) => covers(g, jobPath(job.id)))) held.set(heldJobKey(job.id), heldJob(state, job));
   return held;
 }

@@ -13,7 +13,7 @@ import { advanceRuns, runLaunched, runOfRequest, runWaits, RunSteps, type RunCha
 import { jobPath } from '../../auth/core/paths.ts';
 import { heldAfterLaunch, heldByGroup, launchRoom, type HeldApp } from '../../auth/core/quota.ts';
 import type { Quotas, Usage } from '../../auth/types.ts';
-import { heldAppsUnderQuota, quotasOf } from './quotas.ts';
+import { heldAppsUnderQuota, heldJobKey, quotasOf } from './quotas.ts';
 import { covers } from '../../auth/core/paths.ts';
 
 export interface ReconcileContext {
@@ -113,7 +113,22 @@ export function reconcile(state: ClusterState, context: ReconcileContext): Evalu
   const runSteps = new RunSteps(state);
   runSteps.add(runs);
   const waitingRuns = new Map(runs.launches.map((l) => [l.request.appId, l.run]));
-  requests.push(...runs.launches.map((l) => l.request));
+  for (const { run, request } of runs.launches) {
+    const quota = quotaFor(jobPath(run.jobId));
+    const mine = quota?.apps.get(heldJobKey(run.jobId));
+    if (quota !== undefined && mine !== undefined) {
+      const room = launchRoom(quota.quotas, quota.held, mine, 1);
+      if (room.count === 0) {
+        runSteps.add(runWaits(run, room.waiting?.reason ?? 'waiting for room in its quota'));
+        continue;
+      }
+      // Several runs of a job may start in one evaluation: each sees the ones before.
+      const launched = heldAfterLaunch(quota.quotas, quota.held, mine, 1);
+      quota.held = launched.held;
+      quota.apps.set(heldJobKey(run.jobId), launched.app);
+    }
+    requests.push(request);
+  }
   // Draining agents take nothing, but placement names them when they are why an instance waits.
   const agents = [...state.agents.values()].filter((a) => context.connectedAgents.has(a.id));
   const index = { ofApp: (id: string) => ofRequest(state, id), onAgent: (agentId: string) => instancesOnAgent(state, agentId) };
