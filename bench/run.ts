@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- propagation|agent|scheduler|events|dns|lb|ha]`: every benchmark (or those
+ * `npm run bench [-- propagation|agent|scheduler|events|dns|lb|ha|jobs]`: every benchmark (or those
  * named), one after the other. Figures, not pass/fail; each prints its progress on stderr and
  * its table on stdout, with a reference run beside it where one can be made on this machine.
  */
@@ -7,6 +7,7 @@ import { runAgentBench } from './agent.ts';
 import { runDnsBench } from './dns.ts';
 import { runEventsBench } from './events.ts';
 import { runHaBench } from './ha.ts';
+import { runJobsBench } from './jobs.ts';
 import { runLbBench } from './lb.ts';
 import { runPropagationBench } from './propagation.ts';
 import { runSchedulerBench } from './scheduler.ts';
@@ -41,4 +42,8 @@ if (wanted('lb')) {
 if (wanted('ha')) {
   console.log('\n== ha: kill -9 of the leader of 3 schedulers on etcd -> first write acknowledged, 10 times');
   await runHaBench({ log: (line) => process.stderr.write(`${line}\n`), table: (line) => console.log(line) });
+}
+if (wanted('jobs')) {
+  console.log('\n== jobs: a per-second schedule on corral up -> how late each slot\'s run starts');
+  await runJobsBench({ log: (line) => process.stderr.write(`${line}\n`), table: (line) => console.log(line) });
 }
