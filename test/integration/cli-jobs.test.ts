@@ -161,6 +161,15 @@ test('job run shows ON_FAILURE restarts with their message; --detach returns at 
   assert.match(flaky.stdout, /^(STARTING|ACTIVE) +task cli_flaky\.\S+ on agent \S+ \(attempt 2\)$/m);
   assert.match(flaky.stderr, /failed: TASK_FAILED.*\(no restart: it would come after the active deadline\)/);
 
+  await addJob({ id: 'cli.huge', run: { cmd: 'true', cpus: 50, maxLaunchDelay: 2 } });
+  const huge = await run(['job', 'run', 'cli.huge']);
+  assert.equal(huge.code, 1, huge.stdout);
+  assert.match(huge.stdout, /^INITIAL +insufficient cpus on 1 of 1 agents$/m);
+  assert.match(huge.stderr, /failed: not launched within maxLaunchDelay \(2 s\): insufficient cpus/);
+  const noTask = await run(['job', 'logs', 'cli.huge']);
+  assert.equal(noTask.code, 1);
+  assert.match(noTask.stderr, /of job cli\.huge launched no task \(not launched within maxLaunchDelay/);
+
   await addJob({ id: 'cli.chatty', run: { cmd: 'echo first; while [ ! -e "$MESOS_SANDBOX/go" ]; do sleep 0.05; done; echo second' } });
   const detached = await run(['job', 'run', 'cli.chatty', '--detach']);
   assert.equal(detached.code, 0, detached.stderr);

@@ -148,7 +148,10 @@ export function registerJobCommands(program: Command, proc: ClientProcess): void
     const options = logOptionsOf(ctx, 'all');
     const run = await runForLogs(ctx, id, runId);
     const task = logTaskOf(run);
-    if (task === undefined) throw new Error(`run ${String(run.id)} of job ${id} has not launched a task yet (${String(run.message ?? run.status)})`);
+    if (task === undefined) {
+      const ended = run.status === 'SUCCESS' || run.status === 'FAILED';
+      throw new Error(`run ${String(run.id)} of job ${id} ${ended ? 'launched no task' : 'has not launched a task yet'} (${String(run.message ?? run.status)})`);
+    }
     const runPath = `${jobPath(id)}/runs/${encodeURIComponent(String(run.id))}`;
     const stillWriting = async (): Promise<boolean> => {
       const now = await ctx.client.get<Json>(runPath);
