@@ -216,8 +216,13 @@ test('job runs lists active runs, history shows skipped slots with why; stop; re
   assert.match(afterStop.stdout, new RegExp(`^${busyRun} +FAILED .* stopped by hand$`, 'm'));
   assert.equal((await run(['job', 'stop', 'cli.busy', busyRun])).code, 1, 'a finished run cannot be stopped');
 
-  const detached = await run(['job', 'run', 'cli.busy', '--detach']);
-  const again = runIdOf(detached.stdout);
+  // Ctrl-C stops the waiting, not the run.
+  const following = new CliProcess(['job', 'run', 'cli.busy'], { master });
+  await following.printed(/^ACTIVE +task /m, 'stdout', 30_000);
+  assert.equal(await following.interrupt(), 130);
+  const again = runIdOf(following.stdout);
+  assert.match(following.stderr, new RegExp(`Stopped waiting; run ${again} of job cli\\.busy goes on \\(stop it with: corral job stop cli\\.busy ${again}\\)`));
+  assert.equal((await c.get(`/v1/jobs/cli.busy/runs/${again}`)).status, 'ACTIVE');
   const removed = await run(['job', 'remove', 'cli.busy', '--stop-runs']);
   assert.equal(removed.code, 0, removed.stderr);
   assert.match(removed.stdout, /Removed job cli\.busy/);
