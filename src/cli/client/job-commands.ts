@@ -1,6 +1,10 @@
 import type { Command } from 'commander';
-import { action, family, leaf, readJsonInput, withJson, type ClientContext } from './command-kit.ts';
+import { action, EXIT, family, leaf, readJsonInput, UsageError, withJson, type ClientContext } from './command-kit.ts';
 import { jobCells, jobPath, labelsText, scheduleText } from './core/job-rows.ts';
+import { activeRunCells, historyView, logTaskOf, parseEnvPairs, runsOfJob } from './core/job-runs.ts';
+import { ApiFailure } from './http-client.ts';
+import { runAndFollow } from './job-run-watch.ts';
+import { logOptionsOf, printTaskLog, withLogOptions } from './logs-command.ts';
 import type { ClientProcess } from './output.ts';
 
 type Json = Record<string, unknown>;
@@ -21,7 +25,17 @@ function showJob(ctx: ClientContext, job: Json): void {
   ]);
 }
 
-/** `corral job …`: Metronome's `/v1/jobs` and their schedules (runs come with the API's runs). */
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+/** The run `corral job logs` reads: the one named, else the job's latest (active or finished). */
+async function runForLogs(ctx: ClientContext, id: string, runId: string | undefined): Promise<Json> {
+  if (runId !== undefined) return ctx.client.get<Json>(`${jobPath(id)}/runs/${encodeURIComponent(runId)}`);
+  const [latest] = runsOfJob(await ctx.client.get<Json>(`${jobPath(id)}?embed=activeRuns&embed=history`));
+  if (latest === undefined) throw new Error(`job ${id} has no runs (start one with: corral job run ${id})`);
+  return latest;
+}
+
+/** `corral job …`: Metronome's `/v1/jobs`, their schedules and runs. */
 export function registerJobCommands(program: Command, proc: ClientProcess): void {
   const job = family(program, 'job', 'Create, inspect, change and remove jobs and their schedules (Metronome\'s /v1/jobs)', [
     'corral job add nightly.json',
@@ -60,9 +74,90 @@ export function registerJobCommands(program: Command, proc: ClientProcess): void
       ctx.out.line(`Updated job ${id}`);
     }));
 
-  leaf(job, 'remove <id>', 'Remove a job and its schedules', ['corral job remove team-a.nightly']).action(action(proc, async (ctx, id: string) => {
-    await ctx.client.call('DELETE', jobPath(id));
-    ctx.out.line(`Removed job ${id}`);
+  leaf(job, 'remove <id>', 'Remove a job, its schedules and its history; refused while it has active runs, unless --stop-runs', [
+    'corral job remove team-a.nightly',
+    'corral job remove team-a.nightly --stop-runs',
+  ]).option('--stop-runs', 'stop the job\'s active runs (they fail) and remove it')
+    .action(action(proc, async (ctx, id: string) => {
+      try {
+        await ctx.client.call('DELETE', `${jobPath(id)}${ctx.flags.stopRuns === true ? '?stopCurrentJobRuns=true' : ''}`);
+      } catch (error) {
+        const runs = error instanceof ApiFailure && error.status === 409 ? (error.body as { runs?: unknown } | undefined)?.runs : undefined;
+        if (!Array.isArray(runs)) throw error;
+        ctx.out.error(`job ${id} has ${runs.length} active run(s): ${runs.join(', ')} (HTTP 409)\n(stop them with: corral job stop ${id} RUN, or remove the job and stop them with: corral job remove ${id} --stop-runs)`);
+        return EXIT.failed;
+      }
+      ctx.out.line(`Removed job ${id}`);
+    }));
+
+  withJson(leaf(job, 'run <id>', 'Start a run of a job now and follow it to its end (exit 0 when it succeeds, 1 when it fails); --detach returns at once', [
+    'corral job run team-a.nightly',
+    'corral job run team-a.nightly --env DAY=2026-12-01 --env VERBOSE=1 --detach',
+  ])).option('--env <NAME=value>', 'set an environment variable for this run, over the job\'s (repeat for several)', collect)
+    .option('--detach', 'return once the run is started instead of following it')
+    .action(action(proc, async (ctx, id: string) => {
+      const parsed = parseEnvPairs((ctx.flags.env as string[] | undefined) ?? []);
+      if (!parsed.ok) throw new UsageError(parsed.error);
+      const start = async (): Promise<Json> => (await ctx.client.call<Json>('POST', `${jobPath(id)}/runs`, Object.keys(parsed.env).length > 0 ? { env: parsed.env } : {})).json;
+      if (ctx.flags.detach !== true) return runAndFollow(ctx, id, start);
+      const run = await start();
+      if (ctx.out.json) return ctx.out.printJson(run);
+      ctx.out.line(`Started run ${String(run.id)} of job ${id} (follow its output with: corral job logs ${id} ${String(run.id)} --follow)`);
+    }));
+
+  withJson(leaf(job, 'runs <id>', 'List a job\'s active runs: status, age, slot, current task, agent, message', ['corral job runs team-a.nightly']))
+    .action(action(proc, async (ctx, id: string) => {
+      const runs = await ctx.client.get<Json[]>(`${jobPath(id)}/runs`);
+      if (ctx.out.json) return ctx.out.printJson(runs);
+      if (runs.length === 0) return ctx.out.line(`Job ${id} has no active runs (finished ones: corral job history ${id})`);
+      const now = Date.now();
+      ctx.out.table(
+        [{ header: 'ID' }, { header: 'STATUS' }, { header: 'AGE', align: 'right' }, { header: 'SLOT' }, { header: 'TASK' }, { header: 'AGENT' }, { header: 'MESSAGE', shrink: true }],
+        runs.map((r) => activeRunCells(r, now)),
+      );
+    }));
+
+  withJson(leaf(job, 'history <id>', 'Show a job\'s finished runs (successes, failures with their message), its skipped slots with why, and its counts', ['corral job history team-a.nightly']))
+    .action(action(proc, async (ctx, id: string) => {
+      const { history } = await ctx.client.get<{ history: Json }>(`${jobPath(id)}?embed=history`);
+      if (ctx.out.json) return ctx.out.printJson(history);
+      const view = historyView(history);
+      ctx.out.line(view.summary);
+      if (view.finished.length > 0) {
+        ctx.out.line();
+        ctx.out.table([{ header: 'RUN' }, { header: 'OUTCOME' }, { header: 'STARTED' }, { header: 'TOOK', align: 'right' }, { header: 'SLOT' }, { header: 'MESSAGE', shrink: true }], view.finished);
+      }
+      if (view.skipped.length > 0) {
+        ctx.out.line();
+        ctx.out.table([{ header: 'SCHEDULE' }, { header: 'SKIPPED SLOT' }, { header: 'REASON' }], view.skipped);
+      }
+    }));
+
+  leaf(job, 'stop <id> <runId>', 'Stop an active run: its task is killed and the run fails', ['corral job stop team-a.nightly 20261206140000abcde'])
+    .action(action(proc, async (ctx, id: string, runId: string) => {
+      await ctx.client.call('POST', `${jobPath(id)}/runs/${encodeURIComponent(runId)}/actions/stop`);
+      ctx.out.line(`Stopped run ${runId} of job ${id}`);
+    }));
+
+  withLogOptions(leaf(job, 'logs <id> [runId]', 'Print the stdout (or stderr) of a run\'s last task, by default the job\'s latest run; --follow prints on until the run ends', [
+    'corral job logs team-a.nightly',
+    'corral job logs team-a.nightly 20261206140000abcde --stderr',
+    'corral job logs team-a.nightly --follow',
+  ])).action(action(proc, async (ctx, id: string, runId?: string) => {
+    // A run's output is read whole by default (an app's logs: the last 10 lines).
+    const options = logOptionsOf(ctx, 'all');
+    const run = await runForLogs(ctx, id, runId);
+    const task = logTaskOf(run);
+    if (task === undefined) {
+      const ended = run.status === 'SUCCESS' || run.status === 'FAILED';
+      throw new Error(`run ${String(run.id)} of job ${id} ${ended ? 'launched no task' : 'has not launched a task yet'} (${String(run.message ?? run.status)})`);
+    }
+    const runPath = `${jobPath(id)}/runs/${encodeURIComponent(String(run.id))}`;
+    const stillWriting = async (): Promise<boolean> => {
+      const now = await ctx.client.get<Json>(runPath);
+      return now.status !== 'SUCCESS' && now.status !== 'FAILED' && logTaskOf(now)?.id === task.id;
+    };
+    return printTaskLog(ctx, String(task.id), { ...options, stillWriting });
   }));
 
   const schedule = family(job, 'schedule', 'Add, list and remove a job\'s schedules', [

@@ -86,40 +86,70 @@ async function tail(file: SandboxFile, size: number, lines: number | undefined):
   }
 }
 
-function parseLines(text: string | undefined): number | undefined {
-  if (text === undefined) return 10;
+function parseLines(text: string): number | undefined {
   if (text === 'all') return undefined;
   if (!/^\d+$/.test(text)) throw new UsageError(`--lines takes a whole number or 'all', not '${text}'`);
   return Number(text);
 }
 
-export function registerLogsCommand(program: Command, proc: ClientProcess): void {
-  leaf(program, 'logs <task>', 'Print the end of a task\'s stdout (or stderr) from its sandbox on the agent; --follow keeps printing', [
-    'corral logs hello.6b2c9a40-1c7e-4c55-9a3e-1f0b7d2e8c11',
-    'corral logs hello.6b2c --stderr --follow --lines 50',
-  ])
+/** What `corral logs` and `corral job logs` print of a task's sandbox file. */
+export interface LogOptions {
+  stderr: boolean;
+  follow: boolean;
+  /** Lines from the end to print first; all of them when undefined. */
+  lines: number | undefined;
+  /** With follow: asked while nothing new arrives; false ends the following once the file is read to its end (a finished job run). */
+  stillWriting?: () => Promise<boolean>;
+}
+
+/** `--lines`, `--stderr` and `--follow` of a logs command. */
+export function withLogOptions(command: Command): Command {
+  return command
     .option('--stderr', 'the task\'s stderr instead of its stdout')
     .option('--follow', 'keep printing what the task writes, until Ctrl-C')
-    .option('--lines <n>', 'lines from the end to print first, or \'all\' (default 10)')
+    .option('--lines <n>', 'lines from the end to print first, or \'all\' (default 10)');
+}
+
+export function logOptionsOf(ctx: ClientContext, defaultLines = '10'): LogOptions {
+  return {
+    stderr: ctx.flags.stderr === true,
+    follow: ctx.flags.follow === true,
+    lines: parseLines(typeof ctx.flags.lines === 'string' ? ctx.flags.lines : defaultLines),
+  };
+}
+
+/** Prints the end of a task's stdout (or stderr) from its sandbox, and with `follow` what it writes next. */
+export async function printTaskLog(ctx: ClientContext, taskId: string, options: LogOptions): Promise<number> {
+  const file = new SandboxFile(ctx, taskId, options.stderr ? 'stderr' : 'stdout');
+  let offset = await file.size();
+  ctx.out.write(await tail(file, offset, options.lines));
+  if (!options.follow) return EXIT.ok;
+  await ctx.interruptible(async (signal) => {
+    let last = false;
+    while (!signal.aborted) {
+      const { data, offset: at } = await file.read(offset);
+      // The agent rotated the file (copied it aside and truncated it): start again from its beginning.
+      if (at < offset) offset = 0;
+      else if (data !== '') {
+        ctx.out.write(data);
+        offset += Buffer.byteLength(data);
+      } else if (last) return;
+      else if (options.stillWriting !== undefined && !(await options.stillWriting())) last = true;
+      else await sleep(FOLLOW_POLL_MS, undefined, { signal }).catch(() => undefined);
+    }
+  });
+  return EXIT.ok;
+}
+
+export function registerLogsCommand(program: Command, proc: ClientProcess): void {
+  withLogOptions(leaf(program, 'logs <task>', 'Print the end of a task\'s stdout (or stderr) from its sandbox on the agent; --follow keeps printing', [
+    'corral logs hello.6b2c9a40-1c7e-4c55-9a3e-1f0b7d2e8c11',
+    'corral logs hello.6b2c --stderr --follow --lines 50',
+  ]))
     .action(action(proc, async (ctx, key: string) => {
-      const lines = parseLines(ctx.flags.lines as string | undefined);
+      const options = logOptionsOf(ctx);
       const [task] = await findTasks(ctx, [key]);
       if (task === undefined) throw new Error(`no task '${key}'`);
-      const file = new SandboxFile(ctx, String(task.id), ctx.flags.stderr === true ? 'stderr' : 'stdout');
-      let offset = await file.size();
-      ctx.out.write(await tail(file, offset, lines));
-      if (ctx.flags.follow !== true) return EXIT.ok;
-      await ctx.interruptible(async (signal) => {
-        while (!signal.aborted) {
-          const { data, offset: at } = await file.read(offset);
-          // The agent rotated the file (copied it aside and truncated it): start again from its beginning.
-          if (at < offset) offset = 0;
-          else if (data !== '') {
-            ctx.out.write(data);
-            offset += Buffer.byteLength(data);
-          } else await sleep(FOLLOW_POLL_MS, undefined, { signal }).catch(() => undefined);
-        }
-      });
-      return EXIT.ok;
+      return printTaskLog(ctx, String(task.id), options);
     }));
 }
