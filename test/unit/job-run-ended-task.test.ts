@@ -10,8 +10,8 @@ import type { ClusterState } from '../../src/scheduler/types.ts';
  * A run's task that ended is kept in the state (goal running) until its run takes note
  * (agent-status.ts). When the run is ended another way first — stopped by hand, past its
  * deadline, its job deleted — in the short window between the task's end and the next
- * advanceRuns, nothing removes that instance afterwards: it stays for ever, and placement
- * counts its cpus and mem on its agent. Found while building the CLI's runs (#20); reported, not fixed.
+ * advanceRuns, stopRun must forget that task: nothing else would, and placement would count its
+ * cpus and mem on its agent for ever (found while building the CLI's runs, #20).
  */
 
 const CREATED = '2026-01-01T00:00:00.000Z';

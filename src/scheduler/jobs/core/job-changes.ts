@@ -107,10 +107,12 @@ export function runNow(state: ClusterState, jobId: string, body: unknown, contex
 }
 
 /** `POST /v1/jobs/{id}/runs/{runId}/actions/stop`: the run fails, its task is killed. */
-export function stopRunById(state: ClusterState, jobId: string, runId: string, context: RunContext): JobChange<JobRun> | Refused {
+export function stopRunById(state: ClusterState, jobId: string, runId: string, context: RunContext): JobChange<JobRun & { completedAt: string }> | Refused {
   const current = existing(state, jobId);
   if (isRefused(current)) return current;
   const run = state.jobRuns.get(runKey(jobId, runId));
   if (run === undefined) return { ok: false, error: { code: 'ERR_SCHED_RUN_NOT_FOUND', jobId, runId } };
-  return { ok: true, ...stopRun(state, run, 'stopped by hand', context), answer: run };
+  const message = 'stopped by hand';
+  // The run as it ended (as GET shows it from the history from now on).
+  return { ok: true, ...stopRun(state, run, message, context), answer: { ...run, status: 'FAILED', completedAt: context.now, message } };
 }

@@ -163,15 +163,23 @@ function currentTask(state: ClusterState, run: JobRun): Instance | undefined {
   return last === undefined ? undefined : state.instances.get(last.id);
 }
 
-/** Stopped by hand, by REPLACE or by its deadline: it fails, and its task is killed. */
+/**
+ * Stopped by hand, by REPLACE or by its deadline: it fails, and its task is killed. A task that
+ * ended a moment before (kept for the run to read) is forgotten now: nobody else would.
+ */
 export function stopRun(state: ClusterState, run: JobRun, message: string, context: RunContext): RunChange {
   const steps = new RunSteps(state);
   const task = currentTask(state, run);
-  if (task !== undefined && !hasEnded(task) && task.goal === 'running') {
-    const stopped = stopInstance(task, context.now, `killed: ${message}`);
-    steps.add({ ops: stopped.ops, events: stopped.events });
+  let stopped = run;
+  if (task !== undefined && hasEnded(task)) {
+    steps.add({ ops: [{ op: 'del', coll: 'instances', key: task.taskId }], events: [] });
+    stopped = { ...run, tasks: withTaskState(run.tasks, task, context.now) };
+  } else if (task !== undefined && task.goal === 'running') {
+    const killing = stopInstance(task, context.now, `killed: ${message}`);
+    steps.add({ ops: killing.ops, events: killing.events });
+    stopped = { ...run, tasks: withTaskState(run.tasks, steps.state.instances.get(task.taskId) ?? task, context.now) };
   }
-  steps.add(finishRun(steps.state, run, 'FAILED', message, context));
+  steps.add(finishRun(steps.state, stopped, 'FAILED', message, context));
   return { ops: steps.ops, events: steps.events };
 }
 
