@@ -90,3 +90,45 @@ test('a 503 that is not about the leader is not retried', async () => {
     await client.close();
   }
 });
+
+/** A scheduler that turns leader closes its standby proxy: a request on it breaks after it was sent, before any answer. */
+function breakFirst(times: number): (request: IncomingMessage, response: ServerResponse) => void {
+  let left = times;
+  return (request, response) => {
+    if (left > 0) {
+      left -= 1;
+      request.socket.destroy();
+      return;
+    }
+    json(response, 200, { apps: [] });
+  };
+}
+
+test('an idempotent call whose connection breaks mid-request is sent to the next master', async () => {
+  const standby = await standIn(breakFirst(1));
+  const other = await standIn((_request, response) => json(response, 200, { apps: [] }));
+  const client = new MasterClient([standby.url, other.url], undefined, undefined, { leaderWaitMs: 10_000, notice: () => undefined });
+  try {
+    for (const method of ['GET', 'PUT', 'DELETE']) {
+      const reply = await client.call(method, '/v2/apps/a', method === 'PUT' ? { cmd: 'sleep 1' } : undefined);
+      assert.equal(reply.status, 200, method);
+    }
+    assert.deepEqual(standby.seen, ['GET /v2/apps/a']);
+    assert.deepEqual(other.seen, ['GET /v2/apps/a', 'PUT /v2/apps/a', 'DELETE /v2/apps/a']);
+  } finally {
+    await client.close();
+  }
+});
+
+test('a POST whose connection breaks mid-request is not sent again (it may have acted)', async () => {
+  const standby = await standIn(breakFirst(1));
+  const other = await standIn((_request, response) => json(response, 201, { id: '/a' }));
+  const client = new MasterClient([standby.url, other.url], undefined, undefined, { leaderWaitMs: 10_000, notice: () => undefined });
+  try {
+    await assert.rejects(client.call('POST', '/v2/apps', { id: '/a' }), /broke before it answered \((UND_ERR_SOCKET|ECONNRESET)\): the request may have been applied/);
+    assert.deepEqual(standby.seen, ['POST /v2/apps']);
+    assert.deepEqual(other.seen, []);
+  } finally {
+    await client.close();
+  }
+});

@@ -127,7 +127,7 @@ test('resume after a dropped connection: no missed and no repeated ids; the fold
     const final = await snapshot(base);
     await second.reach(final.eventId);
 
-    assert.ok(churn.commits > 50 && churn.failures === 0, `churn committed ${churn.commits} changes, ${churn.failures} failed`);
+    assert.ok(churn.commits > 50 && churn.failures === 0, `churn committed ${churn.commits} changes, ${churn.failures} failed:\n${churn.failed.join('\n')}`);
     for (const stream of [first, second, followerFirst, followerSecond]) assert.deepEqual(stream.violations, []);
     assert.equal(second.frames.find((f) => f.event === 'resync_required'), undefined);
     assert.equal(second.committed[0]?.id, droppedAt + 1, 'the replay starts right after the last id seen');

@@ -27,6 +27,13 @@ async function leaderNamedBy(url: string, auth: Record<string, string>): Promise
   return response?.statusCode === 200 && typeof body?.leader === 'string' ? `http://${body.leader}` : undefined;
 }
 
+/** Whether the scheduler at `url` says it leads (`GET /v2/info`: `elected`). */
+async function leads(url: string, auth: Record<string, string>): Promise<boolean> {
+  const response = await request(new URL('/v2/info', url), { headers: auth, headersTimeout: 2000, bodyTimeout: 2000 }).catch(() => undefined);
+  const body = (await response?.body.json().catch(() => undefined)) as { elected?: boolean } | undefined;
+  return response?.statusCode === 200 && body?.elected === true;
+}
+
 test('corral up --ha: three schedulers on a local etcd; kill -9 of the leader is restarted, another leads, writes go on; Ctrl-C leaves no process', { timeout: 240_000 }, async () => {
   const stack = await startCorral(['--ha', '--agents', '1', '--etcd-client-port', '0', '--etcd-peer-port', '0']);
   let up = '';
@@ -51,19 +58,29 @@ test('corral up --ha: three schedulers on a local etcd; kill -9 of the leader is
     const [leaderPid, ...more] = pidsOf(`scheduler --listen 127.0.0.1:${leaderPort} `);
     assert.ok(leaderPid !== undefined && more.length === 0, `one process listens on the leader's port ${leaderPort}`);
     process.kill(Number(leaderPid), 'SIGKILL');
+    // Calls made while the lead changes hands wait for it (through a standby that may take the lead under them).
+    const during = corral(['app', 'add', app('/ha-during')], cli);
+    const readDuring = corral(['app', 'list', '--json'], cli);
 
+    // A live process leads: another scheduler, or the killed one's restart (corral up restarts it on its port within
+    // the lease, and it may win the lock back).
     const others = ha.schedulers.filter((url) => url !== ha.leader);
-    const next = await waitFor('another scheduler to lead', async () => {
+    const next = await waitFor('a live scheduler to lead', async () => {
       const named = await leaderNamedBy(others[0] ?? '', stack.auth);
-      return named !== undefined && named !== ha.leader ? named : undefined;
+      if (named === undefined) return undefined;
+      const pids = pidsOf(`scheduler --listen 127.0.0.1:${new URL(named).port} `);
+      return pids.length === 1 && pids[0] !== leaderPid && await leads(named, stack.auth) ? named : undefined;
     }, 30_000);
-    assert.ok(others.includes(next));
+    assert.ok(ha.schedulers.includes(next));
+    const [added, read] = await Promise.all([during, readDuring]);
+    assert.equal(added.code, 0, added.stderr);
+    assert.equal(read.code, 0, read.stderr);
     const after = await corral(['app', 'add', app('/ha-after')], cli);
     assert.equal(after.code, 0, after.stderr);
     const listed = await corral(['app', 'list', '--json'], cli);
-    assert.deepEqual((JSON.parse(listed.stdout) as Array<{ id: string }>).map((a) => a.id).sort(), ['/ha-after', '/ha-before']);
+    assert.deepEqual((JSON.parse(listed.stdout) as Array<{ id: string }>).map((a) => a.id).sort(), ['/ha-after', '/ha-before', '/ha-during']);
 
-    // The killed one comes back (a new process on its port) as a standby that names the new leader.
+    // The killed one comes back (a new process on its port), naming the leader (itself, if it won the lock back).
     await waitFor('corral up to restart the killed scheduler', () => (/"msg":"scheduler-\d restarted"/.test(up) ? true : undefined), 30_000);
     assert.match(up, new RegExp(`scheduler-\\d \\(pid ${leaderPid}\\) ended on its own \\(signal SIGKILL\\): restarting it in \\d+ ms`));
     const back = pidsOf(`scheduler --listen 127.0.0.1:${leaderPort} `);

@@ -223,6 +223,8 @@ export function comparable(source: ClusterView | DiscoverySnapshot): { eventId: 
 export class Churn {
   commits = 0;
   failures = 0;
+  /** Each failed change as `METHOD path: status body` (or the error): what an assertion on `failures` says. */
+  readonly failed: string[] = [];
   #stopped = false;
   readonly #loops: Promise<void>[];
 
@@ -236,24 +238,30 @@ export class Churn {
       const app = `${prefix}/app-${i % 5}`;
       const step = Math.floor(i / 5) % 4;
       const change: [string, string, unknown] =
-        step === 0 ? ['POST', '/v2/apps', { id: app, cmd: 'sleep 1000', instances: 0, labels: { round: String(i) } }]
+        // Every step forces, as a Marathon user churning would: the app's deletion deployment of the round before may still run (409).
+        step === 0 ? ['POST', '/v2/apps?force=true', { id: app, cmd: 'sleep 1000', instances: 0, labels: { round: String(i) } }]
         : step === 1 ? ['PUT', `/v2/apps${app}?force=true`, { labels: { round: String(i), HAPROXY_GROUP: 'external' } }]
         : step === 2 ? ['PUT', '/v2/apps?force=true', [{ id: app, labels: { round: String(i) }, env: { N: String(i) } }]]
         : ['DELETE', `/v2/apps${app}?force=true`, undefined];
       try {
-        const { status } = await callJson(base(), ...change);
+        const { status, json } = await callJson(base(), ...change);
         if (status < 300) this.commits += 1;
-        else this.failures += 1;
+        else this.#fail(change, `${status} ${JSON.stringify(json)}`);
         if (scaled !== undefined && i % 7 === 0) {
           const { status: scaleStatus } = await callJson(base(), 'PUT', `/v2/apps${scaled}?force=true`, { instances: 1 + (i % 3) });
           if (scaleStatus < 300) this.commits += 1;
         }
-      } catch {
-        this.failures += 1;
+      } catch (err) {
+        this.#fail(change, (err as Error).message);
         await sleep(50);
       }
       if (pauseMs > 0) await sleep(pauseMs);
     }
+  }
+
+  #fail([method, path]: [string, string, unknown], why: string): void {
+    this.failures += 1;
+    this.failed.push(`${method} ${path}: ${why}`);
   }
 
   async stop(): Promise<void> {

@@ -18,7 +18,9 @@ export class ApiFailure extends Error {
 export class MasterUnreachable extends Error {
   readonly tried: readonly string[];
   constructor(tried: readonly string[], cause: string) {
-    super(`cannot reach the scheduler at ${tried.join(', ')} (${cause}); ${isUntrustedCertificate(cause) ? TRUST_HINT : 'is it running? Point --master or CORRAL_MASTER at it'}`);
+    super(BROKEN_ERRORS.has(cause)
+      ? `the connection to the scheduler at ${tried.at(-1) ?? ''} broke before it answered (${cause}): the request may have been applied; look before sending it again`
+      : `cannot reach the scheduler at ${tried.join(', ')} (${cause}); ${isUntrustedCertificate(cause) ? TRUST_HINT : 'is it running? Point --master or CORRAL_MASTER at it'}`);
     this.tried = tried;
   }
 }
@@ -33,6 +35,12 @@ const TRUST_HINT = 'its certificate is not trusted: give the CA that signed it w
 
 /** Errors that mean "nobody listens there": the next scheduler URL may be tried without risk. */
 const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
+/**
+ * A connection that broke after the request went out (a standby turning leader closes its proxy): the
+ * request may have acted, so only an idempotent one goes to the next scheduler.
+ */
+const BROKEN_ERRORS = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS']);
 
 function errorCode(error: unknown): string {
   const own = (error as { code?: unknown }).code;
@@ -94,7 +102,7 @@ export class MasterClient {
 
   /** A JSON request to the scheduler; 4xx/5xx become {@link ApiFailure}. */
   async call<T = unknown>(method: string, path: string, body?: unknown): Promise<Reply<T>> {
-    return this.#withMaster(async (base) => {
+    return this.#withMaster(IDEMPOTENT.has(method.toUpperCase()), async (base) => {
       const reply = await this.#json<T>(method, `${base}${path}`, body, this.#auth);
       this.#heard(base, reply.headers);
       return reply;
@@ -118,7 +126,7 @@ export class MasterClient {
 
   /** Opens a streaming GET (Server-Sent Events): resolves once the headers say 200. */
   async stream(path: string, headers: Record<string, string>, signal: AbortSignal): Promise<AsyncIterable<Buffer>> {
-    return this.#withMaster(async (base) => {
+    return this.#withMaster(true, async (base) => {
       const response = await this.#dispatcher.request({ ...split(`${base}${path}`), method: 'GET', headers: { ...headers, ...this.#auth }, signal });
       this.#heard(base, response.headers);
       if (response.statusCode !== 200) {
@@ -154,15 +162,16 @@ export class MasterClient {
   }
 
   /**
-   * Runs `attempt` against the current master, moving on to the next while nobody listens there;
-   * through an election (a standby's 503) it tries again until the wait runs out.
+   * Runs `attempt` against the current master, moving on to the next while nobody listens there (or,
+   * for an `idempotent` request, while connections break mid-request); through an election (a
+   * standby's 503) it tries again until the wait runs out.
    */
-  async #withMaster<T>(attempt: (base: string) => Promise<T>): Promise<T> {
+  async #withMaster<T>(idempotent: boolean, attempt: (base: string) => Promise<T>): Promise<T> {
     const waitMs = this.#options.leaderWaitMs ?? 10_000;
     const deadline = Date.now() + waitMs;
     for (;;) {
       try {
-        return await this.#onEachMaster(attempt);
+        return await this.#onEachMaster(idempotent, attempt);
       } catch (error) {
         if (!(error instanceof ApiFailure) || !awaitsLeader(error.status, error.message) || Date.now() + LEADER_RETRY_MS > deadline) throw error;
         if (!this.#waitNoticed) {
@@ -176,7 +185,7 @@ export class MasterClient {
     }
   }
 
-  async #onEachMaster<T>(attempt: (base: string) => Promise<T>): Promise<T> {
+  async #onEachMaster<T>(idempotent: boolean, attempt: (base: string) => Promise<T>): Promise<T> {
     const tried: string[] = [];
     let last = '';
     for (let n = 0; n < Math.max(1, this.masters.length); n += 1) {
@@ -187,7 +196,7 @@ export class MasterClient {
         if (error instanceof ApiFailure || (error as Error).name === 'AbortError') throw error;
         tried.push(base);
         last = errorCode(error);
-        if (!CONNECT_ERRORS.has(last)) throw new MasterUnreachable(tried, last);
+        if (!CONNECT_ERRORS.has(last) && !(idempotent && BROKEN_ERRORS.has(last))) throw new MasterUnreachable(tried, last);
         this.#current = nextMaster(this.masters, base, this.#namedLeader);
       }
     }

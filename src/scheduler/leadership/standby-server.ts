@@ -1,3 +1,4 @@
+import { finished } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { request as undiciRequest } from 'undici';
@@ -10,6 +11,8 @@ import { CORRAL_BUILD } from '../api/master-state.ts';
 /** How long a request waits for a leader to be known (or reachable) before its 503. */
 const RETRY_MS = 2000;
 const RETRY_EVERY_MS = 200;
+/** What a request waiting for a leader hears when this standby closes to take the lead itself. */
+const TAKING_THE_LEAD = 'no leader is known right now (this scheduler is taking the lead): retry shortly';
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer', 'host']);
 
 export interface StandbyServerOptions {
@@ -20,9 +23,17 @@ export interface StandbyServerOptions {
   tls?: ServerTls | undefined;
 }
 
+/** Requests waiting for a reachable leader, and the signal that wakes them when the standby closes. */
+interface Waiting {
+  closing: AbortSignal;
+  waiters: Set<Promise<void>>;
+}
+
 /**
  * A standby's API: `/ping`, `/v2/leader`, `/v2/info`, Mesos' `/health` and `/version` answered here, everything else proxied to
- * the leader as it came (streams such as `/v2/events` too), `X-Marathon-Leader` on every answer.
+ * the leader as it came (streams such as `/v2/events` too), `X-Marathon-Leader` on every answer. On close (it takes the
+ * lead, or the scheduler stops) the requests still waiting for a leader reached none: each gets a 503 that followers retry
+ * before the connections are closed, instead of a dropped connection a client cannot tell from a write that acted.
  */
 export function buildStandbyServer(options: StandbyServerOptions): FastifyInstance {
   const loggerInstance = options.logger.child({ component: 'scheduler-standby' }) as unknown as FastifyBaseLogger;
@@ -33,42 +44,78 @@ export function buildStandbyServer(options: StandbyServerOptions): FastifyInstan
     const leader = options.leader();
     if (leader !== undefined) void reply.header(LEADER_HEADER, leader.url);
   });
-  app.setNotFoundHandler((request, reply) => answer(request, reply, options));
+  const closing = new AbortController();
+  const waiting: Waiting = { closing: closing.signal, waiters: new Set() };
+  app.addHook('preClose', async () => {
+    closing.abort();
+    await Promise.all(waiting.waiters);
+  });
+  app.setNotFoundHandler((request, reply) => answer(request, reply, options, waiting));
   return app;
 }
 
-async function answer(request: FastifyRequest, reply: FastifyReply, options: StandbyServerOptions): Promise<unknown> {
-  const deadline = Date.now() + RETRY_MS;
-  for (;;) {
-    const leader = options.leader();
-    const action = standbyAction({ method: request.method, path: request.url, via: parseVia(request.headers[VIA_HEADER]) }, options.self(), leader);
-    switch (action.kind) {
-      case 'ping':
-        return reply.type('text/plain').send('pong');
-      case 'leader':
-        return leader === undefined ? reply.code(404).send({ message: 'There is no leader' }) : reply.send({ leader: leader.hostPort });
-      case 'info':
-        return reply.send({ name: 'corral', version: CORRAL_VERSION, elected: false, leader: leader?.hostPort ?? null });
-      case 'health':
-        return reply.code(200).send();
-      case 'version':
-        return reply.send(CORRAL_BUILD);
-      case 'loop':
-        return reply.code(action.status).send({ message: action.message });
-      case 'no-leader':
-        break;
-      case 'proxy':
-        try {
-          return await proxy(request, reply, action.leader, action.via);
-        } catch (err) {
-          // Only a connection never made is retried: a request that reached the leader may have acted.
-          if (!isConnectError(err)) return reply.code(502).send({ message: `the leader ${action.leader.hostPort} failed to answer: ${(err as Error).message}` });
-        }
-        break;
+async function answer(request: FastifyRequest, reply: FastifyReply, options: StandbyServerOptions, waiting: Waiting): Promise<unknown> {
+  // Set while this request waits for a leader: close() keeps the connections until it is answered.
+  let answered: (() => void) | undefined;
+  try {
+    const deadline = Date.now() + RETRY_MS;
+    for (;;) {
+      if (waiting.closing.aborted) return await takingTheLead(reply);
+      const outcome = await answerOnce(request, reply, options, () => {
+        answered?.();
+        answered = undefined;
+      });
+      if (outcome !== 'retry') return outcome;
+      const leader = options.leader();
+      if (Date.now() >= deadline) return reply.code(503).send({ message: leader === undefined ? 'no leader is known right now (an election is under way): retry shortly' : `the leader ${leader.hostPort} cannot be reached: retry shortly` });
+      if (answered === undefined) {
+        const waiter = new Promise<void>((resolve) => (answered = resolve));
+        waiting.waiters.add(waiter);
+        void waiter.then(() => waiting.waiters.delete(waiter));
+      }
+      await sleep(RETRY_EVERY_MS, undefined, { signal: waiting.closing }).catch(() => undefined);
     }
-    if (Date.now() >= deadline) return reply.code(503).send({ message: leader === undefined ? 'no leader is known right now (an election is under way): retry shortly' : `the leader ${leader.hostPort} cannot be reached: retry shortly` });
-    await sleep(RETRY_EVERY_MS);
+  } finally {
+    answered?.();
   }
+}
+
+/** Answers here or through the leader; 'retry' when no leader is known or it does not accept connections. `proxying`: the request is sent on. */
+async function answerOnce(request: FastifyRequest, reply: FastifyReply, options: StandbyServerOptions, proxying: () => void): Promise<unknown> {
+  const leader = options.leader();
+  const action = standbyAction({ method: request.method, path: request.url, via: parseVia(request.headers[VIA_HEADER]) }, options.self(), leader);
+  switch (action.kind) {
+    case 'ping':
+      return reply.type('text/plain').send('pong');
+    case 'leader':
+      return leader === undefined ? reply.code(404).send({ message: 'There is no leader' }) : reply.send({ leader: leader.hostPort });
+    case 'info':
+      return reply.send({ name: 'corral', version: CORRAL_VERSION, elected: false, leader: leader?.hostPort ?? null });
+    case 'health':
+      return reply.code(200).send();
+    case 'version':
+      return reply.send(CORRAL_BUILD);
+    case 'loop':
+      return reply.code(action.status).send({ message: action.message });
+    case 'no-leader':
+      return 'retry';
+    case 'proxy':
+      proxying();
+      try {
+        return await proxy(request, reply, action.leader, action.via);
+      } catch (err) {
+        // Only a connection never made is retried: a request that reached the leader may have acted.
+        if (!isConnectError(err)) return reply.code(502).send({ message: `the leader ${action.leader.hostPort} failed to answer: ${(err as Error).message}` });
+      }
+      return 'retry';
+  }
+}
+
+/** The 503 for a request that waited here for a leader when this standby closes, sent before its connection is closed. */
+async function takingTheLead(reply: FastifyReply): Promise<FastifyReply> {
+  void reply.code(503).header('connection', 'close').send({ message: TAKING_THE_LEAD });
+  await finished(reply.raw).catch(() => undefined);
+  return reply;
 }
 
 async function proxy(request: FastifyRequest, reply: FastifyReply, leader: Leader, via: string): Promise<unknown> {
