@@ -23,6 +23,7 @@ test('parseSchedulerConfig: config/defaults.json alone gives the documented defa
     auth: false,
     insecure: false,
     allowedOrigins: [],
+    allowedHosts: [],
     eventCallbackTimeoutMs: 10_000,
     eventCallbackDropAfterMs: 300_000,
   });
@@ -49,6 +50,7 @@ test('parseSchedulerConfig: accepted settings (table-driven)', () => {
     [{ leaderLease: '1' }, (c) => c.leaderLeaseMs, 1000],
     [{ leaderLease: '1m' }, (c) => c.leaderLeaseMs, 60_000],
     [{ allowedOrigins: 'https://UI.example.com:443, http://127.0.0.1:3000' }, (c) => c.allowedOrigins, ['https://ui.example.com', 'http://127.0.0.1:3000']],
+    [{ allowedHosts: 'Sched.Example.com, .corp.example, *' }, (c) => c.allowedHosts, ['sched.example.com', '.corp.example', '*']],
     [{ eventCallbackTimeout: '300ms' }, (c) => c.eventCallbackTimeoutMs, 300],
     [{ eventCallbackDropAfter: '2s' }, (c) => c.eventCallbackDropAfterMs, 2000],
   ];
@@ -56,10 +58,10 @@ test('parseSchedulerConfig: accepted settings (table-driven)', () => {
 });
 
 test('parseSchedulerConfig: every bad setting is named at once', () => {
-  const bad = { listen: 'nope', agentTimeout: 'x', store: 'zookeeper', etcd: 'ftp://h:1', etcdPrefix: 'corral', maxVersions: '0', logLevel: 'loud', repair: 'perhaps', allowedOrigins: 'null' };
+  const bad = { listen: 'nope', agentTimeout: 'x', store: 'zookeeper', etcd: 'ftp://h:1', etcdPrefix: 'corral', maxVersions: '0', logLevel: 'loud', repair: 'perhaps', allowedOrigins: 'null', allowedHosts: 'sched.example.com:8080' };
   assert.throws(() => parseSchedulerConfig(bad), (err: ConfigError) => {
     assert.ok(err instanceof ConfigError);
-    assert.deepEqual(err.problems.map((p) => p.flag), ['--listen', '--store', '--etcd', '--etcd-prefix', '--agent-timeout', '--log-level', '--repair', '--max-versions', '--allowed-origins']);
+    assert.deepEqual(err.problems.map((p) => p.flag), ['--listen', '--store', '--etcd', '--etcd-prefix', '--agent-timeout', '--log-level', '--repair', '--max-versions', '--allowed-origins', '--allowed-hosts']);
     return true;
   });
 });
