@@ -47,10 +47,16 @@ export interface SchedulerConfig {
   readonly eventCallbackDropAfterMs: number;
 }
 
-/** Without auth anyone who reaches the port may run any command on every agent: only this machine may, unless told otherwise. */
-function exposure(config: { listen: HostPort; auth: boolean; insecure: boolean }): Array<[string, string]> {
-  if (config.auth || config.insecure || isLoopbackHost(config.listen.host)) return [];
-  return [['listen', `${config.listen.host} is not a loopback address: without --auth anyone who reaches it may run commands on every agent; add --auth (or --insecure to accept that)`]];
+/**
+ * Without auth anyone who reaches the port may run any command on every agent, and without agent
+ * admission anyone may register as an agent and be sent tasks with their environment (--auth does
+ * not cover the agent protocol): only this machine may, unless told otherwise.
+ */
+function exposure(config: { listen: HostPort; auth: boolean; insecure: boolean; joinTokenFile: string | undefined }): Array<[string, string]> {
+  if (config.insecure || isLoopbackHost(config.listen.host)) return [];
+  if (!config.auth) return [['listen', `${config.listen.host} is not a loopback address: without --auth anyone who reaches it may run commands on every agent; add --auth (or --insecure to accept that)`]];
+  if (config.joinTokenFile === undefined) return [['joinTokenFile', `${config.listen.host} is not a loopback address: without agent admission any client that reaches it may register as an agent and be sent tasks with their environment; add --join-token-file (or --insecure to accept that)`]];
+  return [];
 }
 
 /** What a start with these settings warns about (logged, component scheduler): tokens sent in clear over a network. */
