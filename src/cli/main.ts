@@ -106,6 +106,7 @@ subcommand('agent', 'Advertise this machine\'s resources and run tasks as proces
   .option('--work-dir <dir>', 'sandboxes and agent state (default ./data/agent)')
   .option('--listen <host:port>', 'the agent\'s own HTTP endpoint: /files, /metrics, /state (default 127.0.0.1:0)')
   .option('--join-token-file <file>', 'the scheduler\'s join token (its --join-token-file): sent on the first registration; the credential it gets back is kept in <work dir>/agent-credential')
+  .option('--metrics-token-file <file>', 'a long-lived token (one line, 16+ characters) that also opens /metrics, for Prometheus (its credentials_file); nothing else of the agent\'s API')
   .option('--sandbox-max-age <duration>', 'remove sandboxes of ended tasks after this long (default 7d)')
   .option('--log-max-bytes <n>', 'rotate a task\'s stdout/stderr above this size (default 10485760)')
   .option('--log-keep <n>', 'rotated copies kept per file (default 5)')

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { request } from 'undici';
@@ -44,7 +44,11 @@ async function twoApps(c: AgentCluster, a: string, b: string): Promise<[string, 
 test('with admission on, the agent answers only tokens for the task asked; corral logs gets one', { timeout: 90_000 }, async () => {
   const c = await AgentCluster.start('files-tokens', { joinToken: true });
   clusters.push(c);
-  const agent = await c.startAgent();
+  // A long-lived token Prometheus scrapes /metrics with (its credentials_file), the same on every agent.
+  const scrapeToken = 'cHJvbWV0aGV1cy1zY3JhcGUtdG9rZW4tZm9yLWFnZW50cw';
+  const scrapeFile = join(c.dir, 'metrics.token');
+  writeFileSync(scrapeFile, `${scrapeToken}\n`, { mode: 0o600 });
+  const agent = await c.startAgent({ args: ['--metrics-token-file', scrapeFile] });
   const [taskA, taskB] = await twoApps(c, '/a', '/b');
   const read = (taskId: string, file = 'stdout'): string => `/files/read?path=${q(`${taskId}/${file}`)}&offset=0`;
 
@@ -100,6 +104,14 @@ test('with admission on, the agent answers only tokens for the task asked; corra
   assert.equal((await fromAgent(agent, '/state', bearer(metricsGrant.json.token))).status, 200);
   assert.equal((await fromAgent(agent, read(taskA), bearer(metricsGrant.json.token))).status, 403);
   assert.equal((await c.call('POST', `/corral/v1/agents/${q(agentId)}/token`, { scope: 'root' })).status, 422);
+
+  // The scrape token: /metrics, and nothing else.
+  const scraped = await fromAgent(agent, '/metrics', bearer(scrapeToken));
+  assert.equal(scraped.status, 200);
+  assert.match(String(scraped.json.text), /^# (HELP|TYPE) /m);
+  for (const path of ['/state', read(taskA), '/files/browse?path=.']) assert.equal((await fromAgent(agent, path, bearer(scrapeToken))).status, 401, path);
+  assert.equal((await fromAgent(agent, '/metrics', bearer(`${scrapeToken}x`))).status, 401);
+  assert.doesNotMatch(readFileSync(join(c.dir, 'agent-1.log'), 'utf8'), new RegExp(scrapeToken), 'the scrape token is never logged');
 
   // The CLI asks the scheduler for a token and reads the sandbox with it.
   const logs = await corral(['logs', taskA], { master: c.master });
