@@ -1,4 +1,4 @@
-import { checkWrite, quotaEffect, usageByGroup, type HeldApp, type QuotaEffect } from '../../auth/core/quota.ts';
+import { checkWrite, heldByGroup, quotaEffect, usageByGroup, type HeldApp, type QuotaEffect } from '../../auth/core/quota.ts';
 import { covers } from '../../auth/core/paths.ts';
 import { TERMINAL_TASK_STATES } from '../../events/types.ts';
 import type { AppFootprint, QuotaLimits, Quotas, Usage } from '../../auth/types.ts';
@@ -48,11 +48,18 @@ export interface QuotaRow {
   limit: QuotaLimits;
   /** What every app under the group declares (instances × per-instance resources). */
   used: Usage;
+  /**
+   * What launches are counted against now (heldByGroup): per app the larger of what it declares
+   * and what its instances hold on agents (starting, running or stopping), so a rolling upgrade's
+   * surge, or a replacement started before the old instance has ended, shows here and not in `used`.
+   */
+  held: Usage;
 }
 
 export function quotaRows(state: ClusterState, groups: readonly string[] = [...state.quotas.keys()].sort()): QuotaRow[] {
   const used = usageByGroup(footprints(state.apps.values()), groups);
-  return groups.map((group) => ({ group, limit: state.quotas.get(group) ?? {}, used: used[group] as Usage }));
+  const held = heldByGroup(quotasOf(state), heldAppsUnderQuota(state).values());
+  return groups.map((group) => ({ group, limit: state.quotas.get(group) ?? {}, used: used[group] as Usage, held: held[group] as Usage }));
 }
 
 /** Holds resources on its agent: neither ended nor unreachable (an unreachable agent's resources are not counted, as Mesos does). */
