@@ -7,6 +7,7 @@ import { agentTokenKeyOfCredential, encodeAgentToken } from '../../src/auth/core
 import { AgentCluster, type Json, type StartedAgent } from '../support/agent-cluster.ts';
 import { corral } from '../support/cli-run.ts';
 import { marathonCall } from '../support/marathon-api.ts';
+import { waitFor } from '../support/wait.ts';
 
 /**
  * The agent's own API with agent admission on: sandboxes, metrics and state answer only tokens
@@ -79,6 +80,18 @@ test('with admission on, the agent answers only tokens for the task asked; corra
   // Path traversal out of the sandboxes is still refused with a valid token.
   for (const path of [`/files/read?path=${q(`${taskA}/../../../../etc/passwd`)}&offset=0`, `/files/read?path=${q('/etc/passwd')}&offset=0`]) {
     assert.equal((await fromAgent(agent, path, tokenA)).status, 403, path);
+  }
+
+  // Links a task plants in its own sandbox lead nowhere, even with a token for that task.
+  await c.postApp({ id: '/links', cmd: `ln -s /etc/passwd leak; ln -s .. up; ln /etc/passwd hard 2>/dev/null; echo planted; sleep 1000; : ${c.marker}` });
+  const [linker] = await c.running('/links', 1);
+  const linkTask = String(linker?.id);
+  const linkGrant = await c.call('POST', `/corral/v1/tasks/${q(linkTask)}/files-token`, {});
+  await waitFor('the links to be planted', async () => ((await fromAgent(agent, read(linkTask), bearer(linkGrant.json.token))).json.data === 'planted\n' ? true : undefined));
+  for (const path of [read(linkTask, 'leak'), `/files/download?path=${q(`${linkTask}/leak`)}`, `/files/browse?path=${q(`${linkTask}/up`)}`, read(linkTask, `up/${taskB}/stdout`), read(linkTask, 'hard')]) {
+    const answer = await fromAgent(agent, path, bearer(linkGrant.json.token));
+    assert.ok(answer.status === 403 || (path.endsWith('hard&offset=0') && answer.status === 404), `${path}: ${answer.status}`);
+    assert.doesNotMatch(JSON.stringify(answer.json), /root:|I am \/b/, path);
   }
 
   // Tampered, expired, or minted with another agent's key: 401.

@@ -79,6 +79,15 @@ test('--auth: tokens, grants by whole group segments, filtered listings, revocat
   assert.equal((await call('POST', '/v2/apps', teamA, app('/team-ab/x'))).status, 403, '/team-a never covers /team-ab');
   assert.equal((await call('DELETE', '/v2/apps/team-b/x', teamA)).status, 403);
   assert.equal((await call('GET', '/v2/apps/team-b/x', teamA)).status, 403);
+  // Nor change, scale, restart or kill what team B runs, by any route.
+  for (const [method, path, body] of [
+    ['PUT', '/v2/apps/team-b/x', { instances: 3 }], ['PATCH', '/v2/apps/team-b/x', { cmd: 'sleep 1' }], ['POST', '/v2/apps/team-b/x/restart', undefined],
+    ['DELETE', '/v2/apps/team-b/x/tasks?scale=true', undefined], ['DELETE', '/v2/apps/team-b/x/tasks/team-b_x.0f0c5d2e-0000-4000-8000-000000000001', undefined],
+    ['POST', '/v2/tasks/delete', { ids: ['team-b_x.0f0c5d2e-0000-4000-8000-000000000001'] }], ['PUT', '/v2/groups/team-b', { scaleBy: 2 }], ['DELETE', '/v2/groups/team-b', undefined],
+  ] as const) {
+    assert.equal((await call(method, path, teamA, body)).status, 403, `${method} ${path}`);
+  }
+  assert.equal(((await call('GET', '/v2/apps/team-b/x', admin)).body.app as { instances: number }).instances, 0, 'team B\'s app is as it was');
 
   const ids = async (credentials: string): Promise<string[]> => ((await call('GET', '/v2/apps', credentials)).body.apps as Array<{ id: string }>).map((x) => x.id).sort();
   assert.deepEqual(await ids(teamA), ['/team-a/web']);
