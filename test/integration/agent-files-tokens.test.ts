@@ -169,3 +169,16 @@ test('with --auth, a team gets tokens for the sandboxes of its own apps only', {
   assert.equal((await fromAgent(agent, `/files/read?path=${q(`${taskB}/stdout`)}&offset=0`, bearer(admin.json.token))).status, 200);
   assert.equal((await fromAgent(agent, '/metrics', bearer(admin.json.token))).status, 200);
 });
+
+test('without admission the agent\'s API is open, but only by its own names: a rebound page gets 403', { timeout: 60_000 }, async () => {
+  const c = await AgentCluster.start('files-rebinding');
+  clusters.push(c);
+  const agent = await c.startAgent({ hostname: 'agent-1.example' });
+  const port = new URL(agent.endpoint).port;
+  for (const path of ['/files/browse?path=.', '/metrics', '/state']) {
+    const rebound = await fromAgent(agent, path, { host: `evil.example:${port}` });
+    assert.equal(rebound.status, 403, path);
+    assert.match(String(rebound.json.message), /Host evil\.example:\d+ is not a name this agent answers to .*--hostname/);
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `agent-1.example:${port}`]) assert.equal((await fromAgent(agent, path, { host })).status, 200, `${path} by ${host}`);
+  }
+});

@@ -84,6 +84,9 @@ test('hostAllowList: on loopback, the loopback names, the machine, the listen na
   for (const [name, listenHost, allowedHosts, expected] of cases) {
     await t.test(name, () => assert.deepEqual(hostAllowList({ listenHost, machineHostname: 'box.corp.example', allowedHosts }), expected));
   }
+  // An agent's --hostname: answered, but it turns no check on by itself.
+  await t.test('names on loopback', () => assert.deepEqual(hostAllowList({ listenHost: '127.0.0.1', machineHostname: 'box', allowedHosts: [], names: ['Agent-1.example'] }), ['localhost', '.localhost', 'box', 'agent-1.example']));
+  await t.test('names off loopback', () => assert.equal(hostAllowList({ listenHost: '0.0.0.0', machineHostname: 'box', allowedHosts: [], names: ['agent-1.example'] }), 'any'));
 });
 
 test('checkHost: IP literals and allowed names pass, on any port; a rebound name is refused', async (t) => {
@@ -113,4 +116,8 @@ test('checkHost: IP literals and allowed names pass, on any port; a rebound name
       if (!decision.ok) assert.match(decision.reason, /^Host .* is not a name this scheduler answers to .*--allowed-hosts/);
     });
   }
+  await t.test('the agent\'s refusal names its --hostname', () => {
+    const decision = checkHost('evil.example', allowed, 'agent');
+    assert.ok(!decision.ok && /this agent answers to .*its --hostname/.test(decision.reason));
+  });
 });

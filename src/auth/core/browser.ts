@@ -85,12 +85,13 @@ const bareName = (name: string): string => name.toLowerCase().replace(/\.$/, '')
  * the machine's name, the name the scheduler listens on, and `--allowed-hosts`. On another address
  * the check is on only when `--allowed-hosts` is given: there `--auth` (or the operator's
  * `--insecure`) is the guard, and a rebound page carries no credential for the real name.
- * `--allowed-hosts *` turns it off.
+ * `--allowed-hosts *` turns it off. `names` (an agent's `--hostname`) are answered too, without
+ * turning the check on.
  */
-export function hostAllowList(input: { listenHost: string; machineHostname: string; allowedHosts: readonly string[] }): HostAllowList {
+export function hostAllowList(input: { listenHost: string; machineHostname: string; allowedHosts: readonly string[]; names?: readonly string[] }): HostAllowList {
   const listen = bareName(input.listenHost);
   if (input.allowedHosts.includes('*') || (!isLoopbackHost(listen) && input.allowedHosts.length === 0)) return 'any';
-  const names = ['localhost', '.localhost', input.machineHostname, ...(isIpLiteral(listen) ? [] : [listen]), ...input.allowedHosts].map(bareName);
+  const names = ['localhost', '.localhost', input.machineHostname, ...(isIpLiteral(listen) ? [] : [listen]), ...(input.names ?? []), ...input.allowedHosts].map(bareName);
   return [...new Set(names.filter((name) => name !== ''))];
 }
 
@@ -105,10 +106,15 @@ function hostName(host: string): string {
   return bareName(host.replace(/:\d*$/, ''));
 }
 
+const HOST_REMEDY = {
+  scheduler: "(loopback names, IP addresses, this machine's name, --allowed-hosts): refused against DNS rebinding; add the name to --allowed-hosts",
+  agent: "(loopback names, IP addresses, this machine's name, its --hostname): refused against DNS rebinding",
+} as const;
+
 /** May a request asked by this `Host` go on? The port is not looked at: a rebound page uses the real one. */
-export function checkHost(host: string | undefined, allowed: HostAllowList): BrowserCheck {
+export function checkHost(host: string | undefined, allowed: HostAllowList, server: keyof typeof HOST_REMEDY = 'scheduler'): BrowserCheck {
   if (host === undefined || allowed === 'any') return OK;
   const name = hostName(host.trim());
   if (name !== '' && (isIpLiteral(name) || allowed.some((entry) => entry === name || (entry.startsWith('.') && (name.endsWith(entry) || name === entry.slice(1)))))) return OK;
-  return { ok: false, reason: `Host ${host || '(empty)'} is not a name this scheduler answers to (loopback names, IP addresses, this machine's name, --allowed-hosts): refused against DNS rebinding; add the name to --allowed-hosts` };
+  return { ok: false, reason: `Host ${host || '(empty)'} is not a name this ${server} answers to ${HOST_REMEDY[server]}` };
 }

@@ -1,24 +1,10 @@
-import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
-import { checkContentType, checkHost, checkOrigin, hostAllowList, type HostAllowList } from '../../auth/core/browser.ts';
+import { checkContentType, checkOrigin, type HostAllowList } from '../../auth/core/browser.ts';
+import { registerHostCheck, serverHostAllowList } from '../../auth/host-check.ts';
 import { SchedulerFailure } from '../errors.ts';
 
-/** The names this scheduler answers to (core/browser.ts `hostAllowList`), with this machine's name. */
-export const schedulerHostAllowList = (listenHost: string, allowedHosts: readonly string[]): HostAllowList =>
-  hostAllowList({ listenHost, machineHostname: hostname(), allowedHosts });
-
-/**
- * DNS rebinding: a request by a name the scheduler is not known by is refused, 403 with a message.
- * Answered here, not through api/http-errors.ts, because a standby (which has no error table) asks it too.
- */
-export function registerHostCheck(app: FastifyInstance, allowedHosts: HostAllowList): void {
-  if (allowedHosts === 'any') return;
-  app.addHook('onRequest', async (request, reply) => {
-    const host = checkHost(request.headers.host, allowedHosts);
-    if (!host.ok) return reply.code(403).send({ message: host.reason });
-    return undefined;
-  });
-}
+/** The names this scheduler answers to: loopback's, this machine's, the listen name and `--allowed-hosts`. */
+export const schedulerHostAllowList = (listenHost: string, allowedHosts: readonly string[]): HostAllowList => serverHostAllowList({ listenHost, allowedHosts });
 
 /**
  * Browser safety (CSRF and DNS rebinding), with or without --auth: a page of another site may not

@@ -5,7 +5,7 @@ import type { Logger } from '../../shared/log.ts';
 import { withTls, type ServerTls } from '../../shared/tls.ts';
 import { LEADER_HEADER, parseVia, standbyAction, VIA_HEADER, type Leader } from '../core/leadership.ts';
 import { CORRAL_VERSION } from '../api/info.ts';
-import { registerHostCheck } from '../api/browser-safety.ts';
+import { registerHostCheck } from '../../auth/host-check.ts';
 import type { HostAllowList } from '../../auth/core/browser.ts';
 import { CORRAL_BUILD } from '../api/master-state.ts';
 
