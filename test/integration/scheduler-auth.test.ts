@@ -57,6 +57,10 @@ test('--auth: tokens, grants by whole group segments, filtered listings, revocat
     assert.equal((await call('POST', '/v2/auth/identities', admin, { id: team, kind: 'user', ...password })).status, 201);
     assert.equal((await call('POST', '/v2/auth/grants', admin, { identity: team, actions: ['create', 'read', 'update', 'delete'], path: `/${team}` })).status, 201);
   }
+  // DC/OS's resource string for Marathon's services works as the path, stored as the path it names.
+  const dcos = await call('POST', '/v2/auth/grants', admin, { identity: 'team-a', actions: ['read'], path: 'dcos:service:marathon:marathon:services:/shared' });
+  assert.equal(dcos.status, 201, JSON.stringify(dcos.body));
+  assert.deepEqual([dcos.body.id, dcos.body.path], ['team-a /shared', '/shared']);
   const invalid = await call('POST', '/v2/auth/grants', admin, { identity: 'team-a', actions: ['fly'], path: '/team-a' });
   assert.equal(invalid.status, 422);
   assert.equal(invalid.body.message, 'Object is not valid');
