@@ -106,6 +106,10 @@ test('--auth: tokens, grants by whole group segments, filtered listings, revocat
 
   const basic = `Basic ${Buffer.from('team-a:correct horse battery').toString('base64')}`;
   assert.deepEqual(await ids(basic), ['/team-a/web']);
+  // What marathon-lb --auth-credentials user:pass asks, as Basic: the apps with their tasks, and the event stream.
+  assert.equal((await call('GET', '/v2/apps?embed=apps.tasks&embed=apps.deployments', basic)).status, 200);
+  // open() asserts 200 and text/event-stream.
+  await (await SseStream.open(String(scheduler.ready.api), { headers: { authorization: basic } })).close();
   assert.equal((await call('GET', '/v2/apps', `Basic ${Buffer.from('team-a:wrong password!').toString('base64')}`)).status, 401);
 
   const listed = (await call('GET', '/v2/auth/tokens', admin)).body.tokens as Array<Record<string, unknown>>;
