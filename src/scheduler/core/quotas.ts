@@ -1,7 +1,8 @@
-import { checkWrite, heldByGroup, quotaEffect, usageByGroup, type HeldApp, type QuotaEffect } from '../../auth/core/quota.ts';
+import { checkWrite, quotaEffect, usageByGroup, type HeldApp, type QuotaEffect } from '../../auth/core/quota.ts';
 import { covers } from '../../auth/core/paths.ts';
 import { TERMINAL_TASK_STATES } from '../../events/types.ts';
 import type { AppFootprint, QuotaLimits, Quotas, Usage } from '../../auth/types.ts';
+import { heldByGroup } from '../../auth/core/quota.ts';
 import type { Refused } from '../errors.ts';
 import type { AppDefinition, ClusterState, Instance, StateOp } from '../types.ts';
 import { countInstances, instancesOfApp } from './state-ops.ts';
