@@ -5,6 +5,7 @@ import type { AttributeValue, Resource } from '../shared/agent-protocol.ts';
 import { absolutePath, byteSize, duration, flag, hostPort, integer, ipAddress, logLevel, masterUrls, optional, parseConfig, text, type FieldParser } from '../shared/config.ts';
 import { commandDefaults, type Settings } from '../shared/settings.ts';
 import { caFile, plainMasterProblems, tlsCertFile, tlsKeyFile, tlsPairProblems } from '../shared/tls.ts';
+import { metricsTokenFile } from '../auth/secret-files.ts';
 import { parseAttributes, parseResources, withDetectedResources } from './core/resources.ts';
 
 /** `corral agent` settings, validated once at start-up, then frozen. */
@@ -26,6 +27,8 @@ export interface AgentConfig {
   readonly logLevel: string;
   /** The scheduler's join token (agent admission); unset when the scheduler admits every agent. */
   readonly joinTokenFile: string | undefined;
+  /** `--metrics-token-file`: a long-lived token good for `/metrics` (Prometheus), besides the scheduler's. */
+  readonly metricsTokenFile: string | undefined;
   /** `--tls-cert`/`--tls-key`: the agent's own HTTP is HTTPS (both or neither). */
   readonly tlsCert: string | undefined;
   readonly tlsKey: string | undefined;
@@ -59,6 +62,7 @@ export function parseAgentConfig(settings: Settings): AgentConfig {
     cgroupsEnableCfs: flag,
     logLevel,
     joinTokenFile: optional(absolutePath),
+    metricsTokenFile: optional(metricsTokenFile),
     tlsCert: tlsCertFile,
     tlsKey: tlsKeyFile,
     ca: caFile,

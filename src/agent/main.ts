@@ -2,6 +2,8 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync
 import { join } from 'node:path';
 import Fastify from 'fastify';
 import { readJoinToken, writeSecretFile } from '../auth/secret-files.ts';
+import { hashSecret } from '../auth/core/tokens.ts';
+import { registerHostCheck, serverHostAllowList } from '../auth/host-check.ts';
 import { formatHostPort } from '../shared/address.ts';
 import type { TaskState } from '../events/types.ts';
 import { createLogger } from '../shared/log.ts';
@@ -121,11 +123,15 @@ export async function startAgent(settings: Settings): Promise<Service> {
   if (recovered.adopted + recovered.ended > 0) logger.info(recovered, 'recovered the tasks of an earlier run');
 
   // Agent admission on (a join token or a credential): the API answers only tokens the scheduler issued for this agent.
-  const guard = agentApiGuard(() => (joinToken === undefined && link.credential === undefined ? undefined : { agentId: link.agentId, credential: link.credential }));
+  // A --metrics-token-file token also opens /metrics (Prometheus); only its hash is kept.
+  const scrapeTokenHash = config.metricsTokenFile === undefined ? undefined : hashSecret(readJoinToken(config.metricsTokenFile, 'a metrics token'));
+  const guard = agentApiGuard(() => (joinToken === undefined && link.credential === undefined ? undefined : { agentId: link.agentId, credential: link.credential }), Date.now, scrapeTokenHash);
   const tls = serverTls(config);
   const http = Fastify(withTls({}, tls));
+  // DNS rebinding: on loopback the API (open without admission) answers only its own names.
+  registerHostCheck(http, serverHostAllowList({ listenHost: config.listen.host, allowedHosts: [], names: [config.hostname] }), 'agent');
   http.get('/state', async (request, reply) => {
-    const decision = guard(request.headers.authorization, { kind: 'metrics' });
+    const decision = guard(request.headers.authorization, { kind: 'state' });
     return decision.ok ? ({ hostname: config.hostname, ip: config.ip, resources: config.resources, attributes: config.attributes, isolation: isolation.kind, cgroupParents: isolation.parentDirs, tasks: runner.list() }) : sendRefusal(reply, decision);
   });
   registerFilesRoutes(http, { sandboxRoot, guard });

@@ -9,13 +9,25 @@ const MIN_LENGTH = 16;
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 
 /** Reads the join token an agent presents on its first registration (`--join-token-file`): the file's one line. */
-export function readJoinToken(file: string): string {
+export function readJoinToken(file: string, what = 'a join token'): string {
   const token = readFileSync(file, 'utf8').trim();
   if (token.length < MIN_LENGTH || token.length > 512 || !B64TOKEN.test(token)) {
-    throw new Error(`${file}: a join token is one line of ${MIN_LENGTH} to 512 characters out of A-Z a-z 0-9 - . _ ~ + / (then = padding)`);
+    throw new Error(`${file}: ${what} is one line of ${MIN_LENGTH} to 512 characters out of A-Z a-z 0-9 - . _ ~ + / (then = padding)`);
   }
   return token;
 }
+
+/** `corral agent --metrics-token-file`: the scrape token Prometheus sends for `/metrics`, as strict as a join token. */
+export const metricsTokenFile: FieldParser<string> = (raw) => {
+  const file = absolutePath(raw);
+  try {
+    readJoinToken(file, 'a metrics token');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw code === undefined ? err : new Error(`${file}: cannot read the metrics token file (${code})`);
+  }
+  return file;
+};
 
 /**
  * Reads the token a service (DNS, LB) presents to the scheduler (`--token-file`): the file's one

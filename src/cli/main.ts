@@ -92,6 +92,7 @@ subcommand('scheduler', 'Own cluster state and serve the Marathon-compatible RES
   .option('--tls-key <file>', 'the unencrypted PEM private key of --tls-cert')
   .option('--admin-token-file <file>', 'where --auth writes the admin token on first start (default <data dir>/admin.token)')
   .option('--allowed-origins <origins>', 'comma-separated origins (https://ui.example.com) whose web pages may call the API besides the scheduler\'s own; other Origins are refused')
+  .option('--allowed-hosts <names>', 'comma-separated host names (.example.com: and below) the API answers to besides loopback names, IP addresses and this machine\'s name; checked by default on loopback only (DNS rebinding); * for any')
   .option('--event-callback-timeout <duration>', 'how long one POST to an event subscriber (/v2/eventSubscriptions) may take (default 10s)')
   .option('--event-callback-drop-after <duration>', 'unsubscribe an event subscriber that has failed this long, at least 5 times in a row (default 5m)')
   .action((flags: Settings) => run('scheduler', flags, async () => (await import('../scheduler/main.ts')).startScheduler));
@@ -105,6 +106,7 @@ subcommand('agent', 'Advertise this machine\'s resources and run tasks as proces
   .option('--work-dir <dir>', 'sandboxes and agent state (default ./data/agent)')
   .option('--listen <host:port>', 'the agent\'s own HTTP endpoint: /files, /metrics, /state (default 127.0.0.1:0)')
   .option('--join-token-file <file>', 'the scheduler\'s join token (its --join-token-file): sent on the first registration; the credential it gets back is kept in <work dir>/agent-credential')
+  .option('--metrics-token-file <file>', 'a long-lived token (one line, 16+ characters) that also opens /metrics, for Prometheus (its credentials_file); nothing else of the agent\'s API')
   .option('--sandbox-max-age <duration>', 'remove sandboxes of ended tasks after this long (default 7d)')
   .option('--log-max-bytes <n>', 'rotate a task\'s stdout/stderr above this size (default 10485760)')
   .option('--log-keep <n>', 'rotated copies kept per file (default 5)')

@@ -179,6 +179,9 @@ export async function startUp(settings: Settings): Promise<Service> {
   const joinTokenFile = join(config.dataDir, 'join.token');
   ensureJoinToken(joinTokenFile);
   const admission = ['--join-token-file', joinTokenFile];
+  // Prometheus scrapes the agents' /metrics with this one long-lived token (its credentials_file), made once.
+  const metricsTokenFile = join(config.dataDir, 'metrics.token');
+  ensureJoinToken(metricsTokenFile);
   // COMPAT(marathon-lb): HTTPS answers out of the box; made once per data dir, then reused.
   const lbSslCerts = config.lbSslCerts ?? defaultCertificateIfPossible(() => join(config.dataDir, LB_DEFAULT_CERT_FILE), (message) => logger.warn(message));
   // Auth on: the scheduler writes the admin token next to the stack's data (the CLI reads it from
@@ -272,7 +275,7 @@ export async function startUp(settings: Settings): Promise<Service> {
           args: ['agent', '--master', masters, '--ip', agentIp(n), '--work-dir', join(config.dataDir, `agent-${n}`),
             '--listen', `127.0.0.1:${config.agentHttpPortBase === 0 ? 0 : config.agentHttpPortBase + i}`,
             '--resources', `cpus:4;mem:4096;disk:10000;ports:[${begin}-${begin + 999}]`, '--attributes', `agent:${n}`,
-            ...(config.cgroupsEnableCfs ? ['--cgroups-enable-cfs'] : []), ...taskUsers, ...admission, ...serves, ...trusts, ...level],
+            ...(config.cgroupsEnableCfs ? ['--cgroups-enable-cfs'] : []), ...taskUsers, ...admission, '--metrics-token-file', metricsTokenFile, ...serves, ...trusts, ...level],
         });
       }),
       start({
@@ -340,6 +343,7 @@ export async function startUp(settings: Settings): Promise<Service> {
         `  LB stats        ${urls.lbStats}/_corral/stats`,
         ...(urls.lbInternalStats ? [`  internal LB     ${urls.lbInternalStats}/_corral/stats   (service ports of HAPROXY_GROUP=internal apps)`] : []),
         ...urls.agents.map((endpoint, i) => `  agent ${i + 1}         ${agentIp(i + 1)} (${endpoint})`),
+        `  agent metrics   Bearer token in ${metricsTokenFile} (Prometheus: authorization.credentials_file)`,
         `  logs            ${logs}`,
         'Ctrl-C stops everything.',
         '',

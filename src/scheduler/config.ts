@@ -39,16 +39,24 @@ export interface SchedulerConfig {
   readonly adminTokenFile?: string;
   /** Origins (besides the scheduler's own) whose pages may call the API (`--allowed-origins`). */
   readonly allowedOrigins: readonly string[];
+  /** `--allowed-hosts`: names (besides loopback, IPs and this machine's) the API answers to (api/browser-safety.ts); `*` = any. */
+  readonly allowedHosts: readonly string[];
   /** `--event-callback-timeout`: how long one POST to an event subscriber (`/v2/eventSubscriptions`) may take. */
   readonly eventCallbackTimeoutMs: number;
   /** `--event-callback-drop-after`: a subscriber failing this long (and at least 5 times in a row) is unsubscribed. */
   readonly eventCallbackDropAfterMs: number;
 }
 
-/** Without auth anyone who reaches the port may run any command on every agent: only this machine may, unless told otherwise. */
-function exposure(config: { listen: HostPort; auth: boolean; insecure: boolean }): Array<[string, string]> {
-  if (config.auth || config.insecure || isLoopbackHost(config.listen.host)) return [];
-  return [['listen', `${config.listen.host} is not a loopback address: without --auth anyone who reaches it may run commands on every agent; add --auth (or --insecure to accept that)`]];
+/**
+ * Without auth anyone who reaches the port may run any command on every agent, and without agent
+ * admission anyone may register as an agent and be sent tasks with their environment (--auth does
+ * not cover the agent protocol): only this machine may, unless told otherwise.
+ */
+function exposure(config: { listen: HostPort; auth: boolean; insecure: boolean; joinTokenFile: string | undefined }): Array<[string, string]> {
+  if (config.insecure || isLoopbackHost(config.listen.host)) return [];
+  if (!config.auth) return [['listen', `${config.listen.host} is not a loopback address: without --auth anyone who reaches it may run commands on every agent; add --auth (or --insecure to accept that)`]];
+  if (config.joinTokenFile === undefined) return [['joinTokenFile', `${config.listen.host} is not a loopback address: without agent admission any client that reaches it may register as an agent and be sent tasks with their environment; add --join-token-file (or --insecure to accept that)`]];
+  return [];
 }
 
 /** What a start with these settings warns about (logged, component scheduler): tokens sent in clear over a network. */
@@ -63,6 +71,14 @@ const origins: FieldParser<string[]> = (raw) =>
     const origin = normalizeOrigin(item);
     if (origin === undefined) throw new Error(`${item} is not an origin (scheme://host[:port], http or https)`);
     return origin;
+  });
+
+/** `--allowed-hosts`: comma-separated host names (`.example.com` covers the names below it too) or `*`. */
+const hostNames: FieldParser<string[]> = (raw) =>
+  (raw === undefined ? [] : list()(raw)).map((item) => {
+    const name = item.toLowerCase();
+    if (name !== '*' && !/^\.?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*\.?$/.test(name)) throw new Error(`${item} is not a host name (such as sched.example.com, .example.com or *); no port`);
+    return name;
   });
 
 /** `--etcd`: one or more http(s) client URLs of the etcd cluster, comma-separated. */
@@ -106,6 +122,7 @@ export function parseSchedulerConfig(settings: Settings): SchedulerConfig {
     tlsCert: tlsCertFile,
     tlsKey: tlsKeyFile,
     allowedOrigins: origins,
+    allowedHosts: hostNames,
     eventCallbackTimeoutMs: ['eventCallbackTimeout', duration(1)],
     eventCallbackDropAfterMs: ['eventCallbackDropAfter', duration(1)],
   }, { defaults: commandDefaults('scheduler'), check: (parsed) => [...exposure(parsed), ...tlsPairProblems(parsed)] });

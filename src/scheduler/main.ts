@@ -27,6 +27,7 @@ import { FileStore } from './store/file-store.ts';
 import { EtcdStore } from './store/etcd-store.ts';
 import type { LoadedState, StateStore } from './store/state-store.ts';
 import { leadOrStandBy } from './leadership/campaign.ts';
+import { schedulerHostAllowList } from './api/browser-safety.ts';
 
 /** Agents heartbeat often enough that a few missed ones fit in the agent timeout. */
 const heartbeatMs = (agentTimeoutMs: number): number => Math.max(100, Math.min(5000, Math.floor(agentTimeoutMs / 4)));
@@ -41,7 +42,7 @@ export async function startScheduler(settings: Settings): Promise<Service> {
   if (config.store === 'etcd') {
     // The lock's holder JSON names where this scheduler serves: standbys proxy there.
     const newStore = (lockWaitMs: number): EtcdStore => new EtcdStore({ endpoints: config.etcd, prefix: config.etcdPrefix, logger, holder: { listen: formatHostPort(config.listen), scheme: schemeOf(serverTls(config)) }, lockTtlSeconds: config.leaderLeaseMs / 1000, lockWaitMs });
-    return leadOrStandBy({ logger, endpoints: config.etcd, prefix: config.etcdPrefix, listen: config.listen, tls: serverTls(config), leaseMs: config.leaderLeaseMs, newStore, lead: (store, loaded, listen, abdicate) => lead({ ...config, listen }, logger, admission, store, loaded, abdicate) });
+    return leadOrStandBy({ logger, endpoints: config.etcd, prefix: config.etcdPrefix, listen: config.listen, tls: serverTls(config), allowedHosts: schedulerHostAllowList(config.listen.host, config.allowedHosts), leaseMs: config.leaderLeaseMs, newStore, lead: (store, loaded, listen, abdicate) => lead({ ...config, listen }, logger, admission, store, loaded, abdicate) });
   }
   const store = new FileStore({ dir: config.dataDir, logger, repair: config.repair, holder: { listen: formatHostPort(config.listen) } });
   return lead(config, logger, admission, store, await store.load());
@@ -68,7 +69,7 @@ async function lead(config: SchedulerConfig, logger: Logger, admission: AgentAdm
   state.onEnded((ended) => completedTasks.record(ended));
   const callbacks = new EventCallbacks({ state, bus, logger, metrics, policy: callbackPolicy(config.eventCallbackDropAfterMs), timeoutMs: config.eventCallbackTimeoutMs, selfHost: config.listen.host });
   const flags = mesosFlags({ ...config, listen: formatHostPort(config.listen), maxCompletedTasks: MAX_COMPLETED_TASKS });
-  const context = { state, bus, links, orchestrator, logger, advertised: formatHostPort(config.listen), startedAt, metrics, storeRecovery: loaded.recovery, storeType: config.store, maxVersions: config.maxVersions, auth: config.auth, allowedOrigins: config.allowedOrigins, completedTasks, flags, ...(admission !== undefined ? { admission } : {}), ...(abdicate !== undefined ? { abdicate } : {}) };
+  const context = { state, bus, links, orchestrator, logger, advertised: formatHostPort(config.listen), startedAt, metrics, storeRecovery: loaded.recovery, storeType: config.store, maxVersions: config.maxVersions, auth: config.auth, allowedOrigins: config.allowedOrigins, allowedHosts: schedulerHostAllowList(config.listen.host, config.allowedHosts), completedTasks, flags, ...(admission !== undefined ? { admission } : {}), ...(abdicate !== undefined ? { abdicate } : {}) };
   const tls = serverTls(config);
   const server = buildServer(context, tls);
   // A thousand agents open connections at once (a status burst, a reconnect after a scheduler

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { request } from 'undici';
@@ -7,6 +7,7 @@ import { agentTokenKeyOfCredential, encodeAgentToken } from '../../src/auth/core
 import { AgentCluster, type Json, type StartedAgent } from '../support/agent-cluster.ts';
 import { corral } from '../support/cli-run.ts';
 import { marathonCall } from '../support/marathon-api.ts';
+import { waitFor } from '../support/wait.ts';
 
 /**
  * The agent's own API with agent admission on: sandboxes, metrics and state answer only tokens
@@ -44,7 +45,11 @@ async function twoApps(c: AgentCluster, a: string, b: string): Promise<[string, 
 test('with admission on, the agent answers only tokens for the task asked; corral logs gets one', { timeout: 90_000 }, async () => {
   const c = await AgentCluster.start('files-tokens', { joinToken: true });
   clusters.push(c);
-  const agent = await c.startAgent();
+  // A long-lived token Prometheus scrapes /metrics with (its credentials_file), the same on every agent.
+  const scrapeToken = 'cHJvbWV0aGV1cy1zY3JhcGUtdG9rZW4tZm9yLWFnZW50cw';
+  const scrapeFile = join(c.dir, 'metrics.token');
+  writeFileSync(scrapeFile, `${scrapeToken}\n`, { mode: 0o600 });
+  const agent = await c.startAgent({ args: ['--metrics-token-file', scrapeFile] });
   const [taskA, taskB] = await twoApps(c, '/a', '/b');
   const read = (taskId: string, file = 'stdout'): string => `/files/read?path=${q(`${taskId}/${file}`)}&offset=0`;
 
@@ -77,6 +82,18 @@ test('with admission on, the agent answers only tokens for the task asked; corra
     assert.equal((await fromAgent(agent, path, tokenA)).status, 403, path);
   }
 
+  // Links a task plants in its own sandbox lead nowhere, even with a token for that task.
+  await c.postApp({ id: '/links', cmd: `ln -s /etc/passwd leak; ln -s .. up; ln /etc/passwd hard 2>/dev/null; echo planted; sleep 1000; : ${c.marker}` });
+  const [linker] = await c.running('/links', 1);
+  const linkTask = String(linker?.id);
+  const linkGrant = await c.call('POST', `/corral/v1/tasks/${q(linkTask)}/files-token`, {});
+  await waitFor('the links to be planted', async () => ((await fromAgent(agent, read(linkTask), bearer(linkGrant.json.token))).json.data === 'planted\n' ? true : undefined));
+  for (const path of [read(linkTask, 'leak'), `/files/download?path=${q(`${linkTask}/leak`)}`, `/files/browse?path=${q(`${linkTask}/up`)}`, read(linkTask, `up/${taskB}/stdout`), read(linkTask, 'hard')]) {
+    const answer = await fromAgent(agent, path, bearer(linkGrant.json.token));
+    assert.ok(answer.status === 403 || (path.endsWith('hard&offset=0') && answer.status === 404), `${path}: ${answer.status}`);
+    assert.doesNotMatch(JSON.stringify(answer.json), /root:|I am \/b/, path);
+  }
+
   // Tampered, expired, or minted with another agent's key: 401.
   const token = String(grant.json.token);
   const tampered = `${token.slice(0, 10)}${token[10] === 'A' ? 'B' : 'A'}${token.slice(11)}`;
@@ -100,6 +117,14 @@ test('with admission on, the agent answers only tokens for the task asked; corra
   assert.equal((await fromAgent(agent, '/state', bearer(metricsGrant.json.token))).status, 200);
   assert.equal((await fromAgent(agent, read(taskA), bearer(metricsGrant.json.token))).status, 403);
   assert.equal((await c.call('POST', `/corral/v1/agents/${q(agentId)}/token`, { scope: 'root' })).status, 422);
+
+  // The scrape token: /metrics, and nothing else.
+  const scraped = await fromAgent(agent, '/metrics', bearer(scrapeToken));
+  assert.equal(scraped.status, 200);
+  assert.match(String(scraped.json.text), /^# (HELP|TYPE) /m);
+  for (const path of ['/state', read(taskA), '/files/browse?path=.']) assert.equal((await fromAgent(agent, path, bearer(scrapeToken))).status, 401, path);
+  assert.equal((await fromAgent(agent, '/metrics', bearer(`${scrapeToken}x`))).status, 401);
+  assert.doesNotMatch(readFileSync(join(c.dir, 'agent-1.log'), 'utf8'), new RegExp(scrapeToken), 'the scrape token is never logged');
 
   // The CLI asks the scheduler for a token and reads the sandbox with it.
   const logs = await corral(['logs', taskA], { master: c.master });
@@ -143,4 +168,17 @@ test('with --auth, a team gets tokens for the sandboxes of its own apps only', {
   assert.equal(admin.status, 200, JSON.stringify(admin.json));
   assert.equal((await fromAgent(agent, `/files/read?path=${q(`${taskB}/stdout`)}&offset=0`, bearer(admin.json.token))).status, 200);
   assert.equal((await fromAgent(agent, '/metrics', bearer(admin.json.token))).status, 200);
+});
+
+test('without admission the agent\'s API is open, but only by its own names: a rebound page gets 403', { timeout: 60_000 }, async () => {
+  const c = await AgentCluster.start('files-rebinding');
+  clusters.push(c);
+  const agent = await c.startAgent({ hostname: 'agent-1.example' });
+  const port = new URL(agent.endpoint).port;
+  for (const path of ['/files/browse?path=.', '/metrics', '/state']) {
+    const rebound = await fromAgent(agent, path, { host: `evil.example:${port}` });
+    assert.equal(rebound.status, 403, path);
+    assert.match(String(rebound.json.message), /Host evil\.example:\d+ is not a name this agent answers to .*--hostname/);
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `agent-1.example:${port}`]) assert.equal((await fromAgent(agent, path, { host })).status, 200, `${path} by ${host}`);
+  }
 });

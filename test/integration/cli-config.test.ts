@@ -12,6 +12,7 @@ const cases: [args: string[], env: Record<string, string>, expected: RegExp[]][]
   [['scheduler', '--listen', 'nope'], { CORRAL_MAX_VERSIONS: '0' }, [/--listen: expected host:port/, /--max-versions \(CORRAL_MAX_VERSIONS\): expected a whole number >= 1, got '0'/]],
   // Refused before anything listens: nothing is ever served on 0.0.0.0.
   [['scheduler', '--listen', '0.0.0.0:0'], {}, [/--listen: 0\.0\.0\.0 is not a loopback address: without --auth .* add --auth \(or --insecure/]],
+  [['scheduler', '--listen', '0.0.0.0:0', '--auth'], {}, [/--join-token-file: 0\.0\.0\.0 is not a loopback address: without agent admission .* add --join-token-file \(or --insecure/]],
   [['agent', '--master', 'ftp://x', '--log-keep', 'many'], {}, [/--master: 'ftp:\/\/x' must be http/, /--log-keep: expected a whole number >= 0, got 'many'/]],
   [['dns', '--master', 'x', '--ttl', '-1'], {}, [/--master: 'x' is not a URL/, /--ttl: expected whole seconds/]],
   [['lb', '--bind', 'localhost', '--workers', '99'], {}, [/--bind: expected an IP address/, /--workers: expected a whole number from 0 to 64/]],

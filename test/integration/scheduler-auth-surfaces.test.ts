@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { request } from 'undici';
@@ -74,6 +75,26 @@ test('browser safety: a cross-site form post stores nothing; same-origin JSON an
   assert.equal((await call('GET', '/v2/apps', { headers: { origin: EVIL } })).status, 403, 'a cross-site read');
   assert.equal((await call('GET', '/v2/events', { headers: { origin: EVIL, accept: 'text/event-stream' } })).status, 403, 'a cross-site event stream');
   assert.equal((await call('GET', '/v2/apps', { headers: { origin: own } })).status, 200);
+});
+
+test('DNS rebinding: a scheduler on loopback answers only its own names; --allowed-hosts adds some', { timeout: 60_000 }, async () => {
+  const { base, port } = await startScheduler('rebinding', ['--allowed-hosts', 'corral.example']);
+  const call = caller(base);
+  // A page on evil.example:PORT whose name now resolves to 127.0.0.1: same-origin by Origin and Host.
+  const rebound = { host: `evil.example:${port}`, origin: `http://evil.example:${port}` };
+  const write = await call('POST', '/v2/apps', { headers: { ...JSON_TYPE, ...rebound }, body: JSON.stringify(app('/rebound')) });
+  assert.equal(write.status, 403);
+  assert.match(String(write.json.message), /Host evil\.example:\d+ is not a name this scheduler answers to .*--allowed-hosts/);
+  assert.equal((await call('GET', '/v2/apps', { headers: rebound })).status, 403, 'a rebound read');
+  assert.equal((await call('GET', '/v2/apps', { headers: { host: `evil.example:${port}` } })).status, 403, 'a rebound read without Origin (a GET sends none)');
+  assert.equal((await call('POST', '/corral/v1/agents/register', { headers: { ...JSON_TYPE, ...rebound }, body: JSON.stringify(standInRegistration('rebound', '127.0.0.1')) })).status, 403, 'nor may it join as an agent');
+
+  for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, `${hostname()}:${port}`, `corral.example:${port}`, 'api.corral.localhost']) {
+    assert.equal((await call('GET', '/v2/apps', { headers: { host } })).status, 200, host);
+  }
+  const own = `http://localhost:${port}`;
+  assert.equal((await call('POST', '/v2/apps', { headers: { ...JSON_TYPE, host: `localhost:${port}`, origin: own }, body: JSON.stringify(app('/web')) })).status, 201, 'a page served by the scheduler\'s own name');
+  assert.deepEqual(((await call('GET', '/v2/apps')).json.apps as Json[]).map((a) => a.id), ['/web'], 'the rebound write stored nothing');
 });
 
 test('--auth: teams see only their deployments, queue, master state and discovery tasks; PUT asks create; removals; lapsed credentials end event streams', { timeout: 180_000 }, async () => {

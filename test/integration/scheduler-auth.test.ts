@@ -57,6 +57,10 @@ test('--auth: tokens, grants by whole group segments, filtered listings, revocat
     assert.equal((await call('POST', '/v2/auth/identities', admin, { id: team, kind: 'user', ...password })).status, 201);
     assert.equal((await call('POST', '/v2/auth/grants', admin, { identity: team, actions: ['create', 'read', 'update', 'delete'], path: `/${team}` })).status, 201);
   }
+  // DC/OS's resource string for Marathon's services works as the path, stored as the path it names.
+  const dcos = await call('POST', '/v2/auth/grants', admin, { identity: 'team-a', actions: ['read'], path: 'dcos:service:marathon:marathon:services:/shared' });
+  assert.equal(dcos.status, 201, JSON.stringify(dcos.body));
+  assert.deepEqual([dcos.body.id, dcos.body.path], ['team-a /shared', '/shared']);
   const invalid = await call('POST', '/v2/auth/grants', admin, { identity: 'team-a', actions: ['fly'], path: '/team-a' });
   assert.equal(invalid.status, 422);
   assert.equal(invalid.body.message, 'Object is not valid');
@@ -79,6 +83,15 @@ test('--auth: tokens, grants by whole group segments, filtered listings, revocat
   assert.equal((await call('POST', '/v2/apps', teamA, app('/team-ab/x'))).status, 403, '/team-a never covers /team-ab');
   assert.equal((await call('DELETE', '/v2/apps/team-b/x', teamA)).status, 403);
   assert.equal((await call('GET', '/v2/apps/team-b/x', teamA)).status, 403);
+  // Nor change, scale, restart or kill what team B runs, by any route.
+  for (const [method, path, body] of [
+    ['PUT', '/v2/apps/team-b/x', { instances: 3 }], ['PATCH', '/v2/apps/team-b/x', { cmd: 'sleep 1' }], ['POST', '/v2/apps/team-b/x/restart', undefined],
+    ['DELETE', '/v2/apps/team-b/x/tasks?scale=true', undefined], ['DELETE', '/v2/apps/team-b/x/tasks/team-b_x.0f0c5d2e-0000-4000-8000-000000000001', undefined],
+    ['POST', '/v2/tasks/delete', { ids: ['team-b_x.0f0c5d2e-0000-4000-8000-000000000001'] }], ['PUT', '/v2/groups/team-b', { scaleBy: 2 }], ['DELETE', '/v2/groups/team-b', undefined],
+  ] as const) {
+    assert.equal((await call(method, path, teamA, body)).status, 403, `${method} ${path}`);
+  }
+  assert.equal(((await call('GET', '/v2/apps/team-b/x', admin)).body.app as { instances: number }).instances, 0, 'team B\'s app is as it was');
 
   const ids = async (credentials: string): Promise<string[]> => ((await call('GET', '/v2/apps', credentials)).body.apps as Array<{ id: string }>).map((x) => x.id).sort();
   assert.deepEqual(await ids(teamA), ['/team-a/web']);
@@ -93,6 +106,10 @@ test('--auth: tokens, grants by whole group segments, filtered listings, revocat
 
   const basic = `Basic ${Buffer.from('team-a:correct horse battery').toString('base64')}`;
   assert.deepEqual(await ids(basic), ['/team-a/web']);
+  // What marathon-lb --auth-credentials user:pass asks, as Basic: the apps with their tasks, and the event stream.
+  assert.equal((await call('GET', '/v2/apps?embed=apps.tasks&embed=apps.deployments', basic)).status, 200);
+  // open() asserts 200 and text/event-stream.
+  await (await SseStream.open(String(scheduler.ready.api), { headers: { authorization: basic } })).close();
   assert.equal((await call('GET', '/v2/apps', `Basic ${Buffer.from('team-a:wrong password!').toString('base64')}`)).status, 401);
 
   const listed = (await call('GET', '/v2/auth/tokens', admin)).body.tokens as Array<Record<string, unknown>>;

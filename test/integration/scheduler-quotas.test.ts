@@ -68,7 +68,7 @@ test('quotas: set, refuse with the numbers, dryRun stores nothing, listed with u
   assert.deepEqual((await cluster.get('/v2/deployments')), []);
 
   const listed = await cluster.get('/v2/quotas');
-  assert.deepEqual(listed.quotas, [{ group: '/team-a', limit: { cpus: 1, instances: 2 }, used: { cpus: 0.5, mem: 32, disk: 0, gpus: 0, instances: 1 } }]);
+  assert.deepEqual(listed.quotas, [{ group: '/team-a', limit: { cpus: 1, instances: 2 }, used: { cpus: 0.5, mem: 32, disk: 0, gpus: 0, instances: 1 }, held: { cpus: 0.5, mem: 32, disk: 0, gpus: 0, instances: 1 } }]);
   assert.equal((await cluster.call('GET', '/v2/quotas/team-b')).status, 404);
 
   const listedByCli = await corral(['quota', 'list'], { master: cluster.master });
@@ -127,6 +127,32 @@ test('a rolling upgrade at the quota edge waits with the reason in /v2/queue and
     most = Math.max(most, live.size);
   }
   assert.ok(most <= 2, `${most} instances held resources at once`);
+});
+
+test('/v2/quotas shows a rolling upgrade\'s surge as held, beside the declared use', { timeout: 90_000 }, async () => {
+  const cluster = await AgentCluster.start('quotas-held');
+  clusters.push(cluster);
+  await cluster.startAgent();
+  assert.equal((await cluster.call('PUT', '/v2/quotas/team-a', { instances: 3 })).status, 200);
+  // Old instances ignore SIGTERM: each holds its share through its kill grace period, so the surge lasts.
+  const slow = (version: string): Json => ({
+    id: '/team-a/slow', cmd: `trap '' TERM; sleep 1000; : ${version} ${cluster.marker}`, instances: 2, cpus: 0.1, mem: 16, portDefinitions: [], taskKillGracePeriodSeconds: 3,
+  });
+  await cluster.postApp(slow('v1'));
+  await cluster.running('/team-a/slow', 2);
+  const row = async (): Promise<Json> => ((await cluster.get('/v2/quotas')).quotas as Json[])[0] ?? {};
+  assert.deepEqual([(await row()).used.instances, (await row()).held.instances], [2, 2]);
+  assertDeployment(await cluster.call('PUT', '/v2/apps/team-a/slow', slow('v2')));
+  // One instance over the declared two fits the quota of 3: the surge is held, and `used` stays what is declared.
+  const surge = await waitFor('the surge to show as held', async () => {
+    const current = await row();
+    return current.held.instances === 3 ? current : undefined;
+  }, 30_000);
+  assert.equal(surge.used.instances, 2);
+  assert.equal(surge.held.cpus, 0.3);
+  // Ended with the upgrade (the old ones killed after their grace period): back to what is declared.
+  await waitFor('the upgrade to finish', async () => ((await cluster.get('/v2/deployments')) as unknown as Json[]).length === 0 || undefined, 60_000);
+  await waitFor('held back to the declared use', async () => ((await row()).held.instances === 2 ? true : undefined), 30_000);
 });
 
 test('--auth: only the admin sets quotas; a team lists only the quotas of groups it may read', { timeout: 60_000 }, async () => {

@@ -80,6 +80,11 @@ test('two schedulers on one etcd prefix: the second is a standby that proxies to
     assert.equal((await call(a, 'GET', '/v2/apps/through-standby')).status, 200, 'the app was created on the leader');
     const listed = await call(b, 'GET', '/v2/apps?embed=apps.tasks');
     assert.deepEqual((listed.body as { apps: Array<{ id: string }> }).apps.map((app) => app.id), ['/through-standby'], 'the query string goes through too');
+    // DNS rebinding: the leader sees the standby's address as Host, so the standby checks the name asked for itself.
+    const rebound = await call(b, 'GET', '/v2/apps', { headers: { host: `evil.example:${portB}` } });
+    assert.equal(rebound.status, 403, 'a rebound name is refused by the standby too');
+    assert.match(String((rebound.body as { message?: string }).message), /Host evil\.example:\d+ is not a name this scheduler answers to/);
+    assert.equal((await call(b, 'GET', '/v2/apps', { headers: { host: `localhost:${portB}` } })).status, 200);
     for (let n = 1; n <= 5; n += 1) {
       const answer = await call(a, 'POST', '/v2/apps', { body: { id: `/acked-${n}`, cmd: 'sleep 1', instances: 0 } });
       assert.equal(answer.status, 201);

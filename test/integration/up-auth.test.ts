@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { request } from 'undici';
 import { corral } from '../support/cli-run.ts';
 import { startCorral, type RunningCorral } from '../support/corral-up.ts';
 import { dig } from '../support/dig.ts';
@@ -67,6 +68,21 @@ test('corral up: auth on, the CLI with the admin token file deploys, DNS and LB 
   assert.deepEqual((JSON.parse(listed.stdout) as Array<{ id: string }>).map((a) => a.id), ['/web']);
   assert.ok(!`${added.stdout}${added.stderr}${listed.stderr}`.includes(read('admin.token')), 'the token is never printed');
   await reachable(running);
+
+  // Prometheus scrapes every agent's /metrics with <data dir>/metrics.token; it opens nothing else.
+  assert.equal(mode('metrics.token'), 0o600);
+  const fromAgent = async (url: string, headers: Record<string, string> = {}): Promise<[number, string]> => {
+    const answer = await request(url, { headers });
+    return [answer.statusCode, await answer.body.text()];
+  };
+  for (const agent of running.urls.agents) {
+    const scrape = { authorization: `Bearer ${read('metrics.token')}` };
+    assert.equal((await fromAgent(`${agent}/metrics`))[0], 401, `${agent}/metrics without a token`);
+    const [status, text] = await fromAgent(`${agent}/metrics`, scrape);
+    assert.equal(status, 200, `${agent}/metrics with the scrape token`);
+    assert.match(text, /^# (HELP|TYPE) /m);
+    assert.equal((await fromAgent(`${agent}/state`, scrape))[0], 401, `${agent}/state`);
+  }
 
   const admin = read('admin.token');
   const followers = read('followers.token');

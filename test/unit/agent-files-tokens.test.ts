@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { agentApiGuard } from '../../src/agent/http/api-tokens.ts';
+import { agentApiGuard, type AgentApiGuard } from '../../src/agent/http/api-tokens.ts';
 import { registerFilesRoutes } from '../../src/agent/http/files.ts';
-import { agentTokenKey, encodeAgentToken, type AgentTokenClaims } from '../../src/auth/core/agent-tokens.ts';
+import { agentTokenKey, encodeAgentToken, type AgentTokenClaims, type AgentTokenNeed } from '../../src/auth/core/agent-tokens.ts';
 import { hashSecret } from '../../src/auth/core/tokens.ts';
 
 const SECRET = 'Zk3cT1o2Yw8xV5pLrQ7mN4bH6jD9sA0eU1iO3uY5tR8';
@@ -85,6 +85,31 @@ test('with admission on, /files answers only what the token covers', async (t) =
         assert.equal(typeof (JSON.parse(response.body) as { message?: unknown }).message, 'string');
         assert.doesNotMatch(response.body, /team b secret/);
       }
+    });
+  }
+});
+
+test('a --metrics-token-file token opens /metrics only, admitted or not; scheduler tokens still work', async (t) => {
+  const scrape = 'cHJvbWV0aGV1cy1zY3JhcGUtdG9rZW4tZm9yLWFnZW50cw';
+  const admitted = agentApiGuard(() => ({ agentId: 'agent-1', credential: `cred-1.${SECRET}` }), () => NOW, hashSecret(scrape));
+  const notYet = agentApiGuard(() => ({ agentId: undefined, credential: undefined }), () => NOW, hashSecret(scrape));
+  const without = agentApiGuard(() => ({ agentId: 'agent-1', credential: `cred-1.${SECRET}` }), () => NOW);
+  const cases: Array<[name: string, guard: AgentApiGuard, authorization: string | undefined, need: AgentTokenNeed, status: 200 | 401 | 403]> = [
+    ['metrics with the scrape token', admitted, `Bearer ${scrape}`, { kind: 'metrics' }, 200],
+    ['metrics with the scrape token, before admission', notYet, `Bearer ${scrape}`, { kind: 'metrics' }, 200],
+    ['state with the scrape token (task ids, hostnames: the scheduler\'s tokens)', admitted, `Bearer ${scrape}`, { kind: 'state' }, 401],
+    ['a sandbox with the scrape token', admitted, `Bearer ${scrape}`, { kind: 'task', taskId: 'a.1' }, 401],
+    ['the sandbox root with the scrape token', admitted, `Bearer ${scrape}`, { kind: 'agent' }, 401],
+    ['metrics with another token', admitted, `Bearer ${scrape}x`, { kind: 'metrics' }, 401],
+    ['metrics with no token', admitted, undefined, { kind: 'metrics' }, 401],
+    ['metrics with a scheduler-issued metrics token', admitted, `Bearer ${token({ scope: 'metrics', taskIds: [] })}`, { kind: 'metrics' }, 200],
+    ['state with a scheduler-issued metrics token', admitted, `Bearer ${token({ scope: 'metrics', taskIds: [] })}`, { kind: 'state' }, 200],
+    ['no --metrics-token-file: the token is nothing', without, `Bearer ${scrape}`, { kind: 'metrics' }, 401],
+  ];
+  for (const [name, guard, authorization, need, status] of cases) {
+    await t.test(name, () => {
+      const decision = guard(authorization, need);
+      assert.equal(decision.ok ? 200 : decision.status, status);
     });
   }
 });

@@ -7,6 +7,7 @@ import {
   agentTokenKeyOfCredential,
   bearerToken,
   encodeAgentToken,
+  isScrapeToken,
   permits,
   verifyAgentToken,
   type AgentTokenClaims,
@@ -109,6 +110,9 @@ test('permits: a files token covers its tasks only, a metrics token metrics and 
     ['agent token, any task', agentWide, { kind: 'task', taskId: 'team-b_db.2' }, true],
     ['agent token, the sandbox root', agentWide, { kind: 'agent' }, true],
     ['agent token, metrics', agentWide, { kind: 'metrics' }, true],
+    ['state', claims, { kind: 'state' }, /scope metrics or agent/],
+    ['metrics token, state', metricsOnly, { kind: 'state' }, true],
+    ['agent token, state', agentWide, { kind: 'state' }, true],
   ];
   for (const [name, token, need, ok] of cases) {
     await t.test(name, () => {
@@ -142,4 +146,16 @@ test('bearerToken reads a bounded Bearer header', async (t) => {
       }
     });
   }
+});
+
+test('isScrapeToken: the --metrics-token-file token, compared by hash, nothing else', async (t) => {
+  const scrape = 'Qm9vdHN0cmFwcGVkLXNjcmFwZS10b2tlbi0xMjM0NTY';
+  const cases: Array<[name: string, presented: string, hash: string | undefined, ok: boolean]> = [
+    ['the token', scrape, hashSecret(scrape), true],
+    ['another token', `${scrape}x`, hashSecret(scrape), false],
+    ['a prefix of it', scrape.slice(0, 20), hashSecret(scrape), false],
+    ['empty', '', hashSecret(scrape), false],
+    ['no scrape token configured', scrape, undefined, false],
+  ];
+  for (const [name, presented, hash, ok] of cases) await t.test(name, () => assert.equal(isScrapeToken(presented, hash), ok));
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { checkContentType, checkOrigin, normalizeOrigin, type BodyHeaders } from '../../src/auth/core/browser.ts';
+import { checkContentType, checkHost, checkOrigin, hostAllowList, normalizeOrigin, type BodyHeaders, type HostAllowList } from '../../src/auth/core/browser.ts';
 
 test('normalizeOrigin keeps only http(s) origins, in their canonical form', async (t) => {
   const cases: Array<[string, string | undefined]> = [
@@ -69,4 +69,55 @@ test('checkContentType wants JSON on every write that carries a body or a type',
       if (!decision.ok) assert.match(decision.reason, /must be sent as Content-Type: application\/json/);
     });
   }
+});
+
+test('hostAllowList: on loopback, the loopback names, the machine, the listen name and --allowed-hosts; elsewhere only when told', async (t) => {
+  const cases: Array<[name: string, listenHost: string, allowedHosts: string[], expected: HostAllowList]> = [
+    ['loopback', '127.0.0.1', [], ['localhost', '.localhost', 'box.corp.example']],
+    ['loopback by name', 'localhost', [], ['localhost', '.localhost', 'box.corp.example']],
+    ['loopback, listen name and flag kept once, lower case', 'LOCALHOST', ['Sched.Example', 'box.corp.example'], ['localhost', '.localhost', 'box.corp.example', 'sched.example']],
+    ['a name to listen on is one of them', 'sched.example', ['ui.example'], ['localhost', '.localhost', 'box.corp.example', 'sched.example', 'ui.example']],
+    ['not loopback, no flag: any (--auth or --insecure guards it)', '0.0.0.0', [], 'any'],
+    ['not loopback, the flag turns the check on', '10.0.0.5', ['sched.example'], ['localhost', '.localhost', 'box.corp.example', 'sched.example']],
+    ['* turns it off', '127.0.0.1', ['*'], 'any'],
+  ];
+  for (const [name, listenHost, allowedHosts, expected] of cases) {
+    await t.test(name, () => assert.deepEqual(hostAllowList({ listenHost, machineHostname: 'box.corp.example', allowedHosts }), expected));
+  }
+  // An agent's --hostname: answered, but it turns no check on by itself.
+  await t.test('names on loopback', () => assert.deepEqual(hostAllowList({ listenHost: '127.0.0.1', machineHostname: 'box', allowedHosts: [], names: ['Agent-1.example'] }), ['localhost', '.localhost', 'box', 'agent-1.example']));
+  await t.test('names off loopback', () => assert.equal(hostAllowList({ listenHost: '0.0.0.0', machineHostname: 'box', allowedHosts: [], names: ['agent-1.example'] }), 'any'));
+});
+
+test('checkHost: IP literals and allowed names pass, on any port; a rebound name is refused', async (t) => {
+  const allowed: HostAllowList = ['localhost', '.localhost', 'box', '.team.example'];
+  const cases: Array<[name: string, host: string | undefined, list: HostAllowList, ok: boolean]> = [
+    ['no Host (HTTP/1.0; browsers always send one)', undefined, allowed, true],
+    ['127.0.0.1', '127.0.0.1:8080', allowed, true],
+    ['another IPv4 literal (no DNS, no rebinding)', '10.1.2.3:8080', allowed, true],
+    ['IPv6 literal', '[::1]:8080', allowed, true],
+    ['localhost', 'localhost:8080', allowed, true],
+    ['localhost, capitals and a trailing dot', 'LocalHost.:8080', allowed, true],
+    ['a name under .localhost', 'corral.localhost:8080', allowed, true],
+    ['the machine, no port', 'box', allowed, true],
+    ['a subdomain of a leading-dot entry', 'sched.team.example:443', allowed, true],
+    ['the leading-dot entry itself', 'team.example', allowed, true],
+    ['any, when the list is off', 'evil.example:8080', 'any', true],
+    ['a rebound name', 'evil.example:8080', allowed, false],
+    ['a name that merely ends like an entry', 'evilbox:8080', allowed, false],
+    ['not below .team.example', 'evilteam.example', allowed, false],
+    ['localhost as a prefix', 'localhost.evil.example:8080', allowed, false],
+    ['empty', '', allowed, false],
+  ];
+  for (const [name, host, list, ok] of cases) {
+    await t.test(name, () => {
+      const decision = checkHost(host, list);
+      assert.equal(decision.ok, ok);
+      if (!decision.ok) assert.match(decision.reason, /^Host .* is not a name this scheduler answers to .*--allowed-hosts/);
+    });
+  }
+  await t.test('the agent\'s refusal names its --hostname', () => {
+    const decision = checkHost('evil.example', allowed, 'agent');
+    assert.ok(!decision.ok && /this agent answers to .*its --hostname/.test(decision.reason));
+  });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { covers, normalizePath, scopesOf } from '../../src/auth/core/paths.ts';
+import { covers, grantPath, normalizePath, scopesOf } from '../../src/auth/core/paths.ts';
 import { authorize, filterReadable, validateGrants } from '../../src/auth/core/policy.ts';
 import { rootTaskRefusal, runsAsRoot } from '../../src/auth/core/root-tasks.ts';
 import { Forbidden, InvalidPolicy } from '../../src/auth/errors.ts';
@@ -49,6 +49,22 @@ test('normalizePath makes one canonical form and refuses what could name two pla
       else assert.ok(!result.ok && expected.test(result.reason), JSON.stringify(result));
     });
   }
+});
+
+test('grantPath takes a DC/OS Marathon resource as its path, and a path as it is', async (t) => {
+  const cases: Array<[raw: string, expected: string]> = [
+    ['dcos:service:marathon:marathon:services:/team-a', '/team-a'],
+    ['dcos:service:marathon:marathon:services:/', '/'],
+    ['DCOS:Service:Marathon:Marathon:Services:/team-a/web', '/team-a/web'],
+    ['/team-a', '/team-a'],
+    ['team-a', 'team-a'],
+    // Other DC/OS resources are no Marathon path: left as they are, and refused by normalizePath.
+    ['dcos:adminrouter:service:marathon', 'dcos:adminrouter:service:marathon'],
+    ['dcos:service:marathon:marathon:services:team-a', 'dcos:service:marathon:marathon:services:team-a'],
+  ];
+  for (const [raw, expected] of cases) await t.test(raw, () => assert.equal(grantPath(raw), expected));
+  assert.deepEqual(validateGrants([{ identity: 'x', actions: ['read'], path: 'dcos:service:marathon:marathon:services:/team-a' }]), []);
+  assert.equal(validateGrants([{ identity: 'x', actions: ['read'], path: 'dcos:adminrouter:service:marathon' }]).length, 1);
 });
 
 test('covers matches whole segments only', () => {

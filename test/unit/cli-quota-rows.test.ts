@@ -7,6 +7,8 @@ test('quotaCells: used/limit per resource, - where not limited', async (t) => {
     ['all limited', { group: '/a', limit: { cpus: 4, mem: 1024, disk: 0, gpus: 1, instances: 10 }, used: { cpus: 1.5, mem: 256, disk: 0, gpus: 0, instances: 3 } }, ['/a', '1.5/4', '256/1024', '0/0', '0/1', '3/10']],
     ['some limited', { group: '/', limit: { cpus: 2 }, used: { cpus: 0.1, mem: 32, disk: 0, gpus: 0, instances: 1 } }, ['/', '0.1/2', '32/-', '0/-', '0/-', '1/-']],
     ['nothing used yet', { group: '/b', limit: { instances: 2 } }, ['/b', '0/-', '0/-', '0/-', '0/-', '0/2']],
+    ['held as used: nothing more shown', { group: '/c', limit: { instances: 3 }, used: { cpus: 0.2, instances: 2 }, held: { cpus: 0.2, instances: 2 } }, ['/c', '0.2/-', '0/-', '0/-', '0/-', '2/3']],
+    ['a surge holds more than declared', { group: '/c', limit: { instances: 3 }, used: { cpus: 0.2, instances: 2 }, held: { cpus: 0.3, instances: 3 } }, ['/c', '0.2 (held 0.3)/-', '0/-', '0/-', '0/-', '2 (held 3)/3']],
   ];
   for (const [name, row, cells] of cases) await t.test(name, () => assert.deepEqual(quotaCells(row), cells));
 });

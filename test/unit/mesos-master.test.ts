@@ -176,13 +176,13 @@ test('mesos flags: strings, snake_case, etcd ones only with the etcd store, no s
   const base = {
     listen: '127.0.0.1:8080', dataDir: '/d', store: 'file', etcd: ['http://127.0.0.1:2379'], etcdPrefix: '/corral', leaderLeaseMs: 2000,
     agentTimeoutMs: 15000, agentReregisterTimeoutMs: 600000, registryMaxAgentAgeMs: 1000, deploymentTimeoutMs: 0, logLevel: 'info',
-    maxVersions: 50, auth: true, insecure: false, allowedOrigins: [], joinTokenFile: '/d/join.token', maxCompletedTasks: 1000,
+    maxVersions: 50, auth: true, insecure: false, allowedOrigins: [], allowedHosts: ['sched.example'], joinTokenFile: '/d/join.token', maxCompletedTasks: 1000,
     eventCallbackTimeoutMs: 10000, eventCallbackDropAfterMs: 300000,
   };
   const flags = mesosFlags(base);
   assert.deepEqual(flags, {
     listen: '127.0.0.1:8080', data_dir: '/d', store: 'file', agent_timeout: '15000ms', agent_reregister_timeout: '600000ms', registry_max_agent_age: '1000ms',
-    deployment_timeout: '0ms', log_level: 'info', max_versions: '50', auth: 'true', insecure: 'false', allowed_origins: '', join_token_file: '/d/join.token',
+    deployment_timeout: '0ms', log_level: 'info', max_versions: '50', auth: 'true', insecure: 'false', allowed_origins: '', allowed_hosts: 'sched.example', join_token_file: '/d/join.token',
     event_callback_timeout: '10000ms', event_callback_drop_after: '300000ms', max_completed_tasks_per_framework: '1000',
   });
   assert.deepEqual(Object.keys(mesosFlags({ ...base, store: 'etcd' })).filter((k) => k.startsWith('etcd') || k === 'leader_lease'), ['etcd', 'etcd_prefix', 'leader_lease']);

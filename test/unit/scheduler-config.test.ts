@@ -23,6 +23,7 @@ test('parseSchedulerConfig: config/defaults.json alone gives the documented defa
     auth: false,
     insecure: false,
     allowedOrigins: [],
+    allowedHosts: [],
     eventCallbackTimeoutMs: 10_000,
     eventCallbackDropAfterMs: 300_000,
   });
@@ -39,7 +40,8 @@ test('parseSchedulerConfig: accepted settings (table-driven)', () => {
     [{ repair: 'true' }, (c) => c.repair, true],
     [{ maxVersions: '3' }, (c) => c.maxVersions, 3],
     [{ auth: true }, (c) => c.auth, true],
-    [{ listen: '0.0.0.0:8080', auth: true }, (c) => c.listen.host, '0.0.0.0'],
+    [{ listen: '0.0.0.0:8080', auth: true, joinTokenFile: '/etc/corral/join.token' }, (c) => c.listen.host, '0.0.0.0'],
+    [{ listen: '0.0.0.0:8080', auth: true, insecure: true }, (c) => c.insecure, true],
     [{ listen: '10.0.0.1:8080', insecure: 'true' }, (c) => c.insecure, true],
     [{ listen: 'localhost:8080' }, (c) => c.listen.host, 'localhost'],
     [{ store: 'etcd' }, (c) => c.store, 'etcd'],
@@ -49,6 +51,7 @@ test('parseSchedulerConfig: accepted settings (table-driven)', () => {
     [{ leaderLease: '1' }, (c) => c.leaderLeaseMs, 1000],
     [{ leaderLease: '1m' }, (c) => c.leaderLeaseMs, 60_000],
     [{ allowedOrigins: 'https://UI.example.com:443, http://127.0.0.1:3000' }, (c) => c.allowedOrigins, ['https://ui.example.com', 'http://127.0.0.1:3000']],
+    [{ allowedHosts: 'Sched.Example.com, .corp.example, *' }, (c) => c.allowedHosts, ['sched.example.com', '.corp.example', '*']],
     [{ eventCallbackTimeout: '300ms' }, (c) => c.eventCallbackTimeoutMs, 300],
     [{ eventCallbackDropAfter: '2s' }, (c) => c.eventCallbackDropAfterMs, 2000],
   ];
@@ -56,12 +59,34 @@ test('parseSchedulerConfig: accepted settings (table-driven)', () => {
 });
 
 test('parseSchedulerConfig: every bad setting is named at once', () => {
-  const bad = { listen: 'nope', agentTimeout: 'x', store: 'zookeeper', etcd: 'ftp://h:1', etcdPrefix: 'corral', maxVersions: '0', logLevel: 'loud', repair: 'perhaps', allowedOrigins: 'null' };
+  const bad = { listen: 'nope', agentTimeout: 'x', store: 'zookeeper', etcd: 'ftp://h:1', etcdPrefix: 'corral', maxVersions: '0', logLevel: 'loud', repair: 'perhaps', allowedOrigins: 'null', allowedHosts: 'sched.example.com:8080' };
   assert.throws(() => parseSchedulerConfig(bad), (err: ConfigError) => {
     assert.ok(err instanceof ConfigError);
-    assert.deepEqual(err.problems.map((p) => p.flag), ['--listen', '--store', '--etcd', '--etcd-prefix', '--agent-timeout', '--log-level', '--repair', '--max-versions', '--allowed-origins']);
+    assert.deepEqual(err.problems.map((p) => p.flag), ['--listen', '--store', '--etcd', '--etcd-prefix', '--agent-timeout', '--log-level', '--repair', '--max-versions', '--allowed-origins', '--allowed-hosts']);
     return true;
   });
+});
+
+test('parseSchedulerConfig: off loopback, --auth and agent admission both, unless --insecure', () => {
+  const cases: Array<[settings: Record<string, string | boolean>, refused: string[]]> = [
+    [{ listen: '10.0.0.1:8080' }, ['--listen']],
+    [{ listen: '10.0.0.1:8080', auth: true }, ['--join-token-file']],
+    [{ listen: '10.0.0.1:8080', joinTokenFile: '/j' }, ['--listen']],
+    [{ listen: '10.0.0.1:8080', auth: true, joinTokenFile: '/j' }, []],
+    [{ listen: '10.0.0.1:8080', insecure: true }, []],
+    [{ listen: '127.0.0.1:8080', auth: true }, []],
+  ];
+  for (const [settings, refused] of cases) {
+    let flags: string[] = [];
+    try {
+      parseSchedulerConfig(settings);
+    } catch (err) {
+      assert.ok(err instanceof ConfigError);
+      flags = err.problems.map((p) => p.flag);
+      if (refused.includes('--join-token-file')) assert.match(err.problems[0]?.message ?? '', /any client that reaches it may register as an agent .*add --join-token-file/);
+    }
+    assert.deepEqual(flags, refused, JSON.stringify(settings));
+  }
 });
 
 test('parseSchedulerConfig: --leader-lease is whole seconds from 1s to 60s', () => {
@@ -100,5 +125,5 @@ test('startupWarnings: --auth on a non-loopback address without --tls-cert sends
     else assert.deepEqual(warnings, [], JSON.stringify(config));
   }
   // Parsed settings go in as they are.
-  assert.equal(startupWarnings(parseSchedulerConfig({ listen: '0.0.0.0:8080', auth: 'true' })).length, 1);
+  assert.equal(startupWarnings(parseSchedulerConfig({ listen: '0.0.0.0:8080', auth: 'true', joinTokenFile: '/etc/corral/join.token' })).length, 1);
 });

@@ -71,7 +71,11 @@ test('a rollback that no longer fits a quota is not made: the deployment fails w
 });
 
 test('quota rows and a write\'s effect', () => {
-  assert.deepEqual(quotaRows(BASE), [{ group: '/team-a', limit: { cpus: 2, instances: 4 }, used: { cpus: 1.5, mem: 192, disk: 0, gpus: 0, instances: 3 } }]);
+  const declared = { cpus: 1.5, mem: 192, disk: 0, gpus: 0, instances: 3 };
+  assert.deepEqual(quotaRows(BASE), [{ group: '/team-a', limit: { cpus: 2, instances: 4 }, used: declared, held: declared }]);
+  // A rolling upgrade's surge: a third instance of web (the old configuration) holds its share too; `used` stays what is declared.
+  const surging = withQuotas(state({ apps: [WEB, API, OTHER], instances: [instance('team-a_web.1', WEB, 'a1'), instance('team-a_web.2', WEB, 'a1'), instance('team-a_web.3', WEB, 'a1', { configVersion: 'old' })] }), { '/team-a': { cpus: 2, instances: 4 } });
+  assert.deepEqual(quotaRows(surging).map((row) => [row.used, row.held]), [[declared, { cpus: 2, mem: 256, disk: 0, gpus: 0, instances: 4 }]]);
   const effect = writeEffect(BASE, [{ ...WEB, instances: 3 }], []);
   assert.deepEqual(effect.map((e) => [e.group, e.used.instances, e.after.instances, e.fits]), [['/team-a', 3, 4, true]]);
   assert.deepEqual(writeEffect(BASE, [{ ...OTHER, instances: 3 }], []), []);

@@ -1,5 +1,5 @@
 import type { FastifyReply } from 'fastify';
-import { agentTokenKeyOfCredential, bearerToken, permits, verifyAgentToken, type AgentTokenNeed } from '../../auth/core/agent-tokens.ts';
+import { agentTokenKeyOfCredential, bearerToken, isScrapeToken, permits, verifyAgentToken, type AgentTokenNeed } from '../../auth/core/agent-tokens.ts';
 
 export type AccessDecision = { ok: true } | { ok: false; status: 401 | 403; message: string };
 
@@ -13,9 +13,10 @@ export type GuardSource = () => { agentId: string | undefined; credential: strin
  * With agent admission on, every call to `/files/*`, `/metrics` and `/state` carries a token the
  * scheduler issued for this agent (src/auth/core/agent-tokens.ts), checked here with the key both
  * derive from the agent's credential. Before the agent has a credential and an id, nothing can
- * be checked and everything is refused.
+ * be checked and everything is refused, but for `/metrics` with the scrape token (sha256 of the
+ * `--metrics-token-file` token), which needs no admission.
  */
-export function agentApiGuard(source: GuardSource, now: () => number = Date.now): AgentApiGuard {
+export function agentApiGuard(source: GuardSource, now: () => number = Date.now, scrapeTokenHash?: string): AgentApiGuard {
   let cached: { credential: string; key: Buffer | undefined } | undefined;
   const keyOf = (credential: string): Buffer | undefined => {
     if (cached?.credential !== credential) cached = { credential, key: agentTokenKeyOfCredential(credential) };
@@ -24,6 +25,10 @@ export function agentApiGuard(source: GuardSource, now: () => number = Date.now)
   return (authorization, need) => {
     const current = source();
     if (current === undefined) return { ok: true };
+    if (need.kind === 'metrics' && scrapeTokenHash !== undefined) {
+      const presented = bearerToken(authorization);
+      if (presented.ok && isScrapeToken(presented.token, scrapeTokenHash)) return { ok: true };
+    }
     const key = current.credential === undefined ? undefined : keyOf(current.credential);
     if (key === undefined || current.agentId === undefined) return { ok: false, status: 401, message: 'this agent has not been admitted by the scheduler yet: no token can be checked' };
     const presented = bearerToken(authorization);

@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { hashSecret, splitToken } from './tokens.ts';
+import { hashSecret, sameHash, splitToken } from './tokens.ts';
 
 /**
  * Tokens for an agent's own HTTP API (sandbox files, metrics, state), issued by the scheduler and
@@ -98,13 +98,13 @@ export function verifyAgentToken(token: string, key: Buffer, expect: { agentId: 
   return { ok: true, claims };
 }
 
-/** What a request to the agent's API needs: a task's sandbox, the agent's metrics and state, or the sandbox root. */
-export type AgentTokenNeed = { kind: 'task'; taskId: string } | { kind: 'metrics' } | { kind: 'agent' };
+/** What a request to the agent's API needs: a task's sandbox, the agent's metrics, its state, or the sandbox root. */
+export type AgentTokenNeed = { kind: 'task'; taskId: string } | { kind: 'metrics' } | { kind: 'state' } | { kind: 'agent' };
 
 /** May a verified token do what the request asks? The reason becomes the 403's message. */
 export function permits(claims: AgentTokenClaims, need: AgentTokenNeed): { ok: true } | { ok: false; reason: string } {
   if (claims.scope === 'agent') return { ok: true };
-  if (need.kind === 'metrics') return claims.scope === 'metrics' ? { ok: true } : { ok: false, reason: 'this needs a token of scope metrics or agent' };
+  if (need.kind === 'metrics' || need.kind === 'state') return claims.scope === 'metrics' ? { ok: true } : { ok: false, reason: 'this needs a token of scope metrics or agent' };
   if (need.kind === 'agent') return { ok: false, reason: 'the sandbox root needs a token for the whole agent (scope agent)' };
   if (claims.scope !== 'files') return { ok: false, reason: `a token of scope ${claims.scope} reads no sandbox` };
   return claims.taskIds.includes(need.taskId) ? { ok: true } : { ok: false, reason: `the token does not cover the sandbox of task ${need.taskId}` };
@@ -116,4 +116,13 @@ export function bearerToken(header: string | undefined): { ok: true; token: stri
   if (header.length > MAX_AGENT_TOKEN_LENGTH + 16) return { ok: false, reason: 'the Authorization header is too long' };
   const match = /^\s*Bearer +(\S+)\s*$/i.exec(header);
   return match?.[1] === undefined ? { ok: false, reason: 'the Authorization header is not `Bearer <token>`' } : { ok: true, token: match[1] };
+}
+
+/**
+ * The scrape token (`corral agent --metrics-token-file`): one long-lived secret the operator gives
+ * every agent and Prometheus (`credentials_file`), good for `/metrics` only, as a Mesos agent's
+ * `--http_credentials` are for its read-only endpoints. Compared by sha256 in constant time.
+ */
+export function isScrapeToken(presented: string, scrapeTokenHash: string | undefined): boolean {
+  return scrapeTokenHash !== undefined && presented !== '' && sameHash(hashSecret(presented), scrapeTokenHash);
 }

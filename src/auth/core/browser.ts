@@ -1,3 +1,5 @@
+import { isLoopbackHost } from '../../shared/address.ts';
+
 /**
  * Browser safety (CSRF): what a page on another site can make an operator's browser send to a
  * scheduler it can reach (127.0.0.1:8080, or one the browser holds Basic credentials for) is a
@@ -65,4 +67,54 @@ export function checkContentType(method: string, headers: BodyHeaders): BrowserC
   const media = (type ?? '').split(';')[0]?.trim().toLowerCase();
   if (media === 'application/json') return OK;
   return { ok: false, reason: `a ${method.toUpperCase()} with a body must be sent as Content-Type: application/json${type === undefined ? ' (none was given)' : ` (not ${type})`}` };
+}
+
+/**
+ * DNS rebinding: a page on evil.example whose name then resolves to 127.0.0.1 is same-origin with
+ * the scheduler as far as the browser knows (Origin and Host both say evil.example), so the checks
+ * above let it read and write a scheduler that only loopback guards. Its `Host` still names
+ * evil.example: a scheduler on loopback answers only the names it is known by. `any` turns the
+ * check off; a leading-dot entry (`.example.com`) also covers every name below it.
+ */
+export type HostAllowList = 'any' | readonly string[];
+
+const bareName = (name: string): string => name.toLowerCase().replace(/\.$/, '');
+
+/**
+ * On loopback: `localhost` and every `*.localhost` (browsers resolve those to loopback themselves),
+ * the machine's name, the name the scheduler listens on, and `--allowed-hosts`. On another address
+ * the check is on only when `--allowed-hosts` is given: there `--auth` (or the operator's
+ * `--insecure`) is the guard, and a rebound page carries no credential for the real name.
+ * `--allowed-hosts *` turns it off. `names` (an agent's `--hostname`) are answered too, without
+ * turning the check on.
+ */
+export function hostAllowList(input: { listenHost: string; machineHostname: string; allowedHosts: readonly string[]; names?: readonly string[] }): HostAllowList {
+  const listen = bareName(input.listenHost);
+  if (input.allowedHosts.includes('*') || (!isLoopbackHost(listen) && input.allowedHosts.length === 0)) return 'any';
+  const names = ['localhost', '.localhost', input.machineHostname, ...(isIpLiteral(listen) ? [] : [listen]), ...(input.names ?? []), ...input.allowedHosts].map(bareName);
+  return [...new Set(names.filter((name) => name !== ''))];
+}
+
+/** An IP address needs no DNS, so it cannot be rebound (browsers send IPs in their canonical form). */
+function isIpLiteral(name: string): boolean {
+  return /^\d{1,3}(\.\d{1,3}){3}$/.test(name) || name.includes(':');
+}
+
+/** `name[:port]` or `[v6]:port` → the name, lower case, without a trailing dot. */
+function hostName(host: string): string {
+  if (host.startsWith('[')) return host.slice(0, host.indexOf(']') + 1);
+  return bareName(host.replace(/:\d*$/, ''));
+}
+
+const HOST_REMEDY = {
+  scheduler: "(loopback names, IP addresses, this machine's name, --allowed-hosts): refused against DNS rebinding; add the name to --allowed-hosts",
+  agent: "(loopback names, IP addresses, this machine's name, its --hostname): refused against DNS rebinding",
+} as const;
+
+/** May a request asked by this `Host` go on? The port is not looked at: a rebound page uses the real one. */
+export function checkHost(host: string | undefined, allowed: HostAllowList, server: keyof typeof HOST_REMEDY = 'scheduler'): BrowserCheck {
+  if (host === undefined || allowed === 'any') return OK;
+  const name = hostName(host.trim());
+  if (name !== '' && (isIpLiteral(name) || allowed.some((entry) => entry === name || (entry.startsWith('.') && (name.endsWith(entry) || name === entry.slice(1)))))) return OK;
+  return { ok: false, reason: `Host ${host || '(empty)'} is not a name this ${server} answers to ${HOST_REMEDY[server]}` };
 }

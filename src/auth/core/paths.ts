@@ -24,6 +24,18 @@ export function normalizePath(raw: string): PathResult {
   return { ok: true, path: `/${segments.join('/')}` };
 }
 
+const DCOS_SERVICES = 'dcos:service:marathon:marathon:services:';
+
+/**
+ * The path a grant (or a "may I?" check) names: DC/OS's resource for Marathon's services,
+ * `dcos:service:marathon:marathon:services:/team-a`, is the path `/team-a` (its case aside, as
+ * DC/OS writes it either way); anything else is taken as a path (and normalizePath judges it).
+ */
+export function grantPath(raw: string): string {
+  const rest = raw.slice(DCOS_SERVICES.length);
+  return raw.slice(0, DCOS_SERVICES.length).toLowerCase() === DCOS_SERVICES && rest.startsWith('/') ? rest : raw;
+}
+
 /**
  * Whether `scope` covers `path` (both normalised): itself and everything below it, by whole
  * segments, so `/team-a` covers `/team-a/web` but never `/team-ab`.

@@ -1,5 +1,5 @@
 import { ACTIONS, type Action, type Decision, type Grant, type Identity } from '../types.ts';
-import { covers, normalizePath } from './paths.ts';
+import { covers, grantPath, normalizePath } from './paths.ts';
 
 /**
  * Which granted actions also allow which others. `update` allows `scale`, `restart` and
@@ -80,7 +80,7 @@ export function validateGrants(grants: readonly Grant[]): string[] {
     if (grant.actions.length === 0) problems.push('grant at least one action');
     const unknown = grant.actions.filter((action) => !ACTIONS.includes(action));
     if (unknown.length > 0) problems.push(`use only known actions (${ACTIONS.join(', ')}), not ${unknown.join(', ')}`);
-    const scope = normalizePath(grant.path);
+    const scope = normalizePath(grantPath(grant.path));
     if (!scope.ok) problems.push(`have a valid path (${scope.reason})`);
     else if (grant.actions.includes('admin') && scope.path !== '/') problems.push(`grant admin on / only (admin is cluster-wide), not on ${scope.path}`);
     return problems.map((problem) => `grant ${index} must ${problem}`);

@@ -2,7 +2,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import bcrypt from 'bcryptjs';
 import type { FastifyInstance } from 'fastify';
 import { adminLockout } from '../../auth/core/admins.ts';
-import { normalizePath } from '../../auth/core/paths.ts';
+import { grantPath, normalizePath } from '../../auth/core/paths.ts';
 import { authorize, validateGrants } from '../../auth/core/policy.ts';
 import { newToken } from '../../auth/token-secrets.ts';
 import { ACTIONS, type Action, type Grant, type IdentityKind } from '../../auth/types.ts';
@@ -83,7 +83,7 @@ export function registerAuthRoutes(server: FastifyInstance, { state, logger }: A
   server.post('/v2/auth/check', async (request) => {
     if (!validCheck(request.body)) throw invalid(validCheck.errors);
     const { action, path } = request.body as { action: Action; path: string };
-    return authorize(grantsOf(state), caller(request), action, path);
+    return authorize(grantsOf(state), caller(request), action, grantPath(path));
   });
 
   server.get('/v2/auth/tokens', async () => ({
@@ -177,7 +177,7 @@ export function registerAuthRoutes(server: FastifyInstance, { state, logger }: A
     const { id, ...grant } = request.body as Grant & { id?: string };
     const problems = validateGrants([grant]);
     if (problems.length > 0) throw new SchedulerFailure(invalidObject([{ path: '/', errors: problems }]));
-    const path = normalizePath(grant.path);
+    const path = normalizePath(grantPath(grant.path));
     const stored = { ...grant, path: path.ok ? path.path : grant.path } as Grant;
     const key = id ?? `${stored.identity ?? `group:${stored.group ?? ''}`} ${stored.path}`;
     await state.transact((s) => {

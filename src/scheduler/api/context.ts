@@ -1,3 +1,4 @@
+import type { HostAllowList } from '../../auth/core/browser.ts';
 import type { Logger } from '../../shared/log.ts';
 import type { AgentLinks } from '../agent-links.ts';
 import type { AgentAdmission } from './agent-admission.ts';
@@ -29,6 +30,8 @@ export interface ApiContext {
   auth?: boolean;
   /** `--allowed-origins`: pages of these origins may call the API (api/browser-safety.ts). */
   allowedOrigins?: readonly string[];
+  /** The names the API answers to (api/browser-safety.ts, DNS rebinding); any when unset. */
+  allowedHosts?: HostAllowList;
   /** Set with --join-token-file: agents must join with the token, then use their credential. */
   admission?: AgentAdmission;
   /** Tasks that ended lately (Mesos' `completed_tasks`), in memory. */

@@ -79,7 +79,7 @@ export function buildServer(context: ApiContext, tls?: ServerTls): FastifyInstan
   app.addHook('onRequest', async (_request, reply) => {
     reply.raw.setHeader(LEADER_HEADER, `${schemeOf(tls)}://${context.advertised}`);
   });
-  registerBrowserSafety(app, context.allowedOrigins ?? []);
+  registerBrowserSafety(app, context.allowedOrigins ?? [], context.allowedHosts);
   if (context.auth === true) registerAuth(app, context);
   registerAppRoutes(app, context);
   registerGroupRoutes(app, context);

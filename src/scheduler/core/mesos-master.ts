@@ -223,6 +223,7 @@ export interface FlagSource {
   auth: boolean;
   insecure: boolean;
   allowedOrigins: readonly string[];
+  allowedHosts: readonly string[];
   joinTokenFile?: string | undefined;
   tlsCert?: string | undefined;
   eventCallbackTimeoutMs: number;
@@ -250,6 +251,7 @@ export function mesosFlags(source: FlagSource): Record<string, string> {
     auth: String(source.auth),
     insecure: String(source.insecure),
     allowed_origins: source.allowedOrigins.join(','),
+    allowed_hosts: source.allowedHosts.join(','),
     ...(source.joinTokenFile !== undefined ? { join_token_file: source.joinTokenFile } : {}),
     ...(source.tlsCert !== undefined ? { tls_cert: source.tlsCert } : {}),
     event_callback_timeout: ms(source.eventCallbackTimeoutMs),

@@ -2,6 +2,7 @@ import { checkWrite, quotaEffect, usageByGroup, type HeldApp, type QuotaEffect }
 import { covers, jobPath } from '../../auth/core/paths.ts';
 import { TERMINAL_TASK_STATES } from '../../events/types.ts';
 import type { AppFootprint, QuotaLimits, Quotas, Usage } from '../../auth/types.ts';
+import { heldByGroup } from '../../auth/core/quota.ts';
 import type { Refused } from '../errors.ts';
 import type { AppDefinition, ClusterState, Instance, StateOp } from '../types.ts';
 import { countInstances, instancesOfApp, instancesOfJob } from './state-ops.ts';
@@ -49,11 +50,18 @@ export interface QuotaRow {
   limit: QuotaLimits;
   /** What every app under the group declares (instances × per-instance resources). */
   used: Usage;
+  /**
+   * What launches are counted against now (heldByGroup): per app the larger of what it declares
+   * and what its instances hold on agents (starting, running or stopping), so a rolling upgrade's
+   * surge, or a replacement started before the old instance has ended, shows here and not in `used`.
+   */
+  held: Usage;
 }
 
 export function quotaRows(state: ClusterState, groups: readonly string[] = [...state.quotas.keys()].sort()): QuotaRow[] {
   const used = usageByGroup(footprints(state.apps.values()), groups);
-  return groups.map((group) => ({ group, limit: state.quotas.get(group) ?? {}, used: used[group] as Usage }));
+  const held = heldByGroup(quotasOf(state), heldAppsUnderQuota(state).values());
+  return groups.map((group) => ({ group, limit: state.quotas.get(group) ?? {}, used: used[group] as Usage, held: held[group] as Usage }));
 }
 
 /** Holds resources on its agent: neither ended nor unreachable (an unreachable agent's resources are not counted, as Mesos does). */

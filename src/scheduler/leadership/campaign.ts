@@ -11,6 +11,7 @@ import type { EtcdFollower } from '../store/etcd-follower.ts';
 import type { EtcdStore } from '../store/etcd-store.ts';
 import type { LoadedState } from '../store/state-store.ts';
 import { buildStandbyServer } from './standby-server.ts';
+import type { HostAllowList } from '../../auth/core/browser.ts';
 
 /** A killed scheduler restarted on its own address waits for its old lease: the lease and this margin. */
 const OWN_LEASE_MARGIN_MS = 2000;
@@ -27,6 +28,8 @@ export interface CampaignOptions {
   leaseMs: number;
   listen: HostPort;
   tls: ServerTls | undefined;
+  /** The names a standby answers to (api/browser-safety.ts), as the leader does. */
+  allowedHosts?: HostAllowList;
   /** A store that takes the prefix's lock on load, waiting up to lockWaitMs for it. */
   newStore: (lockWaitMs: number) => EtcdStore;
   /** Starts the full scheduler on `listen` over a loaded store; `abdicate` gives the lead up (`DELETE /v2/leader`). */
@@ -126,9 +129,9 @@ class Campaign implements Service {
   }
 
   async #standBy(pauseMs: number): Promise<void> {
-    const { logger, tls } = this.#options;
+    const { logger, tls, allowedHosts } = this.#options;
     let self = formatHostPort(this.#bound);
-    const server = buildStandbyServer({ logger, self: () => self, leader: () => this.#leader, tls });
+    const server = buildStandbyServer({ logger, self: () => self, leader: () => this.#leader, tls, ...(allowedHosts !== undefined ? { allowedHosts } : {}) });
     await server.listen({ host: this.#bound.host, port: this.#bound.port });
     const address = server.server.address();
     if (typeof address === 'object' && address !== null) this.#bound = { host: this.#bound.host, port: address.port };

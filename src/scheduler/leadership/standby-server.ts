@@ -6,6 +6,8 @@ import type { Logger } from '../../shared/log.ts';
 import { withTls, type ServerTls } from '../../shared/tls.ts';
 import { LEADER_HEADER, parseVia, standbyAction, VIA_HEADER, type Leader } from '../core/leadership.ts';
 import { CORRAL_VERSION } from '../api/info.ts';
+import { registerHostCheck } from '../../auth/host-check.ts';
+import type { HostAllowList } from '../../auth/core/browser.ts';
 import { CORRAL_BUILD } from '../api/master-state.ts';
 
 /** How long a request waits for a leader to be known (or reachable) before its 503. */
@@ -21,6 +23,8 @@ export interface StandbyServerOptions {
   self: () => string;
   leader: () => Leader | undefined;
   tls?: ServerTls | undefined;
+  /** DNS rebinding: the names it answers to (api/browser-safety.ts); any when unset. */
+  allowedHosts?: HostAllowList;
 }
 
 /** Requests waiting for a reachable leader, and the signal that wakes them when the standby closes. */
@@ -40,6 +44,8 @@ export function buildStandbyServer(options: StandbyServerOptions): FastifyInstan
   const app = Fastify(withTls({ loggerInstance, logController: new LogController({ disableRequestLogging: true }), bodyLimit: 16 * 1024 * 1024, forceCloseConnections: true }, options.tls));
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+  // The leader sees the standby's own address as Host, so the name asked for is checked here.
+  registerHostCheck(app, options.allowedHosts ?? 'any');
   app.addHook('onRequest', async (_request, reply) => {
     const leader = options.leader();
     if (leader !== undefined) void reply.header(LEADER_HEADER, leader.url);

@@ -6,11 +6,21 @@ type Json = Record<string, unknown>;
 
 const num = (value: unknown): number | undefined => (typeof value === 'number' && Number.isFinite(value) ? value : undefined);
 
-/** One `GET /v2/quotas` row as `corral quota list` cells: the group, then `used/limit` per resource (`used/-` when not limited). */
+/**
+ * One `GET /v2/quotas` row as `corral quota list` cells: the group, then `used/limit` per resource
+ * (`used/-` when not limited), with `(held N)` after `used` while more is held than declared (a
+ * rolling upgrade's surge).
+ */
 export function quotaCells(row: Json): string[] {
   const limit = (row.limit ?? {}) as Json;
   const used = (row.used ?? {}) as Json;
-  return [String(row.group), ...QUOTA_COLUMNS.map((r) => `${num(used[r]) ?? 0}/${num(limit[r]) ?? '-'}`)];
+  const held = (row.held ?? {}) as Json;
+  const cell = (r: QuotaColumn): string => {
+    const declared = num(used[r]) ?? 0;
+    const holding = num(held[r]);
+    return `${declared}${holding !== undefined && holding > declared ? ` (held ${holding})` : ''}/${num(limit[r]) ?? '-'}`;
+  };
+  return [String(row.group), ...QUOTA_COLUMNS.map(cell)];
 }
 
 /** The body of `PUT /v2/quotas/{group}` from `corral quota set` flags; an error names a flag that is not a number ≥ 0. */
