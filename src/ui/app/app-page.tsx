@@ -195,8 +195,10 @@ function Edit({ app }: { app: App }) {
   const [text, setText] = useState<string | undefined>();
   const [problem, setProblem] = useState<{ message: string; details: Array<{ path: string; errors: string[]; line?: number }> }>();
   const [outcome, setOutcome] = useState<Outcome>();
+  // `ports` repeats portDefinitions' service ports in GET answers; a PUT may carry only one of them.
+  const hidden = (key: string): boolean => READ_ONLY.includes(key) || (key === 'ports' && current.data?.portDefinitions !== undefined);
   const definition = current.data === undefined ? undefined
-    : JSON.stringify(Object.fromEntries(Object.entries(current.data).filter(([k]) => !READ_ONLY.includes(k))), null, 2);
+    : JSON.stringify(Object.fromEntries(Object.entries(current.data).filter(([k]) => !hidden(k))), null, 2);
   const shown = text ?? definition ?? '';
   const submit = async (e: Event): Promise<void> => {
     e.preventDefault();

@@ -1,0 +1,176 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { build } from 'vite';
+import { startCorral, type RunningCorral } from '../support/corral-up.ts';
+import { marathonCall } from '../support/marathon-api.ts';
+import { waitFor } from '../support/wait.ts';
+
+/**
+ * The web UI (#19) in a real headless Chromium (Debian's, through playwright-core: no browser
+ * download; .ci/run installs it) against a real `corral up` with --auth on: what an operator does
+ * from the first page to destroying an app. Screenshots of each page at 390 and 1,440 px go to a
+ * temporary folder (named in the test's output).
+ */
+const CHROMIUM = '/usr/bin/chromium';
+const MARKER = `corral-ui-test-${process.pid}`;
+const SERVER = `exec node -e "require('http').createServer((q, r) => r.end('hi')).listen(+process.env.PORT0, process.env.HOST)" # ${MARKER}`;
+const APP = '/ui-test/web';
+const shots = mkdtempSync(join(tmpdir(), 'corral-ui-shots-'));
+
+let corral: RunningCorral;
+let browser: Browser;
+let page: Page;
+const consoleErrors: string[] = [];
+const pageErrors: string[] = [];
+
+before(async () => {
+  // The UI as the code stands now (npm run build makes the same; a stale dist/ui would test old code).
+  await build({ configFile: join(import.meta.dirname, '..', '..', 'src', 'ui', 'vite.config.ts'), logLevel: 'error' });
+  corral = await startCorral();
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: process.getuid?.() === 0 ? ['--no-sandbox'] : [] });
+  page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  page.on('console', (message) => {
+    if (message.type() === 'error') consoleErrors.push(message.text());
+  });
+  page.on('pageerror', (err) => pageErrors.push(err.message));
+  page.setDefaultTimeout(20_000);
+});
+
+after(async () => {
+  await browser?.close();
+  await corral?.stop();
+});
+
+const api = (method: string, path: string, body?: unknown) => marathonCall(corral.urls.scheduler, method, path, body, corral.auth);
+
+async function shoot(name: string): Promise<void> {
+  await page.screenshot({ path: join(shots, `${name}-${page.viewportSize()?.width}.png`), fullPage: true });
+}
+
+const nav = (name: string) => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true }).click();
+
+/** The instances table's rows that are running and healthy. */
+const healthyRows = () => page.locator('table.instances tbody tr').filter({ hasText: 'running' }).filter({ hasText: 'healthy' });
+
+test('the web UI: sign in, create, watch, scale, roll back, a 422 beside its field, destroy; no console errors', async (t) => {
+  // What the page showed when a step failed.
+  t.after(async () => {
+    if (page !== undefined && !page.isClosed()) await shoot('last');
+    console.log(`screenshots in ${shots}`);
+  });
+  // A browser asking for / lands on the UI, which asks for the token (--auth is on by default).
+  assert.equal(corral.urls.ui, `${corral.urls.scheduler}/ui/`, 'corral up names the UI');
+  await page.goto(`${corral.urls.scheduler}/`);
+  assert.equal(page.url(), corral.urls.ui);
+  await page.getByLabel('API token').fill(corral.token as string);
+  await shoot('sign-in');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Apps' }).waitFor();
+  await page.getByText('No apps yet').waitFor();
+  await page.locator('.live-live').waitFor();
+
+  // A bad field: the API's 422 message shows beside it.
+  await page.getByRole('link', { name: 'Create app' }).click();
+  await page.getByLabel('ID').fill(APP);
+  await page.getByLabel('Command').fill(SERVER);
+  await page.getByLabel('CPUs').fill('-1');
+  await page.getByLabel('HTTP health check path').fill('/');
+  await page.getByRole('button', { name: 'Create' }).click();
+  const cpusNote = page.locator('.field.invalid').filter({ has: page.getByLabel('CPUs') }).locator('.field-error');
+  assert.equal(await cpusNote.innerText(), 'must be >= 0');
+  assert.equal(await page.getByLabel('CPUs').getAttribute('aria-invalid'), 'true');
+  await shoot('create-422');
+
+  // Created through the form: its deployment finishes, its instance runs and is healthy.
+  await page.getByLabel('CPUs').fill('0.1');
+  await page.getByRole('button', { name: 'Create' }).click();
+  await page.getByRole('heading', { name: APP }).waitFor();
+  await healthyRows().first().waitFor();
+  await page.locator('.page-head .badge-running').waitFor();
+  assert.match(await healthyRows().first().locator('td[data-label="Address"]').innerText(), /^127\.0\.0\.\d+:\d+$/);
+  assert.equal((await api('GET', '/v2/deployments')).json.length, 0);
+  await shoot('app-instances');
+
+  // Scaled from the UI, followed live.
+  await page.getByLabel('Instances', { exact: true }).fill('2');
+  await page.getByRole('button', { name: 'Scale', exact: true }).click();
+  await page.getByText(/Scale to 2: deployment .* started/).waitFor();
+  await waitFor('two healthy instances', async () => ((await healthyRows().count()) === 2 ? true : undefined), 30_000);
+
+  // Edited as JSON: a bad value names its field and line; a good one deploys a new version.
+  await page.getByRole('link', { name: 'Edit' }).click();
+  const editor = page.getByLabel(/Configuration of/);
+  await editor.waitFor();
+  await waitFor('the definition in the editor', async () => ((await editor.inputValue()).includes('"cmd"') ? true : undefined));
+  const definition = JSON.parse(await editor.inputValue()) as Record<string, unknown>;
+  await editor.fill(JSON.stringify({ ...definition, mem: -5 }, null, 2));
+  await page.getByRole('button', { name: 'Deploy changes' }).click();
+  assert.match(await page.locator('.field-error[data-path="/mem"]').innerText(), /\/mem \(line \d+\): must be >= 0/);
+  await shoot('app-edit-422');
+  await editor.fill(JSON.stringify({ ...definition, labels: { stage: 'two' } }, null, 2));
+  await page.getByRole('button', { name: 'Deploy changes' }).click();
+  await page.getByText(/Deploy: deployment .* started/).waitFor();
+  // Its deployment replaces both instances; the page shows it until it is done.
+  await waitFor('the edit deployed', async () => ((await api('GET', '/v2/deployments')).json.length === 0 ? true : undefined), 30_000);
+  await page.locator('.page-head .badge-running').waitFor();
+
+  // The versions: the newest against the one before shows the label; deploying the first version takes it back.
+  await page.getByRole('link', { name: 'Configuration' }).click();
+  await page.locator('table.diff').getByText('/labels/stage').waitFor();
+  await shoot('app-config');
+  const versions = (await api('GET', `/v2/apps${APP}/versions`)).json.versions as string[];
+  assert.equal(versions.length, 3, 'created, scaled, edited');
+  const first = versions[versions.length - 1] as string;
+  await page.getByRole('button', { name: `Deploy version ${first}` }).click();
+  await waitFor('the first version back: one instance, no label', async () => {
+    const { app } = (await api('GET', `/v2/apps${APP}`)).json as { app: { instances: number; labels: Record<string, string>; tasksHealthy: number; tasksRunning: number } };
+    return app.instances === 1 && Object.keys(app.labels).length === 0 && app.tasksRunning === 1 && app.tasksHealthy === 1 ? true : undefined;
+  }, 30_000);
+  await page.getByRole('link', { name: 'Instances' }).click();
+  await waitFor('one instance shown', async () => ((await page.locator('table.instances tbody tr').count()) === 1 ? true : undefined));
+
+  await page.getByRole('link', { name: 'Debug' }).click();
+  await page.getByText('Nothing waits').waitFor();
+  await shoot('app-debug');
+  await nav('Apps');
+  const row = page.locator(`tr[data-app="${APP}"]`);
+  await row.locator('.badge-running').waitFor();
+  assert.match(await row.getByRole('img').getAttribute('aria-label') ?? '', /^1 healthy, 0 unhealthy, 0 unknown, 0 staged of 1$/);
+  await shoot('apps');
+  await nav('Deployments');
+  await page.getByText('No deployment is running').waitFor();
+  await shoot('deployments');
+  await nav('Agents');
+  await page.locator('table.agents tbody tr').nth(1).waitFor();
+  await shoot('agents');
+
+  // Each page at a phone's width: readable, nothing wider than the screen.
+  await page.setViewportSize({ width: 390, height: 844 });
+  for (const [name, hash] of [['apps', '#/apps'], ['app-instances', `#/app?id=${APP}&tab=instances`], ['app-config', `#/app?id=${APP}&tab=config`],
+    ['app-edit', `#/app?id=${APP}&tab=edit`], ['app-debug', `#/app?id=${APP}&tab=debug`], ['create', '#/new'], ['deployments', '#/deployments'], ['agents', '#/agents']]) {
+    await page.evaluate((h) => { location.hash = h; }, hash as string);
+    await page.locator('#page-title').waitFor();
+    await shoot(name as string);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    assert.ok(overflow <= 0, `${name} is ${overflow} px wider than 390 px`);
+  }
+  await page.setViewportSize({ width: 1440, height: 900 });
+
+  // Destroyed after a confirmation; the list follows.
+  await page.evaluate((h) => { location.hash = h; }, `#/app?id=${APP}&tab=instances`);
+  await page.getByRole('button', { name: 'Destroy', exact: true }).click();
+  await page.getByRole('dialog').getByRole('button', { name: `Destroy ${APP}` }).click();
+  await page.getByRole('heading', { name: 'Apps' }).waitFor();
+  await page.getByText('No apps yet').waitFor();
+  assert.equal((await api('GET', `/v2/apps${APP}`)).status, 404);
+
+  // The only errors the console saw: the 401 that asked for the token, and the two 422s this test caused.
+  const unexpected = consoleErrors.filter((text) => !/status of (401|422)/.test(text));
+  assert.deepEqual(unexpected, [], `console errors: ${consoleErrors.join('\n')}`);
+  assert.equal(consoleErrors.filter((text) => /status of 422/.test(text)).length, 2);
+  assert.deepEqual(pageErrors, []);
+});
