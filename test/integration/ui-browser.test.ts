@@ -174,3 +174,44 @@ test('the web UI: sign in, create, watch, scale, roll back, a 422 beside its fie
   assert.equal(consoleErrors.filter((text) => /status of 422/.test(text)).length, 2);
   assert.deepEqual(pageErrors, []);
 });
+
+test('the web UI: an app that cannot be placed is Waiting with the reason; its deployment rolled back from the Deployments page; an agent drained and back', async () => {
+  await page.setViewportSize({ width: 1440, height: 900 });
+  await page.evaluate(() => { location.hash = '#/apps'; });
+  const huge = '/ui-test/huge';
+  const created = await api('POST', '/v2/apps', { id: huge, cmd: `sleep 1000 # ${MARKER}`, cpus: 0.1, mem: 1_000_000, instances: 1 });
+  assert.equal(created.status, 201);
+
+  // Live, without a reload: the app appears, waiting, and says why.
+  const row = page.locator(`tr[data-app="${huge}"]`);
+  await row.locator('.badge-waiting').waitFor();
+  assert.match(await row.locator('.reason').innerText(), /mem/);
+  await page.getByRole('link', { name: huge }).click();
+  await page.getByRole('link', { name: 'Debug' }).click();
+  await page.locator('.debug dd').filter({ hasText: /mem/ }).first().waitFor();
+  await shoot('app-debug-waiting');
+
+  await nav('Deployments');
+  const card = page.locator('li.card').filter({ hasText: huge });
+  await card.getByText('Step 1 of 1').waitFor();
+  await card.getByText(`StartApplication ${huge}`).waitFor();
+  await shoot('deployments-running');
+  await card.getByRole('button', { name: 'Roll back' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Roll back' }).click();
+  await page.getByText('No deployment is running').waitFor();
+  // Rolling back a creation removes the app, as Marathon does.
+  await waitFor('the app gone', async () => ((await api('GET', `/v2/apps${huge}`)).status === 404 ? true : undefined));
+
+  await nav('Agents');
+  const first = page.locator('table.agents tbody tr').first();
+  await first.getByRole('button', { name: /^Drain / }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Drain' }).click();
+  await first.locator('.badge', { hasText: 'draining' }).waitFor();
+  await shoot('agents-draining');
+  await first.getByRole('button', { name: /^Cancel draining / }).click();
+  await first.getByRole('button', { name: /^Drain / }).waitFor();
+  assert.equal(await first.locator('.badge', { hasText: 'draining' }).count(), 0);
+
+  assert.deepEqual(consoleErrors.filter((text) => !/status of (401|422)/.test(text)), []);
+  assert.deepEqual(pageErrors, []);
+});
