@@ -12,7 +12,12 @@ import { Confirm, ErrorNote, HealthBar, StatusBadge } from './widgets.tsx';
 const TAB_LABELS: Record<AppTab, string> = { instances: 'Instances', config: 'Configuration', edit: 'Edit', debug: 'Debug' };
 
 /** What a write answered: the deployment it started, or the API's words. */
-type Outcome = { ok: true; text: string } | { ok: false; text: string } | undefined;
+type Outcome = { ok: true; text: string } | { ok: false; text: string; force?: () => void } | undefined;
+
+/** One API call an action makes; `?force=true` is added when the operator forces it past a deployment's lock. */
+interface Call { method: string; path: string; body?: unknown }
+type Act = (what: string, call: Call) => Promise<boolean>;
+const forced = (path: string): string => `${path}${path.includes('?') ? '&' : '?'}force=true`;
 
 const started = (answer: unknown, what: string): Outcome => {
   const id = (answer as { deploymentId?: string } | undefined)?.deploymentId;
@@ -35,15 +40,19 @@ export function AppPage({ state, id, tab }: { state: State; id: string; tab: App
     );
   }
 
-  const act = async (what: string, call: () => Promise<unknown>): Promise<void> => {
+  const act = async (what: string, call: Call, force = false): Promise<boolean> => {
     setOutcome(undefined);
     try {
-      setOutcome(started(await call(), what));
+      setOutcome(started(await api(call.method, force ? forced(call.path) : call.path, call.body), what));
+      return true;
     } catch (err) {
-      setOutcome({ ok: false, text: `${what}: ${errorText(err)}` });
+      // 409: a deployment holds the app; Marathon's UI offers to force the change (that deployment is cancelled).
+      const locked = !force && err instanceof ApiError && err.problem.status === 409;
+      setOutcome({ ok: false, text: `${what}: ${errorText(err)}`, ...(locked ? { force: () => void act(what, call, true) } : {}) });
+      return false;
     }
   };
-  const scale = (count: number): Promise<void> => act(`Scale to ${count}`, () => api('PUT', appPath(id), { instances: count }));
+  const scale = (count: number): Promise<boolean> => act(`Scale to ${count}`, { method: 'PUT', path: appPath(id), body: { instances: count } });
   const status = appStatus(app, state.view.queue.get(id));
 
   return (
@@ -62,11 +71,16 @@ export function AppPage({ state, id, tab }: { state: State; id: string; tab: App
           <label>Instances <input type="number" min={0} step={1} required value={instances} onInput={(e) => setInstances(e.currentTarget.value)} /></label>
           <button type="submit">Scale</button>
         </form>
-        <button type="button" onClick={() => void act('Restart', () => api('POST', appPath(id, '/restart'), {}))}>Restart</button>
+        <button type="button" onClick={() => void act('Restart', { method: 'POST', path: appPath(id, '/restart'), body: {} })}>Restart</button>
         <button type="button" onClick={() => setAsking('suspend')} disabled={app.instances === 0}>Suspend</button>
         <button type="button" class="danger" onClick={() => setAsking('destroy')}>Destroy</button>
       </div>
-      {outcome !== undefined && <p class={outcome.ok ? 'note' : 'error'} role={outcome.ok ? 'status' : 'alert'}>{outcome.text}</p>}
+      {outcome !== undefined && (
+        <p class={outcome.ok ? 'note' : 'error'} role={outcome.ok ? 'status' : 'alert'}>
+          {outcome.text}
+          {!outcome.ok && outcome.force !== undefined && <> <button type="button" onClick={outcome.force}>Force it (cancels the running deployment)</button></>}
+        </p>
+      )}
       <Confirm open={asking === 'suspend'} title={`Suspend ${id}?`} confirmLabel="Suspend" onCancel={() => setAsking(undefined)}
         onConfirm={() => { setAsking(undefined); void scale(0); }}>
         <p>All {app.instances} instances are stopped; the configuration stays, and scaling up starts them again.</p>
@@ -74,7 +88,7 @@ export function AppPage({ state, id, tab }: { state: State; id: string; tab: App
       <Confirm open={asking === 'destroy'} danger title={`Destroy ${id}?`} confirmLabel={`Destroy ${id}`} onCancel={() => setAsking(undefined)}
         onConfirm={() => {
           setAsking(undefined);
-          void act('Destroy', () => api('DELETE', appPath(id))).then(() => { location.hash = '#/apps'; });
+          void act('Destroy', { method: 'DELETE', path: appPath(id) }).then((ok) => { if (ok) location.hash = '#/apps'; });
         }}>
         <p>Its instances are killed and its configuration and versions are deleted. This cannot be undone.</p>
       </Confirm>
@@ -89,7 +103,7 @@ export function AppPage({ state, id, tab }: { state: State; id: string; tab: App
   );
 }
 
-function Instances({ app, act }: { app: App; act: (what: string, call: () => Promise<unknown>) => Promise<void> }) {
+function Instances({ app, act }: { app: App; act: Act }) {
   const now = useNow();
   const tasks = [...(app.tasks ?? [])].sort((a, b) => (a.id < b.id ? -1 : 1));
   if (tasks.length === 0) return <p class="empty">No instances{app.instances === 0 ? ' (suspended)' : ' yet'}.</p>;
@@ -109,8 +123,8 @@ function Instances({ app, act }: { app: App; act: (what: string, call: () => Pro
               <td data-label="Version" class="mono">{task.version}{task.version === app.version ? '' : ' (old)'}</td>
               <td data-label="Age">{formatAge(task.startedAt ?? task.stagedAt, now)}</td>
               <td class="row-actions">
-                <button type="button" aria-label={`Kill ${task.id}`} onClick={() => void act(`Kill ${task.id}`, () => api('DELETE', appPath(app.id, `/tasks/${encodeURIComponent(task.id)}`)))}>Kill</button>
-                <button type="button" aria-label={`Kill ${task.id} and scale down`} onClick={() => void act(`Kill ${task.id} and scale`, () => api('DELETE', appPath(app.id, `/tasks/${encodeURIComponent(task.id)}?scale=true`)))}>Kill &amp; scale</button>
+                <button type="button" aria-label={`Kill ${task.id}`} onClick={() => void act(`Kill ${task.id}`, { method: 'DELETE', path: appPath(app.id, `/tasks/${encodeURIComponent(task.id)}`) })}>Kill</button>
+                <button type="button" aria-label={`Kill ${task.id} and scale down`} onClick={() => void act(`Kill ${task.id} and scale`, { method: 'DELETE', path: appPath(app.id, `/tasks/${encodeURIComponent(task.id)}?scale=true`) })}>Kill &amp; scale</button>
               </td>
             </tr>
           );
@@ -134,7 +148,7 @@ function useResource<T>(path: string, key: unknown): { data?: T; error?: string 
   return result;
 }
 
-function Versions({ app, act }: { app: App; act: (what: string, call: () => Promise<unknown>) => Promise<void> }) {
+function Versions({ app, act }: { app: App; act: Act }) {
   const { data, error } = useResource<{ versions: string[] }>(appPath(app.id, '/versions'), app.version);
   const versions = data?.versions ?? [];
   const [from, setFrom] = useState('');
@@ -145,7 +159,7 @@ function Versions({ app, act }: { app: App; act: (what: string, call: () => Prom
   const right = useResource<Record<string, unknown>>(newer === '' ? '' : appPath(app.id, `/versions/${encodeURIComponent(newer)}`), `${newer}`);
   if (error !== undefined) return <ErrorNote error={error} />;
   const changes = left.data !== undefined && right.data !== undefined ? diffVersions(left.data, right.data) : undefined;
-  const deploy = (version: string): Promise<void> => act(`Deploy version ${version}`, () => api('PUT', appPath(app.id), { version }));
+  const deploy = (version: string): Promise<boolean> => act(`Deploy version ${version}`, { method: 'PUT', path: appPath(app.id), body: { version } });
   const show = (value: unknown): string => JSON.stringify(value);
   return (
     <div class="versions">

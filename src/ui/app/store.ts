@@ -35,6 +35,7 @@ class Store {
   private again = new Set<Refresh>();
   private frame = 0;
   private agentsWatched = 0;
+  private queueReadAt = 0;
 
   subscribe(listener: () => void): () => void {
     this.listeners.add(listener);
@@ -96,6 +97,7 @@ class Store {
           await this.loadAll();
         }
         else if (kind === 'queue') {
+          this.queueReadAt = Date.now();
           const { queue } = await api<{ queue: QueueEntry[] }>('GET', '/v2/queue');
           this.set({ view: { ...this.state.view, queue: new Map(queue.map((e) => [e.app.id, e])) } });
         } else await this.loadAgents();
@@ -143,6 +145,17 @@ class Store {
     if (this.agentsWatched > 0 && (event.eventType === 'status_update_event' || refresh === 'agents')) this.refresh('agents');
   }
 
+  /**
+   * The one thing no event tells: that the scheduler tried to place an app's instances and could
+   * not (Waiting, and why), or how much of a launch delay is left. While a deployment is under
+   * way or something is queued, the queue is read again on the stream's heartbeat (every 5 s) if
+   * no event has had it read lately; when all is placed, nothing is read.
+   */
+  private tick(): void {
+    const { deployments, queue } = this.state.view;
+    if ((deployments.size > 0 || queue.size > 0) && Date.now() - this.queueReadAt > 4000) this.refresh('queue');
+  }
+
   private async follow(signal: AbortSignal): Promise<void> {
     let wait = 500;
     while (!signal.aborted) {
@@ -170,6 +183,7 @@ class Store {
           if (done) break;
           const parsed = parseSse(rest + value);
           rest = parsed.rest;
+          this.tick();
           for (const frame of parsed.frames) {
             if (frame.id !== undefined) this.lastEventId = frame.id;
             try {
