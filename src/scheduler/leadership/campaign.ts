@@ -27,6 +27,8 @@ export interface CampaignOptions {
   leaseMs: number;
   listen: HostPort;
   tls: ServerTls | undefined;
+  /** `--allowed-origins`, for the standby's browser-safety check. */
+  allowedOrigins?: readonly string[];
   /** A store that takes the prefix's lock on load, waiting up to lockWaitMs for it. */
   newStore: (lockWaitMs: number) => EtcdStore;
   /** Starts the full scheduler on `listen` over a loaded store; `abdicate` gives the lead up (`DELETE /v2/leader`). */
@@ -126,9 +128,9 @@ class Campaign implements Service {
   }
 
   async #standBy(pauseMs: number): Promise<void> {
-    const { logger, tls } = this.#options;
+    const { logger, tls, allowedOrigins } = this.#options;
     let self = formatHostPort(this.#bound);
-    const server = buildStandbyServer({ logger, self: () => self, leader: () => this.#leader, tls });
+    const server = buildStandbyServer({ logger, self: () => self, leader: () => this.#leader, tls, ...(allowedOrigins !== undefined ? { allowedOrigins } : {}) });
     await server.listen({ host: this.#bound.host, port: this.#bound.port });
     const address = server.server.address();
     if (typeof address === 'object' && address !== null) this.#bound = { host: this.#bound.host, port: address.port };

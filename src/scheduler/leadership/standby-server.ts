@@ -3,6 +3,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import { request as undiciRequest } from 'undici';
 import type { Logger } from '../../shared/log.ts';
 import { withTls, type ServerTls } from '../../shared/tls.ts';
+import { checkOrigin } from '../../auth/core/browser.ts';
 import { LEADER_HEADER, parseVia, standbyAction, VIA_HEADER, type Leader } from '../core/leadership.ts';
 import { CORRAL_VERSION } from '../api/info.ts';
 import { CORRAL_BUILD } from '../api/master-state.ts';
@@ -18,6 +19,8 @@ export interface StandbyServerOptions {
   self: () => string;
   leader: () => Leader | undefined;
   tls?: ServerTls | undefined;
+  /** `--allowed-origins`: pages of these origins may call the API, as on the leader. */
+  allowedOrigins?: readonly string[];
 }
 
 /**
@@ -32,6 +35,14 @@ export function buildStandbyServer(options: StandbyServerOptions): FastifyInstan
   app.addHook('onRequest', async (_request, reply) => {
     const leader = options.leader();
     if (leader !== undefined) void reply.header(LEADER_HEADER, leader.url);
+  });
+  // Browser safety (api/browser-safety.ts) is judged here, against the Host the browser asked:
+  // the leader would see its own Host and call a page of this standby (the web UI) foreign.
+  // What passed is forwarded without its Origin; the leader still checks the content type.
+  app.addHook('onRequest', async (request, reply) => {
+    const origin = checkOrigin(request.headers.origin, request.headers.host, options.allowedOrigins ?? []);
+    if (!origin.ok) return reply.code(403).send({ message: origin.reason });
+    return undefined;
   });
   app.setNotFoundHandler((request, reply) => answer(request, reply, options));
   return app;
@@ -74,7 +85,7 @@ async function answer(request: FastifyRequest, reply: FastifyReply, options: Sta
 async function proxy(request: FastifyRequest, reply: FastifyReply, leader: Leader, via: string): Promise<unknown> {
   const headers: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(request.headers)) {
-    if (value !== undefined && !HOP_BY_HOP.has(name) && name !== VIA_HEADER) headers[name] = value;
+    if (value !== undefined && !HOP_BY_HOP.has(name) && name !== VIA_HEADER && name !== 'origin') headers[name] = value;
   }
   headers[VIA_HEADER] = via;
   const body = request.body instanceof Buffer ? request.body : undefined;
