@@ -234,6 +234,26 @@ test('the web UI: an app that cannot be placed is Waiting with the reason; a loc
   await first.getByRole('button', { name: /^Drain / }).waitFor();
   assert.equal(await first.locator('.badge', { hasText: 'draining' }).count(), 0);
 
+  // By keyboard alone: each page puts the focus on its heading; Tab goes on from there, Enter follows a link.
+  await nav('Apps');
+  const headingFocused = () => page.waitForFunction(() => document.activeElement?.id === 'page-title');
+  await headingFocused();
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Create app');
+  await page.keyboard.press('Enter');
+  await page.getByRole('heading', { name: 'Create an app' }).waitFor();
+  await headingFocused();
+  for (let i = 0; i < 3; i += 1) await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'field-id', 'past Form and JSON, the ID field');
+
+  // Signing out forgets the token; signing in again follows the cluster afresh.
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByLabel('API token').fill(corral.token as string);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await nav('Apps');
+  await page.getByText('No apps yet').waitFor();
+  await page.locator('.live-live').waitFor();
+
   // The 409 is a console error too (Chromium logs every failed fetch), expected here.
   assert.deepEqual(consoleErrors.filter((text) => !/status of (401|409|422)/.test(text)), []);
   assert.deepEqual(pageErrors, []);

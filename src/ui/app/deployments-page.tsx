@@ -1,3 +1,4 @@
+import { Fragment } from 'preact';
 import { useState } from 'preact/hooks';
 import type { Deployment } from '../core/marathon.ts';
 import { routeHash } from '../core/routes.ts';
@@ -28,7 +29,7 @@ export function DeploymentsPage({ state }: { state: State }) {
           {deployments.map((d) => (
             <li key={d.id} class="card" data-deployment={d.id}>
               <h2 class="mono">{d.id}</h2>
-              <p>Version {d.version} · apps {d.affectedApps.map((id, i) => <>{i > 0 && ', '}<a key={id} href={routeHash({ page: 'app', id, tab: 'instances' })}>{id}</a></>)}</p>
+              <p>Version {d.version} · apps {d.affectedApps.map((id, i) => <Fragment key={id}>{i > 0 && ', '}<a href={routeHash({ page: 'app', id, tab: 'instances' })}>{id}</a></Fragment>)}</p>
               <label class="progress">Step {d.currentStep} of {d.totalSteps}
                 <progress max={d.totalSteps} value={Math.max(0, d.currentStep - 1)} />
               </label>

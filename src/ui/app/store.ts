@@ -53,8 +53,11 @@ class Store {
     }
   }
 
+  /** Follows the cluster from scratch: a new token may see other apps than the last one. */
   start(): void {
     this.stop();
+    this.lastEventId = undefined;
+    this.state = { view: EMPTY_VIEW, loaded: false, live: 'connecting', revision: this.state.revision + 1 };
     this.abort = new AbortController();
     void this.follow(this.abort.signal);
   }
