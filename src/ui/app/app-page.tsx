@@ -189,8 +189,8 @@ function Versions({ app, act }: { app: App; act: Act }) {
               {changes.map((c) => (
                 <tr key={c.path} class={`diff-${c.kind}`}>
                   <th scope="row" class="mono">{c.path}</th>
-                  <td class="mono">{c.kind === 'added' ? '' : show(c.before)}</td>
-                  <td class="mono">{c.kind === 'removed' ? '' : show(c.after)}</td>
+                  <td data-label="From" class="mono">{c.kind === 'added' ? '' : show(c.before)}</td>
+                  <td data-label="To" class="mono">{c.kind === 'removed' ? '' : show(c.after)}</td>
                 </tr>
               ))}
             </tbody>
