@@ -60,15 +60,16 @@ function deploymentOf(plan: Record<string, unknown>, current: unknown): Deployme
   };
 }
 
+/** One copy of the apps for the whole plan: a deployment of a thousand apps is one event. */
 function setAppDeployments(view: ClusterView, appIds: readonly string[], id: string, present: boolean): ClusterView {
-  let next = view;
+  const apps = new Map(view.apps);
   for (const appId of appIds) {
-    const app = next.apps.get(appId);
+    const app = apps.get(appId);
     if (app === undefined) continue;
     const others = (app.deployments ?? []).filter((d) => d.id !== id);
-    next = withApp(next, { ...app, deployments: present ? [...others, { id }] : others });
+    apps.set(appId, { ...app, deployments: present ? [...others, { id }] : others });
   }
-  return next;
+  return { ...view, apps };
 }
 
 /**
