@@ -289,3 +289,29 @@ test('the web UI: a thousand apps list, filter and open without a reload', async
   assert.deepEqual(consoleErrors.filter((text) => !/status of (401|409|422)/.test(text)), []);
   assert.deepEqual(pageErrors, []);
 });
+
+test("the web UI: a team's token sees its apps only, and the Agents page says why it shows none", async () => {
+  assert.equal((await api('POST', '/v2/auth/identities', { id: 'team-a' })).status, 201);
+  assert.equal((await api('POST', '/v2/auth/grants', { identity: 'team-a', actions: ['read', 'create', 'update', 'delete'], path: '/team-a' })).status, 201);
+  const token = String((await api('POST', '/v2/auth/tokens', { identity: 'team-a' })).json.token);
+  for (const id of ['/team-a/web', '/team-b/web']) assert.equal((await api('POST', '/v2/apps', { id, cmd: `sleep 1000 # ${MARKER}`, cpus: 0.01, mem: 16, instances: 0 })).status, 201);
+
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByLabel('API token').fill(token);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await nav('Apps');
+  await page.locator('tr[data-app="/team-a/web"]').waitFor();
+  assert.equal(await page.locator('tr[data-app]').count(), 1, 'team-b\'s app is not shown');
+  await nav('Agents');
+  await page.getByText(/Agents cannot be shown: /).waitFor();
+  await shoot('agents-team');
+
+  // Back to the admin for whatever runs next.
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByLabel('API token').fill(corral.token as string);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  for (const id of ['/team-a/web', '/team-b/web']) assert.equal((await api('DELETE', `/v2/apps${id}`)).status, 200);
+  // The refusals a team's token meets are 403s in the console; nothing else.
+  assert.deepEqual(consoleErrors.filter((text) => !/status of (401|403|409|422)/.test(text)), []);
+  assert.deepEqual(pageErrors, []);
+});

@@ -27,10 +27,12 @@ export function AgentsPage({ state }: { state: State }) {
   return (
     <section aria-labelledby="page-title">
       <h1 id="page-title" tabIndex={-1}>Agents</h1>
-      {state.agents?.error !== undefined && <p class="note">Draining state not shown: {state.agents.error}</p>}
+      {state.agents?.error !== undefined && (
+        <p class="note">{state.agents.mesos.length === 0 ? 'Agents cannot be shown' : 'Draining state not shown'}: {state.agents.error}</p>
+      )}
       {outcome !== undefined && <p class={outcome.ok ? 'note' : 'error'} role="status">{outcome.text}</p>}
       <ErrorNote error={state.error} />
-      {rows === undefined ? <p>Loading…</p> : rows.length === 0 ? <p class="empty">No agent has registered. Start one with <code>corral agent --master …</code>.</p> : (
+      {rows === undefined ? <p>Loading…</p> : rows.length === 0 ? state.agents?.error !== undefined ? null : <p class="empty">No agent has registered. Start one with <code>corral agent --master …</code>.</p> : (
         <table class="agents">
           <caption class="visually-hidden">Agents: resources used, state and tasks</caption>
           <thead><tr><th scope="col">Agent</th><th scope="col">State</th><th scope="col">CPUs</th><th scope="col">Memory</th><th scope="col">Disk</th><th scope="col">Ports</th><th scope="col" class="num">Tasks</th><th scope="col">Attributes</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>

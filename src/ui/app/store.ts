@@ -36,6 +36,8 @@ class Store {
   private frame = 0;
   private agentsWatched = 0;
   private queueReadAt = 0;
+  /** Bumped by start(): answers to the calls of an earlier session (another token) are dropped. */
+  private session = 0;
 
   subscribe(listener: () => void): () => void {
     this.listeners.add(listener);
@@ -57,6 +59,7 @@ class Store {
   start(): void {
     this.stop();
     this.lastEventId = undefined;
+    this.session += 1;
     this.state = { view: EMPTY_VIEW, loaded: false, live: 'connecting', revision: this.state.revision + 1 };
     this.abort = new AbortController();
     void this.follow(this.abort.signal);
@@ -69,18 +72,21 @@ class Store {
 
   /** The listings, read after the stream is subscribed: events since are replayed over them. */
   private async loadAll(): Promise<void> {
+    const session = this.session;
     try {
       const [apps, deployments, queue] = await Promise.all([
         api<{ apps: App[] }>('GET', APPS),
         api<Deployment[]>('GET', '/v2/deployments'),
         api<{ queue: QueueEntry[] }>('GET', '/v2/queue'),
       ]);
+      if (session !== this.session) return;
       let view = viewOf(apps.apps, deployments, queue.queue);
       for (const event of this.buffered ?? []) view = foldEvent(view, event).view;
       this.buffered = undefined;
       this.set({ view, loaded: true, error: undefined, revision: this.state.revision + 1 });
       if (this.agentsWatched > 0) this.refresh('agents');
     } catch (err) {
+      if (session !== this.session) return;
       this.buffered = undefined;
       this.set({ error: errorText(err), loaded: true });
     }
@@ -98,11 +104,11 @@ class Store {
           // Events that come while the listings are read are replayed over them.
           this.buffered ??= [];
           await this.loadAll();
-        }
-        else if (kind === 'queue') {
+        } else if (kind === 'queue') {
           this.queueReadAt = Date.now();
+          const session = this.session;
           const { queue } = await api<{ queue: QueueEntry[] }>('GET', '/v2/queue');
-          this.set({ view: { ...this.state.view, queue: new Map(queue.map((e) => [e.app.id, e])) } });
+          if (session === this.session) this.set({ view: { ...this.state.view, queue: new Map(queue.map((e) => [e.app.id, e])) } });
         } else await this.loadAgents();
       } catch {
         // The next event reads again; the stream's state shows whether the scheduler is there.
@@ -116,7 +122,14 @@ class Store {
   }
 
   private async loadAgents(): Promise<void> {
-    const { slaves } = await api<{ slaves: MesosAgent[] }>('GET', '/master/slaves');
+    let slaves: MesosAgent[];
+    try {
+      slaves = (await api<{ slaves: MesosAgent[] }>('GET', '/master/slaves')).slaves;
+    } catch (err) {
+      // A team's token may not read the cluster's agents: the page says so instead of loading for ever.
+      this.set({ agents: { mesos: [], corral: [], error: errorText(err) } });
+      return;
+    }
     // Draining and connection state are the cluster admin's to read; without them, resources alone.
     let corral: CorralAgent[] = [];
     let error: string | undefined;
