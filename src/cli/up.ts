@@ -301,6 +301,7 @@ export async function startUp(settings: Settings): Promise<Service> {
     const leads = `scheduler-${schedulerUrls.indexOf(master) + 1}`;
     const urls = {
       scheduler: schedulerUrls[0] ?? master,
+      ui: `${schedulerUrls[0] ?? master}/ui/`,
       ...(config.ha ? { schedulers: schedulerUrls, master: masters, leader: master, etcd: etcdUrl } : {}),
       dns: String(dns.dns),
       dnsHttp: `${scheme}://${String(dns.http)}`,
@@ -322,6 +323,7 @@ export async function startUp(settings: Settings): Promise<Service> {
         '',
         'Corral is up.',
         `  scheduler API   ${urls.scheduler}          (Marathon v2: /v2/apps, /v2/tasks, /v2/events)`,
+        `  web UI          ${urls.ui}${config.auth ? '   (sign in with the admin token below)' : ''}`,
         ...(config.ha
           ? [
             ...schedulerUrls.map((url, i) => `  scheduler-${i + 1}     ${url}${url === master ? '   leads' : '   standby (proxies to the leader)'}`),

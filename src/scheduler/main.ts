@@ -42,7 +42,7 @@ export async function startScheduler(settings: Settings): Promise<Service> {
   if (config.store === 'etcd') {
     // The lock's holder JSON names where this scheduler serves: standbys proxy there.
     const newStore = (lockWaitMs: number): EtcdStore => new EtcdStore({ endpoints: config.etcd, prefix: config.etcdPrefix, logger, holder: { listen: formatHostPort(config.listen), scheme: schemeOf(serverTls(config)) }, lockTtlSeconds: config.leaderLeaseMs / 1000, lockWaitMs });
-    return leadOrStandBy({ logger, endpoints: config.etcd, prefix: config.etcdPrefix, listen: config.listen, tls: serverTls(config), allowedHosts: schedulerHostAllowList(config.listen.host, config.allowedHosts), leaseMs: config.leaderLeaseMs, newStore, lead: (store, loaded, listen, abdicate) => lead({ ...config, listen }, logger, admission, store, loaded, abdicate) });
+    return leadOrStandBy({ logger, endpoints: config.etcd, prefix: config.etcdPrefix, listen: config.listen, tls: serverTls(config), allowedHosts: schedulerHostAllowList(config.listen.host, config.allowedHosts), allowedOrigins: config.allowedOrigins, leaseMs: config.leaderLeaseMs, newStore, lead: (store, loaded, listen, abdicate) => lead({ ...config, listen }, logger, admission, store, loaded, abdicate) });
   }
   const store = new FileStore({ dir: config.dataDir, logger, repair: config.repair, holder: { listen: formatHostPort(config.listen) } });
   return lead(config, logger, admission, store, await store.load());

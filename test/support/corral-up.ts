@@ -7,7 +7,7 @@ import { createInterface } from 'node:readline';
 const CLI = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
 
 export interface RunningCorral {
-  urls: { scheduler: string; dns: string; dnsHttp: string; lbHttp: string; lbStats: string; agents: string[]; logs: string };
+  urls: { scheduler: string; ui: string; dns: string; dnsHttp: string; lbHttp: string; lbStats: string; agents: string[]; logs: string };
   dataDir: string;
   /** The admin token `corral up` left in `<data dir>/admin.token` (undefined with `--no-auth`). */
   token: string | undefined;

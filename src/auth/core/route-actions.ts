@@ -116,6 +116,10 @@ export const ROUTE_RULES: Readonly<Record<string, Rule>> = {
   ...mesosRoutes(['redirect'], () => 'authenticated'),
   ...mesosRoutes(['health'], () => 'open'),
   'GET /version': () => 'open',
+  // The web UI's static files hold no data (the API calls they make carry the token); `/` sends browsers there.
+  'GET /': () => 'open',
+  'GET /ui': () => 'open',
+  'GET /ui/*': () => 'open',
   'GET /metrics/snapshot': () => READ_ALL,
   // Any identity subscribes; api/events.ts sends each one only the events it may read (core/event-scope.ts).
   'GET /v2/events': () => 'authenticated',

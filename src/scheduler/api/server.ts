@@ -22,6 +22,7 @@ import { registerMetricsRoutes } from './metrics.ts';
 import { registerQueueRoutes } from './queue.ts';
 import { registerQuotaRoutes } from './quotas.ts';
 import { registerTaskRoutes } from './tasks.ts';
+import { registerUiRoutes } from './ui.ts';
 import { ERR_STORE_HOLD_LOST } from '../store/errors.ts';
 
 const BODY_LIMIT = 1024 * 1024;
@@ -95,6 +96,7 @@ export function buildServer(context: ApiContext, tls?: ServerTls): FastifyInstan
   registerMetricsRoutes(app, context);
   registerQuotaRoutes(app, context);
   registerJobRoutes(app, context);
+  registerUiRoutes(app);
   if (context.auth === true) registerAuthRoutes(app, context);
   return app;
 }

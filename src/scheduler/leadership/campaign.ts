@@ -30,6 +30,8 @@ export interface CampaignOptions {
   tls: ServerTls | undefined;
   /** The names a standby answers to (api/browser-safety.ts), as the leader does. */
   allowedHosts?: HostAllowList;
+  /** `--allowed-origins`, for the standby's browser-safety check. */
+  allowedOrigins?: readonly string[];
   /** A store that takes the prefix's lock on load, waiting up to lockWaitMs for it. */
   newStore: (lockWaitMs: number) => EtcdStore;
   /** Starts the full scheduler on `listen` over a loaded store; `abdicate` gives the lead up (`DELETE /v2/leader`). */
@@ -129,9 +131,9 @@ class Campaign implements Service {
   }
 
   async #standBy(pauseMs: number): Promise<void> {
-    const { logger, tls, allowedHosts } = this.#options;
+    const { logger, tls, allowedHosts, allowedOrigins } = this.#options;
     let self = formatHostPort(this.#bound);
-    const server = buildStandbyServer({ logger, self: () => self, leader: () => this.#leader, tls, ...(allowedHosts !== undefined ? { allowedHosts } : {}) });
+    const server = buildStandbyServer({ logger, self: () => self, leader: () => this.#leader, tls, ...(allowedHosts !== undefined ? { allowedHosts } : {}), ...(allowedOrigins !== undefined ? { allowedOrigins } : {}) });
     await server.listen({ host: this.#bound.host, port: this.#bound.port });
     const address = server.server.address();
     if (typeof address === 'object' && address !== null) this.#bound = { host: this.#bound.host, port: address.port };

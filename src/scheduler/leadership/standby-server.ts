@@ -7,7 +7,7 @@ import { withTls, type ServerTls } from '../../shared/tls.ts';
 import { LEADER_HEADER, parseVia, standbyAction, VIA_HEADER, type Leader } from '../core/leadership.ts';
 import { CORRAL_VERSION } from '../api/info.ts';
 import { registerHostCheck } from '../../auth/host-check.ts';
-import type { HostAllowList } from '../../auth/core/browser.ts';
+import { checkOrigin, type HostAllowList } from '../../auth/core/browser.ts';
 import { CORRAL_BUILD } from '../api/master-state.ts';
 
 /** How long a request waits for a leader to be known (or reachable) before its 503. */
@@ -25,6 +25,8 @@ export interface StandbyServerOptions {
   tls?: ServerTls | undefined;
   /** DNS rebinding: the names it answers to (api/browser-safety.ts); any when unset. */
   allowedHosts?: HostAllowList;
+  /** `--allowed-origins`: pages of these origins may call the API, as on the leader. */
+  allowedOrigins?: readonly string[];
 }
 
 /** Requests waiting for a reachable leader, and the signal that wakes them when the standby closes. */
@@ -49,6 +51,14 @@ export function buildStandbyServer(options: StandbyServerOptions): FastifyInstan
   app.addHook('onRequest', async (_request, reply) => {
     const leader = options.leader();
     if (leader !== undefined) void reply.header(LEADER_HEADER, leader.url);
+  });
+  // Browser safety (api/browser-safety.ts) is judged here, against the Host the browser asked:
+  // the leader would see its own Host and call a page of this standby (the web UI) foreign.
+  // What passed is forwarded without its Origin; the leader still checks the content type.
+  app.addHook('onRequest', async (request, reply) => {
+    const origin = checkOrigin(request.headers.origin, request.headers.host, options.allowedOrigins ?? []);
+    if (!origin.ok) return reply.code(403).send({ message: origin.reason });
+    return undefined;
   });
   const closing = new AbortController();
   const waiting: Waiting = { closing: closing.signal, waiters: new Set() };
@@ -127,7 +137,7 @@ async function takingTheLead(reply: FastifyReply): Promise<FastifyReply> {
 async function proxy(request: FastifyRequest, reply: FastifyReply, leader: Leader, via: string): Promise<unknown> {
   const headers: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(request.headers)) {
-    if (value !== undefined && !HOP_BY_HOP.has(name) && name !== VIA_HEADER) headers[name] = value;
+    if (value !== undefined && !HOP_BY_HOP.has(name) && name !== VIA_HEADER && name !== 'origin') headers[name] = value;
   }
   headers[VIA_HEADER] = via;
   const body = request.body instanceof Buffer ? request.body : undefined;

@@ -1,0 +1,295 @@
+import { useEffect, useState } from 'preact/hooks';
+import { diffVersions } from '../core/diff.ts';
+import { endpoints, formatAge, stateLabel } from '../core/format.ts';
+import type { App, QueueEntry, TaskFailure } from '../core/marathon.ts';
+import { APP_TABS, routeHash, type AppTab } from '../core/routes.ts';
+import { appStatus, healthCounts, taskHealth } from '../core/status.ts';
+import { detailsByField, lineOfPath } from '../core/validation.ts';
+import { api, ApiError, appPath, errorText } from './api.ts';
+import { useNow, type State } from './store.ts';
+import { Confirm, ErrorNote, HealthBar, StatusBadge } from './widgets.tsx';
+
+const TAB_LABELS: Record<AppTab, string> = { instances: 'Instances', config: 'Configuration', edit: 'Edit', debug: 'Debug' };
+
+/** What a write answered: the deployment it started, or the API's words. */
+type Outcome = { ok: true; text: string } | { ok: false; text: string; force?: () => void } | undefined;
+
+/** One API call an action makes; `?force=true` is added when the operator forces it past a deployment's lock. */
+interface Call { method: string; path: string; body?: unknown }
+type Act = (what: string, call: Call) => Promise<boolean>;
+const forced = (path: string): string => `${path}${path.includes('?') ? '&' : '?'}force=true`;
+
+const started = (answer: unknown, what: string): Outcome => {
+  const id = (answer as { deploymentId?: string } | undefined)?.deploymentId;
+  return { ok: true, text: id === undefined ? `${what}: done.` : `${what}: deployment ${id} started.` };
+};
+
+export function AppPage({ state, id, tab }: { state: State; id: string; tab: AppTab }) {
+  const app = state.view.apps.get(id);
+  const [outcome, setOutcome] = useState<Outcome>();
+  const [asking, setAsking] = useState<'suspend' | 'destroy' | undefined>();
+  const [instances, setInstances] = useState<string>('');
+  useEffect(() => setInstances(app === undefined ? '' : String(app.instances)), [app?.instances, id]);
+
+  if (app === undefined) {
+    return (
+      <section aria-labelledby="page-title">
+        <h1 id="page-title" tabIndex={-1}>{id}</h1>
+        {state.loaded ? <p class="empty">There is no app {id} (it may have been destroyed). <a href="#/apps">All apps</a></p> : <p>Loading…</p>}
+      </section>
+    );
+  }
+
+  const act = async (what: string, call: Call, force = false): Promise<boolean> => {
+    setOutcome(undefined);
+    try {
+      setOutcome(started(await api(call.method, force ? forced(call.path) : call.path, call.body), what));
+      return true;
+    } catch (err) {
+      // 409: a deployment holds the app; Marathon's UI offers to force the change (that deployment is cancelled).
+      const locked = !force && err instanceof ApiError && err.problem.status === 409;
+      setOutcome({ ok: false, text: `${what}: ${errorText(err)}`, ...(locked ? { force: () => void act(what, call, true) } : {}) });
+      return false;
+    }
+  };
+  const scale = (count: number): Promise<boolean> => act(`Scale to ${count}`, { method: 'PUT', path: appPath(id), body: { instances: count } });
+  const status = appStatus(app, state.view.queue.get(id));
+
+  return (
+    <section aria-labelledby="page-title">
+      <p class="crumbs"><a href="#/apps">Apps</a> / {id}</p>
+      <div class="page-head">
+        <h1 id="page-title" tabIndex={-1}>{id}</h1>
+        <StatusBadge status={status} />
+      </div>
+      <div class="summary">
+        <HealthBar counts={healthCounts(app)} />
+        <span>{app.instances} instance{app.instances === 1 ? '' : 's'} · {app.cpus} cpus · {app.mem} MiB · version {app.version}</span>
+      </div>
+      <div class="toolbar" role="group" aria-label="App actions">
+        <form class="inline" onSubmit={(e) => { e.preventDefault(); void scale(Number(instances)); }}>
+          <label>Instances <input type="number" min={0} step={1} required value={instances} onInput={(e) => setInstances(e.currentTarget.value)} /></label>
+          <button type="submit">Scale</button>
+        </form>
+        <button type="button" onClick={() => void act('Restart', { method: 'POST', path: appPath(id, '/restart'), body: {} })}>Restart</button>
+        <button type="button" onClick={() => setAsking('suspend')} disabled={app.instances === 0}>Suspend</button>
+        <button type="button" class="danger" onClick={() => setAsking('destroy')}>Destroy</button>
+      </div>
+      {outcome !== undefined && (
+        <p class={outcome.ok ? 'note' : 'error'} role={outcome.ok ? 'status' : 'alert'}>
+          {outcome.text}
+          {!outcome.ok && outcome.force !== undefined && <> <button type="button" onClick={outcome.force}>Force it (cancels the running deployment)</button></>}
+        </p>
+      )}
+      <Confirm open={asking === 'suspend'} title={`Suspend ${id}?`} confirmLabel="Suspend" onCancel={() => setAsking(undefined)}
+        onConfirm={() => { setAsking(undefined); void scale(0); }}>
+        <p>All {app.instances} instances are stopped; the configuration stays, and scaling up starts them again.</p>
+      </Confirm>
+      <Confirm open={asking === 'destroy'} danger title={`Destroy ${id}?`} confirmLabel={`Destroy ${id}`} onCancel={() => setAsking(undefined)}
+        onConfirm={() => {
+          setAsking(undefined);
+          void act('Destroy', { method: 'DELETE', path: appPath(id) }).then((ok) => { if (ok) location.hash = '#/apps'; });
+        }}>
+        <p>Its instances are killed and its configuration and versions are deleted. This cannot be undone.</p>
+      </Confirm>
+      <nav class="tabs" aria-label="App views">
+        {APP_TABS.map((t) => <a key={t} href={routeHash({ page: 'app', id, tab: t })} aria-current={t === tab ? 'page' : undefined}>{TAB_LABELS[t]}</a>)}
+      </nav>
+      {tab === 'instances' && <Instances app={app} act={act} />}
+      {tab === 'config' && <Versions app={app} act={act} />}
+      {tab === 'edit' && <Edit app={app} />}
+      {tab === 'debug' && <Debug app={app} queued={state.view.queue.get(id)} revision={state.revision} />}
+    </section>
+  );
+}
+
+function Instances({ app, act }: { app: App; act: Act }) {
+  const now = useNow();
+  const tasks = [...(app.tasks ?? [])].sort((a, b) => (a.id < b.id ? -1 : 1));
+  if (tasks.length === 0) return <p class="empty">No instances{app.instances === 0 ? ' (suspended)' : ' yet'}.</p>;
+  return (
+    <table class="instances">
+      <caption class="visually-hidden">Instances of {app.id}</caption>
+      <thead><tr><th scope="col">Instance</th><th scope="col">Address</th><th scope="col">State</th><th scope="col">Health</th><th scope="col">Version</th><th scope="col">Age</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
+      <tbody>
+        {tasks.map((task) => {
+          const health = taskHealth(task) ?? '—';
+          return (
+            <tr key={task.id} data-task={task.id}>
+              <th scope="row" class="mono">{task.id}</th>
+              <td data-label="Address" class="mono">{endpoints(task.host, task.ports).join(' ')}</td>
+              <td data-label="State"><span class={`state state-${stateLabel(task.state)}`}>{stateLabel(task.state)}</span></td>
+              <td data-label="Health"><span class={`health health-${health}`}>{health}</span></td>
+              <td data-label="Version" class="mono">{task.version}{task.version === app.version ? '' : ' (old)'}</td>
+              <td data-label="Age">{formatAge(task.startedAt ?? task.stagedAt, now)}</td>
+              <td class="row-actions">
+                <button type="button" aria-label={`Kill ${task.id}`} onClick={() => void act(`Kill ${task.id}`, { method: 'DELETE', path: appPath(app.id, `/tasks/${encodeURIComponent(task.id)}`) })}>Kill</button>
+                <button type="button" aria-label={`Kill ${task.id} and scale down`} onClick={() => void act(`Kill ${task.id} and scale`, { method: 'DELETE', path: appPath(app.id, `/tasks/${encodeURIComponent(task.id)}?scale=true`) })}>Kill &amp; scale</button>
+              </td>
+            </tr>
+          );
+        })}
+      </tbody>
+    </table>
+  );
+}
+
+/** Reads a JSON resource, again whenever `key` changes; its error in words. */
+function useResource<T>(path: string, key: unknown): { data?: T; error?: string } {
+  const [result, setResult] = useState<{ data?: T; error?: string }>({});
+  useEffect(() => {
+    if (path === '') return undefined;
+    let live = true;
+    api<T>('GET', path).then((data) => live && setResult({ data }), (err) => live && setResult({ error: errorText(err) }));
+    return () => {
+      live = false;
+    };
+  }, [path, key]);
+  return result;
+}
+
+function Versions({ app, act }: { app: App; act: Act }) {
+  const { data, error } = useResource<{ versions: string[] }>(appPath(app.id, '/versions'), app.version);
+  const versions = data?.versions ?? [];
+  const [from, setFrom] = useState('');
+  const [to, setTo] = useState('');
+  const older = from !== '' ? from : (versions[1] ?? versions[0] ?? '');
+  const newer = to !== '' ? to : (versions[0] ?? '');
+  const left = useResource<Record<string, unknown>>(older === '' ? '' : appPath(app.id, `/versions/${encodeURIComponent(older)}`), `${older}`);
+  const right = useResource<Record<string, unknown>>(newer === '' ? '' : appPath(app.id, `/versions/${encodeURIComponent(newer)}`), `${newer}`);
+  if (error !== undefined) return <ErrorNote error={error} />;
+  const changes = left.data !== undefined && right.data !== undefined ? diffVersions(left.data, right.data) : undefined;
+  const deploy = (version: string): Promise<boolean> => act(`Deploy version ${version}`, { method: 'PUT', path: appPath(app.id), body: { version } });
+  const show = (value: unknown): string => JSON.stringify(value);
+  return (
+    <div class="versions">
+      <div>
+        <h2>Versions</h2>
+        <ol class="version-list">
+          {versions.map((v) => (
+            <li key={v}>
+              <span class="mono">{v}</span>{v === app.version && <span class="badge">current</span>}
+              {v !== app.version && <button type="button" aria-label={`Deploy version ${v}`} onClick={() => void deploy(v)}>Deploy this version</button>}
+            </li>
+          ))}
+        </ol>
+      </div>
+      <div>
+        <h2>Compare</h2>
+        <div class="toolbar">
+          <label>From <select value={older} onChange={(e) => setFrom(e.currentTarget.value)}>{versions.map((v) => <option key={v} value={v}>{v}</option>)}</select></label>
+          <label>To <select value={newer} onChange={(e) => setTo(e.currentTarget.value)}>{versions.map((v) => <option key={v} value={v}>{v}</option>)}</select></label>
+          {older !== app.version && older !== '' && <button type="button" onClick={() => void deploy(older)}>Deploy {older}</button>}
+        </div>
+        <ErrorNote error={left.error ?? right.error} />
+        {changes === undefined ? <p>Loading…</p> : changes.length === 0 ? <p class="empty">These versions are the same.</p> : (
+          <table class="diff" aria-label={`Changes from ${older} to ${newer}`}>
+            <thead><tr><th scope="col">Field</th><th scope="col">From</th><th scope="col">To</th></tr></thead>
+            <tbody>
+              {changes.map((c) => (
+                <tr key={c.path} class={`diff-${c.kind}`}>
+                  <th scope="row" class="mono">{c.path}</th>
+                  <td data-label="From" class="mono">{c.kind === 'added' ? '' : show(c.before)}</td>
+                  <td data-label="To" class="mono">{c.kind === 'removed' ? '' : show(c.after)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </div>
+    </div>
+  );
+}
+
+/** Fields the API sets: left out of the editor, since a PUT must not carry them. */
+const READ_ONLY = ['version', 'versionInfo', 'tasks', 'deployments', 'tasksStaged', 'tasksRunning', 'tasksHealthy', 'tasksUnhealthy', 'lastTaskFailure'];
+
+function Edit({ app }: { app: App }) {
+  const current = useResource<Record<string, unknown>>(appPath(app.id, `/versions/${encodeURIComponent(app.version)}`), app.version);
+  const [text, setText] = useState<string | undefined>();
+  const [problem, setProblem] = useState<{ message: string; details: Array<{ path: string; errors: string[]; line?: number }> }>();
+  const [outcome, setOutcome] = useState<Outcome>();
+  // `ports` repeats portDefinitions' service ports in GET answers; a PUT may carry only one of them.
+  const hidden = (key: string): boolean => READ_ONLY.includes(key) || (key === 'ports' && current.data?.portDefinitions !== undefined);
+  const definition = current.data === undefined ? undefined
+    : JSON.stringify(Object.fromEntries(Object.entries(current.data).filter(([k]) => !hidden(k))), null, 2);
+  const shown = text ?? definition ?? '';
+  const submit = async (e: Event): Promise<void> => {
+    e.preventDefault();
+    setProblem(undefined);
+    setOutcome(undefined);
+    let body: unknown;
+    try {
+      body = JSON.parse(shown);
+    } catch (err) {
+      setProblem({ message: `Not JSON: ${(err as Error).message}`, details: [] });
+      return;
+    }
+    try {
+      setOutcome(started(await api('PUT', `${appPath(app.id)}?partialUpdate=false`, body), 'Deploy'));
+      setText(undefined);
+    } catch (err) {
+      const details = err instanceof ApiError ? detailsByField(err.problem.details, []).other : [];
+      setProblem({ message: errorText(err), details: details.map((d) => ({ ...d, line: lineOfPath(shown, d.path) })) });
+    }
+  };
+  if (current.error !== undefined) return <ErrorNote error={current.error} />;
+  return (
+    <form class="editor" onSubmit={(e) => void submit(e)}>
+      <label for="app-json">Configuration of {app.id} (JSON, as <code>PUT /v2/apps{app.id}</code> takes it)</label>
+      <div class="editor-body">
+        <textarea id="app-json" spellcheck={false} rows={24} value={shown} aria-describedby="edit-problems" onInput={(e) => setText(e.currentTarget.value)} />
+        <div id="edit-problems" class="problems" aria-live="polite">
+          {problem !== undefined && <p class="error" role="alert">{problem.message}</p>}
+          {problem?.details.map((d) => (
+            <p key={d.path} class="field-error" data-path={d.path}>
+              <code>{d.path}</code>{d.line !== undefined ? ` (line ${d.line})` : ''}: {d.errors.join('; ')}
+            </p>
+          ))}
+        </div>
+      </div>
+      <div class="actions">
+        <button type="submit" class="primary">Deploy changes</button>
+        <button type="button" onClick={() => { setText(undefined); setProblem(undefined); }} disabled={text === undefined}>Discard edits</button>
+      </div>
+      {outcome !== undefined && <p class={outcome.ok ? 'note' : 'error'} role="status">{outcome.text}</p>}
+    </form>
+  );
+}
+
+function Debug({ app, queued, revision }: { app: App; queued: QueueEntry | undefined; revision: number }) {
+  const { data, error } = useResource<{ app: App & { lastTaskFailure?: TaskFailure } }>(`${appPath(app.id)}?embed=app.lastTaskFailure`, revision);
+  const failure = data?.app.lastTaskFailure;
+  const [reset, setReset] = useState<string>();
+  const rejects = queued?.processedOffersSummary?.rejectSummaryLastOffers ?? [];
+  return (
+    <div class="debug">
+      <h2>Waiting to launch</h2>
+      {queued === undefined || queued.count === 0 ? <p class="empty">Nothing waits: every instance asked is placed.</p> : (
+        <dl>
+          <dt>Instances waiting</dt><dd>{queued.count}</dd>
+          <dt>Why</dt><dd>{queued.reason || '—'}</dd>
+          <dt>Launch delay</dt><dd>{queued.delay.overdue ? 'none (launches as soon as an agent fits)' : `${queued.delay.timeLeftSeconds}s left (backoff after failures)`}</dd>
+          {queued.since !== undefined && <><dt>Since</dt><dd>{queued.since}</dd></>}
+          {rejects.length > 0 && <><dt>Agents refused, by reason</dt><dd><ul>{rejects.map((r) => <li key={r.reason}>{r.reason}: {r.declined} of {r.processed}</li>)}</ul></dd></>}
+        </dl>
+      )}
+      {queued !== undefined && !queued.delay.overdue && (
+        <button type="button" onClick={() => api('DELETE', `/v2/queue${app.id}/delay`).then(() => setReset('Delay reset.'), (err) => setReset(errorText(err)))}>Reset launch delay</button>
+      )}
+      {reset !== undefined && <p class="note" role="status">{reset}</p>}
+      <h2>Last task failure</h2>
+      <ErrorNote error={error} />
+      {failure === undefined ? <p class="empty">No task of this app has failed.</p> : (
+        <dl>
+          <dt>Task</dt><dd class="mono">{failure.taskId}</dd>
+          <dt>State</dt><dd>{stateLabel(failure.state)}</dd>
+          <dt>Message</dt><dd class="mono">{failure.message}</dd>
+          <dt>Host</dt><dd>{failure.host}</dd>
+          <dt>When</dt><dd>{failure.timestamp}</dd>
+          <dt>Version</dt><dd class="mono">{failure.version}</dd>
+        </dl>
+      )}
+    </div>
+  );
+}
