@@ -77,16 +77,21 @@ export function heldApp(state: ClusterState, app: AppDefinition): HeldApp {
     const n = all - NOT_HOLDING.reduce((sum, s) => sum + countInstances(state, app.id, `state:${s}`), 0);
     return { declared: footprintOf(app), live: { cpus: n * app.cpus, mem: n * app.mem, disk: n * app.disk, gpus: n * app.gpus, instances: n } };
   }
+  return { declared: footprintOf(app), live: liveUsage(instancesOfApp(state, app.id), app.gpus) };
+}
+
+/** What the instances that hold resources hold, each with `gpus` (instances do not record theirs). */
+function liveUsage(instances: Iterable<Instance>, gpus: number): Usage {
   const live: Usage = { cpus: 0, mem: 0, disk: 0, gpus: 0, instances: 0 };
-  for (const instance of instancesOfApp(state, app.id)) {
+  for (const instance of instances) {
     if (!holdsResources(instance)) continue;
     live.cpus += instance.cpus;
     live.mem += instance.mem;
     live.disk += instance.disk;
-    live.gpus += app.gpus;
+    live.gpus += gpus;
     live.instances += 1;
   }
-  return { declared: footprintOf(app), live };
+  return live;
 }
 
 /**
@@ -95,16 +100,8 @@ export function heldApp(state: ClusterState, app: AppDefinition): HeldApp {
  * hold counts against the groups like an app's surge.
  */
 export function heldJob(state: ClusterState, job: StoredJob): HeldApp {
-  const live: Usage = { cpus: 0, mem: 0, disk: 0, gpus: 0, instances: 0 };
-  for (const instance of instancesOfJob(state, job.id)) {
-    if (!holdsResources(instance)) continue;
-    live.cpus += instance.cpus;
-    live.mem += instance.mem;
-    live.disk += instance.disk;
-    live.instances += 1;
-  }
-  const { cpus, mem, disk } = job.run;
-  return { declared: { id: jobPath(job.id), instances: 0, cpus, mem, disk, gpus: job.run.gpus ?? 0 }, live };
+  const { cpus, mem, disk, gpus = 0 } = job.run;
+  return { declared: { id: jobPath(job.id), instances: 0, cpus, mem, disk, gpus }, live: liveUsage(instancesOfJob(state, job.id), gpus) };
 }
 
 /** The key of a job in heldAppsUnderQuota (apart from apps': a job and an app may share a path). */
