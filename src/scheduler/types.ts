@@ -36,12 +36,21 @@ export interface AppDefinition {
   killSelection: 'YOUNGEST_FIRST' | 'OLDEST_FIRST';
   upgradeStrategy: { minimumHealthCapacity: number; maximumOverCapacity: number };
   user?: string;
+  /** Marathon's `container` with an image (absent: the command runs on the agent's host). */
+  container?: AppContainer;
   /** Corral: roll back a deployment of this app that fails (e.g. times out). Off by default. */
   rollbackOnDeploymentFailure?: boolean;
   /** Corral: this app's deployments fail after this long; default the scheduler's --deployment-timeout. */
   deploymentTimeoutSeconds?: number;
   version: string;
   versionInfo: { lastScalingAt: string; lastConfigChangeAt: string };
+}
+
+/** Marathon's `container`, as far as Corral runs it: an image on the agent's own runtime, host network. */
+export interface AppContainer {
+  type: 'DOCKER' | 'MESOS';
+  docker: { image: string; forcePullImage: boolean; privileged: false; parameters: [] };
+  volumes: [];
 }
 
 /**

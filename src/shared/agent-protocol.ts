@@ -107,6 +107,15 @@ export interface TaskLaunch {
   healthChecks: HealthCheck[];
   /** Marathon's app `user`: the OS user the task runs as; absent = the agent's --default-user. */
   user?: string;
+  /** Run in a container from this image (Marathon's `container.docker`); absent = a process on the agent's host. */
+  container?: TaskContainer;
+}
+
+/** The image a task runs from: pulled by the agent, unless it has it already and `forcePull` is false. */
+export interface TaskContainer {
+  /** `[registry/]name[:tag][@sha256:…]`, as Docker writes it. */
+  image: string;
+  forcePull: boolean;
 }
 
 export type AgentCommand =

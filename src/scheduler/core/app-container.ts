@@ -1,0 +1,65 @@
+import type { ValidationDetail } from '../errors.ts';
+import type { AppContainer } from '../types.ts';
+
+export type ContainerResult = { ok: true; container: AppContainer | undefined } | { ok: false; details: ValidationDetail[] };
+
+const NOT_YET = 'is not supported yet';
+const isEmptyList = (value: unknown): boolean => value === undefined || (Array.isArray(value) && value.length === 0);
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * An image reference as Docker writes it: `[registry[:port]/]name[:tag][@sha256:<64 hex>]`
+ * (lower-case path components, at least one tag or digest optional). The agent parses it again
+ * to pull it; this only keeps obvious typos out of the store.
+ */
+const IMAGE = /^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:[._-]+[a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+
+/**
+ * Marathon's `container` (DOCKER, or MESOS with `docker.image`: both run the image on the agent's
+ * own runtime, as Mesos' unified containerizer does). What this slice cannot run yet is refused
+ * by name, at its path, rather than accepted and ignored: port mappings, bridge and container
+ * networks, volumes, privileged, docker parameters. COMPAT(marathon): null, or a MESOS container
+ * with no image and empty lists, means "no container" (UIs and exports write it); a container
+ * without a type is DOCKER, Marathon's default.
+ */
+export function checkContainer(raw: Record<string, unknown> | null | undefined): ContainerResult {
+  if (raw === null || raw === undefined) return { ok: true, container: undefined };
+  const details: ValidationDetail[] = [];
+  const refuse = (path: string, error: string): void => void details.push({ path, errors: [error] });
+  const type = raw.type ?? 'DOCKER';
+  if (type !== 'DOCKER' && type !== 'MESOS') refuse('/container/type', `must be DOCKER or MESOS (got ${JSON.stringify(type)})`);
+  for (const key of Object.keys(raw)) {
+    if (!['type', 'docker', 'volumes', 'portMappings'].includes(key)) refuse(`/container/${key}`, `unknown container field ${key}`);
+  }
+  if (!isEmptyList(raw.portMappings)) refuse('/container/portMappings', `port mappings ${NOT_YET}: containers use the agent's host network; give ports in portDefinitions`);
+  if (!isEmptyList(raw.volumes)) refuse('/container/volumes', `volumes (host paths and persistent volumes) ${NOT_YET}`);
+  const docker = raw.docker;
+  if (docker === undefined && type === 'MESOS') return details.length > 0 ? { ok: false, details } : { ok: true, container: undefined };
+  if (!isObject(docker)) {
+    refuse('/container/docker', 'a container needs docker.image (the image to run)');
+    return { ok: false, details };
+  }
+  for (const key of Object.keys(docker)) {
+    if (!['image', 'forcePullImage', 'privileged', 'parameters', 'network', 'portMappings'].includes(key)) refuse(`/container/docker/${key}`, `unknown docker field ${key}`);
+  }
+  const image = docker.image;
+  if (typeof image !== 'string' || image === '') refuse('/container/docker/image', 'must be an image name (name:tag or name@sha256:digest)');
+  else if (!IMAGE.test(image)) refuse('/container/docker/image', `${JSON.stringify(image)} is not an image reference (name:tag or name@sha256:digest)`);
+  if (docker.forcePullImage !== undefined && typeof docker.forcePullImage !== 'boolean') refuse('/container/docker/forcePullImage', 'must be a boolean');
+  if (docker.privileged !== undefined && typeof docker.privileged !== 'boolean') refuse('/container/docker/privileged', 'must be a boolean');
+  else if (docker.privileged === true) refuse('/container/docker/privileged', `privileged containers ${NOT_YET}`);
+  if (!isEmptyList(docker.parameters)) refuse('/container/docker/parameters', `docker parameters ${NOT_YET}`);
+  if (docker.network !== undefined && docker.network !== 'HOST') {
+    refuse('/container/docker/network', `${String(docker.network)} networking ${NOT_YET}: containers use the agent's host network (HOST)`);
+  }
+  if (!isEmptyList(docker.portMappings)) refuse('/container/docker/portMappings', `port mappings ${NOT_YET}: containers use the agent's host network; give ports in portDefinitions`);
+  if (details.length > 0) return { ok: false, details };
+  return {
+    ok: true,
+    container: {
+      type: type as AppContainer['type'],
+      docker: { image: image as string, forcePullImage: docker.forcePullImage === true, privileged: false, parameters: [] },
+      volumes: [],
+    },
+  };
+}
