@@ -121,6 +121,8 @@ export interface AgentRecord {
   endpoint: string;
   resources: Resource[];
   attributes: Record<string, AttributeValue>;
+  /** What it said it can run beyond commands when it last registered (IMAGES_CAPABILITY). */
+  capabilities?: string[];
   registeredAt: string;
   /** In maintenance: no new tasks; its tasks are moved elsewhere. */
   draining?: boolean;

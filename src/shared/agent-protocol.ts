@@ -38,7 +38,12 @@ export interface RegisterRequest {
   attributes: Record<string, AttributeValue>;
   /** Tasks this agent still runs, and those that ended while it was down (terminal, with how), for reconciliation. */
   tasks: Array<{ taskId: string; state: TaskState; message?: string }>;
+  /** What the agent can run beyond plain commands (IMAGES_CAPABILITY); absent from older agents: none. */
+  capabilities?: string[];
 }
+
+/** The agent found an OCI runtime and image tools at start: it runs tasks with `container`. */
+export const IMAGES_CAPABILITY = 'images';
 
 /** The tasks an agent runs, sent with a heartbeat now and then: those the scheduler does not want are killed. */
 export interface HeartbeatReport {

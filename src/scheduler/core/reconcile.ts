@@ -277,6 +277,7 @@ function launchRequest(app: AppDefinition, count: number): LaunchRequest {
     ...(app.requirePorts ? { fixedPorts: app.portDefinitions.map((p) => p.port) } : {}),
     roles: app.acceptedResourceRoles ?? ['*'],
     constraints: app.constraints,
+    ...(app.container !== undefined ? { image: true } : {}),
   };
 }
 
