@@ -2,7 +2,7 @@ import { mkdirSync, statfsSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
 import type { HostPort } from '../shared/address.ts';
 import type { AttributeValue, Resource } from '../shared/agent-protocol.ts';
-import { absolutePath, byteSize, duration, flag, hostPort, integer, ipAddress, logLevel, masterUrls, optional, parseConfig, text, type FieldParser } from '../shared/config.ts';
+import { absolutePath, byteSize, duration, flag, hostPort, integer, ipAddress, list, logLevel, masterUrls, optional, parseConfig, text, type FieldParser } from '../shared/config.ts';
 import { commandDefaults, type Settings } from '../shared/settings.ts';
 import { caFile, plainMasterProblems, tlsCertFile, tlsKeyFile, tlsPairProblems } from '../shared/tls.ts';
 import { parseAttributes, parseResources, withDetectedResources } from './core/resources.ts';
@@ -35,6 +35,8 @@ export interface AgentConfig {
   readonly defaultUser: string;
   readonly switchUser: boolean;
   readonly allowRootTasks: boolean;
+  /** `--insecure-registry`: registries beside loopback ones that images may come from over plain HTTP. */
+  readonly insecureRegistries: readonly string[];
 }
 
 const resources: FieldParser<Resource[]> = (raw) => parseResources(text(raw));
@@ -65,6 +67,7 @@ export function parseAgentConfig(settings: Settings): AgentConfig {
     defaultUser: text,
     switchUser: flag,
     allowRootTasks: flag,
+    insecureRegistries: ['insecureRegistry', list()],
   }, { defaults: commandDefaults('agent'), check: (parsed) => [...tlsPairProblems(parsed), ...plainMasterProblems(parsed)] });
   return Object.freeze({
     ...config,

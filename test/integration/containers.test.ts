@@ -1,0 +1,110 @@
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { AgentCluster, pidsOf, type Json } from '../support/agent-cluster.ts';
+import { crunContainers, LoopbackRegistry, writeBusyboxImage } from '../support/oci-image.ts';
+import { waitFor } from '../support/wait.ts';
+
+/**
+ * Docker images run by the agent itself (#18, first slice): an image built here from Debian's
+ * static busybox, served by Debian's docker-registry on loopback, pulled by skopeo, unpacked by
+ * umoci and run by crun, through a real scheduler and agent. Nothing is skipped: a missing tool
+ * fails the test (.ci/run installs crun, skopeo, umoci, docker-registry and busybox-static).
+ */
+test('containers: images from a loopback registry run in their own namespaces on the host network', { timeout: 180_000 }, async (t) => {
+  const c = await AgentCluster.start('containers');
+  const registry = await LoopbackRegistry.start(join(c.dir, 'registry'));
+  t.after(async () => {
+    await c.stop();
+    await registry.stop();
+  });
+  // The marker in the image's own Cmd: a container left running would show in c.stop()'s pgrep.
+  writeBusyboxImage(join(c.dir, 'image'), 'v1', {
+    entrypoint: ['/bin/busybox'],
+    cmd: ['sh', '-c', `echo image-default-cmd; sleep 1000; : ${c.marker}`],
+    env: ['PATH=/bin', 'IMAGE_ONLY=from-image', 'SHARED=image'],
+    workingDir: '/tmp',
+  });
+  registry.push(join(c.dir, 'image', 'layout'), 'v1', 'corral/busybox:v1');
+  const image = `${registry.host}/corral/busybox:v1`;
+  const agent = await c.startAgent();
+  const events = await c.events();
+  const state = await waitFor('the agent registered with the images capability', async () => {
+    const json = await c.get('/master/state');
+    return (json.slaves as Json[]).length === 1 ? json : undefined;
+  });
+  assert.ok(state);
+
+  const stdout = (taskId: string, text: string): Promise<string> => waitFor(`${text} in the stdout of ${taskId}`, async () => {
+    const out = await c.readSandboxFile(agent, taskId, 'stdout');
+    return out.includes(text) ? out : undefined;
+  });
+
+  await t.test('cmd runs through /bin/sh -c as pid 1 of its own pid namespace, with the image env under the app env', async () => {
+    await c.postApp({
+      id: '/img/env',
+      cmd: `echo "pid $$"; echo "IMAGE_ONLY=$IMAGE_ONLY SHARED=$SHARED APP_ONLY=$APP_ONLY"; echo "sandbox=$MESOS_SANDBOX cwd=$(pwd)"; echo "port=$PORT0"; ls /mnt/mesos/sandbox; sleep 1000; : ${c.marker}`,
+      env: { SHARED: 'app', APP_ONLY: 'yes' },
+      container: { type: 'DOCKER', docker: { image } },
+    });
+    const [task] = await c.running('/img/env', 1, 60_000);
+    const out = await stdout(String(task?.id), 'stdout');
+    assert.match(out, /^pid 1$/m, out);
+    assert.match(out, /^IMAGE_ONLY=from-image SHARED=app APP_ONLY=yes$/m);
+    assert.match(out, /^sandbox=\/mnt\/mesos\/sandbox cwd=\/tmp$/m, 'WorkingDir from the image');
+    assert.match(out, new RegExp(`^port=${String(task?.ports[0])}$`, 'm'));
+    const starting = events.find('status_update_event', (e) => e.taskId === task?.id && e.taskStatus === 'TASK_STARTING').map((e) => String(e.message));
+    assert.ok(starting.some((m) => m.includes(`Pulling image ${image}`)), `the pull is in a STARTING message: ${JSON.stringify(starting)}`);
+    const app = await c.get('/v2/apps/img/env');
+    assert.deepEqual(app.app.container, { type: 'DOCKER', docker: { image, forcePullImage: false, privileged: false, parameters: [] }, volumes: [] });
+  });
+
+  await t.test("no cmd or args: the image's Entrypoint + Cmd; args replace Cmd after the Entrypoint", async () => {
+    await c.postApp({ id: '/img/default', container: { type: 'MESOS', docker: { image } } });
+    await c.postApp({ id: '/img/args', args: ['sh', '-c', `echo args-ran-as-$(id -u); sleep 1000; : ${c.marker}`], container: { type: 'DOCKER', docker: { image, forcePullImage: true } } });
+    const [byDefault] = await c.running('/img/default', 1, 60_000);
+    const [withArgs] = await c.running('/img/args', 1, 60_000);
+    await stdout(String(byDefault?.id), 'image-default-cmd');
+    await stdout(String(withArgs?.id), 'args-ran-as-0');
+  });
+
+  await t.test('an HTTP health check reaches busybox httpd on $PORT0 over the host network', async () => {
+    await c.postApp({
+      id: '/img/web',
+      cmd: `mkdir -p /tmp/www && echo ok > /tmp/www/index.html && httpd -f -p $PORT0 -h /tmp/www; : ${c.marker}`,
+      container: { type: 'DOCKER', docker: { image } },
+      healthChecks: [{ protocol: 'HTTP', path: '/index.html', portIndex: 0, gracePeriodSeconds: 30, intervalSeconds: 1, timeoutSeconds: 2 }],
+    });
+    await waitFor('a healthy httpd', async () => {
+      const tasks = await c.tasks('/img/web');
+      return tasks[0]?.healthCheckResults?.[0]?.alive === true ? true : undefined;
+    }, 60_000);
+  });
+
+  await t.test('scaling down kills the container: no crun state, bundle or process left', async () => {
+    const [task] = await c.tasks('/img/env');
+    const taskId = String(task?.id);
+    const before = pidsOf(c.marker).length;
+    assert.equal(crunContainers(agent.workDir).length, 4, 'four containers running');
+    const answer = await c.call('PUT', '/v2/apps/img/env', { instances: 0 });
+    assert.equal(answer.status, 200, JSON.stringify(answer.json));
+    await events.waitFor('status_update_event', (e) => e.taskId === taskId && e.taskStatus === 'TASK_KILLED', 30_000);
+    await waitFor('its container gone from crun', () => (crunContainers(agent.workDir).length === 3 ? true : undefined));
+    assert.equal(existsSync(join(agent.workDir, 'containers', taskId)), false, 'its bundle removed');
+    await waitFor('its processes gone', () => (pidsOf(c.marker).length < before ? true : undefined));
+    assert.equal(readdirSync(join(agent.workDir, 'containers')).length, 3);
+  });
+
+  await t.test('a missing image fails the task with a clear message', async () => {
+    await c.postApp({ id: '/img/missing', container: { type: 'DOCKER', docker: { image: `${registry.host}/corral/nope:v1` } } });
+    const failed = await events.waitFor('status_update_event', (e) => e.appId === '/img/missing' && e.taskStatus === 'TASK_FAILED', 60_000);
+    assert.match(String(failed.message), new RegExp(`Failed to pull image ${registry.host}/corral/nope:v1: .*(manifest unknown|not found)`, 'i'));
+    await c.call('DELETE', '/v2/apps/img/missing');
+  });
+
+  await t.test('deleting the apps leaves no container behind', async () => {
+    for (const id of ['/img/default', '/img/args', '/img/web', '/img/env']) await c.call('DELETE', `/v2/apps${id}`);
+    await waitFor('every container gone', () => (crunContainers(agent.workDir).length === 0 && pidsOf(c.marker).length === 0 ? true : undefined), 30_000);
+  });
+});
