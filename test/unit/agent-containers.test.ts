@@ -1,0 +1,164 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { containerProcess, manifestDigestOf, parseImageConfig, resolveContainerUser, type ImageConfig } from '../../src/agent/containers/core/image-config.ts';
+import { parseImageRef, plainHttpAllowed, pullSource, storeNameOf } from '../../src/agent/containers/core/image-ref.ts';
+import { CONTAINER_SANDBOX, containerIdOf, ociRuntimeSpec, runtimeArgv, taskIdOfContainer } from '../../src/agent/containers/core/oci-spec.ts';
+
+const DIGEST = `sha256:${'0f'.repeat(32)}`;
+
+test('image references: parsed as Docker reads them, pulled from where skopeo expects', async (t) => {
+  const cases: Array<[image: string, source: string | RegExp]> = [
+    ['busybox', 'docker://docker.io/library/busybox:latest'],
+    ['busybox:1.36', 'docker://docker.io/library/busybox:1.36'],
+    ['team/web', 'docker://docker.io/team/web:latest'],
+    ['localhost/web:v1', 'docker://localhost/web:v1'],
+    ['127.0.0.1:5000/corral/busybox:v1', 'docker://127.0.0.1:5000/corral/busybox:v1'],
+    ['registry.example.com/a/b/c:1.0-rc_1', 'docker://registry.example.com/a/b/c:1.0-rc_1'],
+    [`busybox@${DIGEST}`, `docker://docker.io/library/busybox@${DIGEST}`],
+    [`127.0.0.1:5000/web:v1@${DIGEST}`, `docker://127.0.0.1:5000/web@${DIGEST}`],
+    ['Busybox', /not an image reference: the name/],
+    ['busybox@sha256:abc', /a digest is sha256/],
+    ['busybox:-bad', /is not a tag/],
+    ['', /not an image reference/],
+    ['reg.example.com:port/web', /not a registry/],
+  ];
+  for (const [image, expected] of cases) {
+    await t.test(image || '(empty)', () => {
+      const parsed = parseImageRef(image);
+      if (typeof expected === 'string') {
+        assert.ok(parsed.ok, parsed.ok ? '' : parsed.reason);
+        assert.equal(pullSource(parsed.ref), expected);
+      } else {
+        assert.equal(parsed.ok, false);
+        if (!parsed.ok) assert.match(parsed.reason, expected);
+      }
+    });
+  }
+});
+
+test('plain HTTP only for loopback registries and those listed', async (t) => {
+  const cases: Array<[registry: string, insecure: string[], allowed: boolean]> = [
+    ['127.0.0.1:5000', [], true],
+    ['127.3.4.5', [], true],
+    ['localhost:5000', [], true],
+    ['[::1]:5000', [], true],
+    ['docker.io', [], false],
+    ['10.0.0.5:5000', [], false],
+    ['10.0.0.5:5000', ['10.0.0.5:5000'], true],
+    ['10.0.0.5:5000', ['10.0.0.5'], true],
+    ['10.0.0.5:5000', ['10.0.0.6'], false],
+    ['127.0.0.1.example.com', [], false],
+  ];
+  for (const [registry, insecure, allowed] of cases) {
+    await t.test(`${registry} ${JSON.stringify(insecure)}`, () => assert.equal(plainHttpAllowed(registry, insecure), allowed));
+  }
+});
+
+test('store names: distinct references never share one, and hold only safe characters', () => {
+  const images = ['busybox', 'busybox:latest', 'a/b:c', 'a_2fb:c', `a@${DIGEST}`, '127.0.0.1:5000/x:1'];
+  const names = images.map(storeNameOf);
+  assert.equal(new Set(names).size, images.length);
+  for (const name of names) assert.match(name, /^[A-Za-z0-9._-]+$/);
+});
+
+const image = (fields: Partial<ImageConfig> = {}): ImageConfig => ({ entrypoint: [], cmd: [], env: [], workingDir: '', user: '', ...fields });
+
+test('the container process: Docker and Mesos rules for cmd, args, entrypoint, env, working dir', async (t) => {
+  const cases: Array<{ name: string; image: ImageConfig; task: { cmd?: string; args?: string[] }; env?: Record<string, string>; args?: string[]; envOut?: string[]; cwd?: string; error?: RegExp }> = [
+    { name: 'cmd runs through /bin/sh -c, ignoring entrypoint and Cmd', image: image({ entrypoint: ['/entry'], cmd: ['x'] }), task: { cmd: 'echo $HOME' }, args: ['/bin/sh', '-c', 'echo $HOME'] },
+    { name: 'args replace Cmd after the Entrypoint', image: image({ entrypoint: ['/bin/busybox'], cmd: ['sleep', '1'] }), task: { args: ['httpd', '-f'] }, args: ['/bin/busybox', 'httpd', '-f'] },
+    { name: 'args without an Entrypoint are the command', image: image({ cmd: ['sleep', '1'] }), task: { args: ['/bin/echo', 'hi'] }, args: ['/bin/echo', 'hi'] },
+    { name: 'neither: Entrypoint + Cmd', image: image({ entrypoint: ['/bin/busybox'], cmd: ['sleep', '1'] }), task: {}, args: ['/bin/busybox', 'sleep', '1'] },
+    { name: 'neither, Cmd only', image: image({ cmd: ['/serve'] }), task: {}, args: ['/serve'] },
+    { name: 'empty args count as none', image: image({ cmd: ['/serve'] }), task: { args: [] }, args: ['/serve'] },
+    { name: 'nothing to run', image: image(), task: {}, error: /no Entrypoint or Cmd/ },
+    { name: 'image env under the task env, order kept', image: image({ cmd: ['/x'], env: ['PATH=/bin', 'A=image', 'B=image', 'bad'] }), task: {}, env: { A: 'task', C: 'c=d' }, envOut: ['PATH=/bin', 'A=task', 'B=image', 'C=c=d'] },
+    { name: 'the image working dir', image: image({ cmd: ['/x'], workingDir: '/srv' }), task: {}, cwd: '/srv' },
+    { name: 'no working dir: the sandbox', image: image({ cmd: ['/x'] }), task: {}, cwd: CONTAINER_SANDBOX },
+  ];
+  for (const c of cases) {
+    await t.test(c.name, () => {
+      const result = containerProcess(c.image, c.task, c.env ?? {}, CONTAINER_SANDBOX);
+      if (c.error !== undefined) {
+        assert.equal(result.ok, false);
+        if (!result.ok) assert.match(result.reason, c.error);
+        return;
+      }
+      assert.ok(result.ok);
+      if (c.args !== undefined) assert.deepEqual(result.process.args, c.args);
+      if (c.envOut !== undefined) assert.deepEqual(result.process.env, c.envOut);
+      if (c.cwd !== undefined) assert.equal(result.process.cwd, c.cwd);
+    });
+  }
+});
+
+test('the container user: Docker User against the image passwd and group', async (t) => {
+  const passwd = 'root:x:0:0::/root:/bin/sh\nweb:x:1000:1001::/srv:/bin/sh\n';
+  const group = 'root:x:0:\nweb:x:1001:\nstaff:x:50:\n';
+  const cases: Array<[user: string, passwd: string | undefined, expected: { uid: number; gid: number } | RegExp]> = [
+    ['', passwd, { uid: 0, gid: 0 }],
+    ['web', passwd, { uid: 1000, gid: 1001 }],
+    ['1000', passwd, { uid: 1000, gid: 1001 }],
+    ['4242', passwd, { uid: 4242, gid: 0 }],
+    ['4242:7', undefined, { uid: 4242, gid: 7 }],
+    ['web:staff', passwd, { uid: 1000, gid: 50 }],
+    ['nobody', passwd, /"nobody" is not in its \/etc\/passwd/],
+    ['web:wheel', passwd, /"wheel" is not in its \/etc\/group/],
+  ];
+  for (const [user, pw, expected] of cases) {
+    await t.test(user || '(none)', () => {
+      const result = resolveContainerUser(user, pw, group);
+      if (expected instanceof RegExp) {
+        assert.equal(result.ok, false);
+        if (!result.ok) assert.match(result.reason, expected);
+      } else {
+        assert.deepEqual(result.ok ? result.user : result.reason, expected);
+      }
+    });
+  }
+});
+
+test('image config and layout index: the fields a task uses, the newest manifest of a name', () => {
+  assert.deepEqual(parseImageConfig({ config: { Entrypoint: ['/e'], Cmd: null, Env: ['A=1', 3], WorkingDir: '/w', User: 'web' } }), { entrypoint: ['/e'], cmd: [], env: ['A=1'], workingDir: '/w', user: 'web' });
+  assert.deepEqual(parseImageConfig({}), image());
+  const index = { manifests: [
+    { digest: 'sha256:old', annotations: { 'org.opencontainers.image.ref.name': 'web' } },
+    { digest: 'sha256:other', annotations: { 'org.opencontainers.image.ref.name': 'db' } },
+    { digest: 'sha256:new', annotations: { 'org.opencontainers.image.ref.name': 'web' } },
+  ] };
+  assert.equal(manifestDigestOf(index, 'web'), 'sha256:new');
+  assert.equal(manifestDigestOf(index, 'nope'), undefined);
+  assert.equal(manifestDigestOf({}, 'web'), undefined);
+});
+
+test('the OCI runtime spec: own pid/mount/uts/ipc namespaces, the host network, the sandbox mounted, no cgroup of its own', () => {
+  const spec = ociRuntimeSpec({ process: { args: ['/bin/sh'], env: ['A=1'], cwd: '/w' }, user: { uid: 1000, gid: 1001 }, rootfs: 'rootfs', sandbox: '/work/sandboxes/t1', hostname: 't1' }) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  assert.deepEqual(spec.linux.namespaces.map((n: { type: string }) => n.type).sort(), ['ipc', 'mount', 'pid', 'uts']);
+  assert.equal(spec.linux.cgroupsPath, undefined);
+  assert.equal(spec.linux.resources, undefined);
+  assert.deepEqual(spec.process.user, { uid: 1000, gid: 1001 });
+  assert.deepEqual([spec.process.args, spec.process.env, spec.process.cwd, spec.process.terminal, spec.process.noNewPrivileges], [['/bin/sh'], ['A=1'], '/w', false, true]);
+  assert.ok(!spec.process.capabilities.bounding.includes('CAP_SYS_ADMIN'));
+  const sandbox = spec.mounts.find((m: { destination: string }) => m.destination === CONTAINER_SANDBOX);
+  assert.deepEqual(sandbox, { destination: '/mnt/mesos/sandbox', type: 'bind', source: '/work/sandboxes/t1', options: ['rbind', 'rw'] });
+  assert.deepEqual(spec.root, { path: 'rootfs', readonly: false });
+});
+
+test('container ids: crun-safe, and the task id comes back from them', async (t) => {
+  for (const taskId of ['web.1b2c', 'team_a_web.uuid-1', 'odd/id with space', 'a+b']) {
+    await t.test(taskId, () => {
+      const id = containerIdOf(taskId);
+      assert.match(id, /^[A-Za-z0-9_.+-]+$/);
+      assert.equal(taskIdOfContainer(id), taskId);
+    });
+  }
+  assert.equal(taskIdOfContainer('../x'), undefined);
+});
+
+test('crun argv: its own state root, no cgroup manager, and a private mount namespace on hybrid hosts', () => {
+  assert.deepEqual(runtimeArgv({ crun: '/usr/bin/crun', stateRoot: '/w/crun' }, ['kill', 't', 'TERM']), ['/usr/bin/crun', '--root', '/w/crun', '--cgroup-manager=disabled', 'kill', 't', 'TERM']);
+  const hidden = runtimeArgv({ crun: '/usr/bin/crun', stateRoot: '/w/crun', hideUnified: { unshare: '/usr/bin/unshare', mount: '/sys/fs/cgroup/unified' } }, ['list']);
+  assert.deepEqual(hidden.slice(0, 4), ['/usr/bin/unshare', '--mount', '--propagation', 'private']);
+  assert.match(hidden[6] ?? '', /umount -l '\/sys\/fs\/cgroup\/unified' && exec "\$@"/);
+  assert.deepEqual(hidden.slice(8), ['/usr/bin/crun', '--root', '/w/crun', '--cgroup-manager=disabled', 'list']);
+});
