@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { AgentCluster, pidsOf, type Json } from '../support/agent-cluster.ts';
@@ -28,7 +28,7 @@ test('containers: images from a loopback registry run in their own namespaces on
   });
   registry.push(join(c.dir, 'image', 'layout'), 'v1', 'corral/busybox:v1');
   const image = `${registry.host}/corral/busybox:v1`;
-  const agent = await c.startAgent();
+  let agent = await c.startAgent();
   const events = await c.events();
   const state = await waitFor('the agent registered with the images capability', async () => {
     const json = await c.get('/master/state');
@@ -90,8 +90,7 @@ test('containers: images from a loopback registry run in their own namespaces on
     const answer = await c.call('PUT', '/v2/apps/img/env', { instances: 0 });
     assert.equal(answer.status, 200, JSON.stringify(answer.json));
     await events.waitFor('status_update_event', (e) => e.taskId === taskId && e.taskStatus === 'TASK_KILLED', 30_000);
-    await waitFor('its container gone from crun', () => (crunContainers(agent.workDir).length === 3 ? true : undefined));
-    assert.equal(existsSync(join(agent.workDir, 'containers', taskId)), false, 'its bundle removed');
+    await waitFor('its container gone from crun and its bundle removed', () => (crunContainers(agent.workDir).length === 3 && !existsSync(join(agent.workDir, 'containers', taskId)) ? true : undefined));
     await waitFor('its processes gone', () => (pidsOf(c.marker).length < before ? true : undefined));
     assert.equal(readdirSync(join(agent.workDir, 'containers')).length, 3);
   });
@@ -101,6 +100,26 @@ test('containers: images from a loopback registry run in their own namespaces on
     const failed = await events.waitFor('status_update_event', (e) => e.appId === '/img/missing' && e.taskStatus === 'TASK_FAILED', 60_000);
     assert.match(String(failed.message), new RegExp(`Failed to pull image ${registry.host}/corral/nope:v1: .*(manifest unknown|not found)`, 'i'));
     await c.call('DELETE', '/v2/apps/img/missing');
+  });
+
+  await t.test('after the agent is killed -9, its restart adopts running containers and removes those it has no checkpoint of', async () => {
+    const [kept] = await c.tasks('/img/default');
+    const [lost] = await c.tasks('/img/args');
+    const pidsBefore = pidsOf(`image-default-cmd; sleep 1000; : ${c.marker}`);
+    assert.equal(pidsBefore.length, 1);
+    agent.part.child.kill('SIGKILL');
+    await agent.part.exited;
+    assert.deepEqual(pidsOf(`image-default-cmd; sleep 1000; : ${c.marker}`), pidsBefore, 'containers outlive a crashed agent');
+    // A checkpoint lost (as after a crash in the middle of a launch): its container must not be left running.
+    rmSync(join(agent.workDir, 'meta', 'tasks', String(lost?.id)), { recursive: true, force: true });
+    agent = await c.restartAgent(agent);
+    await waitFor('the lost container removed', () => (pidsOf(`args-ran-as-$(id -u); sleep 1000; : ${c.marker}`).length === 0 && !crunContainers(agent.workDir).includes(String(lost?.id)) ? true : undefined), 30_000);
+    const [adopted] = await c.running('/img/default', 1);
+    assert.equal(adopted?.id, kept?.id, 'the same task');
+    assert.deepEqual(pidsOf(`image-default-cmd; sleep 1000; : ${c.marker}`), pidsBefore, 'the same container process');
+    // The adopted one is still killed as a container: scaled down, nothing of it is left.
+    assert.equal((await c.call('PUT', '/v2/apps/img/default', { instances: 0 })).status, 200);
+    await waitFor('the adopted container gone', () => (pidsOf(`image-default-cmd; sleep 1000; : ${c.marker}`).length === 0 && !crunContainers(agent.workDir).includes(String(kept?.id)) ? true : undefined), 30_000);
   });
 
   await t.test('deleting the apps leaves no container behind', async () => {
