@@ -132,7 +132,7 @@ test('image config and layout index: the fields a task uses, the newest manifest
 });
 
 test('the OCI runtime spec: own pid/mount/uts/ipc namespaces, the host network, the sandbox mounted, no cgroup of its own', () => {
-  const spec = ociRuntimeSpec({ process: { args: ['/bin/sh'], env: ['A=1'], cwd: '/w' }, user: { uid: 1000, gid: 1001 }, rootfs: 'rootfs', sandbox: '/work/sandboxes/t1', hostname: 't1' }) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const spec = ociRuntimeSpec({ process: { args: ['/bin/sh'], env: ['A=1'], cwd: '/w' }, user: { uid: 1000, gid: 1001 }, rootfs: 'rootfs', sandbox: '/srv/agent/sandboxes/t1', hostname: 't1' }) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
   assert.deepEqual(spec.linux.namespaces.map((n: { type: string }) => n.type).sort(), ['ipc', 'mount', 'pid', 'uts']);
   assert.equal(spec.linux.cgroupsPath, undefined);
   assert.equal(spec.linux.resources, undefined);
@@ -140,7 +140,7 @@ test('the OCI runtime spec: own pid/mount/uts/ipc namespaces, the host network, 
   assert.deepEqual([spec.process.args, spec.process.env, spec.process.cwd, spec.process.terminal, spec.process.noNewPrivileges], [['/bin/sh'], ['A=1'], '/w', false, true]);
   assert.ok(!spec.process.capabilities.bounding.includes('CAP_SYS_ADMIN'));
   const sandbox = spec.mounts.find((m: { destination: string }) => m.destination === CONTAINER_SANDBOX);
-  assert.deepEqual(sandbox, { destination: '/mnt/mesos/sandbox', type: 'bind', source: '/work/sandboxes/t1', options: ['rbind', 'rw'] });
+  assert.deepEqual(sandbox, { destination: '/mnt/mesos/sandbox', type: 'bind', source: '/srv/agent/sandboxes/t1', options: ['rbind', 'rw'] });
   assert.deepEqual(spec.root, { path: 'rootfs', readonly: false });
 });
 
