@@ -95,6 +95,13 @@ test('containers: images from a loopback registry run in their own namespaces on
     assert.equal(readdirSync(join(agent.workDir, 'containers')).length, 3);
   });
 
+  await t.test("a container over its mem is OOM-killed in the task's cgroup and reported so", async () => {
+    await c.postApp({ id: '/img/oom', mem: 32, cmd: `head -c 300m /dev/zero | tail; : ${c.marker}`, container: { type: 'DOCKER', docker: { image } } });
+    const failed = await events.waitFor('status_update_event', (e) => e.appId === '/img/oom' && e.taskStatus === 'TASK_FAILED', 60_000);
+    assert.match(String(failed.message), /Memory limit exceeded/);
+    await c.call('DELETE', '/v2/apps/img/oom');
+  });
+
   await t.test('a missing image fails the task with a clear message', async () => {
     await c.postApp({ id: '/img/missing', container: { type: 'DOCKER', docker: { image: `${registry.host}/corral/nope:v1` } } });
     const failed = await events.waitFor('status_update_event', (e) => e.appId === '/img/missing' && e.taskStatus === 'TASK_FAILED', 60_000);

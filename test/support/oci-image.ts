@@ -20,7 +20,7 @@ export interface ImageSpec {
   user?: string;
 }
 
-const BUSYBOX_APPLETS = ['sh', 'httpd', 'sleep', 'cat', 'echo', 'ls', 'env', 'id', 'wget', 'mkdir'];
+const BUSYBOX_APPLETS = ['sh', 'httpd', 'sleep', 'cat', 'echo', 'ls', 'env', 'id', 'wget', 'mkdir', 'head', 'tail'];
 
 function sha256(data: Buffer | string): string {
   return createHash('sha256').update(data).digest('hex');

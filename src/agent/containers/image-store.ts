@@ -60,10 +60,6 @@ export class ImageStore {
     return this.#ready;
   }
 
-  async has(image: string): Promise<boolean> {
-    return (await this.#manifestDigest(image)) !== undefined;
-  }
-
   /**
    * Makes sure the image is in the store: pulled when missing, or always with `force`
    * (Marathon's forcePullImage). Throws an ERR_AGENT_IMAGE saying what failed.
@@ -72,7 +68,7 @@ export class ImageStore {
     const parsed = parseImageRef(image);
     if (!parsed.ok) throw new AgentError('ERR_AGENT_IMAGE', parsed.reason);
     await this.#prepare();
-    if (!force && (await this.has(image))) return;
+    if (!force && (await this.#manifestDigest(image)) !== undefined) return;
     const name = storeNameOf(image);
     const pending = this.#pulling.get(name);
     if (pending !== undefined) return pending;
@@ -110,6 +106,7 @@ export class ImageStore {
     return manifestDigestOf(index, storeNameOf(image));
   }
 
+  /** The image's manifest digest in the store, or undefined when it has not been pulled. */
   async digest(image: string): Promise<string | undefined> {
     return this.#manifestDigest(image);
   }
