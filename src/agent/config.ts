@@ -37,6 +37,8 @@ export interface AgentConfig {
   readonly allowRootTasks: boolean;
   /** `--insecure-registry`: registries beside loopback ones that images may come from over plain HTTP. */
   readonly insecureRegistries: readonly string[];
+  /** `--registry-mirror`: Docker Hub mirrors tried before docker.io. */
+  readonly registryMirrors: readonly string[];
 }
 
 const resources: FieldParser<Resource[]> = (raw) => parseResources(text(raw));
@@ -68,6 +70,7 @@ export function parseAgentConfig(settings: Settings): AgentConfig {
     switchUser: flag,
     allowRootTasks: flag,
     insecureRegistries: ['insecureRegistry', list()],
+    registryMirrors: ['registryMirror', list()],
   }, { defaults: commandDefaults('agent'), check: (parsed) => [...tlsPairProblems(parsed), ...plainMasterProblems(parsed)] });
   return Object.freeze({
     ...config,

@@ -21,7 +21,7 @@ test('image store: concurrent pulls of one image are one pull, forcePull pulls a
   const skopeo = join(dir, 'skopeo');
   writeFileSync(skopeo, `#!/bin/sh\necho "$*" >> '${calls}'\nexec skopeo "$@"\n`);
   chmodSync(skopeo, 0o755);
-  const store = new ImageStore({ dir: join(dir, 'store'), tools: { skopeo, umoci: 'umoci' }, insecureRegistries: [] });
+  const store = new ImageStore({ dir: join(dir, 'store'), tools: { skopeo, umoci: 'umoci' }, insecureRegistries: [], env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } });
   const pulls = (): number => readFileSync(calls, 'utf8').split('\n').filter((line) => line.includes(' copy ')).length;
   const image = `${registry.host}/corral/busybox:v1`;
 
@@ -43,6 +43,13 @@ test('image store: concurrent pulls of one image are one pull, forcePull pulls a
     const bundle = join(dir, 'bundle');
     await store.unpack(image, bundle);
     assert.match(readFileSync(join(bundle, 'rootfs', 'etc', 'passwd'), 'utf8'), /^web:x:1000:1000/m);
+  });
+
+  await t.test('with --registry-mirror, a Docker Hub image comes from the mirror', async () => {
+    const mirrored = new ImageStore({ dir: join(dir, 'mirrored'), tools: { skopeo, umoci: 'umoci' }, insecureRegistries: [], registryMirrors: [registry.host], env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } });
+    // docker.io/corral/busybox:v1 exists only on the loopback registry: found there, or not at all.
+    await mirrored.pull('corral/busybox:v1', false);
+    assert.equal(await mirrored.digest('corral/busybox:v1'), await store.digest(image));
   });
 
   await t.test('a missing tag, a bad reference: ERR_AGENT_IMAGE with the reason', async () => {

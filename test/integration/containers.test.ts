@@ -102,6 +102,13 @@ test('containers: images from a loopback registry run in their own namespaces on
     await c.call('DELETE', '/v2/apps/img/oom');
   });
 
+  await t.test("the container's exit status is the task's", async () => {
+    await c.postApp({ id: '/img/exit', cmd: `exit 3; : ${c.marker}`, container: { type: 'DOCKER', docker: { image } } });
+    const failed = await events.waitFor('status_update_event', (e) => e.appId === '/img/exit' && e.taskStatus === 'TASK_FAILED', 60_000);
+    assert.equal(failed.message, 'Command exited with status 3');
+    await c.call('DELETE', '/v2/apps/img/exit');
+  });
+
   await t.test('a missing image fails the task with a clear message', async () => {
     await c.postApp({ id: '/img/missing', container: { type: 'DOCKER', docker: { image: `${registry.host}/corral/nope:v1` } } });
     const failed = await events.waitFor('status_update_event', (e) => e.appId === '/img/missing' && e.taskStatus === 'TASK_FAILED', 60_000);

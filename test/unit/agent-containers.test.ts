@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { containerProcess, manifestDigestOf, parseImageConfig, resolveContainerUser, type ImageConfig } from '../../src/agent/containers/core/image-config.ts';
 import { parseImageRef, plainHttpAllowed, pullSource, storeNameOf } from '../../src/agent/containers/core/image-ref.ts';
+import { parseRegistryMirrors, registriesConf } from '../../src/agent/containers/core/registry-mirrors.ts';
 import { CONTAINER_SANDBOX, containerIdOf, ociRuntimeSpec, runtimeArgv, taskIdOfContainer } from '../../src/agent/containers/core/oci-spec.ts';
 
 const DIGEST = `sha256:${'0f'.repeat(32)}`;
@@ -161,4 +162,37 @@ test('crun argv: its own state root, no cgroup manager, and a private mount name
   assert.deepEqual(hidden.slice(0, 4), ['/usr/bin/unshare', '--mount', '--propagation', 'private']);
   assert.match(hidden[6] ?? '', /umount -l '\/sys\/fs\/cgroup\/unified' && exec "\$@"/);
   assert.deepEqual(hidden.slice(8), ['/usr/bin/crun', '--root', '/w/crun', '--cgroup-manager=disabled', 'list']);
+});
+
+test('--registry-mirror: Docker forms accepted, plain HTTP only where allowed', async (t) => {
+  const cases: Array<[values: string[], insecure: string[], expected: string[] | RegExp]> = [
+    [[], [], []],
+    [['https://mirror.example.com'], [], ['mirror.example.com']],
+    [['https://mirror.example.com:5000/', 'mirror2.example.com'], [], ['mirror.example.com:5000', 'mirror2.example.com']],
+    [['http://127.0.0.1:5000'], [], ['127.0.0.1:5000']],
+    [['http://10.0.0.5:5000'], ['10.0.0.5'], ['10.0.0.5:5000']],
+    [['http://10.0.0.5:5000'], [], /plain HTTP only for loopback/],
+    [['https://mirror.example.com/path'], [], /expected https:\/\/host/],
+    [['ftp://x'], [], /expected https:\/\/host/],
+  ];
+  for (const [values, insecure, expected] of cases) {
+    await t.test(JSON.stringify(values), () => {
+      const result = parseRegistryMirrors(values, insecure);
+      if (expected instanceof RegExp) {
+        assert.equal(result.ok, false);
+        if (!result.ok) assert.match(result.reason, expected);
+      } else {
+        assert.deepEqual(result.ok ? result.hosts : result.reason, expected);
+      }
+    });
+  }
+});
+
+test('registries.conf: Docker Hub mirrors in order, insecure only where plain HTTP is allowed, nothing without mirrors', () => {
+  assert.equal(registriesConf([], []), '');
+  assert.equal(registriesConf(['127.0.0.1:5000', 'mirror.example.com'], []), [
+    '[[registry]]', 'prefix = "docker.io"', 'location = "docker.io"', '',
+    '[[registry.mirror]]', 'location = "127.0.0.1:5000"', 'insecure = true', '',
+    '[[registry.mirror]]', 'location = "mirror.example.com"', 'insecure = false', '',
+  ].join('\n'));
 });

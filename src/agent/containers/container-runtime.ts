@@ -7,6 +7,7 @@ import type { TaskLaunch } from '../../shared/agent-protocol.ts';
 import { AgentError } from '../errors.ts';
 import { containerProcess, resolveContainerUser, type ContainerUser } from './core/image-config.ts';
 import { CONTAINER_SANDBOX, containerIdOf, ociRuntimeSpec, runtimeArgv, taskIdOfContainer, type RuntimeCommand } from './core/oci-spec.ts';
+import { parseRegistryMirrors } from './core/registry-mirrors.ts';
 import { ImageStore } from './image-store.ts';
 
 const run = promisify(execFile);
@@ -19,6 +20,10 @@ function findTool(name: string): string | undefined {
 export interface ContainerRuntimeOptions {
   workDir: string;
   insecureRegistries: readonly string[];
+  /** `--registry-mirror` values (checked here: a bad one means no image runtime, with the reason). */
+  registryMirrors: readonly string[];
+  /** The agent's clean environment, for the tools. */
+  env: Readonly<Record<string, string>>;
   /** Where cgroups are mounted (default /sys/fs/cgroup): a hybrid host's cgroup2 mount is hidden from crun. */
   cgroupsRoot?: string;
 }
@@ -58,6 +63,8 @@ export class ContainerRuntime {
     const tools = { crun: findTool('crun'), skopeo: findTool('skopeo'), umoci: findTool('umoci') };
     const missing = Object.entries(tools).filter(([, path]) => path === undefined).map(([name]) => name);
     if (missing.length > 0) return { ok: false, reason: `${missing.join(', ')} not found (apt-get install ${missing.join(' ')})` };
+    const mirrors = parseRegistryMirrors(options.registryMirrors, options.insecureRegistries);
+    if (!mirrors.ok) return { ok: false, reason: mirrors.reason };
     const unified = join(options.cgroupsRoot ?? '/sys/fs/cgroup', 'unified');
     const hybridControllers = (await readFile(join(unified, 'cgroup.controllers'), 'utf8').catch(() => '')).trim() !== '';
     const unshare = findTool('unshare');
@@ -67,7 +74,7 @@ export class ContainerRuntime {
       stateRoot: join(options.workDir, 'crun'),
       ...(hybridControllers ? { hideUnified: { unshare: unshare as string, mount: unified } } : {}),
     };
-    const images = new ImageStore({ dir: join(options.workDir, 'images'), tools: { skopeo: tools.skopeo as string, umoci: tools.umoci as string }, insecureRegistries: options.insecureRegistries });
+    const images = new ImageStore({ dir: join(options.workDir, 'images'), tools: { skopeo: tools.skopeo as string, umoci: tools.umoci as string }, insecureRegistries: options.insecureRegistries, registryMirrors: mirrors.hosts, env: options.env });
     return { ok: true, runtime: new ContainerRuntime(command, join(options.workDir, 'containers'), images) };
   }
 

@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import { AgentError } from '../errors.ts';
 import { blobPath, configDigestOf, manifestDigestOf, parseImageConfig, type ImageConfig } from './core/image-config.ts';
 import { parseImageRef, plainHttpAllowed, pullSource, storeNameOf } from './core/image-ref.ts';
+import { registriesConf } from './core/registry-mirrors.ts';
 
 const run = promisify(execFile);
 
@@ -19,6 +20,10 @@ export interface ImageStoreOptions {
   tools: ImageTools;
   /** Registries (host or host:port) plain HTTP is allowed for beside loopback ones (`--insecure-registry`). */
   insecureRegistries: readonly string[];
+  /** The environment skopeo and umoci run with (the agent's clean one: PATH, LANG, TZ). */
+  env: Readonly<Record<string, string>>;
+  /** Docker Hub mirrors (host[:port]), tried in order before docker.io (`--registry-mirror`). */
+  registryMirrors?: readonly string[];
 }
 
 /** The last line of a tool's stderr: skopeo and umoci put the reason there. */
@@ -56,6 +61,8 @@ export class ImageStore {
     this.#ready ??= (async () => {
       await mkdir(this.#options.dir, { recursive: true, mode: 0o700 });
       await writeFile(join(this.#options.dir, 'policy.json'), JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }] }));
+      // The agent's own registries.conf, never the host's: what is pulled from where is the agent's flags alone.
+      await writeFile(join(this.#options.dir, 'registries.conf'), registriesConf(this.#options.registryMirrors ?? [], this.#options.insecureRegistries));
     })();
     return this.#ready;
   }
@@ -75,9 +82,10 @@ export class ImageStore {
     const plain = plainHttpAllowed(parsed.ref.registry, this.#options.insecureRegistries);
     const pull = this.#serial(async () => {
       const { skopeo } = this.#options.tools;
-      const args = ['--policy', join(this.#options.dir, 'policy.json'), 'copy', '--quiet', ...(plain ? ['--src-tls-verify=false'] : []), pullSource(parsed.ref), `oci:${this.#options.dir}:${name}`];
+      // --registries-conf (a hidden flag of skopeo's; CONTAINERS_REGISTRIES_CONF is not read by skopeo 1.9).
+      const args = ['--policy', join(this.#options.dir, 'policy.json'), '--registries-conf', join(this.#options.dir, 'registries.conf'), 'copy', '--quiet', ...(plain ? ['--src-tls-verify=false'] : []), pullSource(parsed.ref), `oci:${this.#options.dir}:${name}`];
       try {
-        await run(skopeo, args, { maxBuffer: 4 * 2 ** 20 });
+        await run(skopeo, args, { maxBuffer: 4 * 2 ** 20, env: this.#options.env });
       } catch (error) {
         throw new AgentError('ERR_AGENT_IMAGE', `Failed to pull image ${image}: ${toolReason(error)}`, { cause: error });
       }
@@ -121,7 +129,7 @@ export class ImageStore {
   async unpack(image: string, bundle: string): Promise<void> {
     await this.#serial(async () => {
       try {
-        await run(this.#options.tools.umoci, ['unpack', '--image', `${this.#options.dir}:${storeNameOf(image)}`, bundle], { maxBuffer: 4 * 2 ** 20 });
+        await run(this.#options.tools.umoci, ['unpack', '--image', `${this.#options.dir}:${storeNameOf(image)}`, bundle], { maxBuffer: 4 * 2 ** 20, env: this.#options.env });
       } catch (error) {
         throw new AgentError('ERR_AGENT_IMAGE', `Failed to unpack image ${image}: ${toolReason(error)}`, { cause: error });
       }
