@@ -39,6 +39,8 @@ export interface AgentConfig {
   readonly insecureRegistries: readonly string[];
   /** `--registry-mirror`: Docker Hub mirrors tried before docker.io. */
   readonly registryMirrors: readonly string[];
+  /** `--host-volume-paths`: directories containers may bind-mount host paths from (none by default). */
+  readonly hostVolumePaths: readonly string[];
 }
 
 const resources: FieldParser<Resource[]> = (raw) => parseResources(text(raw));
@@ -71,6 +73,7 @@ export function parseAgentConfig(settings: Settings): AgentConfig {
     allowRootTasks: flag,
     insecureRegistries: ['insecureRegistry', list()],
     registryMirrors: ['registryMirror', list()],
+    hostVolumePaths: (raw) => list()(raw).map((dir) => absolutePath(dir)),
   }, { defaults: commandDefaults('agent'), check: (parsed) => [...tlsPairProblems(parsed), ...plainMasterProblems(parsed)] });
   return Object.freeze({
     ...config,

@@ -460,7 +460,7 @@ function appTaskLaunch(instance: Instance, app: AppDefinition | undefined): Task
     fetch: app.fetch,
     healthChecks: app.healthChecks,
     ...(app.user !== undefined ? { user: app.user } : {}),
-    ...(app.container !== undefined ? { container: { image: app.container.docker.image, forcePull: app.container.docker.forcePullImage } } : {}),
+    ...(app.container !== undefined ? { container: { image: app.container.docker.image, forcePull: app.container.docker.forcePullImage, volumes: app.container.volumes } } : {}),
   };
 }
 

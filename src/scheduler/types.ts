@@ -50,7 +50,16 @@ export interface AppDefinition {
 export interface AppContainer {
   type: 'DOCKER' | 'MESOS';
   docker: { image: string; forcePullImage: boolean; privileged: false; parameters: [] };
-  volumes: [];
+  volumes: HostVolume[];
+}
+
+/** A host directory or file bind-mounted into the container (Marathon's `{containerPath, hostPath, mode}`). */
+export interface HostVolume {
+  /** Absolute, inside the container. */
+  containerPath: string;
+  /** Absolute, on the agent; the agent mounts only paths under its --host-volume-paths. */
+  hostPath: string;
+  mode: 'RO' | 'RW';
 }
 
 /**

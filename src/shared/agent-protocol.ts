@@ -121,6 +121,8 @@ export interface TaskContainer {
   /** `[registry/]name[:tag][@sha256:…]`, as Docker writes it. */
   image: string;
   forcePull: boolean;
+  /** Host paths bind-mounted into the container; the agent mounts only those under its --host-volume-paths. Absent from older schedulers. */
+  volumes?: Array<{ containerPath: string; hostPath: string; mode: 'RO' | 'RW' }>;
 }
 
 export type AgentCommand =

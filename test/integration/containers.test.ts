@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { AgentCluster, pidsOf, type Json } from '../support/agent-cluster.ts';
@@ -28,7 +28,11 @@ test('containers: images from a loopback registry run in their own namespaces on
   });
   registry.push(join(c.dir, 'image', 'layout'), 'v1', 'corral/busybox:v1');
   const image = `${registry.host}/corral/busybox:v1`;
-  let agent = await c.startAgent();
+  const volumes = join(c.dir, 'volumes');
+  mkdirSync(join(volumes, 'data'), { recursive: true });
+  mkdirSync(join(c.dir, 'elsewhere'));
+  writeFileSync(join(volumes, 'data', 'hello.txt'), 'hello from the host\n');
+  let agent = await c.startAgent({ args: ['--host-volume-paths', volumes] });
   const events = await c.events();
   const state = await waitFor('the agent registered with the images capability', async () => {
     const json = await c.get('/master/state');
@@ -134,6 +138,23 @@ test('containers: images from a loopback registry run in their own namespaces on
     // The adopted one is still killed as a container: scaled down, nothing of it is left.
     assert.equal((await c.call('PUT', '/v2/apps/img/default', { instances: 0 })).status, 200);
     await waitFor('the adopted container gone', () => (pidsOf(`image-default-cmd; sleep 1000; : ${c.marker}`).length === 0 && !crunContainers(agent.workDir).includes(String(kept?.id)) ? true : undefined), 30_000);
+  });
+
+  await t.test('host-path volumes: mounted read-only under --host-volume-paths, refused elsewhere', async () => {
+    await c.postApp({
+      id: '/img/vol',
+      cmd: `cat /data/hello.txt; touch /data/written 2>/dev/null || echo read-only; sleep 1000; : ${c.marker}`,
+      container: { type: 'DOCKER', docker: { image }, volumes: [{ containerPath: '/data', hostPath: join(volumes, 'data'), mode: 'RO' }] },
+    });
+    const [task] = await c.running('/img/vol', 1, 60_000);
+    const out = await stdout(String(task?.id), 'read-only');
+    assert.match(out, /^hello from the host$/m);
+    assert.equal(existsSync(join(volumes, 'data', 'written')), false);
+    await c.call('DELETE', '/v2/apps/img/vol');
+    await c.postApp({ id: '/img/novol', container: { type: 'DOCKER', docker: { image }, volumes: [{ containerPath: '/etc2', hostPath: join(c.dir, 'elsewhere'), mode: 'RO' }] } });
+    const failed = await events.waitFor('status_update_event', (e) => e.appId === '/img/novol' && e.taskStatus === 'TASK_FAILED', 60_000);
+    assert.match(String(failed.message), /is not under this agent's --host-volume-paths/);
+    await c.call('DELETE', '/v2/apps/img/novol');
   });
 
   await t.test('deleting the apps leaves no container behind', async () => {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { containerProcess, manifestDigestOf, parseImageConfig, resolveContainerUser, type ImageConfig } from '../../src/agent/containers/core/image-config.ts';
 import { parseImageRef, plainHttpAllowed, pullSource, storeNameOf } from '../../src/agent/containers/core/image-ref.ts';
+import { hostVolumeMounts } from '../../src/agent/containers/core/host-volumes.ts';
 import { parseRegistryMirrors, registriesConf } from '../../src/agent/containers/core/registry-mirrors.ts';
 import { CONTAINER_SANDBOX, containerIdOf, ociRuntimeSpec, runtimeArgv, taskIdOfContainer } from '../../src/agent/containers/core/oci-spec.ts';
 
@@ -195,4 +196,30 @@ test('registries.conf: Docker Hub mirrors in order, insecure only where plain HT
     '[[registry.mirror]]', 'location = "127.0.0.1:5000"', 'insecure = true', '',
     '[[registry.mirror]]', 'location = "mirror.example.com"', 'insecure = false', '',
   ].join('\n'));
+});
+
+test('host volumes: only existing paths under --host-volume-paths, links resolved', async (t) => {
+  const volume = (hostPath: string, realHostPath: string | undefined, mode: 'RO' | 'RW' = 'RO') => ({ containerPath: '/data', hostPath, realHostPath, mode });
+  const cases: Array<{ name: string; volumes: ReturnType<typeof volume>[]; allowed: string[]; expected: Array<{ source: string; destination: string; readonly: boolean }> | RegExp }> = [
+    { name: 'none asked', volumes: [], allowed: [], expected: [] },
+    { name: 'under an allowed dir', volumes: [volume('/srv/vols/a', '/srv/vols/a')], allowed: ['/srv/vols'], expected: [{ source: '/srv/vols/a', destination: '/data', readonly: true }] },
+    { name: 'the allowed dir itself, RW', volumes: [volume('/srv/vols', '/srv/vols', 'RW')], allowed: ['/srv/vols'], expected: [{ source: '/srv/vols', destination: '/data', readonly: false }] },
+    { name: 'no allow-list', volumes: [volume('/srv/vols/a', '/srv/vols/a')], allowed: [], expected: /allows no host volumes/ },
+    { name: 'missing on the agent', volumes: [volume('/srv/vols/gone', undefined)], allowed: ['/srv/vols'], expected: /does not exist/ },
+    { name: 'a sibling with the same prefix', volumes: [volume('/srv/vols-other', '/srv/vols-other')], allowed: ['/srv/vols'], expected: /not under this agent's --host-volume-paths/ },
+    { name: 'a link out of the allowed dir', volumes: [volume('/srv/vols/etc', '/etc')], allowed: ['/srv/vols'], expected: /\/srv\/vols\/etc \(\/etc\) is not under/ },
+  ];
+  for (const c of cases) {
+    await t.test(c.name, () => {
+      const result = hostVolumeMounts(c.volumes, c.allowed);
+      if (c.expected instanceof RegExp) {
+        assert.equal(result.ok, false);
+        if (!result.ok) assert.match(result.reason, c.expected);
+      } else {
+        assert.deepEqual(result.ok ? result.mounts : result.reason, c.expected);
+      }
+    });
+  }
+  const spec = ociRuntimeSpec({ process: { args: ['/x'], env: [], cwd: '/' }, user: { uid: 0, gid: 0 }, rootfs: 'rootfs', sandbox: '/s', hostname: 'h', volumes: [{ source: '/srv/vols/a', destination: '/data', readonly: true }] }) as { mounts: Array<{ destination: string; options?: string[] }> };
+  assert.deepEqual(spec.mounts.at(-1), { destination: '/data', type: 'bind', source: '/srv/vols/a', options: ['rbind', 'ro', 'nosuid', 'nodev'] });
 });

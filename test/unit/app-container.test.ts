@@ -30,6 +30,12 @@ test('app container: images on the host network are accepted and stored as Marat
   }
 });
 
+test('app container: host-path volumes are kept, mode RW by default', () => {
+  const result = build({ container: { type: 'DOCKER', docker: { image: 'busybox' }, volumes: [{ containerPath: '/data', hostPath: '/srv/data', mode: 'RO' }, { containerPath: '/scratch', hostPath: '/srv/scratch' }] } });
+  assert.ok(result.ok, JSON.stringify(result.ok ? '' : result.details));
+  assert.deepEqual(result.app.container?.volumes, [{ containerPath: '/data', hostPath: '/srv/data', mode: 'RO' }, { containerPath: '/scratch', hostPath: '/srv/scratch', mode: 'RW' }]);
+});
+
 test('app container: the no-op forms mean no container', async (t) => {
   for (const container of [null, { type: 'MESOS' }, { type: 'MESOS', volumes: [], portMappings: [] }]) {
     await t.test(JSON.stringify(container), () => {
@@ -47,9 +53,13 @@ test('app container: what this slice does not run is refused at its path, by nam
     { name: 'USER network', container: { type: 'DOCKER', docker: { image: 'busybox', network: 'USER' } }, path: '/container/docker/network', error: /USER networking is not supported yet/ },
     { name: 'port mappings (1.5+ place)', container: { type: 'DOCKER', docker: { image: 'busybox' }, portMappings: [{ containerPort: 80, hostPort: 0 }] }, path: '/container/portMappings', error: /port mappings is not supported yet/ },
     { name: 'port mappings (docker place)', container: { type: 'DOCKER', docker: { image: 'busybox', portMappings: [{ containerPort: 80 }] } }, path: '/container/docker/portMappings', error: /port mappings is not supported yet/ },
-    { name: 'a persistent volume', container: { type: 'MESOS', docker: { image: 'busybox' }, volumes: [{ containerPath: 'data', persistent: { size: 10 }, mode: 'RW' }] }, path: '/container/volumes', error: /persistent volumes\) is not supported yet/ },
-    { name: 'a host volume', container: { type: 'DOCKER', docker: { image: 'busybox' }, volumes: [{ containerPath: '/data', hostPath: '/srv', mode: 'RO' }] }, path: '/container/volumes', error: /volumes .* is not supported yet/ },
-    { name: 'a Mesos container with volumes and no image', container: { type: 'MESOS', volumes: [{ containerPath: 'data', persistent: { size: 10 } }] }, cmd: 'sleep 1', path: '/container/volumes', error: /not supported yet/ },
+    { name: 'a persistent volume', container: { type: 'MESOS', docker: { image: 'busybox' }, volumes: [{ containerPath: 'data', persistent: { size: 10 }, mode: 'RW' }] }, path: '/container/volumes/0/persistent', error: /persistent volumes is not supported yet/ },
+    { name: 'an external volume', container: { type: 'DOCKER', docker: { image: 'busybox' }, volumes: [{ hostPath: '/srv', containerPath: '/d' }, { containerPath: '/e', external: { name: 'x' }, mode: 'RW' }] }, path: '/container/volumes/1/external', error: /external volumes is not supported yet/ },
+    { name: 'a volume in the sandbox (relative containerPath)', container: { type: 'DOCKER', docker: { image: 'busybox' }, volumes: [{ containerPath: 'data', hostPath: '/srv', mode: 'RO' }] }, path: '/container/volumes/0/containerPath', error: /paths in the sandbox is not supported yet/ },
+    { name: 'a relative hostPath', container: { type: 'DOCKER', docker: { image: 'busybox' }, volumes: [{ containerPath: '/data', hostPath: 'srv', mode: 'RO' }] }, path: '/container/volumes/0/hostPath', error: /absolute path on the agent/ },
+    { name: 'a hostPath with ..', container: { type: 'DOCKER', docker: { image: 'busybox' }, volumes: [{ containerPath: '/data', hostPath: '/srv/../etc', mode: 'RO' }] }, path: '/container/volumes/0/hostPath', error: /without \.\./ },
+    { name: 'a bad mode', container: { type: 'DOCKER', docker: { image: 'busybox' }, volumes: [{ containerPath: '/data', hostPath: '/srv', mode: 'RX' }] }, path: '/container/volumes/0/mode', error: /RO or RW/ },
+    { name: 'a Mesos container with volumes and no image', container: { type: 'MESOS', volumes: [{ containerPath: 'data', persistent: { size: 10 } }] }, cmd: 'sleep 1', path: '/container/volumes', error: /volumes without an image is not supported yet/ },
     { name: 'privileged', container: { type: 'DOCKER', docker: { image: 'busybox', privileged: true } }, path: '/container/docker/privileged', error: /privileged containers is not supported yet/ },
     { name: 'docker parameters', container: { type: 'DOCKER', docker: { image: 'busybox', parameters: [{ key: 'hostname', value: 'x' }] } }, path: '/container/docker/parameters', error: /docker parameters is not supported yet/ },
     { name: 'an unknown type', container: { type: 'RKT', docker: { image: 'busybox' } }, path: '/container/type', error: /DOCKER or MESOS/ },

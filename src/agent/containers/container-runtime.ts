@@ -7,6 +7,7 @@ import type { TaskLaunch } from '../../shared/agent-protocol.ts';
 import { AgentError } from '../errors.ts';
 import { containerProcess, resolveContainerUser, type ContainerUser } from './core/image-config.ts';
 import { CONTAINER_SANDBOX, containerIdOf, ociRuntimeSpec, runtimeArgv, taskIdOfContainer, type RuntimeCommand } from './core/oci-spec.ts';
+import { hostVolumeMounts } from './core/host-volumes.ts';
 import { parseRegistryMirrors } from './core/registry-mirrors.ts';
 import { ImageStore } from './image-store.ts';
 
@@ -22,6 +23,8 @@ export interface ContainerRuntimeOptions {
   insecureRegistries: readonly string[];
   /** `--registry-mirror` values (checked here: a bad one means no image runtime, with the reason). */
   registryMirrors: readonly string[];
+  /** `--host-volume-paths`: the only host directories apps may mount (none: no host volumes). */
+  hostVolumePaths: readonly string[];
   /** The agent's clean environment, for the tools. */
   env: Readonly<Record<string, string>>;
   /** Where cgroups are mounted (default /sys/fs/cgroup): a hybrid host's cgroup2 mount is hidden from crun. */
@@ -50,12 +53,14 @@ export interface PreparedContainer {
 export class ContainerRuntime {
   readonly #command: RuntimeCommand;
   readonly #bundles: string;
+  readonly #hostVolumePaths: readonly string[];
   readonly images: ImageStore;
 
-  private constructor(command: RuntimeCommand, bundles: string, images: ImageStore) {
+  private constructor(command: RuntimeCommand, bundles: string, images: ImageStore, hostVolumePaths: readonly string[]) {
     this.#command = command;
     this.#bundles = bundles;
     this.images = images;
+    this.#hostVolumePaths = hostVolumePaths;
   }
 
   /** The runtime when crun, skopeo and umoci are installed; otherwise why tasks with images cannot run here. */
@@ -75,7 +80,9 @@ export class ContainerRuntime {
       ...(hybridControllers ? { hideUnified: { unshare: unshare as string, mount: unified } } : {}),
     };
     const images = new ImageStore({ dir: join(options.workDir, 'images'), tools: { skopeo: tools.skopeo as string, umoci: tools.umoci as string }, insecureRegistries: options.insecureRegistries, registryMirrors: mirrors.hosts, env: options.env });
-    return { ok: true, runtime: new ContainerRuntime(command, join(options.workDir, 'containers'), images) };
+    // Resolved once: a link among them points where it pointed at start-up.
+    const hostVolumePaths = await Promise.all(options.hostVolumePaths.map((dir) => realpath(dir).catch(() => dir)));
+    return { ok: true, runtime: new ContainerRuntime(command, join(options.workDir, 'containers'), images, hostVolumePaths) };
   }
 
   #bundle(taskId: string): string {
@@ -90,6 +97,10 @@ export class ContainerRuntime {
   async prepare(task: TaskLaunch, sandbox: string, env: Readonly<Record<string, string>>, progress: (message: string) => void): Promise<PreparedContainer> {
     const image = task.container?.image;
     if (image === undefined) throw new AgentError('ERR_AGENT_IMAGE', 'the task has no image');
+    // Checked before anything is pulled: a volume this agent refuses fails the launch at once.
+    const requests = await Promise.all((task.container?.volumes ?? []).map(async (v) => ({ ...v, realHostPath: await realpath(v.hostPath).catch(() => undefined) })));
+    const volumes = hostVolumeMounts(requests, this.#hostVolumePaths);
+    if (!volumes.ok) throw new AgentError('ERR_AGENT_IMAGE', volumes.reason);
     const cached = !task.container?.forcePull && (await this.images.digest(image)) !== undefined;
     if (!cached) progress(`Pulling image ${image}`);
     await this.images.pull(image, task.container?.forcePull ?? false);
@@ -104,7 +115,7 @@ export class ContainerRuntime {
     if (!user.ok) throw new AgentError('ERR_AGENT_IMAGE', user.reason);
     const processSpec = containerProcess(config, task, env, CONTAINER_SANDBOX);
     if (!processSpec.ok) throw new AgentError('ERR_AGENT_IMAGE', processSpec.reason);
-    const spec = ociRuntimeSpec({ process: processSpec.process, user: user.user, rootfs: 'rootfs', sandbox, hostname: containerIdOf(task.taskId).slice(0, 63) });
+    const spec = ociRuntimeSpec({ process: processSpec.process, user: user.user, rootfs: 'rootfs', sandbox, hostname: containerIdOf(task.taskId).slice(0, 63), volumes: volumes.mounts });
     await writeFile(join(bundle, 'config.json'), JSON.stringify(spec));
     return { argv: runtimeArgv(this.#command, ['run', '--bundle', bundle, containerIdOf(task.taskId)]), user: user.user, digest };
   }

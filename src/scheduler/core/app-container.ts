@@ -1,5 +1,5 @@
 import type { ValidationDetail } from '../errors.ts';
-import type { AppContainer } from '../types.ts';
+import type { AppContainer, HostVolume } from '../types.ts';
 
 export type ContainerResult = { ok: true; container: AppContainer | undefined } | { ok: false; details: ValidationDetail[] };
 
@@ -32,9 +32,12 @@ export function checkContainer(raw: Record<string, unknown> | null | undefined):
     if (!['type', 'docker', 'volumes', 'portMappings'].includes(key)) refuse(`/container/${key}`, `unknown container field ${key}`);
   }
   if (!isEmptyList(raw.portMappings)) refuse('/container/portMappings', `port mappings ${NOT_YET}: containers use the agent's host network; give ports in portDefinitions`);
-  if (!isEmptyList(raw.volumes)) refuse('/container/volumes', `volumes (host paths and persistent volumes) ${NOT_YET}`);
   const docker = raw.docker;
-  if (docker === undefined && type === 'MESOS') return details.length > 0 ? { ok: false, details } : { ok: true, container: undefined };
+  if (docker === undefined && type === 'MESOS') {
+    if (!isEmptyList(raw.volumes)) refuse('/container/volumes', `volumes without an image ${NOT_YET}`);
+    return details.length > 0 ? { ok: false, details } : { ok: true, container: undefined };
+  }
+  const volumes = checkVolumes(raw.volumes, refuse);
   if (!isObject(docker)) {
     refuse('/container/docker', 'a container needs docker.image (the image to run)');
     return { ok: false, details };
@@ -59,7 +62,34 @@ export function checkContainer(raw: Record<string, unknown> | null | undefined):
     container: {
       type: type as AppContainer['type'],
       docker: { image: image as string, forcePullImage: docker.forcePullImage === true, privileged: false, parameters: [] },
-      volumes: [],
+      volumes,
     },
   };
+}
+
+const ABSOLUTE = /^\/(?!.*(?:^|\/)\.\.(?:\/|$))/;
+
+/** Host-path volumes; persistent, external and secret volumes, and paths in the sandbox, are refused for now. */
+function checkVolumes(raw: unknown, refuse: (path: string, error: string) => void): HostVolume[] {
+  if (raw === undefined) return [];
+  if (!Array.isArray(raw)) {
+    refuse('/container/volumes', 'must be an array');
+    return [];
+  }
+  const volumes: HostVolume[] = [];
+  raw.forEach((volume: unknown, index) => {
+    const path = `/container/volumes/${index}`;
+    if (!isObject(volume)) return refuse(path, 'must be an object');
+    for (const kind of ['persistent', 'external', 'secret']) {
+      if (volume[kind] !== undefined) return refuse(`${path}/${kind}`, `${kind} volumes ${NOT_YET}: only host paths ({containerPath, hostPath, mode})`);
+    }
+    const unknown = Object.keys(volume).find((key) => !['containerPath', 'hostPath', 'mode'].includes(key));
+    if (unknown !== undefined) return refuse(`${path}/${unknown}`, `unknown volume field ${unknown}`);
+    const { containerPath, hostPath, mode = 'RW' } = volume;
+    if (typeof hostPath !== 'string' || !ABSOLUTE.test(hostPath)) return refuse(`${path}/hostPath`, 'must be an absolute path on the agent, without ..');
+    if (typeof containerPath !== 'string' || !ABSOLUTE.test(containerPath)) return refuse(`${path}/containerPath`, `must be an absolute path in the container, without .. (paths in the sandbox ${NOT_YET})`);
+    if (mode !== 'RO' && mode !== 'RW') return refuse(`${path}/mode`, 'must be RO or RW');
+    volumes.push({ containerPath, hostPath, mode });
+  });
+  return volumes;
 }

@@ -1,3 +1,4 @@
+import type { HostMount } from './host-volumes.ts';
 import type { ContainerProcess, ContainerUser } from './image-config.ts';
 
 /** Where the task's sandbox appears in its container, as in Mesos (`MESOS_SANDBOX`). */
@@ -11,6 +12,8 @@ export interface OciSpecInput {
   /** The task's sandbox on the host, bind-mounted read-write at CONTAINER_SANDBOX. */
   sandbox: string;
   hostname: string;
+  /** Host-path volumes, checked against the agent's allow-list (hostVolumeMounts). */
+  volumes?: readonly HostMount[];
 }
 
 /** Docker's default capabilities: what a container's root may do without `privileged`. */
@@ -53,6 +56,7 @@ export function ociRuntimeSpec(input: OciSpecInput): Record<string, unknown> {
       // The host's resolver: the container shares the host's network.
       { destination: '/etc/resolv.conf', type: 'bind', source: '/etc/resolv.conf', options: ['rbind', 'ro'] },
       { destination: CONTAINER_SANDBOX, type: 'bind', source: input.sandbox, options: ['rbind', 'rw'] },
+      ...(input.volumes ?? []).map((v) => ({ destination: v.destination, type: 'bind', source: v.source, options: ['rbind', v.readonly ? 'ro' : 'rw', 'nosuid', 'nodev'] })),
     ],
     linux: {
       namespaces: [{ type: 'pid' }, { type: 'mount' }, { type: 'uts' }, { type: 'ipc' }],
