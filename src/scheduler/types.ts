@@ -49,7 +49,8 @@ export interface AppDefinition {
 /** Marathon's `container`, as far as Corral runs it: an image on the agent's own runtime, host network. */
 export interface AppContainer {
   type: 'DOCKER' | 'MESOS';
-  docker: { image: string; forcePullImage: boolean; privileged: false; parameters: [] };
+  /** `parameters` are Docker CLI options; those that map here: `env` (NAME=value), `hostname`, `label` (kept, no effect on the run). */
+  docker: { image: string; forcePullImage: boolean; privileged: false; parameters: Array<{ key: string; value: string }> };
   volumes: HostVolume[];
 }
 

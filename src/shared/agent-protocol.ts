@@ -123,6 +123,10 @@ export interface TaskContainer {
   forcePull: boolean;
   /** Host paths bind-mounted into the container; the agent mounts only those under its --host-volume-paths. Absent from older schedulers. */
   volumes?: Array<{ containerPath: string; hostPath: string; mode: 'RO' | 'RW' }>;
+  /** Docker `hostname` parameter: the container's host name (default: from the task id). */
+  hostname?: string;
+  /** Docker `env` parameters: over the image's and the app's environment, as `docker run -e` after them. */
+  env?: Record<string, string>;
 }
 
 export type AgentCommand =

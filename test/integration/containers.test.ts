@@ -48,9 +48,9 @@ test('containers: images from a loopback registry run in their own namespaces on
   await t.test('cmd runs through /bin/sh -c as pid 1 of its own pid namespace, with the image env under the app env', async () => {
     await c.postApp({
       id: '/img/env',
-      cmd: `echo "pid $$"; echo "IMAGE_ONLY=$IMAGE_ONLY SHARED=$SHARED APP_ONLY=$APP_ONLY"; echo "sandbox=$MESOS_SANDBOX cwd=$(pwd)"; echo "port=$PORT0"; ls /mnt/mesos/sandbox; sleep 1000; : ${c.marker}`,
+      cmd: `echo "pid $$"; echo "IMAGE_ONLY=$IMAGE_ONLY SHARED=$SHARED APP_ONLY=$APP_ONLY"; echo "sandbox=$MESOS_SANDBOX cwd=$(pwd)"; echo "port=$PORT0"; echo "host=$(cat /proc/sys/kernel/hostname) param=$FROM_PARAMETER"; ls /mnt/mesos/sandbox; sleep 1000; : ${c.marker}`,
       env: { SHARED: 'app', APP_ONLY: 'yes' },
-      container: { type: 'DOCKER', docker: { image } },
+      container: { type: 'DOCKER', docker: { image, parameters: [{ key: 'hostname', value: 'web-1' }, { key: 'env', value: 'FROM_PARAMETER=yes' }] } },
     });
     const [task] = await c.running('/img/env', 1, 60_000);
     const out = await stdout(String(task?.id), 'stdout');
@@ -58,10 +58,11 @@ test('containers: images from a loopback registry run in their own namespaces on
     assert.match(out, /^IMAGE_ONLY=from-image SHARED=app APP_ONLY=yes$/m);
     assert.match(out, /^sandbox=\/mnt\/mesos\/sandbox cwd=\/tmp$/m, 'WorkingDir from the image');
     assert.match(out, new RegExp(`^port=${String(task?.ports[0])}$`, 'm'));
+    assert.match(out, /^host=web-1 param=yes$/m, 'docker parameters hostname and env');
     const starting = events.find('status_update_event', (e) => e.taskId === task?.id && e.taskStatus === 'TASK_STARTING').map((e) => String(e.message));
     assert.ok(starting.some((m) => m.includes(`Pulling image ${image}`)), `the pull is in a STARTING message: ${JSON.stringify(starting)}`);
     const app = await c.get('/v2/apps/img/env');
-    assert.deepEqual(app.app.container, { type: 'DOCKER', docker: { image, forcePullImage: false, privileged: false, parameters: [] }, volumes: [] });
+    assert.deepEqual(app.app.container, { type: 'DOCKER', docker: { image, forcePullImage: false, privileged: false, parameters: [{ key: 'hostname', value: 'web-1' }, { key: 'env', value: 'FROM_PARAMETER=yes' }] }, volumes: [] });
   });
 
   await t.test("no cmd or args: the image's Entrypoint + Cmd; args replace Cmd after the Entrypoint", async () => {

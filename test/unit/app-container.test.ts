@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { containerLaunch } from '../../src/scheduler/core/app-container.ts';
 import { buildApp } from '../../src/scheduler/core/app-definition.ts';
 import { appDefinitionJson } from '../../src/scheduler/core/marathon-json.ts';
 import { NOW } from '../support/scheduler-fixtures.ts';
@@ -36,6 +37,17 @@ test('app container: host-path volumes are kept, mode RW by default', () => {
   assert.deepEqual(result.app.container?.volumes, [{ containerPath: '/data', hostPath: '/srv/data', mode: 'RO' }, { containerPath: '/scratch', hostPath: '/srv/scratch', mode: 'RW' }]);
 });
 
+test('app container: docker parameters that map become the launch hostname and env (last hostname wins, env over env)', () => {
+  const parameters = [{ key: 'env', value: 'A=1=2' }, { key: 'hostname', value: 'first' }, { key: 'label', value: 'team=web' }, { key: 'env', value: 'B=' }, { key: 'hostname', value: 'web.internal' }, { key: 'env', value: 'A=3' }];
+  const result = build({ container: { type: 'DOCKER', docker: { image: 'busybox', parameters } } });
+  assert.ok(result.ok, JSON.stringify(result.ok ? '' : result.details));
+  assert.deepEqual(result.app.container?.docker.parameters, parameters);
+  assert.deepEqual(containerLaunch(result.app.container as NonNullable<typeof result.app.container>), { image: 'busybox', forcePull: false, volumes: [], hostname: 'web.internal', env: { A: '3', B: '' } });
+  const plain = build({ container: { type: 'DOCKER', docker: { image: 'busybox' } } });
+  assert.ok(plain.ok);
+  assert.deepEqual(containerLaunch(plain.app.container as NonNullable<typeof plain.app.container>), { image: 'busybox', forcePull: false, volumes: [] });
+});
+
 test('app container: the no-op forms mean no container', async (t) => {
   for (const container of [null, { type: 'MESOS' }, { type: 'MESOS', volumes: [], portMappings: [] }]) {
     await t.test(JSON.stringify(container), () => {
@@ -61,7 +73,11 @@ test('app container: what this slice does not run is refused at its path, by nam
     { name: 'a bad mode', container: { type: 'DOCKER', docker: { image: 'busybox' }, volumes: [{ containerPath: '/data', hostPath: '/srv', mode: 'RX' }] }, path: '/container/volumes/0/mode', error: /RO or RW/ },
     { name: 'a Mesos container with volumes and no image', container: { type: 'MESOS', volumes: [{ containerPath: 'data', persistent: { size: 10 } }] }, cmd: 'sleep 1', path: '/container/volumes', error: /volumes without an image is not supported yet/ },
     { name: 'privileged', container: { type: 'DOCKER', docker: { image: 'busybox', privileged: true } }, path: '/container/docker/privileged', error: /privileged containers is not supported yet/ },
-    { name: 'docker parameters', container: { type: 'DOCKER', docker: { image: 'busybox', parameters: [{ key: 'hostname', value: 'x' }] } }, path: '/container/docker/parameters', error: /docker parameters is not supported yet/ },
+    { name: 'a docker parameter that does not map', container: { type: 'DOCKER', docker: { image: 'busybox', parameters: [{ key: 'env', value: 'A=1' }, { key: 'cap-add', value: 'SYS_ADMIN' }] } }, path: '/container/docker/parameters/1/key', error: /docker parameter cap-add is not supported yet \(env, hostname and label are\)/ },
+    { name: 'an env parameter without =', container: { type: 'DOCKER', docker: { image: 'busybox', parameters: [{ key: 'env', value: 'A' }] } }, path: '/container/docker/parameters/0/value', error: /NAME=value/ },
+    { name: 'a bad hostname parameter', container: { type: 'DOCKER', docker: { image: 'busybox', parameters: [{ key: 'hostname', value: 'a_b' }] } }, path: '/container/docker/parameters/0/value', error: /host name/ },
+    { name: 'a label parameter without =', container: { type: 'DOCKER', docker: { image: 'busybox', parameters: [{ key: 'label', value: 'x' }] } }, path: '/container/docker/parameters/0/value', error: /key=value/ },
+    { name: 'a parameter that is not {key, value}', container: { type: 'DOCKER', docker: { image: 'busybox', parameters: [{ key: 'env' }] } }, path: '/container/docker/parameters/0', error: /\{key, value\}/ },
     { name: 'an unknown type', container: { type: 'RKT', docker: { image: 'busybox' } }, path: '/container/type', error: /DOCKER or MESOS/ },
     { name: 'DOCKER without docker', container: { type: 'DOCKER' }, cmd: 'sleep 1', path: '/container/docker', error: /needs docker.image/ },
     { name: 'no container type and nothing', container: {}, cmd: 'sleep 1', path: '/container/docker', error: /needs docker.image/ },

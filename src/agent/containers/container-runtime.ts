@@ -113,9 +113,9 @@ export class ContainerRuntime {
     const rootfs = join(bundle, 'rootfs');
     const user = resolveContainerUser(task.user ?? config.user, await readInside(rootfs, 'etc/passwd'), await readInside(rootfs, 'etc/group'));
     if (!user.ok) throw new AgentError('ERR_AGENT_IMAGE', user.reason);
-    const processSpec = containerProcess(config, task, env, CONTAINER_SANDBOX);
+    const processSpec = containerProcess(config, task, { ...env, ...task.container?.env }, CONTAINER_SANDBOX);
     if (!processSpec.ok) throw new AgentError('ERR_AGENT_IMAGE', processSpec.reason);
-    const spec = ociRuntimeSpec({ process: processSpec.process, user: user.user, rootfs: 'rootfs', sandbox, hostname: containerIdOf(task.taskId).slice(0, 63), volumes: volumes.mounts });
+    const spec = ociRuntimeSpec({ process: processSpec.process, user: user.user, rootfs: 'rootfs', sandbox, hostname: task.container?.hostname ?? containerIdOf(task.taskId).slice(0, 63), volumes: volumes.mounts });
     await writeFile(join(bundle, 'config.json'), JSON.stringify(spec));
     return { argv: runtimeArgv(this.#command, ['run', '--bundle', bundle, containerIdOf(task.taskId)]), user: user.user, digest };
   }

@@ -1,4 +1,5 @@
 import type { ValidationDetail } from '../errors.ts';
+import type { TaskContainer } from '../../shared/agent-protocol.ts';
 import type { AppContainer, HostVolume } from '../types.ts';
 
 export type ContainerResult = { ok: true; container: AppContainer | undefined } | { ok: false; details: ValidationDetail[] };
@@ -18,7 +19,7 @@ const IMAGE = /^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:[._-]+[a-z0-9]+)*(?
  * Marathon's `container` (DOCKER, or MESOS with `docker.image`: both run the image on the agent's
  * own runtime, as Mesos' unified containerizer does). What this slice cannot run yet is refused
  * by name, at its path, rather than accepted and ignored: port mappings, bridge and container
- * networks, volumes, privileged, docker parameters. COMPAT(marathon): null, or a MESOS container
+ * networks, persistent volumes, privileged, docker parameters other than env, hostname and label. COMPAT(marathon): null, or a MESOS container
  * with no image and empty lists, means "no container" (UIs and exports write it); a container
  * without a type is DOCKER, Marathon's default.
  */
@@ -51,7 +52,7 @@ export function checkContainer(raw: Record<string, unknown> | null | undefined):
   if (docker.forcePullImage !== undefined && typeof docker.forcePullImage !== 'boolean') refuse('/container/docker/forcePullImage', 'must be a boolean');
   if (docker.privileged !== undefined && typeof docker.privileged !== 'boolean') refuse('/container/docker/privileged', 'must be a boolean');
   else if (docker.privileged === true) refuse('/container/docker/privileged', `privileged containers ${NOT_YET}`);
-  if (!isEmptyList(docker.parameters)) refuse('/container/docker/parameters', `docker parameters ${NOT_YET}`);
+  const parameters = checkParameters(docker.parameters, refuse);
   if (docker.network !== undefined && docker.network !== 'HOST') {
     refuse('/container/docker/network', `${String(docker.network)} networking ${NOT_YET}: containers use the agent's host network (HOST)`);
   }
@@ -61,10 +62,38 @@ export function checkContainer(raw: Record<string, unknown> | null | undefined):
     ok: true,
     container: {
       type: type as AppContainer['type'],
-      docker: { image: image as string, forcePullImage: docker.forcePullImage === true, privileged: false, parameters: [] },
+      docker: { image: image as string, forcePullImage: docker.forcePullImage === true, privileged: false, parameters },
       volumes,
     },
   };
+}
+
+const HOSTNAME = /^[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
+const ENV_ENTRY = /^[A-Za-z_][A-Za-z0-9_]*=/;
+
+/**
+ * Docker CLI `parameters` where they mean something without Docker: `env` (`NAME=value`),
+ * `hostname` (the container's, at most 63 characters), `label` (`key=value`, metadata only).
+ * Any other key is refused by name rather than dropped.
+ */
+function checkParameters(raw: unknown, refuse: (path: string, error: string) => void): Array<{ key: string; value: string }> {
+  if (raw === undefined) return [];
+  if (!Array.isArray(raw)) {
+    refuse('/container/docker/parameters', 'must be an array of {key, value}');
+    return [];
+  }
+  const parameters: Array<{ key: string; value: string }> = [];
+  raw.forEach((parameter: unknown, index) => {
+    const path = `/container/docker/parameters/${index}`;
+    if (!isObject(parameter) || typeof parameter.key !== 'string' || typeof parameter.value !== 'string') return refuse(path, 'must be {key, value} with string values');
+    const { key, value } = parameter;
+    if (key === 'env' && !ENV_ENTRY.test(value)) return refuse(`${path}/value`, 'an env parameter is NAME=value');
+    if (key === 'hostname' && (value.length > 63 || !HOSTNAME.test(value))) return refuse(`${path}/value`, 'must be a host name of at most 63 characters');
+    if (key === 'label' && !value.includes('=')) return refuse(`${path}/value`, 'a label parameter is key=value');
+    if (!['env', 'hostname', 'label'].includes(key)) return refuse(`${path}/key`, `docker parameter ${key} ${NOT_YET} (env, hostname and label are)`);
+    parameters.push({ key, value });
+  });
+  return parameters;
 }
 
 const ABSOLUTE = /^\/(?!.*(?:^|\/)\.\.(?:\/|$))/;
@@ -92,4 +121,17 @@ function checkVolumes(raw: unknown, refuse: (path: string, error: string) => voi
     volumes.push({ containerPath, hostPath, mode });
   });
   return volumes;
+}
+
+/** The image part of a launch: Docker `parameters` become the container's hostname and extra env. */
+export function containerLaunch(container: AppContainer): TaskContainer {
+  const hostname = container.docker.parameters.filter((p) => p.key === 'hostname').at(-1)?.value;
+  const env = Object.fromEntries(container.docker.parameters.filter((p) => p.key === 'env').map((p) => [p.value.slice(0, p.value.indexOf('=')), p.value.slice(p.value.indexOf('=') + 1)]));
+  return {
+    image: container.docker.image,
+    forcePull: container.docker.forcePullImage,
+    volumes: container.volumes,
+    ...(hostname !== undefined ? { hostname } : {}),
+    ...(Object.keys(env).length > 0 ? { env } : {}),
+  };
 }
