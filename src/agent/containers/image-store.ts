@@ -35,24 +35,36 @@ function toolReason(error: unknown): string {
 
 /**
  * The agent's images: pulled over the OCI distribution API with skopeo into one OCI layout
- * (content-addressed, digests verified by skopeo), unpacked per task with umoci. Operations on
- * the layout are one at a time (skopeo rewrites its index.json); a pull of an image already
- * being pulled waits for that one instead of starting another.
+ * (content-addressed, digests verified by skopeo), unpacked per task with umoci. Pulls are one
+ * at a time and never beside an unpack (skopeo rewrites the layout's index.json); unpacks run
+ * together. A pull of an image already being pulled waits for that one instead of starting another.
  */
 export class ImageStore {
   readonly #options: ImageStoreOptions;
   readonly #pulling = new Map<string, Promise<void>>();
+  /** The last pull queued (pulls rewrite index.json: one at a time, and never under an unpack). */
   #queue: Promise<unknown> = Promise.resolve();
+  /** Unpacks running: they only read the layout, so they run together. */
+  readonly #readers = new Set<Promise<void>>();
   #ready: Promise<void> | undefined;
 
   constructor(options: ImageStoreOptions) {
     this.#options = options;
   }
 
-  /** Runs `work` after every earlier operation on the layout has ended. */
-  #serial<T>(work: () => Promise<T>): Promise<T> {
-    const next = this.#queue.then(work, work);
+  /** Runs `work` alone: after every earlier operation on the layout, before any later one. */
+  #exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const next = Promise.allSettled([this.#queue, ...this.#readers]).then(work);
     this.#queue = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Runs `work` beside other readers, after the pulls queued before it. */
+  #shared<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.#queue.then(work);
+    const settled = next.then(() => undefined, () => undefined);
+    this.#readers.add(settled);
+    void settled.then(() => this.#readers.delete(settled));
     return next;
   }
 
@@ -80,7 +92,7 @@ export class ImageStore {
     const pending = this.#pulling.get(name);
     if (pending !== undefined) return pending;
     const plain = plainHttpAllowed(parsed.ref.registry, this.#options.insecureRegistries);
-    const pull = this.#serial(async () => {
+    const pull = this.#exclusive(async () => {
       const { skopeo } = this.#options.tools;
       // --registries-conf (a hidden flag of skopeo's; CONTAINERS_REGISTRIES_CONF is not read by skopeo 1.9).
       const args = ['--policy', join(this.#options.dir, 'policy.json'), '--registries-conf', join(this.#options.dir, 'registries.conf'), 'copy', '--quiet', ...(plain ? ['--src-tls-verify=false'] : []), pullSource(parsed.ref), `oci:${this.#options.dir}:${name}`];
@@ -127,7 +139,7 @@ export class ImageStore {
 
   /** Unpacks the image into `bundle/rootfs` (umoci, as root: owners and modes as in the image). */
   async unpack(image: string, bundle: string): Promise<void> {
-    await this.#serial(async () => {
+    await this.#shared(async () => {
       try {
         await run(this.#options.tools.umoci, ['unpack', '--image', `${this.#options.dir}:${storeNameOf(image)}`, bundle], { maxBuffer: 4 * 2 ** 20, env: this.#options.env });
       } catch (error) {
