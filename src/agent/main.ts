@@ -59,7 +59,7 @@ export async function startAgent(settings: Settings): Promise<Service> {
   if (knownAgentId !== undefined) isolation.useAgent(knownAgentId);
   if (isolation.kind !== 'none') logger.info({ kind: isolation.kind, parents: isolation.parentDirs }, 'tasks are isolated in cgroups');
 
-  const containers = await ContainerRuntime.detect({ workDir: config.workDir, insecureRegistries: config.insecureRegistries, registryMirrors: config.registryMirrors, hostVolumePaths: config.hostVolumePaths, env: baseEnv, cgroupsRoot: config.cgroupsRoot });
+  const containers = await ContainerRuntime.detect({ workDir: config.workDir, insecureRegistries: config.insecureRegistries, registryMirrors: config.registryMirrors, hostVolumePaths: config.hostVolumePaths, uid: users.agent.uid, env: baseEnv, cgroupsRoot: config.cgroupsRoot });
   if (containers.ok) logger.info({ insecureRegistries: config.insecureRegistries, registryMirrors: config.registryMirrors }, 'containers: tasks with an image run here (crun, skopeo, umoci)');
   else logger.warn({ reason: containers.reason }, `containers: tasks with an image cannot run here: ${containers.reason}`);
 

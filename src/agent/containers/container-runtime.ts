@@ -25,6 +25,8 @@ export interface ContainerRuntimeOptions {
   registryMirrors: readonly string[];
   /** `--host-volume-paths`: the only host directories apps may mount (none: no host volumes). */
   hostVolumePaths: readonly string[];
+  /** The agent's uid (containers need root). */
+  uid: number;
   /** The agent's clean environment, for the tools. */
   env: Readonly<Record<string, string>>;
   /** Where cgroups are mounted (default /sys/fs/cgroup): a hybrid host's cgroup2 mount is hidden from crun. */
@@ -65,6 +67,8 @@ export class ContainerRuntime {
 
   /** The runtime when crun, skopeo and umoci are installed; otherwise why tasks with images cannot run here. */
   static async detect(options: ContainerRuntimeOptions): Promise<DetectedRuntime> {
+    // Namespaces, mounts and the image's owners need root; rootless containers are not in this slice.
+    if (options.uid !== 0) return { ok: false, reason: 'the agent is not running as root' };
     const tools = { crun: findTool('crun'), skopeo: findTool('skopeo'), umoci: findTool('umoci') };
     const missing = Object.entries(tools).filter(([, path]) => path === undefined).map(([name]) => name);
     if (missing.length > 0) return { ok: false, reason: `${missing.join(', ')} not found (apt-get install ${missing.join(' ')})` };
