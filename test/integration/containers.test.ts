@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { AgentCluster, pidsOf, type Json } from '../support/agent-cluster.ts';
 import { crunContainers, LoopbackRegistry, writeBusyboxImage } from '../support/oci-image.ts';
+import { commandStream, standInRegistration } from '../support/stand-in-agent.ts';
 import { waitFor } from '../support/wait.ts';
 
 /**
@@ -162,4 +163,24 @@ test('containers: images from a loopback registry run in their own namespaces on
     for (const id of ['/img/default', '/img/args', '/img/web', '/img/env']) await c.call('DELETE', `/v2/apps${id}`);
     await waitFor('every container gone', () => (crunContainers(agent.workDir).length === 0 && pidsOf(c.marker).length === 0 ? true : undefined), 30_000);
   });
+});
+
+test('containers: an app with an image waits, saying why, while no connected agent can run images; a command app still runs there', { timeout: 60_000 }, async (t) => {
+  const c = await AgentCluster.start('containers-wait');
+  const controller = new AbortController();
+  t.after(async () => {
+    controller.abort();
+    await c.stop();
+  });
+  // A stand-in agent registering as an agent without crun/skopeo/umoci does: no capabilities.
+  const registration = await c.call('POST', '/corral/v1/agents/register', standInRegistration('no-images', '127.0.0.51'));
+  assert.equal(registration.status, 200, JSON.stringify(registration.json));
+  const commands = await commandStream(c.master, String(registration.json.agentId), controller.signal);
+  await c.postApp({ id: '/img/waits', container: { type: 'DOCKER', docker: { image: '127.0.0.1:5000/corral/busybox:v1' } } });
+  const entry = await waitFor('/img/waits in the queue', async () => ((await c.get('/v2/queue')).queue as Json[]).find((e) => e.app.id === '/img/waits'));
+  assert.match(String(entry.reason), /no image runtime \(crun, skopeo, umoci\) on 1 of 1 agents/);
+  await c.postApp({ id: '/cmd/runs', cmd: 'sleep 1000', portDefinitions: [] });
+  const launch = await waitFor('the command app launched on the stand-in', () => commands.find((x) => x.type === 'launch'));
+  assert.equal(launch.task.appId, '/cmd/runs');
+  assert.equal(commands.filter((x) => x.type === 'launch' && x.task.appId === '/img/waits').length, 0);
 });
