@@ -41,6 +41,8 @@ export interface AgentConfig {
   readonly registryMirrors: readonly string[];
   /** `--host-volume-paths`: directories containers may bind-mount host paths from (none by default). */
   readonly hostVolumePaths: readonly string[];
+  /** `--allow-privileged-containers`: tasks may run privileged containers (Docker's `privileged`). */
+  readonly allowPrivilegedContainers: boolean;
 }
 
 const resources: FieldParser<Resource[]> = (raw) => parseResources(text(raw));
@@ -73,6 +75,7 @@ export function parseAgentConfig(settings: Settings): AgentConfig {
     allowRootTasks: flag,
     insecureRegistries: ['insecureRegistry', list()],
     registryMirrors: ['registryMirror', list()],
+    allowPrivilegedContainers: flag,
     hostVolumePaths: (raw) => list()(raw).map((dir) => absolutePath(dir)),
   }, { defaults: commandDefaults('agent'), check: (parsed) => [...tlsPairProblems(parsed), ...plainMasterProblems(parsed)] });
   return Object.freeze({

@@ -15,7 +15,7 @@ import { agentApiGuard, sendRefusal } from './http/api-tokens.ts';
 import { registerFilesRoutes } from './http/files.ts';
 import { detectIsolator } from './isolation/index.ts';
 import { ContainerRuntime } from './containers/container-runtime.ts';
-import { IMAGES_CAPABILITY } from '../shared/agent-protocol.ts';
+import { IMAGES_CAPABILITY, PRIVILEGED_CAPABILITY } from '../shared/agent-protocol.ts';
 import { LogRotator } from './log-rotation.ts';
 import { AgentMetrics, registerMetricsRoute } from './metrics.ts';
 import { startSandboxGc } from './sandbox-gc.ts';
@@ -59,7 +59,7 @@ export async function startAgent(settings: Settings): Promise<Service> {
   if (knownAgentId !== undefined) isolation.useAgent(knownAgentId);
   if (isolation.kind !== 'none') logger.info({ kind: isolation.kind, parents: isolation.parentDirs }, 'tasks are isolated in cgroups');
 
-  const containers = await ContainerRuntime.detect({ workDir: config.workDir, insecureRegistries: config.insecureRegistries, registryMirrors: config.registryMirrors, hostVolumePaths: config.hostVolumePaths, uid: users.agent.uid, env: baseEnv, cgroupsRoot: config.cgroupsRoot });
+  const containers = await ContainerRuntime.detect({ workDir: config.workDir, insecureRegistries: config.insecureRegistries, registryMirrors: config.registryMirrors, hostVolumePaths: config.hostVolumePaths, uid: users.agent.uid, allowPrivileged: config.allowPrivilegedContainers, env: baseEnv, cgroupsRoot: config.cgroupsRoot });
   if (containers.ok) logger.info({ insecureRegistries: config.insecureRegistries, registryMirrors: config.registryMirrors }, 'containers: tasks with an image run here (crun, skopeo, umoci)');
   else logger.warn({ reason: containers.reason }, `containers: tasks with an image cannot run here: ${containers.reason}`);
 
@@ -113,7 +113,7 @@ export async function startAgent(settings: Settings): Promise<Service> {
     // Shown once by the scheduler: on disk (0600) before the agent id, so an agent id on disk always has its credential.
     onCredential: (credential) => writeSecretFile(credentialFile, credential),
     // The endpoint is known once the HTTP listener is up, before the link starts.
-    registration: () => ({ hostname: config.hostname, ip: config.ip, endpoint, resources: [...config.resources], attributes: config.attributes, tasks: runner.list(), capabilities: containers.ok ? [IMAGES_CAPABILITY] : [] }),
+    registration: () => ({ hostname: config.hostname, ip: config.ip, endpoint, resources: [...config.resources], attributes: config.attributes, tasks: runner.list(), capabilities: containers.ok ? [IMAGES_CAPABILITY, ...(config.allowPrivilegedContainers ? [PRIVILEGED_CAPABILITY] : [])] : [] }),
     onRegistered: (agentId) => {
       writeFileSync(idFile, agentId);
       isolation.useAgent(agentId);

@@ -50,7 +50,7 @@ export interface AppDefinition {
 export interface AppContainer {
   type: 'DOCKER' | 'MESOS';
   /** `parameters` are Docker CLI options; those that map here: `env` (NAME=value), `hostname`, `label` (kept, no effect on the run). */
-  docker: { image: string; forcePullImage: boolean; privileged: false; parameters: Array<{ key: string; value: string }> };
+  docker: { image: string; forcePullImage: boolean; privileged: boolean; parameters: Array<{ key: string; value: string }> };
   volumes: HostVolume[];
 }
 

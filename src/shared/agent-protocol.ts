@@ -45,6 +45,9 @@ export interface RegisterRequest {
 /** The agent found an OCI runtime and image tools at start: it runs tasks with `container`. */
 export const IMAGES_CAPABILITY = 'images';
 
+/** The agent runs `privileged` containers (`--allow-privileged-containers`). */
+export const PRIVILEGED_CAPABILITY = 'privileged-containers';
+
 /** The tasks an agent runs, sent with a heartbeat now and then: those the scheduler does not want are killed. */
 export interface HeartbeatReport {
   tasks: Array<{ taskId: string; state: TaskState }>;
@@ -123,6 +126,8 @@ export interface TaskContainer {
   forcePull: boolean;
   /** Host paths bind-mounted into the container; the agent mounts only those under its --host-volume-paths. Absent from older schedulers. */
   volumes?: Array<{ containerPath: string; hostPath: string; mode: 'RO' | 'RW' }>;
+  /** Docker `privileged`: every capability, no masked paths; only agents started with --allow-privileged-containers take it. */
+  privileged?: boolean;
   /** Docker `hostname` parameter: the container's host name (default: from the task id). */
   hostname?: string;
   /** Docker `env` parameters: over the image's and the app's environment, as `docker run -e` after them. */

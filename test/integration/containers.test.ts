@@ -33,7 +33,7 @@ test('containers: images from a loopback registry run in their own namespaces on
   mkdirSync(join(volumes, 'data'), { recursive: true });
   mkdirSync(join(c.dir, 'elsewhere'));
   writeFileSync(join(volumes, 'data', 'hello.txt'), 'hello from the host\n');
-  let agent = await c.startAgent({ args: ['--host-volume-paths', volumes] });
+  let agent = await c.startAgent({ args: ['--host-volume-paths', volumes, '--allow-privileged-containers'] });
   const events = await c.events();
   const state = await waitFor('the agent registered with the images capability', async () => {
     const json = await c.get('/master/state');
@@ -140,6 +140,19 @@ test('containers: images from a loopback registry run in their own namespaces on
     // The adopted one is still killed as a container: scaled down, nothing of it is left.
     assert.equal((await c.call('PUT', '/v2/apps/img/default', { instances: 0 })).status, 200);
     await waitFor('the adopted container gone', () => (pidsOf(`image-default-cmd; sleep 1000; : ${c.marker}`).length === 0 && !crunContainers(agent.workDir).includes(String(kept?.id)) ? true : undefined), 30_000);
+  });
+
+  await t.test("privileged: every capability on an agent that allows it; Docker's default set otherwise", async () => {
+    await c.postApp({ id: '/img/priv', cmd: `grep CapEff /proc/self/status; sleep 1000; : ${c.marker}`, container: { type: 'DOCKER', docker: { image, privileged: true } } });
+    await c.postApp({ id: '/img/unpriv', cmd: `grep CapEff /proc/self/status; sleep 1000; : ${c.marker}`, container: { type: 'DOCKER', docker: { image } } });
+    const [priv] = await c.running('/img/priv', 1, 60_000);
+    const [unpriv] = await c.running('/img/unpriv', 1, 60_000);
+    const capEff = async (taskId: string): Promise<bigint> => BigInt(`0x${/CapEff:\s*([0-9a-f]+)/.exec(await stdout(taskId, 'CapEff'))?.[1] ?? '0'}`);
+    const CAP_SYS_ADMIN = 1n << 21n;
+    assert.equal((await capEff(String(priv?.id))) & CAP_SYS_ADMIN, CAP_SYS_ADMIN, 'privileged has CAP_SYS_ADMIN');
+    assert.equal((await capEff(String(unpriv?.id))) & CAP_SYS_ADMIN, 0n, 'a plain container has not');
+    await c.call('DELETE', '/v2/apps/img/priv');
+    await c.call('DELETE', '/v2/apps/img/unpriv');
   });
 
   await t.test('host-path volumes: mounted read-only under --host-volume-paths, refused elsewhere', async () => {

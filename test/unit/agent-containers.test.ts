@@ -4,7 +4,7 @@ import { containerProcess, manifestDigestOf, parseImageConfig, resolveContainerU
 import { parseImageRef, plainHttpAllowed, pullSource, storeNameOf } from '../../src/agent/containers/core/image-ref.ts';
 import { hostVolumeMounts } from '../../src/agent/containers/core/host-volumes.ts';
 import { parseRegistryMirrors, registriesConf } from '../../src/agent/containers/core/registry-mirrors.ts';
-import { CONTAINER_SANDBOX, containerIdOf, ociRuntimeSpec, runtimeArgv, taskIdOfContainer } from '../../src/agent/containers/core/oci-spec.ts';
+import { capabilitiesOf, CONTAINER_SANDBOX, containerIdOf, ociRuntimeSpec, runtimeArgv, taskIdOfContainer } from '../../src/agent/containers/core/oci-spec.ts';
 
 const DIGEST = `sha256:${'0f'.repeat(32)}`;
 
@@ -134,7 +134,7 @@ test('image config and layout index: the fields a task uses, the newest manifest
 });
 
 test('the OCI runtime spec: own pid/mount/uts/ipc namespaces, the host network, the sandbox mounted, no cgroup of its own', () => {
-  const spec = ociRuntimeSpec({ process: { args: ['/bin/sh'], env: ['A=1'], cwd: '/w' }, user: { uid: 1000, gid: 1001 }, rootfs: 'rootfs', sandbox: '/srv/agent/sandboxes/t1', hostname: 't1' }) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const spec = ociRuntimeSpec({ process: { args: ['/bin/sh'], env: ['A=1'], cwd: '/w' }, user: { uid: 1000, gid: 1001 }, rootfs: 'rootfs', sandbox: '/srv/agent/sandboxes/t1', hostname: 't1', agentCapabilities: capabilitiesOf('1ffffffffff') }) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
   assert.deepEqual(spec.linux.namespaces.map((n: { type: string }) => n.type).sort(), ['ipc', 'mount', 'pid', 'uts']);
   assert.equal(spec.linux.cgroupsPath, undefined);
   assert.equal(spec.linux.resources, undefined);
@@ -144,6 +144,37 @@ test('the OCI runtime spec: own pid/mount/uts/ipc namespaces, the host network, 
   const sandbox = spec.mounts.find((m: { destination: string }) => m.destination === CONTAINER_SANDBOX);
   assert.deepEqual(sandbox, { destination: '/mnt/mesos/sandbox', type: 'bind', source: '/srv/agent/sandboxes/t1', options: ['rbind', 'rw'] });
   assert.deepEqual(spec.root, { path: 'rootfs', readonly: false });
+});
+
+test('the OCI runtime spec of a privileged container: every capability, /sys writable, nothing masked, privileges may be gained', () => {
+  const input = { process: { args: ['/x'], env: [], cwd: '/' }, user: { uid: 0, gid: 0 }, rootfs: 'rootfs', sandbox: '/s', hostname: 'h', agentCapabilities: capabilitiesOf('1ffffffffff') };
+  const plain = ociRuntimeSpec(input) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const privileged = ociRuntimeSpec({ ...input, privileged: true }) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  assert.equal(privileged.process.capabilities.bounding.length, 41);
+  assert.ok(privileged.process.capabilities.effective.includes('CAP_SYS_ADMIN'));
+  assert.equal(privileged.process.noNewPrivileges, false);
+  assert.equal(privileged.linux.maskedPaths, undefined);
+  assert.equal(privileged.linux.readonlyPaths, undefined);
+  assert.ok(privileged.mounts.find((m: { destination: string }) => m.destination === '/sys').options.includes('rw'));
+  assert.ok(plain.mounts.find((m: { destination: string }) => m.destination === '/sys').options.includes('ro'));
+  assert.equal(plain.process.capabilities.bounding.length, 14);
+  assert.ok(plain.linux.maskedPaths.includes('/proc/kcore'));
+});
+
+test('capabilities: a /proc mask decoded by bit; never more than the agent holds, privileged or not', () => {
+  assert.deepEqual(capabilitiesOf('0'), []);
+  assert.deepEqual(capabilitiesOf('3'), ['CAP_CHOWN', 'CAP_DAC_OVERRIDE']);
+  assert.equal(capabilitiesOf('1ffffffffff').length, 41);
+  assert.equal(capabilitiesOf('1ffffffffff').at(21), 'CAP_SYS_ADMIN');
+  assert.deepEqual(capabilitiesOf('zz'), []);
+  // This machine's agent: CAP_SYS_RESOURCE (bit 24) dropped by whatever runs it.
+  const held = capabilitiesOf('1fffeffffff');
+  const input = { process: { args: ['/x'], env: [], cwd: '/' }, user: { uid: 0, gid: 0 }, rootfs: 'rootfs', sandbox: '/s', hostname: 'h', agentCapabilities: held };
+  const privileged = ociRuntimeSpec({ ...input, privileged: true }) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  assert.equal(privileged.process.capabilities.bounding.length, 40);
+  assert.ok(!privileged.process.capabilities.bounding.includes('CAP_SYS_RESOURCE'));
+  const plain = ociRuntimeSpec({ ...input, agentCapabilities: ['CAP_CHOWN', 'CAP_SYS_ADMIN'] }) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  assert.deepEqual(plain.process.capabilities.bounding, ['CAP_CHOWN']);
 });
 
 test('container ids: crun-safe, and the task id comes back from them', async (t) => {
@@ -220,6 +251,6 @@ test('host volumes: only existing paths under --host-volume-paths, links resolve
       }
     });
   }
-  const spec = ociRuntimeSpec({ process: { args: ['/x'], env: [], cwd: '/' }, user: { uid: 0, gid: 0 }, rootfs: 'rootfs', sandbox: '/s', hostname: 'h', volumes: [{ source: '/srv/vols/a', destination: '/data', readonly: true }] }) as { mounts: Array<{ destination: string; options?: string[] }> };
+  const spec = ociRuntimeSpec({ process: { args: ['/x'], env: [], cwd: '/' }, user: { uid: 0, gid: 0 }, rootfs: 'rootfs', sandbox: '/s', hostname: 'h', agentCapabilities: [], volumes: [{ source: '/srv/vols/a', destination: '/data', readonly: true }] }) as { mounts: Array<{ destination: string; options?: string[] }> };
   assert.deepEqual(spec.mounts.at(-1), { destination: '/data', type: 'bind', source: '/srv/vols/a', options: ['rbind', 'ro', 'nosuid', 'nodev'] });
 });

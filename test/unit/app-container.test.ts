@@ -48,6 +48,13 @@ test('app container: docker parameters that map become the launch hostname and e
   assert.deepEqual(containerLaunch(plain.app.container as NonNullable<typeof plain.app.container>), { image: 'busybox', forcePull: false, volumes: [] });
 });
 
+test('app container: privileged is kept and passed to the agent (placement sends it only to agents that allow it)', () => {
+  const result = build({ container: { type: 'DOCKER', docker: { image: 'busybox', privileged: true } } });
+  assert.ok(result.ok, JSON.stringify(result.ok ? '' : result.details));
+  assert.equal(result.app.container?.docker.privileged, true);
+  assert.deepEqual(containerLaunch(result.app.container as NonNullable<typeof result.app.container>), { image: 'busybox', forcePull: false, volumes: [], privileged: true });
+});
+
 test('app container: the no-op forms mean no container', async (t) => {
   for (const container of [null, { type: 'MESOS' }, { type: 'MESOS', volumes: [], portMappings: [] }]) {
     await t.test(JSON.stringify(container), () => {
@@ -72,7 +79,7 @@ test('app container: what this slice does not run is refused at its path, by nam
     { name: 'a hostPath with ..', container: { type: 'DOCKER', docker: { image: 'busybox' }, volumes: [{ containerPath: '/data', hostPath: '/srv/../etc', mode: 'RO' }] }, path: '/container/volumes/0/hostPath', error: /without \.\./ },
     { name: 'a bad mode', container: { type: 'DOCKER', docker: { image: 'busybox' }, volumes: [{ containerPath: '/data', hostPath: '/srv', mode: 'RX' }] }, path: '/container/volumes/0/mode', error: /RO or RW/ },
     { name: 'a Mesos container with volumes and no image', container: { type: 'MESOS', volumes: [{ containerPath: 'data', persistent: { size: 10 } }] }, cmd: 'sleep 1', path: '/container/volumes', error: /volumes without an image is not supported yet/ },
-    { name: 'privileged', container: { type: 'DOCKER', docker: { image: 'busybox', privileged: true } }, path: '/container/docker/privileged', error: /privileged containers is not supported yet/ },
+    { name: 'privileged not a boolean', container: { type: 'DOCKER', docker: { image: 'busybox', privileged: 'yes' } }, path: '/container/docker/privileged', error: /boolean/ },
     { name: 'a docker parameter that does not map', container: { type: 'DOCKER', docker: { image: 'busybox', parameters: [{ key: 'env', value: 'A=1' }, { key: 'cap-add', value: 'SYS_ADMIN' }] } }, path: '/container/docker/parameters/1/key', error: /docker parameter cap-add is not supported yet \(env, hostname and label are\)/ },
     { name: 'an env parameter without =', container: { type: 'DOCKER', docker: { image: 'busybox', parameters: [{ key: 'env', value: 'A' }] } }, path: '/container/docker/parameters/0/value', error: /NAME=value/ },
     { name: 'a bad hostname parameter', container: { type: 'DOCKER', docker: { image: 'busybox', parameters: [{ key: 'hostname', value: 'a_b' }] } }, path: '/container/docker/parameters/0/value', error: /host name/ },

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import type { TaskLaunch } from '../../shared/agent-protocol.ts';
 import { AgentError } from '../errors.ts';
 import { containerProcess, resolveContainerUser, type ContainerUser } from './core/image-config.ts';
-import { CONTAINER_SANDBOX, containerIdOf, ociRuntimeSpec, runtimeArgv, taskIdOfContainer, type RuntimeCommand } from './core/oci-spec.ts';
+import { capabilitiesOf, CONTAINER_SANDBOX, containerIdOf, ociRuntimeSpec, runtimeArgv, taskIdOfContainer, type RuntimeCommand } from './core/oci-spec.ts';
 import { hostVolumeMounts } from './core/host-volumes.ts';
 import { parseRegistryMirrors } from './core/registry-mirrors.ts';
 import { ImageStore } from './image-store.ts';
@@ -25,6 +25,8 @@ export interface ContainerRuntimeOptions {
   registryMirrors: readonly string[];
   /** `--host-volume-paths`: the only host directories apps may mount (none: no host volumes). */
   hostVolumePaths: readonly string[];
+  /** `--allow-privileged-containers`: tasks may ask for `privileged`. */
+  allowPrivileged: boolean;
   /** The agent's uid (containers need root). */
   uid: number;
   /** The agent's clean environment, for the tools. */
@@ -56,9 +58,13 @@ export class ContainerRuntime {
   readonly #command: RuntimeCommand;
   readonly #bundles: string;
   readonly #hostVolumePaths: readonly string[];
+  readonly #allowPrivileged: boolean;
+  readonly #agentCapabilities: readonly string[];
   readonly images: ImageStore;
 
-  private constructor(command: RuntimeCommand, bundles: string, images: ImageStore, hostVolumePaths: readonly string[]) {
+  private constructor(command: RuntimeCommand, bundles: string, images: ImageStore, hostVolumePaths: readonly string[], allowPrivileged: boolean, agentCapabilities: readonly string[]) {
+    this.#allowPrivileged = allowPrivileged;
+    this.#agentCapabilities = agentCapabilities;
     this.#command = command;
     this.#bundles = bundles;
     this.images = images;
@@ -84,9 +90,11 @@ export class ContainerRuntime {
       ...(hybridControllers ? { hideUnified: { unshare: unshare as string, mount: unified } } : {}),
     };
     const images = new ImageStore({ dir: join(options.workDir, 'images'), tools: { skopeo: tools.skopeo as string, umoci: tools.umoci as string }, insecureRegistries: options.insecureRegistries, registryMirrors: mirrors.hosts, env: options.env });
+    const status = await readFile('/proc/self/status', 'utf8').catch(() => '');
+    const agentCapabilities = capabilitiesOf(/^CapBnd:\s*([0-9a-f]+)$/m.exec(status)?.[1] ?? '');
     // Resolved once: a link among them points where it pointed at start-up.
     const hostVolumePaths = await Promise.all(options.hostVolumePaths.map((dir) => realpath(dir).catch(() => dir)));
-    return { ok: true, runtime: new ContainerRuntime(command, join(options.workDir, 'containers'), images, hostVolumePaths) };
+    return { ok: true, runtime: new ContainerRuntime(command, join(options.workDir, 'containers'), images, hostVolumePaths, options.allowPrivileged, agentCapabilities) };
   }
 
   #bundle(taskId: string): string {
@@ -101,7 +109,9 @@ export class ContainerRuntime {
   async prepare(task: TaskLaunch, sandbox: string, env: Readonly<Record<string, string>>, progress: (message: string) => void): Promise<PreparedContainer> {
     const image = task.container?.image;
     if (image === undefined) throw new AgentError('ERR_AGENT_IMAGE', 'the task has no image');
-    // Checked before anything is pulled: a volume this agent refuses fails the launch at once.
+    // Checked before anything is pulled: what this agent refuses fails the launch at once.
+    const privileged = task.container?.privileged === true;
+    if (privileged && !this.#allowPrivileged) throw new AgentError('ERR_AGENT_IMAGE', 'privileged containers are not allowed on this agent (--allow-privileged-containers)');
     const requests = await Promise.all((task.container?.volumes ?? []).map(async (v) => ({ ...v, realHostPath: await realpath(v.hostPath).catch(() => undefined) })));
     const volumes = hostVolumeMounts(requests, this.#hostVolumePaths);
     if (!volumes.ok) throw new AgentError('ERR_AGENT_IMAGE', volumes.reason);
@@ -119,7 +129,7 @@ export class ContainerRuntime {
     if (!user.ok) throw new AgentError('ERR_AGENT_IMAGE', user.reason);
     const processSpec = containerProcess(config, task, { ...env, ...task.container?.env }, CONTAINER_SANDBOX);
     if (!processSpec.ok) throw new AgentError('ERR_AGENT_IMAGE', processSpec.reason);
-    const spec = ociRuntimeSpec({ process: processSpec.process, user: user.user, rootfs: 'rootfs', sandbox, hostname: task.container?.hostname ?? containerIdOf(task.taskId).slice(0, 63), volumes: volumes.mounts });
+    const spec = ociRuntimeSpec({ process: processSpec.process, user: user.user, rootfs: 'rootfs', sandbox, hostname: task.container?.hostname ?? containerIdOf(task.taskId).slice(0, 63), volumes: volumes.mounts, privileged, agentCapabilities: this.#agentCapabilities });
     await writeFile(join(bundle, 'config.json'), JSON.stringify(spec));
     return { argv: runtimeArgv(this.#command, ['run', '--bundle', bundle, containerIdOf(task.taskId)]), user: user.user, digest };
   }

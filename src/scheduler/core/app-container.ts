@@ -19,7 +19,7 @@ const IMAGE = /^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:[._-]+[a-z0-9]+)*(?
  * Marathon's `container` (DOCKER, or MESOS with `docker.image`: both run the image on the agent's
  * own runtime, as Mesos' unified containerizer does). What this slice cannot run yet is refused
  * by name, at its path, rather than accepted and ignored: port mappings, bridge and container
- * networks, persistent volumes, privileged, docker parameters other than env, hostname and label. COMPAT(marathon): null, or a MESOS container
+ * networks, persistent volumes, docker parameters other than env, hostname and label. COMPAT(marathon): null, or a MESOS container
  * with no image and empty lists, means "no container" (UIs and exports write it); a container
  * without a type is DOCKER, Marathon's default.
  */
@@ -51,7 +51,6 @@ export function checkContainer(raw: Record<string, unknown> | null | undefined):
   else if (!IMAGE.test(image)) refuse('/container/docker/image', `${JSON.stringify(image)} is not an image reference (name:tag or name@sha256:digest)`);
   if (docker.forcePullImage !== undefined && typeof docker.forcePullImage !== 'boolean') refuse('/container/docker/forcePullImage', 'must be a boolean');
   if (docker.privileged !== undefined && typeof docker.privileged !== 'boolean') refuse('/container/docker/privileged', 'must be a boolean');
-  else if (docker.privileged === true) refuse('/container/docker/privileged', `privileged containers ${NOT_YET}`);
   const parameters = checkParameters(docker.parameters, refuse);
   if (docker.network !== undefined && docker.network !== 'HOST') {
     refuse('/container/docker/network', `${String(docker.network)} networking ${NOT_YET}: containers use the agent's host network (HOST)`);
@@ -62,7 +61,7 @@ export function checkContainer(raw: Record<string, unknown> | null | undefined):
     ok: true,
     container: {
       type: type as AppContainer['type'],
-      docker: { image: image as string, forcePullImage: docker.forcePullImage === true, privileged: false, parameters },
+      docker: { image: image as string, forcePullImage: docker.forcePullImage === true, privileged: docker.privileged === true, parameters },
       volumes,
     },
   };
@@ -131,6 +130,7 @@ export function containerLaunch(container: AppContainer): TaskContainer {
     image: container.docker.image,
     forcePull: container.docker.forcePullImage,
     volumes: container.volumes,
+    ...(container.docker.privileged ? { privileged: true } : {}),
     ...(hostname !== undefined ? { hostname } : {}),
     ...(Object.keys(env).length > 0 ? { env } : {}),
   };

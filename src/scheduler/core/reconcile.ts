@@ -278,6 +278,7 @@ function launchRequest(app: AppDefinition, count: number): LaunchRequest {
     roles: app.acceptedResourceRoles ?? ['*'],
     constraints: app.constraints,
     ...(app.container !== undefined ? { image: true } : {}),
+    ...(app.container?.docker.privileged === true ? { privileged: true } : {}),
   };
 }
 

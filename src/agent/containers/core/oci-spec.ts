@@ -12,6 +12,10 @@ export interface OciSpecInput {
   /** The task's sandbox on the host, bind-mounted read-write at CONTAINER_SANDBOX. */
   sandbox: string;
   hostname: string;
+  /** The capabilities the agent itself holds (its bounding set): a container never gets more. */
+  agentCapabilities: readonly string[];
+  /** Docker's privileged: every capability (of the agent's), /sys writable, nothing masked, privileges may be gained (not the host's devices). */
+  privileged?: boolean;
   /** Host-path volumes, checked against the agent's allow-list (hostVolumeMounts). */
   volumes?: readonly HostMount[];
 }
@@ -32,7 +36,9 @@ export const DEFAULT_CAPABILITIES = [
  * joined and the isolator limits, exactly as for a process task.
  */
 export function ociRuntimeSpec(input: OciSpecInput): Record<string, unknown> {
-  const caps = [...DEFAULT_CAPABILITIES];
+  const privileged = input.privileged === true;
+  // As Docker: privileged is every capability the runtime's caller has, not more (capset would fail).
+  const caps = (privileged ? ALL_CAPABILITIES : DEFAULT_CAPABILITIES).filter((cap) => input.agentCapabilities.includes(cap));
   return {
     ociVersion: '1.0.2',
     process: {
@@ -42,7 +48,7 @@ export function ociRuntimeSpec(input: OciSpecInput): Record<string, unknown> {
       env: input.process.env,
       cwd: input.process.cwd,
       capabilities: { bounding: caps, effective: caps, permitted: caps, inheritable: [], ambient: [] },
-      noNewPrivileges: true,
+      noNewPrivileges: !privileged,
     },
     root: { path: input.rootfs, readonly: false },
     hostname: input.hostname,
@@ -52,7 +58,7 @@ export function ociRuntimeSpec(input: OciSpecInput): Record<string, unknown> {
       { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620'] },
       { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
       { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
-      { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
+      { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', privileged ? 'rw' : 'ro'] },
       // The host's resolver: the container shares the host's network.
       { destination: '/etc/resolv.conf', type: 'bind', source: '/etc/resolv.conf', options: ['rbind', 'ro'] },
       { destination: CONTAINER_SANDBOX, type: 'bind', source: input.sandbox, options: ['rbind', 'rw'] },
@@ -60,10 +66,28 @@ export function ociRuntimeSpec(input: OciSpecInput): Record<string, unknown> {
     ],
     linux: {
       namespaces: [{ type: 'pid' }, { type: 'mount' }, { type: 'uts' }, { type: 'ipc' }],
-      maskedPaths: ['/proc/acpi', '/proc/asound', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list', '/proc/timer_stats', '/proc/sched_debug', '/sys/firmware', '/proc/scsi'],
-      readonlyPaths: ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'],
+      ...(privileged ? {} : {
+        maskedPaths: ['/proc/acpi', '/proc/asound', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list', '/proc/timer_stats', '/proc/sched_debug', '/sys/firmware', '/proc/scsi'],
+        readonlyPaths: ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'],
+      }),
     },
   };
+}
+
+/** Every capability of Linux 5.9+, by bit number (CAP_CHECKPOINT_RESTORE is 40): a privileged container's. */
+export const ALL_CAPABILITIES = [
+  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL', 'CAP_SETGID', 'CAP_SETUID', 'CAP_SETPCAP',
+  'CAP_LINUX_IMMUTABLE', 'CAP_NET_BIND_SERVICE', 'CAP_NET_BROADCAST', 'CAP_NET_ADMIN', 'CAP_NET_RAW', 'CAP_IPC_LOCK', 'CAP_IPC_OWNER',
+  'CAP_SYS_MODULE', 'CAP_SYS_RAWIO', 'CAP_SYS_CHROOT', 'CAP_SYS_PTRACE', 'CAP_SYS_PACCT', 'CAP_SYS_ADMIN', 'CAP_SYS_BOOT', 'CAP_SYS_NICE',
+  'CAP_SYS_RESOURCE', 'CAP_SYS_TIME', 'CAP_SYS_TTY_CONFIG', 'CAP_MKNOD', 'CAP_LEASE', 'CAP_AUDIT_WRITE', 'CAP_AUDIT_CONTROL', 'CAP_SETFCAP',
+  'CAP_MAC_OVERRIDE', 'CAP_MAC_ADMIN', 'CAP_SYSLOG', 'CAP_WAKE_ALARM', 'CAP_BLOCK_SUSPEND', 'CAP_AUDIT_READ', 'CAP_PERFMON', 'CAP_BPF',
+  'CAP_CHECKPOINT_RESTORE',
+] as const;
+
+/** The capability names of a mask as /proc/<pid>/status shows it (`CapBnd: 000001ffffffffff`). */
+export function capabilitiesOf(hexMask: string): string[] {
+  const mask = /^[0-9a-f]{1,16}$/i.test(hexMask) ? BigInt(`0x${hexMask}`) : 0n;
+  return ALL_CAPABILITIES.filter((_, bit) => (mask >> BigInt(bit)) & 1n);
 }
 
 /**
