@@ -1,9 +1,10 @@
 /**
- * `npm run bench [-- propagation|agent|scheduler|events|dns|lb|ha|jobs]`: every benchmark (or those
+ * `npm run bench [-- propagation|agent|containers|scheduler|events|dns|lb|ha|jobs]`: every benchmark (or those
  * named), one after the other. Figures, not pass/fail; each prints its progress on stderr and
  * its table on stdout, with a reference run beside it where one can be made on this machine.
  */
 import { runAgentBench } from './agent.ts';
+import { runContainerBench } from './containers.ts';
 import { runDnsBench } from './dns.ts';
 import { runEventsBench } from './events.ts';
 import { runHaBench } from './ha.ts';
@@ -22,6 +23,10 @@ if (wanted('propagation')) {
 if (wanted('agent')) {
   console.log('\n== agent: 1,000 long-running and short-lived tasks on one agent');
   await runAgentBench({ log: (line) => process.stderr.write(`${line}\n`), table: (line) => console.log(line) });
+}
+if (wanted('containers')) {
+  console.log('\n== containers: cached container starts beside process starts on one agent, and a cold pull');
+  await runContainerBench({ log: (line) => process.stderr.write(`${line}\n`), table: (line) => console.log(line) });
 }
 if (wanted('scheduler')) {
   console.log('\n== scheduler: simulated agents (BENCH_SCHED_AGENTS x BENCH_SCHED_TASKS, default 1,000 x 100,000)');

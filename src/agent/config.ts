@@ -2,7 +2,7 @@ import { mkdirSync, statfsSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
 import type { HostPort } from '../shared/address.ts';
 import type { AttributeValue, Resource } from '../shared/agent-protocol.ts';
-import { absolutePath, byteSize, duration, flag, hostPort, integer, ipAddress, logLevel, masterUrls, optional, parseConfig, text, type FieldParser } from '../shared/config.ts';
+import { absolutePath, byteSize, duration, flag, hostPort, integer, ipAddress, list, logLevel, masterUrls, optional, parseConfig, text, type FieldParser } from '../shared/config.ts';
 import { commandDefaults, type Settings } from '../shared/settings.ts';
 import { caFile, plainMasterProblems, tlsCertFile, tlsKeyFile, tlsPairProblems } from '../shared/tls.ts';
 import { metricsTokenFile } from '../auth/secret-files.ts';
@@ -38,6 +38,14 @@ export interface AgentConfig {
   readonly defaultUser: string;
   readonly switchUser: boolean;
   readonly allowRootTasks: boolean;
+  /** `--insecure-registry`: registries beside loopback ones that images may come from over plain HTTP. */
+  readonly insecureRegistries: readonly string[];
+  /** `--registry-mirror`: Docker Hub mirrors tried before docker.io. */
+  readonly registryMirrors: readonly string[];
+  /** `--host-volume-paths`: directories containers may bind-mount host paths from (none by default). */
+  readonly hostVolumePaths: readonly string[];
+  /** `--allow-privileged-containers`: tasks may run privileged containers (Docker's `privileged`). */
+  readonly allowPrivilegedContainers: boolean;
 }
 
 const resources: FieldParser<Resource[]> = (raw) => parseResources(text(raw));
@@ -69,6 +77,10 @@ export function parseAgentConfig(settings: Settings): AgentConfig {
     defaultUser: text,
     switchUser: flag,
     allowRootTasks: flag,
+    insecureRegistries: ['insecureRegistry', list()],
+    registryMirrors: ['registryMirror', list()],
+    allowPrivilegedContainers: flag,
+    hostVolumePaths: (raw) => list()(raw).map((dir) => absolutePath(dir)),
   }, { defaults: commandDefaults('agent'), check: (parsed) => [...tlsPairProblems(parsed), ...plainMasterProblems(parsed)] });
   return Object.freeze({
     ...config,

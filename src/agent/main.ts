@@ -16,6 +16,8 @@ import { TaskHealth } from './health/task-health.ts';
 import { agentApiGuard, sendRefusal } from './http/api-tokens.ts';
 import { registerFilesRoutes } from './http/files.ts';
 import { detectIsolator } from './isolation/index.ts';
+import { ContainerRuntime } from './containers/container-runtime.ts';
+import { IMAGES_CAPABILITY, PRIVILEGED_CAPABILITY } from '../shared/agent-protocol.ts';
 import { LogRotator } from './log-rotation.ts';
 import { AgentMetrics, registerMetricsRoute } from './metrics.ts';
 import { startSandboxGc } from './sandbox-gc.ts';
@@ -59,6 +61,10 @@ export async function startAgent(settings: Settings): Promise<Service> {
   if (knownAgentId !== undefined) isolation.useAgent(knownAgentId);
   if (isolation.kind !== 'none') logger.info({ kind: isolation.kind, parents: isolation.parentDirs }, 'tasks are isolated in cgroups');
 
+  const containers = await ContainerRuntime.detect({ workDir: config.workDir, insecureRegistries: config.insecureRegistries, registryMirrors: config.registryMirrors, hostVolumePaths: config.hostVolumePaths, uid: users.agent.uid, allowPrivileged: config.allowPrivilegedContainers, env: baseEnv, cgroupsRoot: config.cgroupsRoot });
+  if (containers.ok) logger.info({ insecureRegistries: config.insecureRegistries, registryMirrors: config.registryMirrors }, 'containers: tasks with an image run here (crun, skopeo, umoci)');
+  else logger.warn({ reason: containers.reason }, `containers: tasks with an image cannot run here: ${containers.reason}`);
+
   const metrics = new AgentMetrics();
   const logs = new LogRotator({ maxBytes: config.logMaxBytes, keep: config.logKeep, intervalMs: 5000, logger });
   const runner: TaskRunner = new TaskRunner({
@@ -68,6 +74,7 @@ export async function startAgent(settings: Settings): Promise<Service> {
     users,
     logger,
     isolation,
+    ...(containers.ok ? { containers: containers.runtime } : { containersUnavailable: containers.reason }),
     report: (report) => link.report(report),
     fetch: (task, sandbox, signal) =>
       fetchArtifacts(task.fetch, sandbox, { logger, signal }).catch((err: unknown) => {
@@ -108,7 +115,7 @@ export async function startAgent(settings: Settings): Promise<Service> {
     // Shown once by the scheduler: on disk (0600) before the agent id, so an agent id on disk always has its credential.
     onCredential: (credential) => writeSecretFile(credentialFile, credential),
     // The endpoint is known once the HTTP listener is up, before the link starts.
-    registration: () => ({ hostname: config.hostname, ip: config.ip, endpoint, resources: [...config.resources], attributes: config.attributes, tasks: runner.list() }),
+    registration: () => ({ hostname: config.hostname, ip: config.ip, endpoint, resources: [...config.resources], attributes: config.attributes, tasks: runner.list(), capabilities: containers.ok ? [IMAGES_CAPABILITY, ...(config.allowPrivilegedContainers ? [PRIVILEGED_CAPABILITY] : [])] : [] }),
     onRegistered: (agentId) => {
       writeFileSync(idFile, agentId);
       isolation.useAgent(agentId);
@@ -132,7 +139,7 @@ export async function startAgent(settings: Settings): Promise<Service> {
   registerHostCheck(http, serverHostAllowList({ listenHost: config.listen.host, allowedHosts: [], names: [config.hostname] }), 'agent');
   http.get('/state', async (request, reply) => {
     const decision = guard(request.headers.authorization, { kind: 'state' });
-    return decision.ok ? ({ hostname: config.hostname, ip: config.ip, resources: config.resources, attributes: config.attributes, isolation: isolation.kind, cgroupParents: isolation.parentDirs, tasks: runner.list() }) : sendRefusal(reply, decision);
+    return decision.ok ? ({ hostname: config.hostname, ip: config.ip, resources: config.resources, attributes: config.attributes, isolation: isolation.kind, cgroupParents: isolation.parentDirs, containers: containers.ok ? 'crun' : containers.reason, tasks: runner.list() }) : sendRefusal(reply, decision);
   });
   registerFilesRoutes(http, { sandboxRoot, guard });
   registerMetricsRoute(http, metrics, guard);

@@ -7,6 +7,7 @@ import { AgentError } from './errors.ts';
 import type { HealthTarget } from './health/probes.ts';
 import { terminalStatus, type ObservedExit } from './core/task-exit.ts';
 import { buildTaskEnv } from './core/task-env.ts';
+import { CONTAINER_SANDBOX } from './containers/core/oci-spec.ts';
 import { trampolineArgs } from './core/trampoline.ts';
 import type { RunAs } from './core/run-as.ts';
 import { decideTaskUser, taskUserName, type Account, type TaskUserSettings } from './core/task-user.ts';
@@ -36,6 +37,15 @@ export interface TaskIsolation {
   existing(): Promise<Map<string, TaskCgroup>>;
 }
 
+/** The parts of the container runtime the runner uses (see ./containers). */
+export interface TaskContainers {
+  /** Pulls and unpacks the task's image and writes its runtime config; the argv runs it in the foreground. */
+  prepare(task: TaskLaunch, sandbox: string, env: Readonly<Record<string, string>>, progress: (message: string) => void): Promise<{ argv: string[]; user: { uid: number; gid: number } }>;
+  kill(taskId: string, signal: 'SIGTERM' | 'SIGKILL'): Promise<void>;
+  remove(taskId: string): Promise<void>;
+  list(): Promise<string[]>;
+}
+
 export type { HealthTarget } from './health/probes.ts';
 
 /** Who tasks run as: the agent's settings, its own account, and where setpriv is. */
@@ -54,6 +64,9 @@ export interface TaskRunnerOptions {
   logger: Logger;
   report: (report: TaskReport) => void;
   isolation: TaskIsolation;
+  /** Runs tasks with an image; absent when the agent lacks the tools (`containersUnavailable` says why). */
+  containers?: TaskContainers;
+  containersUnavailable?: string;
   /** Puts the task's artifacts in its sandbox; throws with an operator-readable message. */
   fetch: (task: TaskLaunch, sandbox: string, signal: AbortSignal) => Promise<void>;
   /** Starts the task's health checks; results are reported as they change. */
@@ -136,10 +149,17 @@ export class TaskRunner {
         ? { state: 'TASK_LOST' as const, message: 'the agent restarted before the task started' }
         : terminalStatus({ code: this.#checkpoints.exitCode(launch.taskId), signal: undefined, killing: checkpoint.killing, oomKilled: cgroup?.oomKilled() ?? false });
       if (checkpoint.process !== undefined) killGroup(checkpoint.process.pgid, 'SIGKILL');
+      if (launch.container !== undefined) await this.#options.containers?.remove(launch.taskId);
       await cgroup?.destroy();
       await this.#checkpoints.remove(launch.taskId);
       this.#endedIds.add(launch.taskId);
       this.#endedWhileDown.push({ taskId: launch.taskId, state: status.state, message: status.message });
+    }
+    // A container whose task is not adopted (its checkpoint lost, or from a run that crashed mid-launch) is never left running.
+    for (const taskId of (await this.#options.containers?.list()) ?? []) {
+      if (this.#tasks.has(taskId)) continue;
+      this.#options.logger.warn({ taskId }, 'a container of no running task was left: killing and removing it');
+      await this.#options.containers?.remove(taskId);
     }
     return { adopted, ended: this.#endedWhileDown.length };
   }
@@ -155,7 +175,8 @@ export class TaskRunner {
     const running = this.#track(task, sandbox, 'TASK_STARTING');
     this.#start(running).catch((err: unknown) => {
       // Whatever stops a launch (a failed fetch, a sandbox that cannot be made) ends it visibly.
-      const fetchFailed = err instanceof AgentError && err.code === 'ERR_AGENT_FETCH';
+      // A fetch or an image that fails says so itself: its message is the status message.
+      const fetchFailed = err instanceof AgentError && (err.code === 'ERR_AGENT_FETCH' || err.code === 'ERR_AGENT_IMAGE');
       this.#options.logger.error({ taskId: task.taskId, err: (err as Error).message }, 'launch failed');
       void this.#finish(running, running.state === 'TASK_KILLING'
         ? { state: 'TASK_KILLED', message: 'Killed before it started' }
@@ -211,6 +232,10 @@ export class TaskRunner {
     await mkdir(sandbox, { recursive: true, mode: 0o700 });
     await this.#checkpoints.saveLaunch(task);
     this.#options.report({ taskId: task.taskId, state: 'TASK_STARTING', message: '' });
+    if (task.container !== undefined) {
+      await this.#startContainer(running);
+      return;
+    }
     const account = await this.#taskUser(task);
     const runAs: RunAs = { switchTo: account.switchTo, setpriv: this.#options.users.setpriv };
     await this.#checkpoints.saveUser(task.taskId, runAs);
@@ -223,7 +248,32 @@ export class TaskRunner {
       const unreachable = await unreachableBy(sandbox, runAs.switchTo);
       if (unreachable !== undefined) throw new AgentError('ERR_AGENT_TASK_USER', unreachable);
     }
-    await this.#spawn(running);
+    await this.#spawn(running, task);
+  }
+
+  /**
+   * A task with an image: the trampoline runs crun instead of the command (the user is the
+   * image's, inside the container; crun itself needs the agent's root). The sandbox goes to the
+   * container's user, as it goes to a process task's.
+   */
+  async #startContainer(running: RunningTask): Promise<void> {
+    const { launch: task, sandbox } = running;
+    const containers = this.#options.containers;
+    if (containers === undefined) throw new AgentError('ERR_AGENT_IMAGE', `This agent cannot run images: ${this.#options.containersUnavailable ?? 'no container runtime'}`);
+    const runAs: RunAs = { switchTo: undefined, setpriv: this.#options.users.setpriv };
+    await this.#checkpoints.saveUser(task.taskId, runAs);
+    running.runAs = runAs;
+    await this.#options.fetch(task, sandbox, running.fetching.signal);
+    if (running.state !== 'TASK_STARTING') throw killedBeforeStart();
+    const env = buildTaskEnv(task, this.#options.host, CONTAINER_SANDBOX, {});
+    const prepared = await containers.prepare(task, sandbox, env, (message) => {
+      if (running.state === 'TASK_STARTING') this.#options.report({ taskId: task.taskId, state: 'TASK_STARTING', message });
+    });
+    if (prepared.user.uid !== 0) {
+      await chownTree(sandbox, { name: String(prepared.user.uid), ...prepared.user });
+      await chmod(sandbox, 0o750);
+    }
+    await this.#spawn(running, { args: prepared.argv }, this.#options.baseEnv);
   }
 
   /** The account the task runs as, or an ERR_AGENT_TASK_USER saying why it may not run. */
@@ -237,13 +287,14 @@ export class TaskRunner {
     return { switchTo: decision.switchTo };
   }
 
-  async #spawn(running: RunningTask): Promise<void> {
+  /** Spawns `command` under the trampoline; `processEnv` is what it gets instead of the task's environment (crun's own). */
+  async #spawn(running: RunningTask, command: { cmd?: string; args?: string[] }, processEnv?: Record<string, string>): Promise<void> {
     const { launch: task, sandbox } = running;
-    const { host, baseEnv, logger } = this.#options;
+    const { baseEnv, logger } = this.#options;
     if (running.state !== 'TASK_STARTING') throw killedBeforeStart();
     running.cgroup = await this.#options.isolation.prepare(task.taskId, { cpus: task.cpus, mem: task.mem });
     if (running.state !== 'TASK_STARTING') throw killedBeforeStart();
-    const env = buildTaskEnv(task, host, sandbox, baseEnv);
+    const env = this.#taskEnv(task, sandbox);
     const runAs = running.runAs ?? { switchTo: undefined, setpriv: this.#options.users.setpriv };
     // The task writes its own files: output survives an agent restart and never waits on the agent.
     const out = await open(join(sandbox, 'stdout'), 'a');
@@ -254,9 +305,9 @@ export class TaskRunner {
         await err.chown(runAs.switchTo.uid, runAs.switchTo.gid);
       }
       if (running.state !== 'TASK_STARTING') throw killedBeforeStart();
-      const { child, skipped } = spawnWithTaskEnv(['/bin/sh', ...trampolineArgs(task, this.#checkpoints.exitFile(task.taskId), running.cgroup?.procsFiles ?? [], runAs)], {
+      const { child, skipped } = spawnWithTaskEnv(['/bin/sh', ...trampolineArgs(command, this.#checkpoints.exitFile(task.taskId), running.cgroup?.procsFiles ?? [], runAs)], {
         agentEnv: baseEnv,
-        env,
+        env: processEnv ?? env,
         cwd: sandbox,
         stdio: ['ignore', out.fd, err.fd],
       });
@@ -268,7 +319,7 @@ export class TaskRunner {
       if (child.pid === undefined) return;
       running.pgid = child.pid;
       await this.#checkpoints.saveProcess(task.taskId, child.pid);
-      logger.info({ taskId: task.taskId, taskPid: child.pid, ports: task.ports, cgroup: running.cgroup !== undefined, uid: runAs.switchTo?.uid ?? this.#options.users.agent.uid }, 'task started');
+      logger.info({ taskId: task.taskId, taskPid: child.pid, ports: task.ports, cgroup: running.cgroup !== undefined, uid: runAs.switchTo?.uid ?? this.#options.users.agent.uid, image: task.container?.image }, 'task started');
       this.#options.onStarted?.(task.taskId, sandbox);
       // A kill may have come in while the process was being noted: it stays killing.
       if (running.state !== 'TASK_STARTING') return;
@@ -295,7 +346,14 @@ export class TaskRunner {
     this.#options.logger.info({ taskId: launch.taskId, pgid: running.pgid, state: running.state }, 'task adopted from an earlier run');
     this.#options.onStarted?.(launch.taskId, sandbox);
     if (checkpoint.killing) this.#signal(running, launch.killGracePeriodMs);
-    else this.#watchHealth(running, buildTaskEnv(launch, this.#options.host, sandbox, this.#options.baseEnv));
+    else this.#watchHealth(running, this.#taskEnv(launch, sandbox));
+  }
+
+  /** The task's environment as its command (and a COMMAND health check) sees it; in a container the sandbox is at its mount point. */
+  #taskEnv(task: TaskLaunch, sandbox: string): Record<string, string> {
+    return task.container !== undefined
+      ? buildTaskEnv(task, this.#options.host, CONTAINER_SANDBOX, this.#options.baseEnv)
+      : buildTaskEnv(task, this.#options.host, sandbox, this.#options.baseEnv);
   }
 
   #isAlive(checkpoint: TaskCheckpoint): boolean {
@@ -315,9 +373,17 @@ export class TaskRunner {
 
   #signal(running: RunningTask, gracePeriodMs: number): void {
     if (running.pgid === undefined) return; // not spawned yet: the launch sees the kill
-    killGroup(running.pgid, 'SIGTERM');
     const pgid = running.pgid;
-    running.killTimer = setTimeout(() => killGroup(pgid, 'SIGKILL'), gracePeriodMs);
+    const { taskId, container } = running.launch;
+    const containers = container === undefined ? undefined : this.#options.containers;
+    // A container's processes are in a session of their own: crun signals its pid 1 (which, as
+    // in Docker, ignores SIGTERM unless it handles it), the trampoline waits for crun's exit.
+    if (containers !== undefined) void containers.kill(taskId, 'SIGTERM');
+    else killGroup(pgid, 'SIGTERM');
+    running.killTimer = setTimeout(() => {
+      if (containers !== undefined) void containers.kill(taskId, 'SIGKILL');
+      killGroup(pgid, 'SIGKILL');
+    }, gracePeriodMs);
   }
 
   async #ended(running: RunningTask, observed: Pick<ObservedExit, 'code' | 'signal'>): Promise<void> {
@@ -342,6 +408,9 @@ export class TaskRunner {
     this.#options.onEnded?.(taskId, running.sandbox, status.state);
     this.#options.report({ taskId, ...status });
     const cleanup = (async () => {
+      if (running.launch.container !== undefined) {
+        await this.#options.containers?.remove(taskId).catch((err: unknown) => this.#options.logger.warn({ taskId, err: (err as Error).message }, 'cannot remove the task container'));
+      }
       await running.cgroup?.destroy().catch((err: unknown) => this.#options.logger.warn({ taskId, err: (err as Error).message }, 'cannot remove the task cgroup'));
       await this.#checkpoints.remove(taskId).catch(() => undefined);
     })();

@@ -123,6 +123,11 @@ subcommand('agent', 'Advertise this machine\'s resources and run tasks as proces
   .option('--no-switch-user', 'run every task as the agent\'s own user, whatever the app says (Mesos --switch_user=false)')
   .option('--allow-root-tasks', 'let tasks run as root (uid 0); refused otherwise')
   .option('--no-allow-root-tasks', 'refuse tasks that would run as root (default)')
+  .option('--registry-mirror <urls>', 'Docker Hub mirrors (https://host[:port], comma-separated) images are pulled from before docker.io')
+  .option('--allow-privileged-containers', 'run containers whose app asks for docker.privileged (every capability); refused otherwise')
+  .option('--no-allow-privileged-containers', 'refuse privileged containers (default)')
+  .option('--host-volume-paths <dirs>', 'absolute directories (comma-separated) under which containers may bind-mount host paths (container.volumes hostPath); none by default')
+  .option('--insecure-registry <hosts>', 'registries (host or host:port, comma-separated) images may be pulled from over plain HTTP, beside those on loopback')
   .action((flags: Settings) => run('agent', flags, async () => (await import('../agent/main.ts')).startAgent));
 
 subcommand('dns', 'Serve Mesos-DNS compatible names for running tasks (UDP, TCP and an HTTP API)', 'corral dns --listen 127.0.0.1:8053 --domain mesos')

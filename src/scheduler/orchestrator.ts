@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ClusterEvent } from '../events/types.ts';
 import type { HeartbeatReport, RegisterRequest, RegisterResponse, TaskLaunch, TaskStatusUpdate } from '../shared/agent-protocol.ts';
+import { containerLaunch } from './core/app-container.ts';
 import type { Logger } from '../shared/log.ts';
 import type { AgentLinks } from './agent-links.ts';
 import { taskIdPrefix } from './core/app-id.ts';
@@ -460,6 +461,7 @@ function appTaskLaunch(instance: Instance, app: AppDefinition | undefined): Task
     fetch: app.fetch,
     healthChecks: app.healthChecks,
     ...(app.user !== undefined ? { user: app.user } : {}),
+    ...(app.container !== undefined ? { container: containerLaunch(app.container) } : {}),
   };
 }
 

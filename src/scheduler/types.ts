@@ -36,12 +36,31 @@ export interface AppDefinition {
   killSelection: 'YOUNGEST_FIRST' | 'OLDEST_FIRST';
   upgradeStrategy: { minimumHealthCapacity: number; maximumOverCapacity: number };
   user?: string;
+  /** Marathon's `container` with an image (absent: the command runs on the agent's host). */
+  container?: AppContainer;
   /** Corral: roll back a deployment of this app that fails (e.g. times out). Off by default. */
   rollbackOnDeploymentFailure?: boolean;
   /** Corral: this app's deployments fail after this long; default the scheduler's --deployment-timeout. */
   deploymentTimeoutSeconds?: number;
   version: string;
   versionInfo: { lastScalingAt: string; lastConfigChangeAt: string };
+}
+
+/** Marathon's `container`, as far as Corral runs it: an image on the agent's own runtime, host network. */
+export interface AppContainer {
+  type: 'DOCKER' | 'MESOS';
+  /** `parameters` are Docker CLI options; those that map here: `env` (NAME=value), `hostname`, `label` (kept, no effect on the run). */
+  docker: { image: string; forcePullImage: boolean; privileged: boolean; parameters: Array<{ key: string; value: string }> };
+  volumes: HostVolume[];
+}
+
+/** A host directory or file bind-mounted into the container (Marathon's `{containerPath, hostPath, mode}`). */
+export interface HostVolume {
+  /** Absolute, inside the container. */
+  containerPath: string;
+  /** Absolute, on the agent; the agent mounts only paths under its --host-volume-paths. */
+  hostPath: string;
+  mode: 'RO' | 'RW';
 }
 
 /**
@@ -112,6 +131,8 @@ export interface AgentRecord {
   endpoint: string;
   resources: Resource[];
   attributes: Record<string, AttributeValue>;
+  /** What it said it can run beyond commands when it last registered (IMAGES_CAPABILITY). */
+  capabilities?: string[];
   registeredAt: string;
   /** In maintenance: no new tasks; its tasks are moved elsewhere. */
   draining?: boolean;

@@ -38,7 +38,15 @@ export interface RegisterRequest {
   attributes: Record<string, AttributeValue>;
   /** Tasks this agent still runs, and those that ended while it was down (terminal, with how), for reconciliation. */
   tasks: Array<{ taskId: string; state: TaskState; message?: string }>;
+  /** What the agent can run beyond plain commands (IMAGES_CAPABILITY); absent from older agents: none. */
+  capabilities?: string[];
 }
+
+/** The agent found an OCI runtime and image tools at start: it runs tasks with `container`. */
+export const IMAGES_CAPABILITY = 'images';
+
+/** The agent runs `privileged` containers (`--allow-privileged-containers`). */
+export const PRIVILEGED_CAPABILITY = 'privileged-containers';
 
 /** The tasks an agent runs, sent with a heartbeat now and then: those the scheduler does not want are killed. */
 export interface HeartbeatReport {
@@ -107,6 +115,23 @@ export interface TaskLaunch {
   healthChecks: HealthCheck[];
   /** Marathon's app `user`: the OS user the task runs as; absent = the agent's --default-user. */
   user?: string;
+  /** Run in a container from this image (Marathon's `container.docker`); absent = a process on the agent's host. */
+  container?: TaskContainer;
+}
+
+/** The image a task runs from: pulled by the agent, unless it has it already and `forcePull` is false. */
+export interface TaskContainer {
+  /** `[registry/]name[:tag][@sha256:…]`, as Docker writes it. */
+  image: string;
+  forcePull: boolean;
+  /** Host paths bind-mounted into the container; the agent mounts only those under its --host-volume-paths. Absent from older schedulers. */
+  volumes?: Array<{ containerPath: string; hostPath: string; mode: 'RO' | 'RW' }>;
+  /** Docker `privileged`: every capability, no masked paths; only agents started with --allow-privileged-containers take it. */
+  privileged?: boolean;
+  /** Docker `hostname` parameter: the container's host name (default: from the task id). */
+  hostname?: string;
+  /** Docker `env` parameters: over the image's and the app's environment, as `docker run -e` after them. */
+  env?: Record<string, string>;
 }
 
 export type AgentCommand =

@@ -20,6 +20,11 @@ test('placement: table', async (t) => {
     { name: 'unreserved resources only unless roles say so: the role is the reason', requests: [request({ roles: ['prod'] })], agents: [agent('a')], placed: [], unplaced: 'no resources of role prod on 1 of 1 agents' },
     { name: 'an agent with some resources of the role but too few: insufficient', requests: [request({ roles: ['prod'], cpus: 2 })], agents: [agent('a', 'cpus(prod):1;mem(prod):512;ports(prod):[31000-31009]')], placed: [], unplaced: 'insufficient cpus on 1 of 1 agents' },
     { name: 'draining agents take nothing and are named', requests: [request({ count: 2 })], agents: [{ ...agent('a'), draining: true }, agent('b', 'cpus:1;mem:4096;ports:[31000-31009]')], placed: [['b', [31000]]], unplaced: 'agent draining on 1 of 2 agents, insufficient cpus on 1 of 2 agents' },
+    { name: 'an image goes only to agents that run images', requests: [request({ count: 2, image: true })], agents: [agent('a'), { ...agent('b'), capabilities: ['images'] }], placed: [['b', [31000]], ['b', [31001]]] },
+    { name: 'an image with no agent to run it waits, saying why', requests: [request({ image: true })], agents: [agent('a'), { ...agent('b'), capabilities: [] }], placed: [], unplaced: 'no image runtime (crun, skopeo, umoci) on 2 of 2 agents' },
+    { name: 'a command goes to agents with or without an image runtime', requests: [request({ count: 2 })], agents: [agent('a'), { ...agent('b'), capabilities: ['images'] }], placed: [['a', [31000]], ['b', [31000]]] },
+    { name: 'a privileged container goes only to agents that allow it', requests: [request({ image: true, privileged: true })], agents: [{ ...agent('a'), capabilities: ['images'] }, { ...agent('b'), capabilities: ['images', 'privileged-containers'] }], placed: [['b', [31000]]] },
+    { name: 'a privileged container with no agent allowing it waits, saying why', requests: [request({ image: true, privileged: true })], agents: [{ ...agent('a'), capabilities: ['images'] }], placed: [], unplaced: 'privileged containers not allowed (--allow-privileged-containers) on 1 of 1 agents' },
     { name: 'zero ports asked, zero given', requests: [request({ portCount: 0 })], agents: [agent('a', 'cpus:1;mem:128')], placed: [['a', []]] },
   ];
   for (const c of cases) {

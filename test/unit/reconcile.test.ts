@@ -55,6 +55,15 @@ test('reconcile launches only on connected agents and says why it cannot place',
   assert.deepEqual(e.unplaced, [{ appId: '/web', count: 1, reason: 'no agents are connected' }]);
 });
 
+test('reconcile places an app with an image only on agents that run images, and says why it waits', () => {
+  const web = app({ id: '/web', instances: 1, container: { type: 'DOCKER', docker: { image: 'busybox', forcePullImage: false, privileged: false, parameters: [] }, volumes: [] } });
+  const waiting = reconcile(state({ apps: [web], agents: [agent('a'), agent('b')] }), context());
+  assert.equal(waiting.launch.length, 0);
+  assert.equal(waiting.unplaced[0]?.reason, 'no image runtime (crun, skopeo, umoci) on 2 of 2 agents');
+  const placed = reconcile(state({ apps: [web], agents: [agent('a'), { ...agent('b'), capabilities: ['images'] }] }), context());
+  assert.deepEqual(placed.launch.map((i) => i.agentId), ['b']);
+});
+
 test('reconcile is a fixed point: evaluating again after applying gives nothing', () => {
   const apps = [app({ id: '/a', instances: 3 }), app({ id: '/b', instances: 1, cpus: 0.5 })];
   let s = state({ apps, agents: [agent('a'), agent('b')] });

@@ -18,6 +18,7 @@ const validRegistration = ajv.compile({
     resources: { type: 'array', items: { type: 'object', required: ['name', 'role'] } },
     attributes: { type: 'object' },
     tasks: { type: 'array', items: { type: 'object', required: ['taskId', 'state'] } },
+    capabilities: { type: 'array', items: { type: 'string' } },
   },
 });
 

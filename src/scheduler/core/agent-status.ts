@@ -111,6 +111,7 @@ export function registerAgent(state: ClusterState, agentId: string, request: Reg
     endpoint: request.endpoint,
     resources: request.resources,
     attributes: request.attributes,
+    ...(request.capabilities !== undefined ? { capabilities: request.capabilities } : {}),
     registeredAt: state.agents.get(agentId)?.registeredAt ?? now,
     ...(state.agents.get(agentId)?.draining === true ? { draining: true } : {}),
     ...(kept !== undefined ? { credential: kept } : {}),

@@ -4,6 +4,7 @@ import type { AppDefinition, ReadinessCheck } from '../types.ts';
 import { normalizeAppId, resolveId } from './app-id.ts';
 import { checkLaunchStrings, checkNulBytes, LIMITS } from './app-limits.ts';
 import { checkAppJson } from './app-schema.ts';
+import { checkContainer } from './app-container.ts';
 import { checkConstraints } from './constraints.ts';
 import { assignServicePorts } from './service-ports.ts';
 
@@ -37,7 +38,10 @@ export function buildApp(body: unknown, context: AppContext, idFromPath?: string
   };
   const { id, error } = normalizeAppId(idFromPath ?? raw.id);
   if (error !== undefined) return { ok: false, details: [{ path: '/id', errors: [error] }] };
-  if (raw.cmd === undefined && raw.args === undefined) {
+  const container = checkContainer(raw.container);
+  // COMPAT(marathon): an image brings its own command (entrypoint and cmd); cmd and args are then optional.
+  const hasImage = typeof (raw.container?.docker as Record<string, unknown> | undefined)?.image === 'string';
+  if (raw.cmd === undefined && raw.args === undefined && !hasImage) {
     return { ok: false, details: [{ path: '/', errors: ["AppDefinition must either contain one of 'cmd' or 'args'"] }] };
   }
   if (raw.cmd !== undefined && raw.args !== undefined) {
@@ -60,7 +64,7 @@ export function buildApp(body: unknown, context: AppContext, idFromPath?: string
   const problems = [
     ...checkPortNames(ports.ports),
     ...checkNetworks(raw.networks ?? []),
-    ...checkContainer(raw.container),
+    ...(container.ok ? [] : container.details),
     ...checkLaunchStrings(raw),
     ...constraints.details,
     ...dependencies.details,
@@ -101,6 +105,7 @@ export function buildApp(body: unknown, context: AppContext, idFromPath?: string
     killSelection: raw.killSelection,
     upgradeStrategy: raw.upgradeStrategy,
     ...(raw.user !== undefined ? { user: raw.user } : {}),
+    ...(container.ok && container.container !== undefined ? { container: container.container } : {}),
     ...(raw.deploymentTimeoutSeconds !== undefined ? { deploymentTimeoutSeconds: raw.deploymentTimeoutSeconds } : {}),
     ...(raw.rollbackOnDeploymentFailure !== undefined ? { rollbackOnDeploymentFailure: raw.rollbackOnDeploymentFailure } : {}),
     version: context.now,
@@ -137,9 +142,9 @@ function resolveDependencies(raw: readonly string[], appId: string): { ids: stri
 
 /** Everything that shapes a launched task: a difference means instances must be replaced. */
 function taskShape(app: AppDefinition): string {
-  const { cmd, args, cpus, mem, disk, env, labels, portDefinitions, user, acceptedResourceRoles, requirePorts, fetch, healthChecks, constraints } = app;
+  const { cmd, args, cpus, mem, disk, env, labels, portDefinitions, user, acceptedResourceRoles, requirePorts, fetch, healthChecks, constraints, container } = app;
   // COMPAT(marathon): new constraints are a new configuration: instances are replaced under them.
-  return JSON.stringify([cmd, args, cpus, mem, disk, env, labels, portDefinitions, user, acceptedResourceRoles, requirePorts, fetch, healthChecks, constraints]);
+  return JSON.stringify([cmd, args, cpus, mem, disk, env, labels, portDefinitions, user, acceptedResourceRoles, requirePorts, fetch, healthChecks, constraints, container ?? null]);
 }
 
 function checkHealthChecks(checks: AppDefinition['healthChecks'], portCount: number): ValidationDetail[] {
@@ -200,19 +205,4 @@ function checkNetworks(networks: ReadonlyArray<{ mode: string }>): ValidationDet
   return networks.flatMap((network, index) => network.mode === 'host'
     ? []
     : [{ path: `/networks/${index}/mode`, errors: [`container networks are not supported yet (mode ${network.mode}): tasks use the agent's host network, {"mode": "host"}`] }]);
-}
-
-/**
- * COMPAT(marathon): what means "no container" is accepted — null, or a MESOS container with no
- * image, volumes or port mappings (as UIs and exports write it); any other container is refused
- * for what it is, not as a malformed field. Marathon's default engine is DOCKER.
- */
-function checkContainer(container: Record<string, unknown> | null | undefined): ValidationDetail[] {
-  if (container === null || container === undefined) return [];
-  const isEmptyList = (value: unknown): boolean => value === undefined || (Array.isArray(value) && value.length === 0);
-  const noOp = container.type === 'MESOS'
-    && Object.keys(container).every((key) => key === 'type' || key === 'volumes' || key === 'portMappings')
-    && isEmptyList(container.volumes) && isEmptyList(container.portMappings);
-  if (noOp) return [];
-  return [{ path: '/container', errors: ['containers are not supported yet: Corral runs cmd or args on the agent\'s host; give null or {"type": "MESOS"} with no image, volumes or port mappings'] }];
 }

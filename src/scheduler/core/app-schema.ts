@@ -59,7 +59,7 @@ export const APP_SCHEMA = {
     deploymentTimeoutSeconds: { type: 'number', exclusiveMinimum: 0, maximum: LIMITS.timerSeconds },
     rollbackOnDeploymentFailure: { type: 'boolean' },
     executor: { type: 'string', maxLength: 0 },
-    // Checked in core/app-definition.ts: only the forms that mean "no container" are accepted.
+    // Checked in core/app-container.ts: an image on the host network, or the forms that mean "no container".
     container: { type: ['null', 'object'] },
     networks: {
       type: 'array',

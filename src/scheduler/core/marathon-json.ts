@@ -44,7 +44,7 @@ export function appDefinitionJson(app: AppDefinition): DiscoveryApp & Record<str
   return {
     ...app,
     ports: app.portDefinitions.map((p) => p.port),
-    container: null,
+    container: app.container ?? null,
     dependencies: app.dependencies ?? [],
     readinessChecks: app.readinessChecks ?? [],
     executor: '',

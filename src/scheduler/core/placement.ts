@@ -1,3 +1,4 @@
+import { IMAGES_CAPABILITY, PRIVILEGED_CAPABILITY } from '../../shared/agent-protocol.ts';
 import type { AgentRecord, Instance } from '../types.ts';
 import { ConstraintTracker, oldestFirst, type Constraint } from './constraints.ts';
 
@@ -16,6 +17,10 @@ export interface LaunchRequest {
   roles: string[];
   /** The app's placement constraints (Marathon's `[field, operator, value?]`). */
   constraints?: readonly Constraint[];
+  /** Runs from an image: only agents that advertise the `images` capability can take it. */
+  image?: boolean;
+  /** A privileged container: only agents that advertise `privileged-containers` can take it. */
+  privileged?: boolean;
 }
 
 /** What one instance holds of one scalar resource of one role. */
@@ -135,6 +140,14 @@ export function place(
           refuse(DRAINING);
           continue;
         }
+        if (request.image === true && agent.capabilities?.includes(IMAGES_CAPABILITY) !== true) {
+          refuse(NO_IMAGE_RUNTIME);
+          continue;
+        }
+        if (request.privileged === true && agent.capabilities?.includes(PRIVILEGED_CAPABILITY) !== true) {
+          refuse(NO_PRIVILEGED);
+          continue;
+        }
         // Constraints first: they are cheaper than a port scan and do not go away as tasks end.
         const allowed = tracker?.check(agent) ?? true;
         if (allowed !== true) {
@@ -236,6 +249,12 @@ function take(slot: Free, name: Scalar, amount: number, roles: readonly string[]
   if (left > 1e-9 && allocation.length > 0) (allocation.at(-1) as Allocation).amount += left;
   return allocation.length > 0 || amount === 0 ? allocation : [{ name, role: roles[0] ?? '*', amount }];
 }
+
+/** Corral's refusal for an agent without the tools to run images (it said so when it registered). */
+export const NO_IMAGE_RUNTIME = 'no image runtime (crun, skopeo, umoci)';
+
+/** Corral's refusal for an agent that does not run privileged containers. */
+export const NO_PRIVILEGED = 'privileged containers not allowed (--allow-privileged-containers)';
 
 /** Corral's refusal for an agent in maintenance (Marathon's AgentMaintenance). */
 export const DRAINING = 'agent draining';

@@ -277,6 +277,8 @@ function launchRequest(app: AppDefinition, count: number): LaunchRequest {
     ...(app.requirePorts ? { fixedPorts: app.portDefinitions.map((p) => p.port) } : {}),
     roles: app.acceptedResourceRoles ?? ['*'],
     constraints: app.constraints,
+    ...(app.container !== undefined ? { image: true } : {}),
+    ...(app.container?.docker.privileged === true ? { privileged: true } : {}),
   };
 }
 

@@ -1,0 +1,170 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readFile, realpath, rm, writeFile } from 'node:fs/promises';
+import { join, sep } from 'node:path';
+import { promisify } from 'node:util';
+import type { TaskLaunch } from '../../shared/agent-protocol.ts';
+import { AgentError } from '../errors.ts';
+import { containerProcess, resolveContainerUser, type ContainerUser } from './core/image-config.ts';
+import { capabilitiesOf, CONTAINER_SANDBOX, containerIdOf, ociRuntimeSpec, runtimeArgv, taskIdOfContainer, type RuntimeCommand } from './core/oci-spec.ts';
+import { hostVolumeMounts } from './core/host-volumes.ts';
+import { parseRegistryMirrors } from './core/registry-mirrors.ts';
+import { ImageStore } from './image-store.ts';
+
+const run = promisify(execFile);
+
+/** Where Debian puts the tools; never looked up through a PATH a task could set. */
+function findTool(name: string): string | undefined {
+  return ['/usr/bin', '/bin', '/usr/sbin', '/sbin', '/usr/local/bin'].map((dir) => join(dir, name)).find((path) => existsSync(path));
+}
+
+export interface ContainerRuntimeOptions {
+  workDir: string;
+  insecureRegistries: readonly string[];
+  /** `--registry-mirror` values (checked here: a bad one means no image runtime, with the reason). */
+  registryMirrors: readonly string[];
+  /** `--host-volume-paths`: the only host directories apps may mount (none: no host volumes). */
+  hostVolumePaths: readonly string[];
+  /** `--allow-privileged-containers`: tasks may ask for `privileged`. */
+  allowPrivileged: boolean;
+  /** The agent's uid (containers need root). */
+  uid: number;
+  /** The agent's clean environment, for the tools. */
+  env: Readonly<Record<string, string>>;
+  /** Where cgroups are mounted (default /sys/fs/cgroup): a hybrid host's cgroup2 mount is hidden from crun. */
+  cgroupsRoot?: string;
+}
+
+export type DetectedRuntime = { ok: true; runtime: ContainerRuntime } | { ok: false; reason: string };
+
+/** What a task's container needs from the store before it runs. */
+export interface PreparedContainer {
+  /** The command the trampoline runs: `crun run` in the foreground, passing the exit code through. */
+  argv: string[];
+  /** The user the container's process runs as: the sandbox is given to it. */
+  user: ContainerUser;
+  /** The image's manifest digest, for the log and the status message. */
+  digest: string | undefined;
+}
+
+/**
+ * Runs tasks' images without a daemon, as Mesos' unified containerizer: images from ImageStore,
+ * a bundle per task (`<work-dir>/containers/<id>/`: rootfs + config.json from ociRuntimeSpec), and
+ * crun in the foreground under the task's trampoline, so the isolator's cgroup, the exit file,
+ * adoption after an agent crash and stdout/stderr in the sandbox are a process task's. crun's
+ * state of this agent lives in `<work-dir>/crun`: its containers are found there after a crash.
+ */
+export class ContainerRuntime {
+  readonly #command: RuntimeCommand;
+  readonly #bundles: string;
+  readonly #hostVolumePaths: readonly string[];
+  readonly #allowPrivileged: boolean;
+  readonly #agentCapabilities: readonly string[];
+  readonly images: ImageStore;
+
+  private constructor(command: RuntimeCommand, bundles: string, images: ImageStore, hostVolumePaths: readonly string[], allowPrivileged: boolean, agentCapabilities: readonly string[]) {
+    this.#allowPrivileged = allowPrivileged;
+    this.#agentCapabilities = agentCapabilities;
+    this.#command = command;
+    this.#bundles = bundles;
+    this.images = images;
+    this.#hostVolumePaths = hostVolumePaths;
+  }
+
+  /** The runtime when crun, skopeo and umoci are installed; otherwise why tasks with images cannot run here. */
+  static async detect(options: ContainerRuntimeOptions): Promise<DetectedRuntime> {
+    // Namespaces, mounts and the image's owners need root; rootless containers are not in this slice.
+    if (options.uid !== 0) return { ok: false, reason: 'the agent is not running as root' };
+    const tools = { crun: findTool('crun'), skopeo: findTool('skopeo'), umoci: findTool('umoci') };
+    const missing = Object.entries(tools).filter(([, path]) => path === undefined).map(([name]) => name);
+    if (missing.length > 0) return { ok: false, reason: `${missing.join(', ')} not found (apt-get install ${missing.join(' ')})` };
+    const mirrors = parseRegistryMirrors(options.registryMirrors, options.insecureRegistries);
+    if (!mirrors.ok) return { ok: false, reason: mirrors.reason };
+    const unified = join(options.cgroupsRoot ?? '/sys/fs/cgroup', 'unified');
+    const hybridControllers = (await readFile(join(unified, 'cgroup.controllers'), 'utf8').catch(() => '')).trim() !== '';
+    const unshare = findTool('unshare');
+    if (hybridControllers && unshare === undefined) return { ok: false, reason: `crun refuses this hybrid cgroup host (${unified} has controllers) and unshare (util-linux) is not there to hide it` };
+    const command: RuntimeCommand = {
+      crun: tools.crun as string,
+      stateRoot: join(options.workDir, 'crun'),
+      ...(hybridControllers ? { hideUnified: { unshare: unshare as string, mount: unified } } : {}),
+    };
+    const images = new ImageStore({ dir: join(options.workDir, 'images'), tools: { skopeo: tools.skopeo as string, umoci: tools.umoci as string }, insecureRegistries: options.insecureRegistries, registryMirrors: mirrors.hosts, env: options.env });
+    const status = await readFile('/proc/self/status', 'utf8').catch(() => '');
+    const agentCapabilities = capabilitiesOf(/^CapBnd:\s*([0-9a-f]+)$/m.exec(status)?.[1] ?? '');
+    // Resolved once: a link among them points where it pointed at start-up.
+    const hostVolumePaths = await Promise.all(options.hostVolumePaths.map((dir) => realpath(dir).catch(() => dir)));
+    return { ok: true, runtime: new ContainerRuntime(command, join(options.workDir, 'containers'), images, hostVolumePaths, options.allowPrivileged, agentCapabilities) };
+  }
+
+  #bundle(taskId: string): string {
+    return join(this.#bundles, containerIdOf(taskId));
+  }
+
+  /**
+   * Pulls the task's image (when missing, or always with forcePull), unpacks it into the task's
+   * bundle and writes its config.json. `progress` hears what is being done (the STARTING message).
+   * Throws ERR_AGENT_IMAGE with the reason.
+   */
+  async prepare(task: TaskLaunch, sandbox: string, env: Readonly<Record<string, string>>, progress: (message: string) => void): Promise<PreparedContainer> {
+    const image = task.container?.image;
+    if (image === undefined) throw new AgentError('ERR_AGENT_IMAGE', 'the task has no image');
+    // Checked before anything is pulled: what this agent refuses fails the launch at once.
+    const privileged = task.container?.privileged === true;
+    if (privileged && !this.#allowPrivileged) throw new AgentError('ERR_AGENT_IMAGE', 'privileged containers are not allowed on this agent (--allow-privileged-containers)');
+    const requests = await Promise.all((task.container?.volumes ?? []).map(async (v) => ({ ...v, realHostPath: await realpath(v.hostPath).catch(() => undefined) })));
+    const volumes = hostVolumeMounts(requests, this.#hostVolumePaths);
+    if (!volumes.ok) throw new AgentError('ERR_AGENT_IMAGE', volumes.reason);
+    const cached = !task.container?.forcePull && (await this.images.digest(image)) !== undefined;
+    if (!cached) progress(`Pulling image ${image}`);
+    await this.images.pull(image, task.container?.forcePull ?? false);
+    const digest = await this.images.digest(image);
+    progress(`${cached ? 'Image' : 'Pulled image'} ${image}${digest !== undefined ? ` (${digest})` : ''}; unpacking`);
+    const config = await this.images.config(image);
+    const bundle = this.#bundle(task.taskId);
+    await rm(bundle, { recursive: true, force: true });
+    await this.images.unpack(image, bundle);
+    const rootfs = join(bundle, 'rootfs');
+    const user = resolveContainerUser(task.user ?? config.user, await readInside(rootfs, 'etc/passwd'), await readInside(rootfs, 'etc/group'));
+    if (!user.ok) throw new AgentError('ERR_AGENT_IMAGE', user.reason);
+    const processSpec = containerProcess(config, task, { ...env, ...task.container?.env }, CONTAINER_SANDBOX);
+    if (!processSpec.ok) throw new AgentError('ERR_AGENT_IMAGE', processSpec.reason);
+    const spec = ociRuntimeSpec({ process: processSpec.process, user: user.user, rootfs: 'rootfs', sandbox, hostname: task.container?.hostname ?? containerIdOf(task.taskId).slice(0, 63), volumes: volumes.mounts, privileged, agentCapabilities: this.#agentCapabilities });
+    await writeFile(join(bundle, 'config.json'), JSON.stringify(spec));
+    return { argv: runtimeArgv(this.#command, ['run', '--bundle', bundle, containerIdOf(task.taskId)]), user: user.user, digest };
+  }
+
+  /** Signals the task's container (its pid 1); a container already gone is not an error. */
+  async kill(taskId: string, signal: 'SIGTERM' | 'SIGKILL'): Promise<void> {
+    await this.#crun(['kill', containerIdOf(taskId), signal.replace(/^SIG/, '')]).catch(() => undefined);
+  }
+
+  /** Kills what is left of the task's container, forgets it (`crun delete --force`) and removes its bundle. */
+  async remove(taskId: string): Promise<void> {
+    await this.#crun(['delete', '--force', containerIdOf(taskId)]).catch(() => undefined);
+    await rm(this.#bundle(taskId), { recursive: true, force: true });
+  }
+
+  /** The task ids of this agent's containers crun knows (running or stopped). */
+  async list(): Promise<string[]> {
+    const { stdout } = await this.#crun(['list', '--quiet']).catch(() => ({ stdout: '' }));
+    return stdout.split('\n').map((line) => line.trim()).filter((id) => id !== '').map(taskIdOfContainer).filter((id) => id !== undefined);
+  }
+
+  #crun(args: readonly string[]): Promise<{ stdout: string }> {
+    const [program = '', ...rest] = runtimeArgv(this.#command, args);
+    return run(program, rest, { maxBuffer: 4 * 2 ** 20 });
+  }
+}
+
+/** A file of the unpacked image, unless it leads outside it (an absolute link would read the host's). */
+async function readInside(rootfs: string, path: string): Promise<string | undefined> {
+  try {
+    const real = await realpath(join(rootfs, path));
+    const root = await realpath(rootfs);
+    if (!real.startsWith(root + sep)) return undefined;
+    return await readFile(real, 'utf8');
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,150 @@
+import { execFile } from 'node:child_process';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { AgentError } from '../errors.ts';
+import { blobPath, configDigestOf, manifestDigestOf, parseImageConfig, type ImageConfig } from './core/image-config.ts';
+import { parseImageRef, plainHttpAllowed, pullSource, storeNameOf } from './core/image-ref.ts';
+import { registriesConf } from './core/registry-mirrors.ts';
+
+const run = promisify(execFile);
+
+export interface ImageTools {
+  skopeo: string;
+  umoci: string;
+}
+
+export interface ImageStoreOptions {
+  /** The OCI layout all images go into (`<work-dir>/images`): layers are blobs by digest, shared by the images that have them. */
+  dir: string;
+  tools: ImageTools;
+  /** Registries (host or host:port) plain HTTP is allowed for beside loopback ones (`--insecure-registry`). */
+  insecureRegistries: readonly string[];
+  /** The environment skopeo and umoci run with (the agent's clean one: PATH, LANG, TZ). */
+  env: Readonly<Record<string, string>>;
+  /** Docker Hub mirrors (host[:port]), tried in order before docker.io (`--registry-mirror`). */
+  registryMirrors?: readonly string[];
+}
+
+/** The last line of a tool's stderr: skopeo and umoci put the reason there. */
+function toolReason(error: unknown): string {
+  const stderr = (error as { stderr?: string }).stderr?.trim() ?? '';
+  const line = stderr.split('\n').filter((l) => l.trim() !== '').at(-1);
+  return (line ?? (error as Error).message).replace(/^time="[^"]*" level=\w+ msg="(.*)"$/, '$1');
+}
+
+/**
+ * The agent's images: pulled over the OCI distribution API with skopeo into one OCI layout
+ * (content-addressed, digests verified by skopeo), unpacked per task with umoci. Pulls are one
+ * at a time and never beside an unpack (skopeo rewrites the layout's index.json); unpacks run
+ * together. A pull of an image already being pulled waits for that one instead of starting another.
+ */
+export class ImageStore {
+  readonly #options: ImageStoreOptions;
+  readonly #pulling = new Map<string, Promise<void>>();
+  /** The last pull queued (pulls rewrite index.json: one at a time, and never under an unpack). */
+  #queue: Promise<unknown> = Promise.resolve();
+  /** Unpacks running: they only read the layout, so they run together. */
+  readonly #readers = new Set<Promise<void>>();
+  #ready: Promise<void> | undefined;
+
+  constructor(options: ImageStoreOptions) {
+    this.#options = options;
+  }
+
+  /** Runs `work` alone: after every earlier operation on the layout, before any later one. */
+  #exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const next = Promise.allSettled([this.#queue, ...this.#readers]).then(work);
+    this.#queue = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Runs `work` beside other readers, after the pulls queued before it. */
+  #shared<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.#queue.then(work);
+    const settled = next.then(() => undefined, () => undefined);
+    this.#readers.add(settled);
+    void settled.then(() => this.#readers.delete(settled));
+    return next;
+  }
+
+  /** The layout and skopeo's policy: signatures are not checked in this slice, digests are. */
+  #prepare(): Promise<void> {
+    this.#ready ??= (async () => {
+      await mkdir(this.#options.dir, { recursive: true, mode: 0o700 });
+      await writeFile(join(this.#options.dir, 'policy.json'), JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }] }));
+      // The agent's own registries.conf, never the host's: what is pulled from where is the agent's flags alone.
+      await writeFile(join(this.#options.dir, 'registries.conf'), registriesConf(this.#options.registryMirrors ?? [], this.#options.insecureRegistries));
+    })();
+    return this.#ready;
+  }
+
+  /**
+   * Makes sure the image is in the store: pulled when missing, or always with `force`
+   * (Marathon's forcePullImage). Throws an ERR_AGENT_IMAGE saying what failed.
+   */
+  async pull(image: string, force: boolean): Promise<void> {
+    const parsed = parseImageRef(image);
+    if (!parsed.ok) throw new AgentError('ERR_AGENT_IMAGE', parsed.reason);
+    await this.#prepare();
+    if (!force && (await this.#manifestDigest(image)) !== undefined) return;
+    const name = storeNameOf(image);
+    const pending = this.#pulling.get(name);
+    if (pending !== undefined) return pending;
+    const plain = plainHttpAllowed(parsed.ref.registry, this.#options.insecureRegistries);
+    const pull = this.#exclusive(async () => {
+      const { skopeo } = this.#options.tools;
+      // --registries-conf (a hidden flag of skopeo's; CONTAINERS_REGISTRIES_CONF is not read by skopeo 1.9).
+      const args = ['--policy', join(this.#options.dir, 'policy.json'), '--registries-conf', join(this.#options.dir, 'registries.conf'), 'copy', '--quiet', ...(plain ? ['--src-tls-verify=false'] : []), pullSource(parsed.ref), `oci:${this.#options.dir}:${name}`];
+      try {
+        await run(skopeo, args, { maxBuffer: 4 * 2 ** 20, env: this.#options.env });
+      } catch (error) {
+        throw new AgentError('ERR_AGENT_IMAGE', `Failed to pull image ${image}: ${toolReason(error)}`, { cause: error });
+      }
+    }).finally(() => this.#pulling.delete(name));
+    this.#pulling.set(name, pull);
+    return pull;
+  }
+
+  /** The image's config (entrypoint, cmd, env, working dir, user). */
+  async config(image: string): Promise<ImageConfig> {
+    const manifestDigest = await this.#manifestDigest(image);
+    const manifest = manifestDigest === undefined ? undefined : await this.#blob(manifestDigest);
+    const configDigest = configDigestOf(manifest);
+    if (configDigest === undefined) throw new AgentError('ERR_AGENT_IMAGE', `image ${image} is not in the store, or its manifest names no config`);
+    return parseImageConfig(await this.#blob(configDigest));
+  }
+
+  /** The image's manifest digest in the store (what the task runs), if it is there. */
+  async #manifestDigest(image: string): Promise<string | undefined> {
+    let index: unknown;
+    try {
+      index = JSON.parse(await readFile(join(this.#options.dir, 'index.json'), 'utf8'));
+    } catch {
+      return undefined;
+    }
+    return manifestDigestOf(index, storeNameOf(image));
+  }
+
+  /** The image's manifest digest in the store, or undefined when it has not been pulled. */
+  async digest(image: string): Promise<string | undefined> {
+    return this.#manifestDigest(image);
+  }
+
+  async #blob(digest: string): Promise<unknown> {
+    const path = blobPath(digest);
+    if (path === undefined) throw new AgentError('ERR_AGENT_IMAGE', `malformed digest ${digest} in the image store`);
+    return JSON.parse(await readFile(join(this.#options.dir, ...path), 'utf8'));
+  }
+
+  /** Unpacks the image into `bundle/rootfs` (umoci, as root: owners and modes as in the image). */
+  async unpack(image: string, bundle: string): Promise<void> {
+    await this.#shared(async () => {
+      try {
+        await run(this.#options.tools.umoci, ['unpack', '--image', `${this.#options.dir}:${storeNameOf(image)}`, bundle], { maxBuffer: 4 * 2 ** 20, env: this.#options.env });
+      } catch (error) {
+        throw new AgentError('ERR_AGENT_IMAGE', `Failed to unpack image ${image}: ${toolReason(error)}`, { cause: error });
+      }
+    });
+  }
+}

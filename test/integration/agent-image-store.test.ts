@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { ImageStore } from '../../src/agent/containers/image-store.ts';
+import { LoopbackRegistry, writeBusyboxImage } from '../support/oci-image.ts';
+import { tempDir } from '../support/parts.ts';
+
+/** The agent's image store against a real registry, with skopeo behind a wrapper that counts its pulls. */
+test('image store: concurrent pulls of one image are one pull, forcePull pulls again, failures say why', { timeout: 120_000 }, async (t) => {
+  const dir = tempDir('corral-image-store-');
+  const registry = await LoopbackRegistry.start(join(dir, 'registry'));
+  t.after(async () => {
+    await registry.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  writeBusyboxImage(join(dir, 'image'), 'v1', { entrypoint: ['/bin/busybox'], cmd: ['true'], env: ['PATH=/bin', 'A=1'], workingDir: '/tmp', user: 'web' });
+  registry.push(join(dir, 'image', 'layout'), 'v1', 'corral/busybox:v1');
+  const calls = join(dir, 'skopeo-calls');
+  writeFileSync(calls, '');
+  const skopeo = join(dir, 'skopeo');
+  writeFileSync(skopeo, `#!/bin/sh\necho "$*" >> '${calls}'\nexec skopeo "$@"\n`);
+  chmodSync(skopeo, 0o755);
+  const store = new ImageStore({ dir: join(dir, 'store'), tools: { skopeo, umoci: 'umoci' }, insecureRegistries: [], env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } });
+  const pulls = (): number => readFileSync(calls, 'utf8').split('\n').filter((line) => line.includes(' copy ')).length;
+  const image = `${registry.host}/corral/busybox:v1`;
+
+  await t.test('three launches at once: one pull', async () => {
+    await Promise.all([store.pull(image, false), store.pull(image, false), store.pull(image, false)]);
+    assert.equal(pulls(), 1);
+    assert.match(String(await store.digest(image)), /^sha256:[a-f0-9]{64}$/);
+    assert.deepEqual(await store.config(image), { entrypoint: ['/bin/busybox'], cmd: ['true'], env: ['PATH=/bin', 'A=1'], workingDir: '/tmp', user: 'web' });
+  });
+
+  await t.test('present: not pulled again; forcePull: pulled again', async () => {
+    await store.pull(image, false);
+    assert.equal(pulls(), 1);
+    await store.pull(image, true);
+    assert.equal(pulls(), 2);
+  });
+
+  await t.test('unpacked into a bundle: the rootfs of the image', async () => {
+    const bundle = join(dir, 'bundle');
+    await store.unpack(image, bundle);
+    assert.match(readFileSync(join(bundle, 'rootfs', 'etc', 'passwd'), 'utf8'), /^web:x:1000:1000/m);
+  });
+
+  await t.test('with --registry-mirror, a Docker Hub image comes from the mirror', async () => {
+    const mirrored = new ImageStore({ dir: join(dir, 'mirrored'), tools: { skopeo, umoci: 'umoci' }, insecureRegistries: [], registryMirrors: [registry.host], env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } });
+    // docker.io/corral/busybox:v1 exists only on the loopback registry: found there, or not at all.
+    await mirrored.pull('corral/busybox:v1', false);
+    assert.equal(await mirrored.digest('corral/busybox:v1'), await store.digest(image));
+  });
+
+  await t.test('a missing tag, a bad reference: ERR_AGENT_IMAGE with the reason', async () => {
+    await assert.rejects(store.pull(`${registry.host}/corral/busybox:nope`, false), (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'ERR_AGENT_IMAGE');
+      assert.match(err.message, new RegExp(`^Failed to pull image ${registry.host}/corral/busybox:nope: .*manifest unknown`));
+      return true;
+    });
+    await assert.rejects(store.pull('Not/An:Image:', false), /is not an image reference/);
+  });
+});
