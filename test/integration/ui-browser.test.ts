@@ -315,3 +315,29 @@ test("the web UI: a team's token sees its apps only, and the Agents page says wh
   assert.deepEqual(consoleErrors.filter((text) => !/status of (401|403|409|422)/.test(text)), []);
   assert.deepEqual(pageErrors, []);
 });
+
+test('the web UI: an instance\'s stdout and stderr tailed live, and downloaded', async () => {
+  await page.setViewportSize({ width: 1440, height: 900 });
+  const id = '/ui-test/talker';
+  // A line at once, another after a second (the tail follows it), and one on stderr.
+  const cmd = `echo "hello from the task"; echo "oops on stderr" >&2; sleep 1; echo "a second line"; sleep 1000 # ${MARKER}`;
+  assert.equal((await api('POST', '/v2/apps', { id, cmd, cpus: 0.01, mem: 16 })).status, 201);
+  await page.goto(`${corral.urls.ui}#/app?id=${encodeURIComponent(id)}&tab=instances`);
+  const row = page.locator('table.instances tbody tr').filter({ hasText: 'running' }).first();
+  await row.waitFor({ timeout: 30_000 });
+  await row.getByRole('button', { name: /^Logs of / }).click();
+  const log = page.locator('pre.log');
+  await log.getByText('hello from the task').waitFor();
+  await log.getByText('a second line').waitFor();
+  await shoot('app-logs');
+  await page.getByRole('button', { name: 'stderr', exact: true }).click();
+  await page.locator('pre.log[data-file="stderr"]').getByText('oops on stderr').waitFor();
+  assert.doesNotMatch(await log.innerText(), /hello from the task/);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download stderr' }).click()]);
+  const saved = join(shots, 'stderr-download.txt');
+  await download.saveAs(saved);
+  assert.equal(readFileSync(saved, 'utf8'), 'oops on stderr\n');
+  assert.equal((await api('DELETE', `/v2/apps${id}`)).status, 200);
+  assert.deepEqual(consoleErrors.filter((text) => !/status of (401|403|404|409|422)/.test(text)), []);
+  assert.deepEqual(pageErrors, []);
+});
