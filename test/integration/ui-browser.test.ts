@@ -341,3 +341,36 @@ test('the web UI: an instance\'s stdout and stderr tailed live, and downloaded',
   assert.deepEqual(consoleErrors.filter((text) => !/status of (401|403|404|409|422)/.test(text)), []);
   assert.deepEqual(pageErrors, []);
 });
+
+test('the web UI: a job created through the API, run from its page, its SUCCESS and output shown', async () => {
+  await page.setViewportSize({ width: 1440, height: 900 });
+  const id = 'ui-test.report';
+  assert.equal((await api('POST', '/v1/jobs', { id, run: { cmd: `echo "report of the night"; : ${MARKER}`, cpus: 0.01, mem: 32 }, schedules: [{ id: 'nightly', cron: '0 2 * * *', timeZone: 'Europe/Berlin' }] })).status, 201);
+  await nav('Jobs');
+  const row = page.locator(`tr[data-job="${id}"]`);
+  await row.getByText('Never run', { exact: true }).waitFor();
+  assert.match(await row.locator('td[data-label="Schedules"]').innerText(), /0 2 \* \* \* Europe\/Berlin/);
+  await row.getByRole('link', { name: id }).click();
+  await page.getByRole('heading', { name: id }).waitFor();
+  await page.getByRole('button', { name: 'Run now' }).click();
+  await page.getByText(/^Run now: run \d{14}[a-z0-9]{5}\.$/).waitFor();
+  // Followed live: the run goes through the active runs into the history.
+  const success = page.locator('table.history tbody tr[data-run]').filter({ hasText: 'SUCCESS' });
+  await success.waitFor({ timeout: 30_000 });
+  await page.getByText('No run is active.').waitFor();
+  await success.getByRole('button', { name: /^Logs of run / }).click();
+  await page.locator('pre.log').getByText('report of the night').waitFor();
+  await shoot('job');
+  await page.setViewportSize({ width: 390, height: 844 });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.ok(overflow <= 0, `the job page is ${overflow} px wider than 390 px`);
+  await shoot('job');
+  await page.setViewportSize({ width: 1440, height: 900 });
+  await nav('Jobs');
+  await page.locator(`tr[data-job="${id}"]`).getByText('Succeeded', { exact: true }).waitFor();
+  await shoot('jobs');
+  assert.equal((await api('DELETE', `/v1/jobs/${id}`)).status, 200);
+  await page.getByText('No jobs yet').waitFor();
+  assert.deepEqual(consoleErrors.filter((text) => !/status of (401|403|404|409|422)/.test(text)), []);
+  assert.deepEqual(pageErrors, []);
+});

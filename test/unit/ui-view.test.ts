@@ -116,6 +116,8 @@ test('parseRoute and routeHash: every page round-trips (table-driven)', () => {
     ['#/new', { page: 'new' }],
     ['#/deployments', { page: 'deployments' }],
     ['#/agents', { page: 'agents' }],
+    ['#/jobs', { page: 'jobs' }],
+    ['#/job?id=team-a.nightly', { page: 'job', id: 'team-a.nightly' }],
   ];
   for (const [hash, route] of cases) {
     assert.deepEqual(parseRoute(hash), route, hash);

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { EMPTY_VIEW, foldEvent, viewOf, type ClusterView, type Refresh, type StreamEvent } from '../core/cluster.ts';
+import { foldJobEvent, JOBS_LISTING } from '../core/jobs.ts';
 import type { App, CorralAgent, Deployment, MesosAgent, QueueEntry } from '../core/marathon.ts';
 import { parseSse } from '../core/sse.ts';
 import { api, authHeaders, errorText } from './api.ts';
@@ -36,6 +37,8 @@ class Store {
   private frame = 0;
   private agentsWatched = 0;
   private queueReadAt = 0;
+  /** While the jobs are read again: the events since, to replay over the answer. */
+  private jobEvents: StreamEvent[] | undefined;
   /** Bumped by start(): answers to the calls of an earlier session (another token) are dropped. */
   private session = 0;
 
@@ -74,13 +77,15 @@ class Store {
   private async loadAll(): Promise<void> {
     const session = this.session;
     try {
-      const [apps, deployments, queue] = await Promise.all([
+      const [apps, deployments, queue, jobs] = await Promise.all([
         api<{ apps: App[] }>('GET', APPS),
         api<Deployment[]>('GET', '/v2/deployments'),
         api<{ queue: QueueEntry[] }>('GET', '/v2/queue'),
+        // A token that may read no job gets an empty list (the listing is filtered).
+        api<Array<Record<string, unknown>>>('GET', JOBS_LISTING),
       ]);
       if (session !== this.session) return;
-      let view = viewOf(apps.apps, deployments, queue.queue);
+      let view = viewOf(apps.apps, deployments, queue.queue, jobs);
       for (const event of this.buffered ?? []) view = foldEvent(view, event).view;
       this.buffered = undefined;
       this.set({ view, loaded: true, error: undefined, revision: this.state.revision + 1 });
@@ -109,6 +114,18 @@ class Store {
           const session = this.session;
           const { queue } = await api<{ queue: QueueEntry[] }>('GET', '/v2/queue');
           if (session === this.session) this.set({ view: { ...this.state.view, queue: new Map(queue.map((e) => [e.app.id, e])) } });
+        } else if (kind === 'jobs') {
+          const session = this.session;
+          // Job events that come while the listing is read are replayed over it (a run may end meanwhile).
+          this.jobEvents = [];
+          try {
+            const listed = await api<Array<Record<string, unknown>>>('GET', JOBS_LISTING);
+            let jobs = viewOf([], [], [], listed).jobs;
+            for (const event of this.jobEvents) jobs = foldJobEvent(jobs, event).jobs;
+            if (session === this.session) this.set({ view: { ...this.state.view, jobs }, revision: this.state.revision + 1 });
+          } finally {
+            this.jobEvents = undefined;
+          }
         } else await this.loadAgents();
       } catch {
         // The next event reads again; the stream's state shows whether the scheduler is there.
@@ -155,6 +172,7 @@ class Store {
       this.buffered.push(event);
       return;
     }
+    this.jobEvents?.push(event);
     const { view, refresh } = foldEvent(this.state.view, event);
     this.set({ view, revision: this.state.revision + 1 });
     if (refresh !== undefined) this.refresh(refresh);
