@@ -374,3 +374,23 @@ test('the web UI: a job created through the API, run from its page, its SUCCESS 
   assert.deepEqual(consoleErrors.filter((text) => !/status of (401|403|404|409|422)/.test(text)), []);
   assert.deepEqual(pageErrors, []);
 });
+
+test('the web UI: a job run stopped from its page fails with the reason in the history', async () => {
+  await page.setViewportSize({ width: 1440, height: 900 });
+  const id = 'ui-test.sleeper';
+  assert.equal((await api('POST', '/v1/jobs', { id, run: { cmd: `echo started; sleep 1000; : ${MARKER}`, cpus: 0.01, mem: 32 } })).status, 201);
+  await page.goto(`${corral.urls.ui}#/job?id=${id}`);
+  await page.getByRole('button', { name: 'Run now' }).click();
+  const active = page.locator('table.runs tbody tr[data-run]').filter({ hasText: 'ACTIVE' });
+  await active.waitFor({ timeout: 30_000 });
+  await active.getByRole('button', { name: /^Logs of run / }).click();
+  await page.locator('pre.log').getByText('started').waitFor();
+  await active.getByRole('button', { name: /^Stop run / }).click();
+  const failed = page.locator('table.history tbody tr[data-run]').filter({ hasText: 'FAILED' });
+  await failed.getByText('stopped by hand').waitFor({ timeout: 30_000 });
+  await page.getByText('No run is active.').waitFor();
+  await shoot('job-stopped');
+  assert.equal((await api('DELETE', `/v1/jobs/${id}`)).status, 200);
+  assert.deepEqual(consoleErrors.filter((text) => !/status of (401|403|404|409|422)/.test(text)), []);
+  assert.deepEqual(pageErrors, []);
+});

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { foldEvent, viewOf, type ClusterView, type StreamEvent } from '../../src/ui/core/cluster.ts';
-import { EMPTY_HISTORY, foldJobEvent, historyEntries, jobPath, jobStatus, lastRun, type Job, type JobHistory, type JobRun } from '../../src/ui/core/jobs.ts';
+import { EMPTY_HISTORY, foldJobEvent, historyEntries, jobPath, jobStatus, lastRun, runsSettling, type Job, type JobHistory, type JobRun } from '../../src/ui/core/jobs.ts';
 
 const definition = { id: 'team-a.nightly', run: { cmd: 'echo hi', cpus: 0.1, mem: 32 } };
 const listed = { ...definition, schedules: [{ id: 'n', cron: '0 2 * * *' }], activeRuns: [], history: { ...EMPTY_HISTORY } };
@@ -73,4 +73,15 @@ test('jobPath, lastRun, jobStatus and historyEntries (table-driven)', () => {
     skippedSlots: [{ scheduleId: 'n', scheduledAt: 'T3', reason: 'forbidden-concurrent' }],
   }));
   assert.deepEqual(entries.map((e) => [e.kind, e.at]), [['failure', 'T4'], ['skipped', 'T3'], ['success', 'T2']]);
+});
+
+test('runsSettling: a run INITIAL or STARTING is read again on the heartbeat (table-driven)', () => {
+  const cases: Array<[string, JobRun[], boolean]> = [
+    ['no runs', [], false],
+    ['waiting to be placed', [run()], true],
+    ['starting', [run({ status: 'STARTING' })], true],
+    ['active', [run({ status: 'ACTIVE' })], false],
+    ['one active, one starting', [run({ status: 'ACTIVE' }), run({ id: 'r2', status: 'STARTING' })], true],
+  ];
+  for (const [name, runs, want] of cases) assert.equal(runsSettling(viewOf([], [], [], [{ ...listed, activeRuns: runs }]).jobs), want, name);
 });

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { EMPTY_VIEW, foldEvent, viewOf, type ClusterView, type Refresh, type StreamEvent } from '../core/cluster.ts';
-import { foldJobEvent, JOBS_LISTING } from '../core/jobs.ts';
+import { foldJobEvent, JOBS_LISTING, runsSettling } from '../core/jobs.ts';
 import type { App, CorralAgent, Deployment, MesosAgent, QueueEntry } from '../core/marathon.ts';
 import { parseSse } from '../core/sse.ts';
 import { api, authHeaders, errorText } from './api.ts';
@@ -37,6 +37,7 @@ class Store {
   private frame = 0;
   private agentsWatched = 0;
   private queueReadAt = 0;
+  private jobsReadAt = 0;
   /** While the jobs are read again: the events since, to replay over the answer. */
   private jobEvents: StreamEvent[] | undefined;
   /** Bumped by start(): answers to the calls of an earlier session (another token) are dropped. */
@@ -118,6 +119,7 @@ class Store {
           const session = this.session;
           // Job events that come while the listing is read are replayed over it (a run may end meanwhile).
           this.jobEvents = [];
+          this.jobsReadAt = Date.now();
           try {
             const listed = await api<Array<Record<string, unknown>>>('GET', JOBS_LISTING);
             let jobs = viewOf([], [], [], listed).jobs;
@@ -183,11 +185,13 @@ class Store {
    * The one thing no event tells: that the scheduler tried to place an app's instances and could
    * not (Waiting, and why), or how much of a launch delay is left. While a deployment is under
    * way or something is queued, the queue is read again on the stream's heartbeat (every 5 s) if
-   * no event has had it read lately; when all is placed, nothing is read.
+   * no event has had it read lately; when all is placed, nothing is read. Likewise a job run's
+   * progress (INITIAL → STARTING → ACTIVE), which no event carries: read while a run is on its way.
    */
   private tick(): void {
-    const { deployments, queue } = this.state.view;
+    const { deployments, queue, jobs } = this.state.view;
     if ((deployments.size > 0 || queue.size > 0) && Date.now() - this.queueReadAt > 4000) this.refresh('queue');
+    if (runsSettling(jobs) && Date.now() - this.jobsReadAt > 4000) this.refresh('jobs');
   }
 
   private async follow(signal: AbortSignal): Promise<void> {

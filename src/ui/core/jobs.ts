@@ -101,6 +101,14 @@ export function foldJobEvent(jobs: ReadonlyMap<string, Job>, event: { eventType:
   }
 }
 
+/**
+ * Whether a run is on its way (INITIAL or STARTING): the scheduler moves it on (placed, ACTIVE) in
+ * a pass after its task's status update, with no event of its own, so the UI reads the jobs
+ * again on the stream's heartbeat while one is.
+ */
+export const runsSettling = (jobs: ReadonlyMap<string, Job>): boolean =>
+  [...jobs.values()].some((job) => job.activeRuns.some((run) => run.status === 'INITIAL' || run.status === 'STARTING'));
+
 export type LastRun = { status: 'SUCCESS' | 'FAILED'; at: string } | { status: 'NEVER' };
 
 /** The outcome of a job's last finished run, from its history summary. */
