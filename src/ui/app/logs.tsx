@@ -20,8 +20,10 @@ export function LogTail({ taskId, live = true }: { taskId: string; live?: boolea
     let current = START;
     let timer: ReturnType<typeof setTimeout> | undefined;
     let stopped = false;
+    let reading = false;
     const step = async (): Promise<void> => {
       timer = undefined;
+      reading = true;
       try {
         for (;;) {
           const asked = current.next;
@@ -37,11 +39,13 @@ export function LogTail({ taskId, live = true }: { taskId: string; live?: boolea
       } catch (err) {
         if (stopped) return;
         setError(errorText(err));
+      } finally {
+        reading = false;
       }
       if (!stopped && (live || current.next === -1) && document.visibilityState === 'visible') timer = setTimeout(() => void step(), POLL_MS);
     };
     const onVisibility = (): void => {
-      if (document.visibilityState === 'visible' && timer === undefined && live) void step();
+      if (document.visibilityState === 'visible' && timer === undefined && !reading && live) void step();
       if (document.visibilityState === 'hidden' && timer !== undefined) {
         clearTimeout(timer);
         timer = undefined;
