@@ -158,6 +158,22 @@ test('with --auth, a team gets tokens for the sandboxes of its own apps only', {
   assert.equal((await fromAgent(agent, `/files/read?path=${q(`${taskB}/stdout`)}&offset=0`, bearer(own.json.token))).status, 403);
   assert.equal((await ask(taskB, teams['team-b'])).status, 200);
 
+  // The scheduler reads a sandbox file for the caller (the web UI's logs: no agent origin, no agent token in the page), on the same grant.
+  const readThrough = (taskId: string, as: Record<string, string> | undefined, query = 'file=stdout&offset=0'): Promise<{ status: number; json: Json }> =>
+    marathonCall(c.master, 'GET', `/corral/v1/tasks/${q(taskId)}/files/read?${query}`, undefined, as ?? {});
+  assert.deepEqual((await readThrough(taskA, teams['team-a'])).json, { data: 'I am /team-a/web\n', offset: 0 });
+  assert.deepEqual((await readThrough(taskA, teams['team-a'], 'file=stdout&offset=-1')).json, { data: '', offset: 17 });
+  assert.equal((await readThrough(taskA, undefined)).status, 401);
+  const foreign = await readThrough(taskB, teams['team-a']);
+  assert.equal(foreign.status, 403, 'team A reads none of team B\'s logs');
+  assert.doesNotMatch(JSON.stringify(foreign.json), /I am/);
+  assert.equal((await readThrough(taskA, teams['team-a-viewer'])).status, 403, 'read does not allow logs');
+  assert.equal((await readThrough(taskA, teams['team-a'], 'file=../etc/passwd&offset=0')).status, 422, 'stdout or stderr only');
+  const download = await request(`${c.master}/corral/v1/tasks/${q(taskA)}/files/download?file=stdout`, { headers: teams['team-a'] ?? {} });
+  assert.equal(download.statusCode, 200);
+  assert.equal(await download.body.text(), 'I am /team-a/web\n');
+  assert.equal((await request(`${c.master}/corral/v1/tasks/${q(taskB)}/files/download?file=stdout`, { headers: teams['team-a'] ?? {} })).statusCode, 403);
+
   // A whole agent: metrics for cluster readers, every sandbox for those who may read every log.
   const agentId = readFileSync(join(agent.workDir, 'agent-id'), 'utf8').trim();
   const agentToken = (scope: string, as: Record<string, string>): Promise<{ status: number; json: Json }> =>

@@ -315,3 +315,82 @@ test("the web UI: a team's token sees its apps only, and the Agents page says wh
   assert.deepEqual(consoleErrors.filter((text) => !/status of (401|403|409|422)/.test(text)), []);
   assert.deepEqual(pageErrors, []);
 });
+
+test('the web UI: an instance\'s stdout and stderr tailed live, and downloaded', async () => {
+  await page.setViewportSize({ width: 1440, height: 900 });
+  const id = '/ui-test/talker';
+  // A line at once, another after a second (the tail follows it), and one on stderr.
+  const cmd = `echo "hello from the task"; echo "oops on stderr" >&2; sleep 1; echo "a second line"; sleep 1000 # ${MARKER}`;
+  assert.equal((await api('POST', '/v2/apps', { id, cmd, cpus: 0.01, mem: 16 })).status, 201);
+  await page.goto(`${corral.urls.ui}#/app?id=${encodeURIComponent(id)}&tab=instances`);
+  const row = page.locator('table.instances tbody tr').filter({ hasText: 'running' }).first();
+  await row.waitFor({ timeout: 30_000 });
+  await row.getByRole('button', { name: /^Logs of / }).click();
+  const log = page.locator('pre.log');
+  await log.getByText('hello from the task').waitFor();
+  await log.getByText('a second line').waitFor();
+  await shoot('app-logs');
+  await page.getByRole('button', { name: 'stderr', exact: true }).click();
+  await page.locator('pre.log[data-file="stderr"]').getByText('oops on stderr').waitFor();
+  assert.doesNotMatch(await log.innerText(), /hello from the task/);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download stderr' }).click()]);
+  const saved = join(shots, 'stderr-download.txt');
+  await download.saveAs(saved);
+  assert.equal(readFileSync(saved, 'utf8'), 'oops on stderr\n');
+  assert.equal((await api('DELETE', `/v2/apps${id}`)).status, 200);
+  assert.deepEqual(consoleErrors.filter((text) => !/status of (401|403|404|409|422)/.test(text)), []);
+  assert.deepEqual(pageErrors, []);
+});
+
+test('the web UI: a job created through the API, run from its page, its SUCCESS and output shown', async () => {
+  await page.setViewportSize({ width: 1440, height: 900 });
+  const id = 'ui-test.report';
+  assert.equal((await api('POST', '/v1/jobs', { id, run: { cmd: `echo "report of the night"; : ${MARKER}`, cpus: 0.01, mem: 32 }, schedules: [{ id: 'nightly', cron: '0 2 * * *', timeZone: 'Europe/Berlin' }] })).status, 201);
+  await nav('Jobs');
+  const row = page.locator(`tr[data-job="${id}"]`);
+  await row.getByText('Never run', { exact: true }).waitFor();
+  assert.match(await row.locator('td[data-label="Schedules"]').innerText(), /0 2 \* \* \* Europe\/Berlin/);
+  await row.getByRole('link', { name: id }).click();
+  await page.getByRole('heading', { name: id }).waitFor();
+  await page.getByRole('button', { name: 'Run now' }).click();
+  await page.getByText(/^Run now: run \d{14}[a-z0-9]{5}\.$/).waitFor();
+  // Followed live: the run goes through the active runs into the history.
+  const success = page.locator('table.history tbody tr[data-run]').filter({ hasText: 'SUCCESS' });
+  await success.waitFor({ timeout: 30_000 });
+  await page.getByText('No run is active.').waitFor();
+  await success.getByRole('button', { name: /^Logs of run / }).click();
+  await page.locator('pre.log').getByText('report of the night').waitFor();
+  await shoot('job');
+  await page.setViewportSize({ width: 390, height: 844 });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.ok(overflow <= 0, `the job page is ${overflow} px wider than 390 px`);
+  await shoot('job');
+  await page.setViewportSize({ width: 1440, height: 900 });
+  await nav('Jobs');
+  await page.locator(`tr[data-job="${id}"]`).getByText('Succeeded', { exact: true }).waitFor();
+  await shoot('jobs');
+  assert.equal((await api('DELETE', `/v1/jobs/${id}`)).status, 200);
+  await page.getByText('No jobs yet').waitFor();
+  assert.deepEqual(consoleErrors.filter((text) => !/status of (401|403|404|409|422)/.test(text)), []);
+  assert.deepEqual(pageErrors, []);
+});
+
+test('the web UI: a job run stopped from its page fails with the reason in the history', async () => {
+  await page.setViewportSize({ width: 1440, height: 900 });
+  const id = 'ui-test.sleeper';
+  assert.equal((await api('POST', '/v1/jobs', { id, run: { cmd: `echo started; sleep 1000; : ${MARKER}`, cpus: 0.01, mem: 32 } })).status, 201);
+  await page.goto(`${corral.urls.ui}#/job?id=${id}`);
+  await page.getByRole('button', { name: 'Run now' }).click();
+  const active = page.locator('table.runs tbody tr[data-run]').filter({ hasText: 'ACTIVE' });
+  await active.waitFor({ timeout: 30_000 });
+  await active.getByRole('button', { name: /^Logs of run / }).click();
+  await page.locator('pre.log').getByText('started').waitFor();
+  await active.getByRole('button', { name: /^Stop run / }).click();
+  const failed = page.locator('table.history tbody tr[data-run]').filter({ hasText: 'FAILED' });
+  await failed.getByText('stopped by hand').waitFor({ timeout: 30_000 });
+  await page.getByText('No run is active.').waitFor();
+  await shoot('job-stopped');
+  assert.equal((await api('DELETE', `/v1/jobs/${id}`)).status, 200);
+  assert.deepEqual(consoleErrors.filter((text) => !/status of (401|403|404|409|422)/.test(text)), []);
+  assert.deepEqual(pageErrors, []);
+});

@@ -90,6 +90,8 @@ test('every scheduler route asks for what its table entry says', async (t) => {
     ['GET', '/v2/auth/identities', {}, undefined, { action: 'admin', paths: ['/'] }],
     ['POST', '/corral/v1/agents/:agentId/drain', { agentId: 'a' }, undefined, { action: 'admin', paths: ['/'] }],
     ['POST', '/corral/v1/tasks/:taskId/files-token', { taskId: 'team-b_x.1' }, undefined, { action: 'logs', paths: ['/team-b/x'] }],
+    ['GET', '/corral/v1/tasks/:taskId/files/read', { taskId: 'team-b_x.1' }, undefined, { action: 'logs', paths: ['/team-b/x'] }],
+    ['GET', '/corral/v1/tasks/:taskId/files/download', { taskId: 'team-b_x.1' }, undefined, { action: 'logs', paths: ['/team-b/x'] }],
     ['POST', '/corral/v1/agents/:agentId/token', { agentId: 'a' }, undefined, { action: 'read', paths: ['/'] }],
     ['POST', '/corral/v1/agents/:agentId/token', { agentId: 'a' }, { scope: 'metrics' }, { action: 'read', paths: ['/'] }],
     ['POST', '/corral/v1/agents/:agentId/token', { agentId: 'a' }, { scope: 'agent' }, { action: 'logs', paths: ['/'] }],

@@ -8,6 +8,7 @@ import type { App, QueueEntry, Task } from '../../src/ui/core/marathon.ts';
 import { parseRoute, routeHash, type Route } from '../../src/ui/core/routes.ts';
 import { appStatus, healthCounts, healthSegments, taskHealth } from '../../src/ui/core/status.ts';
 import { apiProblem, detailsByField, lineOfPath } from '../../src/ui/core/validation.ts';
+import { FIRST_BYTES, foldRead, START, type Tail } from '../../src/ui/core/tail.ts';
 
 const queued = (over: Partial<QueueEntry> = {}): QueueEntry => ({ app: { id: '/a' }, count: 1, delay: { timeLeftSeconds: 0, overdue: true }, reason: 'insufficient mem on 2 agents', ...over });
 const app = (over: Partial<App> = {}): App => ({ id: '/a', instances: 2, cpus: 0.1, mem: 32, version: 'v1', deployments: [], tasks: [], ...over });
@@ -115,6 +116,8 @@ test('parseRoute and routeHash: every page round-trips (table-driven)', () => {
     ['#/new', { page: 'new' }],
     ['#/deployments', { page: 'deployments' }],
     ['#/agents', { page: 'agents' }],
+    ['#/jobs', { page: 'jobs' }],
+    ['#/job?id=team-a.nightly', { page: 'job', id: 'team-a.nightly' }],
   ];
   for (const [hash, route] of cases) {
     assert.deepEqual(parseRoute(hash), route, hash);
@@ -147,4 +150,20 @@ test('formatAge and endpoints (table-driven)', () => {
   assert.deepEqual(endpoints('127.0.0.11', [23000, 23001]), ['127.0.0.11:23000', '127.0.0.11:23001']);
   assert.deepEqual(endpoints('::1', [80]), ['[::1]:80']);
   assert.deepEqual(endpoints('h', []), ['h']);
+});
+
+test('foldRead: a log tail from read answers (table-driven)', () => {
+  const at = (next: number, text = '', cut = false): Tail => ({ next, text, cut });
+  const cases: Array<[string, Tail, { data: string; offset: number }, number, number | undefined, Tail]> = [
+    ['the size of a small file: read it all', START, { data: '', offset: 100 }, 0, undefined, at(0)],
+    ['the size of a large file: its last 64 KiB', START, { data: '', offset: FIRST_BYTES + 10 }, 0, undefined, at(10, '', true)],
+    ['data appended, next after its bytes', at(0), { data: 'hé\n', offset: 0 }, 4, undefined, at(4, 'hé\n')],
+    ['nothing new', at(4, 'a\n'), { data: '', offset: 4 }, 0, undefined, at(4, 'a\n')],
+    ['more data', at(2, 'a\n'), { data: 'b\n', offset: 2 }, 2, undefined, at(4, 'a\nb\n')],
+    ['past the keep: the front is dropped at a line start', at(6, 'aaa\nb\n'), { data: 'cc\n', offset: 6 }, 3, 6, at(9, 'b\ncc\n', true)],
+    ['past the keep without a line start', at(0), { data: 'abcdefgh', offset: 0 }, 8, 3, at(8, 'fgh', true)],
+    ['rotated: the answer is from before next', at(50, 'old\n'), { data: 'new\n', offset: 0 }, 4, undefined, at(0, 'old\n[the file was rotated]\n')],
+    ['rotated with nothing shown yet', at(50), { data: '', offset: 3 }, 0, undefined, at(0)],
+  ];
+  for (const [name, tail, answer, bytes, keep, want] of cases) assert.deepEqual(foldRead(tail, answer, bytes, keep), want, name);
 });

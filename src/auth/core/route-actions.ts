@@ -172,6 +172,9 @@ export const ROUTE_RULES: Readonly<Record<string, Rule>> = {
   // Tokens for an agent's own API (core/agent-tokens.ts): a task's sandbox needs `logs` on its app;
   // metrics and state need `read` on `/`; every sandbox of an agent (scope agent) `logs` on `/`.
   'POST /corral/v1/tasks/:taskId/files-token': (r) => ({ action: 'logs', paths: [r.appOfTask(r.params.taskId ?? '')] }),
+  // The same sandbox read through the scheduler (the web UI's logs, src/scheduler/api/task-files.ts).
+  'GET /corral/v1/tasks/:taskId/files/read': (r) => ({ action: 'logs', paths: [r.appOfTask(r.params.taskId ?? '')] }),
+  'GET /corral/v1/tasks/:taskId/files/download': (r) => ({ action: 'logs', paths: [r.appOfTask(r.params.taskId ?? '')] }),
   [`POST ${AGENT_API}/:agentId/token`]: (r) => (scopeOf(r.body) === 'agent' ? CLUSTER('logs') : READ_ALL),
 
   'GET /v2/auth/whoami': () => 'authenticated',

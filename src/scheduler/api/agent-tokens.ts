@@ -5,7 +5,7 @@ import { appIdOfTask } from '../core/app-id.ts';
 import { runTaskAgent } from '../jobs/core/runs.ts';
 import { jobIdOfPath } from '../../auth/core/paths.ts';
 import { SchedulerFailure, invalidObject } from '../errors.ts';
-import type { AgentRecord } from '../types.ts';
+import type { AgentRecord, ClusterState } from '../types.ts';
 import type { ApiContext } from './context.ts';
 
 /** Long enough for `corral logs` to tail a file, short enough that a leaked token soon stops working; a client asks again. */
@@ -28,6 +28,21 @@ function issue(agent: AgentRecord, scope: AgentTokenScope, taskIds: string[], no
 }
 
 /**
+ * Where a task's sandbox is, and a token for it: a live task, its app's last failure (Marathon's
+ * lastTaskFailure: the logs of a crash are what one reads most), or a job run's task (read after
+ * the run ended, as long as the history holds the run). `sandbox` is the files API's `path=` of
+ * the task's sandbox directory.
+ */
+export function taskFilesGrant(current: ClusterState, taskId: string): { taskId: string; agentId: string; url: string; sandbox: string; token?: string; expiresAt?: string } {
+  const failure = current.taskFailures.get(appIdOfTask(taskId));
+  const agentId = current.instances.get(taskId)?.agentId ?? (failure?.taskId === taskId ? failure.slaveId : undefined) ?? runTaskAgent(current, taskId, jobIdOfPath(appIdOfTask(taskId)));
+  if (agentId === undefined) throw new SchedulerFailure({ code: 'ERR_SCHED_TASK_NOT_FOUND', taskId });
+  const agent = current.agents.get(agentId);
+  if (agent === undefined) throw new SchedulerFailure({ code: 'ERR_SCHED_AGENT_NOT_REGISTERED', agentId });
+  return { taskId, agentId: agent.id, url: agent.endpoint, sandbox: taskId, ...issue(agent, 'files', [taskId], Date.now()) };
+}
+
+/**
  * Tokens the agents check without calling back (src/auth/core/agent-tokens.ts). Who may ask is
  * the route table's business (src/auth/core/route-actions.ts): `logs` on the task's app for its
  * sandbox, `read` on `/` for a whole agent (metrics, state, every sandbox). POSTs, so with --auth
@@ -36,16 +51,7 @@ function issue(agent: AgentRecord, scope: AgentTokenScope, taskIds: string[], no
 export function registerAgentTokenRoutes(server: FastifyInstance, { state }: ApiContext): void {
   server.post(TASK_FILES_TOKEN_ROUTE, async (request) => {
     const { taskId } = request.params as { taskId: string };
-    const current = state.current;
-    // A live task, or its app's last failure (Marathon's lastTaskFailure): the logs of a crash are what one reads most.
-    const failure = current.taskFailures.get(appIdOfTask(taskId));
-    // A job run's task: its sandbox is read after the run ended, as long as the history holds the run.
-    const agentId = current.instances.get(taskId)?.agentId ?? (failure?.taskId === taskId ? failure.slaveId : undefined) ?? runTaskAgent(current, taskId, jobIdOfPath(appIdOfTask(taskId)));
-    if (agentId === undefined) throw new SchedulerFailure({ code: 'ERR_SCHED_TASK_NOT_FOUND', taskId });
-    const agent = current.agents.get(agentId);
-    if (agent === undefined) throw new SchedulerFailure({ code: 'ERR_SCHED_AGENT_NOT_REGISTERED', agentId });
-    // `sandbox` is the files API's `path=` of the task's sandbox directory.
-    return { taskId, agentId: agent.id, url: agent.endpoint, sandbox: taskId, ...issue(agent, 'files', [taskId], Date.now()) };
+    return taskFilesGrant(state.current, taskId);
   });
 
   server.post(AGENT_TOKEN_ROUTE, async (request) => {

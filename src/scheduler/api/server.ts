@@ -7,6 +7,7 @@ import { httpError } from './http-errors.ts';
 import type { ApiContext } from './context.ts';
 import { registerAgentRoutes } from './agents.ts';
 import { registerAgentTokenRoutes } from './agent-tokens.ts';
+import { registerTaskFileRoutes } from './task-files.ts';
 import { registerAppRoutes } from './apps.ts';
 import { registerAuth } from './auth-hook.ts';
 import { registerAuthRoutes } from './auth-routes.ts';
@@ -91,6 +92,7 @@ export function buildServer(context: ApiContext, tls?: ServerTls): FastifyInstan
   registerEventSubscriptionRoutes(app, context);
   registerAgentRoutes(app, context);
   registerAgentTokenRoutes(app, context);
+  registerTaskFileRoutes(app, context);
   registerInfoRoutes(app, context);
   registerMasterStateRoutes(app, context);
   registerMetricsRoutes(app, context);

@@ -6,6 +6,7 @@ import { APP_TABS, routeHash, type AppTab } from '../core/routes.ts';
 import { appStatus, healthCounts, taskHealth } from '../core/status.ts';
 import { detailsByField, lineOfPath } from '../core/validation.ts';
 import { api, ApiError, appPath, errorText } from './api.ts';
+import { LogTail } from './logs.tsx';
 import { useNow, type State } from './store.ts';
 import { Confirm, ErrorNote, HealthBar, StatusBadge } from './widgets.tsx';
 
@@ -105,9 +106,11 @@ export function AppPage({ state, id, tab }: { state: State; id: string; tab: App
 
 function Instances({ app, act }: { app: App; act: Act }) {
   const now = useNow();
+  const [logsOf, setLogsOf] = useState<string>();
   const tasks = [...(app.tasks ?? [])].sort((a, b) => (a.id < b.id ? -1 : 1));
   if (tasks.length === 0) return <p class="empty">No instances{app.instances === 0 ? ' (suspended)' : ' yet'}.</p>;
   return (
+    <>
     <table class="instances">
       <caption class="visually-hidden">Instances of {app.id}</caption>
       <thead><tr><th scope="col">Instance</th><th scope="col">Address</th><th scope="col">State</th><th scope="col">Health</th><th scope="col">Version</th><th scope="col">Age</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
@@ -123,6 +126,7 @@ function Instances({ app, act }: { app: App; act: Act }) {
               <td data-label="Version" class="mono">{task.version}{task.version === app.version ? '' : ' (old)'}</td>
               <td data-label="Age">{formatAge(task.startedAt ?? task.stagedAt, now)}</td>
               <td class="row-actions">
+                <button type="button" aria-label={`Logs of ${task.id}`} aria-pressed={logsOf === task.id} onClick={() => setLogsOf(logsOf === task.id ? undefined : task.id)}>Logs</button>
                 <button type="button" aria-label={`Kill ${task.id}`} onClick={() => void act(`Kill ${task.id}`, { method: 'DELETE', path: appPath(app.id, `/tasks/${encodeURIComponent(task.id)}`) })}>Kill</button>
                 <button type="button" aria-label={`Kill ${task.id} and scale down`} onClick={() => void act(`Kill ${task.id} and scale`, { method: 'DELETE', path: appPath(app.id, `/tasks/${encodeURIComponent(task.id)}?scale=true`) })}>Kill &amp; scale</button>
               </td>
@@ -131,6 +135,8 @@ function Instances({ app, act }: { app: App; act: Act }) {
         })}
       </tbody>
     </table>
+    {logsOf !== undefined && <LogTail key={logsOf} taskId={logsOf} />}
+    </>
   );
 }
 
@@ -290,6 +296,7 @@ function Debug({ app, queued, revision }: { app: App; queued: QueueEntry | undef
           <dt>Version</dt><dd class="mono">{failure.version}</dd>
         </dl>
       )}
+      {failure !== undefined && <LogTail key={failure.taskId} taskId={failure.taskId} live={false} />}
     </div>
   );
 }

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { EMPTY_VIEW, foldEvent, viewOf, type ClusterView, type Refresh, type StreamEvent } from '../core/cluster.ts';
+import { foldJobEvent, JOBS_LISTING, runsSettling } from '../core/jobs.ts';
 import type { App, CorralAgent, Deployment, MesosAgent, QueueEntry } from '../core/marathon.ts';
 import { parseSse } from '../core/sse.ts';
 import { api, authHeaders, errorText } from './api.ts';
@@ -36,6 +37,9 @@ class Store {
   private frame = 0;
   private agentsWatched = 0;
   private queueReadAt = 0;
+  private jobsReadAt = 0;
+  /** While the jobs are read again: the events since, to replay over the answer. */
+  private jobEvents: StreamEvent[] | undefined;
   /** Bumped by start(): answers to the calls of an earlier session (another token) are dropped. */
   private session = 0;
 
@@ -74,13 +78,15 @@ class Store {
   private async loadAll(): Promise<void> {
     const session = this.session;
     try {
-      const [apps, deployments, queue] = await Promise.all([
+      const [apps, deployments, queue, jobs] = await Promise.all([
         api<{ apps: App[] }>('GET', APPS),
         api<Deployment[]>('GET', '/v2/deployments'),
         api<{ queue: QueueEntry[] }>('GET', '/v2/queue'),
+        // A token that may read no job gets an empty list (the listing is filtered).
+        api<Array<Record<string, unknown>>>('GET', JOBS_LISTING),
       ]);
       if (session !== this.session) return;
-      let view = viewOf(apps.apps, deployments, queue.queue);
+      let view = viewOf(apps.apps, deployments, queue.queue, jobs);
       for (const event of this.buffered ?? []) view = foldEvent(view, event).view;
       this.buffered = undefined;
       this.set({ view, loaded: true, error: undefined, revision: this.state.revision + 1 });
@@ -109,6 +115,19 @@ class Store {
           const session = this.session;
           const { queue } = await api<{ queue: QueueEntry[] }>('GET', '/v2/queue');
           if (session === this.session) this.set({ view: { ...this.state.view, queue: new Map(queue.map((e) => [e.app.id, e])) } });
+        } else if (kind === 'jobs') {
+          const session = this.session;
+          // Job events that come while the listing is read are replayed over it (a run may end meanwhile).
+          this.jobEvents = [];
+          this.jobsReadAt = Date.now();
+          try {
+            const listed = await api<Array<Record<string, unknown>>>('GET', JOBS_LISTING);
+            let jobs = viewOf([], [], [], listed).jobs;
+            for (const event of this.jobEvents) jobs = foldJobEvent(jobs, event).jobs;
+            if (session === this.session) this.set({ view: { ...this.state.view, jobs }, revision: this.state.revision + 1 });
+          } finally {
+            this.jobEvents = undefined;
+          }
         } else await this.loadAgents();
       } catch {
         // The next event reads again; the stream's state shows whether the scheduler is there.
@@ -155,6 +174,7 @@ class Store {
       this.buffered.push(event);
       return;
     }
+    this.jobEvents?.push(event);
     const { view, refresh } = foldEvent(this.state.view, event);
     this.set({ view, revision: this.state.revision + 1 });
     if (refresh !== undefined) this.refresh(refresh);
@@ -165,11 +185,13 @@ class Store {
    * The one thing no event tells: that the scheduler tried to place an app's instances and could
    * not (Waiting, and why), or how much of a launch delay is left. While a deployment is under
    * way or something is queued, the queue is read again on the stream's heartbeat (every 5 s) if
-   * no event has had it read lately; when all is placed, nothing is read.
+   * no event has had it read lately; when all is placed, nothing is read. Likewise a job run's
+   * progress (INITIAL → STARTING → ACTIVE), which no event carries: read while a run is on its way.
    */
   private tick(): void {
-    const { deployments, queue } = this.state.view;
+    const { deployments, queue, jobs } = this.state.view;
     if ((deployments.size > 0 || queue.size > 0) && Date.now() - this.queueReadAt > 4000) this.refresh('queue');
+    if (runsSettling(jobs) && Date.now() - this.jobsReadAt > 4000) this.refresh('jobs');
   }
 
   private async follow(signal: AbortSignal): Promise<void> {

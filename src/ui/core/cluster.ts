@@ -1,25 +1,28 @@
+import { foldJobEvent, jobOf, type Job } from './jobs.ts';
 import { TERMINAL_STATES, type App, type Deployment, type QueueEntry, type Task } from './marathon.ts';
 
-/** What the UI knows of the cluster: apps with their tasks, deployments, the launch queue. */
+/** What the UI knows of the cluster: apps with their tasks, deployments, the launch queue, jobs. */
 export interface ClusterView {
   apps: ReadonlyMap<string, App>;
   deployments: ReadonlyMap<string, Deployment>;
   queue: ReadonlyMap<string, QueueEntry>;
+  jobs: ReadonlyMap<string, Job>;
 }
 
-export const EMPTY_VIEW: ClusterView = { apps: new Map(), deployments: new Map(), queue: new Map() };
+export const EMPTY_VIEW: ClusterView = { apps: new Map(), deployments: new Map(), queue: new Map(), jobs: new Map() };
 
-/** The view from the API's listings (`/v2/apps?embed=apps.tasks…`, `/v2/deployments`, `/v2/queue`). */
-export function viewOf(apps: readonly App[], deployments: readonly Deployment[], queue: readonly QueueEntry[]): ClusterView {
+/** The view from the API's listings (`/v2/apps?embed=apps.tasks…`, `/v2/deployments`, `/v2/queue`, core/jobs.ts' JOBS_LISTING). */
+export function viewOf(apps: readonly App[], deployments: readonly Deployment[], queue: readonly QueueEntry[], jobs: ReadonlyArray<Record<string, unknown>> = []): ClusterView {
   return {
     apps: new Map(apps.map((app) => [app.id, app])),
     deployments: new Map(deployments.map((d) => [d.id, d])),
     queue: new Map(queue.map((entry) => [entry.app.id, entry])),
+    jobs: new Map(jobs.map((raw) => { const job = jobOf(raw); return [job.id, job]; })),
   };
 }
 
 /** What a folded event asks the UI to read again: things no event carries in full. */
-export type Refresh = 'queue' | 'agents' | 'all';
+export type Refresh = 'queue' | 'agents' | 'jobs' | 'all';
 
 /** A stream event, loosely: the fields the fold reads, checked where they are read. */
 export type StreamEvent = { eventType: string; timestamp?: string } & Record<string, unknown>;
@@ -94,9 +97,21 @@ export function foldEvent(view: ClusterView, event: StreamEvent): { view: Cluste
       queue.delete(appId);
       return { view: { ...view, apps, queue } };
     }
+    case 'job_created':
+    case 'job_updated':
+    case 'job_deleted':
+    case 'job_run_started':
+    case 'job_run_finished':
+    case 'job_run_failed':
+    {
+      const { jobs } = foldJobEvent(view.jobs, event);
+      return { view: jobs === view.jobs ? view : { ...view, jobs } };
+    }
     case 'status_update_event': {
       const [appId, taskId, state] = [str(event.appId), str(event.taskId), str(event.taskStatus)];
       if (appId === undefined || taskId === undefined || state === undefined) return { view };
+      // A job run's task: the run's status and tasks are read again (no event carries them).
+      if (foldJobEvent(view.jobs, event).reread === true) return { view, refresh: 'jobs' };
       const next = withTask(view, appId, taskId, (task) => {
         if (TERMINAL_STATES.has(state)) return undefined;
         const base: Task = task ?? { id: taskId, appId, host: '', ports: [], state, version: '', stagedAt: event.timestamp };

@@ -10,11 +10,14 @@ export type Route =
   | { page: 'app'; id: string; tab: AppTab }
   | { page: 'new' }
   | { page: 'deployments' }
-  | { page: 'agents' };
+  | { page: 'agents' }
+  | { page: 'jobs' }
+  | { page: 'job'; id: string };
 
-/** The top navigation, in order; Jobs and Quotas slot in here when their APIs exist. */
+/** The top navigation, in order; Quotas slots in here when its page exists. */
 export const NAV: ReadonlyArray<{ page: Route['page']; label: string; hash: string }> = [
   { page: 'apps', label: 'Apps', hash: '#/apps' },
+  { page: 'jobs', label: 'Jobs', hash: '#/jobs' },
   { page: 'deployments', label: 'Deployments', hash: '#/deployments' },
   { page: 'agents', label: 'Agents', hash: '#/agents' },
 ];
@@ -35,6 +38,12 @@ export function parseRoute(hash: string): Route {
       return { page: 'deployments' };
     case '/agents':
       return { page: 'agents' };
+    case '/jobs':
+      return { page: 'jobs' };
+    case '/job': {
+      const id = params.get('id');
+      return id !== null && id !== '' ? { page: 'job', id } : { page: 'jobs' };
+    }
     default:
       return { page: 'apps', search: params.get('q') ?? '' };
   }
@@ -44,6 +53,8 @@ export function routeHash(route: Route): string {
   switch (route.page) {
     case 'app':
       return `#/app?${new URLSearchParams({ id: route.id, tab: route.tab }).toString()}`;
+    case 'job':
+      return `#/job?${new URLSearchParams({ id: route.id }).toString()}`;
     case 'apps':
       return route.search === '' ? '#/apps' : `#/apps?${new URLSearchParams({ q: route.search }).toString()}`;
     default:
