@@ -21,6 +21,26 @@ export interface PortDefinition {
   labels?: Record<string, string>;
 }
 
+/**
+ * Marathon's `container.portMappings[]` (bridge and container networks, #18). `hostPort` absent:
+ * no port on the agent (container networks only); 0 when posted means "any offered port".
+ */
+export interface PortMapping {
+  containerPort: number;
+  hostPort?: number;
+  /** The service port (assigned from 10000–20000 when posted as 0), as portDefinitions[].port. */
+  servicePort: number;
+  protocol: PortProtocol;
+  name?: string;
+  labels?: Record<string, string>;
+}
+
+/** Marathon's `networks[]`: `host` (the default), `container/bridge`, or the named `container` network. */
+export interface AppNetwork {
+  mode: 'host' | 'container/bridge' | 'container';
+  name?: string;
+}
+
 export interface IpAddress {
   ipAddress: string;
   protocol: 'IPv4' | 'IPv6';
@@ -34,6 +54,13 @@ export interface DiscoveryApp {
   portDefinitions: PortDefinition[];
   /** Health check definitions as posted; an app without any is healthy when running. */
   healthChecks: unknown[];
+  /** Absent or `[{mode:'host'}]`: host networking, and `portDefinitions` name the ports. */
+  networks?: AppNetwork[];
+  /**
+   * With a `container/bridge` or `container` network, `portDefinitions` is empty and
+   * `portMappings` name the ports (Marathon 1.5's app JSON, which marathon-lb reads).
+   */
+  container?: { portMappings?: PortMapping[] } | null;
 }
 
 /** What discovery consumers need of a task (one running instance of an app). */
@@ -44,8 +71,15 @@ export interface DiscoveryTask {
   slaveId: string;
   /** The agent's advertised address (IP or hostname). */
   host: string;
+  /**
+   * The task's own addresses on its container network (bridge or named; Mesos' NetworkInfo),
+   * else the agent's address.
+   */
   ipAddresses: IpAddress[];
-  /** Host ports, index-aligned with the app's portDefinitions. */
+  /**
+   * Host ports: index-aligned with the app's portDefinitions on host networking; with
+   * portMappings, the host ports of the mappings that have a `hostPort`, in their order (Marathon's).
+   */
   ports: number[];
   state: TaskState;
   /** Undefined while no health result exists (or no checks are defined). */

@@ -1,4 +1,4 @@
-import type { PortDefinition, TaskState } from '../events/types.ts';
+import type { PortDefinition, PortMapping, TaskState } from '../events/types.ts';
 import type { AttributeValue, FetchUri, HealthCheck, HealthResult, Resource } from '../shared/agent-protocol.ts';
 import type { DeploymentPlan } from '../events/types.ts';
 import type { Grant, Identity, QuotaLimits, TokenRecord } from '../auth/types.ts';
@@ -52,6 +52,8 @@ export interface AppContainer {
   /** `parameters` are Docker CLI options; those that map here: `env` (NAME=value), `hostname`, `label` (kept, no effect on the run). */
   docker: { image: string; forcePullImage: boolean; privileged: boolean; parameters: Array<{ key: string; value: string }> };
   volumes: HostVolume[];
+  /** With a `container/bridge` or `container` network (#18): the ports, in Marathon 1.5's place. */
+  portMappings?: PortMapping[];
 }
 
 /** A host directory or file bind-mounted into the container (Marathon's `{containerPath, hostPath, mode}`). */
