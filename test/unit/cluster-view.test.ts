@@ -99,3 +99,24 @@ test('agent events: added (new or re-registered with a new address) and removed,
     assert.equal(next.agents === view.agents, c.same === true, c.about);
   }
 });
+
+test('api_post_event keeps the networks and the port mappings of container networking, nothing else of container (table-driven)', () => {
+  const mappings = [{ containerPort: 80, hostPort: 0, servicePort: 10001, protocol: 'tcp' as const, name: 'http' }];
+  const cases: { about: string; posted: Record<string, unknown>; expected: DiscoveryApp }[] = [
+    { about: 'host networking, no container', posted: { container: null }, expected: web },
+    {
+      about: 'bridge with mappings',
+      posted: { networks: [{ mode: 'container/bridge' }], container: { type: 'DOCKER', docker: { image: 'busybox' }, volumes: [], portMappings: mappings } },
+      expected: { ...web, networks: [{ mode: 'container/bridge' }], container: { portMappings: mappings } },
+    },
+    {
+      about: 'a named network, a container without mappings',
+      posted: { networks: [{ mode: 'container', name: 'dev' }], container: { type: 'MESOS', volumes: [] } },
+      expected: { ...web, networks: [{ mode: 'container', name: 'dev' }] },
+    },
+  ];
+  for (const c of cases) {
+    const view = applyEvent(EMPTY_VIEW, 1, { eventType: 'api_post_event', timestamp: 't', clientIp: '', uri: '', appDefinition: { ...web, cmd: 'x', ...c.posted } });
+    assert.deepEqual(view.apps.get('/web'), c.expected, c.about);
+  }
+});

@@ -62,9 +62,8 @@ export function applyEvent(view: ClusterView, eventId: number, event: ClusterEve
   switch (event.eventType) {
     case 'api_post_event': {
       const apps = new Map(view.apps);
-      const { id, version, labels, portDefinitions, healthChecks } = event.appDefinition;
-      apps.set(id, { id, version, labels, portDefinitions, healthChecks });
-      return { ...view, eventId, apps, changed: changed([], [id]) };
+      apps.set(event.appDefinition.id, discoveryApp(event.appDefinition));
+      return { ...view, eventId, apps, changed: changed([], [event.appDefinition.id]) };
     }
     case 'app_terminated_event': {
       const apps = new Map(view.apps);
@@ -114,6 +113,24 @@ export function applyEvent(view: ClusterView, eventId: number, event: ClusterEve
     default:
       return { ...view, eventId, changed: changed([], []) };
   }
+}
+
+/**
+ * The discovery fields of Marathon's app JSON: of `container`, only the port mappings (the
+ * networking fields only when the app has them, so host-network apps look as they always did).
+ */
+function discoveryApp(definition: DiscoveryApp): DiscoveryApp {
+  const { id, version, labels, portDefinitions, healthChecks, networks } = definition;
+  const portMappings = definition.container?.portMappings;
+  return {
+    id,
+    version,
+    labels,
+    portDefinitions,
+    healthChecks,
+    ...(networks === undefined ? {} : { networks }),
+    ...(portMappings === undefined ? {} : { container: { portMappings } }),
+  };
 }
 
 /**
