@@ -146,6 +146,7 @@ subcommand('dns', 'Serve Mesos-DNS compatible names for running tasks (UDP, TCP 
   .option('--tls-cert <file>', 'serve the HTTP API over HTTPS with this PEM certificate; needs --tls-key')
   .option('--tls-key <file>', 'the unencrypted PEM private key of --tls-cert')
   .option('--ca <file>', 'trust only these PEM certificates for an https:// --master (then every --master must be https)')
+  .option('--ip-sources <list>', 'where task addresses come from, first populated first: netinfo, mesos, docker, host (Mesos-DNS IPSources; default netinfo,mesos,host)')
   .action((flags: Settings) => run('dns', flags, async () => (await import('../dns/main.ts')).startDns));
 
 subcommand('lb', 'Route HTTP by virtual host and proxy service ports to running tasks (marathon-lb labels)', 'corral lb --http-port 9080 --group external')

@@ -4,6 +4,7 @@ import { parseHostPort } from '../shared/address.ts';
 import { flag, hostPort, integer, logLevel, masterUrls, optional, parseConfig, text, type FieldParser } from '../shared/config.ts';
 import { commandDefaults, type Settings } from '../shared/settings.ts';
 import { caFile, plainMasterProblems, tlsCertFile, tlsKeyFile, tlsPairProblems } from '../shared/tls.ts';
+import { parseIpSources, type IpSource } from './core/ip-sources.ts';
 
 /** `corral dns` settings, validated once at start-up, then frozen. */
 export interface DnsConfig {
@@ -29,6 +30,8 @@ export interface DnsConfig {
   readonly tlsKey?: string;
   /** `--ca`: the certificates trusted for the (then https) scheduler URLs; the UDP helpers read the file too. */
   readonly ca?: string;
+  /** `--ip-sources`: where instance addresses come from, first populated first; absent = Mesos-DNS' default order. */
+  readonly ipSources?: readonly IpSource[];
 }
 
 const DOMAIN_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -38,7 +41,7 @@ const MAX_UDP_WORKERS = 16;
 
 /** Reads the layered settings (missing ones from config/defaults.json); throws a ConfigError listing every bad value. */
 export function parseDnsConfig(settings: Settings): DnsConfig {
-  const { tokenFile, tlsCert, tlsKey, ca, ...config } = parseConfig(settings, {
+  const { tokenFile, tlsCert, tlsKey, ca, ipSources, ...config } = parseConfig(settings, {
     masters: ['master', masterUrls],
     listen: hostPort,
     http: hostPort,
@@ -53,8 +56,9 @@ export function parseDnsConfig(settings: Settings): DnsConfig {
     tlsCert: tlsCertFile,
     tlsKey: tlsKeyFile,
     ca: caFile,
+    ipSources: optional((raw) => parseIpSources(text(raw))),
   }, { defaults: commandDefaults('dns'), check: (parsed) => [...tlsPairProblems(parsed), ...plainMasterProblems(parsed)] });
-  return Object.freeze({ ...config, ...(tokenFile !== undefined ? { tokenFile } : {}), ...(tlsCert !== undefined ? { tlsCert, tlsKey } : {}), ...(ca !== undefined ? { ca } : {}) });
+  return Object.freeze({ ...config, ...(tokenFile !== undefined ? { tokenFile } : {}), ...(tlsCert !== undefined ? { tlsCert, tlsKey } : {}), ...(ca !== undefined ? { ca } : {}), ...(ipSources !== undefined ? { ipSources: Object.freeze(ipSources) } : {}) });
 }
 
 const domain: FieldParser<string> = (raw) => {

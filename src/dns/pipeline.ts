@@ -29,6 +29,7 @@ export function createPipeline(config: DnsConfig, logger: Logger): Pipeline {
     logger,
     rfc952: config.enforceRfc952,
     masters: config.masters,
+    ...(config.ipSources === undefined ? {} : { ipSources: config.ipSources }),
     ...(concreteListenIp ? { nameserverAddress: config.listen.host } : {}),
   });
   const token = config.tokenFile === undefined ? {} : { token: readServiceToken(config.tokenFile) };

@@ -2,6 +2,7 @@ import { TableHolder } from '../events/table-holder.ts';
 import type { ClusterView } from '../events/core/view.ts';
 import type { Logger } from '../shared/log.ts';
 import { buildRecords, nextSerial, unsyncedTable, type RecordOptions } from './core/records.ts';
+import type { IpSource } from './core/ip-sources.ts';
 import type { RecordTable } from './core/record-types.ts';
 import type { ChangeHint } from './core/task-index.ts';
 import { ZoneMemo } from './core/zone-memo.ts';
@@ -14,6 +15,8 @@ export interface RecordTableHolderOptions {
   rfc952?: boolean;
   /** `--master` URLs: `leader.D`/`master.D` until a snapshot names the schedulers. */
   masters?: readonly string[];
+  /** `--ip-sources`. */
+  ipSources?: readonly IpSource[];
   /** Bursts of events (a deployment, a scale-out) become one rebuild. */
   debounceMs: number;
   logger: Logger;
@@ -37,6 +40,7 @@ export class RecordTableHolder extends TableHolder<RecordTable> {
       rfc952: options.rfc952 === true,
       ...(nameserverAddress === undefined ? {} : { nameserverAddress }),
       ...(options.masters === undefined ? {} : { masters: options.masters }),
+      ...(options.ipSources === undefined ? {} : { ipSources: options.ipSources }),
     };
     // Incremental builds: unchanged apps keep their records between views, and the ids the
     // folded events touched say which tasks to look at.

@@ -65,3 +65,19 @@ test('parseDnsConfig: bad values are clear errors naming the flag (table-driven)
     assert.throws(() => parseDnsConfig({ ...DEFAULTS, ...overrides }), message, JSON.stringify(overrides));
   }
 });
+
+test('parseDnsConfig: --ip-sources (table-driven)', () => {
+  const cases: [value: string | undefined, expected: unknown][] = [
+    [undefined, undefined],
+    ['host,netinfo', ['host', 'netinfo']],
+    ['netinfo, mesos, docker, host', ['netinfo', 'mesos', 'docker', 'host']],
+    ['rkt', /--ip-sources: 'rkt' is not an IP source/],
+    ['host,host', /--ip-sources: 'host' is given twice/],
+    ['', /--ip-sources: expected at least one/],
+  ];
+  for (const [value, expected] of cases) {
+    const settings = { ...DEFAULTS, ...(value === undefined ? {} : { ipSources: value }) };
+    if (expected instanceof RegExp) assert.throws(() => parseDnsConfig(settings), expected, value);
+    else assert.deepEqual(parseDnsConfig(settings).ipSources, expected, value);
+  }
+});

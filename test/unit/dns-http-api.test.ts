@@ -144,3 +144,14 @@ test('/v1/enumerate lists a record shared by two tasks once, under the first', a
   assert.equal(dupTasks.length, 2, 'both tasks are listed');
   assert.ok(dupTasks.every((t) => t.records.some((r) => r.rtype === 'SRV')), 'each keeps its own SRV rows');
 });
+
+test('configBody: IPSources is --ip-sources, else Mesos-DNS\' default order (table-driven)', () => {
+  const cases: [ConfigFacts['ipSources'], string[]][] = [
+    [undefined, ['netinfo', 'mesos', 'host']],
+    [['host', 'netinfo'], ['host', 'netinfo']],
+  ];
+  for (const [ipSources, expected] of cases) {
+    const body = configBody({ ...facts, ...(ipSources === undefined ? {} : { ipSources }), http: { host: '127.0.0.1', port: 1 } }, table);
+    assert.deepEqual(body.IPSources, expected);
+  }
+});

@@ -1,4 +1,5 @@
 import type { HostPort } from '../../shared/address.ts';
+import { DEFAULT_IP_SOURCES, type IpSource } from './ip-sources.ts';
 import type { RecordTable } from './record-types.ts';
 
 /**
@@ -31,6 +32,8 @@ export interface ConfigFacts {
   ca: string | undefined;
   dns: HostPort;
   http: HostPort;
+  /** `--ip-sources`; absent = Mesos-DNS' default order. */
+  ipSources?: readonly IpSource[];
 }
 
 /** Mesos-DNS' `records.Config` as it serialises it; settings Corral lacks hold Mesos-DNS' defaults or zero values. */
@@ -56,8 +59,7 @@ export function configBody(facts: ConfigFacts, table: RecordTable): Record<strin
     Masters: facts.masters.map(masterHostPort),
     ZoneResolvers: {},
     Resolvers: facts.resolvers.map((r) => (r.port === 53 ? r.host : r.host.includes(':') ? `[${r.host}]:${r.port}` : `${r.host}:${r.port}`)),
-    // A task's own IP (its network info) first, else its agent's.
-    IPSources: ['netinfo', 'host'],
+    IPSources: facts.ipSources ?? DEFAULT_IP_SOURCES,
     Zk: '',
     Domain: facts.domain,
     File: '',

@@ -1,4 +1,5 @@
 import type { DiscoveryApp, DiscoveryTask } from '../../events/types.ts';
+import type { IpSource } from './ip-sources.ts';
 
 /**
  * The records Corral's DNS serves, as plain frozen data. Owner names are lower-case and carry
@@ -84,6 +85,8 @@ export interface RecordOptions {
   rfc952?: boolean;
   /** Schedulers as `host:port` (from `--master`), for `leader.D`/`master.D` when the view names none. */
   masters?: readonly string[];
+  /** `--ip-sources`: where instance addresses come from; Mesos-DNS' default order when absent. */
+  ipSources?: readonly IpSource[];
 }
 
 /**
@@ -97,6 +100,8 @@ export interface RecordTable {
   readonly ttl: number;
   /** Task labels follow RFC 952 (`--enforce-rfc952`). */
   readonly rfc952: boolean;
+  /** Where instance addresses came from (`--ip-sources`). */
+  readonly ipSources: readonly IpSource[];
   /** False until the first snapshot: the table knows nothing and must not claim names are absent. */
   readonly synced: boolean;
   /** The cluster event the table reflects. */

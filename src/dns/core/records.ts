@@ -1,7 +1,9 @@
 import type { DiscoveryApp, DiscoveryTask, PortProtocol } from '../../events/types.ts';
 import { isServing, type ClusterView } from '../../events/core/view.ts';
 import { compare, FragmentBuilder, type AppFragment, type Fragment, type InstanceEntry, type RecordSink } from './fragment.ts';
+import { appPorts, networkMode, ownIps } from '../../events/core/app-ports.ts';
 import { ipFamily } from './ip.ts';
+import { DEFAULT_IP_SOURCES, instanceAddresses } from './ip-sources.ts';
 import { NameIndex } from './name-index.ts';
 import { canonicalName, sanitizeLabel, taskNames } from './names.ts';
 import type { DnsRecord, RecordOptions, RecordTable, SkippedTask, SoaRecord } from './record-types.ts';
@@ -54,6 +56,7 @@ export function buildRecords(view: ClusterView, options: RecordOptions, memo: Zo
     domain: options.domain,
     ttl: options.ttl,
     rfc952: options.rfc952 === true,
+    ipSources: options.ipSources ?? DEFAULT_IP_SOURCES,
     synced: true,
     eventId: view.eventId,
     soa,
@@ -71,6 +74,7 @@ export function unsyncedTable(options: RecordOptions): RecordTable {
     domain: options.domain,
     ttl: options.ttl,
     rfc952: options.rfc952 === true,
+    ipSources: options.ipSources ?? DEFAULT_IP_SOURCES,
     synced: false,
     eventId: 0,
     soa,
@@ -92,18 +96,19 @@ export function nextSerial(previous: number, nowSeconds: number): number {
  * Every record one served instance gives rise to, as `sink.add` calls: the same function builds
  * the zone and answers `/v1/enumerate`. Returns why the instance got no records, if it got none.
  */
-export function instanceRecords(sink: RecordSink, app: DiscoveryApp, task: DiscoveryTask, options: Pick<RecordOptions, 'domain' | 'ttl' | 'rfc952'>): string | undefined {
+export function instanceRecords(sink: RecordSink, app: DiscoveryApp, task: DiscoveryTask, options: Pick<RecordOptions, 'domain' | 'ttl' | 'rfc952' | 'ipSources'>): string | undefined {
   const names = taskNames(app.id, { rfc952: options.rfc952 === true });
   if (names.length === 0) return `app id ${app.id} has no character usable in a DNS label`;
   const agentFamily = ipFamily(task.host);
-  const taskIps = task.ipAddresses.map((ip) => ip.ipAddress).filter((ip) => ipFamily(ip) !== undefined);
-  // DNS.md: the task's own IP when it has one, else the agent's.
-  const instanceIps = taskIps.length > 0 ? taskIps : agentFamily === undefined ? [] : [task.host];
-  if (instanceIps.length === 0) return `neither host '${task.host}' nor ipAddresses hold an IP literal`;
+  const sources = options.ipSources ?? DEFAULT_IP_SOURCES;
+  // DNS.md: the task's own IP when it has one, else the agent's (Mesos-DNS' IPSources).
+  const instanceIps = instanceAddresses(task, sources);
+  if (instanceIps.length === 0) return `no IP literal from --ip-sources ${sources.join(',')} (host '${task.host}', ${task.ipAddresses.length} ipAddresses)`;
 
   const { domain, ttl } = options;
   // A name no resolver can send (deeply nested app ids) is left out rather than served broken.
   const fitting: RecordSink = { add: (record) => (record.name.length <= MAX_NAME_LENGTH ? sink.add(record) : undefined) };
+  const endpoints = serviceEndpoints(app, task, instanceIps);
   names.forEach((name, index) => {
     const canonical = canonicalName(name, task.id, task.slaveId);
     const service = `${name}.${MARATHON}.${domain}`;
@@ -122,23 +127,73 @@ export function instanceRecords(sink: RecordSink, app: DiscoveryApp, task: Disco
       addAddress(fitting, slaveInstance, task.host, ttl, agentFamily);
     }
 
-    task.ports.forEach((port, portIndex) => {
-      if (!Number.isInteger(port) || port <= 0 || port > 65535) return;
-      const definition = app.portDefinitions[portIndex];
-      const portName = definition?.name === undefined ? '' : sanitizeLabel(definition.name);
-      for (const proto of protocols(definition?.protocol)) {
-        fitting.add(srv(`_${name}._${proto}.${MARATHON}.${domain}`, port, `${instance}.`, ttl));
-        if (portName !== '') fitting.add(srv(`_${portName}._${name}._${proto}.${MARATHON}.${domain}`, port, `${instance}.`, ttl));
+    for (const endpoint of endpoints) {
+      const target = endpoint.on === 'instance' ? `${instance}.` : agentFamily === undefined ? undefined : `${slaveInstance}.`;
+      if (target === undefined) continue;
+      for (const proto of protocols(endpoint.protocol)) {
+        fitting.add(srv(`_${name}._${proto}.${MARATHON}.${domain}`, endpoint.port, target, ttl));
+        if (endpoint.portName !== '') fitting.add(srv(`_${endpoint.portName}._${name}._${proto}.${MARATHON}.${domain}`, endpoint.port, target, ttl));
       }
-      // COMPAT(mesos-dns): below `.slave` every port of the task is listed under both `_tcp` and
-      // `_udp`, whatever its protocol (Mesos-DNS reads them from the task's resources, which
+      // COMPAT(mesos-dns): below `.slave` every host port of the task is listed under both `_tcp`
+      // and `_udp`, whatever its protocol (Mesos-DNS reads them from the task's resources, which
       // carry none).
-      if (agentFamily !== undefined) {
-        for (const proto of ['tcp', 'udp']) fitting.add(srv(`_${name}._${proto}.${MARATHON}.slave.${domain}`, port, `${slaveInstance}.`, ttl));
+      if (agentFamily !== undefined && endpoint.hostPort) {
+        for (const proto of ['tcp', 'udp']) fitting.add(srv(`_${name}._${proto}.${MARATHON}.slave.${domain}`, endpoint.port, `${slaveInstance}.`, ttl));
       }
-    });
+    }
   });
   return undefined;
+}
+
+/** One port an instance serves, and which of its names resolves to the address the port is open on. */
+interface Endpoint {
+  port: number;
+  protocol: PortProtocol | undefined;
+  /** Sanitized port name; '' when the port has none. */
+  portName: string;
+  /** A port on the agent (in the task's resources, so listed below `.slave` too). */
+  hostPort: boolean;
+  /** `instance`: `C.F.D` (its addresses per --ip-sources); `agent`: `C.F.slave.D`. */
+  on: 'instance' | 'agent';
+}
+
+/**
+ * The instance's SRV ports. Host networking: its host ports, index-aligned with the port
+ * definitions, on the instance's name (whose addresses are the agent's). Container networking
+ * (Marathon's discovery info: a mapping's host port when it has one, else its container port):
+ * host ports on the agent's name, so they resolve to where they are open whatever the instance's
+ * addresses are; container ports on the instance's name, only when that name holds the task's own
+ * IP (with `host` before `netinfo` in --ip-sources it holds the agent's, where they are not open).
+ */
+function serviceEndpoints(app: DiscoveryApp, task: DiscoveryTask, instanceIps: readonly string[]): Endpoint[] {
+  const endpoints: Endpoint[] = [];
+  if (networkMode(app) === 'host' || app.container?.portMappings === undefined || app.container.portMappings.length === 0) {
+    task.ports.forEach((port, portIndex) => {
+      const definition = app.portDefinitions[portIndex];
+      if (validPort(port)) endpoints.push({ port, protocol: definition?.protocol, portName: portLabel(definition?.name), hostPort: true, on: 'instance' });
+    });
+    return endpoints;
+  }
+  const own = new Set(ownIps(task));
+  const onOwnIp = instanceIps.some((ip) => own.has(ip));
+  for (const port of appPorts(app)) {
+    const portName = portLabel(port.name);
+    if (port.hostPortIndex !== undefined) {
+      const hostPort = task.ports[port.hostPortIndex];
+      if (hostPort !== undefined && validPort(hostPort)) endpoints.push({ port: hostPort, protocol: port.protocol, portName, hostPort: true, on: 'agent' });
+    } else if (onOwnIp && port.containerPort !== undefined && validPort(port.containerPort)) {
+      endpoints.push({ port: port.containerPort, protocol: port.protocol, portName, hostPort: false, on: 'instance' });
+    }
+  }
+  return endpoints;
+}
+
+function validPort(port: number): boolean {
+  return Number.isInteger(port) && port > 0 && port <= 65535;
+}
+
+function portLabel(name: string | undefined): string {
+  return name === undefined ? '' : sanitizeLabel(name);
 }
 
 function addAddress(sink: RecordSink, name: string, address: string, ttl: number, family: 4 | 6 | undefined = ipFamily(address)): void {

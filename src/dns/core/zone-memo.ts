@@ -50,7 +50,7 @@ export class ZoneMemo {
 
   /** Starts over when the options the fragments were built with change. */
   reset(options: RecordOptions): void {
-    const key = JSON.stringify([options.domain, options.ttl, options.nameserverAddress, options.rfc952 === true, options.masters]);
+    const key = JSON.stringify([options.domain, options.ttl, options.nameserverAddress, options.rfc952 === true, options.masters, options.ipSources]);
     if (key === this.#optionsKey) return;
     this.#optionsKey = key;
     this.#apps = new Map();
