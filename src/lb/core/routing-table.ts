@@ -1,4 +1,5 @@
 import type { DiscoveryApp, DiscoveryTask } from '../../events/types.ts';
+import { appPorts, networkMode, ownIps, type AppPort, type NetworkMode } from '../../events/core/app-ports.ts';
 import { isServing, type ClusterView } from '../../events/core/view.ts';
 import type { Cidr } from './cidr.ts';
 import {
@@ -14,7 +15,10 @@ import {
   type PortMode,
 } from './labels.ts';
 
-/** One instance that receives traffic: the agent's address and the task's host port. */
+/**
+ * One instance that receives traffic where it serves the port: the agent's address and the task's
+ * host port, or on a container network the task's own IP and the container port.
+ */
 export interface Backend {
   readonly taskId: string;
   readonly host: string;
@@ -127,22 +131,24 @@ export function buildRoutingTable(view: ClusterView, options: RoutingOptions): R
 
   for (const colours of groupColours([...view.apps.values()], rejected)) {
     const { app } = colours;
-    app.portDefinitions.forEach((definition, portIndex) => {
+    const ports = appPorts(app);
+    ports.forEach((port, portIndex) => {
       // Not ours, or switched off: silently absent, as in marathon-lb (another LB may serve it).
       if (!matchesGroups(options.groups, portGroups(app.labels, portIndex))) return;
       const labels = cachedPortLabels(app, portIndex, options.strictMode ?? false);
       if (!labels.enabled) return;
       const reject = (reason: string): void => void rejected.push({ appId: app.id, portIndex, reason });
       if (labels.problems.length > 0) return reject(labels.problems.join('; '));
-      if (definition.protocol === 'udp') return reject('udp-only port: the LB proxies TCP and HTTP only');
-      if (labels.healthCheckPortIndex !== undefined && labels.healthCheckPortIndex >= app.portDefinitions.length) {
-        return reject(`${portLabel(portIndex, 'BACKEND_HEALTHCHECK_PORT_INDEX')} is ${labels.healthCheckPortIndex}, but the app has ${app.portDefinitions.length} port(s)`);
+      if (port.protocol === 'udp') return reject('udp-only port: the LB proxies TCP and HTTP only');
+      if (labels.healthCheckPortIndex !== undefined && labels.healthCheckPortIndex >= ports.length) {
+        return reject(`${portLabel(portIndex, 'BACKEND_HEALTHCHECK_PORT_INDEX')} is ${labels.healthCheckPortIndex}, but the app has ${ports.length} port(s)`);
       }
       const bad = labels.sslCerts.find((path) => options.badCertificates?.has(path));
       if (bad !== undefined) return reject(`${portLabel(portIndex, 'SSL_CERT')} ${bad}: ${options.badCertificates?.get(bad) ?? ''}`);
-      const servicePort = labels.bindPort ?? oldestServicePort(colours, portIndex) ?? definition.port;
+      const servicePort = labels.bindPort ?? oldestServicePort(colours, portIndex) ?? port.servicePort;
       if (!Number.isInteger(servicePort) || servicePort < 1 || servicePort > 65535) {
-        return reject(`no service port (portDefinitions[${portIndex}].port is ${definition.port})`);
+        const field = port.containerPort === undefined ? `portDefinitions[${portIndex}].port` : `container.portMappings[${portIndex}].servicePort`;
+        return reject(`no service port (${field} is ${port.servicePort})`);
       }
       const mode = labels.mode ?? defaultMode(app, portIndex, labels);
       if (mode === 'tcp' && labels.vhosts.length > 0) {
@@ -300,7 +306,7 @@ function groupColours(apps: readonly DiscoveryApp[], rejected: RejectedRoute[]):
 function oldestServicePort(colours: Colours, portIndex: number): number | undefined {
   const oldest = colours.older.at(-1);
   if (oldest === undefined) return undefined;
-  const port = oldest.portDefinitions[portIndex]?.port;
+  const port = appPorts(oldest)[portIndex]?.servicePort;
   return port !== undefined && port > 0 ? port : undefined;
 }
 
@@ -399,13 +405,32 @@ function checksPort(app: DiscoveryApp, portIndex: number): boolean {
 }
 
 function backendsOf(app: DiscoveryApp, portIndex: number, tasks: readonly DiscoveryTask[]): Backend[] {
+  const port = appPorts(app)[portIndex];
+  if (port === undefined) return [];
+  const mode = networkMode(app);
   const backends: Backend[] = [];
   for (const task of tasks) {
-    const port = task.ports[portIndex];
-    if (port === undefined || !isServing(task, app)) continue;
-    backends.push({ taskId: task.id, host: task.host, port });
+    if (!isServing(task, app)) continue;
+    const address = servingAddress(mode, port, task);
+    if (address !== undefined) backends.push({ taskId: task.id, ...address });
   }
   return backends.sort(byTaskId);
+}
+
+/**
+ * COMPAT(marathon-lb): on a container network the task's own IP and the container port (its
+ * ip-per-task); on the host's network and on the bridge the agent and the host port. Else the
+ * address the port is open on: a container network task with no IP of its own (none reported, or
+ * an instance of the app's earlier host-network version) by a host port, a bridge mapping without
+ * a host port by the task's IP.
+ */
+function servingAddress(mode: NetworkMode, port: AppPort, task: DiscoveryTask): { host: string; port: number } | undefined {
+  const hostPort = port.hostPortIndex === undefined ? undefined : task.ports[port.hostPortIndex];
+  const own = ownIps(task)[0];
+  if (mode === 'container' && own !== undefined && port.containerPort !== undefined) return { host: own, port: port.containerPort };
+  if (hostPort !== undefined) return { host: task.host, port: hostPort };
+  if (own !== undefined && port.containerPort !== undefined) return { host: own, port: port.containerPort };
+  return undefined;
 }
 
 function byTaskId(a: Backend, b: Backend): number {
