@@ -1,6 +1,7 @@
 import type { ClusterEvent } from '../../events/types.ts';
 import type { AgentRecord, AppDefinition, ClusterState, Instance, StateOp } from '../types.ts';
-import { expungeInstance, stopInstance } from './agent-status.ts';
+import { expungeInstance, relaunchInstance, stopInstance } from './agent-status.ts';
+import { newReservation, reservedDisk, residentPlan } from './resident.ts';
 import { violations } from './constraints.ts';
 import { heldApps, progressDeployments } from './deployments.ts';
 import { isReady } from './health.ts';
@@ -40,6 +41,10 @@ export interface Evaluation {
   stop: Instance[];
   /** Unreachable instances past their app's expungeAfterSeconds: forgotten. */
   expunge: Instance[];
+  /** Resident instances whose task is killed to be relaunched on their reservation (core/resident.ts). */
+  replace: Instance[];
+  /** Ended resident instances relaunched (their new instance is in `launch`): forgotten. */
+  relaunched: Instance[];
   unplaced: Unplaced[];
   /** Apps still short of instances after this evaluation (launch budget, no room, backoff): evaluate them again. */
   waiting: string[];
@@ -64,6 +69,9 @@ export function reconcile(state: ClusterState, context: ReconcileContext): Evalu
   const delayed: Unplaced[] = [];
   const expunge: Instance[] = [];
   const waiting: string[] = [];
+  const replace: Instance[] = [];
+  const relaunch: Instance[] = [];
+  const relaunched: Instance[] = [];
   const held = heldApps(state);
   // Instances on a draining agent move: every app is then looked at instance by instance.
   let draining = false;
@@ -80,6 +88,33 @@ export function reconcile(state: ClusterState, context: ReconcileContext): Evalu
     const app = state.apps.get(appId);
     if (app === undefined) {
       stop.push(...instancesOfApp(state, appId).filter((i) => i.goal === 'running'));
+      continue;
+    }
+    if (app.persistentVolumes !== undefined) {
+      const delay = context.launchDelays.get(app.id);
+      const delayReason = isDelayed(delay, app, context.nowMs) ? `launch delayed ${Math.ceil(((delay?.until ?? 0) - context.nowMs) / 1000)} s more (backoff after task failures)` : undefined;
+      const plan = residentPlan(app, instancesOfApp(state, app.id), {
+        now: context.now, connectedAgents: context.connectedAgents, agents: state.agents, newTaskId: context.newTaskId,
+        ...(delayReason !== undefined ? { delayed: delayReason } : {}),
+        ready: (i) => isReady(i, app),
+        order: (instances) => pickForKill(instances, instances.length, app, state.agents),
+      });
+      stop.push(...plan.release);
+      replace.push(...plan.replace);
+      for (const { from, to } of plan.relaunch) {
+        relaunched.push(from);
+        relaunch.push(to);
+      }
+      delayed.push(...plan.waiting);
+      if (plan.missing > 0) {
+        waiting.push(app.id);
+        if (delayReason !== undefined) delayed.push({ appId: app.id, count: plan.missing, reason: delayReason });
+        else if (budget > 0) {
+          const count = Math.min(budget, plan.missing);
+          budget -= count;
+          requests.push(launchRequest(app, count));
+        }
+      }
       continue;
     }
     const quota = quotaFor(app.id);
@@ -149,8 +184,9 @@ export function reconcile(state: ClusterState, context: ReconcileContext): Evalu
   const appUnplaced = unplaced.filter((u) => runOfRequest(u.appId) === undefined);
   launch.push(...placements.filter((p) => runOfRequest(p.appId) === undefined).map((p): Instance => {
     const app = state.apps.get(p.appId) as AppDefinition;
+    const taskId = context.newTaskId(app.id);
     return {
-      taskId: context.newTaskId(app.id),
+      taskId,
       appId: app.id,
       agentId: p.agentId,
       host: p.host,
@@ -160,17 +196,18 @@ export function reconcile(state: ClusterState, context: ReconcileContext): Evalu
       goal: 'running',
       cpus: app.cpus,
       mem: app.mem,
-      disk: app.disk,
+      disk: reservedDisk(app),
       // Only when a reserved role is in it: unreserved is what an instance without one holds, and
       // a hundred thousand instances then store, log and snapshot a fifth less.
       ...(p.allocation.some((a) => a.role !== '*') ? { allocation: p.allocation } : {}),
       state: 'TASK_STAGING',
       message: '',
       stagedAt: context.now,
+      ...(app.persistentVolumes !== undefined ? { reservation: newReservation(app, taskId) } : {}),
     };
-  }));
+  }), ...relaunch);
   return {
-    launch, stop, expunge, unplaced: [...quotaWaits, ...delayed, ...appUnplaced], waiting: [...new Set(waiting)],
+    launch, stop, expunge, replace, relaunched, unplaced: [...quotaWaits, ...delayed, ...appUnplaced], waiting: [...new Set(waiting)],
     runs: { ops: runSteps.ops, events: runSteps.events },
   };
 }
@@ -187,13 +224,18 @@ function ofRequest(state: ClusterState, requestId: string): Instance[] {
  * it moves on. `looked` is the apps it was limited to (every app when absent).
  */
 export function evaluationChanges(state: ClusterState, evaluation: Evaluation, looked: ReadonlySet<string> | undefined, now: string): { ops: StateOp[]; events: ClusterEvent[] } {
-  const ops = [...evaluation.runs.ops, ...evaluation.launch.map((i): StateOp => ({ op: 'put', coll: 'instances', key: i.taskId, value: i }))];
+  const ops = [
+    ...evaluation.runs.ops,
+    ...evaluation.relaunched.map((i): StateOp => ({ op: 'del', coll: 'instances', key: i.taskId })),
+    ...evaluation.launch.map((i): StateOp => ({ op: 'put', coll: 'instances', key: i.taskId, value: i })),
+  ];
   const events: ClusterEvent[] = [...evaluation.runs.events, ...evaluation.launch.flatMap((i) => [statusUpdateEvent(i, now), instanceChangedEvent(i, now)])];
-  for (const change of [...evaluation.stop.map((i) => stopInstance(i, now)), ...evaluation.expunge.map((i) => expungeInstance(i, now))]) {
+  const replaced = evaluation.replace.map((i) => relaunchInstance(i, now, 'killed to relaunch on its reservation with the new configuration'));
+  for (const change of [...evaluation.stop.map((i) => stopInstance(i, now)), ...evaluation.expunge.map((i) => expungeInstance(i, now)), ...replaced]) {
     ops.push(...change.ops);
     events.push(...change.events);
   }
-  const acted = new Set([...evaluation.launch, ...evaluation.stop, ...evaluation.expunge].map((i) => i.appId).concat(evaluation.waiting));
+  const acted = new Set([...evaluation.launch, ...evaluation.stop, ...evaluation.expunge, ...evaluation.replace].map((i) => i.appId).concat(evaluation.waiting));
   const deployments = progressDeployments(state, { acted, ...(looked !== undefined ? { looked } : {}) }, now);
   return { ops: [...ops, ...deployments.ops], events: [...events, ...deployments.events] };
 }
@@ -272,13 +314,14 @@ function launchRequest(app: AppDefinition, count: number): LaunchRequest {
     count,
     cpus: app.cpus,
     mem: app.mem,
-    disk: app.disk,
+    disk: reservedDisk(app),
     portCount: app.portDefinitions.length,
     ...(app.requirePorts ? { fixedPorts: app.portDefinitions.map((p) => p.port) } : {}),
     roles: app.acceptedResourceRoles ?? ['*'],
     constraints: app.constraints,
     ...(app.container !== undefined ? { image: true } : {}),
     ...(app.container?.docker.privileged === true ? { privileged: true } : {}),
+    ...(app.persistentVolumes !== undefined ? { persistentVolumes: true } : {}),
   };
 }
 
