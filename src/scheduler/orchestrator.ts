@@ -149,9 +149,9 @@ export class Orchestrator {
     for (const taskId of changes.keys.get('instances') ?? []) {
       const instance = current.instances.get(taskId);
       if (instance !== undefined && isStopping(instance)) this.#stopping.add(taskId);
+      else this.#stopping.delete(taskId);
       // The task of a released reservation ended: its destroy goes out now, not at the kill's retry.
       if (instance !== undefined && hasEnded(instance) && instance.reservation?.destroy === true) this.#killsSent.delete(taskId);
-      else this.#stopping.delete(taskId);
       if (instance?.state === 'TASK_UNREACHABLE') this.#unreachable.set(taskId, instance.appId);
       else this.#unreachable.delete(taskId);
     }

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { buildApp } from '../../src/scheduler/core/app-definition.ts';
+import { writeApp } from '../../src/scheduler/core/app-changes.ts';
+import { emptyState } from '../../src/scheduler/core/state-ops.ts';
 import { appDefinitionJson } from '../../src/scheduler/core/marathon-json.ts';
 import { NOW } from '../support/scheduler-fixtures.ts';
 
@@ -79,5 +81,21 @@ test('persistent volumes: cannot be changed on an existing app', () => {
     const next = buildApp({ id: '/db', cmd: 'sleep 100', container: { type: 'MESOS', volumes } }, { now: NOW, apps });
     assert.equal(next.ok, false, JSON.stringify(volumes));
     if (!next.ok) assert.match(next.details[0]?.errors[0] ?? '', /cannot be changed/);
+  }
+});
+
+test('persistent volumes: a partial update (PUT, PATCH) keeps them; a scale of a resident app is no new configuration', async (t) => {
+  const first = build({ container: { type: 'MESOS', volumes: [volume()] } });
+  assert.ok(first.ok);
+  const s = { ...emptyState(), apps: new Map([['/db', first.app]]) };
+  const context = { now: '2030-01-01T00:00:00.000Z', deploymentId: 'd', force: false, clientIp: '', uri: '' };
+  for (const mode of ['partial', 'patch'] as const) {
+    await t.test(mode, () => {
+      const change = writeApp(s, { instances: 0 }, mode, context, '/db');
+      assert.ok(change.ok, JSON.stringify(change.ok ? '' : change.error));
+      assert.deepEqual(change.app?.persistentVolumes, first.app.persistentVolumes);
+      assert.equal(change.app?.versionInfo.lastConfigChangeAt, first.app.versionInfo.lastConfigChangeAt);
+      assert.equal(change.app?.instances, 0);
+    });
   }
 });

@@ -98,7 +98,9 @@ export function orphanedTasks(state: ClusterState, agentId: string, reported: Re
   const orphans: string[] = [];
   for (const task of reported) {
     if (TERMINAL_TASK_STATES.has(task.state)) continue;
-    if (state.instances.get(task.taskId)?.agentId !== agentId) orphans.push(task.taskId);
+    const instance = state.instances.get(task.taskId);
+    // An instance kept after its end (a resident one) does not own a task that still runs.
+    if (instance?.agentId !== agentId || hasEnded(instance)) orphans.push(task.taskId);
   }
   return orphans;
 }

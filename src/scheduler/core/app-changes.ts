@@ -391,8 +391,10 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 /** Marathon's partial update: top-level fields of the body replace the stored ones. */
 function mergeForUpdate(existing: AppDefinition, body: Record<string, unknown>): Record<string, unknown> {
-  const { version: _version, versionInfo: _versionInfo, ...stored } = existing as AppDefinition & Record<string, unknown>;
-  const merged: Record<string, unknown> = { ...stored, ...body };
+  const { version: _version, versionInfo: _versionInfo, persistentVolumes, ...stored } = existing as AppDefinition & Record<string, unknown>;
+  // Persistent volumes are stored beside the container; as written they are in it.
+  const container = persistentVolumes !== undefined ? { container: appDefinitionJson(existing).container } : {};
+  const merged: Record<string, unknown> = { ...stored, ...container, ...body };
   if ('args' in body) delete merged.cmd;
   if ('cmd' in body) delete merged.args;
   if ('ports' in body) delete merged.portDefinitions;
