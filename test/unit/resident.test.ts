@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PERSISTENT_VOLUMES_CAPABILITY } from '../../src/shared/agent-protocol.ts';
-import { applyStatus, stopInstance } from '../../src/scheduler/core/agent-status.ts';
+import { applyStatus, orphanedTasks, stopInstance } from '../../src/scheduler/core/agent-status.ts';
 import { killInstances } from '../../src/scheduler/core/app-changes.ts';
 import { evaluationChanges, reconcile, type ReconcileContext } from '../../src/scheduler/core/reconcile.ts';
 import { applyOps } from '../../src/scheduler/core/state-ops.ts';
@@ -120,4 +120,10 @@ test('resident instances: how a task\'s end, kills and stops treat the reservati
     const next = applyOps(state({ instances: [reserved] }), stopInstance(reserved, NOW).ops).instances.get('db.1');
     assert.deepEqual([next?.goal, next?.state, next?.reservation?.destroy], ['stopped', 'TASK_FAILED', true]);
   });
+});
+
+test('resident instances: a task still running for an instance kept after its end is an orphan (killed)', () => {
+  const current = db();
+  const s = state({ apps: [current], agents: [agent('a')], instances: [resident('db.1', current, 'a', { state: 'TASK_KILLED', goal: 'stopped', reservation: { ...reservation('1'), destroy: true } }), resident('db.2', current, 'a')] });
+  assert.deepEqual(orphanedTasks(s, 'a', [{ taskId: 'db.1', state: 'TASK_RUNNING' }, { taskId: 'db.2', state: 'TASK_RUNNING' }]), ['db.1']);
 });
