@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { AgentCluster, type Json, type StartedAgent } from '../support/agent-cluster.ts';
+import { crunContainers, LoopbackRegistry, writeBusyboxImage } from '../support/oci-image.ts';
 import { waitFor } from '../support/wait.ts';
 
 // Resident apps with a local persistent volume, as plain process tasks: the volume is
@@ -127,4 +128,27 @@ test('an instance whose agent is gone waits for it (in /v2/queue), never starts 
   first = await cluster.restartAgent(first);
   await waitFor('the released volume to be destroyed', () => (existsSync(volumeDir(first, persistenceId)) ? undefined : true), 20000);
   await waitFor('no instance left', async () => ((await cluster.tasks('/waiter')).length === 0 ? true : undefined));
+});
+
+test('a container mounts its volume at /mnt/mesos/sandbox/<path>: the data survives a relaunch, DELETE destroys it', { timeout: 120_000 }, async (t) => {
+  const registry = await LoopbackRegistry.start(join(cluster.dir, 'registry'));
+  t.after(() => registry.stop());
+  writeBusyboxImage(join(cluster.dir, 'image'), 'v1', { entrypoint: ['/bin/busybox'], cmd: ['sh'], env: ['PATH=/bin'] });
+  registry.push(join(cluster.dir, 'image', 'layout'), 'v1', 'corral/busybox:v1');
+  await cluster.postApp({
+    id: '/imgdb',
+    cmd: `echo "$MESOS_TASK_ID $(id -u)" >> $MESOS_SANDBOX/data/log; while true; do sleep 1; done; : ${cluster.marker}`,
+    container: { type: 'DOCKER', docker: { image: `${registry.host}/corral/busybox:v1` }, volumes: volume().volumes },
+    constraints: [['hostname', 'CLUSTER', '127.0.0.11']],
+  });
+  const t1 = await nextTask('/imgdb', [], first, 60_000);
+  const persistenceId = String(t1.localVolumes[0].persistenceId);
+  const app = (await cluster.get('/v2/apps/imgdb')).app as Json;
+  assert.deepEqual(app.container.volumes, [{ containerPath: 'data', mode: 'RW', persistent: { type: 'root', size: 4, constraints: [] } }]);
+  assert.equal((await cluster.call('DELETE', `/v2/apps/imgdb/tasks/${String(t1.id)}`)).status, 200);
+  const t2 = await nextTask('/imgdb', [t1.id], first, 60_000);
+  assert.deepEqual(logOf(first, persistenceId), [`${String(t1.id)} 0`, `${String(t2.id)} 0`]);
+  assert.equal((await cluster.call('DELETE', '/v2/apps/imgdb')).status, 200);
+  await waitFor('the container app\'s volume to be destroyed', () => (existsSync(volumeDir(first, persistenceId)) ? undefined : true), 20000);
+  await waitFor('no container left', () => (crunContainers(first.workDir).length === 0 ? true : undefined), 20000);
 });
