@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { AgentCluster, type Json, type StartedAgent } from '../support/agent-cluster.ts';
+import { corral } from '../support/cli-run.ts';
 import { crunContainers, LoopbackRegistry, writeBusyboxImage } from '../support/oci-image.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -120,6 +121,9 @@ test('an instance whose agent is gone waits for it (in /v2/queue), never starts 
   });
   assert.match(reason, new RegExp(`^waiting for agent ${String(task.slaveId)} since \\d{4}-\\d\\d-\\d\\dT`));
   assert.deepEqual((await cluster.tasks('/waiter')).map((t) => [t.id, t.state]), [[task.id, 'TASK_UNREACHABLE']]);
+  const why = await corral(['why', '/waiter'], { master: cluster.master });
+  assert.match(why.stdout, new RegExp(`Reason: waiting for agent ${String(task.slaveId)} since`));
+  assert.match(why.stdout, /persistent volumes on that agent/);
 
   // Released while the agent is away; the scheduler crashes; the destroy still happens once the agent is back.
   assert.equal((await cluster.call('PUT', '/v2/apps/waiter', { instances: 0 })).status, 200);
