@@ -12,7 +12,7 @@ const agent = (id: string, resources = 'cpus:4;mem:4096;disk:1000;ports:[31000-3
 const db = (fields: Record<string, unknown> = {}): AppDefinition => app({ id: '/db', instances: 1, disk: 10, container: { type: 'MESOS', volumes: [{ containerPath: 'data', mode: 'RW', persistent: { size: 64 } }] }, ...fields });
 const reservation = (uuid: string) => ({ volumes: [{ containerPath: 'data', persistenceId: `db#data#${uuid}`, size: 64 }] });
 const resident = (taskId: string, a: AppDefinition, agentId: string, fields: Partial<Instance> = {}): Instance =>
-  instance(taskId, a, agentId, { disk: 74, ports: [31005], reservation: reservation(taskId.split('.')[1] ?? ''), ...fields });
+  instance(taskId, a, agentId, { disk: 74, ports: [31000 + Number(taskId.split('.')[1])], reservation: reservation(taskId.split('.')[1] ?? ''), ...fields });
 
 let counter = 0;
 const context = (connected = ['a', 'b'], launchDelays = new Map()): ReconcileContext => ({
@@ -126,4 +126,28 @@ test('resident instances: a task still running for an instance kept after its en
   const current = db();
   const s = state({ apps: [current], agents: [agent('a')], instances: [resident('db.1', current, 'a', { state: 'TASK_KILLED', goal: 'stopped', reservation: { ...reservation('1'), destroy: true } }), resident('db.2', current, 'a')] });
   assert.deepEqual(orphanedTasks(s, 'a', [{ taskId: 'db.1', state: 'TASK_RUNNING' }, { taskId: 'db.2', state: 'TASK_RUNNING' }]), ['db.1']);
+});
+
+test('resident instances: a relaunch is placed on its own agent, in its own place', async (t) => {
+  const current = db();
+  const relaunch = (a: AppDefinition, agents: AgentRecord[], instances: Instance[]) => reconcile(state({ apps: [a], agents, instances }), context(['a']));
+  await t.test('its ports are kept when their number is the same', () => {
+    const e = relaunch(current, [agent('a')], [resident('db.7', current, 'a', { state: 'TASK_FAILED' })]);
+    assert.deepEqual(e.launch.map((i) => i.ports), [[31007]]);
+  });
+  await t.test('a new number of ports is taken from the agent', () => {
+    const two = db({ portDefinitions: [{ port: 0 }, { port: 0 }] });
+    const e = relaunch(two, [agent('a')], [resident('db.7', current, 'a', { state: 'TASK_FAILED' })]);
+    assert.deepEqual(e.launch.map((i) => i.ports), [[31000, 31001]]);
+  });
+  await t.test('a configuration that no longer fits on its agent waits there, saying why', () => {
+    const big = db({ cpus: 3 });
+    const e = relaunch(big, [agent('a', 'cpus:4;mem:4096;disk:1000;ports:[31000-31009]')], [resident('db.7', current, 'a', { state: 'TASK_FAILED' }), instance('other', app({ id: '/other' }), 'a', { cpus: 2 })]);
+    assert.deepEqual(e.launch, []);
+    assert.match(e.unplaced.map((u) => u.reason).join(), /^waiting for room on agent a \(its reservation\): insufficient cpus on 1 of 1 agents$/);
+  });
+  await t.test('a draining agent still takes its own resident instance back', () => {
+    const e = relaunch(current, [agent('a', undefined, { draining: true })], [resident('db.7', current, 'a', { state: 'TASK_FAILED' })]);
+    assert.deepEqual(e.launch.map((i) => i.agentId), ['a']);
+  });
 });

@@ -8,7 +8,7 @@ import { isReady } from './health.ts';
 import { upgradeStep } from './rolling-upgrade.ts';
 import { isDelayed, type LaunchDelay } from './launch-delay.ts';
 import { instanceChangedEvent, statusUpdateEvent } from './marathon-json.ts';
-import { place, type LaunchRequest, type Unplaced } from './placement.ts';
+import { place, type LaunchRequest, type Placement, type Unplaced } from './placement.ts';
 import { countInstances, instancesOfApp, instancesOfJob, instancesOnAgent } from './state-ops.ts';
 import { advanceRuns, runLaunched, runOfRequest, runWaits, RunSteps, type RunChange } from '../jobs/core/runs.ts';
 import { jobPath } from '../../auth/core/paths.ts';
@@ -98,6 +98,7 @@ export function reconcile(state: ClusterState, context: ReconcileContext): Evalu
         ...(delayReason !== undefined ? { delayed: delayReason } : {}),
         ready: (i) => isReady(i, app),
         order: (instances) => pickForKill(instances, instances.length, app, state.agents),
+        fit: (from) => fitOnItsAgent(state, app, from),
       });
       stop.push(...plan.release);
       replace.push(...plan.replace);
@@ -306,6 +307,21 @@ function unreachableStage(instance: Instance, app: AppDefinition, nowMs: number)
   if (nowMs - since >= strategy.expungeAfterSeconds * 1000) return 'expunged';
   if (nowMs - since >= strategy.inactiveAfterSeconds * 1000) return 'inactive';
   return 'unreachable';
+}
+
+/**
+ * A resident instance's next task on its own agent, in its place: placement over that agent
+ * alone, without the instance's own usage, the old ports asked for when their number is the
+ * same, no constraints (its place is fixed), and not refused for a drain (it has nowhere else).
+ */
+function fitOnItsAgent(state: ClusterState, app: AppDefinition, from: Instance): Placement | string {
+  const agent = state.agents.get(from.agentId);
+  if (agent === undefined) return 'its agent left the registry';
+  const samePorts = !app.requirePorts && from.ports.length === app.portDefinitions.length;
+  const request: LaunchRequest = { ...launchRequest(app, 1), constraints: [], ...(samePorts ? { fixedPorts: from.ports } : {}) };
+  const index = { ofApp: () => [], onAgent: (agentId: string) => instancesOnAgent(state, agentId).filter((i) => i.taskId !== from.taskId) };
+  const { placements, unplaced } = place([request], [{ ...agent, draining: false }], index);
+  return placements[0] ?? unplaced[0]?.reason ?? 'no room';
 }
 
 function launchRequest(app: AppDefinition, count: number): LaunchRequest {

@@ -1,6 +1,6 @@
 import { TERMINAL_TASK_STATES } from '../../events/types.ts';
 import type { AgentRecord, AppDefinition, Instance, Reservation } from '../types.ts';
-import type { Unplaced } from './placement.ts';
+import type { Allocation, Unplaced } from './placement.ts';
 import { upgradeStep } from './rolling-upgrade.ts';
 
 /**
@@ -39,6 +39,11 @@ export interface ResidentContext {
   ready: (instance: Instance) => boolean;
   /** Marathon's kill order (killSelection, constraints). */
   order: (instances: Instance[]) => Instance[];
+  /**
+   * Where the app's current configuration fits on an ended instance's agent, in place of that
+   * instance (its ports kept when their number is unchanged), or why it does not.
+   */
+  fit: (from: Instance) => { ports: number[]; allocation: Allocation[] } | string;
 }
 
 /** One resident app's part of an evaluation. */
@@ -81,7 +86,9 @@ export function residentPlan(app: AppDefinition, instances: readonly Instance[],
       wait(context.delayed);
       continue;
     }
-    relaunch.push({ from: instance, to: relaunched(instance, app, context) });
+    const fit = context.fit(instance);
+    if (typeof fit === 'string') wait(`waiting for room on agent ${instance.agentId} (its reservation): ${fit}`);
+    else relaunch.push({ from: instance, to: relaunched(instance, app, fit, context) });
   }
   return {
     release,
@@ -92,22 +99,23 @@ export function residentPlan(app: AppDefinition, instances: readonly Instance[],
   };
 }
 
-/** A new task on an ended instance's reservation: same agent, ports and volumes; the app's current configuration. */
-function relaunched(from: Instance, app: AppDefinition, context: ResidentContext): Instance {
+/** A new task on an ended instance's reservation: same agent and volumes; the app's current configuration. */
+function relaunched(from: Instance, app: AppDefinition, fit: { ports: number[]; allocation: Allocation[] }, context: ResidentContext): Instance {
   const { relaunch: _relaunch, ...reservation } = from.reservation ?? { volumes: [] };
   return {
     taskId: context.newTaskId(app.id),
     appId: app.id,
     agentId: from.agentId,
     host: context.agents.get(from.agentId)?.ip ?? from.host,
-    ports: from.ports,
+    ports: fit.ports,
     version: app.version,
     configVersion: app.versionInfo.lastConfigChangeAt,
     goal: 'running',
     cpus: app.cpus,
     mem: app.mem,
     disk: reservedDisk(app),
-    ...(from.allocation !== undefined ? { allocation: from.allocation } : {}),
+    // As for a new instance: kept only when a reserved role is in it.
+    ...(fit.allocation.some((a) => a.role !== '*') ? { allocation: fit.allocation } : {}),
     state: 'TASK_STAGING',
     message: `relaunched on its reservation (was ${from.taskId})`,
     stagedAt: context.now,
