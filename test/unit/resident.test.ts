@@ -5,6 +5,7 @@ import { applyStatus, orphanedTasks, stopInstance } from '../../src/scheduler/co
 import { killInstances } from '../../src/scheduler/core/app-changes.ts';
 import { evaluationChanges, reconcile, type ReconcileContext } from '../../src/scheduler/core/reconcile.ts';
 import { applyOps } from '../../src/scheduler/core/state-ops.ts';
+import { heldApp, quotaRows } from '../../src/scheduler/core/quotas.ts';
 import type { AgentRecord, AppDefinition, Instance } from '../../src/scheduler/types.ts';
 import { NOW, agent as plainAgent, app, instance, state } from '../support/scheduler-fixtures.ts';
 
@@ -150,4 +151,14 @@ test('resident instances: a relaunch is placed on its own agent, in its own plac
     const e = relaunch(current, [agent('a', undefined, { draining: true })], [resident('db.7', current, 'a', { state: 'TASK_FAILED' })]);
     assert.deepEqual(e.launch.map((i) => i.agentId), ['a']);
   });
+});
+
+test('resident instances: a quota counts the volumes as disk, and an ended reservation as held', () => {
+  const current = db({ id: '/team/db', instances: 3 });
+  const teamDb = (taskId: string, fields: Partial<Instance> = {}): Instance => ({ ...resident(taskId, current, 'a', fields), appId: '/team/db' });
+  const s = { ...state({ apps: [current], agents: [agent('a')], instances: [teamDb('team_db.1', { state: 'TASK_FAILED' }), teamDb('team_db.2'), teamDb('team_db.3', { state: 'TASK_KILLED', goal: 'stopped', reservation: { ...reservation('3'), destroy: true } })] }), quotas: new Map([['/team', { disk: 1000 }]]) };
+  const [row] = quotaRows(s);
+  assert.equal(row?.used.disk, 3 * 74);
+  assert.equal(row?.held.disk, 3 * 74);
+  assert.deepEqual(heldApp(s, current).live, { cpus: 2, mem: 256, disk: 148, gpus: 0, instances: 2 });
 });

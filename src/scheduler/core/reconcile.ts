@@ -90,6 +90,9 @@ export function reconcile(state: ClusterState, context: ReconcileContext): Evalu
       stop.push(...instancesOfApp(state, appId).filter((i) => i.goal === 'running'));
       continue;
     }
+    const quota = quotaFor(app.id);
+    const mine = quota?.apps.get(app.id);
+    const room = quota === undefined || mine === undefined ? undefined : launchRoom(quota.quotas, quota.held, mine, Number.POSITIVE_INFINITY);
     if (app.persistentVolumes !== undefined) {
       const delay = context.launchDelays.get(app.id);
       const delayReason = isDelayed(delay, app, context.nowMs) ? `launch delayed ${Math.ceil(((delay?.until ?? 0) - context.nowMs) / 1000)} s more (backoff after task failures)` : undefined;
@@ -107,20 +110,23 @@ export function reconcile(state: ClusterState, context: ReconcileContext): Evalu
         relaunch.push(to);
       }
       delayed.push(...plan.waiting);
-      if (plan.missing > 0) {
+      const missing = Math.min(plan.missing, room?.count ?? Number.POSITIVE_INFINITY);
+      if (plan.missing > missing && room?.waiting !== undefined) {
+        quotaWaits.push({ appId: app.id, count: plan.missing - Math.max(0, missing), reason: room.waiting.reason });
         waiting.push(app.id);
-        if (delayReason !== undefined) delayed.push({ appId: app.id, count: plan.missing, reason: delayReason });
+      }
+      if (missing > 0) {
+        waiting.push(app.id);
+        if (delayReason !== undefined) delayed.push({ appId: app.id, count: missing, reason: delayReason });
         else if (budget > 0) {
-          const count = Math.min(budget, plan.missing);
+          const count = Math.min(budget, missing);
           budget -= count;
           requests.push(launchRequest(app, count));
+          if (quota !== undefined && mine !== undefined) ({ held: quota.held } = heldAfterLaunch(quota.quotas, quota.held, mine, count));
         }
       }
       continue;
     }
-    const quota = quotaFor(app.id);
-    const mine = quota?.apps.get(app.id);
-    const room = quota === undefined || mine === undefined ? undefined : launchRoom(quota.quotas, quota.held, mine, Number.POSITIVE_INFINITY);
     const plan = (draining ? undefined : settledPlan(state, app)) ?? walkPlan(state, app, context.nowMs, expunge, room?.count);
     stop.push(...plan.stop);
     const wanted = Math.min(app.instances - plan.active, plan.strategyLaunch);
