@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PERSISTENT_VOLUMES_CAPABILITY } from '../../src/shared/agent-protocol.ts';
-import { applyStatus, orphanedTasks, stopInstance } from '../../src/scheduler/core/agent-status.ts';
+import { applyStatus, orphanedTasks, removeAgent, stopInstance } from '../../src/scheduler/core/agent-status.ts';
 import { killInstances } from '../../src/scheduler/core/app-changes.ts';
 import { evaluationChanges, reconcile, type ReconcileContext } from '../../src/scheduler/core/reconcile.ts';
 import { applyOps } from '../../src/scheduler/core/state-ops.ts';
@@ -161,4 +161,27 @@ test('resident instances: a quota counts the volumes as disk, and an ended reser
   assert.equal(row?.used.disk, 3 * 74);
   assert.equal(row?.held.disk, 3 * 74);
   assert.deepEqual(heldApp(s, current).live, { cpus: 2, mem: 256, disk: 148, gpus: 0, instances: 2 });
+});
+
+test('resident instances: an agent removed from the registry', async (t) => {
+  const current = db({ instances: 2 });
+  const s = state({ apps: [current], agents: [agent('a'), agent('b')], instances: [
+    resident('db.1', current, 'a'), resident('db.2', current, 'a', { state: 'TASK_FAILED' }),
+    resident('db.3', current, 'a', { state: 'TASK_KILLED', goal: 'stopped', reservation: { ...reservation('3'), destroy: true } }),
+  ] });
+  const removed = applyOps(s, removeAgent(s, 'a', NOW).ops);
+  await t.test('wanted instances wait for it still; a released one is forgotten (nothing can destroy its data)', () => {
+    assert.deepEqual([...removed.instances.values()].map((i) => [i.taskId, i.state, i.goal]), [['db.1', 'TASK_GONE', 'running'], ['db.2', 'TASK_FAILED', 'running']]);
+    const e = reconcile(removed, context(['b']));
+    assert.deepEqual(e.launch, []);
+    assert.deepEqual(e.unplaced.map((u) => [u.count, u.reason]), [[2, 'waiting for agent a, removed from the registry (kill with wipe=true to start over elsewhere)']]);
+  });
+  await t.test('a kill with wipe forgets it and a new reservation starts elsewhere', () => {
+    const kill = killInstances(removed, [removed.instances.get('db.1') as Instance], false, { now: NOW, deploymentId: 'd', force: false, clientIp: '', uri: '' }, true);
+    assert.ok(kill.ok);
+    const wiped = applyOps(removed, kill.ops);
+    assert.equal(wiped.instances.has('db.1'), false);
+    const e = reconcile(wiped, context(['b']));
+    assert.deepEqual(e.launch.map((i) => i.agentId), ['b']);
+  });
 });

@@ -225,6 +225,12 @@ export function removeAgent(state: ClusterState, agentId: string, now: string): 
   change.ops.push({ op: 'del', coll: 'agents', key: agentId });
   change.events.push({ eventType: 'agent_removed_event', timestamp: now, agentId, reason: 'removed' });
   for (const instance of instancesOnAgent(state, agentId)) {
+    if (instance.reservation !== undefined) {
+      // Its data is on that agent: a wanted resident instance waits for it still (wipe starts it over elsewhere); a released one is forgotten.
+      if (instance.goal === 'stopped') change.ops.push({ op: 'del', coll: 'instances', key: instance.taskId });
+      else if (!hasEnded(instance)) merge(change, transition(instance, instance, 'TASK_GONE', 'its agent was removed from the registry: waiting for it (kill with wipe=true to start over elsewhere)', now));
+      continue;
+    }
     if (hasEnded(instance)) continue;
     merge(change, transition(instance, { ...instance, goal: 'stopped' }, 'TASK_GONE', 'expunged: its agent was removed from the registry', now));
   }
@@ -235,8 +241,12 @@ export function removeAgent(state: ClusterState, agentId: string, now: string): 
  * The scheduler decided to stop an instance: it shows as TASK_KILLING at once, so DNS and LB
  * drop it before the kill lands. An unreachable one cannot be killed and is expunged (Marathon).
  */
-export function stopInstance(instance: Instance, now: string, message = 'killed by the scheduler'): Omit<Change, 'kill'> {
-  // A resident instance stopped is released: its volumes are destroyed once the task has ended.
+export function stopInstance(instance: Instance, now: string, message = 'killed by the scheduler', agents?: ReadonlyMap<string, AgentRecord>): Omit<Change, 'kill'> {
+  // A resident instance stopped is released: its volumes are destroyed once the task has ended;
+  // with its agent gone from the registry nothing can destroy them, and it is forgotten.
+  if (instance.reservation !== undefined && agents !== undefined && !agents.has(instance.agentId)) {
+    return { ops: [{ op: 'del', coll: 'instances', key: instance.taskId }], events: [], failedApps: [] };
+  }
   const stopping: Instance = { ...instance, goal: 'stopped', ...(instance.reservation !== undefined ? { reservation: { ...instance.reservation, destroy: true } } : {}) };
   if (instance.reservation !== undefined && hasEnded(instance)) return { ops: [instanceOp(instance, stopping)], events: [], failedApps: [] };
   return instance.state === 'TASK_UNREACHABLE'

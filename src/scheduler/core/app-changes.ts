@@ -122,7 +122,7 @@ export function killInstances(state: ClusterState, instances: readonly Instance[
     // COMPAT(marathon): a resident task killed without wipe (or scale) comes back on its reservation, with its data.
     const stop = instance.reservation !== undefined && !wipe && !scale
       ? relaunchInstance(instance, context.now, 'killed through the API; relaunched on its reservation')
-      : stopInstance(instance, context.now, 'killed through the API');
+      : stopInstance(instance, context.now, 'killed through the API', state.agents);
     ops.push(...stop.ops);
     events.push(...stop.events);
   }

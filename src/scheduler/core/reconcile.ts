@@ -238,7 +238,7 @@ export function evaluationChanges(state: ClusterState, evaluation: Evaluation, l
   ];
   const events: ClusterEvent[] = [...evaluation.runs.events, ...evaluation.launch.flatMap((i) => [statusUpdateEvent(i, now), instanceChangedEvent(i, now)])];
   const replaced = evaluation.replace.map((i) => relaunchInstance(i, now, 'killed to relaunch on its reservation with the new configuration'));
-  for (const change of [...evaluation.stop.map((i) => stopInstance(i, now)), ...evaluation.expunge.map((i) => expungeInstance(i, now)), ...replaced]) {
+  for (const change of [...evaluation.stop.map((i) => stopInstance(i, now, undefined, state.agents)), ...evaluation.expunge.map((i) => expungeInstance(i, now)), ...replaced]) {
     ops.push(...change.ops);
     events.push(...change.events);
   }

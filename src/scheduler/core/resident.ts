@@ -78,7 +78,9 @@ export function residentPlan(app: AppDefinition, instances: readonly Instance[],
     const away = !context.connectedAgents.has(instance.agentId);
     if (away && (isReserved(instance) || instance.state === 'TASK_UNREACHABLE')) {
       const agent = context.agents.get(instance.agentId);
-      wait(`waiting for agent ${instance.agentId} since ${agent?.unreachableSince ?? instance.unreachableSince ?? instance.stagedAt}`);
+      wait(agent === undefined
+        ? `waiting for agent ${instance.agentId}, removed from the registry (kill with wipe=true to start over elsewhere)`
+        : `waiting for agent ${instance.agentId} since ${agent.unreachableSince ?? instance.unreachableSince ?? instance.stagedAt}`);
       continue;
     }
     if (!isReserved(instance)) continue;
