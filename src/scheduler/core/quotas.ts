@@ -6,7 +6,7 @@ import { heldByGroup } from '../../auth/core/quota.ts';
 import type { Refused } from '../errors.ts';
 import type { AppDefinition, ClusterState, Instance, StateOp } from '../types.ts';
 import { countInstances, instancesOfApp, instancesOfJob } from './state-ops.ts';
-import { reservedDisk } from './resident.ts';
+import { reservedDisk } from './launched-instance.ts';
 import type { StoredJob } from '../jobs/types.ts';
 
 /** The scheduler's side of quotas (src/auth/core/quota.ts does the arithmetic): apps as footprints, the stored quotas as one record. */

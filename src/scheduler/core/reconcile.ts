@@ -1,7 +1,8 @@
 import type { ClusterEvent } from '../../events/types.ts';
 import type { AgentRecord, AppDefinition, ClusterState, Instance, StateOp } from '../types.ts';
 import { expungeInstance, relaunchInstance, stopInstance } from './agent-status.ts';
-import { newReservation, reservedDisk, residentPlan } from './resident.ts';
+import { newReservation, residentPlan } from './resident.ts';
+import { launchedInstance, reservedDisk } from './launched-instance.ts';
 import { violations } from './constraints.ts';
 import { heldApps, progressDeployments } from './deployments.ts';
 import { isReady } from './health.ts';
@@ -192,26 +193,7 @@ export function reconcile(state: ClusterState, context: ReconcileContext): Evalu
   launch.push(...placements.filter((p) => runOfRequest(p.appId) === undefined).map((p): Instance => {
     const app = state.apps.get(p.appId) as AppDefinition;
     const taskId = context.newTaskId(app.id);
-    return {
-      taskId,
-      appId: app.id,
-      agentId: p.agentId,
-      host: p.host,
-      ports: p.ports,
-      version: app.version,
-      configVersion: app.versionInfo.lastConfigChangeAt,
-      goal: 'running',
-      cpus: app.cpus,
-      mem: app.mem,
-      disk: reservedDisk(app),
-      // Only when a reserved role is in it: unreserved is what an instance without one holds, and
-      // a hundred thousand instances then store, log and snapshot a fifth less.
-      ...(p.allocation.some((a) => a.role !== '*') ? { allocation: p.allocation } : {}),
-      state: 'TASK_STAGING',
-      message: '',
-      stagedAt: context.now,
-      ...(app.persistentVolumes !== undefined ? { reservation: newReservation(app, taskId) } : {}),
-    };
+    return launchedInstance(app, p, taskId, context.now, app.persistentVolumes !== undefined ? { reservation: newReservation(app, taskId) } : {});
   }), ...relaunch);
   return {
     launch, stop, expunge, replace, relaunched, unplaced: [...quotaWaits, ...delayed, ...appUnplaced], waiting: [...new Set(waiting)],

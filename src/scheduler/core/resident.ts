@@ -2,6 +2,7 @@ import { TERMINAL_TASK_STATES } from '../../events/types.ts';
 import type { AgentRecord, AppDefinition, Instance, Reservation } from '../types.ts';
 import type { Allocation, Unplaced } from './placement.ts';
 import { upgradeStep } from './rolling-upgrade.ts';
+import { launchedInstance } from './launched-instance.ts';
 
 /**
  * Resident instances (Marathon's local persistent volumes): an instance of an app with
@@ -11,11 +12,6 @@ import { upgradeStep } from './rolling-upgrade.ts';
  * and relaunches the new configuration on the same reservation. Only a scale-down, the app's
  * removal or a kill with wipe releases it, and the agent is then told to destroy the data.
  */
-
-/** The volumes' disk beside the task's: what placement reserves on the agent for one instance. */
-export function reservedDisk(app: AppDefinition): number {
-  return app.disk + (app.persistentVolumes ?? []).reduce((sum, v) => sum + v.size, 0);
-}
 
 /**
  * A new instance's reservation. Its persistence ids are Marathon's form
@@ -104,23 +100,9 @@ export function residentPlan(app: AppDefinition, instances: readonly Instance[],
 /** A new task on an ended instance's reservation: same agent and volumes; the app's current configuration. */
 function relaunched(from: Instance, app: AppDefinition, fit: { ports: number[]; allocation: Allocation[] }, context: ResidentContext): Instance {
   const { relaunch: _relaunch, ...reservation } = from.reservation ?? { volumes: [] };
-  return {
-    taskId: context.newTaskId(app.id),
-    appId: app.id,
-    agentId: from.agentId,
-    host: context.agents.get(from.agentId)?.ip ?? from.host,
-    ports: fit.ports,
-    version: app.version,
-    configVersion: app.versionInfo.lastConfigChangeAt,
-    goal: 'running',
-    cpus: app.cpus,
-    mem: app.mem,
-    disk: reservedDisk(app),
-    // As for a new instance: kept only when a reserved role is in it.
-    ...(fit.allocation.some((a) => a.role !== '*') ? { allocation: fit.allocation } : {}),
-    state: 'TASK_STAGING',
+  const host = context.agents.get(from.agentId)?.ip ?? from.host;
+  return launchedInstance(app, { agentId: from.agentId, host, ...fit }, context.newTaskId(app.id), context.now, {
     message: `relaunched on its reservation (was ${from.taskId})`,
-    stagedAt: context.now,
     reservation,
-  };
+  });
 }
