@@ -62,6 +62,8 @@ test('a resident task keeps its data on its agent: a kill, an agent kill -9, an 
   first.part.child.kill('SIGKILL');
   await first.part.exited;
   first = await cluster.restartAgent(first);
+  // Under load the restart may outlast the agent timeout: the task is then unreachable until the agent is back.
+  await waitFor('the adopted task running', async () => ((await cluster.tasks('/db'))[0]?.state === 'TASK_RUNNING' ? true : undefined));
   assert.equal((await cluster.call('DELETE', `/v2/apps/db/tasks/${String(t2.id)}`)).status, 200);
   const t3 = await nextTask('/db', [t1.id, t2.id], first);
   assert.equal(t3.slaveId, t1.slaveId);
