@@ -82,7 +82,8 @@ export function parseAgentConfig(settings: Settings): AgentConfig {
     insecureRegistries: ['insecureRegistry', list()],
     registryMirrors: ['registryMirror', list()],
     allowPrivilegedContainers: flag,
-    diskWatchIntervalMs: ['diskWatchInterval', duration()],
+    // At least 100ms: each round is a `du` per volume.
+    diskWatchIntervalMs: ['diskWatchInterval', duration(100)],
     hostVolumePaths: (raw) => list()(raw).map((dir) => absolutePath(dir)),
   }, { defaults: commandDefaults('agent'), check: (parsed) => [...tlsPairProblems(parsed), ...plainMasterProblems(parsed)] });
   return Object.freeze({
