@@ -46,6 +46,8 @@ export interface AgentConfig {
   readonly hostVolumePaths: readonly string[];
   /** `--allow-privileged-containers`: tasks may run privileged containers (Docker's `privileged`). */
   readonly allowPrivilegedContainers: boolean;
+  /** `--disk-watch-interval`: how often persistent volumes' usage is measured (Mesos' --container_disk_watch_interval). */
+  readonly diskWatchIntervalMs: number;
 }
 
 const resources: FieldParser<Resource[]> = (raw) => parseResources(text(raw));
@@ -80,6 +82,8 @@ export function parseAgentConfig(settings: Settings): AgentConfig {
     insecureRegistries: ['insecureRegistry', list()],
     registryMirrors: ['registryMirror', list()],
     allowPrivilegedContainers: flag,
+    // At least 100ms: each round is a `du` per volume.
+    diskWatchIntervalMs: ['diskWatchInterval', duration(100)],
     hostVolumePaths: (raw) => list()(raw).map((dir) => absolutePath(dir)),
   }, { defaults: commandDefaults('agent'), check: (parsed) => [...tlsPairProblems(parsed), ...plainMasterProblems(parsed)] });
   return Object.freeze({

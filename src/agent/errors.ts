@@ -22,6 +22,8 @@ export type AgentErrorCode =
   | 'ERR_AGENT_KILLED_BEFORE_START'
   /** A task's image could not be pulled, unpacked or run (see containers/): its message says which and why. */
   | 'ERR_AGENT_IMAGE'
+  /** A task's persistent volume could not be made or put in its sandbox. */
+  | 'ERR_AGENT_VOLUME'
   /** The scheduler answered the registration with an error status. */
   | 'ERR_AGENT_REGISTRATION_REFUSED'
   /** The scheduler refused the command stream (e.g. it no longer knows the agent). */

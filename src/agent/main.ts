@@ -17,13 +17,15 @@ import { agentApiGuard, sendRefusal } from './http/api-tokens.ts';
 import { registerFilesRoutes } from './http/files.ts';
 import { detectIsolator } from './isolation/index.ts';
 import { ContainerRuntime } from './containers/container-runtime.ts';
-import { IMAGES_CAPABILITY, PRIVILEGED_CAPABILITY } from '../shared/agent-protocol.ts';
+import { IMAGES_CAPABILITY, PERSISTENT_VOLUMES_CAPABILITY, PRIVILEGED_CAPABILITY } from '../shared/agent-protocol.ts';
 import { LogRotator } from './log-rotation.ts';
 import { AgentMetrics, registerMetricsRoute } from './metrics.ts';
 import { startSandboxGc } from './sandbox-gc.ts';
 import { SchedulerLink } from './scheduler-link.ts';
 import { StatusOutbox } from './status-outbox.ts';
 import { TaskRunner } from './task-runner.ts';
+import { VolumeStore } from './volume-store.ts';
+import { DISK_LIMITATION } from './core/persistent-volumes.ts';
 import { agentAccount, findSetpriv, lookupAccount, unreachableBy } from './task-user.ts';
 
 /** Variables a task inherits from the agent: enough to find programs, no more. */
@@ -65,6 +67,7 @@ export async function startAgent(settings: Settings): Promise<Service> {
   if (containers.ok) logger.info({ insecureRegistries: config.insecureRegistries, registryMirrors: config.registryMirrors }, 'containers: tasks with an image run here (crun, skopeo, umoci)');
   else logger.warn({ reason: containers.reason }, `containers: tasks with an image cannot run here: ${containers.reason}`);
 
+  const volumes = new VolumeStore(config.workDir, logger);
   const metrics = new AgentMetrics();
   const logs = new LogRotator({ maxBytes: config.logMaxBytes, keep: config.logKeep, intervalMs: 5000, logger });
   const runner: TaskRunner = new TaskRunner({
@@ -75,6 +78,7 @@ export async function startAgent(settings: Settings): Promise<Service> {
     logger,
     isolation,
     ...(containers.ok ? { containers: containers.runtime } : { containersUnavailable: containers.reason }),
+    volumes,
     report: (report) => link.report(report),
     fetch: (task, sandbox, signal) =>
       fetchArtifacts(task.fetch, sandbox, { logger, signal }).catch((err: unknown) => {
@@ -115,7 +119,7 @@ export async function startAgent(settings: Settings): Promise<Service> {
     // Shown once by the scheduler: on disk (0600) before the agent id, so an agent id on disk always has its credential.
     onCredential: (credential) => writeSecretFile(credentialFile, credential),
     // The endpoint is known once the HTTP listener is up, before the link starts.
-    registration: () => ({ hostname: config.hostname, ip: config.ip, endpoint, resources: [...config.resources], attributes: config.attributes, tasks: runner.list(), capabilities: containers.ok ? [IMAGES_CAPABILITY, ...(config.allowPrivilegedContainers ? [PRIVILEGED_CAPABILITY] : [])] : [] }),
+    registration: () => ({ hostname: config.hostname, ip: config.ip, endpoint, resources: [...config.resources], attributes: config.attributes, tasks: runner.list(), capabilities: [PERSISTENT_VOLUMES_CAPABILITY, ...(containers.ok ? [IMAGES_CAPABILITY, ...(config.allowPrivilegedContainers ? [PRIVILEGED_CAPABILITY] : [])] : [])] }),
     onRegistered: (agentId) => {
       writeFileSync(idFile, agentId);
       isolation.useAgent(agentId);
@@ -124,8 +128,20 @@ export async function startAgent(settings: Settings): Promise<Service> {
     onCommand: (command) => {
       if (command.type === 'launch') runner.launch(command.task);
       else if (command.type === 'kill') void runner.kill(command.taskId, command.killGracePeriodMs);
+      else if (command.type === 'destroy-volumes') void destroyVolumes(command.taskId, command.persistenceIds);
     },
   });
+  // Sent again by the scheduler until it hears back, so one answer each time is enough.
+  const destroyVolumes = async (taskId: string, persistenceIds: string[]): Promise<void> => {
+    try {
+      if (runner.usesVolume(persistenceIds)) throw new Error('a task still uses them');
+      await volumes.destroy(persistenceIds);
+      logger.info({ taskId, persistenceIds }, 'persistent volumes destroyed');
+      await link.volumesDestroyed({ taskId, persistenceIds });
+    } catch (err) {
+      logger.warn({ taskId, persistenceIds, err: (err as Error).message }, 'persistent volumes not destroyed yet');
+    }
+  };
   const recovered = await runner.recover();
   if (recovered.adopted + recovered.ended > 0) logger.info(recovered, 'recovered the tasks of an earlier run');
 
@@ -156,6 +172,7 @@ export async function startAgent(settings: Settings): Promise<Service> {
     metrics.setStatusUpdatesPending(link.pending);
   }, 1000);
   sample.unref();
+  const diskWatch = watchVolumes(runner, volumes, config.diskWatchIntervalMs);
   link.start();
   logger.info({ endpoint, ip: config.ip, masters: config.masters, resources: config.resources, isolation: isolation.kind }, 'ready');
 
@@ -165,6 +182,7 @@ export async function startAgent(settings: Settings): Promise<Service> {
       // leaves them for the next run to adopt. It leaves the scheduler first, so nothing more
       // is placed here while the tasks are killed.
       clearInterval(sample);
+      diskWatch.stop();
       link.detach();
       await runner.shutdown();
       await isolation.release();
@@ -174,4 +192,26 @@ export async function startAgent(settings: Settings): Promise<Service> {
       await http.close();
     },
   };
+}
+
+/**
+ * Mesos' disk/du isolator with enforcement, for persistent volumes: every interval, one round of
+ * `du` over the running tasks' volumes (never two rounds at once); a task past a volume's size is
+ * killed and fails with REASON_CONTAINER_LIMITATION_DISK.
+ */
+function watchVolumes(runner: TaskRunner, volumes: VolumeStore, intervalMs: number): { stop(): void } {
+  const abort = new AbortController();
+  let busy = false;
+  const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    void (async () => {
+      for (const task of runner.withVolumes()) {
+        const reason = await volumes.overLimit(task.volumes, abort.signal);
+        if (reason !== undefined) runner.limit(task.taskId, reason, DISK_LIMITATION);
+      }
+    })().finally(() => (busy = false));
+  }, intervalMs);
+  timer.unref();
+  return { stop: () => { clearInterval(timer); abort.abort(); } };
 }

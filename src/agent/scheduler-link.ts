@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request, type Dispatcher } from 'undici';
-import { AGENT_API, type AgentCommand, type HeartbeatReport, type RegisterRequest, type RegisterResponse, type TaskStatusUpdate } from '../shared/agent-protocol.ts';
+import { AGENT_API, type AgentCommand, type HeartbeatReport, type RegisterRequest, type RegisterResponse, type TaskStatusUpdate, type VolumesDestroyed } from '../shared/agent-protocol.ts';
 import type { Logger } from '../shared/log.ts';
 import { LEADER_HEADER, leaderFromHeader, nextMaster, shouldMoveToLeader } from '../events/core/masters.ts';
 import { AgentError } from './errors.ts';
@@ -113,6 +113,22 @@ export class SchedulerLink {
         this.#queue(full);
       },
     );
+  }
+
+  /** Says a destroy-volumes command is done; once (the scheduler sends the command again until it hears this). */
+  async volumesDestroyed(destroyed: VolumesDestroyed): Promise<void> {
+    if (this.#agentId === undefined) return;
+    const response = await request(new URL(`${AGENT_API}/${encodeURIComponent(this.#agentId)}/volumes/destroyed`, this.#master), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...this.#auth },
+      body: JSON.stringify(destroyed),
+      signal: this.#abort.signal,
+      ...this.#dispatcher,
+      headersTimeout: 10_000,
+      bodyTimeout: 10_000,
+    });
+    await response.body.dump();
+    if (response.statusCode >= 400) throw new AgentError('ERR_AGENT_STATUS_REFUSED', `volumes destroyed answered ${response.statusCode}`);
   }
 
   #queue(update: TaskStatusUpdate): void {

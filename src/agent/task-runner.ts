@@ -1,7 +1,7 @@
 import { chmod, mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TaskState } from '../events/types.ts';
-import type { HealthResult, TaskLaunch } from '../shared/agent-protocol.ts';
+import type { HealthResult, PersistentVolumeMount, TaskLaunch } from '../shared/agent-protocol.ts';
 import type { Logger } from '../shared/log.ts';
 import { AgentError } from './errors.ts';
 import type { HealthTarget } from './health/probes.ts';
@@ -40,10 +40,17 @@ export interface TaskIsolation {
 /** The parts of the container runtime the runner uses (see ./containers). */
 export interface TaskContainers {
   /** Pulls and unpacks the task's image and writes its runtime config; the argv runs it in the foreground. */
-  prepare(task: TaskLaunch, sandbox: string, env: Readonly<Record<string, string>>, progress: (message: string) => void): Promise<{ argv: string[]; user: { uid: number; gid: number } }>;
+  prepare(task: TaskLaunch, sandbox: string, env: Readonly<Record<string, string>>, progress: (message: string) => void, mounts?: ReadonlyArray<{ source: string; destination: string; readonly: boolean }>): Promise<{ argv: string[]; user: { uid: number; gid: number } }>;
   kill(taskId: string, signal: 'SIGTERM' | 'SIGKILL'): Promise<void>;
   remove(taskId: string): Promise<void>;
   list(): Promise<string[]>;
+}
+
+/** The parts of the persistent volume store the runner uses (see volume-store.ts). */
+export interface TaskVolumes {
+  prepare(task: TaskLaunch, sandbox: string): Promise<void>;
+  own(task: TaskLaunch, owner: { uid: number; gid: number }): Promise<void>;
+  mounts(task: TaskLaunch): Array<{ source: string; destination: string; readonly: boolean }>;
 }
 
 export type { HealthTarget } from './health/probes.ts';
@@ -67,6 +74,8 @@ export interface TaskRunnerOptions {
   /** Runs tasks with an image; absent when the agent lacks the tools (`containersUnavailable` says why). */
   containers?: TaskContainers;
   containersUnavailable?: string;
+  /** Local persistent volumes (TaskLaunch.persistentVolumes). */
+  volumes?: TaskVolumes;
   /** Puts the task's artifacts in its sandbox; throws with an operator-readable message. */
   fetch: (task: TaskLaunch, sandbox: string, signal: AbortSignal) => Promise<void>;
   /** Starts the task's health checks; results are reported as they change. */
@@ -92,6 +101,8 @@ interface RunningTask {
   killTimer?: NodeJS.Timeout;
   poll?: NodeJS.Timeout;
   fetching: AbortController;
+  /** Killed for going past a limit the agent enforces (a volume's size): it ends TASK_FAILED with this. */
+  limitation?: { message: string; reason: string };
   exited: Promise<void>;
   resolveExit: () => void;
 }
@@ -176,7 +187,7 @@ export class TaskRunner {
     this.#start(running).catch((err: unknown) => {
       // Whatever stops a launch (a failed fetch, a sandbox that cannot be made) ends it visibly.
       // A fetch or an image that fails says so itself: its message is the status message.
-      const fetchFailed = err instanceof AgentError && (err.code === 'ERR_AGENT_FETCH' || err.code === 'ERR_AGENT_IMAGE');
+      const fetchFailed = err instanceof AgentError && (err.code === 'ERR_AGENT_FETCH' || err.code === 'ERR_AGENT_IMAGE' || err.code === 'ERR_AGENT_VOLUME');
       this.#options.logger.error({ taskId: task.taskId, err: (err as Error).message }, 'launch failed');
       void this.#finish(running, running.state === 'TASK_KILLING'
         ? { state: 'TASK_KILLED', message: 'Killed before it started' }
@@ -200,6 +211,26 @@ export class TaskRunner {
       this.#checkpoints.markKilling(taskId).catch(() => undefined);
     }
     return running.exited;
+  }
+
+  /** Running tasks that have persistent volumes (for the agent's disk usage checks). */
+  withVolumes(): Array<{ taskId: string; volumes: PersistentVolumeMount[] }> {
+    return [...this.#tasks.values()].filter((t) => t.state === 'TASK_RUNNING' && (t.launch.persistentVolumes?.length ?? 0) > 0)
+      .map((t) => ({ taskId: t.launch.taskId, volumes: t.launch.persistentVolumes ?? [] }));
+  }
+
+  /** Whether a task not yet ended uses one of these volumes. */
+  usesVolume(persistenceIds: readonly string[]): boolean {
+    return [...this.#tasks.values()].some((t) => (t.launch.persistentVolumes ?? []).some((v) => persistenceIds.includes(v.persistenceId)));
+  }
+
+  /** Kills a task that went past a limit the agent enforces: it ends TASK_FAILED with `message` and Mesos' `reason`. */
+  limit(taskId: string, message: string, reason: string): void {
+    const running = this.#tasks.get(taskId);
+    if (running === undefined || running.limitation !== undefined) return;
+    running.limitation = { message, reason };
+    this.#options.logger.warn({ taskId, reason, message }, 'task killed: over its limit');
+    void this.kill(taskId);
   }
 
   /** Refuses launches from now on and kills every task; resolves when all have ended. */
@@ -237,6 +268,7 @@ export class TaskRunner {
       return;
     }
     const account = await this.#taskUser(task);
+    await this.#volumes(task, sandbox, account.switchTo ?? this.#options.users.agent);
     const runAs: RunAs = { switchTo: account.switchTo, setpriv: this.#options.users.setpriv };
     await this.#checkpoints.saveUser(task.taskId, runAs);
     running.runAs = runAs;
@@ -266,14 +298,25 @@ export class TaskRunner {
     await this.#options.fetch(task, sandbox, running.fetching.signal);
     if (running.state !== 'TASK_STARTING') throw killedBeforeStart();
     const env = buildTaskEnv(task, this.#options.host, CONTAINER_SANDBOX, {});
+    await this.#volumes(task, sandbox);
     const prepared = await containers.prepare(task, sandbox, env, (message) => {
       if (running.state === 'TASK_STARTING') this.#options.report({ taskId: task.taskId, state: 'TASK_STARTING', message });
-    });
+    }, this.#options.volumes?.mounts(task) ?? []);
+    await this.#options.volumes?.own(task, prepared.user);
     if (prepared.user.uid !== 0) {
       await chownTree(sandbox, { name: String(prepared.user.uid), ...prepared.user });
       await chmod(sandbox, 0o750);
     }
     await this.#spawn(running, { args: prepared.argv }, this.#options.baseEnv);
+  }
+
+  /** The task's persistent volumes, made (or kept) and in its sandbox; `owner` gets them. */
+  async #volumes(task: TaskLaunch, sandbox: string, owner?: { uid: number; gid: number }): Promise<void> {
+    if ((task.persistentVolumes?.length ?? 0) === 0) return;
+    const volumes = this.#options.volumes;
+    if (volumes === undefined) throw new AgentError('ERR_AGENT_VOLUME', 'this agent keeps no persistent volumes');
+    await volumes.prepare(task, sandbox);
+    if (owner !== undefined) await volumes.own(task, owner);
   }
 
   /** The account the task runs as, or an ERR_AGENT_TASK_USER saying why it may not run. */
@@ -390,7 +433,9 @@ export class TaskRunner {
     if (this.#tasks.get(running.launch.taskId) !== running) return;
     if (running.pgid !== undefined) killGroup(running.pgid, 'SIGKILL');
     const code = this.#checkpoints.exitCode(running.launch.taskId) ?? observed.code;
-    const status = terminalStatus({ code, signal: observed.signal, killing: running.state === 'TASK_KILLING', oomKilled: running.cgroup?.oomKilled() ?? false });
+    const status = running.limitation !== undefined
+      ? { state: 'TASK_FAILED' as const, ...running.limitation }
+      : terminalStatus({ code, signal: observed.signal, killing: running.state === 'TASK_KILLING', oomKilled: running.cgroup?.oomKilled() ?? false });
     await this.#finish(running, status);
   }
 

@@ -128,6 +128,7 @@ subcommand('agent', 'Advertise this machine\'s resources and run tasks as proces
   .option('--no-allow-privileged-containers', 'refuse privileged containers (default)')
   .option('--host-volume-paths <dirs>', 'absolute directories (comma-separated) under which containers may bind-mount host paths (container.volumes hostPath); none by default')
   .option('--insecure-registry <hosts>', 'registries (host or host:port, comma-separated) images may be pulled from over plain HTTP, beside those on loopback')
+  .option('--disk-watch-interval <duration>', 'how often persistent volumes\' disk usage is measured; a task past its volume\'s size fails (default 15s)')
   .action((flags: Settings) => run('agent', flags, async () => (await import('../agent/main.ts')).startAgent));
 
 subcommand('dns', 'Serve Mesos-DNS compatible names for running tasks (UDP, TCP and an HTTP API)', 'corral dns --listen 127.0.0.1:8053 --domain mesos')

@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { ClusterEvent } from '../events/types.ts';
-import type { HeartbeatReport, RegisterRequest, RegisterResponse, TaskLaunch, TaskStatusUpdate } from '../shared/agent-protocol.ts';
+import type { HeartbeatReport, RegisterRequest, RegisterResponse, TaskLaunch, TaskStatusUpdate, VolumesDestroyed } from '../shared/agent-protocol.ts';
 import { containerLaunch } from './core/app-container.ts';
 import type { Logger } from '../shared/log.ts';
 import type { AgentLinks } from './agent-links.ts';
 import { taskIdPrefix } from './core/app-id.ts';
 import type { Authorization } from '../auth/core/tokens.ts';
 import { admitRegistration } from './core/agent-admission.ts';
-import { applyStatus, expiredAgents, markAgentUnreachable, orphanedTasks, registerAgent, removeAgent, revokeCredential, setDraining, silentAgents, type Change } from './core/agent-status.ts';
+import { applyStatus, hasEnded, expiredAgents, markAgentUnreachable, orphanedTasks, registerAgent, removeAgent, revokeCredential, setDraining, silentAgents, type Change } from './core/agent-status.ts';
 import { describeProgress, overdueDeployments, rollsBackOnFailure } from './core/deployments.ts';
 import { failDeployment } from './core/deployment-changes.ts';
 import { instancesOnAgent, StateDraft, type CommitChanges } from './core/state-ops.ts';
@@ -95,7 +95,7 @@ export class Orchestrator {
     this.#links = links;
     this.#logger = logger;
     this.#options = options;
-    for (const instance of state.current.instances.values()) if (instance.goal === 'stopped') this.#stopping.add(instance.taskId);
+    for (const instance of state.current.instances.values()) if (isStopping(instance)) this.#stopping.add(instance.taskId);
     state.onCommit((changes) => this.#noteCommit(changes));
     for (const instance of state.current.instances.values()) if (instance.state === 'TASK_UNREACHABLE') this.#unreachable.set(instance.taskId, instance.appId);
     // The periodic pass catches what no commit announces: agents timing out, unreachable
@@ -148,8 +148,10 @@ export class Orchestrator {
     if (changes.keys.has('agents') || changes.keys.has('deployments')) this.#evaluateAll = true;
     for (const taskId of changes.keys.get('instances') ?? []) {
       const instance = current.instances.get(taskId);
-      if (instance?.goal === 'stopped') this.#stopping.add(taskId);
+      if (instance !== undefined && isStopping(instance)) this.#stopping.add(taskId);
       else this.#stopping.delete(taskId);
+      // The task of a released reservation ended: its destroy goes out now, not at the kill's retry.
+      if (instance !== undefined && hasEnded(instance) && instance.reservation?.destroy === true) this.#killsSent.delete(taskId);
       if (instance?.state === 'TASK_UNREACHABLE') this.#unreachable.set(taskId, instance.appId);
       else this.#unreachable.delete(taskId);
     }
@@ -313,6 +315,18 @@ export class Orchestrator {
     }
   }
 
+  /** The agent destroyed a released reservation's volumes: the instance is forgotten. */
+  async volumesDestroyed(agentId: string, destroyed: VolumesDestroyed): Promise<void> {
+    this.#links.seen(agentId);
+    const forgotten = await this.#state.transact((state) => {
+      const instance = state.instances.get(destroyed.taskId);
+      const done = instance !== undefined && instance.agentId === agentId && instance.reservation?.destroy === true
+        && instance.reservation.volumes.every((v) => destroyed.persistenceIds.includes(v.persistenceId));
+      return { ops: done ? [{ op: 'del', coll: 'instances', key: destroyed.taskId }] : [], events: [], result: done };
+    });
+    if (forgotten) this.#logger.info({ agentId, taskId: destroyed.taskId, persistenceIds: destroyed.persistenceIds }, 'reservation released: volumes destroyed');
+  }
+
   async #evaluate(): Promise<void> {
     const started = performance.now();
     const now = new Date().toISOString();
@@ -367,7 +381,11 @@ export class Orchestrator {
     this.#logger.debug({ taskId: instance.taskId, agentId: instance.agentId, ports: instance.ports, sent }, 'launching task');
   }
 
-  /** Every instance the scheduler wants stopped gets a kill, again every few seconds until it ends. */
+  /**
+   * Every instance the scheduler wants stopped gets a kill, again every few seconds until it
+   * ends; a released resident instance whose task has ended gets destroy-volumes the same way,
+   * until its agent says the data is gone (the instance is in the store until then: kill -9 proof).
+   */
   #sendKills(state: ClusterState): void {
     const now = Date.now();
     for (const taskId of this.#stopping) {
@@ -375,9 +393,13 @@ export class Orchestrator {
       if (instance === undefined) continue;
       const last = this.#killsSent.get(instance.taskId);
       if (last !== undefined && now - last < (this.#options.killRetryMs ?? 5000)) continue;
-      if (this.#links.send(instance.agentId, { type: 'kill', taskId: instance.taskId })) {
+      const ended = hasEnded(instance);
+      if (ended && instance.reservation?.destroy !== true) continue;
+      const persistenceIds = instance.reservation?.volumes.map((v) => v.persistenceId) ?? [];
+      const command = ended ? { type: 'destroy-volumes' as const, taskId, persistenceIds } : { type: 'kill' as const, taskId };
+      if (this.#links.send(instance.agentId, command)) {
         this.#killsSent.set(instance.taskId, now);
-        this.#logger.info({ taskId: instance.taskId, agentId: instance.agentId }, 'killing task');
+        this.#logger.info({ taskId: instance.taskId, agentId: instance.agentId, ...(ended ? { persistenceIds } : {}) }, ended ? 'destroying the volumes of a released reservation' : 'killing task');
       }
     }
     for (const taskId of this.#killsSent.keys()) if (!this.#stopping.has(taskId)) this.#killsSent.delete(taskId);
@@ -462,7 +484,14 @@ function appTaskLaunch(instance: Instance, app: AppDefinition | undefined): Task
     healthChecks: app.healthChecks,
     ...(app.user !== undefined ? { user: app.user } : {}),
     ...(app.container !== undefined ? { container: containerLaunch(app.container) } : {}),
+    ...(instance.reservation !== undefined ? { persistentVolumes: instance.reservation.volumes } : {}),
   };
+}
+
+/** Kills go out (again) until the task ends; a released reservation's destroy until the agent confirms it. */
+function isStopping(instance: Instance): boolean {
+  if (instance.reservation?.destroy === true) return true;
+  return !hasEnded(instance) && (instance.goal === 'stopped' || instance.reservation?.relaunch === true);
 }
 
 /** What the agent runs for a job run's task (none when the run or job is gone). */

@@ -38,6 +38,11 @@ export interface AppDefinition {
   user?: string;
   /** Marathon's `container` with an image (absent: the command runs on the agent's host). */
   container?: AppContainer;
+  /**
+   * Marathon's local persistent volumes (`container.volumes` entries with `persistent`): the app is
+   * resident, each instance keeps its agent and its volumes (core/resident.ts). Absent: none.
+   */
+  persistentVolumes?: PersistentVolume[];
   /** Corral: roll back a deployment of this app that fails (e.g. times out). Off by default. */
   rollbackOnDeploymentFailure?: boolean;
   /** Corral: this app's deployments fail after this long; default the scheduler's --deployment-timeout. */
@@ -63,6 +68,27 @@ export interface HostVolume {
   /** Absolute, on the agent; the agent mounts only paths under its --host-volume-paths. */
   hostPath: string;
   mode: 'RO' | 'RW';
+}
+
+/** A local persistent volume: a directory on the instance's agent, kept across its tasks (Marathon's `persistent: {size, type: "root"}`). */
+export interface PersistentVolume {
+  /** Relative: in the sandbox (a process task) or under /mnt/mesos/sandbox (a container). */
+  containerPath: string;
+  mode: 'RW';
+  /** MiB, reserved from the agent's disk and enforced by the agent. */
+  size: number;
+}
+
+/**
+ * What a resident instance holds on its agent beyond its task (Marathon's reservation): its
+ * volumes, and with them its cpus, mem, disk and ports, while the task is not running too.
+ */
+export interface Reservation {
+  volumes: Array<{ containerPath: string; persistenceId: string; size: number }>;
+  /** The task is being killed to be relaunched on this reservation with the app's current configuration (an upgrade, a kill without wipe). */
+  relaunch?: true;
+  /** Released: the agent is told to destroy the volumes; the instance is forgotten once it says they are gone. */
+  destroy?: true;
 }
 
 /**
@@ -106,6 +132,11 @@ export interface Instance {
    * until the run has taken note of how (jobs/core/runs.ts), and is no app's instance.
    */
   run?: { jobId: string; runId: string };
+  /**
+   * A resident instance's reservation (apps with persistentVolumes): the instance is kept when its
+   * task ends, and relaunched on the same agent with the same volumes (core/resident.ts).
+   */
+  reservation?: Reservation;
 }
 
 export interface ReadinessCheck {

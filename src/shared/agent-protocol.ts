@@ -4,6 +4,7 @@
  *   GET  /corral/v1/agents/{id}/commands     NDJSON stream of AgentCommand, one per line
  *   POST /corral/v1/agents/{id}/status       TaskStatusUpdate or {updates: [...]} → 200 once applied (idempotent)
  *   POST /corral/v1/agents/{id}/heartbeat    every heartbeatIntervalMs, now and then with a HeartbeatReport; 404 = register again
+ *   POST /corral/v1/agents/{id}/volumes/destroyed  VolumesDestroyed → 200 once applied (the answer to a destroy-volumes command)
  *   DELETE /corral/v1/agents/{id}/credential  revokes the agent's credential (operator)
  * With admission on, every call carries `Authorization: Bearer <credential>` (the join token on the first registration).
  */
@@ -47,6 +48,9 @@ export const IMAGES_CAPABILITY = 'images';
 
 /** The agent runs `privileged` containers (`--allow-privileged-containers`). */
 export const PRIVILEGED_CAPABILITY = 'privileged-containers';
+
+/** The agent keeps local persistent volumes (TaskLaunch.persistentVolumes) and destroys them when told (destroy-volumes). */
+export const PERSISTENT_VOLUMES_CAPABILITY = 'persistent-volumes';
 
 /** The tasks an agent runs, sent with a heartbeat now and then: those the scheduler does not want are killed. */
 export interface HeartbeatReport {
@@ -117,6 +121,26 @@ export interface TaskLaunch {
   user?: string;
   /** Run in a container from this image (Marathon's `container.docker`); absent = a process on the agent's host. */
   container?: TaskContainer;
+  /**
+   * Local persistent volumes: `<work-dir>/volumes/<persistenceId>` on the agent, created on first
+   * use, kept across tasks, mounted at `<sandbox>/<containerPath>` (size in MiB, enforced). Absent from older schedulers.
+   */
+  persistentVolumes?: PersistentVolumeMount[];
+}
+
+export interface PersistentVolumeMount {
+  /** Relative, one path component. */
+  containerPath: string;
+  /** The volume's directory name on the agent. */
+  persistenceId: string;
+  /** MiB. */
+  size: number;
+}
+
+/** The agent removed these volumes' data (destroy-volumes): the scheduler forgets the reservation. */
+export interface VolumesDestroyed {
+  taskId: string;
+  persistenceIds: string[];
 }
 
 /** The image a task runs from: pulled by the agent, unless it has it already and `forcePull` is false. */
@@ -137,6 +161,8 @@ export interface TaskContainer {
 export type AgentCommand =
   | { type: 'launch'; task: TaskLaunch }
   | { type: 'kill'; taskId: string; killGracePeriodMs?: number }
+  /** Remove the volumes' data of a released reservation (only to agents with PERSISTENT_VOLUMES_CAPABILITY); answered by POST …/volumes/destroyed. */
+  | { type: 'destroy-volumes'; taskId: string; persistenceIds: string[] }
   | { type: 'heartbeat' };
 
 export interface TaskStatusUpdate {

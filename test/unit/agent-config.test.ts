@@ -17,6 +17,7 @@ test('parseAgentConfig: config/defaults.json fills what is not given; hostname f
   assert.equal(config.logMaxBytes, 10_485_760);
   assert.equal(config.logKeep, 5);
   assert.equal(config.sandboxMaxAgeMs, 7 * 86_400_000);
+  assert.equal(config.diskWatchIntervalMs, 15_000);
   assert.equal(config.cgroupsEnableCfs, false);
   assert.deepEqual([config.defaultUser, config.switchUser, config.allowRootTasks], ['nobody', true, false]);
   assert.deepEqual(config.resources.find((r) => r.name === 'cpus')?.scalar, 2);
@@ -31,15 +32,16 @@ test('parseAgentConfig: accepted settings (table-driven)', () => {
     [{ cgroupsEnableCfs: 'true' }, (c) => c.cgroupsEnableCfs, true],
     [{ defaultUser: 'corral', switchUser: false, allowRootTasks: 'true' }, (c) => [c.defaultUser, c.switchUser, c.allowRootTasks], ['corral', false, true]],
     [{ attributes: 'rack:a;zone:1' }, (c) => Object.keys(c.attributes), ['rack', 'zone']],
+    [{ diskWatchInterval: '200ms' }, (c) => c.diskWatchIntervalMs, 200],
   ];
   for (const [settings, pick, expected] of cases) assert.deepEqual(pick(parseAgentConfig({ workDir, ...settings })), expected, JSON.stringify(settings));
 });
 
 test('parseAgentConfig: every bad setting is named at once', () => {
-  const bad = { workDir, master: 'ftp://x', ip: 'here', resources: 'cpus:lots', listen: '5051', logMaxBytes: '10', logKeep: '-1', cgroupsEnableCfs: 'perhaps' };
+  const bad = { workDir, master: 'ftp://x', ip: 'here', resources: 'cpus:lots', listen: '5051', logMaxBytes: '10', logKeep: '-1', cgroupsEnableCfs: 'perhaps', diskWatchInterval: '0s' };
   assert.throws(() => parseAgentConfig(bad), (err: ConfigError) => {
     assert.ok(err instanceof ConfigError);
-    assert.deepEqual(err.problems.map((p) => p.flag), ['--master', '--ip', '--resources', '--listen', '--log-max-bytes', '--log-keep', '--cgroups-enable-cfs']);
+    assert.deepEqual(err.problems.map((p) => p.flag), ['--master', '--ip', '--resources', '--listen', '--log-max-bytes', '--log-keep', '--cgroups-enable-cfs', '--disk-watch-interval']);
     assert.match(err.message, /--resources: bad resource 'cpus:lots'/);
     return true;
   });

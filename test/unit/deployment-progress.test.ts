@@ -77,7 +77,7 @@ test('progressDeployments: which deployments move on, and what that writes', asy
 });
 
 test('evaluationChanges: launches, stops and expunges, and the deployments they leave alone', async (t) => {
-  const empty: Evaluation = { launch: [], stop: [], expunge: [], unplaced: [], waiting: [], runs: { ops: [], events: [] } };
+  const empty: Evaluation = { launch: [], stop: [], expunge: [], replace: [], relaunched: [], unplaced: [], waiting: [], runs: { ops: [], events: [] } };
   const staging = instance('web2', web, 'a', { state: 'TASK_STAGING' });
   const old = instance('web0', web, 'a', { configVersion: 'old' });
   const unreachable = instance('web3', web, 'a', { state: 'TASK_UNREACHABLE' });

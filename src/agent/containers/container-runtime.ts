@@ -7,7 +7,7 @@ import type { TaskLaunch } from '../../shared/agent-protocol.ts';
 import { AgentError } from '../errors.ts';
 import { containerProcess, resolveContainerUser, type ContainerUser } from './core/image-config.ts';
 import { capabilitiesOf, CONTAINER_SANDBOX, containerIdOf, ociRuntimeSpec, runtimeArgv, taskIdOfContainer, type RuntimeCommand } from './core/oci-spec.ts';
-import { hostVolumeMounts } from './core/host-volumes.ts';
+import { hostVolumeMounts, type HostMount } from './core/host-volumes.ts';
 import { parseRegistryMirrors } from './core/registry-mirrors.ts';
 import { ImageStore } from './image-store.ts';
 
@@ -106,7 +106,7 @@ export class ContainerRuntime {
    * bundle and writes its config.json. `progress` hears what is being done (the STARTING message).
    * Throws ERR_AGENT_IMAGE with the reason.
    */
-  async prepare(task: TaskLaunch, sandbox: string, env: Readonly<Record<string, string>>, progress: (message: string) => void): Promise<PreparedContainer> {
+  async prepare(task: TaskLaunch, sandbox: string, env: Readonly<Record<string, string>>, progress: (message: string) => void, persistent: readonly HostMount[] = []): Promise<PreparedContainer> {
     const image = task.container?.image;
     if (image === undefined) throw new AgentError('ERR_AGENT_IMAGE', 'the task has no image');
     // Checked before anything is pulled: what this agent refuses fails the launch at once.
@@ -129,7 +129,7 @@ export class ContainerRuntime {
     if (!user.ok) throw new AgentError('ERR_AGENT_IMAGE', user.reason);
     const processSpec = containerProcess(config, task, { ...env, ...task.container?.env }, CONTAINER_SANDBOX);
     if (!processSpec.ok) throw new AgentError('ERR_AGENT_IMAGE', processSpec.reason);
-    const spec = ociRuntimeSpec({ process: processSpec.process, user: user.user, rootfs: 'rootfs', sandbox, hostname: task.container?.hostname ?? containerIdOf(task.taskId).slice(0, 63), volumes: volumes.mounts, privileged, agentCapabilities: this.#agentCapabilities });
+    const spec = ociRuntimeSpec({ process: processSpec.process, user: user.user, rootfs: 'rootfs', sandbox, hostname: task.container?.hostname ?? containerIdOf(task.taskId).slice(0, 63), volumes: [...volumes.mounts, ...persistent], privileged, agentCapabilities: this.#agentCapabilities });
     await writeFile(join(bundle, 'config.json'), JSON.stringify(spec));
     return { argv: runtimeArgv(this.#command, ['run', '--bundle', bundle, containerIdOf(task.taskId)]), user: user.user, digest };
   }

@@ -165,6 +165,7 @@ export const ROUTE_RULES: Readonly<Record<string, Rule>> = {
   [`GET ${AGENT_API}/:agentId/commands`]: () => 'agent',
   [`POST ${AGENT_API}/:agentId/heartbeat`]: () => 'agent',
   [`POST ${AGENT_API}/:agentId/status`]: () => 'agent',
+  [`POST ${AGENT_API}/:agentId/volumes/destroyed`]: () => 'agent',
   [`POST ${AGENT_API}/:agentId/drain`]: () => ADMIN,
   [`DELETE ${AGENT_API}/:agentId/drain`]: () => ADMIN,
   [`DELETE ${AGENT_API}/:agentId/credential`]: () => ADMIN,

@@ -48,6 +48,9 @@ export function registerQueueCommands(program: Command, proc: ClientProcess): vo
       if (String(entry.reason ?? '').includes('waiting for quota')) {
         ctx.out.line('A quota has no room for them now: they start once instances being stopped have ended, or the quota is raised (see: corral quota list)');
       }
+      if (String(entry.reason ?? '').includes('waiting for agent')) {
+        ctx.out.line('Its instances hold persistent volumes on that agent: they start there again once it is back (a kill with wipe=true gives up their data and starts over elsewhere)');
+      }
       if (rejects.length > 0) {
         ctx.out.line(`Agents tried at the last placement: ${String(summary.processedOffersCount ?? 0)}`);
         ctx.out.table([{ header: 'REFUSED FOR' }, { header: 'AGENTS', align: 'right' }], rejects.map((r) => [String(r.reason), `${String(r.declined)}/${String(r.processed)}`]));

@@ -1,6 +1,6 @@
 import { Ajv } from 'ajv';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AGENT_API, type HeartbeatReport, type RegisterRequest, type TaskStatusUpdate } from '../../shared/agent-protocol.ts';
+import { AGENT_API, type HeartbeatReport, type RegisterRequest, type TaskStatusUpdate, type VolumesDestroyed } from '../../shared/agent-protocol.ts';
 import { SchedulerFailure } from '../errors.ts';
 import type { AgentRecord } from '../types.ts';
 import type { ApiContext } from './context.ts';
@@ -20,6 +20,12 @@ const validRegistration = ajv.compile({
     tasks: { type: 'array', items: { type: 'object', required: ['taskId', 'state'] } },
     capabilities: { type: 'array', items: { type: 'string' } },
   },
+});
+
+const validDestroyed = ajv.compile({
+  type: 'object',
+  required: ['taskId', 'persistenceIds'],
+  properties: { taskId: { type: 'string' }, persistenceIds: { type: 'array', items: { type: 'string' } } },
 });
 
 const validStatus = ajv.compile({
@@ -100,6 +106,14 @@ export function registerAgentRoutes(server: FastifyInstance, { orchestrator, lin
     for (const update of updates) if (!validStatus(update)) throw invalid('status update', validStatus.errors);
     await orchestrator.status(agentId, updates as TaskStatusUpdate[]);
     return { acknowledged: updates.length };
+  });
+
+  // The answer to a destroy-volumes command: the released reservation is forgotten (repeats change nothing).
+  server.post(`${AGENT_API}/:agentId/volumes/destroyed`, { preHandler: ownAgent }, async (request) => {
+    const { agentId } = request.params as { agentId: string };
+    if (!validDestroyed(request.body)) throw invalid('volumes destroyed', validDestroyed.errors);
+    await orchestrator.volumesDestroyed(agentId, request.body as VolumesDestroyed);
+    return { acknowledged: true };
   });
 
   // Maintenance: POST drains (no new tasks, existing ones moved per the app's upgrade strategy), DELETE ends it.

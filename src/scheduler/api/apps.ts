@@ -156,7 +156,7 @@ export function registerAppRoutes(server: FastifyInstance, context: ApiContext):
     }
     if (sub !== 'tasks' && sub !== 'task') throw unknownPath(request);
     const scale = killScales(query);
-    // COMPAT(marathon): wipe=true only matters for resident tasks (which Corral has not); it kills like a plain kill.
+    // COMPAT(marathon): wipe=true releases a resident task's reservation and destroys its volumes; without it the task is relaunched on them.
     const host = typeof query.host === 'string' ? query.host : undefined;
     let selected: Instance[] = [];
     const change = await commitChange(state, (s): KillChange => {
@@ -164,7 +164,7 @@ export function registerAppRoutes(server: FastifyInstance, context: ApiContext):
       selected = sub === 'task' ? appInstancesToKill(s, id).filter((i) => i.taskId === arg) : appInstancesToKill(s, id, host);
       // Beyond Marathon (which would start an empty deployment): an unknown task is a 404 even with scale=true.
       if (sub === 'task' && selected.length === 0) return { ok: false, error: { code: 'ERR_SCHED_TASK_NOT_FOUND', taskId: arg ?? '' } };
-      return killInstances(s, selected, scale, ctx);
+      return killInstances(s, selected, scale, ctx, flag(query.wipe));
     });
     if (change.deployment !== undefined) return deploymentResult(reply, change.deployment, ctx.now);
     const app = state.current.apps.get(id);

@@ -4,7 +4,7 @@ import { instancesByTaskIds, killInstances, type KillChange } from '../core/app-
 import { taskJson } from '../core/marathon-json.ts';
 import type { Instance } from '../types.ts';
 import type { ApiContext } from './context.ts';
-import { changeContext, commitChange, deploymentResult, killScales, list, type Query } from './route-helpers.ts';
+import { changeContext, commitChange, deploymentResult, flag, killScales, list, type Query } from './route-helpers.ts';
 
 /**
  * COMPAT(marathon): `status=running|staging` (case-insensitive, repeatable, also as `status[]`);
@@ -45,7 +45,7 @@ export function registerTaskRoutes(server: FastifyInstance, context: ApiContext)
       const found = instancesByTaskIds(s, typeof body === 'object' && body !== null ? body.ids : undefined);
       if (!found.ok) return found;
       selected = found.instances;
-      return killInstances(s, selected, scale, ctx);
+      return killInstances(s, selected, scale, ctx, flag((request.query as Query).wipe));
     });
     if (change.deployment !== undefined) return deploymentResult(reply, change.deployment, ctx.now);
     const apps = state.current.apps;

@@ -33,9 +33,11 @@ function transition(stored: Instance, instance: Instance, state: TaskState, mess
   // A run's task wanted running stays until its run has taken note of how it ended
   // (jobs/core/runs.ts; one stopped on purpose was noted when stopped), and a run's failure is
   // the run's business, not an app's lastTaskFailure or backoff.
-  const kept = ended && instance.run !== undefined && instance.goal === 'running';
+  // A resident instance stays too: wanted, it is relaunched on its reservation (core/resident.ts);
+  // released, until its agent says its volumes are destroyed.
+  const kept = ended && ((instance.run !== undefined && instance.goal === 'running') || residentKept(instance));
   const op: StateOp = ended && !kept ? { op: 'del', coll: 'instances', key: instance.taskId } : instanceOp(stored, next);
-  const unasked = ended && instance.goal === 'running' && instance.run === undefined;
+  const unasked = ended && instance.goal === 'running' && instance.run === undefined && instance.reservation?.relaunch !== true;
   // COMPAT(marathon): lastTaskFailure remembers the latest unasked end other than a clean exit.
   const failure: StateOp[] = unasked && state !== 'TASK_FINISHED'
     ? [{ op: 'put', coll: 'taskFailures', key: instance.appId, value: { appId: instance.appId, taskId: instance.taskId, host: instance.host, slaveId: instance.agentId, state, message, timestamp: now, version: instance.version } }]
@@ -43,7 +45,11 @@ function transition(stored: Instance, instance: Instance, state: TaskState, mess
   return { ops: [op, ...failure], events: [statusUpdateEvent(next, now), instanceChangedEvent(next, now)], failedApps: unasked ? [instance.appId] : [] };
 }
 
-/** Only a job run's task is kept in a terminal state (until its run took note): nothing moves it on. */
+function residentKept(instance: Instance): boolean {
+  return instance.reservation !== undefined && (instance.goal === 'running' || instance.reservation.destroy === true);
+}
+
+/** Only a job run's task and a resident instance are kept in a terminal state (until its run took note): nothing moves it on. */
 export function hasEnded(instance: Instance): boolean {
   return TERMINAL_TASK_STATES.has(instance.state);
 }
@@ -57,7 +63,7 @@ export function applyStatus(state: ClusterState, agentId: string, update: TaskSt
   }
   if (instance.lastUpdate === update.uuid || hasEnded(instance)) return noChange();
   // A late RUNNING from before the kill must not bring a stopping instance back into DNS and LB.
-  if (instance.goal === 'stopped' && !TERMINAL_TASK_STATES.has(update.state)) return noChange();
+  if ((instance.goal === 'stopped' || instance.reservation?.relaunch === true) && !TERMINAL_TASK_STATES.has(update.state)) return noChange();
   const app = state.apps.get(instance.appId);
   const health = update.health !== undefined && app !== undefined && update.state === 'TASK_RUNNING'
     ? applyHealthResults(instance, app, update.health, now)
@@ -65,7 +71,8 @@ export function applyStatus(state: ClusterState, agentId: string, update: TaskSt
   const base = health?.instance ?? instance;
   const healthEvents = health?.events ?? [];
   if (health?.killReason !== undefined) {
-    const killed = stopInstance(base, now, `killed: ${health.killReason}`);
+    // A resident task comes back on its reservation, with its data.
+    const killed = base.reservation !== undefined ? relaunchInstance(base, now, `killed: ${health.killReason}`) : stopInstance(base, now, `killed: ${health.killReason}`);
     const event: UnhealthyInstanceKillEvent = {
       eventType: 'unhealthy_instance_kill_event', timestamp: now, appId: instance.appId, taskId: instance.taskId, instanceId: instance.taskId,
       version: instance.version, reason: health.killReason, host: instance.host, slaveId: instance.agentId,
@@ -91,7 +98,9 @@ export function orphanedTasks(state: ClusterState, agentId: string, reported: Re
   const orphans: string[] = [];
   for (const task of reported) {
     if (TERMINAL_TASK_STATES.has(task.state)) continue;
-    if (state.instances.get(task.taskId)?.agentId !== agentId) orphans.push(task.taskId);
+    const instance = state.instances.get(task.taskId);
+    // An instance kept after its end (a resident one) does not own a task that still runs.
+    if (instance?.agentId !== agentId || hasEnded(instance)) orphans.push(task.taskId);
   }
   return orphans;
 }
@@ -216,6 +225,12 @@ export function removeAgent(state: ClusterState, agentId: string, now: string): 
   change.ops.push({ op: 'del', coll: 'agents', key: agentId });
   change.events.push({ eventType: 'agent_removed_event', timestamp: now, agentId, reason: 'removed' });
   for (const instance of instancesOnAgent(state, agentId)) {
+    if (instance.reservation !== undefined) {
+      // Its data is on that agent: a wanted resident instance waits for it still (wipe starts it over elsewhere); a released one is forgotten.
+      if (instance.goal === 'stopped') change.ops.push({ op: 'del', coll: 'instances', key: instance.taskId });
+      else if (!hasEnded(instance)) merge(change, transition(instance, instance, 'TASK_GONE', 'its agent was removed from the registry: waiting for it (kill with wipe=true to start over elsewhere)', now));
+      continue;
+    }
     if (hasEnded(instance)) continue;
     merge(change, transition(instance, { ...instance, goal: 'stopped' }, 'TASK_GONE', 'expunged: its agent was removed from the registry', now));
   }
@@ -226,11 +241,27 @@ export function removeAgent(state: ClusterState, agentId: string, now: string): 
  * The scheduler decided to stop an instance: it shows as TASK_KILLING at once, so DNS and LB
  * drop it before the kill lands. An unreachable one cannot be killed and is expunged (Marathon).
  */
-export function stopInstance(instance: Instance, now: string, message = 'killed by the scheduler'): Omit<Change, 'kill'> {
-  const stopping: Instance = { ...instance, goal: 'stopped' };
+export function stopInstance(instance: Instance, now: string, message = 'killed by the scheduler', agents?: ReadonlyMap<string, AgentRecord>): Omit<Change, 'kill'> {
+  // A resident instance stopped is released: its volumes are destroyed once the task has ended;
+  // with its agent gone from the registry nothing can destroy them, and it is forgotten.
+  if (instance.reservation !== undefined && agents !== undefined && !agents.has(instance.agentId)) {
+    return { ops: [{ op: 'del', coll: 'instances', key: instance.taskId }], events: [], failedApps: [] };
+  }
+  const stopping: Instance = { ...instance, goal: 'stopped', ...(instance.reservation !== undefined ? { reservation: { ...instance.reservation, destroy: true } } : {}) };
+  if (instance.reservation !== undefined && hasEnded(instance)) return { ops: [instanceOp(instance, stopping)], events: [], failedApps: [] };
   return instance.state === 'TASK_UNREACHABLE'
     ? transition(instance, stopping, 'TASK_KILLED', 'expunged: killed while unreachable', now)
     : transition(instance, stopping, 'TASK_KILLING', message, now);
+}
+
+/**
+ * A resident instance's task is killed to be relaunched on its reservation (an upgrade, a kill
+ * without wipe, a failed health check): it stays wanted, and its end is no failure (no backoff).
+ */
+export function relaunchInstance(instance: Instance, now: string, message: string): Omit<Change, 'kill'> {
+  const reservation = { ...(instance.reservation ?? { volumes: [] }), relaunch: true as const };
+  if (hasEnded(instance) || instance.state === 'TASK_UNREACHABLE') return { ops: [], events: [], failedApps: [] };
+  return transition(instance, { ...instance, reservation }, 'TASK_KILLING', message, now);
 }
 
 function merge(into: Change, part: Omit<Change, 'kill'>): void {

@@ -3,7 +3,7 @@ import type { Identity } from '../../auth/types.ts';
 import type { ClusterEvent, DeploymentFailedEvent, DeploymentInfoEvent } from '../../events/types.ts';
 import { appNotFound, invalidObject, type Refused, type SchedulerError } from '../errors.ts';
 import type { AppDefinition, ClusterState, Deployment, Instance, StateOp } from '../types.ts';
-import { stopInstance } from './agent-status.ts';
+import { relaunchInstance, stopInstance } from './agent-status.ts';
 import { buildApp } from './app-definition.ts';
 import { DEFAULT_MAX_APP_VERSIONS, forgetAppVersions, storeAppVersion, versionKey } from './app-versions.ts';
 import { appDefinitionJson, groupOf } from './marathon-json.ts';
@@ -113,13 +113,16 @@ export type KillChange =
  * `scale` the reconciler replaces them; with `scale` each app's `instances` drops by the number
  * killed, in one deployment (which, like any app change, respects deployment locks).
  */
-export function killInstances(state: ClusterState, instances: readonly Instance[], scale: boolean, context: ChangeContext): KillChange {
+export function killInstances(state: ClusterState, instances: readonly Instance[], scale: boolean, context: ChangeContext, wipe = false): KillChange {
   // COMPAT(marathon): instances already being killed are not killed (or counted) again.
   const killed = instances.filter((i) => i.goal === 'running');
   const ops: StateOp[] = [];
   const events: ClusterEvent[] = [];
   for (const instance of killed) {
-    const stop = stopInstance(instance, context.now, 'killed through the API');
+    // COMPAT(marathon): a resident task killed without wipe (or scale) comes back on its reservation, with its data.
+    const stop = instance.reservation !== undefined && !wipe && !scale
+      ? relaunchInstance(instance, context.now, 'killed through the API; relaunched on its reservation')
+      : stopInstance(instance, context.now, 'killed through the API', state.agents);
     ops.push(...stop.ops);
     events.push(...stop.events);
   }
@@ -388,8 +391,10 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 /** Marathon's partial update: top-level fields of the body replace the stored ones. */
 function mergeForUpdate(existing: AppDefinition, body: Record<string, unknown>): Record<string, unknown> {
-  const { version: _version, versionInfo: _versionInfo, ...stored } = existing as AppDefinition & Record<string, unknown>;
-  const merged: Record<string, unknown> = { ...stored, ...body };
+  const { version: _version, versionInfo: _versionInfo, persistentVolumes, ...stored } = existing as AppDefinition & Record<string, unknown>;
+  // Persistent volumes are stored beside the container; as written they are in it.
+  const container = persistentVolumes !== undefined ? { container: appDefinitionJson(existing).container } : {};
+  const merged: Record<string, unknown> = { ...stored, ...container, ...body };
   if ('args' in body) delete merged.cmd;
   if ('cmd' in body) delete merged.args;
   if ('ports' in body) delete merged.portDefinitions;

@@ -1,8 +1,9 @@
 import type { ValidationDetail } from '../errors.ts';
 import type { TaskContainer } from '../../shared/agent-protocol.ts';
-import type { AppContainer, HostVolume } from '../types.ts';
+import type { AppContainer, HostVolume, PersistentVolume } from '../types.ts';
 
-export type ContainerResult = { ok: true; container: AppContainer | undefined } | { ok: false; details: ValidationDetail[] };
+/** `persistent`: the local persistent volumes, with or without an image (a process task has them in its sandbox). */
+export type ContainerResult = { ok: true; container: AppContainer | undefined; persistent: PersistentVolume[] } | { ok: false; details: ValidationDetail[] };
 
 const NOT_YET = 'is not supported yet';
 const isEmptyList = (value: unknown): boolean => value === undefined || (Array.isArray(value) && value.length === 0);
@@ -19,12 +20,13 @@ const IMAGE = /^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:[._-]+[a-z0-9]+)*(?
  * Marathon's `container` (DOCKER, or MESOS with `docker.image`: both run the image on the agent's
  * own runtime, as Mesos' unified containerizer does). What this slice cannot run yet is refused
  * by name, at its path, rather than accepted and ignored: port mappings, bridge and container
- * networks, persistent volumes, docker parameters other than env, hostname and label. COMPAT(marathon): null, or a MESOS container
+ * networks, docker parameters other than env, hostname and label. COMPAT(marathon): null, or a MESOS container
  * with no image and empty lists, means "no container" (UIs and exports write it); a container
- * without a type is DOCKER, Marathon's default.
+ * without a type is DOCKER, Marathon's default. A MESOS container without an image may hold
+ * persistent volumes only (as Mesos allowed: the task runs on the host, the volume in its sandbox).
  */
 export function checkContainer(raw: Record<string, unknown> | null | undefined): ContainerResult {
-  if (raw === null || raw === undefined) return { ok: true, container: undefined };
+  if (raw === null || raw === undefined) return { ok: true, container: undefined, persistent: [] };
   const details: ValidationDetail[] = [];
   const refuse = (path: string, error: string): void => void details.push({ path, errors: [error] });
   const type = raw.type ?? 'DOCKER';
@@ -34,11 +36,11 @@ export function checkContainer(raw: Record<string, unknown> | null | undefined):
   }
   if (!isEmptyList(raw.portMappings)) refuse('/container/portMappings', `port mappings ${NOT_YET}: containers use the agent's host network; give ports in portDefinitions`);
   const docker = raw.docker;
+  const { host: volumes, persistent } = checkVolumes(raw.volumes, refuse);
   if (docker === undefined && type === 'MESOS') {
-    if (!isEmptyList(raw.volumes)) refuse('/container/volumes', `volumes without an image ${NOT_YET}`);
-    return details.length > 0 ? { ok: false, details } : { ok: true, container: undefined };
+    if (volumes.length > 0) refuse('/container/volumes', `host-path volumes without an image ${NOT_YET} (persistent volumes are)`);
+    return details.length > 0 ? { ok: false, details } : { ok: true, container: undefined, persistent };
   }
-  const volumes = checkVolumes(raw.volumes, refuse);
   if (!isObject(docker)) {
     refuse('/container/docker', 'a container needs docker.image (the image to run)');
     return { ok: false, details };
@@ -59,6 +61,7 @@ export function checkContainer(raw: Record<string, unknown> | null | undefined):
   if (details.length > 0) return { ok: false, details };
   return {
     ok: true,
+    persistent,
     container: {
       type: type as AppContainer['type'],
       docker: { image: image as string, forcePullImage: docker.forcePullImage === true, privileged: docker.privileged === true, parameters },
@@ -97,18 +100,27 @@ function checkParameters(raw: unknown, refuse: (path: string, error: string) => 
 
 const ABSOLUTE = /^\/(?!.*(?:^|\/)\.\.(?:\/|$))/;
 
-/** Host-path volumes; persistent, external and secret volumes, and paths in the sandbox, are refused for now. */
-function checkVolumes(raw: unknown, refuse: (path: string, error: string) => void): HostVolume[] {
-  if (raw === undefined) return [];
+/** Host-path and local persistent volumes; external and secret volumes, and host paths in the sandbox, are refused for now. */
+function checkVolumes(raw: unknown, refuse: (path: string, error: string) => void): { host: HostVolume[]; persistent: PersistentVolume[] } {
+  const volumes: HostVolume[] = [];
+  const persistent: PersistentVolume[] = [];
+  if (raw === undefined) return { host: volumes, persistent };
   if (!Array.isArray(raw)) {
     refuse('/container/volumes', 'must be an array');
-    return [];
+    return { host: volumes, persistent };
   }
-  const volumes: HostVolume[] = [];
   raw.forEach((volume: unknown, index) => {
     const path = `/container/volumes/${index}`;
     if (!isObject(volume)) return refuse(path, 'must be an object');
-    for (const kind of ['persistent', 'external', 'secret']) {
+    if (volume.persistent !== undefined) {
+      const checked = checkPersistentVolume(volume, path, refuse);
+      if (checked !== undefined) {
+        if (persistent.some((v) => v.containerPath === checked.containerPath)) return refuse(`${path}/containerPath`, `another persistent volume is at ${checked.containerPath}`);
+        persistent.push(checked);
+      }
+      return undefined;
+    }
+    for (const kind of ['external', 'secret']) {
       if (volume[kind] !== undefined) return refuse(`${path}/${kind}`, `${kind} volumes ${NOT_YET}: only host paths ({containerPath, hostPath, mode})`);
     }
     const unknown = Object.keys(volume).find((key) => !['containerPath', 'hostPath', 'mode'].includes(key));
@@ -119,7 +131,40 @@ function checkVolumes(raw: unknown, refuse: (path: string, error: string) => voi
     if (mode !== 'RO' && mode !== 'RW') return refuse(`${path}/mode`, 'must be RO or RW');
     volumes.push({ containerPath, hostPath, mode });
   });
-  return volumes;
+  return { host: volumes, persistent };
+}
+
+/** One path component in the sandbox: the volume is mounted at `<sandbox>/<containerPath>`. */
+const SANDBOX_NAME = /^(?!\.\.?$)[^/\0]+$/;
+
+/**
+ * Marathon's local persistent volume `{containerPath, mode: "RW", persistent: {size, type: "root"}}`:
+ * `size` in MiB (> 0), only `root` disks (the agent's work dir), read-write only (Marathon's rule).
+ */
+function checkPersistentVolume(volume: Record<string, unknown>, path: string, refuse: (path: string, error: string) => void): PersistentVolume | undefined {
+  const unknown = Object.keys(volume).find((key) => !['containerPath', 'mode', 'persistent'].includes(key));
+  if (unknown !== undefined) return void refuse(`${path}/${unknown}`, unknown === 'hostPath' ? 'a persistent volume has no hostPath' : `unknown volume field ${unknown}`);
+  const { containerPath, mode = 'RW', persistent } = volume;
+  if (typeof containerPath !== 'string' || !SANDBOX_NAME.test(containerPath)) {
+    return void refuse(`${path}/containerPath`, 'must be a relative path in the sandbox, one name without / (e.g. "data")');
+  }
+  if (mode !== 'RW') return void refuse(`${path}/mode`, 'must be RW for a persistent volume');
+  if (!isObject(persistent)) return void refuse(`${path}/persistent`, 'must be {size, type}');
+  const extra = Object.keys(persistent).find((key) => !['size', 'type', 'maxSize', 'constraints', 'profileName'].includes(key));
+  if (extra !== undefined) return void refuse(`${path}/persistent/${extra}`, `unknown persistent field ${extra}`);
+  const { size, type = 'root' } = persistent;
+  if (typeof size !== 'number' || !Number.isInteger(size) || size <= 0) return void refuse(`${path}/persistent/size`, 'must be a whole number of MiB greater than 0');
+  if (type !== 'root') return void refuse(`${path}/persistent/type`, `${JSON.stringify(type)} disks ${NOT_YET} (root is)`);
+  for (const key of ['maxSize', 'constraints', 'profileName']) {
+    // COMPAT(marathon): its GET writes `constraints: []`; an app read back is accepted as written.
+    if (persistent[key] !== undefined && !(key === 'constraints' && isEmptyList(persistent[key]))) return void refuse(`${path}/persistent/${key}`, `${key} ${NOT_YET}`);
+  }
+  return { containerPath, mode: 'RW', size };
+}
+
+/** A persistent volume as Marathon writes it in `container.volumes`. */
+export function persistentVolumeJson(volume: PersistentVolume): Record<string, unknown> {
+  return { containerPath: volume.containerPath, mode: volume.mode, persistent: { type: 'root', size: volume.size, constraints: [] } };
 }
 
 /** The image part of a launch: Docker `parameters` become the container's hostname and extra env. */

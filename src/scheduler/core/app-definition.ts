@@ -24,6 +24,9 @@ export function buildApp(body: unknown, context: AppContext, idFromPath?: string
   if (typeof body === 'object' && body !== null && !Array.isArray(body) && idFromPath !== undefined) {
     (body as Record<string, unknown>).id ??= idFromPath;
   }
+  // Asked before the schema fills in defaults: a resident app gets Marathon's own defaults for them.
+  const given = typeof body === 'object' && body !== null ? body as Record<string, unknown> : {};
+  const strategies = { unreachable: given.unreachableStrategy !== undefined, upgrade: given.upgradeStrategy !== undefined };
   const details = checkAppJson(body);
   if (details.length > 0) return { ok: false, details };
   const nulBytes = checkNulBytes(body);
@@ -73,6 +76,12 @@ export function buildApp(body: unknown, context: AppContext, idFromPath?: string
     ...checkFetch(raw.fetch, raw.uris),
     ...checkUnreachableStrategy(raw.unreachableStrategy),
   ];
+  const persistent = container.ok ? container.persistent : [];
+  const resident = persistent.length > 0 ? residentStrategies(raw, strategies) : undefined;
+  if (resident !== undefined) problems.push(...resident.details);
+  if (previous !== undefined && JSON.stringify(previous.persistentVolumes ?? []) !== JSON.stringify(persistent)) {
+    problems.push({ path: '/container/volumes', errors: ['persistent volumes cannot be changed (nor added or removed) on an existing app: create a new app'] });
+  }
   if (problems.length > 0) return { ok: false, details: problems };
   const app: AppDefinition = {
     id,
@@ -96,16 +105,17 @@ export function buildApp(body: unknown, context: AppContext, idFromPath?: string
     readinessChecks: raw.readinessChecks ?? [],
     // COMPAT(marathon): legacy `uris` are fetched like `fetch` entries with Marathon's defaults.
     fetch: raw.uris !== undefined ? raw.uris.map((uri) => ({ uri, extract: true, executable: false, cache: false })) : raw.fetch,
-    unreachableStrategy: raw.unreachableStrategy,
+    unreachableStrategy: resident?.unreachableStrategy ?? raw.unreachableStrategy,
     ...(raw.acceptedResourceRoles !== undefined ? { acceptedResourceRoles: raw.acceptedResourceRoles } : {}),
     backoffSeconds: raw.backoffSeconds,
     backoffFactor: raw.backoffFactor,
     maxLaunchDelaySeconds: raw.maxLaunchDelaySeconds,
     ...(raw.taskKillGracePeriodSeconds !== undefined ? { taskKillGracePeriodSeconds: raw.taskKillGracePeriodSeconds } : {}),
     killSelection: raw.killSelection,
-    upgradeStrategy: raw.upgradeStrategy,
+    upgradeStrategy: resident?.upgradeStrategy ?? raw.upgradeStrategy,
     ...(raw.user !== undefined ? { user: raw.user } : {}),
     ...(container.ok && container.container !== undefined ? { container: container.container } : {}),
+    ...(persistent.length > 0 ? { persistentVolumes: persistent } : {}),
     ...(raw.deploymentTimeoutSeconds !== undefined ? { deploymentTimeoutSeconds: raw.deploymentTimeoutSeconds } : {}),
     ...(raw.rollbackOnDeploymentFailure !== undefined ? { rollbackOnDeploymentFailure: raw.rollbackOnDeploymentFailure } : {}),
     version: context.now,
@@ -180,6 +190,28 @@ function checkFetch(fetch: AppDefinition['fetch'], uris: string[] | undefined): 
     }
   }
   return details;
+}
+
+/**
+ * Marathon's rules for resident apps (persistent volumes): an unreachable instance is never
+ * replaced elsewhere (`unreachableStrategy: "disabled"`), and an upgrade never starts a new
+ * instance beside the old one (`maximumOverCapacity: 0`, `minimumHealthCapacity` at most 0.5),
+ * since the new task runs on the old one's reservation. When not given, these are the defaults
+ * (as Marathon's: disabled, and {0.5, 0}).
+ */
+function residentStrategies(raw: Pick<AppDefinition, 'unreachableStrategy' | 'upgradeStrategy'>, given: { unreachable: boolean; upgrade: boolean }) {
+  const details: ValidationDetail[] = [];
+  if (given.unreachable && raw.unreachableStrategy !== 'disabled') {
+    details.push({ path: '/unreachableStrategy', errors: ['must be "disabled" for an app with persistent volumes (its instances wait for their agent)'] });
+  }
+  const upgrade = given.upgrade ? raw.upgradeStrategy : { minimumHealthCapacity: 0.5, maximumOverCapacity: 0 };
+  if (upgrade.minimumHealthCapacity > 0.5) {
+    details.push({ path: '/upgradeStrategy/minimumHealthCapacity', errors: [`got ${upgrade.minimumHealthCapacity}, expected 0.5 or less for an app with persistent volumes`] });
+  }
+  if (upgrade.maximumOverCapacity !== 0) {
+    details.push({ path: '/upgradeStrategy/maximumOverCapacity', errors: [`got ${upgrade.maximumOverCapacity}, expected 0 for an app with persistent volumes (a new task takes the old one's reservation)`] });
+  }
+  return { details, unreachableStrategy: 'disabled' as const, upgradeStrategy: upgrade };
 }
 
 function checkUnreachableStrategy(strategy: AppDefinition['unreachableStrategy']): ValidationDetail[] {

@@ -55,6 +55,12 @@ export const APP_SCHEMA = {
       },
     },
     user: { type: 'string' },
+    // COMPAT(marathon): accepted as Marathon writes it; resident instances always wait for their agent.
+    residency: {
+      type: ['object', 'null'],
+      additionalProperties: false,
+      properties: { relaunchEscalationTimeoutSeconds: { type: 'number', minimum: 0 }, taskLostBehavior: { enum: ['WAIT_FOREVER'] } },
+    },
     // Corral's extensions (Marathon has neither): see docs/scheduler.md.
     deploymentTimeoutSeconds: { type: 'number', exclusiveMinimum: 0, maximum: LIMITS.timerSeconds },
     rollbackOnDeploymentFailure: { type: 'boolean' },

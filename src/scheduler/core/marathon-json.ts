@@ -1,5 +1,6 @@
 import type { DiscoveryAgent, DiscoveryApp, DiscoveryTask, InstanceChangedEvent, InstanceCondition, IpAddress, StatusUpdateEvent, TaskState } from '../../events/types.ts';
-import type { AgentRecord, AppDefinition, ClusterState, Deployment, Instance, TaskFailure } from '../types.ts';
+import type { AgentRecord, AppDefinition, ClusterState, Deployment, Instance, PersistentVolume, TaskFailure } from '../types.ts';
+import { persistentVolumeJson } from './app-container.ts';
 import { instanceHealthy } from './health.ts';
 import { isDelayed, type LaunchDelay } from './launch-delay.ts';
 import { DRAINING, UNFULFILLED_ROLE, type Unplaced } from './placement.ts';
@@ -20,7 +21,7 @@ export function taskJson(instance: Instance, app: AppDefinition | undefined): Re
     servicePorts: app?.portDefinitions.map((p) => p.port) ?? [],
     ipAddresses: ipAddresses(instance),
     healthCheckResults: (instance.healthResults ?? []).map((result) => ({ ...result, instanceId: instance.taskId })),
-    localVolumes: [],
+    localVolumes: (instance.reservation?.volumes ?? []).map((v) => ({ containerPath: v.containerPath, persistenceId: v.persistenceId })),
     role: taskRole(instance),
   };
 }
@@ -41,14 +42,23 @@ function readinessCheckResults(instances: readonly Instance[]): Array<Record<str
 
 /** The definition part of Marathon's app JSON (what api_post_event carries). */
 export function appDefinitionJson(app: AppDefinition): DiscoveryApp & Record<string, unknown> {
+  const { persistentVolumes, ...rest } = app;
   return {
-    ...app,
+    ...rest,
     ports: app.portDefinitions.map((p) => p.port),
-    container: app.container ?? null,
+    container: persistentVolumes === undefined ? app.container ?? null : residentContainerJson(app.container, persistentVolumes),
+    // COMPAT(marathon): a resident app shows its residency; its instances wait for their agent for ever.
+    ...(persistentVolumes !== undefined ? { residency: { relaunchEscalationTimeoutSeconds: 3600, taskLostBehavior: 'WAIT_FOREVER' } } : {}),
     dependencies: app.dependencies ?? [],
     readinessChecks: app.readinessChecks ?? [],
     executor: '',
   };
+}
+
+/** The container of a resident app as Marathon shows it: the persistent volumes in `volumes` (a MESOS container for a process app). */
+function residentContainerJson(container: AppDefinition['container'], volumes: readonly PersistentVolume[]): Record<string, unknown> {
+  const persistent = volumes.map(persistentVolumeJson);
+  return container === undefined ? { type: 'MESOS', volumes: persistent } : { ...container, volumes: [...container.volumes, ...persistent] };
 }
 
 /** What `embed=` may add to Marathon's app JSON (counts and deployments are always there). */

@@ -1,4 +1,4 @@
-import { IMAGES_CAPABILITY, PRIVILEGED_CAPABILITY } from '../../shared/agent-protocol.ts';
+import { IMAGES_CAPABILITY, PERSISTENT_VOLUMES_CAPABILITY, PRIVILEGED_CAPABILITY } from '../../shared/agent-protocol.ts';
 import type { AgentRecord, Instance } from '../types.ts';
 import { ConstraintTracker, oldestFirst, type Constraint } from './constraints.ts';
 
@@ -21,6 +21,8 @@ export interface LaunchRequest {
   image?: boolean;
   /** A privileged container: only agents that advertise `privileged-containers` can take it. */
   privileged?: boolean;
+  /** Resident (local persistent volumes): only agents that advertise `persistent-volumes` can take it. */
+  persistentVolumes?: boolean;
 }
 
 /** What one instance holds of one scalar resource of one role. */
@@ -148,6 +150,10 @@ export function place(
           refuse(NO_PRIVILEGED);
           continue;
         }
+        if (request.persistentVolumes === true && agent.capabilities?.includes(PERSISTENT_VOLUMES_CAPABILITY) !== true) {
+          refuse(NO_PERSISTENT_VOLUMES);
+          continue;
+        }
         // Constraints first: they are cheaper than a port scan and do not go away as tasks end.
         const allowed = tracker?.check(agent) ?? true;
         if (allowed !== true) {
@@ -255,6 +261,9 @@ export const NO_IMAGE_RUNTIME = 'no image runtime (crun, skopeo, umoci)';
 
 /** Corral's refusal for an agent that does not run privileged containers. */
 export const NO_PRIVILEGED = 'privileged containers not allowed (--allow-privileged-containers)';
+
+/** Corral's refusal for an agent too old to keep persistent volumes. */
+export const NO_PERSISTENT_VOLUMES = 'no persistent volumes (agent too old)';
 
 /** Corral's refusal for an agent in maintenance (Marathon's AgentMaintenance). */
 export const DRAINING = 'agent draining';

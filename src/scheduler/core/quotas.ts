@@ -6,13 +6,15 @@ import { heldByGroup } from '../../auth/core/quota.ts';
 import type { Refused } from '../errors.ts';
 import type { AppDefinition, ClusterState, Instance, StateOp } from '../types.ts';
 import { countInstances, instancesOfApp, instancesOfJob } from './state-ops.ts';
+import { reservedDisk } from './launched-instance.ts';
 import type { StoredJob } from '../jobs/types.ts';
 
 /** The scheduler's side of quotas (src/auth/core/quota.ts does the arithmetic): apps as footprints, the stored quotas as one record. */
 
 export const quotasOf = (state: ClusterState): Quotas => Object.fromEntries(state.quotas);
 
-export const footprintOf = (app: AppDefinition): AppFootprint => ({ id: app.id, instances: app.instances, cpus: app.cpus, mem: app.mem, disk: app.disk, gpus: app.gpus });
+/** A resident app's volumes count as disk (core/resident.ts reservedDisk). */
+export const footprintOf = (app: AppDefinition): AppFootprint => ({ id: app.id, instances: app.instances, cpus: app.cpus, mem: app.mem, disk: reservedDisk(app), gpus: app.gpus });
 
 const footprints = (apps: Iterable<AppDefinition>): AppFootprint[] => [...apps].map(footprintOf);
 
@@ -65,7 +67,9 @@ export function quotaRows(state: ClusterState, groups: readonly string[] = [...s
 }
 
 /** Holds resources on its agent: neither ended nor unreachable (an unreachable agent's resources are not counted, as Mesos does). */
-const holdsResources = (instance: Instance): boolean => !TERMINAL_TASK_STATES.has(instance.state) && instance.state !== 'TASK_UNREACHABLE';
+// A resident instance holds its reservation whatever its task does, until released.
+const holdsResources = (instance: Instance): boolean => (instance.reservation !== undefined && instance.reservation.destroy !== true)
+  || (!TERMINAL_TASK_STATES.has(instance.state) && instance.state !== 'TASK_UNREACHABLE');
 
 const NOT_HOLDING = [...TERMINAL_TASK_STATES, 'TASK_UNREACHABLE'] as const;
 
@@ -73,7 +77,8 @@ const NOT_HOLDING = [...TERMINAL_TASK_STATES, 'TASK_UNREACHABLE'] as const;
 export function heldApp(state: ClusterState, app: AppDefinition): HeldApp {
   const all = countInstances(state, app.id, 'all');
   // The common case from the app's counts alone: every instance meant to run, of the current configuration (so of its resources).
-  if (all <= app.instances && countInstances(state, app.id, `config:${app.versionInfo.lastConfigChangeAt}`) === all) {
+  // (Not for a resident app: its ended instances still hold their reservations.)
+  if (app.persistentVolumes === undefined && all <= app.instances && countInstances(state, app.id, `config:${app.versionInfo.lastConfigChangeAt}`) === all) {
     const n = all - NOT_HOLDING.reduce((sum, s) => sum + countInstances(state, app.id, `state:${s}`), 0);
     return { declared: footprintOf(app), live: { cpus: n * app.cpus, mem: n * app.mem, disk: n * app.disk, gpus: n * app.gpus, instances: n } };
   }

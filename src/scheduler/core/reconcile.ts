@@ -1,13 +1,15 @@
 import type { ClusterEvent } from '../../events/types.ts';
 import type { AgentRecord, AppDefinition, ClusterState, Instance, StateOp } from '../types.ts';
-import { expungeInstance, stopInstance } from './agent-status.ts';
+import { expungeInstance, relaunchInstance, stopInstance } from './agent-status.ts';
+import { newReservation, residentPlan } from './resident.ts';
+import { launchedInstance, reservedDisk } from './launched-instance.ts';
 import { violations } from './constraints.ts';
 import { heldApps, progressDeployments } from './deployments.ts';
 import { isReady } from './health.ts';
 import { upgradeStep } from './rolling-upgrade.ts';
 import { isDelayed, type LaunchDelay } from './launch-delay.ts';
 import { instanceChangedEvent, statusUpdateEvent } from './marathon-json.ts';
-import { place, type LaunchRequest, type Unplaced } from './placement.ts';
+import { place, type LaunchRequest, type Placement, type Unplaced } from './placement.ts';
 import { countInstances, instancesOfApp, instancesOfJob, instancesOnAgent } from './state-ops.ts';
 import { advanceRuns, runLaunched, runOfRequest, runWaits, RunSteps, type RunChange } from '../jobs/core/runs.ts';
 import { jobPath } from '../../auth/core/paths.ts';
@@ -40,6 +42,10 @@ export interface Evaluation {
   stop: Instance[];
   /** Unreachable instances past their app's expungeAfterSeconds: forgotten. */
   expunge: Instance[];
+  /** Resident instances whose task is killed to be relaunched on their reservation (core/resident.ts). */
+  replace: Instance[];
+  /** Ended resident instances relaunched (their new instance is in `launch`): forgotten. */
+  relaunched: Instance[];
   unplaced: Unplaced[];
   /** Apps still short of instances after this evaluation (launch budget, no room, backoff): evaluate them again. */
   waiting: string[];
@@ -64,6 +70,9 @@ export function reconcile(state: ClusterState, context: ReconcileContext): Evalu
   const delayed: Unplaced[] = [];
   const expunge: Instance[] = [];
   const waiting: string[] = [];
+  const replace: Instance[] = [];
+  const relaunch: Instance[] = [];
+  const relaunched: Instance[] = [];
   const held = heldApps(state);
   // Instances on a draining agent move: every app is then looked at instance by instance.
   let draining = false;
@@ -85,6 +94,40 @@ export function reconcile(state: ClusterState, context: ReconcileContext): Evalu
     const quota = quotaFor(app.id);
     const mine = quota?.apps.get(app.id);
     const room = quota === undefined || mine === undefined ? undefined : launchRoom(quota.quotas, quota.held, mine, Number.POSITIVE_INFINITY);
+    if (app.persistentVolumes !== undefined) {
+      const delay = context.launchDelays.get(app.id);
+      const delayReason = isDelayed(delay, app, context.nowMs) ? `launch delayed ${Math.ceil(((delay?.until ?? 0) - context.nowMs) / 1000)} s more (backoff after task failures)` : undefined;
+      const plan = residentPlan(app, instancesOfApp(state, app.id), {
+        now: context.now, connectedAgents: context.connectedAgents, agents: state.agents, newTaskId: context.newTaskId,
+        ...(delayReason !== undefined ? { delayed: delayReason } : {}),
+        ready: (i) => isReady(i, app),
+        order: (instances) => pickForKill(instances, instances.length, app, state.agents),
+        fit: (from) => fitOnItsAgent(state, app, from),
+      });
+      stop.push(...plan.release);
+      replace.push(...plan.replace);
+      for (const { from, to } of plan.relaunch) {
+        relaunched.push(from);
+        relaunch.push(to);
+      }
+      delayed.push(...plan.waiting);
+      const missing = Math.min(plan.missing, room?.count ?? Number.POSITIVE_INFINITY);
+      if (plan.missing > missing && room?.waiting !== undefined) {
+        quotaWaits.push({ appId: app.id, count: plan.missing - Math.max(0, missing), reason: room.waiting.reason });
+        waiting.push(app.id);
+      }
+      if (missing > 0) {
+        waiting.push(app.id);
+        if (delayReason !== undefined) delayed.push({ appId: app.id, count: missing, reason: delayReason });
+        else if (budget > 0) {
+          const count = Math.min(budget, missing);
+          budget -= count;
+          requests.push(launchRequest(app, count));
+          if (quota !== undefined && mine !== undefined) ({ held: quota.held } = heldAfterLaunch(quota.quotas, quota.held, mine, count));
+        }
+      }
+      continue;
+    }
     const plan = (draining ? undefined : settledPlan(state, app)) ?? walkPlan(state, app, context.nowMs, expunge, room?.count);
     stop.push(...plan.stop);
     const wanted = Math.min(app.instances - plan.active, plan.strategyLaunch);
@@ -149,28 +192,11 @@ export function reconcile(state: ClusterState, context: ReconcileContext): Evalu
   const appUnplaced = unplaced.filter((u) => runOfRequest(u.appId) === undefined);
   launch.push(...placements.filter((p) => runOfRequest(p.appId) === undefined).map((p): Instance => {
     const app = state.apps.get(p.appId) as AppDefinition;
-    return {
-      taskId: context.newTaskId(app.id),
-      appId: app.id,
-      agentId: p.agentId,
-      host: p.host,
-      ports: p.ports,
-      version: app.version,
-      configVersion: app.versionInfo.lastConfigChangeAt,
-      goal: 'running',
-      cpus: app.cpus,
-      mem: app.mem,
-      disk: app.disk,
-      // Only when a reserved role is in it: unreserved is what an instance without one holds, and
-      // a hundred thousand instances then store, log and snapshot a fifth less.
-      ...(p.allocation.some((a) => a.role !== '*') ? { allocation: p.allocation } : {}),
-      state: 'TASK_STAGING',
-      message: '',
-      stagedAt: context.now,
-    };
-  }));
+    const taskId = context.newTaskId(app.id);
+    return launchedInstance(app, p, taskId, context.now, app.persistentVolumes !== undefined ? { reservation: newReservation(app, taskId) } : {});
+  }), ...relaunch);
   return {
-    launch, stop, expunge, unplaced: [...quotaWaits, ...delayed, ...appUnplaced], waiting: [...new Set(waiting)],
+    launch, stop, expunge, replace, relaunched, unplaced: [...quotaWaits, ...delayed, ...appUnplaced], waiting: [...new Set(waiting)],
     runs: { ops: runSteps.ops, events: runSteps.events },
   };
 }
@@ -187,13 +213,18 @@ function ofRequest(state: ClusterState, requestId: string): Instance[] {
  * it moves on. `looked` is the apps it was limited to (every app when absent).
  */
 export function evaluationChanges(state: ClusterState, evaluation: Evaluation, looked: ReadonlySet<string> | undefined, now: string): { ops: StateOp[]; events: ClusterEvent[] } {
-  const ops = [...evaluation.runs.ops, ...evaluation.launch.map((i): StateOp => ({ op: 'put', coll: 'instances', key: i.taskId, value: i }))];
+  const ops = [
+    ...evaluation.runs.ops,
+    ...evaluation.relaunched.map((i): StateOp => ({ op: 'del', coll: 'instances', key: i.taskId })),
+    ...evaluation.launch.map((i): StateOp => ({ op: 'put', coll: 'instances', key: i.taskId, value: i })),
+  ];
   const events: ClusterEvent[] = [...evaluation.runs.events, ...evaluation.launch.flatMap((i) => [statusUpdateEvent(i, now), instanceChangedEvent(i, now)])];
-  for (const change of [...evaluation.stop.map((i) => stopInstance(i, now)), ...evaluation.expunge.map((i) => expungeInstance(i, now))]) {
+  const replaced = evaluation.replace.map((i) => relaunchInstance(i, now, 'killed to relaunch on its reservation with the new configuration'));
+  for (const change of [...evaluation.stop.map((i) => stopInstance(i, now, undefined, state.agents)), ...evaluation.expunge.map((i) => expungeInstance(i, now)), ...replaced]) {
     ops.push(...change.ops);
     events.push(...change.events);
   }
-  const acted = new Set([...evaluation.launch, ...evaluation.stop, ...evaluation.expunge].map((i) => i.appId).concat(evaluation.waiting));
+  const acted = new Set([...evaluation.launch, ...evaluation.stop, ...evaluation.expunge, ...evaluation.replace].map((i) => i.appId).concat(evaluation.waiting));
   const deployments = progressDeployments(state, { acted, ...(looked !== undefined ? { looked } : {}) }, now);
   return { ops: [...ops, ...deployments.ops], events: [...events, ...deployments.events] };
 }
@@ -266,19 +297,35 @@ function unreachableStage(instance: Instance, app: AppDefinition, nowMs: number)
   return 'unreachable';
 }
 
+/**
+ * A resident instance's next task on its own agent, in its place: placement over that agent
+ * alone, without the instance's own usage, the old ports asked for when their number is the
+ * same, no constraints (its place is fixed), and not refused for a drain (it has nowhere else).
+ */
+function fitOnItsAgent(state: ClusterState, app: AppDefinition, from: Instance): Placement | string {
+  const agent = state.agents.get(from.agentId);
+  if (agent === undefined) return 'its agent left the registry';
+  const samePorts = !app.requirePorts && from.ports.length === app.portDefinitions.length;
+  const request: LaunchRequest = { ...launchRequest(app, 1), constraints: [], ...(samePorts ? { fixedPorts: from.ports } : {}) };
+  const index = { ofApp: () => [], onAgent: (agentId: string) => instancesOnAgent(state, agentId).filter((i) => i.taskId !== from.taskId) };
+  const { placements, unplaced } = place([request], [{ ...agent, draining: false }], index);
+  return placements[0] ?? unplaced[0]?.reason ?? 'no room';
+}
+
 function launchRequest(app: AppDefinition, count: number): LaunchRequest {
   return {
     appId: app.id,
     count,
     cpus: app.cpus,
     mem: app.mem,
-    disk: app.disk,
+    disk: reservedDisk(app),
     portCount: app.portDefinitions.length,
     ...(app.requirePorts ? { fixedPorts: app.portDefinitions.map((p) => p.port) } : {}),
     roles: app.acceptedResourceRoles ?? ['*'],
     constraints: app.constraints,
     ...(app.container !== undefined ? { image: true } : {}),
     ...(app.container?.docker.privileged === true ? { privileged: true } : {}),
+    ...(app.persistentVolumes !== undefined ? { persistentVolumes: true } : {}),
   };
 }
 
