@@ -66,7 +66,7 @@ test('app limits: rejected with a detail at the field', async (t) => {
     { name: 'a network without a mode (Marathon: container)', fields: { networks: [{ name: 'dcos' }] }, path: '/networks/0/mode', error: /container networks are not supported yet/ },
     { name: 'a bridge network', fields: { networks: [{ mode: 'container/bridge' }] }, path: '/networks/0/mode', error: /container networks are not supported yet/ },
     { name: 'a Docker container on a bridge', fields: { container: { type: 'DOCKER', docker: { image: 'nginx', network: 'BRIDGE' } } }, path: '/container/docker/network', error: /BRIDGE networking is not supported yet/ },
-    { name: 'a container with volumes and no image', fields: { container: { type: 'MESOS', volumes: [{ containerPath: 'data', persistent: { size: 10 }, mode: 'RW' }] } }, path: '/container/volumes', error: /is not supported yet/ },
+    { name: 'a host-path volume and no image', fields: { container: { type: 'MESOS', volumes: [{ containerPath: '/data', hostPath: '/tmp', mode: 'RW' }] } }, path: '/container/volumes', error: /is not supported yet/ },
     { name: 'a container without a type or image (Marathon: DOCKER)', fields: { container: {} }, path: '/container/docker', error: /needs docker.image/ },
   ];
   for (const c of cases) {
