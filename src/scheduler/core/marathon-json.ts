@@ -3,6 +3,7 @@ import type { AgentRecord, AppDefinition, ClusterState, Deployment, Instance, Ta
 import { instanceHealthy } from './health.ts';
 import { isDelayed, type LaunchDelay } from './launch-delay.ts';
 import { DRAINING, UNFULFILLED_ROLE, type Unplaced } from './placement.ts';
+import { servicePortsOf } from './service-ports.ts';
 import { countInstances, instancesOfApp } from './state-ops.ts';
 
 /** Marathon's task JSON. */
@@ -17,7 +18,7 @@ export function taskJson(instance: Instance, app: AppDefinition | undefined): Re
     startedAt: instance.startedAt ?? null,
     version: instance.version,
     ports: instance.ports,
-    servicePorts: app?.portDefinitions.map((p) => p.port) ?? [],
+    servicePorts: app === undefined ? [] : servicePortsOf(app),
     ipAddresses: ipAddresses(instance),
     healthCheckResults: (instance.healthResults ?? []).map((result) => ({ ...result, instanceId: instance.taskId })),
     localVolumes: [],
@@ -30,8 +31,9 @@ function taskRole(instance: Instance): string {
   return instance.allocation?.find((a) => a.role !== '*')?.role ?? '*';
 }
 
+/** The task's own addresses on its bridge or container network, else its agent's. */
 export function ipAddresses(instance: Instance): IpAddress[] {
-  return [{ ipAddress: instance.host, protocol: instance.host.includes(':') ? 'IPv6' : 'IPv4' }];
+  return (instance.ipAddresses ?? [instance.host]).map((ip) => ({ ipAddress: ip, protocol: ip.includes(':') ? 'IPv6' : 'IPv4' }));
 }
 
 /** Marathon's readinessCheckResults: one per instance and check that has been probed. */
@@ -43,8 +45,10 @@ function readinessCheckResults(instances: readonly Instance[]): Array<Record<str
 export function appDefinitionJson(app: AppDefinition): DiscoveryApp & Record<string, unknown> {
   return {
     ...app,
-    ports: app.portDefinitions.map((p) => p.port),
+    ports: servicePortsOf(app),
     container: app.container ?? null,
+    // COMPAT(marathon): 1.5's shape, which marathon-lb reads: the host network is written out.
+    networks: app.networks ?? [{ mode: 'host' }],
     dependencies: app.dependencies ?? [],
     readinessChecks: app.readinessChecks ?? [],
     executor: '',
@@ -269,7 +273,10 @@ function offersSummary(entry: QueueEntry): Record<string, unknown> {
 }
 
 export function discoveryApp(app: AppDefinition): DiscoveryApp {
-  return { id: app.id, version: app.version, labels: app.labels, portDefinitions: app.portDefinitions, healthChecks: app.healthChecks };
+  return {
+    id: app.id, version: app.version, labels: app.labels, portDefinitions: app.portDefinitions, healthChecks: app.healthChecks,
+    ...(app.networks !== undefined ? { networks: app.networks, container: { portMappings: app.container?.portMappings ?? [] } } : {}),
+  };
 }
 
 /** An agent as the discovery snapshot and `agent_added_event` carry it; the port is its endpoint's (Mesos' agent port). */

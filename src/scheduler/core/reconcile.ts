@@ -1,6 +1,7 @@
 import type { ClusterEvent } from '../../events/types.ts';
 import type { AgentRecord, AppDefinition, ClusterState, Instance, StateOp } from '../types.ts';
 import { expungeInstance, stopInstance } from './agent-status.ts';
+import { networkNeed, requestedHostPorts } from './app-networks.ts';
 import { violations } from './constraints.ts';
 import { heldApps, progressDeployments } from './deployments.ts';
 import { isReady } from './health.ts';
@@ -274,7 +275,9 @@ function launchRequest(app: AppDefinition, count: number): LaunchRequest {
     mem: app.mem,
     disk: app.disk,
     portCount: app.portDefinitions.length,
-    ...(app.requirePorts ? { fixedPorts: app.portDefinitions.map((p) => p.port) } : {}),
+    ...(app.requirePorts && app.container?.portMappings === undefined ? { fixedPorts: app.portDefinitions.map((p) => p.port) } : {}),
+    ...(app.container?.portMappings !== undefined ? { hostPorts: requestedHostPorts(app.container.portMappings) } : {}),
+    ...(app.networks !== undefined ? { network: networkNeed(app.networks) } : {}),
     roles: app.acceptedResourceRoles ?? ['*'],
     constraints: app.constraints,
     ...(app.container !== undefined ? { image: true } : {}),
