@@ -2,10 +2,14 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { buildApp } from '../../src/scheduler/core/app-definition.ts';
 import { networkNeed, taskNetwork } from '../../src/scheduler/core/app-networks.ts';
-import { appDefinitionJson, discoveryApp } from '../../src/scheduler/core/marathon-json.ts';
+import { applyStatus } from '../../src/scheduler/core/agent-status.ts';
+import { appDefinitionJson, discoveryApp, discoveryTask, taskJson } from '../../src/scheduler/core/marathon-json.ts';
+import { buildMesosState } from '../../src/scheduler/core/mesos-state.ts';
+import { applyOps } from '../../src/scheduler/core/state-ops.ts';
+import type { TaskStatusUpdate } from '../../src/shared/agent-protocol.ts';
 import { indexInstances, place, type LaunchRequest } from '../../src/scheduler/core/placement.ts';
-import type { AppDefinition } from '../../src/scheduler/types.ts';
-import { agent, app, NOW } from '../support/scheduler-fixtures.ts';
+import type { AppDefinition, Instance } from '../../src/scheduler/types.ts';
+import { agent, app, instance, NOW, state } from '../support/scheduler-fixtures.ts';
 
 const IMAGE = { type: 'DOCKER', docker: { image: 'busybox' } };
 const build = (fields: Record<string, unknown>, apps: ReadonlyMap<string, AppDefinition> = new Map()) => buildApp({ id: '/n', ...fields }, { now: NOW, apps });
@@ -183,4 +187,35 @@ test('placement: port mappings get their host ports, and agents without the netw
       assert.equal(result.unplaced[0]?.reason, c.unplaced);
     });
   }
+});
+
+test('task IPs: the agent reports them with TASK_RUNNING; tasks, events and /master/state show them, host-network tasks the agent address', () => {
+  const bridged = app({ id: '/b', cmd: undefined, networks: [{ mode: 'container', name: 'dev' }], container: { ...IMAGE, portMappings: [{ containerPort: 80, name: 'web', labels: { x: 'y' } }, { containerPort: 81, hostPort: 0 }] } });
+  const host = app({ id: '/h' });
+  const cluster = state({
+    apps: [bridged, host],
+    agents: [agent('a', 'cpus:4;mem:4096;ports:[31000-31009]', '127.0.0.1')],
+    instances: [instance('b1', bridged, 'a', { state: 'TASK_STARTING', host: '127.0.0.1', ports: [31002] }), instance('h1', host, 'a', { host: '127.0.0.1', ports: [31000], startedAt: NOW })],
+  });
+  const update: TaskStatusUpdate = { uuid: 'u1', taskId: 'b1', state: 'TASK_RUNNING', message: '', timestamp: NOW, ipAddresses: ['10.88.0.5'] };
+  const change = applyStatus(cluster, 'a', update, NOW);
+  const event = change.events.find((e) => e.eventType === 'status_update_event');
+  assert.deepEqual(event?.eventType === 'status_update_event' ? event.ipAddresses : undefined, [{ ipAddress: '10.88.0.5', protocol: 'IPv4' }]);
+  const after = applyOps(cluster, change.ops);
+  const b1 = after.instances.get('b1') as Instance;
+  assert.deepEqual(b1.ipAddresses, ['10.88.0.5']);
+  assert.deepEqual(taskJson(b1, bridged).ipAddresses, [{ ipAddress: '10.88.0.5', protocol: 'IPv4' }]);
+  assert.deepEqual(taskJson(b1, bridged).servicePorts, bridged.container?.portMappings?.map((m) => m.servicePort));
+  assert.deepEqual(discoveryTask(b1, bridged).ipAddresses, [{ ipAddress: '10.88.0.5', protocol: 'IPv4' }]);
+  assert.deepEqual(taskJson(after.instances.get('h1') as Instance, host).ipAddresses, [{ ipAddress: '127.0.0.1', protocol: 'IPv4' }]);
+  const mesos = buildMesosState(after, { advertised: '127.0.0.1:8080', connectedAgents: new Set(['a']), startedAt: NOW });
+  const tasks = mesos.frameworks[0]?.tasks ?? [];
+  const mesosB1 = tasks.find((t) => t.id === 'b1');
+  assert.deepEqual(mesosB1?.statuses.at(-1)?.container_status, { network_infos: [{ ip_addresses: [{ ip_address: '10.88.0.5' }] }] });
+  // COMPAT(marathon): container ports for mappings without a host port, host ports for the others, scoped by label.
+  assert.deepEqual(mesosB1?.discovery.ports.ports, [
+    { number: 80, name: 'web', protocol: 'tcp', labels: { labels: [{ key: 'x', value: 'y' }, { key: 'network-scope', value: 'container' }] } },
+    { number: 31002, protocol: 'tcp', labels: { labels: [{ key: 'network-scope', value: 'host' }] } },
+  ]);
+  assert.deepEqual(tasks.find((t) => t.id === 'h1')?.statuses.at(-1)?.container_status, { network_infos: [{ ip_addresses: [{ ip_address: '127.0.0.1' }] }] });
 });
