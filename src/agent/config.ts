@@ -46,6 +46,12 @@ export interface AgentConfig {
   readonly hostVolumePaths: readonly string[];
   /** `--allow-privileged-containers`: tasks may run privileged containers (Docker's `privileged`). */
   readonly allowPrivilegedContainers: boolean;
+  /** `--cni-plugin-dir`: where the CNI plugins (bridge, host-local, portmap) are. */
+  readonly cniPluginDir: string;
+  /** `--bridge-subnet`: the agent's bridge subnet; empty: one derived from the work dir. */
+  readonly bridgeSubnet: string;
+  /** `--container-networks`: `name=subnet` entries, the named container networks this agent has. */
+  readonly containerNetworks: readonly string[];
 }
 
 const resources: FieldParser<Resource[]> = (raw) => parseResources(text(raw));
@@ -81,6 +87,9 @@ export function parseAgentConfig(settings: Settings): AgentConfig {
     registryMirrors: ['registryMirror', list()],
     allowPrivilegedContainers: flag,
     hostVolumePaths: (raw) => list()(raw).map((dir) => absolutePath(dir)),
+    cniPluginDir: absolutePath,
+    bridgeSubnet: text,
+    containerNetworks: list(),
   }, { defaults: commandDefaults('agent'), check: (parsed) => [...tlsPairProblems(parsed), ...plainMasterProblems(parsed)] });
   return Object.freeze({
     ...config,
