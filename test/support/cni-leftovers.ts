@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { agentTag, bridgeNameOf } from '../../src/agent/containers/core/cni-config.ts';
+import { agentTag, bridgeNameOf, netnsNameOf } from '../../src/agent/containers/core/cni-config.ts';
 import { containerIdOf } from '../../src/agent/containers/core/oci-spec.ts';
 
 /** The bridge of an agent (by its work dir) and of its index-th container network. */
@@ -16,7 +16,7 @@ export function agentBridge(workDir: string, index?: number): string {
 export function networkLeftovers(workDir: string, taskId: string): string[] {
   const id = containerIdOf(taskId);
   const left: string[] = [];
-  if (existsSync(`/run/netns/corral-${id}`)) left.push(`netns corral-${id}`);
+  if (existsSync(`/run/netns/${netnsNameOf(id)}`)) left.push(`netns ${netnsNameOf(id)}`);
   for (const table of ['nat', 'filter']) {
     const rules = execFileSync('iptables-save', ['-t', table], { encoding: 'utf8' }).split('\n').filter((line) => line.includes(id));
     left.push(...rules.map((rule) => `iptables ${table}: ${rule}`));

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { agentNetworks, agentTag, bridgeNameOf, checkSubnet, cniNetworkList, defaultBridgeSubnet, networkOfTask, pluginEnv, pluginStdin, portmapRuntimeConfig, resultAddresses } from '../../src/agent/containers/core/cni-config.ts';
+import { agentNetworks, agentTag, bridgeNameOf, checkSubnet, cniNetworkList, defaultBridgeSubnet, netnsNameOf, networkOfTask, pluginEnv, pluginStdin, portmapRuntimeConfig, resultAddresses } from '../../src/agent/containers/core/cni-config.ts';
 import { healthEndpoints } from '../../src/agent/core/health-endpoints.ts';
 import { ociRuntimeSpec } from '../../src/agent/containers/core/oci-spec.ts';
 import type { TaskLaunch } from '../../src/shared/agent-protocol.ts';
@@ -13,6 +13,13 @@ test('cni: bridge names are per agent, within Linux\'s 15 characters', () => {
   for (const name of [bridgeNameOf(a), bridgeNameOf(a, 0), bridgeNameOf(a, 12)]) assert.ok(name.length <= 15, name);
   assert.notEqual(bridgeNameOf(a), bridgeNameOf(a, 0));
   assert.match(defaultBridgeSubnet(a), /^172\.29\.\d{1,3}\.0\/24$/);
+});
+
+test('cni: namespace names fit a file name', () => {
+  assert.equal(netnsNameOf('web.1'), 'corral-web.1');
+  const long = netnsNameOf('a'.repeat(300));
+  assert.match(long, /^corral-[0-9a-f]{64}$/);
+  assert.equal(netnsNameOf('a'.repeat(300)), long, 'the same for the same id');
 });
 
 test('cni: subnets and --container-networks', async (t) => {

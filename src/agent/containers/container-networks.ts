@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { BRIDGE_NETWORK_CAPABILITY, containerNetworkCapability, type TaskNetwork } from '../../shared/agent-protocol.ts';
 import { AgentError } from '../errors.ts';
-import { agentNetworks, agentTag, cniNetworkList, networkOfTask, pluginEnv, pluginStdin, portmapRuntimeConfig, resultAddresses, type AgentNetwork, type CniNetworkList } from './core/cni-config.ts';
+import { agentNetworks, agentTag, cniNetworkList, netnsNameOf, networkOfTask, pluginEnv, pluginStdin, portmapRuntimeConfig, resultAddresses, type AgentNetwork, type CniNetworkList } from './core/cni-config.ts';
 import { containerIdOf, taskIdOfContainer } from './core/oci-spec.ts';
 
 const run = promisify(execFile);
@@ -89,8 +89,8 @@ export class ContainerNetworks {
     // Written before anything exists, so a crash midway leaves what the sweep needs to undo it.
     await this.#save(id, state);
     try {
-      await this.#ipCommand(['netns', 'add', netnsName(id)]);
-      await this.#ipCommand(['-n', netnsName(id), 'link', 'set', 'lo', 'up']);
+      await this.#ipCommand(['netns', 'add', netnsNameOf(id)]);
+      await this.#ipCommand(['-n', netnsNameOf(id), 'link', 'set', 'lo', 'up']);
       let previous: unknown;
       for (const [index, plugin] of state.list.plugins.entries()) {
         previous = await this.#plugin(plugin.type, 'ADD', id, state.netns, pluginStdin(state.list, index, runtimeConfig, previous));
@@ -116,7 +116,7 @@ export class ContainerNetworks {
       // The last result is the chain's; DEL gets it as libcni gives it.
       await this.#plugin(plugin.type, 'DEL', id, state.netns, pluginStdin(state.list, index, state.runtimeConfig, state.results.at(-1))).catch(() => undefined);
     }
-    await this.#ipCommand(['netns', 'delete', netnsName(id)]).catch(() => undefined);
+    await this.#ipCommand(['netns', 'delete', netnsNameOf(id)]).catch(() => undefined);
     await rm(join(this.#stateDir, `${id}.json`), { force: true });
   }
 
@@ -182,11 +182,7 @@ export class ContainerNetworks {
   }
 }
 
-/** A named namespace per container: `ip netns` keeps them in /run/netns, on a mount it makes private. */
-function netnsName(id: string): string {
-  return `corral-${id}`;
-}
-
+/** `ip netns` keeps named namespaces in /run/netns, on a mount it makes private. */
 function netnsPath(id: string): string {
-  return `/run/netns/${netnsName(id)}`;
+  return `/run/netns/${netnsNameOf(id)}`;
 }

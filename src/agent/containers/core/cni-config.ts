@@ -69,6 +69,11 @@ export function agentNetworks(tag: string, flags: { bridgeSubnet: string; contai
   return { ok: true, networks };
 }
 
+/** A container's network namespace name (`ip netns`): `corral-<id>`, hashed when the id is too long for a file name. */
+export function netnsNameOf(containerId: string): string {
+  return containerId.length <= 200 ? `corral-${containerId}` : `corral-${createHash('sha256').update(containerId).digest('hex')}`;
+}
+
 /** The network of this agent a task joins, by its launch. */
 export function networkOfTask(networks: readonly AgentNetwork[], network: TaskNetwork): AgentNetwork | undefined {
   return network.mode === 'container/bridge' ? networks[0] : networks.slice(1).find((n) => n.name === network.name);
