@@ -86,6 +86,15 @@ test('container networks: a bridged httpd on its host port, task IPs, nothing le
     await c.call('DELETE', '/v2/apps/net/nowhere');
   });
 
+  await t.test('a bridged task that exits leaves no network behind', async () => {
+    await c.postApp({ id: '/net/exits', cmd: `exit 3; : ${c.marker}`, networks: [{ mode: 'container/bridge' }], container: { type: 'DOCKER', docker: { image }, portMappings: [{ containerPort: 80 }] } });
+    const failed = await events.waitFor('status_update_event', (e) => e.appId === '/net/exits' && e.taskStatus === 'TASK_FAILED', 60_000);
+    assert.equal(failed.message, 'Command exited with status 3');
+    await c.call('DELETE', '/v2/apps/net/exits');
+    const ended = events.find('status_update_event', (e) => e.appId === '/net/exits').map((e) => String(e.taskId));
+    await waitFor('the exited tasks\' networks gone', () => (ended.every((id) => networkLeftovers(agent.workDir, id).length === 0) ? true : undefined), 30_000);
+  });
+
   await t.test('after kill -9 of the agent, a live task keeps its network and a task with no checkpoint loses it', async () => {
     const [kept] = await c.tasks('/net/web');
     const [lost] = await c.tasks('/net/dev');
