@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { request } from 'undici';
 import { AgentCluster, type Json } from '../support/agent-cluster.ts';
-import { agentBridge, bridgePorts, networkLeftovers } from '../support/cni-leftovers.ts';
+import { agentBridge, bridgePorts, existingChains, networkLeftovers, taskChains } from '../support/cni-leftovers.ts';
 import { LoopbackRegistry, writeBusyboxImage } from '../support/oci-image.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -112,9 +112,12 @@ test('container networks: a bridged httpd on its host port, task IPs, nothing le
 
   await t.test('scaling down and deleting leave no netns, veth, iptables rule or lease behind', async () => {
     const [task] = await c.tasks('/net/web');
+    const chains = taskChains(String(task?.id));
+    assert.ok(chains.some((chain) => chain.startsWith('nat:CNI-DN-')) && chains.length >= 2, `its portmap and masquerade chains: ${JSON.stringify(chains)}`);
     assert.equal((await c.call('PUT', '/v2/apps/net/web', { instances: 0 })).status, 200);
     await events.waitFor('status_update_event', (e) => e.taskId === task?.id && e.taskStatus === 'TASK_KILLED', 30_000);
     await waitFor('the bridged task\'s network gone', () => (networkLeftovers(agent.workDir, String(task?.id)).length === 0 ? true : undefined), 30_000);
+    assert.deepEqual(existingChains(chains), [], 'its iptables chains removed');
     assert.deepEqual(bridgePorts(bridge), []);
     for (const id of ['/net/web', '/net/dev']) await c.call('DELETE', `/v2/apps${id}`);
     const all = (await c.tasks()).map((x) => String(x.id));

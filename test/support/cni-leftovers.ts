@@ -37,3 +37,24 @@ export function bridgePorts(bridge: string): string[] {
   const out = execFileSync('ip', ['-o', 'link', 'show', 'master', bridge], { encoding: 'utf8' }).trim();
   return out === '' ? [] : out.split('\n');
 }
+
+/** The per-container iptables chains (CNI-DN-…, CNI-<hash>) that rules naming the task jump to, while it runs. */
+export function taskChains(taskId: string): string[] {
+  const id = containerIdOf(taskId);
+  const chains = new Set<string>();
+  for (const table of ['nat', 'filter']) {
+    for (const line of execFileSync('iptables-save', ['-t', table], { encoding: 'utf8' }).split('\n')) {
+      const target = / -j (CNI-[A-Za-z0-9-]+)/.exec(line)?.[1];
+      if (line.includes(id) && target !== undefined && !target.startsWith('CNI-HOSTPORT-')) chains.add(`${table}:${target}`);
+    }
+  }
+  return [...chains];
+}
+
+/** Those of `chains` (table:name) that still exist. */
+export function existingChains(chains: readonly string[]): string[] {
+  return chains.filter((entry) => {
+    const [table = '', name = ''] = entry.split(':');
+    return execFileSync('iptables-save', ['-t', table], { encoding: 'utf8' }).split('\n').some((line) => line.startsWith(`:${name} `));
+  });
+}
