@@ -144,7 +144,7 @@ export async function startAgent(settings: Settings): Promise<Service> {
   registerHostCheck(http, serverHostAllowList({ listenHost: config.listen.host, allowedHosts: [], names: [config.hostname] }), 'agent');
   http.get('/state', async (request, reply) => {
     const decision = guard(request.headers.authorization, { kind: 'state' });
-    return decision.ok ? ({ hostname: config.hostname, ip: config.ip, resources: config.resources, attributes: config.attributes, isolation: isolation.kind, cgroupParents: isolation.parentDirs, containers: containers.ok ? 'crun' : containers.reason, tasks: runner.list() }) : sendRefusal(reply, decision);
+    return decision.ok ? ({ hostname: config.hostname, ip: config.ip, resources: config.resources, attributes: config.attributes, isolation: isolation.kind, cgroupParents: isolation.parentDirs, containers: containers.ok ? 'crun' : containers.reason, networks: containers.ok && networks.ok ? networks.networks.networks : (networks.ok ? 'no image runtime' : networks.reason), tasks: runner.list() }) : sendRefusal(reply, decision);
   });
   registerFilesRoutes(http, { sandboxRoot, guard });
   registerMetricsRoute(http, metrics, guard);
