@@ -31,6 +31,8 @@ test('container networks: a bridged httpd on its host port, task IPs, nothing le
   const bridge = agentBridge(agent.workDir);
   const events = await c.events();
   await waitFor('the agent advertising its networks', async () => ((await c.get('/master/state')).slaves as Json[]).length === 1 ? true : undefined);
+  const agentState = await c.get('/state', agent.endpoint);
+  assert.deepEqual((agentState.networks as Json[]).map((n) => [n.name, n.bridge]), [['bridge', bridge], ['dev', agentBridge(agent.workDir, 0)]]);
 
   const web = {
     id: '/net/web',
