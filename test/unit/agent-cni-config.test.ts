@@ -12,7 +12,9 @@ test('cni: bridge names are per agent, within Linux\'s 15 characters', () => {
   assert.equal(agentTag('/var/lib/corral/agent-1'), a, 'the same work dir, the same names (a restarted agent finds its bridge)');
   for (const name of [bridgeNameOf(a), bridgeNameOf(a, 0), bridgeNameOf(a, 12)]) assert.ok(name.length <= 15, name);
   assert.notEqual(bridgeNameOf(a), bridgeNameOf(a, 0));
-  assert.match(defaultBridgeSubnet(a), /^172\.29\.\d{1,3}\.0\/24$/);
+  assert.match(defaultBridgeSubnet(a), /^172\.(1[89]|2\d|3[01])\.\d{1,3}\.0\/24$/);
+  const subnets = new Set(Array.from({ length: 200 }, (_, i) => defaultBridgeSubnet(agentTag(`/tmp/agent-${i}`))));
+  assert.ok(subnets.size >= 190, `200 work dirs, ${subnets.size} subnets: rarely the same`);
 });
 
 test('cni: namespace names fit a file name', () => {
@@ -24,7 +26,7 @@ test('cni: namespace names fit a file name', () => {
 
 test('cni: subnets and --container-networks', async (t) => {
   const cases: Array<{ name: string; bridgeSubnet: string; containerNetworks: string[]; expected: string | Array<[string, string]> }> = [
-    { name: 'defaults: the bridge only, its subnet from the tag', bridgeSubnet: '', containerNetworks: [], expected: [['bridge', '172.29.205.0/24']] },
+    { name: 'defaults: the bridge only, its subnet from the tag', bridgeSubnet: '', containerNetworks: [], expected: [['bridge', '172.25.18.0/24']] },
     { name: 'a given bridge subnet and two networks', bridgeSubnet: '10.1.0.0/16', containerNetworks: ['dev=10.2.0.0/24', 'prod.eu=10.3.0.0/24'], expected: [['bridge', '10.1.0.0/16'], ['dev', '10.2.0.0/24'], ['prod.eu', '10.3.0.0/24']] },
     { name: 'a bad bridge subnet', bridgeSubnet: '10.1.0.0', containerNetworks: [], expected: '--bridge-subnet: "10.1.0.0" is not an IPv4 subnet (a.b.c.d/n)' },
     { name: 'no =', bridgeSubnet: '', containerNetworks: ['dev'], expected: '--container-networks: "dev" is not name=subnet (a name of letters, digits, _ . -)' },

@@ -26,12 +26,14 @@ export function bridgeNameOf(tag: string, index?: number): string {
 }
 
 /**
- * The default bridge subnet: a /24 in 172.29.0.0/16 chosen by the agent's tag, so agents on one
- * host (tests, several work dirs) do not share a subnet (bridges with one subnet would clash
- * in the host's routes); `--bridge-subnet` picks one by hand.
+ * The default bridge subnet: one of the 3584 /24s of 172.18.0.0–172.31.255.0 (private, past
+ * Docker's default 172.17.0.0/16) chosen by the agent's tag, so that agents on one host (tests,
+ * several work dirs) hardly ever share one (bridges with one subnet would clash in the host's
+ * routes); `--bridge-subnet` picks one by hand.
  */
 export function defaultBridgeSubnet(tag: string): string {
-  return `172.29.${parseInt(tag.slice(0, 4), 16) % 256}.0/24`;
+  const n = parseInt(tag.slice(0, 6), 16);
+  return `172.${18 + (Math.floor(n / 256) % 14)}.${n % 256}.0/24`;
 }
 
 /** An IPv4 subnet (`a.b.c.d/n`, n from 8 to 30), or why not. */
