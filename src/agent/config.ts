@@ -48,6 +48,12 @@ export interface AgentConfig {
   readonly allowPrivilegedContainers: boolean;
   /** `--disk-watch-interval`: how often persistent volumes' usage is measured (Mesos' --container_disk_watch_interval). */
   readonly diskWatchIntervalMs: number;
+  /** `--cni-plugin-dir`: where the CNI plugins (bridge, host-local, portmap) are. */
+  readonly cniPluginDir: string;
+  /** `--bridge-subnet`: the agent's bridge subnet; empty: one derived from the work dir. */
+  readonly bridgeSubnet: string;
+  /** `--container-networks`: `name=subnet` entries, the named container networks this agent has. */
+  readonly containerNetworks: readonly string[];
 }
 
 const resources: FieldParser<Resource[]> = (raw) => parseResources(text(raw));
@@ -85,6 +91,9 @@ export function parseAgentConfig(settings: Settings): AgentConfig {
     // At least 100ms: each round is a `du` per volume.
     diskWatchIntervalMs: ['diskWatchInterval', duration(100)],
     hostVolumePaths: (raw) => list()(raw).map((dir) => absolutePath(dir)),
+    cniPluginDir: absolutePath,
+    bridgeSubnet: text,
+    containerNetworks: list(),
   }, { defaults: commandDefaults('agent'), check: (parsed) => [...tlsPairProblems(parsed), ...plainMasterProblems(parsed)] });
   return Object.freeze({
     ...config,

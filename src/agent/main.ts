@@ -16,6 +16,7 @@ import { TaskHealth } from './health/task-health.ts';
 import { agentApiGuard, sendRefusal } from './http/api-tokens.ts';
 import { registerFilesRoutes } from './http/files.ts';
 import { detectIsolator } from './isolation/index.ts';
+import { ContainerNetworks } from './containers/container-networks.ts';
 import { ContainerRuntime } from './containers/container-runtime.ts';
 import { IMAGES_CAPABILITY, PERSISTENT_VOLUMES_CAPABILITY, PRIVILEGED_CAPABILITY } from '../shared/agent-protocol.ts';
 import { LogRotator } from './log-rotation.ts';
@@ -63,7 +64,11 @@ export async function startAgent(settings: Settings): Promise<Service> {
   if (knownAgentId !== undefined) isolation.useAgent(knownAgentId);
   if (isolation.kind !== 'none') logger.info({ kind: isolation.kind, parents: isolation.parentDirs }, 'tasks are isolated in cgroups');
 
-  const containers = await ContainerRuntime.detect({ workDir: config.workDir, insecureRegistries: config.insecureRegistries, registryMirrors: config.registryMirrors, hostVolumePaths: config.hostVolumePaths, uid: users.agent.uid, allowPrivileged: config.allowPrivilegedContainers, env: baseEnv, cgroupsRoot: config.cgroupsRoot });
+  // Bridge and container networks need the image runtime too: they are containers' networks.
+  const networks = await ContainerNetworks.detect({ workDir: config.workDir, pluginDir: config.cniPluginDir, bridgeSubnet: config.bridgeSubnet, containerNetworks: config.containerNetworks, uid: users.agent.uid });
+  if (networks.ok) logger.info({ networks: networks.networks.networks }, 'containers: bridge and container networks (CNI)');
+  else logger.warn({ reason: networks.reason }, `containers: no bridge or container networks here: ${networks.reason}`);
+  const containers = await ContainerRuntime.detect({ ...(networks.ok ? { networks: networks.networks } : {}), workDir: config.workDir, insecureRegistries: config.insecureRegistries, registryMirrors: config.registryMirrors, hostVolumePaths: config.hostVolumePaths, uid: users.agent.uid, allowPrivileged: config.allowPrivilegedContainers, env: baseEnv, cgroupsRoot: config.cgroupsRoot });
   if (containers.ok) logger.info({ insecureRegistries: config.insecureRegistries, registryMirrors: config.registryMirrors }, 'containers: tasks with an image run here (crun, skopeo, umoci)');
   else logger.warn({ reason: containers.reason }, `containers: tasks with an image cannot run here: ${containers.reason}`);
 
@@ -119,7 +124,7 @@ export async function startAgent(settings: Settings): Promise<Service> {
     // Shown once by the scheduler: on disk (0600) before the agent id, so an agent id on disk always has its credential.
     onCredential: (credential) => writeSecretFile(credentialFile, credential),
     // The endpoint is known once the HTTP listener is up, before the link starts.
-    registration: () => ({ hostname: config.hostname, ip: config.ip, endpoint, resources: [...config.resources], attributes: config.attributes, tasks: runner.list(), capabilities: [PERSISTENT_VOLUMES_CAPABILITY, ...(containers.ok ? [IMAGES_CAPABILITY, ...(config.allowPrivilegedContainers ? [PRIVILEGED_CAPABILITY] : [])] : [])] }),
+    registration: () => ({ hostname: config.hostname, ip: config.ip, endpoint, resources: [...config.resources], attributes: config.attributes, tasks: runner.list(), capabilities: [PERSISTENT_VOLUMES_CAPABILITY, ...(containers.ok ? [IMAGES_CAPABILITY, ...(config.allowPrivilegedContainers ? [PRIVILEGED_CAPABILITY] : []), ...(containers.runtime.networks?.capabilities() ?? [])] : [])] }),
     onRegistered: (agentId) => {
       writeFileSync(idFile, agentId);
       isolation.useAgent(agentId);
@@ -155,7 +160,7 @@ export async function startAgent(settings: Settings): Promise<Service> {
   registerHostCheck(http, serverHostAllowList({ listenHost: config.listen.host, allowedHosts: [], names: [config.hostname] }), 'agent');
   http.get('/state', async (request, reply) => {
     const decision = guard(request.headers.authorization, { kind: 'state' });
-    return decision.ok ? ({ hostname: config.hostname, ip: config.ip, resources: config.resources, attributes: config.attributes, isolation: isolation.kind, cgroupParents: isolation.parentDirs, containers: containers.ok ? 'crun' : containers.reason, tasks: runner.list() }) : sendRefusal(reply, decision);
+    return decision.ok ? ({ hostname: config.hostname, ip: config.ip, resources: config.resources, attributes: config.attributes, isolation: isolation.kind, cgroupParents: isolation.parentDirs, containers: containers.ok ? 'crun' : containers.reason, networks: containers.ok && networks.ok ? networks.networks.networks : (networks.ok ? 'no image runtime' : networks.reason), tasks: runner.list() }) : sendRefusal(reply, decision);
   });
   registerFilesRoutes(http, { sandboxRoot, guard });
   registerMetricsRoute(http, metrics, guard);
@@ -185,6 +190,8 @@ export async function startAgent(settings: Settings): Promise<Service> {
       diskWatch.stop();
       link.detach();
       await runner.shutdown();
+      // With no task left, its bridges go too (a crashed agent's stay for the tasks it left running).
+      if (networks.ok) await networks.networks.removeBridges().catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'cannot remove the container bridges'));
       await isolation.release();
       await link.close(1000);
       gc.stop();

@@ -7,6 +7,7 @@ import { AgentError } from './errors.ts';
 import type { HealthTarget } from './health/probes.ts';
 import { terminalStatus, type ObservedExit } from './core/task-exit.ts';
 import { buildTaskEnv } from './core/task-env.ts';
+import { healthEndpoints } from './core/health-endpoints.ts';
 import { CONTAINER_SANDBOX } from './containers/core/oci-spec.ts';
 import { trampolineArgs } from './core/trampoline.ts';
 import type { RunAs } from './core/run-as.ts';
@@ -22,6 +23,8 @@ export interface TaskReport {
   exitStatus?: number;
   reason?: string;
   health?: HealthResult[];
+  /** The task's addresses on its bridge or container network (with TASK_RUNNING). */
+  ipAddresses?: string[];
 }
 
 /** A task's cgroups, as the isolator hands them out. */
@@ -40,7 +43,9 @@ export interface TaskIsolation {
 /** The parts of the container runtime the runner uses (see ./containers). */
 export interface TaskContainers {
   /** Pulls and unpacks the task's image and writes its runtime config; the argv runs it in the foreground. */
-  prepare(task: TaskLaunch, sandbox: string, env: Readonly<Record<string, string>>, progress: (message: string) => void, mounts?: ReadonlyArray<{ source: string; destination: string; readonly: boolean }>): Promise<{ argv: string[]; user: { uid: number; gid: number } }>;
+  prepare(task: TaskLaunch, sandbox: string, env: Readonly<Record<string, string>>, progress: (message: string) => void, mounts?: ReadonlyArray<{ source: string; destination: string; readonly: boolean }>): Promise<{ argv: string[]; user: { uid: number; gid: number }; ipAddresses?: string[] }>;
+  /** A task's addresses on its network (kept while it is attached): an adopted task's health checks need them. */
+  addresses?(taskId: string): Promise<string[]>;
   kill(taskId: string, signal: 'SIGTERM' | 'SIGKILL'): Promise<void>;
   remove(taskId: string): Promise<void>;
   list(): Promise<string[]>;
@@ -96,6 +101,8 @@ interface RunningTask {
   /** Set once spawned: the trampoline's pid, which is the group id. */
   pgid?: number;
   startTime?: string;
+  /** Its addresses on its bridge or container network. */
+  ipAddresses?: string[];
   cgroup?: TaskCgroup;
   health?: { stop(): void };
   killTimer?: NodeJS.Timeout;
@@ -303,6 +310,7 @@ export class TaskRunner {
       if (running.state === 'TASK_STARTING') this.#options.report({ taskId: task.taskId, state: 'TASK_STARTING', message });
     }, this.#options.volumes?.mounts(task) ?? []);
     await this.#options.volumes?.own(task, prepared.user);
+    if (prepared.ipAddresses !== undefined) running.ipAddresses = prepared.ipAddresses;
     if (prepared.user.uid !== 0) {
       await chownTree(sandbox, { name: String(prepared.user.uid), ...prepared.user });
       await chmod(sandbox, 0o750);
@@ -366,7 +374,8 @@ export class TaskRunner {
       this.#options.onStarted?.(task.taskId, sandbox);
       // A kill may have come in while the process was being noted: it stays killing.
       if (running.state !== 'TASK_STARTING') return;
-      this.#setState(running, 'TASK_RUNNING', '');
+      running.state = 'TASK_RUNNING';
+      this.#options.report({ taskId: task.taskId, state: 'TASK_RUNNING', message: '', ...(running.ipAddresses !== undefined ? { ipAddresses: running.ipAddresses } : {}) });
       this.#watchHealth(running, env);
     } finally {
       await out.close();
@@ -389,7 +398,13 @@ export class TaskRunner {
     this.#options.logger.info({ taskId: launch.taskId, pgid: running.pgid, state: running.state }, 'task adopted from an earlier run');
     this.#options.onStarted?.(launch.taskId, sandbox);
     if (checkpoint.killing) this.#signal(running, launch.killGracePeriodMs);
-    else this.#watchHealth(running, this.#taskEnv(launch, sandbox));
+    else if (launch.container?.network !== undefined && this.#options.containers?.addresses !== undefined) {
+      // Its health checks may need its address on its network (kept by the network's state).
+      void this.#options.containers.addresses(launch.taskId).then((ips) => {
+        running.ipAddresses = ips;
+        if (this.#tasks.get(launch.taskId) === running && running.state === 'TASK_RUNNING') this.#watchHealth(running, this.#taskEnv(launch, sandbox));
+      });
+    } else this.#watchHealth(running, this.#taskEnv(launch, sandbox));
   }
 
   /** The task's environment as its command (and a COMMAND health check) sees it; in a container the sandbox is at its mount point. */
@@ -407,7 +422,7 @@ export class TaskRunner {
   #watchHealth(running: RunningTask, env: Record<string, string>): void {
     if (running.launch.healthChecks.length === 0) return;
     const runAs = running.runAs ?? { switchTo: undefined, setpriv: this.#options.users.setpriv };
-    const target = { host: this.#options.host, ports: running.launch.ports, env, cwd: running.sandbox, runAs, agentEnv: this.#options.baseEnv };
+    const target = { ...healthEndpoints(running.launch, this.#options.host, running.ipAddresses), env, cwd: running.sandbox, runAs, agentEnv: this.#options.baseEnv };
     running.health = this.#options.startHealth(running.launch, target, (health) => {
       if (this.#tasks.get(running.launch.taskId) !== running || running.state !== 'TASK_RUNNING') return;
       this.#options.report({ taskId: running.launch.taskId, state: running.state, message: '', health });

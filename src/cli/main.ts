@@ -129,6 +129,9 @@ subcommand('agent', 'Advertise this machine\'s resources and run tasks as proces
   .option('--host-volume-paths <dirs>', 'absolute directories (comma-separated) under which containers may bind-mount host paths (container.volumes hostPath); none by default')
   .option('--insecure-registry <hosts>', 'registries (host or host:port, comma-separated) images may be pulled from over plain HTTP, beside those on loopback')
   .option('--disk-watch-interval <duration>', 'how often persistent volumes\' disk usage is measured; a task past its volume\'s size fails (default 15s)')
+  .option('--cni-plugin-dir <dir>', 'where the CNI plugins bridge, host-local and portmap are (default /usr/lib/cni); without them no bridge or container networks')
+  .option('--bridge-subnet <cidr>', 'IPv4 subnet of this agent\'s bridge for container/bridge apps (default: a /24 in 172.18.0.0-172.31.255.0 chosen by the work dir)')
+  .option('--container-networks <list>', 'named container networks this agent has, name=subnet, comma-separated (e.g. dev=10.90.0.0/24)')
   .action((flags: Settings) => run('agent', flags, async () => (await import('../agent/main.ts')).startAgent));
 
 subcommand('dns', 'Serve Mesos-DNS compatible names for running tasks (UDP, TCP and an HTTP API)', 'corral dns --listen 127.0.0.1:8053 --domain mesos')

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ClusterEvent } from '../events/types.ts';
 import type { HeartbeatReport, RegisterRequest, RegisterResponse, TaskLaunch, TaskStatusUpdate, VolumesDestroyed } from '../shared/agent-protocol.ts';
 import { containerLaunch } from './core/app-container.ts';
+import { taskNetwork } from './core/app-networks.ts';
 import type { Logger } from '../shared/log.ts';
 import type { AgentLinks } from './agent-links.ts';
 import { taskIdPrefix } from './core/app-id.ts';
@@ -475,7 +476,7 @@ function appTaskLaunch(instance: Instance, app: AppDefinition | undefined): Task
     env: app.env,
     labels: app.labels,
     ports: instance.ports,
-    portNames: app.portDefinitions.map((p) => p.name ?? null),
+    portNames: app.container?.portMappings !== undefined ? app.container.portMappings.filter((m) => m.hostPort !== undefined).map((m) => m.name ?? null) : app.portDefinitions.map((p) => p.name ?? null),
     cpus: app.cpus,
     mem: app.mem,
     disk: app.disk,
@@ -483,7 +484,7 @@ function appTaskLaunch(instance: Instance, app: AppDefinition | undefined): Task
     fetch: app.fetch,
     healthChecks: app.healthChecks,
     ...(app.user !== undefined ? { user: app.user } : {}),
-    ...(app.container !== undefined ? { container: containerLaunch(app.container) } : {}),
+    ...(app.container !== undefined ? { container: { ...containerLaunch(app.container), ...(app.networks !== undefined ? { network: taskNetwork(app.networks, app.container.portMappings ?? [], instance.ports) } : {}) } } : {}),
     ...(instance.reservation !== undefined ? { persistentVolumes: instance.reservation.volumes } : {}),
   };
 }

@@ -1,4 +1,4 @@
-import type { PortDefinition, PortMapping, TaskState } from '../events/types.ts';
+import type { AppNetwork, PortDefinition, PortMapping, TaskState } from '../events/types.ts';
 import type { AttributeValue, FetchUri, HealthCheck, HealthResult, Resource } from '../shared/agent-protocol.ts';
 import type { DeploymentPlan } from '../events/types.ts';
 import type { Grant, Identity, QuotaLimits, TokenRecord } from '../auth/types.ts';
@@ -43,6 +43,8 @@ export interface AppDefinition {
    * resident, each instance keeps its agent and its volumes (core/resident.ts). Absent: none.
    */
   persistentVolumes?: PersistentVolume[];
+  /** Marathon's `networks`, one entry: `container/bridge` or a named `container` network (absent: the agent's host network). */
+  networks?: AppNetwork[];
   /** Corral: roll back a deployment of this app that fails (e.g. times out). Off by default. */
   rollbackOnDeploymentFailure?: boolean;
   /** Corral: this app's deployments fail after this long; default the scheduler's --deployment-timeout. */
@@ -103,7 +105,10 @@ export interface Instance {
   appId: string;
   agentId: string;
   host: string;
+  /** Host ports: the port definitions', or those of the port mappings with a hostPort, in their order. */
   ports: number[];
+  /** The task's own addresses on its bridge or container network, as its agent reported them (absent: the agent's address). */
+  ipAddresses?: string[];
   /** The app version the task was launched from (Marathon's task `version`). */
   version: string;
   /** The app's lastConfigChangeAt at launch: instances of an older configuration get replaced. */

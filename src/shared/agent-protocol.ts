@@ -51,6 +51,13 @@ export const PRIVILEGED_CAPABILITY = 'privileged-containers';
 
 /** The agent keeps local persistent volumes (TaskLaunch.persistentVolumes) and destroys them when told (destroy-volumes). */
 export const PERSISTENT_VOLUMES_CAPABILITY = 'persistent-volumes';
+/** The agent puts tasks on its own bridge (CNI plugins found): apps with `container/bridge` networks. */
+export const BRIDGE_NETWORK_CAPABILITY = 'network:bridge';
+
+/** The agent has the named container network (`--container-networks name=subnet`). */
+export function containerNetworkCapability(name: string): string {
+  return `container-network:${name}`;
+}
 
 /** The tasks an agent runs, sent with a heartbeat now and then: those the scheduler does not want are killed. */
 export interface HeartbeatReport {
@@ -156,6 +163,20 @@ export interface TaskContainer {
   hostname?: string;
   /** Docker `env` parameters: over the image's and the app's environment, as `docker run -e` after them. */
   env?: Record<string, string>;
+  /** A network namespace of its own on the agent's bridge or a named container network (#18); absent = the host network. Absent from older schedulers. */
+  network?: TaskNetwork;
+}
+
+/** Where a container's network namespace is joined, and which of its ports the agent forwards from host ports. */
+export interface TaskNetwork {
+  mode: 'container/bridge' | 'container';
+  /** The container network's name (mode `container`). */
+  name?: string;
+  /**
+   * The app's port mappings in order (health checks' portIndex indexes them): hostPort as placed
+   * (forwarded to containerPort; absent: none), containerPort 0 already made the host port's number.
+   */
+  portMappings: Array<{ containerPort: number; hostPort?: number; protocol: 'tcp' | 'udp' | 'udp,tcp' }>;
 }
 
 export type AgentCommand =
@@ -177,4 +198,6 @@ export interface TaskStatusUpdate {
   reason?: string;
   /** Index-aligned with the launch's healthChecks; sent when a result changes. */
   health?: HealthResult[];
+  /** The task's own addresses on its bridge or container network (sent with TASK_RUNNING); absent on the host network and from older agents. */
+  ipAddresses?: string[];
 }

@@ -30,7 +30,7 @@ test('scheduler validation: 422 details, and constraint regexes in linear time',
       [{ id: '/v/nul', cmd: 'sleep 1', env: { A: 'x\u0000y' } }, '/env/A', /NUL/],
       [{ id: '/v/env', cmd: 'sleep 1', env: { 'A=B': 'x' } }, '/env/A=B', /=/],
       [{ id: '/v/versions', cmd: 'sleep 1' }, '/id', /reserved keywords/],
-      [{ id: '/v/docker', cmd: 'sleep 1', container: { type: 'DOCKER', docker: { image: 'nginx', network: 'BRIDGE' } } }, '/container/docker/network', /BRIDGE networking is not supported yet/],
+      [{ id: '/v/docker', cmd: 'sleep 1', container: { type: 'DOCKER', docker: { image: 'nginx', network: 'NONE' } } }, '/container/docker/network', /HOST, BRIDGE or USER/],
       [{ id: '/v/like', cmd: 'sleep 1', constraints: [['hostname', 'LIKE', '(a)\\1']] }, '/constraints/0', /not a valid regular expression/],
     ];
     for (const [body, path, error] of cases) {

@@ -68,10 +68,6 @@ test('app container: the no-op forms mean no container', async (t) => {
 
 test('app container: what this slice does not run is refused at its path, by name', async (t) => {
   const cases: Array<{ name: string; container: unknown; cmd?: string; path: string; error: RegExp }> = [
-    { name: 'BRIDGE network', container: { type: 'DOCKER', docker: { image: 'busybox', network: 'BRIDGE' } }, path: '/container/docker/network', error: /BRIDGE networking is not supported yet/ },
-    { name: 'USER network', container: { type: 'DOCKER', docker: { image: 'busybox', network: 'USER' } }, path: '/container/docker/network', error: /USER networking is not supported yet/ },
-    { name: 'port mappings (1.5+ place)', container: { type: 'DOCKER', docker: { image: 'busybox' }, portMappings: [{ containerPort: 80, hostPort: 0 }] }, path: '/container/portMappings', error: /port mappings is not supported yet/ },
-    { name: 'port mappings (docker place)', container: { type: 'DOCKER', docker: { image: 'busybox', portMappings: [{ containerPort: 80 }] } }, path: '/container/docker/portMappings', error: /port mappings is not supported yet/ },
     { name: 'an external volume', container: { type: 'DOCKER', docker: { image: 'busybox' }, volumes: [{ hostPath: '/srv', containerPath: '/d' }, { containerPath: '/e', external: { name: 'x' }, mode: 'RW' }] }, path: '/container/volumes/1/external', error: /external volumes is not supported yet/ },
     { name: 'a volume in the sandbox (relative containerPath)', container: { type: 'DOCKER', docker: { image: 'busybox' }, volumes: [{ containerPath: 'data', hostPath: '/srv', mode: 'RO' }] }, path: '/container/volumes/0/containerPath', error: /paths in the sandbox is not supported yet/ },
     { name: 'a relative hostPath', container: { type: 'DOCKER', docker: { image: 'busybox' }, volumes: [{ containerPath: '/data', hostPath: 'srv', mode: 'RO' }] }, path: '/container/volumes/0/hostPath', error: /absolute path on the agent/ },

@@ -10,6 +10,7 @@ import { capabilitiesOf, CONTAINER_SANDBOX, containerIdOf, ociRuntimeSpec, runti
 import { hostVolumeMounts, type HostMount } from './core/host-volumes.ts';
 import { parseRegistryMirrors } from './core/registry-mirrors.ts';
 import { ImageStore } from './image-store.ts';
+import type { ContainerNetworks } from './container-networks.ts';
 
 const run = promisify(execFile);
 
@@ -33,6 +34,8 @@ export interface ContainerRuntimeOptions {
   env: Readonly<Record<string, string>>;
   /** Where cgroups are mounted (default /sys/fs/cgroup): a hybrid host's cgroup2 mount is hidden from crun. */
   cgroupsRoot?: string;
+  /** Bridge and container networks (absent: containers get the host network only). */
+  networks?: ContainerNetworks;
 }
 
 export type DetectedRuntime = { ok: true; runtime: ContainerRuntime } | { ok: false; reason: string };
@@ -45,6 +48,8 @@ export interface PreparedContainer {
   user: ContainerUser;
   /** The image's manifest digest, for the log and the status message. */
   digest: string | undefined;
+  /** The task's addresses on its bridge or container network (absent on the host network). */
+  ipAddresses?: string[];
 }
 
 /**
@@ -61,8 +66,10 @@ export class ContainerRuntime {
   readonly #allowPrivileged: boolean;
   readonly #agentCapabilities: readonly string[];
   readonly images: ImageStore;
+  readonly networks: ContainerNetworks | undefined;
 
-  private constructor(command: RuntimeCommand, bundles: string, images: ImageStore, hostVolumePaths: readonly string[], allowPrivileged: boolean, agentCapabilities: readonly string[]) {
+  private constructor(command: RuntimeCommand, bundles: string, images: ImageStore, hostVolumePaths: readonly string[], allowPrivileged: boolean, agentCapabilities: readonly string[], networks: ContainerNetworks | undefined) {
+    this.networks = networks;
     this.#allowPrivileged = allowPrivileged;
     this.#agentCapabilities = agentCapabilities;
     this.#command = command;
@@ -94,7 +101,7 @@ export class ContainerRuntime {
     const agentCapabilities = capabilitiesOf(/^CapBnd:\s*([0-9a-f]+)$/m.exec(status)?.[1] ?? '');
     // Resolved once: a link among them points where it pointed at start-up.
     const hostVolumePaths = await Promise.all(options.hostVolumePaths.map((dir) => realpath(dir).catch(() => dir)));
-    return { ok: true, runtime: new ContainerRuntime(command, join(options.workDir, 'containers'), images, hostVolumePaths, options.allowPrivileged, agentCapabilities) };
+    return { ok: true, runtime: new ContainerRuntime(command, join(options.workDir, 'containers'), images, hostVolumePaths, options.allowPrivileged, agentCapabilities, options.networks) };
   }
 
   #bundle(taskId: string): string {
@@ -129,9 +136,13 @@ export class ContainerRuntime {
     if (!user.ok) throw new AgentError('ERR_AGENT_IMAGE', user.reason);
     const processSpec = containerProcess(config, task, { ...env, ...task.container?.env }, CONTAINER_SANDBOX);
     if (!processSpec.ok) throw new AgentError('ERR_AGENT_IMAGE', processSpec.reason);
-    const spec = ociRuntimeSpec({ process: processSpec.process, user: user.user, rootfs: 'rootfs', sandbox, hostname: task.container?.hostname ?? containerIdOf(task.taskId).slice(0, 63), volumes: [...volumes.mounts, ...persistent], privileged, agentCapabilities: this.#agentCapabilities });
+    const network = task.container?.network;
+    if (network !== undefined && this.networks === undefined) throw new AgentError('ERR_AGENT_IMAGE', 'this agent has no bridge or container networks (CNI plugins not found)');
+    // Last, once the image is there: a failed pull leaves no namespace to undo.
+    const attached = network === undefined ? undefined : await this.networks?.attach(task.taskId, network);
+    const spec = ociRuntimeSpec({ process: processSpec.process, user: user.user, rootfs: 'rootfs', sandbox, hostname: task.container?.hostname ?? containerIdOf(task.taskId).slice(0, 63), volumes: [...volumes.mounts, ...persistent], privileged, agentCapabilities: this.#agentCapabilities, ...(attached !== undefined ? { netns: attached.netns } : {}) });
     await writeFile(join(bundle, 'config.json'), JSON.stringify(spec));
-    return { argv: runtimeArgv(this.#command, ['run', '--bundle', bundle, containerIdOf(task.taskId)]), user: user.user, digest };
+    return { argv: runtimeArgv(this.#command, ['run', '--bundle', bundle, containerIdOf(task.taskId)]), user: user.user, digest, ...(attached !== undefined ? { ipAddresses: attached.ipAddresses } : {}) };
   }
 
   /** Signals the task's container (its pid 1); a container already gone is not an error. */
@@ -139,16 +150,23 @@ export class ContainerRuntime {
     await this.#crun(['kill', containerIdOf(taskId), signal.replace(/^SIG/, '')]).catch(() => undefined);
   }
 
-  /** Kills what is left of the task's container, forgets it (`crun delete --force`) and removes its bundle. */
+  /** Kills what is left of the task's container, forgets it (`crun delete --force`), removes its bundle and its network. */
   async remove(taskId: string): Promise<void> {
     await this.#crun(['delete', '--force', containerIdOf(taskId)]).catch(() => undefined);
     await rm(this.#bundle(taskId), { recursive: true, force: true });
+    await this.networks?.detach(taskId);
   }
 
-  /** The task ids of this agent's containers crun knows (running or stopped). */
+  /** The task ids of this agent's containers crun knows (running or stopped), and of those with a network left. */
   async list(): Promise<string[]> {
     const { stdout } = await this.#crun(['list', '--quiet']).catch(() => ({ stdout: '' }));
-    return stdout.split('\n').map((line) => line.trim()).filter((id) => id !== '').map(taskIdOfContainer).filter((id) => id !== undefined);
+    const containers = stdout.split('\n').map((line) => line.trim()).filter((id) => id !== '').map(taskIdOfContainer).filter((id) => id !== undefined);
+    return [...new Set([...containers, ...((await this.networks?.list()) ?? [])])];
+  }
+
+  /** A task's addresses on its network (an adopted task's, for its health checks). */
+  async addresses(taskId: string): Promise<string[]> {
+    return (await this.networks?.addresses(taskId)) ?? [];
   }
 
   #crun(args: readonly string[]): Promise<{ stdout: string }> {

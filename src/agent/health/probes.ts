@@ -11,6 +11,8 @@ import { commandExitOutcome, healthCheckUrl, httpStatusOutcome, probeKindOf, res
 export interface HealthTarget {
   host: string;
   ports: readonly number[];
+  /** Index-aligned with ports where a port is not on `host` (a container network's port without a host port: the task's address). */
+  hosts?: readonly string[];
   env: Record<string, string>;
   cwd: string;
   /** COMMAND checks run as the task does: its user, its environment (see core/run-as.ts). */
@@ -36,8 +38,9 @@ export class Prober {
     if (kind === 'command') return this.#command(check, signal);
     const resolved = resolveHealthPort(check, this.#target.ports);
     if ('error' in resolved) return Promise.resolve({ kind: 'unhealthy', cause: resolved.error });
-    if (kind === 'tcp') return this.#tcp(resolved.port, signal);
-    return this.#http(healthCheckUrl(kind, this.#target.host, resolved.port, check.path), check, signal);
+    const host = (check.port === undefined ? this.#target.hosts?.[check.portIndex ?? 0] : undefined) ?? this.#target.host;
+    if (kind === 'tcp') return this.#tcp(host, resolved.port, signal);
+    return this.#http(healthCheckUrl(kind, host, resolved.port, check.path), check, signal);
   }
 
   /** Drops pooled connections and aborts requests still running. */
@@ -57,9 +60,9 @@ export class Prober {
     }
   }
 
-  #tcp(port: number, signal: AbortSignal): Promise<ProbeOutcome> {
+  #tcp(host: string, port: number, signal: AbortSignal): Promise<ProbeOutcome> {
     return new Promise((resolve) => {
-      const socket = connect({ host: this.#target.host, port });
+      const socket = connect({ host, port });
       const done = (outcome: ProbeOutcome): void => {
         signal.removeEventListener('abort', onAbort);
         socket.destroy();

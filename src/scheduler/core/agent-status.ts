@@ -68,7 +68,9 @@ export function applyStatus(state: ClusterState, agentId: string, update: TaskSt
   const health = update.health !== undefined && app !== undefined && update.state === 'TASK_RUNNING'
     ? applyHealthResults(instance, app, update.health, now)
     : undefined;
-  const base = health?.instance ?? instance;
+  const healthChecked = health?.instance ?? instance;
+  // The task's addresses on its own network, as the agent reports them (with TASK_RUNNING).
+  const base = update.ipAddresses !== undefined && update.ipAddresses.length > 0 ? { ...healthChecked, ipAddresses: update.ipAddresses } : healthChecked;
   const healthEvents = health?.events ?? [];
   if (health?.killReason !== undefined) {
     // A resident task comes back on its reservation, with its data.

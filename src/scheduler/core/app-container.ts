@@ -19,8 +19,7 @@ const IMAGE = /^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:[._-]+[a-z0-9]+)*(?
 /**
  * Marathon's `container` (DOCKER, or MESOS with `docker.image`: both run the image on the agent's
  * own runtime, as Mesos' unified containerizer does). What this slice cannot run yet is refused
- * by name, at its path, rather than accepted and ignored: port mappings, bridge and container
- * networks, docker parameters other than env, hostname and label. COMPAT(marathon): null, or a MESOS container
+ * by name, at its path, rather than accepted and ignored: docker parameters other than env, hostname and label. COMPAT(marathon): null, or a MESOS container
  * with no image and empty lists, means "no container" (UIs and exports write it); a container
  * without a type is DOCKER, Marathon's default. A MESOS container without an image may hold
  * persistent volumes only (as Mesos allowed: the task runs on the host, the volume in its sandbox).
@@ -34,7 +33,6 @@ export function checkContainer(raw: Record<string, unknown> | null | undefined):
   for (const key of Object.keys(raw)) {
     if (!['type', 'docker', 'volumes', 'portMappings'].includes(key)) refuse(`/container/${key}`, `unknown container field ${key}`);
   }
-  if (!isEmptyList(raw.portMappings)) refuse('/container/portMappings', `port mappings ${NOT_YET}: containers use the agent's host network; give ports in portDefinitions`);
   const docker = raw.docker;
   const { host: volumes, persistent } = checkVolumes(raw.volumes, refuse);
   if (docker === undefined && type === 'MESOS') {
@@ -54,10 +52,7 @@ export function checkContainer(raw: Record<string, unknown> | null | undefined):
   if (docker.forcePullImage !== undefined && typeof docker.forcePullImage !== 'boolean') refuse('/container/docker/forcePullImage', 'must be a boolean');
   if (docker.privileged !== undefined && typeof docker.privileged !== 'boolean') refuse('/container/docker/privileged', 'must be a boolean');
   const parameters = checkParameters(docker.parameters, refuse);
-  if (docker.network !== undefined && docker.network !== 'HOST') {
-    refuse('/container/docker/network', `${String(docker.network)} networking ${NOT_YET}: containers use the agent's host network (HOST)`);
-  }
-  if (!isEmptyList(docker.portMappings)) refuse('/container/docker/portMappings', `port mappings ${NOT_YET}: containers use the agent's host network; give ports in portDefinitions`);
+  // network and portMappings (either place) are core/app-networks.ts's.
   if (details.length > 0) return { ok: false, details };
   return {
     ok: true,

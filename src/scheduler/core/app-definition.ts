@@ -5,6 +5,7 @@ import { normalizeAppId, resolveId } from './app-id.ts';
 import { checkLaunchStrings, checkNulBytes, LIMITS } from './app-limits.ts';
 import { checkAppJson } from './app-schema.ts';
 import { checkContainer } from './app-container.ts';
+import { checkNetworking } from './app-networks.ts';
 import { checkConstraints } from './constraints.ts';
 import { assignServicePorts } from './service-ports.ts';
 
@@ -37,7 +38,8 @@ export function buildApp(body: unknown, context: AppContext, idFromPath?: string
     uris?: string[];
     constraints: string[][];
     container?: Record<string, unknown> | null;
-    networks?: Array<{ mode: string }>;
+    networks?: Array<{ mode: string; name?: string }>;
+    ipAddress?: Record<string, unknown> | null;
   };
   const { id, error } = normalizeAppId(idFromPath ?? raw.id);
   if (error !== undefined) return { ok: false, details: [{ path: '/id', errors: [error] }] };
@@ -53,26 +55,32 @@ export function buildApp(body: unknown, context: AppContext, idFromPath?: string
   if (raw.ports !== undefined && raw.portDefinitions !== undefined) {
     return { ok: false, details: [{ path: '/ports', errors: ["'ports' and 'portDefinitions' cannot both be given"] }] };
   }
-  // COMPAT(marathon): an app without port definitions gets one random port, as in Marathon.
-  const requested: PortDefinition[] =
-    raw.portDefinitions ?? (raw.ports ?? [0]).map((port) => ({ port, protocol: 'tcp' as const }));
+  const networking = checkNetworking(raw);
+  if (!networking.ok) return { ok: false, details: [...networking.details, ...(container.ok ? [] : container.details)] };
+  const mappings = networking.networking.portMappings;
+  // COMPAT(marathon): an app without port definitions gets one random port, as in Marathon (on the host network).
+  const requested: PortDefinition[] = mappings !== undefined
+    ? mappings.map((m) => ({ port: m.servicePort, protocol: m.protocol }))
+    : raw.portDefinitions ?? (raw.ports ?? [0]).map((port) => ({ port, protocol: 'tcp' as const }));
   const previous = context.apps.get(id);
-  const ports = assignServicePorts(id, requested, previous, context.apps);
+  const ports = assignServicePorts(id, requested, previous, context.apps, mappings !== undefined ? (index) => `${networking.networking.portMappingsPath ?? '/container/portMappings'}/${index}/servicePort` : undefined);
   if (!ports.ok) return { ok: false, details: [{ path: ports.path, errors: [ports.error] }] };
+  const portMappings = mappings?.map((m, index) => ({ ...m, servicePort: ports.ports[index]?.port ?? m.servicePort }));
+  // Port names as health and readiness checks see them: the mappings' off the host network.
+  const namedPorts: ReadonlyArray<{ name?: string }> = portMappings ?? ports.ports;
   if (raw.requirePorts && ports.ports.some((p) => p.port === 0)) {
     return { ok: false, details: [{ path: '/requirePorts', errors: ['requirePorts needs fixed ports'] }] };
   }
   const constraints = checkConstraints(raw.constraints);
   const dependencies = resolveDependencies(raw.dependencies ?? [], id);
   const problems = [
-    ...checkPortNames(ports.ports),
-    ...checkNetworks(raw.networks ?? []),
+    ...(portMappings === undefined ? checkPortNames(ports.ports) : []),
     ...(container.ok ? [] : container.details),
     ...checkLaunchStrings(raw),
     ...constraints.details,
     ...dependencies.details,
-    ...checkReadinessChecks(raw.readinessChecks ?? [], ports.ports),
-    ...checkHealthChecks(raw.healthChecks, ports.ports.length),
+    ...checkReadinessChecks(raw.readinessChecks ?? [], namedPorts),
+    ...checkHealthChecks(raw.healthChecks, namedPorts.length),
     ...checkFetch(raw.fetch, raw.uris),
     ...checkUnreachableStrategy(raw.unreachableStrategy),
   ];
@@ -92,7 +100,7 @@ export function buildApp(body: unknown, context: AppContext, idFromPath?: string
     mem: raw.mem,
     disk: raw.disk,
     gpus: raw.gpus,
-    portDefinitions: ports.ports,
+    portDefinitions: portMappings === undefined ? ports.ports : [],
     requirePorts: raw.requirePorts,
     labels: raw.labels,
     env: raw.env,
@@ -114,8 +122,9 @@ export function buildApp(body: unknown, context: AppContext, idFromPath?: string
     killSelection: raw.killSelection,
     upgradeStrategy: resident?.upgradeStrategy ?? raw.upgradeStrategy,
     ...(raw.user !== undefined ? { user: raw.user } : {}),
-    ...(container.ok && container.container !== undefined ? { container: container.container } : {}),
+    ...(container.ok && container.container !== undefined ? { container: { ...container.container, ...(portMappings !== undefined ? { portMappings } : {}) } } : {}),
     ...(persistent.length > 0 ? { persistentVolumes: persistent } : {}),
+    ...(networking.networking.networks !== undefined ? { networks: networking.networking.networks } : {}),
     ...(raw.deploymentTimeoutSeconds !== undefined ? { deploymentTimeoutSeconds: raw.deploymentTimeoutSeconds } : {}),
     ...(raw.rollbackOnDeploymentFailure !== undefined ? { rollbackOnDeploymentFailure: raw.rollbackOnDeploymentFailure } : {}),
     version: context.now,
@@ -130,7 +139,7 @@ export function buildApp(body: unknown, context: AppContext, idFromPath?: string
 }
 
 /** Each readiness check names a port of the app (Marathon: `portName`). */
-function checkReadinessChecks(checks: readonly ReadinessCheck[], ports: readonly PortDefinition[]): ValidationDetail[] {
+function checkReadinessChecks(checks: readonly ReadinessCheck[], ports: ReadonlyArray<{ name?: string }>): ValidationDetail[] {
   return checks.flatMap((check, index) => ports.some((p) => p.name === check.portName)
     ? []
     : [{ path: `/readinessChecks/${index}/portName`, errors: [`no port definition is named ${check.portName}`] }]);
@@ -152,9 +161,9 @@ function resolveDependencies(raw: readonly string[], appId: string): { ids: stri
 
 /** Everything that shapes a launched task: a difference means instances must be replaced. */
 function taskShape(app: AppDefinition): string {
-  const { cmd, args, cpus, mem, disk, env, labels, portDefinitions, user, acceptedResourceRoles, requirePorts, fetch, healthChecks, constraints, container } = app;
+  const { cmd, args, cpus, mem, disk, env, labels, portDefinitions, user, acceptedResourceRoles, requirePorts, fetch, healthChecks, constraints, container, networks } = app;
   // COMPAT(marathon): new constraints are a new configuration: instances are replaced under them.
-  return JSON.stringify([cmd, args, cpus, mem, disk, env, labels, portDefinitions, user, acceptedResourceRoles, requirePorts, fetch, healthChecks, constraints, container ?? null]);
+  return JSON.stringify([cmd, args, cpus, mem, disk, env, labels, portDefinitions, user, acceptedResourceRoles, requirePorts, fetch, healthChecks, constraints, container ?? null, ...(networks !== undefined ? [networks] : [])]);
 }
 
 function checkHealthChecks(checks: AppDefinition['healthChecks'], portCount: number): ValidationDetail[] {
@@ -230,11 +239,4 @@ function checkPortNames(ports: readonly PortDefinition[]): ValidationDetail[] {
     }
     return [{ path: `/portDefinitions/${index}/name`, errors: ['Port names must be unique.'] }];
   });
-}
-
-/** COMPAT(marathon): 1.5+ writes `networks: [{"mode": "host"}]` for a command app; that is all Corral runs. */
-function checkNetworks(networks: ReadonlyArray<{ mode: string }>): ValidationDetail[] {
-  return networks.flatMap((network, index) => network.mode === 'host'
-    ? []
-    : [{ path: `/networks/${index}/mode`, errors: [`container networks are not supported yet (mode ${network.mode}): tasks use the agent's host network, {"mode": "host"}`] }]);
 }

@@ -80,6 +80,8 @@ export const APP_SCHEMA = {
         },
       },
     },
+    // Marathon 1.4's USER network: `networkName` is read by core/app-networks.ts; the rest (groups, labels, discovery) is Mesos' own.
+    ipAddress: { type: ['null', 'object'] },
     healthChecks: {
       type: 'array',
       default: [],

@@ -4,6 +4,7 @@ import { persistentVolumeJson } from './app-container.ts';
 import { instanceHealthy } from './health.ts';
 import { isDelayed, type LaunchDelay } from './launch-delay.ts';
 import { DRAINING, UNFULFILLED_ROLE, type Unplaced } from './placement.ts';
+import { servicePortsOf } from './service-ports.ts';
 import { countInstances, instancesOfApp } from './state-ops.ts';
 
 /** Marathon's task JSON. */
@@ -18,7 +19,7 @@ export function taskJson(instance: Instance, app: AppDefinition | undefined): Re
     startedAt: instance.startedAt ?? null,
     version: instance.version,
     ports: instance.ports,
-    servicePorts: app?.portDefinitions.map((p) => p.port) ?? [],
+    servicePorts: app === undefined ? [] : servicePortsOf(app),
     ipAddresses: ipAddresses(instance),
     healthCheckResults: (instance.healthResults ?? []).map((result) => ({ ...result, instanceId: instance.taskId })),
     localVolumes: (instance.reservation?.volumes ?? []).map((v) => ({ containerPath: v.containerPath, persistenceId: v.persistenceId })),
@@ -31,8 +32,9 @@ function taskRole(instance: Instance): string {
   return instance.allocation?.find((a) => a.role !== '*')?.role ?? '*';
 }
 
+/** The task's own addresses on its bridge or container network, else its agent's. */
 export function ipAddresses(instance: Instance): IpAddress[] {
-  return [{ ipAddress: instance.host, protocol: instance.host.includes(':') ? 'IPv6' : 'IPv4' }];
+  return (instance.ipAddresses ?? [instance.host]).map((ip) => ({ ipAddress: ip, protocol: ip.includes(':') ? 'IPv6' : 'IPv4' }));
 }
 
 /** Marathon's readinessCheckResults: one per instance and check that has been probed. */
@@ -45,10 +47,12 @@ export function appDefinitionJson(app: AppDefinition): DiscoveryApp & Record<str
   const { persistentVolumes, ...rest } = app;
   return {
     ...rest,
-    ports: app.portDefinitions.map((p) => p.port),
+    ports: servicePortsOf(app),
     container: persistentVolumes === undefined ? app.container ?? null : residentContainerJson(app.container, persistentVolumes),
     // COMPAT(marathon): a resident app shows its residency; its instances wait for their agent for ever.
     ...(persistentVolumes !== undefined ? { residency: { relaunchEscalationTimeoutSeconds: 3600, taskLostBehavior: 'WAIT_FOREVER' } } : {}),
+    // COMPAT(marathon): 1.5's shape, which marathon-lb reads: the host network is written out.
+    networks: app.networks ?? [{ mode: 'host' }],
     dependencies: app.dependencies ?? [],
     readinessChecks: app.readinessChecks ?? [],
     executor: '',
@@ -279,7 +283,10 @@ function offersSummary(entry: QueueEntry): Record<string, unknown> {
 }
 
 export function discoveryApp(app: AppDefinition): DiscoveryApp {
-  return { id: app.id, version: app.version, labels: app.labels, portDefinitions: app.portDefinitions, healthChecks: app.healthChecks };
+  return {
+    id: app.id, version: app.version, labels: app.labels, portDefinitions: app.portDefinitions, healthChecks: app.healthChecks,
+    ...(app.networks !== undefined ? { networks: app.networks, container: { portMappings: app.container?.portMappings ?? [] } } : {}),
+  };
 }
 
 /** An agent as the discovery snapshot and `agent_added_event` carry it; the port is its endpoint's (Mesos' agent port). */

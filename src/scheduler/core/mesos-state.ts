@@ -7,7 +7,7 @@
  * discovery}`. A `pid` it cannot parse (`name@host:port`, host resolvable) fails the whole
  * document, so every pid here is built from an address and a port.
  */
-import { TERMINAL_TASK_STATES, type PortDefinition } from '../../events/types.ts';
+import { TERMINAL_TASK_STATES, type PortDefinition, type PortMapping } from '../../events/types.ts';
 import type { PortRange, Resource } from '../../shared/agent-protocol.ts';
 import type { AgentRecord, AppDefinition, ClusterState, Instance } from '../types.ts';
 import type { CompletedTask } from './completed-tasks.ts';
@@ -306,7 +306,7 @@ function taskJson(instance: Instance, { app, name, labels }: AppParts, agent: Ag
     discovery: {
       visibility: 'FRAMEWORK',
       name,
-      ports: { ports: discoveryPorts(app?.portDefinitions ?? [], instance.ports) },
+      ports: { ports: app?.container?.portMappings !== undefined ? mappingPorts(app.container.portMappings, instance.ports) : discoveryPorts(app?.portDefinitions ?? [], instance.ports) },
     },
   };
 }
@@ -318,11 +318,12 @@ function taskJson(instance: Instance, { app, name, labels }: AppParts, agent: Ag
  * Mesos-DNS takes the IPs of the newest TASK_RUNNING status, so that one carries the agent IP.
  */
 function statuses(instance: Instance, app: AppDefinition | undefined, agent: AgentRecord | undefined, endedAt?: string): MesosTaskStatus[] {
-  const ip = agent?.ip ?? instance.host;
+  // A task on a bridge or container network has its own addresses (Mesos-DNS IPSources netinfo).
+  const ips = instance.ipAddresses ?? [agent?.ip ?? instance.host];
   const status = (state: string, iso: string): MesosTaskStatus => ({
     state,
     timestamp: seconds(iso),
-    container_status: { network_infos: [{ ip_addresses: [{ ip_address: ip }] }] },
+    container_status: { network_infos: [{ ip_addresses: ips.map((ip) => ({ ip_address: ip })) }] },
   });
   const out: MesosTaskStatus[] = [];
   if (instance.startedAt !== undefined) out.push(status('TASK_RUNNING', instance.startedAt));
@@ -351,6 +352,20 @@ function discoveryPorts(definitions: readonly PortDefinition[], hostPorts: reado
       protocol,
       ...(definition.labels !== undefined && Object.keys(definition.labels).length > 0 ? { labels: { labels: labelList(definition.labels) } } : {}),
     }));
+  });
+}
+
+/**
+ * COMPAT(marathon): the DiscoveryInfo ports of port mappings: the host port (label
+ * `network-scope: host`) for a mapping with one, else the container port (`network-scope: container`).
+ */
+function mappingPorts(mappings: readonly PortMapping[], hostPorts: readonly number[]): MesosDiscoveryPort[] {
+  let hostIndex = 0;
+  return mappings.flatMap((mapping) => {
+    const number = mapping.hostPort === undefined ? mapping.containerPort : hostPorts[hostIndex++];
+    if (number === undefined) return [];
+    const labels = labelList({ ...mapping.labels, 'network-scope': mapping.hostPort === undefined ? 'container' : 'host' });
+    return mapping.protocol.split(',').map((protocol) => ({ number, ...(mapping.name !== undefined ? { name: mapping.name } : {}), protocol, labels: { labels } }));
   });
 }
 

@@ -1,4 +1,4 @@
-import { IMAGES_CAPABILITY, PERSISTENT_VOLUMES_CAPABILITY, PRIVILEGED_CAPABILITY } from '../../shared/agent-protocol.ts';
+import { IMAGES_CAPABILITY, PERSISTENT_VOLUMES_CAPABILITY, PRIVILEGED_CAPABILITY, type PortRange } from '../../shared/agent-protocol.ts';
 import type { AgentRecord, Instance } from '../types.ts';
 import { ConstraintTracker, oldestFirst, type Constraint } from './constraints.ts';
 
@@ -13,6 +13,10 @@ export interface LaunchRequest {
   portCount: number;
   /** With requirePorts: the exact host ports each instance needs. */
   fixedPorts?: number[];
+  /** Port mappings' host ports, instead of portCount: 0 = any offered port, else exactly that one. */
+  hostPorts?: number[];
+  /** A bridge or named container network: only agents advertising its capability (networkCapability) can take it. */
+  network?: { capability: string; refusal: string };
   /** Roles whose resources may be used (`*` = unreserved). */
   roles: string[];
   /** The app's placement constraints (Marathon's `[field, operator, value?]`). */
@@ -154,6 +158,10 @@ export function place(
           refuse(NO_PERSISTENT_VOLUMES);
           continue;
         }
+        if (request.network !== undefined && agent.capabilities?.includes(request.network.capability) !== true) {
+          refuse(request.network.refusal);
+          continue;
+        }
         // Constraints first: they are cheaper than a port scan and do not go away as tasks end.
         const allowed = tracker?.check(agent) ?? true;
         if (allowed !== true) {
@@ -284,12 +292,13 @@ function fits(slot: Free, request: LaunchRequest): number[] | string {
   for (const name of SCALARS) {
     if (freeScalar(slot, name, request.roles) < request[name]) return `${name}`;
   }
-  if (request.portCount === 0 && request.fixedPorts === undefined) return [];
+  if (request.portCount === 0 && request.fixedPorts === undefined && (request.hostPorts ?? []).length === 0) return [];
   const ranges = slot.agent.resources.filter((r) => r.name === 'ports' && request.roles.includes(r.role)).flatMap((r) => r.ranges ?? []);
   const inRange = (port: number): boolean => ranges.some((range) => port >= range.begin && port <= range.end);
   if (request.fixedPorts !== undefined) {
     return request.fixedPorts.every((port) => inRange(port) && !slot.usedPorts.has(port)) ? [...request.fixedPorts] : 'ports';
   }
+  if (request.hostPorts !== undefined) return mappedPorts(request.hostPorts, ranges, slot.usedPorts);
   const ports: number[] = [];
   for (const range of ranges) {
     for (let port = range.begin; port <= range.end && ports.length < request.portCount; port += 1) {
@@ -297,6 +306,32 @@ function fits(slot: Free, request: LaunchRequest): number[] | string {
     }
   }
   return ports.length === request.portCount ? ports : 'ports';
+}
+
+/** Port mappings' host ports: fixed ones as asked (offered and free), 0s from what is left, in mapping order. */
+function mappedPorts(wanted: readonly number[], ranges: readonly PortRange[], used: ReadonlySet<number>): number[] | string {
+  const fixed = new Set(wanted.filter((port) => port !== 0));
+  if (fixed.size !== wanted.filter((port) => port !== 0).length) return 'ports';
+  for (const port of fixed) if (used.has(port) || !ranges.some((range) => port >= range.begin && port <= range.end)) return 'ports';
+  const ports: number[] = [];
+  let range = 0;
+  let next = ranges[0]?.begin ?? 0;
+  for (const port of wanted) {
+    if (port !== 0) {
+      ports.push(port);
+      continue;
+    }
+    for (; range < ranges.length; range += 1, next = ranges[range]?.begin ?? 0) {
+      const current = ranges[range] as PortRange;
+      next = Math.max(next, current.begin);
+      while (next <= current.end && (used.has(next) || fixed.has(next))) next += 1;
+      if (next <= current.end) break;
+    }
+    if (range >= ranges.length) return 'ports';
+    ports.push(next);
+    next += 1;
+  }
+  return ports;
 }
 
 function better(candidate: Free, current: Free, request: LaunchRequest): boolean {

@@ -25,14 +25,31 @@ export function pendingReadiness(state: ClusterState): ReadinessProbe[] {
       if (instance.configVersion !== app.versionInfo.lastConfigChangeAt) continue;
       checks.forEach((check, index) => {
         if (instance.readinessResults?.[index]?.ready === true) return;
-        const port = instance.ports[app.portDefinitions.findIndex((p) => p.name === check.portName)];
-        if (port === undefined) return;
-        const host = instance.host.includes(':') ? `[${instance.host}]` : instance.host;
-        probes.push({ taskId: instance.taskId, index, check, url: `${check.protocol.toLowerCase()}://${host}:${port}${check.path}` });
+        const target = readinessTarget(instance, app, check.portName);
+        if (target === undefined) return;
+        const host = target.host.includes(':') ? `[${target.host}]` : target.host;
+        probes.push({ taskId: instance.taskId, index, check, url: `${check.protocol.toLowerCase()}://${host}:${target.port}${check.path}` });
       });
     }
   }
   return probes;
+}
+
+/** Where the named port is reached: its host port on the agent, or (a container network's port without one) the task's IP and container port. */
+function readinessTarget(instance: Instance, app: AppDefinition, portName: string): { host: string; port: number } | undefined {
+  const mappings = app.container?.portMappings;
+  if (mappings === undefined) {
+    const port = instance.ports[app.portDefinitions.findIndex((p) => p.name === portName)];
+    return port === undefined ? undefined : { host: instance.host, port };
+  }
+  const mapping = mappings.find((m) => m.name === portName);
+  if (mapping === undefined) return undefined;
+  if (mapping.hostPort === undefined) {
+    const ip = instance.ipAddresses?.[0];
+    return ip === undefined ? undefined : { host: ip, port: mapping.containerPort };
+  }
+  const port = instance.ports[mappings.filter((m) => m.hostPort !== undefined).indexOf(mapping)];
+  return port === undefined ? undefined : { host: instance.host, port };
 }
 
 /** The instance with one check's new result; the same instance when nothing worth storing changed. */

@@ -3,6 +3,7 @@ import type { AgentRecord, AppDefinition, ClusterState, Instance, StateOp } from
 import { expungeInstance, relaunchInstance, stopInstance } from './agent-status.ts';
 import { newReservation, residentPlan } from './resident.ts';
 import { launchedInstance, reservedDisk } from './launched-instance.ts';
+import { networkNeed, requestedHostPorts } from './app-networks.ts';
 import { violations } from './constraints.ts';
 import { heldApps, progressDeployments } from './deployments.ts';
 import { isReady } from './health.ts';
@@ -320,7 +321,9 @@ function launchRequest(app: AppDefinition, count: number): LaunchRequest {
     mem: app.mem,
     disk: reservedDisk(app),
     portCount: app.portDefinitions.length,
-    ...(app.requirePorts ? { fixedPorts: app.portDefinitions.map((p) => p.port) } : {}),
+    ...(app.requirePorts && app.container?.portMappings === undefined ? { fixedPorts: app.portDefinitions.map((p) => p.port) } : {}),
+    ...(app.container?.portMappings !== undefined ? { hostPorts: requestedHostPorts(app.container.portMappings) } : {}),
+    ...(app.networks !== undefined ? { network: networkNeed(app.networks) } : {}),
     roles: app.acceptedResourceRoles ?? ['*'],
     constraints: app.constraints,
     ...(app.container !== undefined ? { image: true } : {}),

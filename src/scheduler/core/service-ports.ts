@@ -3,6 +3,11 @@ import type { AppDefinition } from '../types.ts';
 
 export const SERVICE_PORT_RANGE = { begin: 10000, end: 20000 } as const;
 
+/** An app's service ports: its port definitions' or, off the host network, its port mappings'. */
+export function servicePortsOf(app: AppDefinition): number[] {
+  return app.container?.portMappings !== undefined ? app.container.portMappings.map((m) => m.servicePort) : app.portDefinitions.map((p) => p.port);
+}
+
 export type ServicePortResult = { ok: true; ports: PortDefinition[] } | { ok: false; path: string; error: string };
 
 /**
@@ -14,11 +19,13 @@ export function assignServicePorts(
   requested: readonly PortDefinition[],
   previous: AppDefinition | undefined,
   apps: ReadonlyMap<string, AppDefinition>,
+  /** Where a port's error points (port mappings give `/container/portMappings/N/servicePort`). */
+  pathOf: (index: number) => string = (index) => `/portDefinitions/${index}/port`,
 ): ServicePortResult {
   const taken = new Map<number, string>();
   for (const app of apps.values()) {
     if (app.id === appId) continue;
-    for (const def of app.portDefinitions) taken.set(def.port, app.id);
+    for (const port of servicePortsOf(app)) taken.set(port, app.id);
   }
   const ports: PortDefinition[] = [];
   const mine = new Set<number>();
@@ -26,7 +33,7 @@ export function assignServicePorts(
     if (def.port !== 0) {
       const holder = taken.get(def.port);
       if (holder !== undefined || mine.has(def.port)) {
-        return { ok: false, path: `/portDefinitions/${index}/port`, error: `service port ${def.port} is already used by ${holder ?? appId}` };
+        return { ok: false, path: pathOf(index), error: `service port ${def.port} is already used by ${holder ?? appId}` };
       }
       mine.add(def.port);
       ports.push(def);
@@ -37,7 +44,7 @@ export function assignServicePorts(
   let cursor: number = SERVICE_PORT_RANGE.begin;
   for (const [index, def] of ports.entries()) {
     if (def.port !== 0) continue;
-    const kept = previous?.portDefinitions[index]?.port;
+    const kept = previous === undefined ? undefined : servicePortsOf(previous)[index];
     if (kept !== undefined && !taken.has(kept) && !mine.has(kept)) {
       ports[index] = { ...def, port: kept };
       mine.add(kept);
@@ -45,7 +52,7 @@ export function assignServicePorts(
     }
     while (cursor <= SERVICE_PORT_RANGE.end && (taken.has(cursor) || mine.has(cursor))) cursor += 1;
     if (cursor > SERVICE_PORT_RANGE.end) {
-      return { ok: false, path: `/portDefinitions/${index}/port`, error: 'no free service port left in 10000-20000' };
+      return { ok: false, path: pathOf(index), error: 'no free service port left in 10000-20000' };
     }
     ports[index] = { ...def, port: cursor };
     mine.add(cursor);

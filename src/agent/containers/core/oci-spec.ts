@@ -18,6 +18,8 @@ export interface OciSpecInput {
   privileged?: boolean;
   /** Host-path volumes, checked against the agent's allow-list (hostVolumeMounts). */
   volumes?: readonly HostMount[];
+  /** The task's network namespace (bridge or container network, #18); absent: the host's network. */
+  netns?: string;
 }
 
 /** Docker's default capabilities: what a container's root may do without `privileged`. */
@@ -65,7 +67,7 @@ export function ociRuntimeSpec(input: OciSpecInput): Record<string, unknown> {
       ...(input.volumes ?? []).map((v) => ({ destination: v.destination, type: 'bind', source: v.source, options: ['rbind', v.readonly ? 'ro' : 'rw', 'nosuid', 'nodev'] })),
     ],
     linux: {
-      namespaces: [{ type: 'pid' }, { type: 'mount' }, { type: 'uts' }, { type: 'ipc' }],
+      namespaces: [{ type: 'pid' }, { type: 'mount' }, { type: 'uts' }, { type: 'ipc' }, ...(input.netns !== undefined ? [{ type: 'network', path: input.netns }] : [])],
       ...(privileged ? {} : {
         maskedPaths: ['/proc/acpi', '/proc/asound', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list', '/proc/timer_stats', '/proc/sched_debug', '/sys/firmware', '/proc/scsi'],
         readonlyPaths: ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'],
