@@ -200,6 +200,7 @@ subcommand('up', 'Run the whole stack on loopback: scheduler, agents, dns and lb
   .option('--no-auth', 'no authentication, for local experiments only: anyone who reaches the scheduler port may run commands on every agent')
   .option('--default-user <user>', 'OS user of tasks whose app names none, as corral agent --default-user (default nobody; run as another user than root, tasks run as that user)')
   .option('--allow-root-tasks', 'agents let tasks run as root, as corral agent --allow-root-tasks')
+  .option('--registry-mirror <urls>', 'Docker Hub mirrors for every agent, as corral agent --registry-mirror (default none)')
   .option('--ha', 'three schedulers (--scheduler-listen port + 0, 1, 2) on a local etcd (Debian\'s etcd-server, data in <data dir>/etcd), everything else following all three; a scheduler that dies is restarted')
   .option('--etcd-client-port <port>', 'with --ha: etcd\'s client port on 127.0.0.1 (default 12379; 0 = a free one)')
   .option('--etcd-peer-port <port>', 'with --ha: etcd\'s peer port on 127.0.0.1 (default 12380; 0 = a free one)')

@@ -52,6 +52,8 @@ export interface UpConfig {
   /** `corral agent --default-user` and `--allow-root-tasks` for every agent. */
   defaultUser: string;
   allowRootTasks: boolean;
+  /** `corral agent --registry-mirror` for every agent (empty: none). */
+  registryMirror: string;
   /** Three schedulers on a local etcd (ports schedulerListen + 0, 1, 2), restarted when they die. */
   ha: boolean;
   /** With `ha`: etcd's loopback client and peer ports (0 = free ones picked at start). */
@@ -94,6 +96,7 @@ export function parseUpConfig(settings: Settings): Readonly<UpConfig> {
     auth: flag,
     defaultUser: text,
     allowRootTasks: flag,
+    registryMirror: text,
     ha: optional(flag),
     etcdClientPort: optional(port),
     etcdPeerPort: optional(port),
@@ -171,6 +174,7 @@ export async function startUp(settings: Settings): Promise<Service> {
   chmodSync(config.dataDir, statSync(config.dataDir).mode | 0o111);
   // Only root can run tasks as other users: a stack started by someone else runs them as that someone.
   const taskUsers = ['--default-user', config.defaultUser, ...(config.allowRootTasks ? ['--allow-root-tasks'] : []), ...(process.getuid?.() === 0 ? [] : ['--no-switch-user'])];
+  const images = config.registryMirror === '' ? [] : ['--registry-mirror', config.registryMirror];
   // Every child from the moment it exists: a start-up that fails half-way stops them all.
   const parts: RunningProcess[] = [];
   const start = (options: Omit<SpawnPartOptions, 'onSpawn'>) => spawnPart({ ...options, onSpawn: (part) => parts.push(part) });
@@ -275,7 +279,7 @@ export async function startUp(settings: Settings): Promise<Service> {
           args: ['agent', '--master', masters, '--ip', agentIp(n), '--work-dir', join(config.dataDir, `agent-${n}`),
             '--listen', `127.0.0.1:${config.agentHttpPortBase === 0 ? 0 : config.agentHttpPortBase + i}`,
             '--resources', `cpus:4;mem:4096;disk:10000;ports:[${begin}-${begin + 999}]`, '--attributes', `agent:${n}`,
-            ...(config.cgroupsEnableCfs ? ['--cgroups-enable-cfs'] : []), ...taskUsers, ...admission, '--metrics-token-file', metricsTokenFile, ...serves, ...trusts, ...level],
+            ...(config.cgroupsEnableCfs ? ['--cgroups-enable-cfs'] : []), ...taskUsers, ...images, ...admission, '--metrics-token-file', metricsTokenFile, ...serves, ...trusts, ...level],
         });
       }),
       start({
