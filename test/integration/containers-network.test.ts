@@ -48,7 +48,9 @@ test('container networks: a bridged httpd on its host port, task IPs, nothing le
     await c.postApp(web);
     const [task] = await c.running('/net/web', 1, 90_000);
     const hostPort = Number(task?.ports[0]);
-    assert.ok(hostPort >= 31000, `a host port from the agent's ranges: ${hostPort}`);
+    const offered = String(((await c.get('/master/state')).slaves as Json[])[0]?.resources.ports);
+    const [low, high] = (/^\[(\d+)-(\d+)\]$/.exec(offered) ?? []).slice(1).map(Number);
+    assert.ok(low !== undefined && high !== undefined && hostPort >= low && hostPort <= high, `a host port from the agent's range ${offered}: ${hostPort}`);
     const response = await waitFor('httpd through the host port', async () => {
       const answer = await request(`http://127.0.0.1:${hostPort}/index.html`).catch(() => undefined);
       return answer === undefined ? undefined : { status: answer.statusCode, body: await answer.body.text() };
