@@ -144,3 +144,22 @@ test('/v1/enumerate lists a record shared by two tasks once, under the first', a
   assert.equal(dupTasks.length, 2, 'both tasks are listed');
   assert.ok(dupTasks.every((t) => t.records.some((r) => r.rtype === 'SRV')), 'each keeps its own SRV rows');
 });
+
+test('/corral/v1/apps/{id}: one app\'s A and SRV records (named ports too), each once; an unknown app has none', async () => {
+  const cases: { path: string; instances: number; has: string[]; count?: number }[] = [
+    { path: '/corral/v1/apps/dup', instances: 2, has: ['A dup.marathon.mesos 127.0.0.11', 'SRV _dup._tcp.marathon.mesos 31100', 'SRV _dup._tcp.marathon.mesos 31101'] },
+    { path: '/corral/v1/apps/prod/backend/api/', instances: 1, has: ['A api-backend-prod.marathon.mesos 127.0.0.11', 'SRV _http._api-backend-prod._tcp.marathon.mesos 31000', 'SRV _api-backend-prod._udp.marathon.mesos 31001'] },
+    { path: '/corral/v1/apps/nothing', instances: 0, has: [], count: 0 },
+  ];
+  for (const c of cases) {
+    const { status, json } = await get(c.path);
+    assert.equal(status, 200, c.path);
+    const body = json as { instances: number; domain: string; records: ({ type: 'A'; name: string; address: string } | { type: 'SRV'; name: string; port: number })[] };
+    assert.equal(body.instances, c.instances, c.path);
+    assert.equal(body.domain, DOMAIN);
+    const rows = body.records.map((r) => `${r.type} ${r.name} ${r.type === 'SRV' ? r.port : r.address}`);
+    for (const row of c.has) assert.ok(rows.includes(row), `${c.path}: ${row} in ${rows.join(', ')}`);
+    assert.equal(new Set(rows).size, rows.length, 'no record twice');
+    if (c.count !== undefined) assert.equal(rows.length, c.count);
+  }
+});
