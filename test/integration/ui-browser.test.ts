@@ -60,6 +60,18 @@ async function shoot(name: string): Promise<void> {
   await page.screenshot({ path: join(shots, `${name}-${page.viewportSize()?.width}.png`), fullPage: true });
 }
 
+/** Opens `hash`, signing in first when the page asks (a test run alone, with --test-name-pattern, starts signed out). */
+async function open(hash: string): Promise<void> {
+  await page.goto(`${corral.urls.ui}${hash}`);
+  const token = page.getByLabel('API token');
+  await Promise.race([token.waitFor(), page.locator('.live-live').waitFor()]);
+  if (await token.isVisible()) {
+    await token.fill(corral.token as string);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('.live-live').waitFor();
+  }
+}
+
 const nav = (name: string) => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true }).click();
 
 test('the web UI: its first load stays under 200 KB of compressed JavaScript', () => {
@@ -256,6 +268,44 @@ test('the web UI: an app that cannot be placed is Waiting with the reason; a loc
 
   // The 409 is a console error too (Chromium logs every failed fetch), expected here.
   assert.deepEqual(consoleErrors.filter((text) => !/status of (401|409|422)/.test(text)), []);
+  assert.deepEqual(pageErrors, []);
+});
+
+test('the web UI: how to reach an app, from the DNS and LB HTTP APIs: its SRV names with the real host port, its vhost', async () => {
+  await page.setViewportSize({ width: 1440, height: 900 });
+  const id = '/ui-test/reach';
+  const vhost = 'reach.corral.localhost';
+  const definition = { id, cmd: `sleep 1000 # ${MARKER}`, cpus: 0.01, mem: 16, labels: { HAPROXY_GROUP: 'external', HAPROXY_0_VHOST: vhost }, portDefinitions: [{ port: 0, name: 'web', protocol: 'tcp' }] };
+  assert.equal((await api('POST', '/v2/apps', definition)).status, 201);
+  const task = await waitFor('its instance running', async () => {
+    const tasks = (await api('GET', `/v2/apps${id}/tasks`)).json.tasks as Array<{ host: string; ports: number[]; state: string }>;
+    return tasks.find((t) => t.state === 'TASK_RUNNING');
+  }, 30_000);
+  await open(`#/app?id=${encodeURIComponent(id)}&tab=reach`);
+  // The DNS follows the cluster on its own: read again until its records hold the instance.
+  const srv = page.locator('table.reach tr').filter({ hasText: '_web._reach-ui-test._tcp.marathon.mesos' });
+  await waitFor('the named-port SRV name', async () => {
+    if ((await srv.count()) > 0) return true;
+    await page.getByRole('button', { name: 'Read again' }).click();
+    return undefined;
+  }, 20_000);
+  assert.match(await srv.innerText(), new RegExp(`port 0 "web"[\\s\\S]*reach-ui-test-[a-z0-9-]+\\.marathon\\.mesos:${task.ports[0]}`));
+  assert.match(await page.locator('table.reach tr').filter({ hasText: /^reach-ui-test\.marathon\.mesos/ }).first().innerText(), new RegExp(task.host.replaceAll('.', '\\.')));
+  const vhostRow = page.locator('table.reach tr').filter({ hasText: vhost });
+  await waitFor('the vhost route', async () => {
+    if ((await vhostRow.count()) > 0) return true;
+    await page.getByRole('button', { name: 'Read again' }).click();
+    return undefined;
+  }, 20_000);
+  assert.match(await vhostRow.innerText(), /port 0 "web"/);
+  await shoot('app-reach');
+  await page.setViewportSize({ width: 390, height: 844 });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.ok(overflow <= 0, `the reach tab is ${overflow} px wider than 390 px`);
+  await shoot('app-reach');
+  await page.setViewportSize({ width: 1440, height: 900 });
+  assert.equal((await api('DELETE', `/v2/apps${id}`)).status, 200);
+  assert.deepEqual(consoleErrors.filter((text) => !/status of (401|403|404|409|422)/.test(text)), []);
   assert.deepEqual(pageErrors, []);
 });
 

@@ -3,6 +3,7 @@ import { diffVersions } from '../core/diff.ts';
 import { endpoints, formatAge, stateLabel } from '../core/format.ts';
 import type { App, QueueEntry, TaskFailure } from '../core/marathon.ts';
 import { APP_TABS, routeHash, type AppTab } from '../core/routes.ts';
+import { reachView, type ReachAnswer } from '../core/reach.ts';
 import { appStatus, healthCounts, taskHealth } from '../core/status.ts';
 import { detailsByField, lineOfPath } from '../core/validation.ts';
 import { api, ApiError, appPath, errorText } from './api.ts';
@@ -10,7 +11,7 @@ import { LogTail } from './logs.tsx';
 import { useNow, type State } from './store.ts';
 import { Confirm, ErrorNote, HealthBar, StatusBadge } from './widgets.tsx';
 
-const TAB_LABELS: Record<AppTab, string> = { instances: 'Instances', config: 'Configuration', edit: 'Edit', debug: 'Debug' };
+const TAB_LABELS: Record<AppTab, string> = { instances: 'Instances', config: 'Configuration', edit: 'Edit', debug: 'Debug', reach: 'How to reach it' };
 
 /** What a write answered: the deployment it started, or the API's words. */
 type Outcome = { ok: true; text: string } | { ok: false; text: string; force?: () => void } | undefined;
@@ -100,6 +101,7 @@ export function AppPage({ state, id, tab }: { state: State; id: string; tab: App
       {tab === 'config' && <Versions app={app} act={act} />}
       {tab === 'edit' && <Edit app={app} />}
       {tab === 'debug' && <Debug app={app} queued={state.view.queue.get(id)} revision={state.revision} />}
+      {tab === 'reach' && <Reach app={app} />}
     </section>
   );
 }
@@ -297,6 +299,73 @@ function Debug({ app, queued, revision }: { app: App; queued: QueueEntry | undef
         </dl>
       )}
       {failure !== undefined && <LogTail key={failure.taskId} taskId={failure.taskId} live={false} />}
+    </div>
+  );
+}
+
+/** DNS names and LB routes, read by the scheduler from the DNS and LB HTTP APIs (the page may call only the scheduler). */
+function Reach({ app }: { app: App }) {
+  // Read again when the instances change (their addresses are the records) or on a click.
+  const [asked, setAsked] = useState(0);
+  const instances = (app.tasks ?? []).map((t) => `${t.id}:${t.state}`).join(',');
+  const { data, error } = useResource<ReachAnswer>(`/corral/v1/reach/${app.id.split('/').filter((s) => s !== '').map(encodeURIComponent).join('/')}`, `${instances} ${asked} ${app.version}`);
+  if (error !== undefined) return <ErrorNote error={error} />;
+  if (data === undefined) return <p>Loading…</p>;
+  const view = reachView(app, data);
+  const names = (rows: Array<{ name: string; values: string[]; port?: string; agent: boolean }>, caption: string) => (
+    <table class="reach">
+      <caption>{caption}</caption>
+      <thead><tr><th scope="col">Name</th><th scope="col">Answers</th></tr></thead>
+      <tbody>
+        {rows.map((r) => (
+          <tr key={r.name}>
+            <th scope="row" class="mono">{r.name}{r.port !== undefined && <span class="badge">{r.port}</span>}{r.agent && <span class="badge">agent</span>}</th>
+            <td data-label="Answers" class="mono">{r.values.map((v) => <div key={v}>{v}</div>)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+  return (
+    <div class="reach-view">
+      <div class="toolbar"><button type="button" onClick={() => setAsked(asked + 1)}>Read again</button></div>
+      <h2>DNS</h2>
+      {view.dns.state !== 'ok' ? <p class={view.dns.state === 'error' ? 'error' : 'empty'} role={view.dns.state === 'error' ? 'alert' : undefined}>{view.dns.text}</p> : (
+        <>
+          {view.dns.note !== undefined && <p class="empty">{view.dns.note}</p>}
+          {view.dns.addresses.length > 0 && names(view.dns.addresses, 'Names (A records): the instances\' addresses')}
+          {view.dns.services.length > 0 && names(view.dns.services, 'Services (SRV records): host and port per instance; _<port name>._<app> per named port')}
+        </>
+      )}
+      <h2>Load balancer</h2>
+      {view.lb.state !== 'ok' ? <p class={view.lb.state === 'error' ? 'error' : 'empty'} role={view.lb.state === 'error' ? 'alert' : undefined}>{view.lb.text}</p> : (
+        <>
+          {view.lb.note !== undefined && <p class="empty">{view.lb.note}</p>}
+          {view.lb.vhosts.length > 0 && (
+            <table class="reach">
+              <caption>Virtual hosts (on the LB’s HTTP and HTTPS ports)</caption>
+              <thead><tr><th scope="col">Host and path</th><th scope="col">App port</th><th scope="col">Service port</th></tr></thead>
+              <tbody>{view.lb.vhosts.map((v) => (
+                <tr key={v.url}><th scope="row" class="mono">{v.url}</th><td data-label="App port">{v.label}</td><td data-label="Service port" class="mono">{v.servicePort}</td></tr>
+              ))}</tbody>
+            </table>
+          )}
+          {view.lb.ports.length > 0 && (
+            <table class="reach">
+              <caption>Service ports (on the LB’s address)</caption>
+              <thead><tr><th scope="col">Service port</th><th scope="col">App port</th><th scope="col">Mode</th><th scope="col">Backends</th></tr></thead>
+              <tbody>{view.lb.ports.map((p) => (
+                <tr key={p.servicePort}>
+                  <th scope="row" class="mono">{p.bindAddr === undefined ? '' : `${p.bindAddr}:`}{p.servicePort}</th>
+                  <td data-label="App port">{p.label}</td><td data-label="Mode">{p.mode}</td>
+                  <td data-label="Backends">{p.backends}{p.draining > 0 ? ` (+${p.draining} draining)` : ''}</td>
+                </tr>
+              ))}</tbody>
+            </table>
+          )}
+          {view.lb.rejected.length > 0 && <><h3>Not routed</h3><ul>{view.lb.rejected.map((r) => <li key={r} class="error">{r}</li>)}</ul></>}
+        </>
+      )}
     </div>
   );
 }

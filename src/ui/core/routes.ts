@@ -2,8 +2,8 @@
  * The UI's pages, addressed by the URL's fragment (`#/apps`, `#/app?id=/web/hello&tab=config`),
  * so the scheduler serves one page and a reload or a shared link lands on the same view.
  */
-export type AppTab = 'instances' | 'config' | 'edit' | 'debug';
-export const APP_TABS: readonly AppTab[] = ['instances', 'config', 'edit', 'debug'];
+export type AppTab = 'instances' | 'config' | 'edit' | 'debug' | 'reach';
+export const APP_TABS: readonly AppTab[] = ['instances', 'config', 'edit', 'debug', 'reach'];
 
 export type Route =
   | { page: 'apps'; search: string }
