@@ -125,17 +125,29 @@ test('the web UI: sign in, create, watch, scale, roll back, a 422 beside its fie
   await page.getByText(/Scale to 2: deployment .* started/).waitFor();
   await waitFor('two healthy instances', async () => ((await healthyRows().count()) === 2 ? true : undefined), 30_000);
 
-  // Edited as JSON: a bad value names its field and line; a good one deploys a new version.
+  // Edited through the form: a bad value shows beside its field; as JSON, it names its field and
+  // line; the form again (it reads the JSON back) deploys a new version.
   await page.getByRole('link', { name: 'Edit' }).click();
+  const memory = page.getByLabel('Memory (MiB)');
+  await waitFor('the definition in the form', async () => ((await memory.inputValue()) !== '' ? true : undefined));
+  const mem = await memory.inputValue();
+  assert.equal(await page.getByLabel('Command').inputValue(), SERVER);
+  await memory.fill('-5');
+  await page.getByRole('button', { name: 'Deploy changes' }).click();
+  const memoryNote = page.locator('.field.invalid').filter({ has: memory }).locator('.field-error');
+  assert.equal(await memoryNote.innerText(), 'must be >= 0');
+  await shoot('app-edit-form-422');
+  await page.getByRole('button', { name: 'JSON', exact: true }).click();
   const editor = page.getByLabel(/Configuration of/);
-  await editor.waitFor();
-  await waitFor('the definition in the editor', async () => ((await editor.inputValue()).includes('"cmd"') ? true : undefined));
   const definition = JSON.parse(await editor.inputValue()) as Record<string, unknown>;
-  await editor.fill(JSON.stringify({ ...definition, mem: -5 }, null, 2));
+  assert.equal(definition.mem, -5, 'the JSON shows what the form holds');
   await page.getByRole('button', { name: 'Deploy changes' }).click();
   assert.match(await page.locator('.field-error[data-path="/mem"]').innerText(), /\/mem \(line \d+\): must be >= 0/);
   await shoot('app-edit-422');
-  await editor.fill(JSON.stringify({ ...definition, labels: { stage: 'two' } }, null, 2));
+  await editor.fill(JSON.stringify({ ...definition, mem: Number(mem) }, null, 2));
+  await page.getByRole('button', { name: 'Form', exact: true }).click();
+  assert.equal(await memory.inputValue(), mem);
+  await page.getByLabel('Labels').fill('stage=two');
   await page.getByRole('button', { name: 'Deploy changes' }).click();
   await page.getByText(/Deploy: deployment .* started/).waitFor();
   // Its deployment replaces both instances; the page shows it until it is done.
@@ -192,10 +204,10 @@ test('the web UI: sign in, create, watch, scale, roll back, a 422 beside its fie
   await page.getByText('No apps yet').waitFor();
   assert.equal((await api('GET', `/v2/apps${APP}`)).status, 404);
 
-  // The only errors the console saw: the 401 that asked for the token, and the two 422s this test caused.
+  // The only errors the console saw: the 401 that asked for the token, and the three 422s this test caused.
   const unexpected = consoleErrors.filter((text) => !/status of (401|422)/.test(text));
   assert.deepEqual(unexpected, [], `console errors: ${consoleErrors.join('\n')}`);
-  assert.equal(consoleErrors.filter((text) => /status of 422/.test(text)).length, 2);
+  assert.equal(consoleErrors.filter((text) => /status of 422/.test(text)).length, 3);
   assert.deepEqual(pageErrors, []);
 });
 
@@ -215,7 +227,17 @@ test('the web UI: an app that cannot be placed is Waiting with the reason; a loc
   await page.locator('.debug dd').filter({ hasText: /mem/ }).first().waitFor();
   await shoot('app-debug-waiting');
 
-  // Its deployment never ends, so a change is refused (409) until the operator forces it.
+  // Its deployment never ends, so a change is refused (409) until the operator forces it: from the
+  // edit form (the forced deployment does not end either), then from the toolbar.
+  await page.getByRole('link', { name: 'Edit' }).click();
+  await page.getByLabel('Labels').fill('tier=huge');
+  await page.getByRole('button', { name: 'Deploy changes' }).click();
+  await page.locator('.app-form').getByText(/App is locked/).waitFor();
+  await shoot('app-edit-409');
+  await page.locator('.app-form').getByRole('button', { name: /^Force it/ }).click();
+  await page.getByText(/Deploy: deployment .* started/).waitFor();
+  assert.deepEqual((await api('GET', `/v2/apps${huge}`)).json.app.labels, { tier: 'huge' });
+  await page.getByRole('link', { name: 'Debug' }).click();
   await page.getByLabel('Instances', { exact: true }).fill('0');
   await page.getByRole('button', { name: 'Scale', exact: true }).click();
   await page.getByText(/Scale to 0: App is locked/).waitFor();

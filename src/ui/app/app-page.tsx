@@ -5,8 +5,9 @@ import type { App, QueueEntry, TaskFailure } from '../core/marathon.ts';
 import { APP_TABS, routeHash, type AppTab } from '../core/routes.ts';
 import { reachView, type ReachAnswer } from '../core/reach.ts';
 import { appStatus, healthCounts, taskHealth } from '../core/status.ts';
-import { detailsByField, lineOfPath } from '../core/validation.ts';
+import { formOf } from '../core/app-form.ts';
 import { api, ApiError, appPath, errorText } from './api.ts';
+import { AppDefinitionEditor } from './app-form.tsx';
 import { LogTail } from './logs.tsx';
 import { useNow, type State } from './store.ts';
 import { Confirm, ErrorNote, HealthBar, StatusBadge } from './widgets.tsx';
@@ -214,54 +215,24 @@ const READ_ONLY = ['version', 'versionInfo', 'tasks', 'deployments', 'tasksStage
 
 function Edit({ app }: { app: App }) {
   const current = useResource<Record<string, unknown>>(appPath(app.id, `/versions/${encodeURIComponent(app.version)}`), app.version);
-  const [text, setText] = useState<string | undefined>();
-  const [problem, setProblem] = useState<{ message: string; details: Array<{ path: string; errors: string[]; line?: number }> }>();
   const [outcome, setOutcome] = useState<Outcome>();
+  if (current.error !== undefined) return <ErrorNote error={current.error} />;
+  if (current.data === undefined) return <p>Loading…</p>;
   // `ports` repeats portDefinitions' service ports in GET answers; a PUT may carry only one of them.
   const hidden = (key: string): boolean => READ_ONLY.includes(key) || (key === 'ports' && current.data?.portDefinitions !== undefined);
-  const definition = current.data === undefined ? undefined
-    : JSON.stringify(Object.fromEntries(Object.entries(current.data).filter(([k]) => !hidden(k))), null, 2);
-  const shown = text ?? definition ?? '';
-  const submit = async (e: Event): Promise<void> => {
-    e.preventDefault();
-    setProblem(undefined);
+  const base = Object.fromEntries(Object.entries(current.data).filter(([k]) => !hidden(k)));
+  const deploy = async (body: Record<string, unknown>, force: boolean): Promise<void> => {
     setOutcome(undefined);
-    let body: unknown;
-    try {
-      body = JSON.parse(shown);
-    } catch (err) {
-      setProblem({ message: `Not JSON: ${(err as Error).message}`, details: [] });
-      return;
-    }
-    try {
-      setOutcome(started(await api('PUT', `${appPath(app.id)}?partialUpdate=false`, body), 'Deploy'));
-      setText(undefined);
-    } catch (err) {
-      const details = err instanceof ApiError ? detailsByField(err.problem.details, []).other : [];
-      setProblem({ message: errorText(err), details: details.map((d) => ({ ...d, line: lineOfPath(shown, d.path) })) });
-    }
+    const path = `${appPath(app.id)}?partialUpdate=false`;
+    setOutcome(started(await api('PUT', force ? forced(path) : path, body), 'Deploy'));
   };
-  if (current.error !== undefined) return <ErrorNote error={current.error} />;
   return (
-    <form class="editor" onSubmit={(e) => void submit(e)}>
-      <label for="app-json">Configuration of {app.id} (JSON, as <code>PUT /v2/apps{app.id}</code> takes it)</label>
-      <div class="editor-body">
-        <textarea id="app-json" spellcheck={false} rows={24} value={shown} aria-describedby="edit-problems" onInput={(e) => setText(e.currentTarget.value)} />
-        <div id="edit-problems" class="problems" aria-live="polite">
-          {problem !== undefined && <p class="error" role="alert">{problem.message}</p>}
-          {problem?.details.map((d) => (
-            <p key={d.path} class="field-error" data-path={d.path}>
-              <code>{d.path}</code>{d.line !== undefined ? ` (line ${d.line})` : ''}: {d.errors.join('; ')}
-            </p>
-          ))}
-        </div>
-      </div>
-      <div class="actions">
-        <button type="submit" class="primary">Deploy changes</button>
-        <button type="button" onClick={() => { setText(undefined); setProblem(undefined); }} disabled={text === undefined}>Discard edits</button>
-      </div>
+    <div class="editor">
+      {/* Keyed by version: a new version (this edit's, or another client's) starts from it. */}
+      <AppDefinitionEditor key={app.version} base={base} initial={formOf(base)} fixedId submitLabel="Deploy changes"
+        jsonLabel={`Configuration of ${app.id} (JSON, as PUT /v2/apps${app.id} takes it)`} send={deploy} />
       {outcome !== undefined && <p class={outcome.ok ? 'note' : 'error'} role="status">{outcome.text}</p>}
-    </form>
+    </div>
   );
 }
 
