@@ -213,9 +213,10 @@ test('the web UI: sign in, create, watch, scale, roll back, a 422 beside its fie
 
 test('the web UI: an app that cannot be placed is Waiting with the reason; a locked app forced; a deployment rolled back from the Deployments page; an agent drained and back', async () => {
   await page.setViewportSize({ width: 1440, height: 900 });
-  await page.evaluate(() => { location.hash = '#/apps'; });
+  await open('#/apps');
   const huge = '/ui-test/huge';
-  const created = await api('POST', '/v2/apps', { id: huge, cmd: `sleep 1000 # ${MARKER}`, cpus: 0.1, mem: 1_000_000, instances: 1 });
+  // Agent 1 refuses it by a constraint, agent 2 for want of memory.
+  const created = await api('POST', '/v2/apps', { id: huge, cmd: `sleep 1000 # ${MARKER}`, cpus: 0.1, mem: 1_000_000, instances: 1, constraints: [['agent', 'UNLIKE', '1']] });
   assert.equal(created.status, 201);
 
   // Live, without a reload: the app appears, waiting, and says why.
@@ -224,13 +225,18 @@ test('the web UI: an app that cannot be placed is Waiting with the reason; a loc
   assert.match(await row.locator('.reason').innerText(), /mem/);
   await page.getByRole('link', { name: huge }).click();
   await page.getByRole('link', { name: 'Debug' }).click();
-  await page.locator('.debug dd').filter({ hasText: /mem/ }).first().waitFor();
+  // Per reason, in words: the constraint and the memory, each with the agents it refused.
+  await page.locator('.debug').getByText(/1 instance waiting .*mem/).waitFor();
+  assert.match(await page.locator('table.refusals tr').filter({ hasText: 'Constraint agent:UNLIKE:1' }).innerText(), /constraint[\s\S]*1 \/ 2 agents/);
+  assert.match(await page.locator('table.refusals tr').filter({ hasText: 'Not enough mem' }).innerText(), /1 \/ 2 agents/);
+  assert.match(await page.locator('.debug').innerText(), /None: instances launch as soon as an agent fits \(each failure multiplies the delay by 1\.15 from 1s, up to 300s\)/);
   await shoot('app-debug-waiting');
 
   // Its deployment never ends, so a change is refused (409) until the operator forces it: from the
   // edit form (the forced deployment does not end either), then from the toolbar.
   await page.getByRole('link', { name: 'Edit' }).click();
   await page.getByLabel('Labels').fill('tier=huge');
+  assert.equal(await page.getByLabel('Constraints').inputValue(), 'agent:UNLIKE:1');
   await page.getByRole('button', { name: 'Deploy changes' }).click();
   await page.locator('.app-form').getByText(/App is locked/).waitFor();
   await shoot('app-edit-409');

@@ -6,11 +6,12 @@ import { APP_TABS, routeHash, type AppTab } from '../core/routes.ts';
 import { reachView, type ReachAnswer } from '../core/reach.ts';
 import { appStatus, healthCounts, taskHealth } from '../core/status.ts';
 import { formOf } from '../core/app-form.ts';
+import { debugView } from '../core/debug.ts';
 import { api, ApiError, appPath, errorText } from './api.ts';
 import { AppDefinitionEditor } from './app-form.tsx';
 import { LogTail } from './logs.tsx';
 import { useNow, type State } from './store.ts';
-import { Confirm, ErrorNote, HealthBar, StatusBadge } from './widgets.tsx';
+import { Confirm, ErrorNote, HealthBar, StatusBadge, UsageBar } from './widgets.tsx';
 
 const TAB_LABELS: Record<AppTab, string> = { instances: 'Instances', config: 'Configuration', edit: 'Edit', debug: 'Debug', reach: 'How to reach it' };
 
@@ -238,38 +239,51 @@ function Edit({ app }: { app: App }) {
 
 function Debug({ app, queued, revision }: { app: App; queued: QueueEntry | undefined; revision: number }) {
   const { data, error } = useResource<{ app: App & { lastTaskFailure?: TaskFailure } }>(`${appPath(app.id)}?embed=app.lastTaskFailure`, revision);
-  const failure = data?.app.lastTaskFailure;
+  const now = useNow();
   const [reset, setReset] = useState<string>();
-  const rejects = queued?.processedOffersSummary?.rejectSummaryLastOffers ?? [];
+  const view = debugView(app, queued, data?.app.lastTaskFailure, now);
   return (
     <div class="debug">
       <h2>Waiting to launch</h2>
-      {queued === undefined || queued.count === 0 ? <p class="empty">Nothing waits: every instance asked is placed.</p> : (
-        <dl>
-          <dt>Instances waiting</dt><dd>{queued.count}</dd>
-          <dt>Why</dt><dd>{queued.reason || '—'}</dd>
-          <dt>Launch delay</dt><dd>{queued.delay.overdue ? 'none (launches as soon as an agent fits)' : `${queued.delay.timeLeftSeconds}s left (backoff after failures)`}</dd>
-          {queued.since !== undefined && <><dt>Since</dt><dd>{queued.since}</dd></>}
-          {rejects.length > 0 && <><dt>Agents refused, by reason</dt><dd><ul>{rejects.map((r) => <li key={r.reason}>{r.reason}: {r.declined} of {r.processed}</li>)}</ul></dd></>}
-        </dl>
+      {view.waiting === undefined ? <p class="empty">Nothing waits: every instance asked is placed.</p> : (
+        <>
+          <p><strong>{view.waiting.count} instance{view.waiting.count === 1 ? '' : 's'} waiting</strong>{view.waiting.since === undefined ? '' : ` (since ${view.waiting.since})`}: {view.waiting.reason}.</p>
+          {view.waiting.refusals.length > 0 && (
+            <table class="refusals">
+              <caption>Why agents refused the next instance (the last placement tried)</caption>
+              <thead><tr><th scope="col">Reason</th><th scope="col">Agents refused</th></tr></thead>
+              <tbody>
+                {view.waiting.refusals.map((r) => (
+                  <tr key={r.what} class={`refusal-${r.kind}`}>
+                    <th scope="row">{r.what}{r.kind === 'constraint' && <span class="badge">constraint</span>}</th>
+                    <td data-label="Agents refused"><UsageBar label={r.what} used={r.agents} total={r.of} unit=" agents" /></td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </>
       )}
-      {queued !== undefined && !queued.delay.overdue && (
+      <h2>Launch delay</h2>
+      <p>{view.delay.text}</p>
+      {view.delay.inForce && (
         <button type="button" onClick={() => api('DELETE', `/v2/queue${app.id}/delay`).then(() => setReset('Delay reset.'), (err) => setReset(errorText(err)))}>Reset launch delay</button>
       )}
       {reset !== undefined && <p class="note" role="status">{reset}</p>}
       <h2>Last task failure</h2>
       <ErrorNote error={error} />
-      {failure === undefined ? <p class="empty">No task of this app has failed.</p> : (
-        <dl>
-          <dt>Task</dt><dd class="mono">{failure.taskId}</dd>
-          <dt>State</dt><dd>{stateLabel(failure.state)}</dd>
-          <dt>Message</dt><dd class="mono">{failure.message}</dd>
-          <dt>Host</dt><dd>{failure.host}</dd>
-          <dt>When</dt><dd>{failure.timestamp}</dd>
-          <dt>Version</dt><dd class="mono">{failure.version}</dd>
-        </dl>
+      {view.failure === undefined ? <p class="empty">No task of this app has failed.</p> : (
+        <>
+          <p><strong>{view.failure.headline}</strong></p>
+          <pre class="failure-message">{view.failure.message}</pre>
+          <dl>
+            <dt>Task</dt><dd class="mono">{view.failure.task}</dd>
+            <dt>Version</dt><dd class="mono">{view.failure.version}</dd>
+            <dt>When</dt><dd>{view.failure.when}</dd>
+          </dl>
+        </>
       )}
-      {failure !== undefined && <LogTail key={failure.taskId} taskId={failure.taskId} live={false} />}
+      {view.failure !== undefined && <LogTail key={view.failure.task} taskId={view.failure.task} live={false} />}
     </div>
   );
 }

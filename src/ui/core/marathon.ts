@@ -58,7 +58,9 @@ export interface QueueEntry {
   since?: string;
   /** Corral's: why the instances wait, in words. */
   reason?: string;
-  processedOffersSummary?: { rejectSummaryLastOffers?: Array<{ reason: string; declined: number; processed: number }> };
+  processedOffersSummary?: { processedOffersCount?: number; rejectSummaryLastOffers?: Array<{ reason: string; declined: number; processed: number }> };
+  /** Corral's: agents refused at the last placement, by reason, a constraint's naming it. */
+  refusals?: Array<{ reason: string; agents: number; constraint?: string[] }>;
 }
 
 /** `GET /master/slaves`: one agent with what it has and what its tasks use. */
