@@ -420,16 +420,28 @@ test('the web UI: an instance\'s stdout and stderr tailed live, and downloaded',
   assert.deepEqual(pageErrors, []);
 });
 
-test('the web UI: a job created through the API, run from its page, its SUCCESS and output shown', async () => {
+test('the web UI: a job created through the form, its next slot, run now with env, its SUCCESS and output shown, edited', async () => {
   await page.setViewportSize({ width: 1440, height: 900 });
   const id = 'ui-test.report';
-  assert.equal((await api('POST', '/v1/jobs', { id, run: { cmd: `echo "report of the night"; : ${MARKER}`, cpus: 0.01, mem: 32 }, schedules: [{ id: 'nightly', cron: '0 2 * * *', timeZone: 'Europe/Berlin' }] })).status, 201);
-  await nav('Jobs');
-  const row = page.locator(`tr[data-job="${id}"]`);
-  await row.getByText('Never run', { exact: true }).waitFor();
-  assert.match(await row.locator('td[data-label="Schedules"]').innerText(), /0 2 \* \* \* Europe\/Berlin/);
-  await row.getByRole('link', { name: id }).click();
+  await open('#/jobs');
+  await page.getByRole('link', { name: 'Create job' }).click();
+  await page.getByRole('heading', { name: 'Create a job' }).waitFor();
+  await page.getByLabel('Job ID').fill(id);
+  await page.getByLabel('Command').fill(`echo "report of the night for $DAY"; : ${MARKER}`);
+  await page.getByLabel('CPUs').fill('0.01');
+  await page.getByLabel('Memory (MiB)').fill('32');
+  await page.getByLabel('Cron').fill('0 2 * * *');
+  await page.getByLabel('Time zone').fill('Europe/Berlin');
+  await shoot('job-create');
+  await page.getByRole('button', { name: 'Create job' }).click();
   await page.getByRole('heading', { name: id }).waitFor();
+  const created = (await api('GET', `/v1/jobs/${id}?embed=schedules`)).json as { run: { mem: number }; schedules: Array<{ id: string; cron: string; timeZone: string }> };
+  assert.deepEqual(created.schedules.map((s) => [s.id, s.cron, s.timeZone]), [['default', '0 2 * * *', 'Europe/Berlin']]);
+  // The next slot, computed in the page with croner as the scheduler does: 02:00 Berlin time.
+  assert.match(await page.locator('li[data-schedule="default"] .next-slot').innerText(), /^\d{4}-\d{2}-\d{2} 02:00 Europe\/Berlin \(in (\d+h )?\d+m\)$/);
+
+  // Run now, with a variable for this run only.
+  await page.getByLabel('Environment for this run').fill('DAY=monday');
   await page.getByRole('button', { name: 'Run now' }).click();
   await page.getByText(/^Run now: run \d{14}[a-z0-9]{5}\.$/).waitFor();
   // Followed live: the run goes through the active runs into the history.
@@ -437,18 +449,62 @@ test('the web UI: a job created through the API, run from its page, its SUCCESS 
   await success.waitFor({ timeout: 30_000 });
   await page.getByText('No run is active.').waitFor();
   await success.getByRole('button', { name: /^Logs of run / }).click();
-  await page.locator('pre.log').getByText('report of the night').waitFor();
+  await page.locator('pre.log').getByText('report of the night for monday').waitFor();
   await shoot('job');
   await page.setViewportSize({ width: 390, height: 844 });
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
   assert.ok(overflow <= 0, `the job page is ${overflow} px wider than 390 px`);
   await shoot('job');
   await page.setViewportSize({ width: 1440, height: 900 });
+
+  // Edited through the form: its memory (PUT) and its schedule (the schedule's own route); a bad cron beside its field.
+  await page.getByRole('button', { name: 'Edit', exact: true }).click();
+  await waitFor('the definition in the form', async () => ((await page.getByLabel('Memory (MiB)').inputValue()) === '32' ? true : undefined));
+  await page.getByLabel('Memory (MiB)').fill('48');
+  await page.getByLabel('Cron').fill('0 25 * * *');
+  await page.getByRole('button', { name: 'Save job' }).click();
+  await page.locator('.field.invalid').filter({ has: page.getByLabel('Cron') }).locator('.field-error').waitFor();
+  await shoot('job-edit-422');
+  await page.getByLabel('Cron').fill('30 3 * * *');
+  await page.getByRole('button', { name: 'Save job' }).click();
+  await page.getByText('Saved.').waitFor();
+  const edited = (await api('GET', `/v1/jobs/${id}?embed=schedules`)).json as typeof created;
+  assert.equal(edited.run.mem, 48);
+  assert.deepEqual(edited.schedules.map((s) => [s.id, s.cron, s.timeZone]), [['default', '30 3 * * *', 'Europe/Berlin']]);
+  await page.locator('li[data-schedule="default"]').getByText(/30 3 \* \* \*/).waitFor();
+  assert.match(await page.locator('li[data-schedule="default"] .next-slot').innerText(), / 03:30 Europe\/Berlin /);
+
   await nav('Jobs');
-  await page.locator(`tr[data-job="${id}"]`).getByText('Succeeded', { exact: true }).waitFor();
+  const row = page.locator(`tr[data-job="${id}"]`);
+  await row.getByText('Succeeded', { exact: true }).waitFor();
+  assert.match(await row.locator('td[data-label="Schedules"]').innerText(), /30 3 \* \* \* Europe\/Berlin\s+next \d{4}-\d{2}-\d{2} 03:30/);
   await shoot('jobs');
   assert.equal((await api('DELETE', `/v1/jobs/${id}`)).status, 200);
   await page.getByText('No jobs yet').waitFor();
+  assert.deepEqual(consoleErrors.filter((text) => !/status of (401|403|404|409|422)/.test(text)), []);
+  assert.deepEqual(pageErrors, []);
+});
+
+test('the web UI: quotas per group as bars of declared, held and limit', async () => {
+  await page.setViewportSize({ width: 1440, height: 900 });
+  assert.equal((await api('PUT', '/v2/quotas/ui-quota', { cpus: 1, instances: 4 })).status, 200);
+  assert.equal((await api('POST', '/v2/apps', { id: '/ui-quota/web', cmd: `sleep 1000 # ${MARKER}`, cpus: 0.25, mem: 16, instances: 2 })).status, 201);
+  await open('#/quotas');
+  const card = page.locator('li.card[data-group="/ui-quota"]');
+  await card.locator('tr[data-resource="cpus"]').getByText('0.5 declared, 0.5 held, limit 1').waitFor({ timeout: 30_000 });
+  assert.match(await card.locator('tr[data-resource="instances"]').innerText(), /2 declared, 2 held, limit 4/);
+  assert.match(await card.locator('tr[data-resource="mem"]').innerText(), /32 MiB declared, 32 MiB held, no limit/);
+  // Live: a scale shows without a reload.
+  assert.equal((await api('PUT', '/v2/apps/ui-quota/web?force=true', { instances: 4 })).status, 200);
+  await card.locator('tr.quota-near[data-resource="instances"]').getByText(/4 declared, \d held, limit 4/).waitFor();
+  await shoot('quotas');
+  await page.setViewportSize({ width: 390, height: 844 });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.ok(overflow <= 0, `the quotas page is ${overflow} px wider than 390 px`);
+  await shoot('quotas');
+  await page.setViewportSize({ width: 1440, height: 900 });
+  assert.equal((await api('DELETE', '/v2/apps/ui-quota/web?force=true')).status, 200);
+  assert.equal((await api('DELETE', '/v2/quotas/ui-quota')).status, 200);
   assert.deepEqual(consoleErrors.filter((text) => !/status of (401|403|404|409|422)/.test(text)), []);
   assert.deepEqual(pageErrors, []);
 });
@@ -457,7 +513,7 @@ test('the web UI: a job run stopped from its page fails with the reason in the h
   await page.setViewportSize({ width: 1440, height: 900 });
   const id = 'ui-test.sleeper';
   assert.equal((await api('POST', '/v1/jobs', { id, run: { cmd: `echo started; sleep 1000; : ${MARKER}`, cpus: 0.01, mem: 32 } })).status, 201);
-  await page.goto(`${corral.urls.ui}#/job?id=${id}`);
+  await open(`#/job?id=${id}`);
   await page.getByRole('button', { name: 'Run now' }).click();
   const active = page.locator('table.runs tbody tr[data-run]').filter({ hasText: 'ACTIVE' });
   await active.waitFor({ timeout: 30_000 });

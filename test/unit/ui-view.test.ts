@@ -118,6 +118,9 @@ test('parseRoute and routeHash: every page round-trips (table-driven)', () => {
     ['#/agents', { page: 'agents' }],
     ['#/jobs', { page: 'jobs' }],
     ['#/job?id=team-a.nightly', { page: 'job', id: 'team-a.nightly' }],
+    ['#/new-job', { page: 'new-job' }],
+    ['#/quotas', { page: 'quotas' }],
+    ['#/app?id=%2Fweb&tab=reach', { page: 'app', id: '/web', tab: 'reach' }],
   ];
   for (const [hash, route] of cases) {
     assert.deepEqual(parseRoute(hash), route, hash);

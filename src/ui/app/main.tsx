@@ -6,8 +6,9 @@ import { api, ApiError, errorText, forgetToken, storedToken, storeToken, whenUna
 import { AppPage } from './app-page.tsx';
 import { AppsPage } from './apps-page.tsx';
 import { DeploymentsPage } from './deployments-page.tsx';
-import { JobPage, JobsPage } from './jobs-page.tsx';
+import { JobPage, JobsPage, NewJobPage } from './jobs-page.tsx';
 import { NewAppPage } from './new-app-page.tsx';
+import { QuotasPage } from './quotas-page.tsx';
 import { store, useStore } from './store.ts';
 import './styles.css';
 
@@ -51,6 +52,8 @@ function Page({ route }: { route: Route }) {
     case 'agents': return <AgentsPage state={state} />;
     case 'jobs': return <JobsPage state={state} />;
     case 'job': return <JobPage state={state} id={route.id} />;
+    case 'new-job': return <NewJobPage />;
+    case 'quotas': return <QuotasPage state={state} />;
     default: return <AppsPage state={state} search={route.search} />;
   }
 }
@@ -89,7 +92,7 @@ function Shell() {
 
   if (auth === 'checking') return <main id="main"><p>Loading…</p></main>;
   if (auth === 'needed') return <Login refused={refused} onDone={() => { setRefused(undefined); setAuth('ok'); }} />;
-  const current = route.page === 'app' || route.page === 'new' ? 'apps' : route.page === 'job' ? 'jobs' : route.page;
+  const current = route.page === 'app' || route.page === 'new' ? 'apps' : route.page === 'job' || route.page === 'new-job' ? 'jobs' : route.page;
   return (
     <>
       <a class="skip" href="#main" onClick={(e) => { e.preventDefault(); document.getElementById('page-title')?.focus(); }}>Skip to content</a>

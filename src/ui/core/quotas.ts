@@ -1,0 +1,46 @@
+import { formatNumber } from './format.ts';
+
+/** `GET /v2/quotas` rows (docs/scheduler.md "Quotas"). */
+export interface QuotaRow {
+  group: string;
+  limit: Partial<Record<QuotaResource, number>>;
+  used: Record<QuotaResource, number>;
+  held: Record<QuotaResource, number>;
+}
+export type QuotaResource = 'cpus' | 'mem' | 'disk' | 'gpus' | 'instances';
+const RESOURCES: readonly QuotaResource[] = ['cpus', 'mem', 'disk', 'gpus', 'instances'];
+const UNITS: Record<QuotaResource, string> = { cpus: '', mem: ' MiB', disk: ' MiB', gpus: '', instances: '' };
+
+/** One bar: what the group declares (used) and holds now (held) against its limit. */
+export interface QuotaBar {
+  resource: QuotaResource;
+  used: number;
+  held: number;
+  /** Undefined: not limited (shown only when something is used). */
+  limit?: number;
+  /** Fractions of the bar (0..1): used, and held beyond used; the scale is the limit or, above it, what is held. */
+  usedFraction: number;
+  heldFraction: number;
+  state: 'ok' | 'near' | 'over';
+  words: string;
+}
+
+/** The bars of one group: every limited resource, and unlimited ones in use. */
+export function quotaBars(row: QuotaRow): QuotaBar[] {
+  return RESOURCES.flatMap((resource): QuotaBar[] => {
+    const limit = row.limit[resource];
+    const used = row.used[resource] ?? 0;
+    const held = Math.max(row.held[resource] ?? 0, used);
+    if (limit === undefined && used === 0 && held === 0) return [];
+    const scale = Math.max(limit ?? 0, held, used);
+    const state = limit === undefined ? 'ok' : used > limit || held > limit ? 'over' : limit > 0 && held / limit >= 0.9 ? 'near' : 'ok';
+    const unit = UNITS[resource];
+    const words = `${resource}: ${formatNumber(used)}${unit} declared, ${formatNumber(held)}${unit} held, ${limit === undefined ? 'no limit' : `limit ${formatNumber(limit)}${unit}`}`;
+    return [{
+      resource, used, held, ...(limit === undefined ? {} : { limit }),
+      usedFraction: scale === 0 ? 0 : used / scale,
+      heldFraction: scale === 0 ? 0 : (held - used) / scale,
+      state, words,
+    }];
+  });
+}
