@@ -337,6 +337,35 @@ test('the web UI: how to reach an app, from the DNS and LB HTTP APIs: its SRV na
   assert.deepEqual(pageErrors, []);
 });
 
+test('the web UI: a deployment\'s progress and its readiness checks in words', async () => {
+  await page.setViewportSize({ width: 1440, height: 900 });
+  const id = '/ui-test/warming';
+  // Healthy at once, never ready: the deployment waits on its readiness check.
+  const cmd = `exec node -e "require('http').createServer((q, r) => { r.statusCode = q.url === '/ready' ? 503 : 200; r.end(q.url === '/ready' ? 'warming up' : 'hi'); }).listen(+process.env.PORT0, process.env.HOST)" # ${MARKER}`;
+  const definition = {
+    id, cmd, cpus: 0.01, mem: 32, instances: 1, portDefinitions: [{ port: 0, name: 'http-api' }],
+    readinessChecks: [{ name: 'ready', path: '/ready', portName: 'http-api', intervalSeconds: 1, timeoutSeconds: 1, preserveLastResponse: true }],
+  };
+  assert.equal((await api('POST', '/v2/apps', definition)).status, 201);
+  await open('#/deployments');
+  const card = page.locator('li.card').filter({ hasText: id });
+  await card.getByText('Step 1 of 1').waitFor();
+  const row = card.locator('table.readiness tr.not-ready');
+  await row.getByText('HTTP 503 "warming up"').waitFor({ timeout: 30_000 });
+  assert.match(await card.locator('.actions-now li').innerText(), /1 of 1 running the new version, 0 of 1 ready/);
+  await card.getByText('Step 1 of 1, 0% done').waitFor();
+  await shoot('deployments-readiness');
+  await page.setViewportSize({ width: 390, height: 844 });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.ok(overflow <= 0, `the deployments page is ${overflow} px wider than 390 px`);
+  await shoot('deployments-readiness');
+  await page.setViewportSize({ width: 1440, height: 900 });
+  assert.equal((await api('DELETE', `/v2/apps${id}?force=true`)).status, 200);
+  await page.getByText('No deployment is running').waitFor();
+  assert.deepEqual(consoleErrors.filter((text) => !/status of (401|403|404|409|422)/.test(text)), []);
+  assert.deepEqual(pageErrors, []);
+});
+
 test('the web UI: a thousand apps list, filter and open without a reload', async () => {
   await page.setViewportSize({ width: 1440, height: 900 });
   await nav('Apps');

@@ -40,7 +40,9 @@ export interface App {
   [field: string]: unknown;
 }
 
-export interface DeploymentAction { action: string; app: string; readinessCheckResults?: unknown[] }
+/** Marathon's readinessCheckResult: one per instance and check probed. */
+export interface ReadinessResult { name: string; taskId: string; ready: boolean; lastResponse?: { status: number; contentType?: string; body?: string } }
+export interface DeploymentAction { action: string; app: string; readinessCheckResults?: ReadinessResult[] }
 export interface Deployment {
   id: string;
   version: string;
