@@ -21,6 +21,7 @@ const MARKER = `corral-ui-test-${process.pid}`;
 const SERVER = `exec node -e "require('http').createServer((q, r) => r.end('hi')).listen(+process.env.PORT0, process.env.HOST)" # ${MARKER}`;
 const APP = '/ui-test/web';
 const shots = mkdtempSync(join(tmpdir(), 'corral-ui-shots-'));
+console.log(`screenshots of each page at 390 and 1440 px go to ${shots}`);
 
 let corral: RunningCorral;
 let browser: Browser;
@@ -184,15 +185,20 @@ test('the web UI: sign in, create, watch, scale, roll back, a 422 beside its fie
   await page.locator('table.agents tbody tr').nth(1).waitFor();
   await shoot('agents');
 
-  // Each page at a phone's width: readable, nothing wider than the screen.
-  await page.setViewportSize({ width: 390, height: 844 });
-  for (const [name, hash] of [['apps', '#/apps'], ['app-instances', `#/app?id=${APP}&tab=instances`], ['app-config', `#/app?id=${APP}&tab=config`],
-    ['app-edit', `#/app?id=${APP}&tab=edit`], ['app-debug', `#/app?id=${APP}&tab=debug`], ['create', '#/new'], ['deployments', '#/deployments'], ['agents', '#/agents']]) {
-    await page.evaluate((h) => { location.hash = h; }, hash as string);
-    await page.locator('#page-title').waitFor();
-    await shoot(name as string);
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-    assert.ok(overflow <= 0, `${name} is ${overflow} px wider than 390 px`);
+  // Each page at both widths (the screenshots); at a phone's, readable and nothing wider than the screen.
+  const pages = [['apps', '#/apps'], ['app-instances', `#/app?id=${APP}&tab=instances`], ['app-config', `#/app?id=${APP}&tab=config`],
+    ['app-edit', `#/app?id=${APP}&tab=edit`], ['app-debug', `#/app?id=${APP}&tab=debug`], ['app-reach', `#/app?id=${APP}&tab=reach`], ['create', '#/new'],
+    ['deployments', '#/deployments'], ['agents', '#/agents'], ['jobs', '#/jobs'], ['job-create', '#/new-job'], ['quotas', '#/quotas']] as const;
+  for (const width of [1440, 390]) {
+    await page.setViewportSize({ width, height: width === 390 ? 844 : 900 });
+    for (const [name, hash] of pages) {
+      await page.evaluate((h) => { location.hash = h; }, hash);
+      await page.locator('#page-title').waitFor();
+      await page.waitForFunction(() => !document.body.innerText.includes('Loading…'));
+      await shoot(name);
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      assert.ok(overflow <= 0, `${name} is ${overflow} px wider than ${width} px`);
+    }
   }
   await page.setViewportSize({ width: 1440, height: 900 });
 
@@ -256,7 +262,7 @@ test('the web UI: an app that cannot be placed is Waiting with the reason; a loc
   await nav('Deployments');
   const card = page.locator('li.card').filter({ hasText: huge });
   await card.getByText('Step 1 of 1').waitFor();
-  await card.getByText(`ScaleApplication ${huge}`).waitFor();
+  await card.locator('ol.steps').getByText(`ScaleApplication ${huge}`).waitFor();
   await shoot('deployments-running');
   await card.getByRole('button', { name: 'Roll back' }).click();
   await page.getByRole('dialog').getByRole('button', { name: 'Roll back' }).click();
