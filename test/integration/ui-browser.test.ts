@@ -508,6 +508,15 @@ test('the web UI: a job created through the form, its next slot, run now with en
   assert.deepEqual(edited.schedules.map((s) => [s.id, s.cron, s.timeZone]), [['default', '30 3 * * *', 'Europe/Berlin']]);
   await page.locator('li[data-schedule="default"]').getByText(/30 3 \* \* \*/).waitFor();
   assert.match(await page.locator('li[data-schedule="default"] .next-slot').innerText(), / 03:30 Europe\/Berlin /);
+  // As JSON, every schedule: one added.
+  await page.getByRole('button', { name: 'Edit', exact: true }).click();
+  await page.getByRole('button', { name: 'JSON', exact: true }).click();
+  const jobJson = page.getByLabel(/Job definition/);
+  const jobDefinition = JSON.parse(await jobJson.inputValue()) as { schedules: unknown[] };
+  await jobJson.fill(JSON.stringify({ ...jobDefinition, schedules: [...jobDefinition.schedules, { id: 'weekly', cron: '0 4 * * 1', timeZone: 'UTC' }] }, null, 2));
+  await page.getByRole('button', { name: 'Save job' }).click();
+  await page.locator('li[data-schedule="weekly"]').getByText(/0 4 \* \* 1/).waitFor();
+  assert.deepEqual(((await api('GET', `/v1/jobs/${id}?embed=schedules`)).json as typeof created).schedules.map((s) => s.id), ['default', 'weekly']);
 
   await nav('Jobs');
   const row = page.locator(`tr[data-job="${id}"]`);
@@ -520,11 +529,21 @@ test('the web UI: a job created through the form, its next slot, run now with en
   assert.deepEqual(pageErrors, []);
 });
 
-test('the web UI: quotas per group as bars of declared, held and limit', async () => {
+test('the web UI: a quota set through its form (a bad limit beside its field), its bars of declared, held and limit, removed', async () => {
   await page.setViewportSize({ width: 1440, height: 900 });
-  assert.equal((await api('PUT', '/v2/quotas/ui-quota', { cpus: 1, instances: 4 })).status, 200);
-  assert.equal((await api('POST', '/v2/apps', { id: '/ui-quota/web', cmd: `sleep 1000 # ${MARKER}`, cpus: 0.25, mem: 16, instances: 2 })).status, 201);
+  // Set through its form: a bad limit beside its field first.
   await open('#/quotas');
+  await page.getByRole('button', { name: 'Set a quota' }).click();
+  await page.getByLabel('Group').fill('/ui-quota');
+  await page.getByLabel('CPUs').fill('-1');
+  await page.getByLabel('Instances').fill('4');
+  await page.getByRole('button', { name: 'Set quota' }).click();
+  assert.equal(await page.locator('.field.invalid').filter({ has: page.getByLabel('CPUs') }).locator('.field-error').innerText(), 'must be >= 0');
+  await page.getByLabel('CPUs').fill('1');
+  await page.getByRole('button', { name: 'Set quota' }).click();
+  await page.getByText('Quota of /ui-quota set.').waitFor();
+  assert.deepEqual((await api('GET', '/v2/quotas/ui-quota')).json.limit, { cpus: 1, instances: 4 });
+  assert.equal((await api('POST', '/v2/apps', { id: '/ui-quota/web', cmd: `sleep 1000 # ${MARKER}`, cpus: 0.25, mem: 16, instances: 2 })).status, 201);
   const card = page.locator('li.card[data-group="/ui-quota"]');
   await card.locator('tr[data-resource="cpus"]').getByText('0.5 declared, 0.5 held, limit 1').waitFor({ timeout: 30_000 });
   assert.match(await card.locator('tr[data-resource="instances"]').innerText(), /2 declared, 2 held, limit 4/);
@@ -539,7 +558,10 @@ test('the web UI: quotas per group as bars of declared, held and limit', async (
   await shoot('quotas');
   await page.setViewportSize({ width: 1440, height: 900 });
   assert.equal((await api('DELETE', '/v2/apps/ui-quota/web?force=true')).status, 200);
-  assert.equal((await api('DELETE', '/v2/quotas/ui-quota')).status, 200);
+  await card.getByRole('button', { name: 'Remove the quota of /ui-quota' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Remove' }).click();
+  await page.getByText('No quotas are set').waitFor();
+  assert.equal((await api('GET', '/v2/quotas/ui-quota')).status, 404);
   assert.deepEqual(consoleErrors.filter((text) => !/status of (401|403|404|409|422)/.test(text)), []);
   assert.deepEqual(pageErrors, []);
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { quotaBars, type QuotaRow } from '../../src/ui/core/quotas.ts';
+import { NEW_QUOTA_FORM, quotaBars, quotaFormOf, quotaLimitsOf, type QuotaForm, type QuotaRow } from '../../src/ui/core/quotas.ts';
 
 const zero = { cpus: 0, mem: 0, disk: 0, gpus: 0, instances: 0 };
 const row = (over: Partial<QuotaRow>): QuotaRow => ({ group: '/team-a', limit: {}, used: zero, held: zero, ...over });
@@ -26,4 +26,14 @@ test('quotaBars: limited resources and used unlimited ones, with their state (ta
     assert.equal(bars.length, expected.length, name);
     expected.forEach((e, i) => assert.deepEqual(Object.fromEntries(Object.keys(e).map((k) => [k, (bars[i] as unknown as Record<string, unknown>)[k]])), e, `${name} #${i}`));
   }
+});
+
+test('quotaLimitsOf and quotaFormOf: limits as typed, empty ones left out (table-driven)', () => {
+  const cases: [Partial<QuotaForm>, Record<string, unknown>][] = [
+    [{}, {}],
+    [{ cpus: '2', instances: ' 10 ' }, { cpus: 2, instances: 10 }],
+    [{ mem: 'lots', disk: '-1' }, { mem: 'lots', disk: -1 }],
+  ];
+  for (const [over, expected] of cases) assert.deepEqual(quotaLimitsOf({ ...NEW_QUOTA_FORM, group: '/a', ...over }), expected);
+  assert.deepEqual(quotaFormOf({ group: '/a', limit: { cpus: 1.5, instances: 3 } }), { group: '/a', cpus: '1.5', mem: '', disk: '', gpus: '', instances: '3' });
 });

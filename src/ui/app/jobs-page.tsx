@@ -77,18 +77,19 @@ export function NewJobPage() {
 }
 
 /** A schedule call's 422 names paths in the schedule (`/cron`): the form's are in the job (`/schedules/0/cron`). */
-async function asFirstSchedule<T>(call: Promise<T>): Promise<T> {
+async function asSchedule<T>(index: number, call: Promise<T>): Promise<T> {
   try {
     return await call;
   } catch (err) {
     if (!(err instanceof ApiError)) throw err;
-    throw new ApiError({ ...err.problem, details: err.problem.details.map((d) => ({ ...d, path: `/schedules/0${d.path === '/' ? '' : d.path}` })) });
+    throw new ApiError({ ...err.problem, details: err.problem.details.map((d) => ({ ...d, path: `/schedules/${index}${d.path === '/' ? '' : d.path}` })) });
   }
 }
 
 /**
  * A job's Edit: its definition (PUT, which leaves schedules alone, as Metronome's) and then its
- * first schedule through the schedule routes: replaced, added, or removed when the cron is emptied.
+ * schedules through their own routes, by id: changed ones replaced, new ones added, missing ones
+ * removed (the form edits the first; the JSON all of them).
  */
 function JobEdit({ job, done }: { job: Job; done: (text: string) => void }) {
   const [base, setBase] = useState<Record<string, unknown>>();
@@ -104,11 +105,15 @@ function JobEdit({ job, done }: { job: Job; done: (text: string) => void }) {
   const save = async (body: Record<string, unknown>): Promise<void> => {
     const { schedules, ...definition } = body;
     await api('PUT', jobApi(job.id), { ...definition, id: job.id });
-    const before = (base.schedules as JobSchedule[] | undefined)?.[0];
-    const after = (schedules as Array<Record<string, unknown>> | undefined)?.[0];
-    if (after !== undefined && before !== undefined && after.id === before.id) await asFirstSchedule(api('PUT', jobApi(job.id, `/schedules/${encodeURIComponent(before.id)}`), after));
-    else if (after !== undefined && before?.id !== after.id) await asFirstSchedule(api('POST', jobApi(job.id, '/schedules'), after));
-    if (before !== undefined && (after === undefined || after.id !== before.id)) await api('DELETE', jobApi(job.id, `/schedules/${encodeURIComponent(before.id)}`));
+    const before = (base.schedules as JobSchedule[] | undefined) ?? [];
+    const after = Array.isArray(schedules) ? (schedules as Array<Record<string, unknown>>) : [];
+    for (const [index, schedule] of after.entries()) {
+      const id = String(schedule.id ?? '');
+      const known = before.find((b) => b.id === id);
+      if (known === undefined) await asSchedule(index, api('POST', jobApi(job.id, '/schedules'), schedule));
+      else if (JSON.stringify(known) !== JSON.stringify(schedule)) await asSchedule(index, api('PUT', jobApi(job.id, `/schedules/${encodeURIComponent(id)}`), schedule));
+    }
+    for (const gone of before.filter((b) => !after.some((a) => a.id === b.id))) await api('DELETE', jobApi(job.id, `/schedules/${encodeURIComponent(gone.id)}`));
     done('Saved.');
   };
   return <JobDefinitionEditor base={base} fixedId submitLabel="Save job" send={save} />;

@@ -44,3 +44,21 @@ export function quotaBars(row: QuotaRow): QuotaBar[] {
     }];
   });
 }
+
+/** The quota form: a group and its limits as typed; an empty limit: not limited. */
+export interface QuotaForm { group: string; cpus: string; mem: string; disk: string; gpus: string; instances: string }
+export const NEW_QUOTA_FORM: QuotaForm = { group: '', cpus: '', mem: '', disk: '', gpus: '', instances: '' };
+
+/** The form of a group's quota (to change it). */
+export function quotaFormOf(row: Pick<QuotaRow, 'group' | 'limit'>): QuotaForm {
+  const text = (r: QuotaResource): string => (row.limit[r] === undefined ? '' : String(row.limit[r]));
+  return { group: row.group, cpus: text('cpus'), mem: text('mem'), disk: text('disk'), gpus: text('gpus'), instances: text('instances') };
+}
+
+/** `PUT /v2/quotas/<group>`'s body: every limit given (as typed: the API says what is wrong with it). */
+export function quotaLimitsOf(form: QuotaForm): Record<string, number | string> {
+  return Object.fromEntries(RESOURCES.filter((r) => form[r].trim() !== '').map((r) => {
+    const value = form[r].trim();
+    return [r, Number.isFinite(Number(value)) ? Number(value) : value];
+  }));
+}
