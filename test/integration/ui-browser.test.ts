@@ -217,6 +217,47 @@ test('the web UI: sign in, create, watch, scale, roll back, a 422 beside its fie
   assert.deepEqual(pageErrors, []);
 });
 
+test('the web UI: an instance killed (and replaced), killed and scaled down, the app restarted and suspended', async () => {
+  await page.setViewportSize({ width: 1440, height: 900 });
+  const id = '/ui-test/ops';
+  assert.equal((await api('POST', '/v2/apps', { id, cmd: `sleep 1000 # ${MARKER}`, cpus: 0.01, mem: 16, instances: 2 })).status, 201);
+  await open(`#/app?id=${encodeURIComponent(id)}&tab=instances`);
+  const running = page.locator('table.instances tbody tr').filter({ hasText: 'running' });
+  await waitFor('two running instances', async () => ((await running.count()) === 2 ? true : undefined), 30_000);
+  const ids = async (): Promise<string[]> => page.locator('table.instances tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-task') ?? ''));
+  const [first] = await ids();
+
+  // Killed: the scheduler starts a replacement, and the table follows.
+  await page.getByRole('button', { name: `Kill ${first}`, exact: true }).click();
+  await waitFor('a replacement running', async () => {
+    const now = await ids();
+    return !now.includes(first as string) && (await running.count()) === 2 ? true : undefined;
+  }, 30_000);
+  // Killed and scaled: one instance left, and the app asks for one.
+  const [victim] = await ids();
+  await page.getByRole('button', { name: `Kill ${victim} and scale down` }).click();
+  await waitFor('one instance', async () => ((await page.locator('table.instances tbody tr').count()) === 1 ? true : undefined), 30_000);
+  assert.equal((await api('GET', `/v2/apps${id}`)).json.app.instances, 1);
+
+  // Restarted: a new instance replaces the old one.
+  const [before] = await ids();
+  await page.getByRole('button', { name: 'Restart' }).click();
+  await page.getByText(/Restart: deployment .* started/).waitFor();
+  await waitFor('the instance replaced', async () => {
+    const now = await ids();
+    return now.length === 1 && now[0] !== before && (await running.count()) === 1 ? true : undefined;
+  }, 30_000);
+
+  // Suspended after a confirmation: no instances, the status says so.
+  await page.getByRole('button', { name: 'Suspend' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Suspend' }).click();
+  await page.locator('.page-head .badge-suspended').waitFor({ timeout: 30_000 });
+  await page.getByText('No instances (suspended).').waitFor({ timeout: 30_000 });
+  assert.equal((await api('DELETE', `/v2/apps${id}`)).status, 200);
+  assert.deepEqual(consoleErrors.filter((text) => !/status of (401|403|404|409|422)/.test(text)), []);
+  assert.deepEqual(pageErrors, []);
+});
+
 test('the web UI: an app that cannot be placed is Waiting with the reason; a locked app forced; a deployment rolled back from the Deployments page; an agent drained and back', async () => {
   await page.setViewportSize({ width: 1440, height: 900 });
   await open('#/apps');
@@ -366,8 +407,12 @@ test('the web UI: a deployment\'s progress and its readiness checks in words', a
   assert.ok(overflow <= 0, `the deployments page is ${overflow} px wider than 390 px`);
   await shoot('deployments-readiness');
   await page.setViewportSize({ width: 1440, height: 900 });
-  assert.equal((await api('DELETE', `/v2/apps${id}?force=true`)).status, 200);
+  // Stopped where it is (confirmed): the deployment ends, the app keeps its instance.
+  await card.getByRole('button', { name: 'Stop' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Stop' }).click();
   await page.getByText('No deployment is running').waitFor();
+  assert.equal((await api('GET', `/v2/apps${id}`)).json.app.instances, 1);
+  assert.equal((await api('DELETE', `/v2/apps${id}`)).status, 200);
   assert.deepEqual(consoleErrors.filter((text) => !/status of (401|403|404|409|422)/.test(text)), []);
   assert.deepEqual(pageErrors, []);
 });
