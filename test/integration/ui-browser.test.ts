@@ -313,6 +313,7 @@ test('the web UI: an app that cannot be placed is Waiting with the reason; a loc
 
   await nav('Agents');
   const first = page.locator('table.agents tbody tr').first();
+  assert.equal(await first.locator('td[data-label="Roles"]').innerText(), 'all unreserved (*)');
   await first.getByRole('button', { name: /^Drain / }).click();
   await page.getByRole('dialog').getByRole('button', { name: 'Drain' }).click();
   await first.locator('.badge', { hasText: 'draining' }).waitFor();

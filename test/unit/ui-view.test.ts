@@ -143,6 +143,18 @@ test('agentRows: resources used against total, joined with draining (table-drive
   for (const [ranges, count] of cases) assert.equal(portCount(ranges), count, String(ranges));
 });
 
+test('agentRows: the roles an agent reserves resources for, in words (table-driven)', () => {
+  const cases: Array<[Record<string, Record<string, number | string>> | undefined, string[]]> = [
+    [undefined, []],
+    [{}, []],
+    [{ web: { cpus: 2, gpus: 0, mem: 512, disk: 0, ports: '[31000-31009]' }, batch: { cpus: 1, gpus: 0, mem: 0, disk: 100 } }, ['batch: 1 cpus, 100 MiB disk', 'web: 2 cpus, 512 MiB, 10 ports']],
+  ];
+  for (const [reserved, roles] of cases) {
+    const [row] = agentRows([{ id: 'S1', hostname: 'a', resources: {}, used_resources: {}, ...(reserved === undefined ? {} : { reserved_resources: reserved }) }], []);
+    assert.deepEqual(row?.roles, roles);
+  }
+});
+
 test('formatAge and endpoints (table-driven)', () => {
   const now = Date.parse('2026-01-02T00:00:00Z');
   const cases: Array<[string | undefined, string]> = [

@@ -72,6 +72,8 @@ export interface MesosAgent {
   attributes?: Record<string, string | number>;
   resources: Record<string, number | string>;
   used_resources: Record<string, number | string>;
+  /** Per role the agent reserves resources for (`*`, unreserved, is not listed). */
+  reserved_resources?: Record<string, Record<string, number | string>>;
   active?: boolean;
 }
 
