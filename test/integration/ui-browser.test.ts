@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { after, afterEach, before, test } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { build } from 'vite';
+import type { Browser, Page } from 'playwright-core';
 import { startCorral, type RunningCorral } from '../support/corral-up.ts';
 import { marathonCall } from '../support/marathon-api.ts';
+import { buildUi, launchUiBrowser, openSignedIn } from '../support/ui-browser.ts';
 import { waitFor } from '../support/wait.ts';
 
 /**
@@ -16,30 +15,21 @@ import { waitFor } from '../support/wait.ts';
  * from the first page to destroying an app. Screenshots of each page at 390 and 1,440 px go to a
  * temporary folder (named in the test's output).
  */
-const CHROMIUM = '/usr/bin/chromium';
 const MARKER = `corral-ui-test-${process.pid}`;
 const SERVER = `exec node -e "require('http').createServer((q, r) => r.end('hi')).listen(+process.env.PORT0, process.env.HOST)" # ${MARKER}`;
 const APP = '/ui-test/web';
-const shots = mkdtempSync(join(tmpdir(), 'corral-ui-shots-'));
-console.log(`screenshots of each page at 390 and 1440 px go to ${shots}`);
-
 let corral: RunningCorral;
 let browser: Browser;
 let page: Page;
-const consoleErrors: string[] = [];
-const pageErrors: string[] = [];
+let shots: string;
+let shoot: (name: string) => Promise<void>;
+let consoleErrors: string[];
+let pageErrors: string[];
 
 before(async () => {
-  // The UI as the code stands now (npm run build makes the same; a stale dist/ui would test old code).
-  await build({ configFile: join(import.meta.dirname, '..', '..', 'src', 'ui', 'vite.config.ts'), logLevel: 'error' });
+  await buildUi();
   corral = await startCorral();
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: process.getuid?.() === 0 ? ['--no-sandbox'] : [] });
-  page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-  page.on('console', (message) => {
-    if (message.type() === 'error') consoleErrors.push(message.text());
-  });
-  page.on('pageerror', (err) => pageErrors.push(err.message));
-  page.setDefaultTimeout(20_000);
+  ({ browser, page, shots, shoot, consoleErrors, pageErrors } = await launchUiBrowser());
 });
 
 // What the page showed at the end of each test (the step a failing one stopped at).
@@ -57,21 +47,8 @@ after(async () => {
 
 const api = (method: string, path: string, body?: unknown) => marathonCall(corral.urls.scheduler, method, path, body, corral.auth);
 
-async function shoot(name: string): Promise<void> {
-  await page.screenshot({ path: join(shots, `${name}-${page.viewportSize()?.width}.png`), fullPage: true });
-}
-
 /** Opens `hash`, signing in first when the page asks (a test run alone, with --test-name-pattern, starts signed out). */
-async function open(hash: string): Promise<void> {
-  await page.goto(`${corral.urls.ui}${hash}`);
-  const token = page.getByLabel('API token');
-  await Promise.race([token.waitFor(), page.locator('.live-live').waitFor()]);
-  if (await token.isVisible()) {
-    await token.fill(corral.token as string);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.locator('.live-live').waitFor();
-  }
-}
+const open = (hash: string): Promise<void> => openSignedIn(page, `${corral.urls.ui}${hash}`, corral.token);
 
 const nav = (name: string) => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true }).click();
 

@@ -2,7 +2,7 @@ import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { NAV, parseRoute, type Route } from '../core/routes.ts';
 import { AgentsPage } from './agents-page.tsx';
-import { api, ApiError, errorText, forgetToken, storedToken, storeToken, whenUnauthenticated } from './api.ts';
+import { errorText, forgetToken, storedToken, storeToken, tokenAccepted, whenUnauthenticated } from './api.ts';
 import { AppPage } from './app-page.tsx';
 import { AppsPage } from './apps-page.tsx';
 import { DeploymentsPage } from './deployments-page.tsx';
@@ -22,11 +22,15 @@ function Login({ onDone, refused }: { onDone: () => void; refused: string | unde
     e.preventDefault();
     storeToken(token.trim(), remember);
     try {
-      await api('GET', '/v2/info');
-      onDone();
+      if (await tokenAccepted()) {
+        onDone();
+        return;
+      }
+      forgetToken();
+      setError('That token was refused (unknown, revoked or expired).');
     } catch (err) {
       forgetToken();
-      setError(err instanceof ApiError && err.problem.status === 401 ? 'That token was refused (unknown, revoked or expired).' : errorText(err));
+      setError(errorText(err));
     }
   };
   return (
@@ -81,7 +85,7 @@ function Shell() {
         return 'needed';
       });
     });
-    api('GET', '/v2/info').then(() => setAuth('ok'), (err) => setAuth(err instanceof ApiError && err.problem.status === 401 ? 'needed' : 'ok'));
+    tokenAccepted().then((accepted) => setAuth(accepted ? 'ok' : 'needed'), () => setAuth('ok'));
   }, []);
   useEffect(() => {
     if (auth === 'ok') store.start();

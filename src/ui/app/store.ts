@@ -4,7 +4,7 @@ import { mergeReadiness } from '../core/deployments.ts';
 import { foldJobEvent, JOBS_LISTING, runsSettling } from '../core/jobs.ts';
 import type { App, CorralAgent, Deployment, MesosAgent, QueueEntry } from '../core/marathon.ts';
 import { parseSse } from '../core/sse.ts';
-import { api, authHeaders, errorText } from './api.ts';
+import { api, authHeaders, errorText, tokenAccepted } from './api.ts';
 
 export interface Agents { mesos: MesosAgent[]; corral: CorralAgent[]; error?: string }
 
@@ -222,8 +222,8 @@ class Store {
           signal,
         });
         if (response.status === 401) {
-          // api.ts' handler asks for a token; start() follows again once there is one.
-          await api('GET', '/v2/info').catch(() => undefined);
+          // api.ts' handler (a 401 of any call) asks for a token; start() follows again once there is one.
+          await tokenAccepted().catch(() => undefined);
           return;
         }
         if (!response.ok || response.body === null) throw new Error(`HTTP ${response.status}`);
