@@ -134,17 +134,6 @@ test('/v1/services echoes the name as asked; /v1/hosts answers the normalised na
   assert.deepEqual(((await get('/v1/hosts/DUP.marathon.mesos')).json as { host: string }[]).map((r) => r.host), ['dup.marathon.mesos.']);
 });
 
-test('/v1/enumerate lists a record shared by two tasks once, under the first', async () => {
-  const { json } = await get('/v1/enumerate');
-  const enumeration = json as { frameworks: { name: string; tasks: { id: string; records: { name: string; host: string; rtype: string }[] }[] }[] };
-  const rows = enumeration.frameworks.flatMap((f) => f.tasks.flatMap((t) => t.records.map((r) => `${r.rtype} ${r.name} ${r.host}`)));
-  assert.deepEqual(rows.filter((r) => r === 'A dup.marathon.mesos. 127.0.0.11'), ['A dup.marathon.mesos. 127.0.0.11']);
-  assert.equal(new Set(rows).size, rows.length, 'no row listed twice');
-  const dupTasks = enumeration.frameworks.flatMap((f) => f.tasks).filter((t) => t.id.startsWith('dup.'));
-  assert.equal(dupTasks.length, 2, 'both tasks are listed');
-  assert.ok(dupTasks.every((t) => t.records.some((r) => r.rtype === 'SRV')), 'each keeps its own SRV rows');
-});
-
 test('/corral/v1/apps/{id}: one app\'s A and SRV records (named ports too), each once; an unknown app has none', async () => {
   const cases: { path: string; instances: number; has: string[]; count?: number }[] = [
     { path: '/corral/v1/apps/dup', instances: 2, has: ['A dup.marathon.mesos 127.0.0.11', 'SRV _dup._tcp.marathon.mesos 31100', 'SRV _dup._tcp.marathon.mesos 31101'] },
@@ -162,4 +151,15 @@ test('/corral/v1/apps/{id}: one app\'s A and SRV records (named ports too), each
     assert.equal(new Set(rows).size, rows.length, 'no record twice');
     if (c.count !== undefined) assert.equal(rows.length, c.count);
   }
+});
+
+test('/v1/enumerate lists a record shared by two tasks once, under the first', async () => {
+  const { json } = await get('/v1/enumerate');
+  const enumeration = json as { frameworks: { name: string; tasks: { id: string; records: { name: string; host: string; rtype: string }[] }[] }[] };
+  const rows = enumeration.frameworks.flatMap((f) => f.tasks.flatMap((t) => t.records.map((r) => `${r.rtype} ${r.name} ${r.host}`)));
+  assert.deepEqual(rows.filter((r) => r === 'A dup.marathon.mesos. 127.0.0.11'), ['A dup.marathon.mesos. 127.0.0.11']);
+  assert.equal(new Set(rows).size, rows.length, 'no row listed twice');
+  const dupTasks = enumeration.frameworks.flatMap((f) => f.tasks).filter((t) => t.id.startsWith('dup.'));
+  assert.equal(dupTasks.length, 2, 'both tasks are listed');
+  assert.ok(dupTasks.every((t) => t.records.some((r) => r.rtype === 'SRV')), 'each keeps its own SRV rows');
 });
