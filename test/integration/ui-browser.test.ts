@@ -351,6 +351,8 @@ test('the web UI: how to reach an app, from the DNS and LB HTTP APIs: its SRV na
     return undefined;
   }, 20_000);
   assert.match(await vhostRow.innerText(), /port 0 "web"/);
+  // Where to try it: the LB's own HTTP port, with the vhost as Host.
+  assert.match(await vhostRow.innerText(), new RegExp(`curl -H 'Host: ${vhost}' http://127\\.0\\.0\\.1:${new URL(corral.urls.lbHttp).port}/`));
   await shoot('app-reach');
   await page.setViewportSize({ width: 390, height: 844 });
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);

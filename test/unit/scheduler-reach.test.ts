@@ -47,12 +47,14 @@ test('lbReach: the service ports, vhosts and rejected routes; failures in words;
         servicePorts: [{ servicePort: 10000, portIndex: 0, mode: 'http', backends: 2, draining: 0 }, { portIndex: 1 }],
         vhosts: [{ host: 'web.test', path: '/api', servicePort: 10000, portIndex: 0 }],
         rejected: [{ portIndex: 1, reason: 'udp-only port' }],
+        listening: { http: '127.0.0.1:80', https: 7 },
       },
     }, (r) => assert.deepEqual(r, {
       configured: true, api: LB,
       servicePorts: [{ servicePort: 10000, portIndex: 0, mode: 'http', backends: 2, draining: 0 }],
       vhosts: [{ host: 'web.test', path: '/api', servicePort: 10000, portIndex: 0 }],
       rejected: [{ portIndex: 1, reason: 'udp-only port' }],
+      listening: { http: '127.0.0.1:80' },
     })],
     ['bounded', LB, { status: 200, body: { vhosts: many } }, (r) => assert.equal('vhosts' in r ? r.vhosts.length : -1, MAX_ITEMS)],
   ];

@@ -54,14 +54,26 @@ test('reachView: LB service ports and vhosts labelled with the app port; rejecte
       { state: 'ok', ports: [], vhosts: [], rejected: [], note: 'The LB routes none of its ports (HAPROXY_GROUP and HAPROXY_{n}_VHOST labels choose them).' }],
     ['routed', {
       configured: true, api: 'http://y',
-      servicePorts: [{ servicePort: 10000, portIndex: 0, mode: 'http', backends: 2, draining: 0 }],
+      servicePorts: [{ servicePort: 10000, portIndex: 0, mode: 'http', backends: 2, draining: 0 }, { servicePort: 10001, portIndex: 1, mode: 'tcp', bindAddr: '10.0.0.1', backends: 0, draining: 0 }],
       vhosts: [{ host: 'web.test', path: '/api', servicePort: 10000, portIndex: 0 }],
       rejected: [{ portIndex: 1, reason: 'udp-only port' }],
+      listening: { http: '127.0.0.1:8081' },
     }, {
       state: 'ok',
-      ports: [{ servicePort: 10000, portIndex: 0, mode: 'http', backends: 2, draining: 0, label: 'port 0 "http"' }],
-      vhosts: [{ host: 'web.test', path: '/api', servicePort: 10000, portIndex: 0, url: 'web.test/api', label: 'port 0 "http"' }],
+      ports: [
+        { servicePort: 10000, portIndex: 0, mode: 'http', backends: 2, draining: 0, label: 'port 0 "http"', address: '127.0.0.1:10000' },
+        { servicePort: 10001, portIndex: 1, mode: 'tcp', bindAddr: '10.0.0.1', backends: 0, draining: 0, label: 'port 1', address: '10.0.0.1:10001' },
+      ],
+      vhosts: [{ host: 'web.test', path: '/api', servicePort: 10000, portIndex: 0, url: 'web.test/api', label: 'port 0 "http"', try: "curl -H 'Host: web.test' http://127.0.0.1:8081/api" }],
       rejected: ['port 1: udp-only port'],
+    }],
+    ['routed, the LB not saying where it listens', {
+      configured: true, api: 'http://y', servicePorts: [{ servicePort: 10000, portIndex: 0, mode: 'http', backends: 0, draining: 0 }], vhosts: [{ host: 'web.test', servicePort: 10000, portIndex: 0 }], rejected: [],
+    }, {
+      state: 'ok',
+      ports: [{ servicePort: 10000, portIndex: 0, mode: 'http', backends: 0, draining: 0, label: 'port 0 "http"', address: 'the LB:10000' }],
+      vhosts: [{ host: 'web.test', servicePort: 10000, portIndex: 0, url: 'web.test', label: 'port 0 "http"' }],
+      rejected: [],
     }],
   ];
   for (const [name, lb, expected] of cases) assert.deepEqual(reachView(app, { appId: '/web', dns: { configured: false }, lb }).lb, expected, name);

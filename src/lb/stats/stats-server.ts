@@ -1,5 +1,6 @@
 import { fastify, type FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
+import { formatHostPort, type HostPort } from '../../shared/address.ts';
 import type { Logger } from '../../shared/log.ts';
 import { withTls, type ServerTls } from '../../shared/tls.ts';
 import { appRoutes } from '../core/route-lookup.ts';
@@ -27,6 +28,8 @@ export interface StatsServerOptions {
   readonly sources: StatsSources;
   /** Serve HTTPS with this certificate and key. */
   readonly tls?: ServerTls | undefined;
+  /** The shared HTTP and HTTPS ports the proxies bound (none on an east-west LB), named in `?app=` answers. */
+  readonly listening?: () => { readonly http?: HostPort; readonly https?: HostPort };
 }
 
 /**
@@ -51,7 +54,13 @@ export class StatsServer {
     // `?app=<id>`: that app's part only (the scheduler asks it for the web UI's "How to reach it").
     app.get<{ Querystring: { app?: string } }>('/_corral/routes', async (request) => {
       const answer = (await sources.routes()) as { table?: RoutingTable };
-      return request.query.app === undefined ? answer : appRoutes(answer.table ?? EMPTY_ROUTING_TABLE, request.query.app);
+      if (request.query.app === undefined) return answer;
+      const shared = options.listening?.() ?? {};
+      const listening = {
+        ...(shared.http === undefined ? {} : { http: formatHostPort(shared.http) }),
+        ...(shared.https === undefined ? {} : { https: formatHostPort(shared.https) }),
+      };
+      return { ...appRoutes(answer.table ?? EMPTY_ROUTING_TABLE, request.query.app), listening };
     });
     app.get('/_corral/stats', async () => sources.stats());
     // COMPAT(marathon-lb): `/haproxy?stats;csv`, the URL its tools poll.

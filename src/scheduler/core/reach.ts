@@ -26,7 +26,7 @@ export interface LbVhost { host: string; path?: string; servicePort: number; por
 export type LbReach =
   | { configured: false }
   | { configured: true; api: string; error: string }
-  | { configured: true; api: string; servicePorts: LbServicePort[]; vhosts: LbVhost[]; rejected: { portIndex: number; reason: string }[] };
+  | { configured: true; api: string; servicePorts: LbServicePort[]; vhosts: LbVhost[]; rejected: { portIndex: number; reason: string }[]; listening: { http?: string; https?: string } };
 
 /** More would not be one app's: the page shows this many of each list and says how many there were. */
 export const MAX_ITEMS = 500;
@@ -93,5 +93,9 @@ export function lbReach(api: string | undefined, fetched: Fetched | undefined): 
     return { host, ...(path === undefined ? {} : { path }), servicePort, portIndex: int(v.portIndex) ?? 0 };
   });
   const rejected = listOf(body.rejected, (r) => (int(r.portIndex) === undefined ? undefined : { portIndex: int(r.portIndex) ?? 0, reason: str(r.reason) ?? '' }));
-  return { configured: true, api, servicePorts, vhosts, rejected };
+  const shared = isObject(body.listening) ? body.listening : {};
+  const http = str(shared.http);
+  const https = str(shared.https);
+  const listening = { ...(http === undefined ? {} : { http }), ...(https === undefined ? {} : { https }) };
+  return { configured: true, api, servicePorts, vhosts, rejected, listening };
 }

@@ -329,9 +329,12 @@ function Reach({ app }: { app: App }) {
           {view.lb.vhosts.length > 0 && (
             <table class="reach">
               <caption>Virtual hosts (on the LB’s HTTP and HTTPS ports)</caption>
-              <thead><tr><th scope="col">Host and path</th><th scope="col">App port</th><th scope="col">Service port</th></tr></thead>
+              <thead><tr><th scope="col">Host and path</th><th scope="col">App port</th><th scope="col">Service port</th><th scope="col">Try it</th></tr></thead>
               <tbody>{view.lb.vhosts.map((v) => (
-                <tr key={v.url}><th scope="row" class="mono">{v.url}</th><td data-label="App port">{v.label}</td><td data-label="Service port" class="mono">{v.servicePort}</td></tr>
+                <tr key={v.url}>
+                  <th scope="row" class="mono">{v.url}</th><td data-label="App port">{v.label}</td><td data-label="Service port" class="mono">{v.servicePort}</td>
+                  <td data-label="Try it" class="mono">{v.try ?? '—'}</td>
+                </tr>
               ))}</tbody>
             </table>
           )}
@@ -341,7 +344,7 @@ function Reach({ app }: { app: App }) {
               <thead><tr><th scope="col">Service port</th><th scope="col">App port</th><th scope="col">Mode</th><th scope="col">Backends</th></tr></thead>
               <tbody>{view.lb.ports.map((p) => (
                 <tr key={p.servicePort}>
-                  <th scope="row" class="mono">{p.bindAddr === undefined ? '' : `${p.bindAddr}:`}{p.servicePort}</th>
+                  <th scope="row" class="mono">{p.address}</th>
                   <td data-label="App port">{p.label}</td><td data-label="Mode">{p.mode}</td>
                   <td data-label="Backends">{p.backends}{p.draining > 0 ? ` (+${p.draining} draining)` : ''}</td>
                 </tr>

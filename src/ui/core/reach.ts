@@ -4,7 +4,7 @@ import type { App } from './marathon.ts';
 export interface ReachAnswer {
   appId: string;
   dns: { configured: false } | { configured: true; api: string; error?: string; domain?: string; instances?: number; records?: ReachRecord[]; skipped?: Array<{ taskId: string; reason: string }> };
-  lb: { configured: false } | { configured: true; api: string; error?: string; servicePorts?: LbPort[]; vhosts?: LbVhost[]; rejected?: Array<{ portIndex: number; reason: string }> };
+  lb: { configured: false } | { configured: true; api: string; error?: string; servicePorts?: LbPort[]; vhosts?: LbVhost[]; rejected?: Array<{ portIndex: number; reason: string }>; listening?: { http?: string; https?: string } };
 }
 export interface ReachRecord { name: string; type: 'A' | 'AAAA' | 'SRV'; address?: string; target?: string; port?: number }
 export interface LbPort { servicePort: number; portIndex: number; mode: string; bindAddr?: string; backends: number; draining: number }
@@ -22,7 +22,15 @@ export interface NameRow {
 
 export interface ReachView {
   dns: { state: 'off' | 'error'; text: string } | { state: 'ok'; addresses: NameRow[]; services: NameRow[]; note?: string };
-  lb: { state: 'off' | 'error'; text: string } | { state: 'ok'; ports: Array<LbPort & { label: string }>; vhosts: Array<LbVhost & { url: string; label: string }>; rejected: string[]; note?: string };
+  lb: { state: 'off' | 'error'; text: string } | {
+    state: 'ok';
+    /** `host:port` a client connects to for each service port. */
+    ports: Array<LbPort & { label: string; address: string }>;
+    /** `url`: host and path; `try`: a request that reaches it through the LB's HTTP port (the vhost's name need not resolve). */
+    vhosts: Array<LbVhost & { url: string; label: string; try?: string }>;
+    rejected: string[];
+    note?: string;
+  };
 }
 
 /** `port 0 "http"` or `port 1`: an app port as its definition names it. */
@@ -72,8 +80,16 @@ export function reachView(app: Pick<App, 'portDefinitions' | 'tasks'>, answer: R
   if (!lb.configured) lbView = { state: 'off', text: 'No LB API is configured (the scheduler\'s --lb-api).' };
   else if (lb.error !== undefined) lbView = { state: 'error', text: lb.error };
   else {
-    const ports = (lb.servicePorts ?? []).map((p) => ({ ...p, label: portLabel(app, p.portIndex) }));
-    const vhosts = (lb.vhosts ?? []).map((v) => ({ ...v, url: `${v.host}${v.path ?? ''}`, label: portLabel(app, v.portIndex) }));
+    const http = lb.listening?.http;
+    // Service ports listen on the LB's address (its HTTP port's host), unless the port names its own.
+    const lbHost = http === undefined ? 'the LB' : http.replace(/:\d+$/, '');
+    const ports = (lb.servicePorts ?? []).map((p) => ({ ...p, label: portLabel(app, p.portIndex), address: `${p.bindAddr ?? lbHost}:${p.servicePort}` }));
+    const vhosts = (lb.vhosts ?? []).map((v) => ({
+      ...v,
+      url: `${v.host}${v.path ?? ''}`,
+      label: portLabel(app, v.portIndex),
+      ...(http === undefined ? {} : { try: `curl -H 'Host: ${v.host}' http://${http}${v.path ?? '/'}` }),
+    }));
     const rejected = (lb.rejected ?? []).map((r) => `${portLabel(app, r.portIndex)}: ${r.reason}`);
     const note = ports.length === 0 && rejected.length === 0 ? 'The LB routes none of its ports (HAPROXY_GROUP and HAPROXY_{n}_VHOST labels choose them).' : undefined;
     lbView = { state: 'ok', ports, vhosts, rejected, ...(note === undefined ? {} : { note }) };
