@@ -95,6 +95,8 @@ subcommand('scheduler', 'Own cluster state and serve the Marathon-compatible RES
   .option('--allowed-hosts <names>', 'comma-separated host names (.example.com: and below) the API answers to besides loopback names, IP addresses and this machine\'s name; checked by default on loopback only (DNS rebinding); * for any')
   .option('--event-callback-timeout <duration>', 'how long one POST to an event subscriber (/v2/eventSubscriptions) may take (default 10s)')
   .option('--event-callback-drop-after <duration>', 'unsubscribe an event subscriber that has failed this long, at least 5 times in a row (default 5m)')
+  .option('--dns-api <url>', 'the DNS HTTP API (corral dns --http), read for the web UI\'s "How to reach it" (GET /corral/v1/reach/{app}); not shown when not given')
+  .option('--lb-api <url>', 'the LB stats port (corral lb --stats-port), read for the web UI\'s "How to reach it"; not shown when not given')
   .action((flags: Settings) => run('scheduler', flags, async () => (await import('../scheduler/main.ts')).startScheduler));
 
 subcommand('agent', 'Advertise this machine\'s resources and run tasks as process groups in sandboxes', 'corral agent --ip 127.0.0.11 --resources "cpus:2;mem:1024;ports:[31000-31999]"')

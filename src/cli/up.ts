@@ -206,6 +206,13 @@ export async function startUp(settings: Settings): Promise<Service> {
   const slots: SchedulerSlot[] = [];
   let etcdUrl: string | undefined;
   try {
+    // The schedulers read the DNS and LB HTTP APIs for the web UI's "How to reach it": their ports are fixed before they start.
+    const dnsHttp = parseHostPort(config.dnsHttp);
+    const dnsHttpPort = dnsHttp.port === 0 ? await freeLoopbackPort() : dnsHttp.port;
+    const dnsHttpListen = formatHostPort({ host: dnsHttp.host, port: dnsHttpPort });
+    const lbStatsPort = config.lbStatsPort === '0' ? String(await freeLoopbackPort()) : config.lbStatsPort;
+    const wildcardHost = dnsHttp.host === '0.0.0.0' || dnsHttp.host === '::';
+    const reach = ['--dns-api', `${scheme}://${formatHostPort({ host: wildcardHost ? '127.0.0.1' : dnsHttp.host, port: dnsHttpPort })}`, '--lb-api', `${scheme}://127.0.0.1:${lbStatsPort}`];
     // Where `up` itself calls (the leader) and what the agents, DNS and LB follow.
     let master: string;
     let masters: string;
@@ -230,7 +237,7 @@ export async function startUp(settings: Settings): Promise<Service> {
         name: `scheduler-${n}`,
         logFile: join(logs, `scheduler-${n}.log`),
         args: ['scheduler', '--listen', formatHostPort({ host: listen.host, port }), '--data-dir', haSchedulerDir(config.dataDir, n),
-          '--store', 'etcd', '--etcd', etcd.url, ...admission, ...auth, ...serves, ...level],
+          '--store', 'etcd', '--etcd', etcd.url, ...admission, ...auth, ...serves, ...reach, ...level],
         // A standby proxies to the leader's https:// URL: the scheduler has no --ca, Node's extra CAs do it.
         ...(tls === undefined ? {} : { env: { ...process.env, NODE_EXTRA_CA_CERTS: tls.ca } }),
         onSpawn,
@@ -259,7 +266,9 @@ export async function startUp(settings: Settings): Promise<Service> {
       const scheduler = await start({
         name: 'scheduler',
         logFile: join(logs, 'scheduler.log'),
-        args: ['scheduler', '--listen', config.schedulerListen, '--data-dir', join(config.dataDir, 'scheduler'), ...admission, ...auth, ...serves, ...level],
+        args: ['scheduler', '--listen', config.schedulerListen, '--data-dir', join(config.dataDir, 'scheduler'), ...admission, ...auth, ...serves, ...reach, ...level],
+        // It reads the https:// DNS and LB APIs: the scheduler has no --ca, Node's extra CAs do it.
+        ...(tls === undefined ? {} : { env: { ...process.env, NODE_EXTRA_CA_CERTS: tls.ca } }),
       });
       master = String(scheduler.ready.api);
       masters = master;
@@ -285,13 +294,13 @@ export async function startUp(settings: Settings): Promise<Service> {
       start({
         name: 'dns',
         logFile: join(logs, 'dns.log'),
-        args: ['dns', '--master', masters, '--listen', config.dnsListen, '--http', config.dnsHttp, '--resolvers', config.dnsResolvers, ...followers, ...serves, ...trusts, ...level],
+        args: ['dns', '--master', masters, '--listen', config.dnsListen, '--http', dnsHttpListen, '--resolvers', config.dnsResolvers, ...followers, ...serves, ...trusts, ...level],
       }),
       start({
         name: 'lb',
         logFile: join(logs, 'lb.log'),
         args: ['lb', '--master', masters, '--http-port', config.lbHttpPort, '--https-port', config.lbHttpsPort, '--app-id-port', config.lbAppIdPort,
-          '--stats-port', config.lbStatsPort, '--workers', config.lbWorkers, '--group', 'external', ...(lbSslCerts === undefined ? [] : ['--ssl-certs', lbSslCerts]), ...followers, ...serves, ...trusts, ...level],
+          '--stats-port', lbStatsPort, '--workers', config.lbWorkers, '--group', 'external', ...(lbSslCerts === undefined ? [] : ['--ssl-certs', lbSslCerts]), ...followers, ...serves, ...trusts, ...level],
       }),
       ...(config.internalLb
         ? [start({ name: 'lb-internal', logFile: join(logs, 'lb-internal.log'), args: ['lb', '--master', masters, '--group', 'internal', '--no-http-https', '--stats-port', '0', ...followers, ...serves, ...trusts, ...level] })]

@@ -4,7 +4,7 @@ import type { TableSource } from '../events/table-holder.ts';
 import type { HostPort } from '../shared/address.ts';
 import type { Logger } from '../shared/log.ts';
 import { withTls, type ServerTls } from '../shared/tls.ts';
-import { enumerate, lookupHosts, lookupServices } from './core/lookup.ts';
+import { appRecords, enumerate, lookupHosts, lookupServices } from './core/lookup.ts';
 import { axfrBody, configBody, versionBody, type ConfigFacts } from './core/mesos-dns-api.ts';
 import type { RecordTable } from './core/record-types.ts';
 
@@ -70,6 +70,8 @@ export function registerRoutes(app: FastifyInstance, options: HttpApiOptions, ht
     lookupServices(options.tables.current, request.params.service),
   );
   app.get('/v1/enumerate', async () => enumerate(options.tables.current));
+  // Corral's: one app's records (the web UI's "How to reach it", through the scheduler), `*` = its id.
+  app.get<{ Params: { '*': string } }>('/corral/v1/apps/*', async (request) => appRecords(options.tables.current, `/${request.params['*'].replace(/^\/+|\/+$/g, '')}`));
   app.get('/v1/health', async (_request, reply) => {
     const health = options.health();
     const table = options.tables.current;

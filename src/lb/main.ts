@@ -89,7 +89,7 @@ async function serveStats(
   proxying: { start(statsPort: number): Promise<void> | void; close(): Promise<void> },
   ready: ReadyFields,
 ): Promise<LbService> {
-  const statsServer = new StatsServer({ bind: config.statsBind, port: config.statsPort, logger, sources, tls: serverTls(config) });
+  const statsServer = new StatsServer({ bind: config.statsBind, port: config.statsPort, logger, sources, tls: serverTls(config), listening: bound });
   const close = async (): Promise<void> => {
     for (const closer of [() => proxying.close(), () => statsServer.close()]) {
       try {

@@ -45,6 +45,9 @@ export interface SchedulerConfig {
   readonly eventCallbackTimeoutMs: number;
   /** `--event-callback-drop-after`: a subscriber failing this long (and at least 5 times in a row) is unsubscribed. */
   readonly eventCallbackDropAfterMs: number;
+  /** `--dns-api`, `--lb-api`: the DNS HTTP API and the LB stats port (origins) the web UI's "How to reach it" reads (api/reach.ts). */
+  readonly dnsApi?: string;
+  readonly lbApi?: string;
 }
 
 /**
@@ -98,9 +101,16 @@ const leaderLease: FieldParser<number> = (raw) => {
   return ms;
 };
 
+/** `--dns-api`, `--lb-api`: one http(s) origin. */
+const apiOrigin = (what: string, example: string): FieldParser<string> => (raw) => {
+  const origins = originUrls(what, example)(raw);
+  if (origins.length !== 1) throw new Error(`expected one URL such as ${example}`);
+  return origins[0] ?? '';
+};
+
 /** Reads the layered settings (missing ones from config/defaults.json); throws a ConfigError listing every bad value. */
 export function parseSchedulerConfig(settings: Settings): SchedulerConfig {
-  const { repair, joinTokenFile, adminTokenFile, tlsCert, tlsKey, ...config } = parseConfig(settings, {
+  const { repair, joinTokenFile, adminTokenFile, tlsCert, tlsKey, dnsApi, lbApi, ...config } = parseConfig(settings, {
     listen: hostPort,
     dataDir: absolutePath,
     store: oneOf(['file', 'etcd']),
@@ -125,6 +135,8 @@ export function parseSchedulerConfig(settings: Settings): SchedulerConfig {
     allowedHosts: hostNames,
     eventCallbackTimeoutMs: ['eventCallbackTimeout', duration(1)],
     eventCallbackDropAfterMs: ['eventCallbackDropAfter', duration(1)],
+    dnsApi: optional(apiOrigin('DNS API URL', 'http://127.0.0.1:8123')),
+    lbApi: optional(apiOrigin('LB API URL', 'http://127.0.0.1:9090')),
   }, { defaults: commandDefaults('scheduler'), check: (parsed) => [...exposure(parsed), ...tlsPairProblems(parsed)] });
-  return Object.freeze({ ...config, repair: repair === true, ...(joinTokenFile !== undefined ? { joinTokenFile } : {}), ...(adminTokenFile !== undefined ? { adminTokenFile } : {}), ...(tlsCert !== undefined ? { tlsCert, tlsKey } : {}) });
+  return Object.freeze({ ...config, repair: repair === true, ...(joinTokenFile !== undefined ? { joinTokenFile } : {}), ...(adminTokenFile !== undefined ? { adminTokenFile } : {}), ...(tlsCert !== undefined ? { tlsCert, tlsKey } : {}), ...(dnsApi !== undefined ? { dnsApi } : {}), ...(lbApi !== undefined ? { lbApi } : {}) });
 }

@@ -69,7 +69,7 @@ async function lead(config: SchedulerConfig, logger: Logger, admission: AgentAdm
   state.onEnded((ended) => completedTasks.record(ended));
   const callbacks = new EventCallbacks({ state, bus, logger, metrics, policy: callbackPolicy(config.eventCallbackDropAfterMs), timeoutMs: config.eventCallbackTimeoutMs, selfHost: config.listen.host });
   const flags = mesosFlags({ ...config, listen: formatHostPort(config.listen), maxCompletedTasks: MAX_COMPLETED_TASKS });
-  const context = { state, bus, links, orchestrator, logger, advertised: formatHostPort(config.listen), startedAt, metrics, storeRecovery: loaded.recovery, storeType: config.store, maxVersions: config.maxVersions, auth: config.auth, allowedOrigins: config.allowedOrigins, allowedHosts: schedulerHostAllowList(config.listen.host, config.allowedHosts), completedTasks, flags, ...(admission !== undefined ? { admission } : {}), ...(abdicate !== undefined ? { abdicate } : {}) };
+  const context = { state, bus, links, orchestrator, logger, advertised: formatHostPort(config.listen), startedAt, metrics, storeRecovery: loaded.recovery, storeType: config.store, maxVersions: config.maxVersions, auth: config.auth, allowedOrigins: config.allowedOrigins, allowedHosts: schedulerHostAllowList(config.listen.host, config.allowedHosts), completedTasks, flags, reach: { ...(config.dnsApi !== undefined ? { dnsApi: config.dnsApi } : {}), ...(config.lbApi !== undefined ? { lbApi: config.lbApi } : {}) }, ...(admission !== undefined ? { admission } : {}), ...(abdicate !== undefined ? { abdicate } : {}) };
   const tls = serverTls(config);
   const server = buildServer(context, tls);
   // A thousand agents open connections at once (a status burst, a reconnect after a scheduler

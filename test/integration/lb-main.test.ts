@@ -131,6 +131,13 @@ test('the stats port serves health, routes (with a rejected route) and stats as 
   assert.deepEqual(rejected.map((r) => r.appId), ['/zz-clash']);
   assert.match(rejected[0]?.reason ?? '', new RegExp(`service port ${servicePort} is already routed to /web`));
   assert.deepEqual(routes.body.listeners, { open: [servicePort], failed: [] });
+  // One app's part (the web UI's "How to reach it" asks for it through the scheduler).
+  assert.deepEqual((await json(port('stats'), `/_corral/routes?app=${encodeURIComponent('/zz-clash')}`)).body, {
+    appId: '/zz-clash', servicePorts: [], vhosts: [], rejected: [{ portIndex: 0, reason: rejected[0]?.reason }],
+    // Where its vhosts are served: the LB's own HTTP and HTTPS ports.
+    listening: { http: String(lb.ready.http), https: String(lb.ready.https) },
+  });
+  assert.deepEqual((await json(port('stats'), '/_corral/routes?app=/web')).body.vhosts, [{ host: VHOST, servicePort, portIndex: 0 }]);
   assert.equal((await viaVhost()).status, 200);
 
   const health = await json(port('stats'), '/_corral/health');

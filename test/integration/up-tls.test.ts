@@ -69,6 +69,11 @@ test('corral up --tls: every part over HTTPS with the data dir\'s CA; agents, DN
   }, 30_000);
   await waitFor('web.marathon.mesos in DNS', async () => ((await dig(dns, 'web.marathon.mesos')).answer.some((r) => r[3] === 'A') ? true : undefined), 30_000);
   assert.equal(await status(`${dnsHttp}/v1/hosts/web.marathon.mesos`, trusting), 200);
+  // The web UI's "How to reach it": the scheduler reads the DNS and the LB over HTTPS, trusting the CA.
+  const reach = await marathonCall(scheduler, 'GET', '/corral/v1/reach/web', undefined, running.token);
+  assert.equal(reach.json.dns.error, undefined, JSON.stringify(reach.json));
+  assert.equal(reach.json.lb.error, undefined, JSON.stringify(reach.json));
+  assert.ok((reach.json.dns.records as Array<{ name: string; type: string }>).some((r) => r.name === 'web.marathon.mesos' && r.type === 'A'), JSON.stringify(reach.json));
 
   const env = { CORRAL_TOKEN_FILE: join(dataDir, 'admin.token') };
   const listed = await corral(['app', 'list', '--json', '--ca', ca], { master: scheduler, env });

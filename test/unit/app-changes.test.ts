@@ -230,3 +230,21 @@ test('queue: one entry per waiting app with its reasons; delay while backing off
   const idle = queueEntryJson({ ...(entries[0] as (typeof entries)[number]), delay: undefined }, undefined, nowMs);
   assert.deepEqual([idle.delay, idle.since], [{ timeLeftSeconds: 0, overdue: true }, V1]);
 });
+
+test('queue: Corral\'s refusals name each reason with its agents, and the constraint it is (table-driven)', () => {
+  const web = built({ id: '/web', instances: 3, constraints: [['hostname', 'UNIQUE'], ['rack', 'MAX_PER', '2']] }, V1);
+  const cases: [name: string, refusals: Record<string, number> | undefined, expected: unknown][] = [
+    ['no agent tried', undefined, []],
+    ['constraints and resources, most agents first', { 'insufficient mem': 1, 'UNIQUE hostname': 3, 'MAX_PER rack:2': 2, 'agent draining': 1 }, [
+      { reason: 'UNIQUE hostname', agents: 3, constraint: ['hostname', 'UNIQUE'] },
+      { reason: 'MAX_PER rack:2', agents: 2, constraint: ['rack', 'MAX_PER', '2'] },
+      { reason: 'agent draining', agents: 1 },
+      { reason: 'insufficient mem', agents: 1 },
+    ]],
+  ];
+  for (const [name, refusals, expected] of cases) {
+    const unplaced = [{ appId: '/web', count: 1, reason: 'x', ...(refusals === undefined ? {} : { refusals, agentCount: 7 }) }];
+    const [entry] = launchQueue(new Map([['/web', web]]), unplaced, new Map());
+    assert.deepEqual(queueEntryJson(entry as NonNullable<typeof entry>, undefined, Date.parse(LATER)).refusals, expected, name);
+  }
+});

@@ -92,6 +92,7 @@ test('every scheduler route asks for what its table entry says', async (t) => {
     ['POST', '/corral/v1/tasks/:taskId/files-token', { taskId: 'team-b_x.1' }, undefined, { action: 'logs', paths: ['/team-b/x'] }],
     ['GET', '/corral/v1/tasks/:taskId/files/read', { taskId: 'team-b_x.1' }, undefined, { action: 'logs', paths: ['/team-b/x'] }],
     ['GET', '/corral/v1/tasks/:taskId/files/download', { taskId: 'team-b_x.1' }, undefined, { action: 'logs', paths: ['/team-b/x'] }],
+    ['GET', '/corral/v1/reach/*', { '*': 'team-b/x' }, undefined, { action: 'read', paths: ['/team-b/x'] }],
     ['POST', '/corral/v1/agents/:agentId/token', { agentId: 'a' }, undefined, { action: 'read', paths: ['/'] }],
     ['POST', '/corral/v1/agents/:agentId/token', { agentId: 'a' }, { scope: 'metrics' }, { action: 'read', paths: ['/'] }],
     ['POST', '/corral/v1/agents/:agentId/token', { agentId: 'a' }, { scope: 'agent' }, { action: 'logs', paths: ['/'] }],

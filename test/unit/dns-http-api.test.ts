@@ -134,6 +134,25 @@ test('/v1/services echoes the name as asked; /v1/hosts answers the normalised na
   assert.deepEqual(((await get('/v1/hosts/DUP.marathon.mesos')).json as { host: string }[]).map((r) => r.host), ['dup.marathon.mesos.']);
 });
 
+test('/corral/v1/apps/{id}: one app\'s A and SRV records (named ports too), each once; an unknown app has none', async () => {
+  const cases: { path: string; instances: number; has: string[]; count?: number }[] = [
+    { path: '/corral/v1/apps/dup', instances: 2, has: ['A dup.marathon.mesos 127.0.0.11', 'SRV _dup._tcp.marathon.mesos 31100', 'SRV _dup._tcp.marathon.mesos 31101'] },
+    { path: '/corral/v1/apps/prod/backend/api/', instances: 1, has: ['A api-backend-prod.marathon.mesos 127.0.0.11', 'SRV _http._api-backend-prod._tcp.marathon.mesos 31000', 'SRV _api-backend-prod._udp.marathon.mesos 31001'] },
+    { path: '/corral/v1/apps/nothing', instances: 0, has: [], count: 0 },
+  ];
+  for (const c of cases) {
+    const { status, json } = await get(c.path);
+    assert.equal(status, 200, c.path);
+    const body = json as { instances: number; domain: string; records: ({ type: 'A'; name: string; address: string } | { type: 'SRV'; name: string; port: number })[] };
+    assert.equal(body.instances, c.instances, c.path);
+    assert.equal(body.domain, DOMAIN);
+    const rows = body.records.map((r) => `${r.type} ${r.name} ${r.type === 'SRV' ? r.port : r.address}`);
+    for (const row of c.has) assert.ok(rows.includes(row), `${c.path}: ${row} in ${rows.join(', ')}`);
+    assert.equal(new Set(rows).size, rows.length, 'no record twice');
+    if (c.count !== undefined) assert.equal(rows.length, c.count);
+  }
+});
+
 test('/v1/enumerate lists a record shared by two tasks once, under the first', async () => {
   const { json } = await get('/v1/enumerate');
   const enumeration = json as { frameworks: { name: string; tasks: { id: string; records: { name: string; host: string; rtype: string }[] }[] }[] };

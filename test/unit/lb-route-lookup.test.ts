@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { findServicePortPool, findVhostPool, hostOfRequest, pathOfRequest } from '../../src/lb/core/route-lookup.ts';
+import { appRoutes, findServicePortPool, findVhostPool, hostOfRequest, pathOfRequest, type AppRoutes } from '../../src/lb/core/route-lookup.ts';
 import { buildRoutingTable } from '../../src/lb/core/routing-table.ts';
-import { app, view } from '../support/lb-fixtures.ts';
+import { app, task, view } from '../support/lb-fixtures.ts';
 
 test('hostOfRequest lower-cases and drops a :port suffix', () => {
   const cases: [string | undefined, string | undefined][] = [
@@ -57,4 +57,33 @@ test('findVhostPool matches host, then the longest path prefix', () => {
   }
   assert.equal(findServicePortPool(table, 10002)?.appId, '/api');
   assert.equal(findServicePortPool(table, 9), undefined);
+});
+
+test('appRoutes: one app\'s service ports, vhost rules and rejected routes', () => {
+  const table = buildRoutingTable(
+    view(
+      [
+        app('/root', { HAPROXY_GROUP: 'g', HAPROXY_0_VHOST: 'x.com,www.x.com' }, [10001]),
+        app('/api', { HAPROXY_GROUP: 'g', HAPROXY_0_VHOST: 'x.com', HAPROXY_0_PATH: '/api', HAPROXY_1_GROUP: 'g', HAPROXY_1_MODE: 'tcp', HAPROXY_1_VHOST: 'no.com' }, [10002, 10003]),
+      ],
+      [task('/api', 1, [31000, 31001])],
+    ),
+    { groups: ['g'] },
+  );
+  const cases: [appId: string, expected: AppRoutes][] = [
+    ['/root', {
+      appId: '/root',
+      servicePorts: [{ servicePort: 10001, portIndex: 0, mode: 'http', backends: 0, draining: 0 }],
+      vhosts: [{ host: 'www.x.com', servicePort: 10001, portIndex: 0 }, { host: 'x.com', servicePort: 10001, portIndex: 0 }],
+      rejected: [],
+    }],
+    ['/api', {
+      appId: '/api',
+      servicePorts: [{ servicePort: 10002, portIndex: 0, mode: 'http', backends: 1, draining: 0 }],
+      vhosts: [{ host: 'x.com', path: '/api', servicePort: 10002, portIndex: 0 }],
+      rejected: [{ portIndex: 1, reason: 'HAPROXY_1_VHOST needs http mode, but HAPROXY_1_MODE is tcp' }],
+    }],
+    ['/none', { appId: '/none', servicePorts: [], vhosts: [], rejected: [] }],
+  ];
+  for (const [appId, expected] of cases) assert.deepEqual(appRoutes(table, appId), expected, appId);
 });

@@ -187,3 +187,14 @@ test('mesos flags: strings, snake_case, etcd ones only with the etcd store, no s
   });
   assert.deepEqual(Object.keys(mesosFlags({ ...base, store: 'etcd' })).filter((k) => k.startsWith('etcd') || k === 'leader_lease'), ['etcd', 'etcd_prefix', 'leader_lease']);
 });
+
+test('mesos slaves: reserved_resources by role beside the totals, as Mesos shows them (table-driven)', () => {
+  const cases: [resources: string, reserved: Record<string, unknown>][] = [
+    ['cpus:4;mem:4096', {}],
+    ['cpus(web):2;cpus:2;mem(web):512;mem:1024;ports(web):[31000-31009]', { web: { cpus: 2, gpus: 0, mem: 512, disk: 0, ports: '[31000-31009]' } }],
+  ];
+  for (const [resources, reserved] of cases) {
+    const doc = buildMesosState({ ...state({ agents: [agent(S1, resources)] }), meta: new Map([['clusterId', 'fw']]) }, { advertised: '127.0.0.1:5050', connectedAgents: new Set([S1]), startedAt: T1, completedTasks: [] });
+    assert.deepEqual(doc.slaves[0]?.reserved_resources, reserved, resources);
+  }
+});

@@ -118,6 +118,9 @@ test('parseRoute and routeHash: every page round-trips (table-driven)', () => {
     ['#/agents', { page: 'agents' }],
     ['#/jobs', { page: 'jobs' }],
     ['#/job?id=team-a.nightly', { page: 'job', id: 'team-a.nightly' }],
+    ['#/new-job', { page: 'new-job' }],
+    ['#/quotas', { page: 'quotas' }],
+    ['#/app?id=%2Fweb&tab=reach', { page: 'app', id: '/web', tab: 'reach' }],
   ];
   for (const [hash, route] of cases) {
     assert.deepEqual(parseRoute(hash), route, hash);
@@ -138,6 +141,18 @@ test('agentRows: resources used against total, joined with draining (table-drive
   assert.deepEqual(rows[0]?.cpus, { used: 0, total: 0 });
   const cases: Array<[unknown, number]> = [['[1-1]', 1], ['[10-19,30-39]', 20], ['', 0], [undefined, 0], ['[5-4]', 0]];
   for (const [ranges, count] of cases) assert.equal(portCount(ranges), count, String(ranges));
+});
+
+test('agentRows: the roles an agent reserves resources for, in words (table-driven)', () => {
+  const cases: Array<[Record<string, Record<string, number | string>> | undefined, string[]]> = [
+    [undefined, []],
+    [{}, []],
+    [{ web: { cpus: 2, gpus: 0, mem: 512, disk: 0, ports: '[31000-31009]' }, batch: { cpus: 1, gpus: 0, mem: 0, disk: 100 } }, ['batch: 1 cpus, 100 MiB disk', 'web: 2 cpus, 512 MiB, 10 ports']],
+  ];
+  for (const [reserved, roles] of cases) {
+    const [row] = agentRows([{ id: 'S1', hostname: 'a', resources: {}, used_resources: {}, ...(reserved === undefined ? {} : { reserved_resources: reserved }) }], []);
+    assert.deepEqual(row?.roles, roles);
+  }
 });
 
 test('formatAge and endpoints (table-driven)', () => {

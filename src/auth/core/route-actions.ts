@@ -176,6 +176,8 @@ export const ROUTE_RULES: Readonly<Record<string, Rule>> = {
   // The same sandbox read through the scheduler (the web UI's logs, src/scheduler/api/task-files.ts).
   'GET /corral/v1/tasks/:taskId/files/read': (r) => ({ action: 'logs', paths: [r.appOfTask(r.params.taskId ?? '')] }),
   'GET /corral/v1/tasks/:taskId/files/download': (r) => ({ action: 'logs', paths: [r.appOfTask(r.params.taskId ?? '')] }),
+  // The app's DNS records and LB routes (api/reach.ts): what reading the app shows, from the followers.
+  'GET /corral/v1/reach/*': (r) => ({ action: 'read', paths: [absolute(wildcard(r))] }),
   [`POST ${AGENT_API}/:agentId/token`]: (r) => (scopeOf(r.body) === 'agent' ? CLUSTER('logs') : READ_ALL),
 
   'GET /v2/auth/whoami': () => 'authenticated',

@@ -90,3 +90,46 @@ export function enumerate(table: RecordTable): Enumeration {
   }
   return { frameworks: [{ name: MARATHON, tasks }] };
 }
+
+/** One record of an app's instances, as `/corral/v1/apps/{appId}` lists it. */
+export type AppRecord =
+  | { name: string; type: 'A' | 'AAAA'; address: string }
+  | { name: string; type: 'SRV'; target: string; port: number };
+
+/** `/corral/v1/apps/{appId}`: what the DNS serves for one app (the web UI's "How to reach it"). */
+export interface AppRecords {
+  appId: string;
+  domain: string;
+  /** Instances that gave rise to records (running, not being killed). */
+  instances: number;
+  records: AppRecord[];
+  /** Instances serving but given no records, and why. */
+  skipped: { taskId: string; reason: string }[];
+}
+
+/**
+ * The A, AAAA and SRV records an app's instances give rise to (PTRs left out), each once, sorted
+ * by name then value; names carry no trailing dot. An app that is unknown or has no instance
+ * serving has none.
+ */
+export function appRecords(table: RecordTable, appId: string): AppRecords {
+  const served = table.apps.get(appId);
+  const records = new Map<string, AppRecord>();
+  const skipped: AppRecords['skipped'] = [];
+  for (const task of served?.tasks ?? []) {
+    const reason = served === undefined ? undefined : instanceRecords(
+      {
+        add: (record) => {
+          if (record.type === 'A' || record.type === 'AAAA') records.set(`${record.name} ${record.type} ${record.address}`, { name: record.name, type: record.type, address: record.address });
+          else if (record.type === 'SRV') records.set(`${record.name} SRV ${record.target}:${record.port}`, { name: record.name, type: 'SRV', target: record.target, port: record.port });
+        },
+      },
+      served.app,
+      task,
+      table,
+    );
+    if (reason !== undefined) skipped.push({ taskId: task.id, reason });
+  }
+  const sorted = [...records.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, record]) => record);
+  return { appId, domain: table.domain, instances: served?.tasks.length ?? 0, records: sorted, skipped };
+}

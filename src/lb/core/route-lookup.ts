@@ -56,3 +56,37 @@ export function findAppIdPool(table: RoutingTable, appIdHeader: string | string[
   const id = appIdHeader.trim();
   return table.apps[id.startsWith('/') ? id : `/${id}`];
 }
+
+/** `GET /_corral/routes?app=<id>`: how one app is reached through this LB (the web UI's "How to reach it"). */
+export interface AppRoutes {
+  appId: string;
+  servicePorts: { servicePort: number; portIndex: number; mode: string; bindAddr?: string; backends: number; draining: number }[];
+  vhosts: { host: string; path?: string; servicePort: number; portIndex: number }[];
+  /** Routes its labels ask for that this LB does not honour, and why. */
+  rejected: { portIndex: number; reason: string }[];
+}
+
+/** The service ports, vhost rules and rejected routes of one app, from the LB's table. */
+export function appRoutes(table: RoutingTable, appId: string): AppRoutes {
+  const servicePorts = Object.values(table.servicePorts)
+    .filter((pool) => pool.appId === appId)
+    .sort((a, b) => a.portIndex - b.portIndex)
+    .map((pool) => ({
+      servicePort: pool.servicePort,
+      portIndex: pool.portIndex,
+      mode: pool.mode,
+      ...(pool.bindAddr === undefined ? {} : { bindAddr: pool.bindAddr }),
+      backends: pool.backends.length,
+      draining: pool.draining.length,
+    }));
+  const vhosts = Object.entries(table.vhosts)
+    .flatMap(([host, rules]) => rules.filter((rule) => rule.pool.appId === appId).map((rule) => ({
+      host,
+      ...(rule.path === undefined ? {} : { path: rule.path }),
+      servicePort: rule.pool.servicePort,
+      portIndex: rule.pool.portIndex,
+    })))
+    .sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0) || (a.path ?? '').localeCompare(b.path ?? ''));
+  const rejected = table.rejected.filter((route) => route.appId === appId).map(({ portIndex, reason }) => ({ portIndex, reason }));
+  return { appId, servicePorts, vhosts, rejected };
+}

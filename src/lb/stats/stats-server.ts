@@ -1,7 +1,10 @@
 import { fastify, type FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
+import { formatHostPort, type HostPort } from '../../shared/address.ts';
 import type { Logger } from '../../shared/log.ts';
 import { withTls, type ServerTls } from '../../shared/tls.ts';
+import { appRoutes } from '../core/route-lookup.ts';
+import { EMPTY_ROUTING_TABLE, type RoutingTable } from '../core/routing-table.ts';
 
 /**
  * What the stats port reports; main.ts assembles it from the live parts (this process', or the
@@ -9,6 +12,7 @@ import { withTls, type ServerTls } from '../../shared/tls.ts';
  */
 export interface StatsSources {
   health(): { readonly synced: boolean } | Promise<{ readonly synced: boolean }>;
+  /** `{table, …}`: the routing table (a worker's as JSON of the same shape) and what goes with it. */
   routes(): unknown;
   stats(): unknown;
   /** Prometheus text exposition. */
@@ -24,6 +28,8 @@ export interface StatsServerOptions {
   readonly sources: StatsSources;
   /** Serve HTTPS with this certificate and key. */
   readonly tls?: ServerTls | undefined;
+  /** The shared HTTP and HTTPS ports the proxies bound (none on an east-west LB), named in `?app=` answers. */
+  readonly listening?: () => { readonly http?: HostPort; readonly https?: HostPort };
 }
 
 /**
@@ -45,7 +51,17 @@ export class StatsServer {
       const health = await sources.health();
       return reply.code(health.synced ? 200 : 503).send(health);
     });
-    app.get('/_corral/routes', async () => sources.routes());
+    // `?app=<id>`: that app's part only (the scheduler asks it for the web UI's "How to reach it").
+    app.get<{ Querystring: { app?: string } }>('/_corral/routes', async (request) => {
+      const answer = (await sources.routes()) as { table?: RoutingTable };
+      if (request.query.app === undefined) return answer;
+      const shared = options.listening?.() ?? {};
+      const listening = {
+        ...(shared.http === undefined ? {} : { http: formatHostPort(shared.http) }),
+        ...(shared.https === undefined ? {} : { https: formatHostPort(shared.https) }),
+      };
+      return { ...appRoutes(answer.table ?? EMPTY_ROUTING_TABLE, request.query.app), listening };
+    });
     app.get('/_corral/stats', async () => sources.stats());
     // COMPAT(marathon-lb): `/haproxy?stats;csv`, the URL its tools poll.
     app.get('/haproxy', async (request, reply) => {

@@ -38,6 +38,8 @@ export interface ApiContext {
   completedTasks?: CompletedTaskHistory;
   /** The settings `/flags` shows (core/mesos-master.ts mesosFlags). */
   flags?: Readonly<Record<string, string>>;
+  /** `--dns-api`, `--lb-api`: the DNS and LB HTTP APIs (origins) the reach route reads (api/reach.ts). */
+  reach?: { dnsApi?: string; lbApi?: string };
   /** Set when this scheduler leads over etcd: `DELETE /v2/leader` gives the lead up and serves as a standby. */
   abdicate?: () => void;
 }

@@ -8,6 +8,7 @@ import type { ApiContext } from './context.ts';
 import { registerAgentRoutes } from './agents.ts';
 import { registerAgentTokenRoutes } from './agent-tokens.ts';
 import { registerTaskFileRoutes } from './task-files.ts';
+import { registerReachRoutes } from './reach.ts';
 import { registerAppRoutes } from './apps.ts';
 import { registerAuth } from './auth-hook.ts';
 import { registerAuthRoutes } from './auth-routes.ts';
@@ -93,6 +94,7 @@ export function buildServer(context: ApiContext, tls?: ServerTls): FastifyInstan
   registerAgentRoutes(app, context);
   registerAgentTokenRoutes(app, context);
   registerTaskFileRoutes(app, context);
+  registerReachRoutes(app, context);
   registerInfoRoutes(app, context);
   registerMasterStateRoutes(app, context);
   registerMetricsRoutes(app, context);

@@ -3,6 +3,7 @@ import type { AgentRecord, AppDefinition, ClusterState, Deployment, Instance, Pe
 import { persistentVolumeJson } from './app-container.ts';
 import { instanceHealthy } from './health.ts';
 import { isDelayed, type LaunchDelay } from './launch-delay.ts';
+import { describeConstraint, type Constraint } from './constraints.ts';
 import { DRAINING, UNFULFILLED_ROLE, type Unplaced } from './placement.ts';
 import { servicePortsOf } from './service-ports.ts';
 import { countInstances, instancesOfApp } from './state-ops.ts';
@@ -250,8 +251,24 @@ export function queueEntryJson(entry: QueueEntry, lastFailure: TaskFailure | und
       : { timeLeftSeconds: 0, overdue: true },
     since,
     reason: entry.reasons.join('; '),
+    refusals: refusalsJson(entry),
     processedOffersSummary: offersSummary(entry),
   };
+}
+
+/**
+ * Corral's: the agents refused at the last placement, by reason in its words, most first; a
+ * constraint's reason names it (the web UI's Debug shows which constraint failed on how many
+ * agents, which Marathon's `UnfulfilledConstraint` count does not tell).
+ */
+function refusalsJson(entry: QueueEntry): Array<{ reason: string; agents: number; constraint?: Constraint }> {
+  const constraints = new Map((entry.app.constraints ?? []).map((c) => [describeConstraint(c), c] as const));
+  return Object.entries(entry.refusals)
+    .sort(([a, m], [b, n]) => n - m || (a < b ? -1 : 1))
+    .map(([reason, agents]) => {
+      const constraint = constraints.get(reason);
+      return { reason, agents, ...(constraint === undefined ? {} : { constraint }) };
+    });
 }
 
 /** Marathon's reject reasons for Corral's refusal reasons. */

@@ -71,6 +71,8 @@ export interface MesosSlave {
   attributes: Record<string, string | number>;
   resources: MesosResources;
   used_resources: MesosResources;
+  /** The resources reserved for a role, by role (`*`, unreserved, left out), as Mesos shows them. */
+  reserved_resources: Record<string, MesosResources>;
   registered_time: number;
   active: boolean;
   deactivated: boolean;
@@ -384,6 +386,7 @@ function slaveJson(agent: AgentRecord, live: readonly Instance[], connected: Rea
     attributes: { ...agent.attributes },
     resources: agentResources(agent.resources),
     used_resources: usedResources(live),
+    reserved_resources: reservedResources(agent.resources),
     registered_time: seconds(agent.registeredAt),
     active: connected.has(agent.id),
     deactivated: agent.draining === true,
@@ -401,6 +404,11 @@ function agentResources(resources: readonly Resource[]): MesosResources {
     }
   }
   return ports.length > 0 ? { ...out, ports: formatRanges(ports) } : out;
+}
+
+function reservedResources(resources: readonly Resource[]): Record<string, MesosResources> {
+  const roles = [...new Set(resources.map((r) => r.role).filter((role) => role !== '*'))].sort();
+  return Object.fromEntries(roles.map((role) => [role, agentResources(resources.filter((r) => r.role === role))]));
 }
 
 function usedResources(instances: readonly Instance[]): MesosResources {

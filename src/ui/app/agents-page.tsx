@@ -35,7 +35,7 @@ export function AgentsPage({ state }: { state: State }) {
       {rows === undefined ? <p>Loading…</p> : rows.length === 0 ? state.agents?.error !== undefined ? null : <p class="empty">No agent has registered. Start one with <code>corral agent --master …</code>.</p> : (
         <table class="agents">
           <caption class="visually-hidden">Agents: resources used, state and tasks</caption>
-          <thead><tr><th scope="col">Agent</th><th scope="col">State</th><th scope="col">CPUs</th><th scope="col">Memory</th><th scope="col">Disk</th><th scope="col">Ports</th><th scope="col" class="num">Tasks</th><th scope="col">Attributes</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
+          <thead><tr><th scope="col">Agent</th><th scope="col">State</th><th scope="col">CPUs</th><th scope="col">Memory</th><th scope="col">Disk</th><th scope="col">Ports</th><th scope="col" class="num">Tasks</th><th scope="col">Attributes</th><th scope="col">Roles</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
           <tbody>
             {rows.map((a) => (
               <tr key={a.id} data-agent={a.id}>
@@ -50,6 +50,7 @@ export function AgentsPage({ state }: { state: State }) {
                 <td data-label="Ports"><UsageBar label={`Ports of ${a.hostname}`} used={a.ports.used} total={a.ports.total} /></td>
                 <td data-label="Tasks" class="num">{tasksBy.get(a.id) ?? 0}</td>
                 <td data-label="Attributes" class="mono">{Object.entries(a.attributes).map(([k, v]) => `${k}:${v}`).join(' ') || '—'}</td>
+                <td data-label="Roles">{a.roles.length === 0 ? 'all unreserved (*)' : a.roles.map((r) => <div key={r}>{r}</div>)}</td>
                 <td class="row-actions">
                   {a.draining
                     ? <button type="button" aria-label={`Cancel draining ${a.hostname}`} onClick={() => void drain(a, false)}>Cancel drain</button>

@@ -57,6 +57,21 @@ export async function api<T = unknown>(method: string, path: string, body?: unkn
   return (text === '' ? undefined : JSON.parse(text)) as T;
 }
 
+/**
+ * Whether the scheduler takes the stored token (or needs none): a call every scheduler
+ * authenticates, a standby through its leader. `/v2/info` will not do: a standby answers it
+ * itself, to anyone. `/v2/queue` is one (any identity; small; there with auth off too).
+ */
+export async function tokenAccepted(): Promise<boolean> {
+  try {
+    await api('GET', '/v2/queue');
+    return true;
+  } catch (err) {
+    if (err instanceof ApiError && err.problem.status === 401) return false;
+    throw err;
+  }
+}
+
 /** `/web/api` → `/v2/apps/web/api`: ids are paths, each segment escaped. */
 export const appPath = (id: string, sub = ''): string =>
   `/v2/apps/${id.split('/').filter((s) => s !== '').map(encodeURIComponent).join('/')}${sub}`;

@@ -3,14 +3,17 @@ import { diffVersions } from '../core/diff.ts';
 import { endpoints, formatAge, stateLabel } from '../core/format.ts';
 import type { App, QueueEntry, TaskFailure } from '../core/marathon.ts';
 import { APP_TABS, routeHash, type AppTab } from '../core/routes.ts';
+import { reachView, type ReachAnswer } from '../core/reach.ts';
 import { appStatus, healthCounts, taskHealth } from '../core/status.ts';
-import { detailsByField, lineOfPath } from '../core/validation.ts';
+import { formOf } from '../core/app-form.ts';
+import { debugView } from '../core/debug.ts';
 import { api, ApiError, appPath, errorText } from './api.ts';
+import { AppDefinitionEditor } from './app-form.tsx';
 import { LogTail } from './logs.tsx';
 import { useNow, type State } from './store.ts';
-import { Confirm, ErrorNote, HealthBar, StatusBadge } from './widgets.tsx';
+import { Confirm, ErrorNote, HealthBar, StatusBadge, UsageBar } from './widgets.tsx';
 
-const TAB_LABELS: Record<AppTab, string> = { instances: 'Instances', config: 'Configuration', edit: 'Edit', debug: 'Debug' };
+const TAB_LABELS: Record<AppTab, string> = { instances: 'Instances', config: 'Configuration', edit: 'Edit', debug: 'Debug', reach: 'How to reach it' };
 
 /** What a write answered: the deployment it started, or the API's words. */
 type Outcome = { ok: true; text: string } | { ok: false; text: string; force?: () => void } | undefined;
@@ -100,6 +103,7 @@ export function AppPage({ state, id, tab }: { state: State; id: string; tab: App
       {tab === 'config' && <Versions app={app} act={act} />}
       {tab === 'edit' && <Edit app={app} />}
       {tab === 'debug' && <Debug app={app} queued={state.view.queue.get(id)} revision={state.revision} />}
+      {tab === 'reach' && <Reach app={app} />}
     </section>
   );
 }
@@ -212,91 +216,144 @@ const READ_ONLY = ['version', 'versionInfo', 'tasks', 'deployments', 'tasksStage
 
 function Edit({ app }: { app: App }) {
   const current = useResource<Record<string, unknown>>(appPath(app.id, `/versions/${encodeURIComponent(app.version)}`), app.version);
-  const [text, setText] = useState<string | undefined>();
-  const [problem, setProblem] = useState<{ message: string; details: Array<{ path: string; errors: string[]; line?: number }> }>();
   const [outcome, setOutcome] = useState<Outcome>();
+  if (current.error !== undefined) return <ErrorNote error={current.error} />;
+  if (current.data === undefined) return <p>Loading…</p>;
   // `ports` repeats portDefinitions' service ports in GET answers; a PUT may carry only one of them.
   const hidden = (key: string): boolean => READ_ONLY.includes(key) || (key === 'ports' && current.data?.portDefinitions !== undefined);
-  const definition = current.data === undefined ? undefined
-    : JSON.stringify(Object.fromEntries(Object.entries(current.data).filter(([k]) => !hidden(k))), null, 2);
-  const shown = text ?? definition ?? '';
-  const submit = async (e: Event): Promise<void> => {
-    e.preventDefault();
-    setProblem(undefined);
+  const base = Object.fromEntries(Object.entries(current.data).filter(([k]) => !hidden(k)));
+  const deploy = async (body: Record<string, unknown>, force: boolean): Promise<void> => {
     setOutcome(undefined);
-    let body: unknown;
-    try {
-      body = JSON.parse(shown);
-    } catch (err) {
-      setProblem({ message: `Not JSON: ${(err as Error).message}`, details: [] });
-      return;
-    }
-    try {
-      setOutcome(started(await api('PUT', `${appPath(app.id)}?partialUpdate=false`, body), 'Deploy'));
-      setText(undefined);
-    } catch (err) {
-      const details = err instanceof ApiError ? detailsByField(err.problem.details, []).other : [];
-      setProblem({ message: errorText(err), details: details.map((d) => ({ ...d, line: lineOfPath(shown, d.path) })) });
-    }
+    const path = `${appPath(app.id)}?partialUpdate=false`;
+    setOutcome(started(await api('PUT', force ? forced(path) : path, body), 'Deploy'));
   };
-  if (current.error !== undefined) return <ErrorNote error={current.error} />;
   return (
-    <form class="editor" onSubmit={(e) => void submit(e)}>
-      <label for="app-json">Configuration of {app.id} (JSON, as <code>PUT /v2/apps{app.id}</code> takes it)</label>
-      <div class="editor-body">
-        <textarea id="app-json" spellcheck={false} rows={24} value={shown} aria-describedby="edit-problems" onInput={(e) => setText(e.currentTarget.value)} />
-        <div id="edit-problems" class="problems" aria-live="polite">
-          {problem !== undefined && <p class="error" role="alert">{problem.message}</p>}
-          {problem?.details.map((d) => (
-            <p key={d.path} class="field-error" data-path={d.path}>
-              <code>{d.path}</code>{d.line !== undefined ? ` (line ${d.line})` : ''}: {d.errors.join('; ')}
-            </p>
-          ))}
-        </div>
-      </div>
-      <div class="actions">
-        <button type="submit" class="primary">Deploy changes</button>
-        <button type="button" onClick={() => { setText(undefined); setProblem(undefined); }} disabled={text === undefined}>Discard edits</button>
-      </div>
+    <div class="editor">
+      {/* Keyed by version: a new version (this edit's, or another client's) starts from it. */}
+      <AppDefinitionEditor key={app.version} base={base} initial={formOf(base)} fixedId submitLabel="Deploy changes"
+        jsonLabel={`Configuration of ${app.id} (JSON, as PUT /v2/apps${app.id} takes it)`} send={deploy} />
       {outcome !== undefined && <p class={outcome.ok ? 'note' : 'error'} role="status">{outcome.text}</p>}
-    </form>
+    </div>
   );
 }
 
 function Debug({ app, queued, revision }: { app: App; queued: QueueEntry | undefined; revision: number }) {
   const { data, error } = useResource<{ app: App & { lastTaskFailure?: TaskFailure } }>(`${appPath(app.id)}?embed=app.lastTaskFailure`, revision);
-  const failure = data?.app.lastTaskFailure;
+  const now = useNow();
   const [reset, setReset] = useState<string>();
-  const rejects = queued?.processedOffersSummary?.rejectSummaryLastOffers ?? [];
+  const view = debugView(app, queued, data?.app.lastTaskFailure, now);
   return (
     <div class="debug">
       <h2>Waiting to launch</h2>
-      {queued === undefined || queued.count === 0 ? <p class="empty">Nothing waits: every instance asked is placed.</p> : (
-        <dl>
-          <dt>Instances waiting</dt><dd>{queued.count}</dd>
-          <dt>Why</dt><dd>{queued.reason || '—'}</dd>
-          <dt>Launch delay</dt><dd>{queued.delay.overdue ? 'none (launches as soon as an agent fits)' : `${queued.delay.timeLeftSeconds}s left (backoff after failures)`}</dd>
-          {queued.since !== undefined && <><dt>Since</dt><dd>{queued.since}</dd></>}
-          {rejects.length > 0 && <><dt>Agents refused, by reason</dt><dd><ul>{rejects.map((r) => <li key={r.reason}>{r.reason}: {r.declined} of {r.processed}</li>)}</ul></dd></>}
-        </dl>
+      {view.waiting === undefined ? <p class="empty">Nothing waits: every instance asked is placed.</p> : (
+        <>
+          <p><strong>{view.waiting.count} instance{view.waiting.count === 1 ? '' : 's'} waiting</strong>{view.waiting.since === undefined ? '' : ` (since ${view.waiting.since})`}: {view.waiting.reason}.</p>
+          {view.waiting.refusals.length > 0 && (
+            <table class="refusals">
+              <caption>Why agents refused the next instance (the last placement tried)</caption>
+              <thead><tr><th scope="col">Reason</th><th scope="col">Agents refused</th></tr></thead>
+              <tbody>
+                {view.waiting.refusals.map((r) => (
+                  <tr key={r.what} class={`refusal-${r.kind}`}>
+                    <th scope="row">{r.what}{r.kind === 'constraint' && <span class="badge">constraint</span>}</th>
+                    <td data-label="Agents refused"><UsageBar label={r.what} used={r.agents} total={r.of} unit=" agents" /></td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </>
       )}
-      {queued !== undefined && !queued.delay.overdue && (
+      <h2>Launch delay</h2>
+      <p>{view.delay.text}</p>
+      {view.delay.inForce && (
         <button type="button" onClick={() => api('DELETE', `/v2/queue${app.id}/delay`).then(() => setReset('Delay reset.'), (err) => setReset(errorText(err)))}>Reset launch delay</button>
       )}
       {reset !== undefined && <p class="note" role="status">{reset}</p>}
       <h2>Last task failure</h2>
       <ErrorNote error={error} />
-      {failure === undefined ? <p class="empty">No task of this app has failed.</p> : (
-        <dl>
-          <dt>Task</dt><dd class="mono">{failure.taskId}</dd>
-          <dt>State</dt><dd>{stateLabel(failure.state)}</dd>
-          <dt>Message</dt><dd class="mono">{failure.message}</dd>
-          <dt>Host</dt><dd>{failure.host}</dd>
-          <dt>When</dt><dd>{failure.timestamp}</dd>
-          <dt>Version</dt><dd class="mono">{failure.version}</dd>
-        </dl>
+      {view.failure === undefined ? <p class="empty">No task of this app has failed.</p> : (
+        <>
+          <p><strong>{view.failure.headline}</strong></p>
+          <pre class="failure-message">{view.failure.message}</pre>
+          <dl>
+            <dt>Task</dt><dd class="mono">{view.failure.task}</dd>
+            <dt>Version</dt><dd class="mono">{view.failure.version}</dd>
+            <dt>When</dt><dd>{view.failure.when}</dd>
+          </dl>
+        </>
       )}
-      {failure !== undefined && <LogTail key={failure.taskId} taskId={failure.taskId} live={false} />}
+      {view.failure !== undefined && <LogTail key={view.failure.task} taskId={view.failure.task} live={false} />}
+    </div>
+  );
+}
+
+/** DNS names and LB routes, read by the scheduler from the DNS and LB HTTP APIs (the page may call only the scheduler). */
+function Reach({ app }: { app: App }) {
+  // Read again when the instances change (their addresses are the records) or on a click.
+  const [asked, setAsked] = useState(0);
+  const instances = (app.tasks ?? []).map((t) => `${t.id}:${t.state}`).join(',');
+  const { data, error } = useResource<ReachAnswer>(`/corral/v1/reach/${app.id.split('/').filter((s) => s !== '').map(encodeURIComponent).join('/')}`, `${instances} ${asked} ${app.version}`);
+  if (error !== undefined) return <ErrorNote error={error} />;
+  if (data === undefined) return <p>Loading…</p>;
+  const view = reachView(app, data);
+  const names = (rows: Array<{ name: string; values: string[]; port?: string; agent: boolean }>, caption: string) => (
+    <table class="reach">
+      <caption>{caption}</caption>
+      <thead><tr><th scope="col">Name</th><th scope="col">Answers</th></tr></thead>
+      <tbody>
+        {rows.map((r) => (
+          <tr key={r.name}>
+            <th scope="row" class="mono">{r.name}{r.port !== undefined && <span class="badge">{r.port}</span>}{r.agent && <span class="badge">agent</span>}</th>
+            <td data-label="Answers" class="mono">{r.values.map((v) => <div key={v}>{v}</div>)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+  return (
+    <div class="reach-view">
+      <div class="toolbar"><button type="button" onClick={() => setAsked(asked + 1)}>Read again</button></div>
+      <h2>DNS</h2>
+      {view.dns.state !== 'ok' ? <p class={view.dns.state === 'error' ? 'error' : 'empty'} role={view.dns.state === 'error' ? 'alert' : undefined}>{view.dns.text}</p> : (
+        <>
+          {view.dns.note !== undefined && <p class="empty">{view.dns.note}</p>}
+          {view.dns.addresses.length > 0 && names(view.dns.addresses, 'Names (A records): the instances\' addresses')}
+          {view.dns.services.length > 0 && names(view.dns.services, 'Services (SRV records): host and port per instance; _<port name>._<app> per named port')}
+        </>
+      )}
+      <h2>Load balancer</h2>
+      {view.lb.state !== 'ok' ? <p class={view.lb.state === 'error' ? 'error' : 'empty'} role={view.lb.state === 'error' ? 'alert' : undefined}>{view.lb.text}</p> : (
+        <>
+          {view.lb.note !== undefined && <p class="empty">{view.lb.note}</p>}
+          {view.lb.vhosts.length > 0 && (
+            <table class="reach">
+              <caption>Virtual hosts (on the LB’s HTTP and HTTPS ports)</caption>
+              <thead><tr><th scope="col">Host and path</th><th scope="col">App port</th><th scope="col">Service port</th><th scope="col">Try it</th></tr></thead>
+              <tbody>{view.lb.vhosts.map((v) => (
+                <tr key={v.url}>
+                  <th scope="row" class="mono">{v.url}</th><td data-label="App port">{v.label}</td><td data-label="Service port" class="mono">{v.servicePort}</td>
+                  <td data-label="Try it" class="mono">{v.try ?? '—'}</td>
+                </tr>
+              ))}</tbody>
+            </table>
+          )}
+          {view.lb.ports.length > 0 && (
+            <table class="reach">
+              <caption>Service ports (on the LB’s address)</caption>
+              <thead><tr><th scope="col">Service port</th><th scope="col">App port</th><th scope="col">Mode</th><th scope="col">Backends</th></tr></thead>
+              <tbody>{view.lb.ports.map((p) => (
+                <tr key={p.servicePort}>
+                  <th scope="row" class="mono">{p.address}</th>
+                  <td data-label="App port">{p.label}</td><td data-label="Mode">{p.mode}</td>
+                  <td data-label="Backends">{p.backends}{p.draining > 0 ? ` (+${p.draining} draining)` : ''}</td>
+                </tr>
+              ))}</tbody>
+            </table>
+          )}
+          {view.lb.rejected.length > 0 && <><h3>Not routed</h3><ul>{view.lb.rejected.map((r) => <li key={r} class="error">{r}</li>)}</ul></>}
+        </>
+      )}
     </div>
   );
 }

@@ -1,15 +1,17 @@
 import { Fragment } from 'preact';
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
+import { deploymentProgress } from '../core/deployments.ts';
 import type { Deployment } from '../core/marathon.ts';
 import { routeHash } from '../core/routes.ts';
 import { api, errorText } from './api.ts';
-import type { State } from './store.ts';
+import { store, type State } from './store.ts';
 import { Confirm, ErrorNote } from './widgets.tsx';
 
 export function DeploymentsPage({ state }: { state: State }) {
   const deployments = [...state.view.deployments.values()].sort((a, b) => (a.version < b.version ? -1 : 1));
   const [asking, setAsking] = useState<{ deployment: Deployment; force: boolean }>();
   const [outcome, setOutcome] = useState<{ ok: boolean; text: string }>();
+  useEffect(() => store.watchDeployments(), []);
   const cancel = async (deployment: Deployment, force: boolean): Promise<void> => {
     setAsking(undefined);
     try {
@@ -30,19 +32,46 @@ export function DeploymentsPage({ state }: { state: State }) {
             <li key={d.id} class="card" data-deployment={d.id}>
               <h2 class="mono">{d.id}</h2>
               <p>Version {d.version} · apps {d.affectedApps.map((id, i) => <Fragment key={id}>{i > 0 && ', '}<a href={routeHash({ page: 'app', id, tab: 'instances' })}>{id}</a></Fragment>)}</p>
-              <label class="progress">Step {d.currentStep} of {d.totalSteps}
-                <progress max={d.totalSteps} value={Math.max(0, d.currentStep - 1)} />
-              </label>
-              <ol class="steps">
-                {d.steps.map((step, i) => (
-                  <li key={i} aria-current={i + 1 === d.currentStep ? 'step' : undefined} class={i + 1 < d.currentStep ? 'done' : i + 1 === d.currentStep ? 'current' : ''}>
-                    {step.actions.map((a) => `${a.action} ${a.app}`).join(', ')}
-                  </li>
-                ))}
-              </ol>
-              {d.currentActions.some((a) => (a.readinessCheckResults ?? []).length > 0) && (
-                <details><summary>Readiness</summary><pre>{JSON.stringify(d.currentActions.map((a) => a.readinessCheckResults), null, 2)}</pre></details>
-              )}
+              {(() => {
+                const progress = deploymentProgress(d, state.view.apps);
+                return (
+                  <>
+                    <label class="progress">Step {d.currentStep} of {d.totalSteps}, {Math.round(progress.fraction * 100)}% done
+                      <progress max={1} value={progress.fraction} />
+                    </label>
+                    <ol class="steps">
+                      {d.steps.map((step, i) => (
+                        <li key={i} aria-current={i + 1 === d.currentStep ? 'step' : undefined} class={i + 1 < d.currentStep ? 'done' : i + 1 === d.currentStep ? 'current' : ''}>
+                          {step.actions.map((a) => `${a.action} ${a.app}`).join(', ')}
+                        </li>
+                      ))}
+                    </ol>
+                    {progress.actions.length > 0 && <h3>Now</h3>}
+                    <ul class="actions-now">
+                      {progress.actions.map((a) => (
+                        <li key={`${a.action} ${a.app}`} data-action={`${a.action} ${a.app}`}>
+                          <span class="mono">{a.action}</span> <a href={routeHash({ page: 'app', id: a.app, tab: 'instances' })}>{a.app}</a>: {a.words}
+                          {a.readiness.length > 0 && (
+                            <table class="readiness">
+                              <caption>Readiness checks</caption>
+                              <thead><tr><th scope="col">Instance</th><th scope="col">Check</th><th scope="col">Result</th></tr></thead>
+                              <tbody>
+                                {a.readiness.map((r) => (
+                                  <tr key={`${r.taskId} ${r.name}`} class={r.ready ? 'ready' : 'not-ready'}>
+                                    <th scope="row" class="mono">{r.taskId}</th>
+                                    <td data-label="Check">{r.name}</td>
+                                    <td data-label="Result"><span class={`badge ${r.ready ? 'badge-running' : 'badge-waiting'}`}>{r.ready ? 'ready' : 'not ready'}</span> {r.ready ? '' : r.text.replace(/^not ready: /, '')}</td>
+                                  </tr>
+                                ))}
+                              </tbody>
+                            </table>
+                          )}
+                        </li>
+                      ))}
+                    </ul>
+                  </>
+                );
+              })()}
               <div class="actions">
                 <button type="button" onClick={() => setAsking({ deployment: d, force: false })}>Roll back</button>
                 <button type="button" class="danger" onClick={() => setAsking({ deployment: d, force: true })}>Stop</button>

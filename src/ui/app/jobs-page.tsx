@@ -1,8 +1,12 @@
 import { useEffect, useState } from 'preact/hooks';
+import { parsePairs } from '../core/app-form.ts';
 import { formatAge } from '../core/format.ts';
-import { historyEntries, jobPath, jobStatus, lastRun, type Job, type JobRun, type JobRunTask } from '../core/jobs.ts';
+import { NEW_JOB_FORM, jobDefinitionOf } from '../core/job-form.ts';
+import { describeSlot, nextSlot } from '../core/job-schedule.ts';
+import { historyEntries, jobPath, jobStatus, lastRun, type Job, type JobRun, type JobRunTask, type JobSchedule } from '../core/jobs.ts';
 import { routeHash } from '../core/routes.ts';
-import { api, errorText } from './api.ts';
+import { api, ApiError, errorText } from './api.ts';
+import { JobDefinitionEditor } from './job-form.tsx';
 import { LogTail } from './logs.tsx';
 import { store, useNow, type State } from './store.ts';
 import { ErrorNote } from './widgets.tsx';
@@ -22,7 +26,10 @@ export function JobsPage({ state }: { state: State }) {
   const jobs = [...state.view.jobs.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
   return (
     <section aria-labelledby="page-title">
-      <h1 id="page-title" tabIndex={-1}>Jobs</h1>
+      <div class="page-head">
+        <h1 id="page-title" tabIndex={-1}>Jobs</h1>
+        <a class="button primary" href="#/new-job">Create job</a>
+      </div>
       <ErrorNote error={state.error} />
       {!state.loaded ? <p>Loading…</p> : jobs.length === 0 ? <p class="empty">No jobs yet (<code>POST /v1/jobs</code> or <code>corral job create</code>).</p> : (
         <table class="jobs">
@@ -37,7 +44,9 @@ export function JobsPage({ state }: { state: State }) {
                   <th scope="row"><a href={routeHash({ page: 'job', id: job.id })}>{job.id}</a>{job.description !== undefined && job.description !== '' && <div class="sub">{job.description}</div>}</th>
                   <td data-label="Status"><span class={statusClass(status)}>{status}</span></td>
                   <td data-label="Last run">{last.status === 'NEVER' ? '—' : `${last.status === 'SUCCESS' ? 'succeeded' : 'failed'} ${when(last.at, now)}`}</td>
-                  <td data-label="Schedules" class="mono">{job.schedules.length === 0 ? '—' : job.schedules.map((s) => `${s.cron} ${s.timeZone ?? 'UTC'}${s.enabled === false ? ' (off)' : ''}`).join(', ')}</td>
+                  <td data-label="Schedules">{job.schedules.length === 0 ? '—' : job.schedules.map((s) => (
+                    <div key={s.id}><span class="mono">{s.cron} {s.timeZone ?? 'UTC'}{s.enabled === false ? ' (off)' : ''}</span>{s.enabled !== false && <div class="sub">next {nextOf(s, now)}</div>}</div>
+                  ))}</td>
                   <td data-label="Runs">{job.history.successCount} ok · {job.history.failureCount} failed{job.activeRuns.length > 0 ? ` · ${job.activeRuns.length} active` : ''}</td>
                 </tr>
               );
@@ -49,6 +58,67 @@ export function JobsPage({ state }: { state: State }) {
   );
 }
 
+const nextOf = (schedule: JobSchedule, now: number): string => describeSlot(nextSlot(schedule, new Date(now)), schedule.timeZone ?? 'UTC', now);
+
+/** Create job: the form or JSON; POST /v1/jobs (one schedule may come inline). */
+export function NewJobPage() {
+  const create = async (body: Record<string, unknown>): Promise<void> => {
+    const job = await api<{ id: string }>('POST', '/v1/jobs', body);
+    location.hash = routeHash({ page: 'job', id: job.id });
+  };
+  return (
+    <section aria-labelledby="page-title">
+      <p class="crumbs"><a href="#/jobs">Jobs</a> / new</p>
+      <h1 id="page-title" tabIndex={-1}>Create a job</h1>
+      <JobDefinitionEditor base={jobDefinitionOf(NEW_JOB_FORM)} submitLabel="Create job" send={create} />
+      <p><a class="button" href="#/jobs">Cancel</a></p>
+    </section>
+  );
+}
+
+/** A schedule call's 422 names paths in the schedule (`/cron`): the form's are in the job (`/schedules/0/cron`). */
+async function asSchedule<T>(index: number, call: Promise<T>): Promise<T> {
+  try {
+    return await call;
+  } catch (err) {
+    if (!(err instanceof ApiError)) throw err;
+    throw new ApiError({ ...err.problem, details: err.problem.details.map((d) => ({ ...d, path: `/schedules/${index}${d.path === '/' ? '' : d.path}` })) });
+  }
+}
+
+/**
+ * A job's Edit: its definition (PUT, which leaves schedules alone, as Metronome's) and then its
+ * schedules through their own routes, by id: changed ones replaced, new ones added, missing ones
+ * removed (the form edits the first; the JSON all of them).
+ */
+function JobEdit({ job, done }: { job: Job; done: (text: string) => void }) {
+  const [base, setBase] = useState<Record<string, unknown>>();
+  const [error, setError] = useState<string>();
+  useEffect(() => {
+    api<Record<string, unknown>>('GET', `${jobApi(job.id)}?embed=schedules`).then((definition) => {
+      const { activeRuns: _a, history: _h, historySummary: _s, ...rest } = definition;
+      setBase(rest);
+    }, (err) => setError(errorText(err)));
+  }, [job.id]);
+  if (error !== undefined) return <ErrorNote error={error} />;
+  if (base === undefined) return <p>Loading…</p>;
+  const save = async (body: Record<string, unknown>): Promise<void> => {
+    const { schedules, ...definition } = body;
+    await api('PUT', jobApi(job.id), { ...definition, id: job.id });
+    const before = (base.schedules as JobSchedule[] | undefined) ?? [];
+    const after = Array.isArray(schedules) ? (schedules as Array<Record<string, unknown>>) : [];
+    for (const [index, schedule] of after.entries()) {
+      const id = String(schedule.id ?? '');
+      const known = before.find((b) => b.id === id);
+      if (known === undefined) await asSchedule(index, api('POST', jobApi(job.id, '/schedules'), schedule));
+      else if (JSON.stringify(known) !== JSON.stringify(schedule)) await asSchedule(index, api('PUT', jobApi(job.id, `/schedules/${encodeURIComponent(id)}`), schedule));
+    }
+    for (const gone of before.filter((b) => !after.some((a) => a.id === b.id))) await api('DELETE', jobApi(job.id, `/schedules/${encodeURIComponent(gone.id)}`));
+    done('Saved.');
+  };
+  return <JobDefinitionEditor base={base} fixedId submitLabel="Save job" send={save} />;
+}
+
 const currentTask = (tasks: readonly JobRunTask[]): JobRunTask | undefined => tasks[tasks.length - 1];
 
 export function JobPage({ state, id }: { state: State; id: string }) {
@@ -56,6 +126,8 @@ export function JobPage({ state, id }: { state: State; id: string }) {
   const now = useNow();
   const [outcome, setOutcome] = useState<{ ok: boolean; text: string }>();
   const [logsOf, setLogsOf] = useState<{ taskId: string; live: boolean }>();
+  const [runEnv, setRunEnv] = useState('');
+  const [editing, setEditing] = useState(false);
   const job: Job | undefined = state.view.jobs.get(id);
   if (job === undefined) {
     return (
@@ -65,10 +137,10 @@ export function JobPage({ state, id }: { state: State; id: string }) {
       </section>
     );
   }
-  const act = async (what: string, method: string, path: string): Promise<void> => {
+  const act = async (what: string, method: string, path: string, body: Record<string, unknown> = {}): Promise<void> => {
     setOutcome(undefined);
     try {
-      const answer = await api<{ id?: string }>(method, path, {});
+      const answer = await api<{ id?: string }>(method, path, body);
       setOutcome({ ok: true, text: `${what}${answer?.id !== undefined ? `: run ${answer.id}` : ''}.` });
     } catch (err) {
       setOutcome({ ok: false, text: `${what}: ${errorText(err)}` });
@@ -92,14 +164,23 @@ export function JobPage({ state, id }: { state: State; id: string }) {
         <span class="mono">{job.run.cmd ?? job.run.args?.join(' ')}</span>
         <span>{job.run.cpus ?? 1} cpus · {job.run.mem ?? 128} MiB · path {jobPath(job.id)}</span>
       </div>
-      <div class="toolbar" role="group" aria-label="Job actions">
-        <button type="button" class="primary" onClick={() => void act('Run now', 'POST', jobApi(job.id, '/runs'))}>Run now</button>
-      </div>
+      <form class="toolbar run-now" aria-label="Job actions" onSubmit={(e) => {
+        e.preventDefault();
+        const env = parsePairs(runEnv);
+        void act('Run now', 'POST', jobApi(job.id, '/runs'), Object.keys(env).length === 0 ? {} : { env });
+      }}>
+        <label>Environment for this run <textarea rows={1} spellcheck={false} value={runEnv} placeholder="DAY=2026-12-01" onInput={(e) => setRunEnv(e.currentTarget.value)} /></label>
+        <button type="submit" class="primary">Run now</button>
+        <button type="button" aria-expanded={editing} onClick={() => setEditing(!editing)}>{editing ? 'Close the editor' : 'Edit'}</button>
+      </form>
       {outcome !== undefined && <p class={outcome.ok ? 'note' : 'error'} role={outcome.ok ? 'status' : 'alert'}>{outcome.text}</p>}
+      {editing && <JobEdit job={job} done={(text) => { setEditing(false); setOutcome({ ok: true, text }); }} />}
 
       <h2>Schedules</h2>
       {job.schedules.length === 0 ? <p class="empty">None: it runs when asked.</p> : (
-        <ul>{job.schedules.map((s) => <li key={s.id}><span class="mono">{s.id}: {s.cron}</span> in {s.timeZone ?? 'UTC'}{s.enabled === false ? ' (disabled)' : ''}, {s.concurrencyPolicy ?? 'ALLOW'}</li>)}</ul>
+        <ul class="schedules">{job.schedules.map((s) => (
+          <li key={s.id} data-schedule={s.id}><span class="mono">{s.id}: {s.cron}</span> in {s.timeZone ?? 'UTC'}{s.enabled === false ? ' (disabled)' : ''}, {s.concurrencyPolicy ?? 'ALLOW'}; next slot: <span class="next-slot">{nextOf(s, now)}</span></li>
+        ))}</ul>
       )}
 
       <h2>Active runs</h2>

@@ -2,12 +2,13 @@ import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { NAV, parseRoute, type Route } from '../core/routes.ts';
 import { AgentsPage } from './agents-page.tsx';
-import { api, ApiError, errorText, forgetToken, storedToken, storeToken, whenUnauthenticated } from './api.ts';
+import { errorText, forgetToken, storedToken, storeToken, tokenAccepted, whenUnauthenticated } from './api.ts';
 import { AppPage } from './app-page.tsx';
 import { AppsPage } from './apps-page.tsx';
 import { DeploymentsPage } from './deployments-page.tsx';
-import { JobPage, JobsPage } from './jobs-page.tsx';
+import { JobPage, JobsPage, NewJobPage } from './jobs-page.tsx';
 import { NewAppPage } from './new-app-page.tsx';
+import { QuotasPage } from './quotas-page.tsx';
 import { store, useStore } from './store.ts';
 import './styles.css';
 
@@ -21,11 +22,15 @@ function Login({ onDone, refused }: { onDone: () => void; refused: string | unde
     e.preventDefault();
     storeToken(token.trim(), remember);
     try {
-      await api('GET', '/v2/info');
-      onDone();
+      if (await tokenAccepted()) {
+        onDone();
+        return;
+      }
+      forgetToken();
+      setError('That token was refused (unknown, revoked or expired).');
     } catch (err) {
       forgetToken();
-      setError(err instanceof ApiError && err.problem.status === 401 ? 'That token was refused (unknown, revoked or expired).' : errorText(err));
+      setError(errorText(err));
     }
   };
   return (
@@ -51,6 +56,8 @@ function Page({ route }: { route: Route }) {
     case 'agents': return <AgentsPage state={state} />;
     case 'jobs': return <JobsPage state={state} />;
     case 'job': return <JobPage state={state} id={route.id} />;
+    case 'new-job': return <NewJobPage />;
+    case 'quotas': return <QuotasPage state={state} />;
     default: return <AppsPage state={state} search={route.search} />;
   }
 }
@@ -78,7 +85,7 @@ function Shell() {
         return 'needed';
       });
     });
-    api('GET', '/v2/info').then(() => setAuth('ok'), (err) => setAuth(err instanceof ApiError && err.problem.status === 401 ? 'needed' : 'ok'));
+    tokenAccepted().then((accepted) => setAuth(accepted ? 'ok' : 'needed'), () => setAuth('ok'));
   }, []);
   useEffect(() => {
     if (auth === 'ok') store.start();
@@ -89,7 +96,7 @@ function Shell() {
 
   if (auth === 'checking') return <main id="main"><p>Loading…</p></main>;
   if (auth === 'needed') return <Login refused={refused} onDone={() => { setRefused(undefined); setAuth('ok'); }} />;
-  const current = route.page === 'app' || route.page === 'new' ? 'apps' : route.page === 'job' ? 'jobs' : route.page;
+  const current = route.page === 'app' || route.page === 'new' ? 'apps' : route.page === 'job' || route.page === 'new-job' ? 'jobs' : route.page;
   return (
     <>
       <a class="skip" href="#main" onClick={(e) => { e.preventDefault(); document.getElementById('page-title')?.focus(); }}>Skip to content</a>

@@ -1,9 +1,10 @@
 import { useEffect, useState } from 'preact/hooks';
 import { EMPTY_VIEW, foldEvent, viewOf, type ClusterView, type Refresh, type StreamEvent } from '../core/cluster.ts';
+import { mergeReadiness } from '../core/deployments.ts';
 import { foldJobEvent, JOBS_LISTING, runsSettling } from '../core/jobs.ts';
 import type { App, CorralAgent, Deployment, MesosAgent, QueueEntry } from '../core/marathon.ts';
 import { parseSse } from '../core/sse.ts';
-import { api, authHeaders, errorText } from './api.ts';
+import { api, authHeaders, errorText, tokenAccepted } from './api.ts';
 
 export interface Agents { mesos: MesosAgent[]; corral: CorralAgent[]; error?: string }
 
@@ -36,6 +37,7 @@ class Store {
   private again = new Set<Refresh>();
   private frame = 0;
   private agentsWatched = 0;
+  private deploymentsWatched = 0;
   private queueReadAt = 0;
   private jobsReadAt = 0;
   /** While the jobs are read again: the events since, to replay over the answer. */
@@ -128,6 +130,10 @@ class Store {
           } finally {
             this.jobEvents = undefined;
           }
+        } else if (kind === 'deployments') {
+          const session = this.session;
+          const listed = await api<Deployment[]>('GET', '/v2/deployments');
+          if (session === this.session) this.set({ view: { ...this.state.view, deployments: mergeReadiness(this.state.view.deployments, listed) } });
         } else await this.loadAgents();
       } catch {
         // The next event reads again; the stream's state shows whether the scheduler is there.
@@ -169,6 +175,18 @@ class Store {
     };
   }
 
+  /**
+   * The Deployments page, while shown: readiness results come in no event, so while a deployment
+   * waits on readiness checks they are read on the stream's heartbeat (as the queue is).
+   */
+  watchDeployments(): () => void {
+    this.deploymentsWatched += 1;
+    this.refresh('deployments');
+    return () => {
+      this.deploymentsWatched -= 1;
+    };
+  }
+
   private apply(event: StreamEvent): void {
     if (this.buffered !== undefined) {
       this.buffered.push(event);
@@ -192,6 +210,7 @@ class Store {
     const { deployments, queue, jobs } = this.state.view;
     if ((deployments.size > 0 || queue.size > 0) && Date.now() - this.queueReadAt > 4000) this.refresh('queue');
     if (runsSettling(jobs) && Date.now() - this.jobsReadAt > 4000) this.refresh('jobs');
+    if (this.deploymentsWatched > 0 && [...deployments.values()].some((d) => d.currentActions.some((a) => (this.state.view.apps.get(a.app)?.readinessChecks as unknown[] | undefined)?.length))) this.refresh('deployments');
   }
 
   private async follow(signal: AbortSignal): Promise<void> {
@@ -203,8 +222,8 @@ class Store {
           signal,
         });
         if (response.status === 401) {
-          // api.ts' handler asks for a token; start() follows again once there is one.
-          await api('GET', '/v2/info').catch(() => undefined);
+          // api.ts' handler (a 401 of any call) asks for a token; start() follows again once there is one.
+          await tokenAccepted().catch(() => undefined);
           return;
         }
         if (!response.ok || response.body === null) throw new Error(`HTTP ${response.status}`);

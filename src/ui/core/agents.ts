@@ -13,6 +13,8 @@ export interface AgentRow {
   mem: Usage;
   disk: Usage;
   ports: Usage;
+  /** `web: 2 cpus, 512 MiB, 10 ports`: what each role has reserved on it. */
+  roles: string[];
 }
 
 /** `[23000-23999,25000-25000]` → how many ports the ranges hold. */
@@ -21,6 +23,18 @@ export function portCount(ranges: unknown): number {
   let count = 0;
   for (const match of ranges.matchAll(/(\d+)-(\d+)/g)) count += Math.max(0, Number(match[2]) - Number(match[1]) + 1);
   return count;
+}
+
+/** A role's reservation in words: only what it holds. */
+function reservation(role: string, resources: Record<string, number | string>): string {
+  const parts = [
+    ...(scalar(resources.cpus) > 0 ? [`${scalar(resources.cpus)} cpus`] : []),
+    ...(scalar(resources.gpus) > 0 ? [`${scalar(resources.gpus)} gpus`] : []),
+    ...(scalar(resources.mem) > 0 ? [`${scalar(resources.mem)} MiB`] : []),
+    ...(scalar(resources.disk) > 0 ? [`${scalar(resources.disk)} MiB disk`] : []),
+    ...(portCount(resources.ports) > 0 ? [`${portCount(resources.ports)} ports`] : []),
+  ];
+  return `${role}: ${parts.join(', ') || 'nothing'}`;
 }
 
 const scalar = (value: unknown): number => (typeof value === 'number' && Number.isFinite(value) ? value : 0);
@@ -48,6 +62,7 @@ export function agentRows(mesos: readonly MesosAgent[], corral: readonly CorralA
       mem: usage('mem'),
       disk: usage('disk'),
       ports: { used: portCount(m?.used_resources.ports), total: portCount(m?.resources.ports) },
+      roles: Object.entries(m?.reserved_resources ?? {}).sort(([a], [b]) => (a < b ? -1 : 1)).map(([role, resources]) => reservation(role, resources)),
     };
   }).sort((a, b) => (a.hostname < b.hostname ? -1 : a.hostname > b.hostname ? 1 : a.id < b.id ? -1 : 1));
 }

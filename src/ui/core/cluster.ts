@@ -22,7 +22,7 @@ export function viewOf(apps: readonly App[], deployments: readonly Deployment[],
 }
 
 /** What a folded event asks the UI to read again: things no event carries in full. */
-export type Refresh = 'queue' | 'agents' | 'jobs' | 'all';
+export type Refresh = 'queue' | 'agents' | 'jobs' | 'deployments' | 'all';
 
 /** A stream event, loosely: the fields the fold reads, checked where they are read. */
 export type StreamEvent = { eventType: string; timestamp?: string } & Record<string, unknown>;

@@ -40,7 +40,9 @@ export interface App {
   [field: string]: unknown;
 }
 
-export interface DeploymentAction { action: string; app: string; readinessCheckResults?: unknown[] }
+/** Marathon's readinessCheckResult: one per instance and check probed. */
+export interface ReadinessResult { name: string; taskId: string; ready: boolean; lastResponse?: { status: number; contentType?: string; body?: string } }
+export interface DeploymentAction { action: string; app: string; readinessCheckResults?: ReadinessResult[] }
 export interface Deployment {
   id: string;
   version: string;
@@ -58,7 +60,9 @@ export interface QueueEntry {
   since?: string;
   /** Corral's: why the instances wait, in words. */
   reason?: string;
-  processedOffersSummary?: { rejectSummaryLastOffers?: Array<{ reason: string; declined: number; processed: number }> };
+  processedOffersSummary?: { processedOffersCount?: number; rejectSummaryLastOffers?: Array<{ reason: string; declined: number; processed: number }> };
+  /** Corral's: agents refused at the last placement, by reason, a constraint's naming it. */
+  refusals?: Array<{ reason: string; agents: number; constraint?: string[] }>;
 }
 
 /** `GET /master/slaves`: one agent with what it has and what its tasks use. */
@@ -68,6 +72,8 @@ export interface MesosAgent {
   attributes?: Record<string, string | number>;
   resources: Record<string, number | string>;
   used_resources: Record<string, number | string>;
+  /** Per role the agent reserves resources for (`*`, unreserved, is not listed). */
+  reserved_resources?: Record<string, Record<string, number | string>>;
   active?: boolean;
 }
 

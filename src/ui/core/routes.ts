@@ -2,8 +2,8 @@
  * The UI's pages, addressed by the URL's fragment (`#/apps`, `#/app?id=/web/hello&tab=config`),
  * so the scheduler serves one page and a reload or a shared link lands on the same view.
  */
-export type AppTab = 'instances' | 'config' | 'edit' | 'debug';
-export const APP_TABS: readonly AppTab[] = ['instances', 'config', 'edit', 'debug'];
+export type AppTab = 'instances' | 'config' | 'edit' | 'debug' | 'reach';
+export const APP_TABS: readonly AppTab[] = ['instances', 'config', 'edit', 'debug', 'reach'];
 
 export type Route =
   | { page: 'apps'; search: string }
@@ -12,14 +12,17 @@ export type Route =
   | { page: 'deployments' }
   | { page: 'agents' }
   | { page: 'jobs' }
-  | { page: 'job'; id: string };
+  | { page: 'new-job' }
+  | { page: 'job'; id: string }
+  | { page: 'quotas' };
 
-/** The top navigation, in order; Quotas slots in here when its page exists. */
+/** The top navigation, in order. */
 export const NAV: ReadonlyArray<{ page: Route['page']; label: string; hash: string }> = [
   { page: 'apps', label: 'Apps', hash: '#/apps' },
   { page: 'jobs', label: 'Jobs', hash: '#/jobs' },
   { page: 'deployments', label: 'Deployments', hash: '#/deployments' },
   { page: 'agents', label: 'Agents', hash: '#/agents' },
+  { page: 'quotas', label: 'Quotas', hash: '#/quotas' },
 ];
 
 export function parseRoute(hash: string): Route {
@@ -40,6 +43,10 @@ export function parseRoute(hash: string): Route {
       return { page: 'agents' };
     case '/jobs':
       return { page: 'jobs' };
+    case '/new-job':
+      return { page: 'new-job' };
+    case '/quotas':
+      return { page: 'quotas' };
     case '/job': {
       const id = params.get('id');
       return id !== null && id !== '' ? { page: 'job', id } : { page: 'jobs' };
