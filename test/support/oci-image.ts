@@ -1,8 +1,9 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
+import { mountPointsUnder } from '../../src/agent/containers/core/rootfs.ts';
 import { freePort } from './parts.ts';
 import { waitFor } from './wait.ts';
 
@@ -113,4 +114,10 @@ export function crunContainers(workDir: string): string[] {
   } catch {
     return [];
   }
+}
+
+/** The mount points under `dir` in this (the agent's) mount namespace, of `type` when given: nothing may be left behind. */
+export function mountsUnder(dir: string, type?: string): string[] {
+  const lines = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((line) => type === undefined || line.includes(` - ${type} `));
+  return mountPointsUnder(lines.join('\n'), dir);
 }

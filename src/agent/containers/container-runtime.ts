@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile, realpath, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { promisify } from 'node:util';
 import type { TaskLaunch } from '../../shared/agent-protocol.ts';
@@ -10,6 +10,7 @@ import { capabilitiesOf, CONTAINER_SANDBOX, containerIdOf, ociRuntimeSpec, runti
 import { hostVolumeMounts } from './core/host-volumes.ts';
 import { parseRegistryMirrors } from './core/registry-mirrors.ts';
 import { ImageStore } from './image-store.ts';
+import { mountOverlay, mountsUnder, probeOverlay, unmountUnder, type MountTools } from './rootfs-mounts.ts';
 
 const run = promisify(execFile);
 
@@ -34,6 +35,9 @@ export interface ContainerRuntimeOptions {
   /** Where cgroups are mounted (default /sys/fs/cgroup): a hybrid host's cgroup2 mount is hidden from crun. */
   cgroupsRoot?: string;
 }
+
+/** How task root filesystems are made: an overlay on the image unpacked once, else a copy unpacked per task (and why). */
+export type RootfsMode = { kind: 'overlay'; mounts: MountTools } | { kind: 'copy'; reason: string };
 
 export type DetectedRuntime = { ok: true; runtime: ContainerRuntime } | { ok: false; reason: string };
 
@@ -61,8 +65,13 @@ export class ContainerRuntime {
   readonly #allowPrivileged: boolean;
   readonly #agentCapabilities: readonly string[];
   readonly images: ImageStore;
+  readonly rootfs: RootfsMode;
+  /** util-linux' umount, when there: bundles are unmounted before removal whatever made them. */
+  readonly #umount: string | undefined;
 
-  private constructor(command: RuntimeCommand, bundles: string, images: ImageStore, hostVolumePaths: readonly string[], allowPrivileged: boolean, agentCapabilities: readonly string[]) {
+  private constructor(command: RuntimeCommand, bundles: string, images: ImageStore, hostVolumePaths: readonly string[], allowPrivileged: boolean, agentCapabilities: readonly string[], rootfs: RootfsMode, umount: string | undefined) {
+    this.rootfs = rootfs;
+    this.#umount = umount;
     this.#allowPrivileged = allowPrivileged;
     this.#agentCapabilities = agentCapabilities;
     this.#command = command;
@@ -89,12 +98,17 @@ export class ContainerRuntime {
       stateRoot: join(options.workDir, 'crun'),
       ...(hybridControllers ? { hideUnified: { unshare: unshare as string, mount: unified } } : {}),
     };
-    const images = new ImageStore({ dir: join(options.workDir, 'images'), tools: { skopeo: tools.skopeo as string, umoci: tools.umoci as string }, insecureRegistries: options.insecureRegistries, registryMirrors: mirrors.hosts, env: options.env });
+    const images = new ImageStore({ dir: join(options.workDir, 'images'), unpackedDir: join(options.workDir, 'image-rootfs'), tools: { skopeo: tools.skopeo as string, umoci: tools.umoci as string }, insecureRegistries: options.insecureRegistries, registryMirrors: mirrors.hosts, env: options.env });
     const status = await readFile('/proc/self/status', 'utf8').catch(() => '');
     const agentCapabilities = capabilitiesOf(/^CapBnd:\s*([0-9a-f]+)$/m.exec(status)?.[1] ?? '');
     // Resolved once: a link among them points where it pointed at start-up.
     const hostVolumePaths = await Promise.all(options.hostVolumePaths.map((dir) => realpath(dir).catch(() => dir)));
-    return { ok: true, runtime: new ContainerRuntime(command, join(options.workDir, 'containers'), images, hostVolumePaths, options.allowPrivileged, agentCapabilities) };
+    const bundles = join(options.workDir, 'containers');
+    const mounts = { mount: findTool('mount'), umount: findTool('umount') };
+    // Bundles and unpacked images share the work dir's file system: an overlay that mounts in one mounts in the other.
+    const overlay = mounts.mount === undefined || mounts.umount === undefined ? { ok: false as const, reason: 'mount/umount (util-linux) not found' } : await probeOverlay(mounts as MountTools, bundles);
+    const rootfs: RootfsMode = overlay.ok ? { kind: 'overlay', mounts: mounts as MountTools } : { kind: 'copy', reason: overlay.reason };
+    return { ok: true, runtime: new ContainerRuntime(command, bundles, images, hostVolumePaths, options.allowPrivileged, agentCapabilities, rootfs, mounts.umount) };
   }
 
   #bundle(taskId: string): string {
@@ -122,9 +136,17 @@ export class ContainerRuntime {
     progress(`${cached ? 'Image' : 'Pulled image'} ${image}${digest !== undefined ? ` (${digest})` : ''}; unpacking`);
     const config = await this.images.config(image);
     const bundle = this.#bundle(task.taskId);
-    await rm(bundle, { recursive: true, force: true });
-    await this.images.unpack(image, bundle);
+    await this.#removeBundle(bundle);
     const rootfs = join(bundle, 'rootfs');
+    if (this.rootfs.kind === 'overlay') {
+      const lower = await this.images.unpacked(image);
+      await mkdir(rootfs, { recursive: true });
+      await mountOverlay(this.rootfs.mounts, rootfs, { lower, upper: join(bundle, 'upper'), work: join(bundle, 'work') }).catch((error: unknown) => {
+        throw new AgentError('ERR_AGENT_IMAGE', (error as Error).message, { cause: error });
+      });
+    } else {
+      await this.images.unpack(image, bundle);
+    }
     const user = resolveContainerUser(task.user ?? config.user, await readInside(rootfs, 'etc/passwd'), await readInside(rootfs, 'etc/group'));
     if (!user.ok) throw new AgentError('ERR_AGENT_IMAGE', user.reason);
     const processSpec = containerProcess(config, task, { ...env, ...task.container?.env }, CONTAINER_SANDBOX);
@@ -142,13 +164,26 @@ export class ContainerRuntime {
   /** Kills what is left of the task's container, forgets it (`crun delete --force`) and removes its bundle. */
   async remove(taskId: string): Promise<void> {
     await this.#crun(['delete', '--force', containerIdOf(taskId)]).catch(() => undefined);
-    await rm(this.#bundle(taskId), { recursive: true, force: true });
+    await this.#removeBundle(this.#bundle(taskId));
   }
 
-  /** The task ids of this agent's containers crun knows (running or stopped). */
+  /** Unmounts the bundle's root filesystem, then removes it: never removed through a mount (that would reach into the image). */
+  async #removeBundle(bundle: string): Promise<void> {
+    if (this.#umount !== undefined) await unmountUnder(this.#umount, bundle);
+    const left = await mountsUnder(bundle);
+    if (left.length > 0) throw new AgentError('ERR_AGENT_IMAGE', `cannot unmount ${left.join(', ')}: the bundle is kept`);
+    await rm(bundle, { recursive: true, force: true });
+  }
+
+  /**
+   * The task ids of this agent's containers: those crun knows (running or stopped) and those with
+   * a bundle left (an agent killed between mounting a root filesystem and starting crun).
+   */
   async list(): Promise<string[]> {
     const { stdout } = await this.#crun(['list', '--quiet']).catch(() => ({ stdout: '' }));
-    return stdout.split('\n').map((line) => line.trim()).filter((id) => id !== '').map(taskIdOfContainer).filter((id) => id !== undefined);
+    const bundles = (await readdir(this.#bundles).catch(() => [])).filter((name) => !name.startsWith('.'));
+    const ids = [...stdout.split('\n').map((line) => line.trim()).filter((id) => id !== ''), ...bundles];
+    return [...new Set(ids.map(taskIdOfContainer).filter((id) => id !== undefined))];
   }
 
   #crun(args: readonly string[]): Promise<{ stdout: string }> {

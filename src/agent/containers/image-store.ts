@@ -1,11 +1,13 @@
 import { execFile } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { AgentError } from '../errors.ts';
 import { blobPath, configDigestOf, manifestDigestOf, parseImageConfig, type ImageConfig } from './core/image-config.ts';
 import { parseImageRef, plainHttpAllowed, pullSource, storeNameOf } from './core/image-ref.ts';
 import { registriesConf } from './core/registry-mirrors.ts';
+import { unpackedManifestDigest } from './core/rootfs.ts';
 
 const run = promisify(execFile);
 
@@ -24,6 +26,8 @@ export interface ImageStoreOptions {
   env: Readonly<Record<string, string>>;
   /** Docker Hub mirrors (host[:port]), tried in order before docker.io (`--registry-mirror`). */
   registryMirrors?: readonly string[];
+  /** Where images are unpacked once each, by manifest digest, as the read-only lower directories of overlays. */
+  unpackedDir?: string;
 }
 
 /** The last line of a tool's stderr: skopeo and umoci put the reason there. */
@@ -47,6 +51,8 @@ export class ImageStore {
   /** Unpacks running: they only read the layout, so they run together. */
   readonly #readers = new Set<Promise<void>>();
   #ready: Promise<void> | undefined;
+  /** Unpacks into unpackedDir under way, by manifest digest: tasks of one image wait for one. */
+  readonly #unpacking = new Map<string, Promise<string>>();
 
   constructor(options: ImageStoreOptions) {
     this.#options = options;
@@ -75,6 +81,12 @@ export class ImageStore {
       await writeFile(join(this.#options.dir, 'policy.json'), JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }] }));
       // The agent's own registries.conf, never the host's: what is pulled from where is the agent's flags alone.
       await writeFile(join(this.#options.dir, 'registries.conf'), registriesConf(this.#options.registryMirrors ?? [], this.#options.insecureRegistries));
+      const unpacked = this.#options.unpackedDir;
+      if (unpacked !== undefined) {
+        await mkdir(unpacked, { recursive: true, mode: 0o700 });
+        // Unpacks cut short by a crash: never complete, never used.
+        for (const name of await readdir(unpacked)) if (name.startsWith('.partial-')) await rm(join(unpacked, name), { recursive: true, force: true });
+      }
     })();
     return this.#ready;
   }
@@ -146,5 +158,40 @@ export class ImageStore {
         throw new AgentError('ERR_AGENT_IMAGE', `Failed to unpack image ${image}: ${toolReason(error)}`, { cause: error });
       }
     });
+  }
+
+  /**
+   * The image's root filesystem unpacked once (`<unpackedDir>/<digest hex>/rootfs`), the
+   * read-only lower directory of its tasks' overlays. It is unpacked into a partial directory
+   * and renamed when complete, under the digest umoci says it unpacked: a directory there is whole.
+   */
+  async unpacked(image: string): Promise<string> {
+    const dir = this.#options.unpackedDir;
+    if (dir === undefined) throw new AgentError('ERR_AGENT_IMAGE', 'this image store unpacks no shared root filesystems');
+    await this.#prepare();
+    const digest = await this.#manifestDigest(image);
+    if (digest === undefined || !/^sha256:[0-9a-f]{64}$/.test(digest)) throw new AgentError('ERR_AGENT_IMAGE', `image ${image} is not in the store`);
+    const rootfsOf = (d: string): string => join(dir, d.slice('sha256:'.length), 'rootfs');
+    if (existsSync(rootfsOf(digest))) return rootfsOf(digest);
+    const pending = this.#unpacking.get(digest);
+    if (pending !== undefined) return pending;
+    const unpack = this.#shared(async () => {
+      const partial = await mkdtemp(join(dir, '.partial-'));
+      try {
+        const bundle = join(partial, 'bundle');
+        await run(this.#options.tools.umoci, ['unpack', '--image', `${this.#options.dir}:${storeNameOf(image)}`, bundle], { maxBuffer: 4 * 2 ** 20, env: this.#options.env });
+        const got = unpackedManifestDigest(JSON.parse(await readFile(join(bundle, 'umoci.json'), 'utf8')));
+        if (got === undefined) throw new Error('umoci.json names no manifest');
+        // A forced pull may have moved the tag since: the directory is named for what was unpacked.
+        if (!existsSync(rootfsOf(got))) await rename(bundle, join(dir, got.slice('sha256:'.length)));
+        return rootfsOf(got);
+      } catch (error) {
+        throw new AgentError('ERR_AGENT_IMAGE', `Failed to unpack image ${image}: ${toolReason(error)}`, { cause: error });
+      } finally {
+        await rm(partial, { recursive: true, force: true });
+      }
+    }).finally(() => this.#unpacking.delete(digest));
+    this.#unpacking.set(digest, unpack);
+    return unpack;
   }
 }
