@@ -42,6 +42,8 @@ export interface AgentConfig {
   readonly insecureRegistries: readonly string[];
   /** `--registry-mirror`: Docker Hub mirrors tried before docker.io. */
   readonly registryMirrors: readonly string[];
+  /** `--registry-auth-file`: registry credentials in Docker's config.json form (read by skopeo). */
+  readonly registryAuthFile: string | undefined;
   /** `--host-volume-paths`: directories containers may bind-mount host paths from (none by default). */
   readonly hostVolumePaths: readonly string[];
   /** `--allow-privileged-containers`: tasks may run privileged containers (Docker's `privileged`). */
@@ -79,6 +81,7 @@ export function parseAgentConfig(settings: Settings): AgentConfig {
     allowRootTasks: flag,
     insecureRegistries: ['insecureRegistry', list()],
     registryMirrors: ['registryMirror', list()],
+    registryAuthFile: optional(absolutePath),
     allowPrivilegedContainers: flag,
     hostVolumePaths: (raw) => list()(raw).map((dir) => absolutePath(dir)),
   }, { defaults: commandDefaults('agent'), check: (parsed) => [...tlsPairProblems(parsed), ...plainMasterProblems(parsed)] });

@@ -61,7 +61,7 @@ export async function startAgent(settings: Settings): Promise<Service> {
   if (knownAgentId !== undefined) isolation.useAgent(knownAgentId);
   if (isolation.kind !== 'none') logger.info({ kind: isolation.kind, parents: isolation.parentDirs }, 'tasks are isolated in cgroups');
 
-  const containers = await ContainerRuntime.detect({ workDir: config.workDir, insecureRegistries: config.insecureRegistries, registryMirrors: config.registryMirrors, hostVolumePaths: config.hostVolumePaths, uid: users.agent.uid, allowPrivileged: config.allowPrivilegedContainers, env: baseEnv, cgroupsRoot: config.cgroupsRoot });
+  const containers = await ContainerRuntime.detect({ workDir: config.workDir, insecureRegistries: config.insecureRegistries, registryMirrors: config.registryMirrors, registryAuthFile: config.registryAuthFile, hostVolumePaths: config.hostVolumePaths, uid: users.agent.uid, allowPrivileged: config.allowPrivilegedContainers, env: baseEnv, cgroupsRoot: config.cgroupsRoot });
   if (containers.ok) logger.info({ insecureRegistries: config.insecureRegistries, registryMirrors: config.registryMirrors, rootfs: containers.runtime.rootfs.kind }, 'containers: tasks with an image run here (crun, skopeo, umoci)');
   else logger.warn({ reason: containers.reason }, `containers: tasks with an image cannot run here: ${containers.reason}`);
   if (containers.ok && containers.runtime.rootfs.kind === 'copy') logger.warn({ reason: containers.runtime.rootfs.reason }, `containers: no overlay root filesystems, each task unpacks its own copy: ${containers.runtime.rootfs.reason}`);

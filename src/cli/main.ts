@@ -123,6 +123,7 @@ subcommand('agent', 'Advertise this machine\'s resources and run tasks as proces
   .option('--no-switch-user', 'run every task as the agent\'s own user, whatever the app says (Mesos --switch_user=false)')
   .option('--allow-root-tasks', 'let tasks run as root (uid 0); refused otherwise')
   .option('--no-allow-root-tasks', 'refuse tasks that would run as root (default)')
+  .option('--registry-auth-file <file>', 'registry credentials in Docker\'s config.json form ({"auths": {"host:port": {"auth": base64(user:password)}}}, as skopeo --authfile reads), basic or token auth; mode 0600')
   .option('--registry-mirror <urls>', 'Docker Hub mirrors (https://host[:port], comma-separated) images are pulled from before docker.io')
   .option('--allow-privileged-containers', 'run containers whose app asks for docker.privileged (every capability); refused otherwise')
   .option('--no-allow-privileged-containers', 'refuse privileged containers (default)')

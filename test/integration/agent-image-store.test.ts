@@ -61,3 +61,56 @@ test('image store: concurrent pulls of one image are one pull, forcePull pulls a
     await assert.rejects(store.pull('Not/An:Image:', false), /is not an image reference/);
   });
 });
+
+/** Basic auth (htpasswd) on the loopback registry: credentials only by file, never on skopeo's argv or in a reason. */
+test('image store: registry credentials from a Docker config.json-form auth file', { timeout: 120_000 }, async (t) => {
+  const dir = tempDir('corral-image-auth-');
+  const user = { name: 'puller', password: 'S3cret-pass-word' };
+  const registry = await LoopbackRegistry.start(join(dir, 'registry'), user);
+  t.after(async () => {
+    await registry.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  writeBusyboxImage(join(dir, 'image'), 'v1', { entrypoint: ['/bin/busybox'], cmd: ['true'], env: ['PATH=/bin'] });
+  registry.push(join(dir, 'image', 'layout'), 'v1', 'corral/busybox:v1');
+  const image = `${registry.host}/corral/busybox:v1`;
+  const calls = join(dir, 'skopeo-calls');
+  writeFileSync(calls, '');
+  const skopeo = join(dir, 'skopeo');
+  writeFileSync(skopeo, `#!/bin/sh\necho "$*" >> '${calls}'\nexec skopeo "$@"\n`);
+  chmodSync(skopeo, 0o755);
+  const authFile = (name: string, password: string): string => {
+    const file = join(dir, `${name}-${password.length}.json`);
+    writeFileSync(file, JSON.stringify({ auths: { [registry.host]: { auth: Buffer.from(`${name}:${password}`).toString('base64') } } }), { mode: 0o600 });
+    return file;
+  };
+  const storeWith = (name: string, file?: string): ImageStore => new ImageStore({ dir: join(dir, name), tools: { skopeo, umoci: 'umoci' }, insecureRegistries: [], env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' }, ...(file !== undefined ? { authFile: file } : {}) });
+  const secrets = [user.password, Buffer.from(`${user.name}:${user.password}`).toString('base64'), 'wrong-password'];
+  const refused = (err: Error & { code?: string }): boolean => {
+    assert.equal(err.code, 'ERR_AGENT_IMAGE');
+    assert.match(err.message, new RegExp(`^Failed to pull image ${image}: .*(unauthorized|authentication required|invalid username/password)`, 'i'));
+    for (const secret of secrets) assert.ok(!err.message.includes(secret), `no secret in ${err.message}`);
+    return true;
+  };
+
+  await t.test('the right credentials: pulled', async () => {
+    const store = storeWith('right', authFile(user.name, user.password));
+    await store.pull(image, false);
+    assert.match(String(await store.digest(image)), /^sha256:[a-f0-9]{64}$/);
+  });
+
+  await t.test('wrong credentials: refused, the reason says so and holds no secret', async () => {
+    await assert.rejects(storeWith('wrong', authFile(user.name, 'wrong-password')).pull(image, false), refused);
+  });
+
+  await t.test('none (the host\'s auth files are not read): refused', async () => {
+    await assert.rejects(storeWith('none').pull(image, false), refused);
+  });
+
+  await t.test("skopeo's argv holds the auth file's path, never a credential", () => {
+    const argv = readFileSync(calls, 'utf8');
+    assert.match(argv, /--src-authfile \S+\/puller-16\.json/);
+    for (const secret of secrets) assert.ok(!argv.includes(secret), 'no secret on argv');
+    assert.ok(!argv.includes('--src-creds'));
+  });
+});

@@ -2,6 +2,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import bcrypt from 'bcryptjs';
 import { request } from 'undici';
 import { mountPointsUnder } from '../../src/agent/containers/core/rootfs.ts';
 import { freePort } from './parts.ts';
@@ -69,34 +70,44 @@ export function writeBusyboxImage(dir: string, tag: string, spec: ImageSpec): vo
 export class LoopbackRegistry {
   readonly host: string;
   readonly #child: ChildProcess;
+  readonly #user: { name: string; password: string } | undefined;
 
-  private constructor(host: string, child: ChildProcess) {
+  private constructor(host: string, child: ChildProcess, user: { name: string; password: string } | undefined) {
     this.host = host;
     this.#child = child;
+    this.#user = user;
   }
 
-  static async start(dir: string): Promise<LoopbackRegistry> {
+  /**
+   * With `user`, the registry asks for basic auth (its htpasswd auth, as Debian's own config
+   * has: bcrypt, made with bcryptjs, the scheduler's own dependency).
+   */
+  static async start(dir: string, user?: { name: string; password: string }): Promise<LoopbackRegistry> {
     const port = await freePort();
     const host = `127.0.0.1:${port}`;
     mkdirSync(join(dir, 'storage'), { recursive: true });
     const config = join(dir, 'registry.yml');
-    writeFileSync(config, `version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, 'storage')}\nhttp:\n  addr: ${host}\n`);
+    const htpasswd = join(dir, 'htpasswd');
+    if (user !== undefined) writeFileSync(htpasswd, `${user.name}:${bcrypt.hashSync(user.password, 6)}\n`);
+    const auth = user === undefined ? '' : `auth:\n  htpasswd:\n    realm: corral-test\n    path: ${htpasswd}\n`;
+    writeFileSync(config, `version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, 'storage')}\nhttp:\n  addr: ${host}\n${auth}`);
     const child = spawn('/usr/bin/docker-registry', ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const registry = new LoopbackRegistry(host, child);
+    const registry = new LoopbackRegistry(host, child, user);
     await waitFor(`docker-registry on ${host}`, async () => {
       if (child.exitCode !== null) throw new Error(`docker-registry exited ${child.exitCode}: ${stderr}`);
       const response = await request(`http://${host}/v2/`).catch(() => undefined);
       await response?.body.dump();
-      return response?.statusCode === 200 ? true : undefined;
+      return response?.statusCode === (user === undefined ? 200 : 401) ? true : undefined;
     }, 10_000);
     return registry;
   }
 
   /** Pushes the image `tag` of the OCI layout at `layout` as `<host>/<name>`. */
   push(layout: string, tag: string, name: string): void {
-    execFileSync('skopeo', ['--insecure-policy', 'copy', '--quiet', '--dest-tls-verify=false', `oci:${layout}:${tag}`, `docker://${this.host}/${name}`]);
+    const creds = this.#user === undefined ? [] : ['--dest-creds', `${this.#user.name}:${this.#user.password}`];
+    execFileSync('skopeo', ['--insecure-policy', 'copy', '--quiet', '--dest-tls-verify=false', ...creds, `oci:${layout}:${tag}`, `docker://${this.host}/${name}`]);
   }
 
   async stop(): Promise<void> {

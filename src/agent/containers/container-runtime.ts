@@ -9,6 +9,7 @@ import { containerProcess, resolveContainerUser, type ContainerUser } from './co
 import { capabilitiesOf, CONTAINER_SANDBOX, containerIdOf, ociRuntimeSpec, runtimeArgv, taskIdOfContainer, type RuntimeCommand } from './core/oci-spec.ts';
 import { hostVolumeMounts } from './core/host-volumes.ts';
 import { parseRegistryMirrors } from './core/registry-mirrors.ts';
+import { parseRegistryAuth } from './core/registry-auth.ts';
 import { ImageStore } from './image-store.ts';
 import { mountOverlay, mountsUnder, probeOverlay, unmountUnder, type MountTools } from './rootfs-mounts.ts';
 
@@ -24,6 +25,8 @@ export interface ContainerRuntimeOptions {
   insecureRegistries: readonly string[];
   /** `--registry-mirror` values (checked here: a bad one means no image runtime, with the reason). */
   registryMirrors: readonly string[];
+  /** `--registry-auth-file`: registry credentials (Docker config.json form), checked here and read by skopeo at each pull. */
+  registryAuthFile?: string | undefined;
   /** `--host-volume-paths`: the only host directories apps may mount (none: no host volumes). */
   hostVolumePaths: readonly string[];
   /** `--allow-privileged-containers`: tasks may ask for `privileged`. */
@@ -89,6 +92,11 @@ export class ContainerRuntime {
     if (missing.length > 0) return { ok: false, reason: `${missing.join(', ')} not found (apt-get install ${missing.join(' ')})` };
     const mirrors = parseRegistryMirrors(options.registryMirrors, options.insecureRegistries);
     if (!mirrors.ok) return { ok: false, reason: mirrors.reason };
+    if (options.registryAuthFile !== undefined) {
+      const text = await readFile(options.registryAuthFile, 'utf8').catch((error: unknown) => new Error(`--registry-auth-file ${options.registryAuthFile}: ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}`));
+      const auth = text instanceof Error ? { ok: false as const, reason: text.message } : parseRegistryAuth(text, `--registry-auth-file ${options.registryAuthFile}`);
+      if (!auth.ok) return { ok: false, reason: auth.reason };
+    }
     const unified = join(options.cgroupsRoot ?? '/sys/fs/cgroup', 'unified');
     const hybridControllers = (await readFile(join(unified, 'cgroup.controllers'), 'utf8').catch(() => '')).trim() !== '';
     const unshare = findTool('unshare');
@@ -98,7 +106,7 @@ export class ContainerRuntime {
       stateRoot: join(options.workDir, 'crun'),
       ...(hybridControllers ? { hideUnified: { unshare: unshare as string, mount: unified } } : {}),
     };
-    const images = new ImageStore({ dir: join(options.workDir, 'images'), unpackedDir: join(options.workDir, 'image-rootfs'), tools: { skopeo: tools.skopeo as string, umoci: tools.umoci as string }, insecureRegistries: options.insecureRegistries, registryMirrors: mirrors.hosts, env: options.env });
+    const images = new ImageStore({ dir: join(options.workDir, 'images'), unpackedDir: join(options.workDir, 'image-rootfs'), tools: { skopeo: tools.skopeo as string, umoci: tools.umoci as string }, insecureRegistries: options.insecureRegistries, registryMirrors: mirrors.hosts, env: options.env, ...(options.registryAuthFile !== undefined ? { authFile: options.registryAuthFile } : {}) });
     const status = await readFile('/proc/self/status', 'utf8').catch(() => '');
     const agentCapabilities = capabilitiesOf(/^CapBnd:\s*([0-9a-f]+)$/m.exec(status)?.[1] ?? '');
     // Resolved once: a link among them points where it pointed at start-up.

@@ -26,6 +26,11 @@ export interface ImageStoreOptions {
   env: Readonly<Record<string, string>>;
   /** Docker Hub mirrors (host[:port]), tried in order before docker.io (`--registry-mirror`). */
   registryMirrors?: readonly string[];
+  /**
+   * The Docker config.json-form credentials skopeo reads (`--registry-auth-file`); without one, an
+   * empty file of the store's: never the host's ~/.docker/config.json or containers auth.json.
+   */
+  authFile?: string;
   /** Where images are unpacked once each, by manifest digest, as the read-only lower directories of overlays. */
   unpackedDir?: string;
 }
@@ -81,6 +86,7 @@ export class ImageStore {
       await writeFile(join(this.#options.dir, 'policy.json'), JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }] }));
       // The agent's own registries.conf, never the host's: what is pulled from where is the agent's flags alone.
       await writeFile(join(this.#options.dir, 'registries.conf'), registriesConf(this.#options.registryMirrors ?? [], this.#options.insecureRegistries));
+      await writeFile(join(this.#options.dir, 'auth.json'), JSON.stringify({ auths: {} }), { mode: 0o600 });
       const unpacked = this.#options.unpackedDir;
       if (unpacked !== undefined) {
         await mkdir(unpacked, { recursive: true, mode: 0o700 });
@@ -107,7 +113,9 @@ export class ImageStore {
     const pull = this.#exclusive(async () => {
       const { skopeo } = this.#options.tools;
       // --registries-conf (a hidden flag of skopeo's; CONTAINERS_REGISTRIES_CONF is not read by skopeo 1.9).
-      const args = ['--policy', join(this.#options.dir, 'policy.json'), '--registries-conf', join(this.#options.dir, 'registries.conf'), 'copy', '--quiet', ...(plain ? ['--src-tls-verify=false'] : []), pullSource(parsed.ref), `oci:${this.#options.dir}:${name}`];
+      // Credentials by file (skopeo does basic and the bearer-token flow with them): never on argv.
+      const authFile = this.#options.authFile ?? join(this.#options.dir, 'auth.json');
+      const args = ['--policy', join(this.#options.dir, 'policy.json'), '--registries-conf', join(this.#options.dir, 'registries.conf'), 'copy', '--quiet', '--src-authfile', authFile, ...(plain ? ['--src-tls-verify=false'] : []), pullSource(parsed.ref), `oci:${this.#options.dir}:${name}`];
       try {
         await run(skopeo, args, { maxBuffer: 4 * 2 ** 20, env: this.#options.env });
       } catch (error) {
