@@ -11,6 +11,7 @@ import { hostVolumeMounts } from './core/host-volumes.ts';
 import { parseRegistryMirrors } from './core/registry-mirrors.ts';
 import { parseRegistryAuth } from './core/registry-auth.ts';
 import { ImageStore } from './image-store.ts';
+import { findImageArchive } from './image-archives.ts';
 import { mountOverlay, mountsUnder, probeOverlay, unmountUnder, type MountTools } from './rootfs-mounts.ts';
 
 const run = promisify(execFile);
@@ -137,11 +138,17 @@ export class ContainerRuntime {
     const requests = await Promise.all((task.container?.volumes ?? []).map(async (v) => ({ ...v, realHostPath: await realpath(v.hostPath).catch(() => undefined) })));
     const volumes = hostVolumeMounts(requests, this.#hostVolumePaths);
     if (!volumes.ok) throw new AgentError('ERR_AGENT_IMAGE', volumes.reason);
-    const cached = !task.container?.forcePull && (await this.images.digest(image)) !== undefined;
-    if (!cached) progress(`Pulling image ${image}`);
-    await this.images.pull(image, task.container?.forcePull ?? false);
+    const archive = await findImageArchive(task.fetch, sandbox, image);
+    const cached = archive === undefined && !task.container?.forcePull && (await this.images.digest(image)) !== undefined;
+    if (archive !== undefined) {
+      progress(`Loading image ${image} from ${archive.name}`);
+      await this.images.load(image, archive.source, archive.name);
+    } else {
+      if (!cached) progress(`Pulling image ${image}`);
+      await this.images.pull(image, task.container?.forcePull ?? false);
+    }
     const digest = await this.images.digest(image);
-    progress(`${cached ? 'Image' : 'Pulled image'} ${image}${digest !== undefined ? ` (${digest})` : ''}; unpacking`);
+    progress(`${cached ? 'Image' : archive !== undefined ? `Loaded image from ${archive.name}:` : 'Pulled image'} ${image}${digest !== undefined ? ` (${digest})` : ''}; unpacking`);
     const config = await this.images.config(image);
     const bundle = this.#bundle(task.taskId);
     await this.#removeBundle(bundle);

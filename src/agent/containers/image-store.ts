@@ -126,6 +126,22 @@ export class ImageStore {
     return pull;
   }
 
+  /**
+   * Copies the image from a tarball in the sandbox (`docker-archive:`/`oci-archive:` source) into
+   * the store under its name, every time: the fetched file is what the task says to run.
+   */
+  async load(image: string, source: string, archiveName: string): Promise<void> {
+    await this.#prepare();
+    await this.#exclusive(async () => {
+      const args = ['--policy', join(this.#options.dir, 'policy.json'), 'copy', '--quiet', source, `oci:${this.#options.dir}:${storeNameOf(image)}`];
+      try {
+        await run(this.#options.tools.skopeo, args, { maxBuffer: 4 * 2 ** 20, env: this.#options.env });
+      } catch (error) {
+        throw new AgentError('ERR_AGENT_IMAGE', `Failed to load image ${image} from ${archiveName}: ${toolReason(error)}`, { cause: error });
+      }
+    });
+  }
+
   /** The image's config (entrypoint, cmd, env, working dir, user). */
   async config(image: string): Promise<ImageConfig> {
     const manifestDigest = await this.#manifestDigest(image);
