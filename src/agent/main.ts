@@ -61,7 +61,7 @@ export async function startAgent(settings: Settings): Promise<Service> {
   if (knownAgentId !== undefined) isolation.useAgent(knownAgentId);
   if (isolation.kind !== 'none') logger.info({ kind: isolation.kind, parents: isolation.parentDirs }, 'tasks are isolated in cgroups');
 
-  const containers = await ContainerRuntime.detect({ workDir: config.workDir, insecureRegistries: config.insecureRegistries, registryMirrors: config.registryMirrors, registryAuthFile: config.registryAuthFile, hostVolumePaths: config.hostVolumePaths, uid: users.agent.uid, allowPrivileged: config.allowPrivilegedContainers, env: baseEnv, cgroupsRoot: config.cgroupsRoot });
+  const containers = await ContainerRuntime.detect({ workDir: config.workDir, insecureRegistries: config.insecureRegistries, registryMirrors: config.registryMirrors, registryAuthFile: config.registryAuthFile, imageGc: { maxBytes: config.imageGcMaxSize, minAgeMs: config.imageGcMinAgeMs, onCollected: (plan) => logger.info({ images: plan.removeImages, blobs: plan.removeBlobs.length, bytesBefore: plan.bytesBefore, bytesAfter: plan.bytesAfter }, 'containers: unused images removed'), onFailed: (err) => logger.warn({ err: err.message }, 'containers: image garbage collection failed') }, hostVolumePaths: config.hostVolumePaths, uid: users.agent.uid, allowPrivileged: config.allowPrivilegedContainers, env: baseEnv, cgroupsRoot: config.cgroupsRoot });
   if (containers.ok) logger.info({ insecureRegistries: config.insecureRegistries, registryMirrors: config.registryMirrors, rootfs: containers.runtime.rootfs.kind }, 'containers: tasks with an image run here (crun, skopeo, umoci)');
   else logger.warn({ reason: containers.reason }, `containers: tasks with an image cannot run here: ${containers.reason}`);
   if (containers.ok && containers.runtime.rootfs.kind === 'copy') logger.warn({ reason: containers.runtime.rootfs.reason }, `containers: no overlay root filesystems, each task unpacks its own copy: ${containers.runtime.rootfs.reason}`);
@@ -140,7 +140,7 @@ export async function startAgent(settings: Settings): Promise<Service> {
   registerHostCheck(http, serverHostAllowList({ listenHost: config.listen.host, allowedHosts: [], names: [config.hostname] }), 'agent');
   http.get('/state', async (request, reply) => {
     const decision = guard(request.headers.authorization, { kind: 'state' });
-    return decision.ok ? ({ hostname: config.hostname, ip: config.ip, resources: config.resources, attributes: config.attributes, isolation: isolation.kind, cgroupParents: isolation.parentDirs, containers: containers.ok ? 'crun' : containers.reason, tasks: runner.list() }) : sendRefusal(reply, decision);
+    return decision.ok ? ({ hostname: config.hostname, ip: config.ip, resources: config.resources, attributes: config.attributes, isolation: isolation.kind, cgroupParents: isolation.parentDirs, containers: containers.ok ? 'crun' : containers.reason, ...(containers.ok ? { imageStore: await containers.runtime.images.size() } : {}), tasks: runner.list() }) : sendRefusal(reply, decision);
   });
   registerFilesRoutes(http, { sandboxRoot, guard });
   registerMetricsRoute(http, metrics, guard);

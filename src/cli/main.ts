@@ -124,6 +124,8 @@ subcommand('agent', 'Advertise this machine\'s resources and run tasks as proces
   .option('--allow-root-tasks', 'let tasks run as root (uid 0); refused otherwise')
   .option('--no-allow-root-tasks', 'refuse tasks that would run as root (default)')
   .option('--registry-auth-file <file>', 'registry credentials in Docker\'s config.json form ({"auths": {"host:port": {"auth": base64(user:password)}}}, as skopeo --authfile reads), basic or token auth; mode 0600')
+  .option('--image-gc-max-size <bytes>', 'remove unused images (oldest-used first) when the image store is over this size (default 10GiB)')
+  .option('--image-gc-min-age <duration>', 'never remove an image used or pulled within this time (default 1h)')
   .option('--registry-mirror <urls>', 'Docker Hub mirrors (https://host[:port], comma-separated) images are pulled from before docker.io')
   .option('--allow-privileged-containers', 'run containers whose app asks for docker.privileged (every capability); refused otherwise')
   .option('--no-allow-privileged-containers', 'refuse privileged containers (default)')

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { storeNameOf } from '../../src/agent/containers/core/image-ref.ts';
 import { ImageStore } from '../../src/agent/containers/image-store.ts';
 import { LoopbackRegistry, writeBusyboxImage } from '../support/oci-image.ts';
 import { tempDir } from '../support/parts.ts';
@@ -113,4 +114,66 @@ test('image store: registry credentials from a Docker config.json-form auth file
     for (const secret of secrets) assert.ok(!argv.includes(secret), 'no secret on argv');
     assert.ok(!argv.includes('--src-creds'));
   });
+});
+
+/** Garbage collection against a real layout: a clock of the test's, what tasks hold given by the test. */
+test('image store: unused old images are collected over the size limit; held ones and shared layers stay', { timeout: 120_000 }, async (t) => {
+  const dir = tempDir('corral-image-gc-');
+  const registry = await LoopbackRegistry.start(join(dir, 'registry'));
+  t.after(async () => {
+    await registry.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  for (const name of ['a', 'b', 'c']) {
+    writeBusyboxImage(join(dir, name), 'v1', { entrypoint: ['/bin/busybox'], cmd: ['true'], env: [`IMAGE=${name}`] });
+    registry.push(join(dir, name, 'layout'), 'v1', `corral/${name}:v1`);
+  }
+  // The three share no layer (each tar of the rootfs differs in its times): b's layer, pushed as a fourth tag, is shared.
+  registry.push(join(dir, 'b', 'layout'), 'v1', 'corral/b2:v1');
+  let now = 0;
+  const held = { names: [] as string[], manifests: [] as string[] };
+  const collected: string[][] = [];
+  const store = new ImageStore({
+    dir: join(dir, 'store'), unpackedDir: join(dir, 'unpacked'), tools: { skopeo: 'skopeo', umoci: 'umoci' }, insecureRegistries: [], env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
+    now: () => now,
+    gc: { maxBytes: 1, minAgeMs: 3_600_000, inUse: async () => held, onCollected: (plan) => collected.push(plan.removeImages), onFailed: (error) => assert.fail(error) },
+  });
+  const image = (name: string): string => `${registry.host}/corral/${name}:v1`;
+  for (const name of ['a', 'b', 'b2', 'c']) await store.pull(image(name), false);
+  const first = await store.collect();
+  assert.deepEqual(first?.removeImages, [], 'all used within the minimum age: none goes, however big the store');
+  const unpackedA = await store.unpacked(image('a'));
+  assert.ok(readFileSync(join(unpackedA, 'etc', 'passwd'), 'utf8').includes('root'));
+
+  now = 2 * 3_600_000;
+  await store.touch(image('c'));
+  held.names = [storeNameOf(image('a')), storeNameOf(image('b2'))];
+  held.manifests = [String(await store.digest(image('a')))];
+  const plan = await store.collect();
+  assert.deepEqual(plan?.removeImages, [storeNameOf(image('b'))], 'the old unused one; a and b2 are held, c was used just now');
+  assert.equal(await store.digest(image('b')), undefined);
+  // b2 is b under another name: every layer b had is still there for it.
+  await store.unpack(image('b2'), join(dir, 'b2-bundle'));
+  assert.ok(readFileSync(join(dir, 'b2-bundle', 'rootfs', 'etc', 'passwd'), 'utf8').includes('root'), "the layer b shared with b2 stays");
+  assert.notEqual(await store.digest(image('a')), undefined);
+  assert.deepEqual(await store.config(image('c')), { entrypoint: ['/bin/busybox'], cmd: ['true'], env: ['IMAGE=c'], workingDir: '', user: '' }, "c's blobs are all there");
+  assert.ok(readFileSync(join(unpackedA, 'etc', 'passwd'), 'utf8').includes('root'), "a held image's unpacked root filesystem stays");
+  assert.equal((await store.size()).images, 3);
+  assert.equal(plan?.bytesAfter, plan?.bytesBefore, 'b shared every blob with b2: nothing freed');
+
+  // Pulled again once collected: the store has it back.
+  await store.pull(image('b'), false);
+  assert.notEqual(await store.digest(image('b')), undefined);
+  // After the collection each pull starts (queued behind it): only the one removal was reported.
+  assert.deepEqual((await store.collect())?.removeImages, []);
+  assert.equal(collected.length, 1);
+
+  now = 4 * 3_600_000;
+  held.names = [storeNameOf(image('a'))];
+  const last = await store.collect();
+  assert.deepEqual(last?.removeImages, [image('b2'), image('b'), image('c')].map(storeNameOf), 'oldest-used first (b2 at 0; b and c at 2h, by name)');
+  assert.ok((last?.bytesAfter ?? 0) < (last?.bytesBefore ?? 0), 'their layers freed');
+  assert.equal((await store.size()).images, 1);
+  assert.equal((await store.size()).bytes, last?.bytesAfter);
+  assert.ok(readFileSync(join(unpackedA, 'etc', 'passwd'), 'utf8').includes('root'));
 });

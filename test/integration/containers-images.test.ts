@@ -80,6 +80,12 @@ test('containers: images from a registry with basic auth and from fetched tarbal
     await c.call('DELETE', '/v2/apps/tar/other');
   });
 
+  await t.test("the agent's /state shows the image store's size", async () => {
+    const state = await c.get('/state', agent.endpoint);
+    assert.ok(state.imageStore.bytes > 0, JSON.stringify(state.imageStore));
+    assert.equal(state.imageStore.images, 3, 'the authed image and the two from tarballs');
+  });
+
   await t.test('deleting the apps leaves nothing running', async () => {
     for (const id of ['/auth/ok', '/tar/docker', '/tar/oci']) await c.call('DELETE', `/v2/apps${id}`);
     await waitFor('every task gone', async () => ((await c.get('/v2/tasks')).tasks.length === 0 ? true : undefined), 30_000);

@@ -7,7 +7,9 @@ import type { TaskLaunch } from '../../shared/agent-protocol.ts';
 import { AgentError } from '../errors.ts';
 import { containerProcess, resolveContainerUser, type ContainerUser } from './core/image-config.ts';
 import { capabilitiesOf, CONTAINER_SANDBOX, containerIdOf, ociRuntimeSpec, runtimeArgv, taskIdOfContainer, type RuntimeCommand } from './core/oci-spec.ts';
-import { hostVolumeMounts } from './core/host-volumes.ts';
+import { hostVolumeMounts, type HostMount } from './core/host-volumes.ts';
+import { storeNameOf } from './core/image-ref.ts';
+import type { GcPlan } from './core/image-gc.ts';
 import { parseRegistryMirrors } from './core/registry-mirrors.ts';
 import { parseRegistryAuth } from './core/registry-auth.ts';
 import { ImageStore } from './image-store.ts';
@@ -36,6 +38,8 @@ export interface ContainerRuntimeOptions {
   uid: number;
   /** The agent's clean environment, for the tools. */
   env: Readonly<Record<string, string>>;
+  /** `--image-gc-max-size` / `--image-gc-min-age`, and where to say what was collected. */
+  imageGc?: { maxBytes: number; minAgeMs: number; onCollected: (plan: GcPlan) => void; onFailed: (error: Error) => void };
   /** Where cgroups are mounted (default /sys/fs/cgroup): a hybrid host's cgroup2 mount is hidden from crun. */
   cgroupsRoot?: string;
 }
@@ -107,12 +111,13 @@ export class ContainerRuntime {
       stateRoot: join(options.workDir, 'crun'),
       ...(hybridControllers ? { hideUnified: { unshare: unshare as string, mount: unified } } : {}),
     };
-    const images = new ImageStore({ dir: join(options.workDir, 'images'), unpackedDir: join(options.workDir, 'image-rootfs'), tools: { skopeo: tools.skopeo as string, umoci: tools.umoci as string }, insecureRegistries: options.insecureRegistries, registryMirrors: mirrors.hosts, env: options.env, ...(options.registryAuthFile !== undefined ? { authFile: options.registryAuthFile } : {}) });
+    const bundles = join(options.workDir, 'containers');
+    const gc = options.imageGc === undefined ? {} : { gc: { ...options.imageGc, inUse: () => imagesInUse(bundles) } };
+    const images = new ImageStore({ ...gc, dir: join(options.workDir, 'images'), unpackedDir: join(options.workDir, 'image-rootfs'), tools: { skopeo: tools.skopeo as string, umoci: tools.umoci as string }, insecureRegistries: options.insecureRegistries, registryMirrors: mirrors.hosts, env: options.env, ...(options.registryAuthFile !== undefined ? { authFile: options.registryAuthFile } : {}) });
     const status = await readFile('/proc/self/status', 'utf8').catch(() => '');
     const agentCapabilities = capabilitiesOf(/^CapBnd:\s*([0-9a-f]+)$/m.exec(status)?.[1] ?? '');
     // Resolved once: a link among them points where it pointed at start-up.
     const hostVolumePaths = await Promise.all(options.hostVolumePaths.map((dir) => realpath(dir).catch(() => dir)));
-    const bundles = join(options.workDir, 'containers');
     const mounts = { mount: findTool('mount'), umount: findTool('umount') };
     // Bundles and unpacked images share the work dir's file system: an overlay that mounts in one mounts in the other.
     const overlay = mounts.mount === undefined || mounts.umount === undefined ? { ok: false as const, reason: 'mount/umount (util-linux) not found' } : await probeOverlay(mounts as MountTools, bundles);
@@ -138,6 +143,17 @@ export class ContainerRuntime {
     const requests = await Promise.all((task.container?.volumes ?? []).map(async (v) => ({ ...v, realHostPath: await realpath(v.hostPath).catch(() => undefined) })));
     const volumes = hostVolumeMounts(requests, this.#hostVolumePaths);
     if (!volumes.ok) throw new AgentError('ERR_AGENT_IMAGE', volumes.reason);
+    // Held from the pull until the bundle's marker says which image it runs: never collected in between.
+    const release = this.images.hold(image);
+    try {
+      return await this.#prepareHeld(task, image, sandbox, env, progress, { privileged, volumes: volumes.mounts });
+    } finally {
+      release();
+    }
+  }
+
+  async #prepareHeld(task: TaskLaunch, image: string, sandbox: string, env: Readonly<Record<string, string>>, progress: (message: string) => void, checked: { privileged: boolean; volumes: HostMount[] }): Promise<PreparedContainer> {
+    const { privileged } = checked;
     const archive = await findImageArchive(task.fetch, sandbox, image);
     const cached = archive === undefined && !task.container?.forcePull && (await this.images.digest(image)) !== undefined;
     if (archive !== undefined) {
@@ -150,8 +166,11 @@ export class ContainerRuntime {
     const digest = await this.images.digest(image);
     progress(`${cached ? 'Image' : archive !== undefined ? `Loaded image from ${archive.name}:` : 'Pulled image'} ${image}${digest !== undefined ? ` (${digest})` : ''}; unpacking`);
     const config = await this.images.config(image);
+    await this.images.touch(image);
     const bundle = this.#bundle(task.taskId);
     await this.#removeBundle(bundle);
+    await mkdir(bundle, { recursive: true });
+    await writeFile(join(bundle, IMAGE_MARKER), JSON.stringify({ name: storeNameOf(image), manifest: digest }));
     const rootfs = join(bundle, 'rootfs');
     if (this.rootfs.kind === 'overlay') {
       const lower = await this.images.unpacked(image);
@@ -166,7 +185,7 @@ export class ContainerRuntime {
     if (!user.ok) throw new AgentError('ERR_AGENT_IMAGE', user.reason);
     const processSpec = containerProcess(config, task, { ...env, ...task.container?.env }, CONTAINER_SANDBOX);
     if (!processSpec.ok) throw new AgentError('ERR_AGENT_IMAGE', processSpec.reason);
-    const spec = ociRuntimeSpec({ process: processSpec.process, user: user.user, rootfs: 'rootfs', sandbox, hostname: task.container?.hostname ?? containerIdOf(task.taskId).slice(0, 63), volumes: volumes.mounts, privileged, agentCapabilities: this.#agentCapabilities });
+    const spec = ociRuntimeSpec({ process: processSpec.process, user: user.user, rootfs: 'rootfs', sandbox, hostname: task.container?.hostname ?? containerIdOf(task.taskId).slice(0, 63), volumes: checked.volumes, privileged, agentCapabilities: this.#agentCapabilities });
     await writeFile(join(bundle, 'config.json'), JSON.stringify(spec));
     return { argv: runtimeArgv(this.#command, ['run', '--bundle', bundle, containerIdOf(task.taskId)]), user: user.user, digest };
   }
@@ -205,6 +224,21 @@ export class ContainerRuntime {
     const [program = '', ...rest] = runtimeArgv(this.#command, args);
     return run(program, rest, { maxBuffer: 4 * 2 ** 20 });
   }
+}
+
+/** In each bundle: the image (store name and manifest digest) its task runs. */
+const IMAGE_MARKER = 'corral-image.json';
+
+/** The images and unpacked digests the bundles run (their markers): what garbage collection keeps. */
+async function imagesInUse(bundles: string): Promise<{ names: string[]; manifests: string[] }> {
+  const names: string[] = [];
+  const manifests: string[] = [];
+  for (const entry of await readdir(bundles).catch(() => [])) {
+    const marker = await readFile(join(bundles, entry, IMAGE_MARKER), 'utf8').then((text) => JSON.parse(text) as { name?: unknown; manifest?: unknown }, () => undefined);
+    if (typeof marker?.name === 'string') names.push(marker.name);
+    if (typeof marker?.manifest === 'string') manifests.push(marker.manifest);
+  }
+  return { names, manifests };
 }
 
 /** A file of the unpacked image, unless it leads outside it (an absolute link would read the host's). */

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { AgentError } from '../errors.ts';
@@ -8,6 +8,7 @@ import { blobPath, configDigestOf, manifestDigestOf, parseImageConfig, type Imag
 import { parseImageRef, plainHttpAllowed, pullSource, storeNameOf } from './core/image-ref.ts';
 import { registriesConf } from './core/registry-mirrors.ts';
 import { unpackedManifestDigest } from './core/rootfs.ts';
+import { blobsNamedBy, planImageGc, type GcImage, type GcPlan } from './core/image-gc.ts';
 
 const run = promisify(execFile);
 
@@ -31,6 +32,19 @@ export interface ImageStoreOptions {
    * empty file of the store's: never the host's ~/.docker/config.json or containers auth.json.
    */
   authFile?: string;
+  /**
+   * Garbage collection after each pull or load (`--image-gc-max-size`, `--image-gc-min-age`), with
+   * what tasks hold (the images and unpacked digests of the bundles) and where to say what went.
+   */
+  gc?: {
+    maxBytes: number;
+    minAgeMs: number;
+    inUse: () => Promise<{ names: string[]; manifests: string[] }>;
+    onCollected: (plan: GcPlan) => void;
+    onFailed: (error: Error) => void;
+  };
+  /** The clock for use times (tests give their own). */
+  now?: () => number;
   /** Where images are unpacked once each, by manifest digest, as the read-only lower directories of overlays. */
   unpackedDir?: string;
 }
@@ -58,6 +72,11 @@ export class ImageStore {
   #ready: Promise<void> | undefined;
   /** Unpacks into unpackedDir under way, by manifest digest: tasks of one image wait for one. */
   readonly #unpacking = new Map<string, Promise<string>>();
+  /** Images a launch holds between its pull and its bundle's marker: never collected. */
+  readonly #leases = new Map<string, number>();
+  /** When each image (by store name) was last pulled or used; kept in `corral-usage.json`. */
+  #usage: Map<string, number> | undefined;
+  #usageWrite: Promise<unknown> = Promise.resolve();
 
   constructor(options: ImageStoreOptions) {
     this.#options = options;
@@ -123,7 +142,113 @@ export class ImageStore {
       }
     }).finally(() => this.#pulling.delete(name));
     this.#pulling.set(name, pull);
-    return pull;
+    await pull;
+    await this.#afterAdding(image);
+  }
+
+  /** A new image in the layout: its use time is now, and the store may have grown past its limit. */
+  async #afterAdding(image: string): Promise<void> {
+    await this.touch(image);
+    if (this.#options.gc !== undefined) void this.collect().catch((error: unknown) => this.#options.gc?.onFailed(error as Error));
+  }
+
+  /** Holds the image against garbage collection until the returned release is called. */
+  hold(image: string): () => void {
+    const name = storeNameOf(image);
+    this.#leases.set(name, (this.#leases.get(name) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.#leases.get(name) ?? 1) - 1;
+      if (left > 0) this.#leases.set(name, left);
+      else this.#leases.delete(name);
+    };
+  }
+
+  async #usageMap(): Promise<Map<string, number>> {
+    if (this.#usage === undefined) {
+      const saved = await readFile(join(this.#options.dir, 'corral-usage.json'), 'utf8').then((text) => JSON.parse(text) as Record<string, unknown>, () => ({}));
+      this.#usage = new Map(Object.entries(saved).filter((e): e is [string, number] => typeof e[1] === 'number'));
+    }
+    return this.#usage;
+  }
+
+  /** Records that a task used (or a pull brought) the image now. */
+  async touch(image: string): Promise<void> {
+    const usage = await this.#usageMap();
+    usage.set(storeNameOf(image), (this.#options.now ?? Date.now)());
+    const text = JSON.stringify(Object.fromEntries(usage));
+    const path = join(this.#options.dir, 'corral-usage.json');
+    this.#usageWrite = this.#usageWrite.then(async () => {
+      await writeFile(`${path}.tmp`, text);
+      await rename(`${path}.tmp`, path);
+    }).catch(() => undefined);
+    await this.#usageWrite;
+  }
+
+  /** The layout's bytes (its blobs) and images, for /state. */
+  async size(): Promise<{ bytes: number; images: number }> {
+    const sizes = await this.#blobSizes();
+    const index = await readFile(join(this.#options.dir, 'index.json'), 'utf8').then((text) => JSON.parse(text) as { manifests?: unknown[] }, () => ({ manifests: [] }));
+    return { bytes: [...sizes.values()].reduce((a, b) => a + b, 0), images: index.manifests?.length ?? 0 };
+  }
+
+  async #blobSizes(): Promise<Map<string, number>> {
+    const dir = join(this.#options.dir, 'blobs', 'sha256');
+    const names = await readdir(dir).catch(() => []);
+    const sizes = new Map<string, number>();
+    for (const name of names) {
+      if (!/^[0-9a-f]{64}$/.test(name)) continue;
+      const info = await stat(join(dir, name)).catch(() => undefined);
+      if (info !== undefined) sizes.set(`sha256:${name}`, info.size);
+    }
+    return sizes;
+  }
+
+  /**
+   * Removes unused images when the layout is over `gc.maxBytes` (planImageGc): alone on the
+   * layout (no pull rewrites index.json, no unpack reads it meanwhile). index.json is rewritten
+   * first, so a crash in between leaves only unreferenced blobs, collected the next time.
+   */
+  async collect(): Promise<GcPlan | undefined> {
+    const gc = this.#options.gc;
+    if (gc === undefined) return undefined;
+    return this.#exclusive(async () => {
+      const indexPath = join(this.#options.dir, 'index.json');
+      const index = JSON.parse(await readFile(indexPath, 'utf8')) as { manifests?: Array<{ digest?: string; annotations?: Record<string, string> }> };
+      const usage = await this.#usageMap();
+      const images: GcImage[] = [];
+      for (const entry of index.manifests ?? []) {
+        const name = entry.annotations?.['org.opencontainers.image.ref.name'];
+        if (name === undefined || typeof entry.digest !== 'string') continue;
+        const manifest = await this.#blob(entry.digest).catch(() => undefined);
+        images.push({ name, manifest: entry.digest, blobs: [entry.digest, ...blobsNamedBy(manifest)], lastUsedMs: usage.get(name) });
+      }
+      const held = await gc.inUse();
+      const unpackedDir = this.#options.unpackedDir;
+      const unpacked = unpackedDir === undefined ? [] : (await readdir(unpackedDir).catch(() => [])).filter((n) => /^[0-9a-f]{64}$/.test(n)).map((n) => `sha256:${n}`);
+      const plan = planImageGc({
+        images,
+        blobSizes: await this.#blobSizes(),
+        inUse: new Set([...held.names, ...this.#leases.keys(), ...this.#pulling.keys()]),
+        unpackedInUse: new Set([...held.manifests, ...this.#unpacking.keys()]),
+        unpacked,
+        nowMs: (this.#options.now ?? Date.now)(),
+        minAgeMs: gc.minAgeMs,
+        maxBytes: gc.maxBytes,
+      });
+      if (plan.removeImages.length === 0 && plan.removeBlobs.length === 0 && plan.removeUnpacked.length === 0) return plan;
+      const gone = new Set(plan.removeImages);
+      const manifests = (index.manifests ?? []).filter((m) => !gone.has(m.annotations?.['org.opencontainers.image.ref.name'] ?? ''));
+      await writeFile(`${indexPath}.tmp`, JSON.stringify({ ...index, manifests }));
+      await rename(`${indexPath}.tmp`, indexPath);
+      for (const name of plan.removeImages) usage.delete(name);
+      for (const blob of plan.removeBlobs) await rm(join(this.#options.dir, 'blobs', 'sha256', blob.slice('sha256:'.length)), { force: true });
+      for (const digest of plan.removeUnpacked) if (unpackedDir !== undefined) await rm(join(unpackedDir, digest.slice('sha256:'.length)), { recursive: true, force: true });
+      gc.onCollected(plan);
+      return plan;
+    });
   }
 
   /**
@@ -140,6 +265,7 @@ export class ImageStore {
         throw new AgentError('ERR_AGENT_IMAGE', `Failed to load image ${image} from ${archiveName}: ${toolReason(error)}`, { cause: error });
       }
     });
+    await this.#afterAdding(image);
   }
 
   /** The image's config (entrypoint, cmd, env, working dir, user). */
