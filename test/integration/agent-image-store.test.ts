@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { storeNameOf } from '../../src/agent/containers/core/image-ref.ts';
@@ -176,4 +176,46 @@ test('image store: unused old images are collected over the size limit; held one
   assert.equal((await store.size()).images, 1);
   assert.equal((await store.size()).bytes, last?.bytesAfter);
   assert.ok(readFileSync(join(unpackedA, 'etc', 'passwd'), 'utf8').includes('root'));
+});
+
+/**
+ * Pulls of different images at once: skopeo behind a barrier that lets a copy go only when two
+ * have started (each waits at most 20 s, then says it went alone). Pulled one at a time, the
+ * first would wait alone; side by side, both meet. Neither image may be lost from index.json.
+ */
+test('image store: different images are pulled side by side, and both end up in the layout', { timeout: 120_000 }, async (t) => {
+  const dir = tempDir('corral-image-parallel-');
+  const registry = await LoopbackRegistry.start(join(dir, 'registry'));
+  t.after(async () => {
+    await registry.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  for (const name of ['a', 'b']) {
+    writeBusyboxImage(join(dir, name), 'v1', { entrypoint: ['/bin/busybox'], cmd: ['true'], env: [`IMAGE=${name}`] });
+    registry.push(join(dir, name, 'layout'), 'v1', `corral/${name}:v1`);
+  }
+  const barrier = join(dir, 'barrier');
+  mkdirSync(barrier);
+  const log = join(dir, 'log');
+  writeFileSync(log, '');
+  const skopeo = join(dir, 'skopeo');
+  writeFileSync(skopeo, `#!/bin/sh
+case " $* " in *" copy "*)
+  touch '${barrier}/started.'$$
+  i=0
+  while [ "$(ls '${barrier}' | wc -l)" -lt 2 ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i+1)); done
+  if [ $i -lt 200 ]; then echo met >> '${log}'; else echo alone >> '${log}'; fi;;
+esac
+exec skopeo "$@"
+`);
+  chmodSync(skopeo, 0o755);
+  const store = new ImageStore({ dir: join(dir, 'store'), tools: { skopeo, umoci: 'umoci' }, insecureRegistries: [], env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } });
+  const image = (name: string): string => `${registry.host}/corral/${name}:v1`;
+  await Promise.all([store.pull(image('a'), false), store.pull(image('b'), false)]);
+  assert.deepEqual(readFileSync(log, 'utf8').trim().split('\n'), ['met', 'met'], 'the two copies ran side by side');
+  assert.deepEqual((await store.config(image('a'))).env, ['IMAGE=a']);
+  assert.deepEqual((await store.config(image('b'))).env, ['IMAGE=b']);
+  const bundle = join(dir, 'bundle');
+  await store.unpack(image('b'), bundle);
+  assert.ok(readFileSync(join(bundle, 'rootfs', 'etc', 'passwd'), 'utf8').includes('root'));
 });

@@ -57,17 +57,17 @@ function toolReason(error: unknown): string {
 }
 
 /**
- * The agent's images: pulled over the OCI distribution API with skopeo into one OCI layout
- * (content-addressed, digests verified by skopeo), unpacked per task with umoci. Pulls are one
- * at a time and never beside an unpack (skopeo rewrites the layout's index.json); unpacks run
- * together. A pull of an image already being pulled waits for that one instead of starting another.
+ * The agent's images: pulled over the OCI distribution API with skopeo (or loaded from a
+ * tarball) into one OCI layout (content-addressed, digests verified by skopeo), unpacked with
+ * umoci. Pulls of different images and unpacks run together (#copyIn); only garbage collection
+ * runs alone. A pull of an image already being pulled waits for that one instead of starting another.
  */
 export class ImageStore {
   readonly #options: ImageStoreOptions;
   readonly #pulling = new Map<string, Promise<void>>();
-  /** The last pull queued (pulls rewrite index.json: one at a time, and never under an unpack). */
+  /** The last collection queued (it removes blobs: alone, never beside a copy or an unpack). */
   #queue: Promise<unknown> = Promise.resolve();
-  /** Unpacks running: they only read the layout, so they run together. */
+  /** Copies and unpacks running: they add to the layout or read it, so they run together. */
   readonly #readers = new Set<Promise<void>>();
   #ready: Promise<void> | undefined;
   /** Unpacks into unpackedDir under way, by manifest digest: tasks of one image wait for one. */
@@ -77,6 +77,8 @@ export class ImageStore {
   /** When each image (by store name) was last pulled or used; kept in `corral-usage.json`. */
   #usage: Map<string, number> | undefined;
   #usageWrite: Promise<unknown> = Promise.resolve();
+  /** index.json merges, one at a time (read, replace the name's entry, rename). */
+  #indexWrites: Promise<unknown> = Promise.resolve();
 
   constructor(options: ImageStoreOptions) {
     this.#options = options;
@@ -89,7 +91,7 @@ export class ImageStore {
     return next;
   }
 
-  /** Runs `work` beside other readers, after the pulls queued before it. */
+  /** Runs `work` beside other copies and unpacks, after the collections queued before it. */
   #shared<T>(work: () => Promise<T>): Promise<T> {
     const next = this.#queue.then(work);
     const settled = next.then(() => undefined, () => undefined);
@@ -106,6 +108,10 @@ export class ImageStore {
       // The agent's own registries.conf, never the host's: what is pulled from where is the agent's flags alone.
       await writeFile(join(this.#options.dir, 'registries.conf'), registriesConf(this.#options.registryMirrors ?? [], this.#options.insecureRegistries));
       await writeFile(join(this.#options.dir, 'auth.json'), JSON.stringify({ auths: {} }), { mode: 0o600 });
+      await mkdir(join(this.#options.dir, 'blobs', 'sha256'), { recursive: true });
+      if (!existsSync(join(this.#options.dir, 'oci-layout'))) await writeFile(join(this.#options.dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+      // Copies cut short by a crash: their blobs, unreferenced, go at the next collection.
+      for (const name of await readdir(this.#options.dir)) if (name.startsWith('.copy-')) await rm(join(this.#options.dir, name), { recursive: true, force: true });
       const unpacked = this.#options.unpackedDir;
       if (unpacked !== undefined) {
         await mkdir(unpacked, { recursive: true, mode: 0o700 });
@@ -129,18 +135,10 @@ export class ImageStore {
     const pending = this.#pulling.get(name);
     if (pending !== undefined) return pending;
     const plain = plainHttpAllowed(parsed.ref.registry, this.#options.insecureRegistries);
-    const pull = this.#exclusive(async () => {
-      const { skopeo } = this.#options.tools;
-      // --registries-conf (a hidden flag of skopeo's; CONTAINERS_REGISTRIES_CONF is not read by skopeo 1.9).
-      // Credentials by file (skopeo does basic and the bearer-token flow with them): never on argv.
-      const authFile = this.#options.authFile ?? join(this.#options.dir, 'auth.json');
-      const args = ['--policy', join(this.#options.dir, 'policy.json'), '--registries-conf', join(this.#options.dir, 'registries.conf'), 'copy', '--quiet', '--src-authfile', authFile, ...(plain ? ['--src-tls-verify=false'] : []), pullSource(parsed.ref), `oci:${this.#options.dir}:${name}`];
-      try {
-        await run(skopeo, args, { maxBuffer: 4 * 2 ** 20, env: this.#options.env });
-      } catch (error) {
-        throw new AgentError('ERR_AGENT_IMAGE', `Failed to pull image ${image}: ${toolReason(error)}`, { cause: error });
-      }
-    }).finally(() => this.#pulling.delete(name));
+    // Credentials by file (skopeo does basic and the bearer-token flow with them): never on argv.
+    const authFile = this.#options.authFile ?? join(this.#options.dir, 'auth.json');
+    const source = ['--src-authfile', authFile, ...(plain ? ['--src-tls-verify=false'] : []), pullSource(parsed.ref)];
+    const pull = this.#copyIn(name, source, `Failed to pull image ${image}`).finally(() => this.#pulling.delete(name));
     this.#pulling.set(name, pull);
     await pull;
     await this.#afterAdding(image);
@@ -257,15 +255,49 @@ export class ImageStore {
    */
   async load(image: string, source: string, archiveName: string): Promise<void> {
     await this.#prepare();
-    await this.#exclusive(async () => {
-      const args = ['--policy', join(this.#options.dir, 'policy.json'), 'copy', '--quiet', source, `oci:${this.#options.dir}:${storeNameOf(image)}`];
+    await this.#copyIn(storeNameOf(image), [source], `Failed to load image ${image} from ${archiveName}`);
+    await this.#afterAdding(image);
+  }
+
+  /**
+   * skopeo copies `source` (its args) into a layout of its own beside the store's, writing blobs
+   * straight into the store's (`--dest-shared-blob-dir`: by digest, through a temporary file and a
+   * rename, so copies side by side share and never tear them, and blobs already there are not
+   * fetched again); its index entry is then merged into the store's index.json, one merge at a
+   * time. So copies of different images run together (beside unpacks too), never beside a collection.
+   */
+  #copyIn(name: string, source: readonly string[], failure: string): Promise<void> {
+    return this.#shared(async () => {
+      const dir = this.#options.dir;
+      const staging = await mkdtemp(join(dir, '.copy-'));
       try {
-        await run(this.#options.tools.skopeo, args, { maxBuffer: 4 * 2 ** 20, env: this.#options.env });
-      } catch (error) {
-        throw new AgentError('ERR_AGENT_IMAGE', `Failed to load image ${image} from ${archiveName}: ${toolReason(error)}`, { cause: error });
+        // --registries-conf (a hidden flag of skopeo's; CONTAINERS_REGISTRIES_CONF is not read by skopeo 1.9).
+        const args = ['--policy', join(dir, 'policy.json'), '--registries-conf', join(dir, 'registries.conf'), 'copy', '--quiet', '--dest-shared-blob-dir', join(dir, 'blobs'), ...source, `oci:${staging}:${name}`];
+        try {
+          await run(this.#options.tools.skopeo, args, { maxBuffer: 4 * 2 ** 20, env: this.#options.env });
+        } catch (error) {
+          throw new AgentError('ERR_AGENT_IMAGE', `${failure}: ${toolReason(error)}`, { cause: error });
+        }
+        const copied = JSON.parse(await readFile(join(staging, 'index.json'), 'utf8')) as { manifests?: unknown[] };
+        await this.#mergeIndex(name, copied.manifests ?? []);
+      } finally {
+        await rm(staging, { recursive: true, force: true });
       }
     });
-    await this.#afterAdding(image);
+  }
+
+  /** Puts `entries` in index.json in place of the name's (a rename: umoci reading it sees the old or the new). */
+  #mergeIndex(name: string, entries: readonly unknown[]): Promise<void> {
+    const merge = this.#indexWrites.then(async () => {
+      const path = join(this.#options.dir, 'index.json');
+      const index = await readFile(path, 'utf8').then((text) => JSON.parse(text) as { manifests?: unknown[] }, () => ({ schemaVersion: 2, manifests: [] }));
+      const refName = (m: unknown): unknown => (m as { annotations?: Record<string, unknown> } | null)?.annotations?.['org.opencontainers.image.ref.name'];
+      const manifests = [...(index.manifests ?? []).filter((m) => refName(m) !== name), ...entries.filter((m) => refName(m) === name)];
+      await writeFile(`${path}.tmp`, JSON.stringify({ ...index, manifests }));
+      await rename(`${path}.tmp`, path);
+    });
+    this.#indexWrites = merge.catch(() => undefined);
+    return merge;
   }
 
   /** The image's config (entrypoint, cmd, env, working dir, user). */
