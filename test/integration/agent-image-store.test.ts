@@ -16,7 +16,7 @@ test('image store: concurrent pulls of one image are one pull, forcePull pulls a
     rmSync(dir, { recursive: true, force: true });
   });
   writeBusyboxImage(join(dir, 'image'), 'v1', { entrypoint: ['/bin/busybox'], cmd: ['true'], env: ['PATH=/bin', 'A=1'], workingDir: '/tmp', user: 'web' });
-  registry.push(join(dir, 'image', 'layout'), 'v1', 'corral/busybox:v1');
+  await registry.push(join(dir, 'image', 'layout'), 'v1', 'corral/busybox:v1');
   const calls = join(dir, 'skopeo-calls');
   writeFileSync(calls, '');
   const skopeo = join(dir, 'skopeo');
@@ -63,17 +63,20 @@ test('image store: concurrent pulls of one image are one pull, forcePull pulls a
   });
 });
 
-/** Basic auth (htpasswd) on the loopback registry: credentials only by file, never on skopeo's argv or in a reason. */
-test('image store: registry credentials from a Docker config.json-form auth file', { timeout: 120_000 }, async (t) => {
+/**
+ * Basic auth (htpasswd) and Docker's token flow (a token server of the test's) on the loopback
+ * registry: credentials only by file, never on skopeo's argv or in a reason.
+ */
+for (const mode of ['basic', 'token'] as const) test(`image store: registry credentials from a Docker config.json-form auth file (${mode} auth)`, { timeout: 120_000 }, async (t) => {
   const dir = tempDir('corral-image-auth-');
   const user = { name: 'puller', password: 'S3cret-pass-word' };
-  const registry = await LoopbackRegistry.start(join(dir, 'registry'), user);
+  const registry = await LoopbackRegistry.start(join(dir, 'registry'), user, { token: mode === 'token' });
   t.after(async () => {
     await registry.stop();
     rmSync(dir, { recursive: true, force: true });
   });
   writeBusyboxImage(join(dir, 'image'), 'v1', { entrypoint: ['/bin/busybox'], cmd: ['true'], env: ['PATH=/bin'] });
-  registry.push(join(dir, 'image', 'layout'), 'v1', 'corral/busybox:v1');
+  await registry.push(join(dir, 'image', 'layout'), 'v1', 'corral/busybox:v1');
   const image = `${registry.host}/corral/busybox:v1`;
   const calls = join(dir, 'skopeo-calls');
   writeFileSync(calls, '');
@@ -96,8 +99,10 @@ test('image store: registry credentials from a Docker config.json-form auth file
 
   await t.test('the right credentials: pulled', async () => {
     const store = storeWith('right', authFile(user.name, user.password));
+    const tokens = registry.tokensIssued;
     await store.pull(image, false);
     assert.match(String(await store.digest(image)), /^sha256:[a-f0-9]{64}$/);
+    if (mode === 'token') assert.ok(registry.tokensIssued > tokens, 'a bearer token was fetched for the pull');
   });
 
   await t.test('wrong credentials: refused, the reason says so and holds no secret', async () => {
@@ -126,10 +131,10 @@ test('image store: unused old images are collected over the size limit; held one
   });
   for (const name of ['a', 'b', 'c']) {
     writeBusyboxImage(join(dir, name), 'v1', { entrypoint: ['/bin/busybox'], cmd: ['true'], env: [`IMAGE=${name}`] });
-    registry.push(join(dir, name, 'layout'), 'v1', `corral/${name}:v1`);
+    await registry.push(join(dir, name, 'layout'), 'v1', `corral/${name}:v1`);
   }
   // The three share no layer (each tar of the rootfs differs in its times): b's layer, pushed as a fourth tag, is shared.
-  registry.push(join(dir, 'b', 'layout'), 'v1', 'corral/b2:v1');
+  await registry.push(join(dir, 'b', 'layout'), 'v1', 'corral/b2:v1');
   let now = 0;
   const held = { names: [] as string[], manifests: [] as string[] };
   const collected: string[][] = [];
@@ -192,7 +197,7 @@ test('image store: different images are pulled side by side, and both end up in 
   });
   for (const name of ['a', 'b']) {
     writeBusyboxImage(join(dir, name), 'v1', { entrypoint: ['/bin/busybox'], cmd: ['true'], env: [`IMAGE=${name}`] });
-    registry.push(join(dir, name, 'layout'), 'v1', `corral/${name}:v1`);
+    await registry.push(join(dir, name, 'layout'), 'v1', `corral/${name}:v1`);
   }
   const barrier = join(dir, 'barrier');
   mkdirSync(barrier);

@@ -20,8 +20,8 @@ test('containers: images from a registry with basic auth and from fetched tarbal
   const other = await LoopbackRegistry.start(join(c.dir, 'other'), { name: 'puller', password: 'the-right-one' });
   writeBusyboxImage(join(c.dir, 'image'), 'v1', { entrypoint: ['/bin/busybox'], cmd: ['sh', '-c', `echo from-image; sleep 1000; : ${c.marker}`], env: ['PATH=/bin'] });
   const layout = join(c.dir, 'image', 'layout');
-  registry.push(layout, 'v1', 'corral/busybox:v1');
-  other.push(layout, 'v1', 'corral/busybox:v1');
+  await registry.push(layout, 'v1', 'corral/busybox:v1');
+  await other.push(layout, 'v1', 'corral/busybox:v1');
   // The tarballs, made by skopeo from the same image: `docker save` form and an OCI layout.
   execFileSync('skopeo', ['--insecure-policy', 'copy', '--quiet', `oci:${layout}:v1`, `docker-archive:${join(c.dir, 'saved.tar')}:corral/saved:v1`]);
   execFileSync('skopeo', ['--insecure-policy', 'copy', '--quiet', `oci:${layout}:v1`, `oci-archive:${join(c.dir, 'oci.tar')}:v1`]);

@@ -29,7 +29,7 @@ test('containers: images from a loopback registry run in their own namespaces on
     env: ['PATH=/bin', 'IMAGE_ONLY=from-image', 'SHARED=image'],
     workingDir: '/tmp',
   });
-  registry.push(join(c.dir, 'image', 'layout'), 'v1', 'corral/busybox:v1');
+  await registry.push(join(c.dir, 'image', 'layout'), 'v1', 'corral/busybox:v1');
   const image = `${registry.host}/corral/busybox:v1`;
   const volumes = join(c.dir, 'volumes');
   mkdirSync(join(volumes, 'data'), { recursive: true });
