@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { AgentCluster } from '../support/agent-cluster.ts';
 import { body, startArtifactServer } from '../support/agent-fetch-server.ts';
-import { LoopbackRegistry, writeBusyboxImage } from '../support/oci-image.ts';
+import { LoopbackRegistry, mountsUnder, writeBusyboxImage } from '../support/oci-image.ts';
 import { waitFor } from '../support/wait.ts';
 
 /**
@@ -90,4 +90,38 @@ test('containers: images from a registry with basic auth and from fetched tarbal
     for (const id of ['/auth/ok', '/tar/docker', '/tar/oci']) await c.call('DELETE', `/v2/apps${id}`);
     await waitFor('every task gone', async () => ((await c.get('/v2/tasks')).tasks.length === 0 ? true : undefined), 30_000);
   });
+});
+
+/**
+ * Where overlays cannot be mounted (here: the agent's work dir is itself on an overlay, which the
+ * kernel refuses as an upper directory), the agent says so once and each task unpacks its own copy.
+ */
+test('containers: without overlay the agent says why once and tasks run from an unpacked copy', { timeout: 180_000 }, async (t) => {
+  const c = await AgentCluster.start('containers-copy');
+  const registry = await LoopbackRegistry.start(join(c.dir, 'registry'));
+  t.after(async () => {
+    await c.stop();
+    await registry.stop();
+  });
+  writeBusyboxImage(join(c.dir, 'image'), 'v1', { entrypoint: ['/bin/busybox'], cmd: ['sh', '-c', `echo from-copy; sleep 1000; : ${c.marker}`], env: ['PATH=/bin'] });
+  await registry.push(join(c.dir, 'image', 'layout'), 'v1', 'corral/busybox:v1');
+  const base = join(c.dir, 'overlay-base');
+  for (const d of ['lower', 'upper', 'work']) mkdirSync(join(base, d), { recursive: true });
+  const workDir = join(c.dir, 'agent-1');
+  mkdirSync(workDir);
+  execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${base}/lower,upperdir=${base}/upper,workdir=${base}/work`, workDir]);
+  const agent = await c.startAgent();
+  assert.equal(agent.workDir, workDir);
+  const log = await waitFor('the agent saying why it has no overlays', () => {
+    const text = readFileSync(join(c.dir, 'agent-1.log'), 'utf8');
+    return text.includes('no overlay root filesystems') ? text : undefined;
+  });
+  assert.equal(log.split('\n').filter((line) => line.includes('no overlay root filesystems')).length, 1, 'said once');
+  await c.postApp({ id: '/copy/run', container: { type: 'DOCKER', docker: { image: `${registry.host}/corral/busybox:v1` } } });
+  const [task] = await c.running('/copy/run', 1, 60_000);
+  await waitFor('from-copy in stdout', async () => ((await c.readSandboxFile(agent, String(task?.id), 'stdout')).includes('from-copy') ? true : undefined), 60_000);
+  assert.deepEqual(mountsUnder(join(workDir, 'containers')), [], 'no overlay under the bundles');
+  assert.ok(existsSync(join(workDir, 'containers', String(task?.id), 'rootfs', 'bin', 'busybox')), 'an unpacked copy');
+  await c.call('DELETE', '/v2/apps/copy/run');
+  await waitFor('its bundle removed', () => (!existsSync(join(workDir, 'containers', String(task?.id))) ? true : undefined), 30_000);
 });
