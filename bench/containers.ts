@@ -46,7 +46,7 @@ export async function runContainerBench(options: ContainerBenchOptions): Promise
   const registry = await LoopbackRegistry.start(join(dir, 'registry'));
   try {
     writeBusyboxImage(join(dir, 'image'), 'v1', { entrypoint: ['/bin/busybox'], cmd: ['sh', '-c', `sleep 100000; : ${marker}`], env: ['PATH=/bin'] });
-    registry.push(join(dir, 'image', 'layout'), 'v1', 'bench/busybox:v1');
+    await registry.push(join(dir, 'image', 'layout'), 'v1', 'bench/busybox:v1');
     const image = `${registry.host}/bench/busybox:v1`;
     const scheduler = await startPart('scheduler', ['scheduler', '--listen', '127.0.0.1:0', '--data-dir', join(dir, 'scheduler')], dir);
     parts.push(scheduler);

@@ -42,6 +42,12 @@ export interface AgentConfig {
   readonly insecureRegistries: readonly string[];
   /** `--registry-mirror`: Docker Hub mirrors tried before docker.io. */
   readonly registryMirrors: readonly string[];
+  /** `--registry-auth-file`: registry credentials in Docker's config.json form (read by skopeo). */
+  readonly registryAuthFile: string | undefined;
+  /** `--image-gc-max-size`: the image store's bytes above which unused images are removed. */
+  readonly imageGcMaxSize: number;
+  /** `--image-gc-min-age`: an image used more recently is never removed. */
+  readonly imageGcMinAgeMs: number;
   /** `--host-volume-paths`: directories containers may bind-mount host paths from (none by default). */
   readonly hostVolumePaths: readonly string[];
   /** `--allow-privileged-containers`: tasks may run privileged containers (Docker's `privileged`). */
@@ -87,6 +93,9 @@ export function parseAgentConfig(settings: Settings): AgentConfig {
     allowRootTasks: flag,
     insecureRegistries: ['insecureRegistry', list()],
     registryMirrors: ['registryMirror', list()],
+    registryAuthFile: optional(absolutePath),
+    imageGcMaxSize: byteSize(0),
+    imageGcMinAgeMs: ['imageGcMinAge', duration()],
     allowPrivilegedContainers: flag,
     // At least 100ms: each round is a `du` per volume.
     diskWatchIntervalMs: ['diskWatchInterval', duration(100)],

@@ -68,9 +68,10 @@ export async function startAgent(settings: Settings): Promise<Service> {
   const networks = await ContainerNetworks.detect({ workDir: config.workDir, pluginDir: config.cniPluginDir, bridgeSubnet: config.bridgeSubnet, containerNetworks: config.containerNetworks, uid: users.agent.uid });
   if (networks.ok) logger.info({ networks: networks.networks.networks }, 'containers: bridge and container networks (CNI)');
   else logger.warn({ reason: networks.reason }, `containers: no bridge or container networks here: ${networks.reason}`);
-  const containers = await ContainerRuntime.detect({ ...(networks.ok ? { networks: networks.networks } : {}), workDir: config.workDir, insecureRegistries: config.insecureRegistries, registryMirrors: config.registryMirrors, hostVolumePaths: config.hostVolumePaths, uid: users.agent.uid, allowPrivileged: config.allowPrivilegedContainers, env: baseEnv, cgroupsRoot: config.cgroupsRoot });
-  if (containers.ok) logger.info({ insecureRegistries: config.insecureRegistries, registryMirrors: config.registryMirrors }, 'containers: tasks with an image run here (crun, skopeo, umoci)');
+  const containers = await ContainerRuntime.detect({ ...(networks.ok ? { networks: networks.networks } : {}), workDir: config.workDir, insecureRegistries: config.insecureRegistries, registryMirrors: config.registryMirrors, registryAuthFile: config.registryAuthFile, imageGc: { maxBytes: config.imageGcMaxSize, minAgeMs: config.imageGcMinAgeMs, onCollected: (plan) => logger.info({ images: plan.removeImages, blobs: plan.removeBlobs.length, bytesBefore: plan.bytesBefore, bytesAfter: plan.bytesAfter }, 'containers: unused images removed'), onFailed: (err) => logger.warn({ err: err.message }, 'containers: image garbage collection failed') }, hostVolumePaths: config.hostVolumePaths, uid: users.agent.uid, allowPrivileged: config.allowPrivilegedContainers, env: baseEnv, cgroupsRoot: config.cgroupsRoot });
+  if (containers.ok) logger.info({ insecureRegistries: config.insecureRegistries, registryMirrors: config.registryMirrors, rootfs: containers.runtime.rootfs.kind }, 'containers: tasks with an image run here (crun, skopeo, umoci)');
   else logger.warn({ reason: containers.reason }, `containers: tasks with an image cannot run here: ${containers.reason}`);
+  if (containers.ok && containers.runtime.rootfs.kind === 'copy') logger.warn({ reason: containers.runtime.rootfs.reason }, `containers: no overlay root filesystems, each task unpacks its own copy: ${containers.runtime.rootfs.reason}`);
 
   const volumes = new VolumeStore(config.workDir, logger);
   const metrics = new AgentMetrics();
@@ -160,7 +161,7 @@ export async function startAgent(settings: Settings): Promise<Service> {
   registerHostCheck(http, serverHostAllowList({ listenHost: config.listen.host, allowedHosts: [], names: [config.hostname] }), 'agent');
   http.get('/state', async (request, reply) => {
     const decision = guard(request.headers.authorization, { kind: 'state' });
-    return decision.ok ? ({ hostname: config.hostname, ip: config.ip, resources: config.resources, attributes: config.attributes, isolation: isolation.kind, cgroupParents: isolation.parentDirs, containers: containers.ok ? 'crun' : containers.reason, networks: containers.ok && networks.ok ? networks.networks.networks : (networks.ok ? 'no image runtime' : networks.reason), tasks: runner.list() }) : sendRefusal(reply, decision);
+    return decision.ok ? ({ hostname: config.hostname, ip: config.ip, resources: config.resources, attributes: config.attributes, isolation: isolation.kind, cgroupParents: isolation.parentDirs, containers: containers.ok ? 'crun' : containers.reason, ...(containers.ok ? { imageStore: await containers.runtime.images.size() } : {}), networks: containers.ok && networks.ok ? networks.networks.networks : (networks.ok ? 'no image runtime' : networks.reason), tasks: runner.list() }) : sendRefusal(reply, decision);
   });
   registerFilesRoutes(http, { sandboxRoot, guard });
   registerMetricsRoute(http, metrics, guard);

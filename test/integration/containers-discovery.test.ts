@@ -30,7 +30,7 @@ test('the sample BRIDGE app runs as written: host ports, DNS SRV and the LB lead
   });
   // What `busybox:stable` means on Docker Hub: docker.io/library/busybox:stable, here from the mirror.
   writeBusyboxImage(join(registryDir, 'image'), 'stable', { entrypoint: [], cmd: ['sh'], env: ['PATH=/bin'] });
-  registry.push(join(registryDir, 'image', 'layout'), 'stable', 'library/busybox:stable');
+  await registry.push(join(registryDir, 'image', 'layout'), 'stable', 'library/busybox:stable');
   const corral = await startCorral(['--registry-mirror', `http://${registry.host}`]);
   t.after(async () => assert.equal(await corral.stop(), 0, 'corral up exits cleanly'));
   const api = async (method: string, path: string, body?: unknown): Promise<{ status: number; json: Json }> => {

@@ -23,7 +23,7 @@ test('container networks: a bridged httpd on its host port, task IPs, nothing le
     await registry.stop();
   });
   writeBusyboxImage(join(c.dir, 'image'), 'v1', { entrypoint: ['/bin/busybox'], cmd: ['sh'], env: ['PATH=/bin'] });
-  registry.push(join(c.dir, 'image', 'layout'), 'v1', 'corral/busybox:v1');
+  await registry.push(join(c.dir, 'image', 'layout'), 'v1', 'corral/busybox:v1');
   const image = `${registry.host}/corral/busybox:v1`;
   // Chosen at run time (shared address space, apart from the default bridges'), so that agents of other runs on this host do not share it.
   const devSubnet = `100.${64 + Math.floor(Math.random() * 64)}.${Math.floor(Math.random() * 256)}.0/24`;

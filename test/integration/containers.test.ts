@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { AgentCluster, pidsOf, type Json } from '../support/agent-cluster.ts';
-import { crunContainers, LoopbackRegistry, writeBusyboxImage } from '../support/oci-image.ts';
+import { crunContainers, LoopbackRegistry, mountsUnder, writeBusyboxImage } from '../support/oci-image.ts';
 import { commandStream, standInRegistration } from '../support/stand-in-agent.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -14,7 +15,8 @@ import { waitFor } from '../support/wait.ts';
  * fails the test (.ci/run installs crun, skopeo, umoci, docker-registry and busybox-static).
  */
 test('containers: images from a loopback registry run in their own namespaces on the host network', { timeout: 180_000 }, async (t) => {
-  const c = await AgentCluster.start('containers');
+  // An agent timeout longer than a restart under load (node alone may take 2 s to start): the kill -9 test is about adoption.
+  const c = await AgentCluster.start('containers', { agentTimeout: '15s' });
   const registry = await LoopbackRegistry.start(join(c.dir, 'registry'));
   t.after(async () => {
     await c.stop();
@@ -27,7 +29,7 @@ test('containers: images from a loopback registry run in their own namespaces on
     env: ['PATH=/bin', 'IMAGE_ONLY=from-image', 'SHARED=image'],
     workingDir: '/tmp',
   });
-  registry.push(join(c.dir, 'image', 'layout'), 'v1', 'corral/busybox:v1');
+  await registry.push(join(c.dir, 'image', 'layout'), 'v1', 'corral/busybox:v1');
   const image = `${registry.host}/corral/busybox:v1`;
   const volumes = join(c.dir, 'volumes');
   mkdirSync(join(volumes, 'data'), { recursive: true });
@@ -93,12 +95,16 @@ test('containers: images from a loopback registry run in their own namespaces on
     const taskId = String(task?.id);
     const before = pidsOf(c.marker).length;
     assert.equal(crunContainers(agent.workDir).length, 4, 'four containers running');
+    const overlays = mountsUnder(join(agent.workDir, 'containers'), 'overlay');
+    assert.equal(overlays.filter((p) => p.endsWith('/rootfs')).length, 4, `an overlay root filesystem per container: ${JSON.stringify(overlays)}`);
+    assert.equal(readdirSync(join(agent.workDir, 'image-rootfs')).length, 1, 'the image unpacked once, for all four');
     const answer = await c.call('PUT', '/v2/apps/img/env', { instances: 0 });
     assert.equal(answer.status, 200, JSON.stringify(answer.json));
     await events.waitFor('status_update_event', (e) => e.taskId === taskId && e.taskStatus === 'TASK_KILLED', 30_000);
     await waitFor('its container gone from crun and its bundle removed', () => (crunContainers(agent.workDir).length === 3 && !existsSync(join(agent.workDir, 'containers', taskId)) ? true : undefined));
     await waitFor('its processes gone', () => (pidsOf(c.marker).length < before ? true : undefined));
     assert.equal(readdirSync(join(agent.workDir, 'containers')).length, 3);
+    assert.equal(mountsUnder(join(agent.workDir, 'containers')).length, 3, 'its overlay unmounted');
   });
 
   await t.test("a container over its mem is OOM-killed in the task's cgroup and reported so", async () => {
@@ -132,8 +138,13 @@ test('containers: images from a loopback registry run in their own namespaces on
     assert.deepEqual(pidsOf(`image-default-cmd; sleep 1000; : ${c.marker}`), pidsBefore, 'containers outlive a crashed agent');
     // A checkpoint lost (as after a crash in the middle of a launch): its container must not be left running.
     rmSync(join(agent.workDir, 'meta', 'tasks', String(lost?.id)), { recursive: true, force: true });
+    // A crash between mounting a root filesystem and starting crun: a bundle with a mount and no container.
+    const ghost = join(agent.workDir, 'containers', 'ghost-task');
+    for (const d of ['lower', 'upper', 'work', 'rootfs']) mkdirSync(join(ghost, d), { recursive: true });
+    execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${ghost}/lower,upperdir=${ghost}/upper,workdir=${ghost}/work`, join(ghost, 'rootfs')]);
     agent = await c.restartAgent(agent);
     await waitFor('the lost container removed', () => (pidsOf(`args-ran-as-$(id -u); sleep 1000; : ${c.marker}`).length === 0 && !crunContainers(agent.workDir).includes(String(lost?.id)) ? true : undefined), 30_000);
+    await waitFor('the lost and the ghost bundles unmounted and removed', () => (mountsUnder(ghost).length === 0 && !existsSync(ghost) && !existsSync(join(agent.workDir, 'containers', String(lost?.id))) ? true : undefined), 30_000);
     const [adopted] = await c.running('/img/default', 1);
     assert.equal(adopted?.id, kept?.id, 'the same task');
     assert.deepEqual(pidsOf(`image-default-cmd; sleep 1000; : ${c.marker}`), pidsBefore, 'the same container process');
@@ -175,6 +186,7 @@ test('containers: images from a loopback registry run in their own namespaces on
   await t.test('deleting the apps leaves no container behind', async () => {
     for (const id of ['/img/default', '/img/args', '/img/web', '/img/env']) await c.call('DELETE', `/v2/apps${id}`);
     await waitFor('every container gone', () => (crunContainers(agent.workDir).length === 0 && pidsOf(c.marker).length === 0 ? true : undefined), 30_000);
+    await waitFor('no mount left under the work dir', () => (mountsUnder(agent.workDir).length === 0 ? true : undefined), 30_000);
   });
 });
 

@@ -140,7 +140,7 @@ test('a container mounts its volume at /mnt/mesos/sandbox/<path>: the data survi
   const registry = await LoopbackRegistry.start(join(cluster.dir, 'registry'));
   t.after(() => registry.stop());
   writeBusyboxImage(join(cluster.dir, 'image'), 'v1', { entrypoint: ['/bin/busybox'], cmd: ['sh'], env: ['PATH=/bin'] });
-  registry.push(join(cluster.dir, 'image', 'layout'), 'v1', 'corral/busybox:v1');
+  await registry.push(join(cluster.dir, 'image', 'layout'), 'v1', 'corral/busybox:v1');
   await cluster.postApp({
     id: '/imgdb',
     cmd: `echo "$MESOS_TASK_ID $(id -u)" >> $MESOS_SANDBOX/data/log; while true; do sleep 1; done; : ${cluster.marker}`,

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,6 +8,7 @@ import { ensureJoinToken } from '../../src/auth/secret-files.ts';
 import { stopParts, type PartProcess } from '../../src/cli/child-process.ts';
 import { startPart, tempDir } from './parts.ts';
 import { marathonCall, type Answer } from './marathon-api.ts';
+import { mountsUnder } from './oci-image.ts';
 import { waitFor } from './wait.ts';
 
 /**
@@ -237,6 +239,8 @@ export class AgentCluster {
     for (const controller of this.#aborts) controller.abort();
     await stopParts([...this.agents.map((a) => a.part)].reverse(), 5000);
     await stopParts([this.#scheduler], 5000);
+    // A container test that failed half-way may have left a task's overlay mounted: the directory could not go.
+    for (const point of mountsUnder(this.dir)) execFileSync('umount', ['-l', point]);
     if (process.env.KEEP !== '1') rmSync(this.dir, { recursive: true, force: true });
     for (const parent of this.#cgroupParents) removeCgroupParent(parent);
     // A task killed a moment ago may still be in its last exit steps.

@@ -87,7 +87,9 @@ test('app container: what this slice does not run is refused at its path, by nam
     { name: 'an image with upper case', container: { type: 'DOCKER', docker: { image: 'BusyBox' } }, cmd: 'sleep 1', path: '/container/docker/image', error: /not an image reference/ },
     { name: 'a short digest', container: { type: 'DOCKER', docker: { image: 'busybox@sha256:abc' } }, cmd: 'sleep 1', path: '/container/docker/image', error: /not an image reference/ },
     { name: 'forcePullImage not a boolean', container: { type: 'DOCKER', docker: { image: 'busybox', forcePullImage: 'yes' } }, path: '/container/docker/forcePullImage', error: /boolean/ },
-    { name: 'an unknown docker field', container: { type: 'DOCKER', docker: { image: 'busybox', credential: {} } }, path: '/container/docker/credential', error: /unknown docker field/ },
+    { name: 'an unknown docker field', container: { type: 'DOCKER', docker: { image: 'busybox', pullPolicy: 'always' } }, path: '/container/docker/pullPolicy', error: /unknown docker field/ },
+    { name: "Mesos' inline credential (a secret in the app)", container: { type: 'DOCKER', docker: { image: 'busybox', credential: { principal: 'u', secret: 'p' } } }, path: '/container/docker/credential', error: /no secret store: give the agents --registry-auth-file/ },
+    { name: "Marathon's pullConfig (a secret store's name)", container: { type: 'DOCKER', docker: { image: 'busybox', pullConfig: { secret: 'pull' } } }, path: '/container/docker/pullConfig', error: /no secret store: give the agents --registry-auth-file/ },
     { name: 'an unknown container field', container: { type: 'DOCKER', docker: { image: 'busybox' }, appc: {} }, path: '/container/appc', error: /unknown container field/ },
   ];
   for (const c of cases) {

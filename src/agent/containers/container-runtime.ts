@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile, realpath, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { promisify } from 'node:util';
 import type { TaskLaunch } from '../../shared/agent-protocol.ts';
@@ -8,9 +8,14 @@ import { AgentError } from '../errors.ts';
 import { containerProcess, resolveContainerUser, type ContainerUser } from './core/image-config.ts';
 import { capabilitiesOf, CONTAINER_SANDBOX, containerIdOf, ociRuntimeSpec, runtimeArgv, taskIdOfContainer, type RuntimeCommand } from './core/oci-spec.ts';
 import { hostVolumeMounts, type HostMount } from './core/host-volumes.ts';
+import { storeNameOf } from './core/image-ref.ts';
+import type { GcPlan } from './core/image-gc.ts';
 import { parseRegistryMirrors } from './core/registry-mirrors.ts';
+import { parseRegistryAuth } from './core/registry-auth.ts';
 import { ImageStore } from './image-store.ts';
 import type { ContainerNetworks } from './container-networks.ts';
+import { findImageArchive } from './image-archives.ts';
+import { mountOverlay, mountsUnder, probeOverlay, unmountUnder, type MountTools } from './rootfs-mounts.ts';
 
 const run = promisify(execFile);
 
@@ -24,6 +29,8 @@ export interface ContainerRuntimeOptions {
   insecureRegistries: readonly string[];
   /** `--registry-mirror` values (checked here: a bad one means no image runtime, with the reason). */
   registryMirrors: readonly string[];
+  /** `--registry-auth-file`: registry credentials (Docker config.json form), checked here and read by skopeo at each pull. */
+  registryAuthFile?: string | undefined;
   /** `--host-volume-paths`: the only host directories apps may mount (none: no host volumes). */
   hostVolumePaths: readonly string[];
   /** `--allow-privileged-containers`: tasks may ask for `privileged`. */
@@ -32,11 +39,16 @@ export interface ContainerRuntimeOptions {
   uid: number;
   /** The agent's clean environment, for the tools. */
   env: Readonly<Record<string, string>>;
+  /** `--image-gc-max-size` / `--image-gc-min-age`, and where to say what was collected. */
+  imageGc?: { maxBytes: number; minAgeMs: number; onCollected: (plan: GcPlan) => void; onFailed: (error: Error) => void };
   /** Where cgroups are mounted (default /sys/fs/cgroup): a hybrid host's cgroup2 mount is hidden from crun. */
   cgroupsRoot?: string;
   /** Bridge and container networks (absent: containers get the host network only). */
   networks?: ContainerNetworks;
 }
+
+/** How task root filesystems are made: an overlay on the image unpacked once, else a copy unpacked per task (and why). */
+export type RootfsMode = { kind: 'overlay'; mounts: MountTools } | { kind: 'copy'; reason: string };
 
 export type DetectedRuntime = { ok: true; runtime: ContainerRuntime } | { ok: false; reason: string };
 
@@ -67,9 +79,14 @@ export class ContainerRuntime {
   readonly #agentCapabilities: readonly string[];
   readonly images: ImageStore;
   readonly networks: ContainerNetworks | undefined;
+  readonly rootfs: RootfsMode;
+  /** util-linux' umount, when there: bundles are unmounted before removal whatever made them. */
+  readonly #umount: string | undefined;
 
-  private constructor(command: RuntimeCommand, bundles: string, images: ImageStore, hostVolumePaths: readonly string[], allowPrivileged: boolean, agentCapabilities: readonly string[], networks: ContainerNetworks | undefined) {
+  private constructor(command: RuntimeCommand, bundles: string, images: ImageStore, hostVolumePaths: readonly string[], allowPrivileged: boolean, agentCapabilities: readonly string[], rootfs: RootfsMode, umount: string | undefined, networks: ContainerNetworks | undefined) {
     this.networks = networks;
+    this.rootfs = rootfs;
+    this.#umount = umount;
     this.#allowPrivileged = allowPrivileged;
     this.#agentCapabilities = agentCapabilities;
     this.#command = command;
@@ -87,6 +104,11 @@ export class ContainerRuntime {
     if (missing.length > 0) return { ok: false, reason: `${missing.join(', ')} not found (apt-get install ${missing.join(' ')})` };
     const mirrors = parseRegistryMirrors(options.registryMirrors, options.insecureRegistries);
     if (!mirrors.ok) return { ok: false, reason: mirrors.reason };
+    if (options.registryAuthFile !== undefined) {
+      const text = await readFile(options.registryAuthFile, 'utf8').catch((error: unknown) => new Error(`--registry-auth-file ${options.registryAuthFile}: ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}`));
+      const auth = text instanceof Error ? { ok: false as const, reason: text.message } : parseRegistryAuth(text, `--registry-auth-file ${options.registryAuthFile}`);
+      if (!auth.ok) return { ok: false, reason: auth.reason };
+    }
     const unified = join(options.cgroupsRoot ?? '/sys/fs/cgroup', 'unified');
     const hybridControllers = (await readFile(join(unified, 'cgroup.controllers'), 'utf8').catch(() => '')).trim() !== '';
     const unshare = findTool('unshare');
@@ -96,12 +118,18 @@ export class ContainerRuntime {
       stateRoot: join(options.workDir, 'crun'),
       ...(hybridControllers ? { hideUnified: { unshare: unshare as string, mount: unified } } : {}),
     };
-    const images = new ImageStore({ dir: join(options.workDir, 'images'), tools: { skopeo: tools.skopeo as string, umoci: tools.umoci as string }, insecureRegistries: options.insecureRegistries, registryMirrors: mirrors.hosts, env: options.env });
+    const bundles = join(options.workDir, 'containers');
+    const gc = options.imageGc === undefined ? {} : { gc: { ...options.imageGc, inUse: () => imagesInUse(bundles) } };
+    const images = new ImageStore({ ...gc, dir: join(options.workDir, 'images'), unpackedDir: join(options.workDir, 'image-rootfs'), tools: { skopeo: tools.skopeo as string, umoci: tools.umoci as string }, insecureRegistries: options.insecureRegistries, registryMirrors: mirrors.hosts, env: options.env, ...(options.registryAuthFile !== undefined ? { authFile: options.registryAuthFile } : {}) });
     const status = await readFile('/proc/self/status', 'utf8').catch(() => '');
     const agentCapabilities = capabilitiesOf(/^CapBnd:\s*([0-9a-f]+)$/m.exec(status)?.[1] ?? '');
     // Resolved once: a link among them points where it pointed at start-up.
     const hostVolumePaths = await Promise.all(options.hostVolumePaths.map((dir) => realpath(dir).catch(() => dir)));
-    return { ok: true, runtime: new ContainerRuntime(command, join(options.workDir, 'containers'), images, hostVolumePaths, options.allowPrivileged, agentCapabilities, options.networks) };
+    const mounts = { mount: findTool('mount'), umount: findTool('umount') };
+    // Bundles and unpacked images share the work dir's file system: an overlay that mounts in one mounts in the other.
+    const overlay = mounts.mount === undefined || mounts.umount === undefined ? { ok: false as const, reason: 'mount/umount (util-linux) not found' } : await probeOverlay(mounts as MountTools, bundles);
+    const rootfs: RootfsMode = overlay.ok ? { kind: 'overlay', mounts: mounts as MountTools } : { kind: 'copy', reason: overlay.reason };
+    return { ok: true, runtime: new ContainerRuntime(command, bundles, images, hostVolumePaths, options.allowPrivileged, agentCapabilities, rootfs, mounts.umount, options.networks) };
   }
 
   #bundle(taskId: string): string {
@@ -122,16 +150,44 @@ export class ContainerRuntime {
     const requests = await Promise.all((task.container?.volumes ?? []).map(async (v) => ({ ...v, realHostPath: await realpath(v.hostPath).catch(() => undefined) })));
     const volumes = hostVolumeMounts(requests, this.#hostVolumePaths);
     if (!volumes.ok) throw new AgentError('ERR_AGENT_IMAGE', volumes.reason);
-    const cached = !task.container?.forcePull && (await this.images.digest(image)) !== undefined;
-    if (!cached) progress(`Pulling image ${image}`);
-    await this.images.pull(image, task.container?.forcePull ?? false);
+    // Held from the pull until the bundle's marker says which image it runs: never collected in between.
+    const release = this.images.hold(image);
+    try {
+      return await this.#prepareHeld(task, image, sandbox, env, progress, { privileged, volumes: [...volumes.mounts, ...persistent] });
+    } finally {
+      release();
+    }
+  }
+
+  async #prepareHeld(task: TaskLaunch, image: string, sandbox: string, env: Readonly<Record<string, string>>, progress: (message: string) => void, checked: { privileged: boolean; volumes: HostMount[] }): Promise<PreparedContainer> {
+    const { privileged } = checked;
+    const archive = await findImageArchive(task.fetch, sandbox, image);
+    const cached = archive === undefined && !task.container?.forcePull && (await this.images.digest(image)) !== undefined;
+    if (archive !== undefined) {
+      progress(`Loading image ${image} from ${archive.name}`);
+      await this.images.load(image, archive.source, archive.name);
+    } else {
+      if (!cached) progress(`Pulling image ${image}`);
+      await this.images.pull(image, task.container?.forcePull ?? false);
+    }
     const digest = await this.images.digest(image);
-    progress(`${cached ? 'Image' : 'Pulled image'} ${image}${digest !== undefined ? ` (${digest})` : ''}; unpacking`);
+    progress(`${cached ? 'Image' : archive !== undefined ? `Loaded image from ${archive.name}:` : 'Pulled image'} ${image}${digest !== undefined ? ` (${digest})` : ''}; unpacking`);
     const config = await this.images.config(image);
+    await this.images.touch(image);
     const bundle = this.#bundle(task.taskId);
-    await rm(bundle, { recursive: true, force: true });
-    await this.images.unpack(image, bundle);
+    await this.#removeBundle(bundle);
+    await mkdir(bundle, { recursive: true });
+    await writeFile(join(bundle, IMAGE_MARKER), JSON.stringify({ name: storeNameOf(image), manifest: digest }));
     const rootfs = join(bundle, 'rootfs');
+    if (this.rootfs.kind === 'overlay') {
+      const lower = await this.images.unpacked(image);
+      await mkdir(rootfs, { recursive: true });
+      await mountOverlay(this.rootfs.mounts, rootfs, { lower, upper: join(bundle, 'upper'), work: join(bundle, 'work') }).catch((error: unknown) => {
+        throw new AgentError('ERR_AGENT_IMAGE', (error as Error).message, { cause: error });
+      });
+    } else {
+      await this.images.unpack(image, bundle);
+    }
     const user = resolveContainerUser(task.user ?? config.user, await readInside(rootfs, 'etc/passwd'), await readInside(rootfs, 'etc/group'));
     if (!user.ok) throw new AgentError('ERR_AGENT_IMAGE', user.reason);
     const processSpec = containerProcess(config, task, { ...env, ...task.container?.env }, CONTAINER_SANDBOX);
@@ -140,7 +196,7 @@ export class ContainerRuntime {
     if (network !== undefined && this.networks === undefined) throw new AgentError('ERR_AGENT_IMAGE', 'this agent has no bridge or container networks (CNI plugins not found)');
     // Last, once the image is there: a failed pull leaves no namespace to undo.
     const attached = network === undefined ? undefined : await this.networks?.attach(task.taskId, network);
-    const spec = ociRuntimeSpec({ process: processSpec.process, user: user.user, rootfs: 'rootfs', sandbox, hostname: task.container?.hostname ?? containerIdOf(task.taskId).slice(0, 63), volumes: [...volumes.mounts, ...persistent], privileged, agentCapabilities: this.#agentCapabilities, ...(attached !== undefined ? { netns: attached.netns } : {}) });
+    const spec = ociRuntimeSpec({ process: processSpec.process, user: user.user, rootfs: 'rootfs', sandbox, hostname: task.container?.hostname ?? containerIdOf(task.taskId).slice(0, 63), volumes: checked.volumes, privileged, agentCapabilities: this.#agentCapabilities, ...(attached !== undefined ? { netns: attached.netns } : {}) });
     await writeFile(join(bundle, 'config.json'), JSON.stringify(spec));
     return { argv: runtimeArgv(this.#command, ['run', '--bundle', bundle, containerIdOf(task.taskId)]), user: user.user, digest, ...(attached !== undefined ? { ipAddresses: attached.ipAddresses } : {}) };
   }
@@ -153,15 +209,28 @@ export class ContainerRuntime {
   /** Kills what is left of the task's container, forgets it (`crun delete --force`), removes its bundle and its network. */
   async remove(taskId: string): Promise<void> {
     await this.#crun(['delete', '--force', containerIdOf(taskId)]).catch(() => undefined);
-    await rm(this.#bundle(taskId), { recursive: true, force: true });
+    await this.#removeBundle(this.#bundle(taskId));
     await this.networks?.detach(taskId);
   }
 
-  /** The task ids of this agent's containers crun knows (running or stopped), and of those with a network left. */
+  /** Unmounts the bundle's root filesystem, then removes it: never removed through a mount (that would reach into the image). */
+  async #removeBundle(bundle: string): Promise<void> {
+    if (this.#umount !== undefined) await unmountUnder(this.#umount, bundle);
+    const left = await mountsUnder(bundle);
+    if (left.length > 0) throw new AgentError('ERR_AGENT_IMAGE', `cannot unmount ${left.join(', ')}: the bundle is kept`);
+    await rm(bundle, { recursive: true, force: true });
+  }
+
+  /**
+   * The task ids of this agent's containers: those crun knows (running or stopped), those with
+   * a bundle left (an agent killed between mounting a root filesystem and starting crun), and
+   * those with a network left.
+   */
   async list(): Promise<string[]> {
     const { stdout } = await this.#crun(['list', '--quiet']).catch(() => ({ stdout: '' }));
-    const containers = stdout.split('\n').map((line) => line.trim()).filter((id) => id !== '').map(taskIdOfContainer).filter((id) => id !== undefined);
-    return [...new Set([...containers, ...((await this.networks?.list()) ?? [])])];
+    const bundles = (await readdir(this.#bundles).catch(() => [])).filter((name) => !name.startsWith('.'));
+    const ids = [...stdout.split('\n').map((line) => line.trim()).filter((id) => id !== ''), ...bundles];
+    return [...new Set([...ids.map(taskIdOfContainer).filter((id) => id !== undefined), ...((await this.networks?.list()) ?? [])])];
   }
 
   /** A task's addresses on its network (an adopted task's, for its health checks). */
@@ -173,6 +242,21 @@ export class ContainerRuntime {
     const [program = '', ...rest] = runtimeArgv(this.#command, args);
     return run(program, rest, { maxBuffer: 4 * 2 ** 20 });
   }
+}
+
+/** In each bundle: the image (store name and manifest digest) its task runs. */
+const IMAGE_MARKER = 'corral-image.json';
+
+/** The images and unpacked digests the bundles run (their markers): what garbage collection keeps. */
+async function imagesInUse(bundles: string): Promise<{ names: string[]; manifests: string[] }> {
+  const names: string[] = [];
+  const manifests: string[] = [];
+  for (const entry of await readdir(bundles).catch(() => [])) {
+    const marker = await readFile(join(bundles, entry, IMAGE_MARKER), 'utf8').then((text) => JSON.parse(text) as { name?: unknown; manifest?: unknown }, () => undefined);
+    if (typeof marker?.name === 'string') names.push(marker.name);
+    if (typeof marker?.manifest === 'string') manifests.push(marker.manifest);
+  }
+  return { names, manifests };
 }
 
 /** A file of the unpacked image, unless it leads outside it (an absolute link would read the host's). */

@@ -44,7 +44,10 @@ export function checkContainer(raw: Record<string, unknown> | null | undefined):
     return { ok: false, details };
   }
   for (const key of Object.keys(docker)) {
-    if (!['image', 'forcePullImage', 'privileged', 'parameters', 'network', 'portMappings'].includes(key)) refuse(`/container/docker/${key}`, `unknown docker field ${key}`);
+    if (!['image', 'forcePullImage', 'privileged', 'parameters', 'network', 'portMappings', ...REGISTRY_CREDENTIALS].includes(key)) refuse(`/container/docker/${key}`, `unknown docker field ${key}`);
+  }
+  for (const key of REGISTRY_CREDENTIALS) {
+    if (docker[key] !== undefined) refuse(`/container/docker/${key}`, 'per-app registry credentials are not supported (Corral has no secret store: give the agents --registry-auth-file, Docker config.json form)');
   }
   const image = docker.image;
   if (typeof image !== 'string' || image === '') refuse('/container/docker/image', 'must be an image name (name:tag or name@sha256:digest)');
@@ -64,6 +67,13 @@ export function checkContainer(raw: Record<string, unknown> | null | undefined):
     },
   };
 }
+
+/**
+ * Refused by name: Marathon's pullConfig names a secret in a store Corral does not have, and Mesos'
+ * deprecated inline credential would show its secret in /v2/apps, events and deployments.
+ * Registry credentials are the agents' (--registry-auth-file).
+ */
+const REGISTRY_CREDENTIALS = ['credential', 'pullConfig'];
 
 const HOSTNAME = /^[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
 const ENV_ENTRY = /^[A-Za-z_][A-Za-z0-9_]*=/;
