@@ -26,6 +26,12 @@ let shoot: (name: string) => Promise<void>;
 let consoleErrors: string[];
 let pageErrors: string[];
 
+/** The page logged no error but the API's own refusals (which the UI shows in words), and threw none. */
+function assertNoErrorsButRefusals(): void {
+  assert.deepEqual(consoleErrors.filter((text) => !/status of (401|403|404|409|422)/.test(text)), []);
+  assert.deepEqual(pageErrors, []);
+}
+
 before(async () => {
   await buildUi();
   corral = await startCorral();
@@ -231,8 +237,7 @@ test('the web UI: an instance killed (and replaced), killed and scaled down, the
   await page.locator('.page-head .badge-suspended').waitFor({ timeout: 30_000 });
   await page.getByText('No instances (suspended).').waitFor({ timeout: 30_000 });
   assert.equal((await api('DELETE', `/v2/apps${id}`)).status, 200);
-  assert.deepEqual(consoleErrors.filter((text) => !/status of (401|403|404|409|422)/.test(text)), []);
-  assert.deepEqual(pageErrors, []);
+  assertNoErrorsButRefusals();
 });
 
 test('the web UI: an app that cannot be placed is Waiting with the reason; a locked app forced; a deployment rolled back from the Deployments page; an agent drained and back', async () => {
@@ -360,8 +365,7 @@ test('the web UI: how to reach an app, from the DNS and LB HTTP APIs: its SRV na
   await shoot('app-reach');
   await page.setViewportSize({ width: 1440, height: 900 });
   assert.equal((await api('DELETE', `/v2/apps${id}`)).status, 200);
-  assert.deepEqual(consoleErrors.filter((text) => !/status of (401|403|404|409|422)/.test(text)), []);
-  assert.deepEqual(pageErrors, []);
+  assertNoErrorsButRefusals();
 });
 
 test('the web UI: a deployment\'s progress and its readiness checks in words', async () => {
@@ -393,8 +397,7 @@ test('the web UI: a deployment\'s progress and its readiness checks in words', a
   await page.getByText('No deployment is running').waitFor();
   assert.equal((await api('GET', `/v2/apps${id}`)).json.app.instances, 1);
   assert.equal((await api('DELETE', `/v2/apps${id}`)).status, 200);
-  assert.deepEqual(consoleErrors.filter((text) => !/status of (401|403|404|409|422)/.test(text)), []);
-  assert.deepEqual(pageErrors, []);
+  assertNoErrorsButRefusals();
 });
 
 test('the web UI: a thousand apps list, filter and open without a reload', async () => {
@@ -476,8 +479,7 @@ test('the web UI: an instance\'s stdout and stderr tailed live, and downloaded',
   await download.saveAs(saved);
   assert.equal(readFileSync(saved, 'utf8'), 'oops on stderr\n');
   assert.equal((await api('DELETE', `/v2/apps${id}`)).status, 200);
-  assert.deepEqual(consoleErrors.filter((text) => !/status of (401|403|404|409|422)/.test(text)), []);
-  assert.deepEqual(pageErrors, []);
+  assertNoErrorsButRefusals();
 });
 
 test('the web UI: a job created through the form, its next slot, run now with env, its SUCCESS and output shown, edited', async () => {
@@ -550,8 +552,7 @@ test('the web UI: a job created through the form, its next slot, run now with en
   await shoot('jobs');
   assert.equal((await api('DELETE', `/v1/jobs/${id}`)).status, 200);
   await page.getByText('No jobs yet').waitFor();
-  assert.deepEqual(consoleErrors.filter((text) => !/status of (401|403|404|409|422)/.test(text)), []);
-  assert.deepEqual(pageErrors, []);
+  assertNoErrorsButRefusals();
 });
 
 test('the web UI: a quota set through its form (a bad limit beside its field), its bars of declared, held and limit, removed', async () => {
@@ -587,8 +588,7 @@ test('the web UI: a quota set through its form (a bad limit beside its field), i
   await page.getByRole('dialog').getByRole('button', { name: 'Remove' }).click();
   await page.getByText('No quotas are set').waitFor();
   assert.equal((await api('GET', '/v2/quotas/ui-quota')).status, 404);
-  assert.deepEqual(consoleErrors.filter((text) => !/status of (401|403|404|409|422)/.test(text)), []);
-  assert.deepEqual(pageErrors, []);
+  assertNoErrorsButRefusals();
 });
 
 test('the web UI: a job run stopped from its page fails with the reason in the history', async () => {
@@ -607,6 +607,5 @@ test('the web UI: a job run stopped from its page fails with the reason in the h
   await page.getByText('No run is active.').waitFor();
   await shoot('job-stopped');
   assert.equal((await api('DELETE', `/v1/jobs/${id}`)).status, 200);
-  assert.deepEqual(consoleErrors.filter((text) => !/status of (401|403|404|409|422)/.test(text)), []);
-  assert.deepEqual(pageErrors, []);
+  assertNoErrorsButRefusals();
 });

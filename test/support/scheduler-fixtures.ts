@@ -1,3 +1,5 @@
+import assert from 'node:assert/strict';
+import type { TestContext } from 'node:test';
 import { parseResources } from '../../src/agent/core/resources.ts';
 import { buildApp } from '../../src/scheduler/core/app-definition.ts';
 import { emptyState } from '../../src/scheduler/core/state-ops.ts';
@@ -43,4 +45,26 @@ export function state(parts: { apps?: AppDefinition[]; agents?: AgentRecord[]; i
     agents: new Map((parts.agents ?? []).map((a) => [a.id, a])),
     instances: new Map((parts.instances ?? []).map((i) => [i.taskId, i])),
   };
+}
+
+/** An app definition that must be refused with a detail at `path` whose errors match `error`. */
+export interface RefusalCase {
+  name: string;
+  fields: Record<string, unknown>;
+  path: string;
+  error: RegExp;
+}
+
+/** One subtest per case: `build` refuses its fields, with Marathon's detail at the case's path. */
+export async function assertRefusals(t: TestContext, cases: readonly RefusalCase[], build: (fields: Record<string, unknown>) => ReturnType<typeof buildApp>): Promise<void> {
+  for (const c of cases) {
+    await t.test(c.name, () => {
+      const result = build(c.fields);
+      assert.equal(result.ok, false, 'accepted');
+      if (result.ok) return;
+      const detail = result.details.find((d) => d.path === c.path);
+      assert.ok(detail, `no detail for ${JSON.stringify(c.path)}: ${JSON.stringify(result.details).slice(0, 500)}`);
+      assert.match(detail.errors.join(' '), c.error);
+    });
+  }
 }

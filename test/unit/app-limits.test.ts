@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { buildApp } from '../../src/scheduler/core/app-definition.ts';
-import { NOW } from '../support/scheduler-fixtures.ts';
+import { assertRefusals, NOW, type RefusalCase } from '../support/scheduler-fixtures.ts';
 
 /**
  * Inputs that Marathon's schema lets through but that would make an app unusable or relaunch it
@@ -14,7 +14,7 @@ const KIB = 1024;
 const big = (bytes: number): string => 'x'.repeat(bytes);
 
 test('app limits: rejected with a detail at the field', async (t) => {
-  const cases: Array<{ name: string; fields: Record<string, unknown>; path: string; error: RegExp }> = [
+  const cases: RefusalCase[] = [
     { name: 'instances 1e308', fields: { instances: 1e308 }, path: '/instances', error: /<= 100000/ },
     { name: 'instances one over the limit', fields: { instances: 100_001 }, path: '/instances', error: /<= 100000/ },
     { name: 'cpus beyond any machine', fields: { cpus: 1e12 }, path: '/cpus', error: /<= 10000/ },
@@ -69,16 +69,7 @@ test('app limits: rejected with a detail at the field', async (t) => {
     { name: 'a host-path volume and no image', fields: { container: { type: 'MESOS', volumes: [{ containerPath: '/data', hostPath: '/tmp', mode: 'RW' }] } }, path: '/container/volumes', error: /is not supported yet/ },
     { name: 'a container without a type or image (Marathon: DOCKER)', fields: { container: {} }, path: '/container/docker', error: /needs docker.image/ },
   ];
-  for (const c of cases) {
-    await t.test(c.name, () => {
-      const result = build(c.fields);
-      assert.equal(result.ok, false, 'accepted');
-      if (result.ok) return;
-      const detail = result.details.find((d) => d.path === c.path);
-      assert.ok(detail, `no detail for ${JSON.stringify(c.path)}: ${JSON.stringify(result.details).slice(0, 500)}`);
-      assert.match(detail.errors.join(' '), c.error);
-    });
-  }
+  await assertRefusals(t, cases, build);
 });
 
 test('app limits: what a real app (and Marathon 1.5+ export) has is accepted', async (t) => {

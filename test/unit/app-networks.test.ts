@@ -9,7 +9,7 @@ import { applyOps } from '../../src/scheduler/core/state-ops.ts';
 import type { TaskStatusUpdate } from '../../src/shared/agent-protocol.ts';
 import { indexInstances, place, type LaunchRequest } from '../../src/scheduler/core/placement.ts';
 import type { AppDefinition, Instance } from '../../src/scheduler/types.ts';
-import { agent, app, instance, NOW, state } from '../support/scheduler-fixtures.ts';
+import { agent, app, assertRefusals, instance, NOW, state, type RefusalCase } from '../support/scheduler-fixtures.ts';
 
 const IMAGE = { type: 'DOCKER', docker: { image: 'busybox' } };
 const build = (fields: Record<string, unknown>, apps: ReadonlyMap<string, AppDefinition> = new Map()) => buildApp({ id: '/n', ...fields }, { now: NOW, apps });
@@ -71,7 +71,7 @@ test('app networks: the accepted forms, normalised to Marathon 1.5 (networks + c
 });
 
 test('app networks: what is refused, at its path', async (t) => {
-  const cases: Array<{ name: string; fields: Record<string, unknown>; path: string; error: RegExp }> = [
+  const cases: RefusalCase[] = [
     { name: 'a bridge without an image', fields: { cmd: 'x', networks: [{ mode: 'container/bridge' }] }, path: '/networks/0/mode', error: /needs a container with an image/ },
     { name: 'a container network without a name', fields: { networks: [{ mode: 'container' }], container: IMAGE }, path: '/networks/0/name', error: /needs the name/ },
     { name: 'two networks', fields: { networks: [{ mode: 'container', name: 'a' }, { mode: 'container', name: 'b' }], container: IMAGE }, path: '/networks', error: /one network per app/ },
@@ -94,16 +94,7 @@ test('app networks: what is refused, at its path', async (t) => {
     { name: 'a health check portIndex past the mappings', fields: { networks: [{ mode: 'container/bridge' }], container: { ...IMAGE, portMappings: [{ containerPort: 80 }] }, healthChecks: [{ protocol: 'HTTP', portIndex: 1 }] }, path: '/healthChecks/0/portIndex', error: /1 port\(s\)/ },
     { name: 'a readiness check naming no mapping', fields: { networks: [{ mode: 'container/bridge' }], container: { ...IMAGE, portMappings: [{ containerPort: 80, name: 'web' }] }, readinessChecks: [{ portName: 'api' }] }, path: '/readinessChecks/0/portName', error: /named api/ },
   ];
-  for (const c of cases) {
-    await t.test(c.name, () => {
-      const result = build(c.fields);
-      assert.equal(result.ok, false, 'accepted');
-      if (result.ok) return;
-      const detail = result.details.find((d) => d.path === c.path);
-      assert.ok(detail, `no detail for ${c.path}: ${JSON.stringify(result.details)}`);
-      assert.match(detail.errors.join(' '), c.error);
-    });
-  }
+  await assertRefusals(t, cases, build);
 });
 
 test('app networks: service ports of mappings are cluster-unique with port definitions, and kept across updates', () => {

@@ -4,7 +4,7 @@ import { buildApp } from '../../src/scheduler/core/app-definition.ts';
 import { writeApp } from '../../src/scheduler/core/app-changes.ts';
 import { emptyState } from '../../src/scheduler/core/state-ops.ts';
 import { appDefinitionJson } from '../../src/scheduler/core/marathon-json.ts';
-import { NOW } from '../support/scheduler-fixtures.ts';
+import { assertRefusals, NOW, type RefusalCase } from '../support/scheduler-fixtures.ts';
 
 const build = (fields: Record<string, unknown>) => buildApp({ id: '/db', cmd: 'sleep 100', ...fields }, { now: NOW, apps: new Map() });
 const volume = (fields: Record<string, unknown> = {}) => ({ containerPath: 'data', mode: 'RW', persistent: { size: 64, type: 'root' }, ...fields });
@@ -46,7 +46,7 @@ test('persistent volumes: accepted for process and image apps, with Marathon\'s 
 
 test('persistent volumes: what Marathon refuses is a 422 at the field that says why', async (t) => {
   const mesos = (v: unknown) => ({ container: { type: 'MESOS', volumes: [v] } });
-  const cases: Array<{ name: string; fields: Record<string, unknown>; path: string; error: RegExp }> = [
+  const cases: RefusalCase[] = [
     { name: 'an absolute containerPath', fields: mesos(volume({ containerPath: '/data' })), path: '/container/volumes/0/containerPath', error: /relative path in the sandbox/ },
     { name: 'a containerPath with /', fields: mesos(volume({ containerPath: 'a/b' })), path: '/container/volumes/0/containerPath', error: /without \// },
     { name: 'a containerPath ..', fields: mesos(volume({ containerPath: '..' })), path: '/container/volumes/0/containerPath', error: /relative path/ },
@@ -61,16 +61,7 @@ test('persistent volumes: what Marathon refuses is a 422 at the field that says 
     { name: 'maximumOverCapacity above 0', fields: { ...mesos(volume()), upgradeStrategy: { minimumHealthCapacity: 0.5, maximumOverCapacity: 0.1 } }, path: '/upgradeStrategy/maximumOverCapacity', error: /got 0.1, expected 0/ },
     { name: 'minimumHealthCapacity above 0.5 (the default 1)', fields: { ...mesos(volume()), upgradeStrategy: { maximumOverCapacity: 0 } }, path: '/upgradeStrategy/minimumHealthCapacity', error: /got 1, expected 0.5 or less/ },
   ];
-  for (const c of cases) {
-    await t.test(c.name, () => {
-      const result = build(c.fields);
-      assert.equal(result.ok, false, 'accepted');
-      if (result.ok) return;
-      const detail = result.details.find((d) => d.path === c.path);
-      assert.ok(detail, `no detail for ${c.path}: ${JSON.stringify(result.details)}`);
-      assert.match(detail.errors.join(' '), c.error);
-    });
-  }
+  await assertRefusals(t, cases, build);
 });
 
 test('persistent volumes: cannot be changed on an existing app', () => {
