@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { DiscoveryApp, StatusUpdateEvent } from '../../src/events/types.ts';
 import { EMPTY_VIEW, applyEvent, isServing, viewFromSnapshot, withLeader } from '../../src/events/core/view.ts';
+import { appDefinitionJson, discoveryApp } from '../../src/scheduler/core/marathon-json.ts';
+import { app } from '../support/scheduler-fixtures.ts';
 
 const web: DiscoveryApp = { id: '/web', version: 'v1', labels: {}, portDefinitions: [{ port: 10000, protocol: 'tcp' }], healthChecks: [] };
 const status = (taskId: string, taskStatus: StatusUpdateEvent['taskStatus']): StatusUpdateEvent => ({
@@ -112,11 +114,27 @@ test('api_post_event keeps the networks and the port mappings of container netwo
     {
       about: 'a named network, a container without mappings',
       posted: { networks: [{ mode: 'container', name: 'dev' }], container: { type: 'MESOS', volumes: [] } },
-      expected: { ...web, networks: [{ mode: 'container', name: 'dev' }] },
+      expected: { ...web, networks: [{ mode: 'container', name: 'dev' }], container: { portMappings: [] } },
     },
   ];
   for (const c of cases) {
     const view = applyEvent(EMPTY_VIEW, 1, { eventType: 'api_post_event', timestamp: 't', clientIp: '', uri: '', appDefinition: { ...web, cmd: 'x', ...c.posted } });
     assert.deepEqual(view.apps.get('/web'), c.expected, c.about);
+  }
+});
+
+test('an app folded from api_post_event equals the discovery snapshot\'s (host, image, bridge, named network)', () => {
+  const image = { type: 'DOCKER', docker: { image: 'busybox' } };
+  const cases: Record<string, Record<string, unknown>> = {
+    'host network': { cmd: 'x', portDefinitions: [{ port: 10000 }] },
+    'host network with an image': { container: image, portDefinitions: [{ port: 10000 }] },
+    'bridge with a mapping': { networks: [{ mode: 'container/bridge' }], container: { ...image, portMappings: [{ containerPort: 80, hostPort: 0, servicePort: 10001, name: 'http' }] } },
+    'bridge without mappings': { networks: [{ mode: 'container/bridge' }], container: image },
+    'a named network': { networks: [{ mode: 'container', name: 'dev' }], container: { ...image, portMappings: [{ containerPort: 80 }] } },
+  };
+  for (const [about, fields] of Object.entries(cases)) {
+    const definition = app({ id: '/web', ...fields });
+    const view = applyEvent(EMPTY_VIEW, 1, { eventType: 'api_post_event', timestamp: 't', clientIp: '', uri: '', appDefinition: appDefinitionJson(definition) });
+    assert.deepEqual(view.apps.get('/web'), discoveryApp(definition), about);
   }
 });

@@ -128,8 +128,8 @@ function discoveryApp(definition: DiscoveryApp): DiscoveryApp {
     labels,
     portDefinitions,
     healthChecks,
-    ...(networks === undefined ? {} : { networks }),
-    ...(portMappings === undefined ? {} : { container: { portMappings } }),
+    // As the discovery snapshot has it: Marathon 1.5's app JSON writes out the host network too.
+    ...(networks?.some((network) => network.mode !== 'host') === true ? { networks, container: { portMappings: portMappings ?? [] } } : {}),
   };
 }
 
