@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
+import { join } from 'node:path';
 import { AgentCluster, type Json } from '../support/agent-cluster.ts';
+import { LoopbackRegistry, writeBusyboxImage } from '../support/oci-image.ts';
 import { waitFor } from '../support/wait.ts';
 
 const clusters: AgentCluster[] = [];
@@ -160,4 +162,29 @@ test('kill -9 of the scheduler across slots: every slot has exactly one run or s
   const parentSlots = new Set([...parentDone.map((r) => String(r.scheduledAt)), ...(await jobState(c, 'parent')).history.successfulFinishedRuns.map((r: Json) => String(r.scheduledAt))]);
   assert.ok(childSlots.every((at) => parentSlots.has(at)), `child slots ${childSlots.join(' ')} are parent slots`);
   for (const jobId of ['child', 'parent']) assert.equal((await c.call('DELETE', `/v1/jobs/${jobId}?stopCurrentJobRuns=true`)).status, 200);
+});
+
+test('run.docker: a job runs in its image (pulled from a loopback registry) to SUCCESS; GET /v1/jobs shows the docker back', { timeout: 120_000 }, async (t) => {
+  const c = await cluster('job-docker');
+  const registry = await LoopbackRegistry.start(join(c.dir, 'registry'));
+  t.after(() => registry.stop());
+  writeBusyboxImage(join(c.dir, 'image'), 'v1', { entrypoint: ['/bin/busybox'], cmd: ['sh'], env: ['PATH=/bin', 'IMAGE_ONLY=from-image'] });
+  await registry.push(join(c.dir, 'image', 'layout'), 'v1', 'corral/busybox:v1');
+  const docker = { image: `${registry.host}/corral/busybox:v1`, forcePullImage: false, privileged: false, parameters: [{ key: 'env', value: 'FROM_PARAMETER=param' }] };
+  const events = await c.events();
+  await createJob(c, { id: 'in.image', run: { args: ['sh', '-c', `echo "$IMAGE_ONLY $FROM_PARAMETER"; : ${c.marker}`], docker } });
+  assert.deepEqual((await c.get('/v1/jobs/in.image')).run.docker, docker);
+  assert.deepEqual(((await c.call('GET', '/v1/jobs')).json as unknown as Json[]).find((j) => j.id === 'in.image')?.run.docker, docker);
+  const started = await c.call('POST', '/v1/jobs/in.image/runs', {});
+  assert.equal(started.status, 201, JSON.stringify(started.json));
+  const finished = await events.waitFor('job_run_finished', (e) => e.jobRun.id === started.json.id, 90_000);
+  assert.equal(finished.jobRun.status, 'SUCCESS', JSON.stringify(finished.jobRun));
+  const taskId = String((finished.jobRun.tasks as Json[])[0]?.id);
+  const out = await c.readSandboxFile(c.agents[0]!, taskId, 'stdout');
+  assert.match(out, /^from-image param$/m, `the image's env and the docker parameter: ${out}`);
+
+  const refused = await c.call('POST', '/v1/jobs', { id: 'bad.image', run: { docker: { image: 'Not An Image' } } });
+  assert.equal(refused.status, 422);
+  assert.deepEqual((refused.json.details as Json[]).map((d) => d.path), ['/run/docker/image']);
+  assert.equal((await c.call('DELETE', '/v1/jobs/in.image')).status, 200);
 });

@@ -58,7 +58,15 @@ test('refused job bodies name each bad field with a JSON pointer', async (t) => 
     ['dash at the end of a name', { id: 'team-.nightly', run }, '/id', /lowercase/],
     ['too long id', { id: 'a'.repeat(201), run }, '/id', /at most 200/],
     ['no run', { id: 'j' }, '/run', /required/],
-    ['neither cmd nor args', { id: 'j', run: {} }, '/run', /cmd or args/],
+    ['neither cmd nor args', { id: 'j', run: {} }, '/run', /cmd, args or docker.image/],
+    ['docker not an object', { id: 'j', run: { ...run, docker: 'busybox' } }, '/run/docker', /object/],
+    ['docker without image', { id: 'j', run: { docker: { forcePullImage: true } } }, '/run/docker/image', /required/],
+    ['docker image not a reference', { id: 'j', run: { docker: { image: 'Bad Image' } } }, '/run/docker/image', /not an image reference/],
+    ['docker forcePullImage not a boolean', { id: 'j', run: { docker: { image: 'busybox', forcePullImage: 'yes' } } }, '/run/docker/forcePullImage', /boolean/],
+    ['docker privileged not a boolean', { id: 'j', run: { docker: { image: 'busybox', privileged: 1 } } }, '/run/docker/privileged', /boolean/],
+    ['docker parameter Corral cannot map', { id: 'j', run: { docker: { image: 'busybox', parameters: [{ key: 'cap-add', value: 'ALL' }] } } }, '/run/docker/parameters/0/key', /cap-add/],
+    ['docker env parameter without =', { id: 'j', run: { docker: { image: 'busybox', parameters: [{ key: 'env', value: 'A' }] } } }, '/run/docker/parameters/0/value', /NAME=value/],
+    ['unknown docker field', { id: 'j', run: { docker: { image: 'busybox', network: 'BRIDGE' } } }, '/run/docker/network', /not a known field/],
     ['both cmd and args', { id: 'j', run: { cmd: 'x', args: ['y'] } }, '/run', /both/],
     ['negative cpus', { id: 'j', run: { ...run, cpus: -1 } }, '/run/cpus', /at least 0.01/],
     ['too little mem', { id: 'j', run: { ...run, mem: 16 } }, '/run/mem', /at least 32/],
@@ -85,6 +93,25 @@ test('refused job bodies name each bad field with a JSON pointer', async (t) => 
       const detail = checked.details.find((d) => d.path === path);
       assert.ok(detail, `${path} in ${JSON.stringify(checked.details)}`);
       assert.ok(detail.errors.some((e) => error.test(e)), JSON.stringify(detail.errors));
+    });
+  }
+});
+
+test('run.docker: Metronome\'s shape with its defaults; an image brings its own command', async (t) => {
+  const cases: Array<[name: string, runBody: Record<string, unknown>, docker: unknown]> = [
+    ['image alone, no cmd', { docker: { image: 'busybox:1.36' } }, { image: 'busybox:1.36', forcePullImage: false, privileged: false, parameters: [] }],
+    ['image with cmd', { cmd: 'echo hi', docker: { image: 'registry.example.com:5000/team/tool@sha256:' + 'a'.repeat(64) } }, { image: 'registry.example.com:5000/team/tool@sha256:' + 'a'.repeat(64), forcePullImage: false, privileged: false, parameters: [] }],
+    [
+      'every field',
+      { args: ['-c', 'true'], docker: { image: 'busybox', forcePullImage: true, privileged: true, parameters: [{ key: 'env', value: 'A=1' }, { key: 'hostname', value: 'worker' }] } },
+      { image: 'busybox', forcePullImage: true, privileged: true, parameters: [{ key: 'env', value: 'A=1' }, { key: 'hostname', value: 'worker' }] },
+    ],
+  ];
+  for (const [name, runBody, docker] of cases) {
+    await t.test(name, () => {
+      const checked = jobFromBody({ id: 'j', run: runBody });
+      assert.ok(checked.ok, JSON.stringify(checked));
+      assert.deepEqual(checked.value.job.run.docker, docker);
     });
   }
 });

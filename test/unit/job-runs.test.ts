@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { applyOps, emptyState } from '../../src/scheduler/core/state-ops.ts';
-import { advanceRuns, finishRun, historyOf, runKey, runLaunched, type RunContext } from '../../src/scheduler/jobs/core/runs.ts';
+import { advanceRuns, finishRun, historyOf, runKey, runLaunched, runTaskLaunch, type RunContext } from '../../src/scheduler/jobs/core/runs.ts';
 import { tickKey, tickOps, tickSchedules } from '../../src/scheduler/jobs/core/schedule-ticks.ts';
 import type { JobRun, JobSchedule, StoredJob } from '../../src/scheduler/jobs/types.ts';
 import type { TaskState } from '../../src/events/types.ts';
@@ -177,4 +177,28 @@ test('finishRun of a slot starts the dependents whose parents all succeeded for 
   // A run by hand (no slot) starts nothing.
   const byHand = finishRun(base, runOf('a', 'rh'), 'SUCCESS', '', context(61));
   assert.deepEqual(byHand.events.map((e) => e.eventType), ['job_run_finished']);
+});
+
+test('run.docker: the run asks for an agent with images (and privileged containers), and its task runs in the image', async (t) => {
+  const docker = { image: 'busybox', forcePullImage: true, privileged: false, parameters: [{ key: 'env', value: 'A=1' }] };
+  const cases: Array<[name: string, jobDef: StoredJob, request: Record<string, unknown>, container: unknown]> = [
+    ['no docker: a process on the host', job('j'), {}, undefined],
+    ['docker: an image', job('j', {}, { docker }), { image: true }, { image: 'busybox', forcePull: true, volumes: [], env: { A: '1' } }],
+    [
+      'privileged docker',
+      job('j', {}, { cmd: undefined, docker: { ...docker, privileged: true, parameters: [] } }),
+      { image: true, privileged: true },
+      { image: 'busybox', forcePull: true, volumes: [], privileged: true },
+    ],
+  ];
+  for (const [name, jobDef, request, container] of cases) {
+    await t.test(name, () => {
+      const run = runOf('j', 'r');
+      const [launch] = advanceRuns(state([jobDef], [run]), context(1)).launches;
+      assert.equal(launch?.request.image, request.image);
+      assert.equal(launch?.request.privileged, request.privileged);
+      const { instance } = runLaunched(run, jobDef, { taskId: 'j.1', agentId: 'a', host: '127.0.0.1' }, T0);
+      assert.deepEqual(runTaskLaunch(jobDef, run, instance).container, container);
+    });
+  }
 });

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { agentRows, portCount } from '../../src/ui/core/agents.ts';
 import { appRows, byGroup, groupOf, NO_FILTER } from '../../src/ui/core/app-list.ts';
 import { diffVersions } from '../../src/ui/core/diff.ts';
-import { endpoints, formatAge } from '../../src/ui/core/format.ts';
+import { endpoints, formatAge, taskAddresses } from '../../src/ui/core/format.ts';
 import type { App, QueueEntry, Task } from '../../src/ui/core/marathon.ts';
 import { parseRoute, routeHash, type Route } from '../../src/ui/core/routes.ts';
 import { appStatus, healthCounts, healthSegments, taskHealth } from '../../src/ui/core/status.ts';
@@ -181,4 +181,28 @@ test('foldRead: a log tail from read answers (table-driven)', () => {
     ['rotated with nothing shown yet', at(50), { data: '', offset: 3 }, 0, undefined, at(0)],
   ];
   for (const [name, tail, answer, bytes, keep, want] of cases) assert.deepEqual(foldRead(tail, answer, bytes, keep), want, name);
+});
+
+test('taskAddresses: host ports, the container port beside each mapped one, the task\'s own IP (table-driven)', () => {
+  const own = (ip: string) => [{ ipAddress: ip, protocol: 'IPv4' }];
+  const cases: Array<[name: string, task: Parameters<typeof taskAddresses>[0], mappings: Parameters<typeof taskAddresses>[1], expected: ReturnType<typeof taskAddresses>]> = [
+    ['host network: host:port, no IP of its own', { host: '127.0.0.11', ports: [23000, 23001], ipAddresses: own('127.0.0.11') }, undefined, { endpoints: ['127.0.0.11:23000', '127.0.0.11:23001'] }],
+    ['host network, older answer without ipAddresses', { host: 'h', ports: [] }, undefined, { endpoints: ['h'] }],
+    ['bridge: host port → container port, and the IP', { host: '127.0.0.11', ports: [31005], ipAddresses: own('172.31.0.5') }, [{ containerPort: 8080, hostPort: 0 }], { endpoints: ['127.0.0.11:31005 → 8080'], ip: '172.31.0.5' }],
+    [
+      'bridge, containerPort 0: the host port\'s number inside too',
+      { host: '127.0.0.11', ports: [31005, 31006], ipAddresses: own('172.31.0.5') },
+      [{ containerPort: 80, hostPort: 0 }, { containerPort: 0, hostPort: 0 }],
+      { endpoints: ['127.0.0.11:31005 → 80', '127.0.0.11:31006 → 31006'], ip: '172.31.0.5' },
+    ],
+    [
+      'container network: a mapping without host port is at the task\'s IP',
+      { host: '127.0.0.11', ports: [31007], ipAddresses: own('100.64.1.9') },
+      [{ containerPort: 80 }, { containerPort: 9000, hostPort: 0 }],
+      { endpoints: ['100.64.1.9:80', '127.0.0.11:31007 → 9000'], ip: '100.64.1.9' },
+    ],
+    ['container network, no ports', { host: '127.0.0.11', ports: [], ipAddresses: own('100.64.1.9') }, [], { endpoints: ['127.0.0.11'], ip: '100.64.1.9' }],
+    ['IPv6 task address', { host: '::1', ports: [80], ipAddresses: [{ ipAddress: 'fd00::5', protocol: 'IPv6' }] }, [{ containerPort: 8080, hostPort: 0 }], { endpoints: ['[::1]:80 → 8080'], ip: 'fd00::5' }],
+  ];
+  for (const [name, task, mappings, expected] of cases) assert.deepEqual(taskAddresses(task, mappings), expected, name);
 });

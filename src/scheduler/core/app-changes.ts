@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { rootTaskRefusal } from '../../auth/core/root-tasks.ts';
 import type { Identity } from '../../auth/types.ts';
 import type { ClusterEvent, DeploymentFailedEvent, DeploymentInfoEvent } from '../../events/types.ts';
@@ -52,6 +53,13 @@ type Prepared = { ok: true; step: AppStep } | Refused;
 export function writeApp(state: ClusterState, body: unknown, mode: WriteMode, context: ChangeContext, idFromPath?: string): AppChange {
   const prepared = prepareApp(state.apps, state.appVersions, body, mode, context.now, idFromPath);
   if (!prepared.ok) return prepared;
+  const { previous, next } = prepared.step;
+  // COMPAT(marathon): a write that leaves the definition as it is (an app PUT back as read) keeps its
+  // version and deploys nothing; Marathon's plan for it is empty and done at once.
+  if (previous !== undefined && sameDefinition(previous, next)) {
+    const empty = planDeployment(context.deploymentId, previous, previous, context.now);
+    return { ok: true, ops: [], events: [], app: previous, created: false, deployment: { ...empty, plan: { ...empty.plan, steps: [] }, affectedApps: [], targets: {}, original: {} } };
+  }
   const change = deployApps(state, [prepared.step], [], context);
   return change.ok ? { ...change, app: prepared.step.next, created: prepared.step.previous === undefined } : change;
 }
@@ -176,6 +184,12 @@ export function instancesByTaskIds(state: ClusterState, ids: unknown): { ok: tru
 }
 
 const TASK_ID = /^[a-z0-9][a-z0-9._-]*\.[^.]+$/;
+
+function sameDefinition(a: AppDefinition, b: AppDefinition): boolean {
+  const { version: _a, versionInfo: _ai, ...left } = a;
+  const { version: _b, versionInfo: _bi, ...right } = b;
+  return isDeepStrictEqual(left, right);
+}
 
 /** Validates one app write (or resolves a rollback) against `apps`; nothing is decided about locks yet. */
 function prepareApp(
@@ -397,6 +411,6 @@ function mergeForUpdate(existing: AppDefinition, body: Record<string, unknown>):
   const merged: Record<string, unknown> = { ...stored, ...container, ...body };
   if ('args' in body) delete merged.cmd;
   if ('cmd' in body) delete merged.args;
-  if ('ports' in body) delete merged.portDefinitions;
+  if ('ports' in body && !('portDefinitions' in body)) delete merged.portDefinitions;
   return merged;
 }

@@ -9,6 +9,14 @@ import { checkNetworking } from './app-networks.ts';
 import { checkConstraints } from './constraints.ts';
 import { assignServicePorts } from './service-ports.ts';
 
+/**
+ * COMPAT(marathon): what only GET writes (counts, tasks, deployments, failures, stats, readiness
+ * results). Marathon's readers skip them on a write, so an app can be PUT back as read.
+ */
+const READ_ONLY_FIELDS = [
+  'tasksStaged', 'tasksRunning', 'tasksHealthy', 'tasksUnhealthy', 'deployments', 'tasks', 'lastTaskFailure', 'taskStats', 'readinessCheckResults',
+] as const;
+
 export type AppResult = { ok: true; app: AppDefinition } | { ok: false; details: ValidationDetail[] };
 
 export interface AppContext {
@@ -22,8 +30,9 @@ export interface AppContext {
  * legacy `ports`, service ports. `idFromPath` is the id in the URL of a PUT, which wins.
  */
 export function buildApp(body: unknown, context: AppContext, idFromPath?: string): AppResult {
-  if (typeof body === 'object' && body !== null && !Array.isArray(body) && idFromPath !== undefined) {
-    (body as Record<string, unknown>).id ??= idFromPath;
+  if (typeof body === 'object' && body !== null && !Array.isArray(body)) {
+    if (idFromPath !== undefined) (body as Record<string, unknown>).id ??= idFromPath;
+    for (const field of READ_ONLY_FIELDS) delete (body as Record<string, unknown>)[field];
   }
   // Asked before the schema fills in defaults: a resident app gets Marathon's own defaults for them.
   const given = typeof body === 'object' && body !== null ? body as Record<string, unknown> : {};
@@ -52,8 +61,13 @@ export function buildApp(body: unknown, context: AppContext, idFromPath?: string
   if (raw.cmd !== undefined && raw.args !== undefined) {
     return { ok: false, details: [{ path: '/', errors: ["AppDefinition must not contain both 'cmd' and 'args'"] }] };
   }
+  // COMPAT(marathon): GET shows both; Marathon takes them together when they list the same ports
+  // (or either is empty), and then reads portDefinitions.
   if (raw.ports !== undefined && raw.portDefinitions !== undefined) {
-    return { ok: false, details: [{ path: '/ports', errors: ["'ports' and 'portDefinitions' cannot both be given"] }] };
+    if (raw.ports.length > 0 && raw.portDefinitions.length > 0 && raw.ports.join() !== raw.portDefinitions.map((p) => p.port).join()) {
+      return { ok: false, details: [{ path: '/ports', errors: ["'ports' and 'portDefinitions' cannot both be given unless they list the same ports"] }] };
+    }
+    delete raw.ports;
   }
   const networking = checkNetworking(raw);
   if (!networking.ok) return { ok: false, details: [...networking.details, ...(container.ok ? [] : container.details)] };

@@ -35,6 +35,16 @@ export interface JobRunSpec {
   maxLaunchDelay: number;
   restart: { policy: RestartPolicy; activeDeadlineSeconds?: number };
   user?: string;
+  /** Metronome's `run.docker`: the run's task runs in this image, on an agent with the `images` capability. */
+  docker?: JobDocker;
+}
+
+/** COMPAT(metronome): its `run.docker`; `parameters` map as an app's `container.docker.parameters` do (env, hostname, label). */
+export interface JobDocker {
+  image: string;
+  forcePullImage: boolean;
+  privileged: boolean;
+  parameters: Array<{ key: string; value: string }>;
 }
 
 export interface Job {

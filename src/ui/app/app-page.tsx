@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { diffVersions } from '../core/diff.ts';
-import { endpoints, formatAge, stateLabel } from '../core/format.ts';
+import { formatAge, stateLabel, taskAddresses } from '../core/format.ts';
 import type { App, QueueEntry, TaskFailure } from '../core/marathon.ts';
 import { APP_TABS, routeHash, type AppTab } from '../core/routes.ts';
 import { reachView, type ReachAnswer } from '../core/reach.ts';
@@ -121,10 +121,11 @@ function Instances({ app, act }: { app: App; act: Act }) {
       <tbody>
         {tasks.map((task) => {
           const health = taskHealth(task) ?? '—';
+          const addresses = taskAddresses(task, app.container?.portMappings);
           return (
             <tr key={task.id} data-task={task.id}>
               <th scope="row" class="mono">{task.id}</th>
-              <td data-label="Address" class="mono">{endpoints(task.host, task.ports).join(' ')}</td>
+              <td data-label="Address" class="mono">{addresses.endpoints.join(' ')}{addresses.ip !== undefined && <span class="task-ip"> IP {addresses.ip}</span>}</td>
               <td data-label="State"><span class={`state state-${stateLabel(task.state)}`}>{stateLabel(task.state)}</span></td>
               <td data-label="Health"><span class={`health health-${health}`}>{health}</span></td>
               <td data-label="Version" class="mono">{task.version}{task.version === app.version ? '' : ' (old)'}</td>

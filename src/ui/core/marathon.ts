@@ -17,6 +17,8 @@ export interface Task {
   stagedAt?: string;
   startedAt?: string;
   healthCheckResults?: HealthCheckResult[];
+  /** The task's own address on a bridge or container network; the host's otherwise. */
+  ipAddresses?: Array<{ ipAddress: string; protocol?: string }>;
   /** The UI's own: the instance's overall health from `instance_health_changed_event`, once one came. */
   healthy?: boolean;
 }
@@ -34,6 +36,7 @@ export interface App {
   labels?: Record<string, string>;
   healthChecks?: unknown[];
   portDefinitions?: Array<{ port: number; name?: string; protocol?: string }>;
+  container?: { portMappings?: Array<{ containerPort: number; hostPort?: number; name?: string }> } | null;
   deployments?: Array<{ id: string }>;
   tasks?: Task[];
   lastTaskFailure?: TaskFailure;

@@ -1,6 +1,7 @@
 import type { ValidationDetail } from '../../errors.ts';
 import { checkNulBytes, LIMITS } from '../../core/app-limits.ts';
-import type { CatchUpPolicy, ConcurrencyPolicy, ConstraintOperator, Job, JobArtifact, JobConstraint, JobRunSpec, JobSchedule, RestartPolicy } from '../types.ts';
+import { checkContainer } from '../../core/app-container.ts';
+import type { CatchUpPolicy, ConcurrencyPolicy, ConstraintOperator, Job, JobArtifact, JobConstraint, JobDocker, JobRunSpec, JobSchedule, RestartPolicy } from '../types.ts';
 import { parseCron, timeZoneKnown } from './slots.ts';
 
 /**
@@ -37,7 +38,8 @@ const CONCURRENCY_POLICIES: readonly ConcurrencyPolicy[] = ['ALLOW', 'FORBID', '
 const CATCH_UP_POLICIES: readonly CatchUpPolicy[] = ['NONE', 'ONE', 'ALL'];
 
 const JOB_FIELDS = new Set(['id', 'description', 'labels', 'run', 'schedules', 'dependencies']);
-const RUN_FIELDS = new Set(['cmd', 'args', 'cpus', 'mem', 'disk', 'gpus', 'env', 'artifacts', 'placement', 'maxLaunchDelay', 'restart', 'user']);
+const RUN_FIELDS = new Set(['cmd', 'args', 'cpus', 'mem', 'disk', 'gpus', 'env', 'artifacts', 'placement', 'maxLaunchDelay', 'restart', 'user', 'docker']);
+const DOCKER_FIELDS = new Set(['image', 'forcePullImage', 'privileged', 'parameters']);
 const SCHEDULE_FIELDS = new Set(['id', 'cron', 'timeZone', 'startingDeadlineSeconds', 'concurrencyPolicy', 'enabled', 'catchUp']);
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -140,6 +142,20 @@ function readConstraint(r: Reader, value: unknown, path: string): JobConstraint 
   return { attribute, operator, ...(constraintValue !== undefined ? { value: constraintValue } : {}) };
 }
 
+/** Metronome's `run.docker`, checked as an app's `container.docker` is (image reference, parameters), at `/run/docker/…`. */
+function readDocker(r: Reader, value: unknown): JobDocker | undefined {
+  if (value === undefined) return undefined;
+  if (!isRecord(value)) return r.fail('/run/docker', 'must be an object');
+  r.unknownFields(value, DOCKER_FIELDS, '/run/docker');
+  if (value.image === undefined) return r.fail('/run/docker/image', 'is required');
+  const checked = checkContainer({ type: 'DOCKER', docker: Object.fromEntries(Object.entries(value).filter(([key]) => DOCKER_FIELDS.has(key))) });
+  if (!checked.ok) {
+    for (const detail of checked.details) for (const error of detail.errors) r.fail(detail.path.replace(/^\/container\/docker/, '/run/docker'), error);
+    return undefined;
+  }
+  return checked.container?.docker;
+}
+
 function readRun(r: Reader, value: unknown): JobRunSpec {
   const run = isRecord(value) ? value : {};
   if (value === undefined) r.fail('/run', 'is required');
@@ -147,8 +163,9 @@ function readRun(r: Reader, value: unknown): JobRunSpec {
   else r.unknownFields(run, RUN_FIELDS, '/run');
   const cmd = r.string(run.cmd, '/run/cmd', LIMITS.execStringBytes);
   const args = r.array(run.args, '/run/args', JOB_LIMITS.entries).filter((arg, i): arg is string => typeof arg === 'string' || refused(r.fail(`/run/args/${i}`, 'must be a string')));
-  // COMPAT(metronome): either cmd or args, not both.
-  if (cmd === undefined && run.args === undefined && isRecord(value)) r.fail('/run', 'must have cmd or args');
+  const docker = readDocker(r, run.docker);
+  // COMPAT(metronome): either cmd or args, not both; an image brings its own command.
+  if (cmd === undefined && run.args === undefined && run.docker === undefined && isRecord(value)) r.fail('/run', 'must have cmd, args or docker.image');
   if (cmd !== undefined && run.args !== undefined) r.fail('/run', 'must not have both cmd and args');
   if (cmd === '') r.fail('/run/cmd', 'must not be empty');
   const placement = run.placement === undefined ? {} : isRecord(run.placement) ? run.placement : (r.fail('/run/placement', 'must be an object') ?? {});
@@ -176,6 +193,7 @@ function readRun(r: Reader, value: unknown): JobRunSpec {
       ...(activeDeadlineSeconds !== undefined ? { activeDeadlineSeconds } : {}),
     },
     ...(user !== undefined ? { user } : {}),
+    ...(docker !== undefined ? { docker } : {}),
   };
 }
 

@@ -12,6 +12,7 @@
 import type { ClusterEvent, EventJobRun } from '../../../events/types.ts';
 import { jobPath } from '../../../auth/core/paths.ts';
 import type { LaunchRequest } from '../../core/placement.ts';
+import { containerLaunch } from '../../core/app-container.ts';
 import type { TaskLaunch } from '../../../shared/agent-protocol.ts';
 import { hasEnded, stopInstance } from '../../core/agent-status.ts';
 import { StateDraft } from '../../core/state-ops.ts';
@@ -269,6 +270,8 @@ function launchRequest(job: StoredJob, run: JobRun): LaunchRequest {
     portCount: 0,
     roles: ['*'],
     constraints: job.run.placement.constraints.map((c) => (c.value === undefined ? [c.attribute, c.operator] : [c.attribute, c.operator, c.value])),
+    ...(job.run.docker !== undefined ? { image: true } : {}),
+    ...(job.run.docker?.privileged === true ? { privileged: true } : {}),
   };
 }
 
@@ -324,6 +327,7 @@ export function runTaskLaunch(job: StoredJob, run: JobRun, instance: Instance): 
     fetch: spec.artifacts.map((a) => ({ uri: a.uri, extract: a.extract ?? true, executable: a.executable ?? false, cache: a.cache ?? false })),
     healthChecks: [],
     ...(spec.user !== undefined ? { user: spec.user } : {}),
+    ...(spec.docker !== undefined ? { container: containerLaunch({ type: 'DOCKER', docker: spec.docker, volumes: [] }) } : {}),
   };
 }
 
