@@ -188,6 +188,8 @@ export class ContainerNetworks {
         }
         reject(new Error(`CNI ${type} ${command}: ${message}`));
       });
+      // A plugin that exits without reading its config (EPIPE) is reported by its exit, in 'close'.
+      child.stdin.on('error', () => undefined);
       child.stdin.end(stdin);
     });
   }
