@@ -42,8 +42,8 @@ export interface TaskIsolation {
 
 /** The parts of the container runtime the runner uses (see ./containers). */
 export interface TaskContainers {
-  /** Pulls and unpacks the task's image and writes its runtime config; the argv runs it in the foreground. */
-  prepare(task: TaskLaunch, sandbox: string, env: Readonly<Record<string, string>>, progress: (message: string) => void, mounts?: ReadonlyArray<{ source: string; destination: string; readonly: boolean }>): Promise<{ argv: string[]; user: { uid: number; gid: number }; ipAddresses?: string[] }>;
+  /** Pulls and unpacks the task's image and writes its runtime config; the argv runs it in the foreground. `signal`: the task is killed, stop waiting. */
+  prepare(task: TaskLaunch, sandbox: string, env: Readonly<Record<string, string>>, progress: (message: string) => void, mounts?: ReadonlyArray<{ source: string; destination: string; readonly: boolean }>, signal?: AbortSignal): Promise<{ argv: string[]; user: { uid: number; gid: number }; ipAddresses?: string[] }>;
   /** A task's addresses on its network (kept while it is attached): an adopted task's health checks need them. */
   addresses?(taskId: string): Promise<string[]>;
   kill(taskId: string, signal: 'SIGTERM' | 'SIGKILL'): Promise<void>;
@@ -308,7 +308,7 @@ export class TaskRunner {
     await this.#volumes(task, sandbox);
     const prepared = await containers.prepare(task, sandbox, env, (message) => {
       if (running.state === 'TASK_STARTING') this.#options.report({ taskId: task.taskId, state: 'TASK_STARTING', message });
-    }, this.#options.volumes?.mounts(task) ?? []);
+    }, this.#options.volumes?.mounts(task) ?? [], running.fetching.signal);
     await this.#options.volumes?.own(task, prepared.user);
     if (prepared.ipAddresses !== undefined) running.ipAddresses = prepared.ipAddresses;
     if (prepared.user.uid !== 0) {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { storeNameOf } from '../../src/agent/containers/core/image-ref.ts';
@@ -223,4 +224,22 @@ exec skopeo "$@"
   const bundle = join(dir, 'bundle');
   await store.unpack(image('b'), bundle);
   assert.ok(readFileSync(join(bundle, 'rootfs', 'etc', 'passwd'), 'utf8').includes('root'));
+});
+
+test('image store: a pull from a registry that never answers fails after the pull timeout, and a later pull starts afresh', { timeout: 30_000 }, async (t) => {
+  const dir = tempDir('corral-image-stall-');
+  const sockets = new Set<Socket>();
+  const stalled = createServer((socket) => void sockets.add(socket));
+  await new Promise<void>((resolve) => stalled.listen(0, '127.0.0.1', resolve));
+  t.after(async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => stalled.close(resolve));
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const store = new ImageStore({ dir: join(dir, 'store'), tools: { skopeo: 'skopeo', umoci: 'umoci' }, insecureRegistries: [], env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' }, pullTimeoutMs: 1000 });
+  const image = `127.0.0.1:${(stalled.address() as { port: number }).port}/corral/stalled:v1`;
+  const failure = new RegExp(`^Failed to pull image ${image.replace(/\./g, '\\.')}: no answer within 1000 ms$`);
+  await assert.rejects(store.pull(image, false), { message: failure });
+  await assert.rejects(store.pull(image, false), { message: failure }, 'pulled again, not joined to the first');
+  assert.ok(sockets.size >= 2, 'each pull reached the registry');
 });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { containerProcess, manifestDigestOf, parseImageConfig, resolveContainerUser, type ImageConfig } from '../../src/agent/containers/core/image-config.ts';
 import { parseImageRef, plainHttpAllowed, pullSource, storeNameOf } from '../../src/agent/containers/core/image-ref.ts';
@@ -177,11 +178,12 @@ test('capabilities: a /proc mask decoded by bit; never more than the agent holds
   assert.deepEqual(plain.process.capabilities.bounding, ['CAP_CHOWN']);
 });
 
-test('container ids: crun-safe, and the task id comes back from them', async (t) => {
-  for (const taskId of ['web.1b2c', 'team_a_web.uuid-1', 'odd/id with space', 'a+b']) {
+test('container ids: crun-safe, one name in a directory (bundles, CNI state, netns), and the task id comes back from them', async (t) => {
+  for (const taskId of ['web.1b2c', 'team_a_web.uuid-1', 'odd/id with space', 'a+b', '.', '..', '../..']) {
     await t.test(taskId, () => {
       const id = containerIdOf(taskId);
       assert.match(id, /^[A-Za-z0-9_.+-]+$/);
+      assert.equal(dirname(join('/w/containers', id)), '/w/containers');
       assert.equal(taskIdOfContainer(id), taskId);
     });
   }

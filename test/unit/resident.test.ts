@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { PERSISTENT_VOLUMES_CAPABILITY } from '../../src/shared/agent-protocol.ts';
+import { BRIDGE_NETWORK_CAPABILITY, IMAGES_CAPABILITY, PERSISTENT_VOLUMES_CAPABILITY } from '../../src/shared/agent-protocol.ts';
 import { applyStatus, orphanedTasks, removeAgent, stopInstance } from '../../src/scheduler/core/agent-status.ts';
 import { killInstances } from '../../src/scheduler/core/app-changes.ts';
 import { evaluationChanges, reconcile, type ReconcileContext } from '../../src/scheduler/core/reconcile.ts';
@@ -140,6 +140,16 @@ test('resident instances: a relaunch is placed on its own agent, in its own plac
     const two = db({ portDefinitions: [{ port: 0 }, { port: 0 }] });
     const e = relaunch(two, [agent('a')], [resident('db.7', current, 'a', { state: 'TASK_FAILED' })]);
     assert.deepEqual(e.launch.map((i) => i.ports), [[31000, 31001]]);
+  });
+  await t.test('on a bridge network its mapped host ports are kept, a fixed one as asked', () => {
+    const onBridge = (portMappings: unknown[]) => db({ networks: [{ mode: 'container/bridge' }], container: { type: 'MESOS', docker: { image: 'busybox' }, volumes: [{ containerPath: 'data', mode: 'RW', persistent: { size: 64 } }], portMappings } });
+    const bridged = onBridge([{ containerPort: 80 }, { containerPort: 82, hostPort: 31009 }]);
+    const bridgeAgent = agent('a', undefined, { capabilities: [PERSISTENT_VOLUMES_CAPABILITY, IMAGES_CAPABILITY, BRIDGE_NETWORK_CAPABILITY] });
+    const e = relaunch(bridged, [bridgeAgent], [resident('db.7', bridged, 'a', { state: 'TASK_FAILED', ports: [31007, 31009] })]);
+    assert.deepEqual(e.launch.map((i) => i.ports), [[31007, 31009]]);
+    const moved = onBridge([{ containerPort: 80 }, { containerPort: 82, hostPort: 31008 }]);
+    const again = relaunch(moved, [bridgeAgent], [resident('db.7', bridged, 'a', { state: 'TASK_FAILED', ports: [31007, 31009] })]);
+    assert.deepEqual(again.launch.map((i) => i.ports), [[31000, 31008]], 'a fixed host port changed: the new one is taken');
   });
   await t.test('a configuration that no longer fits on its agent waits there, saying why', () => {
     const big = db({ cpus: 3 });

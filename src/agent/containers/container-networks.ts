@@ -12,6 +12,8 @@ const run = promisify(execFile);
 
 /** The CNI plugins the agent calls (Debian's containernetworking-plugins). */
 const PLUGINS = ['bridge', 'host-local', 'portmap'];
+/** A plugin hung on a lock or a stuck netlink call must not hold a launch, or a task's cleanup, forever. */
+const DEFAULT_TIMEOUT_MS = 60_000;
 
 export interface ContainerNetworksOptions {
   workDir: string;
@@ -22,6 +24,8 @@ export interface ContainerNetworksOptions {
   /** `--container-networks` entries, `name=subnet`. */
   containerNetworks: readonly string[];
   uid: number;
+  /** How long one plugin or `ip` call may take before it is killed and the step fails (default 60 s). */
+  pluginTimeoutMs?: number;
 }
 
 /** What is kept per container while it is attached: enough to detach it after an agent crash. */
@@ -48,10 +52,12 @@ export class ContainerNetworks {
   readonly #ip: string;
   readonly #stateDir: string;
   readonly #ipamDir: string;
+  readonly #timeoutMs: number;
   readonly networks: readonly AgentNetwork[];
 
-  private constructor(pluginDir: string, ip: string, dir: string, networks: readonly AgentNetwork[]) {
+  private constructor(pluginDir: string, ip: string, dir: string, networks: readonly AgentNetwork[], timeoutMs: number) {
     this.#pluginDir = pluginDir;
+    this.#timeoutMs = timeoutMs;
     this.#ip = ip;
     this.#stateDir = join(dir, 'state');
     this.#ipamDir = join(dir, 'ipam');
@@ -71,7 +77,7 @@ export class ContainerNetworks {
     const dir = join(options.workDir, 'cni');
     await mkdir(join(dir, 'state'), { recursive: true });
     await mkdir(join(dir, 'ipam'), { recursive: true });
-    return { ok: true, networks: new ContainerNetworks(options.pluginDir, ip, dir, networks.networks) };
+    return { ok: true, networks: new ContainerNetworks(options.pluginDir, ip, dir, networks.networks, options.pluginTimeoutMs ?? DEFAULT_TIMEOUT_MS) };
   }
 
   /** What the agent advertises: the bridge and each container network. */
@@ -153,7 +159,7 @@ export class ContainerNetworks {
   }
 
   #ipCommand(args: readonly string[]): Promise<unknown> {
-    return run(this.#ip, args);
+    return run(this.#ip, args, { timeout: this.#timeoutMs, killSignal: 'SIGKILL' });
   }
 
   /** One plugin call: the config on stdin, the parameters in the environment, the result (or error) on stdout. */
@@ -164,8 +170,13 @@ export class ContainerNetworks {
       const err: Buffer[] = [];
       child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
       child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`CNI ${type} ${command}: no answer within ${this.#timeoutMs} ms`));
+      }, this.#timeoutMs);
       child.on('error', reject);
       child.on('close', (code) => {
+        clearTimeout(timer);
         const text = Buffer.concat(out).toString('utf8').trim();
         if (code === 0) return resolve(text === '' ? undefined : JSON.parse(text));
         let message = Buffer.concat(err).toString('utf8').trim() || text;
@@ -177,6 +188,8 @@ export class ContainerNetworks {
         }
         reject(new Error(`CNI ${type} ${command}: ${message}`));
       });
+      // A plugin that exits without reading its config (EPIPE) is reported by its exit, in 'close'.
+      child.stdin.on('error', () => undefined);
       child.stdin.end(stdin);
     });
   }

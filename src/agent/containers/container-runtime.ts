@@ -141,7 +141,7 @@ export class ContainerRuntime {
    * bundle and writes its config.json. `progress` hears what is being done (the STARTING message).
    * Throws ERR_AGENT_IMAGE with the reason.
    */
-  async prepare(task: TaskLaunch, sandbox: string, env: Readonly<Record<string, string>>, progress: (message: string) => void, persistent: readonly HostMount[] = []): Promise<PreparedContainer> {
+  async prepare(task: TaskLaunch, sandbox: string, env: Readonly<Record<string, string>>, progress: (message: string) => void, persistent: readonly HostMount[] = [], signal?: AbortSignal): Promise<PreparedContainer> {
     const image = task.container?.image;
     if (image === undefined) throw new AgentError('ERR_AGENT_IMAGE', 'the task has no image');
     // Checked before anything is pulled: what this agent refuses fails the launch at once.
@@ -153,23 +153,24 @@ export class ContainerRuntime {
     // Held from the pull until the bundle's marker says which image it runs: never collected in between.
     const release = this.images.hold(image);
     try {
-      return await this.#prepareHeld(task, image, sandbox, env, progress, { privileged, volumes: [...volumes.mounts, ...persistent] });
+      return await this.#prepareHeld(task, image, sandbox, env, progress, { privileged, volumes: [...volumes.mounts, ...persistent] }, signal);
     } finally {
       release();
     }
   }
 
-  async #prepareHeld(task: TaskLaunch, image: string, sandbox: string, env: Readonly<Record<string, string>>, progress: (message: string) => void, checked: { privileged: boolean; volumes: HostMount[] }): Promise<PreparedContainer> {
+  async #prepareHeld(task: TaskLaunch, image: string, sandbox: string, env: Readonly<Record<string, string>>, progress: (message: string) => void, checked: { privileged: boolean; volumes: HostMount[] }, signal?: AbortSignal): Promise<PreparedContainer> {
     const { privileged } = checked;
     const archive = await findImageArchive(task.fetch, sandbox, image);
     const cached = archive === undefined && !task.container?.forcePull && (await this.images.digest(image)) !== undefined;
     if (archive !== undefined) {
       progress(`Loading image ${image} from ${archive.name}`);
-      await this.images.load(image, archive.source, archive.name);
+      await untilAborted(this.images.load(image, archive.source, archive.name), signal);
     } else {
       if (!cached) progress(`Pulling image ${image}`);
-      await this.images.pull(image, task.container?.forcePull ?? false);
+      await untilAborted(this.images.pull(image, task.container?.forcePull ?? false), signal);
     }
+    if (signal?.aborted === true) throw new AgentError('ERR_AGENT_KILLED_BEFORE_START', 'killed before it started');
     const digest = await this.images.digest(image);
     progress(`${cached ? 'Image' : archive !== undefined ? `Loaded image from ${archive.name}:` : 'Pulled image'} ${image}${digest !== undefined ? ` (${digest})` : ''}; unpacking`);
     const config = await this.images.config(image);
@@ -242,6 +243,23 @@ export class ContainerRuntime {
     const [program = '', ...rest] = runtimeArgv(this.#command, args);
     return run(program, rest, { maxBuffer: 4 * 2 ** 20 });
   }
+}
+
+/**
+ * `work`, or a rejection as soon as `signal` aborts: a killed task stops waiting for a pull (which
+ * goes on, shared with other launches of the image, and may never end on a registry that does not answer).
+ */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return work;
+  let onAbort = (): void => undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(new AgentError('ERR_AGENT_KILLED_BEFORE_START', 'killed before it started'));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  // The pull's own failure after the kill is nobody's to hear.
+  work.catch(() => undefined);
+  return Promise.race([work, aborted]).finally(() => signal.removeEventListener('abort', onAbort));
 }
 
 /** In each bundle: the image (store name and manifest digest) its task runs. */

@@ -12,6 +12,12 @@ import { blobsNamedBy, planImageGc, type GcImage, type GcPlan } from './core/ima
 
 const run = promisify(execFile);
 
+/**
+ * skopeo waits for ever on a registry that takes the connection and never answers, and every
+ * launch of that image would join the pull: half an hour is past any pull that makes progress.
+ */
+const DEFAULT_PULL_TIMEOUT_MS = 30 * 60_000;
+
 export interface ImageTools {
   skopeo: string;
   umoci: string;
@@ -43,6 +49,8 @@ export interface ImageStoreOptions {
     onCollected: (plan: GcPlan) => void;
     onFailed: (error: Error) => void;
   };
+  /** How long one pull or load may take before skopeo is killed and it fails (default DEFAULT_PULL_TIMEOUT_MS). */
+  pullTimeoutMs?: number;
   /** The clock for use times (tests give their own). */
   now?: () => number;
   /** Where images are unpacked once each, by manifest digest, as the read-only lower directories of overlays. */
@@ -273,10 +281,12 @@ export class ImageStore {
       try {
         // --registries-conf (a hidden flag of skopeo's; CONTAINERS_REGISTRIES_CONF is not read by skopeo 1.9).
         const args = ['--policy', join(dir, 'policy.json'), '--registries-conf', join(dir, 'registries.conf'), 'copy', '--quiet', '--dest-shared-blob-dir', join(dir, 'blobs'), ...source, `oci:${staging}:${name}`];
+        const timeout = this.#options.pullTimeoutMs ?? DEFAULT_PULL_TIMEOUT_MS;
         try {
-          await run(this.#options.tools.skopeo, args, { maxBuffer: 4 * 2 ** 20, env: this.#options.env });
+          await run(this.#options.tools.skopeo, args, { maxBuffer: 4 * 2 ** 20, env: this.#options.env, timeout, killSignal: 'SIGKILL' });
         } catch (error) {
-          throw new AgentError('ERR_AGENT_IMAGE', `${failure}: ${toolReason(error)}`, { cause: error });
+          const timedOut = (error as { killed?: boolean }).killed === true;
+          throw new AgentError('ERR_AGENT_IMAGE', `${failure}: ${timedOut ? `no answer within ${timeout} ms` : toolReason(error)}`, { cause: error });
         }
         const copied = JSON.parse(await readFile(join(staging, 'index.json'), 'utf8')) as { manifests?: unknown[] };
         await this.#mergeIndex(name, copied.manifests ?? []);

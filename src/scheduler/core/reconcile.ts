@@ -306,11 +306,22 @@ function unreachableStage(instance: Instance, app: AppDefinition, nowMs: number)
 function fitOnItsAgent(state: ClusterState, app: AppDefinition, from: Instance): Placement | string {
   const agent = state.agents.get(from.agentId);
   if (agent === undefined) return 'its agent left the registry';
-  const samePorts = !app.requirePorts && from.ports.length === app.portDefinitions.length;
+  const samePorts = keepsItsPorts(app, from.ports);
   const request: LaunchRequest = { ...launchRequest(app, 1), constraints: [], ...(samePorts ? { fixedPorts: from.ports } : {}) };
   const index = { ofApp: () => [], onAgent: (agentId: string) => instancesOnAgent(state, agentId).filter((i) => i.taskId !== from.taskId) };
   const { placements, unplaced } = place([request], [{ ...agent, draining: false }], index);
   return placements[0] ?? unplaced[0]?.reason ?? 'no room';
+}
+
+/**
+ * Whether a relaunch on its reservation can take the ports it had: as many as the app asks now
+ * (port definitions, or the port mappings' host ports) and each fixed one unchanged.
+ */
+function keepsItsPorts(app: AppDefinition, ports: readonly number[]): boolean {
+  const mappings = app.container?.portMappings;
+  if (mappings === undefined) return !app.requirePorts && ports.length === app.portDefinitions.length;
+  const wanted = requestedHostPorts(mappings);
+  return wanted.length === ports.length && wanted.every((port, index) => port === 0 || port === ports[index]);
 }
 
 function launchRequest(app: AppDefinition, count: number): LaunchRequest {

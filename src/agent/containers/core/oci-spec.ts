@@ -97,7 +97,9 @@ export function capabilitiesOf(hexMask: string): string[] {
  * so a restarted agent finds its containers by task id.
  */
 export function containerIdOf(taskId: string): string {
-  return taskId.replace(/[^A-Za-z0-9_.-]/g, (c) => `+${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  const id = taskId.replace(/[^A-Za-z0-9_.-]/g, (c) => `+${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  // `.` and `..` would name the bundles' directory or the work dir itself (removed with the bundle).
+  return /^\.{1,2}$/.test(id) ? id.replace(/\./g, '+2e') : id;
 }
 
 /** The task id a container of this agent holds, or undefined for one it did not make. */
