@@ -57,6 +57,9 @@ export function writeApp(state: ClusterState, body: unknown, mode: WriteMode, co
   // COMPAT(marathon): a write that leaves the definition as it is (an app PUT back as read) keeps its
   // version and deploys nothing; Marathon's plan for it is empty and done at once.
   if (previous !== undefined && sameDefinition(previous, next)) {
+    // Authorized all the same: a write that names nothing new of a root app still needs run-as-root.
+    const root = rootRefusal(state, context, [next]);
+    if (root !== undefined) return root;
     const empty = planDeployment(context.deploymentId, previous, previous, context.now);
     return { ok: true, ops: [], events: [], app: previous, created: false, deployment: { ...empty, plan: { ...empty.plan, steps: [] }, affectedApps: [], targets: {}, original: {} } };
   }
@@ -185,6 +188,12 @@ export function instancesByTaskIds(state: ClusterState, ids: unknown): { ok: tru
 
 const TASK_ID = /^[a-z0-9][a-z0-9._-]*\.[^.]+$/;
 
+/** `--auth`: the writer's refusal when `apps` (as the write leaves them) run as root without its grant of run-as-root. */
+function rootRefusal(state: ClusterState, context: ChangeContext, apps: readonly AppDefinition[]): Refused | undefined {
+  const reason = context.writer === undefined ? undefined : rootTaskRefusal([...state.grants.values()], context.writer, apps);
+  return reason === undefined ? undefined : { ok: false, error: { code: 'ERR_SCHED_FORBIDDEN', reason } };
+}
+
 function sameDefinition(a: AppDefinition, b: AppDefinition): boolean {
   const { version: _a, versionInfo: _ai, ...left } = a;
   const { version: _b, versionInfo: _bi, ...right } = b;
@@ -251,8 +260,8 @@ function deployApps(
   // Authorization first, as Marathon: a refused write is a 403 whatever deployment holds the app.
   // Decided on the definitions as written (a partial update keeps the user, a rollback brings its version's back);
   // scales and restarts keep a definition that was allowed when it was written.
-  const root = context.writer === undefined ? undefined : rootTaskRefusal([...state.grants.values()], context.writer, steps.filter((s) => s.posted).map((s) => s.next));
-  if (root !== undefined) return { ok: false, error: { code: 'ERR_SCHED_FORBIDDEN', reason: root } };
+  const root = rootRefusal(state, context, steps.filter((s) => s.posted).map((s) => s.next));
+  if (root !== undefined) return root;
   const removedIds = removed.map((app) => app.id);
   const locks = lockCheck(state, [...steps.map((s) => s.next.id), ...removedIds], context);
   if (!locks.ok) return locks;
